@@ -1,0 +1,9 @@
+//! Domain primitives with no I/O, shared by every LaneRunner service.
+
+pub mod event;
+pub mod id;
+pub mod money;
+
+pub use event::{EventEnvelope, EventType, TraceContext};
+pub use id::{new_id, OrgId, UserId};
+pub use money::Cents;

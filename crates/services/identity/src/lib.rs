@@ -1,0 +1,3 @@
+//! The identity service: who you are (auth) and where you belong (user).
+
+pub mod domain;
