@@ -3,7 +3,9 @@
 pub mod event;
 pub mod id;
 pub mod money;
+pub mod tenancy;
 
 pub use event::{EventEnvelope, EventType, TraceContext};
 pub use id::{new_id, OrgId, UserId};
 pub use money::Cents;
+pub use tenancy::{OrgKind, Role};

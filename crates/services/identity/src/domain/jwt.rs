@@ -34,7 +34,7 @@ pub struct AccessClaims {
     pub sub: Uuid,
     /// The organization the caller acts for.
     pub org: Uuid,
-    /// The caller's role in `org`, as [`super::org::Role::as_str`] writes it.
+    /// The caller's role in `org`, as `Role::as_str` writes it.
     pub role: String,
     /// The refresh-token family (session) this token came from; `None` for API keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,7 +6,6 @@ mod common_passwords;
 pub mod digest;
 pub mod email;
 pub mod jwt;
-pub mod org;
 pub mod password;
 pub mod recovery;
 pub mod secret_token;
@@ -16,7 +15,7 @@ pub use authority::{AuthorityNumberError, McNumber, UsdotNumber};
 pub use digest::{constant_time_eq, sha256_hex};
 pub use email::{EmailAddress, EmailError};
 pub use jwt::{AccessClaims, KeyGenerationError, KeySet, SignError, SigningKey, TokenError};
-pub use org::{OrgKind, Role, UnknownVariant};
+pub use lanerunner_core::tenancy::{OrgKind, Role, UnknownVariant};
 pub use password::{
     HashCost, PasswordHashError, PasswordHasher, PasswordPolicy, PasswordPolicyError,
 };

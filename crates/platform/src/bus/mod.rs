@@ -1,0 +1,83 @@
+//! The bus seam: domain events and internal commands between services.
+//!
+//! Shaped for the brokers that come later (RabbitMQ, Kafka): events are published to a
+//! topic (the versioned event type); a *consumer group* declares a durable queue bound to
+//! topic patterns, and each event reaches every group once and one member of each group;
+//! a delivery is acknowledged after its effect is committed, or refused, in which case it
+//! is redelivered until `max_attempts`, then dead-lettered.
+
+mod consumer;
+mod memory;
+
+use async_trait::async_trait;
+use lanerunner_core::EventEnvelope;
+
+pub use consumer::{run_consumer, EventHandler};
+pub use memory::InMemoryBus;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("the bus is closed")]
+    Closed,
+    #[error("bus backend: {0}")]
+    Backend(String),
+}
+
+#[async_trait]
+pub trait EventBus: Send + Sync + 'static {
+    /// Publishes one event; returns once the bus has taken responsibility for it.
+    async fn publish(&self, event: &EventEnvelope) -> Result<(), BusError>;
+
+    /// Joins consumer group `group`, whose durable queue receives every event whose topic
+    /// matches one of `patterns` (AMQP topic rules: `*` one word, `#` any number).
+    async fn subscribe(&self, group: &str, patterns: &[&str]) -> Result<Box<dyn Subscription>, BusError>;
+
+    /// Events that exhausted their attempts in `group`, oldest first.
+    async fn dead_letters(&self, group: &str) -> Result<Vec<DeadLetter>, BusError>;
+
+    /// Which backend this is, for `readyz` and metrics.
+    fn backend(&self) -> &'static str;
+}
+
+#[async_trait]
+pub trait Subscription: Send {
+    /// The next delivery, waiting for one; `None` once the bus has shut down.
+    async fn next(&mut self) -> Option<Delivery>;
+}
+
+/// How a delivery is settled; implemented per backend.
+#[async_trait]
+pub trait Settle: Send {
+    async fn ack(self: Box<Self>);
+    async fn nack(self: Box<Self>, reason: String);
+}
+
+pub struct Delivery {
+    pub event: EventEnvelope,
+    /// 1 on first delivery.
+    pub attempt: u32,
+    settle: Box<dyn Settle>,
+}
+
+impl Delivery {
+    pub fn new(event: EventEnvelope, attempt: u32, settle: Box<dyn Settle>) -> Self {
+        Self { event, attempt, settle }
+    }
+
+    /// The effect is committed: never deliver this again to this group.
+    pub async fn ack(self) {
+        self.settle.ack().await
+    }
+
+    /// The effect failed: redeliver later, or dead-letter once attempts are exhausted.
+    pub async fn nack(self, reason: impl Into<String>) {
+        self.settle.nack(reason.into()).await
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub event: EventEnvelope,
+    pub attempts: u32,
+    pub reason: String,
+}

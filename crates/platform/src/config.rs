@@ -1,0 +1,293 @@
+//! One typed configuration, layered: built-in defaults < TOML file < `LANERUNNER_*`
+//! environment < command-line flags. The defaults need nothing installed: SQLite under
+//! `./lanerunner-data/`, listening on loopback.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP API listens on.
+    pub listen: SocketAddr,
+    /// Where embedded state lives: SQLite files, blobs, the email spool.
+    pub data_dir: PathBuf,
+    /// The URL users reach this deployment at; used in links sent by email.
+    pub public_url: String,
+    pub database: DatabaseConfig,
+    pub http: HttpConfig,
+    pub auth: AuthConfig,
+    pub outbox: OutboxConfig,
+    pub log: LogConfig,
+    pub email: EmailConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `postgres://…` selects PostgreSQL; unset means SQLite files under `data_dir`.
+    pub url: Option<String>,
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection.
+    pub acquire_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    pub request_timeout_ms: u64,
+    /// How long a SIGTERM waits for in-flight requests before exiting anyway.
+    pub shutdown_grace_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_days: i64,
+    /// A signing key signs new tokens for this long, then a new one is made; the old key
+    /// keeps verifying until every token it signed has expired.
+    pub signing_key_rotation_days: i64,
+    /// Failed logins allowed per account, and per client address, in `throttle_window_secs`.
+    pub max_failed_logins_per_account: u64,
+    pub max_failed_logins_per_address: u64,
+    pub throttle_window_secs: u64,
+    pub invitation_ttl_hours: i64,
+    pub password_reset_ttl_minutes: i64,
+    pub email_verification_ttl_hours: i64,
+    /// Argon2id memory cost in KiB (OWASP: 19456 with t=2, p=1). Tests may lower it.
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// The relay wakes on every commit; this poll is the safety net for missed wake-ups.
+    pub poll_interval_ms: u64,
+    pub batch_size: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing` filter directive, e.g. `info,lanerunner=debug`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    pub from: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./lanerunner-data"),
+            public_url: "http://127.0.0.1:8080".into(),
+            database: DatabaseConfig::default(),
+            http: HttpConfig::default(),
+            auth: AuthConfig::default(),
+            outbox: OutboxConfig::default(),
+            log: LogConfig::default(),
+            email: EmailConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: None, max_connections: 10, acquire_timeout_ms: 5_000 }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { body_limit_bytes: 1 << 20, request_timeout_ms: 30_000, shutdown_grace_ms: 20_000 }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "lanerunner".into(),
+            audience: "lanerunner-api".into(),
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_days: 30,
+            signing_key_rotation_days: 30,
+            max_failed_logins_per_account: 5,
+            max_failed_logins_per_address: 50,
+            throttle_window_secs: 900,
+            invitation_ttl_hours: 72,
+            password_reset_ttl_minutes: 30,
+            email_verification_ttl_hours: 48,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+        }
+    }
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self { poll_interval_ms: 500, batch_size: 100 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Human, level: "info".into() }
+    }
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self { from: "LaneRunner <no-reply@lanerunner.local>".into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+/// Flat environment names people expect (`LANERUNNER_DATABASE_URL`) mapped onto nested keys;
+/// any other nested key is reachable with `__` (`LANERUNNER_AUTH__ISSUER`).
+const ENV_ALIASES: &[(&str, &str)] = &[
+    ("database_url", "database.url"),
+    ("log_format", "log.format"),
+    ("log_level", "log.level"),
+    ("public_url", "public_url"),
+    ("data_dir", "data_dir"),
+];
+
+impl Config {
+    /// Defaults, then the file (if given), then the environment. The caller applies flags.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        let env = Env::prefixed("LANERUNNER_").map(|key| {
+            let lower = key.as_str().to_ascii_lowercase();
+            ENV_ALIASES
+                .iter()
+                .find(|(flat, _)| *flat == lower)
+                .map(|(_, nested)| (*nested).into())
+                .unwrap_or_else(|| lower.replace("__", ".").into())
+        });
+        let config: Config = fig.merge(env).extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+            ConfigError::Invalid { key, message: message.into() }
+        }
+        if let Some(url) = &self.database.url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(invalid("database.url", "must be a postgres:// URL (leave unset for embedded SQLite)"));
+            }
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if self.auth.access_token_ttl_secs < 30 || self.auth.access_token_ttl_secs > 86_400 {
+            return Err(invalid("auth.access_token_ttl_secs", "must be between 30 and 86400"));
+        }
+        if self.auth.refresh_token_ttl_days < 1 {
+            return Err(invalid("auth.refresh_token_ttl_days", "must be at least 1"));
+        }
+        if self.auth.signing_key_rotation_days < 1 {
+            return Err(invalid("auth.signing_key_rotation_days", "must be at least 1"));
+        }
+        if self.auth.argon2_memory_kib < 8 || self.auth.argon2_iterations < 1 {
+            return Err(invalid("auth.argon2_memory_kib", "argon2 needs at least 8 KiB and 1 iteration"));
+        }
+        if self.http.body_limit_bytes < 1024 {
+            return Err(invalid("http.body_limit_bytes", "must be at least 1024"));
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err(invalid("public_url", "must start with http:// or https://"));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| invalid("log.level", e.to_string()))?;
+        Ok(())
+    }
+
+    /// The configuration as TOML with secrets masked, for `lanerunner config check`.
+    pub fn to_masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database.url = shown.database.url.as_deref().map(mask_url_password);
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:****@host/db`.
+pub fn mask_url_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else { return url.to_string() };
+    let rest = &url[scheme_end + 3..];
+    let Some(at) = rest.find('@') else { return url.to_string() };
+    let userinfo = &rest[..at];
+    match userinfo.find(':') {
+        Some(colon) => format!("{}://{}:****{}", &url[..scheme_end], &userinfo[..colon], &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_the_password_and_nothing_else() {
+        assert_eq!(mask_url_password("postgres://lr:s3cret@db:5432/lr"), "postgres://lr:****@db:5432/lr");
+        assert_eq!(mask_url_password("postgres://lr@db/lr"), "postgres://lr@db/lr");
+        assert_eq!(mask_url_password("nonsense"), "nonsense");
+    }
+
+    #[test]
+    fn defaults_are_valid_and_need_nothing() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert!(c.database.url.is_none());
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        let mut c = Config::default();
+        c.database.url = Some("mysql://x".into());
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn masked_toml_hides_database_password() {
+        let mut c = Config::default();
+        c.database.url = Some("postgres://u:hunter2@h/d".into());
+        let shown = c.to_masked_toml();
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("[database]"));
+    }
+}

@@ -1,0 +1,60 @@
+//! Opening a service's pool on the configured backend.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, Executor};
+
+use super::Db;
+use crate::config::Config;
+
+/// Connects to the store of the service named `schema` (lowercase letters and `_`).
+pub async fn connect(config: &Config, schema: &str) -> anyhow::Result<Db> {
+    anyhow::ensure!(
+        !schema.is_empty() && schema.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+        "invalid service schema name {schema:?}"
+    );
+    let acquire = Duration::from_millis(config.database.acquire_timeout_ms);
+    match &config.database.url {
+        None => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let path = config.data_dir.join(format!("{schema}.db"));
+            let options = SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(config.database.max_connections.min(8))
+                .acquire_timeout(acquire)
+                .connect_with(options)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        }
+        Some(url) => {
+            let base = PgConnectOptions::from_str(url)?;
+            // The schema must exist before a pool whose search_path names it is useful.
+            let mut bootstrap = base.connect().await?;
+            let created = bootstrap.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str()).await;
+            bootstrap.close().await?;
+            match created {
+                // Two instances starting together can race on the catalog; the schema exists.
+                Err(e) if super::is_unique_violation(&e) => {}
+                other => {
+                    other?;
+                }
+            }
+            let options = base.options([("search_path", schema)]);
+            let pool = PgPoolOptions::new()
+                .max_connections(config.database.max_connections)
+                .acquire_timeout(acquire)
+                .connect_with(options)
+                .await?;
+            Ok(Db::Postgres(pool))
+        }
+    }
+}

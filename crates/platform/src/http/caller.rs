@@ -1,0 +1,144 @@
+//! The authenticated caller. Handlers take a [`Caller`] argument; its organization is the
+//! tenant every store function requires, so a handler cannot forget tenancy.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::header::AUTHORIZATION;
+use lanerunner_core::{OrgId, Role, UserId};
+use uuid::Uuid;
+
+use super::Problem;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    User(UserId),
+    ApiKey(Uuid),
+}
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub org: OrgId,
+    pub principal: Principal,
+    pub role: Role,
+    /// API keys carry explicit scopes; a user's scopes are those of their role (`*`).
+    pub scopes: Vec<String>,
+    /// The login session (refresh-token family) a user's access token belongs to.
+    pub session: Option<Uuid>,
+}
+
+impl Caller {
+    pub fn user_id(&self) -> Option<UserId> {
+        match self.principal {
+            Principal::User(u) => Some(u),
+            Principal::ApiKey(_) => None,
+        }
+    }
+
+    /// The id recorded as actor in audit records and events.
+    pub fn actor_id(&self) -> Uuid {
+        match self.principal {
+            Principal::User(u) => u.0,
+            Principal::ApiKey(k) => k,
+        }
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| {
+            s == "*" || s == scope || s.strip_suffix(":*").is_some_and(|prefix| scope.split(':').next() == Some(prefix))
+        })
+    }
+
+    pub fn require_scope(&self, scope: &str) -> Result<(), Problem> {
+        if self.has_scope(scope) {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(format!("this credential lacks the scope {scope:?}")))
+        }
+    }
+
+    /// Requires a signed-in person (not an API key).
+    pub fn require_user(&self) -> Result<UserId, Problem> {
+        self.user_id().ok_or_else(|| Problem::forbidden("this action needs a signed-in user, not an API key"))
+    }
+
+    pub fn require_admin(&self) -> Result<(), Problem> {
+        if self.role.is_admin() {
+            Ok(())
+        } else {
+            Err(Problem::forbidden("only owners and admins may do this"))
+        }
+    }
+}
+
+/// Turns a presented credential into a caller. Provided by the identity service; the HTTP
+/// kit only knows it as this trait.
+#[async_trait]
+pub trait Authenticator: Send + Sync + 'static {
+    async fn authenticate(&self, credential: &str) -> Result<Caller, Problem>;
+}
+
+/// Request extension through which the extractor finds the authenticator.
+#[derive(Clone)]
+pub struct AuthenticatorHandle(pub Arc<dyn Authenticator>);
+
+fn bearer(parts: &Parts) -> Result<&str, Problem> {
+    if let Some(value) = parts.headers.get(AUTHORIZATION) {
+        let text = value.to_str().map_err(|_| Problem::unauthenticated("the Authorization header is not text"))?;
+        let (scheme, token) = text.split_once(' ').ok_or_else(|| Problem::unauthenticated("expected `Authorization: Bearer <token>`"))?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(Problem::unauthenticated("expected `Authorization: Bearer <token>`"));
+        }
+        return Ok(token.trim());
+    }
+    if let Some(value) = parts.headers.get("x-api-key") {
+        return value.to_str().map_err(|_| Problem::unauthenticated("the X-Api-Key header is not text"));
+    }
+    Err(Problem::unauthenticated("no credentials: send `Authorization: Bearer <token>`"))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        let auth = parts
+            .extensions
+            .get::<AuthenticatorHandle>()
+            .cloned()
+            .ok_or_else(|| Problem::unavailable("authentication is not configured in this process"))?;
+        let token = bearer(parts)?;
+        let caller = auth.0.authenticate(token).await?;
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(scopes: &[&str]) -> Caller {
+        Caller {
+            org: OrgId::new(),
+            principal: Principal::ApiKey(Uuid::now_v7()),
+            role: Role::Viewer,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            session: None,
+        }
+    }
+
+    #[test]
+    fn scopes_match_exactly_or_by_service_wildcard() {
+        assert!(caller(&["*"]).has_scope("identity:write"));
+        assert!(caller(&["identity:*"]).has_scope("identity:write"));
+        assert!(caller(&["identity:read"]).has_scope("identity:read"));
+        assert!(!caller(&["identity:read"]).has_scope("identity:write"));
+        assert!(!caller(&["loads:*"]).has_scope("identity:read"));
+        assert!(!caller(&[]).has_scope("identity:read"));
+    }
+}

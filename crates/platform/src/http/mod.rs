@@ -1,0 +1,18 @@
+//! The HTTP kit every service's API uses: problem+json errors, a JSON extractor whose
+//! rejections are problems, the authenticated caller, client address, pagination, and the
+//! operational endpoints and middleware the binary wraps around all routes.
+
+pub mod caller;
+pub mod client_addr;
+pub mod docs;
+pub mod json;
+pub mod middleware;
+pub mod ops;
+pub mod pagination;
+pub mod problem;
+
+pub use caller::{Authenticator, Caller, Principal};
+pub use client_addr::ClientAddr;
+pub use json::ApiJson;
+pub use pagination::{Cursor, Page};
+pub use problem::Problem;
