@@ -27,6 +27,9 @@ pub struct Caller {
     pub scopes: Vec<String>,
     /// The login session (refresh-token family) a user's access token belongs to.
     pub session: Option<Uuid>,
+    /// The organization requires MFA and this user has not enrolled yet: only the MFA
+    /// enrolment routes (which take [`EnrollingCaller`]) accept this caller.
+    pub mfa_enrollment_pending: bool,
 }
 
 impl Caller {
@@ -99,12 +102,32 @@ fn bearer(parts: &Parts) -> Result<&str, Problem> {
     Err(Problem::unauthenticated("no credentials: send `Authorization: Bearer <token>`"))
 }
 
+/// A caller who may still be enrolling in MFA (see [`Caller::mfa_enrollment_pending`]).
+pub struct EnrollingCaller(pub Caller);
+
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let EnrollingCaller(caller) = EnrollingCaller::from_request_parts(parts, state).await?;
+        if caller.mfa_enrollment_pending {
+            return Err(Problem::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "mfa-enrollment-required",
+                "MFA enrolment required",
+            )
+            .detail("your organization requires multi-factor authentication: enrol at POST /v1/me/mfa/totp first"));
+        }
+        Ok(caller)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for EnrollingCaller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         if let Some(caller) = parts.extensions.get::<Caller>() {
-            return Ok(caller.clone());
+            return Ok(EnrollingCaller(caller.clone()));
         }
         let auth = parts
             .extensions
@@ -114,7 +137,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
         let token = bearer(parts)?;
         let caller = auth.0.authenticate(token).await?;
         parts.extensions.insert(caller.clone());
-        Ok(caller)
+        Ok(EnrollingCaller(caller))
     }
 }
 
@@ -129,6 +152,7 @@ mod tests {
             role: Role::Viewer,
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             session: None,
+            mfa_enrollment_pending: false,
         }
     }
 

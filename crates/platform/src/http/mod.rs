@@ -11,7 +11,7 @@ pub mod ops;
 pub mod pagination;
 pub mod problem;
 
-pub use caller::{Authenticator, Caller, Principal};
+pub use caller::{Authenticator, Caller, EnrollingCaller, Principal};
 pub use client_addr::ClientAddr;
 pub use json::ApiJson;
 pub use pagination::{Cursor, Page};

@@ -6,7 +6,20 @@
 //! deactivating a member revokes their sessions. Splitting them would turn each of those
 //! into a saga for no gain in independence.
 
+pub mod api;
+mod api_keys;
+mod auth;
+mod authn;
 pub mod domain;
+pub mod error;
+pub mod events;
+mod identity;
+mod keyring;
+mod members;
+mod mfa;
+mod store;
+
+pub use identity::{Identity, IssuedTokens};
 
 use std::sync::Arc;
 
@@ -22,20 +35,19 @@ pub fn migrations() -> Migrations {
 }
 
 pub struct IdentityService {
-    ctx: ServiceContext,
+    identity: Arc<Identity>,
 }
 
 impl IdentityService {
     /// Builds the service on its (already migrated) store.
     pub async fn start(ctx: ServiceContext) -> anyhow::Result<Self> {
-        Ok(Self { ctx })
+        Ok(Self { identity: Arc::new(Identity::open(ctx).await?) })
     }
 
     /// Makes a new signing key active; older keys keep verifying until they expire.
     /// Returns the new key id.
     pub async fn rotate_signing_key(&self) -> anyhow::Result<String> {
-        let _ = &self.ctx;
-        anyhow::bail!("not wired yet")
+        self.identity.keyring.rotate(chrono::Utc::now()).await
     }
 }
 
@@ -45,10 +57,10 @@ impl Service for IdentityService {
     }
 
     fn routes(&self) -> OpenApiRouter {
-        OpenApiRouter::new()
+        api::routes(self.identity.clone())
     }
 
     fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
-        None
+        Some(Arc::new(authn::IdentityAuthenticator(self.identity.clone())))
     }
 }

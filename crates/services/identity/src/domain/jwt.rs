@@ -41,6 +41,10 @@ pub struct AccessClaims {
     pub sid: Option<Uuid>,
     /// Whether the session passed a second factor.
     pub mfa: bool,
+    /// The organization requires MFA and this user has not enrolled: the token is good only
+    /// for enrolling.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mfa_enrollment_pending: bool,
     /// Issued at, Unix seconds.
     pub iat: i64,
     /// Expires at, Unix seconds.
@@ -289,6 +293,7 @@ mod tests {
             role: "dispatcher".into(),
             sid: Some(Uuid::now_v7()),
             mfa: true,
+            mfa_enrollment_pending: false,
             iat: now.timestamp(),
             exp: (now + Duration::minutes(ttl_minutes)).timestamp(),
             iss: ISS.into(),

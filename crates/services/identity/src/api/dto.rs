@@ -1,0 +1,308 @@
+//! Wire types of the identity API. Requests refuse unknown fields, so a typo in a field
+//! name is an error rather than a silently ignored value.
+
+use chrono::{DateTime, Utc};
+use lanerunner_core::OrgKind;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::identity::IssuedTokens;
+use crate::store::{ApiKeyRow, AuditRow, InvitationRow, OrgRow, UserRow};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupOrg {
+    pub name: String,
+    #[schema(value_type = String, example = "carrier")]
+    pub kind: OrgKind,
+    /// Carriers only: `MC-123456` or digits.
+    pub mc_number: Option<String>,
+    /// Required for carriers.
+    pub usdot_number: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    pub organization: SignupOrg,
+    pub name: String,
+    pub email: String,
+    /// 12–128 characters, not a common password, not containing your email name.
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignupResponse {
+    pub organization: OrgView,
+    pub user: UserView,
+    pub tokens: IssuedTokens,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// Either tokens, or (`mfa_required`) a challenge to complete at `/v1/auth/login/mfa`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub mfa_required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_token_expires_in: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<IssuedTokens>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginMfaRequest {
+    pub mfa_token: String,
+    /// A 6-digit TOTP code or a recovery code.
+    pub code: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirm {
+    pub token: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpEnrollmentView {
+    /// Base32 secret for manual entry.
+    pub secret: String,
+    /// For QR codes.
+    pub otpauth_uri: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    pub code: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisableMfaRequest {
+    pub password: String,
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveryCodesView {
+    /// Shown once. Each works once in place of a TOTP code.
+    pub recovery_codes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<IssuedTokens>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgView {
+    pub id: Uuid,
+    pub kind: String,
+    pub name: String,
+    pub mc_number: Option<String>,
+    pub usdot_number: Option<String>,
+    pub require_mfa: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<OrgRow> for OrgView {
+    fn from(o: OrgRow) -> Self {
+        Self { id: o.id, kind: o.kind, name: o.name, mc_number: o.mc_number, usdot_number: o.usdot_number, require_mfa: o.require_mfa, created_at: o.created_at }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgPatch {
+    pub name: Option<String>,
+    pub mc_number: Option<String>,
+    pub usdot_number: Option<String>,
+    pub require_mfa: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub active: bool,
+    pub email_verified: bool,
+    pub mfa_enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for UserView {
+    fn from(u: UserRow) -> Self {
+        Self {
+            id: u.id,
+            org_id: u.org_id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            active: u.active,
+            email_verified: u.email_verified_at.is_some(),
+            mfa_enabled: u.mfa_secret.is_some(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    pub user: UserView,
+    pub organization: OrgView,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub role: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationRequest {
+    pub email: String,
+    pub role: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationView {
+    pub id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub invited_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// `pending`, `accepted`, `revoked` or `expired`.
+    pub status: &'static str,
+}
+
+impl From<InvitationRow> for InvitationView {
+    fn from(i: InvitationRow) -> Self {
+        let status = if i.accepted_at.is_some() {
+            "accepted"
+        } else if i.revoked_at.is_some() {
+            "revoked"
+        } else if i.expires_at <= Utc::now() {
+            "expired"
+        } else {
+            "pending"
+        };
+        Self { id: i.id, email: i.email, role: i.role, invited_by: i.invited_by, created_at: i.created_at, expires_at: i.expires_at, status }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitationRequest {
+    pub token: String,
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcceptInvitationResponse {
+    pub user: UserView,
+    pub tokens: IssuedTokens,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyRequest {
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyView {
+    pub id: Uuid,
+    pub name: String,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
+
+impl From<ApiKeyRow> for ApiKeyView {
+    fn from(k: ApiKeyRow) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            scopes: k.scopes.0,
+            created_by: k.created_by,
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            last_used_at: k.last_used_at,
+            revoked: k.revoked_at.is_some(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    pub key: ApiKeyView,
+    /// The key itself. Shown this once; store it now.
+    pub secret: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditView {
+    pub id: Uuid,
+    pub actor_id: Option<Uuid>,
+    pub action: String,
+    pub outcome: String,
+    pub target_id: Option<Uuid>,
+    pub client_addr: String,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl From<AuditRow> for AuditView {
+    fn from(a: AuditRow) -> Self {
+        Self { id: a.id, actor_id: a.actor_id, action: a.action, outcome: a.outcome, target_id: a.target_id, client_addr: a.client_addr, detail: a.detail.0, occurred_at: a.occurred_at }
+    }
+}

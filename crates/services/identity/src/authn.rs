@@ -1,0 +1,83 @@
+//! The authenticator every service's routes use: access tokens are verified locally with
+//! the key set (no database round trip); API keys are looked up by hash.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use lanerunner_core::{OrgId, Role, UserId};
+use lanerunner_platform::http::{Authenticator, Caller, Principal, Problem};
+
+use crate::domain::{SecretToken, TokenError, TokenKind};
+use crate::identity::Identity;
+use crate::store;
+
+/// Recording `last_used_at` on every call would make each API request a write; once a
+/// minute per key is precise enough to tell a live key from a dead one.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+pub struct IdentityAuthenticator(pub Arc<Identity>);
+
+#[async_trait]
+impl Authenticator for IdentityAuthenticator {
+    async fn authenticate(&self, credential: &str) -> Result<Caller, Problem> {
+        let id = &self.0;
+        if credential.starts_with(TokenKind::ApiKey.prefix()) {
+            return id.authenticate_api_key(credential).await;
+        }
+        let claims = id.keyring.verify(credential).await.map_err(|e| {
+            Problem::unauthenticated(match e {
+                TokenError::Expired => "the access token has expired; refresh it",
+                TokenError::WrongAlgorithm => "the token's algorithm is not accepted",
+                TokenError::UnknownKey => "the token was not signed by a key this service knows",
+                _ => "the access token is not valid",
+            })
+        })?;
+        if let Some(sid) = claims.sid {
+            if id.is_revoked(sid).await {
+                return Err(Problem::unauthenticated("this session has been signed out"));
+            }
+        }
+        let role: Role = claims.role.parse().map_err(|_| Problem::unauthenticated("the token names an unknown role"))?;
+        Ok(Caller {
+            org: OrgId(claims.org),
+            principal: Principal::User(UserId(claims.sub)),
+            role,
+            scopes: vec!["*".into()],
+            session: claims.sid,
+            mfa_enrollment_pending: claims.mfa_enrollment_pending,
+        })
+    }
+}
+
+impl Identity {
+    async fn authenticate_api_key(&self, credential: &str) -> Result<Caller, Problem> {
+        let secret = SecretToken::parse(TokenKind::ApiKey, credential).map_err(|_| Problem::unauthenticated("malformed API key"))?;
+        let key = store::find_api_key_by_hash(&self.db, &secret.hash())
+            .await?
+            .ok_or_else(|| Problem::unauthenticated("unknown API key"))?;
+        let now = Utc::now();
+        if key.revoked_at.is_some() {
+            return Err(Problem::unauthenticated("this API key has been revoked"));
+        }
+        if key.expires_at.is_some_and(|t| t <= now) {
+            return Err(Problem::unauthenticated("this API key has expired"));
+        }
+        let touch_key = format!("identity:api-key-touched:{}", key.id);
+        if matches!(self.cache.get(&touch_key).await, Ok(None)) {
+            let _ = self.cache.set(&touch_key, b"1", TOUCH_EVERY).await;
+            if let Err(e) = store::touch_api_key(&self.db, key.id, now).await {
+                tracing::warn!(api_key = %key.id, error = %e, "could not record API key use");
+            }
+        }
+        Ok(Caller {
+            org: OrgId(key.org_id),
+            principal: Principal::ApiKey(key.id),
+            role: key.role.parse().unwrap_or(Role::Viewer),
+            scopes: key.scopes.0,
+            session: None,
+            mfa_enrollment_pending: false,
+        })
+    }
+}

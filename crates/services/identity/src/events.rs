@@ -1,0 +1,42 @@
+//! What the identity service publishes. Payloads never carry secrets (hashes, tokens).
+
+use lanerunner_core::EventType;
+use serde::Serialize;
+use uuid::Uuid;
+
+pub const ORG_CREATED: EventType = EventType::new("identity.org_created", 1);
+pub const USER_REGISTERED: EventType = EventType::new("identity.user_registered", 1);
+pub const USER_ROLE_CHANGED: EventType = EventType::new("identity.user_role_changed", 1);
+pub const USER_DEACTIVATED: EventType = EventType::new("identity.user_deactivated", 1);
+pub const AUDIT_RECORDED: EventType = EventType::new("identity.audit_recorded", 1);
+
+#[derive(Debug, Serialize)]
+pub struct OrgCreated<'a> {
+    pub org_id: Uuid,
+    pub kind: &'a str,
+    pub name: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserRegistered<'a> {
+    pub user_id: Uuid,
+    pub org_id: Uuid,
+    pub email: &'a str,
+    pub role: &'a str,
+    /// `signup` or `invitation`.
+    pub via: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserRoleChanged<'a> {
+    pub user_id: Uuid,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub changed_by: Uuid,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserDeactivated {
+    pub user_id: Uuid,
+    pub deactivated_by: Uuid,
+}

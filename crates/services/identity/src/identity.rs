@@ -1,0 +1,222 @@
+//! The identity service's state and the helpers its flows share: issuing tokens, writing
+//! audit records, requesting emails, throttling.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use lanerunner_core::{EventEnvelope, OrgId};
+use lanerunner_platform::cache::Cache;
+use lanerunner_platform::mail::{email_requested, EmailMessage};
+use lanerunner_platform::outbox;
+use lanerunner_platform::service::ServiceContext;
+use lanerunner_platform::{Config, Db, Tx};
+use serde::Serialize;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::domain::{AccessClaims, HashCost, PasswordHasher, SecretToken, TokenKind};
+use crate::error::{IdentityError, Result};
+use crate::events;
+use crate::keyring::Keyring;
+use crate::store::{self, AuditRow, SessionRow, UserRow};
+
+pub struct Identity {
+    pub(crate) db: Db,
+    pub(crate) cache: Arc<dyn Cache>,
+    pub(crate) ctx: ServiceContext,
+    pub(crate) hasher: PasswordHasher,
+    pub(crate) keyring: Keyring,
+}
+
+/// Tokens handed to a client after login, refresh, signup or accepting an invitation.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IssuedTokens {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Opaque; exchange at `POST /v1/auth/refresh`. Rotates on every use.
+    pub refresh_token: String,
+    /// True when the organization requires MFA and the user must enrol before anything
+    /// else: the access token is good only for `/v1/me/mfa/*` and `/v1/me`.
+    pub mfa_enrollment_required: bool,
+}
+
+/// Who did something and from where, for audit records.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor {
+    pub org: Option<Uuid>,
+    pub id: Option<Uuid>,
+    pub addr: IpAddr,
+}
+
+impl Identity {
+    pub async fn open(ctx: ServiceContext) -> anyhow::Result<Self> {
+        let auth = &ctx.config.auth;
+        let hasher = PasswordHasher::new(HashCost {
+            memory_kib: auth.argon2_memory_kib,
+            iterations: auth.argon2_iterations,
+            parallelism: 1,
+        })?;
+        let keyring = Keyring::open(
+            ctx.db.clone(),
+            auth.issuer.clone(),
+            auth.audience.clone(),
+            auth.signing_key_rotation_days,
+            auth.access_token_ttl_secs,
+        )
+        .await?;
+        Ok(Self { db: ctx.db.clone(), cache: ctx.cache.clone(), hasher, keyring, ctx })
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.ctx.config
+    }
+
+    /// Commits and wakes the outbox relay.
+    pub(crate) async fn commit(&self, tx: Tx) -> Result<()> {
+        tx.commit().await?;
+        self.ctx.outbox.committed();
+        Ok(())
+    }
+
+    pub(crate) async fn publish(&self, tx: &mut Tx, event: EventEnvelope) -> Result<()> {
+        outbox::enqueue(tx, &event).await?;
+        Ok(())
+    }
+
+    pub(crate) fn event<P: Serialize>(&self, kind: lanerunner_core::EventType, org: Uuid, aggregate: Uuid, payload: &P) -> Result<EventEnvelope> {
+        EventEnvelope::new(kind, Some(OrgId(org)), aggregate, payload).map_err(|e| IdentityError::Internal(e.into()))
+    }
+
+    /// Records a security-relevant action and emits it as an event, in `tx`.
+    pub(crate) async fn audit(&self, tx: &mut Tx, actor: Actor, action: &str, outcome: &str, target: Option<Uuid>, detail: serde_json::Value) -> Result<()> {
+        let row = AuditRow {
+            id: Uuid::now_v7(),
+            org_id: actor.org,
+            actor_id: actor.id,
+            action: action.into(),
+            outcome: outcome.into(),
+            target_id: target,
+            client_addr: actor.addr.to_string(),
+            detail: Json(detail),
+            occurred_at: Utc::now(),
+        };
+        store::insert_audit(tx, &row).await?;
+        let event = EventEnvelope::new(events::AUDIT_RECORDED, actor.org.map(OrgId), row.id, &row).map_err(|e| IdentityError::Internal(e.into()))?;
+        self.publish(tx, event).await
+    }
+
+    /// Records an action that changes nothing else (a failed login), in its own transaction.
+    pub(crate) async fn audit_alone(&self, actor: Actor, action: &str, outcome: &str, target: Option<Uuid>, detail: serde_json::Value) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        self.audit(&mut tx, actor, action, outcome, target, detail).await?;
+        self.commit(tx).await
+    }
+
+    /// Puts an email in the outbox, sent once the transaction commits.
+    pub(crate) async fn send_email(&self, tx: &mut Tx, org: Uuid, to: &str, subject: &str, text: String) -> Result<()> {
+        let message = EmailMessage { id: Uuid::now_v7(), to: to.into(), subject: subject.into(), text };
+        self.publish(tx, email_requested(Some(OrgId(org)), &message)).await
+    }
+
+    pub(crate) fn link(&self, path: &str, token: &SecretToken) -> String {
+        format!("{}{path}?token={}", self.config().public_url.trim_end_matches('/'), token.expose())
+    }
+
+    /// Argon2 is deliberately slow: keep it off the async workers.
+    pub(crate) async fn hash_password(&self, password: &str) -> Result<String> {
+        let hasher = self.hasher.clone();
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || hasher.hash(&password))
+            .await
+            .map_err(|e| IdentityError::Internal(e.into()))?
+            .map_err(|e| IdentityError::Internal(anyhow::anyhow!("{e}")))
+    }
+
+    /// Verifies against `phc`, or burns the same time against a dummy hash when there is no
+    /// user, so response time does not reveal which emails have accounts.
+    pub(crate) async fn verify_password(&self, password: &str, phc: Option<&str>) -> bool {
+        let hasher = self.hasher.clone();
+        let password = password.to_owned();
+        let phc = phc.map(str::to_owned);
+        tokio::task::spawn_blocking(move || match phc {
+            Some(phc) => hasher.verify(&password, &phc),
+            None => {
+                hasher.verify_dummy(&password);
+                false
+            }
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    /// Opens a session for `user` and issues its first token pair.
+    pub(crate) async fn open_session(&self, tx: &mut Tx, user: &UserRow, mfa: bool, addr: IpAddr, enrollment_pending: bool) -> Result<IssuedTokens> {
+        let now = Utc::now();
+        let session = SessionRow {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            org_id: user.org_id,
+            mfa,
+            client_addr: addr.to_string(),
+            created_at: now,
+            revoked_at: None,
+        };
+        store::insert_session(tx, &session).await?;
+        self.issue_tokens(tx, user, &session, enrollment_pending, now).await
+    }
+
+    /// A new access token and a new refresh token in `session`'s family.
+    pub(crate) async fn issue_tokens(&self, tx: &mut Tx, user: &UserRow, session: &SessionRow, enrollment_pending: bool, now: DateTime<Utc>) -> Result<IssuedTokens> {
+        let refresh = SecretToken::generate(TokenKind::Refresh);
+        let refresh_expires = now + chrono::Duration::days(self.config().auth.refresh_token_ttl_days);
+        store::insert_refresh_token(tx, &refresh.hash(), session.id, now, refresh_expires).await?;
+        let ttl = self.config().auth.access_token_ttl_secs;
+        let claims = AccessClaims {
+            sub: user.id,
+            org: user.org_id,
+            role: user.role.clone(),
+            sid: Some(session.id),
+            mfa: session.mfa,
+            mfa_enrollment_pending: enrollment_pending,
+            iat: now.timestamp(),
+            exp: now.timestamp() + ttl,
+            iss: self.keyring.issuer().into(),
+            aud: self.keyring.audience().into(),
+            jti: Uuid::now_v7(),
+        };
+        let access_token = self.keyring.sign(&claims).await?;
+        Ok(IssuedTokens {
+            access_token,
+            token_type: "Bearer",
+            expires_in: ttl,
+            refresh_token: refresh.expose().to_owned(),
+            mfa_enrollment_required: enrollment_pending,
+        })
+    }
+
+    /// Access tokens are stateless, so a revoked session is remembered in the cache for
+    /// as long as any of its access tokens can still be in date.
+    pub(crate) async fn remember_revoked(&self, sessions: &[Uuid]) {
+        let ttl = Duration::from_secs(self.config().auth.access_token_ttl_secs as u64 + 60);
+        for sid in sessions {
+            if let Err(e) = self.cache.set(&revoked_key(*sid), b"1", ttl).await {
+                tracing::warn!(session = %sid, error = %e, "could not cache session revocation");
+            }
+        }
+    }
+
+    pub(crate) async fn is_revoked(&self, sid: Uuid) -> bool {
+        // A cache outage fails closed for nothing here: the store still says who is revoked
+        // at the next refresh, and access tokens are short-lived.
+        matches!(self.cache.get(&revoked_key(sid)).await, Ok(Some(_)))
+    }
+}
+
+fn revoked_key(sid: Uuid) -> String {
+    format!("identity:session-revoked:{sid}")
+}

@@ -1,0 +1,50 @@
+//! The security audit trail.
+
+use chrono::{DateTime, Utc};
+use lanerunner_platform::{on_db, on_tx, Db, Tx};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct AuditRow {
+    pub id: Uuid,
+    pub org_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub action: String,
+    pub outcome: String,
+    pub target_id: Option<Uuid>,
+    pub client_addr: String,
+    pub detail: Json<serde_json::Value>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+pub async fn insert_audit(tx: &mut Tx, a: &AuditRow) -> sqlx::Result<()> {
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    )
+    .bind(a.id)
+    .bind(a.org_id)
+    .bind(a.actor_id)
+    .bind(&a.action)
+    .bind(&a.outcome)
+    .bind(a.target_id)
+    .bind(&a.client_addr)
+    .bind(&a.detail)
+    .bind(a.occurred_at)
+    .execute(c)
+    .await
+    .map(|_| ()))
+}
+
+pub async fn list_audit(db: &Db, org_id: Uuid, after: Option<Uuid>, limit: u32) -> sqlx::Result<Vec<AuditRow>> {
+    on_db!(db, |p| sqlx::query_as(
+        "SELECT id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at FROM audit_events \
+         WHERE org_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+    )
+    .bind(org_id)
+    .bind(after)
+    .bind(i64::from(limit) + 1)
+    .fetch_all(p)
+    .await)
+}
