@@ -7,7 +7,8 @@ tab-separated line per (instance, solver):
     name  solver  median_ms  best_ms  objective  pairs
 
 Dense: scipy.optimize.linear_sum_assignment, lap.lapjv (extend_cost=True when rectangular).
-Sparse: scipy.sparse.csgraph.min_weight_full_bipartite_matching. lap.lapmod needs a square
+Sparse: scipy.sparse.csgraph.min_weight_full_bipartite_matching (weights shifted by a
+constant so that zero costs are not dropped; see run_sparse). lap.lapmod needs a square
 matrix, so it is reported as not applicable for rectangular sparse instances.
 
 Timing covers the solver call plus what the peer needs to build its input from arrays in
@@ -85,11 +86,15 @@ def run_sparse(name, rows, cols, arrays, repeats, lap):
     from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
     indptr, indices, data = arrays
+    # min_weight_full_bipartite_matching drops explicit zeros (and zero deadhead is common:
+    # truck and load in the same town), so every weight is shifted by SHIFT; a full
+    # matching has exactly min(rows, cols) pairs, so the objective shifts by a constant.
+    SHIFT = 1.0 - min(0.0, float(data.min())) if len(data) else 1.0
 
     def scipy_solve():
-        m = csr_matrix((data, indices, indptr), shape=(rows, cols))
+        m = csr_matrix((data + SHIFT, indices, indptr), shape=(rows, cols))
         r, k = min_weight_full_bipartite_matching(m)
-        return float(np.asarray(m[r, k]).sum()), len(r)
+        return float(np.asarray(m[r, k]).sum() - SHIFT * len(r)), len(r)
 
     try:
         med, best, (obj, n) = timed(scipy_solve, repeats)

@@ -30,7 +30,7 @@ impl DenseCost {
         }
         let limit = cost_limit(rows + cols);
         // Fast scan first (vectorises); locate the culprit only when something is off.
-        let suspicious = costs.iter().any(|c| !(c.abs() <= limit));
+        let suspicious = costs.iter().any(|c| c.is_nan() || c.abs() > limit);
         let mut has_forbidden = false;
         if suspicious {
             for (k, &c) in costs.iter().enumerate() {

@@ -84,10 +84,10 @@ impl State<'_> {
         }
         self.v = v;
         let mut free = Vec::new();
-        for i in 0..self.nr {
+        for (i, &only_min) in unique.iter().enumerate() {
             if self.x[i] == NONE {
                 free.push(i);
-            } else if unique[i] {
+            } else if only_min {
                 // Reduction transfer: move the row's slack into its column potential.
                 let j = self.x[i];
                 let r = &self.c[i * n..(i + 1) * n];
