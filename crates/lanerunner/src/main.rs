@@ -1,1 +1,25 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use lanerunner::cli::{self, Cli};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Clap has read it; every other `LANERUNNER_*` variable is a configuration key, and this
+    // one is not. Removed before any thread exists.
+    std::env::remove_var(cli::CONFIG_ENV);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! Assembling the application: every selected service on its own store, the shared bus and
+//! cache, the background tasks (outbox relays, consumers, mailer), and one HTTP router with
+//! the operational endpoints, the OpenAPI document and the middleware stack.
+
+use std::any::Any;
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::{Extension, Router};
+use lanerunner_identity::IdentityService;
+use lanerunner_platform::bus::{run_consumer, EventBus, InMemoryBus};
+use lanerunner_platform::cache::{Cache, InMemoryCache};
+use lanerunner_platform::db::Migrations;
+use lanerunner_platform::http::caller::AuthenticatorHandle;
+use lanerunner_platform::http::ops::ReadinessCheck;
+use lanerunner_platform::http::{docs, middleware, ops};
+use lanerunner_platform::mail::{run_mailer, SpoolMailer, EMAIL_REQUESTED};
+use lanerunner_platform::outbox::{OutboxRelay, OutboxSignal};
+use lanerunner_platform::service::{Service, ServiceContext, StoreReadiness};
+use lanerunner_platform::{Config, Db};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::registry;
+
+/// The document every service's paths are merged into. Version and description come from
+/// this crate's manifest.
+#[derive(OpenApi)]
+#[openapi(info(title = "LaneRunner API"), modifiers(&BearerSecurity))]
+struct ApiDoc;
+
+/// Declares the `bearer` scheme (a JWT access token or an API key) that operations name in
+/// their `security` requirements.
+struct BearerSecurity;
+
+impl Modify for BearerSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+struct RunningService {
+    name: &'static str,
+    service: Arc<dyn Service>,
+    typed: Arc<dyn Any + Send + Sync>,
+    db: Db,
+}
+
+/// The assembled application. Dropping it does not stop its tasks; call [`App::shutdown`].
+pub struct App {
+    config: Arc<Config>,
+    router: Router,
+    openapi: utoipa::openapi::OpenApi,
+    services: Vec<RunningService>,
+    bus: Arc<dyn EventBus>,
+    shutdown: CancellationToken,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Connects and migrates the store of every service in `services`.
+pub async fn migrate(config: &Config, services: &[&'static registry::ServiceSpec]) -> anyhow::Result<()> {
+    for spec in services {
+        let db = lanerunner_platform::db::connect(config, spec.name).await.with_context(|| format!("connecting the {} store", spec.name))?;
+        let result = db.migrate(&(spec.migrations)()).await.with_context(|| format!("migrating the {} store", spec.name));
+        db.close().await;
+        result?;
+        tracing::info!(service = spec.name, backend = db.backend().as_str(), "migrations applied");
+    }
+    Ok(())
+}
+
+/// Builds the application with the services named in `services` (every service when
+/// empty): connects and migrates each store, starts each service and its background tasks,
+/// and assembles the router.
+pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
+    let specs = registry::select(services)?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let config = Arc::new(config);
+    let bus: Arc<dyn EventBus> = Arc::new(InMemoryBus::default());
+    let cache: Arc<dyn Cache> = Arc::new(InMemoryCache::new());
+    let shutdown = CancellationToken::new();
+    let mut tasks = Vec::new();
+
+    // Declare the mailer's queue before anything can publish, so no request is lost to a
+    // subscriber that has not attached yet.
+    let email_topic = EMAIL_REQUESTED.topic();
+    drop(bus.subscribe("mailer", &[email_topic.as_str()]).await.context("declaring the mailer queue")?);
+
+    let mut running = Vec::new();
+    let mut checks: Vec<Arc<dyn ReadinessCheck>> = Vec::new();
+    let mut authenticator = None;
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    for spec in specs {
+        let db = lanerunner_platform::db::connect(&config, spec.name).await.with_context(|| format!("connecting the {} store", spec.name))?;
+        let migrations: Arc<Migrations> = Arc::new((spec.migrations)());
+        db.migrate(&migrations).await.with_context(|| format!("migrating the {} store", spec.name))?;
+        let signal = OutboxSignal::default();
+        let ctx = ServiceContext { config: config.clone(), db: db.clone(), bus: bus.clone(), cache: cache.clone(), outbox: signal.clone() };
+        let started = (spec.start)(ctx).await.with_context(|| format!("starting the {} service", spec.name))?;
+        let service = started.service;
+
+        api = api.merge(service.routes());
+        checks.push(Arc::new(StoreReadiness { service: spec.name, db: db.clone(), migrations }));
+        if let Some(auth) = service.authenticator() {
+            authenticator = Some(auth);
+        }
+
+        let relay = OutboxRelay::new(
+            spec.name,
+            db.clone(),
+            bus.clone(),
+            signal,
+            Duration::from_millis(config.outbox.poll_interval_ms),
+            config.outbox.batch_size,
+        );
+        tasks.push(tokio::spawn(relay.run(shutdown.clone())));
+        for consumer in service.consumers() {
+            let patterns: Vec<&str> = consumer.patterns.iter().map(String::as_str).collect();
+            drop(bus.subscribe(&consumer.group, &patterns).await.with_context(|| format!("declaring consumer group {}", consumer.group))?);
+            let (bus, db, token, group) = (bus.clone(), db.clone(), shutdown.clone(), consumer.group.clone());
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = run_consumer(bus, db, consumer.group, consumer.patterns, consumer.handler, token).await {
+                    tracing::error!(group = %group, error = %e, "consumer stopped");
+                }
+            }));
+        }
+        running.push(RunningService { name: spec.name, service, typed: started.typed, db });
+    }
+
+    let mailer = Arc::new(SpoolMailer::new(config.data_dir.join("mail")));
+    {
+        let (bus, from, token) = (bus.clone(), config.email.from.clone(), shutdown.clone());
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = run_mailer(bus, mailer, from, token).await {
+                tracing::error!(error = %e, "mailer stopped");
+            }
+        }));
+    }
+
+    let (service_routes, openapi) = api.split_for_parts();
+    let router = assemble(&config, service_routes, checks, openapi.clone(), authenticator);
+    Ok(App { config, router, openapi, services: running, bus, shutdown, tasks: Mutex::new(tasks) })
+}
+
+fn assemble(
+    config: &Config,
+    service_routes: Router,
+    checks: Vec<Arc<dyn ReadinessCheck>>,
+    openapi: utoipa::openapi::OpenApi,
+    authenticator: Option<Arc<dyn lanerunner_platform::http::Authenticator>>,
+) -> Router {
+    let mut router = service_routes
+        .merge(ops::routes(checks))
+        .merge(docs::routes(openapi))
+        .fallback(middleware::not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .route_layer(axum::middleware::from_fn(middleware::track_metrics));
+    if let Some(auth) = authenticator {
+        router = router.layer(Extension(AuthenticatorHandle(auth)));
+    }
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
+        let request_id = req
+            .extensions()
+            .get::<RequestId>()
+            .and_then(|id| id.header_value().to_str().ok())
+            .unwrap_or("-")
+            .to_owned();
+        tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
+    });
+    router.layer(DefaultBodyLimit::max(config.http.body_limit_bytes)).layer(
+        // Outermost first: the id exists before the span opens and is on every response,
+        // including a timeout's and a panic's.
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(trace)
+            .layer(CatchPanicLayer::custom(middleware::panic_to_problem))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Duration::from_millis(config.http.request_timeout_ms),
+            )),
+    )
+}
+
+impl App {
+    /// The complete router; serve it with connect info (`into_make_service_with_connect_info::<SocketAddr>()`).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn openapi(&self) -> &utoipa::openapi::OpenApi {
+        &self.openapi
+    }
+
+    pub fn bus(&self) -> Arc<dyn EventBus> {
+        self.bus.clone()
+    }
+
+    /// The running services, in start order.
+    pub fn services(&self) -> Vec<Arc<dyn Service>> {
+        self.services.iter().map(|s| s.service.clone()).collect()
+    }
+
+    /// The store of the service named `name`, if it runs here.
+    pub fn db(&self, name: &str) -> Option<Db> {
+        self.services.iter().find(|s| s.name == name).map(|s| s.db.clone())
+    }
+
+    /// The identity service, when it runs in this process.
+    pub fn identity(&self) -> Option<Arc<IdentityService>> {
+        self.typed::<IdentityService>()
+    }
+
+    /// A running service by its concrete type.
+    pub fn typed<S: Send + Sync + 'static>(&self) -> Option<Arc<S>> {
+        self.services.iter().find_map(|s| s.typed.clone().downcast::<S>().ok())
+    }
+
+    /// Fires when [`App::shutdown`] starts.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops the background tasks, waits for them, and closes every pool.
+    pub async fn shutdown(&self) {
+        self.shutdown.cancel();
+        let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.tasks.lock().expect("task list lock"));
+        for task in tasks {
+            if let Err(e) = task.await {
+                if e.is_panic() {
+                    tracing::error!(error = %e, "background task panicked");
+                }
+            }
+        }
+        for service in &self.services {
+            service.db.close().await;
+        }
+    }
+}
+
+/// Serves `app` on `listener` until SIGTERM or Ctrl-C, lets in-flight requests finish,
+/// then shuts the app down; the whole stop is bounded by `http.shutdown_grace_ms`.
+pub async fn serve(app: App, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let signal = shutdown_signal()?;
+    serve_until(app, listener, signal).await
+}
+
+/// [`serve`] with the stop signal supplied by the caller.
+pub async fn serve_until(
+    app: App,
+    listener: tokio::net::TcpListener,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let grace = Duration::from_millis(app.config.http.shutdown_grace_ms);
+    let stopping = CancellationToken::new();
+    let stop = stopping.clone();
+    let server = axum::serve(listener, app.router().into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            signal.await;
+            tracing::info!("shutting down: draining in-flight requests");
+            stop.cancel();
+        });
+    let mut server = Box::pin(server.into_future());
+    let deadline = tokio::select! {
+        result = &mut server => {
+            result.context("serving HTTP")?;
+            tokio::time::Instant::now() + grace
+        }
+        _ = stopping.cancelled() => {
+            let deadline = tokio::time::Instant::now() + grace;
+            match tokio::time::timeout_at(deadline, &mut server).await {
+                Ok(result) => result.context("serving HTTP")?,
+                Err(_) => tracing::warn!(grace_ms = grace.as_millis() as u64, "in-flight requests still running after the grace period; stopping anyway"),
+            }
+            deadline
+        }
+    };
+    drop(server);
+    if tokio::time::timeout_at(deadline, app.shutdown()).await.is_err() {
+        tracing::warn!("background tasks did not stop within the grace period");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed now, so a signal that arrives
+/// before the future is first polled is not lost.
+pub fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    Ok(async move {
+        #[cfg(unix)]
+        let terminated = async move {
+            term.recv().await;
+        };
+        #[cfg(not(unix))]
+        let terminated = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminated => {}
+        }
+    })
+}

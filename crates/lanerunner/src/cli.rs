@@ -1,0 +1,152 @@
+//! The command line: `serve`, `migrate`, `config check`, `keys rotate`, `version`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use lanerunner_platform::Config;
+
+use crate::{app, registry};
+
+#[derive(Debug, Parser)]
+#[command(name = "lanerunner", version, about = "LaneRunner: the freight platform. One binary that runs any set of its services.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API of the selected services (all of them by default).
+    Serve {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        services: ServicesArg,
+        /// Address to listen on (overrides `listen`).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+        /// Directory for embedded state (overrides `data_dir`).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Apply every pending migration of the selected services' stores, then exit.
+    Migrate {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        services: ServicesArg,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Manage the token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Print the version.
+    Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load and validate the configuration, then print it with secrets masked.
+    Check {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new signing key active and print its key id.
+    Rotate {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// A TOML configuration file.
+    #[arg(long = "config", value_name = "FILE", env = CONFIG_ENV)]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServicesArg {
+    /// Comma-separated services to run; all of them when omitted.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub services: Vec<String>,
+}
+
+/// Read by clap, not by [`Config::load`]; removed from the environment once parsed.
+pub const CONFIG_ENV: &str = "LANERUNNER_CONFIG";
+
+/// Loads the configuration: defaults < file < environment; the caller applies flags.
+pub fn load_config(file: Option<&Path>) -> anyhow::Result<Config> {
+    Ok(Config::load(file)?)
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Version => {
+            println!("lanerunner {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Config { command: ConfigCommand::Check { config } } => {
+            let config = load_config(config.file.as_deref())?;
+            print!("{}", config.to_masked_toml());
+            Ok(())
+        }
+        Command::Serve { config, services, listen, data_dir } => {
+            let specs = registry::select(&services.services)?;
+            let mut config = load_config(config.file.as_deref())?;
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            if let Some(dir) = data_dir {
+                config.data_dir = dir;
+            }
+            lanerunner_platform::telemetry::init(&config.log);
+            let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
+            let listen = config.listen;
+            let app = app::build(config, &names).await?;
+            let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+            let address = listener.local_addr()?;
+            tracing::info!(address = %address, services = %names.join(","), "listening");
+            app::serve(app, listener).await
+        }
+        Command::Migrate { config, services, data_dir } => {
+            let specs = registry::select(&services.services)?;
+            let mut config = load_config(config.file.as_deref())?;
+            if let Some(dir) = data_dir {
+                config.data_dir = dir;
+            }
+            lanerunner_platform::telemetry::init(&config.log);
+            app::migrate(&config, &specs).await
+        }
+        Command::Keys { command: KeysCommand::Rotate { config, data_dir } } => {
+            let mut config = load_config(config.file.as_deref())?;
+            if let Some(dir) = data_dir {
+                config.data_dir = dir;
+            }
+            lanerunner_platform::telemetry::init(&config.log);
+            let app = app::build(config, &[lanerunner_identity::SERVICE]).await?;
+            let identity = app.identity().context("the identity service is not running")?;
+            let result = identity.rotate_signing_key().await;
+            app.shutdown().await;
+            println!("{}", result.context("rotating the signing key")?);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The services this binary can run. Adding one is one entry in [`SERVICES`].
+
+use std::any::Any;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use lanerunner_identity::IdentityService;
+use lanerunner_platform::db::Migrations;
+use lanerunner_platform::service::{Service, ServiceContext};
+
+/// A started service: as the binary wires it (`service`) and as its own type, for the
+/// commands that need more than the [`Service`] trait (`keys rotate`).
+pub struct Started {
+    pub service: Arc<dyn Service>,
+    pub typed: Arc<dyn Any + Send + Sync>,
+}
+
+impl Started {
+    pub fn new<S: Service>(service: S) -> Self {
+        let service = Arc::new(service);
+        Self { service: service.clone(), typed: service }
+    }
+}
+
+pub type StartFn = fn(ServiceContext) -> BoxFuture<'static, anyhow::Result<Started>>;
+
+/// How to migrate and start one service.
+pub struct ServiceSpec {
+    /// Also the name of the service's store (schema / SQLite file).
+    pub name: &'static str,
+    pub migrations: fn() -> Migrations,
+    pub start: StartFn,
+}
+
+/// Every service compiled into this binary, in start order.
+pub const SERVICES: &[ServiceSpec] = &[
+    ServiceSpec { name: lanerunner_identity::SERVICE, migrations: lanerunner_identity::migrations, start: |ctx| Box::pin(async move { Ok(Started::new(IdentityService::start(ctx).await?)) }) },
+];
+
+/// Names of every service, for messages.
+pub fn names() -> Vec<&'static str> {
+    SERVICES.iter().map(|s| s.name).collect()
+}
+
+/// The specs for `requested` (all services when empty), in registry order, each once.
+/// An unknown name is an error that lists the valid ones.
+pub fn select<S: AsRef<str>>(requested: &[S]) -> anyhow::Result<Vec<&'static ServiceSpec>> {
+    let requested: Vec<&str> = requested.iter().map(|s| s.as_ref().trim()).filter(|s| !s.is_empty()).collect();
+    if requested.is_empty() {
+        return Ok(SERVICES.iter().collect());
+    }
+    let unknown: Vec<&str> = requested.iter().copied().filter(|r| !SERVICES.iter().any(|s| s.name == *r)).collect();
+    if !unknown.is_empty() {
+        anyhow::bail!("unknown service(s): {}; valid services are: {}", unknown.join(", "), names().join(", "));
+    }
+    Ok(SERVICES.iter().filter(|s| requested.contains(&s.name)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_selects_everything_and_unknown_lists_valid_names() {
+        assert_eq!(select::<&str>(&[]).unwrap().len(), SERVICES.len());
+        assert_eq!(select(&["identity", "identity"]).unwrap().len(), 1);
+        let err = select(&["identity", "nope"]).unwrap_err().to_string();
+        assert!(err.contains("nope") && err.contains("identity"), "{err}");
+    }
+}
