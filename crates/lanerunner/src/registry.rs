@@ -22,6 +22,12 @@ impl Started {
     }
 }
 
+impl std::fmt::Debug for ServiceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceSpec").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
 pub type StartFn = fn(ServiceContext) -> BoxFuture<'static, anyhow::Result<Started>>;
 
 /// How to migrate and start one service.

@@ -297,9 +297,9 @@ macro_rules! both_backends {
 #[macro_export]
 macro_rules! __both_backends_run {
     ((mut $app:ident : $ty:ty) $body:block) => {
-        async fn run(mut $app: $crate::testing::TestApp) $body
+        async fn run(mut $app: $ty) $body
     };
     (($app:ident : $ty:ty) $body:block) => {
-        async fn run($app: $crate::testing::TestApp) $body
+        async fn run($app: $ty) $body
     };
 }

@@ -1,0 +1,234 @@
+//! Platform-level behaviour of the assembled binary, on SQLite and on PostgreSQL.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lanerunner::both_backends;
+use lanerunner::testing::TestApp;
+use serde_json::Value;
+
+const PROBLEM_JSON: &str = "application/problem+json";
+
+fn content_type(response: &reqwest::Response) -> String {
+    response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
+both_backends!(
+    async fn healthz_answers(app: TestApp) {
+        let response = app.get("/healthz", None).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "ok");
+    }
+
+    async fn readyz_checks_every_store(app: TestApp) {
+        let response = app.get("/readyz", None).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "ready", "{body}");
+        assert_eq!(body["checks"]["identity.database"], "ok", "{body}");
+    }
+
+    async fn metrics_count_requests(app: TestApp) {
+        assert_eq!(app.get("/healthz", None).await.status(), 200);
+        let response = app.get("/metrics", None).await;
+        assert_eq!(response.status(), 200);
+        let text = response.text().await.unwrap();
+        assert!(text.contains("http_requests_total"), "{text}");
+        assert!(text.contains("route=\"/healthz\""), "{text}");
+    }
+
+    async fn openapi_document_is_3_1(app: TestApp) {
+        let response = app.get("/v1/openapi.json", None).await;
+        assert_eq!(response.status(), 200);
+        let doc: Value = response.json().await.unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
+        assert_eq!(doc["info"]["title"], "LaneRunner API");
+        assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer", "{doc}");
+    }
+
+    async fn docs_page_and_its_assets_load(app: TestApp) {
+        let response = app.get("/docs", None).await;
+        assert_eq!(response.status(), 200);
+        assert!(content_type(&response).starts_with("text/html"));
+        let page = response.text().await.unwrap();
+        assert!(page.contains("/docs/swagger-ui-bundle.js"));
+        let js = app.get("/docs/swagger-ui-bundle.js", None).await;
+        assert_eq!(js.status(), 200);
+        assert!(content_type(&js).contains("javascript"));
+        assert!(js.bytes().await.unwrap().len() > 10_000);
+        assert_eq!(app.get("/docs/swagger-ui.css", None).await.status(), 200);
+    }
+
+    async fn unknown_route_is_a_404_problem(app: TestApp) {
+        let response = app.get("/v1/no-such-thing", None).await;
+        assert_eq!(response.status(), 404);
+        assert!(content_type(&response).starts_with(PROBLEM_JSON), "{}", content_type(&response));
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], 404, "{body}");
+    }
+
+    async fn wrong_method_is_a_405_problem(app: TestApp) {
+        let response = app.delete("/healthz", None).await;
+        assert_eq!(response.status(), 405);
+        assert!(content_type(&response).starts_with(PROBLEM_JSON), "{}", content_type(&response));
+    }
+
+    async fn request_id_is_returned_and_echoed(app: TestApp) {
+        let response = app.get("/healthz", None).await;
+        let generated = response.headers().get("x-request-id").expect("a generated request id").to_str().unwrap().to_string();
+        assert!(uuid::Uuid::parse_str(&generated).is_ok(), "{generated}");
+
+        let response = app.send(app.client.get(app.url("/healthz")).header("x-request-id", "trace-me-42"), None).await;
+        assert_eq!(response.headers().get("x-request-id").unwrap(), "trace-me-42");
+
+        // Also on responses that are not from a handler.
+        let response = app.get("/nowhere", None).await;
+        assert!(response.headers().get("x-request-id").is_some());
+    }
+);
+
+/// The binary, with a clean environment as far as LaneRunner is concerned.
+fn lanerunner() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lanerunner"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("LANERUNNER_") {
+            command.env_remove(key);
+        }
+    }
+    command.env_remove("RUST_LOG");
+    command
+}
+
+fn temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("lanerunner-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn config_check_prints_the_masked_configuration() {
+    let output = lanerunner()
+        .args(["config", "check"])
+        .env("LANERUNNER_DATABASE_URL", "postgres://lr:hunter2@db.example:5432/lr")
+        .env("LANERUNNER_AUTH__ISSUER", "https://id.example")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("[database]"), "{stdout}");
+    assert!(stdout.contains("lr:****@db.example"), "{stdout}");
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+    assert!(stdout.contains("https://id.example"), "{stdout}");
+}
+
+#[test]
+fn config_check_rejects_an_invalid_value_naming_its_key() {
+    let output = lanerunner().args(["config", "check"]).env("LANERUNNER_DATABASE_URL", "mysql://x").output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("database.url"), "{stderr}");
+}
+
+#[test]
+fn config_check_reads_the_file_named_by_the_environment() {
+    let dir = temp_dir();
+    let file = dir.join("lanerunner.toml");
+    std::fs::write(&file, "public_url = \"https://freight.example\"\n[http]\nbody_limit_bytes = 4096\n").unwrap();
+    let output = lanerunner().args(["config", "check"]).env("LANERUNNER_CONFIG", &file).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("https://freight.example") && stdout.contains("4096"), "{stdout}");
+}
+
+#[test]
+fn unknown_service_is_an_error_listing_the_valid_ones() {
+    let output = lanerunner().args(["serve", "--services", "nope"]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("nope") && stderr.contains("identity"), "{stderr}");
+}
+
+#[test]
+fn version_prints_the_version() {
+    let output = lanerunner().arg("version").output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn migrate_applies_migrations_and_exits() {
+    let dir = temp_dir();
+    let output = lanerunner().args(["migrate", "--data-dir"]).arg(&dir).output().unwrap();
+    let exists = dir.join("identity.db").exists();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(exists, "the identity store was created");
+}
+
+#[test]
+fn serve_answers_and_stops_cleanly_on_sigterm() {
+    let dir = temp_dir();
+    let mut child = lanerunner()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env("LANERUNNER_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // The `listening` log line carries the bound address.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(event) = serde_json::from_str::<Value>(&line) {
+                if event["message"] == "listening" {
+                    let _ = tx.send(event["address"].as_str().unwrap_or_default().to_string());
+                }
+            }
+        }
+    });
+    let address = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(address) => address,
+        Err(_) => {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!("serve did not report its address; stderr:\n{}", String::from_utf8_lossy(&output.stderr));
+        }
+    };
+
+    let body = healthz(&address);
+    assert!(body.contains("\"ok\""), "{body}");
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("serve did not stop within 10 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(exit.success(), "exit status {exit:?}");
+}
+
+/// A plain HTTP/1.1 GET, to keep this test free of an async runtime.
+fn healthz(address: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
