@@ -1,0 +1,350 @@
+//! Search requests, results and cursors.
+
+use lanerunner_geo::LatLon;
+
+use crate::circle::Circle;
+use crate::load::{region_index, IndexedLoad};
+
+/// Largest page a search returns.
+pub const MAX_LIMIT: usize = 500;
+
+/// Where the load may deliver.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum DestFilter {
+    #[default]
+    Anywhere,
+    /// Within a radius (deadhead road miles) of a point.
+    Radius { point: LatLon, radius_miles: f64 },
+    /// In one of these states/provinces (`*b"TX"`).
+    States(Vec<[u8; 2]>),
+    /// In one of these markets (`lanerunner_geo::MarketId` values).
+    Markets(Vec<u16>),
+}
+
+/// Full truckloads, partials, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadSize {
+    #[default]
+    Any,
+    Full,
+    Partial,
+}
+
+/// Result order; ties broken by load id ascending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// Newest posting first.
+    #[default]
+    Age,
+    /// Highest all-in rate per mile first.
+    RatePerMile,
+    /// Shortest deadhead to the origin first.
+    Deadhead,
+    /// Earliest pickup first.
+    PickupDate,
+}
+
+impl SortBy {
+    fn tag(self) -> char {
+        match self {
+            SortBy::Age => 'a',
+            SortBy::RatePerMile => 'r',
+            SortBy::Deadhead => 'd',
+            SortBy::PickupDate => 'p',
+        }
+    }
+}
+
+/// A search. Only `origin_point` and `origin_radius_miles` are required; every other
+/// filter defaults to "any".
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchQuery {
+    pub origin_point: LatLon,
+    /// Maximum deadhead to the pickup, in road miles (great-circle × 1.2).
+    pub origin_radius_miles: f64,
+    pub dest: DestFilter,
+    /// Equipment bits the truck offers; `0` = any.
+    pub equipment: u16,
+    /// Pickup window must overlap `[pickup_from, pickup_to]` (unix seconds).
+    pub pickup_from: Option<i64>,
+    pub pickup_to: Option<i64>,
+    pub min_rate_per_mile_cents: Option<f32>,
+    /// The truck's capacity: loads heavier than this are excluded.
+    pub max_weight_lbs: Option<u32>,
+    pub load_size: LoadSize,
+    pub sort: SortBy,
+    /// Page size, 1..=[`MAX_LIMIT`].
+    pub limit: usize,
+    /// Continue after this cursor (from the previous page with the same sort).
+    pub after: Option<Cursor>,
+}
+
+impl SearchQuery {
+    /// A query with only the origin circle set, newest first, 50 per page.
+    pub fn near(origin_point: LatLon, origin_radius_miles: f64) -> Self {
+        SearchQuery {
+            origin_point,
+            origin_radius_miles,
+            dest: DestFilter::Anywhere,
+            equipment: 0,
+            pickup_from: None,
+            pickup_to: None,
+            min_rate_per_mile_cents: None,
+            max_weight_lbs: None,
+            load_size: LoadSize::Any,
+            sort: SortBy::Age,
+            limit: 50,
+            after: None,
+        }
+    }
+}
+
+/// One search hit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub id: u128,
+    /// Road miles from the search point to the pickup (great-circle × 1.2).
+    pub deadhead_miles: f64,
+    pub loaded_miles: f32,
+    pub rate_cents: i64,
+    pub rate_per_mile_cents: f32,
+    pub pickup_start: i64,
+    pub posted_at: i64,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchPage {
+    pub hits: Vec<Hit>,
+    /// Loads matching the filters (all pages).
+    pub total_matches: usize,
+    /// Present when more hits follow this page.
+    pub next_cursor: Option<Cursor>,
+}
+
+/// Position in a result order: the sort, the last hit's sort key and its id. Opaque to
+/// clients; stable under concurrent inserts and removes (a page never repeats or skips a
+/// load whose sort key did not change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub(crate) sort: SortBy,
+    pub(crate) key: u64,
+    pub(crate) id: u128,
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{:016x}{:032x}", self.sort.tag(), self.key, self.id)
+    }
+}
+
+impl std::str::FromStr for Cursor {
+    type Err = SearchError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || SearchError::BadCursor(s.to_string());
+        if s.len() != 49 || !s.is_ascii() {
+            return Err(bad());
+        }
+        let sort = match &s[..1] {
+            "a" => SortBy::Age,
+            "r" => SortBy::RatePerMile,
+            "d" => SortBy::Deadhead,
+            "p" => SortBy::PickupDate,
+            _ => return Err(bad()),
+        };
+        let key = u64::from_str_radix(&s[1..17], 16).map_err(|_| bad())?;
+        let id = u128::from_str_radix(&s[17..], 16).map_err(|_| bad())?;
+        Ok(Cursor { sort, key, id })
+    }
+}
+
+/// Why a search was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SearchError {
+    #[error("invalid search: {0}")]
+    Invalid(String),
+    #[error("malformed cursor `{0}`")]
+    BadCursor(String),
+    #[error("the cursor belongs to another sort order")]
+    CursorSortMismatch,
+}
+
+/// A validated query with everything precomputed for the scan.
+#[derive(Debug, Clone)]
+pub(crate) struct Compiled {
+    pub origin: Circle,
+    pub dest: CompiledDest,
+    pub equipment: u16,
+    pub from: i64,
+    pub to: i64,
+    pub min_rpm: f32,
+    pub max_weight: u32,
+    /// Accepts `full as u8` values: bit 0 = partial, bit 1 = full.
+    pub size_mask: u8,
+    pub sort: SortBy,
+    pub limit: usize,
+    /// Strict lower bound on `(key, id)`.
+    pub after: Option<(u64, u128)>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum CompiledDest {
+    Anywhere,
+    Radius(Circle),
+    /// Bit `i` set for region index `i`.
+    States(u128),
+    /// Bitset over market ids.
+    Markets(Vec<u64>),
+}
+
+impl CompiledDest {
+    #[inline]
+    pub fn market_ok(bits: &[u64], m: u16) -> bool {
+        bits.get(m as usize / 64)
+            .is_some_and(|w| w >> (m % 64) & 1 == 1)
+    }
+}
+
+pub(crate) fn compile(q: &SearchQuery) -> Result<Compiled, SearchError> {
+    let invalid = |m: &str| Err(SearchError::Invalid(m.to_string()));
+    let Some(origin) = Circle::new(q.origin_point, q.origin_radius_miles) else {
+        return invalid("origin point or radius out of range");
+    };
+    if q.limit == 0 || q.limit > MAX_LIMIT {
+        return invalid("limit must be between 1 and 500");
+    }
+    let dest = match &q.dest {
+        DestFilter::Anywhere => CompiledDest::Anywhere,
+        DestFilter::Radius {
+            point,
+            radius_miles,
+        } => match Circle::new(*point, *radius_miles) {
+            Some(c) => CompiledDest::Radius(c),
+            None => return invalid("destination point or radius out of range"),
+        },
+        DestFilter::States(states) => {
+            let mut bits = 0u128;
+            for s in states {
+                match region_index(*s) {
+                    Some(i) => bits |= 1 << i,
+                    None => return invalid("unknown destination state"),
+                }
+            }
+            CompiledDest::States(bits)
+        }
+        DestFilter::Markets(ms) => {
+            let words = ms.iter().map(|&m| m as usize / 64 + 1).max().unwrap_or(0);
+            let mut bits = vec![0u64; words];
+            for &m in ms {
+                bits[m as usize / 64] |= 1 << (m % 64);
+            }
+            CompiledDest::Markets(bits)
+        }
+    };
+    if let Some(r) = q.min_rate_per_mile_cents {
+        if r.is_nan() {
+            return invalid("minimum rate per mile is NaN");
+        }
+    }
+    let after = match q.after {
+        Some(c) if c.sort != q.sort => return Err(SearchError::CursorSortMismatch),
+        Some(c) => Some((c.key, c.id)),
+        None => None,
+    };
+    Ok(Compiled {
+        origin,
+        dest,
+        equipment: if q.equipment == 0 {
+            u16::MAX
+        } else {
+            q.equipment
+        },
+        from: q.pickup_from.unwrap_or(i64::MIN),
+        to: q.pickup_to.unwrap_or(i64::MAX),
+        min_rpm: q.min_rate_per_mile_cents.unwrap_or(f32::NEG_INFINITY),
+        max_weight: q.max_weight_lbs.unwrap_or(u32::MAX),
+        size_mask: match q.load_size {
+            LoadSize::Any => 0b11,
+            LoadSize::Full => 0b10,
+            LoadSize::Partial => 0b01,
+        },
+        sort: q.sort,
+        limit: q.limit,
+        after,
+    })
+}
+
+/// Order-preserving maps to `u64` so that every sort is "ascending `(key, id)`".
+#[inline]
+pub(crate) fn i64_asc(x: i64) -> u64 {
+    (x as u64) ^ (1 << 63)
+}
+
+#[inline]
+pub(crate) fn f64_asc(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
+#[inline]
+pub(crate) fn f32_asc(x: f32) -> u64 {
+    let b = x.to_bits();
+    u64::from(if b >> 31 == 1 { !b } else { b | (1 << 31) })
+}
+
+/// The sort key of a matching load; `hav` is its origin haversine term.
+#[inline]
+pub(crate) fn sort_key(sort: SortBy, posted_at: i64, rpm: f32, hav: f64, pickup: i64) -> u64 {
+    match sort {
+        SortBy::Age => !i64_asc(posted_at),
+        SortBy::RatePerMile => !f32_asc(rpm),
+        SortBy::Deadhead => f64_asc(hav),
+        SortBy::PickupDate => i64_asc(pickup),
+    }
+}
+
+impl Compiled {
+    pub(crate) fn cursor(&self, key: u64, id: u128) -> Cursor {
+        Cursor {
+            sort: self.sort,
+            key,
+            id,
+        }
+    }
+}
+
+/// Reference semantics of one filter set against one load, used by the brute-force
+/// search; the index applies the same tests column by column.
+pub(crate) fn matches(c: &Compiled, l: &IndexedLoad) -> Option<f64> {
+    if l.equipment & c.equipment == 0
+        || l.pickup_start > c.to
+        || l.pickup_end < c.from
+        || l.rate_per_mile_cents() < c.min_rpm
+        || l.weight_lbs > c.max_weight
+        || c.size_mask >> u8::from(l.full) & 1 == 0
+    {
+        return None;
+    }
+    let ok_dest = match &c.dest {
+        CompiledDest::Anywhere => true,
+        CompiledDest::Radius(circle) => circle.contains(l.dest),
+        CompiledDest::States(bits) => {
+            let i = region_index(l.dest_state).expect("validated");
+            bits >> i & 1 == 1
+        }
+        CompiledDest::Markets(bits) => CompiledDest::market_ok(bits, l.dest_market),
+    };
+    if !ok_dest {
+        return None;
+    }
+    let h = c.origin.hav(
+        l.origin.lat,
+        l.origin.lon,
+        crate::circle::cos_lat(l.origin.lat),
+    );
+    (h <= c.origin.hav_max()).then_some(h)
+}

@@ -1,0 +1,190 @@
+//! The index answers exactly what a brute-force filter + sort answers, page by page,
+//! before and after inserts, updates and removes.
+
+use lanerunner_geo::LatLon;
+use lanerunner_loadsearch::{
+    brute_force_search, Cursor, DestFilter, IndexedLoad, LoadIndex, LoadSize, SearchQuery, SortBy,
+};
+use proptest::prelude::*;
+
+const CENTERS: &[(f64, f64)] = &[
+    (32.8, -96.8),
+    (41.8, -87.6),
+    (51.9, 179.6),
+    (51.9, -179.7),
+    (71.0, -156.0),
+];
+const STATES: &[[u8; 2]] = &[*b"TX", *b"IL", *b"AK", *b"ON", *b"OK"];
+
+fn point() -> impl Strategy<Value = LatLon> {
+    (0..CENTERS.len(), -2.5f64..2.5, -3.0f64..3.0).prop_map(|(c, dlat, dlon)| {
+        let (lat, lon) = CENTERS[c];
+        let mut lon = lon + dlon;
+        if lon > 180.0 {
+            lon -= 360.0;
+        }
+        if lon < -180.0 {
+            lon += 360.0;
+        }
+        LatLon::new(lat + dlat, lon)
+    })
+}
+
+prop_compose! {
+    fn load()(
+        id in any::<u32>(), origin in point(), dest in point(),
+        os in 0..STATES.len(), ds in 0..STATES.len(), market in 0u16..10,
+        equipment in 1u16..16, start in 0i64..20, len in 0i64..5,
+        rate_cents in 0i64..500_000, loaded_miles in 0.0f32..3000.0,
+        weight_lbs in 0u32..48_000, full in any::<bool>(), posted_at in 0i64..30,
+    ) -> IndexedLoad {
+        IndexedLoad {
+            id: u128::from(id) | (7u128 << 100), origin, dest,
+            origin_state: STATES[os], dest_state: STATES[ds], dest_market: market,
+            equipment, pickup_start: start, pickup_end: start + len, rate_cents,
+            loaded_miles, weight_lbs, full, posted_at,
+        }
+    }
+}
+
+fn dest_filter() -> impl Strategy<Value = DestFilter> {
+    prop_oneof![
+        Just(DestFilter::Anywhere),
+        (point(), 0.0f64..400.0).prop_map(|(point, radius_miles)| DestFilter::Radius {
+            point,
+            radius_miles
+        }),
+        prop::collection::vec(0..STATES.len(), 0..3)
+            .prop_map(|v| DestFilter::States(v.into_iter().map(|i| STATES[i]).collect())),
+        prop::collection::vec(0u16..12, 0..3).prop_map(DestFilter::Markets),
+    ]
+}
+
+prop_compose! {
+    fn query()(
+        origin_point in point(), origin_radius_miles in 0.0f64..600.0, dest in dest_filter(),
+        equipment in 0u16..16, from in prop::option::of(0i64..25), span in 0i64..10,
+        has_to in any::<bool>(), min_rpm in prop::option::of(0.0f32..300.0),
+        max_weight in prop::option::of(0u32..50_000),
+        size in prop_oneof![Just(LoadSize::Any), Just(LoadSize::Full), Just(LoadSize::Partial)],
+        sort in prop_oneof![Just(SortBy::Age), Just(SortBy::RatePerMile),
+                            Just(SortBy::Deadhead), Just(SortBy::PickupDate)],
+        limit in 1usize..8,
+    ) -> SearchQuery {
+        SearchQuery {
+            origin_point, origin_radius_miles, dest, equipment,
+            pickup_from: from,
+            pickup_to: has_to.then(|| from.unwrap_or(0) + span),
+            min_rate_per_mile_cents: min_rpm, max_weight_lbs: max_weight,
+            load_size: size, sort, limit, after: None,
+        }
+    }
+}
+
+/// Walks every page of `q` on both and compares them.
+fn assert_same_pages(
+    index: &LoadIndex,
+    loads: &[IndexedLoad],
+    q: &SearchQuery,
+) -> Result<(), TestCaseError> {
+    let mut q = q.clone();
+    let mut seen = 0usize;
+    loop {
+        let a = index.search(&q).unwrap();
+        let b = brute_force_search(loads, &q).unwrap();
+        prop_assert_eq!(&a, &b);
+        seen += a.hits.len();
+        match a.next_cursor {
+            Some(c) => {
+                let text = c.to_string();
+                let parsed: Cursor = text.parse().unwrap();
+                prop_assert_eq!(parsed, c);
+                q.after = Some(parsed);
+            }
+            None => break,
+        }
+    }
+    let total = brute_force_search(loads, &SearchQuery { after: None, ..q })
+        .unwrap()
+        .total_matches;
+    prop_assert_eq!(seen, total);
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Insert(IndexedLoad),
+    Remove(usize),
+    Update(usize, IndexedLoad),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        load().prop_map(Op::Insert),
+        any::<usize>().prop_map(Op::Remove),
+        (any::<usize>(), load()).prop_map(|(i, l)| Op::Update(i, l)),
+    ]
+}
+
+fn dedup(mut loads: Vec<IndexedLoad>) -> Vec<IndexedLoad> {
+    let mut seen = std::collections::HashSet::new();
+    loads.retain(|l| seen.insert(l.id));
+    loads
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn bulk_built_index_matches_brute_force(
+        loads in prop::collection::vec(load(), 0..300).prop_map(dedup),
+        queries in prop::collection::vec(query(), 1..6),
+    ) {
+        let index = LoadIndex::bulk_build(loads.clone()).unwrap();
+        prop_assert_eq!(index.len(), loads.len());
+        for q in &queries {
+            assert_same_pages(&index, &loads, q)?;
+        }
+    }
+
+    #[test]
+    fn index_kept_current_by_events_matches_brute_force(
+        initial in prop::collection::vec(load(), 0..150).prop_map(dedup),
+        ops in prop::collection::vec(op(), 0..150),
+        queries in prop::collection::vec(query(), 1..5),
+    ) {
+        let mut index = LoadIndex::bulk_build(initial.clone()).unwrap();
+        let mut loads = initial;
+        for op in ops {
+            match op {
+                Op::Insert(l) => {
+                    if loads.iter().any(|x| x.id == l.id) {
+                        prop_assert!(index.insert(l).is_err());
+                    } else {
+                        index.insert(l).unwrap();
+                        loads.push(l);
+                    }
+                }
+                Op::Remove(i) if !loads.is_empty() => {
+                    let l = loads.swap_remove(i % loads.len());
+                    prop_assert_eq!(index.remove(l.id), Some(l));
+                    prop_assert_eq!(index.remove(l.id), None);
+                }
+                Op::Update(i, l) if !loads.is_empty() => {
+                    let i = i % loads.len();
+                    let l = IndexedLoad { id: loads[i].id, ..l };
+                    index.update(l).unwrap();
+                    loads[i] = l;
+                }
+                _ => {}
+            }
+        }
+        prop_assert_eq!(index.len(), loads.len());
+        for l in &loads {
+            prop_assert_eq!(index.get(l.id), Some(*l));
+        }
+        for q in &queries {
+            assert_same_pages(&index, &loads, q)?;
+        }
+    }
+}
