@@ -27,7 +27,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -51,7 +53,12 @@ impl Modify for BearerSecurity {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -75,13 +82,25 @@ pub struct App {
 }
 
 /// Connects and migrates the store of every service in `services`.
-pub async fn migrate(config: &Config, services: &[&'static registry::ServiceSpec]) -> anyhow::Result<()> {
+pub async fn migrate(
+    config: &Config,
+    services: &[&'static registry::ServiceSpec],
+) -> anyhow::Result<()> {
     for spec in services {
-        let db = lanerunner_platform::db::connect(config, spec.name).await.with_context(|| format!("connecting the {} store", spec.name))?;
-        let result = db.migrate(&(spec.migrations)()).await.with_context(|| format!("migrating the {} store", spec.name));
+        let db = lanerunner_platform::db::connect(config, spec.name)
+            .await
+            .with_context(|| format!("connecting the {} store", spec.name))?;
+        let result = db
+            .migrate(&(spec.migrations)())
+            .await
+            .with_context(|| format!("migrating the {} store", spec.name));
         db.close().await;
         result?;
-        tracing::info!(service = spec.name, backend = db.backend().as_str(), "migrations applied");
+        tracing::info!(
+            service = spec.name,
+            backend = db.backend().as_str(),
+            "migrations applied"
+        );
     }
     Ok(())
 }
@@ -91,7 +110,8 @@ pub async fn migrate(config: &Config, services: &[&'static registry::ServiceSpec
 /// and assembles the router.
 pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
     let specs = registry::select(services)?;
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let config = Arc::new(config);
     let bus: Arc<dyn EventBus> = Arc::new(InMemoryBus::default());
     let cache: Arc<dyn Cache> = Arc::new(InMemoryCache::new());
@@ -101,23 +121,43 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
     // Declare the mailer's queue before anything can publish, so no request is lost to a
     // subscriber that has not attached yet.
     let email_topic = EMAIL_REQUESTED.topic();
-    drop(bus.subscribe("mailer", &[email_topic.as_str()]).await.context("declaring the mailer queue")?);
+    drop(
+        bus.subscribe("mailer", &[email_topic.as_str()])
+            .await
+            .context("declaring the mailer queue")?,
+    );
 
     let mut running = Vec::new();
     let mut checks: Vec<Arc<dyn ReadinessCheck>> = Vec::new();
     let mut authenticator = None;
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi());
     for spec in specs {
-        let db = lanerunner_platform::db::connect(&config, spec.name).await.with_context(|| format!("connecting the {} store", spec.name))?;
+        let db = lanerunner_platform::db::connect(&config, spec.name)
+            .await
+            .with_context(|| format!("connecting the {} store", spec.name))?;
         let migrations: Arc<Migrations> = Arc::new((spec.migrations)());
-        db.migrate(&migrations).await.with_context(|| format!("migrating the {} store", spec.name))?;
+        db.migrate(&migrations)
+            .await
+            .with_context(|| format!("migrating the {} store", spec.name))?;
         let signal = OutboxSignal::default();
-        let ctx = ServiceContext { config: config.clone(), db: db.clone(), bus: bus.clone(), cache: cache.clone(), outbox: signal.clone() };
-        let started = (spec.start)(ctx).await.with_context(|| format!("starting the {} service", spec.name))?;
+        let ctx = ServiceContext {
+            config: config.clone(),
+            db: db.clone(),
+            bus: bus.clone(),
+            cache: cache.clone(),
+            outbox: signal.clone(),
+        };
+        let started = (spec.start)(ctx)
+            .await
+            .with_context(|| format!("starting the {} service", spec.name))?;
         let service = started.service;
 
         api = api.merge(service.routes());
-        checks.push(Arc::new(StoreReadiness { service: spec.name, db: db.clone(), migrations }));
+        checks.push(Arc::new(StoreReadiness {
+            service: spec.name,
+            db: db.clone(),
+            migrations,
+        }));
         if let Some(auth) = service.authenticator() {
             authenticator = Some(auth);
         }
@@ -133,15 +173,38 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
         tasks.push(tokio::spawn(relay.run(shutdown.clone())));
         for consumer in service.consumers() {
             let patterns: Vec<&str> = consumer.patterns.iter().map(String::as_str).collect();
-            drop(bus.subscribe(&consumer.group, &patterns).await.with_context(|| format!("declaring consumer group {}", consumer.group))?);
-            let (bus, db, token, group) = (bus.clone(), db.clone(), shutdown.clone(), consumer.group.clone());
+            drop(
+                bus.subscribe(&consumer.group, &patterns)
+                    .await
+                    .with_context(|| format!("declaring consumer group {}", consumer.group))?,
+            );
+            let (bus, db, token, group) = (
+                bus.clone(),
+                db.clone(),
+                shutdown.clone(),
+                consumer.group.clone(),
+            );
             tasks.push(tokio::spawn(async move {
-                if let Err(e) = run_consumer(bus, db, consumer.group, consumer.patterns, consumer.handler, token).await {
+                if let Err(e) = run_consumer(
+                    bus,
+                    db,
+                    consumer.group,
+                    consumer.patterns,
+                    consumer.handler,
+                    token,
+                )
+                .await
+                {
                     tracing::error!(group = %group, error = %e, "consumer stopped");
                 }
             }));
         }
-        running.push(RunningService { name: spec.name, service, typed: started.typed, db });
+        running.push(RunningService {
+            name: spec.name,
+            service,
+            typed: started.typed,
+            db,
+        });
     }
 
     let mailer = Arc::new(SpoolMailer::new(config.data_dir.join("mail")));
@@ -155,8 +218,22 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
     }
 
     let (service_routes, openapi) = api.split_for_parts();
-    let router = assemble(&config, service_routes, checks, openapi.clone(), authenticator);
-    Ok(App { config, router, openapi, services: running, bus, shutdown, tasks: Mutex::new(tasks) })
+    let router = assemble(
+        &config,
+        service_routes,
+        checks,
+        openapi.clone(),
+        authenticator,
+    );
+    Ok(App {
+        config,
+        router,
+        openapi,
+        services: running,
+        bus,
+        shutdown,
+        tasks: Mutex::new(tasks),
+    })
 }
 
 fn assemble(
@@ -184,19 +261,21 @@ fn assemble(
             .to_owned();
         tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
     });
-    router.layer(DefaultBodyLimit::max(config.http.body_limit_bytes)).layer(
-        // Outermost first: the id exists before the span opens and is on every response,
-        // including a timeout's and a panic's.
-        ServiceBuilder::new()
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(trace)
-            .layer(CatchPanicLayer::custom(middleware::panic_to_problem))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::SERVICE_UNAVAILABLE,
-                Duration::from_millis(config.http.request_timeout_ms),
-            )),
-    )
+    router
+        .layer(DefaultBodyLimit::max(config.http.body_limit_bytes))
+        .layer(
+            // Outermost first: the id exists before the span opens and is on every response,
+            // including a timeout's and a panic's.
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(trace)
+                .layer(CatchPanicLayer::custom(middleware::panic_to_problem))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Duration::from_millis(config.http.request_timeout_ms),
+                )),
+        )
 }
 
 impl App {
@@ -224,7 +303,10 @@ impl App {
 
     /// The store of the service named `name`, if it runs here.
     pub fn db(&self, name: &str) -> Option<Db> {
-        self.services.iter().find(|s| s.name == name).map(|s| s.db.clone())
+        self.services
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.db.clone())
     }
 
     /// The identity service, when it runs in this process.
@@ -234,7 +316,9 @@ impl App {
 
     /// A running service by its concrete type.
     pub fn typed<S: Send + Sync + 'static>(&self) -> Option<Arc<S>> {
-        self.services.iter().find_map(|s| s.typed.clone().downcast::<S>().ok())
+        self.services
+            .iter()
+            .find_map(|s| s.typed.clone().downcast::<S>().ok())
     }
 
     /// Fires when [`App::shutdown`] starts.
@@ -245,7 +329,8 @@ impl App {
     /// Stops the background tasks, waits for them, and closes every pool.
     pub async fn shutdown(&self) {
         self.shutdown.cancel();
-        let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.tasks.lock().expect("task list lock"));
+        let tasks: Vec<JoinHandle<()>> =
+            std::mem::take(&mut *self.tasks.lock().expect("task list lock"));
         for task in tasks {
             if let Err(e) = task.await {
                 if e.is_panic() {
@@ -275,12 +360,16 @@ pub async fn serve_until(
     let grace = Duration::from_millis(app.config.http.shutdown_grace_ms);
     let stopping = CancellationToken::new();
     let stop = stopping.clone();
-    let server = axum::serve(listener, app.router().into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            signal.await;
-            tracing::info!("shutting down: draining in-flight requests");
-            stop.cancel();
-        });
+    let server = axum::serve(
+        listener,
+        app.router()
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        signal.await;
+        tracing::info!("shutting down: draining in-flight requests");
+        stop.cancel();
+    });
     let mut server = Box::pin(server.into_future());
     let deadline = tokio::select! {
         result = &mut server => {
@@ -297,7 +386,10 @@ pub async fn serve_until(
         }
     };
     drop(server);
-    if tokio::time::timeout_at(deadline, app.shutdown()).await.is_err() {
+    if tokio::time::timeout_at(deadline, app.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("background tasks did not stop within the grace period");
     }
     tracing::info!("stopped");
@@ -308,7 +400,8 @@ pub async fn serve_until(
 /// before the future is first polled is not lost.
 pub fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
     Ok(async move {
         #[cfg(unix)]
         let terminated = async move {

@@ -10,7 +10,11 @@ use lanerunner_platform::Config;
 use crate::{app, registry};
 
 #[derive(Debug, Parser)]
-#[command(name = "lanerunner", version, about = "LaneRunner: the freight platform. One binary that runs any set of its services.")]
+#[command(
+    name = "lanerunner",
+    version,
+    about = "LaneRunner: the freight platform. One binary that runs any set of its services."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -103,12 +107,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("lanerunner {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        Command::Config { command: ConfigCommand::Check { config } } => {
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => {
             let config = load_config(config.file.as_deref())?;
             print!("{}", config.to_masked_toml());
             Ok(())
         }
-        Command::Serve { config, services, listen, data_dir } => {
+        Command::Serve {
+            config,
+            services,
+            listen,
+            data_dir,
+        } => {
             let specs = registry::select(&services.services)?;
             let mut config = load_config(config.file.as_deref())?;
             if let Some(listen) = listen {
@@ -121,12 +132,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
             let listen = config.listen;
             let app = app::build(config, &names).await?;
-            let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
             let address = listener.local_addr()?;
             tracing::info!(address = %address, services = %names.join(","), "listening");
             app::serve(app, listener).await
         }
-        Command::Migrate { config, services, data_dir } => {
+        Command::Migrate {
+            config,
+            services,
+            data_dir,
+        } => {
             let specs = registry::select(&services.services)?;
             let mut config = load_config(config.file.as_deref())?;
             if let Some(dir) = data_dir {
@@ -135,14 +152,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             lanerunner_platform::telemetry::init(&config.log);
             app::migrate(&config, &specs).await
         }
-        Command::Keys { command: KeysCommand::Rotate { config, data_dir } } => {
+        Command::Keys {
+            command: KeysCommand::Rotate { config, data_dir },
+        } => {
             let mut config = load_config(config.file.as_deref())?;
             if let Some(dir) = data_dir {
                 config.data_dir = dir;
             }
             lanerunner_platform::telemetry::init(&config.log);
             let app = app::build(config, &[lanerunner_identity::SERVICE]).await?;
-            let identity = app.identity().context("the identity service is not running")?;
+            let identity = app
+                .identity()
+                .context("the identity service is not running")?;
             let result = identity.rotate_signing_key().await;
             app.shutdown().await;
             println!("{}", result.context("rotating the signing key")?);

@@ -8,7 +8,10 @@ fn main() -> ExitCode {
     // Clap has read it; every other `LANERUNNER_*` variable is a configuration key, and this
     // one is not. Removed before any thread exists.
     std::env::remove_var(cli::CONFIG_ENV);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

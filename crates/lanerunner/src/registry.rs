@@ -4,7 +4,6 @@ use std::any::Any;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use lanerunner_identity::IdentityService;
 use lanerunner_platform::db::Migrations;
 use lanerunner_platform::service::{Service, ServiceContext};
 
@@ -18,13 +17,18 @@ pub struct Started {
 impl Started {
     pub fn new<S: Service>(service: S) -> Self {
         let service = Arc::new(service);
-        Self { service: service.clone(), typed: service }
+        Self {
+            service: service.clone(),
+            typed: service,
+        }
     }
 }
 
 impl std::fmt::Debug for ServiceSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceSpec").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("ServiceSpec")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -38,10 +42,22 @@ pub struct ServiceSpec {
     pub start: StartFn,
 }
 
-/// Every service compiled into this binary, in start order.
-pub const SERVICES: &[ServiceSpec] = &[
-    ServiceSpec { name: lanerunner_identity::SERVICE, migrations: lanerunner_identity::migrations, start: |ctx| Box::pin(async move { Ok(Started::new(IdentityService::start(ctx).await?)) }) },
-];
+/// A [`ServiceSpec`] for a service crate following the convention: `SERVICE`,
+/// `migrations()`, and `<Type>::start(ServiceContext) -> anyhow::Result<Type>`.
+macro_rules! service {
+    ($krate:ident :: $service:ident) => {
+        ServiceSpec {
+            name: $krate::SERVICE,
+            migrations: $krate::migrations,
+            start: |ctx| {
+                Box::pin(async move { Ok(Started::new($krate::$service::start(ctx).await?)) })
+            },
+        }
+    };
+}
+
+/// Every service compiled into this binary, in start order. Adding one is one line.
+pub const SERVICES: &[ServiceSpec] = &[service!(lanerunner_identity::IdentityService)];
 
 /// Names of every service, for messages.
 pub fn names() -> Vec<&'static str> {
@@ -51,15 +67,30 @@ pub fn names() -> Vec<&'static str> {
 /// The specs for `requested` (all services when empty), in registry order, each once.
 /// An unknown name is an error that lists the valid ones.
 pub fn select<S: AsRef<str>>(requested: &[S]) -> anyhow::Result<Vec<&'static ServiceSpec>> {
-    let requested: Vec<&str> = requested.iter().map(|s| s.as_ref().trim()).filter(|s| !s.is_empty()).collect();
+    let requested: Vec<&str> = requested
+        .iter()
+        .map(|s| s.as_ref().trim())
+        .filter(|s| !s.is_empty())
+        .collect();
     if requested.is_empty() {
         return Ok(SERVICES.iter().collect());
     }
-    let unknown: Vec<&str> = requested.iter().copied().filter(|r| !SERVICES.iter().any(|s| s.name == *r)).collect();
+    let unknown: Vec<&str> = requested
+        .iter()
+        .copied()
+        .filter(|r| !SERVICES.iter().any(|s| s.name == *r))
+        .collect();
     if !unknown.is_empty() {
-        anyhow::bail!("unknown service(s): {}; valid services are: {}", unknown.join(", "), names().join(", "));
+        anyhow::bail!(
+            "unknown service(s): {}; valid services are: {}",
+            unknown.join(", "),
+            names().join(", ")
+        );
     }
-    Ok(SERVICES.iter().filter(|s| requested.contains(&s.name)).collect())
+    Ok(SERVICES
+        .iter()
+        .filter(|s| requested.contains(&s.name))
+        .collect())
 }
 
 #[cfg(test)]

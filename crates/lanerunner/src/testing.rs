@@ -71,23 +71,41 @@ impl TestApp {
         configure(&mut config);
         config.validate().expect("test configuration is valid");
 
-        let app = Arc::new(app::build(config.clone(), &[]).await.expect("the application builds"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let app = Arc::new(
+            app::build(config.clone(), &[])
+                .await
+                .expect("the application builds"),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
         let address = listener.local_addr().expect("listener address");
         let stop = CancellationToken::new();
         let router = app.router();
         let signal = stop.clone();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move { signal.cancelled().await })
-                .await;
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { signal.cancelled().await })
+            .await;
         });
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()
             .expect("HTTP client");
-        TestApp { address, client, config, backend, app, stop, _database: database, _data_dir: data_dir }
+        TestApp {
+            address,
+            client,
+            config,
+            backend,
+            app,
+            stop,
+            _database: database,
+            _data_dir: data_dir,
+        }
     }
 
     /// `http://127.0.0.1:<port>`
@@ -109,12 +127,24 @@ impl TestApp {
         self.send(self.client.get(self.url(path)), token).await
     }
 
-    pub async fn post_json<B: Serialize + ?Sized>(&self, path: &str, body: &B, token: Option<&str>) -> reqwest::Response {
-        self.send(self.client.post(self.url(path)).json(body), token).await
+    pub async fn post_json<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        self.send(self.client.post(self.url(path)).json(body), token)
+            .await
     }
 
-    pub async fn patch_json<B: Serialize + ?Sized>(&self, path: &str, body: &B, token: Option<&str>) -> reqwest::Response {
-        self.send(self.client.patch(self.url(path)).json(body), token).await
+    pub async fn patch_json<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        self.send(self.client.patch(self.url(path)).json(body), token)
+            .await
     }
 
     pub async fn delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
@@ -122,7 +152,11 @@ impl TestApp {
     }
 
     /// Sends any request built from [`TestApp::client`], adding the bearer token if given.
-    pub async fn send(&self, request: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::Response {
+    pub async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: Option<&str>,
+    ) -> reqwest::Response {
         let request = match token {
             Some(t) => request.bearer_auth(t),
             None => request,
@@ -137,27 +171,46 @@ impl TestApp {
 
     /// Every spooled message so far, oldest first.
     pub fn mails(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.spool_dir()) else { return Vec::new() };
+        let Ok(entries) = std::fs::read_dir(self.spool_dir()) else {
+            return Vec::new();
+        };
         let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .map(|p| (std::fs::metadata(&p).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), p))
+            .map(|p| {
+                (
+                    std::fs::metadata(&p)
+                        .and_then(|m| m.modified())
+                        .unwrap_or(std::time::UNIX_EPOCH),
+                    p,
+                )
+            })
             .collect();
         files.sort();
-        files.into_iter().filter_map(|(_, p)| std::fs::read_to_string(p).ok()).collect()
+        files
+            .into_iter()
+            .filter_map(|(_, p)| std::fs::read_to_string(p).ok())
+            .collect()
     }
 
     /// The first spooled message (whole RFC 5322 text) `predicate` accepts, waiting up to
     /// `timeout` for it to arrive. Panics on timeout, listing what was spooled.
-    pub async fn wait_for_mail(&self, predicate: impl Fn(&str) -> bool, timeout: Duration) -> String {
+    pub async fn wait_for_mail(
+        &self,
+        predicate: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(mail) = self.mails().into_iter().find(|m| predicate(m)) {
                 return mail;
             }
             if Instant::now() >= deadline {
-                panic!("no matching mail within {timeout:?}; spooled so far:\n{:#?}", self.mails());
+                panic!(
+                    "no matching mail within {timeout:?}; spooled so far:\n{:#?}",
+                    self.mails()
+                );
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -174,9 +227,11 @@ impl Drop for TestApp {
 /// The configuration tests run with: defaults, except cheap password hashing and small
 /// pools (many apps share one PostgreSQL server).
 pub fn test_config(data_dir: PathBuf) -> Config {
-    let mut config = Config::default();
-    config.data_dir = data_dir;
-    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut config = Config {
+        data_dir,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..Config::default()
+    };
     config.auth.argon2_memory_kib = 64;
     config.auth.argon2_iterations = 1;
     config.database.max_connections = 4;
@@ -187,7 +242,8 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("lanerunner-test-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("lanerunner-test-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("create a temporary data directory");
         TempDir(dir)
     }
@@ -208,9 +264,15 @@ struct TestDatabase {
 
 impl TestDatabase {
     async fn create() -> Self {
-        let admin_url = std::env::var(TEST_POSTGRES_URL_ENV).unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_string());
+        let admin_url = std::env::var(TEST_POSTGRES_URL_ENV)
+            .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_string());
         let name = format!("lr_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = match tokio::time::timeout(Duration::from_secs(10), PgConnection::connect(&admin_url)).await {
+        let mut admin = match tokio::time::timeout(
+            Duration::from_secs(10),
+            PgConnection::connect(&admin_url),
+        )
+        .await
+        {
             Ok(Ok(conn)) => conn,
             outcome => {
                 let why = match outcome {
@@ -224,11 +286,19 @@ impl TestDatabase {
                 )
             }
         };
-        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
         let _ = admin.close().await;
-        let mut url = reqwest::Url::parse(&admin_url).unwrap_or_else(|e| panic!("{TEST_POSTGRES_URL_ENV} is not a URL: {e}"));
+        let mut url = reqwest::Url::parse(&admin_url)
+            .unwrap_or_else(|e| panic!("{TEST_POSTGRES_URL_ENV} is not a URL: {e}"));
         url.set_path(&format!("/{name}"));
-        TestDatabase { admin_url, name, url: url.to_string() }
+        TestDatabase {
+            admin_url,
+            name,
+            url: url.to_string(),
+        }
     }
 }
 
@@ -237,10 +307,14 @@ impl Drop for TestDatabase {
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
         // Drop runs inside the test's runtime; a thread with its own runtime can block.
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async move {
                 let mut admin = PgConnection::connect(&admin_url).await?;
-                admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
+                admin
+                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await?;
                 admin.close().await?;
                 Ok::<_, sqlx::Error>(())
             })?;

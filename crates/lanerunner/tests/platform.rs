@@ -11,7 +11,12 @@ use serde_json::Value;
 const PROBLEM_JSON: &str = "application/problem+json";
 
 fn content_type(response: &reqwest::Response) -> String {
-    response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 both_backends!(
@@ -45,7 +50,10 @@ both_backends!(
         let doc: Value = response.json().await.unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
         assert_eq!(doc["info"]["title"], "LaneRunner API");
-        assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer", "{doc}");
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer",
+            "{doc}"
+        );
     }
 
     async fn docs_page_and_its_assets_load(app: TestApp) {
@@ -64,7 +72,11 @@ both_backends!(
     async fn unknown_route_is_a_404_problem(app: TestApp) {
         let response = app.get("/v1/no-such-thing", None).await;
         assert_eq!(response.status(), 404);
-        assert!(content_type(&response).starts_with(PROBLEM_JSON), "{}", content_type(&response));
+        assert!(
+            content_type(&response).starts_with(PROBLEM_JSON),
+            "{}",
+            content_type(&response)
+        );
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["status"], 404, "{body}");
     }
@@ -72,16 +84,36 @@ both_backends!(
     async fn wrong_method_is_a_405_problem(app: TestApp) {
         let response = app.delete("/healthz", None).await;
         assert_eq!(response.status(), 405);
-        assert!(content_type(&response).starts_with(PROBLEM_JSON), "{}", content_type(&response));
+        assert!(
+            content_type(&response).starts_with(PROBLEM_JSON),
+            "{}",
+            content_type(&response)
+        );
     }
 
     async fn request_id_is_returned_and_echoed(app: TestApp) {
         let response = app.get("/healthz", None).await;
-        let generated = response.headers().get("x-request-id").expect("a generated request id").to_str().unwrap().to_string();
+        let generated = response
+            .headers()
+            .get("x-request-id")
+            .expect("a generated request id")
+            .to_str()
+            .unwrap()
+            .to_string();
         assert!(uuid::Uuid::parse_str(&generated).is_ok(), "{generated}");
 
-        let response = app.send(app.client.get(app.url("/healthz")).header("x-request-id", "trace-me-42"), None).await;
-        assert_eq!(response.headers().get("x-request-id").unwrap(), "trace-me-42");
+        let response = app
+            .send(
+                app.client
+                    .get(app.url("/healthz"))
+                    .header("x-request-id", "trace-me-42"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            response.headers().get("x-request-id").unwrap(),
+            "trace-me-42"
+        );
 
         // Also on responses that are not from a handler.
         let response = app.get("/nowhere", None).await;
@@ -102,7 +134,8 @@ fn lanerunner() -> Command {
 }
 
 fn temp_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("lanerunner-cli-{}", uuid::Uuid::new_v4().simple()));
+    let dir =
+        std::env::temp_dir().join(format!("lanerunner-cli-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -111,12 +144,19 @@ fn temp_dir() -> std::path::PathBuf {
 fn config_check_prints_the_masked_configuration() {
     let output = lanerunner()
         .args(["config", "check"])
-        .env("LANERUNNER_DATABASE_URL", "postgres://lr:hunter2@db.example:5432/lr")
+        .env(
+            "LANERUNNER_DATABASE_URL",
+            "postgres://lr:hunter2@db.example:5432/lr",
+        )
         .env("LANERUNNER_AUTH__ISSUER", "https://id.example")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("[database]"), "{stdout}");
     assert!(stdout.contains("lr:****@db.example"), "{stdout}");
     assert!(!stdout.contains("hunter2"), "{stdout}");
@@ -125,7 +165,11 @@ fn config_check_prints_the_masked_configuration() {
 
 #[test]
 fn config_check_rejects_an_invalid_value_naming_its_key() {
-    let output = lanerunner().args(["config", "check"]).env("LANERUNNER_DATABASE_URL", "mysql://x").output().unwrap();
+    let output = lanerunner()
+        .args(["config", "check"])
+        .env("LANERUNNER_DATABASE_URL", "mysql://x")
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("database.url"), "{stderr}");
@@ -135,20 +179,41 @@ fn config_check_rejects_an_invalid_value_naming_its_key() {
 fn config_check_reads_the_file_named_by_the_environment() {
     let dir = temp_dir();
     let file = dir.join("lanerunner.toml");
-    std::fs::write(&file, "public_url = \"https://freight.example\"\n[http]\nbody_limit_bytes = 4096\n").unwrap();
-    let output = lanerunner().args(["config", "check"]).env("LANERUNNER_CONFIG", &file).output().unwrap();
+    std::fs::write(
+        &file,
+        "public_url = \"https://freight.example\"\n[http]\nbody_limit_bytes = 4096\n",
+    )
+    .unwrap();
+    let output = lanerunner()
+        .args(["config", "check"])
+        .env("LANERUNNER_CONFIG", &file)
+        .output()
+        .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("https://freight.example") && stdout.contains("4096"), "{stdout}");
+    assert!(
+        stdout.contains("https://freight.example") && stdout.contains("4096"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn unknown_service_is_an_error_listing_the_valid_ones() {
-    let output = lanerunner().args(["serve", "--services", "nope"]).output().unwrap();
+    let output = lanerunner()
+        .args(["serve", "--services", "nope"])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("nope") && stderr.contains("identity"), "{stderr}");
+    assert!(
+        stderr.contains("nope") && stderr.contains("identity"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -161,10 +226,18 @@ fn version_prints_the_version() {
 #[test]
 fn migrate_applies_migrations_and_exits() {
     let dir = temp_dir();
-    let output = lanerunner().args(["migrate", "--data-dir"]).arg(&dir).output().unwrap();
+    let output = lanerunner()
+        .args(["migrate", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
     let exists = dir.join("identity.db").exists();
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(exists, "the identity store was created");
 }
 
@@ -197,14 +270,20 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
         Err(_) => {
             let _ = child.kill();
             let output = child.wait_with_output().unwrap();
-            panic!("serve did not report its address; stderr:\n{}", String::from_utf8_lossy(&output.stderr));
+            panic!(
+                "serve did not report its address; stderr:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
         }
     };
 
     let body = healthz(&address);
     assert!(body.contains("\"ok\""), "{body}");
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let started = Instant::now();
     let exit = loop {
@@ -225,8 +304,14 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
 fn healthz(address: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(address).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
