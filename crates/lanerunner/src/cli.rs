@@ -159,7 +159,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(dir) = data_dir {
                 config.data_dir = dir;
             }
-            lanerunner_platform::telemetry::init(&config.log);
+            // No log subscriber: stdout carries only the key id, for scripts.
             let app = app::build(config, &[lanerunner_identity::SERVICE]).await?;
             let identity = app
                 .identity()
