@@ -26,7 +26,7 @@ pub fn brute_force_search(
         })
         .collect();
     let total_matches = all.len();
-    all.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    all.sort_unstable_by_key(|a| (a.0, a.1));
     if let Some(after) = c.after {
         all.retain(|&(k, id, _, _)| (k, id) > after);
     }

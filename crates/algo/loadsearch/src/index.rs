@@ -312,6 +312,11 @@ impl LoadIndex {
         let cell = &self.cells[cell_idx as usize];
         let hav_max = c.origin.hav_max();
         let need_hav = !inside || c.sort == SortBy::Deadhead;
+        // Slightly wider than the circle so that the band never decides a boundary case.
+        let dest_lat_span = match &c.dest {
+            CompiledDest::Radius(circle) => circle.lat_span_deg() * (1.0 + 1e-9) + 1e-9,
+            _ => 0.0,
+        };
         let (mut total, mut after) = (0, 0);
         for i in 0..cell.len() {
             if cell.equip[i] & c.equipment == 0
@@ -323,6 +328,20 @@ impl LoadIndex {
             {
                 continue;
             }
+            let dest_ok = match &c.dest {
+                CompiledDest::Anywhere => true,
+                CompiledDest::Radius(circle) => {
+                    let (la, lo) = (cell.dlat[i], cell.dlon[i]);
+                    // Latitude band first: no trigonometry for most rows.
+                    (la - circle.center.lat).abs() <= dest_lat_span
+                        && circle.hav(la, lo, cos_lat(la)) <= circle.hav_max()
+                }
+                CompiledDest::States(bits) => bits >> cell.dstate[i] & 1 == 1,
+                CompiledDest::Markets(bits) => CompiledDest::market_ok(bits, cell.dmarket[i]),
+            };
+            if !dest_ok {
+                continue;
+            }
             let h = if need_hav {
                 let h = c.origin.hav(cell.olat[i], cell.olon[i], cell.ocos[i]);
                 if h > hav_max {
@@ -332,18 +351,6 @@ impl LoadIndex {
             } else {
                 0.0
             };
-            let dest_ok = match &c.dest {
-                CompiledDest::Anywhere => true,
-                CompiledDest::Radius(circle) => {
-                    let (la, lo) = (cell.dlat[i], cell.dlon[i]);
-                    circle.hav(la, lo, cos_lat(la)) <= circle.hav_max()
-                }
-                CompiledDest::States(bits) => bits >> cell.dstate[i] & 1 == 1,
-                CompiledDest::Markets(bits) => CompiledDest::market_ok(bits, cell.dmarket[i]),
-            };
-            if !dest_ok {
-                continue;
-            }
             total += 1;
             let key = sort_key(c.sort, cell.posted[i], cell.rpm[i], h, cell.start[i]);
             let id = cell.ids[i];
