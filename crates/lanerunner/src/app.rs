@@ -270,6 +270,9 @@ fn assemble(
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(trace)
+                .layer(axum::middleware::map_response(
+                    middleware::bare_errors_to_problems,
+                ))
                 .layer(CatchPanicLayer::custom(middleware::panic_to_problem))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -54,8 +54,29 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Measure throughput and latency (results print as Markdown).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Login (Argon2id), access-token verification and `GET /v1/me`, per backend.
+    Identity {
+        /// `sqlite`, `postgres` or `both`.
+        #[arg(long, default_value = "both")]
+        backend: String,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +172,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             lanerunner_platform::telemetry::init(&config.log);
             app::migrate(&config, &specs).await
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Identity {
+                    backend,
+                    seconds,
+                    concurrency,
+                },
+        } => {
+            use crate::testing::Backend;
+            let backends = match backend.as_str() {
+                "sqlite" => vec![Backend::Sqlite],
+                "postgres" => vec![Backend::Postgres],
+                "both" => vec![Backend::Sqlite, Backend::Postgres],
+                other => anyhow::bail!("unknown backend {other:?}; use sqlite, postgres or both"),
+            };
+            let report = crate::bench::identity(crate::bench::IdentityBenchOptions {
+                backends,
+                duration: std::time::Duration::from_secs(seconds),
+                concurrency: concurrency.max(1),
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
         }
         Command::Keys {
             command: KeysCommand::Rotate { config, data_dir },

@@ -3,6 +3,7 @@
 //! test harness that runs the whole application against SQLite or PostgreSQL.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod registry;
 pub mod testing;

@@ -253,11 +253,11 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
         .spawn()
         .unwrap();
 
-    // The `listening` log line carries the bound address.
+    // The `listening` log line (logs go to stderr) carries the bound address.
     let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Ok(event) = serde_json::from_str::<Value>(&line) {
                 if event["message"] == "listening" {
                     let _ = tx.send(event["address"].as_str().unwrap_or_default().to_string());
@@ -271,8 +271,8 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
             let _ = child.kill();
             let output = child.wait_with_output().unwrap();
             panic!(
-                "serve did not report its address; stderr:\n{}",
-                String::from_utf8_lossy(&output.stderr)
+                "serve did not report its address; stdout:\n{}",
+                String::from_utf8_lossy(&output.stdout)
             );
         }
     };

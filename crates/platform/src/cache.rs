@@ -19,7 +19,11 @@ pub trait Cache: Send + Sync + 'static {
     async fn delete(&self, key: &str) -> Result<(), CacheError>;
     /// Increments the counter at `key`, starting a `window` expiry when the key is new (a
     /// fixed window). Returns the new count and the time until the window closes.
-    async fn incr_in_window(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError>;
+    async fn incr_in_window(
+        &self,
+        key: &str,
+        window: Duration,
+    ) -> Result<(u64, Duration), CacheError>;
     /// Reads a counter without changing it; `(0, 0)` when absent.
     async fn peek_counter(&self, key: &str) -> Result<(u64, Duration), CacheError>;
     fn backend(&self) -> &'static str;
@@ -49,7 +53,11 @@ impl InMemoryCache {
         Self::default()
     }
 
-    fn with_live<R>(&self, key: &str, f: impl FnOnce(&mut HashMap<String, Entry>, Instant) -> R) -> R {
+    fn with_live<R>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&mut HashMap<String, Entry>, Instant) -> R,
+    ) -> R {
         let mut map = self.entries.lock().expect("cache lock");
         let now = Instant::now();
         if map.get(key).is_some_and(|e| e.expires_at <= now) {
@@ -66,15 +74,27 @@ impl InMemoryCache {
 impl Cache for InMemoryCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         Ok(self.with_live(key, |map, _| match map.get(key) {
-            Some(Entry { value: Value::Bytes(b), .. }) => Some(b.clone()),
-            Some(Entry { value: Value::Counter(n), .. }) => Some(n.to_string().into_bytes()),
+            Some(Entry {
+                value: Value::Bytes(b),
+                ..
+            }) => Some(b.clone()),
+            Some(Entry {
+                value: Value::Counter(n),
+                ..
+            }) => Some(n.to_string().into_bytes()),
             None => None,
         }))
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError> {
         self.with_live(key, |map, now| {
-            map.insert(key.to_string(), Entry { value: Value::Bytes(value.to_vec()), expires_at: now + ttl });
+            map.insert(
+                key.to_string(),
+                Entry {
+                    value: Value::Bytes(value.to_vec()),
+                    expires_at: now + ttl,
+                },
+            );
         });
         Ok(())
     }
@@ -84,11 +104,16 @@ impl Cache for InMemoryCache {
         Ok(())
     }
 
-    async fn incr_in_window(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError> {
+    async fn incr_in_window(
+        &self,
+        key: &str,
+        window: Duration,
+    ) -> Result<(u64, Duration), CacheError> {
         self.with_live(key, |map, now| {
-            let entry = map
-                .entry(key.to_string())
-                .or_insert_with(|| Entry { value: Value::Counter(0), expires_at: now + window });
+            let entry = map.entry(key.to_string()).or_insert_with(|| Entry {
+                value: Value::Counter(0),
+                expires_at: now + window,
+            });
             let count = match &mut entry.value {
                 Value::Counter(n) => {
                     *n += 1;
@@ -105,7 +130,10 @@ impl Cache for InMemoryCache {
 
     async fn peek_counter(&self, key: &str) -> Result<(u64, Duration), CacheError> {
         Ok(self.with_live(key, |map, now| match map.get(key) {
-            Some(Entry { value: Value::Counter(n), expires_at }) => (*n, expires_at.saturating_duration_since(now)),
+            Some(Entry {
+                value: Value::Counter(n),
+                expires_at,
+            }) => (*n, expires_at.saturating_duration_since(now)),
             _ => (0, Duration::ZERO),
         }))
     }
@@ -136,7 +164,10 @@ mod tests {
     #[tokio::test]
     async fn values_expire() {
         let cache = InMemoryCache::new();
-        cache.set("a", b"x", Duration::from_millis(20)).await.unwrap();
+        cache
+            .set("a", b"x", Duration::from_millis(20))
+            .await
+            .unwrap();
         assert_eq!(cache.get("a").await.unwrap().as_deref(), Some(&b"x"[..]));
         tokio::time::sleep(Duration::from_millis(40)).await;
         assert_eq!(cache.get("a").await.unwrap(), None);

@@ -114,13 +114,21 @@ impl Default for Config {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: None, max_connections: 10, acquire_timeout_ms: 5_000 }
+        Self {
+            url: None,
+            max_connections: 10,
+            acquire_timeout_ms: 5_000,
+        }
     }
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { body_limit_bytes: 1 << 20, request_timeout_ms: 30_000, shutdown_grace_ms: 20_000 }
+        Self {
+            body_limit_bytes: 1 << 20,
+            request_timeout_ms: 30_000,
+            shutdown_grace_ms: 20_000,
+        }
     }
 }
 
@@ -146,19 +154,27 @@ impl Default for AuthConfig {
 
 impl Default for OutboxConfig {
     fn default() -> Self {
-        Self { poll_interval_ms: 500, batch_size: 100 }
+        Self {
+            poll_interval_ms: 500,
+            batch_size: 100,
+        }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: LogFormat::Human, level: "info".into() }
+        Self {
+            format: LogFormat::Human,
+            level: "info".into(),
+        }
     }
 }
 
 impl Default for EmailConfig {
     fn default() -> Self {
-        Self { from: "LaneRunner <no-reply@lanerunner.local>".into() }
+        Self {
+            from: "LaneRunner <no-reply@lanerunner.local>".into(),
+        }
     }
 }
 
@@ -187,14 +203,21 @@ impl Config {
         if let Some(path) = file {
             fig = fig.merge(Toml::file_exact(path));
         }
-        let env = Env::prefixed("LANERUNNER_").map(|key| {
-            let lower = key.as_str().to_ascii_lowercase();
-            ENV_ALIASES
-                .iter()
-                .find(|(flat, _)| *flat == lower)
-                .map(|(_, nested)| (*nested).into())
-                .unwrap_or_else(|| lower.replace("__", ".").into())
-        });
+        // `LANERUNNER_CONFIG` names the file and `LANERUNNER_TEST_*` configures the test
+        // harness: neither is a configuration key.
+        let env = Env::prefixed("LANERUNNER_")
+            .filter(|key| {
+                let key = key.as_str().to_ascii_lowercase();
+                key != "config" && !key.starts_with("test_")
+            })
+            .map(|key| {
+                let lower = key.as_str().to_ascii_lowercase();
+                ENV_ALIASES
+                    .iter()
+                    .find(|(flat, _)| *flat == lower)
+                    .map(|(_, nested)| (*nested).into())
+                    .unwrap_or_else(|| lower.replace("__", ".").into())
+            });
         let config: Config = fig.merge(env).extract().map_err(Box::new)?;
         config.validate()?;
         Ok(config)
@@ -202,27 +225,42 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
-            ConfigError::Invalid { key, message: message.into() }
+            ConfigError::Invalid {
+                key,
+                message: message.into(),
+            }
         }
         if let Some(url) = &self.database.url {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err(invalid("database.url", "must be a postgres:// URL (leave unset for embedded SQLite)"));
+                return Err(invalid(
+                    "database.url",
+                    "must be a postgres:// URL (leave unset for embedded SQLite)",
+                ));
             }
         }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
         }
         if self.auth.access_token_ttl_secs < 30 || self.auth.access_token_ttl_secs > 86_400 {
-            return Err(invalid("auth.access_token_ttl_secs", "must be between 30 and 86400"));
+            return Err(invalid(
+                "auth.access_token_ttl_secs",
+                "must be between 30 and 86400",
+            ));
         }
         if self.auth.refresh_token_ttl_days < 1 {
             return Err(invalid("auth.refresh_token_ttl_days", "must be at least 1"));
         }
         if self.auth.signing_key_rotation_days < 1 {
-            return Err(invalid("auth.signing_key_rotation_days", "must be at least 1"));
+            return Err(invalid(
+                "auth.signing_key_rotation_days",
+                "must be at least 1",
+            ));
         }
         if self.auth.argon2_memory_kib < 8 || self.auth.argon2_iterations < 1 {
-            return Err(invalid("auth.argon2_memory_kib", "argon2 needs at least 8 KiB and 1 iteration"));
+            return Err(invalid(
+                "auth.argon2_memory_kib",
+                "argon2 needs at least 8 KiB and 1 iteration",
+            ));
         }
         if self.http.body_limit_bytes < 1024 {
             return Err(invalid("http.body_limit_bytes", "must be at least 1024"));
@@ -239,18 +277,28 @@ impl Config {
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = shown.database.url.as_deref().map(mask_url_password);
-        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
+        toml::to_string_pretty(&shown)
+            .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
     }
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:****@host/db`.
 pub fn mask_url_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else { return url.to_string() };
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
     let rest = &url[scheme_end + 3..];
-    let Some(at) = rest.find('@') else { return url.to_string() };
+    let Some(at) = rest.find('@') else {
+        return url.to_string();
+    };
     let userinfo = &rest[..at];
     match userinfo.find(':') {
-        Some(colon) => format!("{}://{}:****{}", &url[..scheme_end], &userinfo[..colon], &rest[at..]),
+        Some(colon) => format!(
+            "{}://{}:****{}",
+            &url[..scheme_end],
+            &userinfo[..colon],
+            &rest[at..]
+        ),
         None => url.to_string(),
     }
 }
@@ -261,8 +309,14 @@ mod tests {
 
     #[test]
     fn masks_the_password_and_nothing_else() {
-        assert_eq!(mask_url_password("postgres://lr:s3cret@db:5432/lr"), "postgres://lr:****@db:5432/lr");
-        assert_eq!(mask_url_password("postgres://lr@db/lr"), "postgres://lr@db/lr");
+        assert_eq!(
+            mask_url_password("postgres://lr:s3cret@db:5432/lr"),
+            "postgres://lr:****@db:5432/lr"
+        );
+        assert_eq!(
+            mask_url_password("postgres://lr@db/lr"),
+            "postgres://lr@db/lr"
+        );
         assert_eq!(mask_url_password("nonsense"), "nonsense");
     }
 

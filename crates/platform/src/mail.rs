@@ -74,7 +74,10 @@ fn header_safe(value: &str) -> String {
 }
 
 /// The event that asks the mailer to send `message`.
-pub fn email_requested(org: Option<lanerunner_core::OrgId>, message: &EmailMessage) -> EventEnvelope {
+pub fn email_requested(
+    org: Option<lanerunner_core::OrgId>,
+    message: &EmailMessage,
+) -> EventEnvelope {
     EventEnvelope::new(EMAIL_REQUESTED, org, message.id, message).expect("email message serialises")
 }
 

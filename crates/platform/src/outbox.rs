@@ -53,8 +53,22 @@ pub struct OutboxRelay {
 }
 
 impl OutboxRelay {
-    pub fn new(service: &'static str, db: Db, bus: Arc<dyn EventBus>, signal: OutboxSignal, poll: Duration, batch: i64) -> Self {
-        Self { service, db, bus, signal, poll, batch: batch.max(1) }
+    pub fn new(
+        service: &'static str,
+        db: Db,
+        bus: Arc<dyn EventBus>,
+        signal: OutboxSignal,
+        poll: Duration,
+        batch: i64,
+    ) -> Self {
+        Self {
+            service,
+            db,
+            bus,
+            signal,
+            poll,
+            batch: batch.max(1),
+        }
     }
 
     pub async fn run(self, shutdown: CancellationToken) {
@@ -63,7 +77,9 @@ impl OutboxRelay {
                 // A full batch means more may be waiting: go again at once.
                 Ok(n) if n as i64 == self.batch => continue,
                 Ok(_) => {}
-                Err(e) => tracing::warn!(service = self.service, error = %e, "outbox relay failed; will retry"),
+                Err(e) => {
+                    tracing::warn!(service = self.service, error = %e, "outbox relay failed; will retry")
+                }
             }
             if let Ok(n) = self.backlog().await {
                 metrics::gauge!("outbox_backlog", "service" => self.service).set(n as f64);
@@ -88,8 +104,10 @@ impl OutboxRelay {
         let sql = format!(
             "SELECT seq, envelope FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1{lock}"
         );
-        let rows: Vec<(i64, Json<EventEnvelope>)> =
-            on_tx!(&mut tx, |c| sqlx::query_as(&sql).bind(self.batch).fetch_all(c).await)?;
+        let rows: Vec<(i64, Json<EventEnvelope>)> = on_tx!(&mut tx, |c| sqlx::query_as(&sql)
+            .bind(self.batch)
+            .fetch_all(c)
+            .await)?;
         let mut published = Vec::with_capacity(rows.len());
         let mut failure = None;
         for (seq, Json(event)) in rows {
@@ -104,23 +122,28 @@ impl OutboxRelay {
         }
         let now = Utc::now();
         for seq in &published {
-            on_tx!(&mut tx, |c| sqlx::query("UPDATE outbox SET published_at = $1, attempts = attempts + 1 WHERE seq = $2")
-                .bind(now)
-                .bind(*seq)
-                .execute(c)
-                .await
-                .map(|_| ()))?;
+            on_tx!(&mut tx, |c| sqlx::query(
+                "UPDATE outbox SET published_at = $1, attempts = attempts + 1 WHERE seq = $2"
+            )
+            .bind(now)
+            .bind(*seq)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
         }
         if let Some((seq, error)) = &failure {
-            on_tx!(&mut tx, |c| sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1 WHERE seq = $2")
-                .bind(error)
-                .bind(*seq)
-                .execute(c)
-                .await
-                .map(|_| ()))?;
+            on_tx!(&mut tx, |c| sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $1 WHERE seq = $2"
+            )
+            .bind(error)
+            .bind(*seq)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
         }
         tx.commit().await?;
-        metrics::counter!("outbox_published_total", "service" => self.service).increment(published.len() as u64);
+        metrics::counter!("outbox_published_total", "service" => self.service)
+            .increment(published.len() as u64);
         if let Some((_, error)) = failure {
             anyhow::bail!("publish failed: {error}");
         }
@@ -128,6 +151,10 @@ impl OutboxRelay {
     }
 
     pub async fn backlog(&self) -> Result<i64, sqlx::Error> {
-        on_db!(&self.db, |p| sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").fetch_one(p).await)
+        on_db!(&self.db, |p| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL"
+        )
+        .fetch_one(p)
+        .await)
     }
 }

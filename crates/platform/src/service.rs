@@ -58,7 +58,10 @@ impl ReadinessCheck for StoreReadiness {
     }
 
     async fn check(&self) -> Result<(), String> {
-        self.db.ping().await.map_err(|e| format!("unreachable: {e}"))?;
+        self.db
+            .ping()
+            .await
+            .map_err(|e| format!("unreachable: {e}"))?;
         match self.db.pending_migrations(&self.migrations).await {
             Ok(0) => Ok(()),
             Ok(n) => Err(format!("{n} migrations not applied")),

@@ -42,8 +42,10 @@ pub async fn run_consumer(
             Ok(false) => "duplicate",
             Err(_) => "failed",
         };
-        metrics::counter!("consumer_events_total", "group" => group.clone(), "result" => result).increment(1);
-        metrics::histogram!("consumer_handle_seconds", "group" => group.clone()).record(started.elapsed().as_secs_f64());
+        metrics::counter!("consumer_events_total", "group" => group.clone(), "result" => result)
+            .increment(1);
+        metrics::histogram!("consumer_handle_seconds", "group" => group.clone())
+            .record(started.elapsed().as_secs_f64());
         match outcome {
             Ok(_) => delivery.ack().await,
             Err(e) => {
@@ -55,7 +57,12 @@ pub async fn run_consumer(
 }
 
 /// Returns `Ok(false)` when the event had already been processed by this group.
-async fn apply_once(db: &Db, group: &str, event: &EventEnvelope, handler: &dyn EventHandler) -> anyhow::Result<bool> {
+async fn apply_once(
+    db: &Db,
+    group: &str,
+    event: &EventEnvelope,
+    handler: &dyn EventHandler,
+) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
     let now = chrono::Utc::now();
     let inserted = on_tx!(&mut tx, |c| {

@@ -52,18 +52,38 @@ impl Default for InMemoryBus {
 #[async_trait]
 impl EventBus for InMemoryBus {
     async fn publish(&self, event: &EventEnvelope) -> Result<(), BusError> {
-        let groups: Vec<Arc<GroupQueue>> = self.inner.groups.lock().expect("bus lock").values().cloned().collect();
+        let groups: Vec<Arc<GroupQueue>> = self
+            .inner
+            .groups
+            .lock()
+            .expect("bus lock")
+            .values()
+            .cloned()
+            .collect();
         for group in groups {
-            let matches = group.patterns.lock().expect("bus lock").iter().any(|p| topic_matches(p, &event.event_type));
+            let matches = group
+                .patterns
+                .lock()
+                .expect("bus lock")
+                .iter()
+                .any(|p| topic_matches(p, &event.event_type));
             if matches {
-                group.ready.lock().expect("bus lock").push_back((event.clone(), 1));
+                group
+                    .ready
+                    .lock()
+                    .expect("bus lock")
+                    .push_back((event.clone(), 1));
                 group.notify.notify_one();
             }
         }
         Ok(())
     }
 
-    async fn subscribe(&self, group: &str, patterns: &[&str]) -> Result<Box<dyn Subscription>, BusError> {
+    async fn subscribe(
+        &self,
+        group: &str,
+        patterns: &[&str],
+    ) -> Result<Box<dyn Subscription>, BusError> {
         let queue = {
             let mut groups = self.inner.groups.lock().expect("bus lock");
             groups
@@ -86,12 +106,18 @@ impl EventBus for InMemoryBus {
                 }
             }
         }
-        Ok(Box::new(MemorySubscription { queue, inner: self.inner.clone() }))
+        Ok(Box::new(MemorySubscription {
+            queue,
+            inner: self.inner.clone(),
+        }))
     }
 
     async fn dead_letters(&self, group: &str) -> Result<Vec<DeadLetter>, BusError> {
         let groups = self.inner.groups.lock().expect("bus lock");
-        Ok(groups.get(group).map(|g| g.dead.lock().expect("bus lock").clone()).unwrap_or_default())
+        Ok(groups
+            .get(group)
+            .map(|g| g.dead.lock().expect("bus lock").clone())
+            .unwrap_or_default())
     }
 
     fn backend(&self) -> &'static str {
@@ -140,13 +166,21 @@ impl Settle for MemorySettle {
         let this = *self;
         if this.attempt >= this.inner.max_attempts {
             tracing::warn!(event_id = %this.event.id, event_type = %this.event.event_type, attempts = this.attempt, %reason, "dead-lettered");
-            this.queue.dead.lock().expect("bus lock").push(DeadLetter { event: this.event, attempts: this.attempt, reason });
+            this.queue.dead.lock().expect("bus lock").push(DeadLetter {
+                event: this.event,
+                attempts: this.attempt,
+                reason,
+            });
             return;
         }
         let delay = this.inner.redelivery_delay * this.attempt;
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            this.queue.ready.lock().expect("bus lock").push_back((this.event, this.attempt + 1));
+            this.queue
+                .ready
+                .lock()
+                .expect("bus lock")
+                .push_back((this.event, this.attempt + 1));
             this.queue.notify.notify_one();
         });
     }

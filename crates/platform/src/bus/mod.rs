@@ -30,7 +30,11 @@ pub trait EventBus: Send + Sync + 'static {
 
     /// Joins consumer group `group`, whose durable queue receives every event whose topic
     /// matches one of `patterns` (AMQP topic rules: `*` one word, `#` any number).
-    async fn subscribe(&self, group: &str, patterns: &[&str]) -> Result<Box<dyn Subscription>, BusError>;
+    async fn subscribe(
+        &self,
+        group: &str,
+        patterns: &[&str],
+    ) -> Result<Box<dyn Subscription>, BusError>;
 
     /// Events that exhausted their attempts in `group`, oldest first.
     async fn dead_letters(&self, group: &str) -> Result<Vec<DeadLetter>, BusError>;
@@ -61,7 +65,11 @@ pub struct Delivery {
 
 impl Delivery {
     pub fn new(event: EventEnvelope, attempt: u32, settle: Box<dyn Settle>) -> Self {
-        Self { event, attempt, settle }
+        Self {
+            event,
+            attempt,
+            settle,
+        }
     }
 
     /// The effect is committed: never deliver this again to this group.

@@ -39,7 +39,9 @@ pub async fn connect(config: &Config, schema: &str) -> anyhow::Result<Db> {
             let base = PgConnectOptions::from_str(url)?;
             // The schema must exist before a pool whose search_path names it is useful.
             let mut bootstrap = base.connect().await?;
-            let created = bootstrap.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str()).await;
+            let created = bootstrap
+                .execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+                .await;
             bootstrap.close().await?;
             match created {
                 // Two instances starting together can race on the catalog; the schema exists.

@@ -66,7 +66,10 @@ impl Migrations {
 
     /// The tables every service schema carries: outbox and processed events.
     pub fn platform() -> Self {
-        Self::new(sqlx::migrate!("./migrations/sqlite"), sqlx::migrate!("./migrations/postgres"))
+        Self::new(
+            sqlx::migrate!("./migrations/sqlite"),
+            sqlx::migrate!("./migrations/postgres"),
+        )
     }
 
     fn for_backend(&self, backend: Backend) -> &Migrator {
@@ -125,7 +128,10 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        on_db!(self, |p| sqlx::query("SELECT 1").execute(p).await.map(|_| ()))
+        on_db!(self, |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .map(|_| ()))
     }
 
     /// Applies the platform's tables, then the service's own migrations.
@@ -143,7 +149,9 @@ impl Db {
     /// How many migrations (platform's and the service's) are not applied yet; 0 when ready.
     pub async fn pending_migrations(&self, service: &Migrations) -> Result<usize, sqlx::Error> {
         let applied: Vec<i64> = on_db!(self, |p| {
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(p).await
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(p)
+                .await
         })
         .or_else(|e| match e {
             // No migrations table yet means nothing was applied.

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use lanerunner_core::{OrgId, Role, UserId};
 use uuid::Uuid;
 
@@ -50,7 +50,10 @@ impl Caller {
 
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| {
-            s == "*" || s == scope || s.strip_suffix(":*").is_some_and(|prefix| scope.split(':').next() == Some(prefix))
+            s == "*"
+                || s == scope
+                || s.strip_suffix(":*")
+                    .is_some_and(|prefix| scope.split(':').next() == Some(prefix))
         })
     }
 
@@ -58,13 +61,16 @@ impl Caller {
         if self.has_scope(scope) {
             Ok(())
         } else {
-            Err(Problem::forbidden(format!("this credential lacks the scope {scope:?}")))
+            Err(Problem::forbidden(format!(
+                "this credential lacks the scope {scope:?}"
+            )))
         }
     }
 
     /// Requires a signed-in person (not an API key).
     pub fn require_user(&self) -> Result<UserId, Problem> {
-        self.user_id().ok_or_else(|| Problem::forbidden("this action needs a signed-in user, not an API key"))
+        self.user_id()
+            .ok_or_else(|| Problem::forbidden("this action needs a signed-in user, not an API key"))
     }
 
     pub fn require_admin(&self) -> Result<(), Problem> {
@@ -89,17 +95,27 @@ pub struct AuthenticatorHandle(pub Arc<dyn Authenticator>);
 
 fn bearer(parts: &Parts) -> Result<&str, Problem> {
     if let Some(value) = parts.headers.get(AUTHORIZATION) {
-        let text = value.to_str().map_err(|_| Problem::unauthenticated("the Authorization header is not text"))?;
-        let (scheme, token) = text.split_once(' ').ok_or_else(|| Problem::unauthenticated("expected `Authorization: Bearer <token>`"))?;
+        let text = value
+            .to_str()
+            .map_err(|_| Problem::unauthenticated("the Authorization header is not text"))?;
+        let (scheme, token) = text
+            .split_once(' ')
+            .ok_or_else(|| Problem::unauthenticated("expected `Authorization: Bearer <token>`"))?;
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(Problem::unauthenticated("expected `Authorization: Bearer <token>`"));
+            return Err(Problem::unauthenticated(
+                "expected `Authorization: Bearer <token>`",
+            ));
         }
         return Ok(token.trim());
     }
     if let Some(value) = parts.headers.get("x-api-key") {
-        return value.to_str().map_err(|_| Problem::unauthenticated("the X-Api-Key header is not text"));
+        return value
+            .to_str()
+            .map_err(|_| Problem::unauthenticated("the X-Api-Key header is not text"));
     }
-    Err(Problem::unauthenticated("no credentials: send `Authorization: Bearer <token>`"))
+    Err(Problem::unauthenticated(
+        "no credentials: send `Authorization: Bearer <token>`",
+    ))
 }
 
 /// A caller who may still be enrolling in MFA (see [`Caller::mfa_enrollment_pending`]).
@@ -133,7 +149,9 @@ impl<S: Send + Sync> FromRequestParts<S> for EnrollingCaller {
             .extensions
             .get::<AuthenticatorHandle>()
             .cloned()
-            .ok_or_else(|| Problem::unavailable("authentication is not configured in this process"))?;
+            .ok_or_else(|| {
+                Problem::unavailable("authentication is not configured in this process")
+            })?;
         let token = bearer(parts)?;
         let caller = auth.0.authenticate(token).await?;
         parts.extensions.insert(caller.clone());

@@ -31,14 +31,35 @@ const PAGE: &str = r##"<!doctype html>
 pub fn routes(doc: OpenApi) -> Router {
     let doc = Arc::new(doc);
     Router::new()
-        .route("/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .route(
+            "/v1/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()) }),
+        )
         .route("/docs", get(|| async { Html(PAGE) }))
         .route(
             "/docs/swagger-ui-bundle.js",
-            get(|| async { ([(header::CONTENT_TYPE, "text/javascript"), (header::CACHE_CONTROL, "public, max-age=86400")], BUNDLE_JS).into_response() }),
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript"),
+                        (header::CACHE_CONTROL, "public, max-age=86400"),
+                    ],
+                    BUNDLE_JS,
+                )
+                    .into_response()
+            }),
         )
         .route(
             "/docs/swagger-ui.css",
-            get(|| async { ([(header::CONTENT_TYPE, "text/css"), (header::CACHE_CONTROL, "public, max-age=86400")], UI_CSS).into_response() }),
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css"),
+                        (header::CACHE_CONTROL, "public, max-age=86400"),
+                    ],
+                    UI_CSS,
+                )
+                    .into_response()
+            }),
         )
 }

@@ -28,22 +28,32 @@ where
 
 fn problem_for(rejection: JsonRejection) -> Problem {
     match rejection {
-        JsonRejection::JsonDataError(e) => {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-body", "The body does not match the expected shape")
-                .detail(e.body_text())
-        }
-        JsonRejection::JsonSyntaxError(e) => {
-            Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "The body is not valid JSON").detail(e.body_text())
-        }
+        JsonRejection::JsonDataError(e) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-body",
+            "The body does not match the expected shape",
+        )
+        .detail(e.body_text()),
+        JsonRejection::JsonSyntaxError(e) => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-json",
+            "The body is not valid JSON",
+        )
+        .detail(e.body_text()),
         JsonRejection::MissingJsonContentType(_) => Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",
             "Expected Content-Type: application/json",
         ),
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "The body is too large")
-                .detail(e.body_text())
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "The body is too large",
+            )
+            .detail(e.body_text())
         }
-        other => Problem::new(other.status(), "bad-request", "The body could not be read").detail(other.body_text()),
+        other => Problem::new(other.status(), "bad-request", "The body could not be read")
+            .detail(other.body_text()),
     }
 }

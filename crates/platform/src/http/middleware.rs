@@ -13,12 +13,17 @@ use super::Problem;
 /// route template (never the raw path, which would explode the series count) and status.
 pub async fn track_metrics(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
     let method = req.method().as_str().to_owned();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
     response
 }
 
@@ -39,5 +44,76 @@ pub async fn not_found() -> Response {
 }
 
 pub async fn method_not_allowed() -> Response {
-    Problem::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed").into_response()
+    Problem::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+    )
+    .into_response()
+}
+
+/// Layers below the router (the timeout) answer with bare status codes; give those a
+/// problem body too, so clients see one error format.
+pub async fn bare_errors_to_problems<B>(response: axum::http::Response<B>) -> Response
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let response = response.map(axum::body::Body::new);
+    let status = response.status();
+    if (status.is_client_error() || status.is_server_error())
+        && !response
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE)
+    {
+        let problem = match status {
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+            | axum::http::StatusCode::REQUEST_TIMEOUT => {
+                Problem::new(status, "timeout", "The request took too long")
+                    .detail("retry later; nothing is guaranteed to have been saved")
+            }
+            other => Problem::new(
+                other,
+                "http-error",
+                other.canonical_reason().unwrap_or("Error"),
+            ),
+        };
+        let mut res = problem.into_response();
+        // Keep the request id and other headers the inner layers set.
+        for (name, value) in response.headers() {
+            res.headers_mut().entry(name).or_insert(value.clone());
+        }
+        return res;
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{header, StatusCode};
+
+    #[tokio::test]
+    async fn bare_timeout_becomes_a_problem_keeping_headers() {
+        let bare = axum::http::Response::builder()
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .header("x-request-id", "abc")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = bare_errors_to_problems(bare).await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        assert_eq!(res.headers()["x-request-id"], "abc");
+    }
+
+    #[tokio::test]
+    async fn responses_with_a_body_type_pass_untouched() {
+        let ok = Problem::not_found("load").into_response();
+        let res = bare_errors_to_problems(ok).await;
+        let body = axum::body::to_bytes(res.into_body(), 10_000).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("no such load"));
+    }
 }

@@ -26,7 +26,10 @@ pub fn prometheus() -> PrometheusHandle {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Suffix("_seconds".into()),
-                    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+                    &[
+                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                        5.0, 10.0,
+                    ],
                 )
                 .expect("bucket list is not empty")
                 .build_recorder();
@@ -42,24 +45,55 @@ pub fn prometheus() -> PrometheusHandle {
 pub fn routes(checks: Vec<Arc<dyn ReadinessCheck>>) -> Router {
     let handle = prometheus();
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({ "status": "ok" })) }),
+        )
         .route("/readyz", get(move || readyz(checks.clone())))
         .route(
             "/metrics",
             get(move || {
                 let handle = handle.clone();
-                async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()) }
+                async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4",
+                        )],
+                        handle.render(),
+                    )
+                }
             }),
         )
 }
 
 async fn readyz(checks: Vec<Arc<dyn ReadinessCheck>>) -> impl IntoResponse {
-    let results = futures::future::join_all(checks.iter().map(|c| async move { (c.name(), c.check().await) })).await;
+    let results = futures::future::join_all(
+        checks
+            .iter()
+            .map(|c| async move { (c.name(), c.check().await) }),
+    )
+    .await;
     let ready = results.iter().all(|(_, r)| r.is_ok());
     let detail: serde_json::Map<String, serde_json::Value> = results
         .into_iter()
-        .map(|(name, r)| (name, match r { Ok(()) => json!("ok"), Err(e) => json!(e) }))
+        .map(|(name, r)| {
+            (
+                name,
+                match r {
+                    Ok(()) => json!("ok"),
+                    Err(e) => json!(e),
+                },
+            )
+        })
         .collect();
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": detail })))
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": detail })),
+    )
 }

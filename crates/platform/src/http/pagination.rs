@@ -32,11 +32,16 @@ impl PageQuery {
     pub fn cursor(&self) -> Result<Cursor, Problem> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(Problem::invalid_field("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(Problem::invalid_field(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
         }
         let after = match &self.cursor {
             None => None,
-            Some(text) => Some(decode(text).ok_or_else(|| Problem::invalid_field("cursor", "is not a cursor this API issued"))?),
+            Some(text) => Some(decode(text).ok_or_else(|| {
+                Problem::invalid_field("cursor", "is not a cursor this API issued")
+            })?),
         };
         Ok(Cursor { after, limit })
     }
@@ -64,8 +69,15 @@ impl<T> Page<T> {
     pub fn from_rows(mut fetched: Vec<T>, cursor: Cursor, id_of: impl Fn(&T) -> Uuid) -> Self {
         let more = fetched.len() > cursor.limit as usize;
         fetched.truncate(cursor.limit as usize);
-        let next_cursor = if more { fetched.last().map(|t| encode(id_of(t))) } else { None };
-        Page { items: fetched, next_cursor }
+        let next_cursor = if more {
+            fetched.last().map(|t| encode(id_of(t)))
+        } else {
+            None
+        };
+        Page {
+            items: fetched,
+            next_cursor,
+        }
     }
 }
 
@@ -90,7 +102,10 @@ mod tests {
 
     #[test]
     fn limit_out_of_range_is_a_validation_problem() {
-        let q = PageQuery { cursor: None, limit: Some(0) };
+        let q = PageQuery {
+            cursor: None,
+            limit: Some(0),
+        };
         assert_eq!(q.cursor().unwrap_err().status, 422);
     }
 }

@@ -56,18 +56,24 @@ impl Problem {
     }
 
     pub fn with(mut self, key: &str, value: impl Serialize) -> Self {
-        self.extensions.insert(key.to_string(), serde_json::to_value(value).unwrap_or(Value::Null));
+        self.extensions.insert(
+            key.to_string(),
+            serde_json::to_value(value).unwrap_or(Value::Null),
+        );
         self
     }
 
     pub fn retry_after(mut self, secs: u64) -> Self {
         self.retry_after_secs = Some(secs.max(1));
-        self.extensions.insert("retry_after_secs".into(), Value::from(secs.max(1)));
+        self.extensions
+            .insert("retry_after_secs".into(), Value::from(secs.max(1)));
         self
     }
 
     pub fn kind(&self) -> &str {
-        self.type_uri.strip_prefix(PROBLEM_BASE).unwrap_or(&self.type_uri)
+        self.type_uri
+            .strip_prefix(PROBLEM_BASE)
+            .unwrap_or(&self.type_uri)
     }
 
     pub fn status_code(&self) -> StatusCode {
@@ -81,7 +87,12 @@ impl Problem {
     }
 
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
-        let mut p = Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required").detail(detail);
+        let mut p = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Authentication required",
+        )
+        .detail(detail);
         p.www_authenticate = true;
         p
     }
@@ -91,14 +102,25 @@ impl Problem {
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The request is not valid")
-            .detail(detail)
-            .with("errors", errors)
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "The request is not valid",
+        )
+        .detail(detail)
+        .with("errors", errors)
     }
 
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
-        Self::validation(vec![FieldError { field: field.into(), message: message.into() }])
+        Self::validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
     }
 
     pub fn conflict(kind: &str, title: &str, detail: impl Into<String>) -> Self {
@@ -106,20 +128,33 @@ impl Problem {
     }
 
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests")
-            .detail(format!("try again in {} seconds", retry_after_secs.max(1)))
-            .retry_after(retry_after_secs)
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+        )
+        .detail(format!("try again in {} seconds", retry_after_secs.max(1)))
+        .retry_after(retry_after_secs)
     }
 
     /// For failures the caller cannot fix. The cause is logged, never sent.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
-            .detail("something went wrong on our side; the request id identifies it in our logs")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+        )
+        .detail("something went wrong on our side; the request id identifies it in our logs")
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable").detail(detail)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+        )
+        .detail(detail)
     }
 }
 
@@ -141,12 +176,18 @@ impl IntoResponse for Problem {
         let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
         let mut res = (status, body).into_response();
         let headers = res.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if let Some(secs) = self.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if self.www_authenticate {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"lanerunner\""));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"lanerunner\""),
+            );
         }
         res
     }
@@ -155,7 +196,9 @@ impl IntoResponse for Problem {
 impl From<sqlx::Error> for Problem {
     fn from(e: sqlx::Error) -> Self {
         match e {
-            sqlx::Error::PoolTimedOut => Problem::unavailable("the database is busy; retry shortly").retry_after(1),
+            sqlx::Error::PoolTimedOut => {
+                Problem::unavailable("the database is busy; retry shortly").retry_after(1)
+            }
             other => Problem::internal(&other),
         }
     }
@@ -180,6 +223,9 @@ mod tests {
         let res = Problem::too_many_requests(42).into_response();
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(res.headers()[header::RETRY_AFTER], "42");
-        assert_eq!(res.headers()[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
     }
 }
