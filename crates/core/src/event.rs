@@ -110,7 +110,8 @@ mod tests {
 
     #[test]
     fn envelope_names_type_with_version() {
-        let e = EventEnvelope::new(REGISTERED, None, Uuid::now_v7(), &serde_json::json!({})).unwrap();
+        let e =
+            EventEnvelope::new(REGISTERED, None, Uuid::now_v7(), &serde_json::json!({})).unwrap();
         assert_eq!(e.event_type, "identity.user_registered.v1");
         assert!(e.is(REGISTERED));
         let json = serde_json::to_value(&e).unwrap();
@@ -121,10 +122,16 @@ mod tests {
     fn topic_patterns_follow_amqp_rules() {
         assert!(topic_matches("#", "identity.user_registered.v1"));
         assert!(topic_matches("identity.#", "identity.user_registered.v1"));
-        assert!(topic_matches("identity.*.v1", "identity.user_registered.v1"));
+        assert!(topic_matches(
+            "identity.*.v1",
+            "identity.user_registered.v1"
+        ));
         assert!(!topic_matches("identity.*", "identity.user_registered.v1"));
         assert!(!topic_matches("loads.#", "identity.user_registered.v1"));
-        assert!(topic_matches("identity.user_registered.v1", "identity.user_registered.v1"));
+        assert!(topic_matches(
+            "identity.user_registered.v1",
+            "identity.user_registered.v1"
+        ));
         assert!(topic_matches("identity.#.v1", "identity.v1"));
     }
 }

@@ -62,7 +62,6 @@ id_type!(
     UserId
 );
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,7 +47,14 @@ impl OrgKind {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [Role::Owner, Role::Admin, Role::Dispatcher, Role::Accountant, Role::Driver, Role::Viewer];
+    pub const ALL: [Role; 6] = [
+        Role::Owner,
+        Role::Admin,
+        Role::Dispatcher,
+        Role::Accountant,
+        Role::Driver,
+        Role::Viewer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -96,22 +103,28 @@ impl fmt::Display for Role {
 impl FromStr for OrgKind {
     type Err = UnknownVariant;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OrgKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| UnknownVariant {
-            what: "organization kind",
-            value: s.into(),
-            expected: "broker, carrier, shipper",
-        })
+        OrgKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownVariant {
+                what: "organization kind",
+                value: s.into(),
+                expected: "broker, carrier, shipper",
+            })
     }
 }
 
 impl FromStr for Role {
     type Err = UnknownVariant;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| UnknownVariant {
-            what: "role",
-            value: s.into(),
-            expected: "owner, admin, dispatcher, accountant, driver, viewer",
-        })
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownVariant {
+                what: "role",
+                value: s.into(),
+                expected: "owner, admin, dispatcher, accountant, driver, viewer",
+            })
     }
 }
 
@@ -128,7 +141,11 @@ mod tests {
         for k in OrgKind::ALL {
             assert_eq!(k.as_str().parse::<OrgKind>().unwrap(), k);
         }
-        assert!("superuser".parse::<Role>().unwrap_err().to_string().contains("dispatcher"));
+        assert!("superuser"
+            .parse::<Role>()
+            .unwrap_err()
+            .to_string()
+            .contains("dispatcher"));
     }
 
     #[test]
@@ -136,7 +153,12 @@ mod tests {
         assert!(Role::Owner.can_assign(Role::Owner));
         assert!(!Role::Admin.can_assign(Role::Owner));
         assert!(Role::Admin.can_assign(Role::Admin));
-        for r in [Role::Dispatcher, Role::Accountant, Role::Driver, Role::Viewer] {
+        for r in [
+            Role::Dispatcher,
+            Role::Accountant,
+            Role::Driver,
+            Role::Viewer,
+        ] {
             assert!(Role::ALL.iter().all(|t| !r.can_assign(*t)));
             assert!(!r.can_manage_users());
         }

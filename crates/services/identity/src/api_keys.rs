@@ -18,17 +18,36 @@ use crate::store::{self, ApiKeyRow};
 
 /// Scopes a key may carry: `<service>:<access>`, or `<service>:*`. Services added later
 /// extend this list.
-pub const KNOWN_SCOPES: &[&str] = &["identity:read", "identity:write", "identity:*", "loads:read", "loads:write", "loads:*"];
+pub const KNOWN_SCOPES: &[&str] = &[
+    "identity:read",
+    "identity:write",
+    "identity:*",
+    "loads:read",
+    "loads:write",
+    "loads:*",
+];
 
 impl Identity {
-    pub async fn create_api_key(&self, caller: &Caller, name: &str, scopes: Vec<String>, expires_at: Option<DateTime<Utc>>, addr: IpAddr) -> Result<(ApiKeyRow, SecretToken)> {
-        caller.require_admin().map_err(|_| IdentityError::Forbidden("only owners and admins may create API keys"))?;
+    pub async fn create_api_key(
+        &self,
+        caller: &Caller,
+        name: &str,
+        scopes: Vec<String>,
+        expires_at: Option<DateTime<Utc>>,
+        addr: IpAddr,
+    ) -> Result<(ApiKeyRow, SecretToken)> {
+        caller
+            .require_admin()
+            .map_err(|_| IdentityError::Forbidden("only owners and admins may create API keys"))?;
         let name = crate::auth::check_name("name", name)?;
         if scopes.is_empty() {
             return Err(invalid("scopes", "give at least one scope"));
         }
         if let Some(bad) = scopes.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
-            return Err(invalid("scopes", format!("unknown scope {bad:?}; known: {}", KNOWN_SCOPES.join(", "))));
+            return Err(invalid(
+                "scopes",
+                format!("unknown scope {bad:?}; known: {}", KNOWN_SCOPES.join(", ")),
+            ));
         }
         if expires_at.is_some_and(|t| t <= Utc::now()) {
             return Err(invalid("expires_at", "must be in the future"));
@@ -50,22 +69,45 @@ impl Identity {
         };
         let mut tx = self.db.begin().await?;
         store::insert_api_key(&mut tx, &key, &secret.hash()).await?;
-        self.audit(&mut tx, actor(caller, addr), "api_key_created", "success", Some(key.id), json!({ "scopes": key.scopes.0, "name": key.name })).await?;
+        self.audit(
+            &mut tx,
+            actor(caller, addr),
+            "api_key_created",
+            "success",
+            Some(key.id),
+            json!({ "scopes": key.scopes.0, "name": key.name }),
+        )
+        .await?;
         self.commit(tx).await?;
         Ok((key, secret))
     }
 
-    pub async fn api_keys(&self, org: Uuid, after: Option<Uuid>, limit: u32) -> Result<Vec<ApiKeyRow>> {
+    pub async fn api_keys(
+        &self,
+        org: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<ApiKeyRow>> {
         Ok(store::list_api_keys(&self.db, org, after, limit).await?)
     }
 
     pub async fn revoke_api_key(&self, caller: &Caller, id: Uuid, addr: IpAddr) -> Result<()> {
-        caller.require_admin().map_err(|_| IdentityError::Forbidden("only owners and admins may revoke API keys"))?;
+        caller
+            .require_admin()
+            .map_err(|_| IdentityError::Forbidden("only owners and admins may revoke API keys"))?;
         let mut tx = self.db.begin().await?;
         if !store::revoke_api_key(&mut tx, caller.org.0, id, Utc::now()).await? {
             return Err(IdentityError::NotFound("API key"));
         }
-        self.audit(&mut tx, actor(caller, addr), "api_key_revoked", "success", Some(id), json!({})).await?;
+        self.audit(
+            &mut tx,
+            actor(caller, addr),
+            "api_key_revoked",
+            "success",
+            Some(id),
+            json!({}),
+        )
+        .await?;
         self.commit(tx).await
     }
 }

@@ -9,7 +9,10 @@ use lanerunner_core::{OrgKind, Role};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::{recovery, EmailAddress, McNumber, PasswordPolicy, SecretToken, TokenKind, TotpError, TotpSecret, UsdotNumber};
+use crate::domain::{
+    recovery, EmailAddress, McNumber, PasswordPolicy, SecretToken, TokenKind, TotpError,
+    TotpSecret, UsdotNumber,
+};
 use crate::error::{invalid, IdentityError, Result};
 use crate::events;
 use crate::identity::{Actor, Identity, IssuedTokens};
@@ -28,7 +31,10 @@ pub struct SignupInput {
 pub enum LoginOutcome {
     Tokens(IssuedTokens),
     /// The password was right; a one-time code is needed next, with this challenge.
-    MfaRequired { mfa_token: String, expires_in: u64 },
+    MfaRequired {
+        mfa_token: String,
+        expires_in: u64,
+    },
 }
 
 const MFA_CHALLENGE_TTL: Duration = Duration::from_secs(300);
@@ -49,18 +55,39 @@ pub(crate) fn check_name(field: &'static str, name: &str) -> Result<String> {
 }
 
 impl Identity {
-    pub async fn signup(&self, input: SignupInput, addr: IpAddr) -> Result<(OrgRow, UserRow, IssuedTokens)> {
+    pub async fn signup(
+        &self,
+        input: SignupInput,
+        addr: IpAddr,
+    ) -> Result<(OrgRow, UserRow, IssuedTokens)> {
         let email = parse_email(&input.email)?;
         let org_name = check_name("organization.name", &input.org_name)?;
         let name = check_name("name", &input.name)?;
-        PasswordPolicy::check(&input.password, email.as_str()).map_err(|e| invalid("password", e.to_string()))?;
-        let mc = input.mc_number.as_deref().map(McNumber::parse).transpose().map_err(|e| invalid("organization.mc_number", e.to_string()))?;
-        let usdot = input.usdot_number.as_deref().map(UsdotNumber::parse).transpose().map_err(|e| invalid("organization.usdot_number", e.to_string()))?;
+        PasswordPolicy::check(&input.password, email.as_str())
+            .map_err(|e| invalid("password", e.to_string()))?;
+        let mc = input
+            .mc_number
+            .as_deref()
+            .map(McNumber::parse)
+            .transpose()
+            .map_err(|e| invalid("organization.mc_number", e.to_string()))?;
+        let usdot = input
+            .usdot_number
+            .as_deref()
+            .map(UsdotNumber::parse)
+            .transpose()
+            .map_err(|e| invalid("organization.usdot_number", e.to_string()))?;
         if input.org_kind == OrgKind::Carrier && usdot.is_none() {
-            return Err(invalid("organization.usdot_number", "a carrier must give its USDOT number"));
+            return Err(invalid(
+                "organization.usdot_number",
+                "a carrier must give its USDOT number",
+            ));
         }
         if input.org_kind != OrgKind::Carrier && (mc.is_some() || usdot.is_some()) {
-            return Err(invalid("organization.kind", "only carriers carry MC and USDOT numbers"));
+            return Err(invalid(
+                "organization.kind",
+                "only carriers carry MC and USDOT numbers",
+            ));
         }
         let password_hash = self.hash_password(&input.password).await?;
         let now = Utc::now();
@@ -92,21 +119,54 @@ impl Identity {
         let mut tx = self.db.begin().await?;
         store::insert_org(&mut tx, &org).await?;
         if let Err(e) = store::insert_user(&mut tx, &user).await {
-            return Err(if lanerunner_platform::db::is_unique_violation(&e) { IdentityError::EmailTaken } else { e.into() });
+            return Err(if lanerunner_platform::db::is_unique_violation(&e) {
+                IdentityError::EmailTaken
+            } else {
+                e.into()
+            });
         }
-        let ev = self.event(events::ORG_CREATED, org.id, org.id, &events::OrgCreated { org_id: org.id, kind: &org.kind, name: &org.name })?;
+        let ev = self.event(
+            events::ORG_CREATED,
+            org.id,
+            org.id,
+            &events::OrgCreated {
+                org_id: org.id,
+                kind: &org.kind,
+                name: &org.name,
+            },
+        )?;
         self.publish(&mut tx, ev).await?;
         let ev = self.event(
             events::USER_REGISTERED,
             org.id,
             user.id,
-            &events::UserRegistered { user_id: user.id, org_id: org.id, email: &user.email, role: &user.role, via: "signup" },
+            &events::UserRegistered {
+                user_id: user.id,
+                org_id: org.id,
+                email: &user.email,
+                role: &user.role,
+                via: "signup",
+            },
         )?;
         self.publish(&mut tx, ev).await?;
         self.request_verification(&mut tx, &user).await?;
-        let actor = Actor { org: Some(org.id), id: Some(user.id), addr };
-        self.audit(&mut tx, actor, "signup", "success", Some(user.id), json!({ "org_kind": org.kind })).await?;
-        let tokens = self.open_session(&mut tx, &user, false, addr, false).await?;
+        let actor = Actor {
+            org: Some(org.id),
+            id: Some(user.id),
+            addr,
+        };
+        self.audit(
+            &mut tx,
+            actor,
+            "signup",
+            "success",
+            Some(user.id),
+            json!({ "org_kind": org.kind }),
+        )
+        .await?;
+        let tokens = self
+            .open_session(&mut tx, &user, false, addr, false)
+            .await?;
         self.commit(tx).await?;
         Ok((org, user, tokens))
     }
@@ -118,27 +178,47 @@ impl Identity {
         let window = Duration::from_secs(auth.throttle_window_secs);
         let account_key = format!("identity:login-fail:acct:{}", email.as_str());
         let addr_key = format!("identity:login-fail:addr:{addr}");
-        for (key, max) in [(&account_key, auth.max_failed_logins_per_account), (&addr_key, auth.max_failed_logins_per_address)] {
-            let (count, left) = self.cache.peek_counter(key).await.map_err(|e| IdentityError::Internal(e.into()))?;
+        for (key, max) in [
+            (&account_key, auth.max_failed_logins_per_account),
+            (&addr_key, auth.max_failed_logins_per_address),
+        ] {
+            let (count, left) = self
+                .cache
+                .peek_counter(key)
+                .await
+                .map_err(|e| IdentityError::Internal(e.into()))?;
             if count >= max {
                 return Err(IdentityError::Throttled(left.as_secs().max(1)));
             }
         }
         let user = store::find_user_by_email(&self.db, email.as_str()).await?;
-        let ok = self.verify_password(password, user.as_ref().map(|u| u.password_hash.as_str())).await;
+        let ok = self
+            .verify_password(password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .await;
         let user = match (ok, user) {
             (true, Some(u)) if u.active => u,
             (_, user) => {
                 for key in [&account_key, &addr_key] {
                     let _ = self.cache.incr_in_window(key, window).await;
                 }
-                let actor = Actor { org: user.as_ref().map(|u| u.org_id), id: user.as_ref().map(|u| u.id), addr };
+                let actor = Actor {
+                    org: user.as_ref().map(|u| u.org_id),
+                    id: user.as_ref().map(|u| u.id),
+                    addr,
+                };
                 let reason = match &user {
                     None => "unknown_email",
                     Some(u) if !u.active => "deactivated",
                     Some(_) => "wrong_password",
                 };
-                self.audit_alone(actor, "login", "failure", actor.id, json!({ "reason": reason })).await?;
+                self.audit_alone(
+                    actor,
+                    "login",
+                    "failure",
+                    actor.id,
+                    json!({ "reason": reason }),
+                )
+                .await?;
                 return Err(IdentityError::InvalidCredentials);
             }
         };
@@ -146,23 +226,52 @@ impl Identity {
         if user.mfa_secret.is_some() {
             let challenge = SecretToken::generate(TokenKind::Refresh);
             self.cache
-                .set(&challenge_key(&challenge.hash()), user.id.as_bytes(), MFA_CHALLENGE_TTL)
+                .set(
+                    &challenge_key(&challenge.hash()),
+                    user.id.as_bytes(),
+                    MFA_CHALLENGE_TTL,
+                )
                 .await
                 .map_err(|e| IdentityError::Internal(e.into()))?;
-            return Ok(LoginOutcome::MfaRequired { mfa_token: challenge.expose().to_owned(), expires_in: MFA_CHALLENGE_TTL.as_secs() });
+            return Ok(LoginOutcome::MfaRequired {
+                mfa_token: challenge.expose().to_owned(),
+                expires_in: MFA_CHALLENGE_TTL.as_secs(),
+            });
         }
-        let org = store::get_org(&self.db, user.org_id).await?.ok_or(IdentityError::NotFound("organization"))?;
+        let org = store::get_org(&self.db, user.org_id)
+            .await?
+            .ok_or(IdentityError::NotFound("organization"))?;
         let mut tx = self.db.begin().await?;
-        let actor = Actor { org: Some(user.org_id), id: Some(user.id), addr };
-        self.audit(&mut tx, actor, "login", "success", Some(user.id), json!({ "mfa": false })).await?;
-        let tokens = self.open_session(&mut tx, &user, false, addr, org.require_mfa).await?;
+        let actor = Actor {
+            org: Some(user.org_id),
+            id: Some(user.id),
+            addr,
+        };
+        self.audit(
+            &mut tx,
+            actor,
+            "login",
+            "success",
+            Some(user.id),
+            json!({ "mfa": false }),
+        )
+        .await?;
+        let tokens = self
+            .open_session(&mut tx, &user, false, addr, org.require_mfa)
+            .await?;
         self.commit(tx).await?;
         Ok(LoginOutcome::Tokens(tokens))
     }
 
     /// Second step of a login: the challenge and a TOTP or recovery code.
-    pub async fn login_mfa(&self, mfa_token: &str, code: &str, addr: IpAddr) -> Result<IssuedTokens> {
-        let challenge = SecretToken::parse(TokenKind::Refresh, mfa_token).map_err(|_| IdentityError::InvalidToken("MFA challenge"))?;
+    pub async fn login_mfa(
+        &self,
+        mfa_token: &str,
+        code: &str,
+        addr: IpAddr,
+    ) -> Result<IssuedTokens> {
+        let challenge = SecretToken::parse(TokenKind::Refresh, mfa_token)
+            .map_err(|_| IdentityError::InvalidToken("MFA challenge"))?;
         let key = challenge_key(&challenge.hash());
         let user_id = self
             .cache
@@ -173,19 +282,38 @@ impl Identity {
             .ok_or(IdentityError::InvalidToken("MFA challenge"))?;
         let (attempts, left) = self
             .cache
-            .incr_in_window(&format!("identity:mfa-attempts:{user_id}"), MFA_CHALLENGE_TTL)
+            .incr_in_window(
+                &format!("identity:mfa-attempts:{user_id}"),
+                MFA_CHALLENGE_TTL,
+            )
             .await
             .map_err(|e| IdentityError::Internal(e.into()))?;
         if attempts > MAX_MFA_ATTEMPTS {
             return Err(IdentityError::Throttled(left.as_secs().max(1)));
         }
         let mut tx = self.db.begin().await?;
-        let org_id = store::user_org(&mut tx, user_id).await?.ok_or(IdentityError::InvalidToken("MFA challenge"))?;
-        let mut user = store::get_user_tx(&mut tx, org_id, user_id).await?.ok_or(IdentityError::InvalidToken("MFA challenge"))?;
-        let actor = Actor { org: Some(org_id), id: Some(user_id), addr };
+        let org_id = store::user_org(&mut tx, user_id)
+            .await?
+            .ok_or(IdentityError::InvalidToken("MFA challenge"))?;
+        let mut user = store::get_user_tx(&mut tx, org_id, user_id)
+            .await?
+            .ok_or(IdentityError::InvalidToken("MFA challenge"))?;
+        let actor = Actor {
+            org: Some(org_id),
+            id: Some(user_id),
+            addr,
+        };
         match self.check_second_factor(&mut tx, &mut user, code).await {
             Ok(method) => {
-                self.audit(&mut tx, actor, "login", "success", Some(user_id), json!({ "mfa": true, "method": method })).await?;
+                self.audit(
+                    &mut tx,
+                    actor,
+                    "login",
+                    "success",
+                    Some(user_id),
+                    json!({ "mfa": true, "method": method }),
+                )
+                .await?;
                 let tokens = self.open_session(&mut tx, &user, true, addr, false).await?;
                 self.commit(tx).await?;
                 let _ = self.cache.delete(&key).await;
@@ -193,16 +321,32 @@ impl Identity {
             }
             Err(e) => {
                 tx.rollback().await?;
-                self.audit_alone(actor, "login_mfa", "failure", Some(user_id), json!({ "reason": e.to_string() })).await?;
+                self.audit_alone(
+                    actor,
+                    "login_mfa",
+                    "failure",
+                    Some(user_id),
+                    json!({ "reason": e.to_string() }),
+                )
+                .await?;
                 Err(e)
             }
         }
     }
 
     /// Accepts a TOTP code (not replayed) or an unused recovery code; records its use.
-    pub(crate) async fn check_second_factor(&self, tx: &mut lanerunner_platform::Tx, user: &mut UserRow, code: &str) -> Result<&'static str> {
-        let secret = user.mfa_secret.as_deref().ok_or(IdentityError::MfaState("MFA is not enabled for this user"))?;
-        let secret = TotpSecret::from_base32(secret).map_err(|e| IdentityError::Internal(anyhow::anyhow!("stored TOTP secret: {e}")))?;
+    pub(crate) async fn check_second_factor(
+        &self,
+        tx: &mut lanerunner_platform::Tx,
+        user: &mut UserRow,
+        code: &str,
+    ) -> Result<&'static str> {
+        let secret = user
+            .mfa_secret
+            .as_deref()
+            .ok_or(IdentityError::MfaState("MFA is not enabled for this user"))?;
+        let secret = TotpSecret::from_base32(secret)
+            .map_err(|e| IdentityError::Internal(anyhow::anyhow!("stored TOTP secret: {e}")))?;
         if recovery::is_well_formed(code) {
             let hashes = store::unused_recovery_codes(tx, user.id).await?;
             let idx = recovery::find_match(code, &hashes).ok_or(IdentityError::InvalidMfaCode)?;
@@ -224,30 +368,53 @@ impl Identity {
     /// Rotates a refresh token. Presenting one that was already rotated means it leaked:
     /// the whole session (every token of its family) is revoked.
     pub async fn refresh(&self, refresh_token: &str, addr: IpAddr) -> Result<IssuedTokens> {
-        let token = SecretToken::parse(TokenKind::Refresh, refresh_token).map_err(|_| IdentityError::InvalidToken("refresh token"))?;
+        let token = SecretToken::parse(TokenKind::Refresh, refresh_token)
+            .map_err(|_| IdentityError::InvalidToken("refresh token"))?;
         let hash = token.hash();
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
-        let row = store::find_refresh_token(&mut tx, &hash).await?.ok_or(IdentityError::InvalidToken("refresh token"))?;
-        let session = store::get_session(&mut tx, row.session_id).await?.ok_or(IdentityError::InvalidToken("refresh token"))?;
-        let actor = Actor { org: Some(session.org_id), id: Some(session.user_id), addr };
+        let row = store::find_refresh_token(&mut tx, &hash)
+            .await?
+            .ok_or(IdentityError::InvalidToken("refresh token"))?;
+        let session = store::get_session(&mut tx, row.session_id)
+            .await?
+            .ok_or(IdentityError::InvalidToken("refresh token"))?;
+        let actor = Actor {
+            org: Some(session.org_id),
+            id: Some(session.user_id),
+            addr,
+        };
         if session.revoked_at.is_some() || row.expires_at <= now {
             return Err(IdentityError::InvalidToken("refresh token"));
         }
         if row.rotated_at.is_some() || !store::rotate_refresh_token(&mut tx, &hash, now).await? {
             store::revoke_session(&mut tx, session.id, "refresh_token_reuse", now).await?;
-            self.audit(&mut tx, actor, "refresh_token_reuse", "session_revoked", Some(session.id), json!({})).await?;
+            self.audit(
+                &mut tx,
+                actor,
+                "refresh_token_reuse",
+                "session_revoked",
+                Some(session.id),
+                json!({}),
+            )
+            .await?;
             self.commit(tx).await?;
             self.remember_revoked(&[session.id]).await;
             return Err(IdentityError::RefreshTokenReused);
         }
-        let user = store::get_user_tx(&mut tx, session.org_id, session.user_id).await?.ok_or(IdentityError::InvalidToken("refresh token"))?;
+        let user = store::get_user_tx(&mut tx, session.org_id, session.user_id)
+            .await?
+            .ok_or(IdentityError::InvalidToken("refresh token"))?;
         if !user.active {
             return Err(IdentityError::InvalidToken("refresh token"));
         }
-        let org = store::get_org(&self.db, user.org_id).await?.ok_or(IdentityError::NotFound("organization"))?;
+        let org = store::get_org(&self.db, user.org_id)
+            .await?
+            .ok_or(IdentityError::NotFound("organization"))?;
         let pending = org.require_mfa && user.mfa_secret.is_none();
-        let tokens = self.issue_tokens(&mut tx, &user, &session, pending, now).await?;
+        let tokens = self
+            .issue_tokens(&mut tx, &user, &session, pending, now)
+            .await?;
         self.commit(tx).await?;
         Ok(tokens)
     }
@@ -255,7 +422,15 @@ impl Identity {
     pub async fn logout(&self, session: Uuid, actor: Actor) -> Result<()> {
         let mut tx = self.db.begin().await?;
         store::revoke_session(&mut tx, session, "logout", Utc::now()).await?;
-        self.audit(&mut tx, actor, "logout", "success", Some(session), json!({})).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            "logout",
+            "success",
+            Some(session),
+            json!({}),
+        )
+        .await?;
         self.commit(tx).await?;
         self.remember_revoked(&[session]).await;
         Ok(())
@@ -263,85 +438,210 @@ impl Identity {
 
     /// Always succeeds from the outside, so it cannot be used to probe for accounts.
     pub async fn request_password_reset(&self, email: &str, addr: IpAddr) -> Result<()> {
-        let Ok(email) = EmailAddress::parse(email) else { return Ok(()) };
-        let Some(user) = store::find_user_by_email(&self.db, email.as_str()).await? else { return Ok(()) };
+        let Ok(email) = EmailAddress::parse(email) else {
+            return Ok(());
+        };
+        let Some(user) = store::find_user_by_email(&self.db, email.as_str()).await? else {
+            return Ok(());
+        };
         if !user.active {
             return Ok(());
         }
         let token = SecretToken::generate(TokenKind::PasswordReset);
         let ttl = self.config().auth.password_reset_ttl_minutes;
         let mut tx = self.db.begin().await?;
-        store::insert_one_time_token(&mut tx, &token.hash(), PURPOSE_RESET, user.id, Utc::now() + chrono::Duration::minutes(ttl)).await?;
+        store::insert_one_time_token(
+            &mut tx,
+            &token.hash(),
+            PURPOSE_RESET,
+            user.id,
+            Utc::now() + chrono::Duration::minutes(ttl),
+        )
+        .await?;
         let text = format!(
             "Hello {},\n\nSomeone asked to reset the password of your LaneRunner account. If it was you, open this link within {ttl} minutes:\n\n{}\n\nYour reset token: {}\n\nIf it was not you, ignore this email; your password has not changed.\n",
             user.name,
             self.link("/reset-password", &token),
             token.expose()
         );
-        self.send_email(&mut tx, user.org_id, &user.email, "Reset your LaneRunner password", text).await?;
-        self.audit(&mut tx, Actor { org: Some(user.org_id), id: Some(user.id), addr }, "password_reset_requested", "success", Some(user.id), json!({})).await?;
+        self.send_email(
+            &mut tx,
+            user.org_id,
+            &user.email,
+            "Reset your LaneRunner password",
+            text,
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            Actor {
+                org: Some(user.org_id),
+                id: Some(user.id),
+                addr,
+            },
+            "password_reset_requested",
+            "success",
+            Some(user.id),
+            json!({}),
+        )
+        .await?;
         self.commit(tx).await
     }
 
-    pub async fn confirm_password_reset(&self, token: &str, new_password: &str, addr: IpAddr) -> Result<()> {
-        let token = SecretToken::parse(TokenKind::PasswordReset, token).map_err(|_| IdentityError::InvalidToken("password reset token"))?;
+    pub async fn confirm_password_reset(
+        &self,
+        token: &str,
+        new_password: &str,
+        addr: IpAddr,
+    ) -> Result<()> {
+        let token = SecretToken::parse(TokenKind::PasswordReset, token)
+            .map_err(|_| IdentityError::InvalidToken("password reset token"))?;
         let mut tx = self.db.begin().await?;
-        let user_id = store::consume_one_time_token(&mut tx, &token.hash(), PURPOSE_RESET, Utc::now())
+        let user_id =
+            store::consume_one_time_token(&mut tx, &token.hash(), PURPOSE_RESET, Utc::now())
+                .await?
+                .ok_or(IdentityError::InvalidToken("password reset token"))?;
+        let org_id = store::user_org(&mut tx, user_id)
             .await?
             .ok_or(IdentityError::InvalidToken("password reset token"))?;
-        let org_id = store::user_org(&mut tx, user_id).await?.ok_or(IdentityError::InvalidToken("password reset token"))?;
-        let mut user = store::get_user_tx(&mut tx, org_id, user_id).await?.ok_or(IdentityError::InvalidToken("password reset token"))?;
-        PasswordPolicy::check(new_password, &user.email).map_err(|e| invalid("new_password", e.to_string()))?;
+        let mut user = store::get_user_tx(&mut tx, org_id, user_id)
+            .await?
+            .ok_or(IdentityError::InvalidToken("password reset token"))?;
+        PasswordPolicy::check(new_password, &user.email)
+            .map_err(|e| invalid("new_password", e.to_string()))?;
         user.password_hash = self.hash_password(new_password).await?;
         // Whoever could read the reset email controls the mailbox: that proves it.
         user.email_verified_at.get_or_insert(Utc::now());
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
-        let revoked = store::revoke_user_sessions(&mut tx, user.id, None, "password_reset", Utc::now()).await?;
-        self.audit(&mut tx, Actor { org: Some(org_id), id: Some(user_id), addr }, "password_reset", "success", Some(user_id), json!({ "sessions_revoked": revoked.len() })).await?;
+        let revoked =
+            store::revoke_user_sessions(&mut tx, user.id, None, "password_reset", Utc::now())
+                .await?;
+        self.audit(
+            &mut tx,
+            Actor {
+                org: Some(org_id),
+                id: Some(user_id),
+                addr,
+            },
+            "password_reset",
+            "success",
+            Some(user_id),
+            json!({ "sessions_revoked": revoked.len() }),
+        )
+        .await?;
         self.commit(tx).await?;
         self.remember_revoked(&revoked).await;
         Ok(())
     }
 
-    pub async fn change_password(&self, org: Uuid, user_id: Uuid, current: &str, new_password: &str, keep_session: Option<Uuid>, addr: IpAddr) -> Result<()> {
-        let user = store::get_user(&self.db, org, user_id).await?.ok_or(IdentityError::NotFound("user"))?;
-        if !self.verify_password(current, Some(&user.password_hash)).await {
-            self.audit_alone(Actor { org: Some(org), id: Some(user_id), addr }, "password_change", "failure", Some(user_id), json!({ "reason": "wrong_password" })).await?;
+    pub async fn change_password(
+        &self,
+        org: Uuid,
+        user_id: Uuid,
+        current: &str,
+        new_password: &str,
+        keep_session: Option<Uuid>,
+        addr: IpAddr,
+    ) -> Result<()> {
+        let user = store::get_user(&self.db, org, user_id)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
+        if !self
+            .verify_password(current, Some(&user.password_hash))
+            .await
+        {
+            self.audit_alone(
+                Actor {
+                    org: Some(org),
+                    id: Some(user_id),
+                    addr,
+                },
+                "password_change",
+                "failure",
+                Some(user_id),
+                json!({ "reason": "wrong_password" }),
+            )
+            .await?;
             return Err(invalid("current_password", "is not your current password"));
         }
-        PasswordPolicy::check(new_password, &user.email).map_err(|e| invalid("new_password", e.to_string()))?;
+        PasswordPolicy::check(new_password, &user.email)
+            .map_err(|e| invalid("new_password", e.to_string()))?;
         let hash = self.hash_password(new_password).await?;
         let mut tx = self.db.begin().await?;
-        let mut user = store::get_user_tx(&mut tx, org, user_id).await?.ok_or(IdentityError::NotFound("user"))?;
+        let mut user = store::get_user_tx(&mut tx, org, user_id)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
         user.password_hash = hash;
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
         // Other sessions end; the one that changed the password goes on.
-        let revoked = store::revoke_user_sessions(&mut tx, user_id, keep_session, "password_change", Utc::now()).await?;
-        self.audit(&mut tx, Actor { org: Some(org), id: Some(user_id), addr }, "password_change", "success", Some(user_id), json!({ "sessions_revoked": revoked.len() })).await?;
+        let revoked = store::revoke_user_sessions(
+            &mut tx,
+            user_id,
+            keep_session,
+            "password_change",
+            Utc::now(),
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            Actor {
+                org: Some(org),
+                id: Some(user_id),
+                addr,
+            },
+            "password_change",
+            "success",
+            Some(user_id),
+            json!({ "sessions_revoked": revoked.len() }),
+        )
+        .await?;
         self.commit(tx).await?;
         self.remember_revoked(&revoked).await;
         Ok(())
     }
 
-    pub(crate) async fn request_verification(&self, tx: &mut lanerunner_platform::Tx, user: &UserRow) -> Result<()> {
+    pub(crate) async fn request_verification(
+        &self,
+        tx: &mut lanerunner_platform::Tx,
+        user: &UserRow,
+    ) -> Result<()> {
         let token = SecretToken::generate(TokenKind::EmailVerification);
         let ttl = self.config().auth.email_verification_ttl_hours;
-        store::insert_one_time_token(tx, &token.hash(), PURPOSE_VERIFY, user.id, Utc::now() + chrono::Duration::hours(ttl)).await?;
+        store::insert_one_time_token(
+            tx,
+            &token.hash(),
+            PURPOSE_VERIFY,
+            user.id,
+            Utc::now() + chrono::Duration::hours(ttl),
+        )
+        .await?;
         let text = format!(
             "Hello {},\n\nPlease confirm your email address for LaneRunner within {ttl} hours:\n\n{}\n\nYour verification token: {}\n",
             user.name,
             self.link("/verify-email", &token),
             token.expose()
         );
-        self.send_email(tx, user.org_id, &user.email, "Confirm your email address", text).await
+        self.send_email(
+            tx,
+            user.org_id,
+            &user.email,
+            "Confirm your email address",
+            text,
+        )
+        .await
     }
 
     pub async fn resend_verification(&self, org: Uuid, user_id: Uuid) -> Result<()> {
-        let user = store::get_user(&self.db, org, user_id).await?.ok_or(IdentityError::NotFound("user"))?;
+        let user = store::get_user(&self.db, org, user_id)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
         if user.email_verified_at.is_some() {
-            return Err(IdentityError::Conflict("already-verified", "this email address is already verified"));
+            return Err(IdentityError::Conflict(
+                "already-verified",
+                "this email address is already verified",
+            ));
         }
         let mut tx = self.db.begin().await?;
         self.request_verification(&mut tx, &user).await?;
@@ -349,17 +649,35 @@ impl Identity {
     }
 
     pub async fn verify_email(&self, token: &str, addr: IpAddr) -> Result<()> {
-        let token = SecretToken::parse(TokenKind::EmailVerification, token).map_err(|_| IdentityError::InvalidToken("verification token"))?;
+        let token = SecretToken::parse(TokenKind::EmailVerification, token)
+            .map_err(|_| IdentityError::InvalidToken("verification token"))?;
         let mut tx = self.db.begin().await?;
-        let user_id = store::consume_one_time_token(&mut tx, &token.hash(), PURPOSE_VERIFY, Utc::now())
+        let user_id =
+            store::consume_one_time_token(&mut tx, &token.hash(), PURPOSE_VERIFY, Utc::now())
+                .await?
+                .ok_or(IdentityError::InvalidToken("verification token"))?;
+        let org_id = store::user_org(&mut tx, user_id)
             .await?
             .ok_or(IdentityError::InvalidToken("verification token"))?;
-        let org_id = store::user_org(&mut tx, user_id).await?.ok_or(IdentityError::InvalidToken("verification token"))?;
-        let mut user = store::get_user_tx(&mut tx, org_id, user_id).await?.ok_or(IdentityError::InvalidToken("verification token"))?;
+        let mut user = store::get_user_tx(&mut tx, org_id, user_id)
+            .await?
+            .ok_or(IdentityError::InvalidToken("verification token"))?;
         user.email_verified_at = Some(Utc::now());
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
-        self.audit(&mut tx, Actor { org: Some(org_id), id: Some(user_id), addr }, "email_verified", "success", Some(user_id), json!({})).await?;
+        self.audit(
+            &mut tx,
+            Actor {
+                org: Some(org_id),
+                id: Some(user_id),
+                addr,
+            },
+            "email_verified",
+            "success",
+            Some(user_id),
+            json!({}),
+        )
+        .await?;
         self.commit(tx).await
     }
 }

@@ -39,7 +39,10 @@ impl Authenticator for IdentityAuthenticator {
                 return Err(Problem::unauthenticated("this session has been signed out"));
             }
         }
-        let role: Role = claims.role.parse().map_err(|_| Problem::unauthenticated("the token names an unknown role"))?;
+        let role: Role = claims
+            .role
+            .parse()
+            .map_err(|_| Problem::unauthenticated("the token names an unknown role"))?;
         Ok(Caller {
             org: OrgId(claims.org),
             principal: Principal::User(UserId(claims.sub)),
@@ -53,7 +56,8 @@ impl Authenticator for IdentityAuthenticator {
 
 impl Identity {
     async fn authenticate_api_key(&self, credential: &str) -> Result<Caller, Problem> {
-        let secret = SecretToken::parse(TokenKind::ApiKey, credential).map_err(|_| Problem::unauthenticated("malformed API key"))?;
+        let secret = SecretToken::parse(TokenKind::ApiKey, credential)
+            .map_err(|_| Problem::unauthenticated("malformed API key"))?;
         let key = store::find_api_key_by_hash(&self.db, &secret.hash())
             .await?
             .ok_or_else(|| Problem::unauthenticated("unknown API key"))?;

@@ -6,7 +6,10 @@ use lanerunner_platform::http::Problem;
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error("email or password is wrong")]
@@ -38,7 +41,10 @@ pub enum IdentityError {
 pub type Result<T, E = IdentityError> = std::result::Result<T, E>;
 
 pub fn invalid(field: &'static str, message: impl Into<String>) -> IdentityError {
-    IdentityError::Invalid { field, message: message.into() }
+    IdentityError::Invalid {
+        field,
+        message: message.into(),
+    }
 }
 
 impl From<IdentityError> for Problem {
@@ -48,13 +54,38 @@ impl From<IdentityError> for Problem {
         match e {
             Invalid { field, message } => Problem::invalid_field(field, message),
             EmailTaken => Problem::conflict("email-taken", "Email already registered", text),
-            InvalidCredentials => Problem::new(StatusCode::UNAUTHORIZED, "invalid-credentials", "Invalid credentials").detail(text),
+            InvalidCredentials => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-credentials",
+                "Invalid credentials",
+            )
+            .detail(text),
             Throttled(secs) => Problem::too_many_requests(secs),
-            InvalidMfaCode => Problem::new(StatusCode::UNAUTHORIZED, "invalid-mfa-code", "Invalid one-time code").detail(text),
-            MfaCodeReplayed => Problem::new(StatusCode::UNAUTHORIZED, "mfa-code-replayed", "One-time code already used").detail(text),
+            InvalidMfaCode => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-mfa-code",
+                "Invalid one-time code",
+            )
+            .detail(text),
+            MfaCodeReplayed => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "mfa-code-replayed",
+                "One-time code already used",
+            )
+            .detail(text),
             MfaState(_) => Problem::conflict("mfa-state", "MFA state does not allow this", text),
-            InvalidToken(_) => Problem::new(StatusCode::UNAUTHORIZED, "invalid-token", "Invalid or expired token").detail(text),
-            RefreshTokenReused => Problem::new(StatusCode::UNAUTHORIZED, "refresh-token-reused", "Refresh token reused").detail(text),
+            InvalidToken(_) => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-token",
+                "Invalid or expired token",
+            )
+            .detail(text),
+            RefreshTokenReused => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "refresh-token-reused",
+                "Refresh token reused",
+            )
+            .detail(text),
             NotFound(what) => Problem::not_found(what),
             Forbidden(_) => Problem::forbidden(text),
             Conflict(kind, _) => Problem::conflict(kind, "Conflict", text),

@@ -69,7 +69,13 @@ impl Identity {
             auth.access_token_ttl_secs,
         )
         .await?;
-        Ok(Self { db: ctx.db.clone(), cache: ctx.cache.clone(), hasher, keyring, ctx })
+        Ok(Self {
+            db: ctx.db.clone(),
+            cache: ctx.cache.clone(),
+            hasher,
+            keyring,
+            ctx,
+        })
     }
 
     pub(crate) fn config(&self) -> &Config {
@@ -88,12 +94,27 @@ impl Identity {
         Ok(())
     }
 
-    pub(crate) fn event<P: Serialize>(&self, kind: lanerunner_core::EventType, org: Uuid, aggregate: Uuid, payload: &P) -> Result<EventEnvelope> {
-        EventEnvelope::new(kind, Some(OrgId(org)), aggregate, payload).map_err(|e| IdentityError::Internal(e.into()))
+    pub(crate) fn event<P: Serialize>(
+        &self,
+        kind: lanerunner_core::EventType,
+        org: Uuid,
+        aggregate: Uuid,
+        payload: &P,
+    ) -> Result<EventEnvelope> {
+        EventEnvelope::new(kind, Some(OrgId(org)), aggregate, payload)
+            .map_err(|e| IdentityError::Internal(e.into()))
     }
 
     /// Records a security-relevant action and emits it as an event, in `tx`.
-    pub(crate) async fn audit(&self, tx: &mut Tx, actor: Actor, action: &str, outcome: &str, target: Option<Uuid>, detail: serde_json::Value) -> Result<()> {
+    pub(crate) async fn audit(
+        &self,
+        tx: &mut Tx,
+        actor: Actor,
+        action: &str,
+        outcome: &str,
+        target: Option<Uuid>,
+        detail: serde_json::Value,
+    ) -> Result<()> {
         let row = AuditRow {
             id: Uuid::now_v7(),
             org_id: actor.org,
@@ -106,25 +127,51 @@ impl Identity {
             occurred_at: Utc::now(),
         };
         store::insert_audit(tx, &row).await?;
-        let event = EventEnvelope::new(events::AUDIT_RECORDED, actor.org.map(OrgId), row.id, &row).map_err(|e| IdentityError::Internal(e.into()))?;
+        let event = EventEnvelope::new(events::AUDIT_RECORDED, actor.org.map(OrgId), row.id, &row)
+            .map_err(|e| IdentityError::Internal(e.into()))?;
         self.publish(tx, event).await
     }
 
     /// Records an action that changes nothing else (a failed login), in its own transaction.
-    pub(crate) async fn audit_alone(&self, actor: Actor, action: &str, outcome: &str, target: Option<Uuid>, detail: serde_json::Value) -> Result<()> {
+    pub(crate) async fn audit_alone(
+        &self,
+        actor: Actor,
+        action: &str,
+        outcome: &str,
+        target: Option<Uuid>,
+        detail: serde_json::Value,
+    ) -> Result<()> {
         let mut tx = self.db.begin().await?;
-        self.audit(&mut tx, actor, action, outcome, target, detail).await?;
+        self.audit(&mut tx, actor, action, outcome, target, detail)
+            .await?;
         self.commit(tx).await
     }
 
     /// Puts an email in the outbox, sent once the transaction commits.
-    pub(crate) async fn send_email(&self, tx: &mut Tx, org: Uuid, to: &str, subject: &str, text: String) -> Result<()> {
-        let message = EmailMessage { id: Uuid::now_v7(), to: to.into(), subject: subject.into(), text };
-        self.publish(tx, email_requested(Some(OrgId(org)), &message)).await
+    pub(crate) async fn send_email(
+        &self,
+        tx: &mut Tx,
+        org: Uuid,
+        to: &str,
+        subject: &str,
+        text: String,
+    ) -> Result<()> {
+        let message = EmailMessage {
+            id: Uuid::now_v7(),
+            to: to.into(),
+            subject: subject.into(),
+            text,
+        };
+        self.publish(tx, email_requested(Some(OrgId(org)), &message))
+            .await
     }
 
     pub(crate) fn link(&self, path: &str, token: &SecretToken) -> String {
-        format!("{}{path}?token={}", self.config().public_url.trim_end_matches('/'), token.expose())
+        format!(
+            "{}{path}?token={}",
+            self.config().public_url.trim_end_matches('/'),
+            token.expose()
+        )
     }
 
     /// Argon2 is deliberately slow: keep it off the async workers.
@@ -155,7 +202,14 @@ impl Identity {
     }
 
     /// Opens a session for `user` and issues its first token pair.
-    pub(crate) async fn open_session(&self, tx: &mut Tx, user: &UserRow, mfa: bool, addr: IpAddr, enrollment_pending: bool) -> Result<IssuedTokens> {
+    pub(crate) async fn open_session(
+        &self,
+        tx: &mut Tx,
+        user: &UserRow,
+        mfa: bool,
+        addr: IpAddr,
+        enrollment_pending: bool,
+    ) -> Result<IssuedTokens> {
         let now = Utc::now();
         let session = SessionRow {
             id: Uuid::now_v7(),
@@ -167,13 +221,22 @@ impl Identity {
             revoked_at: None,
         };
         store::insert_session(tx, &session).await?;
-        self.issue_tokens(tx, user, &session, enrollment_pending, now).await
+        self.issue_tokens(tx, user, &session, enrollment_pending, now)
+            .await
     }
 
     /// A new access token and a new refresh token in `session`'s family.
-    pub(crate) async fn issue_tokens(&self, tx: &mut Tx, user: &UserRow, session: &SessionRow, enrollment_pending: bool, now: DateTime<Utc>) -> Result<IssuedTokens> {
+    pub(crate) async fn issue_tokens(
+        &self,
+        tx: &mut Tx,
+        user: &UserRow,
+        session: &SessionRow,
+        enrollment_pending: bool,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedTokens> {
         let refresh = SecretToken::generate(TokenKind::Refresh);
-        let refresh_expires = now + chrono::Duration::days(self.config().auth.refresh_token_ttl_days);
+        let refresh_expires =
+            now + chrono::Duration::days(self.config().auth.refresh_token_ttl_days);
         store::insert_refresh_token(tx, &refresh.hash(), session.id, now, refresh_expires).await?;
         let ttl = self.config().auth.access_token_ttl_secs;
         let claims = AccessClaims {

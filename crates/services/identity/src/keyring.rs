@@ -26,7 +26,13 @@ pub struct Keyring {
 const RELOAD_AT_MOST_EVERY: Duration = Duration::from_secs(5);
 
 impl Keyring {
-    pub async fn open(db: Db, issuer: String, audience: String, rotation_days: i64, access_ttl_secs: i64) -> anyhow::Result<Self> {
+    pub async fn open(
+        db: Db,
+        issuer: String,
+        audience: String,
+        rotation_days: i64,
+        access_ttl_secs: i64,
+    ) -> anyhow::Result<Self> {
         let ring = Self {
             db,
             issuer,
@@ -68,7 +74,9 @@ impl Keyring {
     pub async fn ensure_fresh_key(&self, now: DateTime<Utc>) -> anyhow::Result<()> {
         let stale = {
             let keys = self.keys.read().expect("keyring lock");
-            keys.as_ref().and_then(|k| k.active_key().map(|a| now - a.created_at >= self.rotation)).unwrap_or(true)
+            keys.as_ref()
+                .and_then(|k| k.active_key().map(|a| now - a.created_at >= self.rotation))
+                .unwrap_or(true)
         };
         if stale {
             self.rotate(now).await?;
@@ -99,7 +107,9 @@ impl Keyring {
     pub async fn sign(&self, claims: &AccessClaims) -> anyhow::Result<String> {
         self.ensure_fresh_key(Utc::now()).await?;
         let keys = self.keys.read().expect("keyring lock");
-        let set = keys.as_ref().ok_or_else(|| anyhow::anyhow!("no signing key"))?;
+        let set = keys
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("no signing key"))?;
         Ok(set.sign(claims)?)
     }
 
@@ -108,7 +118,9 @@ impl Keyring {
         let first = self.verify_loaded(token, now);
         if matches!(first, Err(TokenError::UnknownKey)) {
             let since = now - *self.loaded_at.read().expect("keyring lock");
-            if since.to_std().unwrap_or_default() >= RELOAD_AT_MOST_EVERY && self.reload().await.is_ok() {
+            if since.to_std().unwrap_or_default() >= RELOAD_AT_MOST_EVERY
+                && self.reload().await.is_ok()
+            {
                 return self.verify_loaded(token, now);
             }
         }
@@ -117,12 +129,16 @@ impl Keyring {
 
     fn verify_loaded(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
         let keys = self.keys.read().expect("keyring lock");
-        keys.as_ref().ok_or(TokenError::UnknownKey)?.verify(token, now)
+        keys.as_ref()
+            .ok_or(TokenError::UnknownKey)?
+            .verify(token, now)
     }
 
     pub fn jwks(&self) -> serde_json::Value {
         let keys = self.keys.read().expect("keyring lock");
-        keys.as_ref().map(|k| k.jwks(Utc::now())).unwrap_or_else(|| serde_json::json!({ "keys": [] }))
+        keys.as_ref()
+            .map(|k| k.jwks(Utc::now()))
+            .unwrap_or_else(|| serde_json::json!({ "keys": [] }))
     }
 
     pub fn issuer(&self) -> &str {

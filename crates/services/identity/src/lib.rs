@@ -31,7 +31,10 @@ use utoipa_axum::router::OpenApiRouter;
 pub const SERVICE: &str = "identity";
 
 pub fn migrations() -> Migrations {
-    Migrations::new(sqlx::migrate!("./migrations/sqlite"), sqlx::migrate!("./migrations/postgres"))
+    Migrations::new(
+        sqlx::migrate!("./migrations/sqlite"),
+        sqlx::migrate!("./migrations/postgres"),
+    )
 }
 
 pub struct IdentityService {
@@ -41,7 +44,9 @@ pub struct IdentityService {
 impl IdentityService {
     /// Builds the service on its (already migrated) store.
     pub async fn start(ctx: ServiceContext) -> anyhow::Result<Self> {
-        Ok(Self { identity: Arc::new(Identity::open(ctx).await?) })
+        Ok(Self {
+            identity: Arc::new(Identity::open(ctx).await?),
+        })
     }
 
     /// Makes a new signing key active; older keys keep verifying until they expire.
@@ -61,6 +66,8 @@ impl Service for IdentityService {
     }
 
     fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
-        Some(Arc::new(authn::IdentityAuthenticator(self.identity.clone())))
+        Some(Arc::new(authn::IdentityAuthenticator(
+            self.identity.clone(),
+        )))
     }
 }

@@ -24,20 +24,34 @@ pub struct OrgChanges {
 }
 
 pub(crate) fn actor(caller: &Caller, addr: IpAddr) -> Actor {
-    Actor { org: Some(caller.org.0), id: Some(caller.actor_id()), addr }
+    Actor {
+        org: Some(caller.org.0),
+        id: Some(caller.actor_id()),
+        addr,
+    }
 }
 
 fn parse_role(text: &str) -> Result<Role> {
-    text.parse::<Role>().map_err(|e| invalid("role", e.to_string()))
+    text.parse::<Role>()
+        .map_err(|e| invalid("role", e.to_string()))
 }
 
 impl Identity {
     pub async fn organization(&self, org: Uuid) -> Result<OrgRow> {
-        store::get_org(&self.db, org).await?.ok_or(IdentityError::NotFound("organization"))
+        store::get_org(&self.db, org)
+            .await?
+            .ok_or(IdentityError::NotFound("organization"))
     }
 
-    pub async fn update_organization(&self, caller: &Caller, changes: OrgChanges, addr: IpAddr) -> Result<OrgRow> {
-        caller.require_admin().map_err(|_| IdentityError::Forbidden("only owners and admins may change organization settings"))?;
+    pub async fn update_organization(
+        &self,
+        caller: &Caller,
+        changes: OrgChanges,
+        addr: IpAddr,
+    ) -> Result<OrgRow> {
+        caller.require_admin().map_err(|_| {
+            IdentityError::Forbidden("only owners and admins may change organization settings")
+        })?;
         let mut org = self.organization(caller.org.0).await?;
         let before = org.clone();
         if let Some(name) = changes.name {
@@ -48,13 +62,26 @@ impl Identity {
             if !is_carrier {
                 return Err(invalid("mc_number", "only carriers carry an MC number"));
             }
-            org.mc_number = Some(McNumber::parse(&mc).map_err(|e| invalid("mc_number", e.to_string()))?.digits().to_owned());
+            org.mc_number = Some(
+                McNumber::parse(&mc)
+                    .map_err(|e| invalid("mc_number", e.to_string()))?
+                    .digits()
+                    .to_owned(),
+            );
         }
         if let Some(dot) = changes.usdot_number {
             if !is_carrier {
-                return Err(invalid("usdot_number", "only carriers carry a USDOT number"));
+                return Err(invalid(
+                    "usdot_number",
+                    "only carriers carry a USDOT number",
+                ));
             }
-            org.usdot_number = Some(UsdotNumber::parse(&dot).map_err(|e| invalid("usdot_number", e.to_string()))?.digits().to_owned());
+            org.usdot_number = Some(
+                UsdotNumber::parse(&dot)
+                    .map_err(|e| invalid("usdot_number", e.to_string()))?
+                    .digits()
+                    .to_owned(),
+            );
         }
         if let Some(require) = changes.require_mfa {
             org.require_mfa = require;
@@ -63,38 +90,68 @@ impl Identity {
         let mut tx = self.db.begin().await?;
         store::update_org(&mut tx, &org).await?;
         if before.require_mfa != org.require_mfa {
-            self.audit(&mut tx, actor(caller, addr), "org_require_mfa_changed", "success", Some(org.id), json!({ "require_mfa": org.require_mfa })).await?;
+            self.audit(
+                &mut tx,
+                actor(caller, addr),
+                "org_require_mfa_changed",
+                "success",
+                Some(org.id),
+                json!({ "require_mfa": org.require_mfa }),
+            )
+            .await?;
         }
         self.commit(tx).await?;
         Ok(org)
     }
 
-    pub async fn members(&self, org: Uuid, after: Option<Uuid>, limit: u32) -> Result<Vec<UserRow>> {
+    pub async fn members(
+        &self,
+        org: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<UserRow>> {
         Ok(store::list_users(&self.db, org, after, limit).await?)
     }
 
     pub async fn member(&self, org: Uuid, user: Uuid) -> Result<UserRow> {
-        store::get_user(&self.db, org, user).await?.ok_or(IdentityError::NotFound("user"))
+        store::get_user(&self.db, org, user)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))
     }
 
     /// Changes a member's role and/or active state, keeping at least one active owner.
-    pub async fn update_member(&self, caller: &Caller, user_id: Uuid, role: Option<&str>, active: Option<bool>, addr: IpAddr) -> Result<UserRow> {
+    pub async fn update_member(
+        &self,
+        caller: &Caller,
+        user_id: Uuid,
+        role: Option<&str>,
+        active: Option<bool>,
+        addr: IpAddr,
+    ) -> Result<UserRow> {
         let mut tx = self.db.begin().await?;
-        let mut user = store::get_user_tx(&mut tx, caller.org.0, user_id).await?.ok_or(IdentityError::NotFound("user"))?;
+        let mut user = store::get_user_tx(&mut tx, caller.org.0, user_id)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
         if !caller.role.can_manage_users() {
-            return Err(IdentityError::Forbidden("only owners and admins may change members"));
+            return Err(IdentityError::Forbidden(
+                "only owners and admins may change members",
+            ));
         }
         let current = parse_role(&user.role)?;
         // Admins cannot touch owners: that would let an admin demote or lock out the owner.
         if current == Role::Owner && caller.role != Role::Owner {
-            return Err(IdentityError::Forbidden("only an owner may change an owner"));
+            return Err(IdentityError::Forbidden(
+                "only an owner may change an owner",
+            ));
         }
         let was_owner_active = current == Role::Owner && user.active;
         let mut revoked = Vec::new();
         if let Some(role) = role {
             let target = parse_role(role)?;
             if !caller.role.can_assign(target) {
-                return Err(IdentityError::Forbidden("your role may not assign that role"));
+                return Err(IdentityError::Forbidden(
+                    "your role may not assign that role",
+                ));
             }
             if target != current {
                 user.role = target.as_str().into();
@@ -102,10 +159,23 @@ impl Identity {
                     events::USER_ROLE_CHANGED,
                     caller.org.0,
                     user.id,
-                    &events::UserRoleChanged { user_id: user.id, from: current.as_str(), to: target.as_str(), changed_by: caller.actor_id() },
+                    &events::UserRoleChanged {
+                        user_id: user.id,
+                        from: current.as_str(),
+                        to: target.as_str(),
+                        changed_by: caller.actor_id(),
+                    },
                 )?;
                 self.publish(&mut tx, ev).await?;
-                self.audit(&mut tx, actor(caller, addr), "role_changed", "success", Some(user.id), json!({ "from": current, "to": target })).await?;
+                self.audit(
+                    &mut tx,
+                    actor(caller, addr),
+                    "role_changed",
+                    "success",
+                    Some(user.id),
+                    json!({ "from": current, "to": target }),
+                )
+                .await?;
             }
         }
         if let Some(active) = active {
@@ -115,35 +185,81 @@ impl Identity {
                 }
                 user.active = active;
                 if !active {
-                    revoked = store::revoke_user_sessions(&mut tx, user.id, None, "deactivated", Utc::now()).await?;
-                    let ev = self.event(events::USER_DEACTIVATED, caller.org.0, user.id, &events::UserDeactivated { user_id: user.id, deactivated_by: caller.actor_id() })?;
+                    revoked = store::revoke_user_sessions(
+                        &mut tx,
+                        user.id,
+                        None,
+                        "deactivated",
+                        Utc::now(),
+                    )
+                    .await?;
+                    let ev = self.event(
+                        events::USER_DEACTIVATED,
+                        caller.org.0,
+                        user.id,
+                        &events::UserDeactivated {
+                            user_id: user.id,
+                            deactivated_by: caller.actor_id(),
+                        },
+                    )?;
                     self.publish(&mut tx, ev).await?;
                 }
-                let action = if active { "user_reactivated" } else { "user_deactivated" };
-                self.audit(&mut tx, actor(caller, addr), action, "success", Some(user.id), json!({})).await?;
+                let action = if active {
+                    "user_reactivated"
+                } else {
+                    "user_deactivated"
+                };
+                self.audit(
+                    &mut tx,
+                    actor(caller, addr),
+                    action,
+                    "success",
+                    Some(user.id),
+                    json!({}),
+                )
+                .await?;
             }
         }
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
         let still_owner = user.role == Role::Owner.as_str() && user.active;
-        if was_owner_active && !still_owner && store::count_active_owners(&mut tx, caller.org.0).await? == 0 {
-            return Err(IdentityError::Conflict("last-owner", "an organization must keep at least one active owner"));
+        if was_owner_active
+            && !still_owner
+            && store::count_active_owners(&mut tx, caller.org.0).await? == 0
+        {
+            return Err(IdentityError::Conflict(
+                "last-owner",
+                "an organization must keep at least one active owner",
+            ));
         }
         self.commit(tx).await?;
         self.remember_revoked(&revoked).await;
         Ok(user)
     }
 
-    pub async fn invite(&self, caller: &Caller, email: &str, role: &str, addr: IpAddr) -> Result<InvitationRow> {
+    pub async fn invite(
+        &self,
+        caller: &Caller,
+        email: &str,
+        role: &str,
+        addr: IpAddr,
+    ) -> Result<InvitationRow> {
         if !caller.role.can_manage_users() {
-            return Err(IdentityError::Forbidden("only owners and admins may invite"));
+            return Err(IdentityError::Forbidden(
+                "only owners and admins may invite",
+            ));
         }
         let email = parse_email(email)?;
         let role = parse_role(role)?;
         if !caller.role.can_assign(role) {
-            return Err(IdentityError::Forbidden("your role may not assign that role"));
+            return Err(IdentityError::Forbidden(
+                "your role may not assign that role",
+            ));
         }
-        if store::find_user_by_email(&self.db, email.as_str()).await?.is_some() {
+        if store::find_user_by_email(&self.db, email.as_str())
+            .await?
+            .is_some()
+        {
             return Err(IdentityError::EmailTaken);
         }
         let org = self.organization(caller.org.0).await?;
@@ -170,40 +286,80 @@ impl Identity {
             self.link("/accept-invitation", &token),
             token.expose()
         );
-        self.send_email(&mut tx, org.id, &inv.email, &format!("Join {} on LaneRunner", org.name), text).await?;
-        self.audit(&mut tx, actor(caller, addr), "invitation_created", "success", Some(inv.id), json!({ "role": role })).await?;
+        self.send_email(
+            &mut tx,
+            org.id,
+            &inv.email,
+            &format!("Join {} on LaneRunner", org.name),
+            text,
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            actor(caller, addr),
+            "invitation_created",
+            "success",
+            Some(inv.id),
+            json!({ "role": role }),
+        )
+        .await?;
         self.commit(tx).await?;
         Ok(inv)
     }
 
-    pub async fn invitations(&self, org: Uuid, after: Option<Uuid>, limit: u32) -> Result<Vec<InvitationRow>> {
+    pub async fn invitations(
+        &self,
+        org: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<InvitationRow>> {
         Ok(store::list_invitations(&self.db, org, after, limit).await?)
     }
 
     pub async fn revoke_invitation(&self, caller: &Caller, id: Uuid, addr: IpAddr) -> Result<()> {
         if !caller.role.can_manage_users() {
-            return Err(IdentityError::Forbidden("only owners and admins may revoke invitations"));
+            return Err(IdentityError::Forbidden(
+                "only owners and admins may revoke invitations",
+            ));
         }
         let mut tx = self.db.begin().await?;
         if !store::revoke_invitation(&mut tx, caller.org.0, id, Utc::now()).await? {
             return Err(IdentityError::NotFound("pending invitation"));
         }
-        self.audit(&mut tx, actor(caller, addr), "invitation_revoked", "success", Some(id), json!({})).await?;
+        self.audit(
+            &mut tx,
+            actor(caller, addr),
+            "invitation_revoked",
+            "success",
+            Some(id),
+            json!({}),
+        )
+        .await?;
         self.commit(tx).await
     }
 
     /// The invited person sets their name and password and joins; the email is verified
     /// (the token arrived there).
-    pub async fn accept_invitation(&self, token: &str, name: &str, password: &str, addr: IpAddr) -> Result<(UserRow, IssuedTokens)> {
-        let token = SecretToken::parse(TokenKind::Invitation, token).map_err(|_| IdentityError::InvalidToken("invitation"))?;
+    pub async fn accept_invitation(
+        &self,
+        token: &str,
+        name: &str,
+        password: &str,
+        addr: IpAddr,
+    ) -> Result<(UserRow, IssuedTokens)> {
+        let token = SecretToken::parse(TokenKind::Invitation, token)
+            .map_err(|_| IdentityError::InvalidToken("invitation"))?;
         let name = check_name("name", name)?;
         let mut tx = self.db.begin().await?;
-        let inv = store::find_invitation_by_token(&mut tx, &token.hash()).await?.ok_or(IdentityError::InvalidToken("invitation"))?;
+        let inv = store::find_invitation_by_token(&mut tx, &token.hash())
+            .await?
+            .ok_or(IdentityError::InvalidToken("invitation"))?;
         let now = Utc::now();
         if inv.accepted_at.is_some() || inv.revoked_at.is_some() || inv.expires_at <= now {
             return Err(IdentityError::InvalidToken("invitation"));
         }
-        PasswordPolicy::check(password, &inv.email).map_err(|e| invalid("password", e.to_string()))?;
+        PasswordPolicy::check(password, &inv.email)
+            .map_err(|e| invalid("password", e.to_string()))?;
         let password_hash = self.hash_password(password).await?;
         let user = UserRow {
             id: Uuid::now_v7(),
@@ -221,19 +377,45 @@ impl Identity {
             updated_at: now,
         };
         if let Err(e) = store::insert_user(&mut tx, &user).await {
-            return Err(if lanerunner_platform::db::is_unique_violation(&e) { IdentityError::EmailTaken } else { e.into() });
+            return Err(if lanerunner_platform::db::is_unique_violation(&e) {
+                IdentityError::EmailTaken
+            } else {
+                e.into()
+            });
         }
         store::mark_invitation_accepted(&mut tx, inv.id, now).await?;
         let ev = self.event(
             events::USER_REGISTERED,
             inv.org_id,
             user.id,
-            &events::UserRegistered { user_id: user.id, org_id: inv.org_id, email: &user.email, role: &user.role, via: "invitation" },
+            &events::UserRegistered {
+                user_id: user.id,
+                org_id: inv.org_id,
+                email: &user.email,
+                role: &user.role,
+                via: "invitation",
+            },
         )?;
         self.publish(&mut tx, ev).await?;
-        let org = store::get_org(&self.db, inv.org_id).await?.ok_or(IdentityError::NotFound("organization"))?;
-        self.audit(&mut tx, Actor { org: Some(inv.org_id), id: Some(user.id), addr }, "invitation_accepted", "success", Some(inv.id), json!({})).await?;
-        let tokens = self.open_session(&mut tx, &user, false, addr, org.require_mfa).await?;
+        let org = store::get_org(&self.db, inv.org_id)
+            .await?
+            .ok_or(IdentityError::NotFound("organization"))?;
+        self.audit(
+            &mut tx,
+            Actor {
+                org: Some(inv.org_id),
+                id: Some(user.id),
+                addr,
+            },
+            "invitation_accepted",
+            "success",
+            Some(inv.id),
+            json!({}),
+        )
+        .await?;
+        let tokens = self
+            .open_session(&mut tx, &user, false, addr, org.require_mfa)
+            .await?;
         self.commit(tx).await?;
         Ok((user, tokens))
     }

@@ -26,24 +26,48 @@ impl Identity {
     /// Starts enrolment: a new secret is kept pending until a code from it is confirmed.
     pub async fn begin_totp(&self, org: Uuid, user_id: Uuid) -> Result<Enrollment> {
         let mut tx = self.db.begin().await?;
-        let mut user = store::get_user_tx(&mut tx, org, user_id).await?.ok_or(IdentityError::NotFound("user"))?;
+        let mut user = store::get_user_tx(&mut tx, org, user_id)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
         if user.mfa_secret.is_some() {
-            return Err(IdentityError::MfaState("MFA is already enabled; disable it first to enrol a new device"));
+            return Err(IdentityError::MfaState(
+                "MFA is already enabled; disable it first to enrol a new device",
+            ));
         }
         let secret = TotpSecret::generate();
         user.mfa_pending_secret = Some(secret.to_base32());
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
         self.commit(tx).await?;
-        Ok(Enrollment { otpauth_uri: secret.otpauth_uri("LaneRunner", &user.email), secret: secret.to_base32() })
+        Ok(Enrollment {
+            otpauth_uri: secret.otpauth_uri("LaneRunner", &user.email),
+            secret: secret.to_base32(),
+        })
     }
 
-    pub async fn confirm_totp(&self, org: Uuid, user_id: Uuid, code: &str, session: Option<Uuid>, addr: IpAddr) -> Result<Confirmed> {
+    pub async fn confirm_totp(
+        &self,
+        org: Uuid,
+        user_id: Uuid,
+        code: &str,
+        session: Option<Uuid>,
+        addr: IpAddr,
+    ) -> Result<Confirmed> {
         let mut tx = self.db.begin().await?;
-        let mut user = store::get_user_tx(&mut tx, org, user_id).await?.ok_or(IdentityError::NotFound("user"))?;
-        let pending = user.mfa_pending_secret.as_deref().ok_or(IdentityError::MfaState("no enrolment in progress: start with POST /v1/me/mfa/totp"))?;
-        let secret = TotpSecret::from_base32(pending).map_err(|e| IdentityError::Internal(anyhow::anyhow!("pending secret: {e}")))?;
-        let step = secret.verify(code, Utc::now().timestamp(), None).map_err(|_| IdentityError::InvalidMfaCode)?;
+        let mut user = store::get_user_tx(&mut tx, org, user_id)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
+        let pending = user
+            .mfa_pending_secret
+            .as_deref()
+            .ok_or(IdentityError::MfaState(
+                "no enrolment in progress: start with POST /v1/me/mfa/totp",
+            ))?;
+        let secret = TotpSecret::from_base32(pending)
+            .map_err(|e| IdentityError::Internal(anyhow::anyhow!("pending secret: {e}")))?;
+        let step = secret
+            .verify(code, Utc::now().timestamp(), None)
+            .map_err(|_| IdentityError::InvalidMfaCode)?;
         user.mfa_secret = user.mfa_pending_secret.take();
         user.mfa_last_step = Some(step);
         user.updated_at = Utc::now();
@@ -51,36 +75,70 @@ impl Identity {
         let codes = recovery::generate();
         let hashes: Vec<String> = codes.iter().map(|c| recovery::hash_code(c)).collect();
         store::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
-        let actor = Actor { org: Some(org), id: Some(user_id), addr };
-        self.audit(&mut tx, actor, "mfa_enabled", "success", Some(user_id), json!({ "method": "totp" })).await?;
+        let actor = Actor {
+            org: Some(org),
+            id: Some(user_id),
+            addr,
+        };
+        self.audit(
+            &mut tx,
+            actor,
+            "mfa_enabled",
+            "success",
+            Some(user_id),
+            json!({ "method": "totp" }),
+        )
+        .await?;
         // A session that was only allowed to enrol is now a full, MFA-verified one.
         let tokens = match session {
             Some(sid) => match store::get_session(&mut tx, sid).await? {
                 Some(mut s) if s.revoked_at.is_none() => {
                     s.mfa = true;
-                    Some(self.issue_tokens(&mut tx, &user, &s, false, Utc::now()).await?)
+                    Some(
+                        self.issue_tokens(&mut tx, &user, &s, false, Utc::now())
+                            .await?,
+                    )
                 }
                 _ => None,
             },
             None => None,
         };
         self.commit(tx).await?;
-        Ok(Confirmed { recovery_codes: codes, tokens })
+        Ok(Confirmed {
+            recovery_codes: codes,
+            tokens,
+        })
     }
 
     /// Turning MFA off needs the password and a current code, and is refused when the
     /// organization requires MFA.
-    pub async fn disable_mfa(&self, org: Uuid, user_id: Uuid, password: &str, code: &str, addr: IpAddr) -> Result<()> {
-        let org_row = store::get_org(&self.db, org).await?.ok_or(IdentityError::NotFound("organization"))?;
+    pub async fn disable_mfa(
+        &self,
+        org: Uuid,
+        user_id: Uuid,
+        password: &str,
+        code: &str,
+        addr: IpAddr,
+    ) -> Result<()> {
+        let org_row = store::get_org(&self.db, org)
+            .await?
+            .ok_or(IdentityError::NotFound("organization"))?;
         if org_row.require_mfa {
             return Err(IdentityError::Forbidden("your organization requires MFA"));
         }
-        let user = store::get_user(&self.db, org, user_id).await?.ok_or(IdentityError::NotFound("user"))?;
-        if !self.verify_password(password, Some(&user.password_hash)).await {
+        let user = store::get_user(&self.db, org, user_id)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
+        if !self
+            .verify_password(password, Some(&user.password_hash))
+            .await
+        {
             return Err(invalid("password", "is not your current password"));
         }
         let mut tx = self.db.begin().await?;
-        let mut user = store::get_user_tx(&mut tx, org, user_id).await?.ok_or(IdentityError::NotFound("user"))?;
+        let mut user = store::get_user_tx(&mut tx, org, user_id)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
         self.check_second_factor(&mut tx, &mut user, code).await?;
         user.mfa_secret = None;
         user.mfa_pending_secret = None;
@@ -88,19 +146,51 @@ impl Identity {
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
         store::replace_recovery_codes(&mut tx, user_id, &[]).await?;
-        self.audit(&mut tx, Actor { org: Some(org), id: Some(user_id), addr }, "mfa_disabled", "success", Some(user_id), json!({})).await?;
+        self.audit(
+            &mut tx,
+            Actor {
+                org: Some(org),
+                id: Some(user_id),
+                addr,
+            },
+            "mfa_disabled",
+            "success",
+            Some(user_id),
+            json!({}),
+        )
+        .await?;
         self.commit(tx).await
     }
 
     /// New recovery codes (the old ones stop working); needs a current TOTP code.
-    pub async fn regenerate_recovery_codes(&self, org: Uuid, user_id: Uuid, code: &str, addr: IpAddr) -> Result<Vec<String>> {
+    pub async fn regenerate_recovery_codes(
+        &self,
+        org: Uuid,
+        user_id: Uuid,
+        code: &str,
+        addr: IpAddr,
+    ) -> Result<Vec<String>> {
         let mut tx = self.db.begin().await?;
-        let mut user = store::get_user_tx(&mut tx, org, user_id).await?.ok_or(IdentityError::NotFound("user"))?;
+        let mut user = store::get_user_tx(&mut tx, org, user_id)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
         self.check_second_factor(&mut tx, &mut user, code).await?;
         let codes = recovery::generate();
         let hashes: Vec<String> = codes.iter().map(|c| recovery::hash_code(c)).collect();
         store::replace_recovery_codes(&mut tx, user_id, &hashes).await?;
-        self.audit(&mut tx, Actor { org: Some(org), id: Some(user_id), addr }, "mfa_recovery_codes_regenerated", "success", Some(user_id), json!({})).await?;
+        self.audit(
+            &mut tx,
+            Actor {
+                org: Some(org),
+                id: Some(user_id),
+                addr,
+            },
+            "mfa_recovery_codes_regenerated",
+            "success",
+            Some(user_id),
+            json!({}),
+        )
+        .await?;
         self.commit(tx).await?;
         Ok(codes)
     }

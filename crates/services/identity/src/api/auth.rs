@@ -14,7 +14,11 @@ use crate::members::actor;
 
 #[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = SignupRequest,
     responses((status = 201, body = SignupResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn signup(State(id): State<AppState>, ClientAddr(addr): ClientAddr, ApiJson(req): ApiJson<SignupRequest>) -> Result<impl IntoResponse, Problem> {
+pub async fn signup(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<SignupRequest>,
+) -> Result<impl IntoResponse, Problem> {
     let input = SignupInput {
         org_name: req.organization.name,
         org_kind: req.organization.kind,
@@ -25,29 +29,61 @@ pub async fn signup(State(id): State<AppState>, ClientAddr(addr): ClientAddr, Ap
         password: req.password,
     };
     let (org, user, tokens) = id.signup(input, addr).await?;
-    Ok((StatusCode::CREATED, Json(SignupResponse { organization: org.into(), user: user.into(), tokens })))
+    Ok((
+        StatusCode::CREATED,
+        Json(SignupResponse {
+            organization: org.into(),
+            user: user.into(),
+            tokens,
+        }),
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
-pub async fn login(State(id): State<AppState>, ClientAddr(addr): ClientAddr, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<LoginResponse>, Problem> {
-    Ok(Json(match id.login(&req.email, &req.password, addr).await? {
-        LoginOutcome::Tokens(t) => LoginResponse { mfa_required: false, mfa_token: None, mfa_token_expires_in: None, tokens: Some(t) },
-        LoginOutcome::MfaRequired { mfa_token, expires_in } => {
-            LoginResponse { mfa_required: true, mfa_token: Some(mfa_token), mfa_token_expires_in: Some(expires_in), tokens: None }
-        }
-    }))
+pub async fn login(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, Problem> {
+    Ok(Json(
+        match id.login(&req.email, &req.password, addr).await? {
+            LoginOutcome::Tokens(t) => LoginResponse {
+                mfa_required: false,
+                mfa_token: None,
+                mfa_token_expires_in: None,
+                tokens: Some(t),
+            },
+            LoginOutcome::MfaRequired {
+                mfa_token,
+                expires_in,
+            } => LoginResponse {
+                mfa_required: true,
+                mfa_token: Some(mfa_token),
+                mfa_token_expires_in: Some(expires_in),
+                tokens: None,
+            },
+        },
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/auth/login/mfa", tag = "auth", request_body = LoginMfaRequest,
     responses((status = 200, body = IssuedTokens), (status = 401, body = Problem), (status = 429, body = Problem)))]
-pub async fn login_mfa(State(id): State<AppState>, ClientAddr(addr): ClientAddr, ApiJson(req): ApiJson<LoginMfaRequest>) -> Result<Json<IssuedTokens>, Problem> {
+pub async fn login_mfa(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<LoginMfaRequest>,
+) -> Result<Json<IssuedTokens>, Problem> {
     Ok(Json(id.login_mfa(&req.mfa_token, &req.code, addr).await?))
 }
 
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = IssuedTokens), (status = 401, body = Problem)))]
-pub async fn refresh(State(id): State<AppState>, ClientAddr(addr): ClientAddr, ApiJson(req): ApiJson<RefreshRequest>) -> Result<Json<IssuedTokens>, Problem> {
+pub async fn refresh(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<Json<IssuedTokens>, Problem> {
     Ok(Json(id.refresh(&req.refresh_token, addr).await?))
 }
 
@@ -55,8 +91,14 @@ pub async fn refresh(State(id): State<AppState>, ClientAddr(addr): ClientAddr, A
 /// are refused from now on.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
-pub async fn logout(State(id): State<AppState>, ClientAddr(addr): ClientAddr, caller: Caller) -> Result<StatusCode, Problem> {
-    let session = caller.session.ok_or_else(|| Problem::forbidden("API keys have no session to end; revoke the key instead"))?;
+pub async fn logout(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Caller,
+) -> Result<StatusCode, Problem> {
+    let session = caller.session.ok_or_else(|| {
+        Problem::forbidden("API keys have no session to end; revoke the key instead")
+    })?;
     id.logout(session, actor(&caller, addr)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -64,33 +106,61 @@ pub async fn logout(State(id): State<AppState>, ClientAddr(addr): ClientAddr, ca
 /// The public keys that verify access tokens (RFC 7517), for other services and clients.
 #[utoipa::path(get, path = "/v1/.well-known/jwks.json", tag = "auth", responses((status = 200, body = Object)))]
 pub async fn jwks(State(id): State<AppState>) -> impl IntoResponse {
-    ([(axum::http::header::CACHE_CONTROL, "public, max-age=300")], Json(id.keyring.jwks()))
+    (
+        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        Json(id.keyring.jwks()),
+    )
 }
 
 /// Always 202, whether or not the email has an account.
 #[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth", request_body = PasswordResetRequest, responses((status = 202)))]
-pub async fn request_password_reset(State(id): State<AppState>, ClientAddr(addr): ClientAddr, ApiJson(req): ApiJson<PasswordResetRequest>) -> Result<StatusCode, Problem> {
+pub async fn request_password_reset(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<PasswordResetRequest>,
+) -> Result<StatusCode, Problem> {
     id.request_password_reset(&req.email, addr).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
 #[utoipa::path(post, path = "/v1/auth/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirm,
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
-pub async fn confirm_password_reset(State(id): State<AppState>, ClientAddr(addr): ClientAddr, ApiJson(req): ApiJson<PasswordResetConfirm>) -> Result<StatusCode, Problem> {
-    id.confirm_password_reset(&req.token, &req.new_password, addr).await?;
+pub async fn confirm_password_reset(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<PasswordResetConfirm>,
+) -> Result<StatusCode, Problem> {
+    id.confirm_password_reset(&req.token, &req.new_password, addr)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/v1/auth/verify-email", tag = "auth", request_body = TokenRequest,
     responses((status = 204), (status = 401, body = Problem)))]
-pub async fn verify_email(State(id): State<AppState>, ClientAddr(addr): ClientAddr, ApiJson(req): ApiJson<TokenRequest>) -> Result<StatusCode, Problem> {
+pub async fn verify_email(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> Result<StatusCode, Problem> {
     id.verify_email(&req.token, addr).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/v1/auth/accept-invitation", tag = "auth", request_body = AcceptInvitationRequest,
     responses((status = 201, body = AcceptInvitationResponse), (status = 401, body = Problem), (status = 422, body = Problem)))]
-pub async fn accept_invitation(State(id): State<AppState>, ClientAddr(addr): ClientAddr, ApiJson(req): ApiJson<AcceptInvitationRequest>) -> Result<impl IntoResponse, Problem> {
-    let (user, tokens) = id.accept_invitation(&req.token, &req.name, &req.password, addr).await?;
-    Ok((StatusCode::CREATED, Json(AcceptInvitationResponse { user: user.into(), tokens })))
+pub async fn accept_invitation(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<AcceptInvitationRequest>,
+) -> Result<impl IntoResponse, Problem> {
+    let (user, tokens) = id
+        .accept_invitation(&req.token, &req.name, &req.password, addr)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AcceptInvitationResponse {
+            user: user.into(),
+            tokens,
+        }),
+    ))
 }

@@ -140,7 +140,15 @@ pub struct OrgView {
 
 impl From<OrgRow> for OrgView {
     fn from(o: OrgRow) -> Self {
-        Self { id: o.id, kind: o.kind, name: o.name, mc_number: o.mc_number, usdot_number: o.usdot_number, require_mfa: o.require_mfa, created_at: o.created_at }
+        Self {
+            id: o.id,
+            kind: o.kind,
+            name: o.name,
+            mc_number: o.mc_number,
+            usdot_number: o.usdot_number,
+            require_mfa: o.require_mfa,
+            created_at: o.created_at,
+        }
     }
 }
 
@@ -225,7 +233,15 @@ impl From<InvitationRow> for InvitationView {
         } else {
             "pending"
         };
-        Self { id: i.id, email: i.email, role: i.role, invited_by: i.invited_by, created_at: i.created_at, expires_at: i.expires_at, status }
+        Self {
+            id: i.id,
+            email: i.email,
+            role: i.role,
+            invited_by: i.invited_by,
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+            status,
+        }
     }
 }
 
@@ -303,6 +319,15 @@ pub struct AuditView {
 
 impl From<AuditRow> for AuditView {
     fn from(a: AuditRow) -> Self {
-        Self { id: a.id, actor_id: a.actor_id, action: a.action, outcome: a.outcome, target_id: a.target_id, client_addr: a.client_addr, detail: a.detail.0, occurred_at: a.occurred_at }
+        Self {
+            id: a.id,
+            actor_id: a.actor_id,
+            action: a.action,
+            outcome: a.outcome,
+            target_id: a.target_id,
+            client_addr: a.client_addr,
+            detail: a.detail.0,
+            occurred_at: a.occurred_at,
+        }
     }
 }

@@ -10,24 +10,46 @@ use super::AppState;
 
 #[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = MeView), (status = 401, body = Problem)))]
-pub async fn me(State(id): State<AppState>, EnrollingCaller(caller): EnrollingCaller) -> Result<Json<MeView>, Problem> {
+pub async fn me(
+    State(id): State<AppState>,
+    EnrollingCaller(caller): EnrollingCaller,
+) -> Result<Json<MeView>, Problem> {
     let user_id = caller.require_user()?;
     let user = id.member(caller.org.0, user_id.0).await?;
     let org = id.organization(caller.org.0).await?;
-    Ok(Json(MeView { user: user.into(), organization: org.into() }))
+    Ok(Json(MeView {
+        user: user.into(),
+        organization: org.into(),
+    }))
 }
 
 #[utoipa::path(post, path = "/v1/me/password", tag = "me", security(("bearer" = [])), request_body = ChangePasswordRequest,
     responses((status = 204), (status = 422, body = Problem)))]
-pub async fn change_password(State(id): State<AppState>, ClientAddr(addr): ClientAddr, caller: Caller, ApiJson(req): ApiJson<ChangePasswordRequest>) -> Result<StatusCode, Problem> {
+pub async fn change_password(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Caller,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> Result<StatusCode, Problem> {
     let user = caller.require_user()?;
-    id.change_password(caller.org.0, user.0, &req.current_password, &req.new_password, caller.session, addr).await?;
+    id.change_password(
+        caller.org.0,
+        user.0,
+        &req.current_password,
+        &req.new_password,
+        caller.session,
+        addr,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/v1/me/verify-email", tag = "me", security(("bearer" = [])),
     responses((status = 202), (status = 409, body = Problem)))]
-pub async fn resend_verification(State(id): State<AppState>, caller: Caller) -> Result<StatusCode, Problem> {
+pub async fn resend_verification(
+    State(id): State<AppState>,
+    caller: Caller,
+) -> Result<StatusCode, Problem> {
     let user = caller.require_user()?;
     id.resend_verification(caller.org.0, user.0).await?;
     Ok(StatusCode::ACCEPTED)
@@ -36,33 +58,65 @@ pub async fn resend_verification(State(id): State<AppState>, caller: Caller) -> 
 /// Starts TOTP enrolment; confirm with a code from the authenticator app.
 #[utoipa::path(post, path = "/v1/me/mfa/totp", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = TotpEnrollmentView), (status = 409, body = Problem)))]
-pub async fn begin_totp(State(id): State<AppState>, EnrollingCaller(caller): EnrollingCaller) -> Result<Json<TotpEnrollmentView>, Problem> {
+pub async fn begin_totp(
+    State(id): State<AppState>,
+    EnrollingCaller(caller): EnrollingCaller,
+) -> Result<Json<TotpEnrollmentView>, Problem> {
     let user = caller.require_user()?;
     let e = id.begin_totp(caller.org.0, user.0).await?;
-    Ok(Json(TotpEnrollmentView { secret: e.secret, otpauth_uri: e.otpauth_uri }))
+    Ok(Json(TotpEnrollmentView {
+        secret: e.secret,
+        otpauth_uri: e.otpauth_uri,
+    }))
 }
 
 /// Enables MFA and returns ten recovery codes, shown once.
 #[utoipa::path(post, path = "/v1/me/mfa/totp/confirm", tag = "me", security(("bearer" = [])), request_body = CodeRequest,
     responses((status = 200, body = RecoveryCodesView), (status = 401, body = Problem), (status = 409, body = Problem)))]
-pub async fn confirm_totp(State(id): State<AppState>, ClientAddr(addr): ClientAddr, EnrollingCaller(caller): EnrollingCaller, ApiJson(req): ApiJson<CodeRequest>) -> Result<Json<RecoveryCodesView>, Problem> {
+pub async fn confirm_totp(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    EnrollingCaller(caller): EnrollingCaller,
+    ApiJson(req): ApiJson<CodeRequest>,
+) -> Result<Json<RecoveryCodesView>, Problem> {
     let user = caller.require_user()?;
-    let c = id.confirm_totp(caller.org.0, user.0, &req.code, caller.session, addr).await?;
-    Ok(Json(RecoveryCodesView { recovery_codes: c.recovery_codes, tokens: c.tokens }))
+    let c = id
+        .confirm_totp(caller.org.0, user.0, &req.code, caller.session, addr)
+        .await?;
+    Ok(Json(RecoveryCodesView {
+        recovery_codes: c.recovery_codes,
+        tokens: c.tokens,
+    }))
 }
 
 #[utoipa::path(post, path = "/v1/me/mfa/disable", tag = "me", security(("bearer" = [])), request_body = DisableMfaRequest,
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn disable_mfa(State(id): State<AppState>, ClientAddr(addr): ClientAddr, caller: Caller, ApiJson(req): ApiJson<DisableMfaRequest>) -> Result<StatusCode, Problem> {
+pub async fn disable_mfa(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Caller,
+    ApiJson(req): ApiJson<DisableMfaRequest>,
+) -> Result<StatusCode, Problem> {
     let user = caller.require_user()?;
-    id.disable_mfa(caller.org.0, user.0, &req.password, &req.code, addr).await?;
+    id.disable_mfa(caller.org.0, user.0, &req.password, &req.code, addr)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/v1/me/mfa/recovery-codes", tag = "me", security(("bearer" = [])), request_body = CodeRequest,
     responses((status = 200, body = RecoveryCodesView), (status = 401, body = Problem)))]
-pub async fn regenerate_recovery_codes(State(id): State<AppState>, ClientAddr(addr): ClientAddr, caller: Caller, ApiJson(req): ApiJson<CodeRequest>) -> Result<Json<RecoveryCodesView>, Problem> {
+pub async fn regenerate_recovery_codes(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Caller,
+    ApiJson(req): ApiJson<CodeRequest>,
+) -> Result<Json<RecoveryCodesView>, Problem> {
     let user = caller.require_user()?;
-    let codes = id.regenerate_recovery_codes(caller.org.0, user.0, &req.code, addr).await?;
-    Ok(Json(RecoveryCodesView { recovery_codes: codes, tokens: None }))
+    let codes = id
+        .regenerate_recovery_codes(caller.org.0, user.0, &req.code, addr)
+        .await?;
+    Ok(Json(RecoveryCodesView {
+        recovery_codes: codes,
+        tokens: None,
+    }))
 }

@@ -24,25 +24,48 @@ pub async fn get_org(State(id): State<AppState>, caller: Caller) -> Result<Json<
 
 #[utoipa::path(patch, path = "/v1/org", tag = "org", security(("bearer" = [])), request_body = OrgPatch,
     responses((status = 200, body = OrgView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn patch_org(State(id): State<AppState>, ClientAddr(addr): ClientAddr, caller: Caller, ApiJson(req): ApiJson<OrgPatch>) -> Result<Json<OrgView>, Problem> {
+pub async fn patch_org(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Caller,
+    ApiJson(req): ApiJson<OrgPatch>,
+) -> Result<Json<OrgView>, Problem> {
     caller.require_scope(WRITE)?;
-    let changes = OrgChanges { name: req.name, mc_number: req.mc_number, usdot_number: req.usdot_number, require_mfa: req.require_mfa };
-    Ok(Json(id.update_organization(&caller, changes, addr).await?.into()))
+    let changes = OrgChanges {
+        name: req.name,
+        mc_number: req.mc_number,
+        usdot_number: req.usdot_number,
+        require_mfa: req.require_mfa,
+    };
+    Ok(Json(
+        id.update_organization(&caller, changes, addr).await?.into(),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/org/users", tag = "org", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = Page<UserView>)))]
-pub async fn list_users(State(id): State<AppState>, caller: Caller, Query(q): Query<PageQuery>) -> Result<Json<Page<UserView>>, Problem> {
+pub async fn list_users(
+    State(id): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Page<UserView>>, Problem> {
     caller.require_scope(READ)?;
     let cursor = q.cursor()?;
     let rows = id.members(caller.org.0, cursor.after, cursor.limit).await?;
     let page = Page::from_rows(rows, cursor, |u| u.id);
-    Ok(Json(Page { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
+    Ok(Json(Page {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 #[utoipa::path(get, path = "/v1/org/users/{user_id}", tag = "org", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 404, body = Problem)))]
-pub async fn get_user(State(id): State<AppState>, caller: Caller, Path(user_id): Path<Uuid>) -> Result<Json<UserView>, Problem> {
+pub async fn get_user(
+    State(id): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<Uuid>,
+) -> Result<Json<UserView>, Problem> {
     caller.require_scope(READ)?;
     Ok(Json(id.member(caller.org.0, user_id).await?.into()))
 }
@@ -51,14 +74,29 @@ pub async fn get_user(State(id): State<AppState>, caller: Caller, Path(user_id):
 /// reactivate them.
 #[utoipa::path(patch, path = "/v1/org/users/{user_id}", tag = "org", security(("bearer" = [])), request_body = UserPatch,
     responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn patch_user(State(id): State<AppState>, ClientAddr(addr): ClientAddr, caller: Caller, Path(user_id): Path<Uuid>, ApiJson(req): ApiJson<UserPatch>) -> Result<Json<UserView>, Problem> {
+pub async fn patch_user(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Caller,
+    Path(user_id): Path<Uuid>,
+    ApiJson(req): ApiJson<UserPatch>,
+) -> Result<Json<UserView>, Problem> {
     caller.require_scope(WRITE)?;
-    Ok(Json(id.update_member(&caller, user_id, req.role.as_deref(), req.active, addr).await?.into()))
+    Ok(Json(
+        id.update_member(&caller, user_id, req.role.as_deref(), req.active, addr)
+            .await?
+            .into(),
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/org/invitations", tag = "org", security(("bearer" = [])), request_body = InvitationRequest,
     responses((status = 201, body = InvitationView), (status = 403, body = Problem), (status = 409, body = Problem)))]
-pub async fn create_invitation(State(id): State<AppState>, ClientAddr(addr): ClientAddr, caller: Caller, ApiJson(req): ApiJson<InvitationRequest>) -> Result<impl IntoResponse, Problem> {
+pub async fn create_invitation(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Caller,
+    ApiJson(req): ApiJson<InvitationRequest>,
+) -> Result<impl IntoResponse, Problem> {
     caller.require_scope(WRITE)?;
     let inv = id.invite(&caller, &req.email, &req.role, addr).await?;
     Ok((StatusCode::CREATED, Json(InvitationView::from(inv))))
@@ -66,16 +104,33 @@ pub async fn create_invitation(State(id): State<AppState>, ClientAddr(addr): Cli
 
 #[utoipa::path(get, path = "/v1/org/invitations", tag = "org", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = Page<InvitationView>)))]
-pub async fn list_invitations(State(id): State<AppState>, caller: Caller, Query(q): Query<PageQuery>) -> Result<Json<Page<InvitationView>>, Problem> {
+pub async fn list_invitations(
+    State(id): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Page<InvitationView>>, Problem> {
     caller.require_scope(READ)?;
     let cursor = q.cursor()?;
-    let page = Page::from_rows(id.invitations(caller.org.0, cursor.after, cursor.limit).await?, cursor, |i| i.id);
-    Ok(Json(Page { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
+    let page = Page::from_rows(
+        id.invitations(caller.org.0, cursor.after, cursor.limit)
+            .await?,
+        cursor,
+        |i| i.id,
+    );
+    Ok(Json(Page {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 #[utoipa::path(delete, path = "/v1/org/invitations/{invitation_id}", tag = "org", security(("bearer" = [])),
     responses((status = 204), (status = 404, body = Problem)))]
-pub async fn revoke_invitation(State(id): State<AppState>, ClientAddr(addr): ClientAddr, caller: Caller, Path(invitation_id): Path<Uuid>) -> Result<StatusCode, Problem> {
+pub async fn revoke_invitation(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Caller,
+    Path(invitation_id): Path<Uuid>,
+) -> Result<StatusCode, Problem> {
     caller.require_scope(WRITE)?;
     id.revoke_invitation(&caller, invitation_id, addr).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -83,25 +138,55 @@ pub async fn revoke_invitation(State(id): State<AppState>, ClientAddr(addr): Cli
 
 #[utoipa::path(post, path = "/v1/org/api-keys", tag = "org", security(("bearer" = [])), request_body = ApiKeyRequest,
     responses((status = 201, body = CreatedApiKey), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_api_key(State(id): State<AppState>, ClientAddr(addr): ClientAddr, caller: Caller, ApiJson(req): ApiJson<ApiKeyRequest>) -> Result<impl IntoResponse, Problem> {
+pub async fn create_api_key(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Caller,
+    ApiJson(req): ApiJson<ApiKeyRequest>,
+) -> Result<impl IntoResponse, Problem> {
     caller.require_scope(WRITE)?;
-    let (key, secret) = id.create_api_key(&caller, &req.name, req.scopes, req.expires_at, addr).await?;
-    Ok((StatusCode::CREATED, Json(CreatedApiKey { key: key.into(), secret: secret.expose().to_owned() })))
+    let (key, secret) = id
+        .create_api_key(&caller, &req.name, req.scopes, req.expires_at, addr)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedApiKey {
+            key: key.into(),
+            secret: secret.expose().to_owned(),
+        }),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/org/api-keys", tag = "org", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = Page<ApiKeyView>)))]
-pub async fn list_api_keys(State(id): State<AppState>, caller: Caller, Query(q): Query<PageQuery>) -> Result<Json<Page<ApiKeyView>>, Problem> {
+pub async fn list_api_keys(
+    State(id): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Page<ApiKeyView>>, Problem> {
     caller.require_scope(READ)?;
     caller.require_admin()?;
     let cursor = q.cursor()?;
-    let page = Page::from_rows(id.api_keys(caller.org.0, cursor.after, cursor.limit).await?, cursor, |k| k.id);
-    Ok(Json(Page { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
+    let page = Page::from_rows(
+        id.api_keys(caller.org.0, cursor.after, cursor.limit)
+            .await?,
+        cursor,
+        |k| k.id,
+    );
+    Ok(Json(Page {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 #[utoipa::path(delete, path = "/v1/org/api-keys/{key_id}", tag = "org", security(("bearer" = [])),
     responses((status = 204), (status = 404, body = Problem)))]
-pub async fn revoke_api_key(State(id): State<AppState>, ClientAddr(addr): ClientAddr, caller: Caller, Path(key_id): Path<Uuid>) -> Result<StatusCode, Problem> {
+pub async fn revoke_api_key(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Caller,
+    Path(key_id): Path<Uuid>,
+) -> Result<StatusCode, Problem> {
     caller.require_scope(WRITE)?;
     id.revoke_api_key(&caller, key_id, addr).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -109,11 +194,18 @@ pub async fn revoke_api_key(State(id): State<AppState>, ClientAddr(addr): Client
 
 #[utoipa::path(get, path = "/v1/org/audit-events", tag = "org", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = Page<AuditView>), (status = 403, body = Problem)))]
-pub async fn list_audit(State(id): State<AppState>, caller: Caller, Query(q): Query<PageQuery>) -> Result<Json<Page<AuditView>>, Problem> {
+pub async fn list_audit(
+    State(id): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Page<AuditView>>, Problem> {
     caller.require_scope(READ)?;
     caller.require_admin()?;
     let cursor = q.cursor()?;
     let rows = crate::store::list_audit(&id.db, caller.org.0, cursor.after, cursor.limit).await?;
     let page = Page::from_rows(rows, cursor, |a| a.id);
-    Ok(Json(Page { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
+    Ok(Json(Page {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }

@@ -19,7 +19,8 @@ pub struct AuditRow {
 }
 
 pub async fn insert_audit(tx: &mut Tx, a: &AuditRow) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     )
@@ -34,11 +35,18 @@ pub async fn insert_audit(tx: &mut Tx, a: &AuditRow) -> sqlx::Result<()> {
     .bind(a.occurred_at)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }
 
-pub async fn list_audit(db: &Db, org_id: Uuid, after: Option<Uuid>, limit: u32) -> sqlx::Result<Vec<AuditRow>> {
-    on_db!(db, |p| sqlx::query_as(
+pub async fn list_audit(
+    db: &Db,
+    org_id: Uuid,
+    after: Option<Uuid>,
+    limit: u32,
+) -> sqlx::Result<Vec<AuditRow>> {
+    on_db!(db, |p| {
+        sqlx::query_as(
         "SELECT id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at FROM audit_events \
          WHERE org_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
     )
@@ -46,5 +54,6 @@ pub async fn list_audit(db: &Db, org_id: Uuid, after: Option<Uuid>, limit: u32) 
     .bind(after)
     .bind(i64::from(limit) + 1)
     .fetch_all(p)
-    .await)
+    .await
+    })
 }

@@ -53,7 +53,8 @@ const API_KEY_COLUMNS: &str =
     "id, org_id, name, prefix, scopes, role, created_by, created_at, expires_at, last_used_at, revoked_at";
 
 pub async fn insert_session(tx: &mut Tx, s: &SessionRow) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO sessions (id, user_id, org_id, mfa, client_addr, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
     )
     .bind(s.id)
@@ -64,20 +65,29 @@ pub async fn insert_session(tx: &mut Tx, s: &SessionRow) -> sqlx::Result<()> {
     .bind(s.created_at)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }
 
 pub async fn get_session(tx: &mut Tx, id: Uuid) -> sqlx::Result<Option<SessionRow>> {
-    on_tx!(tx, |c| sqlx::query_as(
+    on_tx!(tx, |c| {
+        sqlx::query_as(
         "SELECT id, user_id, org_id, mfa, client_addr, created_at, revoked_at FROM sessions WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(c)
-    .await)
+    .await
+    })
 }
 
-pub async fn revoke_session(tx: &mut Tx, id: Uuid, reason: &str, at: DateTime<Utc>) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+pub async fn revoke_session(
+    tx: &mut Tx,
+    id: Uuid,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
         "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL"
     )
     .bind(id)
@@ -85,7 +95,8 @@ pub async fn revoke_session(tx: &mut Tx, id: Uuid, reason: &str, at: DateTime<Ut
     .bind(reason)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }
 
 /// Revokes every live session of a user but `except`; returns their ids (to mark revoked
@@ -109,8 +120,15 @@ pub async fn revoke_user_sessions(
     .await)
 }
 
-pub async fn insert_refresh_token(tx: &mut Tx, hash: &str, session_id: Uuid, issued: DateTime<Utc>, expires: DateTime<Utc>) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+pub async fn insert_refresh_token(
+    tx: &mut Tx,
+    hash: &str,
+    session_id: Uuid,
+    issued: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)"
     )
     .bind(hash)
@@ -119,28 +137,44 @@ pub async fn insert_refresh_token(tx: &mut Tx, hash: &str, session_id: Uuid, iss
     .bind(expires)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }
 
 pub async fn find_refresh_token(tx: &mut Tx, hash: &str) -> sqlx::Result<Option<RefreshTokenRow>> {
-    on_tx!(tx, |c| sqlx::query_as("SELECT session_id, expires_at, rotated_at FROM refresh_tokens WHERE token_hash = $1")
-        .bind(hash)
-        .fetch_optional(c)
-        .await)
+    on_tx!(tx, |c| sqlx::query_as(
+        "SELECT session_id, expires_at, rotated_at FROM refresh_tokens WHERE token_hash = $1"
+    )
+    .bind(hash)
+    .fetch_optional(c)
+    .await)
 }
 
 /// Marks a refresh token used; false if another request rotated it first.
-pub async fn rotate_refresh_token(tx: &mut Tx, hash: &str, at: DateTime<Utc>) -> sqlx::Result<bool> {
-    on_tx!(tx, |c| sqlx::query("UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL")
-        .bind(hash)
-        .bind(at)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected() == 1))
+pub async fn rotate_refresh_token(
+    tx: &mut Tx,
+    hash: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL"
+    )
+    .bind(hash)
+    .bind(at)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected() == 1))
 }
 
-pub async fn insert_one_time_token(tx: &mut Tx, hash: &str, purpose: &str, user_id: Uuid, expires: DateTime<Utc>) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+pub async fn insert_one_time_token(
+    tx: &mut Tx,
+    hash: &str,
+    purpose: &str,
+    user_id: Uuid,
+    expires: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO one_time_tokens (token_hash, purpose, user_id, expires_at) VALUES ($1, $2, $3, $4)"
     )
     .bind(hash)
@@ -149,12 +183,19 @@ pub async fn insert_one_time_token(tx: &mut Tx, hash: &str, purpose: &str, user_
     .bind(expires)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }
 
 /// Consumes a live one-time token of `purpose`; returns its user.
-pub async fn consume_one_time_token(tx: &mut Tx, hash: &str, purpose: &str, now: DateTime<Utc>) -> sqlx::Result<Option<Uuid>> {
-    on_tx!(tx, |c| sqlx::query_scalar(
+pub async fn consume_one_time_token(
+    tx: &mut Tx,
+    hash: &str,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<Uuid>> {
+    on_tx!(tx, |c| {
+        sqlx::query_scalar(
         "UPDATE one_time_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
          RETURNING user_id"
     )
@@ -162,36 +203,62 @@ pub async fn consume_one_time_token(tx: &mut Tx, hash: &str, purpose: &str, now:
     .bind(purpose)
     .bind(now)
     .fetch_optional(c)
-    .await)
+    .await
+    })
 }
 
 /// Looks a user up by id alone, for flows that start from a token rather than a caller.
 pub async fn user_org(tx: &mut Tx, user_id: Uuid) -> sqlx::Result<Option<Uuid>> {
-    on_tx!(tx, |c| sqlx::query_scalar("SELECT org_id FROM users WHERE id = $1").bind(user_id).fetch_optional(c).await)
+    on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT org_id FROM users WHERE id = $1"
+    )
+    .bind(user_id)
+    .fetch_optional(c)
+    .await)
 }
 
-pub async fn replace_recovery_codes(tx: &mut Tx, user_id: Uuid, hashes: &[String]) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(c).await.map(|_| ()))?;
+pub async fn replace_recovery_codes(
+    tx: &mut Tx,
+    user_id: Uuid,
+    hashes: &[String],
+) -> sqlx::Result<()> {
+    on_tx!(tx, |c| sqlx::query(
+        "DELETE FROM recovery_codes WHERE user_id = $1"
+    )
+    .bind(user_id)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
     for h in hashes {
-        on_tx!(tx, |c| sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-            .bind(user_id)
-            .bind(h)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
+        on_tx!(tx, |c| sqlx::query(
+            "INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)"
+        )
+        .bind(user_id)
+        .bind(h)
+        .execute(c)
+        .await
+        .map(|_| ()))?;
     }
     Ok(())
 }
 
 pub async fn unused_recovery_codes(tx: &mut Tx, user_id: Uuid) -> sqlx::Result<Vec<String>> {
-    on_tx!(tx, |c| sqlx::query_scalar("SELECT code_hash FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
-        .bind(user_id)
-        .fetch_all(c)
-        .await)
+    on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT code_hash FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL"
+    )
+    .bind(user_id)
+    .fetch_all(c)
+    .await)
 }
 
-pub async fn use_recovery_code(tx: &mut Tx, user_id: Uuid, hash: &str, at: DateTime<Utc>) -> sqlx::Result<bool> {
-    on_tx!(tx, |c| sqlx::query(
+pub async fn use_recovery_code(
+    tx: &mut Tx,
+    user_id: Uuid,
+    hash: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_tx!(tx, |c| {
+        sqlx::query(
         "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL"
     )
     .bind(user_id)
@@ -199,11 +266,13 @@ pub async fn use_recovery_code(tx: &mut Tx, user_id: Uuid, hash: &str, at: DateT
     .bind(at)
     .execute(c)
     .await
-    .map(|r| r.rows_affected() == 1))
+    .map(|r| r.rows_affected() == 1)
+    })
 }
 
 pub async fn insert_api_key(tx: &mut Tx, k: &ApiKeyRow, hash: &str) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO api_keys (id, org_id, name, prefix, key_hash, scopes, role, created_by, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     )
@@ -219,41 +288,72 @@ pub async fn insert_api_key(tx: &mut Tx, k: &ApiKeyRow, hash: &str) -> sqlx::Res
     .bind(k.expires_at)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }
 
 pub async fn find_api_key_by_hash(db: &Db, hash: &str) -> sqlx::Result<Option<ApiKeyRow>> {
     let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1");
-    on_db!(db, |p| sqlx::query_as(&sql).bind(hash).fetch_optional(p).await)
+    on_db!(db, |p| sqlx::query_as(&sql)
+        .bind(hash)
+        .fetch_optional(p)
+        .await)
 }
 
-pub async fn list_api_keys(db: &Db, org_id: Uuid, after: Option<Uuid>, limit: u32) -> sqlx::Result<Vec<ApiKeyRow>> {
+pub async fn list_api_keys(
+    db: &Db,
+    org_id: Uuid,
+    after: Option<Uuid>,
+    limit: u32,
+) -> sqlx::Result<Vec<ApiKeyRow>> {
     let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3");
-    on_db!(db, |p| sqlx::query_as(&sql).bind(org_id).bind(after).bind(i64::from(limit) + 1).fetch_all(p).await)
-}
-
-pub async fn revoke_api_key(tx: &mut Tx, org_id: Uuid, id: Uuid, at: DateTime<Utc>) -> sqlx::Result<bool> {
-    on_tx!(tx, |c| sqlx::query("UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL")
+    on_db!(db, |p| sqlx::query_as(&sql)
         .bind(org_id)
-        .bind(id)
-        .bind(at)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected() == 1))
-}
-
-pub async fn touch_api_key(db: &Db, id: Uuid, at: DateTime<Utc>) -> sqlx::Result<()> {
-    on_db!(db, |p| sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1").bind(id).bind(at).execute(p).await.map(|_| ()))
-}
-
-pub async fn load_signing_keys(db: &Db) -> sqlx::Result<Vec<SigningKeyRow>> {
-    on_db!(db, |p| sqlx::query_as("SELECT kid, pkcs8_der, public_key, created_at, expires_at FROM signing_keys ORDER BY created_at")
+        .bind(after)
+        .bind(i64::from(limit) + 1)
         .fetch_all(p)
         .await)
 }
 
-pub async fn insert_signing_key(db: &Db, k: &SigningKeyRow) -> sqlx::Result<()> {
+pub async fn revoke_api_key(
+    tx: &mut Tx,
+    org_id: Uuid,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL"
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(at)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected() == 1))
+}
+
+pub async fn touch_api_key(db: &Db, id: Uuid, at: DateTime<Utc>) -> sqlx::Result<()> {
     on_db!(db, |p| sqlx::query(
+        "UPDATE api_keys SET last_used_at = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(at)
+    .execute(p)
+    .await
+    .map(|_| ()))
+}
+
+pub async fn load_signing_keys(db: &Db) -> sqlx::Result<Vec<SigningKeyRow>> {
+    on_db!(db, |p| {
+        sqlx::query_as("SELECT kid, pkcs8_der, public_key, created_at, expires_at FROM signing_keys ORDER BY created_at")
+        .fetch_all(p)
+        .await
+    })
+}
+
+pub async fn insert_signing_key(db: &Db, k: &SigningKeyRow) -> sqlx::Result<()> {
+    on_db!(db, |p| {
+        sqlx::query(
         "INSERT INTO signing_keys (kid, pkcs8_der, public_key, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)"
     )
     .bind(&k.kid)
@@ -263,5 +363,6 @@ pub async fn insert_signing_key(db: &Db, k: &SigningKeyRow) -> sqlx::Result<()> 
     .bind(k.expires_at)
     .execute(p)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }

@@ -46,12 +46,15 @@ pub struct InvitationRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-const USER_COLUMNS: &str = "id, org_id, email, name, role, active, password_hash, email_verified_at, mfa_secret, \
+const USER_COLUMNS: &str =
+    "id, org_id, email, name, role, active, password_hash, email_verified_at, mfa_secret, \
                             mfa_pending_secret, mfa_last_step, created_at, updated_at";
-const INVITATION_COLUMNS: &str = "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at";
+const INVITATION_COLUMNS: &str =
+    "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at";
 
 pub async fn insert_org(tx: &mut Tx, org: &OrgRow) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO organizations (id, kind, name, mc_number, usdot_number, require_mfa, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     )
@@ -65,15 +68,22 @@ pub async fn insert_org(tx: &mut Tx, org: &OrgRow) -> sqlx::Result<()> {
     .bind(org.updated_at)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }
 
 pub async fn get_org(db: &Db, org_id: Uuid) -> sqlx::Result<Option<OrgRow>> {
-    on_db!(db, |p| sqlx::query_as("SELECT * FROM organizations WHERE id = $1").bind(org_id).fetch_optional(p).await)
+    on_db!(db, |p| sqlx::query_as(
+        "SELECT * FROM organizations WHERE id = $1"
+    )
+    .bind(org_id)
+    .fetch_optional(p)
+    .await)
 }
 
 pub async fn update_org(tx: &mut Tx, org: &OrgRow) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "UPDATE organizations SET name = $2, mc_number = $3, usdot_number = $4, require_mfa = $5, updated_at = $6 WHERE id = $1"
     )
     .bind(org.id)
@@ -84,11 +94,13 @@ pub async fn update_org(tx: &mut Tx, org: &OrgRow) -> sqlx::Result<()> {
     .bind(org.updated_at)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }
 
 pub async fn insert_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO users (id, org_id, email, name, role, active, password_hash, email_verified_at, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     )
@@ -104,42 +116,71 @@ pub async fn insert_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
     .bind(u.updated_at)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }
 
 /// Login looks users up by email across organizations: an email is one account.
 pub async fn find_user_by_email(db: &Db, email: &str) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
-    on_db!(db, |p| sqlx::query_as(&sql).bind(email).fetch_optional(p).await)
+    on_db!(db, |p| sqlx::query_as(&sql)
+        .bind(email)
+        .fetch_optional(p)
+        .await)
 }
 
 /// A user by id, only if they belong to `org_id`.
 pub async fn get_user(db: &Db, org_id: Uuid, user_id: Uuid) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 AND id = $2");
-    on_db!(db, |p| sqlx::query_as(&sql).bind(org_id).bind(user_id).fetch_optional(p).await)
+    on_db!(db, |p| sqlx::query_as(&sql)
+        .bind(org_id)
+        .bind(user_id)
+        .fetch_optional(p)
+        .await)
 }
 
 /// The same inside a write transaction (re-read under the write lock).
-pub async fn get_user_tx(tx: &mut Tx, org_id: Uuid, user_id: Uuid) -> sqlx::Result<Option<UserRow>> {
+pub async fn get_user_tx(
+    tx: &mut Tx,
+    org_id: Uuid,
+    user_id: Uuid,
+) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 AND id = $2");
-    on_tx!(tx, |c| sqlx::query_as(&sql).bind(org_id).bind(user_id).fetch_optional(c).await)
+    on_tx!(tx, |c| sqlx::query_as(&sql)
+        .bind(org_id)
+        .bind(user_id)
+        .fetch_optional(c)
+        .await)
 }
 
-pub async fn list_users(db: &Db, org_id: Uuid, after: Option<Uuid>, limit: u32) -> sqlx::Result<Vec<UserRow>> {
+pub async fn list_users(
+    db: &Db,
+    org_id: Uuid,
+    after: Option<Uuid>,
+    limit: u32,
+) -> sqlx::Result<Vec<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3");
-    on_db!(db, |p| sqlx::query_as(&sql).bind(org_id).bind(after).bind(i64::from(limit) + 1).fetch_all(p).await)
+    on_db!(db, |p| sqlx::query_as(&sql)
+        .bind(org_id)
+        .bind(after)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(p)
+        .await)
 }
 
 pub async fn count_active_owners(tx: &mut Tx, org_id: Uuid) -> sqlx::Result<i64> {
-    on_tx!(tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'owner' AND active")
-        .bind(org_id)
-        .fetch_one(c)
-        .await)
+    on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'owner' AND active"
+    )
+    .bind(org_id)
+    .fetch_one(c)
+    .await)
 }
 
 /// Writes the mutable columns of a user (role, status, password, verification, MFA).
 pub async fn update_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "UPDATE users SET name = $3, role = $4, active = $5, password_hash = $6, email_verified_at = $7, mfa_secret = $8, \
          mfa_pending_secret = $9, mfa_last_step = $10, updated_at = $11 WHERE org_id = $1 AND id = $2"
     )
@@ -156,11 +197,17 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
     .bind(u.updated_at)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }
 
-pub async fn insert_invitation(tx: &mut Tx, inv: &InvitationRow, token_hash: &str) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+pub async fn insert_invitation(
+    tx: &mut Tx,
+    inv: &InvitationRow,
+    token_hash: &str,
+) -> sqlx::Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     )
@@ -174,33 +221,62 @@ pub async fn insert_invitation(tx: &mut Tx, inv: &InvitationRow, token_hash: &st
     .bind(inv.expires_at)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }
 
-pub async fn find_invitation_by_token(tx: &mut Tx, token_hash: &str) -> sqlx::Result<Option<InvitationRow>> {
+pub async fn find_invitation_by_token(
+    tx: &mut Tx,
+    token_hash: &str,
+) -> sqlx::Result<Option<InvitationRow>> {
     let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1");
-    on_tx!(tx, |c| sqlx::query_as(&sql).bind(token_hash).fetch_optional(c).await)
+    on_tx!(tx, |c| sqlx::query_as(&sql)
+        .bind(token_hash)
+        .fetch_optional(c)
+        .await)
 }
 
-pub async fn list_invitations(db: &Db, org_id: Uuid, after: Option<Uuid>, limit: u32) -> sqlx::Result<Vec<InvitationRow>> {
+pub async fn list_invitations(
+    db: &Db,
+    org_id: Uuid,
+    after: Option<Uuid>,
+    limit: u32,
+) -> sqlx::Result<Vec<InvitationRow>> {
     let sql = format!(
         "SELECT {INVITATION_COLUMNS} FROM invitations WHERE org_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
     );
-    on_db!(db, |p| sqlx::query_as(&sql).bind(org_id).bind(after).bind(i64::from(limit) + 1).fetch_all(p).await)
+    on_db!(db, |p| sqlx::query_as(&sql)
+        .bind(org_id)
+        .bind(after)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(p)
+        .await)
 }
 
-pub async fn mark_invitation_accepted(tx: &mut Tx, id: Uuid, at: DateTime<Utc>) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query("UPDATE invitations SET accepted_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(at)
-        .execute(c)
-        .await
-        .map(|_| ()))
+pub async fn mark_invitation_accepted(
+    tx: &mut Tx,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE invitations SET accepted_at = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(at)
+    .execute(c)
+    .await
+    .map(|_| ()))
 }
 
 /// Revokes a pending invitation of `org_id`; false when there was none to revoke.
-pub async fn revoke_invitation(tx: &mut Tx, org_id: Uuid, id: Uuid, at: DateTime<Utc>) -> sqlx::Result<bool> {
-    on_tx!(tx, |c| sqlx::query(
+pub async fn revoke_invitation(
+    tx: &mut Tx,
+    org_id: Uuid,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_tx!(tx, |c| {
+        sqlx::query(
         "UPDATE invitations SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL"
     )
     .bind(org_id)
@@ -208,5 +284,6 @@ pub async fn revoke_invitation(tx: &mut Tx, org_id: Uuid, id: Uuid, at: DateTime
     .bind(at)
     .execute(c)
     .await
-    .map(|r| r.rows_affected() == 1))
+    .map(|r| r.rows_affected() == 1)
+    })
 }
