@@ -1,0 +1,221 @@
+//! The outbox relay and the idempotent consumer against real stores: SQLite, and
+//! PostgreSQL in a throwaway schema.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lanerunner_core::{EventEnvelope, EventType};
+use lanerunner_platform::bus::{run_consumer, EventBus, EventHandler, InMemoryBus};
+use lanerunner_platform::db::{connect, Migrations};
+use lanerunner_platform::outbox::{enqueue, OutboxRelay, OutboxSignal};
+use lanerunner_platform::{on_db, Config, Db, Tx};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+const HAPPENED: EventType = EventType::new("test.happened", 1);
+
+fn no_service_migrations() -> Migrations {
+    // The platform's own tables are all these tests need.
+    Migrations::platform()
+}
+
+struct Store {
+    db: Db,
+    cleanup: Option<(String, String)>,
+    _dir: std::path::PathBuf,
+}
+
+async fn store(postgres: bool) -> Store {
+    let dir = std::env::temp_dir().join(format!("lr-platform-{}", Uuid::now_v7()));
+    let mut config = Config {
+        data_dir: dir.clone(),
+        ..Config::default()
+    };
+    let letters: String = Uuid::now_v7()
+        .simple()
+        .to_string()
+        .chars()
+        .rev()
+        .take(12)
+        .map(|c| (b'a' + (c as u8 % 26)) as char)
+        .collect();
+    let schema = format!("t_{letters}");
+    let mut cleanup = None;
+    if postgres {
+        let url = std::env::var("LANERUNNER_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        config.database.url = Some(url.clone());
+        cleanup = Some((url, schema.clone()));
+    }
+    let db = connect(&config, &schema)
+        .await
+        .expect("store reachable (set LANERUNNER_TEST_POSTGRES_URL)");
+    db.migrate(&no_service_migrations()).await.unwrap();
+    Store {
+        db,
+        cleanup,
+        _dir: dir,
+    }
+}
+
+impl Store {
+    async fn drop_schema(self) {
+        self.db.close().await;
+        if let Some((url, schema)) = self.cleanup {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        let _ = std::fs::remove_dir_all(self._dir);
+    }
+}
+
+fn event(n: u32) -> EventEnvelope {
+    EventEnvelope::new(
+        HAPPENED,
+        None,
+        Uuid::now_v7(),
+        &serde_json::json!({ "n": n }),
+    )
+    .unwrap()
+}
+
+async fn unpublished(db: &Db) -> i64 {
+    on_db!(db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap()
+}
+
+async fn relay_publishes_committed_events_in_order_and_never_rolled_back_ones(postgres: bool) {
+    let s = store(postgres).await;
+    let bus = Arc::new(InMemoryBus::default());
+    let mut sub = bus.subscribe("observer", &["test.#"]).await.unwrap();
+    let mut tx = s.db.begin().await.unwrap();
+    for n in 0..3 {
+        enqueue(&mut tx, &event(n)).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut rolled_back = s.db.begin().await.unwrap();
+    enqueue(&mut rolled_back, &event(99)).await.unwrap();
+    rolled_back.rollback().await.unwrap();
+    assert_eq!(unpublished(&s.db).await, 3);
+
+    let relay = OutboxRelay::new(
+        "test",
+        s.db.clone(),
+        bus.clone(),
+        OutboxSignal::default(),
+        Duration::from_millis(50),
+        2,
+    );
+    assert_eq!(relay.relay_batch().await.unwrap(), 2);
+    assert_eq!(relay.relay_batch().await.unwrap(), 1);
+    assert_eq!(relay.relay_batch().await.unwrap(), 0);
+    assert_eq!(unpublished(&s.db).await, 0);
+    for n in 0..3 {
+        let d = sub.next().await.unwrap();
+        assert_eq!(d.event.payload["n"], n);
+        d.ack().await;
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), sub.next())
+            .await
+            .is_err(),
+        "the rolled-back event leaked"
+    );
+    s.drop_schema().await;
+}
+
+/// Counts effects, and fails the first `fail_first` calls.
+struct Counting {
+    calls: AtomicUsize,
+    fail_first: usize,
+}
+
+#[async_trait]
+impl EventHandler for Counting {
+    async fn handle(&self, _event: &EventEnvelope, _tx: &mut Tx) -> anyhow::Result<()> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        anyhow::ensure!(call >= self.fail_first, "transient failure {call}");
+        Ok(())
+    }
+}
+
+async fn processed(db: &Db) -> i64 {
+    on_db!(db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM processed_events"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap()
+}
+
+async fn consumer_applies_each_event_once_and_retries_failures(postgres: bool) {
+    let s = store(postgres).await;
+    let bus: Arc<dyn EventBus> = Arc::new(InMemoryBus::new(5, Duration::from_millis(5)));
+    let handler = Arc::new(Counting {
+        calls: AtomicUsize::new(0),
+        fail_first: 2,
+    });
+    let stop = CancellationToken::new();
+    // Join the group before publishing, as the application does at start-up.
+    drop(bus.subscribe("test.counter", &["test.#"]).await.unwrap());
+    let task = tokio::spawn(run_consumer(
+        bus.clone(),
+        s.db.clone(),
+        "test.counter".into(),
+        vec!["test.#".into()],
+        handler.clone(),
+        stop.clone(),
+    ));
+    let e = event(1);
+    // At-least-once delivery: the same event arrives three times.
+    for _ in 0..3 {
+        bus.publish(&e).await.unwrap();
+    }
+    bus.publish(&event(2)).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while processed(&s.db).await < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "events not processed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Two failures (rolled back, redelivered), then one effect per distinct event; the
+    // duplicates were acknowledged without running the handler.
+    assert_eq!(handler.calls.load(Ordering::SeqCst), 4);
+    assert_eq!(processed(&s.db).await, 2);
+    assert!(bus.dead_letters("test.counter").await.unwrap().is_empty());
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    s.drop_schema().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_in_order_sqlite() {
+    relay_publishes_committed_events_in_order_and_never_rolled_back_ones(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_in_order_postgres() {
+    relay_publishes_committed_events_in_order_and_never_rolled_back_ones(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_idempotent_sqlite() {
+    consumer_applies_each_event_once_and_retries_failures(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_idempotent_postgres() {
+    consumer_applies_each_event_once_and_retries_failures(true).await;
+}
