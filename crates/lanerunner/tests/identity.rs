@@ -203,7 +203,7 @@ both_backends! {
         .unwrap();
         let kid = real_header["kid"].as_str().unwrap().to_owned();
         let now = chrono::Utc::now().timestamp();
-        let claims = json!({ "sub": acct.user_id, "org": acct.org_id, "role": "owner", "mfa": true, "iat": now, "exp": now + 600,
+        let claims = json!({ "sub": acct.user_id, "org": acct.org_id, "role": "owner", "org_kind": "broker", "mfa": true, "iat": now, "exp": now + 600,
             "iss": "lanerunner", "aud": "lanerunner-api", "jti": uuid::Uuid::now_v7() });
         let alg_none = format!("{}.{}.", b64(&json!({ "alg": "none", "typ": "JWT", "kid": kid })), b64(&claims));
         let hs256 = jsonwebtoken::encode(

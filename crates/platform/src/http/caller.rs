@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use lanerunner_core::{OrgId, Role, UserId};
+use lanerunner_core::{OrgId, OrgKind, Role, UserId};
 use uuid::Uuid;
 
 use super::Problem;
@@ -21,6 +21,8 @@ pub enum Principal {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub org: OrgId,
+    /// What the caller's organization is; decides which side of the market it sees.
+    pub org_kind: OrgKind,
     pub principal: Principal,
     pub role: Role,
     /// API keys carry explicit scopes; a user's scopes are those of their role (`*`).
@@ -166,6 +168,7 @@ mod tests {
     fn caller(scopes: &[&str]) -> Caller {
         Caller {
             org: OrgId::new(),
+            org_kind: OrgKind::Broker,
             principal: Principal::ApiKey(Uuid::now_v7()),
             role: Role::Viewer,
             scopes: scopes.iter().map(|s| s.to_string()).collect(),

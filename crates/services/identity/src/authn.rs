@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use lanerunner_core::{OrgId, Role, UserId};
+use lanerunner_core::{OrgId, OrgKind, Role, UserId};
 use lanerunner_platform::http::{Authenticator, Caller, Principal, Problem};
 
 use crate::domain::{SecretToken, TokenError, TokenKind};
@@ -43,8 +43,12 @@ impl Authenticator for IdentityAuthenticator {
             .role
             .parse()
             .map_err(|_| Problem::unauthenticated("the token names an unknown role"))?;
+        let org_kind: OrgKind = claims.org_kind.parse().map_err(|_| {
+            Problem::unauthenticated("the token names an unknown organization kind")
+        })?;
         Ok(Caller {
             org: OrgId(claims.org),
+            org_kind,
             principal: Principal::User(UserId(claims.sub)),
             role,
             scopes: vec!["*".into()],
@@ -75,8 +79,12 @@ impl Identity {
                 tracing::warn!(api_key = %key.id, error = %e, "could not record API key use");
             }
         }
+        let org = store::get_org(&self.db, key.org_id)
+            .await?
+            .ok_or_else(|| Problem::unauthenticated("unknown API key"))?;
         Ok(Caller {
             org: OrgId(key.org_id),
+            org_kind: org.kind.parse().map_err(|e| Problem::internal(&e))?,
             principal: Principal::ApiKey(key.id),
             role: key.role.parse().unwrap_or(Role::Viewer),
             scopes: key.scopes.0,

@@ -239,10 +239,14 @@ impl Identity {
             now + chrono::Duration::days(self.config().auth.refresh_token_ttl_days);
         store::insert_refresh_token(tx, &refresh.hash(), session.id, now, refresh_expires).await?;
         let ttl = self.config().auth.access_token_ttl_secs;
+        let org = store::get_org_tx(tx, user.org_id)
+            .await?
+            .ok_or(IdentityError::NotFound("organization"))?;
         let claims = AccessClaims {
             sub: user.id,
             org: user.org_id,
             role: user.role.clone(),
+            org_kind: org.kind,
             sid: Some(session.id),
             mfa: session.mfa,
             mfa_enrollment_pending: enrollment_pending,

@@ -36,6 +36,9 @@ pub struct AccessClaims {
     pub org: Uuid,
     /// The caller's role in `org`, as `Role::as_str` writes it.
     pub role: String,
+    /// What `org` is (`broker`, `carrier`, `shipper`): services decide what a caller may see
+    /// by it without asking identity.
+    pub org_kind: String,
     /// The refresh-token family (session) this token came from; `None` for API keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<Uuid>,
@@ -291,6 +294,7 @@ mod tests {
             sub: Uuid::now_v7(),
             org: Uuid::now_v7(),
             role: "dispatcher".into(),
+            org_kind: "carrier".into(),
             sid: Some(Uuid::now_v7()),
             mfa: true,
             mfa_enrollment_pending: false,

@@ -81,6 +81,16 @@ pub async fn get_org(db: &Db, org_id: Uuid) -> sqlx::Result<Option<OrgRow>> {
     .await)
 }
 
+/// The organization inside a write transaction (sees the transaction's own inserts).
+pub async fn get_org_tx(tx: &mut Tx, org_id: Uuid) -> sqlx::Result<Option<OrgRow>> {
+    on_tx!(tx, |c| sqlx::query_as(
+        "SELECT * FROM organizations WHERE id = $1"
+    )
+    .bind(org_id)
+    .fetch_optional(c)
+    .await)
+}
+
 pub async fn update_org(tx: &mut Tx, org: &OrgRow) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
