@@ -121,7 +121,7 @@ pub async fn identity(opts: IdentityBenchOptions) -> anyhow::Result<String> {
         };
         let app = Arc::new(TestApp::spawn_with(*backend, production_cost).await);
         let email = "bench@broker.example";
-        let password = "benchmark passphrase 1";
+        let password = "load board passphrase 7";
         let res = app
             .post_json(
                 "/v1/auth/signup",
