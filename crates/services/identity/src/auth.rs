@@ -292,12 +292,10 @@ impl Identity {
             return Err(IdentityError::Throttled(left.as_secs().max(1)));
         }
         let mut tx = self.db.begin().await?;
-        let org_id = store::user_org(&mut tx, user_id)
+        let mut user = store::get_user_by_id_tx(&mut tx, user_id)
             .await?
             .ok_or(IdentityError::InvalidToken("MFA challenge"))?;
-        let mut user = store::get_user_tx(&mut tx, org_id, user_id)
-            .await?
-            .ok_or(IdentityError::InvalidToken("MFA challenge"))?;
+        let org_id = user.org_id;
         let actor = Actor {
             org: Some(org_id),
             id: Some(user_id),
@@ -497,16 +495,9 @@ impl Identity {
         let token = SecretToken::parse(TokenKind::PasswordReset, token)
             .map_err(|_| IdentityError::InvalidToken("password reset token"))?;
         let mut tx = self.db.begin().await?;
-        let user_id =
-            store::consume_one_time_token(&mut tx, &token.hash(), PURPOSE_RESET, Utc::now())
-                .await?
-                .ok_or(IdentityError::InvalidToken("password reset token"))?;
-        let org_id = store::user_org(&mut tx, user_id)
-            .await?
-            .ok_or(IdentityError::InvalidToken("password reset token"))?;
-        let mut user = store::get_user_tx(&mut tx, org_id, user_id)
-            .await?
-            .ok_or(IdentityError::InvalidToken("password reset token"))?;
+        let mut user =
+            consume_user_token(&mut tx, &token, PURPOSE_RESET, "password reset token").await?;
+        let (org_id, user_id) = (user.org_id, user.id);
         PasswordPolicy::check(new_password, &user.email)
             .map_err(|e| invalid("new_password", e.to_string()))?;
         user.password_hash = self.hash_password(new_password).await?;
@@ -652,16 +643,9 @@ impl Identity {
         let token = SecretToken::parse(TokenKind::EmailVerification, token)
             .map_err(|_| IdentityError::InvalidToken("verification token"))?;
         let mut tx = self.db.begin().await?;
-        let user_id =
-            store::consume_one_time_token(&mut tx, &token.hash(), PURPOSE_VERIFY, Utc::now())
-                .await?
-                .ok_or(IdentityError::InvalidToken("verification token"))?;
-        let org_id = store::user_org(&mut tx, user_id)
-            .await?
-            .ok_or(IdentityError::InvalidToken("verification token"))?;
-        let mut user = store::get_user_tx(&mut tx, org_id, user_id)
-            .await?
-            .ok_or(IdentityError::InvalidToken("verification token"))?;
+        let mut user =
+            consume_user_token(&mut tx, &token, PURPOSE_VERIFY, "verification token").await?;
+        let (org_id, user_id) = (user.org_id, user.id);
         user.email_verified_at = Some(Utc::now());
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
@@ -680,6 +664,21 @@ impl Identity {
         .await?;
         self.commit(tx).await
     }
+}
+
+/// Spends a live one-time token of `purpose` and returns the user it was issued to.
+async fn consume_user_token(
+    tx: &mut lanerunner_platform::Tx,
+    token: &SecretToken,
+    purpose: &str,
+    what: &'static str,
+) -> Result<UserRow> {
+    let user_id = store::consume_one_time_token(tx, &token.hash(), purpose, Utc::now())
+        .await?
+        .ok_or(IdentityError::InvalidToken(what))?;
+    store::get_user_by_id_tx(tx, user_id)
+        .await?
+        .ok_or(IdentityError::InvalidToken(what))
 }
 
 fn challenge_key(hash: &str) -> String {

@@ -207,16 +207,6 @@ pub async fn consume_one_time_token(
     })
 }
 
-/// Looks a user up by id alone, for flows that start from a token rather than a caller.
-pub async fn user_org(tx: &mut Tx, user_id: Uuid) -> sqlx::Result<Option<Uuid>> {
-    on_tx!(tx, |c| sqlx::query_scalar(
-        "SELECT org_id FROM users WHERE id = $1"
-    )
-    .bind(user_id)
-    .fetch_optional(c)
-    .await)
-}
-
 pub async fn replace_recovery_codes(
     tx: &mut Tx,
     user_id: Uuid,

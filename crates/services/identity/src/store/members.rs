@@ -149,6 +149,16 @@ pub async fn get_user(db: &Db, org_id: Uuid, user_id: Uuid) -> sqlx::Result<Opti
         .await)
 }
 
+/// A user by id alone, for flows that start from a token (reset, verification, MFA
+/// challenge) rather than from a caller whose organization is known.
+pub async fn get_user_by_id_tx(tx: &mut Tx, user_id: Uuid) -> sqlx::Result<Option<UserRow>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    on_tx!(tx, |c| sqlx::query_as(&sql)
+        .bind(user_id)
+        .fetch_optional(c)
+        .await)
+}
+
 /// The same inside a write transaction (re-read under the write lock).
 pub async fn get_user_tx(
     tx: &mut Tx,
