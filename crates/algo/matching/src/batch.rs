@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::feasibility::{check, Feasible, Infeasible};
 use crate::model::{LoadFacts, MatchParams, TruckFacts};
-use crate::score::{score, Scored};
+use crate::score::{cost, score, Scored};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MatchedPair {
@@ -48,7 +48,7 @@ pub fn assign_market(
     now: i64,
 ) -> BatchAssignment {
     let mut triplets = Vec::new();
-    let mut found: HashMap<(usize, usize), (Feasible, Scored)> = HashMap::new();
+    let mut found: HashMap<(usize, usize), Feasible> = HashMap::new();
     let mut load_refusals: Vec<HashMap<String, usize>> = vec![HashMap::new(); loads.len()];
     let mut truck_has_option = vec![false; trucks.len()];
     let mut load_has_option = vec![false; loads.len()];
@@ -56,17 +56,17 @@ pub fn assign_market(
         for (li, l) in loads.iter().enumerate() {
             match check(t, l, params, now) {
                 Ok(f) => {
-                    let s = score(t, l, &f, params);
-                    if !s.cost_cents.is_finite() {
+                    let c = cost(t, l, &f, params);
+                    if !c.is_finite() {
                         *load_refusals[li]
                             .entry("a score could not be computed from the data".into())
                             .or_default() += 1;
                         continue;
                     }
-                    triplets.push((ti, li, s.cost_cents));
+                    triplets.push((ti, li, c));
                     truck_has_option[ti] = true;
                     load_has_option[li] = true;
-                    found.insert((ti, li), (f, s));
+                    found.insert((ti, li), f);
                 }
                 Err(why) => *load_refusals[li].entry(refusal_kind(&why)).or_default() += 1,
             }
@@ -80,9 +80,10 @@ pub fn assign_market(
     let mut load_used = vec![false; loads.len()];
     let mut pairs = Vec::with_capacity(solution.pairs.len());
     for (ti, li) in solution.pairs {
-        let (feasible, scored) = found
+        let feasible = found
             .remove(&(ti, li))
             .expect("the solver returns only given pairs");
+        let scored = score(&trucks[ti], &loads[li], &feasible, params);
         truck_used[ti] = true;
         load_used[li] = true;
         pairs.push(MatchedPair {

@@ -13,6 +13,7 @@ pub mod hos;
 pub mod model;
 pub mod reload;
 pub mod score;
+pub mod truck_index;
 
 pub use batch::{assign_market, BatchAssignment, MatchedPair, Unassigned};
 pub use equipment::Trailer;
@@ -20,4 +21,5 @@ pub use feasibility::{check, Feasible, Infeasible};
 pub use hos::{earliest_arrival, HosRules};
 pub use model::{LoadFacts, MatchParams, TruckFacts};
 pub use reload::{best_chain, Chain};
-pub use score::{score, Scored, Term};
+pub use score::{cost, score, Scored, Term};
+pub use truck_index::{RankedTruck, TruckIndex};

@@ -24,68 +24,107 @@ pub struct Scored {
     pub terms: Vec<Term>,
 }
 
-pub fn score(truck: &TruckFacts, load: &LoadFacts, f: &Feasible, params: &MatchParams) -> Scored {
-    let mut terms = Vec::with_capacity(6);
-    terms.push(Term {
-        name: "deadhead",
-        cost_cents: f.deadhead_miles * params.empty_mile_cost_cents,
-        detail: format!("{:.0} empty miles to the pickup", f.deadhead_miles),
-    });
+/// Adds up terms; builds their explanations only when asked (ranking scores thousands of
+/// candidates and explains the few it returns).
+struct Tally {
+    cost_cents: f64,
+    terms: Option<Vec<Term>>,
+}
+
+impl Tally {
+    fn add(&mut self, name: &'static str, cost_cents: f64, detail: impl FnOnce() -> String) {
+        self.cost_cents += cost_cents;
+        if let Some(terms) = &mut self.terms {
+            terms.push(Term {
+                name,
+                cost_cents,
+                detail: detail(),
+            });
+        }
+    }
+}
+
+fn evaluate(
+    truck: &TruckFacts,
+    load: &LoadFacts,
+    f: &Feasible,
+    params: &MatchParams,
+    explain: bool,
+) -> Tally {
+    let mut t = Tally {
+        cost_cents: 0.0,
+        terms: explain.then(|| Vec::with_capacity(6)),
+    };
+    t.add(
+        "deadhead",
+        f.deadhead_miles * params.empty_mile_cost_cents,
+        || format!("{:.0} empty miles to the pickup", f.deadhead_miles),
+    );
     if let Some(wanted) = truck.destination {
         let off = road_miles(load.destination, wanted);
-        terms.push(Term {
-            name: "destination_fit",
-            cost_cents: off * params.off_destination_mile_cost_cents,
-            detail: format!("delivers {off:.0} miles from where the truck wants to go"),
-        });
+        t.add(
+            "destination_fit",
+            off * params.off_destination_mile_cost_cents,
+            || format!("delivers {off:.0} miles from where the truck wants to go"),
+        );
     }
     let rpm = if load.loaded_miles > 0.0 {
         load.rate_cents as f64 / load.loaded_miles
     } else {
         0.0
     };
-    terms.push(Term {
-        name: "rate",
-        cost_cents: -(load.rate_cents as f64),
-        detail: format!(
+    t.add("rate", -(load.rate_cents as f64), || {
+        format!(
             "pays ${:.2} (${:.2}/mile)",
             load.rate_cents as f64 / 100.0,
             rpm / 100.0
-        ),
+        )
     });
     let floor = truck.min_rate_per_mile_cents as f64 * load.loaded_miles;
     if (load.rate_cents as f64) < floor {
-        let short = floor - load.rate_cents as f64;
-        terms.push(Term {
-            name: "below_carrier_minimum",
-            cost_cents: short,
-            detail: format!(
-                "${:.2}/mile is under the carrier's ${:.2}/mile",
-                rpm / 100.0,
-                truck.min_rate_per_mile_cents as f64 / 100.0
-            ),
-        });
+        t.add(
+            "below_carrier_minimum",
+            floor - load.rate_cents as f64,
+            || {
+                format!(
+                    "${:.2}/mile is under the carrier's ${:.2}/mile",
+                    rpm / 100.0,
+                    truck.min_rate_per_mile_cents as f64 / 100.0
+                )
+            },
+        );
     }
     if f.slack_secs < params.comfortable_slack_secs {
         let tightness = 1.0 - f.slack_secs as f64 / params.comfortable_slack_secs as f64;
-        terms.push(Term {
-            name: "pickup_slack",
-            cost_cents: tightness * params.tight_slack_cost_cents,
-            detail: format!("{} minutes to spare at the pickup", f.slack_secs / 60),
-        });
+        t.add(
+            "pickup_slack",
+            tightness * params.tight_slack_cost_cents,
+            || format!("{} minutes to spare at the pickup", f.slack_secs / 60),
+        );
     }
     if truck.lane_history > 0 {
         let n = truck.lane_history.min(params.lane_history_cap);
-        terms.push(Term {
-            name: "lane_history",
-            cost_cents: -(n as f64) * params.lane_history_bonus_cents,
-            detail: format!("{} loads hauled on this lane", truck.lane_history),
-        });
+        t.add(
+            "lane_history",
+            -(n as f64) * params.lane_history_bonus_cents,
+            || format!("{} loads hauled on this lane", truck.lane_history),
+        );
     }
+    t
+}
+
+/// The pair's cost with every term explained.
+pub fn score(truck: &TruckFacts, load: &LoadFacts, f: &Feasible, params: &MatchParams) -> Scored {
+    let t = evaluate(truck, load, f, params, true);
     Scored {
-        cost_cents: terms.iter().map(|t| t.cost_cents).sum(),
-        terms,
+        cost_cents: t.cost_cents,
+        terms: t.terms.unwrap_or_default(),
     }
+}
+
+/// The same cost as [`score`], without the explanations.
+pub fn cost(truck: &TruckFacts, load: &LoadFacts, f: &Feasible, params: &MatchParams) -> f64 {
+    evaluate(truck, load, f, params, false).cost_cents
 }
 
 #[cfg(test)]
@@ -105,6 +144,8 @@ mod tests {
         assert!(s_near.cost_cents < s_far.cost_cents);
         let sum: f64 = s_far.terms.iter().map(|t| t.cost_cents).sum();
         assert!((sum - s_far.cost_cents).abs() < 1e-6);
+        let f = check(&far, &l, &p, 0).unwrap();
+        assert_eq!(cost(&far, &l, &f, &p), s_far.cost_cents);
         assert!(s_far
             .terms
             .iter()
