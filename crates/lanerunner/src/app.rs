@@ -13,15 +13,17 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::{Extension, Router};
 use lanerunner_identity::IdentityService;
-use lanerunner_platform::bus::{run_consumer, EventBus, InMemoryBus};
-use lanerunner_platform::cache::{Cache, InMemoryCache};
+use lanerunner_platform::bus::{self, run_consumer, EventBus};
+use lanerunner_platform::cache::{self, Cache};
 use lanerunner_platform::db::Migrations;
 use lanerunner_platform::http::caller::AuthenticatorHandle;
 use lanerunner_platform::http::ops::ReadinessCheck;
 use lanerunner_platform::http::{docs, middleware, ops};
 use lanerunner_platform::mail::{run_mailer, SpoolMailer, EMAIL_REQUESTED};
 use lanerunner_platform::outbox::{OutboxRelay, OutboxSignal};
-use lanerunner_platform::service::{Service, ServiceContext, StoreReadiness};
+use lanerunner_platform::service::{
+    BusReadiness, CacheReadiness, Service, ServiceContext, StoreReadiness,
+};
 use lanerunner_platform::{Config, Db};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -113,8 +115,12 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let config = Arc::new(config);
-    let bus: Arc<dyn EventBus> = Arc::new(InMemoryBus::default());
-    let cache: Arc<dyn Cache> = Arc::new(InMemoryCache::new());
+    let bus: Arc<dyn EventBus> = bus::from_config(&config.bus)
+        .await
+        .with_context(|| format!("connecting the {:?} bus", config.bus.backend))?;
+    let cache: Arc<dyn Cache> = cache::from_config(&config.cache)
+        .await
+        .with_context(|| format!("connecting the {:?} cache", config.cache.backend))?;
     let shutdown = CancellationToken::new();
     let mut tasks = Vec::new();
 
@@ -129,6 +135,12 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
 
     let mut running = Vec::new();
     let mut checks: Vec<Arc<dyn ReadinessCheck>> = Vec::new();
+    if bus.backend() != "in-process" {
+        checks.push(Arc::new(BusReadiness(bus.clone())));
+    }
+    if cache.backend() != "in-memory" {
+        checks.push(Arc::new(CacheReadiness(cache.clone())));
+    }
     let mut authenticator = None;
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi());
     for spec in specs {
@@ -262,6 +274,8 @@ fn assemble(
         tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
     });
     router
+        // Inside the request-id layer below, so the id it reads is already set.
+        .layer(axum::middleware::from_fn(middleware::capture_trace))
         .layer(DefaultBodyLimit::max(config.http.body_limit_bytes))
         .layer(
             // Outermost first: the id exists before the span opens and is on every response,

@@ -498,7 +498,14 @@ both_backends! {
     async fn state_changes_reach_the_bus_through_the_outbox(app: TestApp) {
         let bus = app.app().bus();
         let mut sub = bus.subscribe("test.observer", &["identity.#"]).await.unwrap();
-        let acct = signup(&app, "e@broker.example", "broker").await;
+        let body = json!({ "organization": { "name": "E", "kind": "broker" }, "name": "E", "email": "e@broker.example", "password": PASSWORD });
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let request = app.client.post(app.url("/v1/auth/signup")).header("x-request-id", "req-e-1").header("traceparent", traceparent).json(&body);
+        let res = app.send(request, None).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let signed_up: Value = res.json().await.unwrap();
+        let org_id = signed_up["organization"]["id"].as_str().unwrap();
+        let user_id = signed_up["user"]["id"].as_str().unwrap();
         let mut seen = Vec::new();
         while seen.len() < 3 {
             let delivery = tokio::time::timeout(Duration::from_secs(10), sub.next()).await.expect("events arrive").unwrap();
@@ -508,8 +515,13 @@ both_backends! {
         let types: Vec<&str> = seen.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(types, ["identity.org_created.v1", "identity.user_registered.v1", "identity.audit_recorded.v1"], "{types:?}");
         let (_, registered) = &seen[1];
-        assert_eq!(registered.org_id.unwrap().to_string(), acct.org_id);
-        assert_eq!(registered.payload["user_id"], acct.user_id.as_str());
+        assert_eq!(registered.org_id.unwrap().to_string(), org_id);
+        assert_eq!(registered.payload["user_id"], user_id);
+        // Every event carries the trace of the request that caused it.
+        for (_, e) in &seen {
+            assert_eq!(e.trace.request_id.as_deref(), Some("req-e-1"));
+            assert_eq!(e.trace.traceparent.as_deref(), Some(traceparent));
+        }
         assert_eq!(registered.payload["via"], "signup");
         // Events never carry secrets.
         for (_, e) in &seen {

@@ -23,6 +23,69 @@ pub struct Config {
     pub outbox: OutboxConfig,
     pub log: LogConfig,
     pub email: EmailConfig,
+    pub bus: BusConfig,
+    pub cache: CacheConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BusBackend {
+    /// Queues in this process ([`crate::bus::InMemoryBus`]).
+    InProcess,
+    /// A RabbitMQ broker at `bus.url` ([`crate::bus::RabbitMqBus`]).
+    Rabbitmq,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusConfig {
+    pub backend: BusBackend,
+    /// `amqp://user:password@host:5672/%2f`; required when `backend = "rabbitmq"`.
+    pub url: Option<String>,
+    /// Deliveries of one event to one group before it is dead-lettered.
+    pub max_attempts: u32,
+    /// Redelivery waits this long times the attempt number.
+    pub redelivery_delay_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CacheBackend {
+    /// A map in this process ([`crate::cache::InMemoryCache`]).
+    InMemory,
+    /// A Redis server at `cache.url` ([`crate::cache::RedisCache`]).
+    Redis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    pub backend: CacheBackend,
+    /// `redis://[:password@]host:6379[/db]`; required when `backend = "redis"`.
+    pub url: Option<String>,
+    /// Prepended to every key, so deployments (and tests) can share one server.
+    pub prefix: String,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        Self {
+            backend: BusBackend::InProcess,
+            url: None,
+            max_attempts: 5,
+            redelivery_delay_ms: 200,
+        }
+    }
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            backend: CacheBackend::InMemory,
+            url: None,
+            prefix: "lanerunner:".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,6 +171,8 @@ impl Default for Config {
             outbox: OutboxConfig::default(),
             log: LogConfig::default(),
             email: EmailConfig::default(),
+            bus: BusConfig::default(),
+            cache: CacheConfig::default(),
         }
     }
 }
@@ -194,6 +259,8 @@ const ENV_ALIASES: &[(&str, &str)] = &[
     ("log_level", "log.level"),
     ("public_url", "public_url"),
     ("data_dir", "data_dir"),
+    ("bus_url", "bus.url"),
+    ("cache_url", "cache.url"),
 ];
 
 impl Config {
@@ -268,6 +335,33 @@ impl Config {
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
             return Err(invalid("public_url", "must start with http:// or https://"));
         }
+        match (&self.bus.backend, &self.bus.url) {
+            (BusBackend::Rabbitmq, None) => {
+                return Err(invalid(
+                    "bus.url",
+                    "required when bus.backend = \"rabbitmq\"",
+                ))
+            }
+            (_, Some(url)) if !(url.starts_with("amqp://") || url.starts_with("amqps://")) => {
+                return Err(invalid("bus.url", "must be an amqp:// URL"))
+            }
+            _ => {}
+        }
+        if self.bus.max_attempts == 0 {
+            return Err(invalid("bus.max_attempts", "must be at least 1"));
+        }
+        match (&self.cache.backend, &self.cache.url) {
+            (CacheBackend::Redis, None) => {
+                return Err(invalid(
+                    "cache.url",
+                    "required when cache.backend = \"redis\"",
+                ))
+            }
+            (_, Some(url)) if !(url.starts_with("redis://") || url.starts_with("rediss://")) => {
+                return Err(invalid("cache.url", "must be a redis:// URL"))
+            }
+            _ => {}
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
         Ok(())
@@ -277,6 +371,8 @@ impl Config {
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = shown.database.url.as_deref().map(mask_url_password);
+        shown.bus.url = shown.bus.url.as_deref().map(mask_url_password);
+        shown.cache.url = shown.cache.url.as_deref().map(mask_url_password);
         toml::to_string_pretty(&shown)
             .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
     }
@@ -318,6 +414,10 @@ mod tests {
             "postgres://lr@db/lr"
         );
         assert_eq!(mask_url_password("nonsense"), "nonsense");
+        assert_eq!(
+            mask_url_password("redis://:s3cret@cache:6379/0"),
+            "redis://:****@cache:6379/0"
+        );
     }
 
     #[test]
@@ -343,5 +443,29 @@ mod tests {
         let shown = c.to_masked_toml();
         assert!(!shown.contains("hunter2"));
         assert!(shown.contains("[database]"));
+    }
+
+    #[test]
+    fn backends_default_to_embedded_and_need_their_url() {
+        let mut c = Config::default();
+        assert_eq!(c.bus.backend, BusBackend::InProcess);
+        assert_eq!(c.cache.backend, CacheBackend::InMemory);
+        c.bus.backend = BusBackend::Rabbitmq;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("bus.url"), "{err}");
+        c.bus.url = Some("http://x".into());
+        assert!(c.validate().unwrap_err().to_string().contains("bus.url"));
+        c.bus.url = Some("amqp://guest:guest@127.0.0.1:5672/%2f".into());
+        c.validate().unwrap();
+        c.cache.backend = CacheBackend::Redis;
+        assert!(c.validate().unwrap_err().to_string().contains("cache.url"));
+        c.cache.url = Some("redis://:pw@127.0.0.1:6379".into());
+        c.validate().unwrap();
+        let shown = c.to_masked_toml();
+        assert!(
+            !shown.contains("guest:guest") && !shown.contains(":pw@"),
+            "{shown}"
+        );
+        assert!(shown.contains("backend = \"rabbitmq\""), "{shown}");
     }
 }

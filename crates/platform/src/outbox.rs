@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use lanerunner_core::EventEnvelope;
+use lanerunner_core::{EventEnvelope, TraceContext};
 use sqlx::types::Json;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -16,8 +16,17 @@ use tokio_util::sync::CancellationToken;
 use crate::bus::EventBus;
 use crate::{on_db, on_tx, Db, Tx};
 
-/// Adds `event` to the outbox inside the caller's transaction.
+/// Adds `event` to the outbox inside the caller's transaction. An event without a trace
+/// context gets the one of the request being handled.
 pub async fn enqueue(tx: &mut Tx, event: &EventEnvelope) -> Result<(), sqlx::Error> {
+    let traced;
+    let event = match crate::http::middleware::current_trace() {
+        Some(trace) if event.trace == TraceContext::default() => {
+            traced = event.clone().with_trace(trace);
+            &traced
+        }
+        _ => event,
+    };
     on_tx!(tx, |c| {
         sqlx::query(
             "INSERT INTO outbox (id, topic, aggregate_id, envelope, created_at) VALUES ($1, $2, $3, $4, $5)",

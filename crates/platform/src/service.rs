@@ -69,3 +69,34 @@ impl ReadinessCheck for StoreReadiness {
         }
     }
 }
+
+/// `readyz` check for the bus when it is an external broker (`bus.rabbitmq`).
+pub struct BusReadiness(pub Arc<dyn EventBus>);
+
+#[async_trait]
+impl ReadinessCheck for BusReadiness {
+    fn name(&self) -> String {
+        format!("bus.{}", self.0.backend())
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+/// `readyz` check for the cache when it is an external server (`cache.redis`).
+pub struct CacheReadiness(pub Arc<dyn Cache>);
+
+#[async_trait]
+impl ReadinessCheck for CacheReadiness {
+    fn name(&self) -> String {
+        format!("cache.{}", self.0.backend())
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        match tokio::time::timeout(std::time::Duration::from_secs(2), self.0.ping()).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err("no answer within 2 s".into()),
+        }
+    }
+}

@@ -76,6 +76,8 @@ impl EventBus for InMemoryBus {
                 group.notify.notify_one();
             }
         }
+        metrics::counter!("bus_published_total", "backend" => "in-process", "result" => "ok")
+            .increment(1);
         Ok(())
     }
 
@@ -160,9 +162,14 @@ struct MemorySettle {
 
 #[async_trait]
 impl Settle for MemorySettle {
-    async fn ack(self: Box<Self>) {}
+    async fn ack(self: Box<Self>) {
+        metrics::counter!("bus_consumed_total", "backend" => "in-process", "result" => "ack")
+            .increment(1);
+    }
 
     async fn nack(self: Box<Self>, reason: String) {
+        metrics::counter!("bus_consumed_total", "backend" => "in-process", "result" => "nack")
+            .increment(1);
         let this = *self;
         if this.attempt >= this.inner.max_attempts {
             tracing::warn!(event_id = %this.event.id, event_type = %this.event.event_type, attempts = this.attempt, %reason, "dead-lettered");

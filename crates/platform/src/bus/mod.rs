@@ -5,15 +5,38 @@
 //! topic patterns, and each event reaches every group once and one member of each group;
 //! a delivery is acknowledged after its effect is committed, or refused, in which case it
 //! is redelivered until `max_attempts`, then dead-lettered.
+//!
+//! Backends: [`InMemoryBus`] (one process, the default) and [`RabbitMqBus`]
+//! (`bus.backend = "rabbitmq"`), chosen at start-up; service code names only [`EventBus`].
 
 mod consumer;
 mod memory;
+pub mod rabbitmq;
 
 use async_trait::async_trait;
 use lanerunner_core::EventEnvelope;
 
 pub use consumer::{run_consumer, EventHandler};
 pub use memory::InMemoryBus;
+pub use rabbitmq::RabbitMqBus;
+
+/// The bus `config` selects, connected.
+pub async fn from_config(
+    config: &crate::config::BusConfig,
+) -> Result<std::sync::Arc<dyn EventBus>, BusError> {
+    use crate::config::BusBackend;
+    let delay = std::time::Duration::from_millis(config.redelivery_delay_ms);
+    Ok(match config.backend {
+        BusBackend::InProcess => std::sync::Arc::new(InMemoryBus::new(config.max_attempts, delay)),
+        BusBackend::Rabbitmq => {
+            let url = config
+                .url
+                .as_deref()
+                .ok_or_else(|| BusError::Backend("bus.url is not set".into()))?;
+            std::sync::Arc::new(RabbitMqBus::connect(url, config.max_attempts, delay).await?)
+        }
+    })
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -38,6 +61,11 @@ pub trait EventBus: Send + Sync + 'static {
 
     /// Events that exhausted their attempts in `group`, oldest first.
     async fn dead_letters(&self, group: &str) -> Result<Vec<DeadLetter>, BusError>;
+
+    /// Whether the backend is connected; for `readyz`. The embedded bus always is.
+    async fn ping(&self) -> Result<(), BusError> {
+        Ok(())
+    }
 
     /// Which backend this is, for `readyz` and metrics.
     fn backend(&self) -> &'static str;

@@ -7,6 +7,8 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use lanerunner_core::TraceContext;
+
 use super::Problem;
 
 /// Records `http_requests_total` and `http_request_duration_seconds` labelled by method,
@@ -25,6 +27,33 @@ pub async fn track_metrics(req: Request, next: Next) -> Response {
     metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+tokio::task_local! {
+    static REQUEST_TRACE: TraceContext;
+}
+
+/// Makes the request's id and W3C `traceparent` available to everything the handler does,
+/// so events written to the outbox carry the trace of the request that caused them.
+/// Must run inside the request-id layer.
+pub async fn capture_trace(req: Request, next: Next) -> Response {
+    let trace = TraceContext {
+        traceparent: header_text(req.headers(), "traceparent"),
+        request_id: header_text(req.headers(), "x-request-id"),
+    };
+    REQUEST_TRACE.scope(trace, next.run(req)).await
+}
+
+fn header_text(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The trace context of the request being handled, if any.
+pub fn current_trace() -> Option<TraceContext> {
+    REQUEST_TRACE.try_with(Clone::clone).ok()
 }
 
 /// For `CatchPanicLayer`: a handler panic becomes a 500 problem and a log line, never a

@@ -1,6 +1,4 @@
-//! The cache seam: short-lived shared state (login throttles, rate limits, idempotency
-//! keys). In memory by default; Redis in a later issue, behind the same trait, so that a
-//! limit is one limit across every instance.
+//! The embedded cache: one process, a map behind a mutex.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -8,26 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-#[derive(Debug, thiserror::Error)]
-#[error("cache backend: {0}")]
-pub struct CacheError(pub String);
-
-#[async_trait]
-pub trait Cache: Send + Sync + 'static {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
-    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError>;
-    async fn delete(&self, key: &str) -> Result<(), CacheError>;
-    /// Increments the counter at `key`, starting a `window` expiry when the key is new (a
-    /// fixed window). Returns the new count and the time until the window closes.
-    async fn incr_in_window(
-        &self,
-        key: &str,
-        window: Duration,
-    ) -> Result<(u64, Duration), CacheError>;
-    /// Reads a counter without changing it; `(0, 0)` when absent.
-    async fn peek_counter(&self, key: &str) -> Result<(u64, Duration), CacheError>;
-    fn backend(&self) -> &'static str;
-}
+use super::{Cache, CacheError};
 
 #[derive(Default)]
 pub struct InMemoryCache {

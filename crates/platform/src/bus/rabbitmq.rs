@@ -1,0 +1,600 @@
+//! The RabbitMQ bus (AMQP 0-9-1 through `lapin`).
+//!
+//! Topology, all durable and declared idempotently:
+//!
+//! - `lanerunner.events`, a topic exchange; an event is published with its topic
+//!   (`identity.user_registered.v1`) as routing key, persistent, `message_id` = event id,
+//!   the envelope as JSON body, and [`EventBus::publish`] returns once the broker confirmed
+//!   it (publisher confirms; a nack is an error).
+//! - per consumer group, the queue `lanerunner.<group>`, bound to the exchange once per
+//!   pattern, whose dead-letter exchange is `lanerunner.dlx`;
+//! - `lanerunner.dlx`, a direct exchange routing `<group>` to `lanerunner.<group>.dead`.
+//!
+//! Deliveries are acknowledged manually. A refused delivery is republished to its group's
+//! queue alone (through the default exchange) with `x-attempt` incremented, after
+//! `redelivery_delay × attempt`, then the original is acknowledged; after `max_attempts`
+//! it is published to `lanerunner.dlx` with `x-reason` instead. A process that dies while
+//! holding a delivery leaves it unacknowledged and the broker hands it to another member.
+//!
+//! A supervisor task owns the connection: when the broker goes away it reconnects with
+//! exponential backoff (100 ms … 5 s). Meanwhile `publish` fails with
+//! [`BusError::Backend`] (the outbox relay retries), and each subscription re-declares its
+//! queue and consumes again as soon as a connection is back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use lanerunner_core::EventEnvelope;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions,
+    BasicQosOptions, BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
+    QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::publisher_confirm::Confirmation;
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use tokio::sync::{watch, Notify};
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use super::{BusError, DeadLetter, Delivery, EventBus, Settle, Subscription};
+
+pub const EXCHANGE: &str = "lanerunner.events";
+pub const DEAD_LETTER_EXCHANGE: &str = "lanerunner.dlx";
+const ATTEMPT_HEADER: &str = "x-attempt";
+const REASON_HEADER: &str = "x-reason";
+/// Unacknowledged deliveries one subscription holds at a time.
+const PREFETCH: u16 = 32;
+const BACKOFF_START: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// The durable queue of consumer group `group`.
+pub fn queue_name(group: &str) -> String {
+    format!("lanerunner.{group}")
+}
+
+/// Where `group`'s exhausted deliveries go.
+pub fn dead_queue_name(group: &str) -> String {
+    format!("lanerunner.{group}.dead")
+}
+
+#[derive(Clone)]
+pub struct RabbitMqBus {
+    shared: Arc<Shared>,
+    // Stops the supervisor (and so closes the connection) when the last clone goes.
+    _stop: Arc<DropGuard>,
+}
+
+struct Shared {
+    url: String,
+    max_attempts: u32,
+    redelivery_delay: Duration,
+    /// The live connection and its confirm-mode publishing channel; `None` while down.
+    live: watch::Sender<Option<Arc<Live>>>,
+    stop: CancellationToken,
+}
+
+struct Live {
+    conn: Connection,
+    publisher: Channel,
+}
+
+fn backend_err(e: impl std::fmt::Display) -> BusError {
+    BusError::Backend(e.to_string())
+}
+
+async fn open(url: &str) -> Result<Live, lapin::Error> {
+    let props = ConnectionProperties::default()
+        .with_connection_name("lanerunner".into())
+        .with_executor(tokio_executor_trait::Tokio::current())
+        .with_reactor(tokio_reactor_trait::Tokio);
+    let conn = Connection::connect(url, props).await?;
+    let publisher = conn.create_channel().await?;
+    publisher
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    declare_exchanges(&publisher).await?;
+    Ok(Live { conn, publisher })
+}
+
+async fn declare_exchanges(ch: &Channel) -> Result<(), lapin::Error> {
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    ch.exchange_declare(
+        EXCHANGE,
+        ExchangeKind::Topic,
+        durable,
+        FieldTable::default(),
+    )
+    .await?;
+    ch.exchange_declare(
+        DEAD_LETTER_EXCHANGE,
+        ExchangeKind::Direct,
+        durable,
+        FieldTable::default(),
+    )
+    .await
+}
+
+/// Declares `group`'s queue, its dead-letter queue, and the bindings for `patterns`.
+async fn declare_group(ch: &Channel, group: &str, patterns: &[String]) -> Result<(), lapin::Error> {
+    declare_exchanges(ch).await?;
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    let dead = dead_queue_name(group);
+    ch.queue_declare(&dead, durable, FieldTable::default())
+        .await?;
+    ch.queue_bind(
+        &dead,
+        DEAD_LETTER_EXCHANGE,
+        group,
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await?;
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-dead-letter-exchange".into(),
+        AMQPValue::LongString(DEAD_LETTER_EXCHANGE.into()),
+    );
+    args.insert(
+        "x-dead-letter-routing-key".into(),
+        AMQPValue::LongString(group.into()),
+    );
+    let queue = queue_name(group);
+    ch.queue_declare(&queue, durable, args).await?;
+    for pattern in patterns {
+        ch.queue_bind(
+            &queue,
+            EXCHANGE,
+            pattern,
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+impl RabbitMqBus {
+    /// Connects to `url` (`amqp://user:password@host:5672/%2f`) and declares the exchanges;
+    /// fails if the broker cannot be reached now. Later outages are survived.
+    pub async fn connect(
+        url: &str,
+        max_attempts: u32,
+        redelivery_delay: Duration,
+    ) -> Result<Self, BusError> {
+        let live = tokio::time::timeout(Duration::from_secs(10), open(url))
+            .await
+            .map_err(|_| BusError::Backend("connecting to rabbitmq timed out".into()))?
+            .map_err(backend_err)?;
+        let stop = CancellationToken::new();
+        let (tx, _) = watch::channel(Some(Arc::new(live)));
+        let shared = Arc::new(Shared {
+            url: url.to_string(),
+            max_attempts: max_attempts.max(1),
+            redelivery_delay,
+            live: tx,
+            stop: stop.clone(),
+        });
+        tokio::spawn(supervise(shared.clone()));
+        Ok(Self {
+            shared,
+            _stop: Arc::new(stop.drop_guard()),
+        })
+    }
+
+    /// Whether a connection is up right now.
+    pub fn is_connected(&self) -> bool {
+        self.shared
+            .live
+            .borrow()
+            .as_ref()
+            .is_some_and(|l| l.conn.status().connected())
+    }
+}
+
+/// Keeps a connection up: waits for the current one to fail, then reconnects with backoff.
+async fn supervise(shared: Arc<Shared>) {
+    loop {
+        let current = shared.live.borrow().clone();
+        if let Some(live) = current {
+            let failed = Arc::new(Notify::new());
+            let signal = failed.clone();
+            live.conn.on_error(move |e| {
+                tracing::warn!(error = %e, "rabbitmq connection lost");
+                signal.notify_one();
+            });
+            // `on_error` only fires for errors after registration; poll the status too.
+            loop {
+                tokio::select! {
+                    _ = shared.stop.cancelled() => {
+                        let _ = live.conn.close(200, "shutting down").await;
+                        shared.live.send_replace(None);
+                        return;
+                    }
+                    _ = failed.notified() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                        if !live.conn.status().connected() || !live.publisher.status().connected() {
+                            break;
+                        }
+                    }
+                }
+            }
+            shared.live.send_replace(None);
+            let _ = live.conn.close(0, "reconnecting").await;
+        }
+        let mut backoff = BACKOFF_START;
+        loop {
+            if shared.stop.is_cancelled() {
+                return;
+            }
+            match tokio::time::timeout(Duration::from_secs(10), open(&shared.url)).await {
+                Ok(Ok(live)) => {
+                    tracing::info!("rabbitmq connection re-established");
+                    shared.live.send_replace(Some(Arc::new(live)));
+                    break;
+                }
+                Ok(Err(e)) => tracing::debug!(error = %e, "rabbitmq reconnect failed"),
+                Err(_) => tracing::debug!("rabbitmq reconnect timed out"),
+            }
+            tokio::select! {
+                _ = shared.stop.cancelled() => return,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+}
+
+impl Shared {
+    fn live(&self) -> Result<Arc<Live>, BusError> {
+        self.live
+            .borrow()
+            .clone()
+            .ok_or_else(|| BusError::Backend("rabbitmq is disconnected; reconnecting".into()))
+    }
+
+    /// Waits for a connection; `None` once the bus is stopping.
+    async fn wait_live(&self) -> Option<Arc<Live>> {
+        let mut rx = self.live.subscribe();
+        tokio::select! {
+            _ = self.stop.cancelled() => None,
+            live = rx.wait_for(|l| l.as_ref().is_some_and(|l| l.conn.status().connected())) => {
+                live.ok().and_then(|l| l.clone())
+            }
+        }
+    }
+
+    /// Publishes on the confirm channel and waits for the broker's confirmation.
+    async fn publish_confirmed(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), BusError> {
+        let live = self.live()?;
+        let confirm = live
+            .publisher
+            .basic_publish(
+                exchange,
+                routing_key,
+                BasicPublishOptions::default(),
+                body,
+                properties,
+            )
+            .await
+            .map_err(backend_err)?
+            .await
+            .map_err(backend_err)?;
+        match confirm {
+            Confirmation::Ack(_) | Confirmation::NotRequested => Ok(()),
+            Confirmation::Nack(_) => Err(BusError::Backend(format!(
+                "the broker refused a message for {exchange}/{routing_key}"
+            ))),
+        }
+    }
+}
+
+fn properties(event: &EventEnvelope, attempt: u32, reason: Option<&str>) -> BasicProperties {
+    let mut headers = FieldTable::default();
+    headers.insert(ATTEMPT_HEADER.into(), AMQPValue::LongUInt(attempt));
+    if let Some(reason) = reason {
+        headers.insert(
+            REASON_HEADER.into(),
+            AMQPValue::LongString(LongString::from(reason)),
+        );
+    }
+    BasicProperties::default()
+        .with_message_id(ShortString::from(event.id.to_string()))
+        .with_content_type("application/json".into())
+        .with_type(ShortString::from(event.event_type.clone()))
+        .with_delivery_mode(2)
+        .with_headers(headers)
+}
+
+fn header_u32(props: &BasicProperties, name: &str) -> Option<u32> {
+    let value = props.headers().as_ref()?.inner().get(name)?;
+    match value {
+        AMQPValue::LongUInt(n) => Some(*n),
+        AMQPValue::LongInt(n) => u32::try_from(*n).ok(),
+        AMQPValue::LongLongInt(n) => u32::try_from(*n).ok(),
+        AMQPValue::ShortUInt(n) => Some(u32::from(*n)),
+        AMQPValue::ShortInt(n) => u32::try_from(*n).ok(),
+        AMQPValue::ShortShortUInt(n) => Some(u32::from(*n)),
+        AMQPValue::ShortShortInt(n) => u32::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
+fn header_string(props: &BasicProperties, name: &str) -> Option<String> {
+    let value = props.headers().as_ref()?.inner().get(name)?;
+    match value {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::ShortString(s) => Some(s.as_str().to_string()),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl EventBus for RabbitMqBus {
+    async fn publish(&self, event: &EventEnvelope) -> Result<(), BusError> {
+        let body = serde_json::to_vec(event).map_err(backend_err)?;
+        let result = self
+            .shared
+            .publish_confirmed(
+                EXCHANGE,
+                &event.event_type,
+                &body,
+                properties(event, 1, None),
+            )
+            .await;
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        metrics::counter!("bus_published_total", "backend" => "rabbitmq", "result" => outcome)
+            .increment(1);
+        result
+    }
+
+    async fn subscribe(
+        &self,
+        group: &str,
+        patterns: &[&str],
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        let patterns: Vec<String> = patterns.iter().map(|p| (*p).to_string()).collect();
+        let live = self.shared.live()?;
+        let consumer = consume(&live, group, &patterns)
+            .await
+            .map_err(backend_err)?;
+        Ok(Box::new(RabbitSubscription {
+            shared: self.shared.clone(),
+            group: group.to_string(),
+            patterns,
+            consumer: Some(consumer),
+        }))
+    }
+
+    /// Reads the dead-letter queue without consuming it: every message is fetched
+    /// unacknowledged and the channel is then closed, which returns them all to the queue.
+    async fn dead_letters(&self, group: &str) -> Result<Vec<DeadLetter>, BusError> {
+        let live = self.shared.live()?;
+        let ch = live.conn.create_channel().await.map_err(backend_err)?;
+        let queue = dead_queue_name(group);
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        if ch
+            .queue_declare(&queue, passive, FieldTable::default())
+            .await
+            .is_err()
+        {
+            // No such queue: the group never existed here. The failed declare closed `ch`.
+            return Ok(Vec::new());
+        }
+        let mut letters = Vec::new();
+        while let Some(msg) = ch
+            .basic_get(&queue, BasicGetOptions { no_ack: false })
+            .await
+            .map_err(backend_err)?
+        {
+            let props = &msg.delivery.properties;
+            match serde_json::from_slice::<EventEnvelope>(&msg.delivery.data) {
+                Ok(event) => letters.push(DeadLetter {
+                    event,
+                    attempts: header_u32(props, ATTEMPT_HEADER).unwrap_or(1),
+                    reason: header_string(props, REASON_HEADER)
+                        .unwrap_or_else(|| "rejected by the broker".into()),
+                }),
+                Err(e) => tracing::warn!(queue = %queue, error = %e, "undecodable dead letter"),
+            }
+        }
+        let _ = ch.close(200, "inspected").await;
+        Ok(letters)
+    }
+
+    async fn ping(&self) -> Result<(), BusError> {
+        if self.is_connected() {
+            Ok(())
+        } else {
+            Err(BusError::Backend("disconnected; reconnecting".into()))
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        "rabbitmq"
+    }
+}
+
+/// Opens a channel of its own for one subscription and starts consuming `group`'s queue.
+async fn consume(
+    live: &Live,
+    group: &str,
+    patterns: &[String],
+) -> Result<(Channel, lapin::Consumer), lapin::Error> {
+    let ch = live.conn.create_channel().await?;
+    declare_group(&ch, group, patterns).await?;
+    ch.basic_qos(PREFETCH, BasicQosOptions::default()).await?;
+    let consumer = ch
+        .basic_consume(
+            &queue_name(group),
+            "",
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok((ch, consumer))
+}
+
+struct RabbitSubscription {
+    shared: Arc<Shared>,
+    group: String,
+    patterns: Vec<String>,
+    consumer: Option<(Channel, lapin::Consumer)>,
+}
+
+#[async_trait]
+impl Subscription for RabbitSubscription {
+    async fn next(&mut self) -> Option<Delivery> {
+        let mut backoff = BACKOFF_START;
+        loop {
+            if self.consumer.is_none() {
+                // Disconnected: wait for the supervisor, then consume again.
+                let live = self.shared.wait_live().await?;
+                match consume(&live, &self.group, &self.patterns).await {
+                    Ok(c) => {
+                        tracing::info!(group = %self.group, "rabbitmq consumer re-attached");
+                        self.consumer = Some(c);
+                        backoff = BACKOFF_START;
+                    }
+                    Err(e) => {
+                        tracing::debug!(group = %self.group, error = %e, "re-attaching the consumer failed");
+                        tokio::select! {
+                            _ = self.shared.stop.cancelled() => return None,
+                            _ = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(BACKOFF_MAX);
+                        continue;
+                    }
+                }
+            }
+            let (_, consumer) = self.consumer.as_mut().expect("consumer attached");
+            let item = tokio::select! {
+                _ = self.shared.stop.cancelled() => return None,
+                item = consumer.next() => item,
+            };
+            let delivery = match item {
+                Some(Ok(d)) => d,
+                Some(Err(e)) => {
+                    tracing::warn!(group = %self.group, error = %e, "rabbitmq consumer failed");
+                    self.consumer = None;
+                    continue;
+                }
+                None => {
+                    self.consumer = None;
+                    continue;
+                }
+            };
+            let event = match serde_json::from_slice::<EventEnvelope>(&delivery.data) {
+                Ok(e) => e,
+                Err(e) => {
+                    // Poison: not an envelope. Straight to the dead-letter queue.
+                    tracing::warn!(group = %self.group, error = %e, "undecodable delivery dead-lettered");
+                    let _ = delivery
+                        .acker
+                        .reject(BasicRejectOptions { requeue: false })
+                        .await;
+                    continue;
+                }
+            };
+            let attempt = header_u32(&delivery.properties, ATTEMPT_HEADER)
+                .unwrap_or(1)
+                .max(1);
+            let settle = RabbitSettle {
+                shared: self.shared.clone(),
+                group: self.group.clone(),
+                acker: delivery.acker,
+                body: delivery.data,
+                event: event.clone(),
+                attempt,
+            };
+            return Some(Delivery::new(event, attempt, Box::new(settle)));
+        }
+    }
+}
+
+struct RabbitSettle {
+    shared: Arc<Shared>,
+    group: String,
+    acker: lapin::acker::Acker,
+    body: Vec<u8>,
+    event: EventEnvelope,
+    attempt: u32,
+}
+
+#[async_trait]
+impl Settle for RabbitSettle {
+    async fn ack(self: Box<Self>) {
+        metrics::counter!("bus_consumed_total", "backend" => "rabbitmq", "result" => "ack")
+            .increment(1);
+        if let Err(e) = self.acker.ack(BasicAckOptions::default()).await {
+            // The channel went away: the broker redelivers, the idempotent consumer skips it.
+            tracing::warn!(group = %self.group, event_id = %self.event.id, error = %e, "ack lost");
+        }
+    }
+
+    async fn nack(self: Box<Self>, reason: String) {
+        metrics::counter!("bus_consumed_total", "backend" => "rabbitmq", "result" => "nack")
+            .increment(1);
+        let this = *self;
+        if this.attempt >= this.shared.max_attempts {
+            tracing::warn!(group = %this.group, event_id = %this.event.id, event_type = %this.event.event_type, attempts = this.attempt, %reason, "dead-lettered");
+            let props = properties(&this.event, this.attempt, Some(&reason));
+            let published = this
+                .shared
+                .publish_confirmed(DEAD_LETTER_EXCHANGE, &this.group, &this.body, props)
+                .await;
+            this.settle_after(published).await;
+            return;
+        }
+        // Hold the delivery (unacknowledged, so a crash loses nothing) through the delay,
+        // without blocking the subscription.
+        let delay = this.shared.redelivery_delay * this.attempt;
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let props = properties(&this.event, this.attempt + 1, None);
+            let published = this
+                .shared
+                .publish_confirmed("", &queue_name(&this.group), &this.body, props)
+                .await;
+            this.settle_after(published).await;
+        });
+    }
+}
+
+impl RabbitSettle {
+    /// Acknowledges the original once its successor is safely published; otherwise hands it
+    /// back to the broker, which delivers it again (same attempt number).
+    async fn settle_after(self, published: Result<(), BusError>) {
+        let settled = match published {
+            Ok(()) => self.acker.ack(BasicAckOptions::default()).await,
+            Err(e) => {
+                tracing::warn!(group = %self.group, event_id = %self.event.id, error = %e, "republish failed; requeueing");
+                self.acker
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..Default::default()
+                    })
+                    .await
+            }
+        };
+        if let Err(e) = settled {
+            tracing::warn!(group = %self.group, event_id = %self.event.id, error = %e, "settling a delivery failed");
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! One contract, every bus backend: the in-process bus and a real RabbitMQ
+//! (`LANERUNNER_TEST_AMQP_URL`, default `amqp://guest:guest@127.0.0.1:5672/%2f`). Each test
+//! uses topics and consumer groups of its own, so the tests run in parallel on one broker;
+//! the queues a RabbitMQ test declared are deleted at its end.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lanerunner_core::{EventEnvelope, EventType};
+use lanerunner_platform::bus::rabbitmq::{dead_queue_name, queue_name};
+use lanerunner_platform::bus::{run_consumer, EventBus, EventHandler, InMemoryBus, RabbitMqBus};
+use lanerunner_platform::db::{connect, Migrations};
+use lanerunner_platform::outbox::{enqueue, OutboxRelay, OutboxSignal};
+use lanerunner_platform::{on_db, Config, Db, Tx};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+const MAX_ATTEMPTS: u32 = 3;
+const DELAY: Duration = Duration::from_millis(10);
+
+fn amqp_url() -> String {
+    std::env::var("LANERUNNER_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// A namespace of topics and groups for one test: `t<letters>`.
+struct Ns {
+    name: String,
+    bus: Arc<dyn EventBus>,
+    groups: std::sync::Mutex<Vec<String>>,
+}
+
+impl Ns {
+    async fn new(rabbit: bool) -> Ns {
+        let letters: String = Uuid::new_v4()
+            .simple()
+            .to_string()
+            .chars()
+            .take(12)
+            .map(|c| (b'a' + (c as u8 % 26)) as char)
+            .collect();
+        let bus: Arc<dyn EventBus> = if rabbit {
+            Arc::new(
+                RabbitMqBus::connect(&amqp_url(), MAX_ATTEMPTS, DELAY)
+                    .await
+                    .expect("rabbitmq reachable (set LANERUNNER_TEST_AMQP_URL)"),
+            )
+        } else {
+            Arc::new(InMemoryBus::new(MAX_ATTEMPTS, DELAY))
+        };
+        Ns {
+            name: format!("t{letters}"),
+            bus,
+            groups: Default::default(),
+        }
+    }
+
+    fn group(&self, name: &str) -> String {
+        let g = format!("{}.{name}", self.name);
+        self.groups.lock().unwrap().push(g.clone());
+        g
+    }
+
+    fn pattern(&self, rest: &str) -> String {
+        format!("{}.{rest}", self.name)
+    }
+
+    fn event(&self, kind: &str, n: u32) -> EventEnvelope {
+        let mut e = EventEnvelope::new(
+            EventType::new("placeholder", 1),
+            None,
+            Uuid::now_v7(),
+            &serde_json::json!({ "n": n }),
+        )
+        .unwrap();
+        e.event_type = format!("{}.{kind}.v1", self.name);
+        e
+    }
+
+    /// Deletes the queues this test declared (RabbitMQ only).
+    async fn cleanup(self) {
+        if self.bus.backend() != "rabbitmq" {
+            return;
+        }
+        let props = lapin::ConnectionProperties::default()
+            .with_executor(tokio_executor_trait::Tokio::current())
+            .with_reactor(tokio_reactor_trait::Tokio);
+        let Ok(conn) = lapin::Connection::connect(&amqp_url(), props).await else {
+            return;
+        };
+        if let Ok(ch) = conn.create_channel().await {
+            for g in self.groups.lock().unwrap().clone() {
+                for q in [queue_name(&g), dead_queue_name(&g)] {
+                    let _ = ch
+                        .queue_delete(&q, lapin::options::QueueDeleteOptions::default())
+                        .await;
+                }
+            }
+        }
+        let _ = conn.close(200, "test done").await;
+    }
+}
+
+async fn next(sub: &mut Box<dyn lanerunner_platform::bus::Subscription>) -> lanerunner_platform::bus::Delivery {
+    tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .expect("a delivery within 10 s")
+        .expect("the bus is open")
+}
+
+async fn nothing_more(sub: &mut Box<dyn lanerunner_platform::bus::Subscription>) {
+    let waited = tokio::time::timeout(Duration::from_millis(300), sub.next()).await;
+    assert!(waited.is_err(), "an unexpected delivery arrived");
+}
+
+async fn every_group_gets_each_matching_event_once(rabbit: bool) {
+    let ns = Ns::new(rabbit).await;
+    let bus = ns.bus.clone();
+    let mut all = bus.subscribe(&ns.group("all"), &[&ns.pattern("#")]).await.unwrap();
+    let mut happened = bus
+        .subscribe(&ns.group("happened"), &[&ns.pattern("happened.*")])
+        .await
+        .unwrap();
+    let mut other = bus
+        .subscribe(&ns.group("other"), &[&ns.pattern("other.#")])
+        .await
+        .unwrap();
+    let (a, b) = (ns.event("happened", 1), ns.event("happened", 2));
+    bus.publish(&a).await.unwrap();
+    bus.publish(&b).await.unwrap();
+    for sub in [&mut all, &mut happened] {
+        let first = next(sub).await;
+        let second = next(sub).await;
+        assert_eq!((first.event.id, second.event.id), (a.id, b.id));
+        assert_eq!(first.attempt, 1);
+        assert_eq!(first.event.payload["n"], 1);
+        first.ack().await;
+        second.ack().await;
+        nothing_more(sub).await;
+    }
+    nothing_more(&mut other).await;
+    drop((all, happened, other));
+    ns.cleanup().await;
+}
+
+async fn members_of_one_group_compete(rabbit: bool) {
+    let ns = Ns::new(rabbit).await;
+    let group = ns.group("workers");
+    let pattern = ns.pattern("#");
+    let mut members = Vec::new();
+    for _ in 0..2 {
+        members.push(ns.bus.subscribe(&group, &[&pattern]).await.unwrap());
+    }
+    let mut published = HashSet::new();
+    for n in 0..10 {
+        let e = ns.event("job", n);
+        published.insert(e.id);
+        ns.bus.publish(&e).await.unwrap();
+    }
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stop = CancellationToken::new();
+    let tasks: Vec<_> = members
+        .into_iter()
+        .enumerate()
+        .map(|(member, mut sub)| {
+            let (seen, stop) = (seen.clone(), stop.clone());
+            tokio::spawn(async move {
+                loop {
+                    let d = tokio::select! {
+                        d = sub.next() => d.unwrap(),
+                        _ = stop.cancelled() => return,
+                    };
+                    // Slow workers, so the other member gets its share.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    seen.lock().unwrap().push((member, d.event.id));
+                    d.ack().await;
+                }
+            })
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while seen.lock().unwrap().len() < 10 {
+        assert!(tokio::time::Instant::now() < deadline, "work not done");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.cancel();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 10, "an event reached two members");
+    let ids: HashSet<Uuid> = seen.iter().map(|(_, id)| *id).collect();
+    assert_eq!(ids, published);
+    for member in 0..2 {
+        assert!(
+            seen.iter().any(|(m, _)| *m == member),
+            "member {member} got no work"
+        );
+    }
+    ns.cleanup().await;
+}
+
+async fn refused_deliveries_are_redelivered_then_dead_lettered(rabbit: bool) {
+    let ns = Ns::new(rabbit).await;
+    let group = ns.group("failing");
+    let mut sub = ns.bus.subscribe(&group, &[&ns.pattern("#")]).await.unwrap();
+    let e = ns.event("doomed", 7);
+    ns.bus.publish(&e).await.unwrap();
+    for attempt in 1..=MAX_ATTEMPTS {
+        let d = next(&mut sub).await;
+        assert_eq!(d.event.id, e.id);
+        assert_eq!(d.attempt, attempt);
+        d.nack(format!("handler failed #{attempt}")).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let dead = loop {
+        let dead = ns.bus.dead_letters(&group).await.unwrap();
+        if !dead.is_empty() {
+            break dead;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never dead-lettered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].event.id, e.id);
+    assert_eq!(dead[0].attempts, MAX_ATTEMPTS);
+    assert!(dead[0].reason.contains("handler failed #3"), "{}", dead[0].reason);
+    // Reading dead letters does not consume them.
+    assert_eq!(ns.bus.dead_letters(&group).await.unwrap().len(), 1);
+    nothing_more(&mut sub).await;
+    assert!(ns.bus.dead_letters(&ns.group("unknown")).await.unwrap().is_empty());
+    drop(sub);
+    ns.cleanup().await;
+}
+
+/// Counts calls, failing the first `fail_first`.
+struct Counting {
+    calls: AtomicUsize,
+    fail_first: usize,
+}
+
+#[async_trait]
+impl EventHandler for Counting {
+    async fn handle(&self, _event: &EventEnvelope, _tx: &mut Tx) -> anyhow::Result<()> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        anyhow::ensure!(call >= self.fail_first, "transient failure {call}");
+        Ok(())
+    }
+}
+
+async fn sqlite_store() -> (Db, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("lr-bus-{}", Uuid::now_v7()));
+    let config = Config {
+        data_dir: dir.clone(),
+        ..Config::default()
+    };
+    let db = connect(&config, "bus_contract").await.unwrap();
+    db.migrate(&Migrations::platform()).await.unwrap();
+    (db, dir)
+}
+
+async fn processed(db: &Db) -> i64 {
+    on_db!(db, |p| sqlx::query_scalar("SELECT COUNT(*) FROM processed_events")
+        .fetch_one(p)
+        .await)
+    .unwrap()
+}
+
+/// At-least-once delivery (relay, redelivery, a duplicate publish) plus the idempotent
+/// consumer: every committed event has its effect exactly once.
+async fn outbox_and_idempotent_consumer_give_exactly_once_effects(rabbit: bool) {
+    let ns = Ns::new(rabbit).await;
+    let (db, dir) = sqlite_store().await;
+    let group = ns.group("effects");
+    let pattern = ns.pattern("#");
+    drop(ns.bus.subscribe(&group, &[&pattern]).await.unwrap());
+    let handler = Arc::new(Counting {
+        calls: AtomicUsize::new(0),
+        fail_first: 2,
+    });
+    let stop = CancellationToken::new();
+    let consumer = tokio::spawn(run_consumer(
+        ns.bus.clone(),
+        db.clone(),
+        group.clone(),
+        vec![pattern.clone()],
+        handler.clone(),
+        stop.clone(),
+    ));
+    let signal = OutboxSignal::default();
+    let relay = OutboxRelay::new(
+        "bus_contract",
+        db.clone(),
+        ns.bus.clone(),
+        signal.clone(),
+        Duration::from_millis(50),
+        7,
+    );
+    let relay_task = tokio::spawn(relay.run(stop.clone()));
+    let events: Vec<EventEnvelope> = (0..20).map(|n| ns.event("counted", n)).collect();
+    let mut tx = db.begin().await.unwrap();
+    for e in &events {
+        enqueue(&mut tx, e).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    signal.committed();
+    // A duplicate, as a relay that crashed between publish and mark would send.
+    ns.bus.publish(&events[3]).await.unwrap();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while processed(&db).await < 20 {
+        assert!(tokio::time::Instant::now() < deadline, "events not processed");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(processed(&db).await, 20);
+    // 2 refused attempts, then one effect per distinct event; the duplicate was skipped.
+    assert_eq!(handler.calls.load(Ordering::SeqCst), 22);
+    assert!(ns.bus.dead_letters(&group).await.unwrap().is_empty());
+    stop.cancel();
+    consumer.await.unwrap().unwrap();
+    let _ = relay_task.await;
+    db.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+    ns.cleanup().await;
+}
+
+macro_rules! on_both {
+    ($($name:ident),+) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn in_process() {
+                    super::$name(false).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn rabbitmq() {
+                    super::$name(true).await
+                }
+            }
+        )+
+    };
+}
+
+on_both!(
+    every_group_gets_each_matching_event_once,
+    members_of_one_group_compete,
+    refused_deliveries_are_redelivered_then_dead_lettered,
+    outbox_and_idempotent_consumer_give_exactly_once_effects
+);
