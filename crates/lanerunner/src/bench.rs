@@ -118,6 +118,7 @@ pub async fn identity(opts: IdentityBenchOptions) -> anyhow::Result<String> {
         let name = match backend {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
+            Backend::PostgresRabbitRedis => "postgres+rabbitmq+redis",
         };
         let app = Arc::new(TestApp::spawn_with(*backend, production_cost).await);
         let email = "bench@broker.example";

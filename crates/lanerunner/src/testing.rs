@@ -1,5 +1,6 @@
-//! A test harness that runs the whole application, on SQLite or on a fresh PostgreSQL
-//! database, behind a real HTTP listener on a loopback port.
+//! A test harness that runs the whole application, on SQLite, on a fresh PostgreSQL
+//! database, or on PostgreSQL + RabbitMQ + Redis, behind a real HTTP listener on a loopback
+//! port.
 //!
 //! ```ignore
 //! use lanerunner::both_backends;
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lanerunner_platform::config::mask_url_password;
+use lanerunner_platform::config::{mask_url_password, BusBackend, CacheBackend};
 use lanerunner_platform::Config;
 use serde::Serialize;
 use sqlx::{Connection, Executor, PgConnection};
@@ -27,6 +28,12 @@ use crate::app::{self, App};
 pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// Environment variable naming an account allowed to `CREATE DATABASE`.
 pub const TEST_POSTGRES_URL_ENV: &str = "LANERUNNER_TEST_POSTGRES_URL";
+/// Environment variable naming the RabbitMQ broker tests use.
+pub const TEST_AMQP_URL_ENV: &str = "LANERUNNER_TEST_AMQP_URL";
+pub const DEFAULT_TEST_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+/// Environment variable naming the Redis server tests use.
+pub const TEST_REDIS_URL_ENV: &str = "LANERUNNER_TEST_REDIS_URL";
+pub const DEFAULT_TEST_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -35,6 +42,11 @@ pub enum Backend {
     /// A fresh database `lr_test_<uuid>` on the server named by `LANERUNNER_TEST_POSTGRES_URL`,
     /// dropped when the [`TestApp`] is dropped.
     Postgres,
+    /// [`Backend::Postgres`], with the bus on RabbitMQ (`LANERUNNER_TEST_AMQP_URL`) under a
+    /// namespace of its own, and the cache on Redis (`LANERUNNER_TEST_REDIS_URL`) under a
+    /// key prefix of its own; [`TestApp::spawn_sibling`] starts a second instance sharing
+    /// all three.
+    PostgresRabbitRedis,
 }
 
 /// The application, serving on `127.0.0.1:<ephemeral>`.
@@ -47,6 +59,7 @@ pub struct TestApp {
     stop: CancellationToken,
     // Dropped after the fields above, so the app stops before its database goes.
     _database: Option<TestDatabase>,
+    _broker: Option<TestBrokerNamespace>,
     _data_dir: TempDir,
 }
 
@@ -62,13 +75,56 @@ impl TestApp {
         let mut config = test_config(data_dir.0.clone());
         let database = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres => {
+            Backend::Postgres | Backend::PostgresRabbitRedis => {
                 let db = TestDatabase::create().await;
                 config.database.url = Some(db.url.clone());
                 Some(db)
             }
         };
+        let mut broker = None;
+        if backend == Backend::PostgresRabbitRedis {
+            let namespace = format!("lrt{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+            let amqp = std::env::var(TEST_AMQP_URL_ENV)
+                .unwrap_or_else(|_| DEFAULT_TEST_AMQP_URL.to_string());
+            config.bus.backend = BusBackend::Rabbitmq;
+            config.bus.url = Some(amqp.clone());
+            config.bus.namespace = namespace.clone();
+            config.bus.redelivery_delay_ms = 20;
+            config.cache.backend = CacheBackend::Redis;
+            config.cache.url = Some(
+                std::env::var(TEST_REDIS_URL_ENV)
+                    .unwrap_or_else(|_| DEFAULT_TEST_REDIS_URL.to_string()),
+            );
+            config.cache.prefix = format!("{namespace}:");
+            broker = Some(TestBrokerNamespace {
+                url: amqp,
+                namespace,
+                groups: Vec::new(),
+            });
+        }
         configure(&mut config);
+        Self::start(backend, config, data_dir, database, broker).await
+    }
+
+    /// A second instance of this deployment: the same database, RabbitMQ namespace and
+    /// Redis prefix, its own port and data directory (so its own mail spool). Drop it before
+    /// the original, which owns the shared database.
+    pub async fn spawn_sibling(&self) -> TestApp {
+        let data_dir = TempDir::new();
+        let config = Config {
+            data_dir: data_dir.0.clone(),
+            ..self.config.clone()
+        };
+        Self::start(self.backend, config, data_dir, None, None).await
+    }
+
+    async fn start(
+        backend: Backend,
+        config: Config,
+        data_dir: TempDir,
+        database: Option<TestDatabase>,
+        mut broker: Option<TestBrokerNamespace>,
+    ) -> TestApp {
         config.validate().expect("test configuration is valid");
 
         let app = Arc::new(
@@ -76,6 +132,14 @@ impl TestApp {
                 .await
                 .expect("the application builds"),
         );
+        if let Some(broker) = &mut broker {
+            broker.groups.push("mailer".into());
+            for service in app.services() {
+                broker
+                    .groups
+                    .extend(service.consumers().into_iter().map(|c| c.group));
+            }
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
@@ -104,6 +168,7 @@ impl TestApp {
             app,
             stop,
             _database: database,
+            _broker: broker,
             _data_dir: data_dir,
         }
     }
@@ -252,6 +317,41 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The RabbitMQ exchanges and queues one test deployment declared, deleted after it.
+struct TestBrokerNamespace {
+    url: String,
+    namespace: String,
+    groups: Vec<String>,
+}
+
+impl Drop for TestBrokerNamespace {
+    fn drop(&mut self) {
+        let (url, namespace, groups) = (
+            self.url.clone(),
+            self.namespace.clone(),
+            std::mem::take(&mut self.groups),
+        );
+        let deleted = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async move {
+                lanerunner_platform::bus::rabbitmq::delete_namespace(&url, &namespace, &groups)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = deleted {
+            eprintln!(
+                "warning: could not delete test broker namespace {}: {e}",
+                self.namespace
+            );
+        }
     }
 }
 

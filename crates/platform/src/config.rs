@@ -42,6 +42,9 @@ pub struct BusConfig {
     pub backend: BusBackend,
     /// `amqp://user:password@host:5672/%2f`; required when `backend = "rabbitmq"`.
     pub url: Option<String>,
+    /// Every exchange and queue is named `<namespace>.…` (`lanerunner.events`); deployments
+    /// sharing a broker (or tests) use different namespaces.
+    pub namespace: String,
     /// Deliveries of one event to one group before it is dead-lettered.
     pub max_attempts: u32,
     /// Redelivery waits this long times the attempt number.
@@ -72,6 +75,7 @@ impl Default for BusConfig {
         Self {
             backend: BusBackend::InProcess,
             url: None,
+            namespace: "lanerunner".into(),
             max_attempts: 5,
             redelivery_delay_ms: 200,
         }
@@ -346,6 +350,18 @@ impl Config {
                 return Err(invalid("bus.url", "must be an amqp:// URL"))
             }
             _ => {}
+        }
+        if self.bus.namespace.is_empty()
+            || !self
+                .bus
+                .namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(invalid(
+                "bus.namespace",
+                "letters, digits, '-', '_' and '.' only",
+            ));
         }
         if self.bus.max_attempts == 0 {
             return Err(invalid("bus.max_attempts", "must be at least 1"));

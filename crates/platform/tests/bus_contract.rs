@@ -1,7 +1,7 @@
 //! One contract, every bus backend: the in-process bus and a real RabbitMQ
 //! (`LANERUNNER_TEST_AMQP_URL`, default `amqp://guest:guest@127.0.0.1:5672/%2f`). Each test
-//! uses topics and consumer groups of its own, so the tests run in parallel on one broker;
-//! the queues a RabbitMQ test declared are deleted at its end.
+//! uses a namespace (exchanges, queues), topics and consumer groups of its own, so the tests
+//! run in parallel on one broker; what a RabbitMQ test declared is deleted at its end.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use lanerunner_core::{EventEnvelope, EventType};
-use lanerunner_platform::bus::rabbitmq::{dead_queue_name, queue_name};
+use lanerunner_platform::bus::rabbitmq::delete_namespace;
 use lanerunner_platform::bus::{run_consumer, EventBus, EventHandler, InMemoryBus, RabbitMqBus};
 use lanerunner_platform::db::{connect, Migrations};
 use lanerunner_platform::outbox::{enqueue, OutboxRelay, OutboxSignal};
@@ -42,9 +42,10 @@ impl Ns {
             .take(12)
             .map(|c| (b'a' + (c as u8 % 26)) as char)
             .collect();
+        let name = format!("t{letters}");
         let bus: Arc<dyn EventBus> = if rabbit {
             Arc::new(
-                RabbitMqBus::connect(&amqp_url(), MAX_ATTEMPTS, DELAY)
+                RabbitMqBus::connect(&amqp_url(), &name, MAX_ATTEMPTS, DELAY)
                     .await
                     .expect("rabbitmq reachable (set LANERUNNER_TEST_AMQP_URL)"),
             )
@@ -52,7 +53,7 @@ impl Ns {
             Arc::new(InMemoryBus::new(MAX_ATTEMPTS, DELAY))
         };
         Ns {
-            name: format!("t{letters}"),
+            name,
             bus,
             groups: Default::default(),
         }
@@ -80,31 +81,21 @@ impl Ns {
         e
     }
 
-    /// Deletes the queues this test declared (RabbitMQ only).
+    /// Deletes the exchanges and queues this test declared (RabbitMQ only).
     async fn cleanup(self) {
         if self.bus.backend() != "rabbitmq" {
             return;
         }
-        let props = lapin::ConnectionProperties::default()
-            .with_executor(tokio_executor_trait::Tokio::current())
-            .with_reactor(tokio_reactor_trait::Tokio);
-        let Ok(conn) = lapin::Connection::connect(&amqp_url(), props).await else {
-            return;
-        };
-        if let Ok(ch) = conn.create_channel().await {
-            for g in self.groups.lock().unwrap().clone() {
-                for q in [queue_name(&g), dead_queue_name(&g)] {
-                    let _ = ch
-                        .queue_delete(&q, lapin::options::QueueDeleteOptions::default())
-                        .await;
-                }
-            }
-        }
-        let _ = conn.close(200, "test done").await;
+        let groups = self.groups.lock().unwrap().clone();
+        delete_namespace(&amqp_url(), &self.name, &groups)
+            .await
+            .expect("test namespace deleted");
     }
 }
 
-async fn next(sub: &mut Box<dyn lanerunner_platform::bus::Subscription>) -> lanerunner_platform::bus::Delivery {
+async fn next(
+    sub: &mut Box<dyn lanerunner_platform::bus::Subscription>,
+) -> lanerunner_platform::bus::Delivery {
     tokio::time::timeout(Duration::from_secs(10), sub.next())
         .await
         .expect("a delivery within 10 s")
@@ -119,7 +110,10 @@ async fn nothing_more(sub: &mut Box<dyn lanerunner_platform::bus::Subscription>)
 async fn every_group_gets_each_matching_event_once(rabbit: bool) {
     let ns = Ns::new(rabbit).await;
     let bus = ns.bus.clone();
-    let mut all = bus.subscribe(&ns.group("all"), &[&ns.pattern("#")]).await.unwrap();
+    let mut all = bus
+        .subscribe(&ns.group("all"), &[&ns.pattern("#")])
+        .await
+        .unwrap();
     let mut happened = bus
         .subscribe(&ns.group("happened"), &[&ns.pattern("happened.*")])
         .await
@@ -222,17 +216,29 @@ async fn refused_deliveries_are_redelivered_then_dead_lettered(rabbit: bool) {
         if !dead.is_empty() {
             break dead;
         }
-        assert!(tokio::time::Instant::now() < deadline, "never dead-lettered");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never dead-lettered"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].event.id, e.id);
     assert_eq!(dead[0].attempts, MAX_ATTEMPTS);
-    assert!(dead[0].reason.contains("handler failed #3"), "{}", dead[0].reason);
+    assert!(
+        dead[0].reason.contains("handler failed #3"),
+        "{}",
+        dead[0].reason
+    );
     // Reading dead letters does not consume them.
     assert_eq!(ns.bus.dead_letters(&group).await.unwrap().len(), 1);
     nothing_more(&mut sub).await;
-    assert!(ns.bus.dead_letters(&ns.group("unknown")).await.unwrap().is_empty());
+    assert!(ns
+        .bus
+        .dead_letters(&ns.group("unknown"))
+        .await
+        .unwrap()
+        .is_empty());
     drop(sub);
     ns.cleanup().await;
 }
@@ -264,9 +270,11 @@ async fn sqlite_store() -> (Db, std::path::PathBuf) {
 }
 
 async fn processed(db: &Db) -> i64 {
-    on_db!(db, |p| sqlx::query_scalar("SELECT COUNT(*) FROM processed_events")
-        .fetch_one(p)
-        .await)
+    on_db!(db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM processed_events"
+    )
+    .fetch_one(p)
+    .await)
     .unwrap()
 }
 
@@ -313,7 +321,10 @@ async fn outbox_and_idempotent_consumer_give_exactly_once_effects(rabbit: bool) 
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while processed(&db).await < 20 {
-        assert!(tokio::time::Instant::now() < deadline, "events not processed");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "events not processed"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;

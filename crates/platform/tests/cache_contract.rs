@@ -33,7 +33,11 @@ async fn values_are_set_read_deleted_and_expire(cache: Arc<dyn Cache>) {
         .unwrap();
     assert_eq!(cache.get("a").await.unwrap().as_deref(), Some(&b"x"[..]));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(cache.get("a").await.unwrap(), None, "expired value still read");
+    assert_eq!(
+        cache.get("a").await.unwrap(),
+        None,
+        "expired value still read"
+    );
     cache.set("b", b"y", Duration::from_secs(5)).await.unwrap();
     cache.delete("b").await.unwrap();
     assert_eq!(cache.get("b").await.unwrap(), None);
@@ -68,7 +72,11 @@ async fn concurrent_increments_are_atomic(cache: Arc<dyn Cache>) {
         seen.push(t.await.unwrap());
     }
     seen.sort_unstable();
-    assert_eq!(seen, (1..=200).collect::<Vec<u64>>(), "each caller a distinct count");
+    assert_eq!(
+        seen,
+        (1..=200).collect::<Vec<u64>>(),
+        "each caller a distinct count"
+    );
     let (n, left) = cache.peek_counter("hot").await.unwrap();
     assert_eq!(n, 200);
     assert!(left > Duration::ZERO && left <= window);
@@ -104,6 +112,18 @@ async fn prefixes_keep_deployments_apart() {
     let b = redis().await;
     a.set("same", b"a", Duration::from_secs(5)).await.unwrap();
     assert_eq!(b.get("same").await.unwrap(), None);
-    assert_eq!(a.incr_in_window("c", Duration::from_secs(5)).await.unwrap().0, 1);
-    assert_eq!(b.incr_in_window("c", Duration::from_secs(5)).await.unwrap().0, 1);
+    assert_eq!(
+        a.incr_in_window("c", Duration::from_secs(5))
+            .await
+            .unwrap()
+            .0,
+        1
+    );
+    assert_eq!(
+        b.incr_in_window("c", Duration::from_secs(5))
+            .await
+            .unwrap()
+            .0,
+        1
+    );
 }

@@ -33,7 +33,9 @@ pub async fn from_config(
                 .url
                 .as_deref()
                 .ok_or_else(|| BusError::Backend("bus.url is not set".into()))?;
-            std::sync::Arc::new(RabbitMqBus::connect(url, config.max_attempts, delay).await?)
+            std::sync::Arc::new(
+                RabbitMqBus::connect(url, &config.namespace, config.max_attempts, delay).await?,
+            )
         }
     })
 }

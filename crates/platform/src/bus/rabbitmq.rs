@@ -1,6 +1,7 @@
 //! The RabbitMQ bus (AMQP 0-9-1 through `lapin`).
 //!
-//! Topology, all durable and declared idempotently:
+//! Topology, all durable, declared idempotently, and named under `bus.namespace`
+//! (`lanerunner` by default; a test or a second deployment on one broker picks another):
 //!
 //! - `lanerunner.events`, a topic exchange; an event is published with its topic
 //!   (`identity.user_registered.v1`) as routing key, persistent, `message_id` = event id,
@@ -40,8 +41,8 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::{BusError, DeadLetter, Delivery, EventBus, Settle, Subscription};
 
-pub const EXCHANGE: &str = "lanerunner.events";
-pub const DEAD_LETTER_EXCHANGE: &str = "lanerunner.dlx";
+/// The default namespace of every exchange and queue.
+pub const DEFAULT_NAMESPACE: &str = "lanerunner";
 const ATTEMPT_HEADER: &str = "x-attempt";
 const REASON_HEADER: &str = "x-reason";
 /// Unacknowledged deliveries one subscription holds at a time.
@@ -49,14 +50,38 @@ const PREFETCH: u16 = 32;
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
-/// The durable queue of consumer group `group`.
-pub fn queue_name(group: &str) -> String {
-    format!("lanerunner.{group}")
+/// The names of the topology under one namespace.
+#[derive(Debug, Clone)]
+pub struct Names {
+    namespace: String,
 }
 
-/// Where `group`'s exhausted deliveries go.
-pub fn dead_queue_name(group: &str) -> String {
-    format!("lanerunner.{group}.dead")
+impl Names {
+    pub fn new(namespace: &str) -> Self {
+        Self {
+            namespace: namespace.to_string(),
+        }
+    }
+
+    /// The topic exchange every event is published to.
+    pub fn exchange(&self) -> String {
+        format!("{}.events", self.namespace)
+    }
+
+    /// The direct exchange dead letters go through.
+    pub fn dead_letter_exchange(&self) -> String {
+        format!("{}.dlx", self.namespace)
+    }
+
+    /// The durable queue of consumer group `group`.
+    pub fn queue(&self, group: &str) -> String {
+        format!("{}.{group}", self.namespace)
+    }
+
+    /// Where `group`'s exhausted deliveries go.
+    pub fn dead_queue(&self, group: &str) -> String {
+        format!("{}.{group}.dead", self.namespace)
+    }
 }
 
 #[derive(Clone)]
@@ -68,6 +93,7 @@ pub struct RabbitMqBus {
 
 struct Shared {
     url: String,
+    names: Names,
     max_attempts: u32,
     redelivery_delay: Duration,
     /// The live connection and its confirm-mode publishing channel; `None` while down.
@@ -84,7 +110,7 @@ fn backend_err(e: impl std::fmt::Display) -> BusError {
     BusError::Backend(e.to_string())
 }
 
-async fn open(url: &str) -> Result<Live, lapin::Error> {
+async fn open(url: &str, names: &Names) -> Result<Live, lapin::Error> {
     let props = ConnectionProperties::default()
         .with_connection_name("lanerunner".into())
         .with_executor(tokio_executor_trait::Tokio::current())
@@ -94,24 +120,24 @@ async fn open(url: &str) -> Result<Live, lapin::Error> {
     publisher
         .confirm_select(ConfirmSelectOptions::default())
         .await?;
-    declare_exchanges(&publisher).await?;
+    declare_exchanges(&publisher, names).await?;
     Ok(Live { conn, publisher })
 }
 
-async fn declare_exchanges(ch: &Channel) -> Result<(), lapin::Error> {
+async fn declare_exchanges(ch: &Channel, names: &Names) -> Result<(), lapin::Error> {
     let durable = ExchangeDeclareOptions {
         durable: true,
         ..Default::default()
     };
     ch.exchange_declare(
-        EXCHANGE,
+        &names.exchange(),
         ExchangeKind::Topic,
         durable,
         FieldTable::default(),
     )
     .await?;
     ch.exchange_declare(
-        DEAD_LETTER_EXCHANGE,
+        &names.dead_letter_exchange(),
         ExchangeKind::Direct,
         durable,
         FieldTable::default(),
@@ -120,18 +146,24 @@ async fn declare_exchanges(ch: &Channel) -> Result<(), lapin::Error> {
 }
 
 /// Declares `group`'s queue, its dead-letter queue, and the bindings for `patterns`.
-async fn declare_group(ch: &Channel, group: &str, patterns: &[String]) -> Result<(), lapin::Error> {
-    declare_exchanges(ch).await?;
+async fn declare_group(
+    ch: &Channel,
+    names: &Names,
+    group: &str,
+    patterns: &[String],
+) -> Result<(), lapin::Error> {
+    declare_exchanges(ch, names).await?;
     let durable = QueueDeclareOptions {
         durable: true,
         ..Default::default()
     };
-    let dead = dead_queue_name(group);
+    let dead = names.dead_queue(group);
+    let dlx = names.dead_letter_exchange();
     ch.queue_declare(&dead, durable, FieldTable::default())
         .await?;
     ch.queue_bind(
         &dead,
-        DEAD_LETTER_EXCHANGE,
+        &dlx,
         group,
         QueueBindOptions::default(),
         FieldTable::default(),
@@ -140,18 +172,19 @@ async fn declare_group(ch: &Channel, group: &str, patterns: &[String]) -> Result
     let mut args = FieldTable::default();
     args.insert(
         "x-dead-letter-exchange".into(),
-        AMQPValue::LongString(DEAD_LETTER_EXCHANGE.into()),
+        AMQPValue::LongString(dlx.as_str().into()),
     );
     args.insert(
         "x-dead-letter-routing-key".into(),
         AMQPValue::LongString(group.into()),
     );
-    let queue = queue_name(group);
+    let queue = names.queue(group);
+    let exchange = names.exchange();
     ch.queue_declare(&queue, durable, args).await?;
     for pattern in patterns {
         ch.queue_bind(
             &queue,
-            EXCHANGE,
+            &exchange,
             pattern,
             QueueBindOptions::default(),
             FieldTable::default(),
@@ -162,14 +195,16 @@ async fn declare_group(ch: &Channel, group: &str, patterns: &[String]) -> Result
 }
 
 impl RabbitMqBus {
-    /// Connects to `url` (`amqp://user:password@host:5672/%2f`) and declares the exchanges;
-    /// fails if the broker cannot be reached now. Later outages are survived.
+    /// Connects to `url` (`amqp://user:password@host:5672/%2f`) and declares the exchanges
+    /// of `namespace`; fails if the broker cannot be reached now. Later outages are survived.
     pub async fn connect(
         url: &str,
+        namespace: &str,
         max_attempts: u32,
         redelivery_delay: Duration,
     ) -> Result<Self, BusError> {
-        let live = tokio::time::timeout(Duration::from_secs(10), open(url))
+        let names = Names::new(namespace);
+        let live = tokio::time::timeout(Duration::from_secs(10), open(url, &names))
             .await
             .map_err(|_| BusError::Backend("connecting to rabbitmq timed out".into()))?
             .map_err(backend_err)?;
@@ -177,6 +212,7 @@ impl RabbitMqBus {
         let (tx, _) = watch::channel(Some(Arc::new(live)));
         let shared = Arc::new(Shared {
             url: url.to_string(),
+            names,
             max_attempts: max_attempts.max(1),
             redelivery_delay,
             live: tx,
@@ -187,6 +223,11 @@ impl RabbitMqBus {
             shared,
             _stop: Arc::new(stop.drop_guard()),
         })
+    }
+
+    /// The exchange and queue names this bus uses.
+    pub fn names(&self) -> &Names {
+        &self.shared.names
     }
 
     /// Whether a connection is up right now.
@@ -234,7 +275,9 @@ async fn supervise(shared: Arc<Shared>) {
             if shared.stop.is_cancelled() {
                 return;
             }
-            match tokio::time::timeout(Duration::from_secs(10), open(&shared.url)).await {
+            match tokio::time::timeout(Duration::from_secs(10), open(&shared.url, &shared.names))
+                .await
+            {
                 Ok(Ok(live)) => {
                     tracing::info!("rabbitmq connection re-established");
                     shared.live.send_replace(Some(Arc::new(live)));
@@ -349,7 +392,7 @@ impl EventBus for RabbitMqBus {
         let result = self
             .shared
             .publish_confirmed(
-                EXCHANGE,
+                &self.shared.names.exchange(),
                 &event.event_type,
                 &body,
                 properties(event, 1, None),
@@ -368,7 +411,7 @@ impl EventBus for RabbitMqBus {
     ) -> Result<Box<dyn Subscription>, BusError> {
         let patterns: Vec<String> = patterns.iter().map(|p| (*p).to_string()).collect();
         let live = self.shared.live()?;
-        let consumer = consume(&live, group, &patterns)
+        let consumer = consume(&live, &self.shared.names, group, &patterns)
             .await
             .map_err(backend_err)?;
         Ok(Box::new(RabbitSubscription {
@@ -384,7 +427,7 @@ impl EventBus for RabbitMqBus {
     async fn dead_letters(&self, group: &str) -> Result<Vec<DeadLetter>, BusError> {
         let live = self.shared.live()?;
         let ch = live.conn.create_channel().await.map_err(backend_err)?;
-        let queue = dead_queue_name(group);
+        let queue = self.shared.names.dead_queue(group);
         let passive = QueueDeclareOptions {
             passive: true,
             ..Default::default()
@@ -434,15 +477,16 @@ impl EventBus for RabbitMqBus {
 /// Opens a channel of its own for one subscription and starts consuming `group`'s queue.
 async fn consume(
     live: &Live,
+    names: &Names,
     group: &str,
     patterns: &[String],
 ) -> Result<(Channel, lapin::Consumer), lapin::Error> {
     let ch = live.conn.create_channel().await?;
-    declare_group(&ch, group, patterns).await?;
+    declare_group(&ch, names, group, patterns).await?;
     ch.basic_qos(PREFETCH, BasicQosOptions::default()).await?;
     let consumer = ch
         .basic_consume(
-            &queue_name(group),
+            &names.queue(group),
             "",
             BasicConsumeOptions::default(),
             FieldTable::default(),
@@ -466,7 +510,7 @@ impl Subscription for RabbitSubscription {
             if self.consumer.is_none() {
                 // Disconnected: wait for the supervisor, then consume again.
                 let live = self.shared.wait_live().await?;
-                match consume(&live, &self.group, &self.patterns).await {
+                match consume(&live, &self.shared.names, &self.group, &self.patterns).await {
                     Ok(c) => {
                         tracing::info!(group = %self.group, "rabbitmq consumer re-attached");
                         self.consumer = Some(c);
@@ -557,7 +601,12 @@ impl Settle for RabbitSettle {
             let props = properties(&this.event, this.attempt, Some(&reason));
             let published = this
                 .shared
-                .publish_confirmed(DEAD_LETTER_EXCHANGE, &this.group, &this.body, props)
+                .publish_confirmed(
+                    &this.shared.names.dead_letter_exchange(),
+                    &this.group,
+                    &this.body,
+                    props,
+                )
                 .await;
             this.settle_after(published).await;
             return;
@@ -570,7 +619,7 @@ impl Settle for RabbitSettle {
             let props = properties(&this.event, this.attempt + 1, None);
             let published = this
                 .shared
-                .publish_confirmed("", &queue_name(&this.group), &this.body, props)
+                .publish_confirmed("", &this.shared.names.queue(&this.group), &this.body, props)
                 .await;
             this.settle_after(published).await;
         });
@@ -597,4 +646,33 @@ impl RabbitSettle {
             tracing::warn!(group = %self.group, event_id = %self.event.id, error = %e, "settling a delivery failed");
         }
     }
+}
+
+/// Deletes the exchanges of `namespace` and the queues of `groups` in it: for tests and
+/// throwaway deployments.
+pub async fn delete_namespace(
+    url: &str,
+    namespace: &str,
+    groups: &[String],
+) -> Result<(), BusError> {
+    let props = ConnectionProperties::default()
+        .with_executor(tokio_executor_trait::Tokio::current())
+        .with_reactor(tokio_reactor_trait::Tokio);
+    let conn = Connection::connect(url, props).await.map_err(backend_err)?;
+    let ch = conn.create_channel().await.map_err(backend_err)?;
+    let names = Names::new(namespace);
+    for g in groups {
+        for q in [names.queue(g), names.dead_queue(g)] {
+            ch.queue_delete(&q, lapin::options::QueueDeleteOptions::default())
+                .await
+                .map_err(backend_err)?;
+        }
+    }
+    for x in [names.exchange(), names.dead_letter_exchange()] {
+        ch.exchange_delete(&x, lapin::options::ExchangeDeleteOptions::default())
+            .await
+            .map_err(backend_err)?;
+    }
+    let _ = conn.close(200, "namespace deleted").await;
+    Ok(())
 }

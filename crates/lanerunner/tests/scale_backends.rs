@@ -1,0 +1,105 @@
+//! The application on the engines a real deployment uses: PostgreSQL, RabbitMQ and Redis
+//! (`Backend::PostgresRabbitRedis`), one instance and two sharing them.
+
+use std::time::Duration;
+
+use lanerunner::testing::{Backend, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn signup(app: &TestApp, email: &str) -> Value {
+    let res = app
+        .post_json(
+            "/v1/auth/signup",
+            &json!({ "organization": { "name": "Scale Freight", "kind": "broker" }, "name": "Pat Owner", "email": email, "password": PASSWORD }),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "signup failed");
+    res.json().await.unwrap()
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.post_json(
+        "/v1/auth/login",
+        &json!({ "email": email, "password": password }),
+        None,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signup_verification_mail_travels_through_rabbitmq_and_readyz_reports_each_engine() {
+    let app = TestApp::spawn(Backend::PostgresRabbitRedis).await;
+    assert_eq!(app.app().bus().backend(), "rabbitmq");
+
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["checks"]["bus.rabbitmq"], "ok", "{ready}");
+    assert_eq!(ready["checks"]["cache.redis"], "ok", "{ready}");
+
+    let body = signup(&app, "owner@scale.example").await;
+    let access = body["tokens"]["access_token"].as_str().unwrap().to_owned();
+    // outbox → RabbitMQ → mailer consumer → spool.
+    let mail = app
+        .wait_for_mail(
+            |m| m.contains("To: owner@scale.example") && m.contains("Your verification token:"),
+            Duration::from_secs(15),
+        )
+        .await;
+    let token = mail
+        .lines()
+        .find_map(|l| l.strip_prefix("Your verification token:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let res = app
+        .post_json("/v1/auth/verify-email", &json!({ "token": token }), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let me: Value = app.get("/v1/me", Some(&access)).await.json().await.unwrap();
+    assert_eq!(me["user"]["email_verified"], true);
+
+    // Logout marks the session revoked in Redis: the access token stops working at once.
+    let res = app
+        .post_json("/v1/auth/logout", &json!({}), Some(&access))
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(
+        app.get("/v1/me", Some(&access)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(
+        metrics.contains("bus_published_total{backend=\"rabbitmq\""),
+        "no publish counter for rabbitmq"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_one_failed_login_counter() {
+    let a = TestApp::spawn(Backend::PostgresRabbitRedis).await;
+    let b = a.spawn_sibling().await;
+    assert_ne!(a.address, b.address);
+    signup(&a, "shared@scale.example").await;
+    // The account limit is 5 failures per window, counted in Redis: spread them over both.
+    for i in 0..5 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let res = login(app, "shared@scale.example", "wrong password!!").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    for app in [&a, &b] {
+        let res = login(app, "shared@scale.example", PASSWORD).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "each instance sees all five failures"
+        );
+        assert!(res.headers().contains_key("retry-after"));
+    }
+    drop(b);
+}
