@@ -364,3 +364,142 @@ on_both!(
     refused_deliveries_are_redelivered_then_dead_lettered,
     outbox_and_idempotent_consumer_give_exactly_once_effects
 );
+
+/// A TCP proxy in front of the broker that can cut every connection and refuse new ones,
+/// as a broker restart looks to a client, without disturbing the real broker.
+struct FlakyProxy {
+    port: u16,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    cut: Arc<std::sync::Mutex<CancellationToken>>,
+    stop: CancellationToken,
+}
+
+impl FlakyProxy {
+    async fn start(target: &'static str) -> FlakyProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let cut = Arc::new(std::sync::Mutex::new(CancellationToken::new()));
+        let stop = CancellationToken::new();
+        let (up2, cut2, stop2) = (up.clone(), cut.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                let (mut client, _) = tokio::select! {
+                    _ = stop2.cancelled() => return,
+                    accepted = listener.accept() => match accepted { Ok(a) => a, Err(_) => continue },
+                };
+                if !up2.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let token = cut2.lock().unwrap().clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = token.cancelled() => {}
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    }
+                });
+            }
+        });
+        FlakyProxy {
+            port,
+            up,
+            cut,
+            stop,
+        }
+    }
+
+    fn down(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        let old = std::mem::take(&mut *self.cut.lock().unwrap());
+        old.cancel();
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for FlakyProxy {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        self.cut.lock().unwrap().cancel();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rabbitmq_bus_recovers_after_the_broker_goes_away() {
+    let proxy = FlakyProxy::start("127.0.0.1:5672").await;
+    let url = format!("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port);
+    let ns = format!("tr{}", &Uuid::new_v4().simple().to_string()[..12]);
+    let bus = RabbitMqBus::connect(&url, &ns, MAX_ATTEMPTS, DELAY)
+        .await
+        .unwrap();
+    let group = "recovering".to_string();
+    let topic = format!("{ns}.ping.v1");
+    let mut sub = bus.subscribe(&group, &[&format!("{ns}.#")]).await.unwrap();
+    let event = |n: u32| {
+        let mut e = EventEnvelope::new(
+            EventType::new("placeholder", 1),
+            None,
+            Uuid::now_v7(),
+            &serde_json::json!({ "n": n }),
+        )
+        .unwrap();
+        e.event_type = topic.clone();
+        e
+    };
+    let before = event(1);
+    bus.publish(&before).await.unwrap();
+    let d = next(&mut sub).await;
+    assert_eq!(d.event.id, before.id);
+    d.ack().await;
+
+    proxy.down();
+    // The supervisor notices; publishing fails while the broker is away.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let attempt = tokio::time::timeout(Duration::from_secs(2), bus.publish(&event(0))).await;
+        if matches!(attempt, Ok(Err(_)) | Err(_)) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "publish kept succeeding"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(bus.ping().await.is_err());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.restore();
+
+    // Retry as the outbox relay does, until the reconnected bus takes the event.
+    let after = event(2);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while bus.publish(&after).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "never reconnected");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bus.ping().await.unwrap();
+    // The subscription re-attached by itself. (An event published while the broker was
+    // unreachable may or may not have been taken; only `after` is required.)
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let d = tokio::time::timeout_at(deadline, sub.next())
+            .await
+            .expect("the subscription recovered")
+            .unwrap();
+        let id = d.event.id;
+        d.ack().await;
+        if id == after.id {
+            break;
+        }
+    }
+    drop(sub);
+    delete_namespace("amqp://guest:guest@127.0.0.1:5672/%2f", &ns, &[group])
+        .await
+        .unwrap();
+}
