@@ -49,6 +49,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Inspect and replay dead-lettered events (needs a broker: `bus.backend = "rabbitmq"`).
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
     /// Manage the token signing keys.
     Keys {
         #[command(subcommand)]
@@ -85,6 +90,25 @@ pub enum ConfigCommand {
     Check {
         #[command(flatten)]
         config: ConfigArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Print the dead letters of a consumer group, oldest first (one JSON object a line).
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The consumer group, e.g. `mailer`.
+        #[arg(long)]
+        group: String,
+    },
+    /// Put a group's dead letters back on its queue, with a fresh attempt count.
+    Replay {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long)]
+        group: String,
     },
 }
 
@@ -195,6 +219,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await?;
             print!("{report}");
+            Ok(())
+        }
+        Command::Dlq { command } => {
+            let (config, group) = match &command {
+                DlqCommand::List { config, group } | DlqCommand::Replay { config, group } => {
+                    (config, group)
+                }
+            };
+            let config = load_config(config.file.as_deref())?;
+            anyhow::ensure!(
+                config.bus.backend != lanerunner_platform::config::BusBackend::InProcess,
+                "the in-process bus keeps its dead letters inside the serving process; configure bus.backend = \"rabbitmq\" to inspect them from here"
+            );
+            let bus = lanerunner_platform::bus::from_config(&config.bus).await?;
+            match command {
+                DlqCommand::List { .. } => {
+                    for letter in bus.dead_letters(group).await? {
+                        let line = serde_json::json!({
+                            "attempts": letter.attempts,
+                            "reason": letter.reason,
+                            "event": letter.event,
+                        });
+                        println!("{line}");
+                    }
+                }
+                DlqCommand::Replay { .. } => {
+                    let n = bus.replay_dead_letters(group).await?;
+                    println!("replayed {n} dead letters of {group}");
+                }
+            }
             Ok(())
         }
         Command::Keys {

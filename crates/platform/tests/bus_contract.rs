@@ -233,6 +233,16 @@ async fn refused_deliveries_are_redelivered_then_dead_lettered(rabbit: bool) {
     // Reading dead letters does not consume them.
     assert_eq!(ns.bus.dead_letters(&group).await.unwrap().len(), 1);
     nothing_more(&mut sub).await;
+    // Once the cause is fixed, a replay delivers it again from attempt 1, and it leaves
+    // the dead letters.
+    assert_eq!(ns.bus.replay_dead_letters(&group).await.unwrap(), 1);
+    let again = next(&mut sub).await;
+    assert_eq!(again.event.id, e.id);
+    assert_eq!(again.attempt, 1);
+    again.ack().await;
+    assert!(ns.bus.dead_letters(&group).await.unwrap().is_empty());
+    assert_eq!(ns.bus.replay_dead_letters(&group).await.unwrap(), 0);
+    nothing_more(&mut sub).await;
     assert!(ns
         .bus
         .dead_letters(&ns.group("unknown"))

@@ -122,6 +122,28 @@ impl EventBus for InMemoryBus {
             .unwrap_or_default())
     }
 
+    async fn replay_dead_letters(&self, group: &str) -> Result<usize, BusError> {
+        let queue = self
+            .inner
+            .groups
+            .lock()
+            .expect("bus lock")
+            .get(group)
+            .cloned();
+        let Some(queue) = queue else { return Ok(0) };
+        let dead: Vec<DeadLetter> = std::mem::take(&mut *queue.dead.lock().expect("bus lock"));
+        let n = dead.len();
+        queue
+            .ready
+            .lock()
+            .expect("bus lock")
+            .extend(dead.into_iter().map(|d| (d.event, 1)));
+        for _ in 0..n {
+            queue.notify.notify_one();
+        }
+        Ok(n)
+    }
+
     fn backend(&self) -> &'static str {
         "in-process"
     }

@@ -64,6 +64,11 @@ pub trait EventBus: Send + Sync + 'static {
     /// Events that exhausted their attempts in `group`, oldest first.
     async fn dead_letters(&self, group: &str) -> Result<Vec<DeadLetter>, BusError>;
 
+    /// Moves every dead letter of `group` back to its queue with a fresh attempt count (after
+    /// the cause was fixed); returns how many were replayed. The idempotent consumer makes a
+    /// replay of an event that was in fact applied harmless.
+    async fn replay_dead_letters(&self, group: &str) -> Result<usize, BusError>;
+
     /// Whether the backend is connected; for `readyz`. The embedded bus always is.
     async fn ping(&self) -> Result<(), BusError> {
         Ok(())

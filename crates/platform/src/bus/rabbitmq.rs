@@ -461,6 +461,54 @@ impl EventBus for RabbitMqBus {
         Ok(letters)
     }
 
+    async fn replay_dead_letters(&self, group: &str) -> Result<usize, BusError> {
+        let live = self.shared.live()?;
+        let ch = live.conn.create_channel().await.map_err(backend_err)?;
+        let dead = self.shared.names.dead_queue(group);
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        if ch
+            .queue_declare(&dead, passive, FieldTable::default())
+            .await
+            .is_err()
+        {
+            return Ok(0);
+        }
+        let queue = self.shared.names.queue(group);
+        let mut replayed = 0;
+        while let Some(msg) = ch
+            .basic_get(&dead, BasicGetOptions { no_ack: false })
+            .await
+            .map_err(backend_err)?
+        {
+            let Ok(event) = serde_json::from_slice::<EventEnvelope>(&msg.delivery.data) else {
+                // Leave what cannot be read where an operator can still see it.
+                msg.delivery
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(backend_err)?;
+                break;
+            };
+            // Publish the copy before removing the dead letter: a crash in between
+            // duplicates (harmless to an idempotent consumer) rather than loses.
+            self.shared
+                .publish_confirmed("", &queue, &msg.delivery.data, properties(&event, 1, None))
+                .await?;
+            msg.delivery
+                .ack(BasicAckOptions::default())
+                .await
+                .map_err(backend_err)?;
+            replayed += 1;
+        }
+        let _ = ch.close(200, "replayed").await;
+        Ok(replayed)
+    }
+
     async fn ping(&self) -> Result<(), BusError> {
         if self.is_connected() {
             Ok(())
