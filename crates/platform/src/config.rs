@@ -25,6 +25,8 @@ pub struct Config {
     pub email: EmailConfig,
     pub bus: BusConfig,
     pub cache: CacheConfig,
+    pub streams: StreamsConfig,
+    pub maps: MapsConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +72,110 @@ pub struct CacheConfig {
     pub prefix: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MapsProvider {
+    /// The vendored gazetteer and great-circle × road-factor miles; no network.
+    Offline,
+    /// Google Maps Geocoding and Distance Matrix APIs (`maps.google`).
+    Google,
+}
+
+/// Geocoding and road distances.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MapsConfig {
+    pub provider: MapsProvider,
+    pub google: GoogleMapsConfig,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GoogleMapsConfig {
+    /// Maps Platform key with the Geocoding and Distance Matrix APIs enabled; required
+    /// when `provider = "google"`. A secret: masked by `config check` and `Debug`.
+    pub api_key: Option<String>,
+    pub base_url: String,
+    /// Whole-request timeout.
+    pub timeout_ms: u64,
+    /// Geocoding answers kept in memory (the same cities repeat); 0 turns it off.
+    pub cache_capacity: usize,
+    pub cache_ttl_secs: u64,
+}
+
+impl std::fmt::Debug for GoogleMapsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GoogleMapsConfig")
+            .field("api_key", &self.api_key.as_ref().map(|_| "****"))
+            .field("base_url", &self.base_url)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("cache_capacity", &self.cache_capacity)
+            .field("cache_ttl_secs", &self.cache_ttl_secs)
+            .finish()
+    }
+}
+
+impl Default for MapsConfig {
+    fn default() -> Self {
+        Self {
+            provider: MapsProvider::Offline,
+            google: GoogleMapsConfig::default(),
+        }
+    }
+}
+
+impl Default for GoogleMapsConfig {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            base_url: "https://maps.googleapis.com".into(),
+            timeout_ms: 5_000,
+            cache_capacity: 10_000,
+            cache_ttl_secs: 86_400,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StreamsBackend {
+    /// Partitioned logs in this process ([`crate::streams::InProcessStreams`]).
+    InProcess,
+    /// A Kafka cluster at `streams.brokers` ([`crate::streams::KafkaStreams`]).
+    Kafka,
+}
+
+/// Keyed, partitioned, retained streams (the audit/analytics stream; positions later).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamsConfig {
+    pub backend: StreamsBackend,
+    /// `host:port[,host:port…]`; required when `backend = "kafka"`.
+    pub brokers: Option<String>,
+    /// Every topic and consumer group is named `<topic_prefix><name>` (`lanerunner.audit`);
+    /// deployments sharing a cluster (or tests) use different prefixes.
+    pub topic_prefix: String,
+    /// Partitions of each topic LaneRunner creates; records of one key stay in one.
+    pub partitions: u32,
+    /// Replicas of each partition LaneRunner creates (Kafka only).
+    pub replication_factor: u16,
+    /// How long a topic keeps its records.
+    pub retention_hours: u64,
+}
+
+impl Default for StreamsConfig {
+    fn default() -> Self {
+        Self {
+            backend: StreamsBackend::InProcess,
+            brokers: None,
+            topic_prefix: "lanerunner.".into(),
+            partitions: 6,
+            replication_factor: 1,
+            retention_hours: 168,
+        }
+    }
+}
+
 impl Default for BusConfig {
     fn default() -> Self {
         Self {
@@ -97,6 +203,10 @@ impl Default for CacheConfig {
 pub struct DatabaseConfig {
     /// `postgres://…` selects PostgreSQL; unset means SQLite files under `data_dir`.
     pub url: Option<String>,
+    /// A streaming replica of `url` (`postgres://…`, same database name) for reads that
+    /// tolerate lag: load-board rebuilds, truck search, reports. Unset: the primary serves
+    /// them too.
+    pub read_url: Option<String>,
     pub max_connections: u32,
     /// How long a request waits for a pooled connection.
     pub acquire_timeout_ms: u64,
@@ -110,6 +220,9 @@ pub struct HttpConfig {
     pub request_timeout_ms: u64,
     /// How long a SIGTERM waits for in-flight requests before exiting anyway.
     pub shutdown_grace_ms: u64,
+    /// Authenticated requests one principal (user or API key) may make per minute, counted
+    /// in the cache so the limit is one limit across every instance; 0 turns it off.
+    pub rate_limit_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -177,6 +290,8 @@ impl Default for Config {
             email: EmailConfig::default(),
             bus: BusConfig::default(),
             cache: CacheConfig::default(),
+            streams: StreamsConfig::default(),
+            maps: MapsConfig::default(),
         }
     }
 }
@@ -185,6 +300,7 @@ impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
             url: None,
+            read_url: None,
             max_connections: 10,
             acquire_timeout_ms: 5_000,
         }
@@ -197,6 +313,7 @@ impl Default for HttpConfig {
             body_limit_bytes: 1 << 20,
             request_timeout_ms: 30_000,
             shutdown_grace_ms: 20_000,
+            rate_limit_per_minute: 1_200,
         }
     }
 }
@@ -259,12 +376,15 @@ pub enum ConfigError {
 /// any other nested key is reachable with `__` (`LANERUNNER_AUTH__ISSUER`).
 const ENV_ALIASES: &[(&str, &str)] = &[
     ("database_url", "database.url"),
+    ("database_read_url", "database.read_url"),
     ("log_format", "log.format"),
     ("log_level", "log.level"),
     ("public_url", "public_url"),
     ("data_dir", "data_dir"),
     ("bus_url", "bus.url"),
     ("cache_url", "cache.url"),
+    ("streams_brokers", "streams.brokers"),
+    ("google_maps_api_key", "maps.google.api_key"),
 ];
 
 impl Config {
@@ -307,6 +427,17 @@ impl Config {
                     "database.url",
                     "must be a postgres:// URL (leave unset for embedded SQLite)",
                 ));
+            }
+        }
+        if let Some(url) = &self.database.read_url {
+            if self.database.url.is_none() {
+                return Err(invalid(
+                    "database.read_url",
+                    "needs database.url: a read replica is of a PostgreSQL primary",
+                ));
+            }
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(invalid("database.read_url", "must be a postgres:// URL"));
             }
         }
         if self.database.max_connections == 0 {
@@ -378,6 +509,58 @@ impl Config {
             }
             _ => {}
         }
+        if self.maps.provider == MapsProvider::Google
+            && self
+                .maps
+                .google
+                .api_key
+                .as_deref()
+                .is_none_or(|k| k.trim().is_empty())
+        {
+            return Err(invalid(
+                "maps.google.api_key",
+                "required when maps.provider = \"google\"",
+            ));
+        }
+        let base = &self.maps.google.base_url;
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(invalid(
+                "maps.google.base_url",
+                "must start with http:// or https://",
+            ));
+        }
+        if self.maps.google.timeout_ms == 0 {
+            return Err(invalid("maps.google.timeout_ms", "must be at least 1"));
+        }
+        if self.streams.backend == StreamsBackend::Kafka
+            && self.streams.brokers.as_deref().is_none_or(str::is_empty)
+        {
+            return Err(invalid(
+                "streams.brokers",
+                "required when streams.backend = \"kafka\"",
+            ));
+        }
+        if self.streams.topic_prefix.is_empty()
+            || !self
+                .streams
+                .topic_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(invalid(
+                "streams.topic_prefix",
+                "letters, digits, '-', '_' and '.' only",
+            ));
+        }
+        if self.streams.partitions == 0 {
+            return Err(invalid("streams.partitions", "must be at least 1"));
+        }
+        if self.streams.replication_factor == 0 {
+            return Err(invalid("streams.replication_factor", "must be at least 1"));
+        }
+        if self.streams.retention_hours == 0 {
+            return Err(invalid("streams.retention_hours", "must be at least 1"));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
         Ok(())
@@ -387,8 +570,12 @@ impl Config {
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = shown.database.url.as_deref().map(mask_url_password);
+        shown.database.read_url = shown.database.read_url.as_deref().map(mask_url_password);
         shown.bus.url = shown.bus.url.as_deref().map(mask_url_password);
         shown.cache.url = shown.cache.url.as_deref().map(mask_url_password);
+        if shown.maps.google.api_key.is_some() {
+            shown.maps.google.api_key = Some("****".into());
+        }
         toml::to_string_pretty(&shown)
             .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
     }
@@ -453,6 +640,24 @@ mod tests {
     }
 
     #[test]
+    fn a_read_replica_needs_a_postgres_primary_and_is_masked() {
+        let mut c = Config::default();
+        c.database.read_url = Some("postgres://u:replica-secret@r/d".into());
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("database.read_url"), "{err}");
+        c.database.url = Some("postgres://u:pw@p/d".into());
+        c.validate().unwrap();
+        c.database.read_url = Some("mysql://r/d".into());
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("database.read_url"));
+        c.database.read_url = Some("postgres://u:replica-secret@r/d".into());
+        assert!(!c.to_masked_toml().contains("replica-secret"));
+    }
+
+    #[test]
     fn masked_toml_hides_database_password() {
         let mut c = Config::default();
         c.database.url = Some("postgres://u:hunter2@h/d".into());
@@ -483,5 +688,74 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("backend = \"rabbitmq\""), "{shown}");
+    }
+
+    #[test]
+    fn google_maps_needs_a_key_that_config_check_masks() {
+        let mut c = Config::default();
+        assert_eq!(c.maps.provider, MapsProvider::Offline);
+        c.maps.provider = MapsProvider::Google;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("maps.google.api_key"), "{err}");
+        c.maps.google.api_key = Some("  ".into());
+        assert!(c.validate().is_err());
+        c.maps.google.api_key = Some("AIzaMapsSecret".into());
+        c.validate().unwrap();
+        let shown = c.to_masked_toml();
+        assert!(!shown.contains("AIzaMapsSecret"), "{shown}");
+        assert!(shown.contains("provider = \"google\""), "{shown}");
+        assert!(!format!("{c:?}").contains("AIzaMapsSecret"));
+        c.maps.google.base_url = "maps.googleapis.com".into();
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("maps.google.base_url"));
+    }
+
+    #[test]
+    fn maps_keys_come_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LANERUNNER_MAPS__PROVIDER", "google");
+            jail.set_env("LANERUNNER_GOOGLE_MAPS_API_KEY", "from-env");
+            jail.set_env("LANERUNNER_MAPS__GOOGLE__TIMEOUT_MS", "1500");
+            let c = Config::load(None).expect("loads");
+            assert_eq!(c.maps.provider, MapsProvider::Google);
+            assert_eq!(c.maps.google.api_key.as_deref(), Some("from-env"));
+            assert_eq!(c.maps.google.timeout_ms, 1500);
+            assert_eq!(c.maps.google.base_url, "https://maps.googleapis.com");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn kafka_streams_need_brokers_and_a_sane_shape() {
+        let mut c = Config::default();
+        assert_eq!(c.streams.backend, StreamsBackend::InProcess);
+        c.streams.backend = StreamsBackend::Kafka;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("streams.brokers"), "{err}");
+        c.streams.brokers = Some("127.0.0.1:9092".into());
+        c.validate().unwrap();
+        c.streams.partitions = 0;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("streams.partitions"));
+        c.streams.partitions = 3;
+        c.streams.topic_prefix = "bad prefix".into();
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("streams.topic_prefix"));
+        c.streams.topic_prefix = "t1.".into();
+        c.streams.retention_hours = 0;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("streams.retention_hours"));
     }
 }

@@ -10,7 +10,9 @@ pub mod http;
 pub mod mail;
 pub mod outbox;
 pub mod service;
+pub mod streams;
 pub mod telemetry;
+pub mod testing;
 
 pub use config::Config;
 pub use db::{Db, Tx};

@@ -97,6 +97,7 @@ pub async fn run_mailer(
             d = sub.next() => match d { Some(d) => d, None => return Ok(()) },
             _ = shutdown.cancelled() => return Ok(()),
         };
+        crate::bus::record_lag("mailer", &delivery.event);
         let outcome = match serde_json::from_value::<EmailMessage>(delivery.event.payload.clone()) {
             Ok(message) => mailer.send(&from, &message).await,
             Err(e) => Err(anyhow::anyhow!("malformed email request: {e}")),

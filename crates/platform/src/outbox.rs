@@ -86,6 +86,14 @@ impl OutboxRelay {
                 // A full batch means more may be waiting: go again at once.
                 Ok(n) if n as i64 == self.batch => continue,
                 Ok(_) => {}
+                // Another instance is relaying; it may have read its batch before our
+                // commit, so look again soon rather than at the next poll.
+                Err(e) if e.is::<RelayBusy>() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(BUSY_RETRY) => continue,
+                        _ = shutdown.cancelled() => return,
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(service = self.service, error = %e, "outbox relay failed; will retry")
                 }
@@ -101,36 +109,49 @@ impl OutboxRelay {
         }
     }
 
-    /// Publishes up to one batch of unpublished events in order; returns how many left.
-    /// On PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED`, so several instances can
-    /// relay one outbox without publishing a row twice concurrently.
+    /// Publishes up to one batch of unpublished events in order; returns how many it
+    /// published.
+    ///
+    /// Many instances may run a relay over one outbox. On PostgreSQL each batch first takes
+    /// the transaction-scoped advisory lock of this outbox's schema (`pg_try_advisory_xact_lock`): one
+    /// relay publishes at a time and the others find the lock taken and wait for the next
+    /// tick. That keeps events in commit order, hence in order per aggregate, which
+    /// `SKIP LOCKED` batches on several instances would not (a later batch could overtake
+    /// an earlier one). If the relaying instance dies, its transaction aborts, the lock is
+    /// released with it, and another instance republishes what was not marked published.
     pub async fn relay_batch(&self) -> anyhow::Result<usize> {
         let mut tx = self.db.begin().await?;
-        let lock = match self.db {
-            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Db::Sqlite(_) => "",
-        };
-        let sql = format!(
-            "SELECT seq, envelope FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1{lock}"
-        );
-        let rows: Vec<(i64, Json<EventEnvelope>)> = on_tx!(&mut tx, |c| sqlx::query_as(&sql)
+        if let Tx::Postgres(t) = &mut tx {
+            // Keyed by the schema that holds this outbox: services (and test runs) sharing
+            // one database each have their own outbox and must not wait on each other.
+            let leader: bool = sqlx::query_scalar(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended('lanerunner.outbox.' || current_schema(), 0))",
+            )
+            .fetch_one(&mut **t)
+            .await?;
+            if !leader {
+                return Err(RelayBusy.into());
+            }
+        }
+        let sql =
+            "SELECT seq, envelope FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1";
+        let rows: Vec<(i64, Json<EventEnvelope>)> = on_tx!(&mut tx, |c| sqlx::query_as(sql)
             .bind(self.batch)
             .fetch_all(c)
             .await)?;
-        let mut published = Vec::with_capacity(rows.len());
-        let mut failure = None;
-        for (seq, Json(event)) in rows {
-            // Stop at the first failure: later events must not overtake an earlier one.
-            match self.bus.publish(&event).await {
-                Ok(()) => published.push(seq),
-                Err(e) => {
-                    failure = Some((seq, e.to_string()));
-                    break;
-                }
-            }
+        if rows.is_empty() {
+            return Ok(0);
         }
+        let (seqs, events): (Vec<i64>, Vec<EventEnvelope>) =
+            rows.into_iter().map(|(seq, Json(e))| (seq, e)).unzip();
+        // Stops at the first failure: later events must not overtake an earlier one.
+        let (sent, error) = self.bus.publish_batch(&events).await;
+        // A backend's count is trusted only as far as the batch goes.
+        let sent = sent.min(seqs.len());
+        let published = &seqs[..sent];
+        let failure = error.and_then(|e| seqs.get(sent).map(|seq| (*seq, e.to_string())));
         let now = Utc::now();
-        for seq in &published {
+        for seq in published {
             on_tx!(&mut tx, |c| sqlx::query(
                 "UPDATE outbox SET published_at = $1, attempts = attempts + 1 WHERE seq = $2"
             )
@@ -167,3 +188,11 @@ impl OutboxRelay {
         .await)
     }
 }
+
+/// Another instance holds the relay lock of this outbox right now.
+#[derive(Debug, thiserror::Error)]
+#[error("another instance is relaying this outbox")]
+pub struct RelayBusy;
+
+/// How soon a relay that found the lock taken looks again.
+const BUSY_RETRY: Duration = Duration::from_millis(25);

@@ -20,6 +20,9 @@ use crate::{Config, Db};
 pub struct ServiceContext {
     pub config: Arc<Config>,
     pub db: Db,
+    /// For reads that tolerate lag (a read replica when `database.read_url` is set, else
+    /// the same pool as `db`). Never for a read that decides a write.
+    pub read_db: Db,
     pub bus: Arc<dyn EventBus>,
     pub cache: Arc<dyn Cache>,
     pub outbox: OutboxSignal,
@@ -32,11 +35,36 @@ pub struct ConsumerSpec {
     pub handler: Arc<dyn EventHandler>,
 }
 
+/// A listener every instance runs: it hears every matching event (a broadcast
+/// subscription), for per-instance state such as an in-memory index. Nothing is retried
+/// or kept for it, so it must be safe to miss events while down (state rebuilt from the
+/// store at start-up) and to hear one twice.
+pub struct ListenerSpec {
+    /// For logs and metrics: `<service>.<purpose>`.
+    pub name: String,
+    pub patterns: Vec<String>,
+    pub listener: Arc<dyn EventListener>,
+}
+
+#[async_trait]
+pub trait EventListener: Send + Sync + 'static {
+    async fn on_event(&self, event: &lanerunner_core::EventEnvelope) -> anyhow::Result<()>;
+
+    /// Called once the subscription exists, before any event: the moment to re-read what
+    /// changed while the state was being built (nothing can be missed after this point).
+    async fn on_subscribed(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
 pub trait Service: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Routes under `/v1`, already bound to the service's state.
     fn routes(&self) -> OpenApiRouter;
     fn consumers(&self) -> Vec<ConsumerSpec> {
+        Vec::new()
+    }
+    fn listeners(&self) -> Vec<ListenerSpec> {
         Vec::new()
     }
     fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
@@ -66,6 +94,35 @@ impl ReadinessCheck for StoreReadiness {
             Ok(0) => Ok(()),
             Ok(n) => Err(format!("{n} migrations not applied")),
             Err(e) => Err(format!("cannot read migrations: {e}")),
+        }
+    }
+}
+
+/// `readyz` check for a service's read replica: reachable and in recovery (a replica that
+/// was promoted, or a URL that names a primary, is reported rather than silently used).
+pub struct ReplicaReadiness {
+    pub service: &'static str,
+    pub db: Db,
+}
+
+#[async_trait]
+impl ReadinessCheck for ReplicaReadiness {
+    fn name(&self) -> String {
+        format!("{}.read_replica", self.service)
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        let Db::Postgres(pool) = &self.db else {
+            return Ok(());
+        };
+        let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
+            .fetch_one(pool)
+            .await
+            .map_err(|e| format!("unreachable: {e}"))?;
+        if in_recovery {
+            Ok(())
+        } else {
+            Err("database.read_url names a server that is not a replica".into())
         }
     }
 }

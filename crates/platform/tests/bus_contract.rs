@@ -14,6 +14,7 @@ use lanerunner_platform::bus::rabbitmq::delete_namespace;
 use lanerunner_platform::bus::{run_consumer, EventBus, EventHandler, InMemoryBus, RabbitMqBus};
 use lanerunner_platform::db::{connect, Migrations};
 use lanerunner_platform::outbox::{enqueue, OutboxRelay, OutboxSignal};
+use lanerunner_platform::testing::FlakyProxy;
 use lanerunner_platform::{on_db, Config, Db, Tx};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -350,6 +351,87 @@ async fn outbox_and_idempotent_consumer_give_exactly_once_effects(rabbit: bool) 
     ns.cleanup().await;
 }
 
+async fn broadcast_subscribers_each_get_every_event_while_subscribed(rabbit: bool) {
+    let ns = Ns::new(rabbit).await;
+    let bus = ns.bus.clone();
+    let pattern = ns.pattern("changed.*");
+    let mut one = bus.subscribe_broadcast(&[&pattern]).await.unwrap();
+    let mut two = bus.subscribe_broadcast(&[&pattern]).await.unwrap();
+    let gone = bus.subscribe_broadcast(&[&pattern]).await.unwrap();
+    drop(gone);
+    let e = ns.event("changed", 1);
+    bus.publish(&e).await.unwrap();
+    bus.publish(&ns.event("unrelated", 2)).await.unwrap();
+    for sub in [&mut one, &mut two] {
+        let d = next(sub).await;
+        assert_eq!(
+            d.event.id, e.id,
+            "every broadcast subscriber gets its own copy"
+        );
+        // A refused broadcast delivery is dropped, not redelivered.
+        d.nack("listener failed").await;
+        nothing_more(sub).await;
+    }
+    // Unlike a group, a broadcast subscription keeps nothing for events before it existed.
+    let mut late = bus.subscribe_broadcast(&[&pattern]).await.unwrap();
+    nothing_more(&mut late).await;
+    let e2 = ns.event("changed", 3);
+    bus.publish(&e2).await.unwrap();
+    assert_eq!(next(&mut late).await.event.id, e2.id);
+    drop((one, two, late));
+    ns.cleanup().await;
+}
+
+async fn queue_depth_counts_waiting_and_dead_events(rabbit: bool) {
+    let ns = Ns::new(rabbit).await;
+    let bus = ns.bus.clone();
+    let group = ns.group("depth");
+    let pattern = ns.pattern("#");
+    // Declare the group, then leave it without a consumer so nothing is prefetched.
+    drop(bus.subscribe(&group, &[&pattern]).await.unwrap());
+    assert_eq!(bus.queue_depth(&group).await.unwrap(), Default::default());
+    for n in 0..3 {
+        bus.publish(&ns.event("queued", n)).await.unwrap();
+    }
+    let eventually = |want: lanerunner_platform::bus::QueueDepth| {
+        let bus = bus.clone();
+        let group = group.clone();
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let d = bus.queue_depth(&group).await.unwrap();
+                if d == want {
+                    return;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "queue depth {d:?}, expected {want:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    eventually(lanerunner_platform::bus::QueueDepth { ready: 3, dead: 0 }).await;
+    let mut sub = bus.subscribe(&group, &[&pattern]).await.unwrap();
+    let mut settled = 0;
+    while settled < 3 {
+        let d = next(&mut sub).await;
+        if d.event.payload["n"] == 0 && d.attempt < MAX_ATTEMPTS {
+            d.nack("poison").await;
+            continue;
+        }
+        if d.event.payload["n"] == 0 {
+            d.nack("poison, last attempt").await;
+        } else {
+            d.ack().await;
+        }
+        settled += 1;
+    }
+    eventually(lanerunner_platform::bus::QueueDepth { ready: 0, dead: 1 }).await;
+    drop(sub);
+    ns.cleanup().await;
+}
+
 macro_rules! on_both {
     ($($name:ident),+) => {
         $(
@@ -372,77 +454,14 @@ on_both!(
     every_group_gets_each_matching_event_once,
     members_of_one_group_compete,
     refused_deliveries_are_redelivered_then_dead_lettered,
-    outbox_and_idempotent_consumer_give_exactly_once_effects
+    outbox_and_idempotent_consumer_give_exactly_once_effects,
+    broadcast_subscribers_each_get_every_event_while_subscribed,
+    queue_depth_counts_waiting_and_dead_events
 );
-
-/// A TCP proxy in front of the broker that can cut every connection and refuse new ones,
-/// as a broker restart looks to a client, without disturbing the real broker.
-struct FlakyProxy {
-    port: u16,
-    up: Arc<std::sync::atomic::AtomicBool>,
-    cut: Arc<std::sync::Mutex<CancellationToken>>,
-    stop: CancellationToken,
-}
-
-impl FlakyProxy {
-    async fn start(target: &'static str) -> FlakyProxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let cut = Arc::new(std::sync::Mutex::new(CancellationToken::new()));
-        let stop = CancellationToken::new();
-        let (up2, cut2, stop2) = (up.clone(), cut.clone(), stop.clone());
-        tokio::spawn(async move {
-            loop {
-                let (mut client, _) = tokio::select! {
-                    _ = stop2.cancelled() => return,
-                    accepted = listener.accept() => match accepted { Ok(a) => a, Err(_) => continue },
-                };
-                if !up2.load(Ordering::SeqCst) {
-                    drop(client);
-                    continue;
-                }
-                let token = cut2.lock().unwrap().clone();
-                tokio::spawn(async move {
-                    let Ok(mut server) = tokio::net::TcpStream::connect(target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = token.cancelled() => {}
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                    }
-                });
-            }
-        });
-        FlakyProxy {
-            port,
-            up,
-            cut,
-            stop,
-        }
-    }
-
-    fn down(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        let old = std::mem::take(&mut *self.cut.lock().unwrap());
-        old.cancel();
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-}
-
-impl Drop for FlakyProxy {
-    fn drop(&mut self) {
-        self.stop.cancel();
-        self.cut.lock().unwrap().cancel();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rabbitmq_bus_recovers_after_the_broker_goes_away() {
-    let proxy = FlakyProxy::start("127.0.0.1:5672").await;
+    let proxy = FlakyProxy::start("127.0.0.1:5672").await.unwrap();
     let url = format!("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port);
     let ns = format!("tr{}", &Uuid::new_v4().simple().to_string()[..12]);
     let bus = RabbitMqBus::connect(&url, &ns, MAX_ATTEMPTS, DELAY)

@@ -219,3 +219,61 @@ async fn consumer_idempotent_sqlite() {
 async fn consumer_idempotent_postgres() {
     consumer_applies_each_event_once_and_retries_failures(true).await;
 }
+
+/// Three relays (three instances) over one PostgreSQL outbox while a writer commits: every
+/// event is published exactly once and in commit order, because one relay holds the
+/// advisory lock at a time (`SKIP LOCKED` batches would let a later batch overtake).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_relays_publish_once_each_in_commit_order_postgres() {
+    let s = store(true).await;
+    let bus = Arc::new(InMemoryBus::default());
+    let mut sub = bus.subscribe("observer", &["test.#"]).await.unwrap();
+    let stop = CancellationToken::new();
+    let signal = OutboxSignal::default();
+    for _ in 0..3 {
+        let relay = OutboxRelay::new(
+            "test",
+            s.db.clone(),
+            bus.clone(),
+            signal.clone(),
+            Duration::from_millis(20),
+            7,
+        );
+        tokio::spawn(relay.run(stop.clone()));
+    }
+    const TXS: u32 = 100;
+    let writer = {
+        let (db, signal) = (s.db.clone(), signal.clone());
+        tokio::spawn(async move {
+            for t in 0..TXS {
+                let mut tx = db.begin().await.unwrap();
+                for k in 0..3 {
+                    enqueue(&mut tx, &event(t * 3 + k)).await.unwrap();
+                }
+                tx.commit().await.unwrap();
+                signal.committed();
+            }
+        })
+    };
+    for expected in 0..TXS * 3 {
+        let d = tokio::time::timeout(Duration::from_secs(20), sub.next())
+            .await
+            .expect("every event within 20 s")
+            .unwrap();
+        assert_eq!(
+            d.event.payload["n"], expected,
+            "published out of commit order, or twice"
+        );
+        d.ack().await;
+    }
+    writer.await.unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), sub.next())
+            .await
+            .is_err(),
+        "an event was published twice"
+    );
+    assert_eq!(unpublished(&s.db).await, 0);
+    stop.cancel();
+    s.drop_schema().await;
+}

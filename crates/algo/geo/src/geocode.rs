@@ -21,6 +21,14 @@ pub enum GeocodeError {
     /// A backend (e.g. a remote geocoding API) failed; never returned offline.
     #[error("geocoding backend unavailable: {0}")]
     Unavailable(String),
+    /// A routing backend found no road between two points (an island, across a sea);
+    /// never returned offline, where every distance is an estimate.
+    #[error("no road route from ({from}) to ({to})")]
+    NoRoute {
+        /// "lat,lon".
+        from: String,
+        to: String,
+    },
 }
 
 /// A geocoded place, with a note when the query matched more than one.

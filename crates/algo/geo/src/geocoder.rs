@@ -1,5 +1,5 @@
-//! The geocoding seam: one trait, the offline implementation here; a remote one (Google
-//! Geocoding + Distance Matrix) lives with the service that owns the API key.
+//! The geocoding seam: one trait, the offline implementation here; the remote one (Google
+//! Geocoding + Distance Matrix) is `lanerunner-googlemaps` (crates/integrations/googlemaps).
 
 use std::sync::Arc;
 
@@ -50,6 +50,12 @@ pub trait Geocoder: Send + Sync {
     /// Road miles for each `(origin, destination)` pair, in order. One call per batch so
     /// that a remote backend can use one distance-matrix request.
     fn distance_miles(&self, pairs: &[(LatLon, LatLon)]) -> Result<Vec<f64>, GeocodeError>;
+
+    /// True when calls go over the network (and can take a timeout's length): async
+    /// callers should then make them on a blocking thread (`spawn_blocking`).
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
 
 /// Gazetteer lookups and great-circle × circuity road miles; no network.

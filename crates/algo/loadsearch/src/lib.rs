@@ -35,6 +35,7 @@ mod idmap;
 mod index;
 mod load;
 mod query;
+pub mod synth;
 
 pub use brute::brute_force_search;
 pub use circle::{air_miles, Circle};

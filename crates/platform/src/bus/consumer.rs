@@ -35,6 +35,7 @@ pub async fn run_consumer(
             d = sub.next() => match d { Some(d) => d, None => return Ok(()) },
             _ = shutdown.cancelled() => return Ok(()),
         };
+        record_lag(&group, &delivery.event);
         let started = std::time::Instant::now();
         let outcome = apply_once(&db, &group, &delivery.event, handler.as_ref()).await;
         let result = match &outcome {
@@ -53,6 +54,66 @@ pub async fn run_consumer(
                 delivery.nack(format!("{e:#}")).await
             }
         }
+    }
+}
+
+/// Records how long after it happened `event` reached `group`'s consumer (relay, broker
+/// and queueing delays together) in the `consumer_lag_seconds` histogram.
+pub fn record_lag(group: &str, event: &EventEnvelope) {
+    let lag = chrono::Utc::now() - event.occurred_at;
+    metrics::histogram!("consumer_lag_seconds", "group" => group.to_string())
+        .record(lag.num_milliseconds().max(0) as f64 / 1000.0);
+}
+
+/// Every `every`, sets the `bus_queue_depth` and `bus_dead_letters` gauges of each group
+/// from the broker, until shutdown. A failed reading is skipped (the broker may be away;
+/// `readyz` says so).
+pub async fn sample_queue_depths(
+    bus: Arc<dyn EventBus>,
+    groups: Vec<String>,
+    every: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        for group in &groups {
+            if let Ok(depth) = bus.queue_depth(group).await {
+                metrics::gauge!("bus_queue_depth", "group" => group.clone())
+                    .set(depth.ready as f64);
+                metrics::gauge!("bus_dead_letters", "group" => group.clone())
+                    .set(depth.dead as f64);
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Feeds a broadcast subscription's deliveries to `listener` until shutdown. A failure is
+/// logged and the event dropped: listeners keep per-instance state that is rebuilt from
+/// the store at the next start (see [`crate::service::ListenerSpec`]).
+pub async fn run_listener(
+    mut sub: Box<dyn super::Subscription>,
+    name: String,
+    listener: Arc<dyn crate::service::EventListener>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let delivery = tokio::select! {
+            d = sub.next() => match d { Some(d) => d, None => return },
+            _ = shutdown.cancelled() => return,
+        };
+        let result = match listener.on_event(&delivery.event).await {
+            Ok(()) => "ok",
+            Err(e) => {
+                tracing::warn!(listener = %name, event_id = %delivery.event.id, error = %e, "listener failed; event dropped");
+                "failed"
+            }
+        };
+        metrics::counter!("listener_events_total", "listener" => name.clone(), "result" => result)
+            .increment(1);
+        delivery.ack().await;
     }
 }
 

@@ -11,7 +11,7 @@ use lanerunner_core::event::topic_matches;
 use lanerunner_core::EventEnvelope;
 use tokio::sync::Notify;
 
-use super::{BusError, DeadLetter, Delivery, EventBus, Settle, Subscription};
+use super::{BusError, DeadLetter, Delivery, EventBus, QueueDepth, Settle, Subscription};
 
 #[derive(Clone)]
 pub struct InMemoryBus {
@@ -114,6 +114,31 @@ impl EventBus for InMemoryBus {
         }))
     }
 
+    async fn subscribe_broadcast(
+        &self,
+        patterns: &[&str],
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        // A group of its own, removed when the subscription is dropped.
+        let group = format!("broadcast.{}", uuid::Uuid::new_v4().simple());
+        let inner = self.subscribe(&group, patterns).await?;
+        Ok(Box::new(BroadcastSubscription {
+            inner,
+            group,
+            bus: self.inner.clone(),
+        }))
+    }
+
+    async fn queue_depth(&self, group: &str) -> Result<QueueDepth, BusError> {
+        let groups = self.inner.groups.lock().expect("bus lock");
+        Ok(groups
+            .get(group)
+            .map(|g| QueueDepth {
+                ready: g.ready.lock().expect("bus lock").len() as u64,
+                dead: g.dead.lock().expect("bus lock").len() as u64,
+            })
+            .unwrap_or_default())
+    }
+
     async fn dead_letters(&self, group: &str) -> Result<Vec<DeadLetter>, BusError> {
         let groups = self.inner.groups.lock().expect("bus lock");
         Ok(groups
@@ -171,6 +196,43 @@ impl Subscription for MemorySubscription {
                 return Some(Delivery::new(event, attempt, Box::new(settle)));
             }
             notified.await;
+        }
+    }
+}
+
+struct BroadcastSubscription {
+    inner: Box<dyn Subscription>,
+    group: String,
+    bus: Arc<Inner>,
+}
+
+#[async_trait]
+impl Subscription for BroadcastSubscription {
+    async fn next(&mut self) -> Option<Delivery> {
+        // Settled on arrival: a broadcast delivery is never redelivered or dead-lettered.
+        let delivery = self.inner.next().await?;
+        let (event, attempt) = (delivery.event.clone(), delivery.attempt);
+        delivery.ack().await;
+        Some(Delivery::new(event, attempt, Box::new(Settled)))
+    }
+}
+
+/// A broadcast delivery, already settled with the queue.
+struct Settled;
+
+#[async_trait]
+impl Settle for Settled {
+    async fn ack(self: Box<Self>) {}
+
+    async fn nack(self: Box<Self>, reason: String) {
+        tracing::debug!(%reason, "broadcast delivery dropped");
+    }
+}
+
+impl Drop for BroadcastSubscription {
+    fn drop(&mut self) {
+        if let Ok(mut groups) = self.bus.groups.lock() {
+            groups.remove(&self.group);
         }
     }
 }

@@ -16,7 +16,7 @@ pub mod rabbitmq;
 use async_trait::async_trait;
 use lanerunner_core::EventEnvelope;
 
-pub use consumer::{run_consumer, EventHandler};
+pub use consumer::{record_lag, run_consumer, run_listener, sample_queue_depths, EventHandler};
 pub use memory::InMemoryBus;
 pub use rabbitmq::RabbitMqBus;
 
@@ -53,11 +53,34 @@ pub trait EventBus: Send + Sync + 'static {
     /// Publishes one event; returns once the bus has taken responsibility for it.
     async fn publish(&self, event: &EventEnvelope) -> Result<(), BusError>;
 
+    /// Publishes `events` in order; returns how many of the first ones the bus took
+    /// responsibility for, and the error that stopped it, if any. A backend may overlap the
+    /// round trips (RabbitMQ pipelines publisher confirms); the default goes one by one.
+    async fn publish_batch(&self, events: &[EventEnvelope]) -> (usize, Option<BusError>) {
+        for (i, event) in events.iter().enumerate() {
+            if let Err(e) = self.publish(event).await {
+                return (i, Some(e));
+            }
+        }
+        (events.len(), None)
+    }
+
     /// Joins consumer group `group`, whose durable queue receives every event whose topic
     /// matches one of `patterns` (AMQP topic rules: `*` one word, `#` any number).
     async fn subscribe(
         &self,
         group: &str,
+        patterns: &[&str],
+    ) -> Result<Box<dyn Subscription>, BusError>;
+
+    /// A subscription of this process alone that receives every event matching
+    /// `patterns` published while it lives (each subscriber gets its own copy, unlike a
+    /// group). Nothing is kept for it once it is dropped or its connection is lost, and a
+    /// failed delivery is dropped, not retried: it is for per-instance caches that are
+    /// rebuilt from the store at start-up and only need to hear of later changes (the
+    /// load board of every instance).
+    async fn subscribe_broadcast(
+        &self,
         patterns: &[&str],
     ) -> Result<Box<dyn Subscription>, BusError>;
 
@@ -68,6 +91,10 @@ pub trait EventBus: Send + Sync + 'static {
     /// the cause was fixed); returns how many were replayed. The idempotent consumer makes a
     /// replay of an event that was in fact applied harmless.
     async fn replay_dead_letters(&self, group: &str) -> Result<usize, BusError>;
+
+    /// How many events wait in `group`'s queue (ready, not yet delivered or redelivering)
+    /// and in its dead letters; for the `bus_queue_depth` and `bus_dead_letters` gauges.
+    async fn queue_depth(&self, group: &str) -> Result<QueueDepth, BusError>;
 
     /// Whether the backend is connected; for `readyz`. The embedded bus always is.
     async fn ping(&self) -> Result<(), BusError> {
@@ -116,6 +143,12 @@ impl Delivery {
     pub async fn nack(self, reason: impl Into<String>) {
         self.settle.nack(reason.into()).await
     }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    pub ready: u64,
+    pub dead: u64,
 }
 
 #[derive(Debug, Clone)]

@@ -39,7 +39,7 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Exchange
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::{BusError, DeadLetter, Delivery, EventBus, Settle, Subscription};
+use super::{BusError, DeadLetter, Delivery, EventBus, QueueDepth, Settle, Subscription};
 
 /// The default namespace of every exchange and queue.
 pub const DEFAULT_NAMESPACE: &str = "lanerunner";
@@ -404,6 +404,68 @@ impl EventBus for RabbitMqBus {
         result
     }
 
+    /// Sends the whole batch, then collects the confirms in order: one round trip's wait
+    /// for the batch instead of one per event. The channel keeps the order; if the broker
+    /// refuses event k, events after it may already be routed and are published again with
+    /// it later (consumers deduplicate by id).
+    async fn publish_batch(&self, events: &[EventEnvelope]) -> (usize, Option<BusError>) {
+        if events.is_empty() {
+            return (0, None);
+        }
+        let live = match self.shared.live() {
+            Ok(live) => live,
+            Err(e) => return (0, Some(e)),
+        };
+        let exchange = self.shared.names.exchange();
+        let mut pending = Vec::with_capacity(events.len());
+        for event in events {
+            let body = match serde_json::to_vec(event) {
+                Ok(b) => b,
+                Err(e) => {
+                    pending.push(Err(backend_err(e)));
+                    break;
+                }
+            };
+            let sent = live
+                .publisher
+                .basic_publish(
+                    &exchange,
+                    &event.event_type,
+                    BasicPublishOptions::default(),
+                    &body,
+                    properties(event, 1, None),
+                )
+                .await
+                .map_err(backend_err);
+            let failed = sent.is_err();
+            pending.push(sent);
+            if failed {
+                break;
+            }
+        }
+        let mut confirmed = 0;
+        for sent in pending {
+            let outcome = match sent {
+                Ok(confirm) => match confirm.await {
+                    Ok(Confirmation::Ack(_)) | Ok(Confirmation::NotRequested) => Ok(()),
+                    Ok(Confirmation::Nack(_)) => {
+                        Err(BusError::Backend("the broker refused a message".into()))
+                    }
+                    Err(e) => Err(backend_err(e)),
+                },
+                Err(e) => Err(e),
+            };
+            let result = if outcome.is_ok() { "ok" } else { "error" };
+            metrics::counter!("bus_published_total", "backend" => "rabbitmq", "result" => result)
+                .increment(1);
+            if let Err(e) = outcome {
+                return (confirmed, Some(e));
+            }
+            confirmed += 1;
+        }
+        (confirmed, None)
+    }
+
     async fn subscribe(
         &self,
         group: &str,
@@ -417,9 +479,54 @@ impl EventBus for RabbitMqBus {
         Ok(Box::new(RabbitSubscription {
             shared: self.shared.clone(),
             group: group.to_string(),
+            broadcast: false,
             patterns,
             consumer: Some(consumer),
         }))
+    }
+
+    async fn subscribe_broadcast(
+        &self,
+        patterns: &[&str],
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        let patterns: Vec<String> = patterns.iter().map(|p| (*p).to_string()).collect();
+        let live = self.shared.live()?;
+        let consumer = consume_broadcast(&live, &self.shared.names, &patterns)
+            .await
+            .map_err(backend_err)?;
+        Ok(Box::new(RabbitSubscription {
+            shared: self.shared.clone(),
+            group: "(broadcast)".into(),
+            broadcast: true,
+            patterns,
+            consumer: Some(consumer),
+        }))
+    }
+
+    /// Message counts from passive declares (a missing queue counts as empty); `ready`
+    /// excludes deliveries a consumer holds unacknowledged.
+    async fn queue_depth(&self, group: &str) -> Result<QueueDepth, BusError> {
+        let live = self.shared.live()?;
+        let mut depth = QueueDepth::default();
+        for (queue, slot) in [
+            (self.shared.names.queue(group), &mut depth.ready),
+            (self.shared.names.dead_queue(group), &mut depth.dead),
+        ] {
+            // A failed passive declare closes its channel: one channel per queue.
+            let ch = live.conn.create_channel().await.map_err(backend_err)?;
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            };
+            if let Ok(q) = ch
+                .queue_declare(&queue, passive, FieldTable::default())
+                .await
+            {
+                *slot = u64::from(q.message_count());
+                let _ = ch.close(200, "counted").await;
+            }
+        }
+        Ok(depth)
     }
 
     /// Reads the dead-letter queue without consuming it: every message is fetched
@@ -543,9 +650,47 @@ async fn consume(
     Ok((ch, consumer))
 }
 
+/// A queue of this connection alone (server-named, exclusive, deleted with the
+/// connection), bound to `patterns`, consumed without acknowledgements: a broadcast
+/// subscriber gets every matching event while it is connected and nothing is kept for it.
+async fn consume_broadcast(
+    live: &Live,
+    names: &Names,
+    patterns: &[String],
+) -> Result<(Channel, lapin::Consumer), lapin::Error> {
+    let ch = live.conn.create_channel().await?;
+    declare_exchanges(&ch, names).await?;
+    let private = QueueDeclareOptions {
+        exclusive: true,
+        auto_delete: true,
+        ..Default::default()
+    };
+    let queue = ch.queue_declare("", private, FieldTable::default()).await?;
+    for pattern in patterns {
+        ch.queue_bind(
+            queue.name().as_str(),
+            &names.exchange(),
+            pattern,
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    }
+    let no_ack = BasicConsumeOptions {
+        no_ack: true,
+        ..Default::default()
+    };
+    let consumer = ch
+        .basic_consume(queue.name().as_str(), "", no_ack, FieldTable::default())
+        .await?;
+    Ok((ch, consumer))
+}
+
 struct RabbitSubscription {
     shared: Arc<Shared>,
     group: String,
+    /// A broadcast subscription: its own exclusive queue, no acknowledgements.
+    broadcast: bool,
     patterns: Vec<String>,
     consumer: Option<(Channel, lapin::Consumer)>,
 }
@@ -558,7 +703,13 @@ impl Subscription for RabbitSubscription {
             if self.consumer.is_none() {
                 // Disconnected: wait for the supervisor, then consume again.
                 let live = self.shared.wait_live().await?;
-                match consume(&live, &self.shared.names, &self.group, &self.patterns).await {
+                let attached = if self.broadcast {
+                    // Events published while disconnected are lost to this subscriber.
+                    consume_broadcast(&live, &self.shared.names, &self.patterns).await
+                } else {
+                    consume(&live, &self.shared.names, &self.group, &self.patterns).await
+                };
+                match attached {
                     Ok(c) => {
                         tracing::info!(group = %self.group, "rabbitmq consumer re-attached");
                         self.consumer = Some(c);
@@ -607,6 +758,9 @@ impl Subscription for RabbitSubscription {
             let attempt = header_u32(&delivery.properties, ATTEMPT_HEADER)
                 .unwrap_or(1)
                 .max(1);
+            if self.broadcast {
+                return Some(Delivery::new(event, attempt, Box::new(Unacknowledged)));
+            }
             let settle = RabbitSettle {
                 shared: self.shared.clone(),
                 group: self.group.clone(),
@@ -617,6 +771,18 @@ impl Subscription for RabbitSubscription {
             };
             return Some(Delivery::new(event, attempt, Box::new(settle)));
         }
+    }
+}
+
+/// A broadcast delivery: consumed with `no_ack`, so there is nothing to settle.
+struct Unacknowledged;
+
+#[async_trait]
+impl Settle for Unacknowledged {
+    async fn ack(self: Box<Self>) {}
+
+    async fn nack(self: Box<Self>, reason: String) {
+        tracing::debug!(%reason, "broadcast delivery dropped");
     }
 }
 

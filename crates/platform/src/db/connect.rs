@@ -60,3 +60,23 @@ pub async fn connect(config: &Config, schema: &str) -> anyhow::Result<Db> {
         }
     }
 }
+
+/// The pool for reads that tolerate replication lag: the replica at `database.read_url`
+/// when one is configured (read-only sessions, the same `search_path`), else `primary`.
+/// The replica's schema arrives by replication once the primary has created it.
+pub fn connect_reader(config: &Config, schema: &str, primary: &Db) -> anyhow::Result<Db> {
+    let Some(url) = &config.database.read_url else {
+        return Ok(primary.clone());
+    };
+    let options = PgConnectOptions::from_str(url)?.options([
+        ("search_path", schema),
+        ("default_transaction_read_only", "on"),
+    ]);
+    // Lazy: a replica that is down (or has not yet replayed a new database) must not stop
+    // the service from starting on its primary; readers fall back, `readyz` reports it.
+    let pool = PgPoolOptions::new()
+        .max_connections(config.database.max_connections)
+        .acquire_timeout(Duration::from_millis(config.database.acquire_timeout_ms))
+        .connect_lazy_with(options);
+    Ok(Db::Postgres(pool))
+}

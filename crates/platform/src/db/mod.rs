@@ -15,7 +15,7 @@ mod connect;
 use sqlx::migrate::Migrator;
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
-pub use connect::connect;
+pub use connect::{connect, connect_reader};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -156,8 +156,50 @@ impl<S: Send + Sync> FromRequestParts<S> for EnrollingCaller {
             })?;
         let token = bearer(parts)?;
         let caller = auth.0.authenticate(token).await?;
+        if let Some(limiter) = parts.extensions.get::<RateLimiter>().cloned() {
+            limiter.check(&caller).await?;
+        }
         parts.extensions.insert(caller.clone());
         Ok(EnrollingCaller(caller))
+    }
+}
+
+/// The API rate limit: a fixed window per principal, counted in the cache (Redis when
+/// configured), so every instance enforces one shared limit. Checked once per request, when
+/// the caller is first extracted. A cache outage lets requests through (logged and counted):
+/// the limit protects capacity, and refusing all traffic because Redis is away would be the
+/// outage it is meant to prevent.
+#[derive(Clone)]
+pub struct RateLimiter {
+    pub cache: Arc<dyn crate::cache::Cache>,
+    pub limit: u32,
+    pub window: std::time::Duration,
+}
+
+impl RateLimiter {
+    pub async fn check(&self, caller: &Caller) -> Result<(), Problem> {
+        let who = match caller.principal {
+            Principal::User(u) => format!("user:{}", u.0),
+            Principal::ApiKey(k) => format!("key:{k}"),
+        };
+        match self
+            .cache
+            .incr_in_window(&format!("ratelimit:{who}"), self.window)
+            .await
+        {
+            Ok((count, reset)) if count > u64::from(self.limit) => {
+                metrics::counter!("http_rate_limited_total").increment(1);
+                Err(Problem::too_many_requests(reset.as_secs().max(1))
+                    .with("limit", self.limit)
+                    .with("window_seconds", self.window.as_secs()))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                metrics::counter!("http_rate_limit_unavailable_total").increment(1);
+                tracing::warn!(error = %e, "rate limit not checked: the cache is unavailable");
+                Ok(())
+            }
+        }
     }
 }
 

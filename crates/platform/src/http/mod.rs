@@ -11,8 +11,8 @@ pub mod ops;
 pub mod pagination;
 pub mod problem;
 
-pub use caller::{Authenticator, Caller, EnrollingCaller, Principal};
+pub use caller::{Authenticator, Caller, EnrollingCaller, Principal, RateLimiter};
 pub use client_addr::ClientAddr;
 pub use json::ApiJson;
 pub use pagination::{Cursor, Page};
-pub use problem::Problem;
+pub use problem::{FieldError, Problem};

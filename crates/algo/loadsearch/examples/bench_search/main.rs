@@ -7,17 +7,18 @@
 //!
 //! Prints `key<TAB>value` lines on stdout.
 
-mod gen;
-
 use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
 use lanerunner_geo::{Gazetteer, Markets};
 use lanerunner_loadsearch::{
-    air_miles, brute_force_search, Circle, DestFilter, IndexedLoad, LoadIndex, LoadSize,
+    air_miles, brute_force_search, synth, Circle, DestFilter, IndexedLoad, LoadIndex, LoadSize,
     SearchQuery, SortBy,
 };
+
+/// Monday 2026-01-05 00:00 UTC: "now" for every generated posting, so runs are comparable.
+const NOW: i64 = 1_767_571_200;
 
 struct Args {
     loads: usize,
@@ -74,8 +75,8 @@ fn main() -> std::io::Result<()> {
     let g = Gazetteer::embedded();
     let markets = Markets::key_market_areas(&g);
     let t = Instant::now();
-    let loads = gen::loads(&g, &markets, a.loads, a.seed);
-    let queries = gen::queries(&g, &markets, a.queries, a.seed ^ 0x5EA2C4);
+    let loads = synth::loads(&g, &markets, a.loads, a.seed, NOW);
+    let queries = synth::queries(&g, &markets, a.queries, a.seed ^ 0x5EA2C4, NOW);
     let gen_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();

@@ -1,11 +1,13 @@
-//! Realistic postings and searches, deterministic from a seed.
+//! Realistic postings and searches, deterministic from a seed and a "now": origins and
+//! destinations drawn by population from a gazetteer, the equipment mix of a US load board,
+//! pickups over the next 14 days, market-like rates. Shared by the `bench_search` example
+//! (in-process index and SQL peers) and `lanerunner bench search` (the loads service over
+//! HTTP), so both measure the same mix.
 
+use crate::equipment::*;
+use crate::{DestFilter, IndexedLoad, LoadSize, SearchQuery, SortBy};
 use lanerunner_geo::{road_miles, Gazetteer, LatLon, Markets, Place, REGIONS};
-use lanerunner_loadsearch::equipment::*;
-use lanerunner_loadsearch::{DestFilter, IndexedLoad, LoadSize, SearchQuery, SortBy};
 
-/// Monday 2026-01-05 00:00 UTC: "now" for every generated posting.
-pub const NOW: i64 = 1_767_571_200;
 const HOUR: i64 = 3_600;
 const DAY: i64 = 86_400;
 
@@ -138,8 +140,9 @@ fn equipment_of(rng: &mut Rng) -> (u16, f64) {
     }
 }
 
-/// `n` active loads over the next 14 days.
-pub fn loads(g: &Gazetteer, markets: &Markets, n: usize, seed: u64) -> Vec<IndexedLoad> {
+/// `n` active loads: posted in the 3 days before `now`, picking up in the 14 days after it
+/// (Unix seconds).
+pub fn loads(g: &Gazetteer, markets: &Markets, n: usize, seed: u64, now: i64) -> Vec<IndexedLoad> {
     let mut rng = Rng::new(seed);
     let sampler = PopulationSampler::new(g, 1_000);
     let mut out = Vec::with_capacity(n);
@@ -165,7 +168,7 @@ pub fn loads(g: &Gazetteer, markets: &Markets, n: usize, seed: u64) -> Vec<Index
         } as u32
             / 100
             * 100;
-        let pickup_start = NOW + (rng.range(0.0, 14.0 * 24.0) as i64) * HOUR;
+        let pickup_start = now + (rng.range(0.0, 14.0 * 24.0) as i64) * HOUR;
         let window = rng.pick(&[
             (0i64, 30.0),
             (2, 25.0),
@@ -174,7 +177,7 @@ pub fn loads(g: &Gazetteer, markets: &Markets, n: usize, seed: u64) -> Vec<Index
             (24, 7.0),
             (48, 3.0),
         ]);
-        let posted_at = NOW - rng.range(0.0, 3.0 * DAY as f64) as i64;
+        let posted_at = now - rng.range(0.0, 3.0 * DAY as f64) as i64;
         let id = (u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64())) & !(0xF << 76)
             | (4 << 76); // UUID v4 version nibble, for realism in PostgreSQL
         out.push(IndexedLoad {
@@ -197,8 +200,14 @@ pub fn loads(g: &Gazetteer, markets: &Markets, n: usize, seed: u64) -> Vec<Index
     out
 }
 
-/// A mixed set of load-board searches.
-pub fn queries(g: &Gazetteer, markets: &Markets, n: usize, seed: u64) -> Vec<SearchQuery> {
+/// A mixed set of load-board searches; pickup date ranges start 0–11 days after `now`.
+pub fn queries(
+    g: &Gazetteer,
+    markets: &Markets,
+    n: usize,
+    seed: u64,
+    now: i64,
+) -> Vec<SearchQuery> {
     let mut rng = Rng::new(seed);
     // Searches start from where trucks are: populous places.
     let origins = PopulationSampler::new(g, 50_000);
@@ -260,7 +269,7 @@ pub fn queries(g: &Gazetteer, markets: &Markets, n: usize, seed: u64) -> Vec<Sea
                 (0, 5.0),
             ]);
             if rng.chance(0.8) {
-                let from = NOW + rng.below(12) as i64 * DAY;
+                let from = now + rng.below(12) as i64 * DAY;
                 q.pickup_from = Some(from);
                 q.pickup_to = Some(from + (1 + rng.below(3) as i64) * DAY);
             }
