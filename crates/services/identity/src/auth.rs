@@ -182,11 +182,14 @@ impl Identity {
             (&account_key, auth.max_failed_logins_per_account),
             (&addr_key, auth.max_failed_logins_per_address),
         ] {
-            let (count, left) = self
-                .cache
-                .peek_counter(key)
-                .await
-                .map_err(|e| IdentityError::Internal(e.into()))?;
+            // Fails closed: without the shared failure counters a password could be
+            // guessed at full speed, so logins wait for the cache to come back.
+            let (count, left) = self.cache.peek_counter(key).await.map_err(|e| {
+                tracing::warn!(error = %e, "login refused: the throttle cache is unavailable");
+                IdentityError::Unavailable(
+                    "sign-in is briefly unavailable; try again in a few seconds",
+                )
+            })?;
             if count >= max {
                 return Err(IdentityError::Throttled(left.as_secs().max(1)));
             }

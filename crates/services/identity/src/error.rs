@@ -32,6 +32,10 @@ pub enum IdentityError {
     Forbidden(&'static str),
     #[error("{1}")]
     Conflict(&'static str, &'static str),
+    /// A dependency the request cannot do without is away (the login throttle's cache):
+    /// 503, try again shortly.
+    #[error("{0}")]
+    Unavailable(&'static str),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -61,6 +65,7 @@ impl From<IdentityError> for Problem {
             )
             .detail(text),
             Throttled(secs) => Problem::too_many_requests(secs),
+            Unavailable(_) => Problem::unavailable(text).retry_after(5),
             InvalidMfaCode => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid-mfa-code",

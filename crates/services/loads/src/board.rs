@@ -1,0 +1,132 @@
+//! The load board in memory: the `LoadIndex` over posted public loads plus their public
+//! views, so a search answers without touching the store.
+//!
+//! This process updates it right after each of its own commits (so a broker sees their
+//! own change at once), and every instance also listens to `load.posted`, `load.updated`
+//! and `load.status_changed` on a broadcast subscription ([`BoardListener`]) and re-reads
+//! the load from the store, so boards of other instances follow within the bus's latency.
+//! Re-reading the committed row (rather than trusting the event's payload) makes the order
+//! and repetition of events irrelevant: the board converges on the store.
+//!
+//! The rebuild may read a lagging replica, and changes committed between the rebuild and
+//! the listener's subscription would be missed; so once subscribed, the listener re-reads
+//! from the primary every load changed since the rebuild began (less [`CATCH_UP_MARGIN`]
+//! for replica lag and clock skew between instances).
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use lanerunner_loadsearch::{LoadIndex, SearchQuery};
+
+use crate::domain::{indexed_load, Geo, LoadStatus, Violations, Visibility};
+use crate::store::LoadRow;
+use crate::views::{PublicLoadView, SearchHit, SearchPageView};
+
+/// How far before the rebuild the catch-up looks: covers replica lag and clock skew.
+pub const CATCH_UP_MARGIN: chrono::Duration = chrono::Duration::minutes(10);
+
+pub struct Board {
+    index: LoadIndex,
+    views: HashMap<u128, PublicLoadView>,
+}
+
+fn on_board(row: &LoadRow) -> bool {
+    row.status() == LoadStatus::Posted && row.spec.0.visibility == Visibility::Public
+}
+
+impl Board {
+    pub fn build(rows: &[LoadRow], geo: &Geo) -> anyhow::Result<Board> {
+        let rows: Vec<&LoadRow> = rows.iter().filter(|r| on_board(r)).collect();
+        let loads = rows
+            .iter()
+            .map(|r| indexed_load(r.id, &r.spec.0, r.posted_at.unwrap_or(r.updated_at), geo))
+            .collect();
+        let index = LoadIndex::bulk_build(loads)?;
+        let views = rows
+            .iter()
+            .map(|r| (r.id.as_u128(), PublicLoadView::new(r, geo)))
+            .collect();
+        Ok(Board { index, views })
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Puts the load on the board or takes it off, as its committed state says.
+    pub fn apply(&mut self, row: &LoadRow, geo: &Geo) {
+        let id = row.id.as_u128();
+        if on_board(row) {
+            let l = indexed_load(
+                row.id,
+                &row.spec.0,
+                row.posted_at.unwrap_or_else(Utc::now),
+                geo,
+            );
+            match self.index.upsert(l) {
+                Ok(()) => {
+                    self.views.insert(id, PublicLoadView::new(row, geo));
+                }
+                Err(e) => {
+                    tracing::error!(load = %row.id, error = %e, "load refused by the search index")
+                }
+            }
+        } else {
+            self.index.remove(id);
+            self.views.remove(&id);
+        }
+    }
+
+    pub fn search(&self, q: &SearchQuery) -> Result<SearchPageView, Violations> {
+        let page = self.index.search(q).map_err(|e| {
+            let mut v = Violations::default();
+            let field = if matches!(e, lanerunner_loadsearch::SearchError::Invalid(_)) {
+                "query"
+            } else {
+                "cursor"
+            };
+            v.add(field, e.to_string());
+            v
+        })?;
+        let items = page
+            .hits
+            .iter()
+            .filter_map(|h| {
+                Some(SearchHit {
+                    load: self.views.get(&h.id)?.clone(),
+                    deadhead_miles: h.deadhead_miles,
+                    loaded_miles: f64::from(h.loaded_miles),
+                    rate_per_mile_cents: f64::from(h.rate_per_mile_cents),
+                })
+            })
+            .collect();
+        Ok(SearchPageView {
+            items,
+            total_matches: page.total_matches,
+            next_cursor: page.next_cursor.map(|c| c.to_string()),
+        })
+    }
+}
+
+/// Keeps this instance's board current with changes committed by any instance.
+pub struct BoardListener(pub std::sync::Weak<crate::service::Loads>);
+
+#[async_trait::async_trait]
+impl lanerunner_platform::service::EventListener for BoardListener {
+    async fn on_event(&self, event: &lanerunner_core::EventEnvelope) -> anyhow::Result<()> {
+        let Some(loads) = self.0.upgrade() else {
+            return Ok(());
+        };
+        let Some(org) = event.org_id else {
+            return Ok(());
+        };
+        loads.refresh_board(org.0, event.aggregate_id).await
+    }
+
+    async fn on_subscribed(&self) -> anyhow::Result<()> {
+        let Some(loads) = self.0.upgrade() else {
+            return Ok(());
+        };
+        loads.catch_up_board().await
+    }
+}

@@ -1,0 +1,53 @@
+//! What the loads service publishes. Payloads meant for carriers' eyes (`load.posted`,
+//! `search.alert`) carry only public fields: never the broker's target or maximum rate.
+
+use lanerunner_core::EventType;
+use serde::Serialize;
+use uuid::Uuid;
+
+pub const LOAD_CREATED: EventType = EventType::new("load.created", 1);
+pub const LOAD_UPDATED: EventType = EventType::new("load.updated", 1);
+pub const LOAD_POSTED: EventType = EventType::new("load.posted", 1);
+pub const LOAD_STATUS_CHANGED: EventType = EventType::new("load.status_changed", 1);
+pub const TRUCK_POSTED: EventType = EventType::new("truck.posted", 1);
+pub const TRUCK_REMOVED: EventType = EventType::new("truck.removed", 1);
+pub const SEARCH_ALERT: EventType = EventType::new("search.alert", 1);
+
+#[derive(Debug, Serialize)]
+pub struct LoadCreated<'a> {
+    pub load_id: Uuid,
+    pub reference: &'a str,
+    pub created_by: Uuid,
+    /// `api`, `import` or `copy`.
+    pub via: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusChanged<'a> {
+    pub load_id: Uuid,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub event: &'a str,
+    pub truck_ordered_not_used: bool,
+    pub actor_id: Uuid,
+    pub reason: Option<&'a str>,
+    pub version: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SearchAlert<'a> {
+    pub search_id: Uuid,
+    pub search_name: &'a str,
+    /// The carrier organization that saved the search.
+    pub carrier_org_id: Uuid,
+    pub user_id: Uuid,
+    pub load_id: Uuid,
+    pub deadhead_miles: f64,
+    pub loaded_miles: f32,
+    pub rate_per_mile_cents: f32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TruckChanged {
+    pub truck_id: Uuid,
+}

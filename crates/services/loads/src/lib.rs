@@ -1,0 +1,142 @@
+//! The loads service: brokers' and shippers' loads and their lifecycle (draft → posted →
+//! covered → … → closed), carriers' truck postings, the load board search over an
+//! in-memory index, saved searches that raise alerts, and CSV import.
+//!
+//! Layout: `domain/` is pure (validation, state machine, equipment, CSV format, search
+//! parameters), `store/` is its SQL, `lifecycle.rs`, `capacity.rs` and `saved.rs` hold the
+//! flows, `board.rs` the in-memory board, `views.rs` what clients see, `api/` the thin
+//! handlers.
+
+pub mod api;
+pub mod bench;
+mod board;
+mod capacity;
+pub mod domain;
+pub mod error;
+pub mod events;
+mod lifecycle;
+mod saved;
+mod service;
+mod store;
+pub mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use capacity::TruckSearchParams;
+pub use lifecycle::Actor;
+pub use saved::SavedSearchView;
+pub use service::Loads;
+
+use lanerunner_geo::{Gazetteer, Geocoder};
+use lanerunner_googlemaps::{GoogleMapsGeocoder, GoogleMapsSettings};
+use lanerunner_platform::config::MapsProvider;
+use lanerunner_platform::db::Migrations;
+use lanerunner_platform::service::{ListenerSpec, Service, ServiceContext};
+use utoipa_axum::router::OpenApiRouter;
+
+pub const SERVICE: &str = "loads";
+
+/// How often stale postings are expired.
+const EXPIRY_SWEEP: Duration = Duration::from_secs(60);
+
+pub fn migrations() -> Migrations {
+    Migrations::new(
+        sqlx::migrate!("./migrations/sqlite"),
+        sqlx::migrate!("./migrations/postgres"),
+    )
+}
+
+pub struct LoadsService {
+    loads: Arc<Loads>,
+}
+
+impl LoadsService {
+    /// With the geocoder `maps.provider` names: the offline gazetteer (default) or Google
+    /// Maps. Google's geocoder is remote and synchronous: every call blocks for up to
+    /// `maps.google.timeout_ms`. It never stalls the runtime (it moves its waits off the
+    /// async workers itself), but validation that geocodes should run under
+    /// `spawn_blocking` when `Geo::is_remote()` so that a slow Google holds a blocking-pool
+    /// thread, not an async worker.
+    pub async fn start(ctx: ServiceContext) -> anyhow::Result<Self> {
+        let geocoder: Option<Arc<dyn Geocoder>> = match ctx.config.maps.provider {
+            MapsProvider::Offline => None,
+            MapsProvider::Google => {
+                let google = &ctx.config.maps.google;
+                let api_key = google
+                    .api_key
+                    .clone()
+                    .filter(|k| !k.trim().is_empty())
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "maps.google.api_key is required for maps.provider = \"google\""
+                        )
+                    })?;
+                let settings = GoogleMapsSettings {
+                    base_url: google.base_url.clone(),
+                    timeout_ms: google.timeout_ms,
+                    cache_capacity: google.cache_capacity,
+                    cache_ttl_secs: google.cache_ttl_secs,
+                    ..GoogleMapsSettings::new(api_key)
+                };
+                // Parsing the gazetteer (time zones, suggestions) is CPU work for a moment.
+                let geocoder = tokio::task::spawn_blocking(move || {
+                    GoogleMapsGeocoder::new(settings, Arc::new(Gazetteer::embedded()))
+                })
+                .await??;
+                tracing::info!(base_url = %google.base_url, "geocoding with Google Maps");
+                Some(Arc::new(geocoder))
+            }
+        };
+        Self::start_with(ctx, geocoder).await
+    }
+
+    /// With another geocoder behind the seam (markets stay those of the gazetteer).
+    pub async fn start_with(
+        ctx: ServiceContext,
+        geocoder: Option<Arc<dyn Geocoder>>,
+    ) -> anyhow::Result<Self> {
+        let loads = Arc::new(Loads::open(ctx, domain::Geo::with_geocoder(geocoder)).await?);
+        let weak = Arc::downgrade(&loads);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(EXPIRY_SWEEP);
+            loop {
+                tick.tick().await;
+                let Some(loads) = weak.upgrade() else { break };
+                if let Err(e) = loads.expire_overdue(chrono::Utc::now()).await {
+                    tracing::warn!(error = %e, "expiring stale postings failed");
+                }
+            }
+        });
+        Ok(Self { loads })
+    }
+
+    pub fn loads(&self) -> &Arc<Loads> {
+        &self.loads
+    }
+}
+
+impl Service for LoadsService {
+    fn name(&self) -> &'static str {
+        SERVICE
+    }
+
+    fn routes(&self) -> OpenApiRouter {
+        api::routes(self.loads.clone())
+    }
+
+    fn listeners(&self) -> Vec<ListenerSpec> {
+        vec![ListenerSpec {
+            name: "loads.board".into(),
+            patterns: [
+                events::LOAD_POSTED,
+                events::LOAD_UPDATED,
+                events::LOAD_STATUS_CHANGED,
+            ]
+            .iter()
+            .map(|t| t.topic())
+            .collect(),
+            listener: Arc::new(board::BoardListener(Arc::downgrade(&self.loads))),
+        }]
+    }
+}

@@ -1,0 +1,101 @@
+//! The board search and carriers' saved searches.
+
+use chrono::Utc;
+use lanerunner_platform::http::Caller;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::domain::{SearchParams, Violations};
+use crate::error::{LoadsError, Result};
+use crate::service::{require_carrier, Loads};
+use crate::store::{self, SavedSearchRow};
+use crate::views::SearchPageView;
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SavedSearchView {
+    pub id: Uuid,
+    pub name: String,
+    pub params: SearchParams,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+impl From<SavedSearchRow> for SavedSearchView {
+    fn from(r: SavedSearchRow) -> Self {
+        SavedSearchView {
+            id: r.id,
+            name: r.name,
+            params: r.params.0,
+            created_at: r.created_at,
+        }
+    }
+}
+
+impl Loads {
+    /// Posted public loads matching `params` (a broker's own public postings included).
+    /// Resolves places inline: for in-process callers (benchmarks); the API goes through
+    /// [`Loads::search_async`], which keeps a remote geocoder off the async workers.
+    pub fn search(&self, params: &SearchParams) -> Result<SearchPageView> {
+        let q = params.resolve(&self.geo)?;
+        Ok(self.board.read().expect("board lock").search(&q)?)
+    }
+
+    pub async fn search_async(&self, params: SearchParams) -> Result<SearchPageView> {
+        let q = self.with_geo(move |geo| params.resolve(geo)).await??;
+        Ok(self.board.read().expect("board lock").search(&q)?)
+    }
+
+    pub async fn save_search(
+        &self,
+        caller: &Caller,
+        name: &str,
+        params: SearchParams,
+    ) -> Result<SavedSearchView> {
+        require_carrier(caller)?;
+        let mut errs = Violations::default();
+        if name.trim().is_empty() || name.chars().count() > 100 {
+            errs.add("name", "must be 1 to 100 characters");
+        }
+        if params.cursor.is_some() {
+            errs.add("params.cursor", "a saved search has no cursor");
+        }
+        let checked = params.clone();
+        if let Err(v) = self.with_geo(move |geo| checked.resolve(geo)).await? {
+            for mut e in v.0 {
+                e.field = format!("params.{}", e.field);
+                errs.0.push(e);
+            }
+        }
+        if !errs.is_empty() {
+            return Err(errs.into());
+        }
+        let row = SavedSearchRow {
+            id: Uuid::now_v7(),
+            org_id: caller.org.0,
+            created_by: caller.actor_id(),
+            name: name.trim().into(),
+            params: Json(params),
+            created_at: Utc::now(),
+        };
+        let mut tx = self.db.begin().await?;
+        store::insert_search(&mut tx, &row).await?;
+        self.commit(tx).await?;
+        Ok(row.into())
+    }
+
+    pub async fn saved_searches(&self, org: Uuid) -> Result<Vec<SavedSearchView>> {
+        Ok(store::list_searches(&self.db, org)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    pub async fn delete_search(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        require_carrier(caller)?;
+        let mut tx = self.db.begin().await?;
+        if !store::delete_search(&mut tx, caller.org.0, id).await? {
+            return Err(LoadsError::NotFound("saved search"));
+        }
+        self.commit(tx).await
+    }
+}

@@ -1,0 +1,146 @@
+//! The loads service's state (store, geography, the in-memory board) and the helpers its
+//! flows share.
+
+use std::sync::RwLock;
+
+use lanerunner_core::{EventEnvelope, EventType, OrgId, OrgKind, Role};
+use lanerunner_platform::http::Caller;
+use lanerunner_platform::outbox;
+use lanerunner_platform::service::ServiceContext;
+use lanerunner_platform::{Db, Tx};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::board::Board;
+use crate::domain::Geo;
+use crate::error::{LoadsError, Result};
+use crate::store;
+
+pub struct Loads {
+    pub(crate) db: Db,
+    pub(crate) ctx: ServiceContext,
+    pub(crate) geo: Geo,
+    /// Posted public loads, searchable. Rebuilt from the store at start-up and kept
+    /// current by this process after each commit (see `Board`).
+    pub(crate) board: RwLock<Board>,
+    /// When the board's rebuild began reading the store.
+    pub(crate) rebuilt_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Loads {
+    pub async fn open(ctx: ServiceContext, geo: Geo) -> anyhow::Result<Self> {
+        // A rebuild tolerates lag: the replica serves it when there is one, and the
+        // listener catches up with whatever it had not replayed yet.
+        let rebuilt_at = chrono::Utc::now();
+        let rows = match store::posted_public_loads(&ctx.read_db).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "the read replica cannot serve the board rebuild; reading the primary");
+                store::posted_public_loads(&ctx.db).await?
+            }
+        };
+        let board = Board::build(&rows, &geo)?;
+        tracing::info!(loads = board.len(), "load board rebuilt from the store");
+        Ok(Self {
+            db: ctx.db.clone(),
+            geo,
+            board: RwLock::new(board),
+            rebuilt_at,
+            ctx,
+        })
+    }
+
+    /// Re-reads from the primary every load changed since the rebuild began (see
+    /// `board.rs`); returns once the board has them.
+    pub(crate) async fn catch_up_board(&self) -> anyhow::Result<()> {
+        let since = self.rebuilt_at - crate::board::CATCH_UP_MARGIN;
+        let rows = store::loads_updated_since(&self.db, since).await?;
+        let mut board = self.board.write().expect("board lock");
+        for row in &rows {
+            board.apply(row, &self.geo);
+        }
+        tracing::info!(
+            loads = rows.len(),
+            "load board caught up with recent changes"
+        );
+        Ok(())
+    }
+
+    /// Re-reads one load from the store and puts it on the board or takes it off.
+    pub(crate) async fn refresh_board(&self, org: Uuid, id: Uuid) -> anyhow::Result<()> {
+        if let Some(row) = store::get_load(&self.db, org, id).await? {
+            self.board
+                .write()
+                .expect("board lock")
+                .apply(&row, &self.geo);
+        }
+        Ok(())
+    }
+
+    /// Runs `work` (validation or search parameters, which geocode) with the service's
+    /// geography: inline with the offline gazetteer (microseconds), on the blocking pool with
+    /// a remote geocoder, so that a slow Google holds a blocking thread rather than an async
+    /// worker. Never called with a transaction open: a write lock must not wait on Google.
+    pub(crate) async fn with_geo<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Geo) -> T + Send + 'static,
+    ) -> Result<T> {
+        if !self.geo.is_remote() {
+            return Ok(work(&self.geo));
+        }
+        let geo = self.geo.clone();
+        tokio::task::spawn_blocking(move || work(&geo))
+            .await
+            .map_err(|e| LoadsError::Internal(e.into()))
+    }
+
+    /// Commits and wakes the outbox relay.
+    pub(crate) async fn commit(&self, tx: Tx) -> Result<()> {
+        tx.commit().await?;
+        self.ctx.outbox.committed();
+        Ok(())
+    }
+
+    pub(crate) async fn publish<P: Serialize>(
+        &self,
+        tx: &mut Tx,
+        kind: EventType,
+        org: Uuid,
+        aggregate: Uuid,
+        payload: &P,
+    ) -> Result<()> {
+        let event = EventEnvelope::new(kind, Some(OrgId(org)), aggregate, payload)
+            .map_err(|e| LoadsError::Internal(e.into()))?;
+        outbox::enqueue(tx, &event).await?;
+        Ok(())
+    }
+}
+
+/// May this caller change loads? Brokers and shippers post freight; carriers do not.
+pub(crate) fn require_shipper_side(caller: &Caller) -> Result<()> {
+    if caller.org_kind == OrgKind::Carrier {
+        return Err(LoadsError::Forbidden(
+            "only brokers and shippers post loads",
+        ));
+    }
+    require_writer(caller)
+}
+
+pub(crate) fn require_carrier(caller: &Caller) -> Result<()> {
+    if caller.org_kind != OrgKind::Carrier {
+        return Err(LoadsError::Forbidden(
+            "only carriers post trucks and save load searches",
+        ));
+    }
+    require_writer(caller)
+}
+
+/// Viewers, accountants and drivers read; owners, admins and dispatchers write.
+pub(crate) fn require_writer(caller: &Caller) -> Result<()> {
+    match caller.role {
+        Role::Owner | Role::Admin | Role::Dispatcher => Ok(()),
+        _ => Err(LoadsError::Forbidden(
+            "your role may not change loads or trucks",
+        )),
+    }
+}

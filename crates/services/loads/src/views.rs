@@ -1,0 +1,224 @@
+//! What clients see of a load: the owner's full view and the board's public view. They
+//! are separate types so that a carrier's response cannot carry a private field by
+//! accident: [`PublicLoadView`] has no target rate, maximum rate or visibility at all.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::domain::{
+    Contact, Equipment, Geo, LoadSpec, Rate, Stop, TempRange, TruckSpec, Visibility,
+};
+use crate::store::{HistoryRow, LoadRow, TruckRow};
+
+/// Origin market → destination market.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LaneView {
+    pub origin_market: String,
+    pub dest_market: String,
+}
+
+fn lane(spec: &LoadSpec, geo: &Geo) -> Option<LaneView> {
+    let code = |p| {
+        geo.market_of(p)
+            .and_then(|m| geo.markets.get(lanerunner_geo::MarketId(m)))
+            .map(|m| m.code.clone())
+    };
+    Some(LaneView {
+        origin_market: code(spec.first_pickup().location.point())?,
+        dest_market: code(spec.last_delivery().location.point())?,
+    })
+}
+
+fn per_mile(spec: &LoadSpec) -> Option<f64> {
+    spec.all_in_rate_cents()
+        .map(|c| c as f64 / spec.loaded_miles.max(1.0))
+}
+
+/// The owning broker's view: what the board shows, plus the lifecycle and the private
+/// rates (flattened into one JSON object).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LoadView {
+    #[serde(flatten)]
+    pub public: PublicLoadView,
+    pub status: String,
+    pub truck_ordered_not_used: bool,
+    /// Also the ETag; send it back as If-Match to change the load.
+    pub version: i64,
+    pub target_rate_cents: Option<i64>,
+    pub max_rate_cents: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl LoadView {
+    pub fn new(row: &LoadRow, geo: &Geo) -> Self {
+        let s = &row.spec.0;
+        LoadView {
+            public: PublicLoadView::new(row, geo),
+            status: row.status.clone(),
+            truck_ordered_not_used: row.truck_ordered_not_used,
+            version: row.version,
+            target_rate_cents: s.target_rate_cents,
+            max_rate_cents: s.max_rate_cents,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+
+    pub fn id(&self) -> Uuid {
+        self.public.id
+    }
+}
+
+/// What the board shows any carrier (and other brokers) of a posted public load.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PublicLoadView {
+    pub id: Uuid,
+    /// The posting broker's organization.
+    pub broker_org_id: Uuid,
+    pub reference: String,
+    pub stops: Vec<Stop>,
+    pub equipment: Equipment,
+    pub trailer_length_ft: u32,
+    pub weight_lbs: u32,
+    pub full_load: bool,
+    pub commodity: String,
+    pub temperature_f: Option<TempRange>,
+    pub hazmat: bool,
+    pub team: bool,
+    pub rate: Option<Rate>,
+    pub all_in_rate_cents: Option<i64>,
+    pub rate_per_mile_cents: Option<f64>,
+    pub loaded_miles: f64,
+    pub notes: Option<String>,
+    pub contact: Option<Contact>,
+    pub lane: Option<LaneView>,
+    /// `public` on the board; `private` loads reach only the broker's carrier network.
+    pub visibility: Visibility,
+    pub posted_at: Option<DateTime<Utc>>,
+}
+
+impl PublicLoadView {
+    pub fn new(row: &LoadRow, geo: &Geo) -> Self {
+        let s = &row.spec.0;
+        PublicLoadView {
+            id: row.id,
+            broker_org_id: row.org_id,
+            reference: s.reference.clone(),
+            stops: s.stops.clone(),
+            equipment: s.equipment,
+            trailer_length_ft: s.trailer_length_ft,
+            weight_lbs: s.weight_lbs,
+            full_load: s.full_load,
+            commodity: s.commodity.clone(),
+            temperature_f: s.temperature_f.clone(),
+            hazmat: s.hazmat,
+            team: s.team,
+            rate: s.rate,
+            all_in_rate_cents: s.all_in_rate_cents(),
+            rate_per_mile_cents: per_mile(s),
+            loaded_miles: s.loaded_miles,
+            notes: s.notes.clone(),
+            contact: s.contact.clone(),
+            lane: lane(s, geo),
+            visibility: s.visibility,
+            posted_at: row.posted_at,
+        }
+    }
+}
+
+/// A load as the caller may see it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum AnyLoadView {
+    Owner(Box<LoadView>),
+    Public(Box<PublicLoadView>),
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HistoryView {
+    pub event: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub actor_id: Uuid,
+    pub reason: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl From<HistoryRow> for HistoryView {
+    fn from(h: HistoryRow) -> Self {
+        HistoryView {
+            event: h.event,
+            from_status: h.from_status,
+            to_status: h.to_status,
+            actor_id: h.actor_id,
+            reason: h.reason,
+            occurred_at: h.occurred_at,
+        }
+    }
+}
+
+/// One search hit.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SearchHit {
+    pub load: PublicLoadView,
+    /// Road miles from the search origin to the first pickup.
+    pub deadhead_miles: f64,
+    pub loaded_miles: f64,
+    /// All-in rate per loaded mile, cents (0 when the load has no posted rate).
+    pub rate_per_mile_cents: f64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SearchPageView {
+    pub items: Vec<SearchHit>,
+    /// Loads matching the filters over all pages.
+    pub total_matches: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TruckView {
+    pub id: Uuid,
+    pub carrier_org_id: Uuid,
+    pub equipment: Equipment,
+    pub trailer_length_ft: Option<u32>,
+    pub available_at: crate::domain::Location,
+    pub available_from: DateTime<Utc>,
+    pub available_until: DateTime<Utc>,
+    pub destination: crate::domain::TruckDestination,
+    pub max_deadhead_miles: u32,
+    pub min_rate_per_mile_cents: Option<i64>,
+    pub team: bool,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Set in truck search results: road miles from the search origin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadhead_miles: Option<f64>,
+}
+
+impl From<&TruckRow> for TruckView {
+    fn from(t: &TruckRow) -> Self {
+        let s: &TruckSpec = &t.spec.0;
+        TruckView {
+            id: t.id,
+            carrier_org_id: t.org_id,
+            equipment: s.input.equipment,
+            trailer_length_ft: s.input.trailer_length_ft,
+            available_at: s.location.clone(),
+            available_from: s.available_from,
+            available_until: s.available_until,
+            destination: s.input.destination.clone(),
+            max_deadhead_miles: s.input.max_deadhead_miles,
+            min_rate_per_mile_cents: s.input.min_rate_per_mile_cents,
+            team: s.input.team,
+            notes: s.input.notes.clone(),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            deadhead_miles: None,
+        }
+    }
+}

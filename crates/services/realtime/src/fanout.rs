@@ -1,0 +1,180 @@
+//! The fan-out seam: publish a message to an organization on every instance; each instance
+//! reads one local feed of everything published, and its sockets filter by organization.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+/// How many pushes an instance buffers for a slow socket before it tells it that it lagged.
+const LOCAL_BUFFER: usize = 4_096;
+
+/// One message for the sockets of one organization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Push {
+    pub org_id: Uuid,
+    /// What the socket receives, as JSON.
+    pub message: serde_json::Value,
+}
+
+#[async_trait]
+pub trait Fanout: Send + Sync + 'static {
+    /// Delivers `push` to every instance's local feed (at most once; nothing is kept for
+    /// an instance that is not listening).
+    async fn publish(&self, push: &Push) -> anyhow::Result<()>;
+
+    /// This instance's feed of every push, from now on.
+    fn local(&self) -> broadcast::Receiver<Arc<Push>>;
+
+    fn backend(&self) -> &'static str;
+}
+
+/// One process: the local feed is the fan-out.
+pub struct InMemoryFanout {
+    local: broadcast::Sender<Arc<Push>>,
+}
+
+impl Default for InMemoryFanout {
+    fn default() -> Self {
+        Self {
+            local: broadcast::channel(LOCAL_BUFFER).0,
+        }
+    }
+}
+
+#[async_trait]
+impl Fanout for InMemoryFanout {
+    async fn publish(&self, push: &Push) -> anyhow::Result<()> {
+        // No receiver (no socket open) is not an error.
+        let _ = self.local.send(Arc::new(push.clone()));
+        Ok(())
+    }
+
+    fn local(&self) -> broadcast::Receiver<Arc<Push>> {
+        self.local.subscribe()
+    }
+
+    fn backend(&self) -> &'static str {
+        "in-process"
+    }
+}
+
+/// Redis pub/sub: `PUBLISH <prefix>rt:<org>`; every instance `PSUBSCRIBE <prefix>rt:*` and
+/// forwards what it hears to its local feed. The subscriber reconnects by itself after an
+/// outage (pushes published meanwhile are lost: realtime is a notification, the API stays
+/// the source of truth).
+pub struct RedisFanout {
+    conn: ConnectionManager,
+    prefix: String,
+    local: broadcast::Sender<Arc<Push>>,
+    /// The listener stops resubscribing once this is gone.
+    _alive: Arc<()>,
+}
+
+impl RedisFanout {
+    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)?;
+        let conn = ConnectionManager::new(client.clone()).await?;
+        let local = broadcast::channel(LOCAL_BUFFER).0;
+        let pattern = format!("{prefix}rt:*");
+        // Subscribed before `connect` returns, so nothing published after start-up is missed.
+        let pubsub = subscribe(&client, &pattern).await?;
+        let alive = Arc::new(());
+        tokio::spawn(listen(
+            client,
+            pattern,
+            pubsub,
+            local.clone(),
+            Arc::downgrade(&alive),
+        ));
+        Ok(Self {
+            conn,
+            prefix: prefix.to_string(),
+            local,
+            _alive: alive,
+        })
+    }
+}
+
+async fn subscribe(
+    client: &redis::Client,
+    pattern: &str,
+) -> redis::RedisResult<redis::aio::PubSub> {
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.psubscribe(pattern).await?;
+    Ok(pubsub)
+}
+
+/// Forwards Redis messages to the local feed, resubscribing with backoff when the
+/// connection drops; ends once the [`RedisFanout`] is dropped and the connection goes.
+async fn listen(
+    client: redis::Client,
+    pattern: String,
+    first: redis::aio::PubSub,
+    local: broadcast::Sender<Arc<Push>>,
+    alive: std::sync::Weak<()>,
+) {
+    let mut pubsub = Some(first);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        if let Some(ps) = pubsub.take() {
+            let mut messages = ps.into_on_message();
+            while let Some(msg) = messages.next().await {
+                let Ok(text) = msg.get_payload::<String>() else {
+                    continue;
+                };
+                match serde_json::from_str::<Push>(&text) {
+                    Ok(push) => {
+                        let _ = local.send(Arc::new(push));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "undecodable realtime push ignored"),
+                }
+            }
+            tracing::warn!("realtime subscription to Redis lost; resubscribing");
+            metrics::counter!("realtime_resubscribe_total").increment(1);
+        }
+        if alive.upgrade().is_none() {
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        match subscribe(&client, &pattern).await {
+            Ok(ps) => {
+                tracing::info!("realtime subscription to Redis restored");
+                pubsub = Some(ps);
+                backoff = Duration::from_millis(100);
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "resubscribing to Redis failed");
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Fanout for RedisFanout {
+    async fn publish(&self, push: &Push) -> anyhow::Result<()> {
+        let channel = format!("{}rt:{}", self.prefix, push.org_id);
+        let body = serde_json::to_string(push)?;
+        let mut conn = self.conn.clone();
+        let _receivers: i64 = redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(body)
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    fn local(&self) -> broadcast::Receiver<Arc<Push>> {
+        self.local.subscribe()
+    }
+
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+}

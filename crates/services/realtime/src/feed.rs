@@ -1,0 +1,54 @@
+//! Which domain events reach sockets, and in what shape.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use lanerunner_core::EventEnvelope;
+use lanerunner_platform::bus::EventHandler;
+use lanerunner_platform::Tx;
+use serde_json::json;
+
+use crate::fanout::{Fanout, Push};
+
+/// Events a client of the event's organization is told about.
+pub const PATTERNS: &[&str] = &[
+    "load.posted.v1",
+    "load.updated.v1",
+    "load.status_changed.v1",
+    "truck.posted.v1",
+    "truck.removed.v1",
+    "search.alert.v1",
+    "match.suggested.v1",
+];
+
+/// The socket message for an event: its type, identity, time and payload (payloads of
+/// these events are already what their organization may see).
+pub fn message(event: &EventEnvelope) -> serde_json::Value {
+    json!({
+        "type": event.event_type,
+        "id": event.id,
+        "aggregate_id": event.aggregate_id,
+        "occurred_at": event.occurred_at,
+        "payload": event.payload,
+    })
+}
+
+/// The `realtime.fanout` consumer: publishes each event to its organization's channel.
+pub struct ToFanout(pub Arc<dyn Fanout>);
+
+#[async_trait]
+impl EventHandler for ToFanout {
+    async fn handle(&self, event: &EventEnvelope, _tx: &mut Tx) -> anyhow::Result<()> {
+        // Events without an organization concern no socket.
+        let Some(org) = event.org_id else {
+            return Ok(());
+        };
+        let push = Push {
+            org_id: org.0,
+            message: message(event),
+        };
+        self.0.publish(&push).await?;
+        metrics::counter!("realtime_pushed_total", "backend" => self.0.backend()).increment(1);
+        Ok(())
+    }
+}

@@ -1,0 +1,120 @@
+//! `GET /v1/realtime`: the WebSocket. Authenticated like any API call (`Authorization:
+//! Bearer`, or `?access_token=` for browsers, which cannot set headers on a WebSocket);
+//! the caller hears only its own organization's messages.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use axum::response::Response;
+use lanerunner_platform::http::{Caller, Problem};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::fanout::Fanout;
+
+/// Keeps idle connections (and the proxies between) alive, and finds dead peers.
+const PING_EVERY: Duration = Duration::from_secs(25);
+
+pub fn routes(fanout: Arc<dyn Fanout>) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(connect))
+        .with_state(fanout)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConnectParams {
+    /// An access token, for clients that cannot send `Authorization` on a WebSocket.
+    access_token: Option<String>,
+}
+
+/// The caller of a WebSocket request: from `Authorization`, else from `?access_token=`.
+struct SocketCaller(Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for SocketCaller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        if !parts.headers.contains_key(AUTHORIZATION) {
+            let Query(p) = Query::<ConnectParams>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| Problem::unauthenticated("malformed query"))?;
+            if let Some(token) = p.access_token {
+                let value = HeaderValue::from_str(&format!("Bearer {token}"))
+                    .map_err(|_| Problem::unauthenticated("malformed access_token"))?;
+                parts.headers.insert(AUTHORIZATION, value);
+            }
+        }
+        Ok(SocketCaller(
+            Caller::from_request_parts(parts, state).await?,
+        ))
+    }
+}
+
+/// Upgrade to a WebSocket that receives `{type, id, aggregate_id, occurred_at, payload}` text
+/// messages for the caller's organization: `load.posted.v1`, `load.updated.v1`,
+/// `load.status_changed.v1`, `truck.posted.v1`, `truck.removed.v1`, `search.alert.v1`,
+/// `match.suggested.v1`. The first message is `{"type": "ready"}`; a client too slow to keep
+/// up gets `{"type": "lagged", "missed": n}` and should re-read what it shows from the API.
+/// Delivery is at most once per connection (a message may repeat after a redelivery: `id`
+/// identifies it).
+#[utoipa::path(get, path = "/v1/realtime", tag = "realtime", security(("bearer" = [])), params(ConnectParams),
+    responses((status = 101, description = "Switching to the WebSocket protocol"), (status = 401, body = Problem)))]
+async fn connect(
+    State(fanout): State<Arc<dyn Fanout>>,
+    SocketCaller(caller): SocketCaller,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // Subscribe before the upgrade completes, so the client misses nothing after `ready`.
+    let feed = fanout.local();
+    let org = caller.org.0;
+    ws.on_upgrade(move |socket| session(socket, feed, org))
+}
+
+async fn session(
+    mut socket: WebSocket,
+    mut feed: tokio::sync::broadcast::Receiver<Arc<crate::fanout::Push>>,
+    org: Uuid,
+) {
+    metrics::gauge!("realtime_connections").increment(1.0);
+    let ready = json!({ "type": "ready" }).to_string();
+    if socket.send(Message::Text(ready.into())).await.is_ok() {
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        loop {
+            tokio::select! {
+                received = feed.recv() => {
+                    let text = match received {
+                        Ok(push) if push.org_id == org => push.message.to_string(),
+                        Ok(_) => continue,
+                        Err(RecvError::Lagged(missed)) => json!({ "type": "lagged", "missed": missed }).to_string(),
+                        Err(RecvError::Closed) => break,
+                    };
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                incoming = socket.recv() => match incoming {
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                    // Clients have nothing to say; pongs and pings are answered by axum.
+                    Some(Ok(_)) => {}
+                },
+                _ = ping.tick() => {
+                    if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    metrics::gauge!("realtime_connections").decrement(1.0);
+}
