@@ -22,8 +22,9 @@ use lanerunner_platform::http::{docs, middleware, ops};
 use lanerunner_platform::mail::{run_mailer, SpoolMailer, EMAIL_REQUESTED};
 use lanerunner_platform::outbox::{OutboxRelay, OutboxSignal};
 use lanerunner_platform::service::{
-    BusReadiness, CacheReadiness, Service, ServiceContext, StoreReadiness,
+    BusReadiness, CacheReadiness, ReplicaReadiness, Service, ServiceContext, StoreReadiness,
 };
+use lanerunner_platform::streams::{self, AuditForwarder, Streams, StreamsReadiness};
 use lanerunner_platform::{Config, Db};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -79,6 +80,7 @@ pub struct App {
     openapi: utoipa::openapi::OpenApi,
     services: Vec<RunningService>,
     bus: Arc<dyn EventBus>,
+    streams: Arc<dyn Streams>,
     shutdown: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -121,17 +123,38 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
     let cache: Arc<dyn Cache> = cache::from_config(&config.cache)
         .await
         .with_context(|| format!("connecting the {:?} cache", config.cache.backend))?;
+    let streams: Arc<dyn Streams> = streams::from_config(&config.streams)
+        .await
+        .with_context(|| format!("connecting the {:?} streams", config.streams.backend))?;
     let shutdown = CancellationToken::new();
     let mut tasks = Vec::new();
 
     // Declare the mailer's queue before anything can publish, so no request is lost to a
     // subscriber that has not attached yet.
     let email_topic = EMAIL_REQUESTED.topic();
+    // Every consumer group of this process, for the queue-depth gauges.
+    let mut groups = vec!["mailer".to_string()];
     drop(
         bus.subscribe("mailer", &[email_topic.as_str()])
             .await
             .context("declaring the mailer queue")?,
     );
+    // With Kafka configured, every domain event is copied to the audit stream; its group's
+    // queue is declared here for the same reason as the mailer's.
+    let audit = if streams.backend() != "in-process" {
+        let forwarder = AuditForwarder {
+            bus: bus.clone(),
+            streams: streams.clone(),
+        };
+        forwarder
+            .prepare()
+            .await
+            .context("preparing the audit stream")?;
+        groups.push(streams::AUDIT_GROUP.to_string());
+        Some(forwarder)
+    } else {
+        None
+    };
 
     let mut running = Vec::new();
     let mut checks: Vec<Arc<dyn ReadinessCheck>> = Vec::new();
@@ -140,6 +163,9 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
     }
     if cache.backend() != "in-memory" {
         checks.push(Arc::new(CacheReadiness(cache.clone())));
+    }
+    if streams.backend() != "in-process" {
+        checks.push(Arc::new(StreamsReadiness(streams.clone())));
     }
     let mut authenticator = None;
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi());
@@ -151,10 +177,19 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
         db.migrate(&migrations)
             .await
             .with_context(|| format!("migrating the {} store", spec.name))?;
+        let read_db = lanerunner_platform::db::connect_reader(&config, spec.name, &db)
+            .with_context(|| format!("connecting the {} read replica", spec.name))?;
+        if config.database.read_url.is_some() {
+            checks.push(Arc::new(ReplicaReadiness {
+                service: spec.name,
+                db: read_db.clone(),
+            }));
+        }
         let signal = OutboxSignal::default();
         let ctx = ServiceContext {
             config: config.clone(),
             db: db.clone(),
+            read_db,
             bus: bus.clone(),
             cache: cache.clone(),
             outbox: signal.clone(),
@@ -183,7 +218,26 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
             config.outbox.batch_size,
         );
         tasks.push(tokio::spawn(relay.run(shutdown.clone())));
+        for spec in service.listeners() {
+            // Subscribed before the app serves, so no change after start-up is missed.
+            let patterns: Vec<&str> = spec.patterns.iter().map(String::as_str).collect();
+            let sub = bus
+                .subscribe_broadcast(&patterns)
+                .await
+                .with_context(|| format!("subscribing listener {}", spec.name))?;
+            spec.listener
+                .on_subscribed()
+                .await
+                .with_context(|| format!("catching up listener {}", spec.name))?;
+            tasks.push(tokio::spawn(bus::run_listener(
+                sub,
+                spec.name,
+                spec.listener,
+                shutdown.clone(),
+            )));
+        }
         for consumer in service.consumers() {
+            groups.push(consumer.group.clone());
             let patterns: Vec<&str> = consumer.patterns.iter().map(String::as_str).collect();
             drop(
                 bus.subscribe(&consumer.group, &patterns)
@@ -229,9 +283,26 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
         }));
     }
 
+    if let Some(forwarder) = audit {
+        let token = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = forwarder.run(token).await {
+                tracing::error!(error = %e, "audit stream forwarder stopped");
+            }
+        }));
+    }
+
+    tasks.push(tokio::spawn(bus::sample_queue_depths(
+        bus.clone(),
+        groups,
+        QUEUE_DEPTH_SAMPLING,
+        shutdown.clone(),
+    )));
+
     let (service_routes, openapi) = api.split_for_parts();
     let router = assemble(
         &config,
+        &cache,
         service_routes,
         checks,
         openapi.clone(),
@@ -243,13 +314,18 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
         openapi,
         services: running,
         bus,
+        streams,
         shutdown,
         tasks: Mutex::new(tasks),
     })
 }
 
+/// How often `/metrics` learns each consumer group's queue depth from the broker.
+const QUEUE_DEPTH_SAMPLING: Duration = Duration::from_secs(15);
+
 fn assemble(
     config: &Config,
+    cache: &Arc<dyn Cache>,
     service_routes: Router,
     checks: Vec<Arc<dyn ReadinessCheck>>,
     openapi: utoipa::openapi::OpenApi,
@@ -263,6 +339,13 @@ fn assemble(
         .route_layer(axum::middleware::from_fn(middleware::track_metrics));
     if let Some(auth) = authenticator {
         router = router.layer(Extension(AuthenticatorHandle(auth)));
+        if config.http.rate_limit_per_minute > 0 {
+            router = router.layer(Extension(lanerunner_platform::http::RateLimiter {
+                cache: cache.clone(),
+                limit: config.http.rate_limit_per_minute,
+                window: std::time::Duration::from_secs(60),
+            }));
+        }
     }
     let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
         let request_id = req
@@ -311,6 +394,11 @@ impl App {
 
     pub fn bus(&self) -> Arc<dyn EventBus> {
         self.bus.clone()
+    }
+
+    /// The streams (`streams.backend`); the audit stream is `streams::AUDIT_TOPIC`.
+    pub fn streams(&self) -> Arc<dyn Streams> {
+        self.streams.clone()
     }
 
     /// The running services, in start order.

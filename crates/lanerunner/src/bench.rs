@@ -102,6 +102,8 @@ fn production_cost(config: &mut Config) {
     // keep it out of the way of a mistyped password in a harness change.
     config.auth.max_failed_logins_per_account = u64::MAX;
     config.auth.max_failed_logins_per_address = u64::MAX;
+    // One principal makes every request; the per-principal API limit would measure itself.
+    config.http.rate_limit_per_minute = 0;
 }
 
 pub async fn identity(opts: IdentityBenchOptions) -> anyhow::Result<String> {
@@ -119,6 +121,7 @@ pub async fn identity(opts: IdentityBenchOptions) -> anyhow::Result<String> {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
             Backend::PostgresRabbitRedis => "postgres+rabbitmq+redis",
+            Backend::PostgresReplica => "postgres+replica",
         };
         let app = Arc::new(TestApp::spawn_with(*backend, production_cost).await);
         let email = "bench@broker.example";

@@ -70,6 +70,14 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// 1 KiB events through the outbox and each bus backend, beside plain lapin.
+    Bus {
+        #[arg(long, default_value_t = 5000)]
+        events: usize,
+        /// Outbox store: `sqlite` or `postgres` (`LANERUNNER_TEST_POSTGRES_URL`, or the local server).
+        #[arg(long, default_value = "sqlite")]
+        store: String,
+    },
     /// Login (Argon2id), access-token verification and `GET /v1/me`, per backend.
     Identity {
         /// `sqlite`, `postgres` or `both`.
@@ -81,6 +89,26 @@ pub enum BenchCommand {
         /// Concurrent HTTP clients.
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+    },
+    /// The load board: mixed searches over `GET /v1/loads/search` and through
+    /// `Loads::search`, on a store seeded with generated posted loads.
+    Search {
+        /// Posted public loads to seed.
+        #[arg(long, default_value_t = 1_000_000)]
+        loads: usize,
+        /// Searches to measure (after up to 1,000 warm-up searches).
+        #[arg(long, default_value_t = 10_000)]
+        queries: usize,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// `sqlite`, or `postgres`: a scratch database on `LANERUNNER_TEST_POSTGRES_URL` (or
+        /// the local server), dropped afterwards.
+        #[arg(long, default_value = "sqlite")]
+        store: String,
+        /// Seed of the generated postings and searches.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
     },
 }
 
@@ -198,6 +226,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app::migrate(&config, &specs).await
         }
         Command::Bench {
+            command: BenchCommand::Bus { events, store },
+        } => {
+            let postgres_url = match store.as_str() {
+                "sqlite" => None,
+                "postgres" => Some(
+                    std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
+                        .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
+                ),
+                other => anyhow::bail!("unknown store {other:?}; use sqlite or postgres"),
+            };
+            let amqp_url = std::env::var("LANERUNNER_TEST_AMQP_URL")
+                .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_AMQP_URL.into());
+            let report = crate::bench_bus::bus(crate::bench_bus::BusBenchOptions {
+                events: events.max(1),
+                postgres_url,
+                amqp_url,
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+        Command::Bench {
             command:
                 BenchCommand::Identity {
                     backend,
@@ -216,6 +266,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 backends,
                 duration: std::time::Duration::from_secs(seconds),
                 concurrency: concurrency.max(1),
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Search {
+                    loads,
+                    queries,
+                    concurrency,
+                    store,
+                    seed,
+                },
+        } => {
+            use crate::bench_search::{SearchBenchOptions, SearchStore};
+            let store = match store.as_str() {
+                "sqlite" => SearchStore::Sqlite,
+                "postgres" => SearchStore::Postgres,
+                other => anyhow::bail!("unknown store {other:?}; use sqlite or postgres"),
+            };
+            let report = crate::bench_search::search(SearchBenchOptions {
+                loads,
+                queries: queries.max(1),
+                concurrency: concurrency.max(1),
+                store,
+                postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
+                    .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
+                seed,
             })
             .await?;
             print!("{report}");

@@ -4,6 +4,8 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_bus;
+pub mod bench_search;
 pub mod cli;
 pub mod registry;
 pub mod testing;

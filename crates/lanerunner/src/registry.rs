@@ -57,7 +57,12 @@ macro_rules! service {
 }
 
 /// Every service compiled into this binary, in start order. Adding one is one line.
-pub const SERVICES: &[ServiceSpec] = &[service!(lanerunner_identity::IdentityService)];
+pub const SERVICES: &[ServiceSpec] = &[
+    service!(lanerunner_identity::IdentityService),
+    service!(lanerunner_loads::LoadsService),
+    service!(lanerunner_realtime::RealtimeService),
+    service!(lanerunner_matching_service::MatchingService),
+];
 
 /// Names of every service, for messages.
 pub fn names() -> Vec<&'static str> {

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lanerunner_platform::config::{mask_url_password, BusBackend, CacheBackend};
+use lanerunner_platform::config::{mask_url_password, BusBackend, CacheBackend, StreamsBackend};
 use lanerunner_platform::Config;
 use serde::Serialize;
 use sqlx::{Connection, Executor, PgConnection};
@@ -34,6 +34,9 @@ pub const DEFAULT_TEST_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 /// Environment variable naming the Redis server tests use.
 pub const TEST_REDIS_URL_ENV: &str = "LANERUNNER_TEST_REDIS_URL";
 pub const DEFAULT_TEST_REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// Environment variable naming the Kafka brokers tests use (`scripts/kafka.sh` starts one).
+pub const TEST_KAFKA_BROKERS_ENV: &str = "LANERUNNER_TEST_KAFKA_BROKERS";
+pub const DEFAULT_TEST_KAFKA_BROKERS: &str = "127.0.0.1:9092";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -44,9 +47,31 @@ pub enum Backend {
     Postgres,
     /// [`Backend::Postgres`], with the bus on RabbitMQ (`LANERUNNER_TEST_AMQP_URL`) under a
     /// namespace of its own, and the cache on Redis (`LANERUNNER_TEST_REDIS_URL`) under a
-    /// key prefix of its own; [`TestApp::spawn_sibling`] starts a second instance sharing
-    /// all three.
+    /// key prefix of its own, and the streams on Kafka (`LANERUNNER_TEST_KAFKA_BROKERS`) under
+    /// a topic prefix of its own; [`TestApp::spawn_sibling`] starts a second instance sharing
+    /// all four.
     PostgresRabbitRedis,
+    /// A fresh database on the project's own primary (`LANERUNNER_TEST_PG_PRIMARY_URL`,
+    /// default 127.0.0.1:5440) with `database.read_url` on its streaming replica
+    /// (`LANERUNNER_TEST_PG_REPLICA_URL`, default 127.0.0.1:5441); `scripts/pg-replica.sh`
+    /// starts the pair.
+    PostgresReplica,
+}
+
+/// Environment variables naming the primary/replica pair of [`Backend::PostgresReplica`].
+pub const TEST_PG_PRIMARY_URL_ENV: &str = "LANERUNNER_TEST_PG_PRIMARY_URL";
+pub const TEST_PG_REPLICA_URL_ENV: &str = "LANERUNNER_TEST_PG_REPLICA_URL";
+pub const DEFAULT_TEST_PG_PRIMARY_URL: &str = "postgres://postgres@127.0.0.1:5440/postgres";
+pub const DEFAULT_TEST_PG_REPLICA_URL: &str = "postgres://postgres@127.0.0.1:5441/postgres";
+
+/// The replica's URL for the database `name` (the replica has every database the primary has).
+pub fn replica_url(name: &str) -> String {
+    let base = std::env::var(TEST_PG_REPLICA_URL_ENV)
+        .unwrap_or_else(|_| DEFAULT_TEST_PG_REPLICA_URL.to_string());
+    let mut url = reqwest::Url::parse(&base)
+        .unwrap_or_else(|e| panic!("{TEST_PG_REPLICA_URL_ENV} is not a URL: {e}"));
+    url.set_path(&format!("/{name}"));
+    url.to_string()
 }
 
 /// The application, serving on `127.0.0.1:<ephemeral>`.
@@ -76,8 +101,18 @@ impl TestApp {
         let database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres | Backend::PostgresRabbitRedis => {
-                let db = TestDatabase::create().await;
+                let admin = std::env::var(TEST_POSTGRES_URL_ENV)
+                    .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_string());
+                let db = TestDatabase::create(admin).await;
                 config.database.url = Some(db.url.clone());
+                Some(db)
+            }
+            Backend::PostgresReplica => {
+                let admin = std::env::var(TEST_PG_PRIMARY_URL_ENV)
+                    .unwrap_or_else(|_| DEFAULT_TEST_PG_PRIMARY_URL.to_string());
+                let db = TestDatabase::create(admin).await;
+                config.database.url = Some(db.url.clone());
+                config.database.read_url = Some(replica_url(&db.name));
                 Some(db)
             }
         };
@@ -96,6 +131,13 @@ impl TestApp {
                     .unwrap_or_else(|_| DEFAULT_TEST_REDIS_URL.to_string()),
             );
             config.cache.prefix = format!("{namespace}:");
+            config.streams.backend = StreamsBackend::Kafka;
+            config.streams.brokers = Some(
+                std::env::var(TEST_KAFKA_BROKERS_ENV)
+                    .unwrap_or_else(|_| DEFAULT_TEST_KAFKA_BROKERS.to_string()),
+            );
+            config.streams.topic_prefix = format!("{namespace}.");
+            config.streams.partitions = 3;
             broker = Some(TestBrokerNamespace {
                 url: amqp,
                 namespace,
@@ -134,6 +176,11 @@ impl TestApp {
         );
         if let Some(broker) = &mut broker {
             broker.groups.push("mailer".into());
+            if config.streams.backend == StreamsBackend::Kafka {
+                broker
+                    .groups
+                    .push(lanerunner_platform::streams::AUDIT_GROUP.into());
+            }
             for service in app.services() {
                 broker
                     .groups
@@ -282,10 +329,163 @@ impl TestApp {
     }
 }
 
+/// A user who signed up a new organization, with its tokens.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub access: String,
+    pub refresh: String,
+    pub org_id: String,
+    pub user_id: String,
+    pub email: String,
+}
+
+/// The password [`TestApp::signup`] gives every owner.
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    /// Signs up a new organization of `kind` (`broker`, `carrier`, `shipper`) whose owner
+    /// is `email`; carriers get a valid USDOT and MC number.
+    pub async fn signup(&self, email: &str, kind: &str) -> Account {
+        let mut org = serde_json::json!({ "name": format!("{kind} co"), "kind": kind });
+        if kind == "carrier" {
+            org["usdot_number"] = serde_json::json!("1234567");
+            org["mc_number"] = serde_json::json!("MC-654321");
+        }
+        let body = serde_json::json!({ "organization": org, "name": "Pat Owner", "email": email, "password": TEST_PASSWORD });
+        let res = self.post_json("/v1/auth/signup", &body, None).await;
+        assert_eq!(res.status(), reqwest::StatusCode::CREATED, "signup failed");
+        let body: serde_json::Value = res.json().await.expect("signup answers JSON");
+        let text = |v: &serde_json::Value| v.as_str().expect("a string").to_string();
+        Account {
+            access: text(&body["tokens"]["access_token"]),
+            refresh: text(&body["tokens"]["refresh_token"]),
+            org_id: text(&body["organization"]["id"]),
+            user_id: text(&body["user"]["id"]),
+            email: email.into(),
+        }
+    }
+}
+
+/// A stop time `days` from today at `hour`:00, local to the stop (`2026-12-01T08:00:00`), so
+/// that tests never post loads in the past whatever day they run.
+pub fn at(days: i64, hour: u32) -> String {
+    let d = chrono::Utc::now().date_naive() + chrono::Duration::days(days);
+    format!("{}T{hour:02}:00:00", d.format("%Y-%m-%d"))
+}
+
+/// Asserts the status and returns the JSON body (`null` when there is none).
+pub async fn json_of(res: reqwest::Response, status: reqwest::StatusCode) -> serde_json::Value {
+    let got = res.status();
+    let body: serde_json::Value = res.json().await.unwrap_or(serde_json::Value::Null);
+    assert_eq!(got, status, "body: {body}");
+    body
+}
+
+/// Asserts a problem+json response with this status and problem type (the last segment of
+/// its URI), and returns its body.
+pub async fn expect_problem(res: reqwest::Response, status: u16, kind: &str) -> serde_json::Value {
+    let got = res.status().as_u16();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body: serde_json::Value = res.json().await.unwrap_or(serde_json::Value::Null);
+    assert_eq!(got, status, "unexpected status; body {body}");
+    assert_eq!(ct, "application/problem+json");
+    assert_eq!(
+        body["type"],
+        format!("https://lanerunner.dev/problems/{kind}"),
+        "{body}"
+    );
+    body
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop.cancel();
         self.app.shutdown_token().cancel();
+    }
+}
+
+/// PostgreSQL, RabbitMQ and Redis set aside for one multi-process test: a fresh database, a
+/// RabbitMQ namespace and a Redis key prefix, all removed when dropped. [`SharedEngines::env`]
+/// is the configuration a `lanerunner serve` process needs to use them.
+pub struct SharedEngines {
+    pub database_url: String,
+    pub amqp_url: String,
+    pub redis_url: String,
+    pub namespace: String,
+    _database: TestDatabase,
+    _broker: TestBrokerNamespace,
+}
+
+impl SharedEngines {
+    pub async fn create() -> SharedEngines {
+        let admin = std::env::var(TEST_POSTGRES_URL_ENV)
+            .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_string());
+        let database = TestDatabase::create(admin).await;
+        let namespace = format!("lrt{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let amqp_url =
+            std::env::var(TEST_AMQP_URL_ENV).unwrap_or_else(|_| DEFAULT_TEST_AMQP_URL.to_string());
+        let redis_url = std::env::var(TEST_REDIS_URL_ENV)
+            .unwrap_or_else(|_| DEFAULT_TEST_REDIS_URL.to_string());
+        SharedEngines {
+            database_url: database.url.clone(),
+            amqp_url: amqp_url.clone(),
+            redis_url,
+            // Every consumer group a serve process declares, so that their queues go too.
+            _broker: TestBrokerNamespace {
+                url: amqp_url,
+                namespace: namespace.clone(),
+                groups: vec!["mailer".into()],
+            },
+            namespace,
+            _database: database,
+        }
+    }
+
+    /// Remembers the consumer groups a process declared (as its `/metrics` lists them in
+    /// `bus_queue_depth{group=…}`) so that their queues are deleted with the namespace.
+    pub fn track_groups_from_metrics(&mut self, metrics: &str) {
+        for line in metrics
+            .lines()
+            .filter(|l| l.starts_with("bus_queue_depth{"))
+        {
+            if let Some(group) = line
+                .split("group=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+            {
+                if !self._broker.groups.iter().any(|g| g == group) {
+                    self._broker.groups.push(group.to_string());
+                }
+            }
+        }
+    }
+
+    /// `LANERUNNER_*` variables for a `serve` process on these engines (the bus and cache
+    /// URLs may be overridden, e.g. to go through a [`FlakyProxy`](lanerunner_platform::testing::FlakyProxy)).
+    pub fn env(&self, amqp_url: Option<&str>, redis_url: Option<&str>) -> Vec<(String, String)> {
+        [
+            ("LANERUNNER_DATABASE_URL", self.database_url.as_str()),
+            ("LANERUNNER_DATABASE__MAX_CONNECTIONS", "5"),
+            ("LANERUNNER_BUS__BACKEND", "rabbitmq"),
+            ("LANERUNNER_BUS_URL", amqp_url.unwrap_or(&self.amqp_url)),
+            ("LANERUNNER_BUS__NAMESPACE", self.namespace.as_str()),
+            ("LANERUNNER_BUS__REDELIVERY_DELAY_MS", "20"),
+            ("LANERUNNER_CACHE__BACKEND", "redis"),
+            ("LANERUNNER_CACHE_URL", redis_url.unwrap_or(&self.redis_url)),
+            ("LANERUNNER_CACHE__PREFIX", &format!("{}:", self.namespace)),
+            ("LANERUNNER_OUTBOX__POLL_INTERVAL_MS", "100"),
+            // Cheap password hashing, as in `test_config`.
+            ("LANERUNNER_AUTH__ARGON2_MEMORY_KIB", "64"),
+            ("LANERUNNER_AUTH__ARGON2_ITERATIONS", "1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
     }
 }
 
@@ -363,9 +563,7 @@ struct TestDatabase {
 }
 
 impl TestDatabase {
-    async fn create() -> Self {
-        let admin_url = std::env::var(TEST_POSTGRES_URL_ENV)
-            .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_string());
+    async fn create(admin_url: String) -> Self {
         let name = format!("lr_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = match tokio::time::timeout(
             Duration::from_secs(10),
@@ -470,10 +668,10 @@ macro_rules! both_backends {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __both_backends_run {
-    ((mut $app:ident : $ty:ty) $body:block) => {
+    ((mut $app:ident : $ty:ty $(,)?) $body:block) => {
         async fn run(mut $app: $ty) $body
     };
-    (($app:ident : $ty:ty) $body:block) => {
+    (($app:ident : $ty:ty $(,)?) $body:block) => {
         async fn run($app: $ty) $body
     };
 }

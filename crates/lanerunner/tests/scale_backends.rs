@@ -103,3 +103,60 @@ async fn two_instances_share_one_failed_login_counter() {
     }
     drop(b);
 }
+
+/// The API rate limit is counted in Redis: requests through either instance draw on one
+/// budget per principal, and the refusal is a problem+json 429 with Retry-After.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_one_api_rate_limit() {
+    let a = TestApp::spawn_with(Backend::PostgresRabbitRedis, |c| {
+        c.http.rate_limit_per_minute = 6
+    })
+    .await;
+    let b = a.spawn_sibling().await;
+    let owner = a.signup("limit@example.com", "broker").await;
+    let other = a.signup("other@example.com", "broker").await;
+    for app in [&a, &b, &a, &b, &a, &b] {
+        assert_eq!(
+            app.get("/v1/me", Some(&owner.access)).await.status(),
+            StatusCode::OK
+        );
+    }
+    let refused = b.get("/v1/me", Some(&owner.access)).await;
+    assert!(refused.headers().contains_key("retry-after"));
+    let p = lanerunner::testing::expect_problem(refused, 429, "rate-limited").await;
+    assert_eq!(p["limit"], 6);
+    // Another principal has a budget of its own; unauthenticated routes are not counted.
+    assert_eq!(
+        a.get("/v1/me", Some(&other.access)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(b.get("/healthz", None).await.status(), StatusCode::OK);
+    drop(b);
+}
+
+/// `/metrics` carries what an operator watches on the brokers: each consumer group's queue
+/// depth and dead letters (sampled from RabbitMQ), consumer lag, outbox backlog and publish
+/// and consume counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_expose_queue_depths_lag_and_backlog() {
+    let app = TestApp::spawn(Backend::PostgresRabbitRedis).await;
+    app.signup("metrics@example.com", "broker").await;
+    app.wait_for_mail(
+        |m| m.contains("To: metrics@example.com"),
+        Duration::from_secs(10),
+    )
+    .await;
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    for needle in [
+        "bus_queue_depth{group=\"mailer\"}",
+        "bus_dead_letters{group=\"mailer\"}",
+        "consumer_lag_seconds",
+        "outbox_backlog{service=\"identity\"}",
+        "bus_published_total",
+    ] {
+        assert!(
+            text.contains(needle),
+            "{needle} missing from /metrics:\n{text}"
+        );
+    }
+}

@@ -1,0 +1,33 @@
+//! `lanerunner bench search` runs end to end at a tiny size: seeding through validation,
+//! the board rebuilt at start-up, searches over HTTP and in-process agreeing. No timing.
+
+use lanerunner::bench_search::{search, SearchBenchOptions, SearchStore};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_bench_seeds_rebuilds_and_agrees_over_http() {
+    let report = search(SearchBenchOptions {
+        loads: 200,
+        queries: 20,
+        concurrency: 2,
+        store: SearchStore::Sqlite,
+        postgres_admin_url: String::new(),
+        seed: 7,
+    })
+    .await
+    .expect("the benchmark runs");
+    assert!(
+        report.starts_with("200 posted public loads on SQLite, 20 searches"),
+        "{report}"
+    );
+    // Every search answered over HTTP, and the sampled first pages (searches 0 and 10)
+    // equal the in-process ones.
+    assert!(
+        report.contains("in-process: 2/2 sampled searches"),
+        "{report}"
+    );
+    let http_row = report
+        .lines()
+        .find(|l| l.starts_with("| HTTP"))
+        .expect("an HTTP row");
+    assert!(http_row.ends_with("| 0 |"), "{http_row}");
+}

@@ -1,0 +1,359 @@
+//! Real `lanerunner serve` processes sharing PostgreSQL, RabbitMQ and Redis, and what
+//! happens when those engines or an instance misbehave. Outages are made with a TCP proxy in
+//! front of the real server (`FlakyProxy`), so the servers other tests share keep running.
+//! Every wait is bounded.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lanerunner::testing::SharedEngines;
+use lanerunner_platform::testing::FlakyProxy;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// One `lanerunner serve` process on a loopback port with a data directory of its own.
+struct Serve {
+    child: Child,
+    base: String,
+    data_dir: PathBuf,
+    client: reqwest::Client,
+}
+
+impl Serve {
+    async fn start(env: &[(String, String)], extra: &[(&str, &str)]) -> Serve {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let data_dir = std::env::temp_dir().join(format!("lr-serve-{}", uuid::Uuid::now_v7()));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lanerunner"));
+        cmd.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LANERUNNER_LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("lanerunner serve starts");
+        let serve = Serve {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir,
+            client: reqwest::Client::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = serve.client.get(serve.url("/healthz")).send().await {
+                if r.status() == StatusCode::OK {
+                    break;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve on {port} did not come up in 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        serve
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("the process answers")
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("the process answers")
+    }
+
+    async fn signup(&self, email: &str, kind: &str) -> Value {
+        let mut org = json!({ "name": "Multi Freight", "kind": kind });
+        if kind == "carrier" {
+            org["usdot_number"] = json!("1234567");
+            org["mc_number"] = json!("MC-654321");
+        }
+        let res = self
+            .post(
+                "/v1/auth/signup",
+                &json!({"organization": org, "name": "Pat", "email": email, "password": PASSWORD}),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.unwrap()
+    }
+
+    /// SIGKILL: no graceful shutdown, nothing flushed.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// Verification mails spooled under `dirs`, counted per recipient.
+fn mails_by_recipient(dirs: &[&Path]) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir.join("mail")) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            if let Some(to) = text.lines().find_map(|l| l.strip_prefix("To: ")) {
+                *counts.entry(to.trim().to_string()).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// Waits until every address in `emails` has exactly one mail across `dirs`, then checks
+/// a little longer that no duplicate arrives.
+async fn each_mailed_exactly_once(dirs: &[&Path], emails: &[String]) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let counts = mails_by_recipient(dirs);
+        if emails.iter().all(|e| counts.get(e) == Some(&1)) {
+            break;
+        }
+        let missing: Vec<_> = emails
+            .iter()
+            .filter(|e| counts.get(*e) != Some(&1))
+            .collect();
+        assert!(
+            Instant::now() < deadline,
+            "not mailed exactly once within 30 s: {missing:?} (counts {counts:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let counts = mails_by_recipient(dirs);
+    for e in emails {
+        assert_eq!(counts.get(e), Some(&1), "{e} was mailed twice");
+    }
+}
+
+/// `host:port` of a server URL.
+fn host_port(url: &str) -> String {
+    let u = reqwest::Url::parse(url).expect("a server URL");
+    format!(
+        "{}:{}",
+        u.host_str().unwrap_or("127.0.0.1"),
+        u.port_or_known_default().unwrap_or(0)
+    )
+}
+
+/// The same URL (credentials, path) pointed at a proxy on loopback.
+fn through(url: &str, port: u16) -> String {
+    let mut u = reqwest::Url::parse(url).expect("a server URL");
+    u.set_host(Some("127.0.0.1")).unwrap();
+    u.set_port(Some(port)).unwrap();
+    u.to_string()
+}
+
+async fn track_groups(engines: &mut SharedEngines, serve: &Serve) {
+    let metrics = serve.get("/metrics", None).await.text().await.unwrap();
+    engines.track_groups_from_metrics(&metrics);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_serve_processes_share_postgres_rabbitmq_and_redis() {
+    let mut engines = SharedEngines::create().await;
+    let env = engines.env(None, None);
+    let limit = [("LANERUNNER_HTTP__RATE_LIMIT_PER_MINUTE", "8")];
+    let a = Serve::start(&env, &limit).await;
+    let b = Serve::start(&env, &limit).await;
+    track_groups(&mut engines, &a).await;
+
+    // An event caused through A (the signup's verification-mail command) is consumed once by
+    // the mailer group, whichever instance's member takes it.
+    let broker = a.signup("broker@example.com", "broker").await;
+    let carrier = b.signup("carrier@example.com", "carrier").await;
+    each_mailed_exactly_once(
+        &[&a.data_dir, &b.data_dir],
+        &["broker@example.com".into(), "carrier@example.com".into()],
+    )
+    .await;
+
+    // A load posted through A is found through B: B's board heard it on the bus.
+    let (bt, ct) = (
+        broker["tokens"]["access_token"].as_str().unwrap(),
+        carrier["tokens"]["access_token"].as_str().unwrap(),
+    );
+    let day = |d: i64, h: u32| {
+        format!(
+            "{}T{h:02}:00:00",
+            (chrono::Utc::now().date_naive() + chrono::Duration::days(d)).format("%Y-%m-%d")
+        )
+    };
+    let load = json!({"reference": "MP-1", "equipment": "V", "trailer_length_ft": 53, "weight_lbs": 40000, "commodity": "paper",
+        "stops": [{"kind": "pickup", "location": {"place": "Dallas, TX"}, "window": {"start": day(3, 8), "end": day(3, 14)}},
+                  {"kind": "delivery", "location": {"place": "Atlanta, GA"}, "appointment": day(5, 9)}]});
+    let created: Value = a
+        .post("/v1/loads", &load, Some(bt))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        a.post(&format!("/v1/loads/{id}/post"), &json!({}), Some(bt))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let hits: Value = b
+            .get("/v1/loads/search?origin=Dallas,%20TX", Some(ct))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if hits["total_matches"] == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B never saw the load posted through A: {hits}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // One rate limit across both: the carrier has used some of its 8 on B already.
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let via = if i % 2 == 0 { &a } else { &b };
+        statuses.push(via.get("/v1/me", Some(ct)).await.status().as_u16());
+    }
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    assert!(
+        ok < 8 && statuses.contains(&429),
+        "expected the shared budget of 8 to run out: {statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .skip_while(|s| **s == 200)
+            .all(|s| *s == 429),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_committed_by_a_killed_instance_are_delivered_once_after_a_broker_outage() {
+    let mut engines = SharedEngines::create().await;
+    let proxy = FlakyProxy::start(&host_port(&engines.amqp_url))
+        .await
+        .unwrap();
+    let via_proxy = through(&engines.amqp_url, proxy.port);
+    let env_a = engines.env(Some(&via_proxy), None);
+    let mut a = Serve::start(&env_a, &[]).await;
+    track_groups(&mut engines, &a).await;
+
+    // A stream of signups through A, with the broker going away in the middle of it: the
+    // ones committed while it is away stay in A's outbox.
+    let mut emails = Vec::new();
+    for i in 0..24 {
+        if i == 8 {
+            proxy.down();
+        }
+        let email = format!("user{i}@example.com");
+        a.signup(&email, "broker").await;
+        emails.push(email);
+    }
+    // A dies without a chance to relay them.
+    a.kill();
+
+    // B starts (straight to the broker), relays A's backlog from the shared outbox, and the
+    // mailer group delivers each verification mail exactly once across both spools.
+    let b = Serve::start(&engines.env(None, None), &[]).await;
+    each_mailed_exactly_once(&[&a.data_dir, &b.data_dir], &emails).await;
+
+    // The broker comes back for a new instance behind the proxy, which works without help.
+    proxy.restore();
+    let c = Serve::start(&env_a, &[]).await;
+    let late = vec!["late@example.com".to_string()];
+    c.signup(&late[0], "broker").await;
+    let mut all = emails.clone();
+    all.extend(late);
+    each_mailed_exactly_once(&[&a.data_dir, &b.data_dir, &c.data_dir], &all).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_degrades_sign_in_and_heals_without_a_restart() {
+    let mut engines = SharedEngines::create().await;
+    let proxy = FlakyProxy::start(&host_port(&engines.redis_url))
+        .await
+        .unwrap();
+    let via_proxy = through(&engines.redis_url, proxy.port);
+    let a = Serve::start(&engines.env(None, Some(&via_proxy)), &[]).await;
+    track_groups(&mut engines, &a).await;
+    let owner = a.signup("owner@example.com", "broker").await;
+    let token = owner["tokens"]["access_token"].as_str().unwrap();
+    let login = json!({"email": "owner@example.com", "password": PASSWORD});
+
+    proxy.down();
+    // Signed-in callers keep working (token checks and the rate limit do without Redis).
+    assert_eq!(a.get("/v1/me", Some(token)).await.status(), StatusCode::OK);
+    // Sign-in fails closed while its throttle counters are away: a clear 503, not a 500.
+    let res = a.post("/v1/auth/login", &login, None).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().contains_key("retry-after"));
+    let readyz = a.get("/readyz", None).await;
+    assert_eq!(readyz.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(readyz.text().await.unwrap().contains("cache.redis"));
+
+    // Redis comes back; the same process recovers by itself.
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let res = a.post("/v1/auth/login", &login, None).await;
+        if res.status() == StatusCode::OK {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sign-in did not recover within 30 s: {}",
+            res.status()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(a.get("/readyz", None).await.status(), StatusCode::OK);
+}
