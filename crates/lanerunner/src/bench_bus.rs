@@ -35,6 +35,25 @@ pub struct BusBenchOptions {
     pub events: usize,
     pub postgres_url: Option<String>,
     pub amqp_url: String,
+    /// Events per second each producer sends; `None`: as fast as it can.
+    pub rate: Option<u32>,
+}
+
+/// Spaces a producer's sends at a fixed rate, or not at all. An open-loop producer faster
+/// than the path measures throughput, and its latencies are mostly time spent queued; a
+/// paced one measures the path's own latency.
+pub(crate) struct Pacer(Option<tokio::time::Interval>);
+
+impl Pacer {
+    pub(crate) fn new(rate: Option<u32>) -> Self {
+        Self(rate.map(|r| tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(r)))))
+    }
+
+    pub(crate) async fn tick(&mut self) {
+        if let Some(interval) = &mut self.0 {
+            interval.tick().await;
+        }
+    }
 }
 
 struct Outcome {
@@ -114,6 +133,7 @@ async fn through_outbox(
     bus: Arc<dyn EventBus>,
     db: Db,
     events: usize,
+    rate: Option<u32>,
 ) -> anyhow::Result<Outcome> {
     let recorder = Arc::new(Recorder {
         seen: AtomicUsize::new(0),
@@ -143,10 +163,12 @@ async fn through_outbox(
     );
     let relay_task = tokio::spawn(relay.run(stop.clone()));
     let body = payload();
+    let mut pacer = Pacer::new(rate);
     let started = Instant::now();
     let done = recorder.done.notified();
     tokio::pin!(done);
     for _ in 0..events {
+        pacer.tick().await;
         let mut tx = db.begin().await?;
         enqueue(
             &mut tx,
@@ -174,7 +196,7 @@ async fn through_outbox(
 
 /// The baseline: a plain lapin publisher awaiting each confirm (as the relay does) and a
 /// plain lapin consumer acking each delivery.
-async fn raw_lapin(amqp_url: &str, events: usize) -> anyhow::Result<Outcome> {
+async fn raw_lapin(amqp_url: &str, events: usize, rate: Option<u32>) -> anyhow::Result<Outcome> {
     let props = ConnectionProperties::default()
         .with_executor(tokio_executor_trait::Tokio::current())
         .with_reactor(tokio_reactor_trait::Tokio);
@@ -241,8 +263,10 @@ async fn raw_lapin(amqp_url: &str, events: usize) -> anyhow::Result<Outcome> {
         latencies
     });
     let body = payload();
+    let mut pacer = Pacer::new(rate);
     let started = Instant::now();
     for _ in 0..events {
+        pacer.tick().await;
         let event = EventEnvelope::new(BENCH_EVENT, None, Uuid::now_v7(), &body)?;
         let bytes = serde_json::to_vec(&event)?;
         publisher
@@ -276,8 +300,12 @@ pub async fn bus(opts: BusBenchOptions) -> anyhow::Result<String> {
     } else {
         "SQLite"
     };
+    let pace = match opts.rate {
+        Some(r) => format!("producers paced at {r} events/s"),
+        None => "producers unpaced (as fast as they can)".into(),
+    };
     let mut out = format!(
-        "{} events of {} B payload; outbox store: {store_name}; one transaction per event.\n\n| path | events | events/s | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|\n",
+        "{} events of {} B payload; outbox store: {store_name}; one transaction per event; {pace}.\n\n| path | events | events/s | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|\n",
         opts.events, PAYLOAD_BYTES
     );
     let schema = format!(
@@ -297,6 +325,7 @@ pub async fn bus(opts: BusBenchOptions) -> anyhow::Result<String> {
         Arc::new(InMemoryBus::default()),
         db.clone(),
         opts.events,
+        opts.rate,
     )
     .await?;
     out.push_str(&r.row());
@@ -314,6 +343,7 @@ pub async fn bus(opts: BusBenchOptions) -> anyhow::Result<String> {
         rabbit,
         db.clone(),
         opts.events,
+        opts.rate,
     )
     .await?;
     out.push_str(&r.row());
@@ -321,7 +351,7 @@ pub async fn bus(opts: BusBenchOptions) -> anyhow::Result<String> {
     drop_store(&opts, db, &schema2).await;
     let _ = delete_namespace(&opts.amqp_url, &namespace, &["bench".to_string()]).await;
 
-    let mut r = raw_lapin(&opts.amqp_url, opts.events).await?;
+    let mut r = raw_lapin(&opts.amqp_url, opts.events, opts.rate).await?;
     out.push_str(&r.row());
     out.push('\n');
 
@@ -329,12 +359,12 @@ pub async fn bus(opts: BusBenchOptions) -> anyhow::Result<String> {
         std::env::var("LANERUNNER_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
     let schema3 = format!("{schema}k");
     let db = store(&opts, &dir.join("kafka"), &schema3).await?;
-    let mut r = kafka::outbox_to_kafka(&brokers, db.clone(), opts.events).await?;
+    let mut r = kafka::outbox_to_kafka(&brokers, db.clone(), opts.events, opts.rate).await?;
     out.push_str(&r.row());
     out.push('\n');
     drop_store(&opts, db, &schema3).await;
     for pipelined in [false, true] {
-        let mut r = kafka::raw_rdkafka(&brokers, opts.events, pipelined).await?;
+        let mut r = kafka::raw_rdkafka(&brokers, opts.events, pipelined, opts.rate).await?;
         out.push_str(&r.row());
         out.push('\n');
     }

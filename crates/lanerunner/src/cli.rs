@@ -77,6 +77,11 @@ pub enum BenchCommand {
         /// Outbox store: `sqlite` or `postgres` (`LANERUNNER_TEST_POSTGRES_URL`, or the local server).
         #[arg(long, default_value = "sqlite")]
         store: String,
+        /// Events per second each producer sends (default: as fast as it can). Unpaced runs
+        /// measure throughput; a rate below every path's ceiling measures latency without
+        /// queueing.
+        #[arg(long)]
+        rate: Option<u32>,
     },
     /// Login (Argon2id), access-token verification and `GET /v1/me`, per backend.
     Identity {
@@ -226,7 +231,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app::migrate(&config, &specs).await
         }
         Command::Bench {
-            command: BenchCommand::Bus { events, store },
+            command:
+                BenchCommand::Bus {
+                    events,
+                    store,
+                    rate,
+                },
         } => {
             let postgres_url = match store.as_str() {
                 "sqlite" => None,
@@ -242,6 +252,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 events: events.max(1),
                 postgres_url,
                 amqp_url,
+                rate: rate.filter(|r| *r > 0),
             })
             .await?;
             print!("{report}");

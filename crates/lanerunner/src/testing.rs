@@ -50,7 +50,7 @@ pub enum Backend {
     /// key prefix of its own, and the streams on Kafka (`LANERUNNER_TEST_KAFKA_BROKERS`) under
     /// a topic prefix of its own; [`TestApp::spawn_sibling`] starts a second instance sharing
     /// all four.
-    PostgresRabbitRedis,
+    FullStack,
     /// A fresh database on the project's own primary (`LANERUNNER_TEST_PG_PRIMARY_URL`,
     /// default 127.0.0.1:5440) with `database.read_url` on its streaming replica
     /// (`LANERUNNER_TEST_PG_REPLICA_URL`, default 127.0.0.1:5441); `scripts/pg-replica.sh`
@@ -100,7 +100,7 @@ impl TestApp {
         let mut config = test_config(data_dir.0.clone());
         let database = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres | Backend::PostgresRabbitRedis => {
+            Backend::Postgres | Backend::FullStack => {
                 let admin = std::env::var(TEST_POSTGRES_URL_ENV)
                     .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_string());
                 let db = TestDatabase::create(admin).await;
@@ -117,7 +117,7 @@ impl TestApp {
             }
         };
         let mut broker = None;
-        if backend == Backend::PostgresRabbitRedis {
+        if backend == Backend::FullStack {
             let namespace = format!("lrt{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
             let amqp = std::env::var(TEST_AMQP_URL_ENV)
                 .unwrap_or_else(|_| DEFAULT_TEST_AMQP_URL.to_string());
@@ -627,7 +627,9 @@ impl Drop for TestDatabase {
     }
 }
 
-/// Writes a test once and runs it on both backends:
+/// Writes a test once and runs it on both deployments: the embedded defaults (SQLite,
+/// in-process bus, streams and cache) and the full stack ([`Backend::FullStack`]:
+/// PostgreSQL, RabbitMQ, Kafka, Redis):
 ///
 /// ```ignore
 /// both_backends!(async fn healthz_answers(app: TestApp) {
@@ -635,7 +637,7 @@ impl Drop for TestDatabase {
 /// });
 /// ```
 ///
-/// expands to `mod healthz_answers { #[tokio::test] async fn sqlite() … async fn postgres() … }`,
+/// expands to `mod healthz_answers { #[tokio::test] async fn sqlite() … async fn full_stack() … }`,
 /// each given a fresh [`TestApp`]. Attributes before `async fn` (e.g. `#[ignore]`) go on
 /// both tests. Several functions may be given in one invocation, and
 /// the parameter may be `mut`.
@@ -657,8 +659,8 @@ macro_rules! both_backends {
 
                 $(#[$meta])*
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    run($crate::testing::TestApp::spawn($crate::testing::Backend::Postgres).await).await
+                async fn full_stack() {
+                    run($crate::testing::TestApp::spawn($crate::testing::Backend::FullStack).await).await
                 }
             }
         )+

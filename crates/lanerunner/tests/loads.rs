@@ -942,7 +942,7 @@ both_backends!(
 /// other's board (its broadcast listener re-reads the store), and leaves it when covered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_instance_s_board_follows_changes_made_on_another() {
-    let a = TestApp::spawn(lanerunner::testing::Backend::PostgresRabbitRedis).await;
+    let a = TestApp::spawn(lanerunner::testing::Backend::FullStack).await;
     let b = a.spawn_sibling().await;
     let broker = a.signup("b@example.com", "broker").await;
     let carrier = a.signup("c@example.com", "carrier").await;

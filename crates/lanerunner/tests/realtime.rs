@@ -121,7 +121,7 @@ both_backends!(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_on_instance_b_hears_what_happened_through_instance_a() {
-    let a = TestApp::spawn(Backend::PostgresRabbitRedis).await;
+    let a = TestApp::spawn(Backend::FullStack).await;
     let b = a.spawn_sibling().await;
     let broker = a.signup("b@example.com", "broker").await;
     let mut on_b = open(&b, &broker).await;

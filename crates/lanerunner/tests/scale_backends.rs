@@ -1,5 +1,5 @@
 //! The application on the engines a real deployment uses: PostgreSQL, RabbitMQ and Redis
-//! (`Backend::PostgresRabbitRedis`), one instance and two sharing them.
+//! (`Backend::FullStack`), one instance and two sharing them.
 
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signup_verification_mail_travels_through_rabbitmq_and_readyz_reports_each_engine() {
-    let app = TestApp::spawn(Backend::PostgresRabbitRedis).await;
+    let app = TestApp::spawn(Backend::FullStack).await;
     assert_eq!(app.app().bus().backend(), "rabbitmq");
 
     let ready = app.get("/readyz", None).await;
@@ -82,7 +82,7 @@ async fn signup_verification_mail_travels_through_rabbitmq_and_readyz_reports_ea
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_one_failed_login_counter() {
-    let a = TestApp::spawn(Backend::PostgresRabbitRedis).await;
+    let a = TestApp::spawn(Backend::FullStack).await;
     let b = a.spawn_sibling().await;
     assert_ne!(a.address, b.address);
     signup(&a, "shared@scale.example").await;
@@ -108,10 +108,7 @@ async fn two_instances_share_one_failed_login_counter() {
 /// budget per principal, and the refusal is a problem+json 429 with Retry-After.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_one_api_rate_limit() {
-    let a = TestApp::spawn_with(Backend::PostgresRabbitRedis, |c| {
-        c.http.rate_limit_per_minute = 6
-    })
-    .await;
+    let a = TestApp::spawn_with(Backend::FullStack, |c| c.http.rate_limit_per_minute = 6).await;
     let b = a.spawn_sibling().await;
     let owner = a.signup("limit@example.com", "broker").await;
     let other = a.signup("other@example.com", "broker").await;
@@ -139,7 +136,7 @@ async fn two_instances_share_one_api_rate_limit() {
 /// and consume counts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_expose_queue_depths_lag_and_backlog() {
-    let app = TestApp::spawn(Backend::PostgresRabbitRedis).await;
+    let app = TestApp::spawn(Backend::FullStack).await;
     app.signup("metrics@example.com", "broker").await;
     app.wait_for_mail(
         |m| m.contains("To: metrics@example.com"),

@@ -1,4 +1,4 @@
-//! The application with Kafka streams (`Backend::PostgresRabbitRedis` sets
+//! The application with Kafka streams (`Backend::FullStack` sets
 //! `streams.backend = "kafka"` under a topic prefix of its own): readiness, and every domain
 //! event copied to the audit stream keyed by its aggregate, commands left out.
 
@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn domain_events_reach_the_kafka_audit_stream_keyed_by_aggregate() {
-    let app = TestApp::spawn(Backend::PostgresRabbitRedis).await;
+    let app = TestApp::spawn(Backend::FullStack).await;
     let streams = app.app().streams();
     assert_eq!(streams.backend(), "kafka");
     let ready: Value = app.get("/readyz", None).await.json().await.unwrap();

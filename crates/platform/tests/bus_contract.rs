@@ -141,6 +141,40 @@ async fn every_group_gets_each_matching_event_once(rabbit: bool) {
     ns.cleanup().await;
 }
 
+/// `try_next` never waits: nothing before a publish; afterwards, whatever has reached the
+/// subscriber, in order.
+async fn try_next_takes_what_has_arrived_without_waiting(rabbit: bool) {
+    let ns = Ns::new(rabbit).await;
+    let bus = ns.bus.clone();
+    let mut sub = bus
+        .subscribe(&ns.group("batch"), &[&ns.pattern("#")])
+        .await
+        .unwrap();
+    assert!(sub.try_next().await.is_none());
+    let events: Vec<EventEnvelope> = (0..3).map(|n| ns.event("happened", n)).collect();
+    for e in &events {
+        bus.publish(e).await.unwrap();
+    }
+    let mut got = vec![next(&mut sub).await];
+    // RabbitMQ pushes deliveries to the client asynchronously: look again until they are in.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while got.len() < 3 && tokio::time::Instant::now() < deadline {
+        match sub.try_next().await {
+            Some(d) => got.push(d),
+            None => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    let ids: Vec<Uuid> = got.iter().map(|d| d.event.id).collect();
+    assert_eq!(ids, events.iter().map(|e| e.id).collect::<Vec<_>>());
+    for d in got {
+        d.ack().await;
+    }
+    assert!(sub.try_next().await.is_none());
+    nothing_more(&mut sub).await;
+    drop(sub);
+    ns.cleanup().await;
+}
+
 async fn members_of_one_group_compete(rabbit: bool) {
     let ns = Ns::new(rabbit).await;
     let group = ns.group("workers");
@@ -452,6 +486,7 @@ macro_rules! on_both {
 
 on_both!(
     every_group_gets_each_matching_event_once,
+    try_next_takes_what_has_arrived_without_waiting,
     members_of_one_group_compete,
     refused_deliveries_are_redelivered_then_dead_lettered,
     outbox_and_idempotent_consumer_give_exactly_once_effects,

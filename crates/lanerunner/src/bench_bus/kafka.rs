@@ -5,8 +5,9 @@
 //!
 //! Both consumers commit every [`COMMIT_EVERY`] records (and the last), as a consumer that
 //! applies records in batches would; both producers are idempotent (acks from all in-sync
-//! replicas) and wait for each record's acknowledgement before the next, as the forwarder
-//! does. A third row lets rdkafka pipeline the sends, the client's ceiling.
+//! replicas). The forwarder pipelines whatever has queued on the bus as one batch, so its
+//! peer is rdkafka with pipelined sends (the client's ceiling); a row where rdkafka awaits
+//! each send shows what one round trip per record costs.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +28,7 @@ use rdkafka::util::Timeout;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{payload, Outcome, BENCH_EVENT};
+use super::{payload, Outcome, Pacer, BENCH_EVENT};
 
 const COMMIT_EVERY: usize = 50;
 /// Events are spread over this many aggregates (keys), as loads and trucks would be.
@@ -84,6 +85,7 @@ pub(super) async fn outbox_to_kafka(
     brokers: &str,
     db: Db,
     events: usize,
+    rate: Option<u32>,
 ) -> anyhow::Result<Outcome> {
     let config = StreamsConfig {
         backend: StreamsBackend::Kafka,
@@ -117,8 +119,10 @@ pub(super) async fn outbox_to_kafka(
     let consuming = tokio::spawn(consume_stream(sub, events));
     let aggregates: Vec<Uuid> = (0..AGGREGATES).map(|_| Uuid::now_v7()).collect();
     let body = payload();
+    let mut pacer = Pacer::new(rate);
     let started = Instant::now();
     for n in 0..events {
+        pacer.tick().await;
         let mut tx = db.begin().await?;
         enqueue(
             &mut tx,
@@ -150,6 +154,7 @@ pub(super) async fn raw_rdkafka(
     brokers: &str,
     events: usize,
     pipelined: bool,
+    rate: Option<u32>,
 ) -> anyhow::Result<Outcome> {
     let prefix = prefix();
     let config = StreamsConfig {
@@ -219,9 +224,11 @@ pub(super) async fn raw_rdkafka(
         .map(|_| Uuid::now_v7().to_string())
         .collect();
     let body = payload();
+    let mut pacer = Pacer::new(rate);
     let started = Instant::now();
     let mut pending = Vec::new();
     for n in 0..events {
+        pacer.tick().await;
         let event = EventEnvelope::new(BENCH_EVENT, None, Uuid::now_v7(), &body)?;
         let bytes = serde_json::to_vec(&event)?;
         let record = FutureRecord::to(&topic)

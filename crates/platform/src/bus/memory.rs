@@ -186,17 +186,28 @@ impl Subscription for MemorySubscription {
             // Register interest before checking, so a publish between the check and the
             // wait is not missed.
             let notified = self.queue.notify.notified();
-            if let Some((event, attempt)) = self.queue.ready.lock().expect("bus lock").pop_front() {
-                let settle = MemorySettle {
-                    queue: self.queue.clone(),
-                    inner: self.inner.clone(),
-                    event: event.clone(),
-                    attempt,
-                };
-                return Some(Delivery::new(event, attempt, Box::new(settle)));
+            if let Some(delivery) = self.pop() {
+                return Some(delivery);
             }
             notified.await;
         }
+    }
+
+    async fn try_next(&mut self) -> Option<Delivery> {
+        self.pop()
+    }
+}
+
+impl MemorySubscription {
+    fn pop(&self) -> Option<Delivery> {
+        let (event, attempt) = self.queue.ready.lock().expect("bus lock").pop_front()?;
+        let settle = MemorySettle {
+            queue: self.queue.clone(),
+            inner: self.inner.clone(),
+            event: event.clone(),
+            attempt,
+        };
+        Some(Delivery::new(event, attempt, Box::new(settle)))
     }
 }
 

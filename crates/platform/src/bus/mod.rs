@@ -109,6 +109,13 @@ pub trait EventBus: Send + Sync + 'static {
 pub trait Subscription: Send {
     /// The next delivery, waiting for one; `None` once the bus has shut down.
     async fn next(&mut self) -> Option<Delivery>;
+
+    /// A delivery that is already here, without waiting; `None` when there is none right
+    /// now. Lets a consumer that writes in batches (the audit forwarder) take what has
+    /// queued up behind the delivery it waited for.
+    async fn try_next(&mut self) -> Option<Delivery> {
+        None
+    }
 }
 
 /// How a delivery is settled; implemented per backend.

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use lanerunner_core::EventEnvelope;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions,
@@ -731,46 +731,68 @@ impl Subscription for RabbitSubscription {
                 _ = self.shared.stop.cancelled() => return None,
                 item = consumer.next() => item,
             };
-            let delivery = match item {
-                Some(Ok(d)) => d,
+            match item {
+                Some(Ok(d)) => {
+                    if let Some(delivery) = self.decode(d).await {
+                        return Some(delivery);
+                    }
+                }
                 Some(Err(e)) => {
                     tracing::warn!(group = %self.group, error = %e, "rabbitmq consumer failed");
                     self.consumer = None;
-                    continue;
                 }
-                None => {
-                    self.consumer = None;
-                    continue;
-                }
-            };
-            let event = match serde_json::from_slice::<EventEnvelope>(&delivery.data) {
-                Ok(e) => e,
-                Err(e) => {
-                    // Poison: not an envelope. Straight to the dead-letter queue.
-                    tracing::warn!(group = %self.group, error = %e, "undecodable delivery dead-lettered");
-                    let _ = delivery
-                        .acker
-                        .reject(BasicRejectOptions { requeue: false })
-                        .await;
-                    continue;
-                }
-            };
-            let attempt = header_u32(&delivery.properties, ATTEMPT_HEADER)
-                .unwrap_or(1)
-                .max(1);
-            if self.broadcast {
-                return Some(Delivery::new(event, attempt, Box::new(Unacknowledged)));
+                None => self.consumer = None,
             }
-            let settle = RabbitSettle {
-                shared: self.shared.clone(),
-                group: self.group.clone(),
-                acker: delivery.acker,
-                body: delivery.data,
-                event: event.clone(),
-                attempt,
-            };
-            return Some(Delivery::new(event, attempt, Box::new(settle)));
         }
+    }
+
+    async fn try_next(&mut self) -> Option<Delivery> {
+        loop {
+            let (_, consumer) = self.consumer.as_mut()?;
+            // Polling a stream once and dropping the `next()` future loses nothing.
+            match consumer.next().now_or_never()? {
+                Some(Ok(d)) => {
+                    if let Some(delivery) = self.decode(d).await {
+                        return Some(delivery);
+                    }
+                }
+                // Let `next` report the failure and re-attach.
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+}
+
+impl RabbitSubscription {
+    /// The envelope of `delivery`, ready to settle; `None` for a poison message (not an
+    /// envelope), which goes straight to the dead-letter queue.
+    async fn decode(&self, delivery: lapin::message::Delivery) -> Option<Delivery> {
+        let event = match serde_json::from_slice::<EventEnvelope>(&delivery.data) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(group = %self.group, error = %e, "undecodable delivery dead-lettered");
+                let _ = delivery
+                    .acker
+                    .reject(BasicRejectOptions { requeue: false })
+                    .await;
+                return None;
+            }
+        };
+        let attempt = header_u32(&delivery.properties, ATTEMPT_HEADER)
+            .unwrap_or(1)
+            .max(1);
+        if self.broadcast {
+            return Some(Delivery::new(event, attempt, Box::new(Unacknowledged)));
+        }
+        let settle = RabbitSettle {
+            shared: self.shared.clone(),
+            group: self.group.clone(),
+            acker: delivery.acker,
+            body: delivery.data,
+            event: event.clone(),
+            attempt,
+        };
+        Some(Delivery::new(event, attempt, Box::new(settle)))
     }
 }
 

@@ -52,6 +52,7 @@ fn problem_for(rejection: JsonRejection) -> Problem {
                 "The body is too large",
             )
             .detail(e.body_text())
+            .close_connection()
         }
         other => Problem::new(other.status(), "bad-request", "The body could not be read")
             .detail(other.body_text()),

@@ -26,6 +26,8 @@ pub struct Problem {
     retry_after_secs: Option<u64>,
     #[serde(skip)]
     www_authenticate: bool,
+    #[serde(skip)]
+    close_connection: bool,
 }
 
 /// One field's complaint in a validation problem.
@@ -47,6 +49,7 @@ impl Problem {
             extensions: Map::new(),
             retry_after_secs: None,
             www_authenticate: false,
+            close_connection: false,
         }
     }
 
@@ -67,6 +70,13 @@ impl Problem {
         self.retry_after_secs = Some(secs.max(1));
         self.extensions
             .insert("retry_after_secs".into(), Value::from(secs.max(1)));
+        self
+    }
+
+    /// Answers with `Connection: close`: for a rejection sent before the request body was
+    /// read, so the client does not reuse a connection whose unread body is still arriving.
+    pub fn close_connection(mut self) -> Self {
+        self.close_connection = true;
         self
     }
 
@@ -182,6 +192,9 @@ impl IntoResponse for Problem {
         );
         if let Some(secs) = self.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.close_connection {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if self.www_authenticate {
             headers.insert(

@@ -6,15 +6,22 @@
 //! The copy is a bus consumer group ([`AUDIT_GROUP`]): an event is acknowledged on the bus
 //! only after the stream has stored it, so nothing committed is missing from the stream.
 //! Delivery is at least once (a crash between the two repeats the record); the record is
-//! the event's JSON envelope, whose `id` lets a reader drop repeats. A failed publish is
-//! retried in place with backoff rather than refused, because a refused delivery comes back
-//! behind later events of the same aggregate and would break their order. With several
+//! the event's JSON envelope, whose `id` lets a reader drop repeats. Deliveries that queued
+//! up are appended as one pipelined batch in bus order (Kafka's idempotent producer keeps a
+//! partition's records in send order through its retries). A failed append is retried in
+//! place, from the first record not stored, with backoff rather than refused, because a
+//! refused delivery comes back behind later events of the same aggregate and would break
+//! their order. (If a batch fails part-way, records after the failure may already be
+//! stored; retrying repeats them after the retried one, so a reader that drops repeats by
+//! `id` keeps the first copy, which can then precede an earlier event of its aggregate:
+//! readers that need strict order compare `occurred_at`/`id`.) With several
 //! instances the group's deliveries are split between them, so order per aggregate then
 //! rests on the envelope's `occurred_at` and time-ordered `id`.
 //!
 //! Commands are not domain events and are not copied: `email.send_requested` carries
 //! one-time tokens that must not outlive their email.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,12 +29,15 @@ use lanerunner_core::EventEnvelope;
 use tokio_util::sync::CancellationToken;
 
 use super::Streams;
-use crate::bus::EventBus;
+use crate::bus::{Delivery, EventBus};
 
 /// The bus consumer group that copies events to the stream.
 pub const AUDIT_GROUP: &str = "streams.audit";
 /// The stream's name under `streams.topic_prefix`.
 pub const AUDIT_TOPIC: &str = "audit";
+
+/// The most deliveries appended to the stream in one batch.
+const MAX_BATCH: usize = 256;
 
 /// Topic prefixes of commands, which stay off the audit stream.
 const COMMAND_PREFIXES: &[&str] = &["email."];
@@ -61,49 +71,83 @@ impl AuditForwarder {
         Ok(())
     }
 
-    /// Copies events until `shutdown` fires.
+    /// Copies events until `shutdown` fires: waits for one delivery, takes whatever has
+    /// queued behind it (up to [`MAX_BATCH`]), and appends them to the stream in one
+    /// pipelined batch, so the stream's round trip is paid per batch, not per event.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut sub = self.bus.subscribe(AUDIT_GROUP, &["#"]).await?;
         loop {
-            let delivery = tokio::select! {
+            let first = tokio::select! {
                 d = sub.next() => match d { Some(d) => d, None => return Ok(()) },
                 _ = shutdown.cancelled() => return Ok(()),
             };
-            if !Self::is_audited(&delivery.event) {
-                delivery.ack().await;
-                continue;
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match sub.try_next().await {
+                    Some(d) => batch.push(d),
+                    None => break,
+                }
             }
-            let (key, payload) = match Self::record(&delivery.event) {
-                Ok(record) => record,
-                Err(e) => {
-                    // Cannot happen for a value that was deserialized from JSON; refusing
-                    // it dead-letters it where an operator sees it.
-                    delivery
-                        .nack(format!("serializing the envelope: {e}"))
-                        .await;
+            let mut deliveries = VecDeque::with_capacity(batch.len());
+            let mut records = Vec::with_capacity(batch.len());
+            for delivery in batch {
+                if !Self::is_audited(&delivery.event) {
+                    delivery.ack().await;
                     continue;
                 }
-            };
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                match self.streams.publish(AUDIT_TOPIC, &key, &payload).await {
-                    Ok(_) => {
-                        delivery.ack().await;
-                        break;
+                match Self::record(&delivery.event) {
+                    Ok(record) => {
+                        records.push(record);
+                        deliveries.push_back(delivery);
                     }
+                    // Cannot happen for a value that was deserialized from JSON; refusing it
+                    // dead-letters it where an operator sees it.
                     Err(e) => {
-                        tracing::warn!(event_id = %delivery.event.id, error = %e, retry_ms = backoff.as_millis() as u64, "audit stream publish failed; retrying");
-                        tokio::select! {
-                            _ = tokio::time::sleep(backoff) => {}
-                            _ = shutdown.cancelled() => {
-                                delivery.nack("shutting down before the audit stream took it").await;
-                                return Ok(());
-                            }
-                        }
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        delivery
+                            .nack(format!("serializing the envelope: {e}"))
+                            .await
                     }
                 }
             }
+            if !self.forward(deliveries, &records, &shutdown).await {
+                return Ok(());
+            }
         }
+    }
+
+    /// Appends `records` in order, acknowledging each delivery once its record is stored.
+    /// A failed append is retried in place, from the first record not stored, with backoff;
+    /// returns false when `shutdown` fired first (the rest are refused, to be redelivered).
+    async fn forward(
+        &self,
+        mut deliveries: VecDeque<Delivery>,
+        records: &[(Vec<u8>, Vec<u8>)],
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let mut stored = 0;
+        let mut backoff = Duration::from_millis(100);
+        while stored < records.len() {
+            let (n, error) = self
+                .streams
+                .publish_batch(AUDIT_TOPIC, &records[stored..])
+                .await;
+            for delivery in deliveries.drain(..n) {
+                delivery.ack().await;
+            }
+            stored += n;
+            let Some(e) = error else { continue };
+            tracing::warn!(error = %e, unsent = records.len() - stored, retry_ms = backoff.as_millis() as u64, "audit stream publish failed; retrying");
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.cancelled() => {
+                    for delivery in deliveries {
+                        delivery.nack("shutting down before the audit stream took it").await;
+                    }
+                    return false;
+                }
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+        true
     }
 }
