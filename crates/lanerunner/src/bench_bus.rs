@@ -35,13 +35,15 @@ pub struct BusBenchOptions {
     pub events: usize,
     pub postgres_url: Option<String>,
     pub amqp_url: String,
-    /// Events per second each producer sends; `None`: as fast as it can.
+    /// Concurrent producers writing to the outbox (each a transaction per event).
+    pub producers: usize,
+    /// Events per second the producers send in total; `None`: as fast as they can.
     pub rate: Option<u32>,
 }
 
-/// Spaces a producer's sends at a fixed rate, or not at all. An open-loop producer faster
-/// than the path measures throughput, and its latencies are mostly time spent queued; a
-/// paced one measures the path's own latency.
+/// Spaces sends at a fixed total rate, or not at all. An open-loop producer faster than the
+/// path measures throughput, and its latencies are mostly time spent queued; a paced one
+/// measures the path's own latency.
 pub(crate) struct Pacer(Option<tokio::time::Interval>);
 
 impl Pacer {
@@ -54,6 +56,56 @@ impl Pacer {
             interval.tick().await;
         }
     }
+}
+
+/// Writes `events` events through the outbox from `opts.producers` concurrent tasks, one
+/// transaction per event as concurrent requests would, at `opts.rate` in total;
+/// `make(n)` builds the `n`th event.
+async fn produce(
+    opts: &Load,
+    db: &Db,
+    signal: &OutboxSignal,
+    make: impl Fn(usize) -> anyhow::Result<EventEnvelope> + Send + Sync + 'static,
+) -> anyhow::Result<()> {
+    let pacer = Arc::new(tokio::sync::Mutex::new(Pacer::new(opts.rate)));
+    let next = Arc::new(AtomicUsize::new(0));
+    let make = Arc::new(make);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..opts.producers.max(1) {
+        let (db, signal, pacer, next, make) = (
+            db.clone(),
+            signal.clone(),
+            pacer.clone(),
+            next.clone(),
+            make.clone(),
+        );
+        let events = opts.events;
+        tasks.spawn(async move {
+            loop {
+                pacer.lock().await.tick().await;
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= events {
+                    return anyhow::Ok(());
+                }
+                let mut tx = db.begin().await?;
+                enqueue(&mut tx, &make(n)?).await?;
+                tx.commit().await?;
+                signal.committed();
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+/// How the producers of a run send: how many events, from how many tasks, how fast.
+#[derive(Clone, Copy)]
+pub(crate) struct Load {
+    pub events: usize,
+    pub producers: usize,
+    pub rate: Option<u32>,
 }
 
 struct Outcome {
@@ -132,9 +184,9 @@ async fn through_outbox(
     what: String,
     bus: Arc<dyn EventBus>,
     db: Db,
-    events: usize,
-    rate: Option<u32>,
+    load: Load,
 ) -> anyhow::Result<Outcome> {
+    let events = load.events;
     let recorder = Arc::new(Recorder {
         seen: AtomicUsize::new(0),
         latencies: Mutex::new(Vec::with_capacity(events)),
@@ -163,21 +215,18 @@ async fn through_outbox(
     );
     let relay_task = tokio::spawn(relay.run(stop.clone()));
     let body = payload();
-    let mut pacer = Pacer::new(rate);
     let started = Instant::now();
     let done = recorder.done.notified();
     tokio::pin!(done);
-    for _ in 0..events {
-        pacer.tick().await;
-        let mut tx = db.begin().await?;
-        enqueue(
-            &mut tx,
-            &EventEnvelope::new(BENCH_EVENT, None, Uuid::now_v7(), &body)?,
-        )
-        .await?;
-        tx.commit().await?;
-        signal.committed();
-    }
+    produce(&load, &db, &signal, move |_| {
+        Ok(EventEnvelope::new(
+            BENCH_EVENT,
+            None,
+            Uuid::now_v7(),
+            &body,
+        )?)
+    })
+    .await?;
     tokio::time::timeout(Duration::from_secs(300), &mut done)
         .await
         .map_err(|_| anyhow::anyhow!("events did not all arrive"))?;
@@ -191,6 +240,28 @@ async fn through_outbox(
         events,
         elapsed,
         latencies,
+    })
+}
+
+/// The store's ceiling: the producers' outbox transactions with no relay draining them, so
+/// no path through the outbox can go faster on this store.
+async fn outbox_writes_alone(db: Db, load: Load) -> anyhow::Result<Outcome> {
+    let body = payload();
+    let started = Instant::now();
+    produce(&load, &db, &OutboxSignal::default(), move |_| {
+        Ok(EventEnvelope::new(
+            BENCH_EVENT,
+            None,
+            Uuid::now_v7(),
+            &body,
+        )?)
+    })
+    .await?;
+    Ok(Outcome {
+        what: "outbox writes alone (the store's ceiling, nothing consumed)".into(),
+        events: load.events,
+        elapsed: started.elapsed(),
+        latencies: Vec::new(),
     })
 }
 
@@ -300,13 +371,18 @@ pub async fn bus(opts: BusBenchOptions) -> anyhow::Result<String> {
     } else {
         "SQLite"
     };
+    let load = Load {
+        events: opts.events,
+        producers: opts.producers.max(1),
+        rate: opts.rate,
+    };
     let pace = match opts.rate {
-        Some(r) => format!("producers paced at {r} events/s"),
-        None => "producers unpaced (as fast as they can)".into(),
+        Some(r) => format!("paced at {r} events/s in total"),
+        None => "unpaced (as fast as they can)".into(),
     };
     let mut out = format!(
-        "{} events of {} B payload; outbox store: {store_name}; one transaction per event; {pace}.\n\n| path | events | events/s | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|\n",
-        opts.events, PAYLOAD_BYTES
+        "{} events of {} B payload; outbox store: {store_name}; {} concurrent producers, one transaction per event, {pace}; the plain clients publish from one task.\n\n| path | events | events/s | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|\n",
+        opts.events, PAYLOAD_BYTES, load.producers
     );
     let schema = format!(
         "bench_{}",
@@ -319,13 +395,19 @@ pub async fn bus(opts: BusBenchOptions) -> anyhow::Result<String> {
             .collect::<String>()
     );
 
+    let db = store(&opts, &dir.join("store"), &schema).await?;
+    let mut r = outbox_writes_alone(db.clone(), load).await?;
+    out.push_str(&r.row());
+    out.push('\n');
+    drop_store(&opts, db, &schema).await;
+
+    let schema = format!("{schema}m");
     let db = store(&opts, &dir.join("mem"), &schema).await?;
     let mut r = through_outbox(
         "outbox → in-process bus → idempotent consumer".into(),
         Arc::new(InMemoryBus::default()),
         db.clone(),
-        opts.events,
-        opts.rate,
+        load,
     )
     .await?;
     out.push_str(&r.row());
@@ -342,8 +424,7 @@ pub async fn bus(opts: BusBenchOptions) -> anyhow::Result<String> {
         "outbox → RabbitMQ (confirms) → idempotent consumer".into(),
         rabbit,
         db.clone(),
-        opts.events,
-        opts.rate,
+        load,
     )
     .await?;
     out.push_str(&r.row());
@@ -359,7 +440,7 @@ pub async fn bus(opts: BusBenchOptions) -> anyhow::Result<String> {
         std::env::var("LANERUNNER_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
     let schema3 = format!("{schema}k");
     let db = store(&opts, &dir.join("kafka"), &schema3).await?;
-    let mut r = kafka::outbox_to_kafka(&brokers, db.clone(), opts.events, opts.rate).await?;
+    let mut r = kafka::outbox_to_kafka(&brokers, db.clone(), load).await?;
     out.push_str(&r.row());
     out.push('\n');
     drop_store(&opts, db, &schema3).await;

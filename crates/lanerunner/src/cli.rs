@@ -82,6 +82,9 @@ pub enum BenchCommand {
         /// queueing.
         #[arg(long)]
         rate: Option<u32>,
+        /// Concurrent producers writing to the outbox, as concurrent requests would.
+        #[arg(long, default_value_t = 8)]
+        producers: usize,
     },
     /// Login (Argon2id), access-token verification and `GET /v1/me`, per backend.
     Identity {
@@ -236,6 +239,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     events,
                     store,
                     rate,
+                    producers,
                 },
         } => {
             let postgres_url = match store.as_str() {
@@ -252,6 +256,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 events: events.max(1),
                 postgres_url,
                 amqp_url,
+                producers,
                 rate: rate.filter(|r| *r > 0),
             })
             .await?;

@@ -200,6 +200,75 @@ async fn consumer_applies_each_event_once_and_retries_failures(postgres: bool) {
     s.drop_schema().await;
 }
 
+/// Fails every time on one event; counts calls.
+struct Poisoned {
+    poison: Uuid,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl EventHandler for Poisoned {
+    async fn handle(&self, event: &EventEnvelope, _tx: &mut Tx) -> anyhow::Result<()> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        anyhow::ensure!(event.id != self.poison, "poison");
+        Ok(())
+    }
+}
+
+/// Ten events queued before the consumer starts are taken as one batch; the fifth always
+/// fails, so the batch is rolled back and applied one event at a time: the nine others are
+/// applied once, the fifth alone is refused until it is dead-lettered.
+async fn a_failing_event_in_a_batch_costs_only_itself(postgres: bool) {
+    let s = store(postgres).await;
+    let bus: Arc<dyn EventBus> = Arc::new(InMemoryBus::new(5, Duration::from_millis(5)));
+    drop(bus.subscribe("test.batch", &["test.#"]).await.unwrap());
+    let events: Vec<EventEnvelope> = (0..10).map(event).collect();
+    for e in &events {
+        bus.publish(e).await.unwrap();
+    }
+    let handler = Arc::new(Poisoned {
+        poison: events[4].id,
+        calls: AtomicUsize::new(0),
+    });
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(run_consumer(
+        bus.clone(),
+        s.db.clone(),
+        "test.batch".into(),
+        vec!["test.#".into()],
+        handler.clone(),
+        stop.clone(),
+    ));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while bus.dead_letters("test.batch").await.unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "poison not dead-lettered"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let dead = bus.dead_letters("test.batch").await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].event.id, events[4].id);
+    assert_eq!(processed(&s.db).await, 9);
+    // The batch ran events 0–4 and was rolled back (5 calls); one at a time, all ten ran
+    // (10); the poison's four redeliveries ran alone (4).
+    assert_eq!(handler.calls.load(Ordering::SeqCst), 19);
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    s.drop_schema().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_failure_sqlite() {
+    a_failing_event_in_a_batch_costs_only_itself(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_failure_postgres() {
+    a_failing_event_in_a_batch_costs_only_itself(true).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_in_order_sqlite() {
     relay_publishes_committed_events_in_order_and_never_rolled_back_ones(false).await;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use lanerunner_core::EventEnvelope;
 use lanerunner_platform::bus::{EventBus, InMemoryBus};
 use lanerunner_platform::config::{StreamsBackend, StreamsConfig};
-use lanerunner_platform::outbox::{enqueue, OutboxRelay, OutboxSignal};
+use lanerunner_platform::outbox::{OutboxRelay, OutboxSignal};
 use lanerunner_platform::streams::{
     AuditForwarder, KafkaStreams, StreamSubscription, Streams, AUDIT_TOPIC,
 };
@@ -28,7 +28,7 @@ use rdkafka::util::Timeout;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{payload, Outcome, Pacer, BENCH_EVENT};
+use super::{payload, produce, Load, Outcome, Pacer, BENCH_EVENT};
 
 const COMMIT_EVERY: usize = 50;
 /// Events are spread over this many aggregates (keys), as loads and trucks would be.
@@ -81,12 +81,8 @@ async fn warm_up(
     Ok(())
 }
 
-pub(super) async fn outbox_to_kafka(
-    brokers: &str,
-    db: Db,
-    events: usize,
-    rate: Option<u32>,
-) -> anyhow::Result<Outcome> {
+pub(super) async fn outbox_to_kafka(brokers: &str, db: Db, load: Load) -> anyhow::Result<Outcome> {
+    let events = load.events;
     let config = StreamsConfig {
         backend: StreamsBackend::Kafka,
         brokers: Some(brokers.to_string()),
@@ -119,19 +115,16 @@ pub(super) async fn outbox_to_kafka(
     let consuming = tokio::spawn(consume_stream(sub, events));
     let aggregates: Vec<Uuid> = (0..AGGREGATES).map(|_| Uuid::now_v7()).collect();
     let body = payload();
-    let mut pacer = Pacer::new(rate);
     let started = Instant::now();
-    for n in 0..events {
-        pacer.tick().await;
-        let mut tx = db.begin().await?;
-        enqueue(
-            &mut tx,
-            &EventEnvelope::new(BENCH_EVENT, None, aggregates[n % AGGREGATES], &body)?,
-        )
-        .await?;
-        tx.commit().await?;
-        signal.committed();
-    }
+    produce(&load, &db, &signal, move |n| {
+        Ok(EventEnvelope::new(
+            BENCH_EVENT,
+            None,
+            aggregates[n % AGGREGATES],
+            &body,
+        )?)
+    })
+    .await?;
     let latencies = tokio::time::timeout(Duration::from_secs(300), consuming)
         .await
         .map_err(|_| anyhow::anyhow!("events did not all arrive"))???;
