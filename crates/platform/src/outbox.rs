@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::EventBus;
+use crate::db::Backend;
 use crate::{on_db, on_tx, Db, Tx};
 
 /// Adds `event` to the outbox inside the caller's transaction. An event without a trace
@@ -112,33 +113,36 @@ impl OutboxRelay {
     /// Publishes up to one batch of unpublished events in order; returns how many it
     /// published.
     ///
-    /// Many instances may run a relay over one outbox. On PostgreSQL each batch first takes
-    /// the transaction-scoped advisory lock of this outbox's schema (`pg_try_advisory_xact_lock`): one
-    /// relay publishes at a time and the others find the lock taken and wait for the next
-    /// tick. That keeps events in commit order, hence in order per aggregate, which
-    /// `SKIP LOCKED` batches on several instances would not (a later batch could overtake
-    /// an earlier one). If the relaying instance dies, its transaction aborts, the lock is
-    /// released with it, and another instance republishes what was not marked published.
+    /// Many instances may run a relay over one PostgreSQL outbox. There each batch is read,
+    /// published and marked inside one transaction that first takes the transaction-scoped
+    /// advisory lock of this outbox's schema (`pg_try_advisory_xact_lock`): one relay
+    /// publishes at a time and the others find the lock taken and wait for the next tick.
+    /// That keeps events in commit order, hence in order per aggregate, which `SKIP LOCKED`
+    /// batches on several instances would not (a later batch could overtake an earlier
+    /// one). If the relaying instance dies, its transaction aborts, the lock is released
+    /// with it, and another instance republishes what was not marked published.
+    ///
+    /// A SQLite file belongs to one process, which runs one relay per outbox, so no lock is
+    /// needed: the batch is read outside any transaction and marked in a short write
+    /// transaction after the broker has confirmed it. Holding SQLite's single write lock
+    /// across the broker's round trip would stall every producer and consumer of the file.
     pub async fn relay_batch(&self) -> anyhow::Result<usize> {
-        let mut tx = self.db.begin().await?;
-        if let Tx::Postgres(t) = &mut tx {
-            // Keyed by the schema that holds this outbox: services (and test runs) sharing
-            // one database each have their own outbox and must not wait on each other.
-            let leader: bool = sqlx::query_scalar(
-                "SELECT pg_try_advisory_xact_lock(hashtextextended('lanerunner.outbox.' || current_schema(), 0))",
-            )
-            .fetch_one(&mut **t)
-            .await?;
-            if !leader {
-                return Err(RelayBusy.into());
-            }
-        }
+        let mut held = match self.db.backend() {
+            Backend::Postgres => Some(self.lead().await?),
+            Backend::Sqlite => None,
+        };
         let sql =
             "SELECT seq, envelope FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1";
-        let rows: Vec<(i64, Json<EventEnvelope>)> = on_tx!(&mut tx, |c| sqlx::query_as(sql)
-            .bind(self.batch)
-            .fetch_all(c)
-            .await)?;
+        let rows: Vec<(i64, Json<EventEnvelope>)> = match &mut held {
+            Some(tx) => on_tx!(tx, |c| sqlx::query_as(sql)
+                .bind(self.batch)
+                .fetch_all(c)
+                .await)?,
+            None => on_db!(&self.db, |p| sqlx::query_as(sql)
+                .bind(self.batch)
+                .fetch_all(p)
+                .await)?,
+        };
         if rows.is_empty() {
             return Ok(0);
         }
@@ -151,6 +155,10 @@ impl OutboxRelay {
         let published = &seqs[..sent];
         let failure = error.and_then(|e| seqs.get(sent).map(|seq| (*seq, e.to_string())));
         let now = Utc::now();
+        let mut tx = match held {
+            Some(tx) => tx,
+            None => self.db.begin().await?,
+        };
         for seq in published {
             on_tx!(&mut tx, |c| sqlx::query(
                 "UPDATE outbox SET published_at = $1, attempts = attempts + 1 WHERE seq = $2"
@@ -178,6 +186,25 @@ impl OutboxRelay {
             anyhow::bail!("publish failed: {error}");
         }
         Ok(published.len())
+    }
+
+    /// Begins the PostgreSQL transaction that holds this outbox's relay lock, or fails with
+    /// [`RelayBusy`] when another instance holds it.
+    async fn lead(&self) -> anyhow::Result<Tx> {
+        let mut tx = self.db.begin().await?;
+        // Keyed by the schema that holds this outbox: services (and test runs) sharing one
+        // database each have their own outbox and must not wait on each other.
+        let leader: bool = on_tx!(&mut tx, |c| {
+            sqlx::query_scalar(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended('lanerunner.outbox.' || current_schema(), 0))",
+        )
+        .fetch_one(c)
+        .await
+        })?;
+        if !leader {
+            return Err(RelayBusy.into());
+        }
+        Ok(tx)
     }
 
     pub async fn backlog(&self) -> Result<i64, sqlx::Error> {
