@@ -143,17 +143,30 @@ async fn metrics_expose_queue_depths_lag_and_backlog() {
         Duration::from_secs(10),
     )
     .await;
-    let text = app.get("/metrics", None).await.text().await.unwrap();
-    for needle in [
+    let needles = [
         "bus_queue_depth{group=\"mailer\"}",
         "bus_dead_letters{group=\"mailer\"}",
         "consumer_lag_seconds",
         "outbox_backlog{service=\"identity\"}",
         "bus_published_total",
-    ] {
+    ];
+    // Queue depths are sampled from the broker periodically (sooner while a group's queue
+    // is not readable yet), so give the sampler a few rounds.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = app.get("/metrics", None).await.text().await.unwrap();
+        let missing: Vec<&str> = needles
+            .iter()
+            .copied()
+            .filter(|n| !text.contains(n))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
         assert!(
-            text.contains(needle),
-            "{needle} missing from /metrics:\n{text}"
+            tokio::time::Instant::now() < deadline,
+            "{missing:?} missing from /metrics:\n{text}"
         );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -142,8 +142,9 @@ pub fn record_lag(group: &str, event: &EventEnvelope) {
 }
 
 /// Every `every`, sets the `bus_queue_depth` and `bus_dead_letters` gauges of each group
-/// from the broker, until shutdown. A failed reading is skipped (the broker may be away;
-/// `readyz` says so).
+/// from the broker, until shutdown. A failed reading is skipped (the broker may be away, or
+/// at start-up a group's queue may not be declared yet; `readyz` says so) and the round is
+/// retried after a second rather than a whole period, so the gauges appear promptly.
 pub async fn sample_queue_depths(
     bus: Arc<dyn EventBus>,
     groups: Vec<String>,
@@ -151,16 +152,25 @@ pub async fn sample_queue_depths(
     shutdown: CancellationToken,
 ) {
     loop {
+        let mut all_read = true;
         for group in &groups {
-            if let Ok(depth) = bus.queue_depth(group).await {
-                metrics::gauge!("bus_queue_depth", "group" => group.clone())
-                    .set(depth.ready as f64);
-                metrics::gauge!("bus_dead_letters", "group" => group.clone())
-                    .set(depth.dead as f64);
+            match bus.queue_depth(group).await {
+                Ok(depth) => {
+                    metrics::gauge!("bus_queue_depth", "group" => group.clone())
+                        .set(depth.ready as f64);
+                    metrics::gauge!("bus_dead_letters", "group" => group.clone())
+                        .set(depth.dead as f64);
+                }
+                Err(_) => all_read = false,
             }
         }
+        let pause = if all_read {
+            every
+        } else {
+            every.min(std::time::Duration::from_secs(1))
+        };
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(pause) => {}
             _ = shutdown.cancelled() => return,
         }
     }
