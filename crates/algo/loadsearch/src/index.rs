@@ -310,7 +310,6 @@ impl LoadIndex {
         heap: &mut BinaryHeap<Ranked>,
     ) -> (usize, usize) {
         let cell = &self.cells[cell_idx as usize];
-        let hav_max = c.origin.hav_max();
         let need_hav = !inside || c.sort == SortBy::Deadhead;
         // Slightly wider than the circle so that the band never decides a boundary case.
         let dest_lat_span = match &c.dest {
@@ -318,62 +317,117 @@ impl LoadIndex {
             _ => 0.0,
         };
         let (mut total, mut after) = (0, 0);
-        for i in 0..cell.len() {
-            if cell.equip[i] & c.equipment == 0
-                || cell.start[i] > c.to
-                || cell.end[i] < c.from
-                || cell.rpm[i] < c.min_rpm
-                || cell.weight[i] > c.max_weight
-                || c.size_mask >> cell.full[i] & 1 == 0
-            {
-                continue;
-            }
-            let dest_ok = match &c.dest {
-                CompiledDest::Anywhere => true,
-                CompiledDest::Radius(circle) => {
-                    let (la, lo) = (cell.dlat[i], cell.dlon[i]);
-                    // Latitude band first: no trigonometry for most rows.
-                    (la - circle.center.lat).abs() <= dest_lat_span
-                        && circle.hav(la, lo, cos_lat(la)) <= circle.hav_max()
-                }
-                CompiledDest::States(bits) => bits >> cell.dstate[i] & 1 == 1,
-                CompiledDest::Markets(bits) => CompiledDest::market_ok(bits, cell.dmarket[i]),
-            };
-            if !dest_ok {
-                continue;
-            }
-            let h = if need_hav {
-                let h = c.origin.hav(cell.olat[i], cell.olon[i], cell.ocos[i]);
-                if h > hav_max {
-                    continue;
-                }
-                h
-            } else {
-                0.0
-            };
-            total += 1;
-            let key = sort_key(c.sort, cell.posted[i], cell.rpm[i], h, cell.start[i]);
-            let id = cell.ids[i];
-            if let Some(a) = c.after {
-                if (key, id) <= a {
-                    continue;
-                }
-            }
-            after += 1;
-            let r = Ranked {
-                key,
-                id,
-                cell: cell_idx,
-                row: i as u32,
-            };
-            if heap.len() < c.limit {
-                heap.push(r);
-            } else if let Some(mut top) = heap.peek_mut() {
-                if r < *top {
-                    *top = r;
-                }
+        let mut rows = Vec::with_capacity(PREFILTER_CHUNK);
+        for base in (0..cell.len()).step_by(PREFILTER_CHUNK) {
+            prefilter(c, cell, base, &mut rows);
+            for &i in &rows {
+                let i = i as usize;
+                let (t, a) = self.consider(c, cell, cell_idx, i, need_hav, dest_lat_span, heap);
+                total += t;
+                after += a;
             }
         }
         (total, after)
     }
+
+    /// Applies the destination, radius and cursor tests to row `i`, which passed the
+    /// prefilter, and offers it to the page; returns (matched, matched after the cursor)
+    /// as 0 or 1 each.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn consider(
+        &self,
+        c: &Compiled,
+        cell: &Cell,
+        cell_idx: u32,
+        i: usize,
+        need_hav: bool,
+        dest_lat_span: f64,
+        heap: &mut BinaryHeap<Ranked>,
+    ) -> (usize, usize) {
+        let hav_max = c.origin.hav_max();
+        let dest_ok = match &c.dest {
+            CompiledDest::Anywhere => true,
+            CompiledDest::Radius(circle) => {
+                let (la, lo) = (cell.dlat[i], cell.dlon[i]);
+                // Latitude band first: no trigonometry for most rows.
+                (la - circle.center.lat).abs() <= dest_lat_span
+                    && circle.hav(la, lo, cos_lat(la)) <= circle.hav_max()
+            }
+            CompiledDest::States(bits) => bits >> cell.dstate[i] & 1 == 1,
+            CompiledDest::Markets(bits) => CompiledDest::market_ok(bits, cell.dmarket[i]),
+        };
+        if !dest_ok {
+            return (0, 0);
+        }
+        let h = if need_hav {
+            let h = c.origin.hav(cell.olat[i], cell.olon[i], cell.ocos[i]);
+            if h > hav_max {
+                return (0, 0);
+            }
+            h
+        } else {
+            0.0
+        };
+        let key = sort_key(c.sort, cell.posted[i], cell.rpm[i], h, cell.start[i]);
+        let id = cell.ids[i];
+        if let Some(a) = c.after {
+            if (key, id) <= a {
+                return (1, 0);
+            }
+        }
+        let r = Ranked {
+            key,
+            id,
+            cell: cell_idx,
+            row: i as u32,
+        };
+        if heap.len() < c.limit {
+            heap.push(r);
+        } else if let Some(mut top) = heap.peek_mut() {
+            if r < *top {
+                *top = r;
+            }
+        }
+        (1, 1)
+    }
+}
+
+/// Rows per prefilter pass.
+const PREFILTER_CHUNK: usize = 256;
+
+/// Puts in `rows` the rows of `cell` in `base..base + PREFILTER_CHUNK` that pass the
+/// cheap column filters (equipment, pickup window, rate per mile, weight, full/partial).
+/// The tests are combined without branching and each row's index is written
+/// unconditionally, the count advancing only when it passes: with filters that keep
+/// around half the rows, a branch per test would be mispredicted about as often as not,
+/// which is where a row-at-a-time scan spends its time.
+#[inline(always)]
+fn prefilter(c: &Compiled, cell: &Cell, base: usize, rows: &mut Vec<u32>) {
+    let end = (base + PREFILTER_CHUNK).min(cell.len());
+    let n = end - base;
+    rows.clear();
+    rows.resize(n, 0);
+    let (equip, start, stop) = (
+        &cell.equip[base..end],
+        &cell.start[base..end],
+        &cell.end[base..end],
+    );
+    let (rpm, weight, full) = (
+        &cell.rpm[base..end],
+        &cell.weight[base..end],
+        &cell.full[base..end],
+    );
+    let mut kept = 0;
+    for j in 0..n {
+        let ok = (equip[j] & c.equipment != 0)
+            & (start[j] <= c.to)
+            & (stop[j] >= c.from)
+            & (rpm[j] >= c.min_rpm)
+            & (weight[j] <= c.max_weight)
+            & ((c.size_mask >> full[j]) & 1 != 0);
+        rows[kept] = (base + j) as u32;
+        kept += usize::from(ok);
+    }
+    rows.truncate(kept);
 }
