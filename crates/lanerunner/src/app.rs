@@ -275,9 +275,14 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
 
     let mailer = Arc::new(SpoolMailer::new(config.data_dir.join("mail")));
     {
-        let (bus, from, token) = (bus.clone(), config.email.from.clone(), shutdown.clone());
+        let (bus, sent, from, token) = (
+            bus.clone(),
+            cache.clone(),
+            config.email.from.clone(),
+            shutdown.clone(),
+        );
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = run_mailer(bus, mailer, from, token).await {
+            if let Err(e) = run_mailer(bus, mailer, sent, from, token).await {
                 tracing::error!(error = %e, "mailer stopped");
             }
         }));

@@ -81,12 +81,24 @@ pub fn email_requested(
     EventEnvelope::new(EMAIL_REQUESTED, org, message.id, message).expect("email message serialises")
 }
 
-/// Sends every requested email, as consumer group `mailer`, until `shutdown`. The spool
-/// (and SMTP with a stable Message-ID) makes a redelivered request harmless, so this
-/// consumer needs no inbox table.
+/// How long a sent message's id is remembered: longer than any redelivery or dead-letter
+/// replay is expected to take.
+const SENT_MEMORY: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Sends every requested email, as consumer group `mailer`, until `shutdown`.
+///
+/// A request can arrive twice: the relay republishes what it could not mark, and a
+/// delivery whose acknowledgement was lost (the broker went away, the instance died) is
+/// redelivered, possibly to another instance with its own spool. The id of every sent
+/// message is therefore remembered in the shared cache (Redis with many instances), and a
+/// request whose message was already sent is acknowledged without sending. If the cache
+/// cannot be read the mail is sent anyway: a rare duplicate is better than a lost
+/// verification or reset mail. Within one spool the message id also names the file, so
+/// a repeat there is harmless regardless.
 pub async fn run_mailer(
     bus: std::sync::Arc<dyn crate::bus::EventBus>,
     mailer: std::sync::Arc<dyn Mailer>,
+    sent: std::sync::Arc<dyn crate::cache::Cache>,
     from: String,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
@@ -99,7 +111,7 @@ pub async fn run_mailer(
         };
         crate::bus::record_lag("mailer", &delivery.event);
         let outcome = match serde_json::from_value::<EmailMessage>(delivery.event.payload.clone()) {
-            Ok(message) => mailer.send(&from, &message).await,
+            Ok(message) => send_once(mailer.as_ref(), sent.as_ref(), &from, &message).await,
             Err(e) => Err(anyhow::anyhow!("malformed email request: {e}")),
         };
         match outcome {
@@ -110,6 +122,31 @@ pub async fn run_mailer(
             }
         }
     }
+}
+
+/// Sends `message` unless the cache remembers it as sent; remembers it afterwards.
+async fn send_once(
+    mailer: &dyn Mailer,
+    sent: &dyn crate::cache::Cache,
+    from: &str,
+    message: &EmailMessage,
+) -> anyhow::Result<()> {
+    let key = format!("mail.sent.{}", message.id);
+    match sent.get(&key).await {
+        Ok(Some(_)) => {
+            tracing::info!(message_id = %message.id, "email already sent; repeat request dropped");
+            return Ok(());
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(message_id = %message.id, error = %e, "cannot tell whether the email was sent; sending")
+        }
+    }
+    mailer.send(from, message).await?;
+    if let Err(e) = sent.set(&key, b"1", SENT_MEMORY).await {
+        tracing::warn!(message_id = %message.id, error = %e, "email sent but not remembered as sent");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -133,5 +170,32 @@ mod tests {
         mailer.send("LR <lr@x>", &msg).await.unwrap();
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Two instances, each with its own spool, sharing one cache: a request redelivered to
+    /// the second after the first sent it is not sent again; another message is.
+    #[tokio::test]
+    async fn a_message_sent_by_one_instance_is_not_sent_again_by_another() {
+        let base = std::env::temp_dir().join(format!("lr-spools-{}", Uuid::now_v7()));
+        let (a, b) = (
+            SpoolMailer::new(base.join("a")),
+            SpoolMailer::new(base.join("b")),
+        );
+        let shared = crate::cache::InMemoryCache::new();
+        let message = |to: &str| EmailMessage {
+            id: Uuid::now_v7(),
+            to: to.into(),
+            subject: "Verify".into(),
+            text: "token".into(),
+        };
+        let first = message("one@example.com");
+        send_once(&a, &shared, "lr@x", &first).await.unwrap();
+        send_once(&b, &shared, "lr@x", &first).await.unwrap();
+        assert!(a.path_of(first.id).exists());
+        assert!(!b.path_of(first.id).exists(), "sent twice");
+        let second = message("two@example.com");
+        send_once(&b, &shared, "lr@x", &second).await.unwrap();
+        assert!(b.path_of(second.id).exists());
+        std::fs::remove_dir_all(base).unwrap();
     }
 }

@@ -44,17 +44,9 @@ pub async fn run_consumer(
     let pattern_refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
     let mut sub = bus.subscribe(&group, &pattern_refs).await?;
     loop {
-        let first = tokio::select! {
-            d = sub.next() => match d { Some(d) => d, None => return Ok(()) },
-            _ = shutdown.cancelled() => return Ok(()),
+        let Some(batch) = super::next_batch(sub.as_mut(), MAX_BATCH, &shutdown).await else {
+            return Ok(());
         };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match sub.try_next().await {
-                Some(d) => batch.push(d),
-                None => break,
-            }
-        }
         for delivery in &batch {
             record_lag(&group, &delivery.event);
         }

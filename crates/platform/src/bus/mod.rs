@@ -111,11 +111,33 @@ pub trait Subscription: Send {
     async fn next(&mut self) -> Option<Delivery>;
 
     /// A delivery that is already here, without waiting; `None` when there is none right
-    /// now. Lets a consumer that writes in batches (the audit forwarder) take what has
-    /// queued up behind the delivery it waited for.
+    /// now. Lets a consumer that writes in batches take what has queued up behind the
+    /// delivery it waited for (see [`next_batch`]).
     async fn try_next(&mut self) -> Option<Delivery> {
         None
     }
+}
+
+/// Waits for one delivery, then takes what has already arrived behind it, up to `max` in
+/// all, in bus order; `None` once the bus has shut down or `shutdown` fired. Consumers that
+/// pay a round trip per write (a commit, a broker append) pay it per batch this way.
+pub async fn next_batch(
+    sub: &mut dyn Subscription,
+    max: usize,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Option<Vec<Delivery>> {
+    let first = tokio::select! {
+        d = sub.next() => d?,
+        _ = shutdown.cancelled() => return None,
+    };
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match sub.try_next().await {
+            Some(d) => batch.push(d),
+            None => break,
+        }
+    }
+    Some(batch)
 }
 
 /// How a delivery is settled; implemented per backend.

@@ -29,7 +29,7 @@ use lanerunner_core::EventEnvelope;
 use tokio_util::sync::CancellationToken;
 
 use super::Streams;
-use crate::bus::{Delivery, EventBus};
+use crate::bus::{next_batch, Delivery, EventBus};
 
 /// The bus consumer group that copies events to the stream.
 pub const AUDIT_GROUP: &str = "streams.audit";
@@ -77,17 +77,9 @@ impl AuditForwarder {
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut sub = self.bus.subscribe(AUDIT_GROUP, &["#"]).await?;
         loop {
-            let first = tokio::select! {
-                d = sub.next() => match d { Some(d) => d, None => return Ok(()) },
-                _ = shutdown.cancelled() => return Ok(()),
+            let Some(batch) = next_batch(sub.as_mut(), MAX_BATCH, &shutdown).await else {
+                return Ok(());
             };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match sub.try_next().await {
-                    Some(d) => batch.push(d),
-                    None => break,
-                }
-            }
             let mut deliveries = VecDeque::with_capacity(batch.len());
             let mut records = Vec::with_capacity(batch.len());
             for delivery in batch {
