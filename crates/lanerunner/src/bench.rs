@@ -120,7 +120,7 @@ pub async fn identity(opts: IdentityBenchOptions) -> anyhow::Result<String> {
         let name = match backend {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
-            Backend::FullStack => "postgres+rabbitmq+redis",
+            Backend::FullStack => "postgres+rabbitmq+kafka+redis",
             Backend::PostgresReplica => "postgres+replica",
         };
         let app = Arc::new(TestApp::spawn_with(*backend, production_cost).await);

@@ -32,13 +32,9 @@ const BENCH_EVENT: EventType = EventType::new("bench.happened", 1);
 const PAYLOAD_BYTES: usize = 1024;
 
 pub struct BusBenchOptions {
-    pub events: usize,
+    pub load: Load,
     pub postgres_url: Option<String>,
     pub amqp_url: String,
-    /// Concurrent producers writing to the outbox (each a transaction per event).
-    pub producers: usize,
-    /// Events per second the producers send in total; `None`: as fast as they can.
-    pub rate: Option<u32>,
 }
 
 /// Spaces sends at a fixed total rate, or not at all. An open-loop producer faster than the
@@ -58,20 +54,20 @@ impl Pacer {
     }
 }
 
-/// Writes `events` events through the outbox from `opts.producers` concurrent tasks, one
-/// transaction per event as concurrent requests would, at `opts.rate` in total;
+/// Writes `load.events` events through the outbox from `load.producers` concurrent tasks,
+/// one transaction per event as concurrent requests would, at `load.rate` in total;
 /// `make(n)` builds the `n`th event.
 async fn produce(
-    opts: &Load,
+    load: &Load,
     db: &Db,
     signal: &OutboxSignal,
     make: impl Fn(usize) -> anyhow::Result<EventEnvelope> + Send + Sync + 'static,
 ) -> anyhow::Result<()> {
-    let pacer = Arc::new(tokio::sync::Mutex::new(Pacer::new(opts.rate)));
+    let pacer = Arc::new(tokio::sync::Mutex::new(Pacer::new(load.rate)));
     let next = Arc::new(AtomicUsize::new(0));
     let make = Arc::new(make);
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..opts.producers.max(1) {
+    for _ in 0..load.producers.max(1) {
         let (db, signal, pacer, next, make) = (
             db.clone(),
             signal.clone(),
@@ -79,7 +75,7 @@ async fn produce(
             next.clone(),
             make.clone(),
         );
-        let events = opts.events;
+        let events = load.events;
         tasks.spawn(async move {
             loop {
                 pacer.lock().await.tick().await;
@@ -102,10 +98,27 @@ async fn produce(
 
 /// How the producers of a run send: how many events, from how many tasks, how fast.
 #[derive(Clone, Copy)]
-pub(crate) struct Load {
+pub struct Load {
     pub events: usize,
+    /// Concurrent producers writing to the outbox (each a transaction per event); the
+    /// plain clients publish from one task.
     pub producers: usize,
+    /// Events per second sent in total; `None`: as fast as they can.
     pub rate: Option<u32>,
+}
+
+/// Builds bench events with `body` as payload, each about an aggregate of its own.
+fn fresh_events(
+    body: serde_json::Value,
+) -> impl Fn(usize) -> anyhow::Result<EventEnvelope> + Send + Sync + 'static {
+    move |_| {
+        Ok(EventEnvelope::new(
+            BENCH_EVENT,
+            None,
+            Uuid::now_v7(),
+            &body,
+        )?)
+    }
 }
 
 struct Outcome {
@@ -214,19 +227,10 @@ async fn through_outbox(
         100,
     );
     let relay_task = tokio::spawn(relay.run(stop.clone()));
-    let body = payload();
     let started = Instant::now();
     let done = recorder.done.notified();
     tokio::pin!(done);
-    produce(&load, &db, &signal, move |_| {
-        Ok(EventEnvelope::new(
-            BENCH_EVENT,
-            None,
-            Uuid::now_v7(),
-            &body,
-        )?)
-    })
-    .await?;
+    produce(&load, &db, &signal, fresh_events(payload())).await?;
     tokio::time::timeout(Duration::from_secs(300), &mut done)
         .await
         .map_err(|_| anyhow::anyhow!("events did not all arrive"))?;
@@ -246,16 +250,13 @@ async fn through_outbox(
 /// The store's ceiling: the producers' outbox transactions with no relay draining them, so
 /// no path through the outbox can go faster on this store.
 async fn outbox_writes_alone(db: Db, load: Load) -> anyhow::Result<Outcome> {
-    let body = payload();
     let started = Instant::now();
-    produce(&load, &db, &OutboxSignal::default(), move |_| {
-        Ok(EventEnvelope::new(
-            BENCH_EVENT,
-            None,
-            Uuid::now_v7(),
-            &body,
-        )?)
-    })
+    produce(
+        &load,
+        &db,
+        &OutboxSignal::default(),
+        fresh_events(payload()),
+    )
     .await?;
     Ok(Outcome {
         what: "outbox writes alone (the store's ceiling, nothing consumed)".into(),
@@ -267,7 +268,8 @@ async fn outbox_writes_alone(db: Db, load: Load) -> anyhow::Result<Outcome> {
 
 /// The baseline: a plain lapin publisher awaiting each confirm (as the relay does) and a
 /// plain lapin consumer acking each delivery.
-async fn raw_lapin(amqp_url: &str, events: usize, rate: Option<u32>) -> anyhow::Result<Outcome> {
+async fn raw_lapin(amqp_url: &str, load: Load) -> anyhow::Result<Outcome> {
+    let events = load.events;
     let props = ConnectionProperties::default()
         .with_executor(tokio_executor_trait::Tokio::current())
         .with_reactor(tokio_reactor_trait::Tokio);
@@ -334,7 +336,7 @@ async fn raw_lapin(amqp_url: &str, events: usize, rate: Option<u32>) -> anyhow::
         latencies
     });
     let body = payload();
-    let mut pacer = Pacer::new(rate);
+    let mut pacer = Pacer::new(load.rate);
     let started = Instant::now();
     for _ in 0..events {
         pacer.tick().await;
@@ -371,18 +373,14 @@ pub async fn bus(opts: BusBenchOptions) -> anyhow::Result<String> {
     } else {
         "SQLite"
     };
-    let load = Load {
-        events: opts.events,
-        producers: opts.producers.max(1),
-        rate: opts.rate,
-    };
-    let pace = match opts.rate {
+    let load = opts.load;
+    let pace = match load.rate {
         Some(r) => format!("paced at {r} events/s in total"),
         None => "unpaced (as fast as they can)".into(),
     };
     let mut out = format!(
         "{} events of {} B payload; outbox store: {store_name}; {} concurrent producers, one transaction per event, {pace}; the plain clients publish from one task.\n\n| path | events | events/s | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|\n",
-        opts.events, PAYLOAD_BYTES, load.producers
+        load.events, PAYLOAD_BYTES, load.producers
     );
     let schema = format!(
         "bench_{}",
@@ -432,7 +430,7 @@ pub async fn bus(opts: BusBenchOptions) -> anyhow::Result<String> {
     drop_store(&opts, db, &schema2).await;
     let _ = delete_namespace(&opts.amqp_url, &namespace, &["bench".to_string()]).await;
 
-    let mut r = raw_lapin(&opts.amqp_url, opts.events, opts.rate).await?;
+    let mut r = raw_lapin(&opts.amqp_url, load).await?;
     out.push_str(&r.row());
     out.push('\n');
 
@@ -445,7 +443,7 @@ pub async fn bus(opts: BusBenchOptions) -> anyhow::Result<String> {
     out.push('\n');
     drop_store(&opts, db, &schema3).await;
     for pipelined in [false, true] {
-        let mut r = kafka::raw_rdkafka(&brokers, opts.events, pipelined, opts.rate).await?;
+        let mut r = kafka::raw_rdkafka(&brokers, load, pipelined).await?;
         out.push_str(&r.row());
         out.push('\n');
     }

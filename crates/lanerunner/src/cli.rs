@@ -77,9 +77,9 @@ pub enum BenchCommand {
         /// Outbox store: `sqlite` or `postgres` (`LANERUNNER_TEST_POSTGRES_URL`, or the local server).
         #[arg(long, default_value = "sqlite")]
         store: String,
-        /// Events per second each producer sends (default: as fast as it can). Unpaced runs
-        /// measure throughput; a rate below every path's ceiling measures latency without
-        /// queueing.
+        /// Events per second sent in total by the producers (default: as fast as they can).
+        /// Unpaced runs measure throughput; a rate below every path's ceiling measures
+        /// latency without queueing.
         #[arg(long)]
         rate: Option<u32>,
         /// Concurrent producers writing to the outbox, as concurrent requests would.
@@ -253,11 +253,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let amqp_url = std::env::var("LANERUNNER_TEST_AMQP_URL")
                 .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_AMQP_URL.into());
             let report = crate::bench_bus::bus(crate::bench_bus::BusBenchOptions {
-                events: events.max(1),
+                load: crate::bench_bus::Load {
+                    events: events.max(1),
+                    producers: producers.max(1),
+                    rate: rate.filter(|r| *r > 0),
+                },
                 postgres_url,
                 amqp_url,
-                producers,
-                rate: rate.filter(|r| *r > 0),
             })
             .await?;
             print!("{report}");

@@ -322,75 +322,74 @@ impl LoadIndex {
             prefilter(c, cell, base, &mut rows);
             for &i in &rows {
                 let i = i as usize;
-                let (t, a) = self.consider(c, cell, cell_idx, i, need_hav, dest_lat_span, heap);
+                let (t, a) = consider(c, cell, cell_idx, i, need_hav, dest_lat_span, heap);
                 total += t;
                 after += a;
             }
         }
         (total, after)
     }
+}
 
-    /// Applies the destination, radius and cursor tests to row `i`, which passed the
-    /// prefilter, and offers it to the page; returns (matched, matched after the cursor)
-    /// as 0 or 1 each.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn consider(
-        &self,
-        c: &Compiled,
-        cell: &Cell,
-        cell_idx: u32,
-        i: usize,
-        need_hav: bool,
-        dest_lat_span: f64,
-        heap: &mut BinaryHeap<Ranked>,
-    ) -> (usize, usize) {
-        let hav_max = c.origin.hav_max();
-        let dest_ok = match &c.dest {
-            CompiledDest::Anywhere => true,
-            CompiledDest::Radius(circle) => {
-                let (la, lo) = (cell.dlat[i], cell.dlon[i]);
-                // Latitude band first: no trigonometry for most rows.
-                (la - circle.center.lat).abs() <= dest_lat_span
-                    && circle.hav(la, lo, cos_lat(la)) <= circle.hav_max()
-            }
-            CompiledDest::States(bits) => bits >> cell.dstate[i] & 1 == 1,
-            CompiledDest::Markets(bits) => CompiledDest::market_ok(bits, cell.dmarket[i]),
-        };
-        if !dest_ok {
+/// Applies the destination, radius and cursor tests to row `i`, which passed the
+/// prefilter, and offers it to the page; returns (matched, matched after the cursor)
+/// as 0 or 1 each.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn consider(
+    c: &Compiled,
+    cell: &Cell,
+    cell_idx: u32,
+    i: usize,
+    need_hav: bool,
+    dest_lat_span: f64,
+    heap: &mut BinaryHeap<Ranked>,
+) -> (usize, usize) {
+    let hav_max = c.origin.hav_max();
+    let dest_ok = match &c.dest {
+        CompiledDest::Anywhere => true,
+        CompiledDest::Radius(circle) => {
+            let (la, lo) = (cell.dlat[i], cell.dlon[i]);
+            // Latitude band first: no trigonometry for most rows.
+            (la - circle.center.lat).abs() <= dest_lat_span
+                && circle.hav(la, lo, cos_lat(la)) <= circle.hav_max()
+        }
+        CompiledDest::States(bits) => bits >> cell.dstate[i] & 1 == 1,
+        CompiledDest::Markets(bits) => CompiledDest::market_ok(bits, cell.dmarket[i]),
+    };
+    if !dest_ok {
+        return (0, 0);
+    }
+    let h = if need_hav {
+        let h = c.origin.hav(cell.olat[i], cell.olon[i], cell.ocos[i]);
+        if h > hav_max {
             return (0, 0);
         }
-        let h = if need_hav {
-            let h = c.origin.hav(cell.olat[i], cell.olon[i], cell.ocos[i]);
-            if h > hav_max {
-                return (0, 0);
-            }
-            h
-        } else {
-            0.0
-        };
-        let key = sort_key(c.sort, cell.posted[i], cell.rpm[i], h, cell.start[i]);
-        let id = cell.ids[i];
-        if let Some(a) = c.after {
-            if (key, id) <= a {
-                return (1, 0);
-            }
+        h
+    } else {
+        0.0
+    };
+    let key = sort_key(c.sort, cell.posted[i], cell.rpm[i], h, cell.start[i]);
+    let id = cell.ids[i];
+    if let Some(a) = c.after {
+        if (key, id) <= a {
+            return (1, 0);
         }
-        let r = Ranked {
-            key,
-            id,
-            cell: cell_idx,
-            row: i as u32,
-        };
-        if heap.len() < c.limit {
-            heap.push(r);
-        } else if let Some(mut top) = heap.peek_mut() {
-            if r < *top {
-                *top = r;
-            }
-        }
-        (1, 1)
     }
+    let r = Ranked {
+        key,
+        id,
+        cell: cell_idx,
+        row: i as u32,
+    };
+    if heap.len() < c.limit {
+        heap.push(r);
+    } else if let Some(mut top) = heap.peek_mut() {
+        if r < *top {
+            *top = r;
+        }
+    }
+    (1, 1)
 }
 
 /// Rows per prefilter pass.

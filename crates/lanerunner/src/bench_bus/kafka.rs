@@ -145,10 +145,10 @@ pub(super) async fn outbox_to_kafka(brokers: &str, db: Db, load: Load) -> anyhow
 /// [`COMMIT_EVERY`] records.
 pub(super) async fn raw_rdkafka(
     brokers: &str,
-    events: usize,
+    load: Load,
     pipelined: bool,
-    rate: Option<u32>,
 ) -> anyhow::Result<Outcome> {
+    let events = load.events;
     let prefix = prefix();
     let config = StreamsConfig {
         backend: StreamsBackend::Kafka,
@@ -217,7 +217,7 @@ pub(super) async fn raw_rdkafka(
         .map(|_| Uuid::now_v7().to_string())
         .collect();
     let body = payload();
-    let mut pacer = Pacer::new(rate);
+    let mut pacer = Pacer::new(load.rate);
     let started = Instant::now();
     let mut pending = Vec::new();
     for n in 0..events {

@@ -80,16 +80,10 @@ pub async fn run_consumer(
 /// Applies one delivery in its own transaction and settles it.
 async fn apply_one(db: &Db, group: &str, delivery: Delivery, handler: &dyn EventHandler) {
     let started = std::time::Instant::now();
-    let outcome = async {
-        let mut tx = db.begin().await?;
-        let fresh = apply_in(&mut tx, group, &delivery.event, handler).await?;
-        tx.commit().await?;
-        anyhow::Ok(fresh)
-    }
-    .await;
-    let result = match &outcome {
-        Ok(true) => "processed",
-        Ok(false) => "duplicate",
+    let outcome = apply_batch(db, group, &[&delivery.event], handler).await;
+    let result = match outcome.as_deref() {
+        Ok([true]) => "processed",
+        Ok(_) => "duplicate",
         Err(_) => "failed",
     };
     count(group, result, started.elapsed().as_secs_f64());
@@ -102,8 +96,8 @@ async fn apply_one(db: &Db, group: &str, delivery: Delivery, handler: &dyn Event
     }
 }
 
-/// Applies `events` in one transaction; returns, per event, whether it was new to the
-/// group (false: a repeat, skipped). Any error leaves nothing applied.
+/// Applies `events` in one transaction (a batch, or one event); returns, per event, whether
+/// it was new to the group (false: a repeat, skipped). Any error leaves nothing applied.
 async fn apply_batch(
     db: &Db,
     group: &str,
