@@ -50,8 +50,58 @@ macro_rules! id_type {
                 Self(u)
             }
         }
+
+        // Binds and decodes exactly as the `Uuid` inside it on every sqlx backend (a native
+        // `uuid` on PostgreSQL, a 16-byte BLOB on SQLite), so stores take and return the
+        // typed id and no tenant position ever holds a bare `Uuid`.
+        impl<DB: $crate::id::__sqlx::Database> $crate::id::__sqlx::Type<DB> for $name
+        where
+            ::uuid::Uuid: $crate::id::__sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <::uuid::Uuid as $crate::id::__sqlx::Type<DB>>::type_info()
+            }
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <::uuid::Uuid as $crate::id::__sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'q, DB: $crate::id::__sqlx::Database> $crate::id::__sqlx::Encode<'q, DB> for $name
+        where
+            ::uuid::Uuid: $crate::id::__sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as $crate::id::__sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> ::std::result::Result<
+                $crate::id::__sqlx::encode::IsNull,
+                $crate::id::__sqlx::error::BoxDynError,
+            > {
+                <::uuid::Uuid as $crate::id::__sqlx::Encode<'q, DB>>::encode_by_ref(&self.0, buf)
+            }
+        }
+
+        impl<'r, DB: $crate::id::__sqlx::Database> $crate::id::__sqlx::Decode<'r, DB> for $name
+        where
+            ::uuid::Uuid: $crate::id::__sqlx::Decode<'r, DB>,
+        {
+            fn decode(
+                value: <DB as $crate::id::__sqlx::Database>::ValueRef<'r>,
+            ) -> ::std::result::Result<Self, $crate::id::__sqlx::error::BoxDynError> {
+                <::uuid::Uuid as $crate::id::__sqlx::Decode<'r, DB>>::decode(value).map(Self)
+            }
+        }
+
+        impl $crate::id::__sqlx::postgres::PgHasArrayType for $name {
+            fn array_type_info() -> $crate::id::__sqlx::postgres::PgTypeInfo {
+                <::uuid::Uuid as $crate::id::__sqlx::postgres::PgHasArrayType>::array_type_info()
+            }
+        }
     };
 }
+
+#[doc(hidden)]
+pub use sqlx as __sqlx;
 
 id_type!(
     /// An organization: the tenant every row belongs to.
@@ -60,6 +110,22 @@ id_type!(
 id_type!(
     /// A person with a login.
     UserId
+);
+id_type!(
+    /// A load a broker or shipper posted.
+    LoadId
+);
+id_type!(
+    /// A truck a carrier posted as available.
+    TruckId
+);
+id_type!(
+    /// An API key (server-to-server credential of an organization).
+    ApiKeyId
+);
+id_type!(
+    /// A login session: one refresh-token family.
+    SessionId
 );
 
 #[cfg(test)]
@@ -81,5 +147,35 @@ mod tests {
         let json = serde_json::to_string(&a).unwrap();
         assert_eq!(json, format!("\"{a}\""));
         assert_eq!(serde_json::from_str::<UserId>(&json).unwrap(), a);
+    }
+
+    #[tokio::test]
+    async fn ids_bind_and_decode_like_uuids_on_sqlite() {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (org_id BLOB NOT NULL, user_id BLOB)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let (org, user) = (OrgId::new(), UserId::new());
+        sqlx::query("INSERT INTO t VALUES ($1, $2)")
+            .bind(org)
+            .bind(Some(user))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let (o, u): (OrgId, Option<UserId>) = sqlx::query_as("SELECT org_id, user_id FROM t")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!((o, u), (org, Some(user)));
+        // The same bytes decode as a plain Uuid: ids and raw uuids share a column.
+        let raw: uuid::Uuid = sqlx::query_scalar("SELECT org_id FROM t")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(raw, org.0);
     }
 }

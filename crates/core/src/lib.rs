@@ -3,9 +3,11 @@
 pub mod event;
 pub mod id;
 pub mod money;
+pub mod scope;
 pub mod tenancy;
 
 pub use event::{EventEnvelope, EventType, TraceContext};
-pub use id::{new_id, OrgId, UserId};
+pub use id::{new_id, ApiKeyId, LoadId, OrgId, SessionId, TruckId, UserId};
 pub use money::Cents;
+pub use scope::{Access, Resource, Scope, Scopes};
 pub use tenancy::{OrgKind, Role};

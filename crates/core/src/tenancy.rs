@@ -77,6 +77,30 @@ impl Role {
         matches!(self, Role::Owner | Role::Admin)
     }
 
+    /// How much a role may do to the organization itself: owners above admins above the
+    /// working roles, which are side by side, above viewers.
+    fn privilege(self) -> u8 {
+        match self {
+            Role::Owner => 3,
+            Role::Admin => 2,
+            Role::Dispatcher | Role::Accountant | Role::Driver => 1,
+            Role::Viewer => 0,
+        }
+    }
+
+    /// This role, reduced to what `cap` may do: an API key acts with its own role capped by
+    /// its creator's current one. Two different working roles share nothing beyond reading,
+    /// so their cap is `Viewer`.
+    pub fn capped_by(self, cap: Role) -> Role {
+        use std::cmp::Ordering::*;
+        match self.privilege().cmp(&cap.privilege()) {
+            Less => self,
+            Greater => cap,
+            Equal if self == cap => self,
+            Equal => Role::Viewer,
+        }
+    }
+
     /// Whether a member with this role may give someone `target`. Only an owner makes
     /// another owner; an admin can give any other role.
     pub fn can_assign(self, target: Role) -> bool {
@@ -131,6 +155,22 @@ impl FromStr for Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_role_capped_by_another_never_exceeds_either() {
+        assert_eq!(Role::Admin.capped_by(Role::Owner), Role::Admin);
+        assert_eq!(Role::Admin.capped_by(Role::Admin), Role::Admin);
+        assert_eq!(Role::Admin.capped_by(Role::Dispatcher), Role::Dispatcher);
+        assert_eq!(Role::Admin.capped_by(Role::Viewer), Role::Viewer);
+        assert_eq!(Role::Dispatcher.capped_by(Role::Accountant), Role::Viewer);
+        for a in Role::ALL {
+            for b in Role::ALL {
+                let c = a.capped_by(b);
+                assert!(c.privilege() <= a.privilege().min(b.privilege()));
+                assert!(!c.is_admin() || (a.is_admin() && b.is_admin()));
+            }
+        }
+    }
 
     #[test]
     fn roles_and_kinds_round_trip_through_text() {

@@ -77,6 +77,8 @@ struct RunningService {
 pub struct App {
     config: Arc<Config>,
     router: Router,
+    /// `/metrics` and the probes on their own listener (`http.ops_listen`), when configured.
+    ops_router: Option<Router>,
     openapi: utoipa::openapi::OpenApi,
     services: Vec<RunningService>,
     bus: Arc<dyn EventBus>,
@@ -305,6 +307,14 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
     )));
 
     let (service_routes, openapi) = api.split_for_parts();
+    let ops_router = config.http.ops_listen.map(|_| {
+        ops::health_routes(checks.clone())
+            .merge(ops::metrics_routes())
+            .fallback(middleware::not_found)
+            .layer(axum::middleware::map_response(
+                middleware::hardening_headers,
+            ))
+    });
     let router = assemble(
         &config,
         &cache,
@@ -316,6 +326,7 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
     Ok(App {
         config,
         router,
+        ops_router,
         openapi,
         services: running,
         bus,
@@ -336,9 +347,14 @@ fn assemble(
     openapi: utoipa::openapi::OpenApi,
     authenticator: Option<Arc<dyn lanerunner_platform::http::Authenticator>>,
 ) -> Router {
-    let mut router = service_routes
-        .merge(ops::routes(checks))
-        .merge(docs::routes(openapi))
+    let mut router = service_routes.merge(ops::health_routes(checks));
+    if config.http.ops_listen.is_none() {
+        router = router.merge(ops::metrics_routes());
+    }
+    if config.http.public_docs {
+        router = router.merge(docs::routes(openapi));
+    }
+    let mut router = router
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .route_layer(axum::middleware::from_fn(middleware::track_metrics));
@@ -373,6 +389,9 @@ fn assemble(
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(trace)
                 .layer(axum::middleware::map_response(
+                    middleware::hardening_headers,
+                ))
+                .layer(axum::middleware::map_response(
                     middleware::bare_errors_to_problems,
                 ))
                 .layer(CatchPanicLayer::custom(middleware::panic_to_problem))
@@ -391,6 +410,11 @@ impl App {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The operations router (`/metrics`, probes) when `http.ops_listen` is set.
+    pub fn ops_router(&self) -> Option<Router> {
+        self.ops_router.clone()
     }
 
     pub fn openapi(&self) -> &utoipa::openapi::OpenApi {
@@ -470,6 +494,21 @@ pub async fn serve_until(
     let grace = Duration::from_millis(app.config.http.shutdown_grace_ms);
     let stopping = CancellationToken::new();
     let stop = stopping.clone();
+    if let (Some(addr), Some(ops)) = (app.config.http.ops_listen, app.ops_router.clone()) {
+        let ops_listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the operations listener {addr}"))?;
+        tracing::info!(address = %ops_listener.local_addr()?, "operations listener (metrics, probes)");
+        let ops_stop = stopping.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(ops_listener, ops)
+                .with_graceful_shutdown(async move { ops_stop.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the operations listener failed");
+            }
+        });
+    }
     let server = axum::serve(
         listener,
         app.router()

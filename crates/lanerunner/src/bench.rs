@@ -102,6 +102,7 @@ fn production_cost(config: &mut Config) {
     // keep it out of the way of a mistyped password in a harness change.
     config.auth.max_failed_logins_per_account = u64::MAX;
     config.auth.max_failed_logins_per_address = u64::MAX;
+    config.auth.max_account_flows_per_address = u64::MAX;
     // One principal makes every request; the per-principal API limit would measure itself.
     config.http.rate_limit_per_minute = 0;
 }

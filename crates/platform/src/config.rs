@@ -223,6 +223,11 @@ pub struct HttpConfig {
     /// Authenticated requests one principal (user or API key) may make per minute, counted
     /// in the cache so the limit is one limit across every instance; 0 turns it off.
     pub rate_limit_per_minute: u32,
+    /// When set, `/metrics` (with `/healthz` and `/readyz`) is served on this address only,
+    /// and not on the API listener, so operators need not expose it to API clients.
+    pub ops_listen: Option<SocketAddr>,
+    /// Serve the OpenAPI document and the interactive docs on the API listener.
+    pub public_docs: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -239,6 +244,12 @@ pub struct AuthConfig {
     pub max_failed_logins_per_account: u64,
     pub max_failed_logins_per_address: u64,
     pub throttle_window_secs: u64,
+    /// Flows anyone may start without signing in (signup, password reset, accepting an
+    /// invitation, resending a verification email) send mail or hash a password: each is
+    /// limited per client address and per email address (or user) in `account_flow_window_secs`.
+    pub max_account_flows_per_address: u64,
+    pub max_account_flows_per_email: u64,
+    pub account_flow_window_secs: u64,
     pub invitation_ttl_hours: i64,
     pub password_reset_ttl_minutes: i64,
     pub email_verification_ttl_hours: i64,
@@ -314,6 +325,8 @@ impl Default for HttpConfig {
             request_timeout_ms: 30_000,
             shutdown_grace_ms: 20_000,
             rate_limit_per_minute: 1_200,
+            ops_listen: None,
+            public_docs: true,
         }
     }
 }
@@ -329,6 +342,9 @@ impl Default for AuthConfig {
             max_failed_logins_per_account: 5,
             max_failed_logins_per_address: 50,
             throttle_window_secs: 900,
+            max_account_flows_per_address: 30,
+            max_account_flows_per_email: 5,
+            account_flow_window_secs: 3600,
             invitation_ttl_hours: 72,
             password_reset_ttl_minutes: 30,
             email_verification_ttl_hours: 48,

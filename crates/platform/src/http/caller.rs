@@ -1,5 +1,8 @@
-//! The authenticated caller. Handlers take a [`Caller`] argument; its organization is the
-//! tenant every store function requires, so a handler cannot forget tenancy.
+//! The authenticated caller. Handlers take an [`Authorized<S>`] argument naming the scope
+//! the route needs (`Authorized<LoadsWrite>`): the extractor authenticates, checks the scope
+//! and hands over the [`Caller`], whose organization is the tenant every store function
+//! requires. `Caller` itself is not an extractor, so a handler cannot skip the scope check
+//! or forget tenancy; only the MFA enrolment routes take [`EnrollingCaller`].
 
 use std::sync::Arc;
 
@@ -7,7 +10,7 @@ use async_trait::async_trait;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use lanerunner_core::{OrgId, OrgKind, Role, UserId};
+use lanerunner_core::{Access, OrgId, OrgKind, Resource, Role, Scope, Scopes, UserId};
 use uuid::Uuid;
 
 use super::Problem;
@@ -26,7 +29,7 @@ pub struct Caller {
     pub principal: Principal,
     pub role: Role,
     /// API keys carry explicit scopes; a user's scopes are those of their role (`*`).
-    pub scopes: Vec<String>,
+    pub scopes: Scopes,
     /// The login session (refresh-token family) a user's access token belongs to.
     pub session: Option<Uuid>,
     /// The organization requires MFA and this user has not enrolled yet: only the MFA
@@ -50,21 +53,17 @@ impl Caller {
         }
     }
 
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| {
-            s == "*"
-                || s == scope
-                || s.strip_suffix(":*")
-                    .is_some_and(|prefix| scope.split(':').next() == Some(prefix))
-        })
+    pub fn allows(&self, resource: Resource, access: Access) -> bool {
+        self.scopes.allows(resource, access)
     }
 
-    pub fn require_scope(&self, scope: &str) -> Result<(), Problem> {
-        if self.has_scope(scope) {
+    pub fn require_scope(&self, resource: Resource, access: Access) -> Result<(), Problem> {
+        if self.allows(resource, access) {
             Ok(())
         } else {
             Err(Problem::forbidden(format!(
-                "this credential lacks the scope {scope:?}"
+                "this credential lacks the scope \"{}\"",
+                Scope::new(resource, access)
             )))
         }
     }
@@ -123,20 +122,83 @@ fn bearer(parts: &Parts) -> Result<&str, Problem> {
 /// A caller who may still be enrolling in MFA (see [`Caller::mfa_enrollment_pending`]).
 pub struct EnrollingCaller(pub Caller);
 
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
+/// The authenticated caller, refused while an MFA enrolment its organization requires is
+/// pending. No scope is checked: this is for extractors that check scopes themselves (the
+/// realtime feed filters each event by the read scope of what it carries); handlers take
+/// [`Authorized`].
+pub async fn enrolled_caller<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<Caller, Problem> {
+    let EnrollingCaller(caller) = EnrollingCaller::from_request_parts(parts, state).await?;
+    if caller.mfa_enrollment_pending {
+        return Err(Problem::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "mfa-enrollment-required",
+            "MFA enrolment required",
+        )
+        .detail("your organization requires multi-factor authentication: enrol at POST /v1/me/mfa/totp first"));
+    }
+    Ok(caller)
+}
+
+/// A scope a route requires, named by a marker type (see [`scope`]).
+pub trait RequiredScope: Send + Sync + 'static {
+    const RESOURCE: Resource;
+    const ACCESS: Access;
+}
+
+/// The markers handlers name in [`Authorized`]: one per resource and access.
+pub mod scope {
+    use super::{Access, RequiredScope, Resource};
+
+    macro_rules! markers {
+        ($($name:ident => $resource:ident, $access:ident;)*) => {$(
+            #[doc = concat!("Requires `", stringify!($resource), ":", stringify!($access), "`.")]
+            pub struct $name;
+            impl RequiredScope for $name {
+                const RESOURCE: Resource = Resource::$resource;
+                const ACCESS: Access = Access::$access;
+            }
+        )*};
+    }
+
+    markers! {
+        IdentityRead => Identity, Read;
+        IdentityWrite => Identity, Write;
+        LoadsRead => Loads, Read;
+        LoadsWrite => Loads, Write;
+        TrucksRead => Trucks, Read;
+        TrucksWrite => Trucks, Write;
+        MatchingRead => Matching, Read;
+        MatchingWrite => Matching, Write;
+    }
+}
+
+/// An authenticated caller who holds the scope `S` (and, when the organization requires
+/// MFA, has enrolled). Derefs to the [`Caller`].
+pub struct Authorized<S: RequiredScope> {
+    pub caller: Caller,
+    scope: std::marker::PhantomData<S>,
+}
+
+impl<S: RequiredScope> std::ops::Deref for Authorized<S> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+impl<S: RequiredScope, St: Send + Sync> FromRequestParts<St> for Authorized<S> {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let EnrollingCaller(caller) = EnrollingCaller::from_request_parts(parts, state).await?;
-        if caller.mfa_enrollment_pending {
-            return Err(Problem::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "mfa-enrollment-required",
-                "MFA enrolment required",
-            )
-            .detail("your organization requires multi-factor authentication: enrol at POST /v1/me/mfa/totp first"));
-        }
-        Ok(caller)
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
+        let caller = enrolled_caller(parts, state).await?;
+        caller.require_scope(S::RESOURCE, S::ACCESS)?;
+        Ok(Authorized {
+            caller,
+            scope: std::marker::PhantomData,
+        })
     }
 }
 
@@ -213,19 +275,18 @@ mod tests {
             org_kind: OrgKind::Broker,
             principal: Principal::ApiKey(Uuid::now_v7()),
             role: Role::Viewer,
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            scopes: scopes.iter().map(|s| s.parse::<Scope>().unwrap()).collect(),
             session: None,
             mfa_enrollment_pending: false,
         }
     }
 
     #[test]
-    fn scopes_match_exactly_or_by_service_wildcard() {
-        assert!(caller(&["*"]).has_scope("identity:write"));
-        assert!(caller(&["identity:*"]).has_scope("identity:write"));
-        assert!(caller(&["identity:read"]).has_scope("identity:read"));
-        assert!(!caller(&["identity:read"]).has_scope("identity:write"));
-        assert!(!caller(&["loads:*"]).has_scope("identity:read"));
-        assert!(!caller(&[]).has_scope("identity:read"));
+    fn a_missing_scope_is_a_forbidden_problem_naming_it() {
+        let c = caller(&["identity:read"]);
+        assert!(c.require_scope(Resource::Identity, Access::Read).is_ok());
+        let err = c.require_scope(Resource::Loads, Access::Write).unwrap_err();
+        assert_eq!(err.status, 403);
+        assert!(format!("{err:?}").contains("loads:write"));
     }
 }

@@ -88,14 +88,19 @@ where
     B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
     B::Error: Into<axum::BoxError>,
 {
+    use axum::http::header::CONTENT_TYPE;
     let response = response.map(axum::body::Body::new);
     let status = response.status();
-    if (status.is_client_error() || status.is_server_error())
-        && !response
-            .headers()
-            .contains_key(axum::http::header::CONTENT_TYPE)
-    {
-        let problem = match status {
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let problem = match content_type.as_deref() {
+        None => match status {
             axum::http::StatusCode::SERVICE_UNAVAILABLE
             | axum::http::StatusCode::REQUEST_TIMEOUT => {
                 Problem::new(status, "timeout", "The request took too long")
@@ -106,14 +111,96 @@ where
                 "http-error",
                 other.canonical_reason().unwrap_or("Error"),
             ),
-        };
-        let mut res = problem.into_response();
-        // Keep the request id and other headers the inner layers set.
-        for (name, value) in response.headers() {
-            res.headers_mut().entry(name).or_insert(value.clone());
+        },
+        // axum's own extractor rejections (path, query, body) are plain text naming what
+        // was wrong: the same words, as a problem.
+        Some(ct) if ct.starts_with("text/plain") => {
+            let (parts, body) = response.into_parts();
+            let text = axum::body::to_bytes(body, REJECTION_TEXT_LIMIT)
+                .await
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            let mut res = rejection_problem(status, &text).into_response();
+            for (name, value) in &parts.headers {
+                if name != CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+                    res.headers_mut().entry(name).or_insert(value.clone());
+                }
+            }
+            return res;
         }
-        return res;
+        Some(_) => return response,
+    };
+    let mut res = problem.into_response();
+    // Keep the request id and other headers the inner layers set.
+    for (name, value) in response.headers() {
+        res.headers_mut().entry(name).or_insert(value.clone());
     }
+    res
+}
+
+/// Rejection texts are one line; anything longer is not one of them.
+const REJECTION_TEXT_LIMIT: usize = 4 * 1024;
+
+/// A problem for one of axum's plain-text rejections, naming the parameter when the text
+/// does (`Failed to deserialize query string: limit: invalid digit found in string`).
+fn rejection_problem(status: axum::http::StatusCode, text: &str) -> Problem {
+    use axum::http::StatusCode;
+    let text = text.trim();
+    let (kind, title) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "Request body too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "Unsupported media type"),
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid-body", "Invalid request body"),
+        StatusCode::BAD_REQUEST => ("bad-request", "Malformed request"),
+        other => ("http-error", other.canonical_reason().unwrap_or("Error")),
+    };
+    let mut problem = Problem::new(status, kind, title);
+    if !text.is_empty() {
+        problem = problem.detail(text.to_owned());
+    }
+    if let Some(param) = rejected_parameter(text) {
+        problem = problem.with("parameter", param);
+    }
+    problem
+}
+
+fn rejected_parameter(text: &str) -> Option<String> {
+    let rest = text
+        .strip_prefix("Failed to deserialize query string: ")
+        .or_else(|| text.strip_prefix("Invalid URL: "))?;
+    // `limit: invalid digit ...`, `unknown field `foo`, expected ...`,
+    // `Cannot parse `id` with value `x` to a `Uuid``.
+    if let Some(field) = rest
+        .split_once("unknown field `")
+        .and_then(|(_, r)| r.split_once('`'))
+    {
+        return Some(field.0.to_owned());
+    }
+    if let Some(field) = rest
+        .split_once("Cannot parse `")
+        .and_then(|(_, r)| r.split_once('`'))
+    {
+        return Some(field.0.to_owned());
+    }
+    let (name, _) = rest.split_once(": ")?;
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '[' || c == ']'))
+    .then(|| name.to_owned())
+}
+
+/// Headers every response carries: browsers must not guess content types, and API answers
+/// (tokens, tenant data) must not be kept by browsers or proxies unless a route says so.
+pub async fn hardening_headers(mut response: Response) -> Response {
+    use axum::http::{header, HeaderValue};
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     response
 }
 
@@ -136,6 +223,49 @@ mod tests {
             "application/problem+json"
         );
         assert_eq!(res.headers()["x-request-id"], "abc");
+    }
+
+    #[tokio::test]
+    async fn plain_text_rejections_become_problems_naming_the_parameter() {
+        let bare = (
+            StatusCode::BAD_REQUEST,
+            "Failed to deserialize query string: limit: invalid digit found in string",
+        )
+            .into_response();
+        let res = bare_errors_to_problems(bare).await;
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let body = axum::body::to_bytes(res.into_body(), 10_000).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["parameter"], "limit");
+        assert_eq!(v["status"], 400);
+        assert_eq!(
+            rejected_parameter(
+                "Failed to deserialize query string: unknown field `colour`, expected one of `a`"
+            )
+            .as_deref(),
+            Some("colour")
+        );
+        let too_big = bare_errors_to_problems(
+            (StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded").into_response(),
+        )
+        .await;
+        assert_eq!(
+            too_big.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+    }
+
+    #[tokio::test]
+    async fn every_response_is_nosniff_and_not_stored_unless_it_says() {
+        let res = hardening_headers(StatusCode::OK.into_response()).await;
+        assert_eq!(res.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+        let cached = ([(header::CACHE_CONTROL, "public, max-age=60")], "x").into_response();
+        let res = hardening_headers(cached).await;
+        assert_eq!(res.headers()[header::CACHE_CONTROL], "public, max-age=60");
     }
 
     #[tokio::test]

@@ -11,7 +11,10 @@ pub mod ops;
 pub mod pagination;
 pub mod problem;
 
-pub use caller::{Authenticator, Caller, EnrollingCaller, Principal, RateLimiter};
+pub use caller::{
+    enrolled_caller, scope, Authenticator, AuthenticatorHandle, Authorized, Caller,
+    EnrollingCaller, Principal, RateLimiter, RequiredScope,
+};
 pub use client_addr::ClientAddr;
 pub use json::ApiJson;
 pub use pagination::{Cursor, Page};

@@ -42,29 +42,35 @@ pub fn prometheus() -> PrometheusHandle {
         .clone()
 }
 
-pub fn routes(checks: Vec<Arc<dyn ReadinessCheck>>) -> Router {
-    let handle = prometheus();
+/// `/healthz` and `/readyz`: on the API listener always (load balancers probe it), and on
+/// the operations listener when there is one.
+pub fn health_routes(checks: Vec<Arc<dyn ReadinessCheck>>) -> Router {
     Router::new()
         .route(
             "/healthz",
             get(|| async { Json(json!({ "status": "ok" })) }),
         )
         .route("/readyz", get(move || readyz(checks.clone())))
-        .route(
-            "/metrics",
-            get(move || {
-                let handle = handle.clone();
-                async move {
-                    (
-                        [(
-                            axum::http::header::CONTENT_TYPE,
-                            "text/plain; version=0.0.4",
-                        )],
-                        handle.render(),
-                    )
-                }
-            }),
-        )
+}
+
+/// `/metrics`, the Prometheus exposition.
+pub fn metrics_routes() -> Router {
+    let handle = prometheus();
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let handle = handle.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4",
+                    )],
+                    handle.render(),
+                )
+            }
+        }),
+    )
 }
 
 async fn readyz(checks: Vec<Arc<dyn ReadinessCheck>>) -> impl IntoResponse {

@@ -4,8 +4,8 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use lanerunner_core::Role;
-use lanerunner_platform::http::Caller;
+use lanerunner_core::{Role, Scope, Scopes};
+use lanerunner_platform::http::{Caller, Principal};
 use serde_json::json;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -15,17 +15,6 @@ use crate::error::{invalid, IdentityError, Result};
 use crate::identity::Identity;
 use crate::members::actor;
 use crate::store::{self, ApiKeyRow};
-
-/// Scopes a key may carry: `<service>:<access>`, or `<service>:*`. Services added later
-/// extend this list.
-pub const KNOWN_SCOPES: &[&str] = &[
-    "identity:read",
-    "identity:write",
-    "identity:*",
-    "loads:read",
-    "loads:write",
-    "loads:*",
-];
 
 impl Identity {
     pub async fn create_api_key(
@@ -43,15 +32,43 @@ impl Identity {
         if scopes.is_empty() {
             return Err(invalid("scopes", "give at least one scope"));
         }
-        if let Some(bad) = scopes.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
-            return Err(invalid(
-                "scopes",
-                format!("unknown scope {bad:?}; known: {}", KNOWN_SCOPES.join(", ")),
-            ));
+        let scopes: Scopes = scopes
+            .iter()
+            .map(|s| s.parse::<Scope>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|bad| {
+                invalid(
+                    "scopes",
+                    format!("{bad}; known: {}", Scope::catalogue().join(", ")),
+                )
+            })?;
+        // A credential hands out only what it holds: a key with identity:write cannot mint
+        // a key that reaches loads.
+        if !caller.scopes.covers_all(&scopes) {
+            let missing: Vec<String> = caller
+                .scopes
+                .missing(&scopes)
+                .map(|s| s.to_string())
+                .collect();
+            return Err(IdentityError::ForbiddenDetail(format!(
+                "a credential may grant only scopes it holds itself; this one lacks {}",
+                missing.join(", ")
+            )));
         }
         if expires_at.is_some_and(|t| t <= Utc::now()) {
             return Err(invalid("expires_at", "must be in the future"));
         }
+        let mut tx = self.db.begin().await?;
+        // The owner of record is always a member: a key minted by a key belongs to the
+        // member who owns the parent, so deactivating that member stops both.
+        let owner = match caller.principal {
+            Principal::User(u) => u.0,
+            Principal::ApiKey(parent) => store::api_key_owner(&mut tx, caller.org.0, parent)
+                .await?
+                .ok_or(IdentityError::Forbidden(
+                    "this API key has no owner of record",
+                ))?,
+        };
         let secret = SecretToken::generate(TokenKind::ApiKey);
         let key = ApiKeyRow {
             id: Uuid::now_v7(),
@@ -59,15 +76,15 @@ impl Identity {
             name,
             prefix: secret.prefix().unwrap_or_default().to_owned(),
             scopes: Json(scopes),
-            // A key acts with at most admin rights, never as an owner.
-            role: Role::Admin.as_str().into(),
-            created_by: caller.actor_id(),
+            // A key acts with at most admin rights, never as an owner, and at most with its
+            // owner's current role (checked on every call).
+            role: Role::Admin.capped_by(caller.role).as_str().into(),
+            created_by: owner,
             created_at: Utc::now(),
             expires_at,
             last_used_at: None,
             revoked_at: None,
         };
-        let mut tx = self.db.begin().await?;
         store::insert_api_key(&mut tx, &key, &secret.hash()).await?;
         self.audit(
             &mut tx,
@@ -75,7 +92,7 @@ impl Identity {
             "api_key_created",
             "success",
             Some(key.id),
-            json!({ "scopes": key.scopes.0, "name": key.name }),
+            json!({ "scopes": &key.scopes.0, "name": key.name }),
         )
         .await?;
         self.commit(tx).await?;

@@ -89,6 +89,8 @@ impl Identity {
                 "only carriers carry MC and USDOT numbers",
             ));
         }
+        self.throttle_flow("signup", addr, Some(email.as_str()))
+            .await?;
         let password_hash = self.hash_password(&input.password).await?;
         let now = Utc::now();
         let org = OrgRow {
@@ -283,17 +285,7 @@ impl Identity {
             .map_err(|e| IdentityError::Internal(e.into()))?
             .and_then(|b| Uuid::from_slice(&b).ok())
             .ok_or(IdentityError::InvalidToken("MFA challenge"))?;
-        let (attempts, left) = self
-            .cache
-            .incr_in_window(
-                &format!("identity:mfa-attempts:{user_id}"),
-                MFA_CHALLENGE_TTL,
-            )
-            .await
-            .map_err(|e| IdentityError::Internal(e.into()))?;
-        if attempts > MAX_MFA_ATTEMPTS {
-            return Err(IdentityError::Throttled(left.as_secs().max(1)));
-        }
+        self.second_factor_attempt(user_id).await?;
         let mut tx = self.db.begin().await?;
         let mut user = store::get_user_by_id_tx(&mut tx, user_id)
             .await?
@@ -318,6 +310,7 @@ impl Identity {
                 let tokens = self.open_session(&mut tx, &user, true, addr, false).await?;
                 self.commit(tx).await?;
                 let _ = self.cache.delete(&key).await;
+                self.second_factor_passed(user_id).await;
                 Ok(tokens)
             }
             Err(e) => {
@@ -335,7 +328,9 @@ impl Identity {
         }
     }
 
-    /// Accepts a TOTP code (not replayed) or an unused recovery code; records its use.
+    /// Accepts a TOTP code (not replayed) or an unused recovery code; records its use. Each
+    /// use is a compare-and-set that must touch its row: of several requests racing with one
+    /// code, exactly one wins and the others fail as replays.
     pub(crate) async fn check_second_factor(
         &self,
         tx: &mut lanerunner_platform::Tx,
@@ -348,22 +343,51 @@ impl Identity {
             .ok_or(IdentityError::MfaState("MFA is not enabled for this user"))?;
         let secret = TotpSecret::from_base32(secret)
             .map_err(|e| IdentityError::Internal(anyhow::anyhow!("stored TOTP secret: {e}")))?;
+        let now = Utc::now();
         if recovery::is_well_formed(code) {
             let hashes = store::unused_recovery_codes(tx, user.id).await?;
             let idx = recovery::find_match(code, &hashes).ok_or(IdentityError::InvalidMfaCode)?;
-            store::use_recovery_code(tx, user.id, &hashes[idx], Utc::now()).await?;
+            if !store::use_recovery_code(tx, user.id, &hashes[idx], now).await? {
+                return Err(IdentityError::MfaCodeReplayed);
+            }
             return Ok("recovery_code");
         }
-        match secret.verify(code, Utc::now().timestamp(), user.mfa_last_step) {
+        match secret.verify(code, now.timestamp(), user.mfa_last_step) {
             Ok(step) => {
+                if !store::advance_mfa_step(tx, user.id, step, now).await? {
+                    return Err(IdentityError::MfaCodeReplayed);
+                }
                 user.mfa_last_step = Some(step);
-                user.updated_at = Utc::now();
-                store::update_user(tx, user).await?;
+                user.updated_at = now;
                 Ok("totp")
             }
             Err(TotpError::Replayed) => Err(IdentityError::MfaCodeReplayed),
             Err(_) => Err(IdentityError::InvalidMfaCode),
         }
+    }
+
+    /// Counts one second-factor attempt of `user` (login, disabling MFA, new recovery codes
+    /// share the counter) and refuses once the window's cap is reached. The attempt is
+    /// counted before the code is checked, so a burst of parallel guesses cannot all pass the
+    /// gate; a success clears the count ([`Self::second_factor_passed`]), so only failures
+    /// accumulate.
+    pub(crate) async fn second_factor_attempt(&self, user: Uuid) -> Result<()> {
+        let (attempts, left) = self
+            .cache
+            .incr_in_window(&mfa_attempts_key(user), MFA_CHALLENGE_TTL)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "second factor refused: the throttle cache is unavailable");
+                IdentityError::Unavailable("verification is briefly unavailable; try again in a few seconds")
+            })?;
+        if attempts > MAX_MFA_ATTEMPTS {
+            return Err(IdentityError::Throttled(left.as_secs().max(1)));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn second_factor_passed(&self, user: Uuid) {
+        let _ = self.cache.delete(&mfa_attempts_key(user)).await;
     }
 
     /// Rotates a refresh token. Presenting one that was already rotated means it leaked:
@@ -409,7 +433,7 @@ impl Identity {
         if !user.active {
             return Err(IdentityError::InvalidToken("refresh token"));
         }
-        let org = store::get_org(&self.db, user.org_id)
+        let org = store::get_org_tx(&mut tx, user.org_id)
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
         let pending = org.require_mfa && user.mfa_secret.is_none();
@@ -442,6 +466,9 @@ impl Identity {
         let Ok(email) = EmailAddress::parse(email) else {
             return Ok(());
         };
+        // Counted whether or not the address has an account, so a 429 tells nothing.
+        self.throttle_flow("password_reset", addr, Some(email.as_str()))
+            .await?;
         let Some(user) = store::find_user_by_email(&self.db, email.as_str()).await? else {
             return Ok(());
         };
@@ -627,10 +654,12 @@ impl Identity {
         .await
     }
 
-    pub async fn resend_verification(&self, org: Uuid, user_id: Uuid) -> Result<()> {
+    pub async fn resend_verification(&self, org: Uuid, user_id: Uuid, addr: IpAddr) -> Result<()> {
         let user = store::get_user(&self.db, org, user_id)
             .await?
             .ok_or(IdentityError::NotFound("user"))?;
+        self.throttle_flow("verification_resend", addr, Some(&user.email))
+            .await?;
         if user.email_verified_at.is_some() {
             return Err(IdentityError::Conflict(
                 "already-verified",
@@ -682,6 +711,10 @@ async fn consume_user_token(
     store::get_user_by_id_tx(tx, user_id)
         .await?
         .ok_or(IdentityError::InvalidToken(what))
+}
+
+fn mfa_attempts_key(user: Uuid) -> String {
+    format!("identity:mfa-attempts:{user}")
 }
 
 fn challenge_key(hash: &str) -> String {

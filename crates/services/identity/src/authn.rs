@@ -51,7 +51,7 @@ impl Authenticator for IdentityAuthenticator {
             org_kind,
             principal: Principal::User(UserId(claims.sub)),
             role,
-            scopes: vec!["*".into()],
+            scopes: lanerunner_core::Scopes::all(),
             session: claims.sid,
             mfa_enrollment_pending: claims.mfa_enrollment_pending,
         })
@@ -62,9 +62,10 @@ impl Identity {
     async fn authenticate_api_key(&self, credential: &str) -> Result<Caller, Problem> {
         let secret = SecretToken::parse(TokenKind::ApiKey, credential)
             .map_err(|_| Problem::unauthenticated("malformed API key"))?;
-        let key = store::find_api_key_by_hash(&self.db, &secret.hash())
+        let row = store::find_api_key_for_auth(&self.db, &secret.hash())
             .await?
             .ok_or_else(|| Problem::unauthenticated("unknown API key"))?;
+        let key = &row.key;
         let now = Utc::now();
         if key.revoked_at.is_some() {
             return Err(Problem::unauthenticated("this API key has been revoked"));
@@ -72,6 +73,21 @@ impl Identity {
         if key.expires_at.is_some_and(|t| t <= now) {
             return Err(Problem::unauthenticated("this API key has expired"));
         }
+        // A key acts for the member on record as its owner and never beyond them: it stops
+        // when they are deactivated or removed, and a demotion reduces it at once.
+        let owner_role = match (&row.owner_role, row.owner_active) {
+            (Some(role), Some(true)) => decode_role(role, key.id)?,
+            _ => {
+                return Err(Problem::unauthenticated(
+                    "the member who owns this API key is no longer active",
+                ))
+            }
+        };
+        let role = decode_role(&key.role, key.id)?.capped_by(owner_role);
+        let org_kind: OrgKind = row.org_kind.parse().map_err(|e| {
+            tracing::error!(api_key = %key.id, error = %e, "stored organization kind is unreadable");
+            Problem::internal(&e)
+        })?;
         let touch_key = format!("identity:api-key-touched:{}", key.id);
         if matches!(self.cache.get(&touch_key).await, Ok(None)) {
             let _ = self.cache.set(&touch_key, b"1", TOUCH_EVERY).await;
@@ -79,17 +95,23 @@ impl Identity {
                 tracing::warn!(api_key = %key.id, error = %e, "could not record API key use");
             }
         }
-        let org = store::get_org(&self.db, key.org_id)
-            .await?
-            .ok_or_else(|| Problem::unauthenticated("unknown API key"))?;
         Ok(Caller {
             org: OrgId(key.org_id),
-            org_kind: org.kind.parse().map_err(|e| Problem::internal(&e))?,
+            org_kind,
             principal: Principal::ApiKey(key.id),
-            role: key.role.parse().unwrap_or(Role::Viewer),
-            scopes: key.scopes.0,
+            role,
+            scopes: key.scopes.0.clone(),
             session: None,
             mfa_enrollment_pending: false,
         })
     }
+}
+
+/// A stored role that does not parse is corruption, not a reason to guess: the call fails
+/// and the row is named in the log.
+fn decode_role(text: &str, key: uuid::Uuid) -> Result<Role, Problem> {
+    text.parse().map_err(|e| {
+        tracing::error!(api_key = %key, error = %e, "stored role is unreadable");
+        Problem::internal(&e)
+    })
 }

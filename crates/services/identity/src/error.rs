@@ -30,6 +30,8 @@ pub enum IdentityError {
     NotFound(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    #[error("{0}")]
+    ForbiddenDetail(String),
     #[error("{1}")]
     Conflict(&'static str, &'static str),
     /// A dependency the request cannot do without is away (the login throttle's cache):
@@ -92,7 +94,7 @@ impl From<IdentityError> for Problem {
             )
             .detail(text),
             NotFound(what) => Problem::not_found(what),
-            Forbidden(_) => Problem::forbidden(text),
+            Forbidden(_) | ForbiddenDetail(_) => Problem::forbidden(text),
             Conflict(kind, _) => Problem::conflict(kind, "Conflict", text),
             Db(e) => Problem::from(e),
             Internal(e) => Problem::internal(&format!("{e:#}")),

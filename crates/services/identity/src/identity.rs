@@ -266,6 +266,45 @@ impl Identity {
         })
     }
 
+    /// Counts one start of an unauthenticated account flow (`flow`: signup, password reset,
+    /// ...) from `addr` and for `email` (or a user id), and refuses past the configured
+    /// limits. Each is a mail sent or a password hashed: the limit keeps anyone from turning
+    /// them into a mail cannon or a CPU lever. A cache outage lets the flow through (logged):
+    /// nothing secret is guessed here, and refusing every signup would be the outage.
+    pub(crate) async fn throttle_flow(
+        &self,
+        flow: &str,
+        addr: IpAddr,
+        email: Option<&str>,
+    ) -> Result<()> {
+        let auth = &self.config().auth;
+        let window = Duration::from_secs(auth.account_flow_window_secs);
+        let mut limits = vec![(
+            format!("identity:flow:{flow}:addr:{addr}"),
+            auth.max_account_flows_per_address,
+        )];
+        if let Some(email) = email {
+            limits.push((
+                format!("identity:flow:{flow}:email:{}", email.to_lowercase()),
+                auth.max_account_flows_per_email,
+            ));
+        }
+        for (key, max) in limits {
+            match self.cache.incr_in_window(&key, window).await {
+                Ok((count, left)) if count > max => {
+                    metrics::counter!("identity_flow_throttled_total", "flow" => flow.to_owned())
+                        .increment(1);
+                    return Err(IdentityError::Throttled(left.as_secs().max(1)));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(flow, error = %e, "account flow not throttled: the cache is unavailable");
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Access tokens are stateless, so a revoked session is remembered in the cache for
     /// as long as any of its access tokens can still be in date.
     pub(crate) async fn remember_revoked(&self, sessions: &[Uuid]) {

@@ -155,6 +155,12 @@ impl Identity {
             }
             if target != current {
                 user.role = target.as_str().into();
+                // Access tokens carry the role: end the member's sessions so the change
+                // holds at once, not when their token expires. (Their API keys follow by
+                // themselves: a key's role is capped by its owner's current one.)
+                revoked =
+                    store::revoke_user_sessions(&mut tx, user.id, None, "role_changed", Utc::now())
+                        .await?;
                 let ev = self.event(
                     events::USER_ROLE_CHANGED,
                     caller.org.0,
@@ -185,14 +191,32 @@ impl Identity {
                 }
                 user.active = active;
                 if !active {
-                    revoked = store::revoke_user_sessions(
-                        &mut tx,
-                        user.id,
-                        None,
-                        "deactivated",
-                        Utc::now(),
-                    )
-                    .await?;
+                    revoked.extend(
+                        store::revoke_user_sessions(
+                            &mut tx,
+                            user.id,
+                            None,
+                            "deactivated",
+                            Utc::now(),
+                        )
+                        .await?,
+                    );
+                    // Keys die with their owner's membership (and do not come back with
+                    // a reactivation: an admin mints new ones deliberately).
+                    let keys =
+                        store::revoke_api_keys_of(&mut tx, caller.org.0, user.id, Utc::now())
+                            .await?;
+                    if !keys.is_empty() {
+                        self.audit(
+                            &mut tx,
+                            actor(caller, addr),
+                            "api_keys_revoked_with_owner",
+                            "success",
+                            Some(user.id),
+                            json!({ "api_keys": keys }),
+                        )
+                        .await?;
+                    }
                     let ev = self.event(
                         events::USER_DEACTIVATED,
                         caller.org.0,
@@ -347,6 +371,7 @@ impl Identity {
         password: &str,
         addr: IpAddr,
     ) -> Result<(UserRow, IssuedTokens)> {
+        self.throttle_flow("invitation_accept", addr, None).await?;
         let token = SecretToken::parse(TokenKind::Invitation, token)
             .map_err(|_| IdentityError::InvalidToken("invitation"))?;
         let name = check_name("name", name)?;
@@ -397,7 +422,7 @@ impl Identity {
             },
         )?;
         self.publish(&mut tx, ev).await?;
-        let org = store::get_org(&self.db, inv.org_id)
+        let org = store::get_org_tx(&mut tx, inv.org_id)
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
         self.audit(

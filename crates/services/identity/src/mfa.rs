@@ -135,6 +135,7 @@ impl Identity {
         {
             return Err(invalid("password", "is not your current password"));
         }
+        self.second_factor_attempt(user_id).await?;
         let mut tx = self.db.begin().await?;
         let mut user = store::get_user_tx(&mut tx, org, user_id)
             .await?
@@ -159,7 +160,9 @@ impl Identity {
             json!({}),
         )
         .await?;
-        self.commit(tx).await
+        self.commit(tx).await?;
+        self.second_factor_passed(user_id).await;
+        Ok(())
     }
 
     /// New recovery codes (the old ones stop working); needs a current TOTP code.
@@ -170,6 +173,7 @@ impl Identity {
         code: &str,
         addr: IpAddr,
     ) -> Result<Vec<String>> {
+        self.second_factor_attempt(user_id).await?;
         let mut tx = self.db.begin().await?;
         let mut user = store::get_user_tx(&mut tx, org, user_id)
             .await?
@@ -192,6 +196,7 @@ impl Identity {
         )
         .await?;
         self.commit(tx).await?;
+        self.second_factor_passed(user_id).await;
         Ok(codes)
     }
 }

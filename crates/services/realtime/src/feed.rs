@@ -3,23 +3,30 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use lanerunner_core::EventEnvelope;
+use lanerunner_core::{EventEnvelope, Resource};
 use lanerunner_platform::bus::EventHandler;
 use lanerunner_platform::Tx;
 use serde_json::json;
 
 use crate::fanout::{Fanout, Push};
 
-/// Events a client of the event's organization is told about.
-pub const PATTERNS: &[&str] = &[
-    "load.posted.v1",
-    "load.updated.v1",
-    "load.status_changed.v1",
-    "truck.posted.v1",
-    "truck.removed.v1",
-    "search.alert.v1",
-    "match.suggested.v1",
+/// Events a client of the event's organization is told about, each with the resource whose
+/// read scope a socket must hold to hear it.
+pub const FEED: &[(&str, Resource)] = &[
+    ("load.posted.v1", Resource::Loads),
+    ("load.updated.v1", Resource::Loads),
+    ("load.status_changed.v1", Resource::Loads),
+    ("truck.posted.v1", Resource::Trucks),
+    ("truck.removed.v1", Resource::Trucks),
+    ("search.alert.v1", Resource::Loads),
+    ("match.suggested.v1", Resource::Matching),
 ];
+
+/// The resource an event delivered to sockets belongs to; `None` for anything not in
+/// [`FEED`] (never delivered).
+pub fn resource_of(event_type: &str) -> Option<Resource> {
+    FEED.iter().find(|(t, _)| *t == event_type).map(|(_, r)| *r)
+}
 
 /// The socket message for an event: its type, identity, time and payload (payloads of
 /// these events are already what their organization may see).

@@ -63,7 +63,7 @@ impl Service for RealtimeService {
     fn consumers(&self) -> Vec<ConsumerSpec> {
         vec![ConsumerSpec {
             group: FANOUT_GROUP.into(),
-            patterns: feed::PATTERNS.iter().map(|p| p.to_string()).collect(),
+            patterns: feed::FEED.iter().map(|(p, _)| p.to_string()).collect(),
             handler: Arc::new(feed::ToFanout(self.fanout.clone())),
         }]
     }

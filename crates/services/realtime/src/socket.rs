@@ -11,7 +11,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
 use axum::response::Response;
-use lanerunner_platform::http::{Caller, Problem};
+use lanerunner_core::{Access, Resource};
+use lanerunner_platform::http::{enrolled_caller, AuthenticatorHandle, Caller, Problem};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
@@ -23,6 +24,16 @@ use crate::fanout::Fanout;
 
 /// Keeps idle connections (and the proxies between) alive, and finds dead peers.
 const PING_EVERY: Duration = Duration::from_secs(25);
+
+/// How often an open socket's credential is checked again. A socket closes within this of
+/// its token expiring, its session being signed out or revoked, its member being
+/// deactivated or having their role changed, or its API key being revoked — on whichever
+/// instance that happened, since the check asks the identity service as a new request would.
+const RECHECK_EVERY: Duration = Duration::from_secs(5);
+
+/// WebSocket close code for "policy violation" (RFC 6455 §7.4.1): the credential no longer
+/// holds.
+const CLOSE_POLICY: u16 = 1008;
 
 pub fn routes(fanout: Arc<dyn Fanout>) -> OpenApiRouter {
     OpenApiRouter::new()
@@ -37,8 +48,35 @@ pub struct ConnectParams {
     access_token: Option<String>,
 }
 
-/// The caller of a WebSocket request: from `Authorization`, else from `?access_token=`.
-struct SocketCaller(Caller);
+/// The caller of a WebSocket request: from `Authorization`, else from `?access_token=`;
+/// with the credential and the authenticator, to check it again while the socket is open.
+struct SocketCaller {
+    caller: Caller,
+    recheck: Recheck,
+}
+
+#[derive(Clone)]
+struct Recheck {
+    credential: String,
+    auth: AuthenticatorHandle,
+}
+
+impl Recheck {
+    /// Whether the credential still authenticates as a caller that may hear the feed.
+    async fn still_valid(&self) -> bool {
+        match self.auth.0.authenticate(&self.credential).await {
+            Ok(c) => !c.mfa_enrollment_pending && hears_anything(&c),
+            Err(_) => false,
+        }
+    }
+}
+
+/// The resources whose events a caller may hear: the read scope of each.
+fn hears_anything(caller: &Caller) -> bool {
+    crate::feed::FEED
+        .iter()
+        .any(|(_, r)| caller.allows(*r, Access::Read))
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for SocketCaller {
     type Rejection = Problem;
@@ -54,9 +92,37 @@ impl<S: Send + Sync> FromRequestParts<S> for SocketCaller {
                 parts.headers.insert(AUTHORIZATION, value);
             }
         }
-        Ok(SocketCaller(
-            Caller::from_request_parts(parts, state).await?,
-        ))
+        let caller = enrolled_caller(parts, state).await?;
+        let credential = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .map(|(_, token)| token.trim().to_owned())
+            .or_else(|| {
+                parts
+                    .headers
+                    .get("x-api-key")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            })
+            .ok_or_else(|| Problem::unauthenticated("no credentials"))?;
+        let auth = parts
+            .extensions
+            .get::<AuthenticatorHandle>()
+            .cloned()
+            .ok_or_else(|| {
+                Problem::unavailable("authentication is not configured in this process")
+            })?;
+        if !hears_anything(&caller) {
+            return Err(Problem::forbidden(
+                "this credential holds no read scope of what the feed delivers (loads:read, trucks:read or matching:read)",
+            ));
+        }
+        Ok(SocketCaller {
+            caller,
+            recheck: Recheck { credential, auth },
+        })
     }
 }
 
@@ -68,33 +134,50 @@ impl<S: Send + Sync> FromRequestParts<S> for SocketCaller {
 /// Delivery is at most once per connection (a message may repeat after a redelivery: `id`
 /// identifies it).
 #[utoipa::path(get, path = "/v1/realtime", tag = "realtime", security(("bearer" = [])), params(ConnectParams),
-    responses((status = 101, description = "Switching to the WebSocket protocol"), (status = 401, body = Problem)))]
+    responses((status = 101, description = "Switching to the WebSocket protocol"), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn connect(
     State(fanout): State<Arc<dyn Fanout>>,
-    SocketCaller(caller): SocketCaller,
+    SocketCaller { caller, recheck }: SocketCaller,
     ws: WebSocketUpgrade,
 ) -> Response {
     // Subscribe before the upgrade completes, so the client misses nothing after `ready`.
     let feed = fanout.local();
+    let hears: Vec<Resource> = crate::feed::FEED
+        .iter()
+        .map(|(_, r)| *r)
+        .filter(|r| caller.allows(*r, Access::Read))
+        .collect();
     let org = caller.org.0;
-    ws.on_upgrade(move |socket| session(socket, feed, org))
+    ws.on_upgrade(move |socket| session(socket, feed, org, hears, recheck))
+}
+
+/// Whether a socket that may hear `hears` is sent `message` (by its `type`).
+fn delivers(hears: &[Resource], message: &serde_json::Value) -> bool {
+    message["type"]
+        .as_str()
+        .and_then(crate::feed::resource_of)
+        .is_some_and(|r| hears.contains(&r))
 }
 
 async fn session(
     mut socket: WebSocket,
     mut feed: tokio::sync::broadcast::Receiver<Arc<crate::fanout::Push>>,
     org: Uuid,
+    hears: Vec<Resource>,
+    recheck: Recheck,
 ) {
     metrics::gauge!("realtime_connections").increment(1.0);
     let ready = json!({ "type": "ready" }).to_string();
     if socket.send(Message::Text(ready.into())).await.is_ok() {
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
+        let mut recheck_tick = tokio::time::interval(RECHECK_EVERY);
+        recheck_tick.tick().await;
         loop {
             tokio::select! {
                 received = feed.recv() => {
                     let text = match received {
-                        Ok(push) if push.org_id == org => push.message.to_string(),
+                        Ok(push) if push.org_id == org && delivers(&hears, &push.message) => push.message.to_string(),
                         Ok(_) => continue,
                         Err(RecvError::Lagged(missed)) => json!({ "type": "lagged", "missed": missed }).to_string(),
                         Err(RecvError::Closed) => break,
@@ -110,6 +193,16 @@ async fn session(
                 },
                 _ = ping.tick() => {
                     if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                        break;
+                    }
+                }
+                _ = recheck_tick.tick() => {
+                    if !recheck.still_valid().await {
+                        metrics::counter!("realtime_closed_revoked_total").increment(1);
+                        let _ = socket.send(Message::Close(Some(axum::extract::ws::CloseFrame {
+                            code: CLOSE_POLICY,
+                            reason: "the credential is no longer valid: expired, signed out or revoked".into(),
+                        }))).await;
                         break;
                     }
                 }

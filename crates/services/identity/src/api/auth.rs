@@ -4,7 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use lanerunner_platform::http::{ApiJson, Caller, ClientAddr, Problem};
+use lanerunner_platform::http::scope::IdentityWrite;
+use lanerunner_platform::http::{ApiJson, Authorized, ClientAddr, Problem};
 
 use super::dto::*;
 use super::AppState;
@@ -94,7 +95,7 @@ pub async fn refresh(
 pub async fn logout(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    caller: Caller,
+    caller: Authorized<IdentityWrite>,
 ) -> Result<StatusCode, Problem> {
     let session = caller.session.ok_or_else(|| {
         Problem::forbidden("API keys have no session to end; revoke the key instead")

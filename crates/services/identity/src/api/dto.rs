@@ -273,7 +273,8 @@ pub struct ApiKeyView {
     pub name: String,
     /// The first characters of the key, to recognise it.
     pub prefix: String,
-    pub scopes: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub scopes: lanerunner_core::Scopes,
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,

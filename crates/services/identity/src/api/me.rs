@@ -3,7 +3,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use lanerunner_platform::http::{ApiJson, Caller, ClientAddr, EnrollingCaller, Problem};
+use lanerunner_platform::http::scope::IdentityWrite;
+use lanerunner_platform::http::{ApiJson, Authorized, ClientAddr, EnrollingCaller, Problem};
 
 use super::dto::*;
 use super::AppState;
@@ -28,7 +29,7 @@ pub async fn me(
 pub async fn change_password(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    caller: Caller,
+    caller: Authorized<IdentityWrite>,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, Problem> {
     let user = caller.require_user()?;
@@ -45,13 +46,14 @@ pub async fn change_password(
 }
 
 #[utoipa::path(post, path = "/v1/me/verify-email", tag = "me", security(("bearer" = [])),
-    responses((status = 202), (status = 409, body = Problem)))]
+    responses((status = 202), (status = 409, body = Problem), (status = 429, body = Problem)))]
 pub async fn resend_verification(
     State(id): State<AppState>,
-    caller: Caller,
+    caller: Authorized<IdentityWrite>,
+    ClientAddr(addr): ClientAddr,
 ) -> Result<StatusCode, Problem> {
     let user = caller.require_user()?;
-    id.resend_verification(caller.org.0, user.0).await?;
+    id.resend_verification(caller.org.0, user.0, addr).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -94,7 +96,7 @@ pub async fn confirm_totp(
 pub async fn disable_mfa(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    caller: Caller,
+    caller: Authorized<IdentityWrite>,
     ApiJson(req): ApiJson<DisableMfaRequest>,
 ) -> Result<StatusCode, Problem> {
     let user = caller.require_user()?;
@@ -108,7 +110,7 @@ pub async fn disable_mfa(
 pub async fn regenerate_recovery_codes(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    caller: Caller,
+    caller: Authorized<IdentityWrite>,
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<Json<RecoveryCodesView>, Problem> {
     let user = caller.require_user()?;

@@ -6,19 +6,19 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use lanerunner_platform::http::pagination::PageQuery;
-use lanerunner_platform::http::{ApiJson, Caller, ClientAddr, Page, Problem};
+use lanerunner_platform::http::scope::{IdentityRead, IdentityWrite};
+use lanerunner_platform::http::{ApiJson, Authorized, ClientAddr, Page, Problem};
 use uuid::Uuid;
 
 use super::dto::*;
 use super::AppState;
 use crate::members::OrgChanges;
 
-const READ: &str = "identity:read";
-const WRITE: &str = "identity:write";
-
 #[utoipa::path(get, path = "/v1/org", tag = "org", security(("bearer" = [])), responses((status = 200, body = OrgView)))]
-pub async fn get_org(State(id): State<AppState>, caller: Caller) -> Result<Json<OrgView>, Problem> {
-    caller.require_scope(READ)?;
+pub async fn get_org(
+    State(id): State<AppState>,
+    caller: Authorized<IdentityRead>,
+) -> Result<Json<OrgView>, Problem> {
     Ok(Json(id.organization(caller.org.0).await?.into()))
 }
 
@@ -27,10 +27,9 @@ pub async fn get_org(State(id): State<AppState>, caller: Caller) -> Result<Json<
 pub async fn patch_org(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    caller: Caller,
+    caller: Authorized<IdentityWrite>,
     ApiJson(req): ApiJson<OrgPatch>,
 ) -> Result<Json<OrgView>, Problem> {
-    caller.require_scope(WRITE)?;
     let changes = OrgChanges {
         name: req.name,
         mc_number: req.mc_number,
@@ -46,10 +45,9 @@ pub async fn patch_org(
     responses((status = 200, body = Page<UserView>)))]
 pub async fn list_users(
     State(id): State<AppState>,
-    caller: Caller,
+    caller: Authorized<IdentityRead>,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Page<UserView>>, Problem> {
-    caller.require_scope(READ)?;
     let cursor = q.cursor()?;
     let rows = id.members(caller.org.0, cursor.after, cursor.limit).await?;
     let page = Page::from_rows(rows, cursor, |u| u.id);
@@ -63,10 +61,9 @@ pub async fn list_users(
     responses((status = 200, body = UserView), (status = 404, body = Problem)))]
 pub async fn get_user(
     State(id): State<AppState>,
-    caller: Caller,
+    caller: Authorized<IdentityRead>,
     Path(user_id): Path<Uuid>,
 ) -> Result<Json<UserView>, Problem> {
-    caller.require_scope(READ)?;
     Ok(Json(id.member(caller.org.0, user_id).await?.into()))
 }
 
@@ -77,11 +74,10 @@ pub async fn get_user(
 pub async fn patch_user(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    caller: Caller,
+    caller: Authorized<IdentityWrite>,
     Path(user_id): Path<Uuid>,
     ApiJson(req): ApiJson<UserPatch>,
 ) -> Result<Json<UserView>, Problem> {
-    caller.require_scope(WRITE)?;
     Ok(Json(
         id.update_member(&caller, user_id, req.role.as_deref(), req.active, addr)
             .await?
@@ -94,10 +90,9 @@ pub async fn patch_user(
 pub async fn create_invitation(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    caller: Caller,
+    caller: Authorized<IdentityWrite>,
     ApiJson(req): ApiJson<InvitationRequest>,
 ) -> Result<impl IntoResponse, Problem> {
-    caller.require_scope(WRITE)?;
     let inv = id.invite(&caller, &req.email, &req.role, addr).await?;
     Ok((StatusCode::CREATED, Json(InvitationView::from(inv))))
 }
@@ -106,10 +101,9 @@ pub async fn create_invitation(
     responses((status = 200, body = Page<InvitationView>)))]
 pub async fn list_invitations(
     State(id): State<AppState>,
-    caller: Caller,
+    caller: Authorized<IdentityRead>,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Page<InvitationView>>, Problem> {
-    caller.require_scope(READ)?;
     let cursor = q.cursor()?;
     let page = Page::from_rows(
         id.invitations(caller.org.0, cursor.after, cursor.limit)
@@ -128,10 +122,9 @@ pub async fn list_invitations(
 pub async fn revoke_invitation(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    caller: Caller,
+    caller: Authorized<IdentityWrite>,
     Path(invitation_id): Path<Uuid>,
 ) -> Result<StatusCode, Problem> {
-    caller.require_scope(WRITE)?;
     id.revoke_invitation(&caller, invitation_id, addr).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -141,10 +134,9 @@ pub async fn revoke_invitation(
 pub async fn create_api_key(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    caller: Caller,
+    caller: Authorized<IdentityWrite>,
     ApiJson(req): ApiJson<ApiKeyRequest>,
 ) -> Result<impl IntoResponse, Problem> {
-    caller.require_scope(WRITE)?;
     let (key, secret) = id
         .create_api_key(&caller, &req.name, req.scopes, req.expires_at, addr)
         .await?;
@@ -161,10 +153,9 @@ pub async fn create_api_key(
     responses((status = 200, body = Page<ApiKeyView>)))]
 pub async fn list_api_keys(
     State(id): State<AppState>,
-    caller: Caller,
+    caller: Authorized<IdentityRead>,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Page<ApiKeyView>>, Problem> {
-    caller.require_scope(READ)?;
     caller.require_admin()?;
     let cursor = q.cursor()?;
     let page = Page::from_rows(
@@ -184,10 +175,9 @@ pub async fn list_api_keys(
 pub async fn revoke_api_key(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    caller: Caller,
+    caller: Authorized<IdentityWrite>,
     Path(key_id): Path<Uuid>,
 ) -> Result<StatusCode, Problem> {
-    caller.require_scope(WRITE)?;
     id.revoke_api_key(&caller, key_id, addr).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -196,10 +186,9 @@ pub async fn revoke_api_key(
     responses((status = 200, body = Page<AuditView>), (status = 403, body = Problem)))]
 pub async fn list_audit(
     State(id): State<AppState>,
-    caller: Caller,
+    caller: Authorized<IdentityRead>,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Page<AuditView>>, Problem> {
-    caller.require_scope(READ)?;
     caller.require_admin()?;
     let cursor = q.cursor()?;
     let rows = crate::store::list_audit(&id.db, caller.org.0, cursor.after, cursor.limit).await?;

@@ -31,13 +31,24 @@ pub struct ApiKeyRow {
     pub org_id: Uuid,
     pub name: String,
     pub prefix: String,
-    pub scopes: Json<Vec<String>>,
+    pub scopes: Json<lanerunner_core::Scopes>,
     pub role: String,
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// An API key as the authenticator needs it: the key, the member on record as its owner
+/// (absent when that member no longer exists) and its organization's kind.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiKeyAuthRow {
+    #[sqlx(flatten)]
+    pub key: ApiKeyRow,
+    pub owner_role: Option<String>,
+    pub owner_active: Option<bool>,
+    pub org_kind: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -282,12 +293,49 @@ pub async fn insert_api_key(tx: &mut Tx, k: &ApiKeyRow, hash: &str) -> sqlx::Res
     })
 }
 
-pub async fn find_api_key_by_hash(db: &Db, hash: &str) -> sqlx::Result<Option<ApiKeyRow>> {
-    let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1");
-    on_db!(db, |p| sqlx::query_as(&sql)
+/// One round trip per API call: the key by hash, with its owner's current role and state
+/// and its organization's kind.
+pub async fn find_api_key_for_auth(db: &Db, hash: &str) -> sqlx::Result<Option<ApiKeyAuthRow>> {
+    let sql = "SELECT k.id, k.org_id, k.name, k.prefix, k.scopes, k.role, k.created_by, k.created_at, \
+               k.expires_at, k.last_used_at, k.revoked_at, u.role AS owner_role, u.active AS owner_active, \
+               o.kind AS org_kind \
+               FROM api_keys k JOIN organizations o ON o.id = k.org_id \
+               LEFT JOIN users u ON u.id = k.created_by AND u.org_id = k.org_id \
+               WHERE k.key_hash = $1";
+    on_db!(db, |p| sqlx::query_as(sql)
         .bind(hash)
         .fetch_optional(p)
         .await)
+}
+
+/// The member on record as the owner of key `id` (for a key minted by a key: its owner).
+pub async fn api_key_owner(tx: &mut Tx, org_id: Uuid, id: Uuid) -> sqlx::Result<Option<Uuid>> {
+    on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT created_by FROM api_keys WHERE org_id = $1 AND id = $2"
+    )
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(c)
+    .await)
+}
+
+/// Revokes every live key `owner` is on record for; returns their ids.
+pub async fn revoke_api_keys_of(
+    tx: &mut Tx,
+    org_id: Uuid,
+    owner: Uuid,
+    at: DateTime<Utc>,
+) -> sqlx::Result<Vec<Uuid>> {
+    on_tx!(tx, |c| {
+        sqlx::query_scalar(
+        "UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND created_by = $2 AND revoked_at IS NULL RETURNING id"
+    )
+    .bind(org_id)
+    .bind(owner)
+    .bind(at)
+    .fetch_all(c)
+    .await
+    })
 }
 
 pub async fn list_api_keys(

@@ -221,6 +221,28 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
     })
 }
 
+/// Records `step` as the user's last accepted TOTP time step, only if it is later than the
+/// one stored: false when another request accepted this step (or a later one) first. The
+/// compare and the write are one statement, so two requests racing with one code cannot
+/// both win (RFC 6238 §5.2).
+pub async fn advance_mfa_step(
+    tx: &mut Tx,
+    user_id: Uuid,
+    step: i64,
+    at: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE users SET mfa_last_step = $2, updated_at = $3 \
+         WHERE id = $1 AND (mfa_last_step IS NULL OR mfa_last_step < $2)"
+    )
+    .bind(user_id)
+    .bind(step)
+    .bind(at)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected() == 1))
+}
+
 pub async fn insert_invitation(
     tx: &mut Tx,
     inv: &InvitationRow,

@@ -7,11 +7,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lanerunner_platform::http::pagination::PageQuery;
-use lanerunner_platform::http::{ApiJson, Caller, Page, Problem};
+use lanerunner_platform::http::scope::{LoadsRead, LoadsWrite};
+use lanerunner_platform::http::{ApiJson, Authorized, Page, Problem};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{etag, if_match, AppState, READ, WRITE};
+use super::{etag, if_match, AppState};
 use crate::domain::{LoadEvent, LoadInput};
 use crate::views::{AnyLoadView, HistoryView, LoadView};
 
@@ -22,11 +23,10 @@ use crate::views::{AnyLoadView, HistoryView, LoadView};
     responses((status = 201, body = LoadView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_load(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<LoadsWrite>,
     headers: HeaderMap,
     ApiJson(input): ApiJson<LoadInput>,
 ) -> Result<Response, Problem> {
-    caller.require_scope(WRITE)?;
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -48,10 +48,9 @@ pub async fn create_load(
     responses((status = 200, body = Page<LoadView>)))]
 pub async fn list_loads(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<LoadsRead>,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Page<LoadView>>, Problem> {
-    caller.require_scope(READ)?;
     let cursor = q.cursor()?;
     let rows = loads.list(caller.org.0, cursor.after, cursor.limit).await?;
     Ok(Json(Page::from_rows(rows, cursor, |l| l.id())))
@@ -63,11 +62,10 @@ pub async fn list_loads(
     responses((status = 201, body = Vec<LoadView>), (status = 415, body = Problem), (status = 422, body = Problem)))]
 pub async fn import_loads(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<LoadsWrite>,
     headers: HeaderMap,
     body: String,
 ) -> Result<Response, Problem> {
-    caller.require_scope(WRITE)?;
     let ct = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -88,10 +86,9 @@ pub async fn import_loads(
     responses((status = 200, body = AnyLoadView), (status = 404, body = Problem)))]
 pub async fn get_load(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<LoadsRead>,
     Path(id): Path<Uuid>,
 ) -> Result<Response, Problem> {
-    caller.require_scope(READ)?;
     Ok(match loads.get(&caller, id).await? {
         AnyLoadView::Owner(v) => (etag(v.version), Json(v)).into_response(),
         AnyLoadView::Public(v) => Json(v).into_response(),
@@ -103,12 +100,11 @@ pub async fn get_load(
     responses((status = 200, body = LoadView), (status = 409, body = Problem), (status = 412, body = Problem), (status = 428, body = Problem)))]
 pub async fn update_load(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<LoadsWrite>,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
     ApiJson(input): ApiJson<LoadInput>,
 ) -> Result<Response, Problem> {
-    caller.require_scope(WRITE)?;
     let v = loads
         .update(&caller, id, if_match(&headers)?, input)
         .await?;
@@ -132,13 +128,12 @@ pub struct StatusBody {
 
 async fn apply(
     loads: AppState,
-    caller: Caller,
+    caller: Authorized<LoadsWrite>,
     id: Uuid,
     headers: &HeaderMap,
     event: LoadEvent,
     reason: Option<String>,
 ) -> Result<Response, Problem> {
-    caller.require_scope(WRITE)?;
     let v = loads
         .change_status(&caller, id, event, reason, if_match(headers)?)
         .await?;
@@ -150,7 +145,7 @@ async fn apply(
     responses((status = 200, body = LoadView), (status = 409, body = Problem)))]
 pub async fn post_load(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<LoadsWrite>,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
@@ -161,7 +156,7 @@ pub async fn post_load(
     responses((status = 200, body = LoadView), (status = 409, body = Problem)))]
 pub async fn unpost_load(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<LoadsWrite>,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
@@ -173,7 +168,7 @@ pub async fn unpost_load(
     responses((status = 200, body = LoadView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn cancel_load(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<LoadsWrite>,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ReasonBody>,
@@ -187,7 +182,7 @@ pub async fn cancel_load(
     responses((status = 200, body = LoadView), (status = 409, body = Problem)))]
 pub async fn change_status(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<LoadsWrite>,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<StatusBody>,
@@ -200,10 +195,9 @@ pub async fn change_status(
     responses((status = 201, body = LoadView), (status = 404, body = Problem)))]
 pub async fn copy_load(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<LoadsWrite>,
     Path(id): Path<Uuid>,
 ) -> Result<Response, Problem> {
-    caller.require_scope(WRITE)?;
     let v = loads.copy(&caller, id).await?;
     Ok((StatusCode::CREATED, etag(v.version), Json(v)).into_response())
 }
@@ -212,9 +206,8 @@ pub async fn copy_load(
     responses((status = 200, body = Vec<HistoryView>), (status = 404, body = Problem)))]
 pub async fn load_history(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<LoadsRead>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<HistoryView>>, Problem> {
-    caller.require_scope(READ)?;
     Ok(Json(loads.history(caller.org.0, id).await?))
 }

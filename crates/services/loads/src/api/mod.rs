@@ -17,9 +17,6 @@ use crate::service::Loads;
 
 pub type AppState = Arc<Loads>;
 
-pub(crate) const READ: &str = "loads:read";
-pub(crate) const WRITE: &str = "loads:write";
-
 pub fn routes(loads: Arc<Loads>) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(loads::create_load, loads::list_loads))

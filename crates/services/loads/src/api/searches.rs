@@ -3,11 +3,12 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use lanerunner_platform::http::{ApiJson, Caller, Problem};
+use lanerunner_platform::http::scope::{LoadsRead, LoadsWrite};
+use lanerunner_platform::http::{ApiJson, Authorized, Problem};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{AppState, READ, WRITE};
+use super::AppState;
 use crate::domain::SearchParams;
 use crate::saved::SavedSearchView;
 use crate::views::SearchPageView;
@@ -18,10 +19,9 @@ use crate::views::SearchPageView;
     responses((status = 200, body = SearchPageView), (status = 422, body = Problem)))]
 pub async fn search_loads(
     State(loads): State<AppState>,
-    caller: Caller,
+    _caller: Authorized<LoadsRead>,
     Query(p): Query<SearchParams>,
 ) -> Result<Json<SearchPageView>, Problem> {
-    caller.require_scope(READ)?;
     Ok(Json(loads.search_async(p).await?))
 }
 
@@ -38,10 +38,9 @@ pub struct SaveSearchBody {
     responses((status = 201, body = SavedSearchView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn save_search(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<LoadsWrite>,
     ApiJson(body): ApiJson<SaveSearchBody>,
 ) -> Result<(StatusCode, Json<SavedSearchView>), Problem> {
-    caller.require_scope(WRITE)?;
     Ok((
         StatusCode::CREATED,
         Json(loads.save_search(&caller, &body.name, body.params).await?),
@@ -52,9 +51,8 @@ pub async fn save_search(
     responses((status = 200, body = Vec<SavedSearchView>)))]
 pub async fn list_searches(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<LoadsRead>,
 ) -> Result<Json<Vec<SavedSearchView>>, Problem> {
-    caller.require_scope(READ)?;
     Ok(Json(loads.saved_searches(caller.org.0).await?))
 }
 
@@ -62,10 +60,9 @@ pub async fn list_searches(
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn delete_search(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<LoadsWrite>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Problem> {
-    caller.require_scope(WRITE)?;
     loads.delete_search(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

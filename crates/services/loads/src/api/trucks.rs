@@ -4,10 +4,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use lanerunner_platform::http::pagination::PageQuery;
-use lanerunner_platform::http::{ApiJson, Caller, Page, Problem};
+use lanerunner_platform::http::scope::{TrucksRead, TrucksWrite};
+use lanerunner_platform::http::{ApiJson, Authorized, Page, Problem};
 use uuid::Uuid;
 
-use super::{AppState, READ, WRITE};
+use super::AppState;
 use crate::capacity::TruckSearchParams;
 use crate::domain::TruckInput;
 use crate::views::TruckView;
@@ -16,10 +17,9 @@ use crate::views::TruckView;
     responses((status = 201, body = TruckView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_truck(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<TrucksWrite>,
     ApiJson(input): ApiJson<TruckInput>,
 ) -> Result<(StatusCode, Json<TruckView>), Problem> {
-    caller.require_scope(WRITE)?;
     Ok((
         StatusCode::CREATED,
         Json(loads.create_truck(&caller, input).await?),
@@ -30,10 +30,9 @@ pub async fn create_truck(
     responses((status = 200, body = Page<TruckView>)))]
 pub async fn list_trucks(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<TrucksRead>,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Page<TruckView>>, Problem> {
-    caller.require_scope(READ)?;
     let cursor = q.cursor()?;
     let rows = loads
         .trucks(caller.org.0, cursor.after, cursor.limit)
@@ -45,10 +44,9 @@ pub async fn list_trucks(
     responses((status = 200, body = TruckView), (status = 404, body = Problem)))]
 pub async fn get_truck(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<TrucksRead>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<TruckView>, Problem> {
-    caller.require_scope(READ)?;
     Ok(Json(loads.truck(caller.org.0, id).await?))
 }
 
@@ -56,11 +54,10 @@ pub async fn get_truck(
     responses((status = 200, body = TruckView), (status = 404, body = Problem)))]
 pub async fn update_truck(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<TrucksWrite>,
     Path(id): Path<Uuid>,
     ApiJson(input): ApiJson<TruckInput>,
 ) -> Result<Json<TruckView>, Problem> {
-    caller.require_scope(WRITE)?;
     Ok(Json(loads.update_truck(&caller, id, input).await?))
 }
 
@@ -68,10 +65,9 @@ pub async fn update_truck(
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn delete_truck(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<TrucksWrite>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Problem> {
-    caller.require_scope(WRITE)?;
     loads.delete_truck(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -81,9 +77,8 @@ pub async fn delete_truck(
     responses((status = 200, body = Vec<TruckView>), (status = 422, body = Problem)))]
 pub async fn search_trucks(
     State(loads): State<AppState>,
-    caller: Caller,
+    caller: Authorized<TrucksRead>,
     Query(p): Query<TruckSearchParams>,
 ) -> Result<Json<Vec<TruckView>>, Problem> {
-    caller.require_scope(READ)?;
     Ok(Json(loads.search_trucks(&caller, p).await?))
 }

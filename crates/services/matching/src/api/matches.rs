@@ -2,11 +2,12 @@
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use lanerunner_platform::http::{Caller, Problem};
+use lanerunner_platform::http::scope::MatchingRead;
+use lanerunner_platform::http::{Authorized, Problem};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{AppState, READ};
+use super::AppState;
 use crate::service::MAX_LIMIT;
 use crate::views::{LoadMatchesView, TruckMatchesView};
 
@@ -38,11 +39,10 @@ impl MatchQuery {
     responses((status = 200, body = LoadMatchesView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn load_matches(
     State(matching): State<AppState>,
-    caller: Caller,
+    caller: Authorized<MatchingRead>,
     Path(id): Path<Uuid>,
     Query(q): Query<MatchQuery>,
 ) -> Result<Json<LoadMatchesView>, Problem> {
-    caller.require_scope(READ)?;
     let limit = q.limit()?;
     Ok(Json(matching.load_matches(&caller, id, limit)?))
 }
@@ -54,11 +54,10 @@ pub async fn load_matches(
     responses((status = 200, body = TruckMatchesView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn truck_matches(
     State(matching): State<AppState>,
-    caller: Caller,
+    caller: Authorized<MatchingRead>,
     Path(id): Path<Uuid>,
     Query(q): Query<MatchQuery>,
 ) -> Result<Json<TruckMatchesView>, Problem> {
-    caller.require_scope(READ)?;
     let limit = q.limit()?;
     Ok(Json(matching.truck_matches(&caller, id, limit)?))
 }

@@ -16,9 +16,6 @@ use crate::service::Matching;
 
 pub type AppState = Arc<Matching>;
 
-pub(crate) const READ: &str = "loads:read";
-pub(crate) const WRITE: &str = "loads:write";
-
 pub fn routes(matching: Arc<Matching>) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(matches::load_matches))

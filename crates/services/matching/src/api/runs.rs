@@ -3,10 +3,11 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use lanerunner_platform::http::{Caller, Problem};
+use lanerunner_platform::http::scope::{MatchingRead, MatchingWrite};
+use lanerunner_platform::http::{Authorized, Problem};
 use uuid::Uuid;
 
-use super::{AppState, READ, WRITE};
+use super::AppState;
 use crate::views::RunView;
 
 /// Assign your organization's posted loads to the available trucks: the most loads covered
@@ -16,9 +17,8 @@ use crate::views::RunView;
     responses((status = 201, body = RunView), (status = 403, body = Problem)))]
 pub async fn create_run(
     State(matching): State<AppState>,
-    caller: Caller,
+    caller: Authorized<MatchingWrite>,
 ) -> Result<(StatusCode, Json<RunView>), Problem> {
-    caller.require_scope(WRITE)?;
     Ok((StatusCode::CREATED, Json(matching.run(&caller).await?)))
 }
 
@@ -27,9 +27,8 @@ pub async fn create_run(
     responses((status = 200, body = RunView), (status = 404, body = Problem)))]
 pub async fn get_run(
     State(matching): State<AppState>,
-    caller: Caller,
+    caller: Authorized<MatchingRead>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<RunView>, Problem> {
-    caller.require_scope(READ)?;
     Ok(Json(matching.get_run(&caller, id).await?))
 }
