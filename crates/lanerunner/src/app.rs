@@ -306,7 +306,8 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
         shutdown.clone(),
     )));
 
-    let (service_routes, openapi) = api.split_for_parts();
+    let (service_routes, mut openapi) = api.split_for_parts();
+    docs::declare_error_surface(&mut openapi);
     let ops_router = config.http.ops_listen.map(|_| {
         ops::health_routes(checks.clone())
             .merge(ops::metrics_routes())

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lanerunner_platform::config::{mask_url_password, BusBackend, CacheBackend, StreamsBackend};
+pub use lanerunner_platform::testing::skip_engine_test;
 use lanerunner_platform::Config;
 use serde::Serialize;
 use sqlx::{Connection, Executor, PgConnection};
@@ -637,7 +638,9 @@ impl Drop for TestDatabase {
 /// });
 /// ```
 ///
-/// expands to `mod healthz_answers { #[tokio::test] async fn sqlite() … async fn full_stack() … }`,
+/// expands to `mod healthz_answers { #[tokio::test] async fn sqlite() … async fn postgres() … async fn full_stack() … }`
+/// (SQLite with the embedded engines; PostgreSQL with the embedded bus, cache and streams;
+/// PostgreSQL, RabbitMQ, Redis and Kafka),
 /// each given a fresh [`TestApp`]. Attributes before `async fn` (e.g. `#[ignore]`) go on
 /// both tests. Several functions may be given in one invocation, and
 /// the parameter may be `mut`.
@@ -659,7 +662,19 @@ macro_rules! both_backends {
 
                 $(#[$meta])*
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::testing::skip_engine_test("PostgreSQL") {
+                        return;
+                    }
+                    run($crate::testing::TestApp::spawn($crate::testing::Backend::Postgres).await).await
+                }
+
+                $(#[$meta])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn full_stack() {
+                    if $crate::testing::skip_engine_test("PostgreSQL, RabbitMQ, Redis and Kafka") {
+                        return;
+                    }
                     run($crate::testing::TestApp::spawn($crate::testing::Backend::FullStack).await).await
                 }
             }

@@ -5,6 +5,21 @@ use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 
+/// Set to `skip` to run only what needs no engine (SQLite, the in-process bus, streams and
+/// cache): tests that need PostgreSQL, RabbitMQ, Redis or Kafka then return at once and say
+/// so. Unset (as in CI), such a test that cannot reach its engine fails loudly.
+pub const TEST_ENGINES_ENV: &str = "LANERUNNER_TEST_ENGINES";
+
+/// True (after saying so on stderr) when `LANERUNNER_TEST_ENGINES=skip` asks to skip tests
+/// that need `engines`; the test then returns without checking anything.
+pub fn skip_engine_test(engines: &str) -> bool {
+    let skip = std::env::var(TEST_ENGINES_ENV).is_ok_and(|v| v == "skip");
+    if skip {
+        eprintln!("skipped: needs {engines} ({TEST_ENGINES_ENV}=skip)");
+    }
+    skip
+}
+
 /// A TCP proxy on loopback in front of a real server (a broker, Redis) that can cut every
 /// connection and refuse new ones, as a server restart or outage looks to a client, without
 /// disturbing the real server that other tests share.

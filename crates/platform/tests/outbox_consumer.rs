@@ -266,6 +266,9 @@ async fn batch_failure_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_failure_postgres() {
+    if lanerunner_platform::testing::skip_engine_test("PostgreSQL") {
+        return;
+    }
     a_failing_event_in_a_batch_costs_only_itself(true).await;
 }
 
@@ -276,6 +279,9 @@ async fn relay_in_order_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_in_order_postgres() {
+    if lanerunner_platform::testing::skip_engine_test("PostgreSQL") {
+        return;
+    }
     relay_publishes_committed_events_in_order_and_never_rolled_back_ones(true).await;
 }
 
@@ -286,6 +292,9 @@ async fn consumer_idempotent_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumer_idempotent_postgres() {
+    if lanerunner_platform::testing::skip_engine_test("PostgreSQL") {
+        return;
+    }
     consumer_applies_each_event_once_and_retries_failures(true).await;
 }
 
@@ -294,6 +303,9 @@ async fn consumer_idempotent_postgres() {
 /// advisory lock at a time (`SKIP LOCKED` batches would let a later batch overtake).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_relays_publish_once_each_in_commit_order_postgres() {
+    if lanerunner_platform::testing::skip_engine_test("PostgreSQL") {
+        return;
+    }
     let s = store(true).await;
     let bus = Arc::new(InMemoryBus::default());
     let mut sub = bus.subscribe("observer", &["test.#"]).await.unwrap();

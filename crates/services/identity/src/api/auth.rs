@@ -14,7 +14,7 @@ use crate::identity::IssuedTokens;
 use crate::members::actor;
 
 #[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = SignupRequest,
-    responses((status = 201, body = SignupResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = SignupResponse), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn signup(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -114,7 +114,7 @@ pub async fn jwks(State(id): State<AppState>) -> impl IntoResponse {
 }
 
 /// Always 202, whether or not the email has an account.
-#[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth", request_body = PasswordResetRequest, responses((status = 202)))]
+#[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth", request_body = PasswordResetRequest, responses((status = 202), (status = 429, body = Problem)))]
 pub async fn request_password_reset(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -148,7 +148,7 @@ pub async fn verify_email(
 }
 
 #[utoipa::path(post, path = "/v1/auth/accept-invitation", tag = "auth", request_body = AcceptInvitationRequest,
-    responses((status = 201, body = AcceptInvitationResponse), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = AcceptInvitationResponse), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn accept_invitation(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,

@@ -92,7 +92,7 @@ pub async fn confirm_totp(
 }
 
 #[utoipa::path(post, path = "/v1/me/mfa/disable", tag = "me", security(("bearer" = [])), request_body = DisableMfaRequest,
-    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
 pub async fn disable_mfa(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -106,7 +106,7 @@ pub async fn disable_mfa(
 }
 
 #[utoipa::path(post, path = "/v1/me/mfa/recovery-codes", tag = "me", security(("bearer" = [])), request_body = CodeRequest,
-    responses((status = 200, body = RecoveryCodesView), (status = 401, body = Problem)))]
+    responses((status = 200, body = RecoveryCodesView), (status = 401, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
 pub async fn regenerate_recovery_codes(
     State(id): State<AppState>,
     ClientAddr(addr): ClientAddr,

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The test command: makes sure the engines the full-stack tests use are up on loopback
+# (starting PostgreSQL, Redis and RabbitMQ if they are installed but stopped; installing and
+# starting a Kafka-protocol broker, tansu, if there is none; making the project's own
+# PostgreSQL primary/replica pair), then runs every test once — each integration test on
+# SQLite, on PostgreSQL with the embedded bus, and on the full stack — and finally the API
+# contract check (schemathesis against a served LaneRunner). CI runs exactly this.
+#
+#   bash scripts/test.sh                     # everything
+#   bash scripts/test.sh -p lanerunner-identity   # extra arguments go to `cargo test`
+#
+# Without the engines, run the embedded half alone (tests that need an engine say they
+# were skipped): LANERUNNER_TEST_ENGINES=skip cargo test --workspace
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export PATH="$HOME/.cargo/bin:$PATH"
+command -v cargo >/dev/null || { echo "cargo not found: install the Rust toolchain (rustup)" >&2; exit 1; }
+
+PGHOST_CHECK=127.0.0.1
+PGPORT_CHECK=5432
+if [[ -z "${LANERUNNER_TEST_POSTGRES_URL:-}" ]]; then
+    if ! pg_isready -q -h "$PGHOST_CHECK" -p "$PGPORT_CHECK"; then
+        echo "PostgreSQL is not running on $PGHOST_CHECK:$PGPORT_CHECK; starting the local cluster"
+        version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+        pg_ctlcluster --skip-systemctl-redirect "$version" main start
+        for _ in $(seq 1 60); do
+            pg_isready -q -h "$PGHOST_CHECK" -p "$PGPORT_CHECK" && break
+            sleep 0.5
+        done
+        pg_isready -h "$PGHOST_CHECK" -p "$PGPORT_CHECK"
+    fi
+fi
+
+if [[ -z "${LANERUNNER_TEST_REDIS_URL:-}" ]]; then
+    if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+        echo "Redis is not running on 127.0.0.1:6379; starting it"
+        mkdir -p /var/lib/redis /var/log/redis
+        redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+            --dir /var/lib/redis --logfile /var/log/redis/ci.log
+        for _ in $(seq 1 60); do
+            redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
+            sleep 0.5
+        done
+        redis-cli -h 127.0.0.1 -p 6379 ping
+    fi
+fi
+
+if [[ -z "${LANERUNNER_TEST_AMQP_URL:-}" ]]; then
+    if ! rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
+        echo "RabbitMQ is not running; starting it"
+        rabbitmq-server -detached
+        # The node takes a few seconds to boot; wait for it to accept AMQP clients.
+        for _ in $(seq 1 120); do
+            rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1 && break
+            sleep 1
+        done
+        rabbitmq-diagnostics -q ping
+    fi
+fi
+
+# The Kafka-protocol broker (tansu, memory engine, 127.0.0.1:9092) for the streams contract
+# and the Kafka rows of the bus benchmark; installed once with cargo if missing.
+if [[ -z "${LANERUNNER_TEST_KAFKA_BROKERS:-}" ]]; then
+    bash scripts/kafka.sh
+fi
+
+# The project's own PostgreSQL primary + streaming replica (127.0.0.1:5440/5441) for the
+# read-replica test; the machine's cluster on 5432 is not touched.
+bash scripts/pg-replica.sh
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lanerunner-target}"
+
+cargo test --workspace "$@"
+
+if [[ $# -eq 0 ]]; then
+    bash scripts/api-contract.sh
+fi
