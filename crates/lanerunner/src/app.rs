@@ -125,6 +125,9 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
     let cache: Arc<dyn Cache> = cache::from_config(&config.cache)
         .await
         .with_context(|| format!("connecting the {:?} cache", config.cache.backend))?;
+    let fanout = lanerunner_platform::fanout::from_config(&config.cache)
+        .await
+        .context("connecting the realtime fan-out")?;
     let streams: Arc<dyn Streams> = streams::from_config(&config.streams)
         .await
         .with_context(|| format!("connecting the {:?} streams", config.streams.backend))?;
@@ -194,6 +197,7 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
             read_db,
             bus: bus.clone(),
             cache: cache.clone(),
+            fanout: fanout.clone(),
             outbox: signal.clone(),
         };
         let started = (spec.start)(ctx)

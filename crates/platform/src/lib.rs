@@ -6,6 +6,7 @@ pub mod bus;
 pub mod cache;
 pub mod config;
 pub mod db;
+pub mod fanout;
 pub mod http;
 pub mod mail;
 pub mod outbox;

@@ -25,6 +25,8 @@ pub struct ServiceContext {
     pub read_db: Db,
     pub bus: Arc<dyn EventBus>,
     pub cache: Arc<dyn Cache>,
+    /// Pushes to every instance's WebSockets (in process, or Redis pub/sub at scale).
+    pub fanout: Arc<dyn crate::fanout::Fanout>,
     pub outbox: OutboxSignal,
 }
 

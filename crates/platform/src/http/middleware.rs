@@ -154,6 +154,10 @@ fn rejection_problem(status: axum::http::StatusCode, text: &str) -> Problem {
         other => ("http-error", other.canonical_reason().unwrap_or("Error")),
     };
     let mut problem = Problem::new(status, kind, title);
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // Refused before the body was read: the rest of it may still be arriving.
+        problem = problem.close_connection();
+    }
     if !text.is_empty() {
         problem = problem.detail(text.to_owned());
     }

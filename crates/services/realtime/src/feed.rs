@@ -8,7 +8,7 @@ use lanerunner_platform::bus::EventHandler;
 use lanerunner_platform::Tx;
 use serde_json::json;
 
-use crate::fanout::{Fanout, Push};
+use lanerunner_platform::fanout::{Fanout, Push};
 
 /// Events a client of the event's organization is told about, each with the resource whose
 /// read scope a socket must hold to hear it.

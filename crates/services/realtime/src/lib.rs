@@ -4,19 +4,18 @@
 //!
 //! The path of an event: the service that caused it commits it to its outbox; the bus
 //! delivers it to the consumer group `realtime.fanout` (one instance takes it, idempotently);
-//! that instance publishes it to its organization's channel on the [`Fanout`] — Redis
-//! pub/sub when the cache is Redis, so every instance hears it; in process otherwise — and
+//! that instance publishes it to its organization's channel on the platform's [`Fanout`]
+//! (Redis pub/sub when the cache is Redis, so every instance hears it; in process
+//! otherwise; the service never names which) — and
 //! each instance pushes it to its own sockets of that organization.
 
-mod fanout;
 mod feed;
 mod socket;
 
 use std::sync::Arc;
 
-pub use fanout::{Fanout, InMemoryFanout, Push, RedisFanout};
-use lanerunner_platform::config::CacheBackend;
 use lanerunner_platform::db::Migrations;
+pub use lanerunner_platform::fanout::{Fanout, Push};
 use lanerunner_platform::service::{ConsumerSpec, Service, ServiceContext};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -37,13 +36,10 @@ pub struct RealtimeService {
 
 impl RealtimeService {
     pub async fn start(ctx: ServiceContext) -> anyhow::Result<Self> {
-        let fanout: Arc<dyn Fanout> = match (&ctx.config.cache.backend, &ctx.config.cache.url) {
-            (CacheBackend::Redis, Some(url)) => {
-                Arc::new(RedisFanout::connect(url, &ctx.config.cache.prefix).await?)
-            }
-            _ => Arc::new(InMemoryFanout::default()),
-        };
-        Ok(Self { fanout, ctx })
+        Ok(Self {
+            fanout: ctx.fanout.clone(),
+            ctx,
+        })
     }
 
     pub fn fanout(&self) -> &Arc<dyn Fanout> {

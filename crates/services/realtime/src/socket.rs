@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::fanout::Fanout;
+use lanerunner_platform::fanout::{Fanout, Push};
 
 /// Keeps idle connections (and the proxies between) alive, and finds dead peers.
 const PING_EVERY: Duration = Duration::from_secs(25);
@@ -161,7 +161,7 @@ fn delivers(hears: &[Resource], message: &serde_json::Value) -> bool {
 
 async fn session(
     mut socket: WebSocket,
-    mut feed: tokio::sync::broadcast::Receiver<Arc<crate::fanout::Push>>,
+    mut feed: tokio::sync::broadcast::Receiver<Arc<Push>>,
     org: Uuid,
     hears: Vec<Resource>,
     recheck: Recheck,

@@ -1,68 +1,12 @@
-//! The fan-out seam: publish a message to an organization on every instance; each instance
-//! reads one local feed of everything published, and its sockets filter by organization.
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
-use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
-use uuid::Uuid;
 
-/// How many pushes an instance buffers for a slow socket before it tells it that it lagged.
-const LOCAL_BUFFER: usize = 4_096;
-
-/// One message for the sockets of one organization.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Push {
-    pub org_id: Uuid,
-    /// What the socket receives, as JSON.
-    pub message: serde_json::Value,
-}
-
-#[async_trait]
-pub trait Fanout: Send + Sync + 'static {
-    /// Delivers `push` to every instance's local feed (at most once; nothing is kept for
-    /// an instance that is not listening).
-    async fn publish(&self, push: &Push) -> anyhow::Result<()>;
-
-    /// This instance's feed of every push, from now on.
-    fn local(&self) -> broadcast::Receiver<Arc<Push>>;
-
-    fn backend(&self) -> &'static str;
-}
-
-/// One process: the local feed is the fan-out.
-pub struct InMemoryFanout {
-    local: broadcast::Sender<Arc<Push>>,
-}
-
-impl Default for InMemoryFanout {
-    fn default() -> Self {
-        Self {
-            local: broadcast::channel(LOCAL_BUFFER).0,
-        }
-    }
-}
-
-#[async_trait]
-impl Fanout for InMemoryFanout {
-    async fn publish(&self, push: &Push) -> anyhow::Result<()> {
-        // No receiver (no socket open) is not an error.
-        let _ = self.local.send(Arc::new(push.clone()));
-        Ok(())
-    }
-
-    fn local(&self) -> broadcast::Receiver<Arc<Push>> {
-        self.local.subscribe()
-    }
-
-    fn backend(&self) -> &'static str {
-        "in-process"
-    }
-}
+use super::{Fanout, Push, LOCAL_BUFFER};
 
 /// Redis pub/sub: `PUBLISH <prefix>rt:<org>`; every instance `PSUBSCRIBE <prefix>rt:*` and
 /// forwards what it hears to its local feed. The subscriber reconnects by itself after an
