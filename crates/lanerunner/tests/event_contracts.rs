@@ -1,0 +1,122 @@
+//! Event contracts between services: every event the loads service publishes that another
+//! service consumes is produced here through the API, taken off the bus as it was
+//! published, and read with the consumer's own types. A field renamed or retyped on one side
+//! fails here, not in production as a dead letter.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use lanerunner::testing::{at, json_of, Backend, TestApp};
+use lanerunner_core::EventEnvelope;
+use lanerunner_matching_service::events as consumed;
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// Reads `event` as the consumer does, naming the event and the field that failed.
+fn read_as<T: DeserializeOwned>(event: &EventEnvelope) -> T {
+    serde_json::from_value(event.payload.clone()).unwrap_or_else(|e| {
+        panic!(
+            "{} does not read as the consumer's {}: {e}\n{}",
+            event.event_type,
+            std::any::type_name::<T>(),
+            event.payload
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_loads_publishes_matching_reads() {
+    // The consumer follows exactly the topics the publisher declares.
+    let published: Vec<String> = [
+        lanerunner_loads::events::LOAD_POSTED,
+        lanerunner_loads::events::LOAD_UPDATED,
+        lanerunner_loads::events::LOAD_STATUS_CHANGED,
+        lanerunner_loads::events::TRUCK_POSTED,
+        lanerunner_loads::events::TRUCK_REMOVED,
+    ]
+    .iter()
+    .map(|t| t.topic())
+    .collect();
+    assert_eq!(consumed::consumed_topics(), published);
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let bus = app.app().bus();
+    let mut sub = bus
+        .subscribe_broadcast(&["load.#", "truck.#"])
+        .await
+        .unwrap();
+    let broker = app.signup("contract-b@example.com", "broker").await;
+    let carrier = app.signup("contract-c@example.com", "carrier").await;
+    let load = json!({"reference": "EC-1", "equipment": "V", "trailer_length_ft": 53, "weight_lbs": 40000,
+        "commodity": "paper", "rate": {"kind": "all_in", "amount_cents": 250000},
+        "stops": [{"kind": "pickup", "location": {"place": "Dallas, TX"}, "window": {"start": at(3, 8), "end": at(3, 14)}},
+                  {"kind": "delivery", "location": {"place": "Atlanta, GA"}, "appointment": at(5, 9)}]});
+    let created = json_of(
+        app.post_json("/v1/loads", &load, Some(&broker.access))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let posted = app
+        .post_json(
+            &format!("/v1/loads/{id}/post"),
+            &json!({}),
+            Some(&broker.access),
+        )
+        .await;
+    assert_eq!(posted.status(), StatusCode::OK);
+    let etag = posted.headers()["etag"].to_str().unwrap().to_owned();
+    let mut changed = load.clone();
+    changed["weight_lbs"] = json!(41000);
+    let res = app
+        .client
+        .put(app.url(&format!("/v1/loads/{id}")))
+        .bearer_auth(&broker.access)
+        .header("if-match", etag)
+        .json(&changed)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "update: {}", res.status());
+    let truck = json!({"equipment": "V", "trailer_length_ft": 53, "available_at": {"place": "Irving, TX"},
+        "available_from": at(2, 6), "available_until": at(4, 18), "max_deadhead_miles": 150});
+    let posted = json_of(
+        app.post_json("/v1/trucks", &truck, Some(&carrier.access))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let truck_id = posted["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.delete(&format!("/v1/trucks/{truck_id}"), Some(&carrier.access))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+
+    // Take everything published until each consumed kind has been seen.
+    let mut seen: HashMap<String, EventEnvelope> = HashMap::new();
+    while !published.iter().all(|t| seen.contains_key(t)) {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), sub.next())
+            .await
+            .unwrap_or_else(|_| panic!("missing events; seen {:?}", seen.keys()))
+            .expect("the bus is open");
+        let event = delivery.event.clone();
+        delivery.ack().await;
+        seen.entry(event.event_type.to_string()).or_insert(event);
+    }
+
+    let terms: consumed::LoadTerms = read_as(&seen["load.posted.v1"]);
+    assert_eq!(terms.id.to_string(), id);
+    assert_eq!(terms.all_in_rate_cents, Some(250_000));
+    let updated: consumed::LoadUpdated = read_as(&seen["load.updated.v1"]);
+    assert_eq!(updated.load.weight_lbs, 41_000);
+    let status: consumed::StatusChanged = read_as(&seen["load.status_changed.v1"]);
+    assert_eq!(status.load_id.to_string(), id);
+    let truck: consumed::TruckPosting = read_as(&seen["truck.posted.v1"]);
+    assert_eq!(truck.id.to_string(), truck_id);
+    let removed: consumed::TruckRemoved = read_as(&seen["truck.removed.v1"]);
+    assert_eq!(removed.truck_id.to_string(), truck_id);
+}
