@@ -3,11 +3,17 @@
 //! test harness that runs the whole application against SQLite or PostgreSQL.
 
 pub mod app;
+#[cfg(feature = "bench")]
 pub mod bench;
+#[cfg(feature = "bench")]
 pub mod bench_bus;
+#[cfg(feature = "bench")]
+pub mod bench_cli;
+#[cfg(feature = "bench")]
 pub mod bench_search;
 pub mod cli;
 pub mod registry;
+#[cfg(feature = "testkit")]
 pub mod testing;
 
 pub use app::{build, App};

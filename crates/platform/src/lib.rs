@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod service;
 pub mod streams;
 pub mod telemetry;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use config::Config;

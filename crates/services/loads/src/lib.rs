@@ -8,6 +8,7 @@
 //! handlers.
 
 pub mod api;
+#[cfg(feature = "bench")]
 pub mod bench;
 mod board;
 mod capacity;

@@ -1,0 +1,137 @@
+//! `lanerunner bench …`: the command line of the benchmarks (built with `--features bench`).
+
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// 1 KiB events through the outbox and each bus backend, beside plain lapin.
+    Bus {
+        #[arg(long, default_value_t = 5000)]
+        events: usize,
+        /// Outbox store: `sqlite` or `postgres` (`LANERUNNER_TEST_POSTGRES_URL`, or the local server).
+        #[arg(long, default_value = "sqlite")]
+        store: String,
+        /// Events per second sent in total by the producers (default: as fast as they can).
+        /// Unpaced runs measure throughput; a rate below every path's ceiling measures
+        /// latency without queueing.
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Concurrent producers writing to the outbox, as concurrent requests would.
+        #[arg(long, default_value_t = 8)]
+        producers: usize,
+    },
+    /// Login (Argon2id), access-token verification and `GET /v1/me`, per backend.
+    Identity {
+        /// `sqlite`, `postgres` or `both`.
+        #[arg(long, default_value = "both")]
+        backend: String,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// The load board: mixed searches over `GET /v1/loads/search` and through
+    /// `Loads::search`, on a store seeded with generated posted loads.
+    Search {
+        /// Posted public loads to seed.
+        #[arg(long, default_value_t = 1_000_000)]
+        loads: usize,
+        /// Searches to measure (after up to 1,000 warm-up searches).
+        #[arg(long, default_value_t = 10_000)]
+        queries: usize,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// `sqlite`, or `postgres`: a scratch database on `LANERUNNER_TEST_POSTGRES_URL` (or
+        /// the local server), dropped afterwards.
+        #[arg(long, default_value = "sqlite")]
+        store: String,
+        /// Seed of the generated postings and searches.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+/// Runs one benchmark and prints its Markdown report.
+pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Bus {
+            events,
+            store,
+            rate,
+            producers,
+        } => {
+            let postgres_url = match store.as_str() {
+                "sqlite" => None,
+                "postgres" => Some(
+                    std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
+                        .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
+                ),
+                other => anyhow::bail!("unknown store {other:?}; use sqlite or postgres"),
+            };
+            let amqp_url = std::env::var("LANERUNNER_TEST_AMQP_URL")
+                .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_AMQP_URL.into());
+            let report = crate::bench_bus::bus(crate::bench_bus::BusBenchOptions {
+                load: crate::bench_bus::Load {
+                    events: events.max(1),
+                    producers: producers.max(1),
+                    rate: rate.filter(|r| *r > 0),
+                },
+                postgres_url,
+                amqp_url,
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+        BenchCommand::Identity {
+            backend,
+            seconds,
+            concurrency,
+        } => {
+            use crate::testing::Backend;
+            let backends = match backend.as_str() {
+                "sqlite" => vec![Backend::Sqlite],
+                "postgres" => vec![Backend::Postgres],
+                "both" => vec![Backend::Sqlite, Backend::Postgres],
+                other => anyhow::bail!("unknown backend {other:?}; use sqlite, postgres or both"),
+            };
+            let report = crate::bench::identity(crate::bench::IdentityBenchOptions {
+                backends,
+                duration: std::time::Duration::from_secs(seconds),
+                concurrency: concurrency.max(1),
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+        BenchCommand::Search {
+            loads,
+            queries,
+            concurrency,
+            store,
+            seed,
+        } => {
+            use crate::bench_search::{SearchBenchOptions, SearchStore};
+            let store = match store.as_str() {
+                "sqlite" => SearchStore::Sqlite,
+                "postgres" => SearchStore::Postgres,
+                other => anyhow::bail!("unknown store {other:?}; use sqlite or postgres"),
+            };
+            let report = crate::bench_search::search(SearchBenchOptions {
+                loads,
+                queries: queries.max(1),
+                concurrency: concurrency.max(1),
+                store,
+                postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
+                    .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
+                seed,
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+    }
+}
