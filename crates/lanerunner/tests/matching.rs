@@ -478,6 +478,7 @@ both_backends!(
             "{}",
             left[0]
         );
+        assert_eq!(left[0]["reason_code"], "no_feasible_truck");
 
         // Stored for its broker only.
         let id = run["id"].as_str().unwrap();
@@ -564,6 +565,10 @@ both_backends!(
             run["unassigned_loads"][0]["reason"],
             "no trucks are available"
         );
+        assert_eq!(
+            run["unassigned_loads"][0]["reason_code"],
+            "no_trucks_available"
+        );
 
         // Trucks exist, none can take it: far away, wrong trailer.
         post_truck(&app, &carrier, &truck("V", "Seattle, WA", at(2, 6), 200)).await;
@@ -582,7 +587,14 @@ both_backends!(
         assert_eq!(run["feasible_pairs"], 0);
         let reason = run["unassigned_loads"][0]["reason"].as_str().unwrap();
         assert!(reason.starts_with("no feasible truck"), "{reason}");
+        assert_eq!(
+            run["unassigned_loads"][0]["reason_code"],
+            "no_feasible_truck"
+        );
         assert_eq!(run["unassigned_trucks"].as_array().unwrap().len(), 2);
+        for t in run["unassigned_trucks"].as_array().unwrap() {
+            assert_eq!(t["reason_code"], "no_feasible_load", "{t}");
+        }
 
         let nobody = uuid::Uuid::now_v7();
         expect_problem(
@@ -613,6 +625,51 @@ both_backends!(
             app.get(&format!("/v1/loads/{l}/matches"), None).await,
             401,
             "unauthenticated",
+        )
+        .await;
+    }
+
+    async fn a_stored_run_with_an_unknown_reason_code_is_a_problem_never_a_default(app: TestApp) {
+        let broker = app.signup("b@example.com", "broker").await;
+        let l = post_load(
+            &app,
+            &broker,
+            &load("A", "Dallas, TX", "Houston, TX", at(4, 9), "V"),
+        )
+        .await;
+        poll(&app, &format!("/v1/loads/{l}/matches"), &broker, |_| true).await;
+        let run = json_of(
+            app.post_json("/v1/matching/runs", &json!({}), Some(&broker.access))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(
+            run["unassigned_loads"][0]["reason_code"],
+            "no_trucks_available"
+        );
+        let id: uuid::Uuid = run["id"].as_str().unwrap().parse().unwrap();
+
+        // A row written by some other build, with a code this one does not know.
+        let mut stored = run.clone();
+        stored["unassigned_loads"][0]["reason_code"] = json!("moon_in_wrong_phase");
+        let db = app.app().db("matching").unwrap();
+        let updated = lanerunner_platform::on_db!(&db, |p| sqlx::query(
+            "UPDATE runs SET result = $1 WHERE id = $2"
+        )
+        .bind(sqlx::types::Json(&stored))
+        .bind(id)
+        .execute(p)
+        .await
+        .unwrap()
+        .rows_affected());
+        assert_eq!(updated, 1);
+
+        expect_problem(
+            app.get(&format!("/v1/matching/runs/{id}"), Some(&broker.access))
+                .await,
+            500,
+            "internal",
         )
         .await;
     }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lanerunner_core::{EventEnvelope, OrgId, OrgKind, Role};
-use lanerunner_matching::{assign_market, best_chain, LoadFacts, MatchParams, TruckFacts};
+use lanerunner_matching::{
+    assign_market, best_chain, LoadFacts, MatchParams, TruckFacts, UnassignedLoad,
+};
 use lanerunner_platform::http::Caller;
 use lanerunner_platform::outbox::{self, OutboxSignal};
 use lanerunner_platform::service::ServiceContext;
@@ -25,7 +27,7 @@ use crate::projection::Incoming;
 use crate::store;
 use crate::views::{
     terms, ChainView, LoadMatchView, LoadMatchesView, RunPairView, RunView, Timing, TruckMatchView,
-    TruckMatchesView, UnassignedLoadView, UnassignedTruckView,
+    TruckMatchesView, UnassignedLoadReason, UnassignedLoadView, UnassignedTruckView,
 };
 
 /// Suggestions published per new load or truck.
@@ -473,12 +475,6 @@ impl Matching {
             (loads, trucks, carriers, available)
         };
         let result = assign_market(&trucks, &loads, &self.params, now.timestamp());
-        // assign_market explains a load without partners from the trucks it was given;
-        // when that was not the whole board, say so in terms of the whole board.
-        let no_partner = |reason: &str| {
-            (reason == "no trucks are available" && available > 0)
-                || (trucks.len() < available && reason.starts_with("no feasible truck"))
-        };
         let run = RunView {
             id: Uuid::now_v7(),
             created_at: now,
@@ -502,21 +498,15 @@ impl Matching {
             unassigned_loads: result
                 .unassigned_loads
                 .iter()
-                .map(|u| UnassignedLoadView {
-                    load_id: uuid_of(u.id),
-                    reason: if no_partner(&u.reason) {
-                        format!("no feasible truck among the {available} available trucks")
-                    } else {
-                        u.reason.clone()
-                    },
-                })
+                .map(|u| whole_board_reason(uuid_of(u.id), &u.reason, trucks.len(), available))
                 .collect(),
             unassigned_trucks: result
                 .unassigned_trucks
                 .iter()
                 .map(|u| UnassignedTruckView {
                     truck_id: uuid_of(u.id),
-                    reason: u.reason.clone(),
+                    reason_code: u.reason.into(),
+                    reason: u.reason.to_string(),
                 })
                 .collect(),
         };
@@ -560,7 +550,44 @@ impl Matching {
         let body = store::get_run(&self.db, caller.org.0, id)
             .await?
             .ok_or(MatchingError::NotFound("run"))?;
-        serde_json::from_value(body).map_err(|e| MatchingError::Internal(e.into()))
+        // A stored run this build cannot read (say, a reason code it does not know) is a
+        // fault to see in the logs, never something to paper over with a default.
+        serde_json::from_value(body).map_err(|e| {
+            tracing::error!(run_id = %id, error = %e, "stored matching run does not decode");
+            MatchingError::Internal(anyhow::Error::from(e).context(format!("stored run {id}")))
+        })
+    }
+}
+
+/// A run's unassigned load, explained in terms of the whole board. `assign_market` explains
+/// a load from the `considered` trucks it was given; when that was fewer than the
+/// `available` trucks on the board (none at all, or each load's best few on a large
+/// board), "no truck among those considered" means no feasible truck among the available
+/// ones.
+fn whole_board_reason(
+    load_id: Uuid,
+    reason: &UnassignedLoad,
+    considered: usize,
+    available: usize,
+) -> UnassignedLoadView {
+    let no_truck_on_board = || UnassignedLoadView {
+        load_id,
+        reason_code: UnassignedLoadReason::NoFeasibleTruck,
+        reason: format!("no feasible truck among the {available} available trucks"),
+    };
+    let as_given = |reason_code| UnassignedLoadView {
+        load_id,
+        reason_code,
+        reason: reason.to_string(),
+    };
+    match reason {
+        UnassignedLoad::NoTrucksAvailable if available > 0 => no_truck_on_board(),
+        UnassignedLoad::NoTrucksAvailable => as_given(UnassignedLoadReason::NoTrucksAvailable),
+        UnassignedLoad::NoFeasibleTruck { .. } if considered < available => no_truck_on_board(),
+        UnassignedLoad::NoFeasibleTruck { .. } => as_given(UnassignedLoadReason::NoFeasibleTruck),
+        UnassignedLoad::TrucksNeededElsewhere => {
+            as_given(UnassignedLoadReason::TrucksNeededElsewhere)
+        }
     }
 }
 
@@ -568,4 +595,80 @@ async fn enqueue(tx: &mut Tx, org: Uuid, payload: MatchSuggested) -> anyhow::Res
     let event = EventEnvelope::new(MATCH_SUGGESTED, Some(OrgId(org)), payload.load_id, &payload)?;
     outbox::enqueue(tx, &event).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lanerunner_matching::Refusal;
+
+    fn no_feasible(refused: usize, trucks: usize) -> UnassignedLoad {
+        UnassignedLoad::NoFeasibleTruck {
+            rule: Some(Refusal::Hazmat),
+            refused,
+            trucks,
+        }
+    }
+
+    #[test]
+    fn a_load_refused_by_every_truck_on_the_board_keeps_the_solvers_reason() {
+        let v = whole_board_reason(Uuid::nil(), &no_feasible(3, 3), 3, 3);
+        assert_eq!(v.reason_code, UnassignedLoadReason::NoFeasibleTruck);
+        assert_eq!(v.reason, "no feasible truck: hazmat (3 of 3 trucks)");
+    }
+
+    #[test]
+    fn a_load_refused_by_the_trucks_considered_is_explained_against_the_whole_board() {
+        let v = whole_board_reason(Uuid::nil(), &no_feasible(2, 2), 2, 2_500);
+        assert_eq!(v.reason_code, UnassignedLoadReason::NoFeasibleTruck);
+        assert_eq!(
+            v.reason,
+            "no feasible truck among the 2500 available trucks"
+        );
+    }
+
+    #[test]
+    fn no_trucks_given_is_no_trucks_available_only_when_the_board_is_empty() {
+        let v = whole_board_reason(Uuid::nil(), &UnassignedLoad::NoTrucksAvailable, 0, 0);
+        assert_eq!(v.reason_code, UnassignedLoadReason::NoTrucksAvailable);
+        assert_eq!(v.reason, "no trucks are available");
+        let v = whole_board_reason(Uuid::nil(), &UnassignedLoad::NoTrucksAvailable, 0, 7);
+        assert_eq!(v.reason_code, UnassignedLoadReason::NoFeasibleTruck);
+        assert_eq!(v.reason, "no feasible truck among the 7 available trucks");
+    }
+
+    #[test]
+    fn a_load_outbid_for_its_trucks_says_so_whatever_the_board() {
+        for available in [1, 5_000] {
+            let v = whole_board_reason(
+                Uuid::nil(),
+                &UnassignedLoad::TrucksNeededElsewhere,
+                1,
+                available,
+            );
+            assert_eq!(v.reason_code, UnassignedLoadReason::TrucksNeededElsewhere);
+            assert_eq!(
+                v.reason,
+                "every feasible truck is assigned to a load that needs it more"
+            );
+        }
+    }
+
+    #[test]
+    fn reason_codes_are_stable_snake_case_and_unknown_codes_do_not_decode() {
+        let json = serde_json::to_value(UnassignedLoadReason::TrucksNeededElsewhere).unwrap();
+        assert_eq!(json, "trucks_needed_elsewhere");
+        let back: UnassignedLoadReason = serde_json::from_value(json).unwrap();
+        assert_eq!(back, UnassignedLoadReason::TrucksNeededElsewhere);
+        assert!(
+            serde_json::from_value::<UnassignedLoadReason>("no trucks are available".into())
+                .is_err()
+        );
+        assert!(
+            serde_json::from_value::<UnassignedTruckView>(serde_json::json!({
+                "truck_id": Uuid::nil(), "reason_code": "gone_fishing", "reason": "?"
+            }))
+            .is_err()
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! here can carry a broker's target or maximum rate.
 
 use chrono::{DateTime, TimeZone, Utc};
-use lanerunner_matching::{Chain, Feasible, Scored};
+use lanerunner_matching::{Chain, Feasible, Scored, UnassignedTruck};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -150,15 +150,54 @@ pub struct RunPairView {
     pub terms: Vec<TermView>,
 }
 
+/// Why a load of a run has no truck, as a stable code: stored with the run, and what
+/// clients (and the service) branch on. Decoding an unknown code is an error, never a
+/// default: a stored run that says something this build does not know is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnassignedLoadReason {
+    /// The board had no available trucks.
+    NoTrucksAvailable,
+    /// No available truck passes every rule for this load.
+    NoFeasibleTruck,
+    /// Some trucks could take it, but each went to a load that needed it more.
+    TrucksNeededElsewhere,
+}
+
+/// Why a considered truck of a run has no load, as a stable code (see
+/// [`UnassignedLoadReason`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnassignedTruckReason {
+    NoFeasibleLoad,
+    /// It could take some of the loads, but better-placed trucks took them.
+    LoadsWentElsewhere,
+}
+
+impl From<UnassignedTruck> for UnassignedTruckReason {
+    fn from(r: UnassignedTruck) -> Self {
+        match r {
+            UnassignedTruck::NoFeasibleLoad => UnassignedTruckReason::NoFeasibleLoad,
+            UnassignedTruck::LoadsWentElsewhere => UnassignedTruckReason::LoadsWentElsewhere,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnassignedLoadView {
     pub load_id: Uuid,
+    /// What to branch on.
+    pub reason_code: UnassignedLoadReason,
+    /// The reason in words, for people; its wording may change, so never parse it.
     pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnassignedTruckView {
     pub truck_id: Uuid,
+    /// What to branch on.
+    pub reason_code: UnassignedTruckReason,
+    /// The reason in words, for people; its wording may change, so never parse it.
     pub reason: String,
 }
 
