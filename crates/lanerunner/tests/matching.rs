@@ -305,8 +305,13 @@ both_backends!(
         // Dallas → Houston, then Houston → San Antonio: hardly an empty mile, each costing $2.
         let empty = chain["empty_miles"].as_f64().unwrap();
         assert!(empty < 5.0, "{chain}");
+        assert_eq!(empty, (empty * 10.0).round() / 10.0, "miles to a tenth");
+        // The value is whole cents, computed from the unrounded miles: off by at most half a
+        // cent plus $2 for each of the 0.05 miles the shown distance may be off.
+        assert!(chain["value_cents"].is_i64(), "{chain}");
         assert!(
-            (chain["value_cents"].as_f64().unwrap() - (360000.0 - 200.0 * empty)).abs() < 1e-6,
+            (chain["value_cents"].as_f64().unwrap() - (360000.0 - 200.0 * empty)).abs()
+                <= 0.5 + 200.0 * 0.05,
             "{chain}"
         );
         let text = got.to_string();
@@ -319,6 +324,12 @@ both_backends!(
         let m = &got["matches"][0];
         assert_eq!(m["all_in_rate_cents"], 180000);
         assert!(m["timing"]["deadhead_miles"].as_f64().unwrap() < 5.0, "{m}");
+        for m in got["matches"].as_array().unwrap() {
+            for miles in [&m["timing"]["deadhead_miles"], &m["loaded_miles"]] {
+                let miles = miles.as_f64().unwrap();
+                assert_eq!(miles, (miles * 10.0).round() / 10.0, "to a tenth: {m}");
+            }
+        }
 
         // Only the truck's carrier sees its matches.
         for who in [&other, &broker] {

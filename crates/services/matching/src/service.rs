@@ -408,7 +408,7 @@ impl Matching {
                     delivery_by: last.window.end,
                     equipment: l.terms.equipment.code().to_string(),
                     weight_lbs: l.terms.weight_lbs,
-                    all_in_rate_cents: l.terms.all_in_rate_cents,
+                    all_in_rate_cents: l.terms.all_in_rate_cents.map(lanerunner_core::Cents),
                     loaded_miles: l.terms.loaded_miles,
                     cost_cents: r.scored.cost_cents,
                     timing: Timing::from(&r.feasible),
@@ -419,7 +419,7 @@ impl Matching {
         Ok(TruckMatchesView {
             truck_id: id,
             matches,
-            reload_chain: chain.as_ref().map(ChainView::from),
+            reload_chain: chain.as_ref().and_then(ChainView::new),
         })
     }
 
