@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 use std::sync::RwLock;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lanerunner_core::{EventEnvelope, OrgId, OrgKind, Role};
@@ -166,18 +165,9 @@ impl Matching {
             }
         };
         self.apply_to_board(incoming);
-        let any = !suggestions.is_empty();
+        // The consumer runner wakes the outbox relay once this transaction commits.
         for s in suggestions {
             enqueue(tx, s.org, s.payload).await?;
-        }
-        if any {
-            // The consumer commits right after this returns; nudge the relay once it has
-            // (its poll interval is the fallback).
-            let signal = self.outbox.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                signal.committed();
-            });
         }
         Ok(())
     }
