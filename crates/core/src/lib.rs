@@ -1,5 +1,6 @@
 //! Domain primitives with no I/O, shared by every LaneRunner service.
 
+pub mod distance;
 pub mod event;
 pub mod id;
 pub mod money;

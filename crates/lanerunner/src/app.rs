@@ -219,7 +219,7 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
             spec.name,
             db.clone(),
             bus.clone(),
-            signal,
+            signal.clone(),
             Duration::from_millis(config.outbox.poll_interval_ms),
             config.outbox.batch_size,
         );
@@ -250,11 +250,12 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
                     .await
                     .with_context(|| format!("declaring consumer group {}", consumer.group))?,
             );
-            let (bus, db, token, group) = (
+            let (bus, db, token, group, outbox) = (
                 bus.clone(),
                 db.clone(),
                 shutdown.clone(),
                 consumer.group.clone(),
+                signal.clone(),
             );
             tasks.push(tokio::spawn(async move {
                 if let Err(e) = run_consumer(
@@ -263,6 +264,7 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
                     consumer.group,
                     consumer.patterns,
                     consumer.handler,
+                    outbox,
                     token,
                 )
                 .await

@@ -215,6 +215,8 @@ async fn through_outbox(
         group,
         vec!["bench.#".into()],
         recorder.clone(),
+        // The recorder publishes nothing: no relay to wake.
+        OutboxSignal::default(),
         stop.clone(),
     ));
     let signal = OutboxSignal::default();

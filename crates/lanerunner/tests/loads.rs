@@ -96,6 +96,15 @@ both_backends!(
             (700.0..900.0).contains(&miles),
             "Dallas→Atlanta is ~780 road miles, got {miles}"
         );
+        // Wire rounding: miles to a tenth, the rate per mile in whole cents.
+        assert_eq!(miles, (miles * 10.0).round() / 10.0, "{miles}");
+        let per_mile = &l["rate_per_mile_cents"];
+        assert!(per_mile.is_i64(), "whole cents per mile, got {per_mile}");
+        let expected = (l["all_in_rate_cents"].as_f64().unwrap() / miles).round();
+        assert!(
+            (per_mile.as_f64().unwrap() - expected).abs() <= 1.0,
+            "{per_mile} vs {expected}"
+        );
         assert_eq!(l["target_rate_cents"], 220000);
         let id = l["id"].as_str().unwrap();
 
@@ -629,6 +638,18 @@ both_backends!(
             "Arlington is between Dallas and Fort Worth: {deadhead}"
         );
         assert!(hit["loaded_miles"].as_f64().unwrap() > 100.0);
+        for h in all["items"].as_array().unwrap() {
+            for field in ["deadhead_miles", "loaded_miles"] {
+                let m = h[field].as_f64().unwrap();
+                assert_eq!(m, (m * 10.0).round() / 10.0, "{field} to a tenth: {h}");
+            }
+            assert!(h["rate_per_mile_cents"].is_i64(), "{h}");
+            assert!(
+                h["load"]["rate_per_mile_cents"].is_i64()
+                    || h["load"]["rate_per_mile_cents"].is_null(),
+                "{h}"
+            );
+        }
         let deadheads: Vec<f64> = all["items"]
             .as_array()
             .unwrap()

@@ -305,8 +305,13 @@ both_backends!(
         // Dallas → Houston, then Houston → San Antonio: hardly an empty mile, each costing $2.
         let empty = chain["empty_miles"].as_f64().unwrap();
         assert!(empty < 5.0, "{chain}");
+        assert_eq!(empty, (empty * 10.0).round() / 10.0, "miles to a tenth");
+        // The value is whole cents, computed from the unrounded miles: off by at most half a
+        // cent plus $2 for each of the 0.05 miles the shown distance may be off.
+        assert!(chain["value_cents"].is_i64(), "{chain}");
         assert!(
-            (chain["value_cents"].as_f64().unwrap() - (360000.0 - 200.0 * empty)).abs() < 1e-6,
+            (chain["value_cents"].as_f64().unwrap() - (360000.0 - 200.0 * empty)).abs()
+                <= 0.5 + 200.0 * 0.05,
             "{chain}"
         );
         let text = got.to_string();
@@ -319,6 +324,12 @@ both_backends!(
         let m = &got["matches"][0];
         assert_eq!(m["all_in_rate_cents"], 180000);
         assert!(m["timing"]["deadhead_miles"].as_f64().unwrap() < 5.0, "{m}");
+        for m in got["matches"].as_array().unwrap() {
+            for miles in [&m["timing"]["deadhead_miles"], &m["loaded_miles"]] {
+                let miles = miles.as_f64().unwrap();
+                assert_eq!(miles, (miles * 10.0).round() / 10.0, "to a tenth: {m}");
+            }
+        }
 
         // Only the truck's carrier sees its matches.
         for who in [&other, &broker] {
@@ -478,6 +489,7 @@ both_backends!(
             "{}",
             left[0]
         );
+        assert_eq!(left[0]["reason_code"], "no_feasible_truck");
 
         // Stored for its broker only.
         let id = run["id"].as_str().unwrap();
@@ -564,6 +576,10 @@ both_backends!(
             run["unassigned_loads"][0]["reason"],
             "no trucks are available"
         );
+        assert_eq!(
+            run["unassigned_loads"][0]["reason_code"],
+            "no_trucks_available"
+        );
 
         // Trucks exist, none can take it: far away, wrong trailer.
         post_truck(&app, &carrier, &truck("V", "Seattle, WA", at(2, 6), 200)).await;
@@ -582,7 +598,14 @@ both_backends!(
         assert_eq!(run["feasible_pairs"], 0);
         let reason = run["unassigned_loads"][0]["reason"].as_str().unwrap();
         assert!(reason.starts_with("no feasible truck"), "{reason}");
+        assert_eq!(
+            run["unassigned_loads"][0]["reason_code"],
+            "no_feasible_truck"
+        );
         assert_eq!(run["unassigned_trucks"].as_array().unwrap().len(), 2);
+        for t in run["unassigned_trucks"].as_array().unwrap() {
+            assert_eq!(t["reason_code"], "no_feasible_load", "{t}");
+        }
 
         let nobody = uuid::Uuid::now_v7();
         expect_problem(
@@ -613,6 +636,51 @@ both_backends!(
             app.get(&format!("/v1/loads/{l}/matches"), None).await,
             401,
             "unauthenticated",
+        )
+        .await;
+    }
+
+    async fn a_stored_run_with_an_unknown_reason_code_is_a_problem_never_a_default(app: TestApp) {
+        let broker = app.signup("b@example.com", "broker").await;
+        let l = post_load(
+            &app,
+            &broker,
+            &load("A", "Dallas, TX", "Houston, TX", at(4, 9), "V"),
+        )
+        .await;
+        poll(&app, &format!("/v1/loads/{l}/matches"), &broker, |_| true).await;
+        let run = json_of(
+            app.post_json("/v1/matching/runs", &json!({}), Some(&broker.access))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(
+            run["unassigned_loads"][0]["reason_code"],
+            "no_trucks_available"
+        );
+        let id: uuid::Uuid = run["id"].as_str().unwrap().parse().unwrap();
+
+        // A row written by some other build, with a code this one does not know.
+        let mut stored = run.clone();
+        stored["unassigned_loads"][0]["reason_code"] = json!("moon_in_wrong_phase");
+        let db = app.app().db("matching").unwrap();
+        let updated = lanerunner_platform::on_db!(&db, |p| sqlx::query(
+            "UPDATE runs SET result = $1 WHERE id = $2"
+        )
+        .bind(sqlx::types::Json(&stored))
+        .bind(id)
+        .execute(p)
+        .await
+        .unwrap()
+        .rows_affected());
+        assert_eq!(updated, 1);
+
+        expect_problem(
+            app.get(&format!("/v1/matching/runs/{id}"), Some(&broker.access))
+                .await,
+            500,
+            "internal",
         )
         .await;
     }

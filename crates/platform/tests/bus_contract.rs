@@ -9,9 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lanerunner_core::{EventEnvelope, EventType};
+use lanerunner_core::{EventEnvelope, EventType, TraceContext};
 use lanerunner_platform::bus::rabbitmq::delete_namespace;
-use lanerunner_platform::bus::{run_consumer, EventBus, EventHandler, InMemoryBus, RabbitMqBus};
+use lanerunner_platform::bus::{
+    run_consumer, EventBus, EventHandler, InMemoryBus, Permanent, RabbitMqBus,
+};
 use lanerunner_platform::db::{connect, Migrations};
 use lanerunner_platform::outbox::{enqueue, OutboxRelay, OutboxSignal};
 use lanerunner_platform::testing::FlakyProxy;
@@ -342,6 +344,7 @@ async fn outbox_and_idempotent_consumer_give_exactly_once_effects(rabbit: bool) 
         group.clone(),
         vec![pattern.clone()],
         handler.clone(),
+        OutboxSignal::default(),
         stop.clone(),
     ));
     let signal = OutboxSignal::default();
@@ -466,6 +469,185 @@ async fn queue_depth_counts_waiting_and_dead_events(rabbit: bool) {
     ns.cleanup().await;
 }
 
+async fn a_dead_lettered_delivery_skips_its_remaining_attempts(rabbit: bool) {
+    let ns = Ns::new(rabbit).await;
+    let group = ns.group("unparseable");
+    let mut sub = ns.bus.subscribe(&group, &[&ns.pattern("#")]).await.unwrap();
+    let e = ns.event("garbled", 1);
+    ns.bus.publish(&e).await.unwrap();
+    let d = next(&mut sub).await;
+    assert_eq!(d.attempt, 1);
+    d.dead_letter("the payload does not parse").await;
+    let dead = dead_letters_of(&ns, &group).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].event.id, e.id);
+    assert_eq!(dead[0].attempts, 1, "dead-lettered on its first attempt");
+    assert_eq!(dead[0].reason, "the payload does not parse");
+    nothing_more(&mut sub).await;
+    drop(sub);
+    ns.cleanup().await;
+}
+
+/// Waits until `group` has a dead letter (the RabbitMQ backend publishes it to the
+/// dead-letter exchange asynchronously), then returns them all.
+async fn dead_letters_of(ns: &Ns, group: &str) -> Vec<lanerunner_platform::bus::DeadLetter> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let dead = ns.bus.dead_letters(group).await.unwrap();
+        if !dead.is_empty() {
+            return dead;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never dead-lettered"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Refuses events whose payload has no `n` as permanently broken; counts its calls on them.
+struct Strict {
+    broken_calls: AtomicUsize,
+}
+
+#[async_trait]
+impl EventHandler for Strict {
+    async fn handle(&self, event: &EventEnvelope, _tx: &mut Tx) -> anyhow::Result<()> {
+        if event.payload.get("n").is_none() {
+            self.broken_calls.fetch_add(1, Ordering::SeqCst);
+            return Err(Permanent::new(anyhow::anyhow!("payload has no n")));
+        }
+        Ok(())
+    }
+}
+
+async fn a_poison_event_is_dead_lettered_at_once_and_the_rest_flow(rabbit: bool) {
+    let ns = Ns::new(rabbit).await;
+    let (db, dir) = sqlite_store().await;
+    let group = ns.group("strict");
+    let pattern = ns.pattern("#");
+    drop(ns.bus.subscribe(&group, &[&pattern]).await.unwrap());
+    let mut poison = ns.event("poison", 0);
+    poison.payload = serde_json::json!({ "garbage": true });
+    ns.bus.publish(&poison).await.unwrap();
+    ns.bus.publish(&ns.event("fine", 1)).await.unwrap();
+    let handler = Arc::new(Strict {
+        broken_calls: AtomicUsize::new(0),
+    });
+    let stop = CancellationToken::new();
+    let consumer = tokio::spawn(run_consumer(
+        ns.bus.clone(),
+        db.clone(),
+        group.clone(),
+        vec![pattern],
+        handler.clone(),
+        OutboxSignal::default(),
+        stop.clone(),
+    ));
+    let dead = dead_letters_of(&ns, &group).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].event.id, poison.id);
+    assert_eq!(
+        dead[0].attempts, 1,
+        "a permanent failure is not redelivered (max_attempts is {MAX_ATTEMPTS})"
+    );
+    assert!(
+        dead[0].reason.contains("payload has no n"),
+        "{}",
+        dead[0].reason
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while processed(&db).await < 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the good event never applied"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Once in a batch with the good event (rolled back), once alone: never redelivered.
+    assert!(handler.broken_calls.load(Ordering::SeqCst) <= 2);
+    stop.cancel();
+    consumer.await.unwrap().unwrap();
+    db.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+    ns.cleanup().await;
+}
+
+/// Publishes, through the outbox, one follow-up event per event it handles.
+struct Echo {
+    follow_up: String,
+}
+
+#[async_trait]
+impl EventHandler for Echo {
+    async fn handle(&self, event: &EventEnvelope, tx: &mut Tx) -> anyhow::Result<()> {
+        let mut reply = EventEnvelope::new(
+            EventType::new("placeholder", 1),
+            None,
+            event.aggregate_id,
+            &serde_json::json!({ "echo": event.id }),
+        )?;
+        reply.event_type = self.follow_up.clone();
+        enqueue(tx, &reply).await?;
+        Ok(())
+    }
+}
+
+/// The relay here polls once an hour: the follow-up can only arrive because the consumer
+/// woke the relay after its commit. It carries the trace of the event that caused it.
+async fn a_handlers_events_leave_after_its_commit_with_the_events_trace(rabbit: bool) {
+    let ns = Ns::new(rabbit).await;
+    let (db, dir) = sqlite_store().await;
+    let group = ns.group("echo");
+    let incoming = ns.pattern("asked.*");
+    drop(ns.bus.subscribe(&group, &[&incoming]).await.unwrap());
+    let observer = ns.group("observer");
+    let mut replies = ns
+        .bus
+        .subscribe(&observer, &[&ns.pattern("answered.*")])
+        .await
+        .unwrap();
+    let stop = CancellationToken::new();
+    let signal = OutboxSignal::default();
+    let relay = OutboxRelay::new(
+        "bus_contract",
+        db.clone(),
+        ns.bus.clone(),
+        signal.clone(),
+        Duration::from_secs(3600),
+        7,
+    );
+    let relay_task = tokio::spawn(relay.run(stop.clone()));
+    let consumer = tokio::spawn(run_consumer(
+        ns.bus.clone(),
+        db.clone(),
+        group.clone(),
+        vec![incoming],
+        Arc::new(Echo {
+            follow_up: format!("{}.answered.v1", ns.name),
+        }),
+        signal,
+        stop.clone(),
+    ));
+    let trace = TraceContext {
+        traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+        request_id: Some("req-echo-1".into()),
+    };
+    let asked = ns.event("asked", 1).with_trace(trace.clone());
+    ns.bus.publish(&asked).await.unwrap();
+    let reply = next(&mut replies).await;
+    assert_eq!(reply.event.payload["echo"], asked.id.to_string());
+    assert_eq!(reply.event.trace, trace, "the follow-up keeps the trace");
+    reply.ack().await;
+    stop.cancel();
+    consumer.await.unwrap().unwrap();
+    let _ = relay_task.await;
+    drop(replies);
+    db.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+    ns.cleanup().await;
+}
+
 macro_rules! on_both {
     ($($name:ident),+) => {
         $(
@@ -494,7 +676,10 @@ on_both!(
     refused_deliveries_are_redelivered_then_dead_lettered,
     outbox_and_idempotent_consumer_give_exactly_once_effects,
     broadcast_subscribers_each_get_every_event_while_subscribed,
-    queue_depth_counts_waiting_and_dead_events
+    queue_depth_counts_waiting_and_dead_events,
+    a_dead_lettered_delivery_skips_its_remaining_attempts,
+    a_poison_event_is_dead_lettered_at_once_and_the_rest_flow,
+    a_handlers_events_leave_after_its_commit_with_the_events_trace
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -173,6 +173,7 @@ async fn consumer_applies_each_event_once_and_retries_failures(postgres: bool) {
         "test.counter".into(),
         vec!["test.#".into()],
         handler.clone(),
+        OutboxSignal::default(),
         stop.clone(),
     ));
     let e = event(1);
@@ -237,6 +238,7 @@ async fn a_failing_event_in_a_batch_costs_only_itself(postgres: bool) {
         "test.batch".into(),
         vec!["test.#".into()],
         handler.clone(),
+        OutboxSignal::default(),
         stop.clone(),
     ));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use lanerunner_assignment::{solve_sparse, SparseCost};
 use serde::Serialize;
 
-use crate::feasibility::{check, Feasible, Infeasible};
+use crate::feasibility::{check, Feasible};
 use crate::model::{LoadFacts, MatchParams, TruckFacts};
 use crate::score::{cost, score, Scored};
+use crate::unassigned::{Refusal, UnassignedLoad, UnassignedTruck};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MatchedPair {
@@ -19,9 +20,9 @@ pub struct MatchedPair {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Unassigned {
+pub struct Unassigned<Reason> {
     pub id: u128,
-    pub reason: String,
+    pub reason: Reason,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -29,8 +30,8 @@ pub struct BatchAssignment {
     pub pairs: Vec<MatchedPair>,
     /// Sum of the pairs' costs, in cents.
     pub objective_cents: f64,
-    pub unassigned_loads: Vec<Unassigned>,
-    pub unassigned_trucks: Vec<Unassigned>,
+    pub unassigned_loads: Vec<Unassigned<UnassignedLoad>>,
+    pub unassigned_trucks: Vec<Unassigned<UnassignedTruck>>,
     /// How many (truck, load) pairs passed every feasibility rule.
     pub feasible_pairs: usize,
 }
@@ -49,7 +50,7 @@ pub fn assign_market(
 ) -> BatchAssignment {
     let mut triplets = Vec::new();
     let mut found: HashMap<(usize, usize), Feasible> = HashMap::new();
-    let mut load_refusals: Vec<HashMap<String, usize>> = vec![HashMap::new(); loads.len()];
+    let mut load_refusals: Vec<HashMap<Refusal, usize>> = vec![HashMap::new(); loads.len()];
     let mut truck_has_option = vec![false; trucks.len()];
     let mut load_has_option = vec![false; loads.len()];
     for (ti, t) in trucks.iter().enumerate() {
@@ -58,9 +59,7 @@ pub fn assign_market(
                 Ok(f) => {
                     let c = cost(t, l, &f, params);
                     if !c.is_finite() {
-                        *load_refusals[li]
-                            .entry("a score could not be computed from the data".into())
-                            .or_default() += 1;
+                        *load_refusals[li].entry(Refusal::Unscorable).or_default() += 1;
                         continue;
                     }
                     triplets.push((ti, li, c));
@@ -68,7 +67,7 @@ pub fn assign_market(
                     load_has_option[li] = true;
                     found.insert((ti, li), f);
                 }
-                Err(why) => *load_refusals[li].entry(refusal_kind(&why)).or_default() += 1,
+                Err(why) => *load_refusals[li].entry(Refusal::from(&why)).or_default() += 1,
             }
         }
     }
@@ -101,15 +100,20 @@ pub fn assign_market(
         .map(|(i, l)| Unassigned {
             id: l.id,
             reason: if load_has_option[i] {
-                "every feasible truck is assigned to a load that needs it more".into()
+                UnassignedLoad::TrucksNeededElsewhere
             } else if trucks.is_empty() {
-                "no trucks are available".into()
+                UnassignedLoad::NoTrucksAvailable
             } else {
+                // The most common rule; ties go to the rule whose text sorts first, so the
+                // answer does not depend on hash order.
                 let top = load_refusals[i]
                     .iter()
-                    .max_by_key(|(k, n)| (**n, std::cmp::Reverse((*k).clone())))
-                    .map(|(k, n)| format!("{k} ({n} of {} trucks)", trucks.len()));
-                format!("no feasible truck: {}", top.unwrap_or_default())
+                    .max_by_key(|(rule, n)| (**n, std::cmp::Reverse(rule.to_string())));
+                UnassignedLoad::NoFeasibleTruck {
+                    rule: top.map(|(rule, _)| *rule),
+                    refused: top.map_or(0, |(_, n)| *n),
+                    trucks: trucks.len(),
+                }
             },
         })
         .collect();
@@ -120,9 +124,9 @@ pub fn assign_market(
         .map(|(i, t)| Unassigned {
             id: t.id,
             reason: if truck_has_option[i] {
-                "its feasible loads went to better-placed trucks".into()
+                UnassignedTruck::LoadsWentElsewhere
             } else {
-                "no feasible load".into()
+                UnassignedTruck::NoFeasibleLoad
             },
         })
         .collect();
@@ -132,22 +136,6 @@ pub fn assign_market(
         unassigned_loads,
         unassigned_trucks,
         feasible_pairs,
-    }
-}
-
-/// The rule, without the pair's numbers, so refusals of one kind count together.
-fn refusal_kind(why: &Infeasible) -> String {
-    match why {
-        Infeasible::Equipment { .. } => "equipment does not fit".into(),
-        Infeasible::Weight { .. } => "too heavy".into(),
-        Infeasible::Length { .. } => "too long".into(),
-        Infeasible::TeamRequired => "needs a team".into(),
-        Infeasible::Hazmat => "hazmat".into(),
-        Infeasible::TooFar { .. } => "beyond the carriers' deadhead limit".into(),
-        Infeasible::MissesPickup { .. } => "cannot reach the pickup in its window".into(),
-        Infeasible::MissesDelivery { .. } => "cannot make the delivery appointment".into(),
-        Infeasible::Expired { .. } => "the pickup window has passed".into(),
-        Infeasible::BadData(what) => format!("bad data: {what}"),
     }
 }
 
@@ -180,15 +168,32 @@ mod tests {
         let p = MatchParams::default();
         let r = assign_market(&[], &[load(DALLAS, HOUSTON)], &p, 0);
         assert!(r.pairs.is_empty());
-        assert_eq!(r.unassigned_loads[0].reason, "no trucks are available");
+        assert_eq!(
+            r.unassigned_loads[0].reason,
+            UnassignedLoad::NoTrucksAvailable
+        );
+        assert_eq!(
+            r.unassigned_loads[0].reason.to_string(),
+            "no trucks are available"
+        );
         let r = assign_market(&[truck(CHICAGO)], &[load(DALLAS, HOUSTON)], &p, 0);
         assert!(r.pairs.is_empty());
-        assert!(
-            r.unassigned_loads[0].reason.contains("deadhead limit"),
-            "{}",
-            r.unassigned_loads[0].reason
+        assert_eq!(
+            r.unassigned_loads[0].reason,
+            UnassignedLoad::NoFeasibleTruck {
+                rule: Some(Refusal::BeyondDeadhead),
+                refused: 1,
+                trucks: 1
+            }
         );
-        assert_eq!(r.unassigned_trucks[0].reason, "no feasible load");
+        assert_eq!(
+            r.unassigned_loads[0].reason.to_string(),
+            "no feasible truck: beyond the carriers' deadhead limit (1 of 1 trucks)"
+        );
+        assert_eq!(
+            r.unassigned_trucks[0].reason,
+            UnassignedTruck::NoFeasibleLoad
+        );
         let r = assign_market(&[], &[], &p, 0);
         assert!(r.pairs.is_empty() && r.objective_cents == 0.0);
     }
@@ -209,7 +214,7 @@ mod tests {
             r.unassigned_trucks,
             [Unassigned {
                 id: 66,
-                reason: "no feasible load".into()
+                reason: UnassignedTruck::NoFeasibleLoad
             }]
         );
     }

@@ -14,6 +14,7 @@ pub mod model;
 pub mod reload;
 pub mod score;
 pub mod truck_index;
+pub mod unassigned;
 
 pub use batch::{assign_market, BatchAssignment, MatchedPair, Unassigned};
 pub use equipment::Trailer;
@@ -23,3 +24,4 @@ pub use model::{LoadFacts, MatchParams, TruckFacts};
 pub use reload::{best_chain, Chain};
 pub use score::{cost, score, Scored, Term};
 pub use truck_index::{RankedTruck, TruckIndex};
+pub use unassigned::{Refusal, UnassignedLoad, UnassignedTruck};

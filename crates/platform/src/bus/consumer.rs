@@ -9,14 +9,22 @@
 //! one commit, and on PostgreSQL one WAL flush, per batch instead of per event. If any
 //! handler of a batch fails, the batch is rolled back and its events are applied again
 //! one at a time, so only the failing event is refused and redelivered.
+//!
+//! A failure marked [`Permanent`] (a payload that can never parse) is dead-lettered at
+//! once instead: redelivering it would only spend the attempts and their delays. After a
+//! commit the service's outbox relay is woken, so events a handler published leave at once
+//! rather than at the relay's next poll. A handler runs in a span carrying the event's
+//! trace context, and the events it publishes inherit that context.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use lanerunner_core::EventEnvelope;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{Delivery, EventBus};
+use crate::outbox::OutboxSignal;
 use crate::{on_tx, Db, Tx};
 
 /// The most deliveries applied in one transaction.
@@ -24,7 +32,8 @@ pub const MAX_BATCH: usize = 64;
 
 #[async_trait]
 pub trait EventHandler: Send + Sync + 'static {
-    /// Applies the event's effect inside `tx`; an error rolls it back and redelivers.
+    /// Applies the event's effect inside `tx`; an error rolls it back and redelivers, unless
+    /// it is marked [`Permanent`], which dead-letters the event at once.
     ///
     /// May run more than once for an event whose transaction was rolled back (its batch
     /// failed on another event, or the process died before the commit), so an effect
@@ -32,13 +41,36 @@ pub trait EventHandler: Send + Sync + 'static {
     async fn handle(&self, event: &EventEnvelope, tx: &mut Tx) -> anyhow::Result<()>;
 }
 
-/// Consumes `patterns` as group `group` until `shutdown` fires.
+/// A handler failure that no retry can fix: the event itself is wrong (a payload that
+/// does not parse, a required field missing). The consumer dead-letters such an event at
+/// once; every other error is taken as transient and redelivered until `max_attempts`.
+///
+/// Mark one with [`Permanent::new`] (or `.map_err(Permanent::new)`); context added
+/// afterwards keeps the mark.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct Permanent(anyhow::Error);
+
+impl Permanent {
+    pub fn new(cause: impl Into<anyhow::Error>) -> anyhow::Error {
+        anyhow::Error::new(Permanent(cause.into()))
+    }
+}
+
+/// Whether `e` (or anything it wraps) is marked [`Permanent`].
+pub fn is_permanent(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<Permanent>().is_some() || e.chain().any(|c| c.is::<Permanent>())
+}
+
+/// Consumes `patterns` as group `group` until `shutdown` fires; `outbox` is the service's
+/// relay signal, woken after each commit.
 pub async fn run_consumer(
     bus: Arc<dyn EventBus>,
     db: Db,
     group: String,
     patterns: Vec<String>,
     handler: Arc<dyn EventHandler>,
+    outbox: OutboxSignal,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let pattern_refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
@@ -53,7 +85,7 @@ pub async fn run_consumer(
         if batch.len() > 1 {
             let started = std::time::Instant::now();
             let events: Vec<&EventEnvelope> = batch.iter().map(|d| &d.event).collect();
-            match apply_batch(&db, &group, &events, handler.as_ref()).await {
+            match apply_batch(&db, &group, &events, handler.as_ref(), &outbox).await {
                 Ok(fresh) => {
                     let per_event = started.elapsed().as_secs_f64() / batch.len() as f64;
                     for (delivery, fresh) in batch.into_iter().zip(fresh) {
@@ -72,23 +104,34 @@ pub async fn run_consumer(
             }
         }
         for delivery in batch {
-            apply_one(&db, &group, delivery, handler.as_ref()).await;
+            apply_one(&db, &group, delivery, handler.as_ref(), &outbox).await;
         }
     }
 }
 
 /// Applies one delivery in its own transaction and settles it.
-async fn apply_one(db: &Db, group: &str, delivery: Delivery, handler: &dyn EventHandler) {
+async fn apply_one(
+    db: &Db,
+    group: &str,
+    delivery: Delivery,
+    handler: &dyn EventHandler,
+    outbox: &OutboxSignal,
+) {
     let started = std::time::Instant::now();
-    let outcome = apply_batch(db, group, &[&delivery.event], handler).await;
-    let result = match outcome.as_deref() {
-        Ok([true]) => "processed",
+    let outcome = apply_batch(db, group, &[&delivery.event], handler, outbox).await;
+    let result = match &outcome {
+        Ok(fresh) if fresh[..] == [true] => "processed",
         Ok(_) => "duplicate",
+        Err(e) if is_permanent(e) => "rejected",
         Err(_) => "failed",
     };
     count(group, result, started.elapsed().as_secs_f64());
     match outcome {
         Ok(_) => delivery.ack().await,
+        Err(e) if is_permanent(&e) => {
+            tracing::warn!(group = %group, event_id = %delivery.event.id, event_type = %delivery.event.event_type, attempt = delivery.attempt, error = %format!("{e:#}"), "event can never be handled; dead-lettered without retries");
+            delivery.dead_letter(format!("{e:#}")).await
+        }
         Err(e) => {
             tracing::warn!(group = %group, event_id = %delivery.event.id, event_type = %delivery.event.event_type, attempt = delivery.attempt, error = %e, "event handler failed");
             delivery.nack(format!("{e:#}")).await
@@ -98,11 +141,13 @@ async fn apply_one(db: &Db, group: &str, delivery: Delivery, handler: &dyn Event
 
 /// Applies `events` in one transaction (a batch, or one event); returns, per event, whether
 /// it was new to the group (false: a repeat, skipped). Any error leaves nothing applied.
+/// After the commit, wakes the outbox relay: what the handlers enqueued is publishable now.
 async fn apply_batch(
     db: &Db,
     group: &str,
     events: &[&EventEnvelope],
     handler: &dyn EventHandler,
+    outbox: &OutboxSignal,
 ) -> anyhow::Result<Vec<bool>> {
     let mut tx = db.begin().await?;
     let mut fresh = Vec::with_capacity(events.len());
@@ -110,6 +155,9 @@ async fn apply_batch(
         fresh.push(apply_in(&mut tx, group, event, handler).await?);
     }
     tx.commit().await?;
+    if fresh.contains(&true) {
+        outbox.committed();
+    }
     Ok(fresh)
 }
 
@@ -213,6 +261,38 @@ async fn apply_in(
     if inserted == 0 {
         return Ok(false);
     }
-    handler.handle(event, tx).await?;
+    let span = tracing::info_span!(
+        "consume",
+        group = %group,
+        event_id = %event.id,
+        event_type = %event.event_type,
+        traceparent = event.trace.traceparent.as_deref().unwrap_or(""),
+        request_id = event.trace.request_id.as_deref().unwrap_or(""),
+    );
+    crate::http::middleware::in_trace(event.trace.clone(), handler.handle(event, tx))
+        .instrument(span)
+        .await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn a_permanent_mark_survives_added_context_and_nothing_else_is_permanent() {
+        let bad: Result<(), anyhow::Error> = Err(Permanent::new(anyhow::anyhow!("no such field")));
+        let wrapped = bad.context("truck.posted payload").unwrap_err();
+        assert!(is_permanent(&wrapped));
+        assert_eq!(
+            format!("{wrapped:#}"),
+            "truck.posted payload: no such field"
+        );
+        let parse = serde_json::from_str::<u32>("x").unwrap_err();
+        assert!(is_permanent(&Permanent::new(parse)));
+        assert!(!is_permanent(&anyhow::anyhow!("database is locked")));
+        let db: anyhow::Error = sqlx::Error::PoolTimedOut.into();
+        assert!(!is_permanent(&db.context("saving")));
+    }
 }

@@ -238,6 +238,10 @@ impl Settle for Settled {
     async fn nack(self: Box<Self>, reason: String) {
         tracing::debug!(%reason, "broadcast delivery dropped");
     }
+
+    async fn dead_letter(self: Box<Self>, reason: String) {
+        tracing::debug!(%reason, "broadcast delivery dropped");
+    }
 }
 
 impl Drop for BroadcastSubscription {
@@ -267,12 +271,7 @@ impl Settle for MemorySettle {
             .increment(1);
         let this = *self;
         if this.attempt >= this.inner.max_attempts {
-            tracing::warn!(event_id = %this.event.id, event_type = %this.event.event_type, attempts = this.attempt, %reason, "dead-lettered");
-            this.queue.dead.lock().expect("bus lock").push(DeadLetter {
-                event: this.event,
-                attempts: this.attempt,
-                reason,
-            });
+            this.bury(reason);
             return;
         }
         let delay = this.inner.redelivery_delay * this.attempt;
@@ -284,6 +283,23 @@ impl Settle for MemorySettle {
                 .expect("bus lock")
                 .push_back((this.event, this.attempt + 1));
             this.queue.notify.notify_one();
+        });
+    }
+
+    async fn dead_letter(self: Box<Self>, reason: String) {
+        metrics::counter!("bus_consumed_total", "backend" => "in-process", "result" => "dead_letter")
+            .increment(1);
+        self.bury(reason);
+    }
+}
+
+impl MemorySettle {
+    fn bury(self, reason: String) {
+        tracing::warn!(event_id = %self.event.id, event_type = %self.event.event_type, attempts = self.attempt, %reason, "dead-lettered");
+        self.queue.dead.lock().expect("bus lock").push(DeadLetter {
+            event: self.event,
+            attempts: self.attempt,
+            reason,
         });
     }
 }

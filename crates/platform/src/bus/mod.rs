@@ -16,7 +16,10 @@ pub mod rabbitmq;
 use async_trait::async_trait;
 use lanerunner_core::EventEnvelope;
 
-pub use consumer::{record_lag, run_consumer, run_listener, sample_queue_depths, EventHandler};
+pub use consumer::{
+    is_permanent, record_lag, run_consumer, run_listener, sample_queue_depths, EventHandler,
+    Permanent,
+};
 pub use memory::InMemoryBus;
 pub use rabbitmq::RabbitMqBus;
 
@@ -145,6 +148,8 @@ pub async fn next_batch(
 pub trait Settle: Send {
     async fn ack(self: Box<Self>);
     async fn nack(self: Box<Self>, reason: String);
+    /// Dead-letters the delivery now, whatever its attempt count: no retry can succeed.
+    async fn dead_letter(self: Box<Self>, reason: String);
 }
 
 pub struct Delivery {
@@ -171,6 +176,12 @@ impl Delivery {
     /// The effect failed: redeliver later, or dead-letter once attempts are exhausted.
     pub async fn nack(self, reason: impl Into<String>) {
         self.settle.nack(reason.into()).await
+    }
+
+    /// The effect can never succeed (a payload that does not parse): dead-letter it at
+    /// once rather than spend the group's attempts and delays on it.
+    pub async fn dead_letter(self, reason: impl Into<String>) {
+        self.settle.dead_letter(reason.into()).await
     }
 }
 

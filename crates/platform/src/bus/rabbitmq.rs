@@ -806,6 +806,10 @@ impl Settle for Unacknowledged {
     async fn nack(self: Box<Self>, reason: String) {
         tracing::debug!(%reason, "broadcast delivery dropped");
     }
+
+    async fn dead_letter(self: Box<Self>, reason: String) {
+        tracing::debug!(%reason, "broadcast delivery dropped");
+    }
 }
 
 struct RabbitSettle {
@@ -833,18 +837,7 @@ impl Settle for RabbitSettle {
             .increment(1);
         let this = *self;
         if this.attempt >= this.shared.max_attempts {
-            tracing::warn!(group = %this.group, event_id = %this.event.id, event_type = %this.event.event_type, attempts = this.attempt, %reason, "dead-lettered");
-            let props = properties(&this.event, this.attempt, Some(&reason));
-            let published = this
-                .shared
-                .publish_confirmed(
-                    &this.shared.names.dead_letter_exchange(),
-                    &this.group,
-                    &this.body,
-                    props,
-                )
-                .await;
-            this.settle_after(published).await;
+            this.bury(reason).await;
             return;
         }
         // Hold the delivery (unacknowledged, so a crash loses nothing) through the delay,
@@ -860,9 +853,32 @@ impl Settle for RabbitSettle {
             this.settle_after(published).await;
         });
     }
+
+    async fn dead_letter(self: Box<Self>, reason: String) {
+        metrics::counter!("bus_consumed_total", "backend" => "rabbitmq", "result" => "dead_letter")
+            .increment(1);
+        self.bury(reason).await;
+    }
 }
 
 impl RabbitSettle {
+    /// Publishes the delivery to the dead-letter exchange with its reason, then settles the
+    /// original (see [`Self::settle_after`]).
+    async fn bury(self, reason: String) {
+        tracing::warn!(group = %self.group, event_id = %self.event.id, event_type = %self.event.event_type, attempts = self.attempt, %reason, "dead-lettered");
+        let props = properties(&self.event, self.attempt, Some(&reason));
+        let published = self
+            .shared
+            .publish_confirmed(
+                &self.shared.names.dead_letter_exchange(),
+                &self.group,
+                &self.body,
+                props,
+            )
+            .await;
+        self.settle_after(published).await;
+    }
+
     /// Acknowledges the original once its successor is safely published; otherwise hands it
     /// back to the broker, which delivers it again (same attempt number).
     async fn settle_after(self, published: Result<(), BusError>) {

@@ -56,6 +56,12 @@ pub fn current_trace() -> Option<TraceContext> {
     REQUEST_TRACE.try_with(Clone::clone).ok()
 }
 
+/// Runs `work` as part of `trace` (an event's, for a consumer's handler), so what it
+/// writes to the outbox carries that trace, as a request's writes carry the request's.
+pub async fn in_trace<F: std::future::Future>(trace: TraceContext, work: F) -> F::Output {
+    REQUEST_TRACE.scope(trace, work).await
+}
+
 /// For `CatchPanicLayer`: a handler panic becomes a 500 problem and a log line, never a
 /// dropped connection.
 pub fn panic_to_problem(err: Box<dyn std::any::Any + Send + 'static>) -> Response {

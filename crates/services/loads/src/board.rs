@@ -96,7 +96,12 @@ impl Board {
                     load: self.views.get(&h.id)?.clone(),
                     deadhead_miles: h.deadhead_miles,
                     loaded_miles: f64::from(h.loaded_miles),
-                    rate_per_mile_cents: f64::from(h.rate_per_mile_cents),
+                    // The index keeps the rate as an f32 (finite: it is a rate over at
+                    // least one mile); a load without a posted rate has 0.
+                    rate_per_mile_cents: lanerunner_core::Cents::round_from(f64::from(
+                        h.rate_per_mile_cents,
+                    ))
+                    .unwrap_or(lanerunner_core::Cents::ZERO),
                 })
             })
             .collect();

@@ -1,8 +1,14 @@
 //! What clients see of a load: the owner's full view and the board's public view. They
 //! are separate types so that a carrier's response cannot carry a private field by
 //! accident: [`PublicLoadView`] has no target rate, maximum rate or visibility at all.
+//!
+//! Units on the wire: money and rates per mile in whole cents (a rate per mile is rounded
+//! to the nearest cent, half away from zero: `289`, not `289.31183697229903`); miles to one
+//! decimal. Sorting and filtering use the unrounded values.
 
 use chrono::{DateTime, Utc};
+use lanerunner_core::distance::{miles, optional_miles};
+use lanerunner_core::Cents;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -30,9 +36,10 @@ fn lane(spec: &LoadSpec, geo: &Geo) -> Option<LaneView> {
     })
 }
 
-fn per_mile(spec: &LoadSpec) -> Option<f64> {
+/// The all-in rate per loaded mile; a load shorter than a mile counts as one mile.
+fn per_mile(spec: &LoadSpec) -> Option<Cents> {
     spec.all_in_rate_cents()
-        .map(|c| c as f64 / spec.loaded_miles.max(1.0))
+        .and_then(|c| Cents(c).per_mile(spec.loaded_miles.max(1.0)))
 }
 
 /// The owning broker's view: what the board shows, plus the lifecycle and the private
@@ -89,7 +96,9 @@ pub struct PublicLoadView {
     pub team: bool,
     pub rate: Option<Rate>,
     pub all_in_rate_cents: Option<i64>,
-    pub rate_per_mile_cents: Option<f64>,
+    /// The all-in rate per loaded mile, in whole cents.
+    pub rate_per_mile_cents: Option<Cents>,
+    #[serde(serialize_with = "miles")]
     pub loaded_miles: f64,
     pub notes: Option<String>,
     pub contact: Option<Contact>,
@@ -164,10 +173,12 @@ impl From<HistoryRow> for HistoryView {
 pub struct SearchHit {
     pub load: PublicLoadView,
     /// Road miles from the search origin to the first pickup.
+    #[serde(serialize_with = "miles")]
     pub deadhead_miles: f64,
+    #[serde(serialize_with = "miles")]
     pub loaded_miles: f64,
-    /// All-in rate per loaded mile, cents (0 when the load has no posted rate).
-    pub rate_per_mile_cents: f64,
+    /// All-in rate per loaded mile, in whole cents (0 when the load has no posted rate).
+    pub rate_per_mile_cents: Cents,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -196,7 +207,10 @@ pub struct TruckView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Set in truck search results: road miles from the search origin.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_miles"
+    )]
     pub deadhead_miles: Option<f64>,
 }
 

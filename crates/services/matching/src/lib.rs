@@ -5,7 +5,8 @@
 //!
 //! Layout: `domain/` is pure (record merges, facts, the load index), `store.rs` its SQL,
 //! `projection.rs` the consumer and listener, `board.rs` the in-memory state,
-//! `service.rs` the flows, `views.rs` what clients see, `api/` the thin handlers. The
+//! `service/` the flows (`suggestions.rs`, `matches.rs`, `runs.rs`, the board's upkeep in
+//! `mod.rs`), `views.rs` what clients see, `api/` the thin handlers. The
 //! matching rules and the solver are the `lanerunner-matching` and
 //! `lanerunner-assignment` crates.
 

@@ -6,7 +6,7 @@ use std::sync::Weak;
 use anyhow::Context;
 use async_trait::async_trait;
 use lanerunner_core::EventEnvelope;
-use lanerunner_platform::bus::EventHandler;
+use lanerunner_platform::bus::{EventHandler, Permanent};
 use lanerunner_platform::service::EventListener;
 use lanerunner_platform::Tx;
 use uuid::Uuid;
@@ -34,7 +34,8 @@ pub enum Incoming {
 }
 
 /// Reads an event the projection follows; `Ok(None)` for any other topic. A malformed
-/// payload is an error, so the consumer retries and finally dead-letters it.
+/// payload is an error marked [`Permanent`]: no retry can make it parse, so the consumer
+/// dead-letters it at once.
 pub fn parse(event: &EventEnvelope) -> anyhow::Result<Option<Incoming>> {
     let org = || {
         event.org_id.map(|o| o.0).with_context(|| {
@@ -103,7 +104,7 @@ impl EventHandler for ProjectionConsumer {
         let Some(matching) = self.0.upgrade() else {
             anyhow::bail!("the matching service is shutting down");
         };
-        let Some(incoming) = parse(event)? else {
+        let Some(incoming) = parse(event).map_err(Permanent::new)? else {
             return Ok(());
         };
         matching.project(tx, event, incoming).await

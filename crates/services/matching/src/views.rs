@@ -1,8 +1,16 @@
 //! What the matching API returns. Loads appear only through their public terms: nothing
 //! here can carry a broker's target or maximum rate.
+//!
+//! Units on the wire: money in whole cents (`Cents`, a plain integer); miles to one
+//! decimal (`lanerunner_core::distance`); rates per mile only inside a term's `detail`
+//! text, in dollars to the cent. `cost_cents` and the terms' `cost_cents` are scores in
+//! cents, not amounts anyone pays: they keep their fraction so that a run's
+//! `objective_cents` is exactly the sum of its pairs' costs.
 
 use chrono::{DateTime, TimeZone, Utc};
-use lanerunner_matching::{Chain, Feasible, Scored};
+use lanerunner_core::distance::miles;
+use lanerunner_core::Cents;
+use lanerunner_matching::{Chain, Feasible, Scored, UnassignedTruck};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -36,6 +44,7 @@ pub fn instant(unix: i64) -> DateTime<Utc> {
 /// When and how the truck would run the load.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Timing {
+    #[serde(serialize_with = "miles")]
     pub deadhead_miles: f64,
     /// When the truck reaches the pickup.
     pub arrival: DateTime<Utc>,
@@ -99,7 +108,8 @@ pub struct LoadMatchView {
     pub equipment: String,
     pub weight_lbs: u32,
     /// The posted all-in rate (absent: call for rate).
-    pub all_in_rate_cents: Option<i64>,
+    pub all_in_rate_cents: Option<Cents>,
+    #[serde(serialize_with = "miles")]
     pub loaded_miles: f64,
     pub cost_cents: f64,
     pub timing: Timing,
@@ -111,23 +121,26 @@ pub struct LoadMatchView {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChainView {
     pub load_ids: Vec<Uuid>,
-    pub revenue_cents: i64,
+    pub revenue_cents: Cents,
+    #[serde(serialize_with = "miles")]
     pub empty_miles: f64,
-    /// Revenue minus the cost of the empty miles, in cents.
-    pub value_cents: f64,
+    /// Revenue minus the cost of the empty miles, in whole cents.
+    pub value_cents: Cents,
     /// When the truck is empty after the last delivery.
     pub empty_at: DateTime<Utc>,
 }
 
-impl From<&Chain> for ChainView {
-    fn from(c: &Chain) -> Self {
-        ChainView {
+impl ChainView {
+    /// `None` for a chain whose value is not a finite amount (feasibility refuses the bad
+    /// data that could cause one, so no real chain is dropped).
+    pub fn new(c: &Chain) -> Option<Self> {
+        Some(ChainView {
             load_ids: c.load_ids.iter().map(|id| Uuid::from_u128(*id)).collect(),
-            revenue_cents: c.revenue_cents,
+            revenue_cents: Cents(c.revenue_cents),
             empty_miles: c.empty_miles,
-            value_cents: c.value_cents,
+            value_cents: Cents::round_from(c.value_cents)?,
             empty_at: instant(c.empty_at),
-        }
+        })
     }
 }
 
@@ -150,15 +163,54 @@ pub struct RunPairView {
     pub terms: Vec<TermView>,
 }
 
+/// Why a load of a run has no truck, as a stable code: stored with the run, and what
+/// clients (and the service) branch on. Decoding an unknown code is an error, never a
+/// default: a stored run that says something this build does not know is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnassignedLoadReason {
+    /// The board had no available trucks.
+    NoTrucksAvailable,
+    /// No available truck passes every rule for this load.
+    NoFeasibleTruck,
+    /// Some trucks could take it, but each went to a load that needed it more.
+    TrucksNeededElsewhere,
+}
+
+/// Why a considered truck of a run has no load, as a stable code (see
+/// [`UnassignedLoadReason`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnassignedTruckReason {
+    NoFeasibleLoad,
+    /// It could take some of the loads, but better-placed trucks took them.
+    LoadsWentElsewhere,
+}
+
+impl From<UnassignedTruck> for UnassignedTruckReason {
+    fn from(r: UnassignedTruck) -> Self {
+        match r {
+            UnassignedTruck::NoFeasibleLoad => UnassignedTruckReason::NoFeasibleLoad,
+            UnassignedTruck::LoadsWentElsewhere => UnassignedTruckReason::LoadsWentElsewhere,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnassignedLoadView {
     pub load_id: Uuid,
+    /// What to branch on.
+    pub reason_code: UnassignedLoadReason,
+    /// The reason in words, for people; its wording may change, so never parse it.
     pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnassignedTruckView {
     pub truck_id: Uuid,
+    /// What to branch on.
+    pub reason_code: UnassignedTruckReason,
+    /// The reason in words, for people; its wording may change, so never parse it.
     pub reason: String,
 }
 
@@ -183,4 +235,51 @@ pub struct RunView {
     pub unassigned_loads: Vec<UnassignedLoadView>,
     /// Considered trucks left without a load.
     pub unassigned_trucks: Vec<UnassignedTruckView>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_carry_miles_to_a_tenth_and_money_in_whole_cents() {
+        let timing = Timing::from(&Feasible {
+            deadhead_miles: 17.263491723654,
+            arrival: 0,
+            pickup_at: 0,
+            slack_secs: 0,
+            empty_at: 0,
+            clock_after: lanerunner_matching::hos::HosClock::with_drive_left(
+                &Default::default(),
+                11.0,
+            ),
+        });
+        let json = serde_json::to_value(&timing).unwrap();
+        assert_eq!(json["deadhead_miles"], serde_json::json!(17.3));
+
+        let chain = ChainView::new(&Chain {
+            load_ids: vec![1, 2],
+            revenue_cents: 360_000,
+            empty_miles: 3.4567891234567,
+            value_cents: 360_000.0 - 200.0 * 3.4567891234567,
+            empty_at: 0,
+        })
+        .unwrap();
+        let json = serde_json::to_value(&chain).unwrap();
+        assert_eq!(json["empty_miles"], serde_json::json!(3.5));
+        assert_eq!(json["value_cents"], serde_json::json!(359_309));
+        assert_eq!(json["revenue_cents"], serde_json::json!(360_000));
+    }
+
+    #[test]
+    fn a_chain_without_a_finite_value_is_not_shown() {
+        let chain = Chain {
+            load_ids: vec![1],
+            revenue_cents: 1,
+            empty_miles: f64::NAN,
+            value_cents: f64::NAN,
+            empty_at: 0,
+        };
+        assert!(ChainView::new(&chain).is_none());
+    }
 }
