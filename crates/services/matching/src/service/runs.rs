@@ -154,10 +154,58 @@ impl Matching {
             .ok_or(MatchingError::NotFound("run"))?;
         // A stored run this build cannot read (say, a reason code it does not know) is a
         // fault to see in the logs, never something to paper over with a default.
+        let mut body = body;
+        add_legacy_reason_codes(&mut body);
         serde_json::from_value(body).map_err(|e| {
             tracing::error!(run_id = %id, error = %e, "stored matching run does not decode");
             MatchingError::Internal(anyhow::Error::from(e).context(format!("stored run {id}")))
         })
+    }
+}
+
+/// Runs stored before reasons had codes carry only the words, which the solver wrote from a
+/// fixed set of phrases: give each entry without a code the code its words were written
+/// for. Words outside that set stay without a code, so such a run fails to decode (and is
+/// logged) rather than being read as something it was not.
+fn add_legacy_reason_codes(run: &mut serde_json::Value) {
+    fn load_code(reason: &str) -> Option<&'static str> {
+        match reason {
+            "no trucks are available" => Some("no_trucks_available"),
+            "every feasible truck is assigned to a load that needs it more" => {
+                Some("trucks_needed_elsewhere")
+            }
+            r if r.starts_with("no feasible truck") => Some("no_feasible_truck"),
+            _ => None,
+        }
+    }
+    fn truck_code(reason: &str) -> Option<&'static str> {
+        match reason {
+            "no feasible load" => Some("no_feasible_load"),
+            "its feasible loads went to better-placed trucks" => Some("loads_went_elsewhere"),
+            _ => None,
+        }
+    }
+    for (list, code_of) in [
+        (
+            "unassigned_loads",
+            load_code as fn(&str) -> Option<&'static str>,
+        ),
+        ("unassigned_trucks", truck_code),
+    ] {
+        let Some(entries) = run.get_mut(list).and_then(|v| v.as_array_mut()) else {
+            continue;
+        };
+        for entry in entries {
+            let Some(obj) = entry.as_object_mut() else {
+                continue;
+            };
+            if obj.contains_key("reason_code") {
+                continue;
+            }
+            if let Some(code) = obj.get("reason").and_then(|r| r.as_str()).and_then(code_of) {
+                obj.insert("reason_code".into(), code.into());
+            }
+        }
     }
 }
 
@@ -248,6 +296,32 @@ mod tests {
                 "every feasible truck is assigned to a load that needs it more"
             );
         }
+    }
+
+    #[test]
+    fn runs_stored_before_reason_codes_get_the_code_of_their_words_and_no_other() {
+        let mut run = serde_json::json!({
+            "unassigned_loads": [
+                {"load_id": Uuid::nil(), "reason": "no feasible truck: too heavy (3 of 4 trucks)"},
+                {"load_id": Uuid::nil(), "reason": "no trucks are available"},
+                {"load_id": Uuid::nil(), "reason": "something else entirely"}
+            ],
+            "unassigned_trucks": [{"truck_id": Uuid::nil(), "reason": "no feasible load"}]
+        });
+        add_legacy_reason_codes(&mut run);
+        assert_eq!(
+            run["unassigned_loads"][0]["reason_code"],
+            "no_feasible_truck"
+        );
+        assert_eq!(
+            run["unassigned_loads"][1]["reason_code"],
+            "no_trucks_available"
+        );
+        assert!(run["unassigned_loads"][2].get("reason_code").is_none());
+        assert_eq!(
+            run["unassigned_trucks"][0]["reason_code"],
+            "no_feasible_load"
+        );
     }
 
     #[test]
