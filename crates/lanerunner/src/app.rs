@@ -16,6 +16,7 @@ use lanerunner_identity::IdentityService;
 use lanerunner_platform::bus::{self, run_consumer, EventBus};
 use lanerunner_platform::cache::{self, Cache};
 use lanerunner_platform::db::Migrations;
+use lanerunner_platform::fanout::Fanout;
 use lanerunner_platform::http::caller::AuthenticatorHandle;
 use lanerunner_platform::http::ops::ReadinessCheck;
 use lanerunner_platform::http::{docs, middleware, ops};
@@ -112,210 +113,27 @@ pub async fn migrate(
 }
 
 /// Builds the application with the services named in `services` (every service when
-/// empty): connects and migrates each store, starts each service and its background tasks,
-/// and assembles the router.
+/// empty), in four steps: connect the seams (bus, cache, fan-out, streams), start each
+/// service on its own store, start the process-wide background work (mailer, audit stream,
+/// queue-depth sampling), and assemble the router.
 pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
     let specs = registry::select(services)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let config = Arc::new(config);
-    let bus: Arc<dyn EventBus> = bus::from_config(&config.bus)
-        .await
-        .with_context(|| format!("connecting the {:?} bus", config.bus.backend))?;
-    let cache: Arc<dyn Cache> = cache::from_config(&config.cache)
-        .await
-        .with_context(|| format!("connecting the {:?} cache", config.cache.backend))?;
-    let fanout = lanerunner_platform::fanout::from_config(&config.cache)
-        .await
-        .context("connecting the realtime fan-out")?;
-    let streams: Arc<dyn Streams> = streams::from_config(&config.streams)
-        .await
-        .with_context(|| format!("connecting the {:?} streams", config.streams.backend))?;
-    let shutdown = CancellationToken::new();
-    let mut tasks = Vec::new();
-
-    // Declare the mailer's queue before anything can publish, so no request is lost to a
-    // subscriber that has not attached yet.
-    let email_topic = EMAIL_REQUESTED.topic();
-    // Every consumer group of this process, for the queue-depth gauges.
-    let mut groups = vec!["mailer".to_string()];
-    drop(
-        bus.subscribe("mailer", &[email_topic.as_str()])
-            .await
-            .context("declaring the mailer queue")?,
-    );
-    // With Kafka configured, every domain event is copied to the audit stream; its group's
-    // queue is declared here for the same reason as the mailer's.
-    let audit = if streams.backend() != "in-process" {
-        let forwarder = AuditForwarder {
-            bus: bus.clone(),
-            streams: streams.clone(),
-        };
-        forwarder
-            .prepare()
-            .await
-            .context("preparing the audit stream")?;
-        groups.push(streams::AUDIT_GROUP.to_string());
-        Some(forwarder)
-    } else {
-        None
-    };
-
-    let mut running = Vec::new();
-    let mut checks: Vec<Arc<dyn ReadinessCheck>> = Vec::new();
-    if bus.backend() != "in-process" {
-        checks.push(Arc::new(BusReadiness(bus.clone())));
-    }
-    if cache.backend() != "in-memory" {
-        checks.push(Arc::new(CacheReadiness(cache.clone())));
-    }
-    if streams.backend() != "in-process" {
-        checks.push(Arc::new(StreamsReadiness(streams.clone())));
-    }
-    let mut authenticator = None;
-    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    let seams = Seams::connect(&config).await?;
+    let mut work = Background::default();
+    let audit = declare_platform_consumers(&seams, &mut work).await?;
+    let mut started = Started::new(&seams);
     for spec in specs {
-        let db = lanerunner_platform::db::connect(&config, spec.name)
-            .await
-            .with_context(|| format!("connecting the {} store", spec.name))?;
-        let migrations: Arc<Migrations> = Arc::new((spec.migrations)());
-        db.migrate(&migrations)
-            .await
-            .with_context(|| format!("migrating the {} store", spec.name))?;
-        let read_db = lanerunner_platform::db::connect_reader(&config, spec.name, &db)
-            .with_context(|| format!("connecting the {} read replica", spec.name))?;
-        if config.database.read_url.is_some() {
-            checks.push(Arc::new(ReplicaReadiness {
-                service: spec.name,
-                db: read_db.clone(),
-            }));
-        }
-        let signal = OutboxSignal::default();
-        let ctx = ServiceContext {
-            config: config.clone(),
-            db: db.clone(),
-            read_db,
-            bus: bus.clone(),
-            cache: cache.clone(),
-            fanout: fanout.clone(),
-            outbox: signal.clone(),
-        };
-        let started = (spec.start)(ctx)
-            .await
-            .with_context(|| format!("starting the {} service", spec.name))?;
-        let service = started.service;
-
-        api = api.merge(service.routes());
-        checks.push(Arc::new(StoreReadiness {
-            service: spec.name,
-            db: db.clone(),
-            migrations,
-        }));
-        if let Some(auth) = service.authenticator() {
-            authenticator = Some(auth);
-        }
-
-        let relay = OutboxRelay::new(
-            spec.name,
-            db.clone(),
-            bus.clone(),
-            signal.clone(),
-            Duration::from_millis(config.outbox.poll_interval_ms),
-            config.outbox.batch_size,
-        );
-        tasks.push(tokio::spawn(relay.run(shutdown.clone())));
-        for spec in service.listeners() {
-            // Subscribed before the app serves, so no change after start-up is missed.
-            let patterns: Vec<&str> = spec.patterns.iter().map(String::as_str).collect();
-            let sub = bus
-                .subscribe_broadcast(&patterns)
-                .await
-                .with_context(|| format!("subscribing listener {}", spec.name))?;
-            spec.listener
-                .on_subscribed()
-                .await
-                .with_context(|| format!("catching up listener {}", spec.name))?;
-            tasks.push(tokio::spawn(bus::run_listener(
-                sub,
-                spec.name,
-                spec.listener,
-                shutdown.clone(),
-            )));
-        }
-        for consumer in service.consumers() {
-            groups.push(consumer.group.clone());
-            let patterns: Vec<&str> = consumer.patterns.iter().map(String::as_str).collect();
-            drop(
-                bus.subscribe(&consumer.group, &patterns)
-                    .await
-                    .with_context(|| format!("declaring consumer group {}", consumer.group))?,
-            );
-            let (bus, db, token, group, outbox) = (
-                bus.clone(),
-                db.clone(),
-                shutdown.clone(),
-                consumer.group.clone(),
-                signal.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                if let Err(e) = run_consumer(
-                    bus,
-                    db,
-                    consumer.group,
-                    consumer.patterns,
-                    consumer.handler,
-                    outbox,
-                    token,
-                )
-                .await
-                {
-                    tracing::error!(group = %group, error = %e, "consumer stopped");
-                }
-            }));
-        }
-        running.push(RunningService {
-            name: spec.name,
-            service,
-            typed: started.typed,
-            db,
-        });
+        start_service(spec, &config, &seams, &mut work, &mut started).await?;
     }
+    start_platform_work(&config, &seams, audit, &mut work);
 
-    let mailer = Arc::new(SpoolMailer::new(config.data_dir.join("mail")));
-    {
-        let (bus, sent, from, token) = (
-            bus.clone(),
-            cache.clone(),
-            config.email.from.clone(),
-            shutdown.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            if let Err(e) = run_mailer(bus, mailer, sent, from, token).await {
-                tracing::error!(error = %e, "mailer stopped");
-            }
-        }));
-    }
-
-    if let Some(forwarder) = audit {
-        let token = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            if let Err(e) = forwarder.run(token).await {
-                tracing::error!(error = %e, "audit stream forwarder stopped");
-            }
-        }));
-    }
-
-    tasks.push(tokio::spawn(bus::sample_queue_depths(
-        bus.clone(),
-        groups,
-        QUEUE_DEPTH_SAMPLING,
-        shutdown.clone(),
-    )));
-
-    let (service_routes, mut openapi) = api.split_for_parts();
+    let (service_routes, mut openapi) = started.api.split_for_parts();
     docs::declare_error_surface(&mut openapi);
     let ops_router = config.http.ops_listen.map(|_| {
-        ops::health_routes(checks.clone())
+        ops::health_routes(started.checks.clone())
             .merge(ops::metrics_routes())
             .fallback(middleware::not_found)
             .layer(axum::middleware::map_response(
@@ -324,23 +142,280 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
     });
     let router = assemble(
         &config,
-        &cache,
+        &seams.cache,
         service_routes,
-        checks,
+        started.checks,
         openapi.clone(),
-        authenticator,
+        started.authenticator,
     );
     Ok(App {
         config,
         router,
         ops_router,
         openapi,
-        services: running,
-        bus,
-        streams,
-        shutdown,
-        tasks: Mutex::new(tasks),
+        services: started.running,
+        bus: seams.bus,
+        streams: seams.streams,
+        shutdown: work.shutdown,
+        tasks: Mutex::new(work.tasks),
     })
+}
+
+/// The engines every service shares, as the configuration names them.
+struct Seams {
+    bus: Arc<dyn EventBus>,
+    cache: Arc<dyn Cache>,
+    fanout: Arc<dyn Fanout>,
+    streams: Arc<dyn Streams>,
+}
+
+impl Seams {
+    async fn connect(config: &Config) -> anyhow::Result<Seams> {
+        Ok(Seams {
+            bus: bus::from_config(&config.bus)
+                .await
+                .with_context(|| format!("connecting the {:?} bus", config.bus.backend))?,
+            cache: cache::from_config(&config.cache)
+                .await
+                .with_context(|| format!("connecting the {:?} cache", config.cache.backend))?,
+            fanout: lanerunner_platform::fanout::from_config(&config.cache)
+                .await
+                .context("connecting the realtime fan-out")?,
+            streams: streams::from_config(&config.streams)
+                .await
+                .with_context(|| format!("connecting the {:?} streams", config.streams.backend))?,
+        })
+    }
+
+    /// Readiness checks of the engines that can be away (the embedded ones cannot).
+    fn checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {
+        let mut checks: Vec<Arc<dyn ReadinessCheck>> = Vec::new();
+        if self.bus.backend() != "in-process" {
+            checks.push(Arc::new(BusReadiness(self.bus.clone())));
+        }
+        if self.cache.backend() != "in-memory" {
+            checks.push(Arc::new(CacheReadiness(self.cache.clone())));
+        }
+        if self.streams.backend() != "in-process" {
+            checks.push(Arc::new(StreamsReadiness(self.streams.clone())));
+        }
+        checks
+    }
+}
+
+/// The tasks that run beside the HTTP server, stopped together by `shutdown`, and every
+/// consumer group of this process (for the queue-depth gauges).
+#[derive(Default)]
+struct Background {
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    groups: Vec<String>,
+}
+
+/// What starting the services has produced so far.
+struct Started {
+    running: Vec<RunningService>,
+    checks: Vec<Arc<dyn ReadinessCheck>>,
+    authenticator: Option<Arc<dyn lanerunner_platform::http::Authenticator>>,
+    api: OpenApiRouter,
+}
+
+impl Started {
+    fn new(seams: &Seams) -> Started {
+        Started {
+            running: Vec::new(),
+            checks: seams.checks(),
+            authenticator: None,
+            api: OpenApiRouter::with_openapi(ApiDoc::openapi()),
+        }
+    }
+}
+
+/// Declares the queues of the platform's own consumers (the mailer; the audit stream when
+/// streams are configured) before any service can publish, so nothing is lost to a
+/// subscriber that has not attached yet. Returns the audit forwarder to start.
+async fn declare_platform_consumers(
+    seams: &Seams,
+    work: &mut Background,
+) -> anyhow::Result<Option<AuditForwarder>> {
+    let email_topic = EMAIL_REQUESTED.topic();
+    drop(
+        seams
+            .bus
+            .subscribe("mailer", &[email_topic.as_str()])
+            .await
+            .context("declaring the mailer queue")?,
+    );
+    work.groups.push("mailer".into());
+    // With Kafka configured, every domain event is copied to the audit stream.
+    if seams.streams.backend() == "in-process" {
+        return Ok(None);
+    }
+    let forwarder = AuditForwarder {
+        bus: seams.bus.clone(),
+        streams: seams.streams.clone(),
+    };
+    forwarder
+        .prepare()
+        .await
+        .context("preparing the audit stream")?;
+    work.groups.push(streams::AUDIT_GROUP.to_string());
+    Ok(Some(forwarder))
+}
+
+/// Connects and migrates one service's store, starts the service, and starts its outbox
+/// relay, its listeners and its consumers.
+async fn start_service(
+    spec: &'static registry::ServiceSpec,
+    config: &Arc<Config>,
+    seams: &Seams,
+    work: &mut Background,
+    started: &mut Started,
+) -> anyhow::Result<()> {
+    let db = lanerunner_platform::db::connect(config, spec.name)
+        .await
+        .with_context(|| format!("connecting the {} store", spec.name))?;
+    let migrations: Arc<Migrations> = Arc::new((spec.migrations)());
+    db.migrate(&migrations)
+        .await
+        .with_context(|| format!("migrating the {} store", spec.name))?;
+    let read_db = lanerunner_platform::db::connect_reader(config, spec.name, &db)
+        .with_context(|| format!("connecting the {} read replica", spec.name))?;
+    if config.database.read_url.is_some() {
+        started.checks.push(Arc::new(ReplicaReadiness {
+            service: spec.name,
+            db: read_db.clone(),
+        }));
+    }
+    let signal = OutboxSignal::default();
+    let ctx = ServiceContext {
+        config: config.clone(),
+        db: db.clone(),
+        read_db,
+        bus: seams.bus.clone(),
+        cache: seams.cache.clone(),
+        fanout: seams.fanout.clone(),
+        outbox: signal.clone(),
+    };
+    let service_started = (spec.start)(ctx)
+        .await
+        .with_context(|| format!("starting the {} service", spec.name))?;
+    let service = service_started.service;
+
+    started.api = std::mem::take(&mut started.api).merge(service.routes());
+    started.checks.push(Arc::new(StoreReadiness {
+        service: spec.name,
+        db: db.clone(),
+        migrations,
+    }));
+    if let Some(auth) = service.authenticator() {
+        started.authenticator = Some(auth);
+    }
+
+    let bus = &seams.bus;
+    let relay = OutboxRelay::new(
+        spec.name,
+        db.clone(),
+        bus.clone(),
+        signal.clone(),
+        Duration::from_millis(config.outbox.poll_interval_ms),
+        config.outbox.batch_size,
+    );
+    work.tasks
+        .push(tokio::spawn(relay.run(work.shutdown.clone())));
+    for listener in service.listeners() {
+        // Subscribed before the app serves, so no change after start-up is missed.
+        let patterns: Vec<&str> = listener.patterns.iter().map(String::as_str).collect();
+        let sub = bus
+            .subscribe_broadcast(&patterns)
+            .await
+            .with_context(|| format!("subscribing listener {}", listener.name))?;
+        listener
+            .listener
+            .on_subscribed()
+            .await
+            .with_context(|| format!("catching up listener {}", listener.name))?;
+        work.tasks.push(tokio::spawn(bus::run_listener(
+            sub,
+            listener.name,
+            listener.listener,
+            work.shutdown.clone(),
+        )));
+    }
+    for consumer in service.consumers() {
+        work.groups.push(consumer.group.clone());
+        let patterns: Vec<&str> = consumer.patterns.iter().map(String::as_str).collect();
+        drop(
+            bus.subscribe(&consumer.group, &patterns)
+                .await
+                .with_context(|| format!("declaring consumer group {}", consumer.group))?,
+        );
+        let (bus, db, token, group, outbox) = (
+            bus.clone(),
+            db.clone(),
+            work.shutdown.clone(),
+            consumer.group.clone(),
+            signal.clone(),
+        );
+        work.tasks.push(tokio::spawn(async move {
+            if let Err(e) = run_consumer(
+                bus,
+                db,
+                consumer.group,
+                consumer.patterns,
+                consumer.handler,
+                outbox,
+                token,
+            )
+            .await
+            {
+                tracing::error!(group = %group, error = %e, "consumer stopped");
+            }
+        }));
+    }
+    started.running.push(RunningService {
+        name: spec.name,
+        service,
+        typed: service_started.typed,
+        db,
+    });
+    Ok(())
+}
+
+/// The process-wide work beside the services: the mailer, the audit stream forwarder (with
+/// streams configured) and the queue-depth sampling behind `/metrics`.
+fn start_platform_work(
+    config: &Config,
+    seams: &Seams,
+    audit: Option<AuditForwarder>,
+    work: &mut Background,
+) {
+    let mailer = Arc::new(SpoolMailer::new(config.data_dir.join("mail")));
+    let (bus, sent, from, token) = (
+        seams.bus.clone(),
+        seams.cache.clone(),
+        config.email.from.clone(),
+        work.shutdown.clone(),
+    );
+    work.tasks.push(tokio::spawn(async move {
+        if let Err(e) = run_mailer(bus, mailer, sent, from, token).await {
+            tracing::error!(error = %e, "mailer stopped");
+        }
+    }));
+    if let Some(forwarder) = audit {
+        let token = work.shutdown.clone();
+        work.tasks.push(tokio::spawn(async move {
+            if let Err(e) = forwarder.run(token).await {
+                tracing::error!(error = %e, "audit stream forwarder stopped");
+            }
+        }));
+    }
+    work.tasks.push(tokio::spawn(bus::sample_queue_depths(
+        seams.bus.clone(),
+        std::mem::take(&mut work.groups),
+        QUEUE_DEPTH_SAMPLING,
+        work.shutdown.clone(),
+    )));
 }
 
 /// How often `/metrics` learns each consumer group's queue depth from the broker.
