@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod equipment;
 pub mod feasibility;
+pub mod grid;
 pub mod hos;
 pub mod model;
 pub mod reload;
@@ -19,6 +20,7 @@ pub mod unassigned;
 pub use batch::{assign_market, BatchAssignment, MatchedPair, Unassigned};
 pub use equipment::Trailer;
 pub use feasibility::{check, Feasible, Infeasible};
+pub use grid::{GridIndex, Placed, Ranked, TopK};
 pub use hos::{earliest_arrival, HosRules};
 pub use model::{LoadFacts, MatchParams, TruckFacts};
 pub use reload::{best_chain, Chain};

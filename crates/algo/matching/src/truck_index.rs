@@ -1,27 +1,30 @@
-//! Ranked trucks for one load, fast enough for every page view: trucks sit in 1° grid cells
-//! by position; a query visits only the cells within reach of the pickup (the largest
+//! Ranked trucks for one load, fast enough for every page view: trucks sit in the matching
+//! grid by position; a query visits only the cells within reach of the pickup (the largest
 //! deadhead any indexed truck accepts), checks feasibility cheapest rule first, scores the
 //! survivors and keeps the best `k`.
-
-use std::collections::{BinaryHeap, HashMap};
 
 use lanerunner_geo::LatLon;
 
 use crate::feasibility::{check, Feasible};
+use crate::grid::{GridIndex, Placed, Ranked, TopK};
 use crate::model::{LoadFacts, MatchParams, TruckFacts};
 use crate::score::{cost, score, Scored};
 
-const CELL_DEG: f64 = 1.0;
-/// Road miles per degree of latitude, with the circuity factor, as an upper bound for
-/// converting a deadhead limit into a cell span.
-const MILES_PER_DEG_LAT: f64 = 69.0;
 /// Road miles per degree of great-circle arc: 69.09 statute miles × the circuity factor.
 const ROAD_MILES_PER_DEG: f64 = 69.09 * lanerunner_geo::ROAD_CIRCUITY_FACTOR;
 
+impl Placed for TruckFacts {
+    fn id(&self) -> u128 {
+        self.id
+    }
+    fn place(&self) -> LatLon {
+        self.position
+    }
+}
+
 #[derive(Default)]
 pub struct TruckIndex {
-    cells: HashMap<(i32, i32), Vec<TruckFacts>>,
-    where_is: HashMap<u128, (i32, i32)>,
+    grid: GridIndex<TruckFacts>,
     max_deadhead_miles: f64,
 }
 
@@ -32,74 +35,35 @@ pub struct RankedTruck {
     pub scored: Scored,
 }
 
-fn cell_of(p: LatLon) -> (i32, i32) {
-    (
-        (p.lat / CELL_DEG).floor() as i32,
-        (p.lon / CELL_DEG).floor() as i32,
-    )
-}
-
-/// Heap entry ordered by cost, so the heap's top is the worst of the best `k` so far.
-struct ByCost<'a> {
-    cost_cents: f64,
-    truck: &'a TruckFacts,
-    feasible: Feasible,
-}
-
-impl PartialEq for ByCost<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == std::cmp::Ordering::Equal
-    }
-}
-impl Eq for ByCost<'_> {}
-impl PartialOrd for ByCost<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for ByCost<'_> {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.cost_cents
-            .total_cmp(&other.cost_cents)
-            .then(self.truck.id.cmp(&other.truck.id))
-    }
-}
-
 impl TruckIndex {
     pub fn new() -> Self {
         Self::default()
     }
 
     pub fn len(&self) -> usize {
-        self.where_is.len()
+        self.grid.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.where_is.is_empty()
+        self.grid.is_empty()
     }
 
     /// Adds or replaces a truck. Trucks with invalid positions are not indexed.
     pub fn upsert(&mut self, truck: TruckFacts) -> bool {
-        self.remove(truck.id);
-        if !truck.position.is_valid() || !truck.max_deadhead_miles.is_finite() {
+        if !truck.max_deadhead_miles.is_finite() {
+            self.grid.remove(truck.id);
             return false;
         }
-        let cell = cell_of(truck.position);
-        self.max_deadhead_miles = self.max_deadhead_miles.max(truck.max_deadhead_miles);
-        self.where_is.insert(truck.id, cell);
-        self.cells.entry(cell).or_default().push(truck);
-        true
+        let reach = truck.max_deadhead_miles;
+        let indexed = self.grid.upsert(truck);
+        if indexed {
+            self.max_deadhead_miles = self.max_deadhead_miles.max(reach);
+        }
+        indexed
     }
 
     pub fn remove(&mut self, id: u128) -> Option<TruckFacts> {
-        let cell = self.where_is.remove(&id)?;
-        let bucket = self.cells.get_mut(&cell)?;
-        let at = bucket.iter().position(|t| t.id == id)?;
-        let truck = bucket.swap_remove(at);
-        if bucket.is_empty() {
-            self.cells.remove(&cell);
-        }
-        Some(truck)
+        self.grid.remove(id)
     }
 
     /// The `k` best feasible trucks for `load`, best first.
@@ -113,68 +77,35 @@ impl TruckIndex {
         if k == 0 || !load.origin.is_valid() {
             return Vec::new();
         }
-        let reach_lat = self.max_deadhead_miles / MILES_PER_DEG_LAT;
-        // Longitude degrees shrink toward the poles; use the cell row nearest the pole.
-        let pole_lat = (load.origin.lat.abs() + reach_lat).min(89.0);
-        let reach_lon = reach_lat / pole_lat.to_radians().cos();
-        let (lat0, lon0) = cell_of(LatLon {
-            lat: load.origin.lat - reach_lat,
-            lon: load.origin.lon - reach_lon,
-        });
-        let (lat1, lon1) = cell_of(LatLon {
-            lat: load.origin.lat + reach_lat,
-            lon: load.origin.lon + reach_lon,
-        });
         let cos_lat = load.origin.lat.to_radians().cos();
-        let mut heap: BinaryHeap<ByCost> = BinaryHeap::with_capacity(k + 1);
-        for la in lat0..=lat1 {
-            for lo in lon0..=lon1 {
-                let Some(bucket) = self.cells.get(&(la, lo)) else {
-                    continue;
-                };
-                for truck in bucket {
-                    // Cheap refusals before the full check: equipment, weight, and an
-                    // equirectangular distance (within 1% of great-circle at these ranges;
-                    // the 3% margin keeps every truck the exact check would accept).
-                    if !truck.trailer.can_haul(load.trailer)
-                        || truck.max_weight_lbs < load.weight_lbs
-                    {
-                        continue;
-                    }
-                    let dy = truck.position.lat - load.origin.lat;
-                    let dx = (truck.position.lon - load.origin.lon) * cos_lat;
-                    let approx_road = (dx * dx + dy * dy).sqrt() * ROAD_MILES_PER_DEG;
-                    if approx_road * 0.97 > truck.max_deadhead_miles {
-                        continue;
-                    }
-                    let Ok(f) = check(truck, load, params, now) else {
-                        continue;
-                    };
-                    let c = cost(truck, load, &f, params);
-                    if !c.is_finite() {
-                        continue;
-                    }
-                    let candidate = ByCost {
-                        cost_cents: c,
-                        truck,
-                        feasible: f,
-                    };
-                    if heap.len() == k && heap.peek().is_some_and(|worst| candidate >= *worst) {
-                        continue;
-                    }
-                    heap.push(candidate);
-                    if heap.len() > k {
-                        heap.pop();
-                    }
-                }
+        let mut best = TopK::new(k);
+        for truck in self.grid.candidates(load.origin, self.max_deadhead_miles) {
+            // Cheap refusals before the full check: equipment, weight, and an
+            // equirectangular distance (within 1% of great-circle at these ranges; the 3%
+            // margin keeps every truck the exact check would accept).
+            if !truck.trailer.can_haul(load.trailer) || truck.max_weight_lbs < load.weight_lbs {
+                continue;
             }
+            let dy = truck.position.lat - load.origin.lat;
+            let dx = (truck.position.lon - load.origin.lon) * cos_lat;
+            let approx_road = (dx * dx + dy * dy).sqrt() * ROAD_MILES_PER_DEG;
+            if approx_road * 0.97 > truck.max_deadhead_miles {
+                continue;
+            }
+            let Ok(feasible) = check(truck, load, params, now) else {
+                continue;
+            };
+            best.offer(Ranked {
+                cost_cents: cost(truck, load, &feasible, params),
+                item: truck,
+                feasible,
+            });
         }
-        heap.into_sorted_vec()
-            .into_iter()
-            .map(|b| RankedTruck {
-                truck_id: b.truck.id,
-                scored: score(b.truck, load, &b.feasible, params),
-                feasible: b.feasible,
+        best.into_sorted()
+            .map(|r| RankedTruck {
+                truck_id: r.item.id,
+                scored: score(r.item, load, &r.feasible, params),
+                feasible: r.feasible,
             })
             .collect()
     }

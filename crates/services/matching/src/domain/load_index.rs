@@ -1,19 +1,12 @@
-//! Ranked loads for one truck: the mirror of `lanerunner_matching::TruckIndex`. Open loads
-//! sit in 1° grid cells by pickup; a query visits the cells within the truck's deadhead
-//! limit, checks feasibility, scores the survivors and keeps the best `k`.
-
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+//! Ranked loads for one truck: the mirror of `lanerunner_matching::TruckIndex`, on the same
+//! grid. Open loads sit in cells by pickup; a query visits the cells within the truck's
+//! deadhead limit, checks feasibility, scores the survivors and keeps the best `k`.
 
 use lanerunner_geo::{road_miles, LatLon};
 use lanerunner_matching::{
-    check, cost, score, Feasible, LoadFacts, MatchParams, Scored, TruckFacts,
+    check, cost, score, Feasible, GridIndex, LoadFacts, MatchParams, Placed, Ranked, Scored, TopK,
+    TruckFacts,
 };
-
-const CELL_DEG: f64 = 1.0;
-/// Fewest road miles one degree of latitude can span (great-circle 69 miles × circuity
-/// ≥ 1), so a deadhead limit converts to a cell span that never misses a load.
-const MILES_PER_DEG_LAT: f64 = 69.0;
 
 /// An indexed load with what a query filters on.
 #[derive(Debug, Clone)]
@@ -22,10 +15,18 @@ pub struct IndexedLoad {
     pub public: bool,
 }
 
+impl Placed for IndexedLoad {
+    fn id(&self) -> u128 {
+        self.facts.id
+    }
+    fn place(&self) -> LatLon {
+        self.facts.origin
+    }
+}
+
 #[derive(Default)]
 pub struct LoadIndex {
-    cells: HashMap<(i32, i32), Vec<IndexedLoad>>,
-    where_is: HashMap<u128, (i32, i32)>,
+    grid: GridIndex<IndexedLoad>,
 }
 
 #[derive(Debug, Clone)]
@@ -35,72 +36,26 @@ pub struct RankedLoad {
     pub scored: Scored,
 }
 
-fn cell_of(p: LatLon) -> (i32, i32) {
-    (
-        (p.lat / CELL_DEG).floor() as i32,
-        (p.lon / CELL_DEG).floor() as i32,
-    )
-}
-
-struct ByCost<'a> {
-    cost_cents: f64,
-    load: &'a LoadFacts,
-    feasible: Feasible,
-}
-
-impl PartialEq for ByCost<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for ByCost<'_> {}
-impl PartialOrd for ByCost<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for ByCost<'_> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.cost_cents
-            .total_cmp(&other.cost_cents)
-            .then(self.load.id.cmp(&other.load.id))
-    }
-}
-
 impl LoadIndex {
     pub fn new() -> Self {
         Self::default()
     }
 
     pub fn len(&self) -> usize {
-        self.where_is.len()
+        self.grid.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.where_is.is_empty()
+        self.grid.is_empty()
     }
 
     /// Adds or replaces a load; a load whose pickup is not a coordinate is not indexed.
     pub fn upsert(&mut self, load: IndexedLoad) -> bool {
-        self.remove(load.facts.id);
-        if !load.facts.origin.is_valid() {
-            return false;
-        }
-        let cell = cell_of(load.facts.origin);
-        self.where_is.insert(load.facts.id, cell);
-        self.cells.entry(cell).or_default().push(load);
-        true
+        self.grid.upsert(load)
     }
 
     pub fn remove(&mut self, id: u128) -> Option<IndexedLoad> {
-        let cell = self.where_is.remove(&id)?;
-        let bucket = self.cells.get_mut(&cell)?;
-        let at = bucket.iter().position(|l| l.facts.id == id)?;
-        let load = bucket.swap_remove(at);
-        if bucket.is_empty() {
-            self.cells.remove(&cell);
-        }
-        Some(load)
+        self.grid.remove(id)
     }
 
     /// Loads whose pickup is within `miles` road miles of `at` (and pass `keep`).
@@ -110,28 +65,10 @@ impl LoadIndex {
         miles: f64,
         keep: impl Fn(&IndexedLoad) -> bool,
     ) -> Vec<&IndexedLoad> {
-        let mut out = Vec::new();
-        if !at.is_valid() || !miles.is_finite() || miles < 0.0 {
-            return out;
-        }
-        let reach_lat = miles / MILES_PER_DEG_LAT;
-        let pole_lat = (at.lat.abs() + reach_lat).min(89.0);
-        let reach_lon = reach_lat / pole_lat.to_radians().cos();
-        let (lat0, lon0) = cell_of(LatLon::new(at.lat - reach_lat, at.lon - reach_lon));
-        let (lat1, lon1) = cell_of(LatLon::new(at.lat + reach_lat, at.lon + reach_lon));
-        for la in lat0..=lat1 {
-            for lo in lon0..=lon1 {
-                let Some(bucket) = self.cells.get(&(la, lo)) else {
-                    continue;
-                };
-                out.extend(
-                    bucket
-                        .iter()
-                        .filter(|l| keep(l) && road_miles(at, l.facts.origin) <= miles),
-                );
-            }
-        }
-        out
+        self.grid
+            .candidates(at, miles)
+            .filter(|l| keep(l) && road_miles(at, l.facts.origin) <= miles)
+            .collect()
     }
 
     /// The `k` best feasible loads for `truck` among those `keep` accepts, best first.
@@ -146,36 +83,24 @@ impl LoadIndex {
         if k == 0 {
             return Vec::new();
         }
-        let mut heap: BinaryHeap<ByCost> = BinaryHeap::with_capacity(k + 1);
+        let mut best = TopK::new(k);
         for l in self.near(truck.position, truck.max_deadhead_miles, |l| {
             keep(l) && truck.trailer.can_haul(l.facts.trailer)
         }) {
-            let Ok(f) = check(truck, &l.facts, params, now) else {
+            let Ok(feasible) = check(truck, &l.facts, params, now) else {
                 continue;
             };
-            let c = cost(truck, &l.facts, &f, params);
-            if !c.is_finite() {
-                continue;
-            }
-            let candidate = ByCost {
-                cost_cents: c,
-                load: &l.facts,
-                feasible: f,
-            };
-            if heap.len() == k && heap.peek().is_some_and(|worst| candidate >= *worst) {
-                continue;
-            }
-            heap.push(candidate);
-            if heap.len() > k {
-                heap.pop();
-            }
+            best.offer(Ranked {
+                cost_cents: cost(truck, &l.facts, &feasible, params),
+                item: l,
+                feasible,
+            });
         }
-        heap.into_sorted_vec()
-            .into_iter()
-            .map(|b| RankedLoad {
-                load_id: b.load.id,
-                scored: score(truck, b.load, &b.feasible, params),
-                feasible: b.feasible,
+        best.into_sorted()
+            .map(|r| RankedLoad {
+                load_id: r.item.facts.id,
+                scored: score(truck, &r.item.facts, &r.feasible, params),
+                feasible: r.feasible,
             })
             .collect()
     }
