@@ -27,6 +27,7 @@ pub struct Config {
     pub cache: CacheConfig,
     pub streams: StreamsConfig,
     pub maps: MapsConfig,
+    pub loads: LoadsConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +80,25 @@ pub enum MapsProvider {
     Offline,
     /// Google Maps Geocoding and Distance Matrix APIs (`maps.google`).
     Google,
+}
+
+/// The loads service's settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoadsConfig {
+    /// A stop or a truck's availability may start at most this many days ago.
+    pub horizon_days_past: i64,
+    /// ... and end at most this many days ahead.
+    pub horizon_days_ahead: i64,
+}
+
+impl Default for LoadsConfig {
+    fn default() -> Self {
+        Self {
+            horizon_days_past: 30,
+            horizon_days_ahead: 365,
+        }
+    }
 }
 
 /// Geocoding and road distances.
@@ -303,6 +323,7 @@ impl Default for Config {
             cache: CacheConfig::default(),
             streams: StreamsConfig::default(),
             maps: MapsConfig::default(),
+            loads: LoadsConfig::default(),
         }
     }
 }

@@ -30,8 +30,10 @@ pub struct Board {
     views: HashMap<u128, PublicLoadView>,
 }
 
+/// A row whose status cannot be read is not shown (and is logged by `status()`).
 fn on_board(row: &LoadRow) -> bool {
-    row.status() == LoadStatus::Posted && row.spec.0.visibility == Visibility::Public
+    row.status().is_ok_and(|s| s == LoadStatus::Posted)
+        && row.spec.0.visibility == Visibility::Public
 }
 
 impl Board {

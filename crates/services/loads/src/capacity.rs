@@ -41,6 +41,7 @@ impl Loads {
         require_carrier(caller)?;
         let spec = self.with_geo(move |geo| input.validate(geo)).await??;
         let now = Utc::now();
+        self.horizon().check_truck(&spec, now)?;
         let row = TruckRow {
             id: Uuid::now_v7(),
             org_id: caller.org.0,
@@ -61,7 +62,9 @@ impl Loads {
         let mut row = store::get_truck(&self.db, caller.org.0, id)
             .await?
             .ok_or(LoadsError::NotFound("truck"))?;
-        row.spec = Json(self.with_geo(move |geo| input.validate(geo)).await??);
+        let spec = self.with_geo(move |geo| input.validate(geo)).await??;
+        self.horizon().check_truck(&spec, Utc::now())?;
+        row.spec = Json(spec);
         row.updated_at = Utc::now();
         self.save_truck(&row).await
     }
@@ -152,6 +155,12 @@ impl Loads {
                 Err(e) => errs.add("equipment", format!("{e}")),
             }
         }
+        let dest_state = p
+            .dest_state
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .and_then(|s| crate::domain::known_region(s, "dest_state", &mut errs))
+            .map(str::to_owned);
         let limit = p.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
             errs.add("limit", "must be between 1 and 200");
@@ -166,7 +175,7 @@ impl Loads {
             equipment,
             from: p.available_from,
             to: p.available_to,
-            dest_state: p.dest_state,
+            dest_state,
         };
         // Searching postings tolerates replication lag: the read replica serves it.
         let mut hits: Vec<TruckView> = store::available_trucks(&self.ctx.read_db, Utc::now())

@@ -46,6 +46,12 @@ fn field_errors(v: &Violations) -> Vec<FieldError> {
         .collect()
 }
 
+impl From<crate::store::UnreadableStatus> for LoadsError {
+    fn from(e: crate::store::UnreadableStatus) -> Self {
+        LoadsError::Internal(e.into())
+    }
+}
+
 impl From<Violations> for LoadsError {
     fn from(v: Violations) -> Self {
         match v.0.iter().find(|e| e.unavailable) {

@@ -39,6 +39,17 @@ fn request_hash(input: &LoadInput) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The first answer under an Idempotency-Key, for a repeat of the same request.
+fn replay(seen: IdempotencyRow, hash: &str) -> Result<Created> {
+    if seen.request_hash != hash {
+        return Err(LoadsError::IdempotencyMismatch);
+    }
+    Ok(Created {
+        status: seen.response_status as u16,
+        body: seen.response_body.0,
+    })
+}
+
 impl Loads {
     fn new_row(&self, caller: &Caller, spec: LoadSpec, now: DateTime<Utc>) -> LoadRow {
         LoadRow {
@@ -93,30 +104,43 @@ impl Loads {
         require_shipper_side(caller)?;
         let hash = request_hash(&input);
         let spec = self.with_geo(move |geo| input.validate(geo)).await??;
+        self.horizon().check_load(&spec, Utc::now())?;
         let mut tx = self.db.begin().await?;
         if let Some(key) = key {
             if let Some(seen) = store::get_idempotency(&mut tx, caller.org.0, key).await? {
-                if seen.request_hash != hash {
-                    return Err(LoadsError::IdempotencyMismatch);
-                }
-                return Ok(Created {
-                    status: seen.response_status as u16,
-                    body: seen.response_body.0,
-                });
+                return replay(seen, &hash);
             }
         }
         let now = Utc::now();
         let row = self.new_row(caller, spec, now);
         self.insert_new(&mut tx, &row, "api").await?;
-        let body = serde_json::to_value(LoadView::new(&row, &self.geo))
+        let body = serde_json::to_value(LoadView::new(&row, &self.geo)?)
             .map_err(|e| LoadsError::Internal(e.into()))?;
         if let Some(key) = key {
             let record = IdempotencyRow {
-                request_hash: hash,
+                request_hash: hash.clone(),
                 response_status: 201,
                 response_body: Json(body.clone()),
             };
-            store::insert_idempotency(&mut tx, caller.org.0, key, &record, now).await?;
+            if let Err(e) =
+                store::insert_idempotency(&mut tx, caller.org.0, key, &record, now).await
+            {
+                if !lanerunner_platform::db::is_unique_violation(&e) {
+                    return Err(e.into());
+                }
+                // A request with the same key committed first, between our read and our
+                // insert (PostgreSQL made us wait for it): nothing of ours is kept, and the
+                // caller gets the first answer, as a sequential repeat would.
+                tx.rollback().await?;
+                let seen = store::get_idempotency_committed(&self.db, caller.org.0, key)
+                    .await?
+                    .ok_or_else(|| {
+                        LoadsError::Internal(anyhow::anyhow!(
+                            "idempotency key {key} conflicted but is not stored"
+                        ))
+                    })?;
+                return replay(seen, &hash);
+            }
         }
         self.commit(tx).await?;
         Ok(Created { status: 201, body })
@@ -125,7 +149,9 @@ impl Loads {
     /// The caller's own load in full; anyone's posted public load as the board shows it.
     pub async fn get(&self, caller: &Caller, id: Uuid) -> Result<AnyLoadView> {
         if let Some(row) = store::get_load(&self.db, caller.org.0, id).await? {
-            return Ok(AnyLoadView::Owner(Box::new(LoadView::new(&row, &self.geo))));
+            return Ok(AnyLoadView::Owner(Box::new(LoadView::new(
+                &row, &self.geo,
+            )?)));
         }
         match store::get_public_load(&self.db, id).await? {
             Some(row) => Ok(AnyLoadView::Public(Box::new(PublicLoadView::new(
@@ -137,7 +163,10 @@ impl Loads {
 
     pub async fn list(&self, org: Uuid, after: Option<Uuid>, limit: u32) -> Result<Vec<LoadView>> {
         let rows = store::list_loads(&self.db, org, after, limit).await?;
-        Ok(rows.iter().map(|r| LoadView::new(r, &self.geo)).collect())
+        Ok(rows
+            .iter()
+            .map(|r| LoadView::new(r, &self.geo))
+            .collect::<std::result::Result<_, _>>()?)
     }
 
     pub async fn history(&self, org: Uuid, id: Uuid) -> Result<Vec<HistoryView>> {
@@ -185,11 +214,12 @@ impl Loads {
         let mut row = self
             .load_for_change(&mut tx, caller.org.0, id, if_match, true)
             .await?;
-        let status = row.status();
+        let status = row.status()?;
         if !status.is_editable() {
             return Err(LoadsError::NotEditable(status));
         }
         let spec = validated?;
+        self.horizon().check_load(&spec, Utc::now())?;
         if status == LoadStatus::Posted {
             check_postable(&spec, Utc::now())?;
         }
@@ -216,7 +246,7 @@ impl Loads {
             .write()
             .expect("board lock")
             .apply(&row, &self.geo);
-        Ok(LoadView::new(&row, &self.geo))
+        Ok(LoadView::new(&row, &self.geo)?)
     }
 
     /// Applies a lifecycle event (post, unpost, cover, ..., cancel) for a caller.
@@ -242,10 +272,19 @@ impl Loads {
             v.add("reason", "say why the load is cancelled");
             return Err(v.into());
         }
-        if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        if let Some(r) = &reason {
             let mut v = Violations::default();
-            v.add("reason", "must be at most 500 characters");
-            return Err(v.into());
+            crate::domain::text::check(
+                &mut v,
+                "reason",
+                r,
+                500,
+                false,
+                crate::domain::text::Lines::Many,
+            );
+            if !v.0.is_empty() {
+                return Err(v.into());
+            }
         }
         let mut tx = self.db.begin().await?;
         let row = self
@@ -265,7 +304,7 @@ impl Loads {
             .write()
             .expect("board lock")
             .apply(&row, &self.geo);
-        Ok(LoadView::new(&row, &self.geo))
+        Ok(LoadView::new(&row, &self.geo)?)
     }
 
     /// The state change, its history record and its events, in `tx`.
@@ -277,7 +316,7 @@ impl Loads {
         actor: Actor,
         reason: Option<&str>,
     ) -> Result<LoadRow> {
-        let from = row.status();
+        let from = row.status()?;
         let to = from.transition(event).map_err(LoadsError::Transition)?;
         let now = Utc::now();
         if to == LoadStatus::Posted {
@@ -386,7 +425,7 @@ impl Loads {
         let mut tx = self.db.begin().await?;
         self.insert_new(&mut tx, &row, "copy").await?;
         self.commit(tx).await?;
-        Ok(LoadView::new(&row, &self.geo))
+        Ok(LoadView::new(&row, &self.geo)?)
     }
 
     /// All rows become drafts in one transaction, or nothing is stored and every bad row
@@ -395,7 +434,10 @@ impl Loads {
         require_shipper_side(caller)?;
         let parsed = csv_import::parse(csv).map_err(LoadsError::Import)?;
         let (specs, bad) = self
-            .with_geo(move |geo| validate_rows(&parsed, geo))
+            .with_geo({
+                let horizon = self.horizon();
+                move |geo| validate_rows(&parsed, geo, horizon, Utc::now())
+            })
             .await?;
         // A geocoder outage is not the file's fault: say "try again", not "fix every row".
         if let Some(e) = bad
@@ -418,7 +460,10 @@ impl Loads {
             self.insert_new(&mut tx, row, "import").await?;
         }
         self.commit(tx).await?;
-        Ok(rows.iter().map(|r| LoadView::new(r, &self.geo)).collect())
+        Ok(rows
+            .iter()
+            .map(|r| LoadView::new(r, &self.geo))
+            .collect::<std::result::Result<_, _>>()?)
     }
 
     /// Expires every posting whose first pickup window closed before `now`; returns how
@@ -430,7 +475,7 @@ impl Loads {
             let Some(row) = store::get_load_tx(&mut tx, org, id).await? else {
                 continue;
             };
-            if row.status() != LoadStatus::Posted {
+            if row.status().ok() != Some(LoadStatus::Posted) {
                 continue;
             }
             let row = self
@@ -457,11 +502,16 @@ impl Loads {
 fn validate_rows(
     parsed: &[csv_import::ParsedRow],
     geo: &crate::domain::Geo,
+    horizon: crate::domain::Horizon,
+    now: DateTime<Utc>,
 ) -> (Vec<LoadSpec>, Vec<csv_import::RowError>) {
     let mut specs = Vec::with_capacity(parsed.len());
     let mut bad = Vec::new();
     for (i, row) in parsed.iter().enumerate() {
-        let validated = row.input.validate(geo);
+        let validated = row
+            .input
+            .validate(geo)
+            .and_then(|spec| horizon.check_load(&spec, now).map(|()| spec));
         let errors =
             csv_import::row_problems(row, validated.as_ref().err().cloned().unwrap_or_default());
         match validated {

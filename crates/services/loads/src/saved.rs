@@ -52,9 +52,14 @@ impl Loads {
     ) -> Result<SavedSearchView> {
         require_carrier(caller)?;
         let mut errs = Violations::default();
-        if name.trim().is_empty() || name.chars().count() > 100 {
-            errs.add("name", "must be 1 to 100 characters");
-        }
+        crate::domain::text::check(
+            &mut errs,
+            "name",
+            name,
+            100,
+            true,
+            crate::domain::text::Lines::One,
+        );
         if params.cursor.is_some() {
             errs.add("params.cursor", "a saved search has no cursor");
         }

@@ -81,6 +81,15 @@ impl Loads {
     /// geography: inline with the offline gazetteer (microseconds), on the blocking pool with
     /// a remote geocoder, so that a slow Google holds a blocking thread rather than an async
     /// worker. Never called with a transaction open: a write lock must not wait on Google.
+    /// The horizon stop times and truck availability must fall in (`loads.*` settings).
+    pub(crate) fn horizon(&self) -> crate::domain::Horizon {
+        let c = &self.ctx.config.loads;
+        crate::domain::Horizon {
+            days_past: c.horizon_days_past,
+            days_ahead: c.horizon_days_ahead,
+        }
+    }
+
     pub(crate) async fn with_geo<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Geo) -> T + Send + 'static,

@@ -59,18 +59,19 @@ pub struct LoadView {
 }
 
 impl LoadView {
-    pub fn new(row: &LoadRow, geo: &Geo) -> Self {
+    /// Fails for a row whose stored status cannot be read (see [`LoadRow::status`]).
+    pub fn new(row: &LoadRow, geo: &Geo) -> Result<Self, crate::store::UnreadableStatus> {
         let s = &row.spec.0;
-        LoadView {
+        Ok(LoadView {
             public: PublicLoadView::new(row, geo),
-            status: row.status.clone(),
+            status: row.status()?.as_str().to_owned(),
             truck_ordered_not_used: row.truck_ordered_not_used,
             version: row.version,
             target_rate_cents: s.target_rate_cents,
             max_rate_cents: s.max_rate_cents,
             created_at: row.created_at,
             updated_at: row.updated_at,
-        }
+        })
     }
 
     pub fn id(&self) -> Uuid {

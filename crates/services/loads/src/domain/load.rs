@@ -244,13 +244,9 @@ impl LoadSpec {
     }
 }
 
+/// A one-line text field (see [`super::text`]).
 fn text(errs: &mut Violations, field: &str, value: &str, max: usize, required: bool) {
-    let len = value.trim().chars().count();
-    if required && len == 0 {
-        errs.add(field, "must not be empty");
-    } else if len > max {
-        errs.add(field, format!("must be at most {max} characters"));
-    }
+    super::text::check(errs, field, value, max, required, super::text::Lines::One);
 }
 
 fn local_to_utc(tz: Tz, t: NaiveDateTime) -> Option<DateTime<Utc>> {
@@ -347,7 +343,14 @@ impl LoadInput {
         text(&mut errs, "reference", &self.reference, 64, true);
         text(&mut errs, "commodity", &self.commodity, 100, true);
         if let Some(n) = &self.notes {
-            text(&mut errs, "notes", n, 2_000, false);
+            super::text::check(
+                &mut errs,
+                "notes",
+                n,
+                2_000,
+                false,
+                super::text::Lines::Many,
+            );
         }
 
         // Stops: at least one pickup then at least one delivery, pickups first.

@@ -5,13 +5,16 @@
 
 pub mod csv_import;
 pub mod equipment;
+pub mod horizon;
 pub mod load;
 pub mod place;
 pub mod search;
 pub mod status;
+pub mod text;
 pub mod truck;
 
 pub use equipment::Equipment;
+pub use horizon::Horizon;
 pub use load::*;
 pub use place::{Geo, Location, LocationInput};
 pub use search::*;

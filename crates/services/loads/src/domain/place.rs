@@ -87,7 +87,21 @@ impl Geo {
         errs: &mut Violations,
     ) -> Option<Location> {
         let found = match (&input.place, input.lat, input.lon) {
-            (Some(text), None, None) => self.geocoder.geocode(text),
+            (Some(text), None, None) => {
+                // A place name is one line: a control character in it is refused, not
+                // silently dropped by the geocoder's normalisation.
+                if let Some(c) = super::text::forbidden_control(text, super::text::Lines::One) {
+                    errs.add(
+                        format!("{field}.place"),
+                        format!(
+                            "must not contain control characters (found U+{:04X})",
+                            c as u32
+                        ),
+                    );
+                    return None;
+                }
+                self.geocoder.geocode(text)
+            }
             (None, Some(lat), Some(lon)) => {
                 self.geocoder
                     .reverse(LatLon::new(lat, lon))

@@ -116,6 +116,20 @@ fn radius(field: &str, r: Option<f64>, errs: &mut Violations) -> f64 {
     r
 }
 
+/// The canonical code of a US state or Canadian province given as `s` (any case), or a
+/// violation of `field`. Both searches validate states with this, so neither lets an
+/// unknown state through as "anywhere".
+pub fn known_region(s: &str, field: &str, errs: &mut Violations) -> Option<&'static str> {
+    let found = REGIONS
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(s.trim()))
+        .map(|(c, _)| *c);
+    if found.is_none() {
+        errs.add(field, format!("unknown state `{s}`"));
+    }
+    found
+}
+
 fn point(
     geo: &Geo,
     field: &str,
@@ -177,9 +191,8 @@ impl SearchParams {
         } else if !states.is_empty() {
             let mut codes = Vec::new();
             for s in &states {
-                match REGIONS.iter().find(|(c, _)| c.eq_ignore_ascii_case(s)) {
-                    Some((c, _)) => codes.push([c.as_bytes()[0], c.as_bytes()[1]]),
-                    None => errs.add("dest_states", format!("unknown state `{s}`")),
+                if let Some(c) = known_region(s, "dest_states", &mut errs) {
+                    codes.push([c.as_bytes()[0], c.as_bytes()[1]]);
                 }
             }
             DestFilter::States(codes)

@@ -83,12 +83,15 @@ impl TruckInput {
                 );
             }
         }
-        if self
-            .notes
-            .as_ref()
-            .is_some_and(|n| n.chars().count() > 2_000)
-        {
-            errs.add("notes", "must be at most 2000 characters");
+        if let Some(n) = &self.notes {
+            super::text::check(
+                &mut errs,
+                "notes",
+                n,
+                2_000,
+                false,
+                super::text::Lines::Many,
+            );
         }
         match &self.destination {
             TruckDestination::Anywhere => {}

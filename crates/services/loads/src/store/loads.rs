@@ -21,10 +21,26 @@ pub struct LoadRow {
     pub posted_at: Option<DateTime<Utc>>,
 }
 
+/// A stored load status this build does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("load {load_id} has the unreadable stored status {status:?}")]
+pub struct UnreadableStatus {
+    pub load_id: Uuid,
+    pub status: String,
+}
+
 impl LoadRow {
-    pub fn status(&self) -> LoadStatus {
-        LoadStatus::from_parts(&self.status, self.truck_ordered_not_used)
-            .unwrap_or(LoadStatus::Draft)
+    /// The stored status. One this build cannot read is corruption, logged with the row id
+    /// and refused: never guessed (a guess of `draft` would make the load editable and
+    /// postable).
+    pub fn status(&self) -> Result<LoadStatus, UnreadableStatus> {
+        LoadStatus::from_parts(&self.status, self.truck_ordered_not_used).ok_or_else(|| {
+            tracing::error!(load_id = %self.id, status = %self.status, "stored load status is unreadable");
+            UnreadableStatus {
+                load_id: self.id,
+                status: self.status.clone(),
+            }
+        })
     }
 
     pub fn set_status(&mut self, s: LoadStatus) {
@@ -232,6 +248,23 @@ pub async fn get_idempotency(
     .bind(org_id)
     .bind(key)
     .fetch_optional(c)
+    .await
+    })
+}
+
+/// The stored answer under `key`, read after the transaction that lost a race for it ended.
+pub async fn get_idempotency_committed(
+    db: &Db,
+    org_id: Uuid,
+    key: &str,
+) -> sqlx::Result<Option<IdempotencyRow>> {
+    on_db!(db, |p| {
+        sqlx::query_as(
+        "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE org_id = $1 AND key = $2"
+    )
+    .bind(org_id)
+    .bind(key)
+    .fetch_optional(p)
     .await
     })
 }
