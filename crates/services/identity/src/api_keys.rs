@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use lanerunner_core::{Role, Scope, Scopes};
+use lanerunner_core::{ApiKeyId, OrgId, Role, Scope, Scopes};
 use lanerunner_platform::http::{Caller, Principal};
 use serde_json::json;
 use sqlx::types::Json;
@@ -62,24 +62,26 @@ impl Identity {
         // The owner of record is always a member: a key minted by a key belongs to the
         // member who owns the parent, so deactivating that member stops both.
         let owner = match caller.principal {
-            Principal::User(u) => u.0,
-            Principal::ApiKey(parent) => store::api_key_owner(&mut tx, caller.org.0, parent)
-                .await?
-                .ok_or(IdentityError::Forbidden(
-                    "this API key has no owner of record",
-                ))?,
+            Principal::User(u) => u,
+            Principal::ApiKey(parent) => {
+                store::api_key_owner(&mut tx, caller.org, ApiKeyId(parent))
+                    .await?
+                    .ok_or(IdentityError::Forbidden(
+                        "this API key has no owner of record",
+                    ))?
+            }
         };
         let secret = SecretToken::generate(TokenKind::ApiKey);
         let key = ApiKeyRow {
             id: Uuid::now_v7(),
-            org_id: caller.org.0,
+            org_id: caller.org.as_uuid(),
             name,
             prefix: secret.prefix().unwrap_or_default().to_owned(),
             scopes: Json(scopes),
             // A key acts with at most admin rights, never as an owner, and at most with its
             // owner's current role (checked on every call).
             role: Role::Admin.capped_by(caller.role).as_str().into(),
-            created_by: owner,
+            created_by: owner.as_uuid(),
             created_at: Utc::now(),
             expires_at,
             last_used_at: None,
@@ -101,19 +103,19 @@ impl Identity {
 
     pub async fn api_keys(
         &self,
-        org: Uuid,
-        after: Option<Uuid>,
+        org: OrgId,
+        after: Option<ApiKeyId>,
         limit: u32,
     ) -> Result<Vec<ApiKeyRow>> {
         Ok(store::list_api_keys(&self.db, org, after, limit).await?)
     }
 
-    pub async fn revoke_api_key(&self, caller: &Caller, id: Uuid, addr: IpAddr) -> Result<()> {
+    pub async fn revoke_api_key(&self, caller: &Caller, id: ApiKeyId, addr: IpAddr) -> Result<()> {
         caller
             .require_admin()
             .map_err(|_| IdentityError::Forbidden("only owners and admins may revoke API keys"))?;
         let mut tx = self.db.begin().await?;
-        if !store::revoke_api_key(&mut tx, caller.org.0, id, Utc::now()).await? {
+        if !store::revoke_api_key(&mut tx, caller.org, id, Utc::now()).await? {
             return Err(IdentityError::NotFound("API key"));
         }
         self.audit(
@@ -121,7 +123,7 @@ impl Identity {
             actor(caller, addr),
             "api_key_revoked",
             "success",
-            Some(id),
+            Some(id.0),
             json!({}),
         )
         .await?;

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use chrono::Utc;
-use lanerunner_core::{OrgKind, Role};
+use lanerunner_core::{OrgId, OrgKind, Role, SessionId, UserId};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -134,7 +134,7 @@ impl Identity {
         }
         let ev = self.event(
             events::ORG_CREATED,
-            org.id,
+            OrgId(org.id),
             org.id,
             &events::OrgCreated {
                 org_id: org.id,
@@ -145,7 +145,7 @@ impl Identity {
         self.publish(&mut tx, ev).await?;
         let ev = self.event(
             events::USER_REGISTERED,
-            org.id,
+            OrgId(org.id),
             user.id,
             &events::UserRegistered {
                 user_id: user.id,
@@ -157,11 +157,7 @@ impl Identity {
         )?;
         self.publish(&mut tx, ev).await?;
         self.request_verification(&mut tx, &user).await?;
-        let actor = Actor {
-            org: Some(org.id),
-            id: Some(user.id),
-            addr,
-        };
+        let actor = Actor::member(OrgId(org.id), UserId(user.id), addr);
         self.audit(
             &mut tx,
             actor,
@@ -212,7 +208,7 @@ impl Identity {
                     let _ = self.cache.incr_in_window(key, window).await;
                 }
                 let actor = Actor {
-                    org: user.as_ref().map(|u| u.org_id),
+                    org: user.as_ref().map(|u| OrgId(u.org_id)),
                     id: user.as_ref().map(|u| u.id),
                     addr,
                 };
@@ -248,15 +244,11 @@ impl Identity {
                 expires_in: MFA_CHALLENGE_TTL.as_secs(),
             });
         }
-        let org = store::get_org(&self.db, user.org_id)
+        let org = store::get_org(&self.db, OrgId(user.org_id))
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
         let mut tx = self.db.begin().await?;
-        let actor = Actor {
-            org: Some(user.org_id),
-            id: Some(user.id),
-            addr,
-        };
+        let actor = Actor::member(OrgId(user.org_id), UserId(user.id), addr);
         self.audit(
             &mut tx,
             actor,
@@ -289,18 +281,14 @@ impl Identity {
             .await
             .map_err(|e| IdentityError::Internal(e.into()))?
             .and_then(|b| Uuid::from_slice(&b).ok())
+            .map(UserId)
             .ok_or(IdentityError::InvalidToken("MFA challenge"))?;
         self.second_factor_attempt(user_id).await?;
         let mut tx = self.db.begin().await?;
         let mut user = store::get_user_by_id_tx(&mut tx, user_id)
             .await?
             .ok_or(IdentityError::InvalidToken("MFA challenge"))?;
-        let org_id = user.org_id;
-        let actor = Actor {
-            org: Some(org_id),
-            id: Some(user_id),
-            addr,
-        };
+        let actor = Actor::member(OrgId(user.org_id), user_id, addr);
         match self.check_second_factor(&mut tx, &mut user, code).await {
             Ok(method) => {
                 self.audit(
@@ -308,7 +296,7 @@ impl Identity {
                     actor,
                     "login",
                     "success",
-                    Some(user_id),
+                    Some(user_id.0),
                     json!({ "mfa": true, "method": method }),
                 )
                 .await?;
@@ -324,7 +312,7 @@ impl Identity {
                     actor,
                     "login_mfa",
                     "failure",
-                    Some(user_id),
+                    Some(user_id.0),
                     json!({ "reason": e.to_string() }),
                 )
                 .await?;
@@ -349,17 +337,18 @@ impl Identity {
         let secret = TotpSecret::from_base32(secret)
             .map_err(|e| IdentityError::Internal(anyhow::anyhow!("stored TOTP secret: {e}")))?;
         let now = Utc::now();
+        let (org, user_id) = (OrgId(user.org_id), UserId(user.id));
         if recovery::is_well_formed(code) {
-            let hashes = store::unused_recovery_codes(tx, user.id).await?;
+            let hashes = store::unused_recovery_codes(tx, org, user_id).await?;
             let idx = recovery::find_match(code, &hashes).ok_or(IdentityError::InvalidMfaCode)?;
-            if !store::use_recovery_code(tx, user.id, &hashes[idx], now).await? {
+            if !store::use_recovery_code(tx, org, user_id, &hashes[idx], now).await? {
                 return Err(IdentityError::MfaCodeReplayed);
             }
             return Ok("recovery_code");
         }
         match secret.verify(code, now.timestamp(), user.mfa_last_step) {
             Ok(step) => {
-                if !store::advance_mfa_step(tx, user.id, step, now).await? {
+                if !store::advance_mfa_step(tx, org, user_id, step, now).await? {
                     return Err(IdentityError::MfaCodeReplayed);
                 }
                 user.mfa_last_step = Some(step);
@@ -376,7 +365,7 @@ impl Identity {
     /// counted before the code is checked, so a burst of parallel guesses cannot all pass the
     /// gate; a success clears the count ([`Self::second_factor_passed`]), so only failures
     /// accumulate.
-    pub(crate) async fn second_factor_attempt(&self, user: Uuid) -> Result<()> {
+    pub(crate) async fn second_factor_attempt(&self, user: UserId) -> Result<()> {
         let (attempts, left) = self
             .cache
             .incr_in_window(&mfa_attempts_key(user), MFA_CHALLENGE_TTL)
@@ -391,7 +380,7 @@ impl Identity {
         Ok(())
     }
 
-    pub(crate) async fn second_factor_passed(&self, user: Uuid) {
+    pub(crate) async fn second_factor_passed(&self, user: UserId) {
         let _ = self.cache.delete(&mfa_attempts_key(user)).await;
     }
 
@@ -406,19 +395,22 @@ impl Identity {
         let row = store::find_refresh_token(&mut tx, &hash)
             .await?
             .ok_or(IdentityError::InvalidToken("refresh token"))?;
-        let session = store::get_session(&mut tx, row.session_id)
+        let session = store::get_session(&mut tx, row.org_id, row.session_id)
             .await?
             .ok_or(IdentityError::InvalidToken("refresh token"))?;
-        let actor = Actor {
-            org: Some(session.org_id),
-            id: Some(session.user_id),
-            addr,
-        };
+        let actor = Actor::member(OrgId(session.org_id), UserId(session.user_id), addr);
         if session.revoked_at.is_some() || row.expires_at <= now {
             return Err(IdentityError::InvalidToken("refresh token"));
         }
         if row.rotated_at.is_some() || !store::rotate_refresh_token(&mut tx, &hash, now).await? {
-            store::revoke_session(&mut tx, session.id, "refresh_token_reuse", now).await?;
+            store::revoke_session(
+                &mut tx,
+                OrgId(session.org_id),
+                SessionId(session.id),
+                "refresh_token_reuse",
+                now,
+            )
+            .await?;
             self.audit(
                 &mut tx,
                 actor,
@@ -429,16 +421,16 @@ impl Identity {
             )
             .await?;
             self.commit(tx).await?;
-            self.remember_revoked(&[session.id]).await;
+            self.remember_revoked(&[SessionId(session.id)]).await;
             return Err(IdentityError::RefreshTokenReused);
         }
-        let user = store::get_user_tx(&mut tx, session.org_id, session.user_id)
+        let user = store::get_user_tx(&mut tx, OrgId(session.org_id), UserId(session.user_id))
             .await?
             .ok_or(IdentityError::InvalidToken("refresh token"))?;
         if !user.active {
             return Err(IdentityError::InvalidToken("refresh token"));
         }
-        let org = store::get_org_tx(&mut tx, user.org_id)
+        let org = store::get_org_tx(&mut tx, OrgId(user.org_id))
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
         let pending = org.require_mfa && user.mfa_secret.is_none();
@@ -449,15 +441,15 @@ impl Identity {
         Ok(tokens)
     }
 
-    pub async fn logout(&self, session: Uuid, actor: Actor) -> Result<()> {
+    pub async fn logout(&self, org: OrgId, session: SessionId, actor: Actor) -> Result<()> {
         let mut tx = self.db.begin().await?;
-        store::revoke_session(&mut tx, session, "logout", Utc::now()).await?;
+        store::revoke_session(&mut tx, org, session, "logout", Utc::now()).await?;
         self.audit(
             &mut tx,
             actor,
             "logout",
             "success",
-            Some(session),
+            Some(session.0),
             json!({}),
         )
         .await?;
@@ -485,9 +477,10 @@ impl Identity {
         let mut tx = self.db.begin().await?;
         store::insert_one_time_token(
             &mut tx,
-            &token.hash(),
+            OrgId(user.org_id),
+            UserId(user.id),
             PURPOSE_RESET,
-            user.id,
+            &token.hash(),
             Utc::now() + chrono::Duration::minutes(ttl),
         )
         .await?;
@@ -499,7 +492,7 @@ impl Identity {
         );
         self.send_email(
             &mut tx,
-            user.org_id,
+            OrgId(user.org_id),
             &user.email,
             "Reset your LaneRunner password",
             text,
@@ -507,11 +500,7 @@ impl Identity {
         .await?;
         self.audit(
             &mut tx,
-            Actor {
-                org: Some(user.org_id),
-                id: Some(user.id),
-                addr,
-            },
+            Actor::member(OrgId(user.org_id), UserId(user.id), addr),
             "password_reset_requested",
             "success",
             Some(user.id),
@@ -532,7 +521,7 @@ impl Identity {
         let mut tx = self.db.begin().await?;
         let mut user =
             consume_user_token(&mut tx, &token, PURPOSE_RESET, "password reset token").await?;
-        let (org_id, user_id) = (user.org_id, user.id);
+        let (org_id, user_id) = (OrgId(user.org_id), UserId(user.id));
         PasswordPolicy::check(new_password, &user.email)
             .map_err(|e| invalid("new_password", e.to_string()))?;
         user.password_hash = self.hash_password(new_password).await?;
@@ -540,19 +529,21 @@ impl Identity {
         user.email_verified_at.get_or_insert(Utc::now());
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
-        let revoked =
-            store::revoke_user_sessions(&mut tx, user.id, None, "password_reset", Utc::now())
-                .await?;
+        let revoked = store::revoke_user_sessions(
+            &mut tx,
+            org_id,
+            user_id,
+            None,
+            "password_reset",
+            Utc::now(),
+        )
+        .await?;
         self.audit(
             &mut tx,
-            Actor {
-                org: Some(org_id),
-                id: Some(user_id),
-                addr,
-            },
+            Actor::member(org_id, user_id, addr),
             "password_reset",
             "success",
-            Some(user_id),
+            Some(user_id.0),
             json!({ "sessions_revoked": revoked.len() }),
         )
         .await?;
@@ -563,11 +554,11 @@ impl Identity {
 
     pub async fn change_password(
         &self,
-        org: Uuid,
-        user_id: Uuid,
+        org: OrgId,
+        user_id: UserId,
         current: &str,
         new_password: &str,
-        keep_session: Option<Uuid>,
+        keep_session: Option<SessionId>,
         addr: IpAddr,
     ) -> Result<()> {
         let user = store::get_user(&self.db, org, user_id)
@@ -578,14 +569,10 @@ impl Identity {
             .await
         {
             self.audit_alone(
-                Actor {
-                    org: Some(org),
-                    id: Some(user_id),
-                    addr,
-                },
+                Actor::member(org, user_id, addr),
                 "password_change",
                 "failure",
-                Some(user_id),
+                Some(user_id.0),
                 json!({ "reason": "wrong_password" }),
             )
             .await?;
@@ -604,6 +591,7 @@ impl Identity {
         // Other sessions end; the one that changed the password goes on.
         let revoked = store::revoke_user_sessions(
             &mut tx,
+            org,
             user_id,
             keep_session,
             "password_change",
@@ -612,14 +600,10 @@ impl Identity {
         .await?;
         self.audit(
             &mut tx,
-            Actor {
-                org: Some(org),
-                id: Some(user_id),
-                addr,
-            },
+            Actor::member(org, user_id, addr),
             "password_change",
             "success",
-            Some(user_id),
+            Some(user_id.0),
             json!({ "sessions_revoked": revoked.len() }),
         )
         .await?;
@@ -637,9 +621,10 @@ impl Identity {
         let ttl = self.config().auth.email_verification_ttl_hours;
         store::insert_one_time_token(
             tx,
-            &token.hash(),
+            OrgId(user.org_id),
+            UserId(user.id),
             PURPOSE_VERIFY,
-            user.id,
+            &token.hash(),
             Utc::now() + chrono::Duration::hours(ttl),
         )
         .await?;
@@ -651,7 +636,7 @@ impl Identity {
         );
         self.send_email(
             tx,
-            user.org_id,
+            OrgId(user.org_id),
             &user.email,
             "Confirm your email address",
             text,
@@ -659,7 +644,12 @@ impl Identity {
         .await
     }
 
-    pub async fn resend_verification(&self, org: Uuid, user_id: Uuid, addr: IpAddr) -> Result<()> {
+    pub async fn resend_verification(
+        &self,
+        org: OrgId,
+        user_id: UserId,
+        addr: IpAddr,
+    ) -> Result<()> {
         let user = store::get_user(&self.db, org, user_id)
             .await?
             .ok_or(IdentityError::NotFound("user"))?;
@@ -682,20 +672,16 @@ impl Identity {
         let mut tx = self.db.begin().await?;
         let mut user =
             consume_user_token(&mut tx, &token, PURPOSE_VERIFY, "verification token").await?;
-        let (org_id, user_id) = (user.org_id, user.id);
+        let (org_id, user_id) = (OrgId(user.org_id), UserId(user.id));
         user.email_verified_at = Some(Utc::now());
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
         self.audit(
             &mut tx,
-            Actor {
-                org: Some(org_id),
-                id: Some(user_id),
-                addr,
-            },
+            Actor::member(org_id, user_id, addr),
             "email_verified",
             "success",
-            Some(user_id),
+            Some(user_id.0),
             json!({}),
         )
         .await?;
@@ -718,7 +704,7 @@ async fn consume_user_token(
         .ok_or(IdentityError::InvalidToken(what))
 }
 
-fn mfa_attempts_key(user: Uuid) -> String {
+fn mfa_attempts_key(user: UserId) -> String {
     format!("identity:mfa-attempts:{user}")
 }
 

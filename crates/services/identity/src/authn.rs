@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use lanerunner_core::{OrgId, OrgKind, Role, UserId};
+use lanerunner_core::{ApiKeyId, OrgId, OrgKind, Role, SessionId, UserId};
 use lanerunner_platform::http::{Authenticator, Caller, Principal, Problem};
 
 use crate::domain::{SecretToken, TokenError, TokenKind};
@@ -35,7 +35,7 @@ impl Authenticator for IdentityAuthenticator {
             })
         })?;
         if let Some(sid) = claims.sid {
-            if id.is_revoked(sid).await {
+            if id.is_revoked(SessionId(sid)).await {
                 return Err(Problem::unauthenticated("this session has been signed out"));
             }
         }
@@ -91,7 +91,9 @@ impl Identity {
         let touch_key = format!("identity:api-key-touched:{}", key.id);
         if matches!(self.cache.get(&touch_key).await, Ok(None)) {
             let _ = self.cache.set(&touch_key, b"1", TOUCH_EVERY).await;
-            if let Err(e) = store::touch_api_key(&self.db, key.id, now).await {
+            if let Err(e) =
+                store::touch_api_key(&self.db, OrgId(key.org_id), ApiKeyId(key.id), now).await
+            {
                 tracing::warn!(api_key = %key.id, error = %e, "could not record API key use");
             }
         }

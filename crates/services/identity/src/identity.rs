@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use lanerunner_core::{EventEnvelope, OrgId};
+use lanerunner_core::{EventEnvelope, OrgId, SessionId, UserId};
 use lanerunner_platform::cache::Cache;
 use lanerunner_platform::mail::{email_requested, EmailMessage};
 use lanerunner_platform::outbox;
@@ -48,9 +48,21 @@ pub struct IssuedTokens {
 /// Who did something and from where, for audit records.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor {
-    pub org: Option<Uuid>,
+    pub org: Option<OrgId>,
+    /// A user or an API key.
     pub id: Option<Uuid>,
     pub addr: IpAddr,
+}
+
+impl Actor {
+    /// A member acting for their own organization.
+    pub fn member(org: OrgId, user: UserId, addr: IpAddr) -> Self {
+        Self {
+            org: Some(org),
+            id: Some(user.as_uuid()),
+            addr,
+        }
+    }
 }
 
 impl Identity {
@@ -97,11 +109,11 @@ impl Identity {
     pub(crate) fn event<P: Serialize>(
         &self,
         kind: lanerunner_core::EventType,
-        org: Uuid,
+        org: OrgId,
         aggregate: Uuid,
         payload: &P,
     ) -> Result<EventEnvelope> {
-        EventEnvelope::new(kind, Some(OrgId(org)), aggregate, payload)
+        EventEnvelope::new(kind, Some(org), aggregate, payload)
             .map_err(|e| IdentityError::Internal(e.into()))
     }
 
@@ -117,7 +129,7 @@ impl Identity {
     ) -> Result<()> {
         let row = AuditRow {
             id: Uuid::now_v7(),
-            org_id: actor.org,
+            org_id: actor.org.map(|o| o.0),
             actor_id: actor.id,
             action: action.into(),
             outcome: outcome.into(),
@@ -127,7 +139,7 @@ impl Identity {
             occurred_at: Utc::now(),
         };
         store::insert_audit(tx, &row).await?;
-        let event = EventEnvelope::new(events::AUDIT_RECORDED, actor.org.map(OrgId), row.id, &row)
+        let event = EventEnvelope::new(events::AUDIT_RECORDED, actor.org, row.id, &row)
             .map_err(|e| IdentityError::Internal(e.into()))?;
         self.publish(tx, event).await
     }
@@ -151,7 +163,7 @@ impl Identity {
     pub(crate) async fn send_email(
         &self,
         tx: &mut Tx,
-        org: Uuid,
+        org: OrgId,
         to: &str,
         subject: &str,
         text: String,
@@ -162,8 +174,7 @@ impl Identity {
             subject: subject.into(),
             text,
         };
-        self.publish(tx, email_requested(Some(OrgId(org)), &message))
-            .await
+        self.publish(tx, email_requested(Some(org), &message)).await
     }
 
     pub(crate) fn link(&self, path: &str, token: &SecretToken) -> String {
@@ -237,9 +248,17 @@ impl Identity {
         let refresh = SecretToken::generate(TokenKind::Refresh);
         let refresh_expires =
             now + chrono::Duration::days(self.config().auth.refresh_token_ttl_days);
-        store::insert_refresh_token(tx, &refresh.hash(), session.id, now, refresh_expires).await?;
+        store::insert_refresh_token(
+            tx,
+            OrgId(session.org_id),
+            SessionId(session.id),
+            &refresh.hash(),
+            now,
+            refresh_expires,
+        )
+        .await?;
         let ttl = self.config().auth.access_token_ttl_secs;
-        let org = store::get_org_tx(tx, user.org_id)
+        let org = store::get_org_tx(tx, OrgId(user.org_id))
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
         let claims = AccessClaims {
@@ -307,7 +326,7 @@ impl Identity {
 
     /// Access tokens are stateless, so a revoked session is remembered in the cache for
     /// as long as any of its access tokens can still be in date.
-    pub(crate) async fn remember_revoked(&self, sessions: &[Uuid]) {
+    pub(crate) async fn remember_revoked(&self, sessions: &[SessionId]) {
         let ttl = Duration::from_secs(self.config().auth.access_token_ttl_secs as u64 + 60);
         for sid in sessions {
             if let Err(e) = self.cache.set(&revoked_key(*sid), b"1", ttl).await {
@@ -316,13 +335,13 @@ impl Identity {
         }
     }
 
-    pub(crate) async fn is_revoked(&self, sid: Uuid) -> bool {
+    pub(crate) async fn is_revoked(&self, sid: SessionId) -> bool {
         // A cache outage fails closed for nothing here: the store still says who is revoked
         // at the next refresh, and access tokens are short-lived.
         matches!(self.cache.get(&revoked_key(sid)).await, Ok(Some(_)))
     }
 }
 
-fn revoked_key(sid: Uuid) -> String {
+fn revoked_key(sid: SessionId) -> String {
     format!("identity:session-revoked:{sid}")
 }

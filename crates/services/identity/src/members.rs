@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use chrono::Utc;
-use lanerunner_core::{OrgKind, Role};
+use lanerunner_core::{OrgId, OrgKind, Role, UserId};
 use lanerunner_platform::http::Caller;
 use serde_json::json;
 use uuid::Uuid;
@@ -25,7 +25,7 @@ pub struct OrgChanges {
 
 pub(crate) fn actor(caller: &Caller, addr: IpAddr) -> Actor {
     Actor {
-        org: Some(caller.org.0),
+        org: Some(caller.org),
         id: Some(caller.actor_id()),
         addr,
     }
@@ -37,7 +37,7 @@ fn parse_role(text: &str) -> Result<Role> {
 }
 
 impl Identity {
-    pub async fn organization(&self, org: Uuid) -> Result<OrgRow> {
+    pub async fn organization(&self, org: OrgId) -> Result<OrgRow> {
         store::get_org(&self.db, org)
             .await?
             .ok_or(IdentityError::NotFound("organization"))
@@ -52,7 +52,7 @@ impl Identity {
         caller.require_admin().map_err(|_| {
             IdentityError::Forbidden("only owners and admins may change organization settings")
         })?;
-        let mut org = self.organization(caller.org.0).await?;
+        let mut org = self.organization(caller.org).await?;
         let before = org.clone();
         if let Some(name) = changes.name {
             org.name = check_name("name", &name)?;
@@ -106,14 +106,14 @@ impl Identity {
 
     pub async fn members(
         &self,
-        org: Uuid,
-        after: Option<Uuid>,
+        org: OrgId,
+        after: Option<UserId>,
         limit: u32,
     ) -> Result<Vec<UserRow>> {
         Ok(store::list_users(&self.db, org, after, limit).await?)
     }
 
-    pub async fn member(&self, org: Uuid, user: Uuid) -> Result<UserRow> {
+    pub async fn member(&self, org: OrgId, user: UserId) -> Result<UserRow> {
         store::get_user(&self.db, org, user)
             .await?
             .ok_or(IdentityError::NotFound("user"))
@@ -123,13 +123,13 @@ impl Identity {
     pub async fn update_member(
         &self,
         caller: &Caller,
-        user_id: Uuid,
+        user_id: UserId,
         role: Option<&str>,
         active: Option<bool>,
         addr: IpAddr,
     ) -> Result<UserRow> {
         let mut tx = self.db.begin().await?;
-        let mut user = store::get_user_tx(&mut tx, caller.org.0, user_id)
+        let mut user = store::get_user_tx(&mut tx, caller.org, user_id)
             .await?
             .ok_or(IdentityError::NotFound("user"))?;
         if !caller.role.can_manage_users() {
@@ -158,12 +158,18 @@ impl Identity {
                 // Access tokens carry the role: end the member's sessions so the change
                 // holds at once, not when their token expires. (Their API keys follow by
                 // themselves: a key's role is capped by its owner's current one.)
-                revoked =
-                    store::revoke_user_sessions(&mut tx, user.id, None, "role_changed", Utc::now())
-                        .await?;
+                revoked = store::revoke_user_sessions(
+                    &mut tx,
+                    caller.org,
+                    user_id,
+                    None,
+                    "role_changed",
+                    Utc::now(),
+                )
+                .await?;
                 let ev = self.event(
                     events::USER_ROLE_CHANGED,
-                    caller.org.0,
+                    caller.org,
                     user.id,
                     &events::UserRoleChanged {
                         user_id: user.id,
@@ -186,7 +192,7 @@ impl Identity {
         }
         if let Some(active) = active {
             if active != user.active {
-                if !active && Some(user.id) == caller.user_id().map(|u| u.0) {
+                if !active && Some(user_id) == caller.user_id() {
                     return Err(IdentityError::Forbidden("you cannot deactivate yourself"));
                 }
                 user.active = active;
@@ -194,7 +200,8 @@ impl Identity {
                     revoked.extend(
                         store::revoke_user_sessions(
                             &mut tx,
-                            user.id,
+                            caller.org,
+                            user_id,
                             None,
                             "deactivated",
                             Utc::now(),
@@ -204,8 +211,7 @@ impl Identity {
                     // Keys die with their owner's membership (and do not come back with
                     // a reactivation: an admin mints new ones deliberately).
                     let keys =
-                        store::revoke_api_keys_of(&mut tx, caller.org.0, user.id, Utc::now())
-                            .await?;
+                        store::revoke_api_keys_of(&mut tx, caller.org, user_id, Utc::now()).await?;
                     if !keys.is_empty() {
                         self.audit(
                             &mut tx,
@@ -219,7 +225,7 @@ impl Identity {
                     }
                     let ev = self.event(
                         events::USER_DEACTIVATED,
-                        caller.org.0,
+                        caller.org,
                         user.id,
                         &events::UserDeactivated {
                             user_id: user.id,
@@ -249,7 +255,7 @@ impl Identity {
         let still_owner = user.role == Role::Owner.as_str() && user.active;
         if was_owner_active
             && !still_owner
-            && store::count_active_owners(&mut tx, caller.org.0).await? == 0
+            && store::count_active_owners(&mut tx, caller.org).await? == 0
         {
             return Err(IdentityError::Conflict(
                 "last-owner",
@@ -286,7 +292,7 @@ impl Identity {
         {
             return Err(IdentityError::EmailTaken);
         }
-        let org = self.organization(caller.org.0).await?;
+        let org = self.organization(caller.org).await?;
         let token = SecretToken::generate(TokenKind::Invitation);
         let now = Utc::now();
         let ttl = self.config().auth.invitation_ttl_hours;
@@ -312,7 +318,7 @@ impl Identity {
         );
         self.send_email(
             &mut tx,
-            org.id,
+            caller.org,
             &inv.email,
             &format!("Join {} on LaneRunner", org.name),
             text,
@@ -333,7 +339,7 @@ impl Identity {
 
     pub async fn invitations(
         &self,
-        org: Uuid,
+        org: OrgId,
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<InvitationRow>> {
@@ -347,7 +353,7 @@ impl Identity {
             ));
         }
         let mut tx = self.db.begin().await?;
-        if !store::revoke_invitation(&mut tx, caller.org.0, id, Utc::now()).await? {
+        if !store::revoke_invitation(&mut tx, caller.org, id, Utc::now()).await? {
             return Err(IdentityError::NotFound("pending invitation"));
         }
         self.audit(
@@ -408,10 +414,11 @@ impl Identity {
                 e.into()
             });
         }
-        store::mark_invitation_accepted(&mut tx, inv.id, now).await?;
+        let org_id = OrgId(inv.org_id);
+        store::mark_invitation_accepted(&mut tx, org_id, inv.id, now).await?;
         let ev = self.event(
             events::USER_REGISTERED,
-            inv.org_id,
+            org_id,
             user.id,
             &events::UserRegistered {
                 user_id: user.id,
@@ -422,16 +429,12 @@ impl Identity {
             },
         )?;
         self.publish(&mut tx, ev).await?;
-        let org = store::get_org_tx(&mut tx, inv.org_id)
+        let org = store::get_org_tx(&mut tx, org_id)
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
         self.audit(
             &mut tx,
-            Actor {
-                org: Some(inv.org_id),
-                id: Some(user.id),
-                addr,
-            },
+            Actor::member(org_id, UserId(user.id), addr),
             "invitation_accepted",
             "success",
             Some(inv.id),

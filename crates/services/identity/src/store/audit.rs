@@ -1,6 +1,7 @@
 //! The security audit trail.
 
 use chrono::{DateTime, Utc};
+use lanerunner_core::OrgId;
 use lanerunner_platform::{on_db, on_tx, Db, Tx};
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -41,7 +42,7 @@ pub async fn insert_audit(tx: &mut Tx, a: &AuditRow) -> sqlx::Result<()> {
 
 pub async fn list_audit(
     db: &Db,
-    org_id: Uuid,
+    org: OrgId,
     after: Option<Uuid>,
     limit: u32,
 ) -> sqlx::Result<Vec<AuditRow>> {
@@ -50,7 +51,7 @@ pub async fn list_audit(
         "SELECT id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at FROM audit_events \
          WHERE org_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
     )
-    .bind(org_id)
+    .bind(org)
     .bind(after)
     .bind(i64::from(limit) + 1)
     .fetch_all(p)

@@ -1,6 +1,7 @@
 //! Organizations, users and invitations.
 
 use chrono::{DateTime, Utc};
+use lanerunner_core::{OrgId, UserId};
 use lanerunner_platform::{on_db, on_tx, Db, Tx};
 use uuid::Uuid;
 
@@ -72,21 +73,21 @@ pub async fn insert_org(tx: &mut Tx, org: &OrgRow) -> sqlx::Result<()> {
     })
 }
 
-pub async fn get_org(db: &Db, org_id: Uuid) -> sqlx::Result<Option<OrgRow>> {
+pub async fn get_org(db: &Db, org: OrgId) -> sqlx::Result<Option<OrgRow>> {
     on_db!(db, |p| sqlx::query_as(
         "SELECT * FROM organizations WHERE id = $1"
     )
-    .bind(org_id)
+    .bind(org)
     .fetch_optional(p)
     .await)
 }
 
 /// The organization inside a write transaction (sees the transaction's own inserts).
-pub async fn get_org_tx(tx: &mut Tx, org_id: Uuid) -> sqlx::Result<Option<OrgRow>> {
+pub async fn get_org_tx(tx: &mut Tx, org: OrgId) -> sqlx::Result<Option<OrgRow>> {
     on_tx!(tx, |c| sqlx::query_as(
         "SELECT * FROM organizations WHERE id = $1"
     )
-    .bind(org_id)
+    .bind(org)
     .fetch_optional(c)
     .await)
 }
@@ -130,7 +131,8 @@ pub async fn insert_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
     })
 }
 
-/// Login looks users up by email across organizations: an email is one account.
+/// Not tenant-scoped: login (and the checks that an email is free) look an email up across
+/// organizations, because an email is one account.
 pub async fn find_user_by_email(db: &Db, email: &str) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
     on_db!(db, |p| sqlx::query_as(&sql)
@@ -139,60 +141,56 @@ pub async fn find_user_by_email(db: &Db, email: &str) -> sqlx::Result<Option<Use
         .await)
 }
 
-/// A user by id, only if they belong to `org_id`.
-pub async fn get_user(db: &Db, org_id: Uuid, user_id: Uuid) -> sqlx::Result<Option<UserRow>> {
+/// A user by id, only if they belong to `org`.
+pub async fn get_user(db: &Db, org: OrgId, user: UserId) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 AND id = $2");
     on_db!(db, |p| sqlx::query_as(&sql)
-        .bind(org_id)
-        .bind(user_id)
+        .bind(org)
+        .bind(user)
         .fetch_optional(p)
         .await)
 }
 
-/// A user by id alone, for flows that start from a token (reset, verification, MFA
-/// challenge) rather than from a caller whose organization is known.
-pub async fn get_user_by_id_tx(tx: &mut Tx, user_id: Uuid) -> sqlx::Result<Option<UserRow>> {
+/// Not tenant-scoped: the user a spent token names (reset, verification, MFA challenge);
+/// the token, not a caller, says who it is, and their row says which organization.
+pub async fn get_user_by_id_tx(tx: &mut Tx, user: UserId) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
     on_tx!(tx, |c| sqlx::query_as(&sql)
-        .bind(user_id)
+        .bind(user)
         .fetch_optional(c)
         .await)
 }
 
 /// The same inside a write transaction (re-read under the write lock).
-pub async fn get_user_tx(
-    tx: &mut Tx,
-    org_id: Uuid,
-    user_id: Uuid,
-) -> sqlx::Result<Option<UserRow>> {
+pub async fn get_user_tx(tx: &mut Tx, org: OrgId, user: UserId) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 AND id = $2");
     on_tx!(tx, |c| sqlx::query_as(&sql)
-        .bind(org_id)
-        .bind(user_id)
+        .bind(org)
+        .bind(user)
         .fetch_optional(c)
         .await)
 }
 
 pub async fn list_users(
     db: &Db,
-    org_id: Uuid,
-    after: Option<Uuid>,
+    org: OrgId,
+    after: Option<UserId>,
     limit: u32,
 ) -> sqlx::Result<Vec<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3");
     on_db!(db, |p| sqlx::query_as(&sql)
-        .bind(org_id)
+        .bind(org)
         .bind(after)
         .bind(i64::from(limit) + 1)
         .fetch_all(p)
         .await)
 }
 
-pub async fn count_active_owners(tx: &mut Tx, org_id: Uuid) -> sqlx::Result<i64> {
+pub async fn count_active_owners(tx: &mut Tx, org: OrgId) -> sqlx::Result<i64> {
     on_tx!(tx, |c| sqlx::query_scalar(
         "SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'owner' AND active"
     )
-    .bind(org_id)
+    .bind(org)
     .fetch_one(c)
     .await)
 }
@@ -227,15 +225,17 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
 /// both win (RFC 6238 §5.2).
 pub async fn advance_mfa_step(
     tx: &mut Tx,
-    user_id: Uuid,
+    org: OrgId,
+    user: UserId,
     step: i64,
     at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     on_tx!(tx, |c| sqlx::query(
-        "UPDATE users SET mfa_last_step = $2, updated_at = $3 \
-         WHERE id = $1 AND (mfa_last_step IS NULL OR mfa_last_step < $2)"
+        "UPDATE users SET mfa_last_step = $3, updated_at = $4 \
+         WHERE org_id = $1 AND id = $2 AND (mfa_last_step IS NULL OR mfa_last_step < $3)"
     )
-    .bind(user_id)
+    .bind(org)
+    .bind(user)
     .bind(step)
     .bind(at)
     .execute(c)
@@ -267,6 +267,7 @@ pub async fn insert_invitation(
     })
 }
 
+/// Not tenant-scoped: the invited person has no organization until the token names one.
 pub async fn find_invitation_by_token(
     tx: &mut Tx,
     token_hash: &str,
@@ -280,7 +281,7 @@ pub async fn find_invitation_by_token(
 
 pub async fn list_invitations(
     db: &Db,
-    org_id: Uuid,
+    org: OrgId,
     after: Option<Uuid>,
     limit: u32,
 ) -> sqlx::Result<Vec<InvitationRow>> {
@@ -288,7 +289,7 @@ pub async fn list_invitations(
         "SELECT {INVITATION_COLUMNS} FROM invitations WHERE org_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
     );
     on_db!(db, |p| sqlx::query_as(&sql)
-        .bind(org_id)
+        .bind(org)
         .bind(after)
         .bind(i64::from(limit) + 1)
         .fetch_all(p)
@@ -297,12 +298,14 @@ pub async fn list_invitations(
 
 pub async fn mark_invitation_accepted(
     tx: &mut Tx,
+    org: OrgId,
     id: Uuid,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     on_tx!(tx, |c| sqlx::query(
-        "UPDATE invitations SET accepted_at = $2 WHERE id = $1"
+        "UPDATE invitations SET accepted_at = $3 WHERE org_id = $1 AND id = $2"
     )
+    .bind(org)
     .bind(id)
     .bind(at)
     .execute(c)
@@ -310,10 +313,10 @@ pub async fn mark_invitation_accepted(
     .map(|_| ()))
 }
 
-/// Revokes a pending invitation of `org_id`; false when there was none to revoke.
+/// Revokes a pending invitation of `org`; false when there was none to revoke.
 pub async fn revoke_invitation(
     tx: &mut Tx,
-    org_id: Uuid,
+    org: OrgId,
     id: Uuid,
     at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
@@ -321,7 +324,7 @@ pub async fn revoke_invitation(
         sqlx::query(
         "UPDATE invitations SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL"
     )
-    .bind(org_id)
+    .bind(org)
     .bind(id)
     .bind(at)
     .execute(c)
