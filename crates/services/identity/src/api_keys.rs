@@ -8,7 +8,6 @@ use lanerunner_core::{ApiKeyId, OrgId, Role, Scope, Scopes};
 use lanerunner_platform::http::{Caller, Principal};
 use serde_json::json;
 use sqlx::types::Json;
-use uuid::Uuid;
 
 use crate::domain::{SecretToken, TokenKind};
 use crate::error::{invalid, IdentityError, Result};
@@ -63,25 +62,23 @@ impl Identity {
         // member who owns the parent, so deactivating that member stops both.
         let owner = match caller.principal {
             Principal::User(u) => u,
-            Principal::ApiKey(parent) => {
-                store::api_key_owner(&mut tx, caller.org, ApiKeyId(parent))
-                    .await?
-                    .ok_or(IdentityError::Forbidden(
-                        "this API key has no owner of record",
-                    ))?
-            }
+            Principal::ApiKey(parent) => store::api_key_owner(&mut tx, caller.org, parent)
+                .await?
+                .ok_or(IdentityError::Forbidden(
+                "this API key has no owner of record",
+            ))?,
         };
         let secret = SecretToken::generate(TokenKind::ApiKey);
         let key = ApiKeyRow {
-            id: Uuid::now_v7(),
-            org_id: caller.org.as_uuid(),
+            id: ApiKeyId::new(),
+            org_id: caller.org,
             name,
             prefix: secret.prefix().unwrap_or_default().to_owned(),
             scopes: Json(scopes),
             // A key acts with at most admin rights, never as an owner, and at most with its
             // owner's current role (checked on every call).
             role: Role::Admin.capped_by(caller.role).as_str().into(),
-            created_by: owner.as_uuid(),
+            created_by: owner,
             created_at: Utc::now(),
             expires_at,
             last_used_at: None,
@@ -123,7 +120,7 @@ impl Identity {
             actor(caller, addr),
             "api_key_revoked",
             "success",
-            Some(id.0),
+            Some(id),
             json!({}),
         )
         .await?;

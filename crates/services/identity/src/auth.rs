@@ -99,7 +99,7 @@ impl Identity {
         let password_hash = self.hash_password(&input.password).await?;
         let now = Utc::now();
         let org = OrgRow {
-            id: Uuid::now_v7(),
+            id: OrgId::new(),
             kind: input.org_kind.as_str().into(),
             name: org_name,
             mc_number: mc.map(|m| m.digits().to_owned()),
@@ -109,7 +109,7 @@ impl Identity {
             updated_at: now,
         };
         let user = UserRow {
-            id: Uuid::now_v7(),
+            id: UserId::new(),
             org_id: org.id,
             email: email.as_str().into(),
             name,
@@ -134,7 +134,7 @@ impl Identity {
         }
         let ev = self.event(
             events::ORG_CREATED,
-            OrgId(org.id),
+            org.id,
             org.id,
             &events::OrgCreated {
                 org_id: org.id,
@@ -145,7 +145,7 @@ impl Identity {
         self.publish(&mut tx, ev).await?;
         let ev = self.event(
             events::USER_REGISTERED,
-            OrgId(org.id),
+            org.id,
             user.id,
             &events::UserRegistered {
                 user_id: user.id,
@@ -157,7 +157,7 @@ impl Identity {
         )?;
         self.publish(&mut tx, ev).await?;
         self.request_verification(&mut tx, &user).await?;
-        let actor = Actor::member(OrgId(org.id), UserId(user.id), addr);
+        let actor = Actor::member(org.id, user.id, addr);
         self.audit(
             &mut tx,
             actor,
@@ -208,8 +208,8 @@ impl Identity {
                     let _ = self.cache.incr_in_window(key, window).await;
                 }
                 let actor = Actor {
-                    org: user.as_ref().map(|u| OrgId(u.org_id)),
-                    id: user.as_ref().map(|u| u.id),
+                    org: user.as_ref().map(|u| u.org_id),
+                    id: user.as_ref().map(|u| u.id.into()),
                     addr,
                 };
                 let reason = match &user {
@@ -234,7 +234,7 @@ impl Identity {
             self.cache
                 .set(
                     &challenge_key(&challenge.hash()),
-                    user.id.as_bytes(),
+                    user.id.0.as_bytes(),
                     MFA_CHALLENGE_TTL,
                 )
                 .await
@@ -244,11 +244,11 @@ impl Identity {
                 expires_in: MFA_CHALLENGE_TTL.as_secs(),
             });
         }
-        let org = store::get_org(&self.db, OrgId(user.org_id))
+        let org = store::get_org(&self.db, user.org_id)
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
         let mut tx = self.db.begin().await?;
-        let actor = Actor::member(OrgId(user.org_id), UserId(user.id), addr);
+        let actor = Actor::member(user.org_id, user.id, addr);
         self.audit(
             &mut tx,
             actor,
@@ -288,7 +288,7 @@ impl Identity {
         let mut user = store::get_user_by_id_tx(&mut tx, user_id)
             .await?
             .ok_or(IdentityError::InvalidToken("MFA challenge"))?;
-        let actor = Actor::member(OrgId(user.org_id), user_id, addr);
+        let actor = Actor::member(user.org_id, user_id, addr);
         match self.check_second_factor(&mut tx, &mut user, code).await {
             Ok(method) => {
                 self.audit(
@@ -296,7 +296,7 @@ impl Identity {
                     actor,
                     "login",
                     "success",
-                    Some(user_id.0),
+                    Some(user_id),
                     json!({ "mfa": true, "method": method }),
                 )
                 .await?;
@@ -312,7 +312,7 @@ impl Identity {
                     actor,
                     "login_mfa",
                     "failure",
-                    Some(user_id.0),
+                    Some(user_id),
                     json!({ "reason": e.to_string() }),
                 )
                 .await?;
@@ -337,7 +337,7 @@ impl Identity {
         let secret = TotpSecret::from_base32(secret)
             .map_err(|e| IdentityError::Internal(anyhow::anyhow!("stored TOTP secret: {e}")))?;
         let now = Utc::now();
-        let (org, user_id) = (OrgId(user.org_id), UserId(user.id));
+        let (org, user_id) = (user.org_id, user.id);
         if recovery::is_well_formed(code) {
             let hashes = store::unused_recovery_codes(tx, org, user_id).await?;
             let idx = recovery::find_match(code, &hashes).ok_or(IdentityError::InvalidMfaCode)?;
@@ -398,15 +398,15 @@ impl Identity {
         let session = store::get_session(&mut tx, row.org_id, row.session_id)
             .await?
             .ok_or(IdentityError::InvalidToken("refresh token"))?;
-        let actor = Actor::member(OrgId(session.org_id), UserId(session.user_id), addr);
+        let actor = Actor::member(session.org_id, session.user_id, addr);
         if session.revoked_at.is_some() || row.expires_at <= now {
             return Err(IdentityError::InvalidToken("refresh token"));
         }
         if row.rotated_at.is_some() || !store::rotate_refresh_token(&mut tx, &hash, now).await? {
             store::revoke_session(
                 &mut tx,
-                OrgId(session.org_id),
-                SessionId(session.id),
+                session.org_id,
+                session.id,
                 "refresh_token_reuse",
                 now,
             )
@@ -421,16 +421,16 @@ impl Identity {
             )
             .await?;
             self.commit(tx).await?;
-            self.remember_revoked(&[SessionId(session.id)]).await;
+            self.remember_revoked(&[session.id]).await;
             return Err(IdentityError::RefreshTokenReused);
         }
-        let user = store::get_user_tx(&mut tx, OrgId(session.org_id), UserId(session.user_id))
+        let user = store::get_user_tx(&mut tx, session.org_id, session.user_id)
             .await?
             .ok_or(IdentityError::InvalidToken("refresh token"))?;
         if !user.active {
             return Err(IdentityError::InvalidToken("refresh token"));
         }
-        let org = store::get_org_tx(&mut tx, OrgId(user.org_id))
+        let org = store::get_org_tx(&mut tx, user.org_id)
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
         let pending = org.require_mfa && user.mfa_secret.is_none();
@@ -449,7 +449,7 @@ impl Identity {
             actor,
             "logout",
             "success",
-            Some(session.0),
+            Some(session),
             json!({}),
         )
         .await?;
@@ -477,8 +477,8 @@ impl Identity {
         let mut tx = self.db.begin().await?;
         store::insert_one_time_token(
             &mut tx,
-            OrgId(user.org_id),
-            UserId(user.id),
+            user.org_id,
+            user.id,
             PURPOSE_RESET,
             &token.hash(),
             Utc::now() + chrono::Duration::minutes(ttl),
@@ -492,7 +492,7 @@ impl Identity {
         );
         self.send_email(
             &mut tx,
-            OrgId(user.org_id),
+            user.org_id,
             &user.email,
             "Reset your LaneRunner password",
             text,
@@ -500,7 +500,7 @@ impl Identity {
         .await?;
         self.audit(
             &mut tx,
-            Actor::member(OrgId(user.org_id), UserId(user.id), addr),
+            Actor::member(user.org_id, user.id, addr),
             "password_reset_requested",
             "success",
             Some(user.id),
@@ -521,7 +521,7 @@ impl Identity {
         let mut tx = self.db.begin().await?;
         let mut user =
             consume_user_token(&mut tx, &token, PURPOSE_RESET, "password reset token").await?;
-        let (org_id, user_id) = (OrgId(user.org_id), UserId(user.id));
+        let (org_id, user_id) = (user.org_id, user.id);
         PasswordPolicy::check(new_password, &user.email)
             .map_err(|e| invalid("new_password", e.to_string()))?;
         user.password_hash = self.hash_password(new_password).await?;
@@ -543,7 +543,7 @@ impl Identity {
             Actor::member(org_id, user_id, addr),
             "password_reset",
             "success",
-            Some(user_id.0),
+            Some(user_id),
             json!({ "sessions_revoked": revoked.len() }),
         )
         .await?;
@@ -572,7 +572,7 @@ impl Identity {
                 Actor::member(org, user_id, addr),
                 "password_change",
                 "failure",
-                Some(user_id.0),
+                Some(user_id),
                 json!({ "reason": "wrong_password" }),
             )
             .await?;
@@ -603,7 +603,7 @@ impl Identity {
             Actor::member(org, user_id, addr),
             "password_change",
             "success",
-            Some(user_id.0),
+            Some(user_id),
             json!({ "sessions_revoked": revoked.len() }),
         )
         .await?;
@@ -621,8 +621,8 @@ impl Identity {
         let ttl = self.config().auth.email_verification_ttl_hours;
         store::insert_one_time_token(
             tx,
-            OrgId(user.org_id),
-            UserId(user.id),
+            user.org_id,
+            user.id,
             PURPOSE_VERIFY,
             &token.hash(),
             Utc::now() + chrono::Duration::hours(ttl),
@@ -636,7 +636,7 @@ impl Identity {
         );
         self.send_email(
             tx,
-            OrgId(user.org_id),
+            user.org_id,
             &user.email,
             "Confirm your email address",
             text,
@@ -672,7 +672,7 @@ impl Identity {
         let mut tx = self.db.begin().await?;
         let mut user =
             consume_user_token(&mut tx, &token, PURPOSE_VERIFY, "verification token").await?;
-        let (org_id, user_id) = (OrgId(user.org_id), UserId(user.id));
+        let (org_id, user_id) = (user.org_id, user.id);
         user.email_verified_at = Some(Utc::now());
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
@@ -681,7 +681,7 @@ impl Identity {
             Actor::member(org_id, user_id, addr),
             "email_verified",
             "success",
-            Some(user_id.0),
+            Some(user_id),
             json!({}),
         )
         .await?;

@@ -52,7 +52,7 @@ impl Authenticator for IdentityAuthenticator {
             principal: Principal::User(UserId(claims.sub)),
             role,
             scopes: lanerunner_core::Scopes::all(),
-            session: claims.sid,
+            session: claims.sid.map(SessionId),
             mfa_enrollment_pending: claims.mfa_enrollment_pending,
         })
     }
@@ -91,14 +91,12 @@ impl Identity {
         let touch_key = format!("identity:api-key-touched:{}", key.id);
         if matches!(self.cache.get(&touch_key).await, Ok(None)) {
             let _ = self.cache.set(&touch_key, b"1", TOUCH_EVERY).await;
-            if let Err(e) =
-                store::touch_api_key(&self.db, OrgId(key.org_id), ApiKeyId(key.id), now).await
-            {
+            if let Err(e) = store::touch_api_key(&self.db, key.org_id, key.id, now).await {
                 tracing::warn!(api_key = %key.id, error = %e, "could not record API key use");
             }
         }
         Ok(Caller {
-            org: OrgId(key.org_id),
+            org: key.org_id,
             org_kind,
             principal: Principal::ApiKey(key.id),
             role,
@@ -111,7 +109,7 @@ impl Identity {
 
 /// A stored role that does not parse is corruption, not a reason to guess: the call fails
 /// and the row is named in the log.
-fn decode_role(text: &str, key: uuid::Uuid) -> Result<Role, Problem> {
+fn decode_role(text: &str, key: ApiKeyId) -> Result<Role, Problem> {
     text.parse().map_err(|e| {
         tracing::error!(api_key = %key, error = %e, "stored role is unreadable");
         Problem::internal(&e)

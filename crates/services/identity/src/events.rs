@@ -1,6 +1,6 @@
 //! What the identity service publishes. Payloads never carry secrets (hashes, tokens).
 
-use lanerunner_core::EventType;
+use lanerunner_core::{EventType, OrgId, UserId};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -12,15 +12,15 @@ pub const AUDIT_RECORDED: EventType = EventType::new("identity.audit_recorded", 
 
 #[derive(Debug, Serialize)]
 pub struct OrgCreated<'a> {
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub kind: &'a str,
     pub name: &'a str,
 }
 
 #[derive(Debug, Serialize)]
 pub struct UserRegistered<'a> {
-    pub user_id: Uuid,
-    pub org_id: Uuid,
+    pub user_id: UserId,
+    pub org_id: OrgId,
     pub email: &'a str,
     pub role: &'a str,
     /// `signup` or `invitation`.
@@ -29,14 +29,16 @@ pub struct UserRegistered<'a> {
 
 #[derive(Debug, Serialize)]
 pub struct UserRoleChanged<'a> {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub from: &'a str,
     pub to: &'a str,
+    /// The member or API key that changed it.
     pub changed_by: Uuid,
 }
 
 #[derive(Debug, Serialize)]
 pub struct UserDeactivated {
-    pub user_id: Uuid,
+    pub user_id: UserId,
+    /// The member or API key that deactivated them.
     pub deactivated_by: Uuid,
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use lanerunner_core::{EventEnvelope, OrgId, SessionId, UserId};
+use lanerunner_core::{AuditId, EventEnvelope, OrgId, SessionId, UserId};
 use lanerunner_platform::cache::Cache;
 use lanerunner_platform::mail::{email_requested, EmailMessage};
 use lanerunner_platform::outbox;
@@ -110,10 +110,10 @@ impl Identity {
         &self,
         kind: lanerunner_core::EventType,
         org: OrgId,
-        aggregate: Uuid,
+        aggregate: impl Into<Uuid>,
         payload: &P,
     ) -> Result<EventEnvelope> {
-        EventEnvelope::new(kind, Some(org), aggregate, payload)
+        EventEnvelope::new(kind, Some(org), aggregate.into(), payload)
             .map_err(|e| IdentityError::Internal(e.into()))
     }
 
@@ -124,22 +124,22 @@ impl Identity {
         actor: Actor,
         action: &str,
         outcome: &str,
-        target: Option<Uuid>,
+        target: Option<impl Into<Uuid>>,
         detail: serde_json::Value,
     ) -> Result<()> {
         let row = AuditRow {
-            id: Uuid::now_v7(),
-            org_id: actor.org.map(|o| o.0),
+            id: AuditId::new(),
+            org_id: actor.org,
             actor_id: actor.id,
             action: action.into(),
             outcome: outcome.into(),
-            target_id: target,
+            target_id: target.map(Into::into),
             client_addr: actor.addr.to_string(),
             detail: Json(detail),
             occurred_at: Utc::now(),
         };
         store::insert_audit(tx, &row).await?;
-        let event = EventEnvelope::new(events::AUDIT_RECORDED, actor.org, row.id, &row)
+        let event = EventEnvelope::new(events::AUDIT_RECORDED, actor.org, row.id.into(), &row)
             .map_err(|e| IdentityError::Internal(e.into()))?;
         self.publish(tx, event).await
     }
@@ -150,7 +150,7 @@ impl Identity {
         actor: Actor,
         action: &str,
         outcome: &str,
-        target: Option<Uuid>,
+        target: Option<impl Into<Uuid>>,
         detail: serde_json::Value,
     ) -> Result<()> {
         let mut tx = self.db.begin().await?;
@@ -223,7 +223,7 @@ impl Identity {
     ) -> Result<IssuedTokens> {
         let now = Utc::now();
         let session = SessionRow {
-            id: Uuid::now_v7(),
+            id: SessionId::new(),
             user_id: user.id,
             org_id: user.org_id,
             mfa,
@@ -250,23 +250,23 @@ impl Identity {
             now + chrono::Duration::days(self.config().auth.refresh_token_ttl_days);
         store::insert_refresh_token(
             tx,
-            OrgId(session.org_id),
-            SessionId(session.id),
+            session.org_id,
+            session.id,
             &refresh.hash(),
             now,
             refresh_expires,
         )
         .await?;
         let ttl = self.config().auth.access_token_ttl_secs;
-        let org = store::get_org_tx(tx, OrgId(user.org_id))
+        let org = store::get_org_tx(tx, user.org_id)
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
         let claims = AccessClaims {
-            sub: user.id,
-            org: user.org_id,
+            sub: user.id.into(),
+            org: user.org_id.into(),
             role: user.role.clone(),
             org_kind: org.kind,
-            sid: Some(session.id),
+            sid: Some(session.id.into()),
             mfa: session.mfa,
             mfa_enrollment_pending: enrollment_pending,
             iat: now.timestamp(),

@@ -3,10 +3,9 @@
 use std::net::IpAddr;
 
 use chrono::Utc;
-use lanerunner_core::{OrgId, OrgKind, Role, UserId};
+use lanerunner_core::{InvitationId, OrgId, OrgKind, Role, UserId};
 use lanerunner_platform::http::Caller;
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::auth::{check_name, parse_email};
 use crate::domain::{McNumber, PasswordPolicy, SecretToken, TokenKind, UsdotNumber};
@@ -297,7 +296,7 @@ impl Identity {
         let now = Utc::now();
         let ttl = self.config().auth.invitation_ttl_hours;
         let inv = InvitationRow {
-            id: Uuid::now_v7(),
+            id: InvitationId::new(),
             org_id: org.id,
             email: email.as_str().into(),
             role: role.as_str().into(),
@@ -340,13 +339,18 @@ impl Identity {
     pub async fn invitations(
         &self,
         org: OrgId,
-        after: Option<Uuid>,
+        after: Option<InvitationId>,
         limit: u32,
     ) -> Result<Vec<InvitationRow>> {
         Ok(store::list_invitations(&self.db, org, after, limit).await?)
     }
 
-    pub async fn revoke_invitation(&self, caller: &Caller, id: Uuid, addr: IpAddr) -> Result<()> {
+    pub async fn revoke_invitation(
+        &self,
+        caller: &Caller,
+        id: InvitationId,
+        addr: IpAddr,
+    ) -> Result<()> {
         if !caller.role.can_manage_users() {
             return Err(IdentityError::Forbidden(
                 "only owners and admins may revoke invitations",
@@ -393,7 +397,7 @@ impl Identity {
             .map_err(|e| invalid("password", e.to_string()))?;
         let password_hash = self.hash_password(password).await?;
         let user = UserRow {
-            id: Uuid::now_v7(),
+            id: UserId::new(),
             org_id: inv.org_id,
             email: inv.email.clone(),
             name,
@@ -414,7 +418,7 @@ impl Identity {
                 e.into()
             });
         }
-        let org_id = OrgId(inv.org_id);
+        let org_id = inv.org_id;
         store::mark_invitation_accepted(&mut tx, org_id, inv.id, now).await?;
         let ev = self.event(
             events::USER_REGISTERED,
@@ -434,7 +438,7 @@ impl Identity {
             .ok_or(IdentityError::NotFound("organization"))?;
         self.audit(
             &mut tx,
-            Actor::member(org_id, UserId(user.id), addr),
+            Actor::member(org_id, user.id, addr),
             "invitation_accepted",
             "success",
             Some(inv.id),

@@ -81,7 +81,7 @@ impl Identity {
             actor,
             "mfa_enabled",
             "success",
-            Some(user_id.0),
+            Some(user_id),
             json!({ "method": "totp" }),
         )
         .await?;
@@ -148,7 +148,7 @@ impl Identity {
             Actor::member(org, user_id, addr),
             "mfa_disabled",
             "success",
-            Some(user_id.0),
+            Some(user_id),
             json!({}),
         )
         .await?;
@@ -179,7 +179,7 @@ impl Identity {
             Actor::member(org, user_id, addr),
             "mfa_recovery_codes_regenerated",
             "success",
-            Some(user_id.0),
+            Some(user_id),
             json!({}),
         )
         .await?;

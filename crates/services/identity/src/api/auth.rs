@@ -7,8 +7,6 @@ use axum::Json;
 use lanerunner_platform::http::scope::IdentityWrite;
 use lanerunner_platform::http::{ApiJson, Authorized, ClientAddr, Problem};
 
-use lanerunner_core::SessionId;
-
 use super::dto::*;
 use super::AppState;
 use crate::auth::{LoginOutcome, SignupInput};
@@ -102,8 +100,7 @@ pub async fn logout(
     let session = caller.session.ok_or_else(|| {
         Problem::forbidden("API keys have no session to end; revoke the key instead")
     })?;
-    id.logout(caller.org, SessionId(session), actor(&caller, addr))
-        .await?;
+    id.logout(caller.org, session, actor(&caller, addr)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

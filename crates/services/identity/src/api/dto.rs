@@ -141,7 +141,7 @@ pub struct OrgView {
 impl From<OrgRow> for OrgView {
     fn from(o: OrgRow) -> Self {
         Self {
-            id: o.id,
+            id: o.id.into(),
             kind: o.kind,
             name: o.name,
             mc_number: o.mc_number,
@@ -177,8 +177,8 @@ pub struct UserView {
 impl From<UserRow> for UserView {
     fn from(u: UserRow) -> Self {
         Self {
-            id: u.id,
-            org_id: u.org_id,
+            id: u.id.into(),
+            org_id: u.org_id.into(),
             email: u.email,
             name: u.name,
             role: u.role,
@@ -234,7 +234,7 @@ impl From<InvitationRow> for InvitationView {
             "pending"
         };
         Self {
-            id: i.id,
+            id: i.id.into(),
             email: i.email,
             role: i.role,
             invited_by: i.invited_by,
@@ -285,11 +285,11 @@ pub struct ApiKeyView {
 impl From<ApiKeyRow> for ApiKeyView {
     fn from(k: ApiKeyRow) -> Self {
         Self {
-            id: k.id,
+            id: k.id.into(),
             name: k.name,
             prefix: k.prefix,
             scopes: k.scopes.0,
-            created_by: k.created_by,
+            created_by: k.created_by.into(),
             created_at: k.created_at,
             expires_at: k.expires_at,
             last_used_at: k.last_used_at,
@@ -321,7 +321,7 @@ pub struct AuditView {
 impl From<AuditRow> for AuditView {
     fn from(a: AuditRow) -> Self {
         Self {
-            id: a.id,
+            id: a.id.into(),
             actor_id: a.actor_id,
             action: a.action,
             outcome: a.outcome,

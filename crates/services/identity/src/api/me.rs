@@ -6,8 +6,6 @@ use axum::Json;
 use lanerunner_platform::http::scope::IdentityWrite;
 use lanerunner_platform::http::{ApiJson, Authorized, ClientAddr, EnrollingCaller, Problem};
 
-use lanerunner_core::SessionId;
-
 use super::dto::*;
 use super::AppState;
 
@@ -40,7 +38,7 @@ pub async fn change_password(
         user,
         &req.current_password,
         &req.new_password,
-        caller.session.map(SessionId),
+        caller.session,
         addr,
     )
     .await?;
@@ -85,13 +83,7 @@ pub async fn confirm_totp(
 ) -> Result<Json<RecoveryCodesView>, Problem> {
     let user = caller.require_user()?;
     let c = id
-        .confirm_totp(
-            caller.org,
-            user,
-            &req.code,
-            caller.session.map(SessionId),
-            addr,
-        )
+        .confirm_totp(caller.org, user, &req.code, caller.session, addr)
         .await?;
     Ok(Json(RecoveryCodesView {
         recovery_codes: c.recovery_codes,

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use lanerunner_core::{ApiKeyId, UserId};
+use lanerunner_core::{ApiKeyId, AuditId, InvitationId, UserId};
 use lanerunner_platform::http::pagination::PageQuery;
 use lanerunner_platform::http::scope::{IdentityRead, IdentityWrite};
 use lanerunner_platform::http::{ApiJson, Authorized, ClientAddr, Page, Problem};
@@ -53,7 +53,7 @@ pub async fn list_users(
     let rows = id
         .members(caller.org, cursor.after.map(UserId), cursor.limit)
         .await?;
-    let page = Page::from_rows(rows, cursor, |u| u.id);
+    let page = Page::from_rows(rows, cursor, |u| u.id.into());
     Ok(Json(Page {
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,
@@ -115,10 +115,10 @@ pub async fn list_invitations(
 ) -> Result<Json<Page<InvitationView>>, Problem> {
     let cursor = q.cursor()?;
     let page = Page::from_rows(
-        id.invitations(caller.org, cursor.after, cursor.limit)
+        id.invitations(caller.org, cursor.after.map(InvitationId), cursor.limit)
             .await?,
         cursor,
-        |i| i.id,
+        |i| i.id.into(),
     );
     Ok(Json(Page {
         items: page.items.into_iter().map(Into::into).collect(),
@@ -134,7 +134,8 @@ pub async fn revoke_invitation(
     caller: Authorized<IdentityWrite>,
     Path(invitation_id): Path<Uuid>,
 ) -> Result<StatusCode, Problem> {
-    id.revoke_invitation(&caller, invitation_id, addr).await?;
+    id.revoke_invitation(&caller, InvitationId(invitation_id), addr)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -171,7 +172,7 @@ pub async fn list_api_keys(
         id.api_keys(caller.org, cursor.after.map(ApiKeyId), cursor.limit)
             .await?,
         cursor,
-        |k| k.id,
+        |k| k.id.into(),
     );
     Ok(Json(Page {
         items: page.items.into_iter().map(Into::into).collect(),
@@ -200,8 +201,10 @@ pub async fn list_audit(
 ) -> Result<Json<Page<AuditView>>, Problem> {
     caller.require_admin()?;
     let cursor = q.cursor()?;
-    let rows = crate::store::list_audit(&id.db, caller.org, cursor.after, cursor.limit).await?;
-    let page = Page::from_rows(rows, cursor, |a| a.id);
+    let rows =
+        crate::store::list_audit(&id.db, caller.org, cursor.after.map(AuditId), cursor.limit)
+            .await?;
+    let page = Page::from_rows(rows, cursor, |a| a.id.into());
     Ok(Json(Page {
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,

@@ -1,18 +1,21 @@
 //! The security audit trail.
 
 use chrono::{DateTime, Utc};
-use lanerunner_core::OrgId;
+use lanerunner_core::{AuditId, OrgId};
 use lanerunner_platform::{on_db, on_tx, Db, Tx};
 use sqlx::types::Json;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct AuditRow {
-    pub id: Uuid,
-    pub org_id: Option<Uuid>,
+    pub id: AuditId,
+    pub org_id: Option<OrgId>,
+    /// The member or API key that acted; none when nobody could be identified (a login
+    /// with an unknown email).
     pub actor_id: Option<Uuid>,
     pub action: String,
     pub outcome: String,
+    /// What was acted on: a user, a session, an invitation, an API key, an organization.
     pub target_id: Option<Uuid>,
     pub client_addr: String,
     pub detail: Json<serde_json::Value>,
@@ -43,7 +46,7 @@ pub async fn insert_audit(tx: &mut Tx, a: &AuditRow) -> sqlx::Result<()> {
 pub async fn list_audit(
     db: &Db,
     org: OrgId,
-    after: Option<Uuid>,
+    after: Option<AuditId>,
     limit: u32,
 ) -> sqlx::Result<Vec<AuditRow>> {
     on_db!(db, |p| {

@@ -6,13 +6,12 @@ use chrono::{DateTime, Utc};
 use lanerunner_core::{ApiKeyId, OrgId, SessionId, UserId};
 use lanerunner_platform::{on_db, on_tx, Db, Tx};
 use sqlx::types::Json;
-use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub org_id: Uuid,
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub org_id: OrgId,
     pub mfa: bool,
     pub client_addr: String,
     pub created_at: DateTime<Utc>,
@@ -30,13 +29,14 @@ pub struct RefreshTokenRow {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiKeyRow {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: ApiKeyId,
+    pub org_id: OrgId,
     pub name: String,
     pub prefix: String,
     pub scopes: Json<lanerunner_core::Scopes>,
     pub role: String,
-    pub created_by: Uuid,
+    /// The member on record as the key's owner.
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,

@@ -1,13 +1,13 @@
 //! Organizations, users and invitations.
 
 use chrono::{DateTime, Utc};
-use lanerunner_core::{OrgId, UserId};
+use lanerunner_core::{InvitationId, OrgId, UserId};
 use lanerunner_platform::{on_db, on_tx, Db, Tx};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrgRow {
-    pub id: Uuid,
+    pub id: OrgId,
     pub kind: String,
     pub name: String,
     pub mc_number: Option<String>,
@@ -19,8 +19,8 @@ pub struct OrgRow {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: UserId,
+    pub org_id: OrgId,
     pub email: String,
     pub name: String,
     pub role: String,
@@ -36,10 +36,11 @@ pub struct UserRow {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InvitationRow {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: InvitationId,
+    pub org_id: OrgId,
     pub email: String,
     pub role: String,
+    /// The member or API key that sent the invitation.
     pub invited_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -282,7 +283,7 @@ pub async fn find_invitation_by_token(
 pub async fn list_invitations(
     db: &Db,
     org: OrgId,
-    after: Option<Uuid>,
+    after: Option<InvitationId>,
     limit: u32,
 ) -> sqlx::Result<Vec<InvitationRow>> {
     let sql = format!(
@@ -299,7 +300,7 @@ pub async fn list_invitations(
 pub async fn mark_invitation_accepted(
     tx: &mut Tx,
     org: OrgId,
-    id: Uuid,
+    id: InvitationId,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     on_tx!(tx, |c| sqlx::query(
@@ -317,7 +318,7 @@ pub async fn mark_invitation_accepted(
 pub async fn revoke_invitation(
     tx: &mut Tx,
     org: OrgId,
-    id: Uuid,
+    id: InvitationId,
     at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     on_tx!(tx, |c| {
