@@ -9,7 +9,7 @@ use lanerunner_platform::http::{Caller, Principal};
 use serde_json::json;
 use sqlx::types::Json;
 
-use crate::domain::{SecretToken, TokenKind};
+use crate::domain::{AuditAction, AuditOutcome, SecretToken, TokenKind};
 use crate::error::{invalid, IdentityError, Result};
 use crate::identity::Identity;
 use crate::members::actor;
@@ -77,7 +77,7 @@ impl Identity {
             scopes: Json(scopes),
             // A key acts with at most admin rights, never as an owner, and at most with its
             // owner's current role (checked on every call).
-            role: Role::Admin.capped_by(caller.role).as_str().into(),
+            role: Role::Admin.capped_by(caller.role),
             created_by: owner,
             created_at: Utc::now(),
             expires_at,
@@ -88,8 +88,8 @@ impl Identity {
         self.audit(
             &mut tx,
             actor(caller, addr),
-            "api_key_created",
-            "success",
+            AuditAction::ApiKeyCreated,
+            AuditOutcome::Success,
             Some(key.id),
             json!({ "scopes": &key.scopes.0, "name": key.name }),
         )
@@ -118,8 +118,8 @@ impl Identity {
         self.audit(
             &mut tx,
             actor(caller, addr),
-            "api_key_revoked",
-            "success",
+            AuditAction::ApiKeyRevoked,
+            AuditOutcome::Success,
             Some(id),
             json!({}),
         )

@@ -10,8 +10,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::{
-    recovery, EmailAddress, McNumber, PasswordPolicy, SecretToken, TokenKind, TotpError,
-    TotpSecret, UsdotNumber,
+    recovery, AuditAction, AuditOutcome, EmailAddress, McNumber, PasswordPolicy, SecretToken,
+    TokenKind, TotpError, TotpSecret, UsdotNumber,
 };
 use crate::error::{invalid, IdentityError, Result};
 use crate::events;
@@ -100,7 +100,7 @@ impl Identity {
         let now = Utc::now();
         let org = OrgRow {
             id: OrgId::new(),
-            kind: input.org_kind.as_str().into(),
+            kind: input.org_kind,
             name: org_name,
             mc_number: mc.map(|m| m.digits().to_owned()),
             usdot_number: usdot.map(|u| u.digits().to_owned()),
@@ -113,7 +113,7 @@ impl Identity {
             org_id: org.id,
             email: email.as_str().into(),
             name,
-            role: Role::Owner.as_str().into(),
+            role: Role::Owner,
             active: true,
             password_hash,
             email_verified_at: None,
@@ -138,7 +138,7 @@ impl Identity {
             org.id,
             &events::OrgCreated {
                 org_id: org.id,
-                kind: &org.kind,
+                kind: org.kind,
                 name: &org.name,
             },
         )?;
@@ -151,7 +151,7 @@ impl Identity {
                 user_id: user.id,
                 org_id: org.id,
                 email: &user.email,
-                role: &user.role,
+                role: user.role,
                 via: "signup",
             },
         )?;
@@ -161,8 +161,8 @@ impl Identity {
         self.audit(
             &mut tx,
             actor,
-            "signup",
-            "success",
+            AuditAction::Signup,
+            AuditOutcome::Success,
             Some(user.id),
             json!({ "org_kind": org.kind }),
         )
@@ -219,8 +219,8 @@ impl Identity {
                 };
                 self.audit_alone(
                     actor,
-                    "login",
-                    "failure",
+                    AuditAction::Login,
+                    AuditOutcome::Failure,
                     actor.id,
                     json!({ "reason": reason }),
                 )
@@ -252,8 +252,8 @@ impl Identity {
         self.audit(
             &mut tx,
             actor,
-            "login",
-            "success",
+            AuditAction::Login,
+            AuditOutcome::Success,
             Some(user.id),
             json!({ "mfa": false }),
         )
@@ -294,8 +294,8 @@ impl Identity {
                 self.audit(
                     &mut tx,
                     actor,
-                    "login",
-                    "success",
+                    AuditAction::Login,
+                    AuditOutcome::Success,
                     Some(user_id),
                     json!({ "mfa": true, "method": method }),
                 )
@@ -310,8 +310,8 @@ impl Identity {
                 tx.rollback().await?;
                 self.audit_alone(
                     actor,
-                    "login_mfa",
-                    "failure",
+                    AuditAction::LoginMfa,
+                    AuditOutcome::Failure,
                     Some(user_id),
                     json!({ "reason": e.to_string() }),
                 )
@@ -414,8 +414,8 @@ impl Identity {
             self.audit(
                 &mut tx,
                 actor,
-                "refresh_token_reuse",
-                "session_revoked",
+                AuditAction::RefreshTokenReuse,
+                AuditOutcome::SessionRevoked,
                 Some(session.id),
                 json!({}),
             )
@@ -447,8 +447,8 @@ impl Identity {
         self.audit(
             &mut tx,
             actor,
-            "logout",
-            "success",
+            AuditAction::Logout,
+            AuditOutcome::Success,
             Some(session),
             json!({}),
         )
@@ -501,8 +501,8 @@ impl Identity {
         self.audit(
             &mut tx,
             Actor::member(user.org_id, user.id, addr),
-            "password_reset_requested",
-            "success",
+            AuditAction::PasswordResetRequested,
+            AuditOutcome::Success,
             Some(user.id),
             json!({}),
         )
@@ -541,8 +541,8 @@ impl Identity {
         self.audit(
             &mut tx,
             Actor::member(org_id, user_id, addr),
-            "password_reset",
-            "success",
+            AuditAction::PasswordReset,
+            AuditOutcome::Success,
             Some(user_id),
             json!({ "sessions_revoked": revoked.len() }),
         )
@@ -570,8 +570,8 @@ impl Identity {
         {
             self.audit_alone(
                 Actor::member(org, user_id, addr),
-                "password_change",
-                "failure",
+                AuditAction::PasswordChange,
+                AuditOutcome::Failure,
                 Some(user_id),
                 json!({ "reason": "wrong_password" }),
             )
@@ -601,8 +601,8 @@ impl Identity {
         self.audit(
             &mut tx,
             Actor::member(org, user_id, addr),
-            "password_change",
-            "success",
+            AuditAction::PasswordChange,
+            AuditOutcome::Success,
             Some(user_id),
             json!({ "sessions_revoked": revoked.len() }),
         )
@@ -679,8 +679,8 @@ impl Identity {
         self.audit(
             &mut tx,
             Actor::member(org_id, user_id, addr),
-            "email_verified",
-            "success",
+            AuditAction::EmailVerified,
+            AuditOutcome::Success,
             Some(user_id),
             json!({}),
         )

@@ -1,6 +1,6 @@
 //! What the identity service publishes. Payloads never carry secrets (hashes, tokens).
 
-use lanerunner_core::{EventType, OrgId, UserId};
+use lanerunner_core::{EventType, OrgId, OrgKind, Role, UserId};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -13,7 +13,7 @@ pub const AUDIT_RECORDED: EventType = EventType::new("identity.audit_recorded", 
 #[derive(Debug, Serialize)]
 pub struct OrgCreated<'a> {
     pub org_id: OrgId,
-    pub kind: &'a str,
+    pub kind: OrgKind,
     pub name: &'a str,
 }
 
@@ -22,16 +22,16 @@ pub struct UserRegistered<'a> {
     pub user_id: UserId,
     pub org_id: OrgId,
     pub email: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     /// `signup` or `invitation`.
     pub via: &'a str,
 }
 
 #[derive(Debug, Serialize)]
-pub struct UserRoleChanged<'a> {
+pub struct UserRoleChanged {
     pub user_id: UserId,
-    pub from: &'a str,
-    pub to: &'a str,
+    pub from: Role,
+    pub to: Role,
     /// The member or API key that changed it.
     pub changed_by: Uuid,
 }

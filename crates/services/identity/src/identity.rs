@@ -16,7 +16,9 @@ use serde::Serialize;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::domain::{AccessClaims, HashCost, PasswordHasher, SecretToken, TokenKind};
+use crate::domain::{
+    AccessClaims, AuditAction, AuditOutcome, HashCost, PasswordHasher, SecretToken, TokenKind,
+};
 use crate::error::{IdentityError, Result};
 use crate::events;
 use crate::keyring::Keyring;
@@ -122,8 +124,8 @@ impl Identity {
         &self,
         tx: &mut Tx,
         actor: Actor,
-        action: &str,
-        outcome: &str,
+        action: AuditAction,
+        outcome: AuditOutcome,
         target: Option<impl Into<Uuid>>,
         detail: serde_json::Value,
     ) -> Result<()> {
@@ -131,8 +133,8 @@ impl Identity {
             id: AuditId::new(),
             org_id: actor.org,
             actor_id: actor.id,
-            action: action.into(),
-            outcome: outcome.into(),
+            action,
+            outcome,
             target_id: target.map(Into::into),
             client_addr: actor.addr.to_string(),
             detail: Json(detail),
@@ -148,8 +150,8 @@ impl Identity {
     pub(crate) async fn audit_alone(
         &self,
         actor: Actor,
-        action: &str,
-        outcome: &str,
+        action: AuditAction,
+        outcome: AuditOutcome,
         target: Option<impl Into<Uuid>>,
         detail: serde_json::Value,
     ) -> Result<()> {
@@ -264,8 +266,8 @@ impl Identity {
         let claims = AccessClaims {
             sub: user.id.into(),
             org: user.org_id.into(),
-            role: user.role.clone(),
-            org_kind: org.kind,
+            role: user.role.as_str().into(),
+            org_kind: org.kind.as_str().into(),
             sid: Some(session.id.into()),
             mfa: session.mfa,
             mfa_enrollment_pending: enrollment_pending,

@@ -8,7 +8,9 @@ use lanerunner_platform::http::Caller;
 use serde_json::json;
 
 use crate::auth::{check_name, parse_email};
-use crate::domain::{McNumber, PasswordPolicy, SecretToken, TokenKind, UsdotNumber};
+use crate::domain::{
+    AuditAction, AuditOutcome, McNumber, PasswordPolicy, SecretToken, TokenKind, UsdotNumber,
+};
 use crate::error::{invalid, IdentityError, Result};
 use crate::events;
 use crate::identity::{Actor, Identity, IssuedTokens};
@@ -56,7 +58,7 @@ impl Identity {
         if let Some(name) = changes.name {
             org.name = check_name("name", &name)?;
         }
-        let is_carrier = org.kind == OrgKind::Carrier.as_str();
+        let is_carrier = org.kind == OrgKind::Carrier;
         if let Some(mc) = changes.mc_number {
             if !is_carrier {
                 return Err(invalid("mc_number", "only carriers carry an MC number"));
@@ -92,8 +94,8 @@ impl Identity {
             self.audit(
                 &mut tx,
                 actor(caller, addr),
-                "org_require_mfa_changed",
-                "success",
+                AuditAction::OrgRequireMfaChanged,
+                AuditOutcome::Success,
                 Some(org.id),
                 json!({ "require_mfa": org.require_mfa }),
             )
@@ -136,7 +138,7 @@ impl Identity {
                 "only owners and admins may change members",
             ));
         }
-        let current = parse_role(&user.role)?;
+        let current = user.role;
         // Admins cannot touch owners: that would let an admin demote or lock out the owner.
         if current == Role::Owner && caller.role != Role::Owner {
             return Err(IdentityError::Forbidden(
@@ -153,7 +155,7 @@ impl Identity {
                 ));
             }
             if target != current {
-                user.role = target.as_str().into();
+                user.role = target;
                 // Access tokens carry the role: end the member's sessions so the change
                 // holds at once, not when their token expires. (Their API keys follow by
                 // themselves: a key's role is capped by its owner's current one.)
@@ -172,8 +174,8 @@ impl Identity {
                     user.id,
                     &events::UserRoleChanged {
                         user_id: user.id,
-                        from: current.as_str(),
-                        to: target.as_str(),
+                        from: current,
+                        to: target,
                         changed_by: caller.actor_id(),
                     },
                 )?;
@@ -181,8 +183,8 @@ impl Identity {
                 self.audit(
                     &mut tx,
                     actor(caller, addr),
-                    "role_changed",
-                    "success",
+                    AuditAction::RoleChanged,
+                    AuditOutcome::Success,
                     Some(user.id),
                     json!({ "from": current, "to": target }),
                 )
@@ -215,8 +217,8 @@ impl Identity {
                         self.audit(
                             &mut tx,
                             actor(caller, addr),
-                            "api_keys_revoked_with_owner",
-                            "success",
+                            AuditAction::ApiKeysRevokedWithOwner,
+                            AuditOutcome::Success,
                             Some(user.id),
                             json!({ "api_keys": keys }),
                         )
@@ -234,15 +236,15 @@ impl Identity {
                     self.publish(&mut tx, ev).await?;
                 }
                 let action = if active {
-                    "user_reactivated"
+                    AuditAction::UserReactivated
                 } else {
-                    "user_deactivated"
+                    AuditAction::UserDeactivated
                 };
                 self.audit(
                     &mut tx,
                     actor(caller, addr),
                     action,
-                    "success",
+                    AuditOutcome::Success,
                     Some(user.id),
                     json!({}),
                 )
@@ -251,7 +253,7 @@ impl Identity {
         }
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
-        let still_owner = user.role == Role::Owner.as_str() && user.active;
+        let still_owner = user.role == Role::Owner && user.active;
         if was_owner_active
             && !still_owner
             && store::count_active_owners(&mut tx, caller.org).await? == 0
@@ -299,7 +301,7 @@ impl Identity {
             id: InvitationId::new(),
             org_id: org.id,
             email: email.as_str().into(),
-            role: role.as_str().into(),
+            role,
             invited_by: caller.actor_id(),
             created_at: now,
             expires_at: now + chrono::Duration::hours(ttl),
@@ -326,8 +328,8 @@ impl Identity {
         self.audit(
             &mut tx,
             actor(caller, addr),
-            "invitation_created",
-            "success",
+            AuditAction::InvitationCreated,
+            AuditOutcome::Success,
             Some(inv.id),
             json!({ "role": role }),
         )
@@ -363,8 +365,8 @@ impl Identity {
         self.audit(
             &mut tx,
             actor(caller, addr),
-            "invitation_revoked",
-            "success",
+            AuditAction::InvitationRevoked,
+            AuditOutcome::Success,
             Some(id),
             json!({}),
         )
@@ -401,7 +403,7 @@ impl Identity {
             org_id: inv.org_id,
             email: inv.email.clone(),
             name,
-            role: inv.role.clone(),
+            role: inv.role,
             active: true,
             password_hash,
             email_verified_at: Some(now),
@@ -428,7 +430,7 @@ impl Identity {
                 user_id: user.id,
                 org_id: inv.org_id,
                 email: &user.email,
-                role: &user.role,
+                role: user.role,
                 via: "invitation",
             },
         )?;
@@ -439,8 +441,8 @@ impl Identity {
         self.audit(
             &mut tx,
             Actor::member(org_id, user.id, addr),
-            "invitation_accepted",
-            "success",
+            AuditAction::InvitationAccepted,
+            AuditOutcome::Success,
             Some(inv.id),
             json!({}),
         )

@@ -6,7 +6,7 @@ use chrono::Utc;
 use lanerunner_core::{OrgId, SessionId, UserId};
 use serde_json::json;
 
-use crate::domain::{recovery, TotpSecret};
+use crate::domain::{recovery, AuditAction, AuditOutcome, TotpSecret};
 use crate::error::{invalid, IdentityError, Result};
 use crate::identity::{Actor, Identity, IssuedTokens};
 use crate::store;
@@ -79,8 +79,8 @@ impl Identity {
         self.audit(
             &mut tx,
             actor,
-            "mfa_enabled",
-            "success",
+            AuditAction::MfaEnabled,
+            AuditOutcome::Success,
             Some(user_id),
             json!({ "method": "totp" }),
         )
@@ -146,8 +146,8 @@ impl Identity {
         self.audit(
             &mut tx,
             Actor::member(org, user_id, addr),
-            "mfa_disabled",
-            "success",
+            AuditAction::MfaDisabled,
+            AuditOutcome::Success,
             Some(user_id),
             json!({}),
         )
@@ -177,8 +177,8 @@ impl Identity {
         self.audit(
             &mut tx,
             Actor::member(org, user_id, addr),
-            "mfa_recovery_codes_regenerated",
-            "success",
+            AuditAction::MfaRecoveryCodesRegenerated,
+            AuditOutcome::Success,
             Some(user_id),
             json!({}),
         )

@@ -142,7 +142,7 @@ impl From<OrgRow> for OrgView {
     fn from(o: OrgRow) -> Self {
         Self {
             id: o.id.into(),
-            kind: o.kind,
+            kind: o.kind.to_string(),
             name: o.name,
             mc_number: o.mc_number,
             usdot_number: o.usdot_number,
@@ -181,7 +181,7 @@ impl From<UserRow> for UserView {
             org_id: u.org_id.into(),
             email: u.email,
             name: u.name,
-            role: u.role,
+            role: u.role.to_string(),
             active: u.active,
             email_verified: u.email_verified_at.is_some(),
             mfa_enabled: u.mfa_secret.is_some(),
@@ -236,7 +236,7 @@ impl From<InvitationRow> for InvitationView {
         Self {
             id: i.id.into(),
             email: i.email,
-            role: i.role,
+            role: i.role.to_string(),
             invited_by: i.invited_by,
             created_at: i.created_at,
             expires_at: i.expires_at,
@@ -323,8 +323,8 @@ impl From<AuditRow> for AuditView {
         Self {
             id: a.id.into(),
             actor_id: a.actor_id,
-            action: a.action,
-            outcome: a.outcome,
+            action: a.action.to_string(),
+            outcome: a.outcome.to_string(),
             target_id: a.target_id,
             client_addr: a.client_addr,
             detail: a.detail.0,

@@ -3,9 +3,11 @@
 //! sign), and encryption at rest for them comes with the key-management issue.
 
 use chrono::{DateTime, Utc};
-use lanerunner_core::{ApiKeyId, OrgId, SessionId, UserId};
+use lanerunner_core::{ApiKeyId, OrgId, OrgKind, Role, SessionId, UserId};
 use lanerunner_platform::{on_db, on_tx, Db, Tx};
 use sqlx::types::Json;
+
+use super::decode::{from_row, stored};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
@@ -27,14 +29,14 @@ pub struct RefreshTokenRow {
     pub rotated_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ApiKeyRow {
     pub id: ApiKeyId,
     pub org_id: OrgId,
     pub name: String,
     pub prefix: String,
     pub scopes: Json<lanerunner_core::Scopes>,
-    pub role: String,
+    pub role: Role,
     /// The member on record as the key's owner.
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
@@ -45,14 +47,46 @@ pub struct ApiKeyRow {
 
 /// An API key as the authenticator needs it: the key, the member on record as its owner
 /// (absent when that member no longer exists) and its organization's kind.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ApiKeyAuthRow {
-    #[sqlx(flatten)]
     pub key: ApiKeyRow,
-    pub owner_role: Option<String>,
+    pub owner_role: Option<Role>,
     pub owner_active: Option<bool>,
-    pub org_kind: String,
+    pub org_kind: OrgKind,
 }
+
+from_row!(ApiKeyRow, |row| {
+    let id: ApiKeyId = row.try_get("id")?;
+    Ok(ApiKeyRow {
+        id,
+        org_id: row.try_get("org_id")?,
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        scopes: row.try_get("scopes")?,
+        role: stored("api_keys", id, "role", row.try_get("role")?)?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+});
+
+from_row!(ApiKeyAuthRow, |row| {
+    let key = sqlx::FromRow::from_row(row)?;
+    let ApiKeyRow {
+        org_id, created_by, ..
+    } = key;
+    let owner_role: Option<String> = row.try_get("owner_role")?;
+    Ok(ApiKeyAuthRow {
+        key,
+        owner_role: owner_role
+            .map(|role| stored("users", created_by, "role", role))
+            .transpose()?,
+        owner_active: row.try_get("owner_active")?,
+        org_kind: stored("organizations", org_id, "kind", row.try_get("org_kind")?)?,
+    })
+});
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SigningKeyRow {
@@ -340,7 +374,7 @@ pub async fn insert_api_key(tx: &mut Tx, k: &ApiKeyRow, hash: &str) -> sqlx::Res
     .bind(&k.prefix)
     .bind(hash)
     .bind(&k.scopes)
-    .bind(&k.role)
+    .bind(k.role.as_str())
     .bind(k.created_by)
     .bind(k.created_at)
     .bind(k.expires_at)

@@ -1,14 +1,16 @@
 //! Organizations, users and invitations.
 
 use chrono::{DateTime, Utc};
-use lanerunner_core::{InvitationId, OrgId, UserId};
+use lanerunner_core::{InvitationId, OrgId, OrgKind, Role, UserId};
 use lanerunner_platform::{on_db, on_tx, Db, Tx};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+use super::decode::{from_row, stored};
+
+#[derive(Debug, Clone)]
 pub struct OrgRow {
     pub id: OrgId,
-    pub kind: String,
+    pub kind: OrgKind,
     pub name: String,
     pub mc_number: Option<String>,
     pub usdot_number: Option<String>,
@@ -17,13 +19,13 @@ pub struct OrgRow {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct UserRow {
     pub id: UserId,
     pub org_id: OrgId,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub password_hash: String,
     pub email_verified_at: Option<DateTime<Utc>>,
@@ -34,12 +36,12 @@ pub struct UserRow {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct InvitationRow {
     pub id: InvitationId,
     pub org_id: OrgId,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     /// The member or API key that sent the invitation.
     pub invited_by: Uuid,
     pub created_at: DateTime<Utc>,
@@ -47,6 +49,54 @@ pub struct InvitationRow {
     pub accepted_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+from_row!(OrgRow, |row| {
+    let id: OrgId = row.try_get("id")?;
+    Ok(OrgRow {
+        id,
+        kind: stored("organizations", id, "kind", row.try_get("kind")?)?,
+        name: row.try_get("name")?,
+        mc_number: row.try_get("mc_number")?,
+        usdot_number: row.try_get("usdot_number")?,
+        require_mfa: row.try_get("require_mfa")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+});
+
+from_row!(UserRow, |row| {
+    let id: UserId = row.try_get("id")?;
+    Ok(UserRow {
+        id,
+        org_id: row.try_get("org_id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        role: stored("users", id, "role", row.try_get("role")?)?,
+        active: row.try_get("active")?,
+        password_hash: row.try_get("password_hash")?,
+        email_verified_at: row.try_get("email_verified_at")?,
+        mfa_secret: row.try_get("mfa_secret")?,
+        mfa_pending_secret: row.try_get("mfa_pending_secret")?,
+        mfa_last_step: row.try_get("mfa_last_step")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+});
+
+from_row!(InvitationRow, |row| {
+    let id: InvitationId = row.try_get("id")?;
+    Ok(InvitationRow {
+        id,
+        org_id: row.try_get("org_id")?,
+        email: row.try_get("email")?,
+        role: stored("invitations", id, "role", row.try_get("role")?)?,
+        invited_by: row.try_get("invited_by")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        accepted_at: row.try_get("accepted_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+});
 
 const USER_COLUMNS: &str =
     "id, org_id, email, name, role, active, password_hash, email_verified_at, mfa_secret, \
@@ -61,7 +111,7 @@ pub async fn insert_org(tx: &mut Tx, org: &OrgRow) -> sqlx::Result<()> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     )
     .bind(org.id)
-    .bind(&org.kind)
+    .bind(org.kind.as_str())
     .bind(&org.name)
     .bind(&org.mc_number)
     .bind(&org.usdot_number)
@@ -120,7 +170,7 @@ pub async fn insert_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
     .bind(u.org_id)
     .bind(&u.email)
     .bind(&u.name)
-    .bind(&u.role)
+    .bind(u.role.as_str())
     .bind(u.active)
     .bind(&u.password_hash)
     .bind(u.email_verified_at)
@@ -189,9 +239,10 @@ pub async fn list_users(
 
 pub async fn count_active_owners(tx: &mut Tx, org: OrgId) -> sqlx::Result<i64> {
     on_tx!(tx, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'owner' AND active"
+        "SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = $2 AND active"
     )
     .bind(org)
+    .bind(Role::Owner.as_str())
     .fetch_one(c)
     .await)
 }
@@ -206,7 +257,7 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
     .bind(u.org_id)
     .bind(u.id)
     .bind(&u.name)
-    .bind(&u.role)
+    .bind(u.role.as_str())
     .bind(u.active)
     .bind(&u.password_hash)
     .bind(u.email_verified_at)
@@ -257,7 +308,7 @@ pub async fn insert_invitation(
     .bind(inv.id)
     .bind(inv.org_id)
     .bind(&inv.email)
-    .bind(&inv.role)
+    .bind(inv.role.as_str())
     .bind(token_hash)
     .bind(inv.invited_by)
     .bind(inv.created_at)
