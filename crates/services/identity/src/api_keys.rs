@@ -27,7 +27,7 @@ impl Identity {
         caller
             .require_admin()
             .map_err(|_| IdentityError::Forbidden("only owners and admins may create API keys"))?;
-        let name = crate::auth::check_name("name", name)?;
+        let name = crate::fields::check_name("name", name)?;
         if scopes.is_empty() {
             return Err(invalid("scopes", "give at least one scope"));
         }

@@ -7,12 +7,12 @@ use lanerunner_core::{InvitationId, OrgId, OrgKind, Role, UserId};
 use lanerunner_platform::http::Caller;
 use serde_json::json;
 
-use crate::auth::{check_name, parse_email};
 use crate::domain::{
     AuditAction, AuditOutcome, McNumber, PasswordPolicy, SecretToken, TokenKind, UsdotNumber,
 };
 use crate::error::{invalid, IdentityError, Result};
 use crate::events;
+use crate::fields::{check_name, parse_email};
 use crate::identity::{Actor, Identity, IssuedTokens};
 use crate::store::{self, InvitationRow, OrgRow, UserRow};
 
