@@ -51,6 +51,12 @@ macro_rules! id_type {
             }
         }
 
+        impl From<$name> for ::uuid::Uuid {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
         // Binds and decodes exactly as the `Uuid` inside it on every sqlx backend (a native
         // `uuid` on PostgreSQL, a 16-byte BLOB on SQLite), so stores take and return the
         // typed id and no tenant position ever holds a bare `Uuid`.
@@ -126,6 +132,14 @@ id_type!(
 id_type!(
     /// A login session: one refresh-token family.
     SessionId
+);
+id_type!(
+    /// An invitation to join an organization.
+    InvitationId
+);
+id_type!(
+    /// A record of the security audit trail.
+    AuditId
 );
 
 #[cfg(test)]

@@ -577,3 +577,37 @@ both_backends! {
         expect_problem(res, 500, "internal").await;
     }
 }
+
+both_backends! {
+    /// A role this build does not know, found in a member's row (corruption, or a newer
+    /// writer), is never read as some default role: every read of that row fails loudly, and
+    /// neither their password, nor their refresh token, nor the keys they own grant anything.
+    async fn a_stored_unknown_role_fails_loudly_and_grants_nothing(app: TestApp) {
+        let owner = app.signup("owner@captains.example", "broker").await;
+        let crew = invite_and_join(&app, &owner, "crew@captains.example", "admin").await;
+        let key = key_secret(mint_key(&app, &crew.access, &["identity:read"]).await).await;
+        let db = app.app().db("identity").expect("the identity store");
+        let crew_id: uuid::Uuid = crew.user_id.parse().unwrap();
+        let changed = lanerunner_platform::on_db!(&db, |p| sqlx::query("UPDATE users SET role = 'captain' WHERE id = $1")
+            .bind(crew_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .unwrap();
+        assert_eq!(changed, 1);
+
+        let path = format!("/v1/org/users/{}", crew.user_id);
+        expect_problem(app.get(&path, Some(&owner.access)).await, 500, "internal").await;
+        expect_problem(app.get("/v1/org/users", Some(&owner.access)).await, 500, "internal").await;
+        let login = json!({ "email": "crew@captains.example", "password": TEST_PASSWORD });
+        let body = expect_problem(app.post_json("/v1/auth/login", &login, None).await, 500, "internal").await;
+        assert!(body.get("tokens").is_none() && body.get("access_token").is_none(), "{body}");
+        let refresh = json!({ "refresh_token": crew.refresh });
+        expect_problem(app.post_json("/v1/auth/refresh", &refresh, None).await, 500, "internal").await;
+        expect_problem(app.get("/v1/org", Some(&key)).await, 500, "internal").await;
+        // Nobody could change the row through the API either; the rest of the organization
+        // goes on working.
+        expect_problem(app.patch_json(&path, &json!({ "role": "viewer" }), Some(&owner.access)).await, 500, "internal").await;
+        assert_eq!(app.get("/v1/org", Some(&owner.access)).await.status(), StatusCode::OK);
+    }
+}

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use lanerunner_core::{Access, OrgId, OrgKind, Resource, Role, Scope, Scopes, UserId};
+use lanerunner_core::{
+    Access, ApiKeyId, OrgId, OrgKind, Resource, Role, Scope, Scopes, SessionId, UserId,
+};
 use uuid::Uuid;
 
 use super::Problem;
@@ -18,7 +20,7 @@ use super::Problem;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Principal {
     User(UserId),
-    ApiKey(Uuid),
+    ApiKey(ApiKeyId),
 }
 
 #[derive(Debug, Clone)]
@@ -31,7 +33,7 @@ pub struct Caller {
     /// API keys carry explicit scopes; a user's scopes are those of their role (`*`).
     pub scopes: Scopes,
     /// The login session (refresh-token family) a user's access token belongs to.
-    pub session: Option<Uuid>,
+    pub session: Option<SessionId>,
     /// The organization requires MFA and this user has not enrolled yet: only the MFA
     /// enrolment routes (which take [`EnrollingCaller`]) accept this caller.
     pub mfa_enrollment_pending: bool,
@@ -48,8 +50,8 @@ impl Caller {
     /// The id recorded as actor in audit records and events.
     pub fn actor_id(&self) -> Uuid {
         match self.principal {
-            Principal::User(u) => u.0,
-            Principal::ApiKey(k) => k,
+            Principal::User(u) => u.as_uuid(),
+            Principal::ApiKey(k) => k.as_uuid(),
         }
     }
 
@@ -273,7 +275,7 @@ mod tests {
         Caller {
             org: OrgId::new(),
             org_kind: OrgKind::Broker,
-            principal: Principal::ApiKey(Uuid::now_v7()),
+            principal: Principal::ApiKey(ApiKeyId::new()),
             role: Role::Viewer,
             scopes: scopes.iter().map(|s| s.parse::<Scope>().unwrap()).collect(),
             session: None,

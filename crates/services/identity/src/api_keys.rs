@@ -4,13 +4,12 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use lanerunner_core::{Role, Scope, Scopes};
+use lanerunner_core::{ApiKeyId, OrgId, Role, Scope, Scopes};
 use lanerunner_platform::http::{Caller, Principal};
 use serde_json::json;
 use sqlx::types::Json;
-use uuid::Uuid;
 
-use crate::domain::{SecretToken, TokenKind};
+use crate::domain::{AuditAction, AuditOutcome, SecretToken, TokenKind};
 use crate::error::{invalid, IdentityError, Result};
 use crate::identity::Identity;
 use crate::members::actor;
@@ -28,7 +27,7 @@ impl Identity {
         caller
             .require_admin()
             .map_err(|_| IdentityError::Forbidden("only owners and admins may create API keys"))?;
-        let name = crate::auth::check_name("name", name)?;
+        let name = crate::fields::check_name("name", name)?;
         if scopes.is_empty() {
             return Err(invalid("scopes", "give at least one scope"));
         }
@@ -62,23 +61,23 @@ impl Identity {
         // The owner of record is always a member: a key minted by a key belongs to the
         // member who owns the parent, so deactivating that member stops both.
         let owner = match caller.principal {
-            Principal::User(u) => u.0,
-            Principal::ApiKey(parent) => store::api_key_owner(&mut tx, caller.org.0, parent)
+            Principal::User(u) => u,
+            Principal::ApiKey(parent) => store::api_key_owner(&mut tx, caller.org, parent)
                 .await?
                 .ok_or(IdentityError::Forbidden(
-                    "this API key has no owner of record",
-                ))?,
+                "this API key has no owner of record",
+            ))?,
         };
         let secret = SecretToken::generate(TokenKind::ApiKey);
         let key = ApiKeyRow {
-            id: Uuid::now_v7(),
-            org_id: caller.org.0,
+            id: ApiKeyId::new(),
+            org_id: caller.org,
             name,
             prefix: secret.prefix().unwrap_or_default().to_owned(),
             scopes: Json(scopes),
             // A key acts with at most admin rights, never as an owner, and at most with its
             // owner's current role (checked on every call).
-            role: Role::Admin.capped_by(caller.role).as_str().into(),
+            role: Role::Admin.capped_by(caller.role),
             created_by: owner,
             created_at: Utc::now(),
             expires_at,
@@ -89,8 +88,8 @@ impl Identity {
         self.audit(
             &mut tx,
             actor(caller, addr),
-            "api_key_created",
-            "success",
+            AuditAction::ApiKeyCreated,
+            AuditOutcome::Success,
             Some(key.id),
             json!({ "scopes": &key.scopes.0, "name": key.name }),
         )
@@ -101,26 +100,26 @@ impl Identity {
 
     pub async fn api_keys(
         &self,
-        org: Uuid,
-        after: Option<Uuid>,
+        org: OrgId,
+        after: Option<ApiKeyId>,
         limit: u32,
     ) -> Result<Vec<ApiKeyRow>> {
         Ok(store::list_api_keys(&self.db, org, after, limit).await?)
     }
 
-    pub async fn revoke_api_key(&self, caller: &Caller, id: Uuid, addr: IpAddr) -> Result<()> {
+    pub async fn revoke_api_key(&self, caller: &Caller, id: ApiKeyId, addr: IpAddr) -> Result<()> {
         caller
             .require_admin()
             .map_err(|_| IdentityError::Forbidden("only owners and admins may revoke API keys"))?;
         let mut tx = self.db.begin().await?;
-        if !store::revoke_api_key(&mut tx, caller.org.0, id, Utc::now()).await? {
+        if !store::revoke_api_key(&mut tx, caller.org, id, Utc::now()).await? {
             return Err(IdentityError::NotFound("API key"));
         }
         self.audit(
             &mut tx,
             actor(caller, addr),
-            "api_key_revoked",
-            "success",
+            AuditAction::ApiKeyRevoked,
+            AuditOutcome::Success,
             Some(id),
             json!({}),
         )

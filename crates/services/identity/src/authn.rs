@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use lanerunner_core::{OrgId, OrgKind, Role, UserId};
+use lanerunner_core::{OrgId, OrgKind, Role, SessionId, UserId};
 use lanerunner_platform::http::{Authenticator, Caller, Principal, Problem};
 
 use crate::domain::{SecretToken, TokenError, TokenKind};
@@ -35,7 +35,7 @@ impl Authenticator for IdentityAuthenticator {
             })
         })?;
         if let Some(sid) = claims.sid {
-            if id.is_revoked(sid).await {
+            if id.is_revoked(SessionId(sid)).await {
                 return Err(Problem::unauthenticated("this session has been signed out"));
             }
         }
@@ -52,7 +52,7 @@ impl Authenticator for IdentityAuthenticator {
             principal: Principal::User(UserId(claims.sub)),
             role,
             scopes: lanerunner_core::Scopes::all(),
-            session: claims.sid,
+            session: claims.sid.map(SessionId),
             mfa_enrollment_pending: claims.mfa_enrollment_pending,
         })
     }
@@ -75,29 +75,25 @@ impl Identity {
         }
         // A key acts for the member on record as its owner and never beyond them: it stops
         // when they are deactivated or removed, and a demotion reduces it at once.
-        let owner_role = match (&row.owner_role, row.owner_active) {
-            (Some(role), Some(true)) => decode_role(role, key.id)?,
+        let owner_role = match (row.owner_role, row.owner_active) {
+            (Some(role), Some(true)) => role,
             _ => {
                 return Err(Problem::unauthenticated(
                     "the member who owns this API key is no longer active",
                 ))
             }
         };
-        let role = decode_role(&key.role, key.id)?.capped_by(owner_role);
-        let org_kind: OrgKind = row.org_kind.parse().map_err(|e| {
-            tracing::error!(api_key = %key.id, error = %e, "stored organization kind is unreadable");
-            Problem::internal(&e)
-        })?;
+        let role = key.role.capped_by(owner_role);
         let touch_key = format!("identity:api-key-touched:{}", key.id);
         if matches!(self.cache.get(&touch_key).await, Ok(None)) {
             let _ = self.cache.set(&touch_key, b"1", TOUCH_EVERY).await;
-            if let Err(e) = store::touch_api_key(&self.db, key.id, now).await {
+            if let Err(e) = store::touch_api_key(&self.db, key.org_id, key.id, now).await {
                 tracing::warn!(api_key = %key.id, error = %e, "could not record API key use");
             }
         }
         Ok(Caller {
-            org: OrgId(key.org_id),
-            org_kind,
+            org: key.org_id,
+            org_kind: row.org_kind,
             principal: Principal::ApiKey(key.id),
             role,
             scopes: key.scopes.0.clone(),
@@ -105,13 +101,4 @@ impl Identity {
             mfa_enrollment_pending: false,
         })
     }
-}
-
-/// A stored role that does not parse is corruption, not a reason to guess: the call fails
-/// and the row is named in the log.
-fn decode_role(text: &str, key: uuid::Uuid) -> Result<Role, Problem> {
-    text.parse().map_err(|e| {
-        tracing::error!(api_key = %key, error = %e, "stored role is unreadable");
-        Problem::internal(&e)
-    })
 }

@@ -1,6 +1,6 @@
 //! What the identity service publishes. Payloads never carry secrets (hashes, tokens).
 
-use lanerunner_core::EventType;
+use lanerunner_core::{EventType, OrgId, OrgKind, Role, UserId};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -12,31 +12,33 @@ pub const AUDIT_RECORDED: EventType = EventType::new("identity.audit_recorded", 
 
 #[derive(Debug, Serialize)]
 pub struct OrgCreated<'a> {
-    pub org_id: Uuid,
-    pub kind: &'a str,
+    pub org_id: OrgId,
+    pub kind: OrgKind,
     pub name: &'a str,
 }
 
 #[derive(Debug, Serialize)]
 pub struct UserRegistered<'a> {
-    pub user_id: Uuid,
-    pub org_id: Uuid,
+    pub user_id: UserId,
+    pub org_id: OrgId,
     pub email: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     /// `signup` or `invitation`.
     pub via: &'a str,
 }
 
 #[derive(Debug, Serialize)]
-pub struct UserRoleChanged<'a> {
-    pub user_id: Uuid,
-    pub from: &'a str,
-    pub to: &'a str,
+pub struct UserRoleChanged {
+    pub user_id: UserId,
+    pub from: Role,
+    pub to: Role,
+    /// The member or API key that changed it.
     pub changed_by: Uuid,
 }
 
 #[derive(Debug, Serialize)]
 pub struct UserDeactivated {
-    pub user_id: Uuid,
+    pub user_id: UserId,
+    /// The member or API key that deactivated them.
     pub deactivated_by: Uuid,
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use lanerunner_core::{EventEnvelope, OrgId};
+use lanerunner_core::{AuditId, EventEnvelope, OrgId, SessionId, UserId};
 use lanerunner_platform::cache::Cache;
 use lanerunner_platform::mail::{email_requested, EmailMessage};
 use lanerunner_platform::outbox;
@@ -16,7 +16,9 @@ use serde::Serialize;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::domain::{AccessClaims, HashCost, PasswordHasher, SecretToken, TokenKind};
+use crate::domain::{
+    AccessClaims, AuditAction, AuditOutcome, HashCost, PasswordHasher, SecretToken, TokenKind,
+};
 use crate::error::{IdentityError, Result};
 use crate::events;
 use crate::keyring::Keyring;
@@ -48,9 +50,21 @@ pub struct IssuedTokens {
 /// Who did something and from where, for audit records.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor {
-    pub org: Option<Uuid>,
+    pub org: Option<OrgId>,
+    /// A user or an API key.
     pub id: Option<Uuid>,
     pub addr: IpAddr,
+}
+
+impl Actor {
+    /// A member acting for their own organization.
+    pub fn member(org: OrgId, user: UserId, addr: IpAddr) -> Self {
+        Self {
+            org: Some(org),
+            id: Some(user.as_uuid()),
+            addr,
+        }
+    }
 }
 
 impl Identity {
@@ -97,11 +111,11 @@ impl Identity {
     pub(crate) fn event<P: Serialize>(
         &self,
         kind: lanerunner_core::EventType,
-        org: Uuid,
-        aggregate: Uuid,
+        org: OrgId,
+        aggregate: impl Into<Uuid>,
         payload: &P,
     ) -> Result<EventEnvelope> {
-        EventEnvelope::new(kind, Some(OrgId(org)), aggregate, payload)
+        EventEnvelope::new(kind, Some(org), aggregate.into(), payload)
             .map_err(|e| IdentityError::Internal(e.into()))
     }
 
@@ -110,24 +124,24 @@ impl Identity {
         &self,
         tx: &mut Tx,
         actor: Actor,
-        action: &str,
-        outcome: &str,
-        target: Option<Uuid>,
+        action: AuditAction,
+        outcome: AuditOutcome,
+        target: Option<impl Into<Uuid>>,
         detail: serde_json::Value,
     ) -> Result<()> {
         let row = AuditRow {
-            id: Uuid::now_v7(),
+            id: AuditId::new(),
             org_id: actor.org,
             actor_id: actor.id,
-            action: action.into(),
-            outcome: outcome.into(),
-            target_id: target,
+            action,
+            outcome,
+            target_id: target.map(Into::into),
             client_addr: actor.addr.to_string(),
             detail: Json(detail),
             occurred_at: Utc::now(),
         };
         store::insert_audit(tx, &row).await?;
-        let event = EventEnvelope::new(events::AUDIT_RECORDED, actor.org.map(OrgId), row.id, &row)
+        let event = EventEnvelope::new(events::AUDIT_RECORDED, actor.org, row.id.into(), &row)
             .map_err(|e| IdentityError::Internal(e.into()))?;
         self.publish(tx, event).await
     }
@@ -136,9 +150,9 @@ impl Identity {
     pub(crate) async fn audit_alone(
         &self,
         actor: Actor,
-        action: &str,
-        outcome: &str,
-        target: Option<Uuid>,
+        action: AuditAction,
+        outcome: AuditOutcome,
+        target: Option<impl Into<Uuid>>,
         detail: serde_json::Value,
     ) -> Result<()> {
         let mut tx = self.db.begin().await?;
@@ -151,7 +165,7 @@ impl Identity {
     pub(crate) async fn send_email(
         &self,
         tx: &mut Tx,
-        org: Uuid,
+        org: OrgId,
         to: &str,
         subject: &str,
         text: String,
@@ -162,8 +176,7 @@ impl Identity {
             subject: subject.into(),
             text,
         };
-        self.publish(tx, email_requested(Some(OrgId(org)), &message))
-            .await
+        self.publish(tx, email_requested(Some(org), &message)).await
     }
 
     pub(crate) fn link(&self, path: &str, token: &SecretToken) -> String {
@@ -212,7 +225,7 @@ impl Identity {
     ) -> Result<IssuedTokens> {
         let now = Utc::now();
         let session = SessionRow {
-            id: Uuid::now_v7(),
+            id: SessionId::new(),
             user_id: user.id,
             org_id: user.org_id,
             mfa,
@@ -237,17 +250,25 @@ impl Identity {
         let refresh = SecretToken::generate(TokenKind::Refresh);
         let refresh_expires =
             now + chrono::Duration::days(self.config().auth.refresh_token_ttl_days);
-        store::insert_refresh_token(tx, &refresh.hash(), session.id, now, refresh_expires).await?;
+        store::insert_refresh_token(
+            tx,
+            session.org_id,
+            session.id,
+            &refresh.hash(),
+            now,
+            refresh_expires,
+        )
+        .await?;
         let ttl = self.config().auth.access_token_ttl_secs;
         let org = store::get_org_tx(tx, user.org_id)
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
         let claims = AccessClaims {
-            sub: user.id,
-            org: user.org_id,
-            role: user.role.clone(),
-            org_kind: org.kind,
-            sid: Some(session.id),
+            sub: user.id.into(),
+            org: user.org_id.into(),
+            role: user.role.as_str().into(),
+            org_kind: org.kind.as_str().into(),
+            sid: Some(session.id.into()),
             mfa: session.mfa,
             mfa_enrollment_pending: enrollment_pending,
             iat: now.timestamp(),
@@ -307,7 +328,7 @@ impl Identity {
 
     /// Access tokens are stateless, so a revoked session is remembered in the cache for
     /// as long as any of its access tokens can still be in date.
-    pub(crate) async fn remember_revoked(&self, sessions: &[Uuid]) {
+    pub(crate) async fn remember_revoked(&self, sessions: &[SessionId]) {
         let ttl = Duration::from_secs(self.config().auth.access_token_ttl_secs as u64 + 60);
         for sid in sessions {
             if let Err(e) = self.cache.set(&revoked_key(*sid), b"1", ttl).await {
@@ -316,13 +337,13 @@ impl Identity {
         }
     }
 
-    pub(crate) async fn is_revoked(&self, sid: Uuid) -> bool {
+    pub(crate) async fn is_revoked(&self, sid: SessionId) -> bool {
         // A cache outage fails closed for nothing here: the store still says who is revoked
         // at the next refresh, and access tokens are short-lived.
         matches!(self.cache.get(&revoked_key(sid)).await, Ok(Some(_)))
     }
 }
 
-fn revoked_key(sid: Uuid) -> String {
+fn revoked_key(sid: SessionId) -> String {
     format!("identity:session-revoked:{sid}")
 }

@@ -8,16 +8,23 @@
 
 pub mod api;
 mod api_keys;
-mod auth;
 mod authn;
 pub mod domain;
 pub mod error;
 pub mod events;
+mod fields;
 mod identity;
 mod keyring;
+mod login;
 mod members;
 mod mfa;
+mod one_time_tokens;
+mod password;
+mod second_factor;
+mod sessions;
+mod signup;
 mod store;
+mod verification;
 
 pub use identity::{Identity, IssuedTokens};
 

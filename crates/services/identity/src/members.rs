@@ -3,15 +3,16 @@
 use std::net::IpAddr;
 
 use chrono::Utc;
-use lanerunner_core::{OrgKind, Role};
+use lanerunner_core::{InvitationId, OrgId, OrgKind, Role, UserId};
 use lanerunner_platform::http::Caller;
 use serde_json::json;
-use uuid::Uuid;
 
-use crate::auth::{check_name, parse_email};
-use crate::domain::{McNumber, PasswordPolicy, SecretToken, TokenKind, UsdotNumber};
+use crate::domain::{
+    AuditAction, AuditOutcome, McNumber, PasswordPolicy, SecretToken, TokenKind, UsdotNumber,
+};
 use crate::error::{invalid, IdentityError, Result};
 use crate::events;
+use crate::fields::{check_name, parse_email};
 use crate::identity::{Actor, Identity, IssuedTokens};
 use crate::store::{self, InvitationRow, OrgRow, UserRow};
 
@@ -25,7 +26,7 @@ pub struct OrgChanges {
 
 pub(crate) fn actor(caller: &Caller, addr: IpAddr) -> Actor {
     Actor {
-        org: Some(caller.org.0),
+        org: Some(caller.org),
         id: Some(caller.actor_id()),
         addr,
     }
@@ -37,7 +38,7 @@ fn parse_role(text: &str) -> Result<Role> {
 }
 
 impl Identity {
-    pub async fn organization(&self, org: Uuid) -> Result<OrgRow> {
+    pub async fn organization(&self, org: OrgId) -> Result<OrgRow> {
         store::get_org(&self.db, org)
             .await?
             .ok_or(IdentityError::NotFound("organization"))
@@ -52,12 +53,12 @@ impl Identity {
         caller.require_admin().map_err(|_| {
             IdentityError::Forbidden("only owners and admins may change organization settings")
         })?;
-        let mut org = self.organization(caller.org.0).await?;
+        let mut org = self.organization(caller.org).await?;
         let before = org.clone();
         if let Some(name) = changes.name {
             org.name = check_name("name", &name)?;
         }
-        let is_carrier = org.kind == OrgKind::Carrier.as_str();
+        let is_carrier = org.kind == OrgKind::Carrier;
         if let Some(mc) = changes.mc_number {
             if !is_carrier {
                 return Err(invalid("mc_number", "only carriers carry an MC number"));
@@ -93,8 +94,8 @@ impl Identity {
             self.audit(
                 &mut tx,
                 actor(caller, addr),
-                "org_require_mfa_changed",
-                "success",
+                AuditAction::OrgRequireMfaChanged,
+                AuditOutcome::Success,
                 Some(org.id),
                 json!({ "require_mfa": org.require_mfa }),
             )
@@ -106,14 +107,14 @@ impl Identity {
 
     pub async fn members(
         &self,
-        org: Uuid,
-        after: Option<Uuid>,
+        org: OrgId,
+        after: Option<UserId>,
         limit: u32,
     ) -> Result<Vec<UserRow>> {
         Ok(store::list_users(&self.db, org, after, limit).await?)
     }
 
-    pub async fn member(&self, org: Uuid, user: Uuid) -> Result<UserRow> {
+    pub async fn member(&self, org: OrgId, user: UserId) -> Result<UserRow> {
         store::get_user(&self.db, org, user)
             .await?
             .ok_or(IdentityError::NotFound("user"))
@@ -123,13 +124,13 @@ impl Identity {
     pub async fn update_member(
         &self,
         caller: &Caller,
-        user_id: Uuid,
+        user_id: UserId,
         role: Option<&str>,
         active: Option<bool>,
         addr: IpAddr,
     ) -> Result<UserRow> {
         let mut tx = self.db.begin().await?;
-        let mut user = store::get_user_tx(&mut tx, caller.org.0, user_id)
+        let mut user = store::get_user_tx(&mut tx, caller.org, user_id)
             .await?
             .ok_or(IdentityError::NotFound("user"))?;
         if !caller.role.can_manage_users() {
@@ -137,7 +138,7 @@ impl Identity {
                 "only owners and admins may change members",
             ));
         }
-        let current = parse_role(&user.role)?;
+        let current = user.role;
         // Admins cannot touch owners: that would let an admin demote or lock out the owner.
         if current == Role::Owner && caller.role != Role::Owner {
             return Err(IdentityError::Forbidden(
@@ -154,21 +155,27 @@ impl Identity {
                 ));
             }
             if target != current {
-                user.role = target.as_str().into();
+                user.role = target;
                 // Access tokens carry the role: end the member's sessions so the change
                 // holds at once, not when their token expires. (Their API keys follow by
                 // themselves: a key's role is capped by its owner's current one.)
-                revoked =
-                    store::revoke_user_sessions(&mut tx, user.id, None, "role_changed", Utc::now())
-                        .await?;
+                revoked = store::revoke_user_sessions(
+                    &mut tx,
+                    caller.org,
+                    user_id,
+                    None,
+                    "role_changed",
+                    Utc::now(),
+                )
+                .await?;
                 let ev = self.event(
                     events::USER_ROLE_CHANGED,
-                    caller.org.0,
+                    caller.org,
                     user.id,
                     &events::UserRoleChanged {
                         user_id: user.id,
-                        from: current.as_str(),
-                        to: target.as_str(),
+                        from: current,
+                        to: target,
                         changed_by: caller.actor_id(),
                     },
                 )?;
@@ -176,8 +183,8 @@ impl Identity {
                 self.audit(
                     &mut tx,
                     actor(caller, addr),
-                    "role_changed",
-                    "success",
+                    AuditAction::RoleChanged,
+                    AuditOutcome::Success,
                     Some(user.id),
                     json!({ "from": current, "to": target }),
                 )
@@ -186,7 +193,7 @@ impl Identity {
         }
         if let Some(active) = active {
             if active != user.active {
-                if !active && Some(user.id) == caller.user_id().map(|u| u.0) {
+                if !active && Some(user_id) == caller.user_id() {
                     return Err(IdentityError::Forbidden("you cannot deactivate yourself"));
                 }
                 user.active = active;
@@ -194,7 +201,8 @@ impl Identity {
                     revoked.extend(
                         store::revoke_user_sessions(
                             &mut tx,
-                            user.id,
+                            caller.org,
+                            user_id,
                             None,
                             "deactivated",
                             Utc::now(),
@@ -204,14 +212,13 @@ impl Identity {
                     // Keys die with their owner's membership (and do not come back with
                     // a reactivation: an admin mints new ones deliberately).
                     let keys =
-                        store::revoke_api_keys_of(&mut tx, caller.org.0, user.id, Utc::now())
-                            .await?;
+                        store::revoke_api_keys_of(&mut tx, caller.org, user_id, Utc::now()).await?;
                     if !keys.is_empty() {
                         self.audit(
                             &mut tx,
                             actor(caller, addr),
-                            "api_keys_revoked_with_owner",
-                            "success",
+                            AuditAction::ApiKeysRevokedWithOwner,
+                            AuditOutcome::Success,
                             Some(user.id),
                             json!({ "api_keys": keys }),
                         )
@@ -219,7 +226,7 @@ impl Identity {
                     }
                     let ev = self.event(
                         events::USER_DEACTIVATED,
-                        caller.org.0,
+                        caller.org,
                         user.id,
                         &events::UserDeactivated {
                             user_id: user.id,
@@ -229,15 +236,15 @@ impl Identity {
                     self.publish(&mut tx, ev).await?;
                 }
                 let action = if active {
-                    "user_reactivated"
+                    AuditAction::UserReactivated
                 } else {
-                    "user_deactivated"
+                    AuditAction::UserDeactivated
                 };
                 self.audit(
                     &mut tx,
                     actor(caller, addr),
                     action,
-                    "success",
+                    AuditOutcome::Success,
                     Some(user.id),
                     json!({}),
                 )
@@ -246,10 +253,10 @@ impl Identity {
         }
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
-        let still_owner = user.role == Role::Owner.as_str() && user.active;
+        let still_owner = user.role == Role::Owner && user.active;
         if was_owner_active
             && !still_owner
-            && store::count_active_owners(&mut tx, caller.org.0).await? == 0
+            && store::count_active_owners(&mut tx, caller.org).await? == 0
         {
             return Err(IdentityError::Conflict(
                 "last-owner",
@@ -286,15 +293,15 @@ impl Identity {
         {
             return Err(IdentityError::EmailTaken);
         }
-        let org = self.organization(caller.org.0).await?;
+        let org = self.organization(caller.org).await?;
         let token = SecretToken::generate(TokenKind::Invitation);
         let now = Utc::now();
         let ttl = self.config().auth.invitation_ttl_hours;
         let inv = InvitationRow {
-            id: Uuid::now_v7(),
+            id: InvitationId::new(),
             org_id: org.id,
             email: email.as_str().into(),
-            role: role.as_str().into(),
+            role,
             invited_by: caller.actor_id(),
             created_at: now,
             expires_at: now + chrono::Duration::hours(ttl),
@@ -312,7 +319,7 @@ impl Identity {
         );
         self.send_email(
             &mut tx,
-            org.id,
+            caller.org,
             &inv.email,
             &format!("Join {} on LaneRunner", org.name),
             text,
@@ -321,8 +328,8 @@ impl Identity {
         self.audit(
             &mut tx,
             actor(caller, addr),
-            "invitation_created",
-            "success",
+            AuditAction::InvitationCreated,
+            AuditOutcome::Success,
             Some(inv.id),
             json!({ "role": role }),
         )
@@ -333,28 +340,33 @@ impl Identity {
 
     pub async fn invitations(
         &self,
-        org: Uuid,
-        after: Option<Uuid>,
+        org: OrgId,
+        after: Option<InvitationId>,
         limit: u32,
     ) -> Result<Vec<InvitationRow>> {
         Ok(store::list_invitations(&self.db, org, after, limit).await?)
     }
 
-    pub async fn revoke_invitation(&self, caller: &Caller, id: Uuid, addr: IpAddr) -> Result<()> {
+    pub async fn revoke_invitation(
+        &self,
+        caller: &Caller,
+        id: InvitationId,
+        addr: IpAddr,
+    ) -> Result<()> {
         if !caller.role.can_manage_users() {
             return Err(IdentityError::Forbidden(
                 "only owners and admins may revoke invitations",
             ));
         }
         let mut tx = self.db.begin().await?;
-        if !store::revoke_invitation(&mut tx, caller.org.0, id, Utc::now()).await? {
+        if !store::revoke_invitation(&mut tx, caller.org, id, Utc::now()).await? {
             return Err(IdentityError::NotFound("pending invitation"));
         }
         self.audit(
             &mut tx,
             actor(caller, addr),
-            "invitation_revoked",
-            "success",
+            AuditAction::InvitationRevoked,
+            AuditOutcome::Success,
             Some(id),
             json!({}),
         )
@@ -387,11 +399,11 @@ impl Identity {
             .map_err(|e| invalid("password", e.to_string()))?;
         let password_hash = self.hash_password(password).await?;
         let user = UserRow {
-            id: Uuid::now_v7(),
+            id: UserId::new(),
             org_id: inv.org_id,
             email: inv.email.clone(),
             name,
-            role: inv.role.clone(),
+            role: inv.role,
             active: true,
             password_hash,
             email_verified_at: Some(now),
@@ -408,32 +420,29 @@ impl Identity {
                 e.into()
             });
         }
-        store::mark_invitation_accepted(&mut tx, inv.id, now).await?;
+        let org_id = inv.org_id;
+        store::mark_invitation_accepted(&mut tx, org_id, inv.id, now).await?;
         let ev = self.event(
             events::USER_REGISTERED,
-            inv.org_id,
+            org_id,
             user.id,
             &events::UserRegistered {
                 user_id: user.id,
                 org_id: inv.org_id,
                 email: &user.email,
-                role: &user.role,
+                role: user.role,
                 via: "invitation",
             },
         )?;
         self.publish(&mut tx, ev).await?;
-        let org = store::get_org_tx(&mut tx, inv.org_id)
+        let org = store::get_org_tx(&mut tx, org_id)
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
         self.audit(
             &mut tx,
-            Actor {
-                org: Some(inv.org_id),
-                id: Some(user.id),
-                addr,
-            },
-            "invitation_accepted",
-            "success",
+            Actor::member(org_id, user.id, addr),
+            AuditAction::InvitationAccepted,
+            AuditOutcome::Success,
             Some(inv.id),
             json!({}),
         )

@@ -3,10 +3,10 @@
 use std::net::IpAddr;
 
 use chrono::Utc;
+use lanerunner_core::{OrgId, SessionId, UserId};
 use serde_json::json;
-use uuid::Uuid;
 
-use crate::domain::{recovery, TotpSecret};
+use crate::domain::{recovery, AuditAction, AuditOutcome, TotpSecret};
 use crate::error::{invalid, IdentityError, Result};
 use crate::identity::{Actor, Identity, IssuedTokens};
 use crate::store;
@@ -24,7 +24,7 @@ pub struct Confirmed {
 
 impl Identity {
     /// Starts enrolment: a new secret is kept pending until a code from it is confirmed.
-    pub async fn begin_totp(&self, org: Uuid, user_id: Uuid) -> Result<Enrollment> {
+    pub async fn begin_totp(&self, org: OrgId, user_id: UserId) -> Result<Enrollment> {
         let mut tx = self.db.begin().await?;
         let mut user = store::get_user_tx(&mut tx, org, user_id)
             .await?
@@ -47,10 +47,10 @@ impl Identity {
 
     pub async fn confirm_totp(
         &self,
-        org: Uuid,
-        user_id: Uuid,
+        org: OrgId,
+        user_id: UserId,
         code: &str,
-        session: Option<Uuid>,
+        session: Option<SessionId>,
         addr: IpAddr,
     ) -> Result<Confirmed> {
         let mut tx = self.db.begin().await?;
@@ -74,24 +74,20 @@ impl Identity {
         store::update_user(&mut tx, &user).await?;
         let codes = recovery::generate();
         let hashes: Vec<String> = codes.iter().map(|c| recovery::hash_code(c)).collect();
-        store::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
-        let actor = Actor {
-            org: Some(org),
-            id: Some(user_id),
-            addr,
-        };
+        store::replace_recovery_codes(&mut tx, org, user_id, &hashes).await?;
+        let actor = Actor::member(org, user_id, addr);
         self.audit(
             &mut tx,
             actor,
-            "mfa_enabled",
-            "success",
+            AuditAction::MfaEnabled,
+            AuditOutcome::Success,
             Some(user_id),
             json!({ "method": "totp" }),
         )
         .await?;
         // A session that was only allowed to enrol is now a full, MFA-verified one.
         let tokens = match session {
-            Some(sid) => match store::get_session(&mut tx, sid).await? {
+            Some(sid) => match store::get_session(&mut tx, org, sid).await? {
                 Some(mut s) if s.revoked_at.is_none() => {
                     s.mfa = true;
                     Some(
@@ -114,8 +110,8 @@ impl Identity {
     /// organization requires MFA.
     pub async fn disable_mfa(
         &self,
-        org: Uuid,
-        user_id: Uuid,
+        org: OrgId,
+        user_id: UserId,
         password: &str,
         code: &str,
         addr: IpAddr,
@@ -146,16 +142,12 @@ impl Identity {
         user.mfa_last_step = None;
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
-        store::replace_recovery_codes(&mut tx, user_id, &[]).await?;
+        store::replace_recovery_codes(&mut tx, org, user_id, &[]).await?;
         self.audit(
             &mut tx,
-            Actor {
-                org: Some(org),
-                id: Some(user_id),
-                addr,
-            },
-            "mfa_disabled",
-            "success",
+            Actor::member(org, user_id, addr),
+            AuditAction::MfaDisabled,
+            AuditOutcome::Success,
             Some(user_id),
             json!({}),
         )
@@ -168,8 +160,8 @@ impl Identity {
     /// New recovery codes (the old ones stop working); needs a current TOTP code.
     pub async fn regenerate_recovery_codes(
         &self,
-        org: Uuid,
-        user_id: Uuid,
+        org: OrgId,
+        user_id: UserId,
         code: &str,
         addr: IpAddr,
     ) -> Result<Vec<String>> {
@@ -181,16 +173,12 @@ impl Identity {
         self.check_second_factor(&mut tx, &mut user, code).await?;
         let codes = recovery::generate();
         let hashes: Vec<String> = codes.iter().map(|c| recovery::hash_code(c)).collect();
-        store::replace_recovery_codes(&mut tx, user_id, &hashes).await?;
+        store::replace_recovery_codes(&mut tx, org, user_id, &hashes).await?;
         self.audit(
             &mut tx,
-            Actor {
-                org: Some(org),
-                id: Some(user_id),
-                addr,
-            },
-            "mfa_recovery_codes_regenerated",
-            "success",
+            Actor::member(org, user_id, addr),
+            AuditAction::MfaRecoveryCodesRegenerated,
+            AuditOutcome::Success,
             Some(user_id),
             json!({}),
         )

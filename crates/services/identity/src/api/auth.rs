@@ -9,9 +9,10 @@ use lanerunner_platform::http::{ApiJson, Authorized, ClientAddr, Problem};
 
 use super::dto::*;
 use super::AppState;
-use crate::auth::{LoginOutcome, SignupInput};
 use crate::identity::IssuedTokens;
+use crate::login::LoginOutcome;
 use crate::members::actor;
+use crate::signup::SignupInput;
 
 #[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = SignupRequest,
     responses((status = 201, body = SignupResponse), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
@@ -100,7 +101,7 @@ pub async fn logout(
     let session = caller.session.ok_or_else(|| {
         Problem::forbidden("API keys have no session to end; revoke the key instead")
     })?;
-    id.logout(session, actor(&caller, addr)).await?;
+    id.logout(caller.org, session, actor(&caller, addr)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

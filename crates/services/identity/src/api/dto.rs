@@ -141,8 +141,8 @@ pub struct OrgView {
 impl From<OrgRow> for OrgView {
     fn from(o: OrgRow) -> Self {
         Self {
-            id: o.id,
-            kind: o.kind,
+            id: o.id.into(),
+            kind: o.kind.to_string(),
             name: o.name,
             mc_number: o.mc_number,
             usdot_number: o.usdot_number,
@@ -177,11 +177,11 @@ pub struct UserView {
 impl From<UserRow> for UserView {
     fn from(u: UserRow) -> Self {
         Self {
-            id: u.id,
-            org_id: u.org_id,
+            id: u.id.into(),
+            org_id: u.org_id.into(),
             email: u.email,
             name: u.name,
-            role: u.role,
+            role: u.role.to_string(),
             active: u.active,
             email_verified: u.email_verified_at.is_some(),
             mfa_enabled: u.mfa_secret.is_some(),
@@ -234,9 +234,9 @@ impl From<InvitationRow> for InvitationView {
             "pending"
         };
         Self {
-            id: i.id,
+            id: i.id.into(),
             email: i.email,
-            role: i.role,
+            role: i.role.to_string(),
             invited_by: i.invited_by,
             created_at: i.created_at,
             expires_at: i.expires_at,
@@ -285,11 +285,11 @@ pub struct ApiKeyView {
 impl From<ApiKeyRow> for ApiKeyView {
     fn from(k: ApiKeyRow) -> Self {
         Self {
-            id: k.id,
+            id: k.id.into(),
             name: k.name,
             prefix: k.prefix,
             scopes: k.scopes.0,
-            created_by: k.created_by,
+            created_by: k.created_by.into(),
             created_at: k.created_at,
             expires_at: k.expires_at,
             last_used_at: k.last_used_at,
@@ -321,10 +321,10 @@ pub struct AuditView {
 impl From<AuditRow> for AuditView {
     fn from(a: AuditRow) -> Self {
         Self {
-            id: a.id,
+            id: a.id.into(),
             actor_id: a.actor_id,
-            action: a.action,
-            outcome: a.outcome,
+            action: a.action.to_string(),
+            outcome: a.outcome.to_string(),
             target_id: a.target_id,
             client_addr: a.client_addr,
             detail: a.detail.0,

@@ -16,8 +16,8 @@ pub async fn me(
     EnrollingCaller(caller): EnrollingCaller,
 ) -> Result<Json<MeView>, Problem> {
     let user_id = caller.require_user()?;
-    let user = id.member(caller.org.0, user_id.0).await?;
-    let org = id.organization(caller.org.0).await?;
+    let user = id.member(caller.org, user_id).await?;
+    let org = id.organization(caller.org).await?;
     Ok(Json(MeView {
         user: user.into(),
         organization: org.into(),
@@ -34,8 +34,8 @@ pub async fn change_password(
 ) -> Result<StatusCode, Problem> {
     let user = caller.require_user()?;
     id.change_password(
-        caller.org.0,
-        user.0,
+        caller.org,
+        user,
         &req.current_password,
         &req.new_password,
         caller.session,
@@ -53,7 +53,7 @@ pub async fn resend_verification(
     ClientAddr(addr): ClientAddr,
 ) -> Result<StatusCode, Problem> {
     let user = caller.require_user()?;
-    id.resend_verification(caller.org.0, user.0, addr).await?;
+    id.resend_verification(caller.org, user, addr).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -65,7 +65,7 @@ pub async fn begin_totp(
     EnrollingCaller(caller): EnrollingCaller,
 ) -> Result<Json<TotpEnrollmentView>, Problem> {
     let user = caller.require_user()?;
-    let e = id.begin_totp(caller.org.0, user.0).await?;
+    let e = id.begin_totp(caller.org, user).await?;
     Ok(Json(TotpEnrollmentView {
         secret: e.secret,
         otpauth_uri: e.otpauth_uri,
@@ -83,7 +83,7 @@ pub async fn confirm_totp(
 ) -> Result<Json<RecoveryCodesView>, Problem> {
     let user = caller.require_user()?;
     let c = id
-        .confirm_totp(caller.org.0, user.0, &req.code, caller.session, addr)
+        .confirm_totp(caller.org, user, &req.code, caller.session, addr)
         .await?;
     Ok(Json(RecoveryCodesView {
         recovery_codes: c.recovery_codes,
@@ -100,7 +100,7 @@ pub async fn disable_mfa(
     ApiJson(req): ApiJson<DisableMfaRequest>,
 ) -> Result<StatusCode, Problem> {
     let user = caller.require_user()?;
-    id.disable_mfa(caller.org.0, user.0, &req.password, &req.code, addr)
+    id.disable_mfa(caller.org, user, &req.password, &req.code, addr)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -115,7 +115,7 @@ pub async fn regenerate_recovery_codes(
 ) -> Result<Json<RecoveryCodesView>, Problem> {
     let user = caller.require_user()?;
     let codes = id
-        .regenerate_recovery_codes(caller.org.0, user.0, &req.code, addr)
+        .regenerate_recovery_codes(caller.org, user, &req.code, addr)
         .await?;
     Ok(Json(RecoveryCodesView {
         recovery_codes: codes,

@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
+use lanerunner_core::{ApiKeyId, AuditId, InvitationId, UserId};
 use lanerunner_platform::http::pagination::PageQuery;
 use lanerunner_platform::http::scope::{IdentityRead, IdentityWrite};
 use lanerunner_platform::http::{ApiJson, Authorized, ClientAddr, Page, Problem};
@@ -19,7 +20,7 @@ pub async fn get_org(
     State(id): State<AppState>,
     caller: Authorized<IdentityRead>,
 ) -> Result<Json<OrgView>, Problem> {
-    Ok(Json(id.organization(caller.org.0).await?.into()))
+    Ok(Json(id.organization(caller.org).await?.into()))
 }
 
 #[utoipa::path(patch, path = "/v1/org", tag = "org", security(("bearer" = [])), request_body = OrgPatch,
@@ -49,8 +50,10 @@ pub async fn list_users(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Page<UserView>>, Problem> {
     let cursor = q.cursor()?;
-    let rows = id.members(caller.org.0, cursor.after, cursor.limit).await?;
-    let page = Page::from_rows(rows, cursor, |u| u.id);
+    let rows = id
+        .members(caller.org, cursor.after.map(UserId), cursor.limit)
+        .await?;
+    let page = Page::from_rows(rows, cursor, |u| u.id.into());
     Ok(Json(Page {
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,
@@ -64,7 +67,7 @@ pub async fn get_user(
     caller: Authorized<IdentityRead>,
     Path(user_id): Path<Uuid>,
 ) -> Result<Json<UserView>, Problem> {
-    Ok(Json(id.member(caller.org.0, user_id).await?.into()))
+    Ok(Json(id.member(caller.org, UserId(user_id)).await?.into()))
 }
 
 /// Change a member's role, or deactivate (`active: false`, which ends their sessions) or
@@ -79,9 +82,15 @@ pub async fn patch_user(
     ApiJson(req): ApiJson<UserPatch>,
 ) -> Result<Json<UserView>, Problem> {
     Ok(Json(
-        id.update_member(&caller, user_id, req.role.as_deref(), req.active, addr)
-            .await?
-            .into(),
+        id.update_member(
+            &caller,
+            UserId(user_id),
+            req.role.as_deref(),
+            req.active,
+            addr,
+        )
+        .await?
+        .into(),
     ))
 }
 
@@ -106,10 +115,10 @@ pub async fn list_invitations(
 ) -> Result<Json<Page<InvitationView>>, Problem> {
     let cursor = q.cursor()?;
     let page = Page::from_rows(
-        id.invitations(caller.org.0, cursor.after, cursor.limit)
+        id.invitations(caller.org, cursor.after.map(InvitationId), cursor.limit)
             .await?,
         cursor,
-        |i| i.id,
+        |i| i.id.into(),
     );
     Ok(Json(Page {
         items: page.items.into_iter().map(Into::into).collect(),
@@ -125,7 +134,8 @@ pub async fn revoke_invitation(
     caller: Authorized<IdentityWrite>,
     Path(invitation_id): Path<Uuid>,
 ) -> Result<StatusCode, Problem> {
-    id.revoke_invitation(&caller, invitation_id, addr).await?;
+    id.revoke_invitation(&caller, InvitationId(invitation_id), addr)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -159,10 +169,10 @@ pub async fn list_api_keys(
     caller.require_admin()?;
     let cursor = q.cursor()?;
     let page = Page::from_rows(
-        id.api_keys(caller.org.0, cursor.after, cursor.limit)
+        id.api_keys(caller.org, cursor.after.map(ApiKeyId), cursor.limit)
             .await?,
         cursor,
-        |k| k.id,
+        |k| k.id.into(),
     );
     Ok(Json(Page {
         items: page.items.into_iter().map(Into::into).collect(),
@@ -178,7 +188,7 @@ pub async fn revoke_api_key(
     caller: Authorized<IdentityWrite>,
     Path(key_id): Path<Uuid>,
 ) -> Result<StatusCode, Problem> {
-    id.revoke_api_key(&caller, key_id, addr).await?;
+    id.revoke_api_key(&caller, ApiKeyId(key_id), addr).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -191,8 +201,10 @@ pub async fn list_audit(
 ) -> Result<Json<Page<AuditView>>, Problem> {
     caller.require_admin()?;
     let cursor = q.cursor()?;
-    let rows = crate::store::list_audit(&id.db, caller.org.0, cursor.after, cursor.limit).await?;
-    let page = Page::from_rows(rows, cursor, |a| a.id);
+    let rows =
+        crate::store::list_audit(&id.db, caller.org, cursor.after.map(AuditId), cursor.limit)
+            .await?;
+    let page = Page::from_rows(rows, cursor, |a| a.id.into());
     Ok(Json(Page {
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,

@@ -3,15 +3,17 @@
 //! sign), and encryption at rest for them comes with the key-management issue.
 
 use chrono::{DateTime, Utc};
+use lanerunner_core::{ApiKeyId, OrgId, OrgKind, Role, SessionId, UserId};
 use lanerunner_platform::{on_db, on_tx, Db, Tx};
 use sqlx::types::Json;
-use uuid::Uuid;
+
+use super::decode::{from_row, stored};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub org_id: Uuid,
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub org_id: OrgId,
     pub mfa: bool,
     pub client_addr: String,
     pub created_at: DateTime<Utc>,
@@ -20,20 +22,23 @@ pub struct SessionRow {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RefreshTokenRow {
-    pub session_id: Uuid,
+    pub session_id: SessionId,
+    /// The organization of the token's session.
+    pub org_id: OrgId,
     pub expires_at: DateTime<Utc>,
     pub rotated_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ApiKeyRow {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: ApiKeyId,
+    pub org_id: OrgId,
     pub name: String,
     pub prefix: String,
     pub scopes: Json<lanerunner_core::Scopes>,
-    pub role: String,
-    pub created_by: Uuid,
+    pub role: Role,
+    /// The member on record as the key's owner.
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -42,14 +47,46 @@ pub struct ApiKeyRow {
 
 /// An API key as the authenticator needs it: the key, the member on record as its owner
 /// (absent when that member no longer exists) and its organization's kind.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ApiKeyAuthRow {
-    #[sqlx(flatten)]
     pub key: ApiKeyRow,
-    pub owner_role: Option<String>,
+    pub owner_role: Option<Role>,
     pub owner_active: Option<bool>,
-    pub org_kind: String,
+    pub org_kind: OrgKind,
 }
+
+from_row!(ApiKeyRow, |row| {
+    let id: ApiKeyId = row.try_get("id")?;
+    Ok(ApiKeyRow {
+        id,
+        org_id: row.try_get("org_id")?,
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        scopes: row.try_get("scopes")?,
+        role: stored("api_keys", id, "role", row.try_get("role")?)?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+});
+
+from_row!(ApiKeyAuthRow, |row| {
+    let key = sqlx::FromRow::from_row(row)?;
+    let ApiKeyRow {
+        org_id, created_by, ..
+    } = key;
+    let owner_role: Option<String> = row.try_get("owner_role")?;
+    Ok(ApiKeyAuthRow {
+        key,
+        owner_role: owner_role
+            .map(|role| stored("users", created_by, "role", role))
+            .transpose()?,
+        owner_active: row.try_get("owner_active")?,
+        org_kind: stored("organizations", org_id, "kind", row.try_get("org_kind")?)?,
+    })
+});
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SigningKeyRow {
@@ -80,11 +117,16 @@ pub async fn insert_session(tx: &mut Tx, s: &SessionRow) -> sqlx::Result<()> {
     })
 }
 
-pub async fn get_session(tx: &mut Tx, id: Uuid) -> sqlx::Result<Option<SessionRow>> {
+pub async fn get_session(
+    tx: &mut Tx,
+    org: OrgId,
+    id: SessionId,
+) -> sqlx::Result<Option<SessionRow>> {
     on_tx!(tx, |c| {
         sqlx::query_as(
-        "SELECT id, user_id, org_id, mfa, client_addr, created_at, revoked_at FROM sessions WHERE id = $1"
+        "SELECT id, user_id, org_id, mfa, client_addr, created_at, revoked_at FROM sessions WHERE org_id = $1 AND id = $2"
     )
+    .bind(org)
     .bind(id)
     .fetch_optional(c)
     .await
@@ -93,14 +135,16 @@ pub async fn get_session(tx: &mut Tx, id: Uuid) -> sqlx::Result<Option<SessionRo
 
 pub async fn revoke_session(
     tx: &mut Tx,
-    id: Uuid,
+    org: OrgId,
+    id: SessionId,
     reason: &str,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
-        "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL"
+        "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL"
     )
+    .bind(org)
     .bind(id)
     .bind(at)
     .bind(reason)
@@ -114,54 +158,72 @@ pub async fn revoke_session(
 /// in the cache).
 pub async fn revoke_user_sessions(
     tx: &mut Tx,
-    user_id: Uuid,
-    except: Option<Uuid>,
+    org: OrgId,
+    user: UserId,
+    except: Option<SessionId>,
     reason: &str,
     at: DateTime<Utc>,
-) -> sqlx::Result<Vec<Uuid>> {
-    on_tx!(tx, |c| sqlx::query_scalar(
-        "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 \
-         WHERE user_id = $1 AND revoked_at IS NULL AND ($4 IS NULL OR id <> $4) RETURNING id"
+) -> sqlx::Result<Vec<SessionId>> {
+    on_tx!(tx, |c| {
+        sqlx::query_scalar(
+        "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+         WHERE org_id = $1 AND user_id = $2 AND revoked_at IS NULL AND ($5 IS NULL OR id <> $5) RETURNING id"
     )
-    .bind(user_id)
+    .bind(org)
+    .bind(user)
     .bind(at)
     .bind(reason)
     .bind(except)
     .fetch_all(c)
-    .await)
-}
-
-pub async fn insert_refresh_token(
-    tx: &mut Tx,
-    hash: &str,
-    session_id: Uuid,
-    issued: DateTime<Utc>,
-    expires: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    on_tx!(tx, |c| {
-        sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)"
-    )
-    .bind(hash)
-    .bind(session_id)
-    .bind(issued)
-    .bind(expires)
-    .execute(c)
     .await
-    .map(|_| ())
     })
 }
 
+/// Adds a refresh token to `session`'s family; the session must be `org`'s (a token is
+/// never written into another tenant's session).
+pub async fn insert_refresh_token(
+    tx: &mut Tx,
+    org: OrgId,
+    session: SessionId,
+    hash: &str,
+    issued: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let inserted = on_tx!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) \
+         SELECT $3, id, $4, $5 FROM sessions WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org)
+        .bind(session)
+        .bind(hash)
+        .bind(issued)
+        .bind(expires)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    if inserted == 1 {
+        Ok(())
+    } else {
+        Err(sqlx::Error::RowNotFound)
+    }
+}
+
+/// Not tenant-scoped: a refresh token is presented without any other credential, so the
+/// token (by hash) is what names its session and organization.
 pub async fn find_refresh_token(tx: &mut Tx, hash: &str) -> sqlx::Result<Option<RefreshTokenRow>> {
     on_tx!(tx, |c| sqlx::query_as(
-        "SELECT session_id, expires_at, rotated_at FROM refresh_tokens WHERE token_hash = $1"
+        "SELECT r.session_id, s.org_id, r.expires_at, r.rotated_at \
+         FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1"
     )
     .bind(hash)
     .fetch_optional(c)
     .await)
 }
 
-/// Marks a refresh token used; false if another request rotated it first.
+/// Marks a refresh token used; false if another request rotated it first. By hash, like
+/// [`find_refresh_token`].
 pub async fn rotate_refresh_token(
     tx: &mut Tx,
     hash: &str,
@@ -177,34 +239,44 @@ pub async fn rotate_refresh_token(
     .map(|r| r.rows_affected() == 1))
 }
 
+/// Issues a one-time token of `purpose` to `user`, who must be a member of `org`.
 pub async fn insert_one_time_token(
     tx: &mut Tx,
-    hash: &str,
+    org: OrgId,
+    user: UserId,
     purpose: &str,
-    user_id: Uuid,
+    hash: &str,
     expires: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    on_tx!(tx, |c| {
+    let inserted = on_tx!(tx, |c| {
         sqlx::query(
-        "INSERT INTO one_time_tokens (token_hash, purpose, user_id, expires_at) VALUES ($1, $2, $3, $4)"
-    )
-    .bind(hash)
-    .bind(purpose)
-    .bind(user_id)
-    .bind(expires)
-    .execute(c)
-    .await
-    .map(|_| ())
-    })
+            "INSERT INTO one_time_tokens (token_hash, purpose, user_id, expires_at) \
+         SELECT $3, $4, id, $5 FROM users WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org)
+        .bind(user)
+        .bind(hash)
+        .bind(purpose)
+        .bind(expires)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    if inserted == 1 {
+        Ok(())
+    } else {
+        Err(sqlx::Error::RowNotFound)
+    }
 }
 
-/// Consumes a live one-time token of `purpose`; returns its user.
+/// Consumes a live one-time token of `purpose`; returns its user. Not tenant-scoped: the
+/// token arrives alone (from an email link) and is what names the user.
 pub async fn consume_one_time_token(
     tx: &mut Tx,
     hash: &str,
     purpose: &str,
     now: DateTime<Utc>,
-) -> sqlx::Result<Option<Uuid>> {
+) -> sqlx::Result<Option<UserId>> {
     on_tx!(tx, |c| {
         sqlx::query_scalar(
         "UPDATE one_time_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
@@ -218,56 +290,75 @@ pub async fn consume_one_time_token(
     })
 }
 
+/// Recovery codes have no organization column: they are reached through their user, who
+/// must be a member of `org`.
+const MEMBER_OF_ORG: &str = "user_id IN (SELECT id FROM users WHERE org_id = $1 AND id = $2)";
+
 pub async fn replace_recovery_codes(
     tx: &mut Tx,
-    user_id: Uuid,
+    org: OrgId,
+    user: UserId,
     hashes: &[String],
 ) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
-        "DELETE FROM recovery_codes WHERE user_id = $1"
-    )
-    .bind(user_id)
-    .execute(c)
-    .await
-    .map(|_| ()))?;
-    for h in hashes {
-        on_tx!(tx, |c| sqlx::query(
-            "INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)"
-        )
-        .bind(user_id)
-        .bind(h)
+    let delete = format!("DELETE FROM recovery_codes WHERE {MEMBER_OF_ORG}");
+    on_tx!(tx, |c| sqlx::query(&delete)
+        .bind(org)
+        .bind(user)
         .execute(c)
         .await
         .map(|_| ()))?;
+    for h in hashes {
+        let inserted = on_tx!(tx, |c| {
+            sqlx::query(
+            "INSERT INTO recovery_codes (user_id, code_hash) SELECT id, $3 FROM users WHERE org_id = $1 AND id = $2"
+        )
+        .bind(org)
+        .bind(user)
+        .bind(h)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        if inserted != 1 {
+            return Err(sqlx::Error::RowNotFound);
+        }
     }
     Ok(())
 }
 
-pub async fn unused_recovery_codes(tx: &mut Tx, user_id: Uuid) -> sqlx::Result<Vec<String>> {
-    on_tx!(tx, |c| sqlx::query_scalar(
-        "SELECT code_hash FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL"
-    )
-    .bind(user_id)
-    .fetch_all(c)
-    .await)
+pub async fn unused_recovery_codes(
+    tx: &mut Tx,
+    org: OrgId,
+    user: UserId,
+) -> sqlx::Result<Vec<String>> {
+    let sql =
+        format!("SELECT code_hash FROM recovery_codes WHERE {MEMBER_OF_ORG} AND used_at IS NULL");
+    on_tx!(tx, |c| sqlx::query_scalar(&sql)
+        .bind(org)
+        .bind(user)
+        .fetch_all(c)
+        .await)
 }
 
 pub async fn use_recovery_code(
     tx: &mut Tx,
-    user_id: Uuid,
+    org: OrgId,
+    user: UserId,
     hash: &str,
     at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
+    let sql = format!(
+        "UPDATE recovery_codes SET used_at = $4 WHERE {MEMBER_OF_ORG} AND code_hash = $3 AND used_at IS NULL"
+    );
     on_tx!(tx, |c| {
-        sqlx::query(
-        "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL"
-    )
-    .bind(user_id)
-    .bind(hash)
-    .bind(at)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected() == 1)
+        sqlx::query(&sql)
+            .bind(org)
+            .bind(user)
+            .bind(hash)
+            .bind(at)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected() == 1)
     })
 }
 
@@ -283,7 +374,7 @@ pub async fn insert_api_key(tx: &mut Tx, k: &ApiKeyRow, hash: &str) -> sqlx::Res
     .bind(&k.prefix)
     .bind(hash)
     .bind(&k.scopes)
-    .bind(&k.role)
+    .bind(k.role.as_str())
     .bind(k.created_by)
     .bind(k.created_at)
     .bind(k.expires_at)
@@ -294,7 +385,7 @@ pub async fn insert_api_key(tx: &mut Tx, k: &ApiKeyRow, hash: &str) -> sqlx::Res
 }
 
 /// One round trip per API call: the key by hash, with its owner's current role and state
-/// and its organization's kind.
+/// and its organization's kind. Not tenant-scoped: the key itself is what names its tenant.
 pub async fn find_api_key_for_auth(db: &Db, hash: &str) -> sqlx::Result<Option<ApiKeyAuthRow>> {
     let sql = "SELECT k.id, k.org_id, k.name, k.prefix, k.scopes, k.role, k.created_by, k.created_at, \
                k.expires_at, k.last_used_at, k.revoked_at, u.role AS owner_role, u.active AS owner_active, \
@@ -309,11 +400,11 @@ pub async fn find_api_key_for_auth(db: &Db, hash: &str) -> sqlx::Result<Option<A
 }
 
 /// The member on record as the owner of key `id` (for a key minted by a key: its owner).
-pub async fn api_key_owner(tx: &mut Tx, org_id: Uuid, id: Uuid) -> sqlx::Result<Option<Uuid>> {
+pub async fn api_key_owner(tx: &mut Tx, org: OrgId, id: ApiKeyId) -> sqlx::Result<Option<UserId>> {
     on_tx!(tx, |c| sqlx::query_scalar(
         "SELECT created_by FROM api_keys WHERE org_id = $1 AND id = $2"
     )
-    .bind(org_id)
+    .bind(org)
     .bind(id)
     .fetch_optional(c)
     .await)
@@ -322,15 +413,15 @@ pub async fn api_key_owner(tx: &mut Tx, org_id: Uuid, id: Uuid) -> sqlx::Result<
 /// Revokes every live key `owner` is on record for; returns their ids.
 pub async fn revoke_api_keys_of(
     tx: &mut Tx,
-    org_id: Uuid,
-    owner: Uuid,
+    org: OrgId,
+    owner: UserId,
     at: DateTime<Utc>,
-) -> sqlx::Result<Vec<Uuid>> {
+) -> sqlx::Result<Vec<ApiKeyId>> {
     on_tx!(tx, |c| {
         sqlx::query_scalar(
         "UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND created_by = $2 AND revoked_at IS NULL RETURNING id"
     )
-    .bind(org_id)
+    .bind(org)
     .bind(owner)
     .bind(at)
     .fetch_all(c)
@@ -340,13 +431,13 @@ pub async fn revoke_api_keys_of(
 
 pub async fn list_api_keys(
     db: &Db,
-    org_id: Uuid,
-    after: Option<Uuid>,
+    org: OrgId,
+    after: Option<ApiKeyId>,
     limit: u32,
 ) -> sqlx::Result<Vec<ApiKeyRow>> {
     let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3");
     on_db!(db, |p| sqlx::query_as(&sql)
-        .bind(org_id)
+        .bind(org)
         .bind(after)
         .bind(i64::from(limit) + 1)
         .fetch_all(p)
@@ -355,14 +446,14 @@ pub async fn list_api_keys(
 
 pub async fn revoke_api_key(
     tx: &mut Tx,
-    org_id: Uuid,
-    id: Uuid,
+    org: OrgId,
+    id: ApiKeyId,
     at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     on_tx!(tx, |c| sqlx::query(
         "UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL"
     )
-    .bind(org_id)
+    .bind(org)
     .bind(id)
     .bind(at)
     .execute(c)
@@ -370,10 +461,16 @@ pub async fn revoke_api_key(
     .map(|r| r.rows_affected() == 1))
 }
 
-pub async fn touch_api_key(db: &Db, id: Uuid, at: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn touch_api_key(
+    db: &Db,
+    org: OrgId,
+    id: ApiKeyId,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
     on_db!(db, |p| sqlx::query(
-        "UPDATE api_keys SET last_used_at = $2 WHERE id = $1"
+        "UPDATE api_keys SET last_used_at = $3 WHERE org_id = $1 AND id = $2"
     )
+    .bind(org)
     .bind(id)
     .bind(at)
     .execute(p)
@@ -381,6 +478,7 @@ pub async fn touch_api_key(db: &Db, id: Uuid, at: DateTime<Utc>) -> sqlx::Result
     .map(|_| ()))
 }
 
+/// Not tenant-scoped: signing keys belong to the service, not to an organization.
 pub async fn load_signing_keys(db: &Db) -> sqlx::Result<Vec<SigningKeyRow>> {
     on_db!(db, |p| {
         sqlx::query_as("SELECT kid, pkcs8_der, public_key, created_at, expires_at FROM signing_keys ORDER BY created_at")
@@ -389,6 +487,7 @@ pub async fn load_signing_keys(db: &Db) -> sqlx::Result<Vec<SigningKeyRow>> {
     })
 }
 
+/// Not tenant-scoped, like [`load_signing_keys`].
 pub async fn insert_signing_key(db: &Db, k: &SigningKeyRow) -> sqlx::Result<()> {
     on_db!(db, |p| {
         sqlx::query(

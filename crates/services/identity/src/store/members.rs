@@ -1,13 +1,16 @@
 //! Organizations, users and invitations.
 
 use chrono::{DateTime, Utc};
+use lanerunner_core::{InvitationId, OrgId, OrgKind, Role, UserId};
 use lanerunner_platform::{on_db, on_tx, Db, Tx};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+use super::decode::{from_row, stored};
+
+#[derive(Debug, Clone)]
 pub struct OrgRow {
-    pub id: Uuid,
-    pub kind: String,
+    pub id: OrgId,
+    pub kind: OrgKind,
     pub name: String,
     pub mc_number: Option<String>,
     pub usdot_number: Option<String>,
@@ -16,13 +19,13 @@ pub struct OrgRow {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct UserRow {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: UserId,
+    pub org_id: OrgId,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub password_hash: String,
     pub email_verified_at: Option<DateTime<Utc>>,
@@ -33,18 +36,67 @@ pub struct UserRow {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct InvitationRow {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: InvitationId,
+    pub org_id: OrgId,
     pub email: String,
-    pub role: String,
+    pub role: Role,
+    /// The member or API key that sent the invitation.
     pub invited_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+from_row!(OrgRow, |row| {
+    let id: OrgId = row.try_get("id")?;
+    Ok(OrgRow {
+        id,
+        kind: stored("organizations", id, "kind", row.try_get("kind")?)?,
+        name: row.try_get("name")?,
+        mc_number: row.try_get("mc_number")?,
+        usdot_number: row.try_get("usdot_number")?,
+        require_mfa: row.try_get("require_mfa")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+});
+
+from_row!(UserRow, |row| {
+    let id: UserId = row.try_get("id")?;
+    Ok(UserRow {
+        id,
+        org_id: row.try_get("org_id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        role: stored("users", id, "role", row.try_get("role")?)?,
+        active: row.try_get("active")?,
+        password_hash: row.try_get("password_hash")?,
+        email_verified_at: row.try_get("email_verified_at")?,
+        mfa_secret: row.try_get("mfa_secret")?,
+        mfa_pending_secret: row.try_get("mfa_pending_secret")?,
+        mfa_last_step: row.try_get("mfa_last_step")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+});
+
+from_row!(InvitationRow, |row| {
+    let id: InvitationId = row.try_get("id")?;
+    Ok(InvitationRow {
+        id,
+        org_id: row.try_get("org_id")?,
+        email: row.try_get("email")?,
+        role: stored("invitations", id, "role", row.try_get("role")?)?,
+        invited_by: row.try_get("invited_by")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        accepted_at: row.try_get("accepted_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+});
 
 const USER_COLUMNS: &str =
     "id, org_id, email, name, role, active, password_hash, email_verified_at, mfa_secret, \
@@ -59,7 +111,7 @@ pub async fn insert_org(tx: &mut Tx, org: &OrgRow) -> sqlx::Result<()> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     )
     .bind(org.id)
-    .bind(&org.kind)
+    .bind(org.kind.as_str())
     .bind(&org.name)
     .bind(&org.mc_number)
     .bind(&org.usdot_number)
@@ -72,21 +124,21 @@ pub async fn insert_org(tx: &mut Tx, org: &OrgRow) -> sqlx::Result<()> {
     })
 }
 
-pub async fn get_org(db: &Db, org_id: Uuid) -> sqlx::Result<Option<OrgRow>> {
+pub async fn get_org(db: &Db, org: OrgId) -> sqlx::Result<Option<OrgRow>> {
     on_db!(db, |p| sqlx::query_as(
         "SELECT * FROM organizations WHERE id = $1"
     )
-    .bind(org_id)
+    .bind(org)
     .fetch_optional(p)
     .await)
 }
 
 /// The organization inside a write transaction (sees the transaction's own inserts).
-pub async fn get_org_tx(tx: &mut Tx, org_id: Uuid) -> sqlx::Result<Option<OrgRow>> {
+pub async fn get_org_tx(tx: &mut Tx, org: OrgId) -> sqlx::Result<Option<OrgRow>> {
     on_tx!(tx, |c| sqlx::query_as(
         "SELECT * FROM organizations WHERE id = $1"
     )
-    .bind(org_id)
+    .bind(org)
     .fetch_optional(c)
     .await)
 }
@@ -118,7 +170,7 @@ pub async fn insert_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
     .bind(u.org_id)
     .bind(&u.email)
     .bind(&u.name)
-    .bind(&u.role)
+    .bind(u.role.as_str())
     .bind(u.active)
     .bind(&u.password_hash)
     .bind(u.email_verified_at)
@@ -130,7 +182,8 @@ pub async fn insert_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
     })
 }
 
-/// Login looks users up by email across organizations: an email is one account.
+/// Not tenant-scoped: login (and the checks that an email is free) look an email up across
+/// organizations, because an email is one account.
 pub async fn find_user_by_email(db: &Db, email: &str) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
     on_db!(db, |p| sqlx::query_as(&sql)
@@ -139,60 +192,57 @@ pub async fn find_user_by_email(db: &Db, email: &str) -> sqlx::Result<Option<Use
         .await)
 }
 
-/// A user by id, only if they belong to `org_id`.
-pub async fn get_user(db: &Db, org_id: Uuid, user_id: Uuid) -> sqlx::Result<Option<UserRow>> {
+/// A user by id, only if they belong to `org`.
+pub async fn get_user(db: &Db, org: OrgId, user: UserId) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 AND id = $2");
     on_db!(db, |p| sqlx::query_as(&sql)
-        .bind(org_id)
-        .bind(user_id)
+        .bind(org)
+        .bind(user)
         .fetch_optional(p)
         .await)
 }
 
-/// A user by id alone, for flows that start from a token (reset, verification, MFA
-/// challenge) rather than from a caller whose organization is known.
-pub async fn get_user_by_id_tx(tx: &mut Tx, user_id: Uuid) -> sqlx::Result<Option<UserRow>> {
+/// Not tenant-scoped: the user a spent token names (reset, verification, MFA challenge);
+/// the token, not a caller, says who it is, and their row says which organization.
+pub async fn get_user_by_id_tx(tx: &mut Tx, user: UserId) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
     on_tx!(tx, |c| sqlx::query_as(&sql)
-        .bind(user_id)
+        .bind(user)
         .fetch_optional(c)
         .await)
 }
 
 /// The same inside a write transaction (re-read under the write lock).
-pub async fn get_user_tx(
-    tx: &mut Tx,
-    org_id: Uuid,
-    user_id: Uuid,
-) -> sqlx::Result<Option<UserRow>> {
+pub async fn get_user_tx(tx: &mut Tx, org: OrgId, user: UserId) -> sqlx::Result<Option<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 AND id = $2");
     on_tx!(tx, |c| sqlx::query_as(&sql)
-        .bind(org_id)
-        .bind(user_id)
+        .bind(org)
+        .bind(user)
         .fetch_optional(c)
         .await)
 }
 
 pub async fn list_users(
     db: &Db,
-    org_id: Uuid,
-    after: Option<Uuid>,
+    org: OrgId,
+    after: Option<UserId>,
     limit: u32,
 ) -> sqlx::Result<Vec<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3");
     on_db!(db, |p| sqlx::query_as(&sql)
-        .bind(org_id)
+        .bind(org)
         .bind(after)
         .bind(i64::from(limit) + 1)
         .fetch_all(p)
         .await)
 }
 
-pub async fn count_active_owners(tx: &mut Tx, org_id: Uuid) -> sqlx::Result<i64> {
+pub async fn count_active_owners(tx: &mut Tx, org: OrgId) -> sqlx::Result<i64> {
     on_tx!(tx, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'owner' AND active"
+        "SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = $2 AND active"
     )
-    .bind(org_id)
+    .bind(org)
+    .bind(Role::Owner.as_str())
     .fetch_one(c)
     .await)
 }
@@ -207,7 +257,7 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
     .bind(u.org_id)
     .bind(u.id)
     .bind(&u.name)
-    .bind(&u.role)
+    .bind(u.role.as_str())
     .bind(u.active)
     .bind(&u.password_hash)
     .bind(u.email_verified_at)
@@ -227,15 +277,17 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
 /// both win (RFC 6238 §5.2).
 pub async fn advance_mfa_step(
     tx: &mut Tx,
-    user_id: Uuid,
+    org: OrgId,
+    user: UserId,
     step: i64,
     at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     on_tx!(tx, |c| sqlx::query(
-        "UPDATE users SET mfa_last_step = $2, updated_at = $3 \
-         WHERE id = $1 AND (mfa_last_step IS NULL OR mfa_last_step < $2)"
+        "UPDATE users SET mfa_last_step = $3, updated_at = $4 \
+         WHERE org_id = $1 AND id = $2 AND (mfa_last_step IS NULL OR mfa_last_step < $3)"
     )
-    .bind(user_id)
+    .bind(org)
+    .bind(user)
     .bind(step)
     .bind(at)
     .execute(c)
@@ -256,7 +308,7 @@ pub async fn insert_invitation(
     .bind(inv.id)
     .bind(inv.org_id)
     .bind(&inv.email)
-    .bind(&inv.role)
+    .bind(inv.role.as_str())
     .bind(token_hash)
     .bind(inv.invited_by)
     .bind(inv.created_at)
@@ -267,6 +319,7 @@ pub async fn insert_invitation(
     })
 }
 
+/// Not tenant-scoped: the invited person has no organization until the token names one.
 pub async fn find_invitation_by_token(
     tx: &mut Tx,
     token_hash: &str,
@@ -280,15 +333,15 @@ pub async fn find_invitation_by_token(
 
 pub async fn list_invitations(
     db: &Db,
-    org_id: Uuid,
-    after: Option<Uuid>,
+    org: OrgId,
+    after: Option<InvitationId>,
     limit: u32,
 ) -> sqlx::Result<Vec<InvitationRow>> {
     let sql = format!(
         "SELECT {INVITATION_COLUMNS} FROM invitations WHERE org_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
     );
     on_db!(db, |p| sqlx::query_as(&sql)
-        .bind(org_id)
+        .bind(org)
         .bind(after)
         .bind(i64::from(limit) + 1)
         .fetch_all(p)
@@ -297,12 +350,14 @@ pub async fn list_invitations(
 
 pub async fn mark_invitation_accepted(
     tx: &mut Tx,
-    id: Uuid,
+    org: OrgId,
+    id: InvitationId,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     on_tx!(tx, |c| sqlx::query(
-        "UPDATE invitations SET accepted_at = $2 WHERE id = $1"
+        "UPDATE invitations SET accepted_at = $3 WHERE org_id = $1 AND id = $2"
     )
+    .bind(org)
     .bind(id)
     .bind(at)
     .execute(c)
@@ -310,18 +365,18 @@ pub async fn mark_invitation_accepted(
     .map(|_| ()))
 }
 
-/// Revokes a pending invitation of `org_id`; false when there was none to revoke.
+/// Revokes a pending invitation of `org`; false when there was none to revoke.
 pub async fn revoke_invitation(
     tx: &mut Tx,
-    org_id: Uuid,
-    id: Uuid,
+    org: OrgId,
+    id: InvitationId,
     at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     on_tx!(tx, |c| {
         sqlx::query(
         "UPDATE invitations SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL"
     )
-    .bind(org_id)
+    .bind(org)
     .bind(id)
     .bind(at)
     .execute(c)

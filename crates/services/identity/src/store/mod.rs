@@ -4,6 +4,7 @@
 
 mod audit;
 mod credentials;
+mod decode;
 mod members;
 
 pub use audit::*;
