@@ -141,6 +141,10 @@ id_type!(
     /// A record of the security audit trail.
     AuditId
 );
+id_type!(
+    /// A batch matching run.
+    RunId
+);
 
 #[cfg(test)]
 mod tests {

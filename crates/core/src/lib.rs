@@ -8,7 +8,9 @@ pub mod scope;
 pub mod tenancy;
 
 pub use event::{EventEnvelope, EventType, TraceContext};
-pub use id::{new_id, ApiKeyId, AuditId, InvitationId, LoadId, OrgId, SessionId, TruckId, UserId};
+pub use id::{
+    new_id, ApiKeyId, AuditId, InvitationId, LoadId, OrgId, RunId, SessionId, TruckId, UserId,
+};
 pub use money::Cents;
 pub use scope::{Access, Resource, Scope, Scopes};
 pub use tenancy::{OrgKind, Role};

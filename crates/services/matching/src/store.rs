@@ -2,6 +2,7 @@
 //! text for both backends; the org id is a required argument of every read a caller makes.
 
 use chrono::{DateTime, Utc};
+use lanerunner_core::{LoadId, OrgId, RunId, TruckId};
 use lanerunner_platform::{on_db, on_tx, Db, Tx};
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -61,7 +62,7 @@ fn for_update(tx: &Tx) -> &'static str {
 }
 
 /// The load's record, created empty if new, locked until `tx` ends.
-pub async fn lock_load(tx: &mut Tx, id: Uuid, broker_org: Uuid) -> sqlx::Result<LoadRecord> {
+pub async fn lock_load(tx: &mut Tx, broker_org: OrgId, id: LoadId) -> sqlx::Result<LoadRecord> {
     let now = Utc::now();
     on_tx!(tx, |c| {
         sqlx::query(
@@ -101,7 +102,7 @@ pub async fn save_load(tx: &mut Tx, r: &LoadRecord) -> sqlx::Result<()> {
     })
 }
 
-pub async fn lock_truck(tx: &mut Tx, id: Uuid, carrier_org: Uuid) -> sqlx::Result<TruckRecord> {
+pub async fn lock_truck(tx: &mut Tx, carrier_org: OrgId, id: TruckId) -> sqlx::Result<TruckRecord> {
     let now = Utc::now();
     on_tx!(tx, |c| {
         sqlx::query(
@@ -155,8 +156,8 @@ pub async fn all_trucks(db: &Db) -> sqlx::Result<Vec<TruckRecord>> {
 
 pub async fn insert_run(
     tx: &mut Tx,
-    id: Uuid,
-    org: Uuid,
+    org: OrgId,
+    id: RunId,
     created_by: Uuid,
     created_at: DateTime<Utc>,
     result: &serde_json::Value,
@@ -174,7 +175,7 @@ pub async fn insert_run(
     .map(|_| ()))
 }
 
-pub async fn get_run(db: &Db, org: Uuid, id: Uuid) -> sqlx::Result<Option<serde_json::Value>> {
+pub async fn get_run(db: &Db, org: OrgId, id: RunId) -> sqlx::Result<Option<serde_json::Value>> {
     let row: Option<(Json<serde_json::Value>,)> = on_db!(db, |p| sqlx::query_as(
         "SELECT result FROM runs WHERE id = $1 AND org_id = $2"
     )

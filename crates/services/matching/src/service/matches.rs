@@ -32,7 +32,7 @@ impl Matching {
                 let b = self.read();
                 let rec = b
                     .load_record(id)
-                    .filter(|r| r.broker_org_id == caller.org.0)
+                    .filter(|r| r.broker_org_id == Uuid::from(caller.org))
                     .ok_or(MatchingError::NotFound("load"))?;
                 let Some(open) = b.open_load(id) else {
                     return Err(MatchingError::NotOpen {
@@ -97,7 +97,7 @@ impl Matching {
         let b = self.read();
         let rec = b
             .truck_record(id)
-            .filter(|r| r.carrier_org_id == caller.org.0)
+            .filter(|r| r.carrier_org_id == Uuid::from(caller.org))
             .ok_or(MatchingError::NotFound("truck"))?;
         let truck = match b.available_truck(id) {
             Some(t) if t.posting.available_until >= now => t,

@@ -1,6 +1,7 @@
 //! Batch runs: the exact assignment of a broker's open loads to the available trucks,
 //! stored and published, and the reasons for what was left unassigned.
 
+use lanerunner_core::RunId;
 use std::collections::HashSet;
 
 use chrono::Utc;
@@ -43,7 +44,7 @@ impl Matching {
         let (loads, trucks, carriers, available) = {
             let b = self.read();
             let mut loads: Vec<LoadFacts> = b
-                .open_loads_of(caller.org.0)
+                .open_loads_of(caller.org.into())
                 .map(|l| l.facts.clone())
                 .collect();
             loads.sort_by_key(|l| l.id);
@@ -114,15 +115,23 @@ impl Matching {
         };
         let body = serde_json::to_value(&run).map_err(anyhow::Error::from)?;
         let mut tx = self.db.begin().await?;
-        store::insert_run(&mut tx, run.id, caller.org.0, caller.actor_id(), now, &body).await?;
+        store::insert_run(
+            &mut tx,
+            caller.org,
+            RunId(run.id),
+            caller.actor_id(),
+            now,
+            &body,
+        )
+        .await?;
         for (i, p) in run.pairs.iter().enumerate() {
             enqueue(
                 &mut tx,
-                caller.org.0,
+                caller.org,
                 MatchSuggested {
                     load_id: p.load_id,
                     truck_id: p.truck_id,
-                    broker_org_id: caller.org.0,
+                    broker_org_id: caller.org.into(),
                     carrier_org_id: p.carrier_org_id,
                     source: SuggestionSource::Run,
                     rank: i as u32 + 1,
@@ -149,7 +158,7 @@ impl Matching {
     }
 
     pub async fn get_run(&self, caller: &Caller, id: Uuid) -> Result<RunView> {
-        let body = store::get_run(&self.db, caller.org.0, id)
+        let body = store::get_run(&self.db, caller.org, RunId(id))
             .await?
             .ok_or(MatchingError::NotFound("run"))?;
         // A stored run this build cannot read (say, a reason code it does not know) is a

@@ -2,7 +2,7 @@
 //! truck), the best partners are published as `match.suggested` in the same transaction.
 
 use chrono::{DateTime, Utc};
-use lanerunner_core::{EventEnvelope, OrgId};
+use lanerunner_core::{EventEnvelope, LoadId, OrgId, TruckId};
 use lanerunner_matching::{LoadFacts, TruckFacts};
 use lanerunner_platform::outbox;
 use lanerunner_platform::Tx;
@@ -21,7 +21,7 @@ pub const SUGGESTIONS_PER_EVENT: usize = 5;
 
 /// What to publish, decided under the board lock and enqueued after it is released.
 struct Suggestion {
-    org: Uuid,
+    org: OrgId,
     payload: MatchSuggested,
 }
 
@@ -40,7 +40,7 @@ impl Matching {
                 broker_org,
                 change,
             } => {
-                let mut rec = store::lock_load(tx, *id, *broker_org).await?;
+                let mut rec = store::lock_load(tx, OrgId(*broker_org), LoadId(*id)).await?;
                 if rec.apply(change.clone()) {
                     store::save_load(tx, &rec).await?;
                 }
@@ -57,7 +57,7 @@ impl Matching {
                 carrier_org,
                 change,
             } => {
-                let mut rec = store::lock_truck(tx, *id, *carrier_org).await?;
+                let mut rec = store::lock_truck(tx, OrgId(*carrier_org), TruckId(*id)).await?;
                 let changed = rec.apply(change.clone());
                 if changed {
                     store::save_truck(tx, &rec).await?;
@@ -97,7 +97,7 @@ impl Matching {
             })
             .enumerate()
             .map(|(i, (truck, r))| Suggestion {
-                org: broker_org,
+                org: OrgId(broker_org),
                 payload: MatchSuggested {
                     load_id,
                     truck_id: truck.posting.id,
@@ -135,7 +135,7 @@ impl Matching {
             .filter_map(|r| Some((b.open_load(uuid_of(r.load_id))?, r)))
             .enumerate()
             .map(|(i, (load, r))| Suggestion {
-                org: carrier_org,
+                org: OrgId(carrier_org),
                 payload: MatchSuggested {
                     load_id: load.terms.id,
                     truck_id,
@@ -153,8 +153,12 @@ impl Matching {
     }
 }
 
-pub(super) async fn enqueue(tx: &mut Tx, org: Uuid, payload: MatchSuggested) -> anyhow::Result<()> {
-    let event = EventEnvelope::new(MATCH_SUGGESTED, Some(OrgId(org)), payload.load_id, &payload)?;
+pub(super) async fn enqueue(
+    tx: &mut Tx,
+    org: OrgId,
+    payload: MatchSuggested,
+) -> anyhow::Result<()> {
+    let event = EventEnvelope::new(MATCH_SUGGESTED, Some(org), payload.load_id, &payload)?;
     outbox::enqueue(tx, &event).await?;
     Ok(())
 }
