@@ -12,6 +12,7 @@ pub mod bench_cli;
 #[cfg(feature = "bench")]
 pub mod bench_search;
 pub mod cli;
+pub mod maps;
 pub mod registry;
 #[cfg(feature = "testkit")]
 pub mod testing;

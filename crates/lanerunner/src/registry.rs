@@ -59,7 +59,19 @@ macro_rules! service {
 /// Every service compiled into this binary, in start order. Adding one is one line.
 pub const SERVICES: &[ServiceSpec] = &[
     service!(lanerunner_identity::IdentityService),
-    service!(lanerunner_loads::LoadsService),
+    ServiceSpec {
+        name: lanerunner_loads::SERVICE,
+        migrations: lanerunner_loads::migrations,
+        // The loads service gets the geocoder the binary builds from `maps.*`.
+        start: |ctx| {
+            Box::pin(async move {
+                let geocoder = crate::maps::geocoder(&ctx.config.maps).await?;
+                Ok(Started::new(
+                    lanerunner_loads::LoadsService::start(ctx, geocoder).await?,
+                ))
+            })
+        },
+    },
     service!(lanerunner_realtime::RealtimeService),
     service!(lanerunner_matching_service::MatchingService),
 ];

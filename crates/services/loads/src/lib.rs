@@ -29,9 +29,7 @@ pub use lifecycle::Actor;
 pub use saved::SavedSearchView;
 pub use service::Loads;
 
-use lanerunner_geo::{Gazetteer, Geocoder};
-use lanerunner_googlemaps::{GoogleMapsGeocoder, GoogleMapsSettings};
-use lanerunner_platform::config::MapsProvider;
+use lanerunner_geo::Geocoder;
 use lanerunner_platform::db::Migrations;
 use lanerunner_platform::service::{ListenerSpec, Service, ServiceContext};
 use utoipa_axum::router::OpenApiRouter;
@@ -53,47 +51,12 @@ pub struct LoadsService {
 }
 
 impl LoadsService {
-    /// With the geocoder `maps.provider` names: the offline gazetteer (default) or Google
-    /// Maps. Google's geocoder is remote and synchronous: every call blocks for up to
-    /// `maps.google.timeout_ms`. It never stalls the runtime (it moves its waits off the
-    /// async workers itself), but validation that geocodes should run under
-    /// `spawn_blocking` when `Geo::is_remote()` so that a slow Google holds a blocking-pool
-    /// thread, not an async worker.
-    pub async fn start(ctx: ServiceContext) -> anyhow::Result<Self> {
-        let geocoder: Option<Arc<dyn Geocoder>> = match ctx.config.maps.provider {
-            MapsProvider::Offline => None,
-            MapsProvider::Google => {
-                let google = &ctx.config.maps.google;
-                let api_key = google
-                    .api_key
-                    .clone()
-                    .filter(|k| !k.trim().is_empty())
-                    .ok_or_else(|| {
-                        anyhow::anyhow!(
-                            "maps.google.api_key is required for maps.provider = \"google\""
-                        )
-                    })?;
-                let settings = GoogleMapsSettings {
-                    base_url: google.base_url.clone(),
-                    timeout_ms: google.timeout_ms,
-                    cache_capacity: google.cache_capacity,
-                    cache_ttl_secs: google.cache_ttl_secs,
-                    ..GoogleMapsSettings::new(api_key)
-                };
-                // Parsing the gazetteer (time zones, suggestions) is CPU work for a moment.
-                let geocoder = tokio::task::spawn_blocking(move || {
-                    GoogleMapsGeocoder::new(settings, Arc::new(Gazetteer::embedded()))
-                })
-                .await??;
-                tracing::info!(base_url = %google.base_url, "geocoding with Google Maps");
-                Some(Arc::new(geocoder))
-            }
-        };
-        Self::start_with(ctx, geocoder).await
-    }
-
-    /// With another geocoder behind the seam (markets stay those of the gazetteer).
-    pub async fn start_with(
+    /// Starts the service with the geocoder the binary built for it (`None`: the offline
+    /// gazetteer). The service names no geocoding backend: Google's client is chosen and
+    /// built by the binary from `maps.*`. A remote geocoder is synchronous and may block for
+    /// its timeout, so validation that geocodes runs under `spawn_blocking` when
+    /// `Geo::is_remote()` (markets stay those of the gazetteer whichever geocoder runs).
+    pub async fn start(
         ctx: ServiceContext,
         geocoder: Option<Arc<dyn Geocoder>>,
     ) -> anyhow::Result<Self> {
