@@ -53,11 +53,11 @@ pub struct LoadView {
 
 impl LoadView {
     pub fn new(row: &LoadRow, geo: &Geo) -> Self {
-        let s = &row.spec.0;
+        let s = &row.spec;
         LoadView {
             public: PublicLoadView::new(row, geo),
-            status: row.status.clone(),
-            truck_ordered_not_used: row.truck_ordered_not_used,
+            status: row.status.as_str().into(),
+            truck_ordered_not_used: row.status.truck_ordered_not_used(),
             version: row.version,
             target_rate_cents: s.target_rate_cents,
             max_rate_cents: s.max_rate_cents,
@@ -101,10 +101,10 @@ pub struct PublicLoadView {
 
 impl PublicLoadView {
     pub fn new(row: &LoadRow, geo: &Geo) -> Self {
-        let s = &row.spec.0;
+        let s = &row.spec;
         PublicLoadView {
-            id: row.id,
-            broker_org_id: row.org_id,
+            id: row.id.0,
+            broker_org_id: row.org_id.0,
             reference: s.reference.clone(),
             stops: s.stops.clone(),
             equipment: s.equipment,
@@ -202,10 +202,10 @@ pub struct TruckView {
 
 impl From<&TruckRow> for TruckView {
     fn from(t: &TruckRow) -> Self {
-        let s: &TruckSpec = &t.spec.0;
+        let s: &TruckSpec = &t.spec;
         TruckView {
-            id: t.id,
-            carrier_org_id: t.org_id,
+            id: t.id.0,
+            carrier_org_id: t.org_id.0,
             equipment: s.input.equipment,
             trailer_length_ft: s.input.trailer_length_ft,
             available_at: s.location.clone(),
