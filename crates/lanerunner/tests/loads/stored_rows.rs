@@ -57,8 +57,65 @@ both_backends!(
         )
         .await;
 
+        // A TONU flag on a status no cancel produced is as unreadable.
+        exec(
+            &db,
+            "UPDATE loads SET status = 'draft', truck_ordered_not_used = TRUE WHERE id = $1",
+            id,
+        )
+        .await;
+        expect_problem(
+            app.get(&format!("/v1/loads/{id}"), t).await,
+            500,
+            "internal",
+        )
+        .await;
+        // And a posted load that was never stamped posted.
+        exec(
+            &db,
+            "UPDATE loads SET status = 'posted', truck_ordered_not_used = FALSE, posted_at = NULL WHERE id = $1",
+            id,
+        )
+        .await;
+        expect_problem(
+            app.get(&format!("/v1/loads/{id}"), t).await,
+            500,
+            "internal",
+        )
+        .await;
+        // So is a history record naming a status that does not exist.
+        exec(
+            &db,
+            "UPDATE load_history SET to_status = 'bogus' WHERE load_id = $1",
+            id,
+        )
+        .await;
+        expect_problem(
+            app.get(&format!("/v1/loads/{id}/history"), t).await,
+            500,
+            "internal",
+        )
+        .await;
+
         // Nothing was posted or changed: with its status repaired the load is the same draft.
-        exec(&db, "UPDATE loads SET status = 'draft' WHERE id = $1", id).await;
+        exec(
+            &db,
+            "UPDATE loads SET status = 'draft', truck_ordered_not_used = FALSE WHERE id = $1",
+            id,
+        )
+        .await;
+        exec(
+            &db,
+            "UPDATE load_history SET to_status = 'draft' WHERE load_id = $1",
+            id,
+        )
+        .await;
+        let history = json_of(
+            app.get(&format!("/v1/loads/{id}/history"), t).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(history.as_array().unwrap().len(), 1, "only its creation");
         let v = json_of(app.get(&format!("/v1/loads/{id}"), t).await, StatusCode::OK).await;
         assert_eq!(v["status"], "draft");
         assert_eq!(v["version"], 1);

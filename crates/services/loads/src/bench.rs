@@ -81,7 +81,7 @@ pub async fn seed_posted(
     for row in &rows {
         store::insert_load(&mut tx, row).await?;
         for (event, from, to) in [
-            ("create", None, LoadStatus::Draft),
+            (store::CREATE_EVENT, None, LoadStatus::Draft),
             ("post", Some(LoadStatus::Draft), LoadStatus::Posted),
         ] {
             store::insert_history(

@@ -83,7 +83,7 @@ impl Loads {
                 id: Uuid::now_v7(),
                 load_id: row.id,
                 org_id: row.org_id,
-                event: "create".into(),
+                event: store::CREATE_EVENT.into(),
                 from_status: None,
                 to_status: row.status.as_str().into(),
                 actor_id: row.created_by,

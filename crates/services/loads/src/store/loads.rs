@@ -1,4 +1,4 @@
-//! Loads and their history.
+//! Loads.
 
 use chrono::{DateTime, Utc};
 use lanerunner_core::{LoadId, OrgId};
@@ -225,51 +225,6 @@ pub async fn overdue_postings(db: &Db, now: DateTime<Utc>) -> sqlx::Result<Vec<(
         "SELECT org_id, id FROM loads WHERE status = 'posted' AND pickup_end < $1"
     )
     .bind(now)
-    .fetch_all(p)
-    .await)
-}
-
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
-pub struct HistoryRow {
-    pub id: Uuid,
-    pub load_id: LoadId,
-    pub org_id: OrgId,
-    pub event: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
-    pub actor_id: Uuid,
-    pub reason: Option<String>,
-    pub occurred_at: DateTime<Utc>,
-}
-
-pub async fn insert_history(tx: &mut Tx, h: &HistoryRow) -> sqlx::Result<()> {
-    on_tx!(tx, |c| {
-        sqlx::query(
-        "INSERT INTO load_history (id, load_id, org_id, event, from_status, to_status, actor_id, reason, occurred_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-    )
-    .bind(h.id)
-    .bind(h.load_id)
-    .bind(h.org_id)
-    .bind(&h.event)
-    .bind(&h.from_status)
-    .bind(&h.to_status)
-    .bind(h.actor_id)
-    .bind(&h.reason)
-    .bind(h.occurred_at)
-    .execute(c)
-    .await
-    .map(|_| ())
-    })
-}
-
-pub async fn list_history(db: &Db, org: OrgId, load: LoadId) -> sqlx::Result<Vec<HistoryRow>> {
-    on_db!(db, |p| sqlx::query_as(
-        "SELECT id, load_id, org_id, event, from_status, to_status, actor_id, reason, occurred_at \
-         FROM load_history WHERE org_id = $1 AND load_id = $2 ORDER BY id"
-    )
-    .bind(org)
-    .bind(load)
     .fetch_all(p)
     .await)
 }

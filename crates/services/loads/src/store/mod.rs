@@ -11,11 +11,13 @@
 //! spec), or as a [`CorruptRow`] naming the table, the row id and the column it could not
 //! read. A stored value is never replaced by a default: an unknown status is not a draft.
 
+mod history;
 mod idempotency;
 mod loads;
 mod searches;
 mod trucks;
 
+pub use history::*;
 pub use idempotency::*;
 pub use loads::*;
 pub use searches::*;
