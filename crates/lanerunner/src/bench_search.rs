@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::Utc;
+use lanerunner_core::OrgId;
 use lanerunner_loads::bench::{board_index_memory, seed_posted, Posting};
-use lanerunner_loads::domain::{Geo, SearchParams};
+use lanerunner_loads::domain::{Geo, HorizonDays, SearchParams};
 use lanerunner_loads::LoadsService;
 use lanerunner_loadsearch::synth;
 use lanerunner_platform::Config;
@@ -194,9 +195,16 @@ async fn run(
             .enumerate()
             .map(|(i, l)| posting(l, b * SEED_BATCH + i, posted_shift, &geo))
             .collect::<anyhow::Result<_>>()?;
-        seeded += seed_posted(&db, &geo, broker_org, broker_user, &postings)
-            .await
-            .with_context(|| format!("seeding batch {b}"))?;
+        seeded += seed_posted(
+            &db,
+            &geo,
+            HorizonDays::from(&config.loads),
+            OrgId(broker_org),
+            broker_user,
+            &postings,
+        )
+        .await
+        .with_context(|| format!("seeding batch {b}"))?;
     }
     let seed = t.elapsed();
     db.close().await;

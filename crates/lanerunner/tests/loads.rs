@@ -9,6 +9,16 @@ use lanerunner::testing::{at, expect_problem, json_of, Account, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+// More scenarios, by theme; they share this file's helpers.
+#[path = "loads/horizon.rs"]
+mod horizon;
+#[path = "loads/idempotency.rs"]
+mod idempotency;
+#[path = "loads/stored_rows.rs"]
+mod stored_rows;
+#[path = "loads/text_hygiene.rs"]
+mod text_hygiene;
+
 /// A dry-van load `origin` → `dest`, picking up in three days.
 fn load(reference: &str, origin: &str, dest: &str) -> Value {
     json!({

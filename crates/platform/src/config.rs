@@ -30,6 +30,26 @@ pub struct Config {
     pub loads: LoadsConfig,
 }
 
+/// The loads service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoadsConfig {
+    /// How many days before now a stop time, a truck's availability or a search date may
+    /// lie (drafts entered after the fact, history).
+    pub horizon_days_past: u32,
+    /// How many days after now they may lie (a season of planning, not year 9999).
+    pub horizon_days_ahead: u32,
+}
+
+impl Default for LoadsConfig {
+    fn default() -> Self {
+        Self {
+            horizon_days_past: 30,
+            horizon_days_ahead: 365,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BusBackend {
@@ -80,25 +100,6 @@ pub enum MapsProvider {
     Offline,
     /// Google Maps Geocoding and Distance Matrix APIs (`maps.google`).
     Google,
-}
-
-/// The loads service's settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LoadsConfig {
-    /// A stop or a truck's availability may start at most this many days ago.
-    pub horizon_days_past: i64,
-    /// ... and end at most this many days ahead.
-    pub horizon_days_ahead: i64,
-}
-
-impl Default for LoadsConfig {
-    fn default() -> Self {
-        Self {
-            horizon_days_past: 30,
-            horizon_days_ahead: 365,
-        }
-    }
 }
 
 /// Geocoding and road distances.
@@ -598,6 +599,16 @@ impl Config {
         if self.streams.retention_hours == 0 {
             return Err(invalid("streams.retention_hours", "must be at least 1"));
         }
+        // Ten years either way is already far beyond any freight plan; the cap keeps the
+        // horizon's arithmetic well inside the date types.
+        for (key, days) in [
+            ("loads.horizon_days_past", self.loads.horizon_days_past),
+            ("loads.horizon_days_ahead", self.loads.horizon_days_ahead),
+        ] {
+            if !(1..=3_650).contains(&days) {
+                return Err(invalid(key, "must be between 1 and 3650 days"));
+            }
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
         Ok(())
@@ -761,6 +772,33 @@ mod tests {
             assert_eq!(c.maps.google.api_key.as_deref(), Some("from-env"));
             assert_eq!(c.maps.google.timeout_ms, 1500);
             assert_eq!(c.maps.google.base_url, "https://maps.googleapis.com");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_loads_horizon_is_bounded_and_named() {
+        let mut c = Config::default();
+        assert_eq!(c.loads.horizon_days_past, 30);
+        assert_eq!(c.loads.horizon_days_ahead, 365);
+        c.loads.horizon_days_ahead = 0;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("loads.horizon_days_ahead"));
+        c.loads.horizon_days_ahead = 90;
+        c.loads.horizon_days_past = 100_000;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("loads.horizon_days_past"));
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LANERUNNER_LOADS__HORIZON_DAYS_AHEAD", "120");
+            let c = Config::load(None).expect("loads");
+            assert_eq!(c.loads.horizon_days_ahead, 120);
+            assert_eq!(c.loads.horizon_days_past, 30);
             Ok(())
         });
     }

@@ -11,13 +11,14 @@
 //! in the outbox would be relayed, and re-applied to the board, while the searches run.
 
 use chrono::{DateTime, Utc};
+use lanerunner_core::{LoadId, OrgId};
 use lanerunner_loadsearch::{LoadIndex, MemoryUsage};
 use lanerunner_platform::Db;
-use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::domain::{indexed_load, Geo, LoadInput, LoadStatus, Violations};
+use crate::domain::{indexed_load, Geo, Horizon, HorizonDays, LoadInput, LoadStatus, Violations};
 use crate::error::Result;
+use crate::service::readable;
 use crate::store::{self, HistoryRow, LoadRow};
 
 /// One load to seed: what the broker sent, and when they posted it.
@@ -27,21 +28,24 @@ pub struct Posting {
     pub posted_at: DateTime<Utc>,
 }
 
-/// Validates every posting, then stores them all as posted public or private loads of
-/// `org`, created and posted by `actor`, in one transaction. Nothing is stored when one is
+/// Validates every posting (dates within `horizon_days` of now, as the service's
+/// configuration says), then stores them all as posted public or private loads of `org`,
+/// created and posted by `actor`, in one transaction. Nothing is stored when one is
 /// invalid; the error names its index (`postings[i].field`).
 pub async fn seed_posted(
     db: &Db,
     geo: &Geo,
-    org: Uuid,
+    horizon_days: HorizonDays,
+    org: OrgId,
     actor: Uuid,
     postings: &[Posting],
 ) -> Result<usize> {
     let now = Utc::now();
+    let horizon = Horizon::around(now, horizon_days);
     let mut rows = Vec::with_capacity(postings.len());
     let mut errs = Violations::default();
     for (i, p) in postings.iter().enumerate() {
-        let spec = match p.input.validate(geo) {
+        let spec = match p.input.validate(geo, &horizon) {
             Ok(spec) => spec,
             Err(v) => {
                 for e in v.0 {
@@ -59,12 +63,11 @@ pub async fn seed_posted(
             continue;
         }
         rows.push(LoadRow {
-            id: Uuid::now_v7(),
+            id: LoadId::new(),
             org_id: org,
-            status: LoadStatus::Posted.as_str().into(),
-            truck_ordered_not_used: false,
+            status: LoadStatus::Posted,
             version: 2,
-            spec: Json(spec),
+            spec,
             created_by: actor,
             created_at: p.posted_at,
             updated_at: p.posted_at,
@@ -78,7 +81,7 @@ pub async fn seed_posted(
     for row in &rows {
         store::insert_load(&mut tx, row).await?;
         for (event, from, to) in [
-            ("create", None, LoadStatus::Draft),
+            (store::CREATE_EVENT, None, LoadStatus::Draft),
             ("post", Some(LoadStatus::Draft), LoadStatus::Posted),
         ] {
             store::insert_history(
@@ -105,10 +108,11 @@ pub async fn seed_posted(
 /// The memory of a search index over the store's posted public loads, built the way the
 /// board builds its own at start-up (the board does not expose its index).
 pub async fn board_index_memory(db: &Db, geo: &Geo) -> anyhow::Result<MemoryUsage> {
-    let rows = store::posted_public_loads(db).await?;
+    let rows = readable(store::posted_public_loads(db).await?);
     let loads = rows
         .iter()
-        .map(|r| indexed_load(r.id, &r.spec.0, r.posted_at.unwrap_or(r.updated_at), geo))
+        // Decoded posted rows always have `posted_at` (see `store::loads`).
+        .filter_map(|r| Some(indexed_load(r.id, &r.spec, r.posted_at?, geo)))
         .collect();
     Ok(LoadIndex::bulk_build(loads)?.memory_usage())
 }

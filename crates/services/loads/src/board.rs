@@ -15,7 +15,8 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use lanerunner_core::LoadId;
 use lanerunner_loadsearch::{LoadIndex, SearchQuery};
 
 use crate::domain::{indexed_load, Geo, LoadStatus, Violations, Visibility};
@@ -30,23 +31,30 @@ pub struct Board {
     views: HashMap<u128, PublicLoadView>,
 }
 
-/// A row whose status cannot be read is not shown (and is logged by `status()`).
-fn on_board(row: &LoadRow) -> bool {
-    row.status().is_ok_and(|s| s == LoadStatus::Posted)
-        && row.spec.0.visibility == Visibility::Public
+/// When the load went on the board, if it is on it: posted (which a stored row cannot be
+/// without `posted_at`, see `store::loads`) and public.
+fn on_board(row: &LoadRow) -> Option<DateTime<Utc>> {
+    if row.status == LoadStatus::Posted && row.spec.visibility == Visibility::Public {
+        row.posted_at
+    } else {
+        None
+    }
 }
 
 impl Board {
     pub fn build(rows: &[LoadRow], geo: &Geo) -> anyhow::Result<Board> {
-        let rows: Vec<&LoadRow> = rows.iter().filter(|r| on_board(r)).collect();
+        let rows: Vec<(&LoadRow, DateTime<Utc>)> = rows
+            .iter()
+            .filter_map(|r| Some((r, on_board(r)?)))
+            .collect();
         let loads = rows
             .iter()
-            .map(|r| indexed_load(r.id, &r.spec.0, r.posted_at.unwrap_or(r.updated_at), geo))
+            .map(|(r, posted_at)| indexed_load(r.id, &r.spec, *posted_at, geo))
             .collect();
         let index = LoadIndex::bulk_build(loads)?;
         let views = rows
             .iter()
-            .map(|r| (r.id.as_u128(), PublicLoadView::new(r, geo)))
+            .map(|(r, _)| (r.id.0.as_u128(), PublicLoadView::new(r, geo)))
             .collect();
         Ok(Board { index, views })
     }
@@ -57,14 +65,9 @@ impl Board {
 
     /// Puts the load on the board or takes it off, as its committed state says.
     pub fn apply(&mut self, row: &LoadRow, geo: &Geo) {
-        let id = row.id.as_u128();
-        if on_board(row) {
-            let l = indexed_load(
-                row.id,
-                &row.spec.0,
-                row.posted_at.unwrap_or_else(Utc::now),
-                geo,
-            );
+        let id = row.id.0.as_u128();
+        if let Some(posted_at) = on_board(row) {
+            let l = indexed_load(row.id, &row.spec, posted_at, geo);
             match self.index.upsert(l) {
                 Ok(()) => {
                     self.views.insert(id, PublicLoadView::new(row, geo));
@@ -74,9 +77,15 @@ impl Board {
                 }
             }
         } else {
-            self.index.remove(id);
-            self.views.remove(&id);
+            self.remove(row.id);
         }
+    }
+
+    /// Takes a load off the board.
+    pub fn remove(&mut self, id: LoadId) {
+        let id = id.0.as_u128();
+        self.index.remove(id);
+        self.views.remove(&id);
     }
 
     pub fn search(&self, q: &SearchQuery) -> Result<SearchPageView, Violations> {
@@ -127,7 +136,7 @@ impl lanerunner_platform::service::EventListener for BoardListener {
         let Some(org) = event.org_id else {
             return Ok(());
         };
-        loads.refresh_board(org.0, event.aggregate_id).await
+        loads.refresh_board(org, LoadId(event.aggregate_id)).await
     }
 
     async fn on_subscribed(&self) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::domain::csv_import::RowError;
 use crate::domain::{LoadStatus, TransitionError, Violations};
+use crate::store::{CorruptRow, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadsError {
@@ -27,10 +28,15 @@ pub enum LoadsError {
     PreconditionRequired,
     #[error("this Idempotency-Key was used with a different request body")]
     IdempotencyMismatch,
+    #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
+    IdempotencyInFlight,
     #[error("places cannot be resolved right now: {0}")]
     GeocoderUnavailable(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// A stored row that cannot be read: the server's fault, never a default value.
+    #[error(transparent)]
+    Corrupt(#[from] CorruptRow),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -46,9 +52,12 @@ fn field_errors(v: &Violations) -> Vec<FieldError> {
         .collect()
 }
 
-impl From<crate::store::UnreadableStatus> for LoadsError {
-    fn from(e: crate::store::UnreadableStatus) -> Self {
-        LoadsError::Internal(e.into())
+impl From<StoreError> for LoadsError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Db(e) => LoadsError::Db(e),
+            StoreError::Corrupt(c) => LoadsError::Corrupt(c),
+        }
     }
 }
 
@@ -120,7 +129,13 @@ impl From<LoadsError> for Problem {
                 "Idempotency-Key reused",
             )
             .detail(text),
+            IdempotencyInFlight => {
+                Problem::conflict("idempotency-in-flight", "Idempotency-Key in use", text)
+                    .retry_after(1)
+            }
             Db(e) => Problem::from(e),
+            // Logged with the table, the row id and the column (the client sees none of it).
+            Corrupt(c) => Problem::internal(&c),
             Internal(e) => Problem::internal(&format!("{e:#}")),
         }
     }

@@ -2,16 +2,17 @@
 //! covered → … → closed), carriers' truck postings, the load board search over an
 //! in-memory index, saved searches that raise alerts, and CSV import.
 //!
-//! Layout: `domain/` is pure (validation, state machine, equipment, CSV format, search
-//! parameters), `store/` is its SQL, `lifecycle.rs`, `capacity.rs` and `saved.rs` hold the
-//! flows, `board.rs` the in-memory board, `views.rs` what clients see, `api/` the thin
-//! handlers.
+//! Layout: `domain/` is pure (validation, the rules of text and dates, state machine,
+//! equipment, CSV format, the filters of both searches), `store/` is its SQL (rows decoded
+//! strictly), `creation.rs`, `lifecycle.rs`, `capacity.rs` and `saved.rs` hold the flows,
+//! `board.rs` the in-memory board, `views.rs` what clients see, `api/` the thin handlers.
 
 pub mod api;
 #[cfg(feature = "bench")]
 pub mod bench;
 mod board;
 mod capacity;
+mod creation;
 pub mod domain;
 pub mod error;
 pub mod events;
@@ -24,7 +25,7 @@ pub mod views;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use capacity::TruckSearchParams;
+pub use domain::TruckSearchParams;
 pub use lifecycle::Actor;
 pub use saved::SavedSearchView;
 pub use service::Loads;

@@ -1,21 +1,20 @@
-//! Loads from creation to close: create (idempotent), read, update (optimistic), status
-//! changes with history and events, copy, CSV import, and expiry of stale postings.
+//! Loads from draft to close: read, update (optimistic), status changes with history and
+//! events, alerts for saved searches a posting matches, and expiry of stale postings.
+//! Creation (API, copy, CSV import) is in `creation.rs`.
 
 use chrono::{DateTime, Utc};
+use lanerunner_core::{LoadId, OrgId};
 use lanerunner_loadsearch::brute_force_search;
 use lanerunner_platform::http::Caller;
 use lanerunner_platform::Tx;
-use sha2::{Digest, Sha256};
-use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::domain::{
-    csv_import, indexed_load, LoadEvent, LoadInput, LoadSpec, LoadStatus, Violations, Visibility,
-};
+use crate::domain::text::Text;
+use crate::domain::{indexed_load, LoadEvent, LoadSpec, LoadStatus, Violations, Visibility};
 use crate::error::{LoadsError, Result};
-use crate::events::{self, LoadCreated, SearchAlert, StatusChanged};
-use crate::service::{require_shipper_side, Loads};
-use crate::store::{self, HistoryRow, IdempotencyRow, LoadRow};
+use crate::events::{self, SearchAlert, StatusChanged};
+use crate::service::{readable, require_shipper_side, Loads};
+use crate::store::{self, HistoryRow, LoadRow, StoreError};
 use crate::views::{AnyLoadView, HistoryView, LoadView, PublicLoadView};
 
 /// Who changes a load: a caller, or the service itself (expiry).
@@ -27,131 +26,14 @@ impl Actor {
     pub const SYSTEM: Actor = Actor(Uuid::nil());
 }
 
-/// The response a create produced (replayed for a repeated Idempotency-Key).
-pub struct Created {
-    pub status: u16,
-    pub body: serde_json::Value,
-}
-
-fn request_hash(input: &LoadInput) -> String {
-    let bytes = serde_json::to_vec(input).unwrap_or_default();
-    let digest = Sha256::digest(&bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The first answer under an Idempotency-Key, for a repeat of the same request.
-fn replay(seen: IdempotencyRow, hash: &str) -> Result<Created> {
-    if seen.request_hash != hash {
-        return Err(LoadsError::IdempotencyMismatch);
-    }
-    Ok(Created {
-        status: seen.response_status as u16,
-        body: seen.response_body.0,
-    })
-}
+/// Why a load changed state: prose (line breaks allowed), at most 500 characters.
+const REASON: Text = Text::prose(500);
 
 impl Loads {
-    fn new_row(&self, caller: &Caller, spec: LoadSpec, now: DateTime<Utc>) -> LoadRow {
-        LoadRow {
-            id: Uuid::now_v7(),
-            org_id: caller.org.0,
-            status: LoadStatus::Draft.as_str().into(),
-            truck_ordered_not_used: false,
-            version: 1,
-            spec: Json(spec),
-            created_by: caller.actor_id(),
-            created_at: now,
-            updated_at: now,
-            posted_at: None,
-        }
-    }
-
-    async fn insert_new(&self, tx: &mut Tx, row: &LoadRow, via: &str) -> Result<()> {
-        store::insert_load(tx, row).await?;
-        store::insert_history(
-            tx,
-            &HistoryRow {
-                id: Uuid::now_v7(),
-                load_id: row.id,
-                org_id: row.org_id,
-                event: "create".into(),
-                from_status: None,
-                to_status: row.status.clone(),
-                actor_id: row.created_by,
-                reason: None,
-                occurred_at: row.created_at,
-            },
-        )
-        .await?;
-        let payload = LoadCreated {
-            load_id: row.id,
-            reference: &row.spec.0.reference,
-            created_by: row.created_by,
-            via,
-        };
-        self.publish(tx, events::LOAD_CREATED, row.org_id, row.id, &payload)
-            .await
-    }
-
-    /// Creates a draft. With an Idempotency-Key, a repeat of the same request returns the
-    /// first response and a different request under the same key is refused.
-    pub async fn create(
-        &self,
-        caller: &Caller,
-        input: LoadInput,
-        key: Option<&str>,
-    ) -> Result<Created> {
-        require_shipper_side(caller)?;
-        let hash = request_hash(&input);
-        let spec = self.with_geo(move |geo| input.validate(geo)).await??;
-        self.horizon().check_load(&spec, Utc::now())?;
-        let mut tx = self.db.begin().await?;
-        if let Some(key) = key {
-            if let Some(seen) = store::get_idempotency(&mut tx, caller.org.0, key).await? {
-                return replay(seen, &hash);
-            }
-        }
-        let now = Utc::now();
-        let row = self.new_row(caller, spec, now);
-        self.insert_new(&mut tx, &row, "api").await?;
-        let body = serde_json::to_value(LoadView::new(&row, &self.geo)?)
-            .map_err(|e| LoadsError::Internal(e.into()))?;
-        if let Some(key) = key {
-            let record = IdempotencyRow {
-                request_hash: hash.clone(),
-                response_status: 201,
-                response_body: Json(body.clone()),
-            };
-            if let Err(e) =
-                store::insert_idempotency(&mut tx, caller.org.0, key, &record, now).await
-            {
-                if !lanerunner_platform::db::is_unique_violation(&e) {
-                    return Err(e.into());
-                }
-                // A request with the same key committed first, between our read and our
-                // insert (PostgreSQL made us wait for it): nothing of ours is kept, and the
-                // caller gets the first answer, as a sequential repeat would.
-                tx.rollback().await?;
-                let seen = store::get_idempotency_committed(&self.db, caller.org.0, key)
-                    .await?
-                    .ok_or_else(|| {
-                        LoadsError::Internal(anyhow::anyhow!(
-                            "idempotency key {key} conflicted but is not stored"
-                        ))
-                    })?;
-                return replay(seen, &hash);
-            }
-        }
-        self.commit(tx).await?;
-        Ok(Created { status: 201, body })
-    }
-
     /// The caller's own load in full; anyone's posted public load as the board shows it.
-    pub async fn get(&self, caller: &Caller, id: Uuid) -> Result<AnyLoadView> {
-        if let Some(row) = store::get_load(&self.db, caller.org.0, id).await? {
-            return Ok(AnyLoadView::Owner(Box::new(LoadView::new(
-                &row, &self.geo,
-            )?)));
+    pub async fn get(&self, caller: &Caller, id: LoadId) -> Result<AnyLoadView> {
+        if let Some(row) = store::get_load(&self.db, caller.org, id).await? {
+            return Ok(AnyLoadView::Owner(Box::new(LoadView::new(&row, &self.geo))));
         }
         match store::get_public_load(&self.db, id).await? {
             Some(row) => Ok(AnyLoadView::Public(Box::new(PublicLoadView::new(
@@ -161,15 +43,17 @@ impl Loads {
         }
     }
 
-    pub async fn list(&self, org: Uuid, after: Option<Uuid>, limit: u32) -> Result<Vec<LoadView>> {
+    pub async fn list(
+        &self,
+        org: OrgId,
+        after: Option<LoadId>,
+        limit: u32,
+    ) -> Result<Vec<LoadView>> {
         let rows = store::list_loads(&self.db, org, after, limit).await?;
-        Ok(rows
-            .iter()
-            .map(|r| LoadView::new(r, &self.geo))
-            .collect::<std::result::Result<_, _>>()?)
+        Ok(rows.iter().map(|r| LoadView::new(r, &self.geo)).collect())
     }
 
-    pub async fn history(&self, org: Uuid, id: Uuid) -> Result<Vec<HistoryView>> {
+    pub async fn history(&self, org: OrgId, id: LoadId) -> Result<Vec<HistoryView>> {
         store::get_load(&self.db, org, id)
             .await?
             .ok_or(LoadsError::NotFound("load"))?;
@@ -183,8 +67,8 @@ impl Loads {
     async fn load_for_change(
         &self,
         tx: &mut Tx,
-        org: Uuid,
-        id: Uuid,
+        org: OrgId,
+        id: LoadId,
         if_match: Option<i64>,
         required: bool,
     ) -> Result<LoadRow> {
@@ -204,30 +88,31 @@ impl Loads {
     pub async fn update(
         &self,
         caller: &Caller,
-        id: Uuid,
+        id: LoadId,
         if_match: Option<i64>,
-        input: LoadInput,
+        input: crate::domain::LoadInput,
     ) -> Result<LoadView> {
         require_shipper_side(caller)?;
-        let validated = self.with_geo(move |geo| input.validate(geo)).await?;
+        let horizon = self.horizon();
+        let validated = self
+            .with_geo(move |geo| input.validate(geo, &horizon))
+            .await?;
         let mut tx = self.db.begin().await?;
         let mut row = self
-            .load_for_change(&mut tx, caller.org.0, id, if_match, true)
+            .load_for_change(&mut tx, caller.org, id, if_match, true)
             .await?;
-        let status = row.status()?;
-        if !status.is_editable() {
-            return Err(LoadsError::NotEditable(status));
+        if !row.status.is_editable() {
+            return Err(LoadsError::NotEditable(row.status));
         }
         let spec = validated?;
-        self.horizon().check_load(&spec, Utc::now())?;
-        if status == LoadStatus::Posted {
+        if row.status == LoadStatus::Posted {
             check_postable(&spec, Utc::now())?;
         }
         let expected = row.version;
-        row.spec = Json(spec);
+        row.spec = spec;
         row.version += 1;
         row.updated_at = Utc::now();
-        if !store::update_load(&mut tx, &row, expected).await? {
+        if !store::update_load(&mut tx, caller.org, &row, expected).await? {
             return Err(LoadsError::VersionMismatch {
                 current: expected + 1,
             });
@@ -236,24 +121,30 @@ impl Loads {
         let payload = serde_json::json!({
             "load_id": row.id,
             "version": row.version,
-            "status": row.status,
+            "status": row.status.as_str(),
             "load": PublicLoadView::new(&row, &self.geo),
         });
-        self.publish(&mut tx, events::LOAD_UPDATED, row.org_id, row.id, &payload)
-            .await?;
+        self.publish(
+            &mut tx,
+            events::LOAD_UPDATED,
+            row.org_id,
+            row.id.0,
+            &payload,
+        )
+        .await?;
         self.commit(tx).await?;
         self.board
             .write()
             .expect("board lock")
             .apply(&row, &self.geo);
-        Ok(LoadView::new(&row, &self.geo)?)
+        Ok(LoadView::new(&row, &self.geo))
     }
 
     /// Applies a lifecycle event (post, unpost, cover, ..., cancel) for a caller.
     pub async fn change_status(
         &self,
         caller: &Caller,
-        id: Uuid,
+        id: LoadId,
         event: LoadEvent,
         reason: Option<String>,
         if_match: Option<i64>,
@@ -264,31 +155,22 @@ impl Loads {
                 "loads expire by themselves when their pickup window passes",
             ));
         }
+        let mut v = Violations::default();
+        if let Some(r) = &reason {
+            REASON.check(&mut v, "reason", r);
+        }
         let reason = reason
             .map(|r| r.trim().to_string())
             .filter(|r| !r.is_empty());
-        if event == LoadEvent::Cancel && reason.is_none() {
-            let mut v = Violations::default();
+        if v.is_empty() && event == LoadEvent::Cancel && reason.is_none() {
             v.add("reason", "say why the load is cancelled");
-            return Err(v.into());
         }
-        if let Some(r) = &reason {
-            let mut v = Violations::default();
-            crate::domain::text::check(
-                &mut v,
-                "reason",
-                r,
-                500,
-                false,
-                crate::domain::text::Lines::Many,
-            );
-            if !v.0.is_empty() {
-                return Err(v.into());
-            }
+        if !v.is_empty() {
+            return Err(v.into());
         }
         let mut tx = self.db.begin().await?;
         let row = self
-            .load_for_change(&mut tx, caller.org.0, id, if_match, false)
+            .load_for_change(&mut tx, caller.org, id, if_match, false)
             .await?;
         let row = self
             .transition(
@@ -304,7 +186,7 @@ impl Loads {
             .write()
             .expect("board lock")
             .apply(&row, &self.geo);
-        Ok(LoadView::new(&row, &self.geo)?)
+        Ok(LoadView::new(&row, &self.geo))
     }
 
     /// The state change, its history record and its events, in `tx`.
@@ -316,18 +198,18 @@ impl Loads {
         actor: Actor,
         reason: Option<&str>,
     ) -> Result<LoadRow> {
-        let from = row.status()?;
+        let from = row.status;
         let to = from.transition(event).map_err(LoadsError::Transition)?;
         let now = Utc::now();
         if to == LoadStatus::Posted {
-            check_postable(&row.spec.0, now)?;
+            check_postable(&row.spec, now)?;
             row.posted_at = Some(now);
         }
         let expected = row.version;
-        row.set_status(to);
+        row.status = to;
         row.version += 1;
         row.updated_at = now;
-        if !store::update_load(tx, &row, expected).await? {
+        if !store::update_load(tx, row.org_id, &row, expected).await? {
             return Err(LoadsError::VersionMismatch {
                 current: expected + 1,
             });
@@ -348,7 +230,7 @@ impl Loads {
         )
         .await?;
         let changed = StatusChanged {
-            load_id: row.id,
+            load_id: row.id.0,
             from: from.as_str(),
             to: to.as_str(),
             event: event.as_str(),
@@ -361,7 +243,7 @@ impl Loads {
             tx,
             events::LOAD_STATUS_CHANGED,
             row.org_id,
-            row.id,
+            row.id.0,
             &changed,
         )
         .await?;
@@ -369,39 +251,48 @@ impl Loads {
             // Every posting (private ones too: matching serves the broker's own network);
             // consumers that face carriers filter on `visibility`.
             let public = PublicLoadView::new(&row, &self.geo);
-            self.publish(tx, events::LOAD_POSTED, row.org_id, row.id, &public)
+            self.publish(tx, events::LOAD_POSTED, row.org_id, row.id.0, &public)
                 .await?;
-            if row.spec.0.visibility == Visibility::Public {
-                self.raise_alerts(tx, &row).await?;
+            if row.spec.visibility == Visibility::Public {
+                self.raise_alerts(tx, &row, now).await?;
             }
         }
         Ok(row)
     }
 
-    /// `search.alert.v1` for every saved search the newly posted load matches.
-    async fn raise_alerts(&self, tx: &mut Tx, row: &LoadRow) -> Result<()> {
-        let indexed = indexed_load(
-            row.id,
-            &row.spec.0,
-            row.posted_at.unwrap_or_else(Utc::now),
-            &self.geo,
-        );
-        for search in store::all_searches(tx).await? {
-            let Ok(mut q) = search.params.0.resolve(&self.geo) else {
-                continue;
+    /// `search.alert.v1` for every saved search the load, posted at `posted_at`, matches.
+    async fn raise_alerts(
+        &self,
+        tx: &mut Tx,
+        row: &LoadRow,
+        posted_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let indexed = indexed_load(row.id, &row.spec, posted_at, &self.geo);
+        for search in readable(store::all_searches(tx).await?) {
+            let mut q = match search.params.resolve_saved(&self.geo) {
+                Ok(q) => q,
+                Err(why) => {
+                    // Saved valid; a market or place it names has since gone away.
+                    tracing::warn!(search = %search.id, problems = %why, "a saved search no longer resolves; no alert");
+                    continue;
+                }
             };
             q.after = None;
             q.limit = 1;
-            let Ok(page) = brute_force_search(std::slice::from_ref(&indexed), &q) else {
-                continue;
+            let page = match brute_force_search(std::slice::from_ref(&indexed), &q) {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::warn!(search = %search.id, error = %e, "a saved search cannot run; no alert");
+                    continue;
+                }
             };
             if let Some(hit) = page.hits.first() {
                 let alert = SearchAlert {
                     search_id: search.id,
                     search_name: &search.name,
-                    carrier_org_id: search.org_id,
+                    carrier_org_id: search.org_id.0,
                     user_id: search.created_by,
-                    load_id: row.id,
+                    load_id: row.id.0,
                     deadhead_miles: hit.deadhead_miles,
                     loaded_miles: hit.loaded_miles,
                     rate_per_mile_cents: hit.rate_per_mile_cents,
@@ -414,68 +305,23 @@ impl Loads {
         Ok(())
     }
 
-    /// A new draft with the same terms (to repost a lane).
-    pub async fn copy(&self, caller: &Caller, id: Uuid) -> Result<LoadView> {
-        require_shipper_side(caller)?;
-        let source = store::get_load(&self.db, caller.org.0, id)
-            .await?
-            .ok_or(LoadsError::NotFound("load"))?;
-        let now = Utc::now();
-        let row = self.new_row(caller, source.spec.0.clone(), now);
-        let mut tx = self.db.begin().await?;
-        self.insert_new(&mut tx, &row, "copy").await?;
-        self.commit(tx).await?;
-        Ok(LoadView::new(&row, &self.geo)?)
-    }
-
-    /// All rows become drafts in one transaction, or nothing is stored and every bad row
-    /// is reported.
-    pub async fn import(&self, caller: &Caller, csv: &str) -> Result<Vec<LoadView>> {
-        require_shipper_side(caller)?;
-        let parsed = csv_import::parse(csv).map_err(LoadsError::Import)?;
-        let (specs, bad) = self
-            .with_geo({
-                let horizon = self.horizon();
-                move |geo| validate_rows(&parsed, geo, horizon, Utc::now())
-            })
-            .await?;
-        // A geocoder outage is not the file's fault: say "try again", not "fix every row".
-        if let Some(e) = bad
-            .iter()
-            .flat_map(|r| r.errors.0.iter())
-            .find(|e| e.unavailable)
-        {
-            return Err(LoadsError::GeocoderUnavailable(e.message.clone()));
-        }
-        if !bad.is_empty() {
-            return Err(LoadsError::Import(bad));
-        }
-        let now = Utc::now();
-        let rows: Vec<LoadRow> = specs
-            .into_iter()
-            .map(|s| self.new_row(caller, s, now))
-            .collect();
-        let mut tx = self.db.begin().await?;
-        for row in &rows {
-            self.insert_new(&mut tx, row, "import").await?;
-        }
-        self.commit(tx).await?;
-        Ok(rows
-            .iter()
-            .map(|r| LoadView::new(r, &self.geo))
-            .collect::<std::result::Result<_, _>>()?)
-    }
-
     /// Expires every posting whose first pickup window closed before `now`; returns how
-    /// many. Runs every minute in the background.
+    /// many. Runs every minute in the background. A load that cannot be read is logged and
+    /// skipped, so that it does not hold up the others.
     pub async fn expire_overdue(&self, now: DateTime<Utc>) -> Result<usize> {
         let mut n = 0;
         for (org, id) in store::overdue_postings(&self.db, now).await? {
             let mut tx = self.db.begin().await?;
-            let Some(row) = store::get_load_tx(&mut tx, org, id).await? else {
-                continue;
+            let row = match store::get_load_tx(&mut tx, org, id).await {
+                Ok(Some(row)) => row,
+                Ok(None) => continue,
+                Err(StoreError::Corrupt(c)) => {
+                    tracing::error!(table = c.table, row_id = %c.id, column = c.column, problem = %c.problem, "cannot expire a load that cannot be read");
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
             };
-            if row.status().ok() != Some(LoadStatus::Posted) {
+            if row.status != LoadStatus::Posted {
                 continue;
             }
             let row = self
@@ -496,30 +342,6 @@ impl Loads {
         }
         Ok(n)
     }
-}
-
-/// Every row validated: the specs of good rows, or the problems of every bad one.
-fn validate_rows(
-    parsed: &[csv_import::ParsedRow],
-    geo: &crate::domain::Geo,
-    horizon: crate::domain::Horizon,
-    now: DateTime<Utc>,
-) -> (Vec<LoadSpec>, Vec<csv_import::RowError>) {
-    let mut specs = Vec::with_capacity(parsed.len());
-    let mut bad = Vec::new();
-    for (i, row) in parsed.iter().enumerate() {
-        let validated = row
-            .input
-            .validate(geo)
-            .and_then(|spec| horizon.check_load(&spec, now).map(|()| spec));
-        let errors =
-            csv_import::row_problems(row, validated.as_ref().err().cloned().unwrap_or_default());
-        match validated {
-            Ok(spec) if errors.is_empty() => specs.push(spec),
-            _ => bad.push(csv_import::RowError { row: i + 1, errors }),
-        }
-    }
-    (specs, bad)
 }
 
 /// A load goes on the board only while its first pickup window is still open.

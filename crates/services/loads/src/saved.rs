@@ -1,15 +1,19 @@
 //! The board search and carriers' saved searches.
 
 use chrono::Utc;
+use lanerunner_core::OrgId;
 use lanerunner_platform::http::Caller;
-use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::domain::text::Text;
 use crate::domain::{SearchParams, Violations};
 use crate::error::{LoadsError, Result};
 use crate::service::{require_carrier, Loads};
 use crate::store::{self, SavedSearchRow};
 use crate::views::SearchPageView;
+
+/// A saved search's name: one line, 1 to 100 characters.
+const SEARCH_NAME: Text = Text::line(100).required();
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct SavedSearchView {
@@ -24,7 +28,7 @@ impl From<SavedSearchRow> for SavedSearchView {
         SavedSearchView {
             id: r.id,
             name: r.name,
-            params: r.params.0,
+            params: r.params,
             created_at: r.created_at,
         }
     }
@@ -35,12 +39,15 @@ impl Loads {
     /// Resolves places inline: for in-process callers (benchmarks); the API goes through
     /// [`Loads::search_async`], which keeps a remote geocoder off the async workers.
     pub fn search(&self, params: &SearchParams) -> Result<SearchPageView> {
-        let q = params.resolve(&self.geo)?;
+        let q = params.resolve(&self.geo, &self.horizon())?;
         Ok(self.board.read().expect("board lock").search(&q)?)
     }
 
     pub async fn search_async(&self, params: SearchParams) -> Result<SearchPageView> {
-        let q = self.with_geo(move |geo| params.resolve(geo)).await??;
+        let horizon = self.horizon();
+        let q = self
+            .with_geo(move |geo| params.resolve(geo, &horizon))
+            .await??;
         Ok(self.board.read().expect("board lock").search(&q)?)
     }
 
@@ -52,19 +59,16 @@ impl Loads {
     ) -> Result<SavedSearchView> {
         require_carrier(caller)?;
         let mut errs = Violations::default();
-        crate::domain::text::check(
-            &mut errs,
-            "name",
-            name,
-            100,
-            true,
-            crate::domain::text::Lines::One,
-        );
+        SEARCH_NAME.check(&mut errs, "name", name);
         if params.cursor.is_some() {
             errs.add("params.cursor", "a saved search has no cursor");
         }
         let checked = params.clone();
-        if let Err(v) = self.with_geo(move |geo| checked.resolve(geo)).await? {
+        let horizon = self.horizon();
+        if let Err(v) = self
+            .with_geo(move |geo| checked.resolve(geo, &horizon))
+            .await?
+        {
             for mut e in v.0 {
                 e.field = format!("params.{}", e.field);
                 errs.0.push(e);
@@ -75,10 +79,10 @@ impl Loads {
         }
         let row = SavedSearchRow {
             id: Uuid::now_v7(),
-            org_id: caller.org.0,
+            org_id: caller.org,
             created_by: caller.actor_id(),
             name: name.trim().into(),
-            params: Json(params),
+            params,
             created_at: Utc::now(),
         };
         let mut tx = self.db.begin().await?;
@@ -87,7 +91,7 @@ impl Loads {
         Ok(row.into())
     }
 
-    pub async fn saved_searches(&self, org: Uuid) -> Result<Vec<SavedSearchView>> {
+    pub async fn saved_searches(&self, org: OrgId) -> Result<Vec<SavedSearchView>> {
         Ok(store::list_searches(&self.db, org)
             .await?
             .into_iter()
@@ -98,7 +102,7 @@ impl Loads {
     pub async fn delete_search(&self, caller: &Caller, id: Uuid) -> Result<()> {
         require_carrier(caller)?;
         let mut tx = self.db.begin().await?;
-        if !store::delete_search(&mut tx, caller.org.0, id).await? {
+        if !store::delete_search(&mut tx, caller.org, id).await? {
             return Err(LoadsError::NotFound("saved search"));
         }
         self.commit(tx).await

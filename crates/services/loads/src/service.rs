@@ -3,7 +3,8 @@
 
 use std::sync::RwLock;
 
-use lanerunner_core::{EventEnvelope, EventType, OrgId, OrgKind, Role};
+use lanerunner_core::{EventEnvelope, EventType, LoadId, OrgId, OrgKind, Role};
+use lanerunner_platform::config::LoadsConfig;
 use lanerunner_platform::http::Caller;
 use lanerunner_platform::outbox;
 use lanerunner_platform::service::ServiceContext;
@@ -12,9 +13,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::board::Board;
-use crate::domain::Geo;
+use crate::domain::{Geo, Horizon, HorizonDays};
 use crate::error::{LoadsError, Result};
-use crate::store;
+use crate::store::{self, Decoded};
 
 pub struct Loads {
     pub(crate) db: Db,
@@ -25,6 +26,31 @@ pub struct Loads {
     pub(crate) board: RwLock<Board>,
     /// When the board's rebuild began reading the store.
     pub(crate) rebuilt_at: chrono::DateTime<chrono::Utc>,
+    /// How far from now dates may lie (`loads.horizon_days_*`).
+    pub(crate) horizon_days: HorizonDays,
+}
+
+impl From<&LoadsConfig> for HorizonDays {
+    fn from(c: &LoadsConfig) -> Self {
+        HorizonDays {
+            past: c.horizon_days_past,
+            ahead: c.horizon_days_ahead,
+        }
+    }
+}
+
+/// The readable rows of a scan across organizations. An unreadable one is logged with its
+/// id and left out: one bad row must not take the board (or a posting's alerts, or the
+/// truck search) down for everyone, and reading it by id answers 500.
+pub(crate) fn readable<T>(rows: Vec<Decoded<T>>) -> Vec<T> {
+    rows.into_iter()
+        .filter_map(|r| {
+            r.map_err(|c| {
+                tracing::error!(table = c.table, row_id = %c.id, column = c.column, problem = %c.problem, "skipping a stored row that cannot be read")
+            })
+            .ok()
+        })
+        .collect()
 }
 
 impl Loads {
@@ -39,22 +65,28 @@ impl Loads {
                 store::posted_public_loads(&ctx.db).await?
             }
         };
-        let board = Board::build(&rows, &geo)?;
+        let board = Board::build(&readable(rows), &geo)?;
         tracing::info!(loads = board.len(), "load board rebuilt from the store");
         Ok(Self {
             db: ctx.db.clone(),
             geo,
             board: RwLock::new(board),
             rebuilt_at,
+            horizon_days: HorizonDays::from(&ctx.config.loads),
             ctx,
         })
+    }
+
+    /// The dates inputs may hold, as of now.
+    pub(crate) fn horizon(&self) -> Horizon {
+        Horizon::around(chrono::Utc::now(), self.horizon_days)
     }
 
     /// Re-reads from the primary every load changed since the rebuild began (see
     /// `board.rs`); returns once the board has them.
     pub(crate) async fn catch_up_board(&self) -> anyhow::Result<()> {
         let since = self.rebuilt_at - crate::board::CATCH_UP_MARGIN;
-        let rows = store::loads_updated_since(&self.db, since).await?;
+        let rows = readable(store::loads_updated_since(&self.db, since).await?);
         let mut board = self.board.write().expect("board lock");
         for row in &rows {
             board.apply(row, &self.geo);
@@ -67,12 +99,21 @@ impl Loads {
     }
 
     /// Re-reads one load from the store and puts it on the board or takes it off.
-    pub(crate) async fn refresh_board(&self, org: Uuid, id: Uuid) -> anyhow::Result<()> {
-        if let Some(row) = store::get_load(&self.db, org, id).await? {
-            self.board
+    /// An unreadable row leaves the board (logged with its id): redelivering the event
+    /// would not make it readable.
+    pub(crate) async fn refresh_board(&self, org: OrgId, id: LoadId) -> anyhow::Result<()> {
+        match store::get_load(&self.db, org, id).await {
+            Ok(Some(row)) => self
+                .board
                 .write()
                 .expect("board lock")
-                .apply(&row, &self.geo);
+                .apply(&row, &self.geo),
+            Ok(None) => {}
+            Err(store::StoreError::Corrupt(c)) => {
+                tracing::error!(table = c.table, row_id = %c.id, column = c.column, problem = %c.problem, "taking a load that cannot be read off the board");
+                self.board.write().expect("board lock").remove(id);
+            }
+            Err(e) => return Err(e.into()),
         }
         Ok(())
     }
@@ -81,15 +122,6 @@ impl Loads {
     /// geography: inline with the offline gazetteer (microseconds), on the blocking pool with
     /// a remote geocoder, so that a slow Google holds a blocking thread rather than an async
     /// worker. Never called with a transaction open: a write lock must not wait on Google.
-    /// The horizon stop times and truck availability must fall in (`loads.*` settings).
-    pub(crate) fn horizon(&self) -> crate::domain::Horizon {
-        let c = &self.ctx.config.loads;
-        crate::domain::Horizon {
-            days_past: c.horizon_days_past,
-            days_ahead: c.horizon_days_ahead,
-        }
-    }
-
     pub(crate) async fn with_geo<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Geo) -> T + Send + 'static,
@@ -114,11 +146,11 @@ impl Loads {
         &self,
         tx: &mut Tx,
         kind: EventType,
-        org: Uuid,
+        org: OrgId,
         aggregate: Uuid,
         payload: &P,
     ) -> Result<()> {
-        let event = EventEnvelope::new(kind, Some(OrgId(org)), aggregate, payload)
+        let event = EventEnvelope::new(kind, Some(org), aggregate, payload)
             .map_err(|e| LoadsError::Internal(e.into()))?;
         outbox::enqueue(tx, &event).await?;
         Ok(())

@@ -59,19 +59,18 @@ pub struct LoadView {
 }
 
 impl LoadView {
-    /// Fails for a row whose stored status cannot be read (see [`LoadRow::status`]).
-    pub fn new(row: &LoadRow, geo: &Geo) -> Result<Self, crate::store::UnreadableStatus> {
-        let s = &row.spec.0;
-        Ok(LoadView {
+    pub fn new(row: &LoadRow, geo: &Geo) -> Self {
+        let s = &row.spec;
+        LoadView {
             public: PublicLoadView::new(row, geo),
-            status: row.status()?.as_str().to_owned(),
-            truck_ordered_not_used: row.truck_ordered_not_used,
+            status: row.status.as_str().into(),
+            truck_ordered_not_used: row.status.truck_ordered_not_used(),
             version: row.version,
             target_rate_cents: s.target_rate_cents,
             max_rate_cents: s.max_rate_cents,
             created_at: row.created_at,
             updated_at: row.updated_at,
-        })
+        }
     }
 
     pub fn id(&self) -> Uuid {
@@ -111,10 +110,10 @@ pub struct PublicLoadView {
 
 impl PublicLoadView {
     pub fn new(row: &LoadRow, geo: &Geo) -> Self {
-        let s = &row.spec.0;
+        let s = &row.spec;
         PublicLoadView {
-            id: row.id,
-            broker_org_id: row.org_id,
+            id: row.id.0,
+            broker_org_id: row.org_id.0,
             reference: s.reference.clone(),
             stops: s.stops.clone(),
             equipment: s.equipment,
@@ -217,10 +216,10 @@ pub struct TruckView {
 
 impl From<&TruckRow> for TruckView {
     fn from(t: &TruckRow) -> Self {
-        let s: &TruckSpec = &t.spec.0;
+        let s: &TruckSpec = &t.spec;
         TruckView {
-            id: t.id,
-            carrier_org_id: t.org_id,
+            id: t.id.0,
+            carrier_org_id: t.org_id.0,
             equipment: s.input.equipment,
             trailer_length_ft: s.input.trailer_length_ft,
             available_at: s.location.clone(),

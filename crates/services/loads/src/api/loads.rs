@@ -6,6 +6,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use lanerunner_core::LoadId;
 use lanerunner_platform::http::pagination::PageQuery;
 use lanerunner_platform::http::scope::{LoadsRead, LoadsWrite};
 use lanerunner_platform::http::{ApiJson, Authorized, Page, Problem};
@@ -27,21 +28,24 @@ pub async fn create_load(
     headers: HeaderMap,
     ApiJson(input): ApiJson<LoadInput>,
 ) -> Result<Response, Problem> {
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty());
-    if key.is_some_and(|k| k.len() > 200) {
-        return Err(Problem::invalid_field(
-            "Idempotency-Key",
-            "must be at most 200 characters",
-        ));
-    }
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        // Not ignored: a retry must not create a second load because its key was odd.
+        Some(Err(_)) => {
+            return Err(Problem::invalid_field(
+                "Idempotency-Key",
+                "must be printable ASCII",
+            ))
+        }
+        Some(Ok(k)) => Some(k.trim()).filter(|k| !k.is_empty()),
+    };
     let created = loads.create(&caller, input, key).await?;
-    let status = StatusCode::from_u16(created.status).unwrap_or(StatusCode::CREATED);
-    let version = created.body["version"].as_i64().unwrap_or(1);
-    Ok((status, etag(version), Json(created.body)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        etag(created.version),
+        Json(created.body),
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/v1/loads", tag = "loads", security(("bearer" = [])), params(PageQuery),
@@ -52,7 +56,9 @@ pub async fn list_loads(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Page<LoadView>>, Problem> {
     let cursor = q.cursor()?;
-    let rows = loads.list(caller.org.0, cursor.after, cursor.limit).await?;
+    let rows = loads
+        .list(caller.org, cursor.after.map(LoadId), cursor.limit)
+        .await?;
     Ok(Json(Page::from_rows(rows, cursor, |l| l.id())))
 }
 
@@ -89,7 +95,7 @@ pub async fn get_load(
     caller: Authorized<LoadsRead>,
     Path(id): Path<Uuid>,
 ) -> Result<Response, Problem> {
-    Ok(match loads.get(&caller, id).await? {
+    Ok(match loads.get(&caller, LoadId(id)).await? {
         AnyLoadView::Owner(v) => (etag(v.version), Json(v)).into_response(),
         AnyLoadView::Public(v) => Json(v).into_response(),
     })
@@ -106,7 +112,7 @@ pub async fn update_load(
     ApiJson(input): ApiJson<LoadInput>,
 ) -> Result<Response, Problem> {
     let v = loads
-        .update(&caller, id, if_match(&headers)?, input)
+        .update(&caller, LoadId(id), if_match(&headers)?, input)
         .await?;
     Ok((etag(v.version), Json(v)).into_response())
 }
@@ -129,7 +135,7 @@ pub struct StatusBody {
 async fn apply(
     loads: AppState,
     caller: Authorized<LoadsWrite>,
-    id: Uuid,
+    id: LoadId,
     headers: &HeaderMap,
     event: LoadEvent,
     reason: Option<String>,
@@ -149,7 +155,7 @@ pub async fn post_load(
     Path(id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    apply(loads, caller, id, &headers, LoadEvent::Post, None).await
+    apply(loads, caller, LoadId(id), &headers, LoadEvent::Post, None).await
 }
 
 #[utoipa::path(post, path = "/v1/loads/{id}/unpost", tag = "loads", security(("bearer" = [])),
@@ -160,7 +166,7 @@ pub async fn unpost_load(
     Path(id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    apply(loads, caller, id, &headers, LoadEvent::Unpost, None).await
+    apply(loads, caller, LoadId(id), &headers, LoadEvent::Unpost, None).await
 }
 
 /// Cancel with a reason; after dispatch the load is marked truck-ordered-not-used.
@@ -173,7 +179,15 @@ pub async fn cancel_load(
     headers: HeaderMap,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<Response, Problem> {
-    apply(loads, caller, id, &headers, LoadEvent::Cancel, body.reason).await
+    apply(
+        loads,
+        caller,
+        LoadId(id),
+        &headers,
+        LoadEvent::Cancel,
+        body.reason,
+    )
+    .await
 }
 
 /// Any lifecycle event: post, unpost, cover, dispatch, arrive_pickup, depart_pickup,
@@ -187,7 +201,7 @@ pub async fn change_status(
     headers: HeaderMap,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Response, Problem> {
-    apply(loads, caller, id, &headers, body.event, body.reason).await
+    apply(loads, caller, LoadId(id), &headers, body.event, body.reason).await
 }
 
 /// A new draft with the same terms.
@@ -198,7 +212,7 @@ pub async fn copy_load(
     caller: Authorized<LoadsWrite>,
     Path(id): Path<Uuid>,
 ) -> Result<Response, Problem> {
-    let v = loads.copy(&caller, id).await?;
+    let v = loads.copy(&caller, LoadId(id)).await?;
     Ok((StatusCode::CREATED, etag(v.version), Json(v)).into_response())
 }
 
@@ -209,5 +223,5 @@ pub async fn load_history(
     caller: Authorized<LoadsRead>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<HistoryView>>, Problem> {
-    Ok(Json(loads.history(caller.org.0, id).await?))
+    Ok(Json(loads.history(caller.org, LoadId(id)).await?))
 }

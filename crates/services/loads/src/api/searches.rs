@@ -53,7 +53,7 @@ pub async fn list_searches(
     State(loads): State<AppState>,
     caller: Authorized<LoadsRead>,
 ) -> Result<Json<Vec<SavedSearchView>>, Problem> {
-    Ok(Json(loads.saved_searches(caller.org.0).await?))
+    Ok(Json(loads.saved_searches(caller.org).await?))
 }
 
 #[utoipa::path(delete, path = "/v1/searches/{id}", tag = "searches", security(("bearer" = [])),

@@ -3,14 +3,14 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use lanerunner_core::TruckId;
 use lanerunner_platform::http::pagination::PageQuery;
 use lanerunner_platform::http::scope::{TrucksRead, TrucksWrite};
 use lanerunner_platform::http::{ApiJson, Authorized, Page, Problem};
 use uuid::Uuid;
 
 use super::AppState;
-use crate::capacity::TruckSearchParams;
-use crate::domain::TruckInput;
+use crate::domain::{TruckInput, TruckSearchParams};
 use crate::views::TruckView;
 
 #[utoipa::path(post, path = "/v1/trucks", tag = "trucks", security(("bearer" = [])), request_body = TruckInput,
@@ -35,7 +35,7 @@ pub async fn list_trucks(
 ) -> Result<Json<Page<TruckView>>, Problem> {
     let cursor = q.cursor()?;
     let rows = loads
-        .trucks(caller.org.0, cursor.after, cursor.limit)
+        .trucks(caller.org, cursor.after.map(TruckId), cursor.limit)
         .await?;
     Ok(Json(Page::from_rows(rows, cursor, |t| t.id)))
 }
@@ -47,7 +47,7 @@ pub async fn get_truck(
     caller: Authorized<TrucksRead>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<TruckView>, Problem> {
-    Ok(Json(loads.truck(caller.org.0, id).await?))
+    Ok(Json(loads.truck(caller.org, TruckId(id)).await?))
 }
 
 #[utoipa::path(put, path = "/v1/trucks/{id}", tag = "trucks", security(("bearer" = [])), request_body = TruckInput,
@@ -58,7 +58,7 @@ pub async fn update_truck(
     Path(id): Path<Uuid>,
     ApiJson(input): ApiJson<TruckInput>,
 ) -> Result<Json<TruckView>, Problem> {
-    Ok(Json(loads.update_truck(&caller, id, input).await?))
+    Ok(Json(loads.update_truck(&caller, TruckId(id), input).await?))
 }
 
 #[utoipa::path(delete, path = "/v1/trucks/{id}", tag = "trucks", security(("bearer" = [])),
@@ -68,7 +68,7 @@ pub async fn delete_truck(
     caller: Authorized<TrucksWrite>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Problem> {
-    loads.delete_truck(&caller, id).await?;
+    loads.delete_truck(&caller, TruckId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

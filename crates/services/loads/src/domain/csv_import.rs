@@ -27,6 +27,7 @@ use super::load::{
     LoadInput, Rate, RateKind, StopInput, StopKind, TempRange, Visibility, WindowInput,
 };
 use super::place::LocationInput;
+use super::text::{check_chars, Lines};
 use super::{Equipment, Violations};
 
 pub const COLUMNS: &[&str] = &[
@@ -231,7 +232,39 @@ fn boolean(s: &str) -> Option<bool> {
     }
 }
 
+/// The columns whose cells hold a control character (recorded in `v`), in column order.
+/// Only `notes` is prose (a quoted cell may span lines); every other cell is one line.
+fn control_char_cells(c: &HashMap<&str, &str>, v: &mut Violations) -> Vec<&'static str> {
+    COLUMNS
+        .iter()
+        .filter(|col| {
+            let lines = if **col == "notes" {
+                Lines::Prose
+            } else {
+                Lines::One
+            };
+            c.get(*col)
+                .is_some_and(|cell| !check_chars(v, col, cell, lines))
+        })
+        .copied()
+        .collect()
+}
+
 fn row_to_input(c: &HashMap<&str, &str>) -> ParsedRow {
+    let mut garbled = Violations::default();
+    let garbled_columns = control_char_cells(c, &mut garbled);
+    let mut parsed = read_cells(c);
+    // One complaint per garbled cell: the control character, not what it broke.
+    parsed
+        .problems
+        .0
+        .retain(|e| !garbled_columns.contains(&e.field.as_str()));
+    garbled.0.append(&mut parsed.problems.0);
+    parsed.problems = garbled;
+    parsed
+}
+
+fn read_cells(c: &HashMap<&str, &str>) -> ParsedRow {
     let mut v = Violations::default();
     let req = |k: &str, v: &mut Violations| -> String {
         match c.get(k) {
@@ -381,7 +414,7 @@ fn row_to_input(c: &HashMap<&str, &str>) -> ParsedRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::load::tests::geo;
+    use crate::domain::load::tests::{geo, horizon};
 
     const GOOD: &str = "reference,origin,pickup_start,pickup_end,destination,delivery_start,equipment,trailer_length_ft,weight_lbs,commodity,rate_cents\n\
         A-1,\"Dallas, TX\",2026-12-01 08:00,2026-12-01 12:00,\"Atlanta, GA\",2026-12-03 09:00,V,53,40000,paper,250000\n\
@@ -395,7 +428,13 @@ mod tests {
             .map(|(i, r)| {
                 (
                     i + 1,
-                    row_problems(r, r.input.validate(geo()).err().unwrap_or_default()),
+                    row_problems(
+                        r,
+                        r.input
+                            .validate(geo(), &horizon())
+                            .err()
+                            .unwrap_or_default(),
+                    ),
                 )
             })
             .filter(|(_, v)| !v.is_empty())
@@ -411,7 +450,7 @@ mod tests {
         assert_eq!(loads[1].weight_lbs, 38_000);
         assert!(loads[1].stops[0].appointment.is_some());
         for l in &loads {
-            l.validate(geo()).unwrap();
+            l.validate(geo(), &horizon()).unwrap();
         }
     }
 
@@ -441,6 +480,29 @@ mod tests {
             got[0].1,
             ["equipment", "origin", "weight_lbs", "rate_cents"]
         );
+    }
+
+    #[test]
+    fn control_characters_are_reported_once_by_column() {
+        let text = format!(
+            "{GOOD}A\u{0}3,\"Dallas,\u{0} TX\",2026-12-01 08:00,,\"Atlanta, GA\",2026-12-03 09:00,V,53,4\u{1}0000,paper,\n"
+        );
+        assert_eq!(
+            problems(&text),
+            [(
+                3,
+                vec![
+                    "reference".to_string(),
+                    "origin".into(),
+                    "weight_lbs".into()
+                ]
+            )]
+        );
+        let prose = "reference,origin,pickup_start,destination,delivery_start,equipment,trailer_length_ft,weight_lbs,commodity,notes\n\
+            A-1,\"Dallas, TX\",2026-12-01 08:00,\"Atlanta, GA\",2026-12-03 09:00,V,53,40000,paper,\"two\nlines\"\n";
+        assert!(problems(prose).is_empty());
+        let rows = parse(prose).unwrap();
+        assert_eq!(rows[0].input.notes.as_deref(), Some("two\nlines"));
     }
 
     #[test]

@@ -1,83 +1,125 @@
-//! How far from today a load's stops and a truck's availability may be. Without a horizon a
-//! load picking up in 9999 stays on the board forever (the expiry sweep never reaches it)
-//! and a truck "available from 0001 to 9999" matches everything. The bounds are settings
-//! (`loads.horizon_days_past`, `loads.horizon_days_ahead`).
+//! How far from now a date may lie: stop times, truck availability and search dates.
+//!
+//! Without a bound a load picking up in 9999 is posted and never expires, a draft dated
+//! 0001 is kept, and a truck available from 0001 to 9999 matches every search. The bounds
+//! are configuration (`loads.horizon_days_past`, `loads.horizon_days_ahead`): the past
+//! allows drafts entered after the fact and history, the future a season of planning.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
-use super::{LoadSpec, TruckSpec, Violations};
+use super::Violations;
 
+/// The horizon's width in days on each side of now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Horizon {
-    /// How many days back a stop or availability may start (drafts of recent loads,
-    /// corrections after the fact).
-    pub days_past: i64,
-    /// How many days ahead a stop or availability may end.
-    pub days_ahead: i64,
+pub struct HorizonDays {
+    pub past: u32,
+    pub ahead: u32,
 }
 
+impl Default for HorizonDays {
+    /// The configuration's defaults: a month back, a year ahead.
+    fn default() -> Self {
+        HorizonDays {
+            past: 30,
+            ahead: 365,
+        }
+    }
+}
+
+/// The instants a date may fall between, fixed at one `now` for a whole validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Horizon {
+    pub earliest: DateTime<Utc>,
+    pub latest: DateTime<Utc>,
+    days: HorizonDays,
+}
+
+/// No time zone is a full day off UTC, so a local time a day outside the horizon is outside
+/// it in every zone.
+const LOCAL_SLACK: Duration = Duration::days(1);
+
 impl Horizon {
-    fn bounds(&self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-        (
-            now - Duration::days(self.days_past),
-            now + Duration::days(self.days_ahead),
+    pub fn around(now: DateTime<Utc>, days: HorizonDays) -> Self {
+        Horizon {
+            earliest: now - Duration::days(i64::from(days.past)),
+            latest: now + Duration::days(i64::from(days.ahead)),
+            days,
+        }
+    }
+
+    fn complain(&self, errs: &mut Violations, field: &str, late: bool) {
+        let message = if late {
+            format!(
+                "is too far ahead: dates must be within {} days from now",
+                self.days.ahead
+            )
+        } else {
+            format!(
+                "is too far back: dates must be within {} days before now",
+                self.days.past
+            )
+        };
+        errs.add(field, message);
+    }
+
+    /// Records a violation under `field` when `t` is outside the horizon; true when inside.
+    pub fn check(&self, errs: &mut Violations, field: &str, t: DateTime<Utc>) -> bool {
+        if t < self.earliest || t > self.latest {
+            self.complain(errs, field, t > self.latest);
+            return false;
+        }
+        true
+    }
+
+    /// The same for a local time whose zone is not known yet, as far as it can be told
+    /// without one: only times outside the horizon in every zone are refused. Checking
+    /// before converting also keeps absurd years away from time-zone arithmetic.
+    pub fn check_local(&self, errs: &mut Violations, field: &str, t: NaiveDateTime) -> bool {
+        let earliest = (self.earliest - LOCAL_SLACK).naive_utc();
+        let latest = (self.latest + LOCAL_SLACK).naive_utc();
+        if t < earliest || t > latest {
+            self.complain(errs, field, t > latest);
+            return false;
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn horizon() -> Horizon {
+        Horizon::around(
+            Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap(),
+            HorizonDays {
+                past: 30,
+                ahead: 365,
+            },
         )
     }
 
-    fn check(&self, errs: &mut Violations, field: String, at: DateTime<Utc>, now: DateTime<Utc>) {
-        let (earliest, latest) = self.bounds(now);
-        if at < earliest {
-            errs.add(
-                field,
-                format!("is more than {} days in the past", self.days_past),
-            );
-        } else if at > latest {
-            errs.add(
-                field,
-                format!("is more than {} days ahead", self.days_ahead),
-            );
-        }
+    #[test]
+    fn instants_inside_pass_and_outside_name_the_field() {
+        let h = horizon();
+        let mut errs = Violations::default();
+        assert!(h.check(&mut errs, "a", h.earliest));
+        assert!(h.check(&mut errs, "b", h.latest));
+        assert!(!h.check(&mut errs, "c", h.latest + Duration::seconds(1)));
+        assert!(!h.check(&mut errs, "d", h.earliest - Duration::seconds(1)));
+        assert_eq!(errs.fields(), ["c", "d"]);
+        assert!(errs.0[0].message.contains("365 days"), "{errs}");
+        assert!(errs.0[1].message.contains("30 days"), "{errs}");
     }
 
-    /// Every stop time of `spec` inside the horizon around `now`.
-    pub fn check_load(&self, spec: &LoadSpec, now: DateTime<Utc>) -> Result<(), Violations> {
+    #[test]
+    fn local_times_are_refused_only_when_outside_in_every_zone() {
+        let h = horizon();
         let mut errs = Violations::default();
-        for (i, stop) in spec.stops.iter().enumerate() {
-            if stop.window.appointment {
-                self.check(
-                    &mut errs,
-                    format!("stops[{i}].appointment"),
-                    stop.window.start,
-                    now,
-                );
-            } else {
-                self.check(
-                    &mut errs,
-                    format!("stops[{i}].window.start"),
-                    stop.window.start,
-                    now,
-                );
-                self.check(
-                    &mut errs,
-                    format!("stops[{i}].window.end"),
-                    stop.window.end,
-                    now,
-                );
-            }
-        }
-        errs.into_result(())
-    }
-
-    /// A truck's availability inside the horizon around `now`.
-    pub fn check_truck(&self, spec: &TruckSpec, now: DateTime<Utc>) -> Result<(), Violations> {
-        let mut errs = Violations::default();
-        self.check(&mut errs, "available_from".into(), spec.available_from, now);
-        self.check(
-            &mut errs,
-            "available_until".into(),
-            spec.available_until,
-            now,
-        );
-        errs.into_result(())
+        assert!(h.check_local(&mut errs, "a", h.latest.naive_utc() + Duration::hours(20)));
+        assert!(!h.check_local(&mut errs, "b", NaiveDateTime::MAX));
+        assert!(!h.check_local(&mut errs, "c", NaiveDateTime::MIN));
+        assert_eq!(errs.fields(), ["b", "c"]);
     }
 }

@@ -5,7 +5,9 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use super::horizon::Horizon;
 use super::place::{Geo, Location, LocationInput};
+use super::text::Text;
 use super::{Equipment, Violations};
 
 /// Federal gross vehicle weight limit on the Interstate system (23 CFR 658.17): 80,000 lbs.
@@ -29,6 +31,13 @@ pub const REEFER_TEMP_F: std::ops::RangeInclusive<i32> = -30..=80;
 pub const MAX_AVERAGE_MPH: f64 = 65.0;
 /// A stop's window may be at most this long.
 pub const MAX_WINDOW_HOURS: i64 = 14 * 24;
+
+/// The text fields' rules (control characters, length, blank).
+const REFERENCE: Text = Text::line(64).required();
+const COMMODITY: Text = Text::line(100).required();
+const NOTES: Text = Text::prose(2_000);
+const FACILITY: Text = Text::line(200);
+const CONTACT_FIELD: Text = Text::line(200);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -244,26 +253,37 @@ impl LoadSpec {
     }
 }
 
-/// A one-line text field (see [`super::text`]).
-fn text(errs: &mut Violations, field: &str, value: &str, max: usize, required: bool) {
-    super::text::check(errs, field, value, max, required, super::text::Lines::One);
-}
-
 fn local_to_utc(tz: Tz, t: NaiveDateTime) -> Option<DateTime<Utc>> {
     tz.from_local_datetime(&t)
         .earliest()
         .map(|d| d.with_timezone(&Utc))
 }
 
-fn resolve_stop(geo: &Geo, i: usize, s: &StopInput, errs: &mut Violations) -> Option<Stop> {
+fn resolve_stop(
+    geo: &Geo,
+    horizon: &Horizon,
+    i: usize,
+    s: &StopInput,
+    errs: &mut Violations,
+) -> Option<Stop> {
     let field = format!("stops[{i}]");
     let location = geo.resolve(&s.location, &format!("{field}.location"), errs);
     if let Some(f) = &s.facility {
-        text(errs, &format!("{field}.facility"), f, 200, false);
+        FACILITY.check(errs, &format!("{field}.facility"), f);
     }
     let (start, end, appointment) = match (s.appointment, s.window) {
-        (Some(at), None) => (at, at, true),
+        (Some(at), None) => {
+            if !horizon.check_local(errs, &format!("{field}.appointment"), at) {
+                return None;
+            }
+            (at, at, true)
+        }
         (None, Some(w)) => {
+            let start_ok = horizon.check_local(errs, &format!("{field}.window.start"), w.start);
+            let end_ok = horizon.check_local(errs, &format!("{field}.window.end"), w.end);
+            if !(start_ok && end_ok) {
+                return None;
+            }
             if w.end < w.start {
                 errs.add(
                     format!("{field}.window.end"),
@@ -296,30 +316,35 @@ fn resolve_stop(geo: &Geo, i: usize, s: &StopInput, errs: &mut Violations) -> Op
         );
         return None;
     };
-    let sub = if appointment {
-        "appointment"
+    let (start_field, end_field) = if appointment {
+        let f = format!("{field}.appointment");
+        (f.clone(), f)
     } else {
-        "window.start"
+        (
+            format!("{field}.window.start"),
+            format!("{field}.window.end"),
+        )
     };
     let Some(start_utc) = local_to_utc(tz, start) else {
         errs.add(
-            format!("{field}.{sub}"),
+            start_field,
             format!("{start} does not exist in {tz} (daylight-saving gap)"),
         );
         return None;
     };
-    let sub = if appointment {
-        "appointment"
-    } else {
-        "window.end"
-    };
     let Some(end_utc) = local_to_utc(tz, end) else {
         errs.add(
-            format!("{field}.{sub}"),
+            end_field,
             format!("{end} does not exist in {tz} (daylight-saving gap)"),
         );
         return None;
     };
+    // Exactly, now that the zone is known; an appointment's end is its start.
+    let start_ok = horizon.check(errs, &start_field, start_utc);
+    let end_ok = appointment || horizon.check(errs, &end_field, end_utc);
+    if !(start_ok && end_ok) {
+        return None;
+    }
     Some(Stop {
         kind: s.kind,
         window: StopWindow {
@@ -337,20 +362,14 @@ fn resolve_stop(geo: &Geo, i: usize, s: &StopInput, errs: &mut Violations) -> Op
 }
 
 impl LoadInput {
-    /// Validates every field and resolves every place; all problems at once.
-    pub fn validate(&self, geo: &Geo) -> Result<LoadSpec, Violations> {
+    /// Validates every field and resolves every place; all problems at once. Stop times
+    /// must fall within `horizon`.
+    pub fn validate(&self, geo: &Geo, horizon: &Horizon) -> Result<LoadSpec, Violations> {
         let mut errs = Violations::default();
-        text(&mut errs, "reference", &self.reference, 64, true);
-        text(&mut errs, "commodity", &self.commodity, 100, true);
+        REFERENCE.check(&mut errs, "reference", &self.reference);
+        COMMODITY.check(&mut errs, "commodity", &self.commodity);
         if let Some(n) = &self.notes {
-            super::text::check(
-                &mut errs,
-                "notes",
-                n,
-                2_000,
-                false,
-                super::text::Lines::Many,
-            );
+            NOTES.check(&mut errs, "notes", n);
         }
 
         // Stops: at least one pickup then at least one delivery, pickups first.
@@ -378,7 +397,7 @@ impl LoadInput {
             .stops
             .iter()
             .enumerate()
-            .map(|(i, s)| resolve_stop(geo, i, s, &mut errs))
+            .map(|(i, s)| resolve_stop(geo, horizon, i, s, &mut errs))
             .collect();
         // Each stop's window cannot close before the previous stop's opens.
         for i in 1..stops.len() {
@@ -502,7 +521,7 @@ impl LoadInput {
                 ("contact.email", &c.email),
             ] {
                 if let Some(v) = v {
-                    text(&mut errs, f, v, 200, false);
+                    CONTACT_FIELD.check(&mut errs, f, v);
                 }
             }
         }
@@ -576,6 +595,16 @@ pub(crate) mod tests {
     use proptest::prelude::*;
     use std::sync::OnceLock;
 
+    /// The horizon of the default configuration around a fixed day, so that the samples'
+    /// dates (December 2026) stay inside it whenever the tests run.
+    pub fn horizon() -> Horizon {
+        use chrono::TimeZone;
+        Horizon::around(
+            Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+            crate::domain::HorizonDays::default(),
+        )
+    }
+
     pub fn geo() -> &'static Geo {
         static GEO: OnceLock<Geo> = OnceLock::new();
         GEO.get_or_init(Geo::offline)
@@ -604,17 +633,17 @@ pub(crate) mod tests {
         // Dallas 08:00 CST → Atlanta (~860 road miles) by 09:00 EST the same day.
         let mut l = sample();
         l.stops[1].appointment = Some(at("2026-12-01T09:00"));
-        let errs = l.validate(geo()).unwrap_err();
+        let errs = l.validate(geo(), &horizon()).unwrap_err();
         assert_eq!(errs.fields(), ["stops[1].appointment"]);
         assert!(errs.0[0].message.contains("road miles"), "{errs}");
         // The next morning is fine (~13 h of driving at 65 mph).
         l.stops[1].appointment = Some(at("2026-12-02T09:00"));
-        assert!(l.validate(geo()).is_ok());
+        assert!(l.validate(geo(), &horizon()).is_ok());
     }
 
     #[test]
     fn a_good_load_resolves_places_zones_and_miles() {
-        let spec = sample().validate(geo()).unwrap();
+        let spec = sample().validate(geo(), &horizon()).unwrap();
         assert_eq!(spec.stops[0].location.label, "Dallas, TX");
         assert_eq!(spec.stops[0].window.timezone, "America/Chicago");
         assert_eq!(spec.stops[1].window.timezone, "America/New_York");
@@ -654,7 +683,7 @@ pub(crate) mod tests {
             max_f: 38,
         });
         l.stops[1].location = LocationInput::place("Dalas, TX");
-        let errs = l.validate(geo()).unwrap_err();
+        let errs = l.validate(geo(), &horizon()).unwrap_err();
         let fields = errs.fields();
         for f in [
             "stops[0].window.end",
@@ -682,7 +711,7 @@ pub(crate) mod tests {
     fn delivery_before_pickup_is_refused() {
         let mut l = sample();
         l.stops[1].appointment = Some(at("2026-11-30T09:00"));
-        let errs = l.validate(geo()).unwrap_err();
+        let errs = l.validate(geo(), &horizon()).unwrap_err();
         assert_eq!(errs.fields(), ["stops[1].appointment"]);
         assert!(errs.0[0].message.contains("before the pickup"));
     }
@@ -691,11 +720,14 @@ pub(crate) mod tests {
     fn stops_need_a_pickup_first_and_a_delivery() {
         let mut l = sample();
         l.stops.truncate(1);
-        assert_eq!(l.validate(geo()).unwrap_err().fields(), ["stops"]);
+        assert_eq!(
+            l.validate(geo(), &horizon()).unwrap_err().fields(),
+            ["stops"]
+        );
         let mut l = sample();
         l.stops.swap(0, 1);
         assert!(l
-            .validate(geo())
+            .validate(geo(), &horizon())
             .unwrap_err()
             .fields()
             .contains(&"stops[1].kind"));
@@ -709,7 +741,7 @@ pub(crate) mod tests {
             lat: Some(32.78),
             lon: Some(-96.8),
         };
-        let spec = l.validate(geo()).unwrap();
+        let spec = l.validate(geo(), &horizon()).unwrap();
         assert_eq!(spec.stops[0].location.state, "TX");
         assert_eq!(spec.stops[0].location.lat, 32.78);
         l.stops[0].location = LocationInput {
@@ -718,7 +750,7 @@ pub(crate) mod tests {
             lon: None,
         };
         assert_eq!(
-            l.validate(geo()).unwrap_err().fields(),
+            l.validate(geo(), &horizon()).unwrap_err().fields(),
             ["stops[0].location"]
         );
     }
@@ -727,7 +759,10 @@ pub(crate) mod tests {
     fn private_rates_are_ordered_and_reefer_ranges_checked() {
         let mut l = sample();
         l.max_rate_cents = Some(100_000);
-        assert_eq!(l.validate(geo()).unwrap_err().fields(), ["max_rate_cents"]);
+        assert_eq!(
+            l.validate(geo(), &horizon()).unwrap_err().fields(),
+            ["max_rate_cents"]
+        );
         let mut l = sample();
         l.equipment = Equipment::Reefer;
         l.temperature_f = Some(TempRange {
@@ -735,8 +770,80 @@ pub(crate) mod tests {
             max_f: 34,
         });
         assert_eq!(
-            l.validate(geo()).unwrap_err().fields(),
+            l.validate(geo(), &horizon()).unwrap_err().fields(),
             ["temperature_f.max_f"]
+        );
+    }
+
+    #[test]
+    fn stop_times_beyond_the_horizon_name_their_field() {
+        let mut l = sample();
+        l.stops[0].window = Some(WindowInput {
+            start: at("9999-12-30T08:00"),
+            end: at("9999-12-30T14:00"),
+        });
+        l.stops[1].appointment = Some(at("9999-12-31T09:00"));
+        assert_eq!(
+            l.validate(geo(), &horizon()).unwrap_err().fields(),
+            [
+                "stops[0].window.start",
+                "stops[0].window.end",
+                "stops[1].appointment"
+            ]
+        );
+        // The extremes of the type are refused before any time-zone arithmetic.
+        l.stops[0].window = Some(WindowInput {
+            start: NaiveDateTime::MIN,
+            end: NaiveDateTime::MAX,
+        });
+        l.stops[1].appointment = Some(NaiveDateTime::MAX);
+        assert_eq!(
+            l.validate(geo(), &horizon()).unwrap_err().fields(),
+            [
+                "stops[0].window.start",
+                "stops[0].window.end",
+                "stops[1].appointment"
+            ]
+        );
+        // A day past the edge in UTC, still inside it in local time: refused once the
+        // zone is known.
+        let edge = horizon().latest.naive_utc();
+        let mut l = sample();
+        l.stops[0].window = Some(WindowInput {
+            start: edge - chrono::Duration::hours(30),
+            end: edge - chrono::Duration::hours(28),
+        });
+        l.stops[1].appointment = Some(edge + chrono::Duration::hours(2));
+        assert_eq!(
+            l.validate(geo(), &horizon()).unwrap_err().fields(),
+            ["stops[1].appointment"]
+        );
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_text_field() {
+        let mut l = sample();
+        l.reference = "PO\u{0}1".into();
+        l.commodity = "paper\n".into();
+        l.notes = Some("two\nlines\tand a tab".into());
+        l.stops[0].facility = Some("DC\u{7}4".into());
+        l.stops[1].location = LocationInput::place("Atlanta,\u{0} GA");
+        l.contact = Some(Contact {
+            name: Some("Dana\u{1b}".into()),
+            phone: Some("+1\r214".into()),
+            email: Some("d@x.io\u{85}".into()),
+        });
+        assert_eq!(
+            l.validate(geo(), &horizon()).unwrap_err().fields(),
+            [
+                "reference",
+                "commodity",
+                "stops[0].facility",
+                "stops[1].location.place",
+                "contact.name",
+                "contact.phone",
+                "contact.email"
+            ]
         );
     }
 
@@ -745,7 +852,7 @@ pub(crate) mod tests {
         fn weight_is_accepted_exactly_within_the_legal_limit(w in 0u32..200_000) {
             let mut l = sample();
             l.weight_lbs = w;
-            let ok = l.validate(geo()).is_ok();
+            let ok = l.validate(geo(), &horizon()).is_ok();
             prop_assert_eq!(ok, (1..=MAX_CARGO_LBS).contains(&w));
         }
 
@@ -753,7 +860,7 @@ pub(crate) mod tests {
         fn per_mile_rates_are_accepted_exactly_in_range(c in -10_000i64..10_000) {
             let mut l = sample();
             l.rate = Some(Rate { kind: RateKind::PerMile, amount_cents: c });
-            prop_assert_eq!(l.validate(geo()).is_ok(), PER_MILE_RATE_CENTS.contains(&c));
+            prop_assert_eq!(l.validate(geo(), &horizon()).is_ok(), PER_MILE_RATE_CENTS.contains(&c));
         }
 
         #[test]
@@ -763,7 +870,7 @@ pub(crate) mod tests {
             let s = base + chrono::Duration::hours(start);
             l.stops[0].window = Some(WindowInput { start: s, end: s + chrono::Duration::hours(len) });
             l.stops[1].appointment = Some(base + chrono::Duration::hours(200));
-            let r = l.validate(geo());
+            let r = l.validate(geo(), &horizon());
             if len < 0 {
                 let errs = r.unwrap_err();
                 prop_assert_eq!(errs.fields(), vec!["stops[0].window.end"]);

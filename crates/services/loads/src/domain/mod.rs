@@ -1,10 +1,12 @@
 //! The loads service's pure domain: loads and their validation, the lifecycle state
-//! machine, equipment, truck postings, saved-search queries and the CSV import format.
+//! machine, equipment, truck postings, the filters of both searches, the rules of free text
+//! and of dates (the horizon), and the CSV import format.
 //! No I/O: places resolve through the [`Geocoder`](lanerunner_geo::Geocoder) seam, which
 //! is synchronous and offline by default.
 
 pub mod csv_import;
 pub mod equipment;
+pub mod filters;
 pub mod horizon;
 pub mod load;
 pub mod place;
@@ -12,14 +14,16 @@ pub mod search;
 pub mod status;
 pub mod text;
 pub mod truck;
+pub mod truck_search;
 
 pub use equipment::Equipment;
-pub use horizon::Horizon;
+pub use horizon::{Horizon, HorizonDays};
 pub use load::*;
 pub use place::{Geo, Location, LocationInput};
 pub use search::*;
 pub use status::{LoadEvent, LoadStatus, TransitionError};
 pub use truck::*;
+pub use truck_search::{TruckFilter, TruckSearchParams};
 
 /// One complaint about one field of the input, named by its path (`stops[1].window.end`).
 #[derive(Debug, Clone, PartialEq, Eq)]

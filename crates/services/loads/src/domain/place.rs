@@ -8,7 +8,12 @@ use lanerunner_geo::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::text::Text;
 use super::Violations;
+
+/// A place name's rules: one line (a control character is refused, not dropped by the
+/// geocoder's normalisation and then stored), and a bounded length.
+const PLACE_TEXT: Text = Text::line(200).required();
 
 /// What a client sends: `{"place": "Dallas, TX"}` or `{"lat": 32.78, "lon": -96.8}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -88,16 +93,7 @@ impl Geo {
     ) -> Option<Location> {
         let found = match (&input.place, input.lat, input.lon) {
             (Some(text), None, None) => {
-                // A place name is one line: a control character in it is refused, not
-                // silently dropped by the geocoder's normalisation.
-                if let Some(c) = super::text::forbidden_control(text, super::text::Lines::One) {
-                    errs.add(
-                        format!("{field}.place"),
-                        format!(
-                            "must not contain control characters (found U+{:04X})",
-                            c as u32
-                        ),
-                    );
+                if !PLACE_TEXT.check(errs, &format!("{field}.place"), text) {
                     return None;
                 }
                 self.geocoder.geocode(text)
@@ -119,14 +115,26 @@ impl Geo {
             }
         };
         match found {
-            Ok(m) => Some(Location {
-                timezone: m.timezone.clone().unwrap_or_else(|| "UTC".into()),
-                label: m.label,
-                place_id: m.place_id,
-                lat: m.point.lat,
-                lon: m.point.lon,
-                state: m.region,
+            Ok(GeocodeMatch {
+                timezone: Some(timezone),
+                label,
+                place_id,
+                point,
+                region,
+                ..
+            }) => Some(Location {
+                label,
+                place_id,
+                lat: point.lat,
+                lon: point.lon,
+                state: region,
+                timezone,
             }),
+            // Times are local to the place: assuming UTC would shift them silently.
+            Ok(_) => {
+                errs.add(field, "the time zone of this place is unknown");
+                None
+            }
             Err(e) => {
                 let suggestions = match &e {
                     GeocodeError::Unknown { suggestions, .. } => suggestions.clone(),

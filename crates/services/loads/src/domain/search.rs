@@ -2,17 +2,15 @@
 //! of a saved search), resolved to a [`SearchQuery`] for the index; and the index's view
 //! of a load.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use lanerunner_geo::{LatLon, REGIONS};
+use chrono::{DateTime, Utc};
+use lanerunner_core::LoadId;
 use lanerunner_loadsearch::{Cursor, DestFilter, IndexedLoad, LoadSize, SearchQuery, SortBy};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use super::place::{Geo, LocationInput};
-use super::{Equipment, LoadSpec, Violations};
-
-pub const DEFAULT_RADIUS_MILES: f64 = 100.0;
-pub const MAX_RADIUS_MILES: f64 = 500.0;
+use super::filters;
+use super::horizon::Horizon;
+use super::place::Geo;
+use super::{LoadSpec, Violations};
 
 /// Every filter is optional except the origin (`origin` or `origin_lat` + `origin_lon`).
 #[derive(
@@ -72,85 +70,25 @@ pub struct SearchParams {
     pub cursor: Option<String>,
 }
 
-fn list(text: &Option<String>) -> Vec<String> {
-    text.as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-fn instant(
-    field: &str,
-    text: &Option<String>,
-    end_of_day: bool,
-    errs: &mut Violations,
-) -> Option<i64> {
-    let t = text.as_deref()?.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        let time = if end_of_day {
-            d.and_hms_opt(23, 59, 59)
-        } else {
-            d.and_hms_opt(0, 0, 0)
-        };
-        return time.map(|t| t.and_utc().timestamp());
-    }
-    match DateTime::parse_from_rfc3339(t) {
-        Ok(d) => Some(d.timestamp()),
-        Err(_) => {
-            errs.add(field, "expected a date (2026-12-01) or an RFC 3339 instant");
-            None
-        }
-    }
-}
-
-fn radius(field: &str, r: Option<f64>, errs: &mut Violations) -> f64 {
-    let r = r.unwrap_or(DEFAULT_RADIUS_MILES);
-    if !(r.is_finite() && r > 0.0 && r <= MAX_RADIUS_MILES) {
-        errs.add(
-            field,
-            format!("must be between 0 and {MAX_RADIUS_MILES} miles"),
-        );
-    }
-    r
-}
-
-/// The canonical code of a US state or Canadian province given as `s` (any case), or a
-/// violation of `field`. Both searches validate states with this, so neither lets an
-/// unknown state through as "anywhere".
-pub fn known_region(s: &str, field: &str, errs: &mut Violations) -> Option<&'static str> {
-    let found = REGIONS
-        .iter()
-        .find(|(c, _)| c.eq_ignore_ascii_case(s.trim()))
-        .map(|(c, _)| *c);
-    if found.is_none() {
-        errs.add(field, format!("unknown state `{s}`"));
-    }
-    found
-}
-
-fn point(
-    geo: &Geo,
-    field: &str,
-    place: &Option<String>,
-    lat: Option<f64>,
-    lon: Option<f64>,
-    errs: &mut Violations,
-) -> Option<LatLon> {
-    let input = LocationInput {
-        place: place.clone(),
-        lat,
-        lon,
-    };
-    geo.resolve(&input, field, errs).map(|l| l.point())
-}
-
 impl SearchParams {
-    /// The index query. `max_limit` caps the page size.
-    pub fn resolve(&self, geo: &Geo) -> Result<SearchQuery, Violations> {
+    /// The index query for a search as asked now: dates must fall within `horizon`.
+    pub fn resolve(&self, geo: &Geo, horizon: &Horizon) -> Result<SearchQuery, Violations> {
+        self.resolve_within(geo, Some(horizon))
+    }
+
+    /// The index query of a stored saved search, whose dates were checked when it was saved
+    /// (a date that was near then may be far back now; it still filters as it did).
+    pub fn resolve_saved(&self, geo: &Geo) -> Result<SearchQuery, Violations> {
+        self.resolve_within(geo, None)
+    }
+
+    fn resolve_within(
+        &self,
+        geo: &Geo,
+        horizon: Option<&Horizon>,
+    ) -> Result<SearchQuery, Violations> {
         let mut errs = Violations::default();
-        let origin = point(
+        let origin = filters::point(
             geo,
             "origin",
             &self.origin,
@@ -158,13 +96,14 @@ impl SearchParams {
             self.origin_lon,
             &mut errs,
         );
-        let origin_radius = radius("origin_radius_miles", self.origin_radius_miles, &mut errs);
-        let states = list(&self.dest_states);
-        let markets = list(&self.dest_markets);
+        let origin_radius =
+            filters::radius("origin_radius_miles", self.origin_radius_miles, &mut errs);
+        let states = filters::states("dest_states", &self.dest_states, &mut errs);
+        let markets = filters::list("dest_markets", &self.dest_markets, &mut errs);
         let has_dest_point =
             self.dest.is_some() || self.dest_lat.is_some() || self.dest_lon.is_some();
         let kinds = usize::from(has_dest_point)
-            + usize::from(!states.is_empty())
+            + usize::from(states.is_some())
             + usize::from(!markets.is_empty());
         let dest = if kinds > 1 {
             errs.add(
@@ -173,8 +112,8 @@ impl SearchParams {
             );
             DestFilter::Anywhere
         } else if has_dest_point {
-            let r = radius("dest_radius_miles", self.dest_radius_miles, &mut errs);
-            match point(
+            let r = filters::radius("dest_radius_miles", self.dest_radius_miles, &mut errs);
+            match filters::point(
                 geo,
                 "dest",
                 &self.dest,
@@ -188,14 +127,13 @@ impl SearchParams {
                 },
                 None => DestFilter::Anywhere,
             }
-        } else if !states.is_empty() {
-            let mut codes = Vec::new();
-            for s in &states {
-                if let Some(c) = known_region(s, "dest_states", &mut errs) {
-                    codes.push([c.as_bytes()[0], c.as_bytes()[1]]);
-                }
-            }
-            DestFilter::States(codes)
+        } else if let Some(states) = states {
+            DestFilter::States(
+                states
+                    .iter()
+                    .map(|c| [c.as_bytes()[0], c.as_bytes()[1]])
+                    .collect(),
+            )
         } else if !markets.is_empty() {
             let mut ids = Vec::new();
             for m in &markets {
@@ -208,27 +146,26 @@ impl SearchParams {
         } else {
             DestFilter::Anywhere
         };
-        let mut equipment = 0u16;
-        for code in list(&self.equipment) {
-            match code.parse::<Equipment>() {
-                Ok(e) => equipment |= e.bit(),
-                Err(e) => errs.add("equipment", e.to_string()),
-            }
-        }
-        let pickup_from = instant("pickup_from", &self.pickup_from, false, &mut errs);
-        let pickup_to = instant("pickup_to", &self.pickup_to, true, &mut errs);
-        if let (Some(f), Some(t)) = (pickup_from, pickup_to) {
-            if t < f {
-                errs.add("pickup_to", "is before pickup_from");
-            }
-        }
+        let equipment = filters::equipment("equipment", &self.equipment, &mut errs)
+            .iter()
+            .fold(0u16, |bits, e| bits | e.bit());
+        let pickup_from =
+            filters::instant("pickup_from", &self.pickup_from, false, horizon, &mut errs);
+        let pickup_to = filters::instant("pickup_to", &self.pickup_to, true, horizon, &mut errs);
+        filters::ordered(
+            "pickup_from",
+            "pickup_to",
+            pickup_from,
+            pickup_to,
+            &mut errs,
+        );
         if self
             .min_rate_per_mile_cents
             .is_some_and(|r| !r.is_finite() || r < 0.0)
         {
             errs.add("min_rate_per_mile_cents", "must be a non-negative number");
         }
-        let load_size = match self.load_size.as_deref() {
+        let load_size = match filters::param("load_size", &self.load_size, &mut errs) {
             None | Some("any") => LoadSize::Any,
             Some("full") => LoadSize::Full,
             Some("partial") => LoadSize::Partial,
@@ -240,7 +177,7 @@ impl SearchParams {
                 LoadSize::Any
             }
         };
-        let sort = match self.sort.as_deref() {
+        let sort = match filters::param("sort", &self.sort, &mut errs) {
             None | Some("age") => SortBy::Age,
             Some("rate_per_mile") => SortBy::RatePerMile,
             Some("deadhead") => SortBy::Deadhead,
@@ -253,11 +190,8 @@ impl SearchParams {
                 SortBy::Age
             }
         };
-        let limit = self.limit.unwrap_or(50);
-        if !(1..=200).contains(&limit) {
-            errs.add("limit", "must be between 1 and 200");
-        }
-        let after = match &self.cursor {
+        let limit = filters::limit("limit", self.limit, &mut errs);
+        let after = match filters::param("cursor", &self.cursor, &mut errs) {
             None => None,
             Some(c) => match c.parse::<Cursor>() {
                 Ok(c) => Some(c),
@@ -276,8 +210,8 @@ impl SearchParams {
             origin_radius_miles: origin_radius,
             dest,
             equipment,
-            pickup_from,
-            pickup_to,
+            pickup_from: pickup_from.map(|t| t.timestamp()),
+            pickup_to: pickup_to.map(|t| t.timestamp()),
             min_rate_per_mile_cents: self.min_rate_per_mile_cents.map(|r| r as f32),
             max_weight_lbs: self.max_weight_lbs,
             load_size,
@@ -299,11 +233,16 @@ fn state_code(s: &str) -> [u8; 2] {
 
 /// The index's record of a posted load. Loads without a posted rate index at 0 cents
 /// (they match no minimum-rate filter).
-pub fn indexed_load(id: Uuid, spec: &LoadSpec, posted_at: DateTime<Utc>, geo: &Geo) -> IndexedLoad {
+pub fn indexed_load(
+    id: LoadId,
+    spec: &LoadSpec,
+    posted_at: DateTime<Utc>,
+    geo: &Geo,
+) -> IndexedLoad {
     let pickup = spec.first_pickup();
     let delivery = spec.last_delivery();
     IndexedLoad {
-        id: id.as_u128(),
+        id: id.0.as_u128(),
         origin: pickup.location.point(),
         dest: delivery.location.point(),
         origin_state: state_code(&pickup.location.state),
@@ -323,7 +262,8 @@ pub fn indexed_load(id: Uuid, spec: &LoadSpec, posted_at: DateTime<Utc>, geo: &G
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::load::tests::{geo, sample};
+    use crate::domain::load::tests::{geo, horizon, sample};
+    use crate::domain::Equipment;
 
     #[test]
     fn params_resolve_and_bad_ones_name_their_field() {
@@ -335,7 +275,7 @@ mod tests {
             sort: Some("rate_per_mile".into()),
             ..Default::default()
         };
-        let q = p.resolve(geo()).unwrap();
+        let q = p.resolve(geo(), &horizon()).unwrap();
         assert_eq!(
             q.equipment,
             Equipment::DryVan.bit() | Equipment::Reefer.bit()
@@ -349,7 +289,7 @@ mod tests {
             origin_radius_miles: Some(-1.0),
             ..Default::default()
         };
-        let errs = bad.resolve(geo()).unwrap_err();
+        let errs = bad.resolve(geo(), &horizon()).unwrap_err();
         assert_eq!(
             errs.fields(),
             ["origin.place", "origin_radius_miles", "equipment", "sort"]
@@ -358,14 +298,14 @@ mod tests {
 
     #[test]
     fn a_posted_load_is_found_by_a_matching_query() {
-        let spec = sample().validate(geo()).unwrap();
-        let l = indexed_load(Uuid::now_v7(), &spec, Utc::now(), geo());
+        let spec = sample().validate(geo(), &horizon()).unwrap();
+        let l = indexed_load(LoadId::new(), &spec, Utc::now(), geo());
         let q = SearchParams {
             origin: Some("Fort Worth, TX".into()),
             dest_markets: Some("ATL-GA".into()),
             ..Default::default()
         }
-        .resolve(geo())
+        .resolve(geo(), &horizon())
         .unwrap();
         let page = lanerunner_loadsearch::brute_force_search(&[l], &q).unwrap();
         assert_eq!(page.hits.len(), 1);
@@ -374,7 +314,7 @@ mod tests {
             equipment: Some("F".into()),
             ..Default::default()
         }
-        .resolve(geo())
+        .resolve(geo(), &horizon())
         .unwrap();
         assert!(lanerunner_loadsearch::brute_force_search(&[l], &q)
             .unwrap()

@@ -169,12 +169,14 @@ impl LoadStatus {
         LoadEvent::ALL.iter().all(|e| self.transition(*e).is_err())
     }
 
-    /// Rebuilds a status from its stored name and TONU flag.
+    /// Rebuilds a status from its stored name and TONU flag; `None` for a name no status
+    /// has, or for the flag on a status other than cancelled (no transition sets it there).
     pub fn from_parts(name: &str, truck_ordered_not_used: bool) -> Option<LoadStatus> {
         Some(match name {
             "cancelled" => LoadStatus::Cancelled {
                 truck_ordered_not_used,
             },
+            _ if truck_ordered_not_used => return None,
             other => *LoadStatus::ALL
                 .iter()
                 .find(|s| s.as_str() == other && !matches!(s, LoadStatus::Cancelled { .. }))?,
@@ -277,6 +279,7 @@ mod tests {
             );
         }
         assert_eq!(S::from_parts("bogus", false), None);
+        assert_eq!(S::from_parts("draft", true), None);
         for e in E::ALL {
             assert_eq!(e.as_str().parse::<E>().unwrap(), e);
         }

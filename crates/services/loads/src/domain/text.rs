@@ -1,77 +1,158 @@
-//! Free text as the loads service accepts it, the same on both stores: trimmed length
-//! bounds, and no control characters — they mean nothing in a reference, a name or a
-//! place, and PostgreSQL refuses U+0000 in text and JSON (the same input would be a 500
-//! there and stored on SQLite). Multi-line fields (notes) may hold line breaks and tabs.
+//! Free text as the service accepts it, for every text field of every input (loads, stops,
+//! contacts, trucks, reasons, saved-search names, places, search parameters, CSV cells,
+//! the Idempotency-Key).
+//!
+//! Control characters (Unicode general category Cc: U+0000–U+001F and U+007F–U+009F) are
+//! refused at validation. PostgreSQL's `text` and `jsonb` reject U+0000 outright (a 500 at
+//! insert time), SQLite would keep it, and the others are at best invisible and at worst
+//! rewrite a terminal or a log line. Prose fields ([`Lines::Prose`]: notes and reasons) keep
+//! line feeds and tabs, which are their text; carriage returns are refused there too
+//! (clients send `\n` line breaks), so one convention is stored.
 
 use super::Violations;
 
-/// Whether a field is one line (names, references, places) or may span lines (notes).
+/// Which control characters a field may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lines {
+    /// A name, code, reference or place: one line, no control character at all.
     One,
-    Many,
+    /// Prose (notes, reasons): `\n` and `\t` are allowed, no other control character.
+    Prose,
 }
 
-/// The first control character `value` must not hold, if any.
-pub fn forbidden_control(value: &str, lines: Lines) -> Option<char> {
+/// The first control character `value` may not hold as a `lines` field, if any.
+pub fn forbidden_char(value: &str, lines: Lines) -> Option<char> {
     value
         .chars()
-        .find(|c| c.is_control() && !(lines == Lines::Many && matches!(c, '\n' | '\r' | '\t')))
+        .find(|&c| c.is_control() && !(lines == Lines::Prose && (c == '\n' || c == '\t')))
 }
 
-/// Records what is wrong with `value` as `field`: empty when required, longer than `max`
-/// characters once trimmed, or holding a control character.
-pub fn check(
-    errs: &mut Violations,
-    field: &str,
-    value: &str,
-    max: usize,
-    required: bool,
-    lines: Lines,
-) {
-    let len = value.trim().chars().count();
-    if required && len == 0 {
-        errs.add(field, "must not be empty");
-    } else if len > max {
-        errs.add(field, format!("must be at most {max} characters"));
-    } else if let Some(c) = forbidden_control(value, lines) {
-        errs.add(
-            field,
-            format!(
-                "must not contain control characters (found U+{:04X})",
-                c as u32
-            ),
-        );
+/// Records a violation under `field` when `value` holds a control character it may not;
+/// true when the characters are fine.
+pub fn check_chars(errs: &mut Violations, field: &str, value: &str, lines: Lines) -> bool {
+    match forbidden_char(value, lines) {
+        None => true,
+        Some(c) => {
+            let allowed = match lines {
+                Lines::One => "",
+                Lines::Prose => " other than line feeds and tabs",
+            };
+            errs.add(
+                field,
+                format!(
+                    "must not contain control characters{allowed} (found U+{:04X})",
+                    u32::from(c)
+                ),
+            );
+            false
+        }
+    }
+}
+
+/// The rules of one text field: its characters, its length (counted in characters, without
+/// surrounding whitespace) and whether it may be blank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Text {
+    pub max_chars: usize,
+    pub required: bool,
+    pub lines: Lines,
+}
+
+impl Text {
+    /// An optional one-line field.
+    pub const fn line(max_chars: usize) -> Self {
+        Text {
+            max_chars,
+            required: false,
+            lines: Lines::One,
+        }
+    }
+
+    /// An optional prose field.
+    pub const fn prose(max_chars: usize) -> Self {
+        Text {
+            max_chars,
+            required: false,
+            lines: Lines::Prose,
+        }
+    }
+
+    /// The same rules, and the field may not be blank.
+    pub const fn required(self) -> Self {
+        Text {
+            required: true,
+            ..self
+        }
+    }
+
+    /// Records what is wrong with `value` under `field` (one complaint at most); true when
+    /// nothing is.
+    pub fn check(&self, errs: &mut Violations, field: &str, value: &str) -> bool {
+        if !check_chars(errs, field, value, self.lines) {
+            return false;
+        }
+        let len = value.trim().chars().count();
+        if self.required && len == 0 {
+            errs.add(field, "must not be empty");
+            false
+        } else if len > self.max_chars {
+            errs.add(
+                field,
+                format!("must be at most {} characters", self.max_chars),
+            );
+            false
+        } else {
+            true
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
-    fn control_characters_are_refused_and_line_breaks_only_where_lines_are_many() {
-        assert_eq!(forbidden_control("Dallas, TX", Lines::One), None);
-        assert_eq!(forbidden_control("a\u{0}b", Lines::Many), Some('\u{0}'));
-        assert_eq!(forbidden_control("two\nlines", Lines::One), Some('\n'));
-        assert_eq!(
-            forbidden_control("two\r\nlines\tand a tab", Lines::Many),
-            None
-        );
-        assert_eq!(forbidden_control("bell\u{7}", Lines::Many), Some('\u{7}'));
-        assert_eq!(forbidden_control("del\u{7f}", Lines::One), Some('\u{7f}'));
+    fn one_line_fields_refuse_every_control_character() {
+        for c in [
+            '\0', '\t', '\n', '\r', '\u{7}', '\u{1b}', '\u{7f}', '\u{85}', '\u{9f}',
+        ] {
+            assert_eq!(forbidden_char(&format!("a{c}b"), Lines::One), Some(c));
+        }
+        assert_eq!(forbidden_char("Dallas, TX — Ünïcode ✓", Lines::One), None);
+    }
+
+    #[test]
+    fn prose_keeps_line_feeds_and_tabs_only() {
+        assert_eq!(forbidden_char("dock 4\n\tcall ahead", Lines::Prose), None);
+        assert_eq!(forbidden_char("a\r\nb", Lines::Prose), Some('\r'));
+        assert_eq!(forbidden_char("a\0b", Lines::Prose), Some('\0'));
+    }
+
+    #[test]
+    fn a_violation_names_the_field_and_the_character() {
         let mut errs = Violations::default();
-        check(&mut errs, "reference", "PO\u{0}1", 64, true, Lines::One);
-        check(
-            &mut errs,
-            "notes",
-            "dock 4\ncall ahead",
-            2000,
-            false,
-            Lines::Many,
-        );
-        check(&mut errs, "commodity", "  ", 100, true, Lines::One);
-        let fields: Vec<&str> = errs.0.iter().map(|v| v.field.as_str()).collect();
-        assert_eq!(fields, ["reference", "commodity"]);
+        assert!(!Text::line(64)
+            .required()
+            .check(&mut errs, "reference", "PO\u{0}1"));
+        assert!(!Text::line(64)
+            .required()
+            .check(&mut errs, "commodity", "  "));
+        assert!(!Text::prose(3).check(&mut errs, "notes", "long\nnote"));
+        assert!(Text::prose(30).check(&mut errs, "notes", "two\nlines"));
+        assert_eq!(errs.fields(), ["reference", "commodity", "notes"]);
+        assert!(errs.0[0].message.contains("U+0000"), "{errs}");
+    }
+
+    proptest! {
+        /// A string is accepted exactly when none of its characters is Cc (bar `\n` and
+        /// `\t` in prose).
+        #[test]
+        fn acceptance_is_exactly_the_absence_of_control_characters(s in "\\PC*[\\x00-\\x1f\\x7f-\\x9f]?\\PC*") {
+            let cc = s.chars().any(char::is_control);
+            prop_assert_eq!(forbidden_char(&s, Lines::One).is_some(), cc);
+            let prose_cc = s.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
+            prop_assert_eq!(forbidden_char(&s, Lines::Prose).is_some(), prose_cc);
+        }
     }
 }

@@ -3,10 +3,12 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use lanerunner_geo::{road_miles, LatLon, REGIONS};
 use serde::{Deserialize, Serialize};
 
+use super::filters;
+use super::horizon::Horizon;
 use super::place::{Geo, Location, LocationInput};
+use super::text::{check_chars, Lines, Text};
 use super::{Equipment, Violations};
 
 /// Largest deadhead a truck posting may ask for, miles.
@@ -54,11 +56,18 @@ pub struct TruckSpec {
     pub input: TruckInput,
 }
 
+/// Truck notes are prose: line breaks and tabs allowed.
+const NOTES: Text = Text::prose(2_000);
+
 impl TruckInput {
-    pub fn validate(&self, geo: &Geo) -> Result<TruckSpec, Violations> {
+    /// Validates every field and resolves the place; the availability must fall within
+    /// `horizon`.
+    pub fn validate(&self, geo: &Geo, horizon: &Horizon) -> Result<TruckSpec, Violations> {
         let mut errs = Violations::default();
         let location = geo.resolve(&self.available_at, "available_at", &mut errs);
-        if self.available_until < self.available_from {
+        let from_ok = horizon.check_local(&mut errs, "available_from", self.available_from);
+        let until_ok = horizon.check_local(&mut errs, "available_until", self.available_until);
+        if from_ok && until_ok && self.available_until < self.available_from {
             errs.add("available_until", "ends before available_from");
         }
         if self.max_deadhead_miles > MAX_DEADHEAD_MILES {
@@ -84,14 +93,7 @@ impl TruckInput {
             }
         }
         if let Some(n) = &self.notes {
-            super::text::check(
-                &mut errs,
-                "notes",
-                n,
-                2_000,
-                false,
-                super::text::Lines::Many,
-            );
+            NOTES.check(&mut errs, "notes", n);
         }
         match &self.destination {
             TruckDestination::Anywhere => {}
@@ -100,11 +102,11 @@ impl TruckInput {
                     errs.add("destination.states", "must name at least one state");
                 }
                 for (i, s) in states.iter().enumerate() {
-                    if !REGIONS.iter().any(|(c, _)| c.eq_ignore_ascii_case(s)) {
-                        errs.add(
-                            format!("destination.states[{i}]"),
-                            format!("unknown state `{s}`"),
-                        );
+                    let field = format!("destination.states[{i}]");
+                    if check_chars(&mut errs, &field, s, Lines::One)
+                        && filters::state_code(s).is_none()
+                    {
+                        errs.add(field, format!("unknown state `{s}`"));
                     }
                 }
             }
@@ -113,11 +115,11 @@ impl TruckInput {
                     errs.add("destination.markets", "must name at least one market");
                 }
                 for (i, m) in markets.iter().enumerate() {
-                    if geo.markets.by_code(m).is_none() {
-                        errs.add(
-                            format!("destination.markets[{i}]"),
-                            format!("unknown market `{m}`"),
-                        );
+                    let field = format!("destination.markets[{i}]");
+                    if check_chars(&mut errs, &field, m, Lines::One)
+                        && geo.markets.by_code(m).is_none()
+                    {
+                        errs.add(field, format!("unknown market `{m}`"));
                     }
                 }
             }
@@ -126,78 +128,47 @@ impl TruckInput {
             Some(l) if errs.is_empty() => l,
             _ => return Err(errs),
         };
-        let tz: Tz = location.timezone.parse().unwrap_or(chrono_tz::UTC);
-        let utc = |t: NaiveDateTime| {
-            tz.from_local_datetime(&t)
-                .earliest()
-                .map(|d| d.with_timezone(&Utc))
+        let Ok(tz) = location.timezone.parse::<Tz>() else {
+            errs.add(
+                "available_at",
+                format!("unknown time zone {}", location.timezone),
+            );
+            return Err(errs);
         };
-        match (utc(self.available_from), utc(self.available_until)) {
+        let utc = |field: &str, t: NaiveDateTime, errs: &mut Violations| {
+            let at = tz
+                .from_local_datetime(&t)
+                .earliest()
+                .map(|d| d.with_timezone(&Utc));
+            if at.is_none() {
+                errs.add(
+                    field,
+                    format!("{t} does not exist in {tz} (daylight-saving gap)"),
+                );
+            }
+            // Exactly, now that the zone is known.
+            at.filter(|at| horizon.check(errs, field, *at))
+        };
+        let from = utc("available_from", self.available_from, &mut errs);
+        let until = utc("available_until", self.available_until, &mut errs);
+        match (from, until) {
             (Some(from), Some(until)) => Ok(TruckSpec {
                 location,
                 available_from: from,
                 available_until: until,
                 input: self.clone(),
             }),
-            _ => {
-                errs.add("available_from", "falls in a daylight-saving gap");
-                Err(errs)
-            }
+            _ => Err(errs),
         }
-    }
-}
-
-/// A broker's truck search, already resolved.
-#[derive(Debug, Clone)]
-pub struct TruckFilter {
-    pub origin: LatLon,
-    pub radius_miles: f64,
-    /// Equipment codes wanted; empty = any.
-    pub equipment: Vec<Equipment>,
-    /// The truck must be free at some point in this range.
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-    /// The load goes to this state: the truck must want to go there.
-    pub dest_state: Option<String>,
-}
-
-impl TruckFilter {
-    /// Road miles from the search origin when `t` matches.
-    pub fn matches(&self, t: &TruckSpec, geo: &Geo) -> Option<f64> {
-        if !self.equipment.is_empty() && !self.equipment.contains(&t.input.equipment) {
-            return None;
-        }
-        if self.from.is_some_and(|f| t.available_until < f)
-            || self.to.is_some_and(|to| t.available_from > to)
-        {
-            return None;
-        }
-        if let Some(state) = &self.dest_state {
-            let ok = match &t.input.destination {
-                TruckDestination::Anywhere => true,
-                TruckDestination::States { states } => {
-                    states.iter().any(|s| s.eq_ignore_ascii_case(state))
-                }
-                TruckDestination::Markets { markets } => markets
-                    .iter()
-                    .filter_map(|m| geo.markets.by_code(m))
-                    .any(|m| m.region.eq_ignore_ascii_case(state)),
-            };
-            if !ok {
-                return None;
-            }
-        }
-        let miles = road_miles(self.origin, t.location.point());
-        (miles <= self.radius_miles).then_some(miles)
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::domain::load::tests::geo;
+    use crate::domain::load::tests::{geo, horizon};
 
-    fn truck() -> TruckInput {
+    pub(crate) fn truck() -> TruckInput {
         serde_json::from_value(serde_json::json!({
             "equipment": "R", "available_at": {"place": "Fort Worth, TX"},
             "available_from": "2026-12-01T06:00:00", "available_until": "2026-12-02T18:00:00",
@@ -208,24 +179,11 @@ mod tests {
     }
 
     #[test]
-    fn a_truck_resolves_and_matches_a_nearby_search() {
-        let t = truck().validate(geo()).unwrap();
+    fn a_truck_resolves_in_its_zone() {
+        let t = truck().validate(geo(), &horizon()).unwrap();
         assert_eq!(t.location.state, "TX");
-        let dallas = geo().geocoder.geocode("Dallas, TX").unwrap().point;
-        let mut f = TruckFilter {
-            origin: dallas,
-            radius_miles: 100.0,
-            equipment: vec![Equipment::Reefer],
-            from: None,
-            to: None,
-            dest_state: Some("GA".into()),
-        };
-        assert!(f.matches(&t, geo()).unwrap() < 60.0);
-        f.dest_state = Some("CA".into());
-        assert!(f.matches(&t, geo()).is_none());
-        f.dest_state = None;
-        f.equipment = vec![Equipment::Flatbed];
-        assert!(f.matches(&t, geo()).is_none());
+        // 06:00 CST is 12:00 UTC.
+        assert_eq!(t.available_from.to_rfc3339(), "2026-12-01T12:00:00+00:00");
     }
 
     #[test]
@@ -236,7 +194,7 @@ mod tests {
             markets: vec!["NOPE".into()],
         };
         t.max_deadhead_miles = 5_000;
-        let errs = t.validate(geo()).unwrap_err();
+        let errs = t.validate(geo(), &horizon()).unwrap_err();
         assert_eq!(
             errs.fields(),
             [
@@ -245,5 +203,36 @@ mod tests {
                 "destination.markets[0]"
             ]
         );
+    }
+
+    #[test]
+    fn availability_stays_within_the_horizon() {
+        let mut t = truck();
+        t.available_from = NaiveDateTime::MIN;
+        t.available_until = NaiveDateTime::MAX;
+        let errs = t.validate(geo(), &horizon()).unwrap_err();
+        assert_eq!(errs.fields(), ["available_from", "available_until"]);
+        t.available_from = "0001-01-01T00:00:00".parse().unwrap();
+        t.available_until = "9999-12-31T23:00:00".parse().unwrap();
+        let errs = t.validate(geo(), &horizon()).unwrap_err();
+        assert_eq!(errs.fields(), ["available_from", "available_until"]);
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_truck_text() {
+        let mut t = truck();
+        t.notes = Some("night\u{0}".into());
+        t.destination = TruckDestination::States {
+            states: vec!["GA\u{85}".into()],
+        };
+        t.available_at = LocationInput::place("Irving,\u{0} TX");
+        let errs = t.validate(geo(), &horizon()).unwrap_err();
+        assert_eq!(
+            errs.fields(),
+            ["available_at.place", "notes", "destination.states[0]"]
+        );
+        let mut t = truck();
+        t.notes = Some("gate code 4411\n\tcall ahead".into());
+        assert!(t.validate(geo(), &horizon()).is_ok());
     }
 }

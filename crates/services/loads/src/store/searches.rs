@@ -1,20 +1,46 @@
 //! Carriers' saved searches.
 
 use chrono::{DateTime, Utc};
+use lanerunner_core::OrgId;
 use lanerunner_platform::{on_db, on_tx, Db, Tx};
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::{decode_json, Decoded, RawJson, StoreResult};
 use crate::domain::SearchParams;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A saved search as stored, decoded.
+#[derive(Debug, Clone)]
 pub struct SavedSearchRow {
     pub id: Uuid,
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub created_by: Uuid,
     pub name: String,
-    pub params: Json<SearchParams>,
+    pub params: SearchParams,
     pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredSearch {
+    id: Uuid,
+    org_id: OrgId,
+    created_by: Uuid,
+    name: String,
+    params: RawJson,
+    created_at: DateTime<Utc>,
+}
+
+impl StoredSearch {
+    fn decode(self) -> Decoded<SavedSearchRow> {
+        Ok(SavedSearchRow {
+            params: decode_json("saved_searches", self.id, "params", &self.params)?,
+            id: self.id,
+            org_id: self.org_id,
+            created_by: self.created_by,
+            name: self.name,
+            created_at: self.created_at,
+        })
+    }
 }
 
 const COLUMNS: &str = "id, org_id, created_by, name, params, created_at";
@@ -28,7 +54,7 @@ pub async fn insert_search(tx: &mut Tx, s: &SavedSearchRow) -> sqlx::Result<()> 
     .bind(s.org_id)
     .bind(s.created_by)
     .bind(&s.name)
-    .bind(&s.params)
+    .bind(Json(&s.params))
     .bind(s.created_at)
     .execute(c)
     .await
@@ -36,24 +62,31 @@ pub async fn insert_search(tx: &mut Tx, s: &SavedSearchRow) -> sqlx::Result<()> 
     })
 }
 
-pub async fn list_searches(db: &Db, org_id: Uuid) -> sqlx::Result<Vec<SavedSearchRow>> {
+pub async fn list_searches(db: &Db, org: OrgId) -> StoreResult<Vec<SavedSearchRow>> {
     let sql = format!("SELECT {COLUMNS} FROM saved_searches WHERE org_id = $1 ORDER BY id");
-    on_db!(db, |p| sqlx::query_as(&sql).bind(org_id).fetch_all(p).await)
+    let rows: Vec<StoredSearch> =
+        on_db!(db, |p| sqlx::query_as(&sql).bind(org).fetch_all(p).await)?;
+    Ok(rows
+        .into_iter()
+        .map(StoredSearch::decode)
+        .collect::<Result<_, _>>()?)
 }
 
-pub async fn delete_search(tx: &mut Tx, org_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+pub async fn delete_search(tx: &mut Tx, org: OrgId, id: Uuid) -> sqlx::Result<bool> {
     on_tx!(tx, |c| sqlx::query(
-        "DELETE FROM saved_searches WHERE id = $1 AND org_id = $2"
+        "DELETE FROM saved_searches WHERE org_id = $1 AND id = $2"
     )
+    .bind(org)
     .bind(id)
-    .bind(org_id)
     .execute(c)
     .await
     .map(|r| r.rows_affected() == 1))
 }
 
-/// Every saved search of every carrier, read inside the posting's transaction.
-pub async fn all_searches(tx: &mut Tx) -> sqlx::Result<Vec<SavedSearchRow>> {
+/// Every saved search of every carrier, read inside the posting's transaction, each
+/// decoded on its own.
+pub async fn all_searches(tx: &mut Tx) -> sqlx::Result<Vec<Decoded<SavedSearchRow>>> {
     let sql = format!("SELECT {COLUMNS} FROM saved_searches ORDER BY id");
-    on_tx!(tx, |c| sqlx::query_as(&sql).fetch_all(c).await)
+    let rows: Vec<StoredSearch> = on_tx!(tx, |c| sqlx::query_as(&sql).fetch_all(c).await)?;
+    Ok(rows.into_iter().map(StoredSearch::decode).collect())
 }
