@@ -24,7 +24,7 @@ async fn receive(feed: &mut tokio::sync::broadcast::Receiver<Arc<Push>>) -> Arc<
 async fn a_push_reaches_every_instance_in_order(a: Arc<dyn Fanout>, b: Arc<dyn Fanout>) {
     let mut feed_a = a.local();
     let mut feed_b = b.local();
-    let org = Uuid::now_v7();
+    let org = lanerunner_core::OrgId::new();
     for n in 0..3 {
         a.publish(&Push {
             org_id: org,

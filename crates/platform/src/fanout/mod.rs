@@ -13,9 +13,9 @@ pub use self::redis::RedisFanout;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use lanerunner_core::OrgId;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
-use uuid::Uuid;
 
 use crate::config::{CacheBackend, CacheConfig};
 
@@ -25,7 +25,7 @@ pub(crate) const LOCAL_BUFFER: usize = 4_096;
 /// One message for the sockets of one organization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Push {
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     /// What the socket receives, as JSON.
     pub message: serde_json::Value,
 }

@@ -51,7 +51,7 @@ impl EventHandler for ToFanout {
             return Ok(());
         };
         let push = Push {
-            org_id: org.0,
+            org_id: org,
             message: message(event),
         };
         self.0.publish(&push).await?;

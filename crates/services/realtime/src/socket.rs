@@ -11,14 +11,13 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
 use axum::response::Response;
-use lanerunner_core::{Access, Resource};
+use lanerunner_core::{Access, OrgId, Resource};
 use lanerunner_platform::http::{enrolled_caller, AuthenticatorHandle, Caller, Problem};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use lanerunner_platform::fanout::{Fanout, Push};
 
@@ -147,7 +146,7 @@ async fn connect(
         .map(|(_, r)| *r)
         .filter(|r| caller.allows(*r, Access::Read))
         .collect();
-    let org = caller.org.0;
+    let org = caller.org;
     ws.on_upgrade(move |socket| session(socket, feed, org, hears, recheck))
 }
 
@@ -162,7 +161,7 @@ fn delivers(hears: &[Resource], message: &serde_json::Value) -> bool {
 async fn session(
     mut socket: WebSocket,
     mut feed: tokio::sync::broadcast::Receiver<Arc<Push>>,
-    org: Uuid,
+    org: OrgId,
     hears: Vec<Resource>,
     recheck: Recheck,
 ) {
