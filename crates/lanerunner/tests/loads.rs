@@ -10,6 +10,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 // More scenarios, by theme; they share this file's helpers.
+#[path = "loads/alerts.rs"]
+mod alerts;
 #[path = "loads/horizon.rs"]
 mod horizon;
 #[path = "loads/idempotency.rs"]

@@ -7,6 +7,7 @@
 //! strictly), `creation.rs`, `lifecycle.rs`, `capacity.rs` and `saved.rs` hold the flows,
 //! `board.rs` the in-memory board, `views.rs` what clients see, `api/` the thin handlers.
 
+mod alerts;
 pub mod api;
 #[cfg(feature = "bench")]
 pub mod bench;
@@ -32,7 +33,7 @@ pub use service::Loads;
 
 use lanerunner_geo::Geocoder;
 use lanerunner_platform::db::Migrations;
-use lanerunner_platform::service::{ListenerSpec, Service, ServiceContext};
+use lanerunner_platform::service::{ConsumerSpec, ListenerSpec, Service, ServiceContext};
 use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: &str = "loads";
@@ -62,6 +63,13 @@ impl LoadsService {
         geocoder: Option<Arc<dyn Geocoder>>,
     ) -> anyhow::Result<Self> {
         let loads = Arc::new(Loads::open(ctx, domain::Geo::with_geocoder(geocoder)).await?);
+        match loads.index_saved_search_origins().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(searches = n, "indexed the origins of saved searches"),
+            Err(e) => {
+                tracing::warn!(error = %e, "indexing saved-search origins failed; they stay checked for every load")
+            }
+        }
         let weak = Arc::downgrade(&loads);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(EXPIRY_SWEEP);
@@ -88,6 +96,14 @@ impl Service for LoadsService {
 
     fn routes(&self) -> OpenApiRouter {
         api::routes(self.loads.clone())
+    }
+
+    fn consumers(&self) -> Vec<ConsumerSpec> {
+        vec![ConsumerSpec {
+            group: alerts::GROUP.into(),
+            patterns: vec![events::LOAD_POSTED.topic()],
+            handler: Arc::new(alerts::SearchAlerts(Arc::downgrade(&self.loads))),
+        }]
     }
 
     fn listeners(&self) -> Vec<ListenerSpec> {

@@ -4,16 +4,15 @@
 
 use chrono::{DateTime, Utc};
 use lanerunner_core::{LoadId, OrgId};
-use lanerunner_loadsearch::brute_force_search;
 use lanerunner_platform::http::Caller;
 use lanerunner_platform::Tx;
 use uuid::Uuid;
 
 use crate::domain::text::Text;
-use crate::domain::{indexed_load, LoadEvent, LoadSpec, LoadStatus, Violations, Visibility};
+use crate::domain::{LoadEvent, LoadSpec, LoadStatus, Violations};
 use crate::error::{LoadsError, Result};
-use crate::events::{self, SearchAlert, StatusChanged};
-use crate::service::{readable, require_shipper_side, Loads};
+use crate::events::{self, StatusChanged};
+use crate::service::{require_shipper_side, Loads};
 use crate::store::{self, HistoryRow, LoadRow, StoreError};
 use crate::views::{AnyLoadView, HistoryView, LoadView, PublicLoadView};
 
@@ -253,56 +252,10 @@ impl Loads {
             let public = PublicLoadView::new(&row, &self.geo);
             self.publish(tx, events::LOAD_POSTED, row.org_id, row.id.0, &public)
                 .await?;
-            if row.spec.visibility == Visibility::Public {
-                self.raise_alerts(tx, &row, now).await?;
-            }
+            // Saved-search alerts follow from `load.posted.v1` after this commits
+            // (`alerts.rs`), not inside this transaction.
         }
         Ok(row)
-    }
-
-    /// `search.alert.v1` for every saved search the load, posted at `posted_at`, matches.
-    async fn raise_alerts(
-        &self,
-        tx: &mut Tx,
-        row: &LoadRow,
-        posted_at: DateTime<Utc>,
-    ) -> Result<()> {
-        let indexed = indexed_load(row.id, &row.spec, posted_at, &self.geo);
-        for search in readable(store::all_searches(tx).await?) {
-            let mut q = match search.params.resolve_saved(&self.geo) {
-                Ok(q) => q,
-                Err(why) => {
-                    // Saved valid; a market or place it names has since gone away.
-                    tracing::warn!(search = %search.id, problems = %why, "a saved search no longer resolves; no alert");
-                    continue;
-                }
-            };
-            q.after = None;
-            q.limit = 1;
-            let page = match brute_force_search(std::slice::from_ref(&indexed), &q) {
-                Ok(page) => page,
-                Err(e) => {
-                    tracing::warn!(search = %search.id, error = %e, "a saved search cannot run; no alert");
-                    continue;
-                }
-            };
-            if let Some(hit) = page.hits.first() {
-                let alert = SearchAlert {
-                    search_id: search.id,
-                    search_name: &search.name,
-                    carrier_org_id: search.org_id.0,
-                    user_id: search.created_by,
-                    load_id: row.id.0,
-                    deadhead_miles: hit.deadhead_miles,
-                    loaded_miles: hit.loaded_miles,
-                    rate_per_mile_cents: hit.rate_per_mile_cents,
-                };
-                // The alert belongs to the carrier who saved the search.
-                self.publish(tx, events::SEARCH_ALERT, search.org_id, search.id, &alert)
-                    .await?;
-            }
-        }
-        Ok(())
     }
 
     /// Expires every posting whose first pickup window closed before `now`; returns how

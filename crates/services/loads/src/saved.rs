@@ -65,18 +65,23 @@ impl Loads {
         }
         let checked = params.clone();
         let horizon = self.horizon();
-        if let Err(v) = self
+        let origin = match self
             .with_geo(move |geo| checked.resolve(geo, &horizon))
             .await?
         {
-            for mut e in v.0 {
-                e.field = format!("params.{}", e.field);
-                errs.0.push(e);
+            Ok(q) => Some((q.origin_point.lat, q.origin_point.lon)),
+            Err(v) => {
+                for mut e in v.0 {
+                    e.field = format!("params.{}", e.field);
+                    errs.0.push(e);
+                }
+                None
             }
-        }
-        if !errs.is_empty() {
-            return Err(errs.into());
-        }
+        };
+        let origin = match origin {
+            Some(o) if errs.is_empty() => o,
+            _ => return Err(errs.into()),
+        };
         let row = SavedSearchRow {
             id: Uuid::now_v7(),
             org_id: caller.org,
@@ -86,7 +91,7 @@ impl Loads {
             created_at: Utc::now(),
         };
         let mut tx = self.db.begin().await?;
-        store::insert_search(&mut tx, &row).await?;
+        store::insert_search(&mut tx, &row, origin).await?;
         self.commit(tx).await?;
         Ok(row.into())
     }

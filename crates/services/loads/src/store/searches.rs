@@ -45,10 +45,17 @@ impl StoredSearch {
 
 const COLUMNS: &str = "id, org_id, created_by, name, params, created_at";
 
-pub async fn insert_search(tx: &mut Tx, s: &SavedSearchRow) -> sqlx::Result<()> {
+/// Stores a search with its resolved origin (`origin`: latitude, longitude), which the
+/// alert consumer's index range reads.
+pub async fn insert_search(
+    tx: &mut Tx,
+    s: &SavedSearchRow,
+    origin: (f64, f64),
+) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
-        "INSERT INTO saved_searches (id, org_id, created_by, name, params, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+        "INSERT INTO saved_searches (id, org_id, created_by, name, params, created_at, origin_lat, origin_lon) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     )
     .bind(s.id)
     .bind(s.org_id)
@@ -56,6 +63,8 @@ pub async fn insert_search(tx: &mut Tx, s: &SavedSearchRow) -> sqlx::Result<()> 
     .bind(&s.name)
     .bind(Json(&s.params))
     .bind(s.created_at)
+    .bind(origin.0)
+    .bind(origin.1)
     .execute(c)
     .await
     .map(|_| ())
@@ -83,10 +92,53 @@ pub async fn delete_search(tx: &mut Tx, org: OrgId, id: Uuid) -> sqlx::Result<bo
     .map(|r| r.rows_affected() == 1))
 }
 
-/// Every saved search of every carrier, read inside the posting's transaction, each
-/// decoded on its own.
-pub async fn all_searches(tx: &mut Tx) -> sqlx::Result<Vec<Decoded<SavedSearchRow>>> {
-    let sql = format!("SELECT {COLUMNS} FROM saved_searches ORDER BY id");
-    let rows: Vec<StoredSearch> = on_tx!(tx, |c| sqlx::query_as(&sql).fetch_all(c).await)?;
+/// The saved searches (of every carrier) whose origin lies in the box `lat` ± `dlat`, `lon`
+/// ± `dlon`, and those whose origin is not resolved yet; each decoded on its own. An index
+/// range on `(origin_lat, origin_lon)`: the work grows with the searches near a load, not
+/// with all of them.
+pub async fn searches_near(
+    tx: &mut Tx,
+    lat: f64,
+    lon: f64,
+    dlat: f64,
+    dlon: f64,
+) -> sqlx::Result<Vec<Decoded<SavedSearchRow>>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM saved_searches \
+         WHERE (origin_lat BETWEEN $1 AND $2 AND origin_lon BETWEEN $3 AND $4) OR origin_lat IS NULL \
+         ORDER BY id"
+    );
+    let rows: Vec<StoredSearch> = on_tx!(tx, |c| sqlx::query_as(&sql)
+        .bind(lat - dlat)
+        .bind(lat + dlat)
+        .bind(lon - dlon)
+        .bind(lon + dlon)
+        .fetch_all(c)
+        .await)?;
     Ok(rows.into_iter().map(StoredSearch::decode).collect())
+}
+
+/// Searches saved before origins were stored, to resolve at start-up.
+pub async fn searches_without_origin(db: &Db) -> sqlx::Result<Vec<Decoded<SavedSearchRow>>> {
+    let sql = format!("SELECT {COLUMNS} FROM saved_searches WHERE origin_lat IS NULL ORDER BY id");
+    let rows: Vec<StoredSearch> = on_db!(db, |p| sqlx::query_as(&sql).fetch_all(p).await)?;
+    Ok(rows.into_iter().map(StoredSearch::decode).collect())
+}
+
+pub async fn set_search_origin(
+    db: &Db,
+    org: OrgId,
+    id: Uuid,
+    origin: (f64, f64),
+) -> sqlx::Result<()> {
+    on_db!(db, |p| sqlx::query(
+        "UPDATE saved_searches SET origin_lat = $3, origin_lon = $4 WHERE org_id = $1 AND id = $2"
+    )
+    .bind(org)
+    .bind(id)
+    .bind(origin.0)
+    .bind(origin.1)
+    .execute(p)
+    .await
+    .map(|_| ()))
 }
