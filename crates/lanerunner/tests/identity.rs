@@ -590,3 +590,20 @@ mod hostile_bodies {
         });
     }
 }
+
+both_backends! {
+    /// Validation has one shape everywhere: every invalid field of a signup is listed at
+    /// once, as the loads service lists a load's.
+    async fn signup_lists_every_invalid_field_at_once(app: TestApp) {
+        let body = json!({
+            "organization": { "name": " ", "kind": "broker", "usdot_number": "1234567" },
+            "name": "Pat\u{0}", "email": "not-an-email", "password": "short"
+        });
+        let res = app.post_json("/v1/auth/signup", &body, None).await;
+        let p = problem(res, 422, "validation").await;
+        let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        for expected in ["email", "organization.name", "name", "password", "organization.kind"] {
+            assert!(fields.contains(&expected), "{expected} missing from {fields:?}");
+        }
+    }
+}

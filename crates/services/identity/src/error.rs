@@ -1,15 +1,13 @@
 //! The identity service's errors and their problem+json mapping.
 
 use axum::http::StatusCode;
-use lanerunner_platform::http::Problem;
+use lanerunner_platform::http::{FieldError, Problem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
-    #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
+    /// Every invalid field of the input, each with what is wrong with it.
+    #[error("{}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<(&'static str, String)>),
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error("email or password is wrong")]
@@ -47,9 +45,41 @@ pub enum IdentityError {
 pub type Result<T, E = IdentityError> = std::result::Result<T, E>;
 
 pub fn invalid(field: &'static str, message: impl Into<String>) -> IdentityError {
-    IdentityError::Invalid {
-        field,
-        message: message.into(),
+    IdentityError::Invalid(vec![(field, message.into())])
+}
+
+/// Collects the invalid fields of one input, so a request hears of all of them at once (the
+/// loads service's shape), not one per attempt.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<(&'static str, String)>);
+
+impl Violations {
+    /// The value of a check that passed; a failed one is recorded. Only validation errors
+    /// are expected from a check: anything else is recorded as-is and returned by `finish`.
+    pub fn take<T>(&mut self, checked: Result<T>) -> Option<T> {
+        match checked {
+            Ok(v) => Some(v),
+            Err(IdentityError::Invalid(mut fields)) => {
+                self.0.append(&mut fields);
+                None
+            }
+            Err(other) => {
+                self.0.push(("request", other.to_string()));
+                None
+            }
+        }
+    }
+
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
+    pub fn finish(self) -> Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(IdentityError::Invalid(self.0))
+        }
     }
 }
 
@@ -58,7 +88,15 @@ impl From<IdentityError> for Problem {
         use IdentityError::*;
         let text = e.to_string();
         match e {
-            Invalid { field, message } => Problem::invalid_field(field, message),
+            Invalid(fields) => Problem::validation(
+                fields
+                    .into_iter()
+                    .map(|(field, message)| FieldError {
+                        field: field.into(),
+                        message,
+                    })
+                    .collect(),
+            ),
             EmailTaken => Problem::conflict("email-taken", "Email already registered", text),
             InvalidCredentials => Problem::new(
                 StatusCode::UNAUTHORIZED,

@@ -8,7 +8,7 @@ use lanerunner_core::{OrgId, OrgKind, Role, UserId};
 use serde_json::json;
 
 use crate::domain::{AuditAction, AuditOutcome, McNumber, PasswordPolicy, UsdotNumber};
-use crate::error::{invalid, IdentityError, Result};
+use crate::error::{invalid, IdentityError, Result, Violations};
 use crate::events;
 use crate::fields::{check_name, parse_email};
 use crate::identity::{Actor, Identity, IssuedTokens};
@@ -30,35 +30,56 @@ impl Identity {
         input: SignupInput,
         addr: IpAddr,
     ) -> Result<(OrgRow, UserRow, IssuedTokens)> {
-        let email = parse_email(&input.email)?;
-        let org_name = check_name("organization.name", &input.org_name)?;
-        let name = check_name("name", &input.name)?;
-        PasswordPolicy::check(&input.password, email.as_str())
-            .map_err(|e| invalid("password", e.to_string()))?;
-        let mc = input
-            .mc_number
-            .as_deref()
-            .map(McNumber::parse)
-            .transpose()
-            .map_err(|e| invalid("organization.mc_number", e.to_string()))?;
-        let usdot = input
-            .usdot_number
-            .as_deref()
-            .map(UsdotNumber::parse)
-            .transpose()
-            .map_err(|e| invalid("organization.usdot_number", e.to_string()))?;
-        if input.org_kind == OrgKind::Carrier && usdot.is_none() {
-            return Err(invalid(
+        // Every field is checked before any is refused, so the form hears of all at once.
+        let mut v = Violations::default();
+        let email = v.take(parse_email(&input.email));
+        let org_name = v.take(check_name("organization.name", &input.org_name));
+        let name = v.take(check_name("name", &input.name));
+        v.take(
+            PasswordPolicy::check(&input.password, input.email.trim())
+                .map_err(|e| invalid("password", e.to_string())),
+        );
+        let mc = v
+            .take(
+                input
+                    .mc_number
+                    .as_deref()
+                    .map(McNumber::parse)
+                    .transpose()
+                    .map_err(|e| invalid("organization.mc_number", e.to_string())),
+            )
+            .flatten();
+        let usdot = v
+            .take(
+                input
+                    .usdot_number
+                    .as_deref()
+                    .map(UsdotNumber::parse)
+                    .transpose()
+                    .map_err(|e| invalid("organization.usdot_number", e.to_string())),
+            )
+            .flatten();
+        if input.org_kind == OrgKind::Carrier && input.usdot_number.is_none() {
+            v.add(
                 "organization.usdot_number",
                 "a carrier must give its USDOT number",
-            ));
+            );
         }
-        if input.org_kind != OrgKind::Carrier && (mc.is_some() || usdot.is_some()) {
-            return Err(invalid(
+        if input.org_kind != OrgKind::Carrier
+            && (input.mc_number.is_some() || input.usdot_number.is_some())
+        {
+            v.add(
                 "organization.kind",
                 "only carriers carry MC and USDOT numbers",
-            ));
+            );
         }
+        v.finish()?;
+        let (Some(email), Some(org_name), Some(name)) = (email, org_name, name) else {
+            // `finish` refuses any input whose email or names failed their checks.
+            return Err(IdentityError::Internal(anyhow::anyhow!(
+                "signup validation passed without an email or a name"
+            )));
+        };
         self.throttle_flow("signup", addr, Some(email.as_str()))
             .await?;
         let password_hash = self.hash_password(&input.password).await?;
