@@ -15,7 +15,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lanerunner-target}"
 MAX_EXAMPLES="${CONTRACT_MAX_EXAMPLES:-30}"
 
 # Run through the interpreter, so a fresh install works without a shell rehash.
-st() { python3 -m schemathesis.cli "$@"; }
+# ... from the scratch directory, so its cache (`.schemathesis/`) never lands in the tree.
+st() { (cd "$DATA" && python3 -m schemathesis.cli "$@"); }
 if ! python3 -c 'import schemathesis' 2>/dev/null; then
     echo "schemathesis not found; installing it from PyPI"
     python3 -m pip install --quiet 'schemathesis>=4,<5'
