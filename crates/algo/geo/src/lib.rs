@@ -24,5 +24,6 @@ pub use geocoder::{GeocodeMatch, Geocoder, OfflineGeocoder};
 pub use market::{Lane, Market, MarketId, Markets, HUBS};
 pub use normalize::{normalize, region_code, REGIONS};
 pub use point::{
-    haversine_miles, road_miles, LatLon, EARTH_RADIUS_MILES, METERS_PER_MILE, ROAD_CIRCUITY_FACTOR,
+    haversine_miles, reach_box, road_miles, LatLon, EARTH_RADIUS_MILES, METERS_PER_MILE,
+    ROAD_CIRCUITY_FACTOR,
 };

@@ -48,6 +48,16 @@ pub fn haversine_miles(a: LatLon, b: LatLon) -> f64 {
     2.0 * EARTH_RADIUS_MILES * h.sqrt().min(1.0).asin()
 }
 
+/// Half the sides, in degrees of latitude and longitude, of a box around `at` that holds
+/// every point within `road_miles` of it: a degree of latitude spans at least 69 road miles
+/// (great-circle 69 × circuity ≥ 1), and longitude degrees are taken at the box's edge
+/// nearest the pole, where they are shortest. For index ranges that must never miss a point.
+pub fn reach_box(at: LatLon, road_miles: f64) -> (f64, f64) {
+    let dlat = road_miles / 69.0;
+    let pole_lat = (at.lat.abs() + dlat).min(89.0);
+    (dlat, dlat / pole_lat.to_radians().cos())
+}
+
 /// Estimated road miles: great-circle miles times [`ROAD_CIRCUITY_FACTOR`].
 pub fn road_miles(a: LatLon, b: LatLon) -> f64 {
     haversine_miles(a, b) * ROAD_CIRCUITY_FACTOR

@@ -11,9 +11,6 @@ use lanerunner_geo::LatLon;
 use crate::feasibility::Feasible;
 
 const CELL_DEG: f64 = 1.0;
-/// Fewest road miles one degree of latitude can span (great-circle 69 miles × circuity
-/// ≥ 1), so a distance converts to a cell span that never misses an item.
-const MILES_PER_DEG_LAT: f64 = 69.0;
 
 /// What the grid needs of an item: a stable id and where it is.
 pub trait Placed {
@@ -79,10 +76,7 @@ impl<T: Placed> GridIndex<T> {
     /// superset of the items that near, which callers narrow with the exact distance.
     pub fn candidates(&self, at: LatLon, miles: f64) -> impl Iterator<Item = &T> {
         let span = (at.is_valid() && miles.is_finite() && miles >= 0.0).then(|| {
-            let reach_lat = miles / MILES_PER_DEG_LAT;
-            // Longitude degrees shrink toward the poles; use the row nearest the pole.
-            let pole_lat = (at.lat.abs() + reach_lat).min(89.0);
-            let reach_lon = reach_lat / pole_lat.to_radians().cos();
+            let (reach_lat, reach_lon) = lanerunner_geo::reach_box(at, miles);
             let lo = cell_of(LatLon {
                 lat: at.lat - reach_lat,
                 lon: at.lon - reach_lon,

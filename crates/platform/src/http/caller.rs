@@ -96,7 +96,8 @@ pub trait Authenticator: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct AuthenticatorHandle(pub Arc<dyn Authenticator>);
 
-fn bearer(parts: &Parts) -> Result<&str, Problem> {
+/// The credential a request presents: `Authorization: Bearer <token>`, else `X-Api-Key`.
+pub fn bearer(parts: &Parts) -> Result<&str, Problem> {
     if let Some(value) = parts.headers.get(AUTHORIZATION) {
         let text = value
             .to_str()

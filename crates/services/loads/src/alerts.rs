@@ -24,10 +24,6 @@ use crate::store;
 /// The consumer group that raises alerts.
 pub const GROUP: &str = "loads.search_alerts";
 
-/// Fewest road miles a degree of latitude can span (great-circle 69 miles × circuity ≥ 1),
-/// so a saved search's largest radius converts to a box that never misses its origin.
-const MILES_PER_DEG_LAT: f64 = 69.0;
-
 pub struct SearchAlerts(pub Weak<Loads>);
 
 #[async_trait]
@@ -61,9 +57,8 @@ impl Loads {
         };
         let indexed = indexed_load(row.id, &row.spec, posted_at, &self.geo);
         let pickup = row.spec.first_pickup().location.point();
-        let dlat = MAX_RADIUS_MILES / MILES_PER_DEG_LAT;
-        let pole_lat = (pickup.lat.abs() + dlat).min(89.0);
-        let dlon = dlat / pole_lat.to_radians().cos();
+        // Every saved search whose origin could reach the pickup at the largest radius.
+        let (dlat, dlon) = lanerunner_geo::reach_box(pickup, MAX_RADIUS_MILES);
         for search in readable(store::searches_near(tx, pickup.lat, pickup.lon, dlat, dlon).await?)
         {
             let mut q = match search.params.resolve_saved(&self.geo) {

@@ -92,20 +92,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SocketCaller {
             }
         }
         let caller = enrolled_caller(parts, state).await?;
-        let credential = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .map(|(_, token)| token.trim().to_owned())
-            .or_else(|| {
-                parts
-                    .headers
-                    .get("x-api-key")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            })
-            .ok_or_else(|| Problem::unauthenticated("no credentials"))?;
+        let credential = lanerunner_platform::http::caller::bearer(parts)?.to_owned();
         let auth = parts
             .extensions
             .get::<AuthenticatorHandle>()
