@@ -1,7 +1,9 @@
 //! The holes an attacker's review found (issue 10), each pinned by a test on both stacks:
 //! second factors raced with one code, pool reads inside transactions, stale roles in
 //! tokens and keys, scope escalation, sockets outliving their credential, unthrottled
-//! account flows, and error responses that were not problem+json.
+//! account flows, and error responses that were not problem+json. The loads service's part
+//! (control characters, the Idempotency-Key race, date horizons, unreadable stored rows) is
+//! tested beside its other scenarios, in `tests/loads/`.
 //!
 //! Races release their requests together: each request is its own task waiting on a
 //! barrier, so they reach the server at the same instant; several rounds each.
@@ -18,26 +20,39 @@ use serde_json::{json, Value};
 use tokio::sync::Barrier;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Sends every request at once (after a barrier) and returns the statuses, sorted.
-async fn together(app: &TestApp, requests: Vec<(String, Value)>) -> Vec<u16> {
+/// Sends every POST at once (each its own task, released by one barrier) and returns each
+/// answer's status and body, in the order of `requests`.
+async fn together(app: &TestApp, requests: Vec<(String, Value)>) -> Vec<(u16, Value)> {
     let barrier = Arc::new(Barrier::new(requests.len()));
     let tasks: Vec<_> = requests
         .into_iter()
         .map(|(path, body)| {
             let barrier = barrier.clone();
-            let client = app.client.clone();
-            let url = app.url(&path);
+            let req = app.client.post(app.url(&path)).json(&body);
             tokio::spawn(async move {
-                let req = client.post(url).json(&body);
                 barrier.wait().await;
-                req.send().await.unwrap().status().as_u16()
+                let res = req.send().await.unwrap();
+                (
+                    res.status().as_u16(),
+                    res.json::<Value>().await.unwrap_or(Value::Null),
+                )
             })
         })
         .collect();
-    let mut statuses = Vec::new();
+    let mut answers = Vec::new();
     for t in tasks {
-        statuses.push(t.await.unwrap());
+        answers.push(t.await.unwrap());
     }
+    answers
+}
+
+/// The statuses of [`together`]'s answers, sorted.
+async fn statuses_together(app: &TestApp, requests: Vec<(String, Value)>) -> Vec<u16> {
+    let mut statuses: Vec<u16> = together(app, requests)
+        .await
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
     statuses.sort();
     statuses
 }
@@ -199,7 +214,7 @@ both_backends! {
                 .into_iter()
                 .map(|c| ("/v1/auth/login/mfa".to_owned(), json!({ "mfa_token": c, "code": code })))
                 .collect();
-            let statuses = together(&app, requests).await;
+            let statuses = statuses_together(&app, requests).await;
             // The losers are refused as replays, or by the attempt cap once failures add up.
             assert_eq!(statuses[0], 200, "{statuses:?}");
             assert!(statuses[1..].iter().all(|s| *s == 401 || *s == 429), "one code, one login: {statuses:?}");
@@ -220,7 +235,7 @@ both_backends! {
                 .into_iter()
                 .map(|c| ("/v1/auth/login/mfa".to_owned(), json!({ "mfa_token": c, "code": code })))
                 .collect();
-            let statuses = together(&app, requests).await;
+            let statuses = statuses_together(&app, requests).await;
             assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "round {round}: {statuses:?}");
         }
     }
@@ -234,18 +249,11 @@ both_backends! {
         }
         for _round in 0..3 {
             // Each round rotates the tokens; the next round uses the new ones.
-            let barrier = Arc::new(Barrier::new(accounts.len()));
-            let tasks: Vec<_> = accounts.iter().map(|a| {
-                let barrier = barrier.clone();
-                let req = app.client.post(app.url("/v1/auth/refresh")).json(&json!({ "refresh_token": a.refresh }));
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    let res = req.send().await.unwrap();
-                    (res.status().as_u16(), res.json::<Value>().await.unwrap())
-                })
-            }).collect();
-            for (account, task) in accounts.iter_mut().zip(tasks) {
-                let (status, body) = task.await.unwrap();
+            let requests = accounts
+                .iter()
+                .map(|a| ("/v1/auth/refresh".to_owned(), json!({ "refresh_token": a.refresh })))
+                .collect();
+            for (account, (status, body)) in accounts.iter_mut().zip(together(&app, requests).await) {
                 assert_eq!(status, 200, "{body}");
                 account.refresh = body["refresh_token"].as_str().unwrap().to_owned();
             }
@@ -438,144 +446,6 @@ async fn metrics_move_to_the_operations_listener_when_one_is_set() {
     .await
     .unwrap();
     assert_eq!(res.status(), 200);
-}
-
-/// A problem's `errors` name `field` (the loads service lists every invalid field).
-fn names_field(problem: &Value, field: &str) -> bool {
-    problem["errors"]
-        .as_array()
-        .is_some_and(|e| e.iter().any(|x| x["field"] == field))
-}
-
-fn truck_body() -> Value {
-    use lanerunner::testing::at;
-    json!({"equipment": "V", "trailer_length_ft": 53, "available_at": {"place": "Irving, TX"},
-        "available_from": at(2, 6), "available_until": at(4, 18), "max_deadhead_miles": 150})
-}
-
-both_backends! {
-    /// C (the loads service's fields): a control character is a 422 naming the field, the
-    /// same on both stores (PostgreSQL would refuse U+0000 with a 500).
-    async fn control_characters_in_freight_fields_are_refused(app: TestApp) {
-        let broker = app.signup("nul-b@example.com", "broker").await;
-        let carrier = app.signup("nul-c@example.com", "carrier").await;
-        let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-            ("reference", Box::new(|l| l["reference"] = json!("PO\u{0}1"))),
-            ("notes", Box::new(|l| l["notes"] = json!("call\u{0}ahead"))),
-            ("commodity", Box::new(|l| l["commodity"] = json!("paper\u{1b}[31m"))),
-            ("contact.name", Box::new(|l| l["contact"] = json!({"name": "Pat\u{0}"}))),
-            ("stops[0].facility", Box::new(|l| l["stops"][0]["facility"] = json!("Dock\u{0}4"))),
-            ("stops[0].location.place", Box::new(|l| l["stops"][0]["location"]["place"] = json!("Dal\u{0}las, TX"))),
-        ];
-        for (field, break_it) in cases {
-            let mut load = load_body("NUL-1");
-            break_it(&mut load);
-            let p = expect_problem(app.post_json("/v1/loads", &load, Some(&broker.access)).await, 422, "validation").await;
-            assert!(names_field(&p, field), "{field}: {p}");
-        }
-        // Notes may span lines.
-        let mut load = load_body("NUL-2");
-        load["notes"] = json!("dock 4\ncall ahead");
-        let created: Value = app.post_json("/v1/loads", &load, Some(&broker.access)).await.json().await.unwrap();
-        let id = created["id"].as_str().unwrap().to_owned();
-        let etag = format!("\"{}\"", created["version"]);
-        let res = app.client.post(app.url(&format!("/v1/loads/{id}/cancel"))).bearer_auth(&broker.access)
-            .header("if-match", etag).json(&json!({"reason": "shipper\u{0}cancelled"})).send().await.unwrap();
-        let p = expect_problem(res, 422, "validation").await;
-        assert!(names_field(&p, "reason"), "{p}");
-        let mut truck = truck_body();
-        truck["notes"] = json!("tarps\u{0}");
-        let p = expect_problem(app.post_json("/v1/trucks", &truck, Some(&carrier.access)).await, 422, "validation").await;
-        assert!(names_field(&p, "notes"), "{p}");
-        let search = json!({"name": "DFW\u{0}", "params": {"origin": "Dallas, TX"}});
-        let p = expect_problem(app.post_json("/v1/searches", &search, Some(&carrier.access)).await, 422, "validation").await;
-        assert!(names_field(&p, "name"), "{p}");
-        let csv = format!(
-            "reference,origin,pickup_start,pickup_end,destination,delivery_start,equipment,trailer_length_ft,weight_lbs,commodity\nC\u{0}1,\"Dallas, TX\",{},,\"Atlanta, GA\",{},V,53,40000,paper\n",
-            lanerunner::testing::at(3, 8),
-            lanerunner::testing::at(5, 9)
-        );
-        let req = app.client.post(app.url("/v1/loads/import")).header("content-type", "text/csv").body(csv);
-        let p = expect_problem(app.send(req, Some(&broker.access)).await, 422, "import-rejected").await;
-        assert!(p.to_string().contains("reference"), "{p}");
-        // Nothing was stored by any refused request.
-        let loads: Value = app.get("/v1/loads", Some(&broker.access)).await.json().await.unwrap();
-        assert_eq!(loads["items"].as_array().unwrap().len(), 1, "{loads}");
-    }
-
-    /// D: creates with one Idempotency-Key released together: one load, one answer for all.
-    async fn concurrent_creates_with_one_idempotency_key_make_one_load(app: TestApp) {
-        let broker = app.signup("idem@example.com", "broker").await;
-        for round in 0..3 {
-            let key = format!("po-race-{round}");
-            let barrier = Arc::new(Barrier::new(5));
-            let tasks: Vec<_> = (0..5).map(|_| {
-                let barrier = barrier.clone();
-                let req = app.client.post(app.url("/v1/loads")).bearer_auth(&broker.access)
-                    .header("idempotency-key", &key).json(&load_body(&format!("RACE-{round}")));
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    let res = req.send().await.unwrap();
-                    (res.status().as_u16(), res.json::<Value>().await.unwrap())
-                })
-            }).collect();
-            let mut ids = std::collections::HashSet::new();
-            for t in tasks {
-                let (status, body) = t.await.unwrap();
-                assert_eq!(status, 201, "round {round}: {body}");
-                ids.insert(body["id"].as_str().unwrap().to_owned());
-            }
-            assert_eq!(ids.len(), 1, "round {round}: every answer is the first one");
-        }
-        let loads: Value = app.get("/v1/loads?limit=100", Some(&broker.access)).await.json().await.unwrap();
-        assert_eq!(loads["items"].as_array().unwrap().len(), 3, "{loads}");
-    }
-
-    /// 11: dates have a horizon and every search filter is validated.
-    async fn dates_have_a_horizon_and_search_filters_are_checked(app: TestApp) {
-        let broker = app.signup("far-b@example.com", "broker").await;
-        let carrier = app.signup("far-c@example.com", "carrier").await;
-        let mut far = load_body("FAR-1");
-        far["stops"][0]["window"] = json!({"start": "9999-12-30T08:00:00", "end": "9999-12-30T14:00:00"});
-        far["stops"][1]["appointment"] = json!("9999-12-31T09:00:00");
-        let p = expect_problem(app.post_json("/v1/loads", &far, Some(&broker.access)).await, 422, "validation").await;
-        assert!(names_field(&p, "stops[0].window.start"), "{p}");
-        let mut ancient = load_body("OLD-1");
-        ancient["stops"][0]["window"] = json!({"start": "0001-01-01T08:00:00", "end": "0001-01-01T14:00:00"});
-        ancient["stops"][1]["appointment"] = json!("0001-01-02T09:00:00");
-        let p = expect_problem(app.post_json("/v1/loads", &ancient, Some(&broker.access)).await, 422, "validation").await;
-        assert!(names_field(&p, "stops[0].window.start"), "{p}");
-        let mut forever = truck_body();
-        forever["available_from"] = json!("0001-01-01T00:00:00");
-        forever["available_until"] = json!("9999-12-31T00:00:00");
-        let p = expect_problem(app.post_json("/v1/trucks", &forever, Some(&carrier.access)).await, 422, "validation").await;
-        assert!(names_field(&p, "available_from") && names_field(&p, "available_until"), "{p}");
-        let p = expect_problem(app.get("/v1/trucks/search?origin=Dallas,%20TX&dest_state=ZZ", Some(&broker.access)).await, 422, "validation").await;
-        assert!(names_field(&p, "dest_state"), "{p}");
-        assert_eq!(app.get("/v1/trucks/search?origin=Dallas,%20TX&dest_state=ga", Some(&broker.access)).await.status(), StatusCode::OK);
-    }
-
-    /// Issue 9: a stored status this build cannot read is an error, never a draft.
-    async fn an_unreadable_stored_status_is_an_error_not_a_draft(app: TestApp) {
-        let broker = app.signup("corrupt@example.com", "broker").await;
-        let created: Value = app.post_json("/v1/loads", &load_body("BAD-1"), Some(&broker.access)).await.json().await.unwrap();
-        let id: uuid::Uuid = created["id"].as_str().unwrap().parse().unwrap();
-        let db = app.app().db("loads").unwrap();
-        let updated = lanerunner_platform::on_db!(&db, |p| sqlx::query("UPDATE loads SET status = 'teleported' WHERE id = $1")
-            .bind(id)
-            .execute(p)
-            .await
-            .unwrap()
-            .rows_affected());
-        assert_eq!(updated, 1);
-        expect_problem(app.get(&format!("/v1/loads/{id}"), Some(&broker.access)).await, 500, "internal").await;
-        let res = app.client.post(app.url(&format!("/v1/loads/{id}/post"))).bearer_auth(&broker.access)
-            .json(&json!({})).send().await.unwrap();
-        expect_problem(res, 500, "internal").await;
-        let res = app.client.put(app.url(&format!("/v1/loads/{id}"))).bearer_auth(&broker.access)
-            .header("if-match", "\"1\"").json(&load_body("BAD-2")).send().await.unwrap();
-        expect_problem(res, 500, "internal").await;
-    }
 }
 
 both_backends! {
