@@ -3,6 +3,7 @@
 pub mod distance;
 pub mod event;
 pub mod id;
+pub mod market;
 pub mod money;
 pub mod scope;
 pub mod tenancy;
