@@ -289,7 +289,6 @@ async fn start_service(
     }
     let signal = OutboxSignal::default();
     let ctx = ServiceContext {
-        config: config.clone(),
         db: db.clone(),
         read_db,
         bus: seams.bus.clone(),
@@ -297,7 +296,7 @@ async fn start_service(
         fanout: seams.fanout.clone(),
         outbox: signal.clone(),
     };
-    let service_started = (spec.start)(ctx)
+    let service_started = (spec.start)(ctx, config.clone())
         .await
         .with_context(|| format!("starting the {} service", spec.name))?;
     let service = service_started.service;

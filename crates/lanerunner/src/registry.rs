@@ -6,6 +6,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use lanerunner_platform::db::Migrations;
 use lanerunner_platform::service::{Service, ServiceContext};
+use lanerunner_platform::Config;
 
 /// A started service: as the binary wires it (`service`) and as its own type, for the
 /// commands that need more than the [`Service`] trait (`keys rotate`).
@@ -32,7 +33,9 @@ impl std::fmt::Debug for ServiceSpec {
     }
 }
 
-pub type StartFn = fn(ServiceContext) -> BoxFuture<'static, anyhow::Result<Started>>;
+/// Starts a service on its seams, with the settings the binary picks out of the whole
+/// configuration for it (a service never sees the others' settings).
+pub type StartFn = fn(ServiceContext, Arc<Config>) -> BoxFuture<'static, anyhow::Result<Started>>;
 
 /// How to migrate and start one service.
 pub struct ServiceSpec {
@@ -43,13 +46,14 @@ pub struct ServiceSpec {
 }
 
 /// A [`ServiceSpec`] for a service crate following the convention: `SERVICE`,
-/// `migrations()`, and `<Type>::start(ServiceContext) -> anyhow::Result<Type>`.
+/// `migrations()`, and `<Type>::start(ServiceContext) -> anyhow::Result<Type>` for a service
+/// without settings of its own.
 macro_rules! service {
     ($krate:ident :: $service:ident) => {
         ServiceSpec {
             name: $krate::SERVICE,
             migrations: $krate::migrations,
-            start: |ctx| {
+            start: |ctx, _config| {
                 Box::pin(async move { Ok(Started::new($krate::$service::start(ctx).await?)) })
             },
         }
@@ -58,16 +62,31 @@ macro_rules! service {
 
 /// Every service compiled into this binary, in start order. Adding one is one line.
 pub const SERVICES: &[ServiceSpec] = &[
-    service!(lanerunner_identity::IdentityService),
+    ServiceSpec {
+        name: lanerunner_identity::SERVICE,
+        migrations: lanerunner_identity::migrations,
+        start: |ctx, config| {
+            Box::pin(async move {
+                let settings = lanerunner_identity::IdentitySettings {
+                    auth: config.auth.clone(),
+                    public_url: config.public_url.clone(),
+                };
+                Ok(Started::new(
+                    lanerunner_identity::IdentityService::start(ctx, settings).await?,
+                ))
+            })
+        },
+    },
     ServiceSpec {
         name: lanerunner_loads::SERVICE,
         migrations: lanerunner_loads::migrations,
-        // The loads service gets the geocoder the binary builds from `maps.*`.
-        start: |ctx| {
+        // `loads.*`, and the geocoder the binary builds from `maps.*`.
+        start: |ctx, config| {
             Box::pin(async move {
-                let geocoder = crate::maps::geocoder(&ctx.config.maps).await?;
+                let geocoder = crate::maps::geocoder(&config.maps).await?;
                 Ok(Started::new(
-                    lanerunner_loads::LoadsService::start(ctx, geocoder).await?,
+                    lanerunner_loads::LoadsService::start(ctx, config.loads.clone(), geocoder)
+                        .await?,
                 ))
             })
         },

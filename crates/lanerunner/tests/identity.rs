@@ -606,4 +606,28 @@ both_backends! {
             assert!(fields.contains(&expected), "{expected} missing from {fields:?}");
         }
     }
+
+    /// The other identity forms list every invalid field too.
+    async fn every_identity_form_lists_all_its_invalid_fields(app: TestApp) {
+        fn fields(p: &Value) -> Vec<String> {
+            p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()
+        }
+        let owner = signup(&app, "o@broker.example", "broker").await;
+        let res = app.post_json("/v1/org/invitations", &json!({ "email": "nope", "role": "emperor" }), Some(&owner.access)).await;
+        assert_eq!(fields(&problem(res, 422, "validation").await), ["email", "role"]);
+
+        let res = app.patch_json("/v1/org", &json!({ "name": "", "mc_number": "MC-123456", "usdot_number": "1" }), Some(&owner.access)).await;
+        assert_eq!(fields(&problem(res, 422, "validation").await), ["name", "mc_number", "usdot_number"]);
+
+        let res = app.post_json("/v1/org/api-keys", &json!({ "name": "", "scopes": ["root"], "expires_at": "2001-01-01T00:00:00Z" }), Some(&owner.access)).await;
+        assert_eq!(fields(&problem(res, 422, "validation").await), ["name", "scopes", "expires_at"]);
+
+        app.post_json("/v1/org/invitations", &json!({ "email": "d@broker.example", "role": "dispatcher" }), Some(&owner.access)).await;
+        let token = token_from_mail(&app, "d@broker.example", "Your invitation token:").await;
+        let res = app.post_json("/v1/auth/accept-invitation", &json!({ "token": token, "name": "\u{7}", "password": "short" }), None).await;
+        assert_eq!(fields(&problem(res, 422, "validation").await), ["name", "password"]);
+        // Nothing was spent: the invitation still works with good fields.
+        let res = app.post_json("/v1/auth/accept-invitation", &json!({ "token": token, "name": "Dee", "password": "dispatcher passphrase" }), None).await;
+        assert!(res.status().is_success(), "{}", res.status());
+    }
 }

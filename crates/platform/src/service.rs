@@ -13,12 +13,13 @@ use crate::db::Migrations;
 use crate::http::ops::ReadinessCheck;
 use crate::http::Authenticator;
 use crate::outbox::OutboxSignal;
-use crate::{Config, Db};
+use crate::Db;
 
-/// Everything a service is given at start-up. `db` is the service's own store.
+/// The shared seams every service is given at start-up. `db` is the service's own store.
+/// Settings are not here: each service's `start` takes its own section of the
+/// configuration (the binary picks it out), so no service reads another's settings.
 #[derive(Clone)]
 pub struct ServiceContext {
-    pub config: Arc<Config>,
     pub db: Db,
     /// For reads that tolerate lag (a read replica when `database.read_url` is set, else
     /// the same pool as `db`). Never for a read that decides a write.

@@ -52,6 +52,8 @@ pub trait EventHandler: Send + Sync + 'static {
 pub struct Permanent(anyhow::Error);
 
 impl Permanent {
+    // It returns the marked `anyhow::Error`, which is what a handler propagates.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(cause: impl Into<anyhow::Error>) -> anyhow::Error {
         anyhow::Error::new(Permanent(cause.into()))
     }

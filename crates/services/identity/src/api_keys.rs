@@ -10,7 +10,7 @@ use serde_json::json;
 use sqlx::types::Json;
 
 use crate::domain::{AuditAction, AuditOutcome, SecretToken, TokenKind};
-use crate::error::{invalid, IdentityError, Result};
+use crate::error::{both, invalid, IdentityError, Result};
 use crate::identity::Identity;
 use crate::members::actor;
 use crate::store::{self, ApiKeyRow};
@@ -27,20 +27,13 @@ impl Identity {
         caller
             .require_admin()
             .map_err(|_| IdentityError::Forbidden("only owners and admins may create API keys"))?;
-        let name = crate::fields::check_name("name", name)?;
-        if scopes.is_empty() {
-            return Err(invalid("scopes", "give at least one scope"));
-        }
-        let scopes: Scopes = scopes
-            .iter()
-            .map(|s| s.parse::<Scope>())
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|bad| {
-                invalid(
-                    "scopes",
-                    format!("{bad}; known: {}", Scope::catalogue().join(", ")),
-                )
-            })?;
+        let ((name, scopes), ()) = both(
+            both(
+                crate::fields::check_name("name", name),
+                parse_scopes(&scopes),
+            ),
+            check_expiry(expires_at, Utc::now()),
+        )?;
         // A credential hands out only what it holds: a key with identity:write cannot mint
         // a key that reaches loads.
         if !caller.scopes.covers_all(&scopes) {
@@ -53,9 +46,6 @@ impl Identity {
                 "a credential may grant only scopes it holds itself; this one lacks {}",
                 missing.join(", ")
             )));
-        }
-        if expires_at.is_some_and(|t| t <= Utc::now()) {
-            return Err(invalid("expires_at", "must be in the future"));
         }
         let mut tx = self.db.begin().await?;
         // The owner of record is always a member: a key minted by a key belongs to the
@@ -126,4 +116,27 @@ impl Identity {
         .await?;
         self.commit(tx).await
     }
+}
+
+fn parse_scopes(scopes: &[String]) -> Result<Scopes> {
+    if scopes.is_empty() {
+        return Err(invalid("scopes", "give at least one scope"));
+    }
+    scopes
+        .iter()
+        .map(|s| s.parse::<Scope>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|bad| {
+            invalid(
+                "scopes",
+                format!("{bad}; known: {}", Scope::catalogue().join(", ")),
+            )
+        })
+}
+
+fn check_expiry(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<()> {
+    if expires_at.is_some_and(|t| t <= now) {
+        return Err(invalid("expires_at", "must be in the future"));
+    }
+    Ok(())
 }

@@ -51,35 +51,51 @@ pub fn invalid(field: &'static str, message: impl Into<String>) -> IdentityError
 /// Collects the invalid fields of one input, so a request hears of all of them at once (the
 /// loads service's shape), not one per attempt.
 #[derive(Debug, Default)]
-pub struct Violations(Vec<(&'static str, String)>);
+pub struct Violations {
+    fields: Vec<(&'static str, String)>,
+    /// The first failure of a check that is not about a field (say, the store was away):
+    /// it wins over the fields, since the request could not be judged.
+    other: Option<IdentityError>,
+}
 
 impl Violations {
-    /// The value of a check that passed; a failed one is recorded. Only validation errors
-    /// are expected from a check: anything else is recorded as-is and returned by `finish`.
+    /// The value of a check that passed; a failed one is recorded.
     pub fn take<T>(&mut self, checked: Result<T>) -> Option<T> {
         match checked {
             Ok(v) => Some(v),
             Err(IdentityError::Invalid(mut fields)) => {
-                self.0.append(&mut fields);
+                self.fields.append(&mut fields);
                 None
             }
             Err(other) => {
-                self.0.push(("request", other.to_string()));
+                self.other.get_or_insert(other);
                 None
             }
         }
     }
 
     pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.push((field, message.into()));
+        self.fields.push((field, message.into()));
     }
 
     pub fn finish(self) -> Result<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(IdentityError::Invalid(self.0))
+        match self.other {
+            Some(e) => Err(e),
+            None if self.fields.is_empty() => Ok(()),
+            None => Err(IdentityError::Invalid(self.fields)),
         }
+    }
+}
+
+/// Both checks' values, or every field either of them found invalid.
+pub fn both<A, B>(a: Result<A>, b: Result<B>) -> Result<(A, B)> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(IdentityError::Invalid(mut first)), Err(IdentityError::Invalid(second))) => {
+            first.extend(second);
+            Err(IdentityError::Invalid(first))
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
     }
 }
 

@@ -8,10 +8,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use lanerunner_core::{AuditId, EventEnvelope, OrgId, SessionId, UserId};
 use lanerunner_platform::cache::Cache;
+use lanerunner_platform::config::AuthConfig;
 use lanerunner_platform::mail::{email_requested, EmailMessage};
 use lanerunner_platform::outbox;
 use lanerunner_platform::service::ServiceContext;
-use lanerunner_platform::{Config, Db, Tx};
+use lanerunner_platform::{Db, Tx};
 use serde::Serialize;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -28,6 +29,7 @@ pub struct Identity {
     pub(crate) db: Db,
     pub(crate) cache: Arc<dyn Cache>,
     pub(crate) ctx: ServiceContext,
+    pub(crate) settings: IdentitySettings,
     pub(crate) hasher: PasswordHasher,
     pub(crate) keyring: Keyring,
 }
@@ -67,9 +69,17 @@ impl Actor {
     }
 }
 
+/// The identity service's settings: `auth.*`, and the deployment's public URL for the links
+/// it emails.
+#[derive(Debug, Clone)]
+pub struct IdentitySettings {
+    pub auth: AuthConfig,
+    pub public_url: String,
+}
+
 impl Identity {
-    pub async fn open(ctx: ServiceContext) -> anyhow::Result<Self> {
-        let auth = &ctx.config.auth;
+    pub async fn open(ctx: ServiceContext, settings: IdentitySettings) -> anyhow::Result<Self> {
+        let auth = &settings.auth;
         let hasher = PasswordHasher::new(HashCost {
             memory_kib: auth.argon2_memory_kib,
             iterations: auth.argon2_iterations,
@@ -89,11 +99,12 @@ impl Identity {
             hasher,
             keyring,
             ctx,
+            settings,
         })
     }
 
-    pub(crate) fn config(&self) -> &Config {
-        &self.ctx.config
+    pub(crate) fn settings(&self) -> &IdentitySettings {
+        &self.settings
     }
 
     /// Commits and wakes the outbox relay.
@@ -182,7 +193,7 @@ impl Identity {
     pub(crate) fn link(&self, path: &str, token: &SecretToken) -> String {
         format!(
             "{}{path}?token={}",
-            self.config().public_url.trim_end_matches('/'),
+            self.settings().public_url.trim_end_matches('/'),
             token.expose()
         )
     }
@@ -249,7 +260,7 @@ impl Identity {
     ) -> Result<IssuedTokens> {
         let refresh = SecretToken::generate(TokenKind::Refresh);
         let refresh_expires =
-            now + chrono::Duration::days(self.config().auth.refresh_token_ttl_days);
+            now + chrono::Duration::days(self.settings().auth.refresh_token_ttl_days);
         store::insert_refresh_token(
             tx,
             session.org_id,
@@ -259,7 +270,7 @@ impl Identity {
             refresh_expires,
         )
         .await?;
-        let ttl = self.config().auth.access_token_ttl_secs;
+        let ttl = self.settings().auth.access_token_ttl_secs;
         let org = store::get_org_tx(tx, user.org_id)
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
@@ -298,7 +309,7 @@ impl Identity {
         addr: IpAddr,
         email: Option<&str>,
     ) -> Result<()> {
-        let auth = &self.config().auth;
+        let auth = &self.settings().auth;
         let window = Duration::from_secs(auth.account_flow_window_secs);
         let mut limits = vec![(
             format!("identity:flow:{flow}:addr:{addr}"),
@@ -329,7 +340,7 @@ impl Identity {
     /// Access tokens are stateless, so a revoked session is remembered in the cache for
     /// as long as any of its access tokens can still be in date.
     pub(crate) async fn remember_revoked(&self, sessions: &[SessionId]) {
-        let ttl = Duration::from_secs(self.config().auth.access_token_ttl_secs as u64 + 60);
+        let ttl = Duration::from_secs(self.settings().auth.access_token_ttl_secs as u64 + 60);
         for sid in sessions {
             if let Err(e) = self.cache.set(&revoked_key(*sid), b"1", ttl).await {
                 tracing::warn!(session = %sid, error = %e, "could not cache session revocation");

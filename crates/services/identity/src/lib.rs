@@ -26,7 +26,7 @@ mod signup;
 mod store;
 mod verification;
 
-pub use identity::{Identity, IssuedTokens};
+pub use identity::{Identity, IdentitySettings, IssuedTokens};
 
 use std::sync::Arc;
 
@@ -50,9 +50,9 @@ pub struct IdentityService {
 
 impl IdentityService {
     /// Builds the service on its (already migrated) store.
-    pub async fn start(ctx: ServiceContext) -> anyhow::Result<Self> {
+    pub async fn start(ctx: ServiceContext, settings: IdentitySettings) -> anyhow::Result<Self> {
         Ok(Self {
-            identity: Arc::new(Identity::open(ctx).await?),
+            identity: Arc::new(Identity::open(ctx, settings).await?),
         })
     }
 

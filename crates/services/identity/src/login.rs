@@ -27,7 +27,7 @@ impl Identity {
     /// Checks the password; a user with MFA gets a challenge instead of tokens.
     pub async fn login(&self, email: &str, password: &str, addr: IpAddr) -> Result<LoginOutcome> {
         let email = EmailAddress::parse(email).map_err(|_| IdentityError::InvalidCredentials)?;
-        let auth = &self.config().auth;
+        let auth = &self.settings().auth;
         let window = Duration::from_secs(auth.throttle_window_secs);
         let account_key = format!("identity:login-fail:acct:{}", email.as_str());
         let addr_key = format!("identity:login-fail:addr:{addr}");

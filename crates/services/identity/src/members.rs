@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::domain::{
     AuditAction, AuditOutcome, McNumber, PasswordPolicy, SecretToken, TokenKind, UsdotNumber,
 };
-use crate::error::{invalid, IdentityError, Result};
+use crate::error::{both, invalid, IdentityError, Result, Violations};
 use crate::events;
 use crate::fields::{check_name, parse_email};
 use crate::identity::{Actor, Identity, IssuedTokens};
@@ -55,35 +55,34 @@ impl Identity {
         })?;
         let mut org = self.organization(caller.org).await?;
         let before = org.clone();
+        let mut v = Violations::default();
         if let Some(name) = changes.name {
-            org.name = check_name("name", &name)?;
+            if let Some(name) = v.take(check_name("name", &name)) {
+                org.name = name;
+            }
         }
         let is_carrier = org.kind == OrgKind::Carrier;
         if let Some(mc) = changes.mc_number {
             if !is_carrier {
-                return Err(invalid("mc_number", "only carriers carry an MC number"));
+                v.add("mc_number", "only carriers carry an MC number");
+            } else {
+                match McNumber::parse(&mc) {
+                    Ok(mc) => org.mc_number = Some(mc.digits().to_owned()),
+                    Err(e) => v.add("mc_number", e.to_string()),
+                }
             }
-            org.mc_number = Some(
-                McNumber::parse(&mc)
-                    .map_err(|e| invalid("mc_number", e.to_string()))?
-                    .digits()
-                    .to_owned(),
-            );
         }
         if let Some(dot) = changes.usdot_number {
             if !is_carrier {
-                return Err(invalid(
-                    "usdot_number",
-                    "only carriers carry a USDOT number",
-                ));
+                v.add("usdot_number", "only carriers carry a USDOT number");
+            } else {
+                match UsdotNumber::parse(&dot) {
+                    Ok(dot) => org.usdot_number = Some(dot.digits().to_owned()),
+                    Err(e) => v.add("usdot_number", e.to_string()),
+                }
             }
-            org.usdot_number = Some(
-                UsdotNumber::parse(&dot)
-                    .map_err(|e| invalid("usdot_number", e.to_string()))?
-                    .digits()
-                    .to_owned(),
-            );
         }
+        v.finish()?;
         if let Some(require) = changes.require_mfa {
             org.require_mfa = require;
         }
@@ -280,8 +279,7 @@ impl Identity {
                 "only owners and admins may invite",
             ));
         }
-        let email = parse_email(email)?;
-        let role = parse_role(role)?;
+        let (email, role) = both(parse_email(email), parse_role(role))?;
         if !caller.role.can_assign(role) {
             return Err(IdentityError::Forbidden(
                 "your role may not assign that role",
@@ -296,7 +294,7 @@ impl Identity {
         let org = self.organization(caller.org).await?;
         let token = SecretToken::generate(TokenKind::Invitation);
         let now = Utc::now();
-        let ttl = self.config().auth.invitation_ttl_hours;
+        let ttl = self.settings().auth.invitation_ttl_hours;
         let inv = InvitationRow {
             id: InvitationId::new(),
             org_id: org.id,
@@ -386,7 +384,6 @@ impl Identity {
         self.throttle_flow("invitation_accept", addr, None).await?;
         let token = SecretToken::parse(TokenKind::Invitation, token)
             .map_err(|_| IdentityError::InvalidToken("invitation"))?;
-        let name = check_name("name", name)?;
         let mut tx = self.db.begin().await?;
         let inv = store::find_invitation_by_token(&mut tx, &token.hash())
             .await?
@@ -395,8 +392,12 @@ impl Identity {
         if inv.accepted_at.is_some() || inv.revoked_at.is_some() || inv.expires_at <= now {
             return Err(IdentityError::InvalidToken("invitation"));
         }
-        PasswordPolicy::check(password, &inv.email)
-            .map_err(|e| invalid("password", e.to_string()))?;
+        // Both fields at once; the password policy needs the invited address.
+        let (name, ()) = both(
+            check_name("name", name),
+            PasswordPolicy::check(password, &inv.email)
+                .map_err(|e| invalid("password", e.to_string())),
+        )?;
         let password_hash = self.hash_password(password).await?;
         let user = UserRow {
             id: UserId::new(),

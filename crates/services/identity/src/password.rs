@@ -30,7 +30,7 @@ impl Identity {
             return Ok(());
         }
         let token = SecretToken::generate(TokenKind::PasswordReset);
-        let ttl = self.config().auth.password_reset_ttl_minutes;
+        let ttl = self.settings().auth.password_reset_ttl_minutes;
         let mut tx = self.db.begin().await?;
         store::insert_one_time_token(
             &mut tx,

@@ -19,7 +19,7 @@ impl Identity {
         user: &UserRow,
     ) -> Result<()> {
         let token = SecretToken::generate(TokenKind::EmailVerification);
-        let ttl = self.config().auth.email_verification_ttl_hours;
+        let ttl = self.settings().auth.email_verification_ttl_hours;
         store::insert_one_time_token(
             tx,
             user.org_id,

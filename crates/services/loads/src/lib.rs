@@ -32,6 +32,7 @@ pub use saved::SavedSearchView;
 pub use service::Loads;
 
 use lanerunner_geo::Geocoder;
+use lanerunner_platform::config::LoadsConfig;
 use lanerunner_platform::db::Migrations;
 use lanerunner_platform::service::{ConsumerSpec, ListenerSpec, Service, ServiceContext};
 use utoipa_axum::router::OpenApiRouter;
@@ -60,9 +61,11 @@ impl LoadsService {
     /// `Geo::is_remote()` (markets stay those of the gazetteer whichever geocoder runs).
     pub async fn start(
         ctx: ServiceContext,
+        settings: LoadsConfig,
         geocoder: Option<Arc<dyn Geocoder>>,
     ) -> anyhow::Result<Self> {
-        let loads = Arc::new(Loads::open(ctx, domain::Geo::with_geocoder(geocoder)).await?);
+        let geo = domain::Geo::with_geocoder(geocoder);
+        let loads = Arc::new(Loads::open(ctx, &settings, geo).await?);
         match loads.index_saved_search_origins().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(searches = n, "indexed the origins of saved searches"),

@@ -54,7 +54,11 @@ pub(crate) fn readable<T>(rows: Vec<Decoded<T>>) -> Vec<T> {
 }
 
 impl Loads {
-    pub async fn open(ctx: ServiceContext, geo: Geo) -> anyhow::Result<Self> {
+    pub async fn open(
+        ctx: ServiceContext,
+        settings: &LoadsConfig,
+        geo: Geo,
+    ) -> anyhow::Result<Self> {
         // A rebuild tolerates lag: the replica serves it when there is one, and the
         // listener catches up with whatever it had not replayed yet.
         let rebuilt_at = chrono::Utc::now();
@@ -72,7 +76,7 @@ impl Loads {
             geo,
             board: RwLock::new(board),
             rebuilt_at,
-            horizon_days: HorizonDays::from(&ctx.config.loads),
+            horizon_days: HorizonDays::from(settings),
             ctx,
         })
     }

@@ -69,7 +69,7 @@ impl std::fmt::Debug for RealtimeService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RealtimeService")
             .field("fanout", &self.fanout.backend())
-            .field("cache", &self.ctx.config.cache.backend)
+            .field("cache", &self.ctx.cache.backend())
             .finish()
     }
 }
