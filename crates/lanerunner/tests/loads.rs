@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 // More scenarios, by theme; they share this file's helpers.
 #[path = "loads/alerts.rs"]
 mod alerts;
+#[path = "loads/booking.rs"]
+mod booking;
 #[path = "loads/horizon.rs"]
 mod horizon;
 #[path = "loads/idempotency.rs"]

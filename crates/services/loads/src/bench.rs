@@ -72,6 +72,7 @@ pub async fn seed_posted(
             created_at: p.posted_at,
             updated_at: p.posted_at,
             posted_at: Some(p.posted_at),
+            booking: None,
         });
     }
     if !errs.is_empty() {

@@ -72,6 +72,7 @@ impl Loads {
             created_at: now,
             updated_at: now,
             posted_at: None,
+            booking: None,
         }
     }
 

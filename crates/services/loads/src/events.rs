@@ -1,9 +1,13 @@
 //! What the loads service publishes. Payloads meant for carriers' eyes (`load.posted`,
 //! `search.alert`) carry only public fields: never the broker's target or maximum rate.
 
+use chrono::{DateTime, Utc};
+use lanerunner_core::market::RateKind;
 use lanerunner_core::EventType;
 use serde::Serialize;
 use uuid::Uuid;
+
+use crate::views::PublicLoadView;
 
 pub const LOAD_CREATED: EventType = EventType::new("load.created", 1);
 pub const LOAD_UPDATED: EventType = EventType::new("load.updated", 1);
@@ -11,6 +15,8 @@ pub const LOAD_POSTED: EventType = EventType::new("load.posted", 1);
 pub const LOAD_STATUS_CHANGED: EventType = EventType::new("load.status_changed", 1);
 pub const TRUCK_POSTED: EventType = EventType::new("truck.posted", 1);
 pub const TRUCK_REMOVED: EventType = EventType::new("truck.removed", 1);
+/// A covered load with a known rate: what the market learns from (analytics, rates).
+pub const LOAD_BOOKED: EventType = EventType::new("load.booked", 1);
 pub const SEARCH_ALERT: EventType = EventType::new("search.alert", 1);
 
 #[derive(Debug, Serialize)]
@@ -32,6 +38,21 @@ pub struct StatusChanged<'a> {
     pub actor_id: Uuid,
     pub reason: Option<&'a str>,
     pub version: i64,
+}
+
+/// `load.booked.v1`. Carries the load's public terms; never the broker's target or
+/// maximum rate.
+#[derive(Debug, Serialize)]
+pub struct Booked {
+    pub load_id: Uuid,
+    pub broker_org_id: Uuid,
+    pub carrier_org_id: Option<Uuid>,
+    /// The agreed all-in rate.
+    pub rate_cents: i64,
+    pub rate_kind: RateKind,
+    pub booked_at: DateTime<Utc>,
+    pub posted_at: Option<DateTime<Utc>>,
+    pub load: PublicLoadView,
 }
 
 #[derive(Debug, Serialize)]

@@ -9,12 +9,13 @@ use lanerunner_platform::Tx;
 use uuid::Uuid;
 
 use crate::domain::text::Text;
-use crate::domain::{LoadEvent, LoadSpec, LoadStatus, Violations};
+use crate::domain::{Booking, BookingInput, LoadEvent, LoadSpec, LoadStatus, Violations};
 use crate::error::{LoadsError, Result};
 use crate::events::{self, StatusChanged};
 use crate::service::{require_shipper_side, Loads};
 use crate::store::{self, HistoryRow, LoadRow, StoreError};
 use crate::views::{AnyLoadView, HistoryView, LoadView, PublicLoadView};
+use lanerunner_core::market::RateKind;
 
 /// Who changes a load: a caller, or the service itself (expiry).
 #[derive(Debug, Clone, Copy)]
@@ -146,6 +147,7 @@ impl Loads {
         id: LoadId,
         event: LoadEvent,
         reason: Option<String>,
+        booking: Option<BookingInput>,
         if_match: Option<i64>,
     ) -> Result<LoadView> {
         require_shipper_side(caller)?;
@@ -164,6 +166,9 @@ impl Loads {
         if v.is_empty() && event == LoadEvent::Cancel && reason.is_none() {
             v.add("reason", "say why the load is cancelled");
         }
+        if booking.is_some() && event != LoadEvent::Cover {
+            v.add("booking", "is given only with the cover event");
+        }
         if !v.is_empty() {
             return Err(v.into());
         }
@@ -171,6 +176,15 @@ impl Loads {
         let row = self
             .load_for_change(&mut tx, caller.org, id, if_match, false)
             .await?;
+        let booking = (event == LoadEvent::Cover)
+            .then(|| {
+                booking.unwrap_or_default().validate(
+                    row.org_id,
+                    row.spec.all_in_rate_cents(),
+                    stored_now(),
+                )
+            })
+            .transpose()?;
         let row = self
             .transition(
                 &mut tx,
@@ -178,6 +192,7 @@ impl Loads {
                 event,
                 Actor(caller.actor_id()),
                 reason.as_deref(),
+                booking,
             )
             .await?;
         self.commit(tx).await?;
@@ -196,13 +211,17 @@ impl Loads {
         event: LoadEvent,
         actor: Actor,
         reason: Option<&str>,
+        booking: Option<Booking>,
     ) -> Result<LoadRow> {
         let from = row.status;
         let to = from.transition(event).map_err(LoadsError::Transition)?;
-        let now = Utc::now();
+        let now = stored_now();
         if to == LoadStatus::Posted {
             check_postable(&row.spec, now)?;
             row.posted_at = Some(now);
+        }
+        if booking.is_some() {
+            row.booking = booking;
         }
         let expected = row.version;
         row.status = to;
@@ -255,7 +274,31 @@ impl Loads {
             // Saved-search alerts follow from `load.posted.v1` after this commits
             // (`alerts.rs`), not inside this transaction.
         }
+        if let Some(b) = booking {
+            self.publish_booked(tx, &row, b).await?;
+        }
         Ok(row)
+    }
+
+    /// `load.booked.v1`, for the market (analytics, rates): only a booking whose rate is
+    /// known teaches the market anything, so a cover without one publishes nothing here
+    /// (`load.status_changed.v1` still says the load was covered).
+    async fn publish_booked(&self, tx: &mut Tx, row: &LoadRow, b: Booking) -> Result<()> {
+        let Some(rate_cents) = b.rate_cents else {
+            return Ok(());
+        };
+        let booked = events::Booked {
+            load_id: row.id.0,
+            broker_org_id: row.org_id.0,
+            carrier_org_id: b.carrier_org_id.map(|o| o.0),
+            rate_cents,
+            rate_kind: RateKind::Spot,
+            booked_at: b.booked_at,
+            posted_at: row.posted_at,
+            load: PublicLoadView::new(row, &self.geo),
+        };
+        self.publish(tx, events::LOAD_BOOKED, row.org_id, row.id.0, &booked)
+            .await
     }
 
     /// Expires every posting whose first pickup window closed before `now`; returns how
@@ -284,6 +327,7 @@ impl Loads {
                     LoadEvent::Expire,
                     Actor::SYSTEM,
                     Some("pickup window passed"),
+                    None,
                 )
                 .await?;
             self.commit(tx).await?;
@@ -313,4 +357,11 @@ fn check_postable(spec: &LoadSpec, now: DateTime<Utc>) -> Result<()> {
         return Err(v.into());
     }
     Ok(())
+}
+
+/// Now, to the microsecond, as PostgreSQL keeps a timestamp: so the answer to a change
+/// equals every later read of it.
+fn stored_now() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
 }

@@ -54,8 +54,19 @@ pub struct LoadView {
     pub version: i64,
     pub target_rate_cents: Option<i64>,
     pub max_rate_cents: Option<i64>,
+    /// What the load was covered at; absent until it is covered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking: Option<BookingView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BookingView {
+    pub carrier_org_id: Option<Uuid>,
+    /// The agreed all-in rate, when known.
+    pub rate_cents: Option<i64>,
+    pub booked_at: DateTime<Utc>,
 }
 
 impl LoadView {
@@ -68,6 +79,11 @@ impl LoadView {
             version: row.version,
             target_rate_cents: s.target_rate_cents,
             max_rate_cents: s.max_rate_cents,
+            booking: row.booking.map(|b| BookingView {
+                carrier_org_id: b.carrier_org_id.map(|o| o.0),
+                rate_cents: b.rate_cents,
+                booked_at: b.booked_at,
+            }),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }

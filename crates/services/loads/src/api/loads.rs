@@ -14,7 +14,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{etag, if_match, AppState};
-use crate::domain::{LoadEvent, LoadInput};
+use crate::domain::{BookingInput, LoadEvent, LoadInput};
 use crate::views::{AnyLoadView, HistoryView, LoadView};
 
 /// Create a draft load. `Idempotency-Key` makes retries safe: the same key with the same
@@ -130,6 +130,10 @@ pub struct StatusBody {
     pub event: LoadEvent,
     #[serde(default)]
     pub reason: Option<String>,
+    /// With `cover` only: the carrier and the agreed all-in rate (default: the posted rate).
+    /// A booking with a known rate is published as `load.booked.v1`.
+    #[serde(default)]
+    pub booking: Option<BookingInput>,
 }
 
 async fn apply(
@@ -139,9 +143,10 @@ async fn apply(
     headers: &HeaderMap,
     event: LoadEvent,
     reason: Option<String>,
+    booking: Option<BookingInput>,
 ) -> Result<Response, Problem> {
     let v = loads
-        .change_status(&caller, id, event, reason, if_match(headers)?)
+        .change_status(&caller, id, event, reason, booking, if_match(headers)?)
         .await?;
     Ok((etag(v.version), Json(v)).into_response())
 }
@@ -155,7 +160,16 @@ pub async fn post_load(
     Path(id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    apply(loads, caller, LoadId(id), &headers, LoadEvent::Post, None).await
+    apply(
+        loads,
+        caller,
+        LoadId(id),
+        &headers,
+        LoadEvent::Post,
+        None,
+        None,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/loads/{id}/unpost", tag = "loads", security(("bearer" = [])),
@@ -166,7 +180,16 @@ pub async fn unpost_load(
     Path(id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    apply(loads, caller, LoadId(id), &headers, LoadEvent::Unpost, None).await
+    apply(
+        loads,
+        caller,
+        LoadId(id),
+        &headers,
+        LoadEvent::Unpost,
+        None,
+        None,
+    )
+    .await
 }
 
 /// Cancel with a reason; after dispatch the load is marked truck-ordered-not-used.
@@ -186,6 +209,7 @@ pub async fn cancel_load(
         &headers,
         LoadEvent::Cancel,
         body.reason,
+        None,
     )
     .await
 }
@@ -201,7 +225,16 @@ pub async fn change_status(
     headers: HeaderMap,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Response, Problem> {
-    apply(loads, caller, LoadId(id), &headers, body.event, body.reason).await
+    apply(
+        loads,
+        caller,
+        LoadId(id),
+        &headers,
+        body.event,
+        body.reason,
+        body.booking,
+    )
+    .await
 }
 
 /// A new draft with the same terms.

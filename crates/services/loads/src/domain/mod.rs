@@ -4,6 +4,7 @@
 //! No I/O: places resolve through the [`Geocoder`](lanerunner_geo::Geocoder) seam, which
 //! is synchronous and offline by default.
 
+pub mod booking;
 pub mod csv_import;
 pub mod equipment;
 pub mod filters;
@@ -16,6 +17,7 @@ pub mod text;
 pub mod truck;
 pub mod truck_search;
 
+pub use booking::{Booking, BookingInput};
 pub use equipment::Equipment;
 pub use horizon::{Horizon, HorizonDays};
 pub use load::*;

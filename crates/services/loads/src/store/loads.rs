@@ -7,7 +7,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{decode_json, CorruptRow, Decoded, RawJson, StoreResult};
-use crate::domain::{LoadSpec, LoadStatus};
+use crate::domain::{Booking, LoadSpec, LoadStatus};
 
 /// A load as stored, decoded.
 #[derive(Debug, Clone)]
@@ -21,6 +21,8 @@ pub struct LoadRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub posted_at: Option<DateTime<Utc>>,
+    /// Set when the load is covered.
+    pub booking: Option<Booking>,
 }
 
 /// The columns as they come from either dialect, before decoding.
@@ -36,6 +38,9 @@ struct StoredLoad {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     posted_at: Option<DateTime<Utc>>,
+    carrier_org_id: Option<OrgId>,
+    booked_rate_cents: Option<i64>,
+    booked_at: Option<DateTime<Utc>>,
 }
 
 impl StoredLoad {
@@ -58,7 +63,24 @@ impl StoredLoad {
                 "a posted load has no posted_at",
             ));
         }
+        let booking = match (self.booked_at, self.carrier_org_id, self.booked_rate_cents) {
+            (Some(booked_at), carrier_org_id, rate_cents) => Some(Booking {
+                carrier_org_id,
+                rate_cents,
+                booked_at,
+            }),
+            (None, None, None) => None,
+            (None, _, _) => {
+                return Err(CorruptRow::new(
+                    "loads",
+                    self.id.0,
+                    "booked_at",
+                    "a booking's carrier or rate without booked_at",
+                ))
+            }
+        };
         Ok(LoadRow {
+            booking,
             spec: decode_json("loads", self.id.0, "spec", &self.spec)?,
             id: self.id,
             org_id: self.org_id,
@@ -83,7 +105,7 @@ fn decode_all(rows: Vec<StoredLoad>) -> StoreResult<Vec<LoadRow>> {
         .collect::<Result<_, _>>()?)
 }
 
-const COLUMNS: &str = "id, org_id, status, truck_ordered_not_used, version, spec, created_by, created_at, updated_at, posted_at";
+const COLUMNS: &str = "id, org_id, status, truck_ordered_not_used, version, spec, created_by, created_at, updated_at, posted_at, carrier_org_id, booked_rate_cents, booked_at";
 
 pub async fn insert_load(tx: &mut Tx, l: &LoadRow) -> sqlx::Result<()> {
     let s = &l.spec;
@@ -130,7 +152,8 @@ pub async fn update_load(
         sqlx::query(
         "UPDATE loads SET status = $3, truck_ordered_not_used = $4, visibility = $5, reference = $6, version = $7, \
          equipment = $8, pickup_start = $9, pickup_end = $10, posted_rate_cents = $11, target_rate_cents = $12, \
-         max_rate_cents = $13, spec = $14, updated_at = $15, posted_at = $16 \
+         max_rate_cents = $13, spec = $14, updated_at = $15, posted_at = $16, \
+         carrier_org_id = $18, booked_rate_cents = $19, booked_at = $20 \
          WHERE org_id = $1 AND id = $2 AND version = $17"
     )
     .bind(org)
@@ -150,6 +173,9 @@ pub async fn update_load(
     .bind(l.updated_at)
     .bind(l.posted_at)
     .bind(expected)
+    .bind(l.booking.and_then(|b| b.carrier_org_id))
+    .bind(l.booking.and_then(|b| b.rate_cents))
+    .bind(l.booking.map(|b| b.booked_at))
     .execute(c)
     .await
     .map(|r| r.rows_affected() == 1)
