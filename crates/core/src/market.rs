@@ -60,7 +60,11 @@ pub struct BookingRecord {
 impl BookingRecord {
     /// Hours from booking to the start of the pickup day (UTC), never negative.
     pub fn lead_time_hours(&self) -> f64 {
-        let pickup = self.pickup_date.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+        let pickup = self
+            .pickup_date
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc();
         ((pickup - self.booked_at).num_minutes() as f64 / 60.0).max(0.0)
     }
 
