@@ -23,14 +23,17 @@ pub enum Resource {
     Trucks,
     /// Ranked matches and assignment runs.
     Matching,
+    /// Lane rates, market tightness and the analytics quarantine.
+    Analytics,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 4] = [
+    pub const ALL: [Resource; 5] = [
         Resource::Identity,
         Resource::Loads,
         Resource::Trucks,
         Resource::Matching,
+        Resource::Analytics,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +42,7 @@ impl Resource {
             Resource::Loads => "loads",
             Resource::Trucks => "trucks",
             Resource::Matching => "matching",
+            Resource::Analytics => "analytics",
         }
     }
 }

@@ -93,6 +93,22 @@ pub const SERVICES: &[ServiceSpec] = &[
     },
     service!(lanerunner_realtime::RealtimeService),
     service!(lanerunner_matching_service::MatchingService),
+    ServiceSpec {
+        name: lanerunner_analytics::SERVICE,
+        migrations: lanerunner_analytics::migrations,
+        // `analytics.*`: the gate before a lane aggregate is shown.
+        start: |ctx, config| {
+            Box::pin(async move {
+                let a = &config.analytics;
+                let gate = lanerunner_laneindex::Gate::new(a.min_reports, a.min_companies)
+                    .map_err(|e| anyhow::anyhow!("analytics.*: {e}"))?;
+                let settings = lanerunner_analytics::AnalyticsSettings { gate };
+                Ok(Started::new(
+                    lanerunner_analytics::AnalyticsService::start(ctx, settings).await?,
+                ))
+            })
+        },
+    },
 ];
 
 /// Names of every service, for messages.

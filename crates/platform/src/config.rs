@@ -28,6 +28,27 @@ pub struct Config {
     pub streams: StreamsConfig,
     pub maps: MapsConfig,
     pub loads: LoadsConfig,
+    pub analytics: AnalyticsConfig,
+}
+
+/// The analytics service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsConfig {
+    /// Reports a lane aggregate needs before it is shown (DAT: 7).
+    pub min_reports: u32,
+    /// Different reporting companies it needs (DAT: 3); at least 2, so no one company's
+    /// rates are ever shown alone.
+    pub min_companies: u32,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        Self {
+            min_reports: 7,
+            min_companies: 3,
+        }
+    }
 }
 
 /// The loads service.
@@ -325,6 +346,7 @@ impl Default for Config {
             streams: StreamsConfig::default(),
             maps: MapsConfig::default(),
             loads: LoadsConfig::default(),
+            analytics: AnalyticsConfig::default(),
         }
     }
 }
@@ -609,6 +631,18 @@ impl Config {
                 return Err(invalid(key, "must be between 1 and 3650 days"));
             }
         }
+        if self.analytics.min_companies < 2 {
+            return Err(invalid(
+                "analytics.min_companies",
+                "must be at least 2: one company's rates must never be shown alone",
+            ));
+        }
+        if self.analytics.min_reports < self.analytics.min_companies {
+            return Err(invalid(
+                "analytics.min_reports",
+                "must be at least analytics.min_companies",
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
         Ok(())
@@ -801,6 +835,18 @@ mod tests {
             assert_eq!(c.loads.horizon_days_past, 30);
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_analytics_gate_cannot_show_one_company_alone() {
+        let mut c = Config::default();
+        assert_eq!((c.analytics.min_reports, c.analytics.min_companies), (7, 3));
+        c.analytics.min_companies = 1;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("analytics.min_companies"), "{e}");
+        c.analytics.min_companies = 8;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("analytics.min_reports"), "{e}");
     }
 
     #[test]

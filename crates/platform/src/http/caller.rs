@@ -175,6 +175,7 @@ pub mod scope {
         TrucksWrite => Trucks, Write;
         MatchingRead => Matching, Read;
         MatchingWrite => Matching, Write;
+        AnalyticsRead => Analytics, Read;
     }
 }
 

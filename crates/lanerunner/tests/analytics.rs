@@ -1,0 +1,241 @@
+//! The analytics service over real HTTP, on SQLite, on PostgreSQL and on the full stack:
+//! loads booked through the loads service reach the lane index through the event stream,
+//! aggregates are withheld until enough companies report, bad questions are refused with
+//! every field named, and bad events are quarantined with their reason.
+
+use std::time::Duration;
+
+use lanerunner::both_backends;
+use lanerunner::testing::{at, expect_problem, json_of, Account, TestApp};
+use lanerunner_core::{EventEnvelope, OrgId};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+const LANE: &str = "/v1/analytics/lanes?origin=DAL-TX&destination=ATL-GA&equipment=V";
+
+fn load(reference: &str, rate_cents: i64) -> Value {
+    json!({
+        "reference": reference,
+        "stops": [
+            {"kind": "pickup", "location": {"place": "Dallas, TX"}, "window": {"start": at(3, 8), "end": at(3, 14)}},
+            {"kind": "delivery", "location": {"place": "Atlanta, GA"}, "appointment": at(5, 9)}
+        ],
+        "equipment": "V", "trailer_length_ft": 53, "weight_lbs": 40000, "commodity": "paper",
+        "rate": {"kind": "all_in", "amount_cents": rate_cents},
+        "max_rate_cents": rate_cents + 50_000
+    })
+}
+
+/// Creates, posts and covers a load at `rate_cents`.
+async fn book(app: &TestApp, broker: &Account, carrier: &Account, rate_cents: i64) {
+    let l = json_of(
+        app.post_json("/v1/loads", &load("AN", rate_cents), Some(&broker.access))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = l["id"].as_str().unwrap();
+    let post = app
+        .post_json(
+            &format!("/v1/loads/{id}/post"),
+            &json!({}),
+            Some(&broker.access),
+        )
+        .await;
+    assert_eq!(post.status(), StatusCode::OK);
+    let cover = app
+        .post_json(
+            &format!("/v1/loads/{id}/status"),
+            &json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id}}),
+            Some(&broker.access),
+        )
+        .await;
+    assert_eq!(cover.status(), StatusCode::OK);
+}
+
+/// Polls `path` until `done` accepts its 200 body (the index follows events, so it lags
+/// the loads service by a moment); panics with the last answer after 15 s.
+async fn poll(app: &TestApp, path: &str, who: &Account, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let res = app.get(path, Some(&who.access)).await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        if status == StatusCode::OK && done(&body) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} never settled: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn thirty_days(lane: &Value) -> &Value {
+    lane["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["window"] == "30d")
+        .expect("a 30-day window")
+}
+
+both_backends!(
+    async fn lane_rates_show_only_when_enough_companies_report(app: TestApp) {
+        let b1 = app.signup("b1@example.com", "broker").await;
+        let b2 = app.signup("b2@example.com", "broker").await;
+        let b3 = app.signup("b3@example.com", "broker").await;
+        let carrier = app.signup("c@example.com", "carrier").await;
+
+        for rate in [200_000, 210_000, 220_000, 230_000] {
+            book(&app, &b1, &carrier, rate).await;
+        }
+        for rate in [240_000, 250_000, 260_000] {
+            book(&app, &b2, &carrier, rate).await;
+        }
+        // Seven reports, two companies: withheld, and no rate in the answer.
+        let lane = poll(&app, LANE, &b1, |l| thirty_days(l)["rates"]["reports"] == 7).await;
+        let w = &thirty_days(&lane)["rates"];
+        assert_eq!(w["status"], "withheld", "{w}");
+        assert_eq!(w["companies"], 2);
+        assert!(w.get("rate_cents").is_none(), "{w}");
+
+        // A third company: shown, to everyone who may read analytics.
+        book(&app, &b3, &carrier, 270_000).await;
+        let lane = poll(&app, LANE, &carrier, |l| {
+            thirty_days(l)["rates"]["reports"] == 8
+        })
+        .await;
+        let w = &thirty_days(&lane)["rates"];
+        assert_eq!(w["status"], "shown", "{w}");
+        assert_eq!(w["companies"], 3);
+        // quantile_cont over 200k..270k in 10k steps.
+        assert_eq!(w["rate_cents"]["median"], 235_000.0);
+        assert_eq!(w["rate_cents"]["low"], 217_500.0);
+        assert_eq!(w["rate_cents"]["high"], 252_500.0);
+        let per_mile = w["rate_per_mile_cents"]["median"].as_f64().unwrap();
+        assert!((200.0..400.0).contains(&per_mile), "{per_mile}");
+        assert_eq!(lane["lane"]["rate_kind"], "spot");
+        // Contract rates are another lane: nothing reported there.
+        let contract = json_of(
+            app.get(&format!("{LANE}&kind=contract"), Some(&b1.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(thirty_days(&contract)["rates"]["reports"], 0);
+
+        // The origin market's supply: eight loads posted, two trucks.
+        for _ in 0..2 {
+            let t = json!({"equipment": "V", "trailer_length_ft": 53, "available_at": {"place": "Dallas, TX"},
+                "available_from": at(1, 6), "available_until": at(6, 18), "max_deadhead_miles": 100});
+            let res = app.post_json("/v1/trucks", &t, Some(&carrier.access)).await;
+            assert_eq!(res.status(), StatusCode::CREATED);
+        }
+        let markets = poll(&app, "/v1/analytics/markets?equipment=V", &b1, |m| {
+            m["markets"][0]["trucks"] == 2
+        })
+        .await;
+        let dallas = &markets["markets"][0];
+        assert_eq!(dallas["market"], "DAL-TX");
+        assert_eq!(
+            (dallas["loads"].as_u64(), dallas["load_to_truck"].as_f64()),
+            (Some(8), Some(4.0))
+        );
+        let lane = json_of(app.get(LANE, Some(&b1.access)).await, StatusCode::OK).await;
+        assert_eq!(thirty_days(&lane)["origin_market"]["load_to_truck"], 4.0);
+
+        let history = json_of(
+            app.get(
+                &LANE.replace("/lanes?", "/lanes/history?"),
+                Some(&b2.access),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        let months = history["months"].as_array().unwrap();
+        assert_eq!(months.len(), 13);
+        assert_eq!(months[12]["status"], "shown");
+        assert_eq!(months[0]["status"], "withheld");
+
+        // Every event the loads service published read as analytics reads it.
+        let q = json_of(
+            app.get("/v1/analytics/quarantine", Some(&b1.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(q, json!([]));
+    }
+
+    async fn bad_lane_questions_are_refused_with_every_field_named(app: TestApp) {
+        let b = app.signup("b@example.com", "broker").await;
+        let res = app
+            .get(
+                "/v1/analytics/lanes?origin=NOPE&destination=Atlanta&equipment=Q&kind=cheap&as_of=2999-01-01",
+                Some(&b.access),
+            )
+            .await;
+        let p = expect_problem(res, 422, "validation").await;
+        let fields: Vec<&str> = p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            ["origin", "destination", "equipment", "kind", "as_of"]
+        );
+        let res = app
+            .get(
+                "/v1/analytics/markets?equipment=V&window=14d",
+                Some(&b.access),
+            )
+            .await;
+        expect_problem(res, 422, "validation").await;
+        let res = app
+            .get("/v1/analytics/lanes?origin=DAL-TX", Some(&b.access))
+            .await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        let res = app
+            .get("/v1/analytics/quarantine?limit=0", Some(&b.access))
+            .await;
+        expect_problem(res, 422, "validation").await;
+        let res = app.get(LANE, None).await;
+        expect_problem(res, 401, "unauthenticated").await;
+    }
+
+    async fn malformed_market_events_are_quarantined_with_their_reason(app: TestApp) {
+        let b = app.signup("b@example.com", "broker").await;
+        let other = app.signup("o@example.com", "broker").await;
+        let org = OrgId(b.org_id.parse::<Uuid>().unwrap());
+        let bad = EventEnvelope::new(
+            lanerunner_analytics::events::LOAD_BOOKED,
+            Some(org),
+            Uuid::now_v7(),
+            &json!({"load_id": Uuid::now_v7(), "rate_cents": "a lot"}),
+        )
+        .unwrap();
+        app.app().bus().publish(&bad).await.unwrap();
+        let q = poll(&app, "/v1/analytics/quarantine", &b, |q| {
+            q.as_array().is_some_and(|a| !a.is_empty())
+        })
+        .await;
+        assert_eq!(q[0]["event_id"], bad.id.to_string());
+        assert_eq!(q[0]["event_type"], "load.booked.v1");
+        assert_eq!(q[0]["reason_code"], "unreadable");
+        assert_eq!(q[0]["payload"]["rate_cents"], "a lot");
+        // Another organization does not see it, and the lane index took nothing.
+        let theirs = json_of(
+            app.get("/v1/analytics/quarantine", Some(&other.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(theirs, json!([]));
+    }
+);

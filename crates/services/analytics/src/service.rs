@@ -1,0 +1,260 @@
+//! The analytics service's state: the lane index (in memory on every instance, rebuilt
+//! from the stored history at start-up) and the flows that feed and read it.
+
+use std::collections::HashSet;
+use std::sync::RwLock;
+
+use chrono::{Duration, NaiveDate, Utc};
+use lanerunner_core::market::RateKind;
+use lanerunner_core::{EventEnvelope, OrgId};
+use lanerunner_laneindex::validate::EQUIPMENT;
+use lanerunner_laneindex::{Gate, LaneIndex, LaneKey, Window};
+use lanerunner_platform::http::Caller;
+use lanerunner_platform::service::ServiceContext;
+use lanerunner_platform::{Db, Tx};
+use uuid::Uuid;
+
+use crate::error::{Result, Violations};
+use crate::ingest::{self, Places, Record};
+use crate::store::{self, Quarantined};
+use crate::views::{LaneHistoryView, LaneView, MarketsView, WindowView};
+
+/// The analytics service's own settings (`analytics.*`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnalyticsSettings {
+    pub gate: Gate,
+}
+
+/// How far back an `as_of` day may lie: the index keeps what the store holds, and a lane
+/// question about the last century is a typo.
+const AS_OF_YEARS_BACK: i64 = 10;
+
+pub struct Analytics {
+    db: Db,
+    reader: Db,
+    places: Places,
+    gate: Gate,
+    state: RwLock<State>,
+}
+
+#[derive(Default)]
+struct State {
+    index: LaneIndex,
+    /// Source ids already in the index, by kind (a load is both posted and booked under
+    /// one id): a redelivered or replayed event adds nothing.
+    seen_bookings: HashSet<Uuid>,
+    seen_postings: HashSet<Uuid>,
+}
+
+impl State {
+    fn fold(&mut self, record: &Record) {
+        let now = Utc::now();
+        let result = match record {
+            Record::Booking(b) if self.seen_bookings.insert(b.load_id) => self.index.ingest(b, now),
+            Record::Posting(p) if self.seen_postings.insert(p.id) => {
+                self.index.ingest_posting(p, now)
+            }
+            _ => Ok(()),
+        };
+        if let Err(reject) = result {
+            // Accepted when stored, so only a rule tightened since can refuse it now.
+            tracing::warn!(reason = %reject, "stored market record no longer passes the index's checks");
+        }
+    }
+}
+
+/// A lane as asked for, before it is checked.
+#[derive(Debug, Clone)]
+pub struct LaneQuestion {
+    pub origin: String,
+    pub destination: String,
+    pub equipment: String,
+    pub kind: Option<String>,
+    pub as_of: Option<NaiveDate>,
+}
+
+impl Analytics {
+    pub async fn open(ctx: &ServiceContext, settings: AnalyticsSettings) -> anyhow::Result<Self> {
+        let a = Analytics {
+            db: ctx.db.clone(),
+            reader: ctx.read_db.clone(),
+            places: Places::embedded(),
+            gate: settings.gate,
+            state: RwLock::new(State::default()),
+        };
+        a.rebuild().await?;
+        Ok(a)
+    }
+
+    /// Folds every stored record into the index (start-up, and once subscribed: events
+    /// another instance stored while this one was starting).
+    pub async fn rebuild(&self) -> anyhow::Result<()> {
+        let bookings = store::all_bookings(&self.db).await?;
+        let postings = store::all_postings(&self.db).await?;
+        let mut s = self.state.write().expect("index lock");
+        for b in bookings {
+            s.fold(&Record::Booking(b));
+        }
+        for p in postings {
+            s.fold(&Record::Posting(p));
+        }
+        tracing::debug!(
+            reports = s.index.len(),
+            lanes = s.index.lane_count(),
+            "lane index rebuilt"
+        );
+        Ok(())
+    }
+
+    /// The consumer's half: store the record, or quarantine the event with its reason.
+    pub async fn ingest(&self, tx: &mut Tx, event: &EventEnvelope) -> anyhow::Result<()> {
+        match ingest::read(event, &self.places, Utc::now()) {
+            Ok(None) => {}
+            Ok(Some(Record::Booking(b))) => store::insert_booking(tx, &b).await?,
+            Ok(Some(Record::Posting(p))) => store::insert_posting(tx, &p).await?,
+            Err(why) => {
+                tracing::warn!(event_id = %event.id, event_type = %event.event_type, code = why.code, reason = %why.reason, "event quarantined");
+                metrics::counter!("lanerunner_analytics_quarantined_total", "reason" => why.code)
+                    .increment(1);
+                store::quarantine(tx, event, &why).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every instance's half: the same record into this instance's index.
+    pub fn apply(&self, event: &EventEnvelope) {
+        if let Ok(Some(record)) = ingest::read(event, &self.places, Utc::now()) {
+            self.state.write().expect("index lock").fold(&record);
+        }
+    }
+
+    fn check_lane(&self, q: LaneQuestion) -> Result<(LaneKey, NaiveDate)> {
+        let mut v = Violations::default();
+        for (field, code) in [("origin", &q.origin), ("destination", &q.destination)] {
+            if !self.places.is_market(code) {
+                v.add(
+                    field,
+                    format!("{code:?} is not a market code (such as CHI-IL or TX-other)"),
+                );
+            }
+        }
+        if !EQUIPMENT.contains(&q.equipment.as_str()) {
+            v.add(
+                "equipment",
+                format!("must be one of {}", EQUIPMENT.join(", ")),
+            );
+        }
+        let kind = match q.kind.as_deref() {
+            None | Some("spot") => RateKind::Spot,
+            Some("contract") => RateKind::Contract,
+            Some(_) => {
+                v.add("kind", "must be spot or contract");
+                RateKind::Spot
+            }
+        };
+        let as_of = self.check_as_of(q.as_of, &mut v);
+        v.into_result((
+            LaneKey {
+                origin_market: q.origin,
+                dest_market: q.destination,
+                equipment: q.equipment,
+                rate_kind: kind,
+            },
+            as_of,
+        ))
+    }
+
+    fn check_as_of(&self, as_of: Option<NaiveDate>, v: &mut Violations) -> NaiveDate {
+        let today = Utc::now().date_naive();
+        let as_of = as_of.unwrap_or(today);
+        if as_of > today {
+            v.add("as_of", "is in the future: the market has not happened yet");
+        } else if as_of < today - Duration::days(365 * AS_OF_YEARS_BACK) {
+            v.add(
+                "as_of",
+                format!("is more than {AS_OF_YEARS_BACK} years ago"),
+            );
+        }
+        as_of
+    }
+
+    /// The lane's rates over every window, each shown or withheld by the gate.
+    pub fn lane(&self, q: LaneQuestion) -> Result<LaneView> {
+        let (key, as_of) = self.check_lane(q)?;
+        let s = self.state.read().expect("index lock");
+        let windows = Window::ALL
+            .into_iter()
+            .map(|w| WindowView {
+                window: w,
+                rates: s.index.lane(&key, w, as_of, self.gate),
+                origin_market: s.index.market(&key.origin_market, &key.equipment, w, as_of),
+            })
+            .collect();
+        Ok(LaneView {
+            lane: key,
+            as_of,
+            windows,
+        })
+    }
+
+    /// The lane's last 13 months.
+    pub fn history(&self, q: LaneQuestion) -> Result<LaneHistoryView> {
+        let (key, as_of) = self.check_lane(q)?;
+        let months = self
+            .state
+            .read()
+            .expect("index lock")
+            .index
+            .history(&key, as_of, self.gate);
+        Ok(LaneHistoryView {
+            lane: key,
+            as_of,
+            months,
+        })
+    }
+
+    /// Load-to-truck ratios by market, tightest first.
+    pub fn markets(
+        &self,
+        equipment: String,
+        window: Option<String>,
+        as_of: Option<NaiveDate>,
+    ) -> Result<MarketsView> {
+        let mut v = Violations::default();
+        if !EQUIPMENT.contains(&equipment.as_str()) {
+            v.add(
+                "equipment",
+                format!("must be one of {}", EQUIPMENT.join(", ")),
+            );
+        }
+        let window = match window.as_deref().map(str::parse::<Window>) {
+            None => Window::Days7,
+            Some(Ok(w)) => w,
+            Some(Err(e)) => {
+                v.add("window", e.to_string());
+                Window::Days7
+            }
+        };
+        let as_of = self.check_as_of(as_of, &mut v);
+        v.into_result(())?;
+        let markets = self
+            .state
+            .read()
+            .expect("index lock")
+            .index
+            .markets(&equipment, window, as_of);
+        Ok(MarketsView {
+            equipment,
+            window,
+            as_of,
+            markets,
+        })
+    }
+
+    /// The caller's organization's quarantined events, newest first.
+    pub async fn quarantined(&self, caller: &Caller, limit: i64) -> Result<Vec<Quarantined>> {
+        let org: OrgId = caller.org;
+        Ok(store::quarantined(&self.reader, org, limit).await?)
+    }
+}
