@@ -171,6 +171,108 @@ both_backends!(
         assert_eq!(q, json!([]));
     }
 
+    async fn brokers_read_their_own_kpis_and_nobody_else_s(app: TestApp) {
+        let b = app.signup("b@example.com", "broker").await;
+        let other = app.signup("o@example.com", "broker").await;
+        let carrier = app.signup("c@example.com", "carrier").await;
+        // Three posted loads: one booked below its posted rate and delivered, one booked at
+        // it, one cancelled uncovered.
+        book(&app, &b, &carrier, 250_000).await;
+        book(&app, &b, &carrier, 250_000).await;
+        let status = |id: String, event: &'static str, extra: Value| {
+            let app = &app;
+            let b = &b;
+            async move {
+                let mut body = json!({"event": event, "reason": "test"});
+                if let Some(map) = extra.as_object() {
+                    for (k, v) in map {
+                        body[k] = v.clone();
+                    }
+                }
+                let res = app
+                    .post_json(&format!("/v1/loads/{id}/status"), &body, Some(&b.access))
+                    .await;
+                assert_eq!(res.status(), StatusCode::OK, "{event}");
+            }
+        };
+        let l = json_of(
+            app.post_json("/v1/loads", &load("K", 250_000), Some(&b.access))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = l["id"].as_str().unwrap().to_string();
+        let res = app
+            .post_json(&format!("/v1/loads/{id}/post"), &json!({}), Some(&b.access))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        status(
+            id.clone(),
+            "cover",
+            json!({"booking": {"rate_cents": 225_000}}),
+        )
+        .await;
+        for event in [
+            "dispatch",
+            "arrive_pickup",
+            "depart_pickup",
+            "arrive_delivery",
+            "deliver",
+        ] {
+            status(id.clone(), event, json!({})).await;
+        }
+        let l = json_of(
+            app.post_json("/v1/loads", &load("K", 250_000), Some(&b.access))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = l["id"].as_str().unwrap().to_string();
+        let res = app
+            .post_json(&format!("/v1/loads/{id}/post"), &json!({}), Some(&b.access))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        status(id, "cancel", json!({})).await;
+
+        let k = poll(&app, "/v1/analytics/kpis", &b, |k| {
+            k["cancelled"] == 1 && k["delivered"] == 1
+        })
+        .await;
+        assert_eq!(
+            (k["posted"].as_u64(), k["covered"].as_u64()),
+            (Some(4), Some(3)),
+            "{k}"
+        );
+        assert_eq!(k["cover_rate"], 0.75);
+        assert_eq!(k["booked_vs_posted_pct"], 0.0);
+        assert_eq!(
+            (k["delivered_on_time"].as_u64(), k["on_time_rate"].as_f64()),
+            (Some(1), Some(1.0))
+        );
+        assert!(
+            k["time_to_cover_hours"]["p50"].as_f64().unwrap() < 1.0,
+            "{k}"
+        );
+        // Another broker's KPIs hold none of it.
+        let theirs = json_of(
+            app.get("/v1/analytics/kpis", Some(&other.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(
+            (theirs["posted"].as_u64(), theirs["cover_rate"].is_null()),
+            (Some(0), true)
+        );
+        // A period that ends before it starts is refused.
+        let res = app
+            .get(
+                "/v1/analytics/kpis?from=2026-06-02T00:00:00Z&to=2026-06-01T00:00:00Z",
+                Some(&b.access),
+            )
+            .await;
+        expect_problem(res, 422, "validation").await;
+    }
+
     async fn bad_lane_questions_are_refused_with_every_field_named(app: TestApp) {
         let b = app.signup("b@example.com", "broker").await;
         let res = app

@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::Json;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use lanerunner_platform::http::scope::AnalyticsRead;
 use lanerunner_platform::http::{Authorized, Problem};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::kpis::BrokerKpis;
 use crate::service::{Analytics, LaneQuestion};
 use crate::store::Quarantined;
 use crate::views::{LaneHistoryView, LaneView, MarketsView};
@@ -25,6 +26,7 @@ pub fn routes(analytics: Arc<Analytics>) -> OpenApiRouter {
         .routes(routes!(lane_history))
         .routes(routes!(markets))
         .routes(routes!(quarantine))
+        .routes(routes!(broker_kpis))
         .with_state(analytics)
 }
 
@@ -129,4 +131,26 @@ pub async fn quarantine(
         Some(_) => return Err(Problem::invalid_field("limit", "must be between 1 and 500")),
     };
     Ok(Json(a.quarantined(&caller, limit).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct KpiParams {
+    /// Loads posted from (RFC 3339; default 30 days before `to`).
+    pub from: Option<DateTime<Utc>>,
+    /// Loads posted before (RFC 3339; default now). At most two years after `from`.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Your organization's KPIs over the loads it posted in the period: cover rate, time to
+/// cover, booked against posted rate, expired and cancelled loads, on-time delivery.
+#[utoipa::path(get, path = "/v1/analytics/kpis", tag = "analytics", security(("bearer" = [])),
+    params(KpiParams),
+    responses((status = 200, body = BrokerKpis), (status = 422, body = Problem)))]
+pub async fn broker_kpis(
+    State(a): State<AppState>,
+    caller: Authorized<AnalyticsRead>,
+    Query(q): Query<KpiParams>,
+) -> Result<Json<BrokerKpis>, Problem> {
+    Ok(Json(a.broker_kpis(&caller, q.from, q.to).await?))
 }

@@ -12,9 +12,11 @@ use uuid::Uuid;
 pub const LOAD_BOOKED: EventType = EventType::new("load.booked", 1);
 pub const LOAD_POSTED: EventType = EventType::new("load.posted", 1);
 pub const TRUCK_POSTED: EventType = EventType::new("truck.posted", 1);
+/// For the broker's own KPIs: delivered, cancelled, expired.
+pub const LOAD_STATUS_CHANGED: EventType = EventType::new("load.status_changed", 1);
 
 pub fn consumed_topics() -> Vec<String> {
-    [LOAD_BOOKED, LOAD_POSTED, TRUCK_POSTED]
+    [LOAD_BOOKED, LOAD_POSTED, TRUCK_POSTED, LOAD_STATUS_CHANGED]
         .iter()
         .map(|t| t.topic())
         .collect()
@@ -31,6 +33,7 @@ pub struct Place {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Window {
     pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -57,6 +60,8 @@ pub struct LoadTerms {
     pub weight_lbs: u32,
     pub loaded_miles: f64,
     #[serde(default)]
+    pub all_in_rate_cents: Option<i64>,
+    #[serde(default)]
     pub lane: Option<Lane>,
     #[serde(default)]
     pub posted_at: Option<DateTime<Utc>>,
@@ -72,7 +77,16 @@ pub struct Booked {
     pub rate_cents: i64,
     pub rate_kind: RateKind,
     pub booked_at: DateTime<Utc>,
+    #[serde(default)]
+    pub posted_at: Option<DateTime<Utc>>,
     pub load: LoadTerms,
+}
+
+/// `load.status_changed.v1`, the fields the KPIs use.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatusChanged {
+    pub load_id: Uuid,
+    pub to: String,
 }
 
 /// `truck.posted.v1`, the fields the market counts.

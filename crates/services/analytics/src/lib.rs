@@ -15,6 +15,7 @@ pub mod api;
 pub mod error;
 pub mod events;
 pub mod ingest;
+pub mod kpis;
 mod service;
 mod store;
 pub mod views;

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::RwLock;
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use lanerunner_core::market::RateKind;
 use lanerunner_core::{EventEnvelope, OrgId};
 use lanerunner_laneindex::validate::EQUIPMENT;
@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::error::{Result, Violations};
 use crate::ingest::{self, Places, Record};
+use crate::kpis::{self, BrokerKpis};
 use crate::store::{self, Quarantined};
 use crate::views::{LaneHistoryView, LaneView, MarketsView, WindowView};
 
@@ -106,18 +107,33 @@ impl Analytics {
         Ok(())
     }
 
-    /// The consumer's half: store the record, or quarantine the event with its reason.
+    /// The consumer's half: store the record (and the broker's KPI change), or quarantine
+    /// the event with its reason.
     pub async fn ingest(&self, tx: &mut Tx, event: &EventEnvelope) -> anyhow::Result<()> {
-        match ingest::read(event, &self.places, Utc::now()) {
-            Ok(None) => {}
-            Ok(Some(Record::Booking(b))) => store::insert_booking(tx, &b).await?,
-            Ok(Some(Record::Posting(p))) => store::insert_posting(tx, &p).await?,
-            Err(why) => {
-                tracing::warn!(event_id = %event.id, event_type = %event.event_type, code = why.code, reason = %why.reason, "event quarantined");
-                metrics::counter!("lanerunner_analytics_quarantined_total", "reason" => why.code)
-                    .increment(1);
-                store::quarantine(tx, event, &why).await?;
+        // The broker's own KPIs follow the broker's own events whatever the market makes of
+        // them (a load in no known market still counts for its broker).
+        let kpi = kpis::change(event);
+        if let (Ok(Some(change)), Some(org)) = (&kpi, event.org_id) {
+            store::apply_kpi(tx, org, change).await?;
+        }
+        // One quarantine entry per event: the market's reason first (it checks more).
+        let refused = match (ingest::read(event, &self.places, Utc::now()), kpi) {
+            (Ok(Some(Record::Booking(b))), _) => {
+                store::insert_booking(tx, &b).await?;
+                None
             }
+            (Ok(Some(Record::Posting(p))), _) => {
+                store::insert_posting(tx, &p).await?;
+                None
+            }
+            (Err(why), _) | (Ok(None), Err(why)) => Some(why),
+            (Ok(None), Ok(_)) => None,
+        };
+        if let Some(why) = refused {
+            tracing::warn!(event_id = %event.id, event_type = %event.event_type, code = why.code, reason = %why.reason, "event quarantined");
+            metrics::counter!("lanerunner_analytics_quarantined_total", "reason" => why.code)
+                .increment(1);
+            store::quarantine(tx, event, &why).await?;
         }
         Ok(())
     }
@@ -250,6 +266,28 @@ impl Analytics {
             as_of,
             markets,
         })
+    }
+
+    /// The caller's organization's KPIs over its loads posted in `[from, to)` (default:
+    /// the last 30 days).
+    pub async fn broker_kpis(
+        &self,
+        caller: &Caller,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<BrokerKpis> {
+        let now = Utc::now();
+        let to = to.unwrap_or(now);
+        let from = from.unwrap_or(to - Duration::days(30));
+        let mut v = Violations::default();
+        if from >= to {
+            v.add("from", "must be before to");
+        } else if to - from > Duration::days(366 * 2) {
+            v.add("from", "the period may span at most two years");
+        }
+        v.into_result(())?;
+        let loads = store::broker_loads(&self.reader, caller.org, from, to).await?;
+        Ok(kpis::compute(&loads, from, to))
     }
 
     /// The caller's organization's quarantined events, newest first.

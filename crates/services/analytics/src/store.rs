@@ -11,6 +11,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::ingest::Refused;
+use crate::kpis::{BrokerLoad, KpiChange};
 
 pub async fn insert_booking(tx: &mut Tx, r: &BookingRecord) -> sqlx::Result<()> {
     on_tx!(tx, |c| sqlx::query(
@@ -101,4 +102,86 @@ pub async fn quarantined(db: &Db, org: OrgId, limit: i64) -> sqlx::Result<Vec<Qu
     .bind(limit)
     .fetch_all(p)
     .await)
+}
+
+/// Applies one KPI change to the broker's load record. A change for a load the broker
+/// never posted (a booking of a load covered straight from draft) starts no record: the
+/// KPIs are about postings.
+pub async fn apply_kpi(tx: &mut Tx, org: OrgId, change: &KpiChange) -> sqlx::Result<()> {
+    match *change {
+        KpiChange::Posted {
+            load_id,
+            posted_at,
+            posted_rate_cents,
+            delivery_due,
+        } => on_tx!(tx, |c| {
+            sqlx::query(
+            "INSERT INTO broker_loads (load_id, org_id, posted_at, posted_rate_cents, delivery_due) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (load_id) DO UPDATE SET \
+             posted_rate_cents = excluded.posted_rate_cents, delivery_due = excluded.delivery_due"
+        )
+        .bind(load_id)
+        .bind(org)
+        .bind(posted_at)
+        .bind(posted_rate_cents)
+        .bind(delivery_due)
+        .execute(c)
+        .await
+        .map(|_| ())
+        }),
+        KpiChange::Booked {
+            load_id,
+            booked_at,
+            booked_rate_cents,
+        } => on_tx!(tx, |c| {
+            sqlx::query(
+            "UPDATE broker_loads SET booked_at = $3, booked_rate_cents = $4 WHERE org_id = $1 AND load_id = $2"
+        )
+        .bind(org)
+        .bind(load_id)
+        .bind(booked_at)
+        .bind(booked_rate_cents)
+        .execute(c)
+        .await
+        .map(|_| ())
+        }),
+        KpiChange::Delivered { load_id, at } => on_tx!(tx, |c| sqlx::query(
+            "UPDATE broker_loads SET delivered_at = $3 WHERE org_id = $1 AND load_id = $2"
+        )
+        .bind(org)
+        .bind(load_id)
+        .bind(at)
+        .execute(c)
+        .await
+        .map(|_| ())),
+        KpiChange::Ended { load_id, outcome } => on_tx!(tx, |c| sqlx::query(
+            "UPDATE broker_loads SET outcome = $3 WHERE org_id = $1 AND load_id = $2"
+        )
+        .bind(org)
+        .bind(load_id)
+        .bind(outcome.as_str())
+        .execute(c)
+        .await
+        .map(|_| ())),
+    }
+}
+
+/// The broker's loads posted in `[from, to)`.
+pub async fn broker_loads(
+    db: &Db,
+    org: OrgId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> sqlx::Result<Vec<BrokerLoad>> {
+    on_db!(db, |p| {
+        sqlx::query_as(
+        "SELECT posted_at, posted_rate_cents, delivery_due, booked_at, booked_rate_cents, delivered_at, outcome \
+         FROM broker_loads WHERE org_id = $1 AND posted_at >= $2 AND posted_at < $3"
+    )
+    .bind(org)
+    .bind(from)
+    .bind(to)
+    .fetch_all(p)
+    .await
+    })
 }

@@ -29,3 +29,18 @@ CREATE TABLE quarantine (
     received_at    TEXT NOT NULL
 );
 CREATE INDEX quarantine_by_org ON quarantine (org_id, received_at);
+
+-- Each broker's own posted loads, for the broker's KPIs (cover rate, time to cover, booked
+-- against posted rate, on-time delivery). Read only by the broker's own organization.
+CREATE TABLE broker_loads (
+    load_id            BLOB PRIMARY KEY,
+    org_id             BLOB NOT NULL,
+    posted_at          TEXT NOT NULL,
+    posted_rate_cents  INTEGER,
+    delivery_due       TEXT,
+    booked_at          TEXT,
+    booked_rate_cents  INTEGER,
+    delivered_at       TEXT,
+    outcome            TEXT
+);
+CREATE INDEX broker_loads_by_org ON broker_loads (org_id, posted_at);
