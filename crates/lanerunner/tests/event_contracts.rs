@@ -120,3 +120,100 @@ async fn what_loads_publishes_matching_reads() {
     let removed: consumed::TruckRemoved = read_as(&seen["truck.removed.v1"]);
     assert_eq!(removed.truck_id.to_string(), truck_id);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_loads_publishes_analytics_reads() {
+    use lanerunner_analytics::events as analytics;
+    let publisher: Vec<String> = [
+        lanerunner_loads::events::LOAD_BOOKED,
+        lanerunner_loads::events::LOAD_POSTED,
+        lanerunner_loads::events::TRUCK_POSTED,
+        lanerunner_loads::events::LOAD_STATUS_CHANGED,
+    ]
+    .iter()
+    .map(|t| t.topic())
+    .collect();
+    assert_eq!(analytics::consumed_topics(), publisher);
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut sub = app
+        .app()
+        .bus()
+        .subscribe_broadcast(&["load.#", "truck.#"])
+        .await
+        .unwrap();
+    let broker = app.signup("contract-b@example.com", "broker").await;
+    let carrier = app.signup("contract-c@example.com", "carrier").await;
+    let load = json!({"reference": "EC-2", "equipment": "R", "trailer_length_ft": 53, "weight_lbs": 38000,
+        "commodity": "produce", "temperature_f": {"min_f": 34, "max_f": 38}, "rate": {"kind": "all_in", "amount_cents": 310000},
+        "stops": [{"kind": "pickup", "location": {"place": "Fresno, CA"}, "window": {"start": at(2, 8), "end": at(2, 12)}},
+                  {"kind": "delivery", "location": {"place": "Denver, CO"}, "appointment": at(4, 9)}]});
+    let created = json_of(
+        app.post_json("/v1/loads", &load, Some(&broker.access))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    for (path, body) in [
+        ("post", json!({})),
+        (
+            "status",
+            json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id, "rate_cents": 300000}}),
+        ),
+    ] {
+        let res = app
+            .post_json(
+                &format!("/v1/loads/{id}/{path}"),
+                &body,
+                Some(&broker.access),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+    }
+    let truck = json!({"equipment": "R", "trailer_length_ft": 53, "available_at": {"place": "Fresno, CA"},
+        "available_from": at(1, 6), "available_until": at(3, 18), "max_deadhead_miles": 150});
+    let res = app
+        .post_json("/v1/trucks", &truck, Some(&carrier.access))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    let mut seen: HashMap<String, EventEnvelope> = HashMap::new();
+    while !publisher.iter().all(|t| seen.contains_key(t)) {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), sub.next())
+            .await
+            .unwrap_or_else(|_| panic!("missing events; seen {:?}", seen.keys()))
+            .expect("the bus is open");
+        let event = delivery.event.clone();
+        delivery.ack().await;
+        seen.entry(event.event_type.to_string()).or_insert(event);
+    }
+    let booked: analytics::Booked = read_as(&seen["load.booked.v1"]);
+    assert_eq!(
+        (booked.load_id.to_string(), booked.rate_cents),
+        (id.clone(), 300_000)
+    );
+    assert!(
+        booked.load.lane.is_some(),
+        "a booked load names its lane's markets"
+    );
+    let posted: analytics::LoadTerms = read_as(&seen["load.posted.v1"]);
+    assert_eq!(
+        (posted.all_in_rate_cents, posted.equipment.as_str()),
+        (Some(310_000), "R")
+    );
+    assert!(
+        posted.lane.is_some(),
+        "a posted load names its lane's markets"
+    );
+    let status: analytics::StatusChanged = read_as(&seen["load.status_changed.v1"]);
+    assert_eq!(status.load_id.to_string(), id);
+    let truck: analytics::TruckPosted = read_as(&seen["truck.posted.v1"]);
+    assert_eq!(truck.equipment, "R");
+    // And each reads into a market record without a quarantine reason.
+    let places = lanerunner_analytics::ingest::Places::embedded();
+    for t in &publisher[..3] {
+        let r = lanerunner_analytics::ingest::read(&seen[t], &places, chrono::Utc::now());
+        assert!(matches!(r, Ok(Some(_))), "{t}: {r:?}");
+    }
+}
