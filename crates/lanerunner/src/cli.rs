@@ -71,6 +71,9 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
         args: Vec<String>,
     },
+    /// Generate a simulated truckload market (deterministic by seed) as CSV and Parquet
+    /// files: bookings with the rate each load booked at, and load and truck postings.
+    Simulate(crate::simulate::SimulateArgs),
     /// Print the version.
     Version,
 }
@@ -143,6 +146,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("lanerunner {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Simulate(args) => crate::simulate::run(args),
         Command::Config {
             command: ConfigCommand::Check { config },
         } => {
