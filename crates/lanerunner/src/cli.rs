@@ -34,6 +34,11 @@ pub enum Command {
         /// Directory for embedded state (overrides `data_dir`).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+        /// Start with a live demo market: demo brokers and a carrier post loads and trucks
+        /// from the market simulator through the API and book most loads, a simulated day
+        /// every 30 seconds.
+        #[arg(long)]
+        demo: bool,
     },
     /// Apply every pending migration of the selected services' stores, then exit.
     Migrate {
@@ -159,6 +164,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             services,
             listen,
             data_dir,
+            demo,
         } => {
             let specs = registry::select(&services.services)?;
             let mut config = load_config(config.file.as_deref())?;
@@ -177,6 +183,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("binding {listen}"))?;
             let address = listener.local_addr()?;
             tracing::info!(address = %address, services = %names.join(","), "listening");
+            if demo {
+                tokio::spawn(crate::demo::run(
+                    format!("http://{address}"),
+                    7,
+                    200,
+                    std::time::Duration::from_secs(30),
+                ));
+            }
             app::serve(app, listener).await
         }
         Command::Migrate {

@@ -12,6 +12,7 @@ pub mod bench_cli;
 #[cfg(feature = "bench")]
 pub mod bench_search;
 pub mod cli;
+pub mod demo;
 pub mod maps;
 pub mod registry;
 pub mod simulate;
