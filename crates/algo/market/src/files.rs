@@ -90,9 +90,11 @@ fn create(path: &Path) -> Result<File, FileError> {
     })
 }
 
+type CsvFile = csv::Writer<BufWriter<File>>;
+
 /// Writes days as they are simulated, so a run of millions of loads never holds them all.
 pub struct MarketWriter {
-    csv: Option<(csv::Writer<BufWriter<File>>, csv::Writer<BufWriter<File>>)>,
+    csv: Option<(CsvFile, CsvFile)>,
     parquet: Option<(SerializedFileWriter<File>, SerializedFileWriter<File>)>,
     bookings: Vec<BookingRecord>,
     postings: Vec<PostingRecord>,
