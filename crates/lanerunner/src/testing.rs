@@ -374,6 +374,31 @@ pub fn at(days: i64, hour: u32) -> String {
     format!("{}T{hour:02}:00:00", d.format("%Y-%m-%d"))
 }
 
+/// Polls `path` as `who` until `done` accepts its 200 body (what follows events — the
+/// matching projection, the lane index — lags the write by a moment); panics with the
+/// last answer after 15 s.
+pub async fn poll(
+    app: &TestApp,
+    path: &str,
+    who: &Account,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let res = app.get(path, Some(&who.access)).await;
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.unwrap_or(serde_json::Value::Null);
+        if status == reqwest::StatusCode::OK && done(&body) {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} never settled: {status} {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Asserts the status and returns the JSON body (`null` when there is none).
 pub async fn json_of(res: reqwest::Response, status: reqwest::StatusCode) -> serde_json::Value {
     let got = res.status();

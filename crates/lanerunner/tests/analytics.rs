@@ -3,14 +3,11 @@
 //! aggregates are withheld until enough companies report, bad questions are refused with
 //! every field named, and bad events are quarantined with their reason.
 
-use std::time::Duration;
-
 use lanerunner::both_backends;
-use lanerunner::testing::{at, expect_problem, json_of, Account, TestApp};
+use lanerunner::testing::{at, expect_problem, json_of, poll, Account, TestApp};
 use lanerunner_core::{EventEnvelope, OrgId};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tokio::time::Instant;
 use uuid::Uuid;
 
 const LANE: &str = "/v1/analytics/lanes?origin=DAL-TX&destination=ATL-GA&equipment=V";
@@ -53,25 +50,6 @@ async fn book(app: &TestApp, broker: &Account, carrier: &Account, rate_cents: i6
         )
         .await;
     assert_eq!(cover.status(), StatusCode::OK);
-}
-
-/// Polls `path` until `done` accepts its 200 body (the index follows events, so it lags
-/// the loads service by a moment); panics with the last answer after 15 s.
-async fn poll(app: &TestApp, path: &str, who: &Account, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let res = app.get(path, Some(&who.access)).await;
-        let status = res.status();
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        if status == StatusCode::OK && done(&body) {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{path} never settled: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn thirty_days(lane: &Value) -> &Value {

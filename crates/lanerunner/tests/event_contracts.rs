@@ -9,6 +9,7 @@ use std::time::Duration;
 use lanerunner::testing::{at, json_of, Backend, TestApp};
 use lanerunner_core::EventEnvelope;
 use lanerunner_matching_service::events as consumed;
+use lanerunner_platform::bus::Subscription;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -23,6 +24,24 @@ fn read_as<T: DeserializeOwned>(event: &EventEnvelope) -> T {
             event.payload
         )
     })
+}
+
+/// Takes everything published until each of `topics` has been seen; the first of each.
+async fn first_of_each(
+    sub: &mut Box<dyn Subscription>,
+    topics: &[String],
+) -> HashMap<String, EventEnvelope> {
+    let mut seen: HashMap<String, EventEnvelope> = HashMap::new();
+    while !topics.iter().all(|t| seen.contains_key(t)) {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), sub.next())
+            .await
+            .unwrap_or_else(|_| panic!("missing events; seen {:?}", seen.keys()))
+            .expect("the bus is open");
+        let event = delivery.event.clone();
+        delivery.ack().await;
+        seen.entry(event.event_type.to_string()).or_insert(event);
+    }
+    seen
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,17 +115,7 @@ async fn what_loads_publishes_matching_reads() {
         StatusCode::NO_CONTENT
     );
 
-    // Take everything published until each consumed kind has been seen.
-    let mut seen: HashMap<String, EventEnvelope> = HashMap::new();
-    while !published.iter().all(|t| seen.contains_key(t)) {
-        let delivery = tokio::time::timeout(Duration::from_secs(10), sub.next())
-            .await
-            .unwrap_or_else(|_| panic!("missing events; seen {:?}", seen.keys()))
-            .expect("the bus is open");
-        let event = delivery.event.clone();
-        delivery.ack().await;
-        seen.entry(event.event_type.to_string()).or_insert(event);
-    }
+    let seen = first_of_each(&mut sub, &published).await;
 
     let terms: consumed::LoadTerms = read_as(&seen["load.posted.v1"]);
     assert_eq!(terms.id.to_string(), id);
@@ -178,16 +187,7 @@ async fn what_loads_publishes_analytics_reads() {
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
 
-    let mut seen: HashMap<String, EventEnvelope> = HashMap::new();
-    while !publisher.iter().all(|t| seen.contains_key(t)) {
-        let delivery = tokio::time::timeout(Duration::from_secs(10), sub.next())
-            .await
-            .unwrap_or_else(|_| panic!("missing events; seen {:?}", seen.keys()))
-            .expect("the bus is open");
-        let event = delivery.event.clone();
-        delivery.ack().await;
-        seen.entry(event.event_type.to_string()).or_insert(event);
-    }
+    let seen = first_of_each(&mut sub, &publisher).await;
     let booked: analytics::Booked = read_as(&seen["load.booked.v1"]);
     assert_eq!(
         (booked.load_id.to_string(), booked.rate_cents),

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use lanerunner::both_backends;
-use lanerunner::testing::{at, expect_problem, json_of, Account, TestApp};
+use lanerunner::testing::{at, expect_problem, json_of, poll, Account, TestApp};
 use lanerunner_platform::bus::Subscription;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -62,25 +62,6 @@ async fn post_truck(app: &TestApp, who: &Account, body: &Value) -> String {
     )
     .await;
     t["id"].as_str().unwrap().to_string()
-}
-
-/// Polls `path` until `done` accepts its 200 body (the projection follows events, so it
-/// lags the loads service by a moment); panics with the last answer after 15 s.
-async fn poll(app: &TestApp, path: &str, who: &Account, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let res = app.get(path, Some(&who.access)).await;
-        let status = res.status();
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        if status == StatusCode::OK && done(&body) {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{path} never settled: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn ids(list: &Value, field: &str) -> Vec<String> {

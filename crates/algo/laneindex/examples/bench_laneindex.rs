@@ -12,21 +12,8 @@ use std::time::Instant;
 
 use chrono::Duration;
 use lanerunner_laneindex::{Gate, LaneAnswer, LaneIndex, LaneKey, Window};
-
-/// SplitMix64, so the questions are the same on every run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+// SplitMix64, so the questions are the same on every run.
+use lanerunner_loadsearch::synth::Rng;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -85,7 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Questions drawn from the bookings themselves (so busy lanes are asked about as often
     // as they are booked), each with a random window ending within the last 60 days.
     let last_day = now.date_naive();
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
     writeln!(
         file,
