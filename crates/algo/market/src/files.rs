@@ -373,36 +373,67 @@ fn write_postings(
 
 /// Reads bookings.csv back (for training from files, and to check what was written).
 pub fn read_bookings_csv(path: &Path) -> Result<Vec<BookingRecord>, FileError> {
+    read_csv(
+        path,
+        "bookings",
+        &[
+            "load_id",
+            "booked_at",
+            "pickup_date",
+            "origin_city",
+            "origin_state",
+            "origin_lat",
+            "origin_lon",
+            "origin_market",
+            "dest_city",
+            "dest_state",
+            "dest_lat",
+            "dest_lon",
+            "dest_market",
+            "equipment",
+            "miles",
+            "weight_lbs",
+            "broker_org_id",
+            "carrier_org_id",
+            "rate_kind",
+            "diesel_cents_per_gallon",
+            "rate_cents",
+        ],
+    )
+}
+
+/// Reads a `postings.csv` as [`MarketWriter`] writes it.
+pub fn read_postings_csv(path: &Path) -> Result<Vec<PostingRecord>, FileError> {
+    read_csv(
+        path,
+        "postings",
+        &[
+            "id",
+            "kind",
+            "posted_at",
+            "org_id",
+            "origin_market",
+            "dest_market",
+            "equipment",
+            "ready_date",
+        ],
+    )
+}
+
+/// Reads a CSV whose header must be exactly `expected`, so a file of another kind is named
+/// as such instead of failing on its first row.
+fn read_csv<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+    expected: &[&str],
+) -> Result<Vec<T>, FileError> {
     let mut r = csv::Reader::from_path(path)?;
-    let expected = [
-        "load_id",
-        "booked_at",
-        "pickup_date",
-        "origin_city",
-        "origin_state",
-        "origin_lat",
-        "origin_lon",
-        "origin_market",
-        "dest_city",
-        "dest_state",
-        "dest_lat",
-        "dest_lon",
-        "dest_market",
-        "equipment",
-        "miles",
-        "weight_lbs",
-        "broker_org_id",
-        "carrier_org_id",
-        "rate_kind",
-        "diesel_cents_per_gallon",
-        "rate_cents",
-    ];
     let header: Vec<String> = r.headers()?.iter().map(str::to_owned).collect();
     if header != expected {
         return Err(FileError::Csv(csv::Error::from(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!(
-                "{}: not a bookings file: its header is {header:?}",
+                "{}: not a {what} file: its header is {header:?}",
                 path.display()
             ),
         ))));
@@ -443,6 +474,12 @@ mod tests {
     fn csv_reads_back_as_written() {
         let dir = scratch("csv");
         let days = market(&dir, Format::Csv);
+        let posted: Vec<PostingRecord> = days.iter().flat_map(|d| d.postings.clone()).collect();
+        assert!(posted.iter().any(|p| p.dest_market.is_none()));
+        assert_eq!(
+            read_postings_csv(&dir.join("postings.csv")).unwrap(),
+            posted
+        );
         let written: Vec<BookingRecord> = days.into_iter().flat_map(|d| d.bookings).collect();
         assert_eq!(
             read_bookings_csv(&dir.join("bookings.csv")).unwrap(),
@@ -454,6 +491,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("not a bookings file"), "{e}");
+        let e = read_postings_csv(&dir.join("bookings.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a postings file"), "{e}");
     }
 
     #[test]
