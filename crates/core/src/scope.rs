@@ -25,15 +25,18 @@ pub enum Resource {
     Matching,
     /// Lane rates, market tightness and the analytics quarantine.
     Analytics,
+    /// The rate model: predicted rates, model versions and their monitoring.
+    Rates,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 5] = [
+    pub const ALL: [Resource; 6] = [
         Resource::Identity,
         Resource::Loads,
         Resource::Trucks,
         Resource::Matching,
         Resource::Analytics,
+        Resource::Rates,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +46,7 @@ impl Resource {
             Resource::Trucks => "trucks",
             Resource::Matching => "matching",
             Resource::Analytics => "analytics",
+            Resource::Rates => "rates",
         }
     }
 }

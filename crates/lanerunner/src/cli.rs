@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `config check`, `keys rotate`, `version`.
+//! The command line: `serve`, `migrate`, `config check`, `keys rotate`, `simulate`, `ml`,
+//! `version`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -79,6 +80,11 @@ pub enum Command {
     /// Generate a simulated truckload market (deterministic by seed) as CSV and Parquet
     /// files: bookings with the rate each load booked at, and load and truck postings.
     Simulate(crate::simulate::SimulateArgs),
+    /// Train, publish, activate and roll back the rate model.
+    Ml {
+        #[command(subcommand)]
+        command: crate::ml::MlCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -152,6 +158,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Simulate(args) => crate::simulate::run(args),
+        Command::Ml { command } => crate::ml::run(command).await,
         Command::Config {
             command: ConfigCommand::Check { config },
         } => {
@@ -184,6 +191,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let address = listener.local_addr()?;
             tracing::info!(address = %address, services = %names.join(","), "listening");
             if demo {
+                if let Some(ml) = app.typed::<lanerunner_ml::MlService>() {
+                    tokio::spawn(async move {
+                        if let Err(e) = crate::demo::seed_rate_model(&ml, 7).await {
+                            tracing::error!(error = %format!("{e:#}"), "the demo rate model could not be trained");
+                        }
+                    });
+                }
                 tokio::spawn(crate::demo::run(
                     format!("http://{address}"),
                     7,

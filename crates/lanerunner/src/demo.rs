@@ -242,6 +242,40 @@ impl Demo {
     }
 }
 
+/// Gives the demo a rate model when none is active: trained on 60 simulated days of the
+/// same market (another seed, so the demo's own bookings are new to it), published and
+/// activated, so `GET /v1/rates/predict` answers from the start.
+pub async fn seed_rate_model(ml: &lanerunner_ml::MlService, seed: u64) -> anyhow::Result<()> {
+    if ml.rates().served().is_some() {
+        return Ok(());
+    }
+    let file = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+        let (mut bookings, mut postings) = (Vec::new(), Vec::new());
+        let params = SimParams {
+            seed: seed + 1_000,
+            start: Utc::now().date_naive() - chrono::Duration::days(60),
+            days: 60,
+            loads_per_day: 300,
+            ..SimParams::default()
+        };
+        for day in Simulator::new(params)? {
+            bookings.extend(day.bookings);
+            postings.extend(day.postings);
+        }
+        let vocab = lanerunner_ratemodel::vocab_of(&bookings);
+        let (ex, _) = lanerunner_ratemodel::examples(&bookings, &postings, &vocab);
+        // A few seconds of training: enough trees for a demo, not a benchmark.
+        let mut opts = lanerunner_ratemodel::FitOptions::default();
+        opts.params.rounds = 150;
+        let model = lanerunner_ratemodel::RateModel::fit(&ex, 0..ex.len(), &vocab, &opts)?;
+        Ok(lanerunner_ratemodel::encode(&model))
+    })
+    .await??;
+    let version = ml.rates().publish(file, true).await?;
+    tracing::info!(version = %version, "demo market: a rate model trained on simulated history is active");
+    Ok(())
+}
+
 /// Runs the demo against `base_url`: a first batch at once, then one simulated day every
 /// `every`, until the process stops. Errors are logged, never fatal to the server.
 pub async fn run(base_url: String, seed: u64, loads_per_day: u32, every: Duration) {

@@ -14,6 +14,7 @@ pub mod bench_search;
 pub mod cli;
 pub mod demo;
 pub mod maps;
+pub mod ml;
 pub mod registry;
 pub mod simulate;
 #[cfg(feature = "testkit")]

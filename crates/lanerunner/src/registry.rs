@@ -109,6 +109,26 @@ pub const SERVICES: &[ServiceSpec] = &[
             })
         },
     },
+    ServiceSpec {
+        name: lanerunner_ml::SERVICE,
+        migrations: lanerunner_ml::migrations,
+        // `ml.*`, the analytics gate (comparables are shown under the same rule as lane
+        // aggregates), and the geocoder the binary builds from `maps.*`.
+        start: |ctx, config| {
+            Box::pin(async move {
+                let a = &config.analytics;
+                let settings = lanerunner_ml::MlSettings {
+                    gate: lanerunner_laneindex::Gate::new(a.min_reports, a.min_companies)
+                        .map_err(|e| anyhow::anyhow!("analytics.*: {e}"))?,
+                    reload_every: std::time::Duration::from_secs(config.ml.reload_interval_secs),
+                };
+                let geocoder = crate::maps::geocoder(&config.maps).await?;
+                Ok(Started::new(
+                    lanerunner_ml::MlService::start(ctx, settings, geocoder).await?,
+                ))
+            })
+        },
+    },
 ];
 
 /// Names of every service, for messages.

@@ -526,6 +526,8 @@ pub fn test_config(data_dir: PathBuf) -> Config {
     config.auth.argon2_memory_kib = 64;
     config.auth.argon2_iterations = 1;
     config.database.max_connections = 4;
+    // A model activated on one instance reaches its siblings within a second.
+    config.ml.reload_interval_secs = 1;
     config
 }
 

@@ -59,3 +59,35 @@ async fn the_demo_market_posts_books_and_feeds_analytics_and_survives_a_restart(
     let mut again = Demo::connect(&app.base_url(), 3, 60).await.unwrap();
     assert!(again.step().await.unwrap() > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_starts_with_a_rate_model_and_keeps_a_published_one() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let ml = app
+        .app()
+        .typed::<lanerunner_ml::MlService>()
+        .expect("the ml service runs");
+    lanerunner::demo::seed_rate_model(&ml, 3).await.unwrap();
+    let version = ml
+        .rates()
+        .served()
+        .expect("a model is active")
+        .version
+        .clone();
+    // Started again, the demo keeps the active model rather than training another.
+    lanerunner::demo::seed_rate_model(&ml, 3).await.unwrap();
+    assert_eq!(ml.rates().served().unwrap().version, version);
+
+    let broker = app.signup("demo-quote@example.com", "broker").await;
+    let p = json_of(
+        app.get(
+            "/v1/rates/predict?origin=Chicago,%20IL&destination=Dallas,%20TX&equipment=R",
+            Some(&broker.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(p["model_version"], version.as_str());
+    assert!(p["rate_cents"].as_i64().unwrap() > 50_000, "{p}");
+}

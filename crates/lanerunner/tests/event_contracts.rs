@@ -217,3 +217,66 @@ async fn what_loads_publishes_analytics_reads() {
         assert!(matches!(r, Ok(Some(_))), "{t}: {r:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_analytics_publishes_ml_reads() {
+    use lanerunner_analytics::events as analytics;
+    use lanerunner_ml::events::{self as ml, Record};
+    let publisher: Vec<String> = [analytics::BOOKING_RECORDED, analytics::POSTING_RECORDED]
+        .iter()
+        .map(|t| t.topic())
+        .collect();
+    assert_eq!(ml::consumed_topics(), publisher);
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut sub = app
+        .app()
+        .bus()
+        .subscribe_broadcast(&["market.#"])
+        .await
+        .unwrap();
+    let broker = app.signup("contract-mb@example.com", "broker").await;
+    let carrier = app.signup("contract-mc@example.com", "carrier").await;
+    let load = json!({"reference": "EC-3", "equipment": "V", "trailer_length_ft": 53, "weight_lbs": 30000,
+        "commodity": "paper", "rate": {"kind": "all_in", "amount_cents": 250000},
+        "stops": [{"kind": "pickup", "location": {"place": "Memphis, TN"}, "window": {"start": at(2, 8), "end": at(2, 12)}},
+                  {"kind": "delivery", "location": {"place": "Columbus, OH"}, "appointment": at(3, 9)}]});
+    let created = json_of(
+        app.post_json("/v1/loads", &load, Some(&broker.access))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    for (path, body) in [
+        ("post", json!({})),
+        (
+            "status",
+            json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id}}),
+        ),
+    ] {
+        let res = app
+            .post_json(
+                &format!("/v1/loads/{id}/{path}"),
+                &body,
+                Some(&broker.access),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+    }
+    let seen = first_of_each(&mut sub, &publisher).await;
+    match ml::read(&seen["market.booking_recorded.v1"]) {
+        Ok(Some(Record::Booking(b))) => {
+            assert_eq!(b.load_id.to_string(), id);
+            assert_eq!(
+                (b.rate_cents, b.origin_market.as_str()),
+                (250_000, "MEM-TN")
+            );
+        }
+        other => panic!("the booking record does not read as ml's: {other:?}"),
+    }
+    match ml::read(&seen["market.posting_recorded.v1"]) {
+        Ok(Some(Record::Posting(p))) => assert_eq!(p.equipment, "V"),
+        other => panic!("the posting record does not read as ml's: {other:?}"),
+    }
+}

@@ -29,6 +29,7 @@ pub struct Config {
     pub maps: MapsConfig,
     pub loads: LoadsConfig,
     pub analytics: AnalyticsConfig,
+    pub ml: MlConfig,
 }
 
 /// The analytics service.
@@ -47,6 +48,23 @@ impl Default for AnalyticsConfig {
         Self {
             min_reports: 7,
             min_companies: 3,
+        }
+    }
+}
+
+/// The rate model service (`ml`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MlConfig {
+    /// How often every instance checks which model version is active, so a publish or a
+    /// rollback reaches all of them without a restart.
+    pub reload_interval_secs: u64,
+}
+
+impl Default for MlConfig {
+    fn default() -> Self {
+        Self {
+            reload_interval_secs: 5,
         }
     }
 }
@@ -347,6 +365,7 @@ impl Default for Config {
             maps: MapsConfig::default(),
             loads: LoadsConfig::default(),
             analytics: AnalyticsConfig::default(),
+            ml: MlConfig::default(),
         }
     }
 }
@@ -631,6 +650,12 @@ impl Config {
                 return Err(invalid(key, "must be between 1 and 3650 days"));
             }
         }
+        if !(1..=3600).contains(&self.ml.reload_interval_secs) {
+            return Err(invalid(
+                "ml.reload_interval_secs",
+                "must be between 1 and 3600",
+            ));
+        }
         if self.analytics.min_companies < 2 {
             return Err(invalid(
                 "analytics.min_companies",
@@ -835,6 +860,15 @@ mod tests {
             assert_eq!(c.loads.horizon_days_past, 30);
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_model_reload_interval_is_bounded() {
+        let mut c = Config::default();
+        assert_eq!(c.ml.reload_interval_secs, 5);
+        c.ml.reload_interval_secs = 0;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("ml.reload_interval_secs"), "{e}");
     }
 
     #[test]

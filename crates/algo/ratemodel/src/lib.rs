@@ -20,6 +20,6 @@ pub mod state;
 pub use artifact::{decode, encode, ArtifactError};
 pub use dataset::{examples, vocab_of, Examples};
 pub use features::{Quote, Vocab};
-pub use metrics::Metrics;
+pub use metrics::{population_stability, Metrics};
 pub use model::{lane_average_baseline, Estimate, FitError, FitOptions, RateModel};
 pub use state::MarketState;

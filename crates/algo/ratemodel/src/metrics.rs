@@ -55,9 +55,46 @@ impl Scorer {
     }
 }
 
+/// The population stability index of `values` against the ten equal bins `deciles`
+/// (nine cut points) cut in training: Σ (o − e)·ln(o / e). Below 0.1 is stable; above
+/// 0.25 the market has moved away from what the model learned. `None` without values.
+pub fn population_stability(deciles: &[f64], values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let bins = deciles.len() + 1;
+    let mut counts = vec![0usize; bins];
+    for v in values {
+        counts[deciles.partition_point(|d| d < v)] += 1;
+    }
+    let expected = 1.0 / bins as f64;
+    // An empty bin would make the index infinite: count it as half a value.
+    let n = values.len() as f64;
+    Some(
+        counts
+            .iter()
+            .map(|&c| {
+                let o = (c as f64).max(0.5) / n;
+                (o - expected) * (o / expected).ln()
+            })
+            .sum(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stability_is_near_zero_for_the_same_population_and_large_for_a_shifted_one() {
+        let train: Vec<f64> = (0..10_000).map(|i| i as f64 / 10_000.0).collect();
+        let deciles: Vec<f64> = (1..10).map(|k| train[k * 1000]).collect();
+        let same: Vec<f64> = (0..1000).map(|i| (i as f64 + 0.5) / 1000.0).collect();
+        assert!(population_stability(&deciles, &same).unwrap() < 0.01);
+        let shifted: Vec<f64> = same.iter().map(|v| v + 0.3).collect();
+        assert!(population_stability(&deciles, &shifted).unwrap() > 0.25);
+        assert_eq!(population_stability(&deciles, &[]), None);
+    }
 
     #[test]
     fn scores_errors_and_coverage() {

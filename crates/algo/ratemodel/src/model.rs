@@ -38,6 +38,11 @@ pub struct RateModel {
     pub vocab: Vocab,
     pub booster: Booster,
     pub intervals: Intervals,
+    /// The training rows' median diesel price, for a quote made when no recent price is
+    /// known.
+    pub diesel_median_cents: f64,
+    /// The deciles of ln(cents a mile) in training: what drift is measured against.
+    pub log_rpm_deciles: Vec<f64>,
     /// Added to the log prediction for the point estimate: the shift that minimizes the
     /// calibration rows' percentage error (the MAPE-optimal point of a skewed error is
     /// not its median).
@@ -157,6 +162,12 @@ impl RateModel {
         let intervals = Intervals::calibrate(&residuals, &reports, opts.coverage)
             .expect("at least one calibration row");
         let point_shift = mape_shift(&residuals);
+        let diesel_col = crate::features::column("diesel_cents").expect("a diesel column");
+        let mut diesel: Vec<f64> = train.clone().map(|i| ex.row(i)[diesel_col]).collect();
+        diesel.sort_by(f64::total_cmp);
+        let mut log_rpm: Vec<f64> = train.clone().map(|i| ex.y[i] - ex.miles[i].ln()).collect();
+        log_rpm.sort_by(f64::total_cmp);
+        let log_rpm_deciles = (1..10).map(|k| log_rpm[k * log_rpm.len() / 10]).collect();
         let trained_at = Utc::now();
         let fingerprint = ex.fingerprint(range.clone());
         let mut model = RateModel {
@@ -180,6 +191,8 @@ impl RateModel {
             vocab: vocab.clone(),
             booster,
             intervals,
+            diesel_median_cents: diesel[diesel.len() / 2],
+            log_rpm_deciles,
             point_shift,
         };
         model.provenance.training_seconds = started.elapsed().as_secs_f64();
@@ -226,8 +239,13 @@ impl RateModel {
         if self.vocab.markets.is_empty() || self.vocab.equipment.is_empty() {
             return Err("the model has an empty vocabulary".into());
         }
-        if !self.point_shift.is_finite() {
-            return Err("the point shift is not finite".into());
+        if !self.point_shift.is_finite() || !self.diesel_median_cents.is_finite() {
+            return Err("the point shift or the diesel fallback is not finite".into());
+        }
+        if self.log_rpm_deciles.len() != 9
+            || !self.log_rpm_deciles.windows(2).all(|w| w[0] <= w[1])
+        {
+            return Err("the drift deciles are not nine ascending numbers".into());
         }
         self.booster.check(N_FEATURES)?;
         self.intervals.check()

@@ -176,6 +176,7 @@ pub mod scope {
         MatchingRead => Matching, Read;
         MatchingWrite => Matching, Write;
         AnalyticsRead => Analytics, Read;
+        RatesRead => Rates, Read;
     }
 }
 

@@ -15,6 +15,13 @@ pub const TRUCK_POSTED: EventType = EventType::new("truck.posted", 1);
 /// For the broker's own KPIs: delivered, cancelled, expired.
 pub const LOAD_STATUS_CHANGED: EventType = EventType::new("load.status_changed", 1);
 
+/// What analytics publishes: each market record it accepted, normalized and checked (the
+/// payload is `lanerunner_core::market::BookingRecord` / `PostingRecord`), so the rate
+/// model and any other reader of the market need not parse the loads service's events or
+/// repeat the checks. Published once per record, however often its source event arrives.
+pub const BOOKING_RECORDED: EventType = EventType::new("market.booking_recorded", 1);
+pub const POSTING_RECORDED: EventType = EventType::new("market.posting_recorded", 1);
+
 pub fn consumed_topics() -> Vec<String> {
     [LOAD_BOOKED, LOAD_POSTED, TRUCK_POSTED, LOAD_STATUS_CHANGED]
         .iter()

@@ -6,15 +6,17 @@ use std::sync::RwLock;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use lanerunner_core::market::RateKind;
-use lanerunner_core::{EventEnvelope, OrgId};
+use lanerunner_core::{EventEnvelope, EventType, OrgId};
 use lanerunner_laneindex::validate::EQUIPMENT;
 use lanerunner_laneindex::{Gate, LaneIndex, LaneKey, Window};
 use lanerunner_platform::http::Caller;
+use lanerunner_platform::outbox;
 use lanerunner_platform::service::ServiceContext;
 use lanerunner_platform::{Db, Tx};
 use uuid::Uuid;
 
 use crate::error::{Result, Violations};
+use crate::events::{BOOKING_RECORDED, POSTING_RECORDED};
 use crate::ingest::{self, Places, Record};
 use crate::kpis::{self, BrokerKpis};
 use crate::store::{self, Quarantined};
@@ -62,6 +64,19 @@ impl State {
             tracing::warn!(reason = %reject, "stored market record no longer passes the index's checks");
         }
     }
+}
+
+/// Puts a normalized market record on the outbox, in the transaction that stored it.
+async fn publish<P: serde::Serialize>(
+    tx: &mut Tx,
+    kind: EventType,
+    org: OrgId,
+    aggregate: Uuid,
+    record: &P,
+) -> anyhow::Result<()> {
+    let event = EventEnvelope::new(kind, Some(org), aggregate, record)?;
+    outbox::enqueue(tx, &event).await?;
+    Ok(())
 }
 
 /// A lane as asked for, before it is checked.
@@ -119,11 +134,16 @@ impl Analytics {
         // One quarantine entry per event: the market's reason first (it checks more).
         let refused = match (ingest::read(event, &self.places, Utc::now()), kpi) {
             (Ok(Some(Record::Booking(b))), _) => {
-                store::insert_booking(tx, &b).await?;
+                if store::insert_booking(tx, &b).await? {
+                    let org = OrgId(b.broker_org_id);
+                    publish(tx, BOOKING_RECORDED, org, b.load_id, &b).await?;
+                }
                 None
             }
             (Ok(Some(Record::Posting(p))), _) => {
-                store::insert_posting(tx, &p).await?;
+                if store::insert_posting(tx, &p).await? {
+                    publish(tx, POSTING_RECORDED, OrgId(p.org_id), p.id, &p).await?;
+                }
                 None
             }
             (Err(why), _) | (Ok(None), Err(why)) => Some(why),

@@ -13,7 +13,8 @@ use uuid::Uuid;
 use crate::ingest::Refused;
 use crate::kpis::{BrokerLoad, KpiChange};
 
-pub async fn insert_booking(tx: &mut Tx, r: &BookingRecord) -> sqlx::Result<()> {
+/// Whether the booking is new (a redelivered one is not).
+pub async fn insert_booking(tx: &mut Tx, r: &BookingRecord) -> sqlx::Result<bool> {
     on_tx!(tx, |c| sqlx::query(
         "INSERT INTO bookings (load_id, broker_org_id, booked_at, record) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (load_id) DO NOTHING"
@@ -24,10 +25,11 @@ pub async fn insert_booking(tx: &mut Tx, r: &BookingRecord) -> sqlx::Result<()> 
     .bind(Json(r))
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|d| d.rows_affected() == 1))
 }
 
-pub async fn insert_posting(tx: &mut Tx, p: &PostingRecord) -> sqlx::Result<()> {
+/// Whether the posting is new.
+pub async fn insert_posting(tx: &mut Tx, p: &PostingRecord) -> sqlx::Result<bool> {
     on_tx!(tx, |c| sqlx::query(
         "INSERT INTO postings (posting_id, org_id, posted_at, record) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (posting_id) DO NOTHING"
@@ -38,7 +40,7 @@ pub async fn insert_posting(tx: &mut Tx, p: &PostingRecord) -> sqlx::Result<()> 
     .bind(Json(p))
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|d| d.rows_affected() == 1))
 }
 
 pub async fn quarantine(tx: &mut Tx, event: &EventEnvelope, why: &Refused) -> sqlx::Result<()> {

@@ -40,7 +40,7 @@ impl Default for Params {
     fn default() -> Self {
         Params {
             rounds: 1_000,
-            learning_rate: 0.05,
+            learning_rate: 0.1,
             num_leaves: 63,
             max_depth: 10,
             min_data_in_leaf: 40.0,
@@ -116,7 +116,7 @@ mod tests {
         let (vx, vy) = data(5_000, 2);
         let p = Params {
             rounds: 300,
-            learning_rate: 0.05,
+            learning_rate: 0.1,
             num_leaves: 15,
             ..Params::default()
         };

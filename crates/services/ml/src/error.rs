@@ -1,0 +1,69 @@
+//! The rate model service's errors and their problem+json mapping.
+
+use axum::http::StatusCode;
+use lanerunner_platform::http::{FieldError, Problem};
+use lanerunner_ratemodel::ArtifactError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MlError {
+    #[error("the request is not valid")]
+    Invalid(Vec<FieldError>),
+    #[error("no rate model is active")]
+    NoModel,
+    #[error("no model version {0:?}")]
+    UnknownVersion(String),
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    #[error("the geocoder is unavailable: {0}")]
+    Geocoder(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = MlError> = std::result::Result<T, E>;
+
+impl From<MlError> for Problem {
+    fn from(e: MlError) -> Self {
+        match e {
+            MlError::Invalid(fields) => Problem::validation(fields),
+            MlError::NoModel => Problem::unavailable(
+                "no rate model is active yet: an operator trains one (`lanerunner ml train`) and publishes it (`lanerunner ml publish --activate`)",
+            ),
+            MlError::UnknownVersion(v) => {
+                Problem::not_found(&format!("model version {v:?}"))
+            }
+            MlError::Artifact(e) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-model",
+                "The model file was refused",
+            )
+            .detail(e.to_string()),
+            MlError::Geocoder(e) => Problem::unavailable(format!("the geocoder is unavailable: {e}")),
+            MlError::Db(e) => Problem::from(e),
+            MlError::Internal(e) => Problem::internal(&e),
+        }
+    }
+}
+
+/// Every invalid field of a request, collected before answering.
+#[derive(Debug, Default)]
+pub struct Violations(pub Vec<FieldError>);
+
+impl Violations {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    pub fn into_result<T>(self, ok: T) -> Result<T> {
+        if self.0.is_empty() {
+            Ok(ok)
+        } else {
+            Err(MlError::Invalid(self.0))
+        }
+    }
+}
