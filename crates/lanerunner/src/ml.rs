@@ -26,8 +26,8 @@ pub enum MlCommand {
         #[command(flatten)]
         config: ConfigArgs,
         /// The model file `ml train` wrote.
-        #[arg(long, value_name = "FILE")]
-        file: PathBuf,
+        #[arg(long = "file", value_name = "FILE")]
+        model: PathBuf,
         /// Make it the active version at once.
         #[arg(long)]
         activate: bool,
@@ -173,11 +173,11 @@ pub async fn run(command: MlCommand) -> anyhow::Result<()> {
         MlCommand::Train(args) => train(args).await,
         MlCommand::Publish {
             config,
-            file,
+            model,
             activate,
         } => {
             let bytes =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                std::fs::read(&model).with_context(|| format!("reading {}", model.display()))?;
             let version =
                 with_rates(&config, async |r| Ok(r.publish(bytes, activate).await?)).await?;
             println!("{version}");

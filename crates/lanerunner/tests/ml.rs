@@ -276,6 +276,10 @@ both_backends!(
         let svc = rates(&app);
         let first = svc.rates().publish(model_file(1), true).await.unwrap();
         let broker = app.signup("b@example.com", "broker").await;
+        assert!(matches!(
+            svc.rates().rollback().await,
+            Err(lanerunner_ml::error::MlError::NothingToRollBack)
+        ));
 
         // Corrupt, truncated and foreign files are refused; the served model stays.
         let mut corrupt = model_file(2);

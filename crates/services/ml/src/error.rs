@@ -12,6 +12,8 @@ pub enum MlError {
     NoModel,
     #[error("no model version {0:?}")]
     UnknownVersion(String),
+    #[error("no version was active before the current one: nothing to roll back to")]
+    NothingToRollBack,
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
     #[error("the geocoder is unavailable: {0}")]
@@ -34,6 +36,11 @@ impl From<MlError> for Problem {
             MlError::UnknownVersion(v) => {
                 Problem::not_found(&format!("model version {v:?}"))
             }
+            MlError::NothingToRollBack => Problem::conflict(
+                "nothing-to-roll-back",
+                "Nothing to roll back to",
+                "no version was active before the current one",
+            ),
             MlError::Artifact(e) => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-model",

@@ -269,7 +269,7 @@ impl Rates {
             .map(|(v, _)| v)
             .find(|v| Some(*v) != current.as_ref())
             .cloned()
-            .ok_or_else(|| MlError::UnknownVersion("(no earlier active version)".into()))?;
+            .ok_or(MlError::NothingToRollBack)?;
         self.activate(&previous).await?;
         Ok(previous)
     }
