@@ -77,6 +77,12 @@ fn main() -> anyhow::Result<()> {
     let train_seconds = t.elapsed().as_secs_f64();
     let ours = model.score(&ex, cut..ex.len());
     let baseline = lane_average_baseline(&ex, 0..cut, cut..ex.len());
+    // The same trees without the MAPE point shift: the learner alone.
+    let unshifted = RateModel {
+        point_shift: 0.0,
+        ..model.clone()
+    }
+    .score(&ex, cut..ex.len());
     eprintln!(
         "LaneRunner: {} trees in {train_seconds:.1}s; test MAPE {:.4}, coverage {:.4}; lane average MAPE {:.4}",
         model.booster.trees(),
@@ -156,6 +162,7 @@ fn main() -> anyhow::Result<()> {
         "train_seconds": train_seconds,
         "lanerunner": ours,
         "lane_average": baseline,
+        "lanerunner_unshifted": unshifted,
         "predict_us": { "p50": percentile(&lat, 0.5), "p99": percentile(&lat, 0.99), "n": lat.len(), "mean_features": features_us, "mean_trees": trees_us },
         "artifact_bytes": lanerunner_ratemodel::encode(&model).len(),
     });

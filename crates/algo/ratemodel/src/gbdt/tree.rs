@@ -117,9 +117,12 @@ impl Booster {
             }
             Kind::NumericNanRight => x[n.feature as usize] <= n.value,
             Kind::Categorical => {
+                // Comparisons and casts only: `fract` is a libm call on baseline x86-64,
+                // and this is the hottest line of a prediction. NaN fails `>= 0`.
                 let v = x[n.feature as usize];
-                (0.0..256.0).contains(&v) && v.fract() == 0.0 && {
-                    let (c, set) = (v as usize, &self.sets[n.value as usize]);
+                let c = v as usize;
+                v >= 0.0 && v < 256.0 && c as f64 == v && {
+                    let set = &self.sets[n.value as usize];
                     set[c / 64] & (1 << (c % 64)) != 0
                 }
             }
