@@ -66,6 +66,9 @@ if [[ -z "${LANERUNNER_TEST_KAFKA_BROKERS:-}" ]]; then
     bash scripts/kafka.sh
 fi
 
+# A local S3 (moto, 127.0.0.1:5000) for the archive's S3 test; installed once with pip.
+bash scripts/s3.sh
+
 # The project's own PostgreSQL primary + streaming replica (127.0.0.1:5440/5441) for the
 # read-replica test; the machine's cluster on 5432 is not touched.
 bash scripts/pg-replica.sh

@@ -17,6 +17,15 @@ pub enum RateKind {
 }
 
 impl RateKind {
+    /// `spot` or `contract`, as clients write them.
+    pub fn from_name(name: &str) -> Option<RateKind> {
+        match name {
+            "spot" => Some(RateKind::Spot),
+            "contract" => Some(RateKind::Contract),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RateKind::Spot => "spot",

@@ -167,6 +167,7 @@ struct Seams {
     cache: Arc<dyn Cache>,
     fanout: Arc<dyn Fanout>,
     streams: Arc<dyn Streams>,
+    blobs: lanerunner_platform::blob::Blobs,
 }
 
 impl Seams {
@@ -184,6 +185,8 @@ impl Seams {
             streams: streams::from_config(&config.streams)
                 .await
                 .with_context(|| format!("connecting the {:?} streams", config.streams.backend))?,
+            blobs: lanerunner_platform::blob::open(&config.blob, &config.data_dir)
+                .context("opening the blob store (blob.*)")?,
         })
     }
 
@@ -295,6 +298,7 @@ async fn start_service(
         cache: seams.cache.clone(),
         fanout: seams.fanout.clone(),
         outbox: signal.clone(),
+        blobs: seams.blobs.clone(),
     };
     let service_started = (spec.start)(ctx, config.clone())
         .await

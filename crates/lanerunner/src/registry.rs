@@ -102,7 +102,10 @@ pub const SERVICES: &[ServiceSpec] = &[
                 let a = &config.analytics;
                 let gate = lanerunner_laneindex::Gate::new(a.min_reports, a.min_companies)
                     .map_err(|e| anyhow::anyhow!("analytics.*: {e}"))?;
-                let settings = lanerunner_analytics::AnalyticsSettings { gate };
+                let settings = lanerunner_analytics::AnalyticsSettings {
+                    gate,
+                    archive_every: std::time::Duration::from_secs(a.archive_interval_secs),
+                };
                 Ok(Started::new(
                     lanerunner_analytics::AnalyticsService::start(ctx, settings).await?,
                 ))

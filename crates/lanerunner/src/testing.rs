@@ -374,6 +374,47 @@ pub fn at(days: i64, hour: u32) -> String {
     format!("{}T{hour:02}:00:00", d.format("%Y-%m-%d"))
 }
 
+/// A Dallas, TX → Atlanta, GA dry-van load at an all-in `rate_cents`, picked up in three
+/// days: the market tests' lane.
+pub fn dallas_atlanta_load(reference: &str, rate_cents: i64) -> serde_json::Value {
+    serde_json::json!({
+        "reference": reference,
+        "stops": [
+            {"kind": "pickup", "location": {"place": "Dallas, TX"}, "window": {"start": at(3, 8), "end": at(3, 14)}},
+            {"kind": "delivery", "location": {"place": "Atlanta, GA"}, "appointment": at(5, 9)}
+        ],
+        "equipment": "V", "trailer_length_ft": 53, "weight_lbs": 40000, "commodity": "paper",
+        "rate": {"kind": "all_in", "amount_cents": rate_cents},
+        "max_rate_cents": rate_cents + 50_000
+    })
+}
+
+/// Creates `load` as `broker`, posts it and covers it with `carrier` at its posted rate:
+/// one booking through the loads service, as the market sees it.
+pub async fn book(app: &TestApp, broker: &Account, carrier: &Account, load: &serde_json::Value) {
+    let res = app.post_json("/v1/loads", load, Some(&broker.access)).await;
+    let created = json_of(res, reqwest::StatusCode::CREATED).await;
+    let id = created["id"].as_str().expect("a load id");
+    let post = app
+        .post_json(
+            &format!("/v1/loads/{id}/post"),
+            &serde_json::json!({}),
+            Some(&broker.access),
+        )
+        .await;
+    assert_eq!(post.status(), reqwest::StatusCode::OK);
+    let cover =
+        serde_json::json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id}});
+    let res = app
+        .post_json(
+            &format!("/v1/loads/{id}/status"),
+            &cover,
+            Some(&broker.access),
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+}
+
 /// Polls `path` as `who` until `done` accepts its 200 body (what follows events — the
 /// matching projection, the lane index — lags the write by a moment); panics with the
 /// last answer after 15 s.
@@ -528,6 +569,8 @@ pub fn test_config(data_dir: PathBuf) -> Config {
     config.database.max_connections = 4;
     // A model activated on one instance reaches its siblings within a second.
     config.ml.reload_interval_secs = 1;
+    // The Parquet archive is written every second, so tests see it.
+    config.analytics.archive_interval_secs = 1;
     config
 }
 

@@ -4,53 +4,13 @@
 //! every field named, and bad events are quarantined with their reason.
 
 use lanerunner::both_backends;
-use lanerunner::testing::{at, expect_problem, json_of, poll, Account, TestApp};
+use lanerunner::testing::{at, book, dallas_atlanta_load, expect_problem, json_of, poll, TestApp};
 use lanerunner_core::{EventEnvelope, OrgId};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 const LANE: &str = "/v1/analytics/lanes?origin=DAL-TX&destination=ATL-GA&equipment=V";
-
-fn load(reference: &str, rate_cents: i64) -> Value {
-    json!({
-        "reference": reference,
-        "stops": [
-            {"kind": "pickup", "location": {"place": "Dallas, TX"}, "window": {"start": at(3, 8), "end": at(3, 14)}},
-            {"kind": "delivery", "location": {"place": "Atlanta, GA"}, "appointment": at(5, 9)}
-        ],
-        "equipment": "V", "trailer_length_ft": 53, "weight_lbs": 40000, "commodity": "paper",
-        "rate": {"kind": "all_in", "amount_cents": rate_cents},
-        "max_rate_cents": rate_cents + 50_000
-    })
-}
-
-/// Creates, posts and covers a load at `rate_cents`.
-async fn book(app: &TestApp, broker: &Account, carrier: &Account, rate_cents: i64) {
-    let l = json_of(
-        app.post_json("/v1/loads", &load("AN", rate_cents), Some(&broker.access))
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = l["id"].as_str().unwrap();
-    let post = app
-        .post_json(
-            &format!("/v1/loads/{id}/post"),
-            &json!({}),
-            Some(&broker.access),
-        )
-        .await;
-    assert_eq!(post.status(), StatusCode::OK);
-    let cover = app
-        .post_json(
-            &format!("/v1/loads/{id}/status"),
-            &json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id}}),
-            Some(&broker.access),
-        )
-        .await;
-    assert_eq!(cover.status(), StatusCode::OK);
-}
 
 fn thirty_days(lane: &Value) -> &Value {
     lane["windows"]
@@ -69,10 +29,10 @@ both_backends!(
         let carrier = app.signup("c@example.com", "carrier").await;
 
         for rate in [200_000, 210_000, 220_000, 230_000] {
-            book(&app, &b1, &carrier, rate).await;
+            book(&app, &b1, &carrier, &dallas_atlanta_load("AN", rate)).await;
         }
         for rate in [240_000, 250_000, 260_000] {
-            book(&app, &b2, &carrier, rate).await;
+            book(&app, &b2, &carrier, &dallas_atlanta_load("AN", rate)).await;
         }
         // Seven reports, two companies: withheld, and no rate in the answer.
         let lane = poll(&app, LANE, &b1, |l| thirty_days(l)["rates"]["reports"] == 7).await;
@@ -82,7 +42,7 @@ both_backends!(
         assert!(w.get("rate_cents").is_none(), "{w}");
 
         // A third company: shown, to everyone who may read analytics.
-        book(&app, &b3, &carrier, 270_000).await;
+        book(&app, &b3, &carrier, &dallas_atlanta_load("AN", 270_000)).await;
         let lane = poll(&app, LANE, &carrier, |l| {
             thirty_days(l)["rates"]["reports"] == 8
         })
@@ -155,8 +115,8 @@ both_backends!(
         let carrier = app.signup("c@example.com", "carrier").await;
         // Three posted loads: one booked below its posted rate and delivered, one booked at
         // it, one cancelled uncovered.
-        book(&app, &b, &carrier, 250_000).await;
-        book(&app, &b, &carrier, 250_000).await;
+        book(&app, &b, &carrier, &dallas_atlanta_load("AN", 250_000)).await;
+        book(&app, &b, &carrier, &dallas_atlanta_load("AN", 250_000)).await;
         let status = |id: String, event: &'static str, extra: Value| {
             let app = &app;
             let b = &b;
@@ -174,8 +134,12 @@ both_backends!(
             }
         };
         let l = json_of(
-            app.post_json("/v1/loads", &load("K", 250_000), Some(&b.access))
-                .await,
+            app.post_json(
+                "/v1/loads",
+                &dallas_atlanta_load("K", 250_000),
+                Some(&b.access),
+            )
+            .await,
             StatusCode::CREATED,
         )
         .await;
@@ -200,8 +164,12 @@ both_backends!(
             status(id.clone(), event, json!({})).await;
         }
         let l = json_of(
-            app.post_json("/v1/loads", &load("K", 250_000), Some(&b.access))
-                .await,
+            app.post_json(
+                "/v1/loads",
+                &dallas_atlanta_load("K", 250_000),
+                Some(&b.access),
+            )
+            .await,
             StatusCode::CREATED,
         )
         .await;

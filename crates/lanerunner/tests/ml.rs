@@ -9,13 +9,15 @@
 use std::sync::OnceLock;
 
 use lanerunner::both_backends;
-use lanerunner::testing::{at, expect_problem, json_of, poll, Account, Backend, TestApp};
+use lanerunner::testing::{
+    at, book, dallas_atlanta_load, expect_problem, json_of, poll, Backend, TestApp,
+};
 use lanerunner_market::{SimParams, Simulator};
 use lanerunner_ml::MlService;
 use lanerunner_ratemodel::gbdt::Params;
 use lanerunner_ratemodel::{encode, examples, vocab_of, FitOptions, RateModel};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Two small models trained once for the whole binary (different seeds, so different
 /// versions).
@@ -58,45 +60,6 @@ fn rates(app: &TestApp) -> std::sync::Arc<MlService> {
 }
 
 const QUOTE: &str = "/v1/rates/predict?origin=Dallas,%20TX&destination=Atlanta,%20GA&equipment=V";
-
-fn load(rate_cents: i64) -> Value {
-    json!({
-        "reference": "ML",
-        "stops": [
-            {"kind": "pickup", "location": {"place": "Dallas, TX"}, "window": {"start": at(3, 8), "end": at(3, 14)}},
-            {"kind": "delivery", "location": {"place": "Atlanta, GA"}, "appointment": at(5, 9)}
-        ],
-        "equipment": "V", "trailer_length_ft": 53, "weight_lbs": 40000, "commodity": "paper",
-        "rate": {"kind": "all_in", "amount_cents": rate_cents},
-        "max_rate_cents": rate_cents + 50_000
-    })
-}
-
-async fn book(app: &TestApp, broker: &Account, carrier: &Account, rate_cents: i64) {
-    let l = json_of(
-        app.post_json("/v1/loads", &load(rate_cents), Some(&broker.access))
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = l["id"].as_str().unwrap();
-    let post = app
-        .post_json(
-            &format!("/v1/loads/{id}/post"),
-            &json!({}),
-            Some(&broker.access),
-        )
-        .await;
-    assert_eq!(post.status(), StatusCode::OK);
-    let cover = app
-        .post_json(
-            &format!("/v1/loads/{id}/status"),
-            &json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id}}),
-            Some(&broker.access),
-        )
-        .await;
-    assert_eq!(cover.status(), StatusCode::OK);
-}
 
 both_backends!(
     async fn rates_are_predicted_once_a_model_is_active(app: TestApp) {
@@ -237,14 +200,14 @@ both_backends!(
             (&b2, 240_000),
             (&b2, 250_000),
         ] {
-            book(&app, broker, &carrier, rate).await;
+            book(&app, broker, &carrier, &dallas_atlanta_load("ML", rate)).await;
         }
         // Six reports from two companies: the lane is known, its bookings withheld.
         let p = poll(&app, QUOTE, &b1, |p| p["support"]["lane_reports_30d"] == 6).await;
         assert_eq!(p["support"]["level"], "some");
         assert_eq!(p["comparables"]["companies"], 2);
         assert_eq!(p["comparables"]["bookings"], json!([]));
-        book(&app, &b3, &carrier, 260_000).await;
+        book(&app, &b3, &carrier, &dallas_atlanta_load("ML", 260_000)).await;
         let p = poll(&app, QUOTE, &b1, |p| p["comparables"]["reports"] == 7).await;
         let shown = p["comparables"]["bookings"].as_array().unwrap();
         assert_eq!(shown.len(), 7, "{p}");

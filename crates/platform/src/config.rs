@@ -30,6 +30,7 @@ pub struct Config {
     pub loads: LoadsConfig,
     pub analytics: AnalyticsConfig,
     pub ml: MlConfig,
+    pub blob: BlobConfig,
 }
 
 /// The analytics service.
@@ -41,6 +42,8 @@ pub struct AnalyticsConfig {
     /// Different reporting companies it needs (DAT: 3); at least 2, so no one company's
     /// rates are ever shown alone.
     pub min_companies: u32,
+    /// How often accepted records are written to the Parquet archive in the blob store.
+    pub archive_interval_secs: u64,
 }
 
 impl Default for AnalyticsConfig {
@@ -48,6 +51,38 @@ impl Default for AnalyticsConfig {
         Self {
             min_reports: 7,
             min_companies: 3,
+            archive_interval_secs: 60,
+        }
+    }
+}
+
+/// The blob store (`crate::blob`): files, archives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlobConfig {
+    /// Empty: `<data_dir>/blobs`. `file:///dir`, or `s3://bucket[/prefix]` (credentials
+    /// from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`).
+    pub url: String,
+    /// An S3-compatible endpoint other than AWS (MinIO, a local moto server).
+    pub endpoint: Option<String>,
+    pub region: String,
+    /// Allow plain HTTP to the endpoint (a local test server only).
+    pub allow_http: bool,
+    /// S3 credentials; when unset, the standard `AWS_*` environment variables are read.
+    /// Masked by `config check`.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+impl Default for BlobConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            endpoint: None,
+            region: "us-east-1".into(),
+            allow_http: false,
+            access_key_id: None,
+            secret_access_key: None,
         }
     }
 }
@@ -366,6 +401,7 @@ impl Default for Config {
             loads: LoadsConfig::default(),
             analytics: AnalyticsConfig::default(),
             ml: MlConfig::default(),
+            blob: BlobConfig::default(),
         }
     }
 }
@@ -650,6 +686,12 @@ impl Config {
                 return Err(invalid(key, "must be between 1 and 3650 days"));
             }
         }
+        if !(1..=86_400).contains(&self.analytics.archive_interval_secs) {
+            return Err(invalid(
+                "analytics.archive_interval_secs",
+                "must be between 1 and 86400",
+            ));
+        }
         if !(1..=3600).contains(&self.ml.reload_interval_secs) {
             return Err(invalid(
                 "ml.reload_interval_secs",
@@ -682,6 +724,9 @@ impl Config {
         shown.cache.url = shown.cache.url.as_deref().map(mask_url_password);
         if shown.maps.google.api_key.is_some() {
             shown.maps.google.api_key = Some("****".into());
+        }
+        if shown.blob.secret_access_key.is_some() {
+            shown.blob.secret_access_key = Some("****".into());
         }
         toml::to_string_pretty(&shown)
             .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))

@@ -2,6 +2,7 @@
 //! default and (in later issues) adapters for the engines used at scale, plus the HTTP kit
 //! shared by every service's API.
 
+pub mod blob;
 pub mod bus;
 pub mod cache;
 pub mod config;

@@ -29,6 +29,8 @@ pub struct ServiceContext {
     /// Pushes to every instance's WebSockets (in process, or Redis pub/sub at scale).
     pub fanout: Arc<dyn crate::fanout::Fanout>,
     pub outbox: OutboxSignal,
+    /// Files: a local directory embedded, an S3-compatible bucket at scale.
+    pub blobs: crate::blob::Blobs,
 }
 
 pub struct ConsumerSpec {

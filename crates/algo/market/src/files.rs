@@ -4,7 +4,7 @@
 //! DuckDB, Spark or pandas as they are.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -191,8 +191,8 @@ impl MarketWriter {
     }
 }
 
-fn column<T: DataType>(
-    rg: &mut SerializedRowGroupWriter<'_, File>,
+fn column<T: DataType, W: Write + Send>(
+    rg: &mut SerializedRowGroupWriter<'_, W>,
     values: &[T::T],
     def_levels: Option<&[i16]>,
 ) -> Result<(), FileError> {
@@ -216,98 +216,98 @@ fn days(d: chrono::NaiveDate) -> i32 {
     (d - chrono::NaiveDate::default()).num_days() as i32
 }
 
-fn write_bookings(
-    w: &mut SerializedFileWriter<File>,
+fn write_bookings<W: Write + Send>(
+    w: &mut SerializedFileWriter<W>,
     rows: &[BookingRecord],
 ) -> Result<(), FileError> {
     let mut rg = w.next_row_group()?;
     let ids: Vec<String> = rows.iter().map(|r| r.load_id.to_string()).collect();
-    column::<ByteArrayType>(&mut rg, &strings(ids.iter().map(String::as_str)), None)?;
-    column::<Int64Type>(
+    column::<ByteArrayType, W>(&mut rg, &strings(ids.iter().map(String::as_str)), None)?;
+    column::<Int64Type, W>(
         &mut rg,
         &rows.iter().map(|r| micros(r.booked_at)).collect::<Vec<_>>(),
         None,
     )?;
-    column::<Int32Type>(
+    column::<Int32Type, W>(
         &mut rg,
         &rows.iter().map(|r| days(r.pickup_date)).collect::<Vec<_>>(),
         None,
     )?;
-    column::<ByteArrayType>(
+    column::<ByteArrayType, W>(
         &mut rg,
         &strings(rows.iter().map(|r| r.origin_city.as_str())),
         None,
     )?;
-    column::<ByteArrayType>(
+    column::<ByteArrayType, W>(
         &mut rg,
         &strings(rows.iter().map(|r| r.origin_state.as_str())),
         None,
     )?;
-    column::<DoubleType>(
+    column::<DoubleType, W>(
         &mut rg,
         &rows.iter().map(|r| r.origin_lat).collect::<Vec<_>>(),
         None,
     )?;
-    column::<DoubleType>(
+    column::<DoubleType, W>(
         &mut rg,
         &rows.iter().map(|r| r.origin_lon).collect::<Vec<_>>(),
         None,
     )?;
-    column::<ByteArrayType>(
+    column::<ByteArrayType, W>(
         &mut rg,
         &strings(rows.iter().map(|r| r.origin_market.as_str())),
         None,
     )?;
-    column::<ByteArrayType>(
+    column::<ByteArrayType, W>(
         &mut rg,
         &strings(rows.iter().map(|r| r.dest_city.as_str())),
         None,
     )?;
-    column::<ByteArrayType>(
+    column::<ByteArrayType, W>(
         &mut rg,
         &strings(rows.iter().map(|r| r.dest_state.as_str())),
         None,
     )?;
-    column::<DoubleType>(
+    column::<DoubleType, W>(
         &mut rg,
         &rows.iter().map(|r| r.dest_lat).collect::<Vec<_>>(),
         None,
     )?;
-    column::<DoubleType>(
+    column::<DoubleType, W>(
         &mut rg,
         &rows.iter().map(|r| r.dest_lon).collect::<Vec<_>>(),
         None,
     )?;
-    column::<ByteArrayType>(
+    column::<ByteArrayType, W>(
         &mut rg,
         &strings(rows.iter().map(|r| r.dest_market.as_str())),
         None,
     )?;
-    column::<ByteArrayType>(
+    column::<ByteArrayType, W>(
         &mut rg,
         &strings(rows.iter().map(|r| r.equipment.as_str())),
         None,
     )?;
-    column::<DoubleType>(
+    column::<DoubleType, W>(
         &mut rg,
         &rows.iter().map(|r| r.miles).collect::<Vec<_>>(),
         None,
     )?;
-    column::<Int64Type>(
+    column::<Int64Type, W>(
         &mut rg,
         &rows.iter().map(|r| r.weight_lbs as i64).collect::<Vec<_>>(),
         None,
     )?;
     let brokers: Vec<String> = rows.iter().map(|r| r.broker_org_id.to_string()).collect();
-    column::<ByteArrayType>(&mut rg, &strings(brokers.iter().map(String::as_str)), None)?;
+    column::<ByteArrayType, W>(&mut rg, &strings(brokers.iter().map(String::as_str)), None)?;
     let carriers: Vec<String> = rows.iter().map(|r| r.carrier_org_id.to_string()).collect();
-    column::<ByteArrayType>(&mut rg, &strings(carriers.iter().map(String::as_str)), None)?;
-    column::<ByteArrayType>(
+    column::<ByteArrayType, W>(&mut rg, &strings(carriers.iter().map(String::as_str)), None)?;
+    column::<ByteArrayType, W>(
         &mut rg,
         &strings(rows.iter().map(|r| r.rate_kind.as_str())),
         None,
     )?;
-    column::<Int64Type>(
+    column::<Int64Type, W>(
         &mut rg,
         &rows
             .iter()
@@ -315,7 +315,7 @@ fn write_bookings(
             .collect::<Vec<_>>(),
         None,
     )?;
-    column::<Int64Type>(
+    column::<Int64Type, W>(
         &mut rg,
         &rows.iter().map(|r| r.rate_cents).collect::<Vec<_>>(),
         None,
@@ -324,26 +324,26 @@ fn write_bookings(
     Ok(())
 }
 
-fn write_postings(
-    w: &mut SerializedFileWriter<File>,
+fn write_postings<W: Write + Send>(
+    w: &mut SerializedFileWriter<W>,
     rows: &[PostingRecord],
 ) -> Result<(), FileError> {
     let mut rg = w.next_row_group()?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
-    column::<ByteArrayType>(&mut rg, &strings(ids.iter().map(String::as_str)), None)?;
+    column::<ByteArrayType, W>(&mut rg, &strings(ids.iter().map(String::as_str)), None)?;
     let kind = |k: PostingKind| match k {
         PostingKind::Load => "load",
         PostingKind::Truck => "truck",
     };
-    column::<ByteArrayType>(&mut rg, &strings(rows.iter().map(|r| kind(r.kind))), None)?;
-    column::<Int64Type>(
+    column::<ByteArrayType, W>(&mut rg, &strings(rows.iter().map(|r| kind(r.kind))), None)?;
+    column::<Int64Type, W>(
         &mut rg,
         &rows.iter().map(|r| micros(r.posted_at)).collect::<Vec<_>>(),
         None,
     )?;
     let orgs: Vec<String> = rows.iter().map(|r| r.org_id.to_string()).collect();
-    column::<ByteArrayType>(&mut rg, &strings(orgs.iter().map(String::as_str)), None)?;
-    column::<ByteArrayType>(
+    column::<ByteArrayType, W>(&mut rg, &strings(orgs.iter().map(String::as_str)), None)?;
+    column::<ByteArrayType, W>(
         &mut rg,
         &strings(rows.iter().map(|r| r.origin_market.as_str())),
         None,
@@ -356,13 +356,13 @@ fn write_postings(
         .iter()
         .map(|r| r.dest_market.is_some() as i16)
         .collect();
-    column::<ByteArrayType>(&mut rg, &strings(dest.into_iter()), Some(&defined))?;
-    column::<ByteArrayType>(
+    column::<ByteArrayType, W>(&mut rg, &strings(dest.into_iter()), Some(&defined))?;
+    column::<ByteArrayType, W>(
         &mut rg,
         &strings(rows.iter().map(|r| r.equipment.as_str())),
         None,
     )?;
-    column::<Int32Type>(
+    column::<Int32Type, W>(
         &mut rg,
         &rows.iter().map(|r| days(r.ready_date)).collect::<Vec<_>>(),
         None,
@@ -439,6 +439,35 @@ fn read_csv<T: serde::de::DeserializeOwned>(
         ))));
     }
     Ok(r.deserialize().collect::<Result<_, _>>()?)
+}
+
+fn parquet_bytes<R>(
+    schema: &str,
+    rows: &[R],
+    write: fn(&mut SerializedFileWriter<Vec<u8>>, &[R]) -> Result<(), FileError>,
+) -> Result<Vec<u8>, FileError> {
+    let props = Arc::new(
+        WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build(),
+    );
+    let mut w =
+        SerializedFileWriter::new(Vec::new(), Arc::new(parse_message_type(schema)?), props)?;
+    for chunk in rows.chunks(ROW_GROUP) {
+        write(&mut w, chunk)?;
+    }
+    Ok(w.into_inner()?)
+}
+
+/// `rows` as one Parquet file in memory, with the schema of `bookings.parquet` (for an
+/// archive that writes through an object store rather than to a local file).
+pub fn bookings_parquet(rows: &[BookingRecord]) -> Result<Vec<u8>, FileError> {
+    parquet_bytes(BOOKINGS_SCHEMA, rows, write_bookings)
+}
+
+/// `rows` as one Parquet file in memory, with the schema of `postings.parquet`.
+pub fn postings_parquet(rows: &[PostingRecord]) -> Result<Vec<u8>, FileError> {
+    parquet_bytes(POSTINGS_SCHEMA, rows, write_postings)
 }
 
 #[cfg(test)]
@@ -526,5 +555,30 @@ mod tests {
             postings
         );
         assert!(!dir.join("bookings.csv").exists());
+    }
+
+    #[test]
+    fn in_memory_parquet_matches_the_file() {
+        let dir = scratch("bytes");
+        let days = market(&dir, Format::Parquet);
+        let bookings: Vec<BookingRecord> = days.iter().flat_map(|d| d.bookings.clone()).collect();
+        let bytes = bookings_parquet(&bookings).unwrap();
+        let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
+        assert_eq!(
+            reader.metadata().file_metadata().num_rows() as usize,
+            bookings.len()
+        );
+        let last = reader.get_row_iter(None).unwrap().last().unwrap().unwrap();
+        assert_eq!(
+            last.get_long(20).unwrap(),
+            bookings[bookings.len() - 1].rate_cents
+        );
+        let postings: Vec<PostingRecord> = days.iter().flat_map(|d| d.postings.clone()).collect();
+        let bytes = postings_parquet(&postings).unwrap();
+        let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
+        assert_eq!(
+            reader.metadata().file_metadata().num_rows() as usize,
+            postings.len()
+        );
     }
 }

@@ -15,7 +15,10 @@ mod sim;
 mod summary;
 pub mod truth;
 
-pub use files::{read_bookings_csv, read_postings_csv, FileError, Format, MarketWriter};
+pub use files::{
+    bookings_parquet, postings_parquet, read_bookings_csv, read_postings_csv, FileError, Format,
+    MarketWriter,
+};
 pub use params::{ParamError, SimParams};
 pub use sim::{Day, Simulator};
 pub use summary::Summary;

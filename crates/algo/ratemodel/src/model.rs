@@ -242,8 +242,7 @@ impl RateModel {
         if !self.point_shift.is_finite() || !self.diesel_median_cents.is_finite() {
             return Err("the point shift or the diesel fallback is not finite".into());
         }
-        if self.log_rpm_deciles.len() != 9
-            || !self.log_rpm_deciles.windows(2).all(|w| w[0] <= w[1])
+        if self.log_rpm_deciles.len() != 9 || !self.log_rpm_deciles.windows(2).all(|w| w[0] <= w[1])
         {
             return Err("the drift deciles are not nine ascending numbers".into());
         }

@@ -9,9 +9,11 @@
 //! Data flow: the consumer group `analytics.ingest` stores each accepted record (keyed by
 //! its source id, so redelivery is a no-op) or quarantines the event with its reason; the
 //! listener `analytics.index` folds the same record into every instance's in-memory index;
-//! at start-up the index is rebuilt from the stored records.
+//! at start-up the index is rebuilt from the stored records. Every accepted record is also
+//! queued for the Parquet archive (`archive.rs`), written through the blob seam.
 
 pub mod api;
+pub mod archive;
 pub mod error;
 pub mod events;
 pub mod ingest;
@@ -50,9 +52,19 @@ pub struct AnalyticsService {
 
 impl AnalyticsService {
     pub async fn start(ctx: ServiceContext, settings: AnalyticsSettings) -> anyhow::Result<Self> {
-        Ok(Self {
-            analytics: Arc::new(Analytics::open(&ctx, settings).await?),
-        })
+        let analytics = Arc::new(Analytics::open(&ctx, settings).await?);
+        let (weak, blobs) = (Arc::downgrade(&analytics), ctx.blobs.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(settings.archive_every);
+            loop {
+                tick.tick().await;
+                let Some(a) = weak.upgrade() else { break };
+                if let Err(e) = a.archive(&blobs).await {
+                    tracing::warn!(error = %format!("{e:#}"), "writing the Parquet archive failed; the records stay queued");
+                }
+            }
+        });
+        Ok(Self { analytics })
     }
 
     pub fn analytics(&self) -> &Arc<Analytics> {

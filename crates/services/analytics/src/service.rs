@@ -15,6 +15,7 @@ use lanerunner_platform::service::ServiceContext;
 use lanerunner_platform::{Db, Tx};
 use uuid::Uuid;
 
+use crate::archive;
 use crate::error::{Result, Violations};
 use crate::events::{BOOKING_RECORDED, POSTING_RECORDED};
 use crate::ingest::{self, Places, Record};
@@ -23,9 +24,20 @@ use crate::store::{self, Quarantined};
 use crate::views::{LaneHistoryView, LaneView, MarketsView, WindowView};
 
 /// The analytics service's own settings (`analytics.*`).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct AnalyticsSettings {
     pub gate: Gate,
+    /// How often accepted records are written to the Parquet archive.
+    pub archive_every: std::time::Duration,
+}
+
+impl Default for AnalyticsSettings {
+    fn default() -> Self {
+        AnalyticsSettings {
+            gate: Gate::default(),
+            archive_every: std::time::Duration::from_secs(60),
+        }
+    }
 }
 
 /// How far back an `as_of` day may lie: the index keeps what the store holds, and a lane
@@ -124,6 +136,18 @@ impl Analytics {
 
     /// The consumer's half: store the record (and the broker's KPI change), or quarantine
     /// the event with its reason.
+    /// Writes waiting records to the Parquet archive (see `archive.rs`).
+    pub async fn archive(&self, blobs: &lanerunner_platform::blob::Blobs) -> anyhow::Result<usize> {
+        let mut total = 0;
+        loop {
+            let n = archive::flush(&self.db, blobs).await?;
+            total += n;
+            if n < archive::BATCH as usize {
+                return Ok(total);
+            }
+        }
+    }
+
     pub async fn ingest(&self, tx: &mut Tx, event: &EventEnvelope) -> anyhow::Result<()> {
         // The broker's own KPIs follow the broker's own events whatever the market makes of
         // them (a load in no known market still counts for its broker).
@@ -137,12 +161,14 @@ impl Analytics {
                 if store::insert_booking(tx, &b).await? {
                     let org = OrgId(b.broker_org_id);
                     publish(tx, BOOKING_RECORDED, org, b.load_id, &b).await?;
+                    archive::enqueue(tx, "bookings", b.booked_at.date_naive(), &b).await?;
                 }
                 None
             }
             (Ok(Some(Record::Posting(p))), _) => {
                 if store::insert_posting(tx, &p).await? {
                     publish(tx, POSTING_RECORDED, OrgId(p.org_id), p.id, &p).await?;
+                    archive::enqueue(tx, "postings", p.posted_at.date_naive(), &p).await?;
                 }
                 None
             }
@@ -181,14 +207,14 @@ impl Analytics {
                 format!("must be one of {}", EQUIPMENT.join(", ")),
             );
         }
-        let kind = match q.kind.as_deref() {
-            None | Some("spot") => RateKind::Spot,
-            Some("contract") => RateKind::Contract,
-            Some(_) => {
-                v.add("kind", "must be spot or contract");
-                RateKind::Spot
-            }
-        };
+        let kind = q
+            .kind
+            .as_deref()
+            .map_or(Some(RateKind::Spot), RateKind::from_name);
+        if kind.is_none() {
+            v.add("kind", "must be spot or contract");
+        }
+        let kind = kind.unwrap_or(RateKind::Spot);
         let as_of = self.check_as_of(q.as_of, &mut v);
         v.into_result((
             LaneKey {

@@ -111,14 +111,14 @@ impl Places {
                 format!("must be one of {}", EQUIPMENT.join(", ")),
             );
         }
-        let kind = match q.kind.as_deref() {
-            None | Some("spot") => RateKind::Spot,
-            Some("contract") => RateKind::Contract,
-            Some(_) => {
-                v.add("kind", "must be spot or contract");
-                RateKind::Spot
-            }
-        };
+        let kind = q
+            .kind
+            .as_deref()
+            .map_or(Some(RateKind::Spot), RateKind::from_name);
+        if kind.is_none() {
+            v.add("kind", "must be spot or contract");
+        }
+        let kind = kind.unwrap_or(RateKind::Spot);
         let today = Utc::now().date_naive();
         let pickup = q.pickup.unwrap_or(today + Duration::days(1));
         if pickup < today - Duration::days(PICKUP_DAYS_BACK) {

@@ -59,13 +59,6 @@ pub struct Rates {
     served: RwLock<Option<Arc<Served>>>,
 }
 
-fn kind_name(kind: RateKind) -> &'static str {
-    match kind {
-        RateKind::Spot => "spot",
-        RateKind::Contract => "contract",
-    }
-}
-
 impl Rates {
     pub async fn open(
         ctx: &ServiceContext,
@@ -428,7 +421,7 @@ impl Rates {
             origin: place(o),
             destination: place(d),
             equipment: r.equipment.clone(),
-            kind: kind_name(r.kind).to_owned(),
+            kind: r.kind.as_str().to_owned(),
             pickup: r.pickup,
             weight_lbs: r.weight_lbs,
             miles: r.miles.round(),
