@@ -38,6 +38,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A deployment with a rate model active, as operators run one: trained on a small simulated
+# market and published into the served data directory (the rate routes are then checked
+# answering, not only refusing).
+"$BIN" simulate --out "$DATA/market" --days 30 --loads-per-day 200 --format csv >/dev/null 2>&1
+"$BIN" ml train --data "$DATA/market" --out "$DATA/rate-model.lrm" >/dev/null 2>&1
+LANERUNNER_DATA_DIR="$DATA/state" LANERUNNER_LOG__LEVEL=warn \
+    "$BIN" ml publish --file "$DATA/rate-model.lrm" --activate >/dev/null
+
 # Generated traffic is many requests from one principal and one address: the limits that
 # protect a real deployment from that would only turn the run into 429s. Argon2 at test cost.
 LANERUNNER_HTTP__RATE_LIMIT_PER_MINUTE=0 \

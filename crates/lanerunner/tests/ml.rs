@@ -70,6 +70,17 @@ both_backends!(
             "unavailable",
         )
         .await;
+        // Bad input is bad input, model or none.
+        expect_problem(
+            app.get(
+                "/v1/rates/predict?origin=&destination=Atlanta,%20GA&equipment=V",
+                Some(&broker.access),
+            )
+            .await,
+            422,
+            "validation",
+        )
+        .await;
 
         let svc = rates(&app);
         let version = svc.rates().publish(model_file(1), true).await.unwrap();

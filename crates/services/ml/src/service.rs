@@ -310,14 +310,15 @@ impl Rates {
         }
     }
 
+    /// Bad input is answered as such whether or not a model is active.
     pub async fn predict(&self, q: QuoteParams) -> Result<Prediction> {
-        let served = self.served().ok_or(MlError::NoModel)?;
         let resolved = self
             .resolve(vec![q])
             .await?
             .pop()
             .expect("one answer a quote")
             .map_err(MlError::Invalid)?;
+        let served = self.served().ok_or(MlError::NoModel)?;
         Ok(self.price(&served, &resolved, Utc::now()))
     }
 
@@ -330,15 +331,17 @@ impl Rates {
             );
             return v.into_result(BatchView { results: vec![] });
         }
-        let served = self.served().ok_or(MlError::NoModel)?;
+        let resolved = self.resolve(quotes).await?;
+        let served = self.served();
+        if served.is_none() && resolved.iter().any(|r| r.is_ok()) {
+            return Err(MlError::NoModel);
+        }
         let now = Utc::now();
-        let results = self
-            .resolve(quotes)
-            .await?
+        let results = resolved
             .into_iter()
             .map(|r| match r {
                 Ok(resolved) => BatchItem {
-                    prediction: Some(self.price(&served, &resolved, now)),
+                    prediction: served.as_ref().map(|m| self.price(m, &resolved, now)),
                     errors: vec![],
                 },
                 Err(errors) => BatchItem {
