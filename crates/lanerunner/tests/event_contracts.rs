@@ -241,33 +241,11 @@ async fn what_analytics_publishes_ml_reads() {
         "commodity": "paper", "rate": {"kind": "all_in", "amount_cents": 250000},
         "stops": [{"kind": "pickup", "location": {"place": "Memphis, TN"}, "window": {"start": at(2, 8), "end": at(2, 12)}},
                   {"kind": "delivery", "location": {"place": "Columbus, OH"}, "appointment": at(3, 9)}]});
-    let created = json_of(
-        app.post_json("/v1/loads", &load, Some(&broker.access))
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    for (path, body) in [
-        ("post", json!({})),
-        (
-            "status",
-            json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id}}),
-        ),
-    ] {
-        let res = app
-            .post_json(
-                &format!("/v1/loads/{id}/{path}"),
-                &body,
-                Some(&broker.access),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::OK, "{path}");
-    }
+    lanerunner::testing::book(&app, &broker, &carrier, &load).await;
     let seen = first_of_each(&mut sub, &publisher).await;
     match ml::read(&seen["market.booking_recorded.v1"]) {
         Ok(Some(Record::Booking(b))) => {
-            assert_eq!(b.load_id.to_string(), id);
+            assert_eq!(b.dest_market, "COL-OH");
             assert_eq!(
                 (b.rate_cents, b.origin_market.as_str()),
                 (250_000, "MEM-TN")
