@@ -6,12 +6,9 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
 use lanerunner::both_backends;
 use lanerunner::testing::{at, book, dallas_atlanta_load, skip_engine_test, Backend, TestApp};
 use lanerunner_platform::blob::{self, Blobs};
-use object_store::path::Path as BlobPath;
-use object_store::ObjectStoreExt as _;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::RowAccessor;
 use serde_json::json;
@@ -21,25 +18,16 @@ use serde_json::json;
 async fn archived(blobs: &Blobs, dataset: &str, rows: usize) -> Vec<(String, Vec<String>)> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let prefix = BlobPath::from(format!("archive/{dataset}"));
-        let metas: Vec<_> = blobs.list(Some(&prefix)).collect().await;
         let mut files = Vec::new();
-        for meta in metas {
-            let meta = meta.unwrap();
-            let bytes: Bytes = blobs
-                .get(&meta.location)
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
+        for key in blobs.list(&format!("archive/{dataset}")).await.unwrap() {
+            let bytes = Bytes::from(blobs.get(&key).await.unwrap());
             let reader = SerializedFileReader::new(bytes).unwrap();
             let ids: Vec<String> = reader
                 .get_row_iter(None)
                 .unwrap()
                 .map(|r| r.unwrap().get_string(0).unwrap().clone())
                 .collect();
-            files.push((meta.location.to_string(), ids));
+            files.push((key, ids));
         }
         let n: usize = files.iter().map(|f| f.1.len()).sum();
         if n >= rows || tokio::time::Instant::now() > deadline {

@@ -1,6 +1,7 @@
 //! The blob seam: where files go (the analytics archive now; documents and reports next).
-//! An `object_store::ObjectStore` — the Arrow project's, which DuckDB, Spark and
-//! DataFusion users already trust — opened from `blob.*`: a local directory embedded
+//! Services see [`BlobStore`] — put, get, list by key — and never a backend. The one
+//! adapter is `object_store` (the Arrow project's, which DuckDB, Spark and DataFusion users
+//! already trust), opened from `blob.*`: a local directory embedded
 //! (`<data_dir>/blobs`), an S3-compatible bucket at scale (`s3://bucket/prefix`, any
 //! endpoint: AWS, MinIO, a local `moto_server` in tests). Credentials come from
 //! `blob.access_key_id` / `blob.secret_access_key` (set them through the environment,
@@ -9,17 +10,56 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use async_trait::async_trait;
+use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
+use object_store::path::Path as Key;
 use object_store::prefix::PrefixStore;
-use object_store::ObjectStore;
+use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::config::BlobConfig;
 
-pub type Blobs = Arc<dyn ObjectStore>;
+/// Files by key (`archive/bookings/date=2026-12-04/part-….parquet`).
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Writes `bytes` under `key`, replacing what was there.
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> anyhow::Result<()>;
+    async fn get(&self, key: &str) -> anyhow::Result<Vec<u8>>;
+    /// Every key under `prefix`, sorted.
+    async fn list(&self, prefix: &str) -> anyhow::Result<Vec<String>>;
+}
+
+pub type Blobs = Arc<dyn BlobStore>;
+
+/// The adapter: any `object_store` backend.
+struct ObjectStoreBlobs(Arc<dyn ObjectStore>);
+
+#[async_trait]
+impl BlobStore for ObjectStoreBlobs {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
+        self.0.put(&Key::from(key), bytes.into()).await?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> anyhow::Result<Vec<u8>> {
+        Ok(self.0.get(&Key::from(key)).await?.bytes().await?.to_vec())
+    }
+
+    async fn list(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
+        let metas: Vec<_> = self.0.list(Some(&Key::from(prefix))).try_collect().await?;
+        let mut keys: Vec<String> = metas.into_iter().map(|m| m.location.to_string()).collect();
+        keys.sort();
+        Ok(keys)
+    }
+}
 
 /// Opens the configured store; a local directory is created if missing.
 pub fn open(config: &BlobConfig, data_dir: &Path) -> anyhow::Result<Blobs> {
+    Ok(Arc::new(ObjectStoreBlobs(open_store(config, data_dir)?)))
+}
+
+fn open_store(config: &BlobConfig, data_dir: &Path) -> anyhow::Result<Arc<dyn ObjectStore>> {
     let url = config.url.trim();
     if url.is_empty() {
         let dir = data_dir.join("blobs");
@@ -57,18 +97,18 @@ pub fn open(config: &BlobConfig, data_dir: &Path) -> anyhow::Result<Blobs> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use object_store::path::Path as BlobPath;
-    use object_store::ObjectStoreExt as _;
 
     #[tokio::test]
     async fn the_embedded_store_is_a_directory_under_the_data_dir() {
         let dir = std::env::temp_dir().join(format!("lanerunner-blob-{}", uuid::Uuid::new_v4()));
         let blobs = open(&BlobConfig::default(), &dir).unwrap();
-        blobs
-            .put(&BlobPath::from("a/b.txt"), b"hello".to_vec().into())
-            .await
-            .unwrap();
+        blobs.put("a/b.txt", b"hello".to_vec()).await.unwrap();
+        blobs.put("a/c.txt", b"again".to_vec()).await.unwrap();
         assert_eq!(std::fs::read(dir.join("blobs/a/b.txt")).unwrap(), b"hello");
+        assert_eq!(blobs.get("a/c.txt").await.unwrap(), b"again");
+        assert_eq!(blobs.list("a").await.unwrap(), ["a/b.txt", "a/c.txt"]);
+        assert!(blobs.list("none").await.unwrap().is_empty());
+        assert!(blobs.get("a/missing.txt").await.is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

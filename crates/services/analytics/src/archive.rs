@@ -20,8 +20,6 @@ use chrono::NaiveDate;
 use lanerunner_core::market::{BookingRecord, PostingRecord};
 use lanerunner_platform::blob::Blobs;
 use lanerunner_platform::{on_tx, Db, Tx};
-use object_store::path::Path as BlobPath;
-use object_store::ObjectStoreExt as _;
 use serde::Serialize;
 use sqlx::types::Json;
 
@@ -108,10 +106,7 @@ pub async fn flush(db: &Db, blobs: &Blobs) -> anyhow::Result<usize> {
     for ((kind, day), (first, last, records)) in groups {
         let bytes = parquet(&kind, records)?;
         blobs
-            .put(
-                &BlobPath::from(file_name(&kind, &day, first, last)),
-                bytes.into(),
-            )
+            .put(&file_name(&kind, &day, first, last), bytes)
             .await?;
     }
     // Exactly the rows written: on PostgreSQL a row with a smaller seq may commit after

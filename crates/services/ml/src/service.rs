@@ -238,14 +238,11 @@ impl Rates {
     /// Makes a published version the active one (a rollback names an older version); this
     /// instance switches at once, the others at their next reload.
     pub async fn activate(&self, version: &str) -> Result<()> {
-        if store::artifact(&self.db, version).await?.is_none() {
-            return Err(MlError::UnknownVersion(version.to_owned()));
-        }
-        store::activate(&self.db, version).await?;
         let bytes = store::artifact(&self.db, version)
             .await?
             .ok_or_else(|| MlError::UnknownVersion(version.to_owned()))?;
         let model = decode(&bytes)?;
+        store::activate(&self.db, version).await?;
         *self.served.write().expect("model lock") = Some(Arc::new(Served {
             version: version.to_owned(),
             model,
