@@ -27,16 +27,19 @@ pub enum Resource {
     Analytics,
     /// The rate model: predicted rates, model versions and their monitoring.
     Rates,
+    /// Reports (lane rates, KPIs, carrier scorecards), their files and their schedules.
+    Reports,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 6] = [
+    pub const ALL: [Resource; 7] = [
         Resource::Identity,
         Resource::Loads,
         Resource::Trucks,
         Resource::Matching,
         Resource::Analytics,
         Resource::Rates,
+        Resource::Reports,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +50,7 @@ impl Resource {
             Resource::Matching => "matching",
             Resource::Analytics => "analytics",
             Resource::Rates => "rates",
+            Resource::Reports => "reports",
         }
     }
 }

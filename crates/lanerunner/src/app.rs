@@ -300,7 +300,8 @@ async fn start_service(
         outbox: signal.clone(),
         blobs: seams.blobs.clone(),
     };
-    let service_started = (spec.start)(ctx, config.clone())
+    let peers = registry::Peers(started.running.iter().map(|s| s.typed.clone()).collect());
+    let service_started = (spec.start)(ctx, config.clone(), peers)
         .await
         .with_context(|| format!("starting the {} service", spec.name))?;
     let service = service_started.service;

@@ -33,9 +33,22 @@ impl std::fmt::Debug for ServiceSpec {
     }
 }
 
+/// The services started before this one in the same process, for the typed clients that
+/// are a direct call when the service they ask runs alongside.
+#[derive(Clone, Default)]
+pub struct Peers(pub Vec<Arc<dyn Any + Send + Sync>>);
+
+impl Peers {
+    pub fn get<S: Send + Sync + 'static>(&self) -> Option<Arc<S>> {
+        self.0.iter().find_map(|s| s.clone().downcast::<S>().ok())
+    }
+}
+
 /// Starts a service on its seams, with the settings the binary picks out of the whole
-/// configuration for it (a service never sees the others' settings).
-pub type StartFn = fn(ServiceContext, Arc<Config>) -> BoxFuture<'static, anyhow::Result<Started>>;
+/// configuration for it (a service never sees the others' settings) and the services
+/// already running beside it.
+pub type StartFn =
+    fn(ServiceContext, Arc<Config>, Peers) -> BoxFuture<'static, anyhow::Result<Started>>;
 
 /// How to migrate and start one service.
 pub struct ServiceSpec {
@@ -53,7 +66,7 @@ macro_rules! service {
         ServiceSpec {
             name: $krate::SERVICE,
             migrations: $krate::migrations,
-            start: |ctx, _config| {
+            start: |ctx, _config, _peers| {
                 Box::pin(async move { Ok(Started::new($krate::$service::start(ctx).await?)) })
             },
         }
@@ -65,7 +78,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_identity::SERVICE,
         migrations: lanerunner_identity::migrations,
-        start: |ctx, config| {
+        start: |ctx, config, _peers| {
             Box::pin(async move {
                 let settings = lanerunner_identity::IdentitySettings {
                     auth: config.auth.clone(),
@@ -81,7 +94,7 @@ pub const SERVICES: &[ServiceSpec] = &[
         name: lanerunner_loads::SERVICE,
         migrations: lanerunner_loads::migrations,
         // `loads.*`, and the geocoder the binary builds from `maps.*`.
-        start: |ctx, config| {
+        start: |ctx, config, _peers| {
             Box::pin(async move {
                 let geocoder = crate::maps::geocoder(&config.maps).await?;
                 Ok(Started::new(
@@ -97,7 +110,7 @@ pub const SERVICES: &[ServiceSpec] = &[
         name: lanerunner_analytics::SERVICE,
         migrations: lanerunner_analytics::migrations,
         // `analytics.*`: the gate before a lane aggregate is shown.
-        start: |ctx, config| {
+        start: |ctx, config, _peers| {
             Box::pin(async move {
                 let a = &config.analytics;
                 let gate = lanerunner_laneindex::Gate::new(a.min_reports, a.min_companies)
@@ -117,7 +130,7 @@ pub const SERVICES: &[ServiceSpec] = &[
         migrations: lanerunner_ml::migrations,
         // `ml.*`, the analytics gate (comparables are shown under the same rule as lane
         // aggregates), and the geocoder the binary builds from `maps.*`.
-        start: |ctx, config| {
+        start: |ctx, config, _peers| {
             Box::pin(async move {
                 let a = &config.analytics;
                 let settings = lanerunner_ml::MlSettings {
@@ -128,6 +141,33 @@ pub const SERVICES: &[ServiceSpec] = &[
                 let geocoder = crate::maps::geocoder(&config.maps).await?;
                 Ok(Started::new(
                     lanerunner_ml::MlService::start(ctx, settings, geocoder).await?,
+                ))
+            })
+        },
+    },
+    ServiceSpec {
+        name: lanerunner_reporting::SERVICE,
+        migrations: lanerunner_reporting::migrations,
+        // `reporting.*`, `public_url` for the links it emails, and analytics, whose figures
+        // it reports: a direct call, so reporting runs where analytics runs.
+        start: |ctx, config, peers| {
+            Box::pin(async move {
+                let analytics = peers
+                    .get::<lanerunner_analytics::AnalyticsService>()
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "the reporting service reads its figures from the analytics service in the same process: run them together (--services analytics,reporting)"
+                        )
+                    })?;
+                let source = Arc::new(lanerunner_reporting::source::InProcessAnalytics(
+                    analytics.analytics().clone(),
+                ));
+                let settings = lanerunner_reporting::ReportingSettings {
+                    public_url: config.public_url.clone(),
+                    poll_every: std::time::Duration::from_secs(config.reporting.schedule_poll_secs),
+                };
+                Ok(Started::new(
+                    lanerunner_reporting::ReportingService::start(ctx, settings, source).await?,
                 ))
             })
         },

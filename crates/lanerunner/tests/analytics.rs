@@ -199,6 +199,31 @@ both_backends!(
             k["time_to_cover_hours"]["p50"].as_f64().unwrap() < 1.0,
             "{k}"
         );
+        // The carrier scorecard: the two loads covered with `carrier`, not yet delivered
+        // (the third was covered without naming a carrier on LaneRunner).
+        let card = json_of(
+            app.get("/v1/analytics/carriers", Some(&b.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        let carriers = card["carriers"].as_array().unwrap();
+        assert_eq!(carriers.len(), 1, "{card}");
+        assert_eq!(carriers[0]["carrier_org_id"], carrier.org_id.as_str());
+        assert_eq!(
+            (
+                carriers[0]["booked"].as_u64(),
+                carriers[0]["delivered"].as_u64()
+            ),
+            (Some(2), Some(0))
+        );
+        assert_eq!(carriers[0]["booked_cents"], 500_000);
+        assert!(carriers[0]["on_time_rate"].is_null());
+        let none = json_of(
+            app.get("/v1/analytics/carriers", Some(&other.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(none["carriers"], json!([]));
         // Another broker's KPIs hold none of it.
         let theirs = json_of(
             app.get("/v1/analytics/kpis", Some(&other.access)).await,

@@ -30,6 +30,7 @@ pub struct Config {
     pub loads: LoadsConfig,
     pub analytics: AnalyticsConfig,
     pub ml: MlConfig,
+    pub reporting: ReportingConfig,
     pub blob: BlobConfig,
 }
 
@@ -100,6 +101,23 @@ impl Default for MlConfig {
     fn default() -> Self {
         Self {
             reload_interval_secs: 5,
+        }
+    }
+}
+
+/// The reporting service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportingConfig {
+    /// How often every instance looks for report schedules that are due; one instance
+    /// makes each run.
+    pub schedule_poll_secs: u64,
+}
+
+impl Default for ReportingConfig {
+    fn default() -> Self {
+        Self {
+            schedule_poll_secs: 30,
         }
     }
 }
@@ -401,6 +419,7 @@ impl Default for Config {
             loads: LoadsConfig::default(),
             analytics: AnalyticsConfig::default(),
             ml: MlConfig::default(),
+            reporting: ReportingConfig::default(),
             blob: BlobConfig::default(),
         }
     }
@@ -692,6 +711,12 @@ impl Config {
                 "must be between 1 and 86400",
             ));
         }
+        if !(1..=3600).contains(&self.reporting.schedule_poll_secs) {
+            return Err(invalid(
+                "reporting.schedule_poll_secs",
+                "must be between 1 and 3600",
+            ));
+        }
         if !(1..=3600).contains(&self.ml.reload_interval_secs) {
             return Err(invalid(
                 "ml.reload_interval_secs",
@@ -914,6 +939,10 @@ mod tests {
         c.ml.reload_interval_secs = 0;
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("ml.reload_interval_secs"), "{e}");
+        let mut c = Config::default();
+        c.reporting.schedule_poll_secs = 0;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("reporting.schedule_poll_secs"), "{e}");
     }
 
     #[test]

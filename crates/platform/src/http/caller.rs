@@ -177,6 +177,8 @@ pub mod scope {
         MatchingWrite => Matching, Write;
         AnalyticsRead => Analytics, Read;
         RatesRead => Rates, Read;
+        ReportsRead => Reports, Read;
+        ReportsWrite => Reports, Write;
     }
 }
 

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use crate::kpis::BrokerKpis;
 use crate::service::{Analytics, LaneQuestion};
 use crate::store::Quarantined;
-use crate::views::{LaneHistoryView, LaneView, MarketsView};
+use crate::views::{CarrierScorecard, LaneHistoryView, LaneView, MarketsView};
 
 pub type AppState = Arc<Analytics>;
 
@@ -27,6 +27,7 @@ pub fn routes(analytics: Arc<Analytics>) -> OpenApiRouter {
         .routes(routes!(markets))
         .routes(routes!(quarantine))
         .routes(routes!(broker_kpis))
+        .routes(routes!(carrier_scorecard))
         .with_state(analytics)
 }
 
@@ -152,5 +153,19 @@ pub async fn broker_kpis(
     caller: Authorized<AnalyticsRead>,
     Query(q): Query<KpiParams>,
 ) -> Result<Json<BrokerKpis>, Problem> {
-    Ok(Json(a.broker_kpis(&caller, q.from, q.to).await?))
+    Ok(Json(a.broker_kpis(caller.org, q.from, q.to).await?))
+}
+
+/// How each carrier did on your organization's loads posted in the period and booked to
+/// it: loads, delivered, on time, cancelled after booking, paid, and booked against posted
+/// rate. Most loads first.
+#[utoipa::path(get, path = "/v1/analytics/carriers", tag = "analytics", security(("bearer" = [])),
+    params(KpiParams),
+    responses((status = 200, body = CarrierScorecard), (status = 422, body = Problem)))]
+pub async fn carrier_scorecard(
+    State(a): State<AppState>,
+    caller: Authorized<AnalyticsRead>,
+    Query(q): Query<KpiParams>,
+) -> Result<Json<CarrierScorecard>, Problem> {
+    Ok(Json(a.carrier_scorecard(caller.org, q.from, q.to).await?))
 }

@@ -26,6 +26,7 @@ pub enum KpiChange {
         load_id: Uuid,
         booked_at: DateTime<Utc>,
         booked_rate_cents: i64,
+        carrier_org_id: Option<Uuid>,
     },
     Delivered {
         load_id: Uuid,
@@ -77,6 +78,7 @@ pub fn change(event: &EventEnvelope) -> Result<Option<KpiChange>, Refused> {
             load_id: b.load_id,
             booked_at: b.booked_at,
             booked_rate_cents: b.rate_cents,
+            carrier_org_id: b.carrier_org_id,
         }
     } else if event.is(LOAD_STATUS_CHANGED) {
         let s: StatusChanged = serde_json::from_value(event.payload.clone()).map_err(unreadable)?;
@@ -110,6 +112,29 @@ pub struct BrokerLoad {
     pub booked_rate_cents: Option<i64>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub outcome: Option<String>,
+    /// The carrier the load was booked to (unknown for loads booked before it was kept).
+    pub carrier_org_id: Option<Uuid>,
+}
+
+impl BrokerLoad {
+    /// Booked all-in rate against the posted one, in percent.
+    fn booked_vs_posted_pct(&self) -> Option<f64> {
+        let (booked, posted) = (self.booked_rate_cents?, self.posted_rate_cents?);
+        (posted > 0).then(|| (booked - posted) as f64 * 100.0 / posted as f64)
+    }
+
+    /// Delivered by the end of the last delivery window.
+    fn on_time(&self) -> bool {
+        matches!((self.delivered_at, self.delivery_due), (Some(at), Some(due)) if at <= due)
+    }
+
+    fn cancelled(&self) -> bool {
+        self.outcome.as_deref() == Some(Outcome::Cancelled.as_str())
+    }
+}
+
+fn ratio(a: u64, b: u64) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -158,21 +183,11 @@ pub fn compute(loads: &[BrokerLoad], from: DateTime<Utc>, to: DateTime<Utc>) -> 
     hours.sort_by(f64::total_cmp);
     let mut vs_posted: Vec<f64> = covered
         .iter()
-        .filter_map(|l| {
-            let (booked, posted) = (l.booked_rate_cents?, l.posted_rate_cents?);
-            (posted > 0).then(|| (booked - posted) as f64 * 100.0 / posted as f64)
-        })
+        .filter_map(|l| l.booked_vs_posted_pct())
         .collect();
     vs_posted.sort_by(f64::total_cmp);
     let delivered: Vec<&BrokerLoad> = loads.iter().filter(|l| l.delivered_at.is_some()).collect();
-    let on_time = delivered
-        .iter()
-        .filter(|l| match (l.delivered_at, l.delivery_due) {
-            (Some(at), Some(due)) => at <= due,
-            _ => false,
-        })
-        .count() as u64;
-    let ratio = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
+    let on_time = delivered.iter().filter(|l| l.on_time()).count() as u64;
     let outcome = |o: Outcome| {
         loads
             .iter()
@@ -198,6 +213,63 @@ pub fn compute(loads: &[BrokerLoad], from: DateTime<Utc>, to: DateTime<Utc>) -> 
     }
 }
 
+/// How one carrier did on the broker's loads booked to it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CarrierScore {
+    pub carrier_org_id: Uuid,
+    /// The broker's loads posted in the period and booked to this carrier.
+    pub booked: u64,
+    pub delivered: u64,
+    pub delivered_on_time: u64,
+    /// delivered_on_time / delivered.
+    pub on_time_rate: Option<f64>,
+    /// Booked, then cancelled before delivery (a fall-off, whoever cancelled).
+    pub cancelled_after_booking: u64,
+    /// What the broker paid this carrier in all, in cents.
+    pub booked_cents: i64,
+    /// Median booked rate against the posted one, in percent.
+    pub booked_vs_posted_pct: Option<f64>,
+}
+
+/// The scorecard of every carrier the broker booked `loads` to, most loads first (ties by
+/// carrier id, so the order is stable).
+pub fn carrier_scorecard(loads: &[BrokerLoad]) -> Vec<CarrierScore> {
+    let mut by_carrier: std::collections::BTreeMap<Uuid, Vec<&BrokerLoad>> = Default::default();
+    for l in loads.iter().filter(|l| l.booked_at.is_some()) {
+        if let Some(carrier) = l.carrier_org_id {
+            by_carrier.entry(carrier).or_default().push(l);
+        }
+    }
+    let mut scores: Vec<CarrierScore> = by_carrier
+        .into_iter()
+        .map(|(carrier_org_id, loads)| {
+            let delivered = loads.iter().filter(|l| l.delivered_at.is_some()).count() as u64;
+            let on_time = loads.iter().filter(|l| l.on_time()).count() as u64;
+            let mut vs_posted: Vec<f64> = loads
+                .iter()
+                .filter_map(|l| l.booked_vs_posted_pct())
+                .collect();
+            vs_posted.sort_by(f64::total_cmp);
+            CarrierScore {
+                carrier_org_id,
+                booked: loads.len() as u64,
+                delivered,
+                delivered_on_time: on_time,
+                on_time_rate: ratio(on_time, delivered),
+                cancelled_after_booking: loads.iter().filter(|l| l.cancelled()).count() as u64,
+                booked_cents: loads.iter().filter_map(|l| l.booked_rate_cents).sum(),
+                booked_vs_posted_pct: (!vs_posted.is_empty()).then(|| percentile(&vs_posted, 0.5)),
+            }
+        })
+        .collect();
+    scores.sort_by(|a, b| {
+        b.booked
+            .cmp(&a.booked)
+            .then(a.carrier_org_id.cmp(&b.carrier_org_id))
+    });
+    scores
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +288,7 @@ mod tests {
             booked_rate_cents: booked_after_h.map(|_| booked_rate),
             delivered_at: None,
             outcome: None,
+            carrier_org_id: None,
         }
     }
 
@@ -244,6 +317,43 @@ mod tests {
             (none.cover_rate, none.time_to_cover_hours, none.on_time_rate),
             (None, None, None)
         );
+    }
+
+    #[test]
+    fn the_scorecard_groups_booked_loads_by_carrier() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut loads = vec![
+            load(Some(1), 200_000, 180_000),
+            load(Some(1), 200_000, 220_000),
+            load(Some(1), 100_000, 100_000),
+            load(Some(1), 100_000, 90_000),
+            load(None, 100_000, 0),
+        ];
+        for (l, c) in loads
+            .iter_mut()
+            .zip([Some(a), Some(a), Some(b), None, Some(b)])
+        {
+            l.carrier_org_id = c;
+        }
+        loads[0].delivered_at = Some(t(70));
+        loads[1].delivered_at = Some(t(90));
+        loads[2].outcome = Some("cancelled".into());
+        let card = carrier_scorecard(&loads);
+        assert_eq!(
+            card.len(),
+            2,
+            "unknown carriers and uncovered loads are left out"
+        );
+        assert_eq!(card[0].carrier_org_id, a);
+        assert_eq!(
+            (card[0].booked, card[0].delivered, card[0].delivered_on_time),
+            (2, 2, 1)
+        );
+        assert_eq!(card[0].on_time_rate, Some(0.5));
+        assert_eq!(card[0].booked_cents, 400_000);
+        assert_eq!(card[0].booked_vs_posted_pct, Some(0.0));
+        assert_eq!((card[1].booked, card[1].cancelled_after_booking), (1, 1));
+        assert_eq!(card[1].on_time_rate, None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::events::{BOOKING_RECORDED, POSTING_RECORDED};
 use crate::ingest::{self, Places, Record};
 use crate::kpis::{self, BrokerKpis};
 use crate::store::{self, Quarantined};
-use crate::views::{LaneHistoryView, LaneView, MarketsView, WindowView};
+use crate::views::{CarrierScorecard, LaneHistoryView, LaneView, MarketsView, WindowView};
 
 /// The analytics service's own settings (`analytics.*`).
 #[derive(Debug, Clone, Copy)]
@@ -314,26 +314,33 @@ impl Analytics {
         })
     }
 
-    /// The caller's organization's KPIs over its loads posted in `[from, to)` (default:
-    /// the last 30 days).
+    /// `org`'s KPIs over its loads posted in `[from, to)` (default: the last 30 days).
     pub async fn broker_kpis(
         &self,
-        caller: &Caller,
+        org: OrgId,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
     ) -> Result<BrokerKpis> {
-        let now = Utc::now();
-        let to = to.unwrap_or(now);
-        let from = from.unwrap_or(to - Duration::days(30));
-        let mut v = Violations::default();
-        if from >= to {
-            v.add("from", "must be before to");
-        } else if to - from > Duration::days(366 * 2) {
-            v.add("from", "the period may span at most two years");
-        }
-        v.into_result(())?;
-        let loads = store::broker_loads(&self.reader, caller.org, from, to).await?;
+        let (from, to) = check_period(from, to)?;
+        let loads = store::broker_loads(&self.reader, org, from, to).await?;
         Ok(kpis::compute(&loads, from, to))
+    }
+
+    /// How each carrier did on `org`'s loads posted in `[from, to)` and booked to it
+    /// (default: the last 30 days).
+    pub async fn carrier_scorecard(
+        &self,
+        org: OrgId,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<CarrierScorecard> {
+        let (from, to) = check_period(from, to)?;
+        let loads = store::broker_loads(&self.reader, org, from, to).await?;
+        Ok(CarrierScorecard {
+            from,
+            to,
+            carriers: kpis::carrier_scorecard(&loads),
+        })
     }
 
     /// The caller's organization's quarantined events, newest first.
@@ -341,4 +348,20 @@ impl Analytics {
         let org: OrgId = caller.org;
         Ok(store::quarantined(&self.reader, org, limit).await?)
     }
+}
+
+/// A reporting period: `[from, to)`, by default the 30 days to now, at most two years.
+fn check_period(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+    let to = to.unwrap_or_else(Utc::now);
+    let from = from.unwrap_or(to - Duration::days(30));
+    let mut v = Violations::default();
+    if from >= to {
+        v.add("from", "must be before to");
+    } else if to - from > Duration::days(366 * 2) {
+        v.add("from", "the period may span at most two years");
+    }
+    v.into_result((from, to))
 }

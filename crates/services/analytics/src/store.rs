@@ -135,14 +135,17 @@ pub async fn apply_kpi(tx: &mut Tx, org: OrgId, change: &KpiChange) -> sqlx::Res
             load_id,
             booked_at,
             booked_rate_cents,
+            carrier_org_id,
         } => on_tx!(tx, |c| {
             sqlx::query(
-            "UPDATE broker_loads SET booked_at = $3, booked_rate_cents = $4 WHERE org_id = $1 AND load_id = $2"
+            "UPDATE broker_loads SET booked_at = $3, booked_rate_cents = $4, carrier_org_id = $5 \
+             WHERE org_id = $1 AND load_id = $2"
         )
         .bind(org)
         .bind(load_id)
         .bind(booked_at)
         .bind(booked_rate_cents)
+        .bind(carrier_org_id)
         .execute(c)
         .await
         .map(|_| ())
@@ -177,7 +180,8 @@ pub async fn broker_loads(
 ) -> sqlx::Result<Vec<BrokerLoad>> {
     on_db!(db, |p| {
         sqlx::query_as(
-        "SELECT posted_at, posted_rate_cents, delivery_due, booked_at, booked_rate_cents, delivered_at, outcome \
+        "SELECT posted_at, posted_rate_cents, delivery_due, booked_at, booked_rate_cents, delivered_at, outcome, \
+         carrier_org_id \
          FROM broker_loads WHERE org_id = $1 AND posted_at >= $2 AND posted_at < $3"
     )
     .bind(org)

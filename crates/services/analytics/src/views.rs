@@ -1,6 +1,6 @@
 //! What clients see.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use lanerunner_laneindex::{LaneAnswer, LaneKey, MarketTightness, MonthPoint, Window};
 use serde::Serialize;
 
@@ -45,4 +45,12 @@ pub struct MarketsView {
     /// Tightest first: `{market, loads, trucks, load_to_truck}`.
     #[schema(value_type = Vec<Object>)]
     pub markets: Vec<MarketTightness>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CarrierScorecard {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Most loads first.
+    pub carriers: Vec<crate::kpis::CarrierScore>,
 }

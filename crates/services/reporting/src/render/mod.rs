@@ -1,0 +1,5 @@
+//! A [`Document`](crate::document::Document) into files: CSV for spreadsheets and other
+//! programs, PDF for people.
+
+pub mod csv;
+pub mod pdf;
