@@ -23,7 +23,8 @@ use lanerunner_platform::http::{docs, middleware, ops};
 use lanerunner_platform::mail::{run_mailer, SpoolMailer, EMAIL_REQUESTED};
 use lanerunner_platform::outbox::{OutboxRelay, OutboxSignal};
 use lanerunner_platform::service::{
-    BusReadiness, CacheReadiness, ReplicaReadiness, Service, ServiceContext, StoreReadiness,
+    BusReadiness, CacheReadiness, ConsumerSource, ReplicaReadiness, Service, ServiceContext,
+    StoreReadiness,
 };
 use lanerunner_platform::streams::{self, AuditForwarder, Streams, StreamsReadiness};
 use lanerunner_platform::{Config, Db};
@@ -347,6 +348,34 @@ async fn start_service(
         )));
     }
     for consumer in service.consumers() {
+        // With the streams on Kafka, a group that reads the audit stream reads it there
+        // (the forwarder copies every domain event to it); in process, the bus serves it.
+        if consumer.source == ConsumerSource::AuditStream && seams.streams.backend() != "in-process"
+        {
+            let (streams, db, token, group, outbox) = (
+                seams.streams.clone(),
+                db.clone(),
+                work.shutdown.clone(),
+                consumer.group.clone(),
+                signal.clone(),
+            );
+            work.tasks.push(tokio::spawn(async move {
+                if let Err(e) = bus::run_stream_consumer(
+                    streams,
+                    db,
+                    consumer.group,
+                    consumer.patterns,
+                    consumer.handler,
+                    outbox,
+                    token,
+                )
+                .await
+                {
+                    tracing::error!(group = %group, error = %e, "stream consumer stopped");
+                }
+            }));
+            continue;
+        }
         work.groups.push(consumer.group.clone());
         let patterns: Vec<&str> = consumer.patterns.iter().map(String::as_str).collect();
         drop(

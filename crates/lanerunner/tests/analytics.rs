@@ -57,6 +57,19 @@ both_backends!(
         let per_mile = w["rate_per_mile_cents"]["median"].as_f64().unwrap();
         assert!((200.0..400.0).contains(&per_mile), "{per_mile}");
         assert_eq!(lane["lane"]["rate_kind"], "spot");
+        // With the streams on Kafka, analytics stored these from the audit stream: its
+        // group is a stream consumer there, caught up (in process it reads the bus).
+        if app.backend == lanerunner::testing::Backend::FullStack {
+            let streams = app.app().streams();
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+            while streams.lag("analytics.ingest", "audit").await.unwrap() > 0 {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the analytics group has not read the audit stream"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
         // Contract rates are another lane: nothing reported there.
         let contract = json_of(
             app.get(&format!("{LANE}&kind=contract"), Some(&b1.access))

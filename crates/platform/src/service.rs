@@ -38,6 +38,20 @@ pub struct ConsumerSpec {
     pub group: String,
     pub patterns: Vec<String>,
     pub handler: Arc<dyn EventHandler>,
+    pub source: ConsumerSource,
+}
+
+/// Where a consumer group reads its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerSource {
+    /// The bus: each event delivered, acknowledged, retried, dead-lettered.
+    Bus,
+    /// The audit stream (every domain event, retained and replayable) when the streams run
+    /// on Kafka; the bus when they are in process, where the stream holds nothing the bus
+    /// does not. For consumers of the market's history (analytics), which a stream serves
+    /// at scale: a new group can replay what is retained, and a slow one holds no broker
+    /// queue.
+    AuditStream,
 }
 
 /// A listener every instance runs: it hears every matching event (a broadcast

@@ -298,3 +298,83 @@ mod tests {
         assert!(!is_permanent(&db.context("saving")));
     }
 }
+
+/// Runs `handler` as consumer group `group` over the audit stream (every domain event,
+/// `streams::AUDIT_TOPIC`) instead of the bus, until `shutdown`: the events of `patterns`
+/// are applied exactly as [`run_consumer`] applies them (one transaction each, repeats
+/// skipped by event id), and each record is committed on the stream after its effect, so
+/// delivery is at least once and a member that takes a partition over resumes after the
+/// last commit. Records of other events are committed unread.
+///
+/// A record is never skipped for a passing failure: it is retried in place with backoff,
+/// so the records of one aggregate keep their order. A record that is not an event
+/// envelope, or whose handler refuses it for good ([`Permanent`]), is logged, counted as
+/// `rejected` and committed — the stream has no dead-letter queue, and a handler that must
+/// keep bad input (analytics' quarantine) does so itself instead of refusing.
+pub async fn run_stream_consumer(
+    streams: Arc<dyn crate::streams::Streams>,
+    db: Db,
+    group: String,
+    patterns: Vec<String>,
+    handler: Arc<dyn EventHandler>,
+    outbox: OutboxSignal,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut sub = streams
+        .subscribe(&group, &[crate::streams::AUDIT_TOPIC])
+        .await?;
+    loop {
+        let record = tokio::select! {
+            r = sub.next() => match r {
+                Some(r) => r?,
+                None => return Ok(()),
+            },
+            _ = shutdown.cancelled() => return Ok(()),
+        };
+        let event = match serde_json::from_slice::<EventEnvelope>(&record.payload) {
+            Ok(event) => event,
+            Err(e) => {
+                tracing::error!(group = %group, partition = record.partition, offset = record.offset, error = %e, "a stream record is not an event envelope; skipped");
+                count(&group, "rejected", 0.0);
+                sub.commit(&record).await?;
+                continue;
+            }
+        };
+        if patterns
+            .iter()
+            .any(|p| lanerunner_core::event::topic_matches(p, &event.event_type))
+        {
+            record_lag(&group, &event);
+            let mut backoff = std::time::Duration::from_millis(100);
+            loop {
+                let started = std::time::Instant::now();
+                match apply_batch(&db, &group, &[&event], handler.as_ref(), &outbox).await {
+                    Ok(fresh) => {
+                        let result = if fresh[..] == [true] {
+                            "processed"
+                        } else {
+                            "duplicate"
+                        };
+                        count(&group, result, started.elapsed().as_secs_f64());
+                        break;
+                    }
+                    Err(e) if is_permanent(&e) => {
+                        tracing::error!(group = %group, event_id = %event.id, error = %format!("{e:#}"), "event refused for good; committed past it");
+                        count(&group, "rejected", started.elapsed().as_secs_f64());
+                        break;
+                    }
+                    Err(e) => {
+                        count(&group, "failed", started.elapsed().as_secs_f64());
+                        tracing::warn!(group = %group, event_id = %event.id, error = %format!("{e:#}"), retry_in_ms = backoff.as_millis() as u64, "event not applied; retrying it in place");
+                        tokio::select! {
+                            _ = tokio::time::sleep(backoff) => {}
+                            _ = shutdown.cancelled() => return Ok(()),
+                        }
+                        backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
+                    }
+                }
+            }
+        }
+        sub.commit(&record).await?;
+    }
+}

@@ -17,8 +17,8 @@ use async_trait::async_trait;
 use lanerunner_core::EventEnvelope;
 
 pub use consumer::{
-    is_permanent, record_lag, run_consumer, run_listener, sample_queue_depths, EventHandler,
-    Permanent,
+    is_permanent, record_lag, run_consumer, run_listener, run_stream_consumer, sample_queue_depths,
+    EventHandler, Permanent,
 };
 pub use memory::InMemoryBus;
 pub use rabbitmq::RabbitMqBus;

@@ -29,7 +29,7 @@ use lanerunner_core::EventEnvelope;
 use lanerunner_platform::bus::EventHandler;
 use lanerunner_platform::db::Migrations;
 use lanerunner_platform::service::{
-    ConsumerSpec, EventListener, ListenerSpec, Service, ServiceContext,
+    ConsumerSource, ConsumerSpec, EventListener, ListenerSpec, Service, ServiceContext,
 };
 use lanerunner_platform::Tx;
 use utoipa_axum::router::OpenApiRouter;
@@ -86,6 +86,7 @@ impl Service for AnalyticsService {
             group: "analytics.ingest".into(),
             patterns: events::consumed_topics(),
             handler: Arc::new(Ingest(Arc::downgrade(&self.analytics))),
+            source: ConsumerSource::AuditStream,
         }]
     }
 

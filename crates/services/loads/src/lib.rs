@@ -34,7 +34,9 @@ pub use service::Loads;
 use lanerunner_geo::Geocoder;
 use lanerunner_platform::config::LoadsConfig;
 use lanerunner_platform::db::Migrations;
-use lanerunner_platform::service::{ConsumerSpec, ListenerSpec, Service, ServiceContext};
+use lanerunner_platform::service::{
+    ConsumerSource, ConsumerSpec, ListenerSpec, Service, ServiceContext,
+};
 use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: &str = "loads";
@@ -106,6 +108,7 @@ impl Service for LoadsService {
             group: alerts::GROUP.into(),
             patterns: vec![events::LOAD_POSTED.topic()],
             handler: Arc::new(alerts::SearchAlerts(Arc::downgrade(&self.loads))),
+            source: ConsumerSource::Bus,
         }]
     }
 

@@ -24,7 +24,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lanerunner_platform::db::Migrations;
-use lanerunner_platform::service::{ConsumerSpec, ListenerSpec, Service, ServiceContext};
+use lanerunner_platform::service::{
+    ConsumerSource, ConsumerSpec, ListenerSpec, Service, ServiceContext,
+};
 use utoipa_axum::router::OpenApiRouter;
 
 pub use service::Matching;
@@ -95,6 +97,7 @@ impl Service for MatchingService {
             handler: Arc::new(projection::ProjectionConsumer(Arc::downgrade(
                 &self.matching,
             ))),
+            source: ConsumerSource::Bus,
         }]
     }
 

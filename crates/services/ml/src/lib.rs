@@ -31,7 +31,7 @@ use lanerunner_geo::Geocoder;
 use lanerunner_platform::bus::EventHandler;
 use lanerunner_platform::db::Migrations;
 use lanerunner_platform::service::{
-    ConsumerSpec, EventListener, ListenerSpec, Service, ServiceContext,
+    ConsumerSource, ConsumerSpec, EventListener, ListenerSpec, Service, ServiceContext,
 };
 use lanerunner_platform::Tx;
 use utoipa_axum::router::OpenApiRouter;
@@ -91,6 +91,7 @@ impl Service for MlService {
             group: "ml.ingest".into(),
             patterns: events::consumed_topics(),
             handler: Arc::new(Ingest(Arc::downgrade(&self.rates))),
+            source: ConsumerSource::Bus,
         }]
     }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use lanerunner_platform::db::Migrations;
 pub use lanerunner_platform::fanout::{Fanout, Push};
-use lanerunner_platform::service::{ConsumerSpec, Service, ServiceContext};
+use lanerunner_platform::service::{ConsumerSource, ConsumerSpec, Service, ServiceContext};
 use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: &str = "realtime";
@@ -61,6 +61,7 @@ impl Service for RealtimeService {
             group: FANOUT_GROUP.into(),
             patterns: feed::FEED.iter().map(|(p, _)| p.to_string()).collect(),
             handler: Arc::new(feed::ToFanout(self.fanout.clone())),
+            source: ConsumerSource::Bus,
         }]
     }
 }
