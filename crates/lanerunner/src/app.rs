@@ -23,8 +23,8 @@ use lanerunner_platform::http::{docs, middleware, ops};
 use lanerunner_platform::mail::{run_mailer, SpoolMailer, EMAIL_REQUESTED};
 use lanerunner_platform::outbox::{OutboxRelay, OutboxSignal};
 use lanerunner_platform::service::{
-    BusReadiness, CacheReadiness, ConsumerSource, ReplicaReadiness, Service, ServiceContext,
-    StoreReadiness,
+    BusReadiness, CacheReadiness, ConsumerSource, ConsumerSpec, ReplicaReadiness, Service,
+    ServiceContext, StoreReadiness,
 };
 use lanerunner_platform::streams::{self, AuditForwarder, Streams, StreamsReadiness};
 use lanerunner_platform::{Config, Db};
@@ -350,58 +350,46 @@ async fn start_service(
     for consumer in service.consumers() {
         // With the streams on Kafka, a group that reads the audit stream reads it there
         // (the forwarder copies every domain event to it); in process, the bus serves it.
-        if consumer.source == ConsumerSource::AuditStream && seams.streams.backend() != "in-process"
-        {
-            let (streams, db, token, group, outbox) = (
-                seams.streams.clone(),
-                db.clone(),
-                work.shutdown.clone(),
-                consumer.group.clone(),
-                signal.clone(),
+        let from_stream = consumer.source == ConsumerSource::AuditStream
+            && seams.streams.backend() != "in-process";
+        if !from_stream {
+            work.groups.push(consumer.group.clone());
+            let patterns: Vec<&str> = consumer.patterns.iter().map(String::as_str).collect();
+            drop(
+                bus.subscribe(&consumer.group, &patterns)
+                    .await
+                    .with_context(|| format!("declaring consumer group {}", consumer.group))?,
             );
-            work.tasks.push(tokio::spawn(async move {
-                if let Err(e) = bus::run_stream_consumer(
+        }
+        let (bus, streams, db, token, outbox) = (
+            bus.clone(),
+            seams.streams.clone(),
+            db.clone(),
+            work.shutdown.clone(),
+            signal.clone(),
+        );
+        work.tasks.push(tokio::spawn(async move {
+            let ConsumerSpec {
+                group,
+                patterns,
+                handler,
+                ..
+            } = consumer;
+            let ran = if from_stream {
+                bus::run_stream_consumer(
                     streams,
                     db,
-                    consumer.group,
-                    consumer.patterns,
-                    consumer.handler,
+                    group.clone(),
+                    patterns,
+                    handler,
                     outbox,
                     token,
                 )
                 .await
-                {
-                    tracing::error!(group = %group, error = %e, "stream consumer stopped");
-                }
-            }));
-            continue;
-        }
-        work.groups.push(consumer.group.clone());
-        let patterns: Vec<&str> = consumer.patterns.iter().map(String::as_str).collect();
-        drop(
-            bus.subscribe(&consumer.group, &patterns)
-                .await
-                .with_context(|| format!("declaring consumer group {}", consumer.group))?,
-        );
-        let (bus, db, token, group, outbox) = (
-            bus.clone(),
-            db.clone(),
-            work.shutdown.clone(),
-            consumer.group.clone(),
-            signal.clone(),
-        );
-        work.tasks.push(tokio::spawn(async move {
-            if let Err(e) = run_consumer(
-                bus,
-                db,
-                consumer.group,
-                consumer.patterns,
-                consumer.handler,
-                outbox,
-                token,
-            )
-            .await
-            {
+            } else {
+                run_consumer(bus, db, group.clone(), patterns, handler, outbox, token).await
+            };
+            if let Err(e) = ran {
                 tracing::error!(group = %group, error = %e, "consumer stopped");
             }
         }));

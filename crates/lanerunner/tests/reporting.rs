@@ -137,7 +137,12 @@ both_backends!(
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
 
-        // The broker's own KPIs and carriers: b1's four loads, all with `carrier`.
+        // The broker's own KPIs and carriers: b1's four loads, all with `carrier` (stored
+        // by analytics' consumer group, which may trail the lane index a moment).
+        poll(&app, "/v1/analytics/carriers", &b1, |c| {
+            c["carriers"][0]["booked"] == 4
+        })
+        .await;
         let kpis = create(&app, &b1, json!({"kind": "broker_kpis", "period_days": 30})).await;
         let rows = csv_rows(&download(&app, &b1, &kpis, "csv").await);
         let whole = rows.last().unwrap();

@@ -18,4 +18,4 @@ pub use caller::{
 pub use client_addr::ClientAddr;
 pub use json::ApiJson;
 pub use pagination::{Cursor, Page};
-pub use problem::{FieldError, Problem};
+pub use problem::{FieldError, Invalid, Problem, Violations};

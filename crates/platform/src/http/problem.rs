@@ -38,6 +38,33 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// Every invalid field of a request, collected before answering, so the client hears of
+/// all of them at once rather than one per attempt.
+#[derive(Debug, Default)]
+pub struct Violations(pub Vec<FieldError>);
+
+/// The fields a request got wrong; a service's error turns it into its own `Invalid`.
+#[derive(Debug)]
+pub struct Invalid(pub Vec<FieldError>);
+
+impl Violations {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    /// `ok` when nothing was found invalid.
+    pub fn into_result<T>(self, ok: T) -> Result<T, Invalid> {
+        if self.0.is_empty() {
+            Ok(ok)
+        } else {
+            Err(Invalid(self.0))
+        }
+    }
+}
+
 impl Problem {
     /// `kind` is the last segment of the type URI, e.g. `not-found`.
     pub fn new(status: StatusCode, kind: &str, title: impl Into<String>) -> Self {

@@ -22,24 +22,10 @@ impl From<AnalyticsError> for Problem {
     }
 }
 
-/// Every invalid field of a request, collected before answering (one shape everywhere:
-/// the client fixes them all at once).
-#[derive(Debug, Default)]
-pub struct Violations(Vec<FieldError>);
+pub use lanerunner_platform::http::Violations;
 
-impl Violations {
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
-    }
-
-    pub fn into_result<T>(self, ok: T) -> Result<T> {
-        if self.0.is_empty() {
-            Ok(ok)
-        } else {
-            Err(AnalyticsError::Invalid(self.0))
-        }
+impl From<lanerunner_platform::http::Invalid> for AnalyticsError {
+    fn from(i: lanerunner_platform::http::Invalid) -> Self {
+        AnalyticsError::Invalid(i.0)
     }
 }

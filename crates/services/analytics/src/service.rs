@@ -216,15 +216,13 @@ impl Analytics {
         }
         let kind = kind.unwrap_or(RateKind::Spot);
         let as_of = self.check_as_of(q.as_of, &mut v);
-        v.into_result((
-            LaneKey {
-                origin_market: q.origin,
-                dest_market: q.destination,
-                equipment: q.equipment,
-                rate_kind: kind,
-            },
-            as_of,
-        ))
+        let key = LaneKey {
+            origin_market: q.origin,
+            dest_market: q.destination,
+            equipment: q.equipment,
+            rate_kind: kind,
+        };
+        Ok(v.into_result((key, as_of))?)
     }
 
     fn check_as_of(&self, as_of: Option<NaiveDate>, v: &mut Violations) -> NaiveDate {
@@ -363,5 +361,5 @@ fn check_period(
     } else if to - from > Duration::days(366 * 2) {
         v.add("from", "the period may span at most two years");
     }
-    v.into_result((from, to))
+    Ok(v.into_result((from, to))?)
 }

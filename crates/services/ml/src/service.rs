@@ -326,7 +326,7 @@ impl Rates {
                 "quotes",
                 format!("must hold between 1 and {MAX_BATCH} quotes"),
             );
-            return v.into_result(BatchView { results: vec![] });
+            return Ok(v.into_result(BatchView { results: vec![] })?);
         }
         let resolved = self.resolve(quotes).await?;
         let served = self.served();

@@ -33,23 +33,10 @@ impl From<ReportError> for Problem {
     }
 }
 
-/// Every invalid field of a request, collected before answering.
-#[derive(Debug, Default)]
-pub struct Violations(pub Vec<FieldError>);
+pub use lanerunner_platform::http::Violations;
 
-impl Violations {
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
-    }
-
-    pub fn into_result<T>(self, ok: T) -> Result<T> {
-        if self.0.is_empty() {
-            Ok(ok)
-        } else {
-            Err(ReportError::Invalid(self.0))
-        }
+impl From<lanerunner_platform::http::Invalid> for ReportError {
+    fn from(i: lanerunner_platform::http::Invalid) -> Self {
+        ReportError::Invalid(i.0)
     }
 }
