@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use chrono::Duration;
 use clap::{Args, Subcommand};
+use lanerunner_core::market::{BookingRecord, PostingRecord};
 use lanerunner_ml::{MlService, Rates};
 use lanerunner_ratemodel::{
     encode, examples, lane_average_baseline, vocab_of, FitOptions, Metrics, RateModel,
@@ -52,7 +53,9 @@ pub enum MlCommand {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// A directory `lanerunner simulate` wrote (bookings.csv, and postings.csv if there).
+    /// Booked history in files: a directory `lanerunner simulate` wrote (bookings.csv or
+    /// bookings.parquet, and postings if there), or the analytics Parquet archive
+    /// (`<blob dir>/archive`, holding `bookings/date=…/*.parquet` and `postings/…`).
     #[arg(long, value_name = "DIR", conflicts_with = "from_store")]
     pub data: Option<PathBuf>,
     /// Train on the history the ml service kept (bookings and postings analytics accepted).
@@ -99,21 +102,58 @@ async fn with_rates<T>(
     result
 }
 
+/// Bookings and postings from the files in `dir`, in whichever layout it holds.
+fn read_history(dir: &std::path::Path) -> anyhow::Result<(Vec<BookingRecord>, Vec<PostingRecord>)> {
+    use lanerunner_market as m;
+    let ctx = |p: &std::path::Path| format!("reading {}", p.display());
+    fn many<T>(
+        sub: &std::path::Path,
+        read: fn(&std::path::Path) -> Result<Vec<T>, lanerunner_market::FileError>,
+    ) -> anyhow::Result<Vec<T>> {
+        let mut all = Vec::new();
+        for f in lanerunner_market::parquet_files_under(sub)? {
+            all.extend(read(&f).with_context(|| format!("reading {}", f.display()))?);
+        }
+        Ok(all)
+    }
+    let (csv, parquet, archive) = (
+        dir.join("bookings.csv"),
+        dir.join("bookings.parquet"),
+        dir.join("bookings"),
+    );
+    let bookings = if csv.exists() {
+        m::read_bookings_csv(&csv).with_context(|| ctx(&csv))?
+    } else if parquet.exists() {
+        m::read_bookings_parquet(&parquet).with_context(|| ctx(&parquet))?
+    } else if archive.is_dir() {
+        many(&archive, m::read_bookings_parquet)?
+    } else {
+        anyhow::bail!(
+            "{} holds no bookings.csv, bookings.parquet or bookings/ archive",
+            dir.display()
+        );
+    };
+    let (csv, parquet, archive) = (
+        dir.join("postings.csv"),
+        dir.join("postings.parquet"),
+        dir.join("postings"),
+    );
+    let postings = if csv.exists() {
+        m::read_postings_csv(&csv).with_context(|| ctx(&csv))?
+    } else if parquet.exists() {
+        m::read_postings_parquet(&parquet).with_context(|| ctx(&parquet))?
+    } else if archive.is_dir() {
+        many(&archive, m::read_postings_parquet)?
+    } else {
+        eprintln!("no postings: the load-to-truck features stay neutral");
+        Vec::new()
+    };
+    Ok((bookings, postings))
+}
+
 async fn train(args: TrainArgs) -> anyhow::Result<()> {
     let (bookings, postings) = match (&args.data, args.from_store) {
-        (Some(dir), _) => {
-            let bookings = lanerunner_market::read_bookings_csv(&dir.join("bookings.csv"))
-                .with_context(|| format!("reading {}", dir.join("bookings.csv").display()))?;
-            let postings_file = dir.join("postings.csv");
-            let postings = if postings_file.exists() {
-                lanerunner_market::read_postings_csv(&postings_file)
-                    .with_context(|| format!("reading {}", postings_file.display()))?
-            } else {
-                eprintln!("no postings.csv: the load-to-truck features stay neutral");
-                Vec::new()
-            };
-            (bookings, postings)
-        }
+        (Some(dir), _) => read_history(dir)?,
         (None, true) => with_rates(&args.config, async |r| Ok(r.history().await?)).await?,
         (None, false) => anyhow::bail!("say what to train on: --data DIR or --from-store"),
     };

@@ -83,3 +83,69 @@ fn bad_parameters_are_refused_with_a_reason() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+/// `ml train` reads what `simulate` wrote as CSV or as Parquet alike (the Parquet files
+/// share the analytics archive's schema), and names a directory with no bookings.
+#[test]
+fn the_rate_model_trains_on_csv_and_on_parquet_alike() {
+    let train = |data: &std::path::Path, out: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_lanerunner"))
+            .args(["ml", "train", "--data"])
+            .arg(data)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let (csv, parquet) = (scratch("train-csv"), scratch("train-parquet"));
+    for (dir, format) in [(&csv, "csv"), (&parquet, "parquet")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_lanerunner"))
+            .args(["simulate", "--out"])
+            .arg(dir)
+            .args([
+                "--days",
+                "8",
+                "--loads-per-day",
+                "250",
+                "--seed",
+                "9",
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(parquet.join("bookings.parquet").exists() && !parquet.join("bookings.csv").exists());
+    let (a, b) = (csv.join("model.lrm"), parquet.join("model.lrm"));
+    let mut counts = Vec::new();
+    for (data, model) in [(&csv, &a), (&parquet, &b)] {
+        let out = train(data, model);
+        let said = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{said}");
+        assert!(std::fs::metadata(model).unwrap().len() > 0);
+        // "N bookings (K skipped: …), M postings": the same records either way.
+        counts.push(said.lines().next().unwrap_or_default().to_string());
+    }
+    assert!(
+        counts[0].contains("bookings") && counts[0].contains("postings"),
+        "{counts:?}"
+    );
+    assert_eq!(counts[0], counts[1]);
+    let empty = scratch("train-empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = train(&empty, &empty.join("model.lrm"));
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("holds no bookings"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for dir in [csv, parquet, empty] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

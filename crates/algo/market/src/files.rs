@@ -65,6 +65,9 @@ pub enum FileError {
     Csv(#[from] csv::Error),
     #[error("Parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
+    /// A file that is not what it was read as, or a row that is not a record.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,6 +11,7 @@
 
 mod files;
 mod params;
+mod read_parquet;
 mod sim;
 mod summary;
 pub mod truth;
@@ -20,6 +21,7 @@ pub use files::{
     MarketWriter,
 };
 pub use params::{ParamError, SimParams};
+pub use read_parquet::{parquet_files_under, read_bookings_parquet, read_postings_parquet};
 pub use sim::{Day, Simulator};
 pub use summary::Summary;
 pub use truth::GroundTruth;
