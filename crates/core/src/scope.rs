@@ -29,10 +29,12 @@ pub enum Resource {
     Rates,
     /// Reports (lane rates, KPIs, carrier scorecards), their files and their schedules.
     Reports,
+    /// Rate negotiations on loads: offers, counters, acceptances.
+    Negotiations,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 7] = [
+    pub const ALL: [Resource; 8] = [
         Resource::Identity,
         Resource::Loads,
         Resource::Trucks,
@@ -40,6 +42,7 @@ impl Resource {
         Resource::Analytics,
         Resource::Rates,
         Resource::Reports,
+        Resource::Negotiations,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +54,7 @@ impl Resource {
             Resource::Analytics => "analytics",
             Resource::Rates => "rates",
             Resource::Reports => "reports",
+            Resource::Negotiations => "negotiations",
         }
     }
 }

@@ -106,6 +106,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     },
     service!(lanerunner_realtime::RealtimeService),
     service!(lanerunner_matching_service::MatchingService),
+    service!(lanerunner_negotiation_service::NegotiationService),
     ServiceSpec {
         name: lanerunner_analytics::SERVICE,
         migrations: lanerunner_analytics::migrations,

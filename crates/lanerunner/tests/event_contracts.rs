@@ -258,3 +258,67 @@ async fn what_analytics_publishes_ml_reads() {
         other => panic!("the posting record does not read as ml's: {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_loads_publishes_negotiation_reads() {
+    use lanerunner_negotiation_service::events as negotiation;
+    let publisher: Vec<String> = [
+        lanerunner_loads::events::LOAD_POSTED,
+        lanerunner_loads::events::LOAD_STATUS_CHANGED,
+    ]
+    .iter()
+    .map(|t| t.topic())
+    .collect();
+    assert_eq!(negotiation::consumed_topics(), publisher);
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut sub = app
+        .app()
+        .bus()
+        .subscribe_broadcast(&["load.#"])
+        .await
+        .unwrap();
+    let broker = app.signup("contract-nb@example.com", "broker").await;
+    let load = lanerunner::testing::dallas_atlanta_load("EC-N", 240_000);
+    let created = json_of(
+        app.post_json("/v1/loads", &load, Some(&broker.access))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    for (path, body) in [
+        ("post", json!({})),
+        (
+            "status",
+            json!({"event": "cancel", "reason": "contract test"}),
+        ),
+    ] {
+        let res = app
+            .post_json(
+                &format!("/v1/loads/{id}/{path}"),
+                &body,
+                Some(&broker.access),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+    }
+    let seen = first_of_each(&mut sub, &publisher).await;
+    let posted: negotiation::Posted = read_as(&seen["load.posted.v1"]);
+    assert_eq!(
+        (posted.id.to_string(), posted.all_in_rate_cents),
+        (id.clone(), Some(240_000))
+    );
+    assert!(
+        posted.stops.iter().any(|s| s.kind == "pickup"),
+        "a posted load names its pickup"
+    );
+    assert!(posted.loaded_miles > 0.0);
+    let status: negotiation::StatusChanged = read_as(&seen["load.status_changed.v1"]);
+    // The first status change is the posting itself.
+    assert_eq!(
+        (status.load_id.to_string(), status.to.as_str()),
+        (id, "posted")
+    );
+    assert!(status.version > 0);
+}

@@ -179,6 +179,8 @@ pub mod scope {
         RatesRead => Rates, Read;
         ReportsRead => Reports, Read;
         ReportsWrite => Reports, Write;
+        NegotiationsRead => Negotiations, Read;
+        NegotiationsWrite => Negotiations, Write;
     }
 }
 

@@ -20,6 +20,7 @@ pub const FEED: &[(&str, Resource)] = &[
     ("truck.removed.v1", Resource::Trucks),
     ("search.alert.v1", Resource::Loads),
     ("match.suggested.v1", Resource::Matching),
+    ("negotiation.updated.v1", Resource::Negotiations),
 ];
 
 /// The resource an event delivered to sockets belongs to; `None` for anything not in

@@ -1,0 +1,411 @@
+//! The negotiation service over real HTTP, on SQLite, on PostgreSQL and on the full stack:
+//! a carrier and a broker negotiate to an agreement in structured moves and in words,
+//! only the two parties see it, bad moves are refused with nothing recorded, and of many
+//! carriers booking one load at the same instant exactly one wins, every time.
+
+use std::sync::Arc;
+
+use lanerunner::both_backends;
+use lanerunner::testing::{dallas_atlanta_load, expect_problem, json_of, Account, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// A load `broker` created and posted, once the negotiation service has it.
+async fn posted_load(app: &TestApp, broker: &Account, rate: i64) -> String {
+    let created = json_of(
+        app.post_json(
+            "/v1/loads",
+            &dallas_atlanta_load("N", rate),
+            Some(&broker.access),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let res = app
+        .post_json(
+            &format!("/v1/loads/{id}/post"),
+            &json!({}),
+            Some(&broker.access),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    id
+}
+
+/// Opens a negotiation, waiting for the load to reach the service's projection.
+async fn open(app: &TestApp, carrier: &Account, body: Value) -> reqwest::Response {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let res = app
+            .post_json("/v1/negotiations", &body, Some(&carrier.access))
+            .await;
+        if res.status() != StatusCode::NOT_FOUND {
+            return res;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the load never reached the negotiation service"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn act(app: &TestApp, who: &Account, id: &str, body: Value) -> reqwest::Response {
+    app.post_json(
+        &format!("/v1/negotiations/{id}/moves"),
+        &body,
+        Some(&who.access),
+    )
+    .await
+}
+
+both_backends!(
+    async fn a_carrier_and_a_broker_negotiate_to_an_agreement(app: TestApp) {
+        let broker = app.signup("b@example.com", "broker").await;
+        let carrier = app.signup("c@example.com", "carrier").await;
+        let stranger = app.signup("s@example.com", "carrier").await;
+        let load = posted_load(&app, &broker, 250_000).await;
+
+        let n = json_of(
+            open(
+                &app,
+                &carrier,
+                json!({"load_id": load, "text": "can you do 2600?"}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(
+            (
+                n["status"].as_str(),
+                n["turn"].as_str(),
+                n["your_side"].as_str()
+            ),
+            (Some("open"), Some("broker"), Some("carrier"))
+        );
+        assert_eq!(n["standing_cents"], 260_000);
+        assert_eq!(n["posted_rate_cents"], 250_000);
+        let id = n["id"].as_str().unwrap().to_string();
+
+        // The broker counters; offering again before the carrier answers is out of turn.
+        let n = json_of(
+            act(
+                &app,
+                &broker,
+                &id,
+                json!({"move": {"move": "offer", "rate_cents": 240_000}}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(
+            (n["turn"].as_str(), n["standing_cents"].as_i64()),
+            (Some("carrier"), Some(240_000))
+        );
+        expect_problem(
+            act(
+                &app,
+                &broker,
+                &id,
+                json!({"move": {"move": "offer", "rate_cents": 245_000}}),
+            )
+            .await,
+            409,
+            "move-refused",
+        )
+        .await;
+        // Words the parser cannot read are asked back, and nothing is recorded.
+        let p = expect_problem(
+            act(&app, &carrier, &id, json!({"text": "what's the weight?"})).await,
+            422,
+            "unclear-message",
+        )
+        .await;
+        assert!(p["detail"].as_str().unwrap().contains('?'), "{p}");
+        let n = json_of(
+            act(&app, &carrier, &id, json!({"text": "deal"})).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(
+            (n["status"].as_str(), n["agreed_cents"].as_i64()),
+            (Some("agreed"), Some(240_000))
+        );
+
+        // Both parties read the whole conversation; nobody else finds it.
+        let seen = json_of(
+            app.get(&format!("/v1/negotiations/{id}"), Some(&broker.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        let messages = seen["messages"].as_array().unwrap();
+        let events: Vec<&str> = messages
+            .iter()
+            .map(|m| m["event"]["event"].as_str().unwrap())
+            .collect();
+        assert_eq!(events, ["offered", "offered", "agreed"]);
+        assert_eq!(messages[0]["text"], "can you do 2600?");
+        assert_eq!(messages[2]["side"], "carrier");
+        assert_eq!(seen["your_side"], "broker");
+        expect_problem(
+            app.get(&format!("/v1/negotiations/{id}"), Some(&stranger.access))
+                .await,
+            404,
+            "not-found",
+        )
+        .await;
+        expect_problem(
+            act(&app, &stranger, &id, json!({"text": "deal"})).await,
+            404,
+            "not-found",
+        )
+        .await;
+        let theirs = json_of(
+            app.get("/v1/negotiations", Some(&stranger.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(theirs, json!([]));
+        let mine = json_of(
+            app.get(
+                &format!("/v1/negotiations?load_id={load}"),
+                Some(&broker.access),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(mine.as_array().unwrap().len(), 1);
+        // Closed: no more moves.
+        expect_problem(
+            act(&app, &broker, &id, json!({"move": {"move": "withdraw"}})).await,
+            409,
+            "move-refused",
+        )
+        .await;
+    }
+
+    async fn bad_moves_are_refused_and_record_nothing(app: TestApp) {
+        let broker = app.signup("b@example.com", "broker").await;
+        let carrier = app.signup("c@example.com", "carrier").await;
+        let load = posted_load(&app, &broker, 250_000).await;
+        let res = app
+            .post_json(
+                "/v1/negotiations",
+                &json!({"load_id": load, "text": "2200"}),
+                Some(&broker.access),
+            )
+            .await;
+        expect_problem(res, 403, "forbidden").await;
+        // Once the load is there: bad first moves, and a load that does not exist.
+        let res = open(
+            &app,
+            &carrier,
+            json!({"load_id": load, "text": "what's the commodity?"}),
+        )
+        .await;
+        expect_problem(res, 422, "unclear-message").await;
+        let unknown = json!({"load_id": uuid::Uuid::now_v7(), "text": "2200"});
+        let res = app
+            .post_json("/v1/negotiations", &unknown, Some(&carrier.access))
+            .await;
+        expect_problem(res, 404, "not-found").await;
+        for (body, status, kind) in [
+            (
+                json!({"load_id": load, "text": "2200 CAD"}),
+                422,
+                "unclear-message",
+            ),
+            (
+                json!({"load_id": load, "move": {"move": "offer", "rate_cents": -5}}),
+                422,
+                "invalid-move",
+            ),
+            (
+                json!({"load_id": load, "move": {"move": "offer", "rate_cents": 2_000_000_000}}),
+                422,
+                "invalid-move",
+            ),
+            (
+                json!({"load_id": load, "move": {"move": "accept"}}),
+                409,
+                "move-refused",
+            ),
+            (
+                json!({"load_id": load, "move": {"move": "book_now"}, "text": "deal"}),
+                422,
+                "validation",
+            ),
+            (json!({"load_id": load}), 422, "validation"),
+        ] {
+            let res = app
+                .post_json("/v1/negotiations", &body, Some(&carrier.access))
+                .await;
+            expect_problem(res, status, kind).await;
+        }
+        let none = json_of(
+            app.get("/v1/negotiations", Some(&carrier.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(none, json!([]), "nothing refused was recorded");
+        let n = json_of(
+            app.post_json(
+                "/v1/negotiations",
+                &json!({"load_id": load, "text": "$2.45 a mile"}),
+                Some(&carrier.access),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        // A rate a mile times the load's miles, to the dollar.
+        let standing = n["standing_cents"].as_i64().unwrap();
+        assert!(
+            standing % 100 == 0 && (150_000..300_000).contains(&standing),
+            "{n}"
+        );
+        let p = expect_problem(
+            app.post_json(
+                "/v1/negotiations",
+                &json!({"load_id": load, "text": "2300"}),
+                Some(&carrier.access),
+            )
+            .await,
+            409,
+            "negotiation-already-open",
+        )
+        .await;
+        assert_eq!(p["negotiation_id"], n["id"]);
+        let res = app
+            .post_json(
+                "/v1/negotiations/not-a-uuid/moves",
+                &json!({"text": "deal"}),
+                Some(&carrier.access),
+            )
+            .await;
+        expect_problem(res, 400, "bad-request").await;
+        expect_problem(
+            app.get("/v1/negotiations?limit=0", Some(&carrier.access))
+                .await,
+            422,
+            "validation",
+        )
+        .await;
+    }
+
+    async fn of_many_carriers_booking_one_load_at_once_exactly_one_wins(app: TestApp) {
+        const RACERS: usize = 5;
+        let broker = app.signup("b@example.com", "broker").await;
+        let mut carriers = Vec::new();
+        for i in 0..RACERS {
+            carriers.push(app.signup(&format!("c{i}@example.com"), "carrier").await);
+        }
+        let bystander = app.signup("by@example.com", "carrier").await;
+        for round in 0..3 {
+            let load = posted_load(&app, &broker, 250_000).await;
+            // One carrier is still talking when the load goes.
+            let talking = json_of(
+                open(&app, &bystander, json!({"load_id": load, "text": "2700"})).await,
+                StatusCode::CREATED,
+            )
+            .await;
+            let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+            let tasks: Vec<_> = carriers
+                .iter()
+                .map(|c| {
+                    let req = app
+                        .client
+                        .post(app.url("/v1/negotiations"))
+                        .json(&json!({"load_id": load, "move": {"move": "book_now"}}))
+                        .bearer_auth(&c.access);
+                    let barrier = barrier.clone();
+                    tokio::spawn(async move {
+                        barrier.wait().await;
+                        let res = req.send().await.unwrap();
+                        (
+                            res.status(),
+                            res.json::<Value>().await.unwrap_or(Value::Null),
+                        )
+                    })
+                })
+                .collect();
+            let mut won = Vec::new();
+            for t in tasks {
+                let (status, body) = t.await.unwrap();
+                match status {
+                    StatusCode::CREATED => won.push(body),
+                    StatusCode::CONFLICT => {
+                        let kind = body["type"].as_str().unwrap_or_default();
+                        assert!(
+                            kind.ends_with("/load-taken") || kind.ends_with("/contended"),
+                            "round {round}: {body}"
+                        );
+                    }
+                    other => panic!("round {round}: {other} {body}"),
+                }
+            }
+            assert_eq!(won.len(), 1, "round {round}: {won:?}");
+            assert_eq!(
+                (won[0]["status"].as_str(), won[0]["agreed_cents"].as_i64()),
+                (Some("agreed"), Some(250_000))
+            );
+            let talking = json_of(
+                app.get(
+                    &format!("/v1/negotiations/{}", talking["id"].as_str().unwrap()),
+                    Some(&bystander.access),
+                )
+                .await,
+                StatusCode::OK,
+            )
+            .await;
+            assert_eq!(talking["status"], "withdrawn", "round {round}: {talking}");
+            assert_eq!(
+                talking["closed_reason"],
+                "the load was booked with another carrier"
+            );
+        }
+    }
+
+    async fn a_load_leaving_the_board_closes_its_negotiations(app: TestApp) {
+        let broker = app.signup("b@example.com", "broker").await;
+        let carrier = app.signup("c@example.com", "carrier").await;
+        let load = posted_load(&app, &broker, 250_000).await;
+        let n = json_of(
+            open(&app, &carrier, json!({"load_id": load, "text": "2600"})).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = n["id"].as_str().unwrap().to_string();
+        let res = app
+            .post_json(
+                &format!("/v1/loads/{load}/status"),
+                &json!({"event": "cancel", "reason": "shipper cancelled"}),
+                Some(&broker.access),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let closed =
+            lanerunner::testing::poll(&app, &format!("/v1/negotiations/{id}"), &carrier, |n| {
+                n["status"] != "open"
+            })
+            .await;
+        assert_eq!(closed["status"], "withdrawn");
+        assert_eq!(closed["closed_reason"], "the load is cancelled");
+        // And a new one cannot be opened on it.
+        let other = app.signup("o@example.com", "carrier").await;
+        let res = app
+            .post_json(
+                "/v1/negotiations",
+                &json!({"load_id": load, "move": {"move": "book_now"}}),
+                Some(&other.access),
+            )
+            .await;
+        expect_problem(res, 409, "load-not-open").await;
+    }
+);

@@ -1,0 +1,48 @@
+-- The negotiation service's store: the loads it may negotiate (a projection of the loads
+-- service's events), each negotiation's protocol state, and every message in it.
+
+CREATE TABLE loads (
+    load_id            UUID PRIMARY KEY,
+    broker_org_id      UUID NOT NULL,
+    posted_rate_cents  BIGINT,
+    loaded_miles       DOUBLE PRECISION NOT NULL,
+    pickup_at          TIMESTAMPTZ NOT NULL,
+    -- posted, or the status it moved to since (covered, cancelled, expired, ...)
+    status             TEXT NOT NULL,
+    status_version     BIGINT NOT NULL
+);
+
+CREATE TABLE negotiations (
+    id              UUID PRIMARY KEY,
+    load_id         UUID NOT NULL,
+    broker_org_id   UUID NOT NULL,
+    carrier_org_id  UUID NOT NULL,
+    status          TEXT NOT NULL,
+    -- The protocol's state (lanerunner_negotiation::protocol::Negotiation).
+    state           JSONB NOT NULL,
+    -- Compare-and-set: every change names the version it read.
+    version         BIGINT NOT NULL,
+    closed_reason   TEXT,
+    created_at      TIMESTAMPTZ NOT NULL,
+    updated_at      TIMESTAMPTZ NOT NULL
+);
+-- One open negotiation per carrier and load, and one agreement per load: two carriers
+-- accepting at the same instant cannot both win.
+CREATE UNIQUE INDEX negotiations_one_open_per_carrier ON negotiations (load_id, carrier_org_id) WHERE status = 'open';
+CREATE UNIQUE INDEX negotiations_one_agreement_per_load ON negotiations (load_id) WHERE status = 'agreed';
+CREATE INDEX negotiations_by_broker ON negotiations (broker_org_id, updated_at);
+CREATE INDEX negotiations_by_carrier ON negotiations (carrier_org_id, updated_at);
+CREATE INDEX negotiations_by_load ON negotiations (load_id, status);
+
+CREATE TABLE negotiation_messages (
+    negotiation_id  UUID NOT NULL,
+    seq             BIGINT NOT NULL,
+    side            TEXT NOT NULL,
+    author_id       UUID,
+    -- What the protocol recorded (an offer, an agreement, ...), as JSON.
+    event           JSONB NOT NULL,
+    -- The words it was said in, when it came as text.
+    text            TEXT,
+    at              TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (negotiation_id, seq)
+);

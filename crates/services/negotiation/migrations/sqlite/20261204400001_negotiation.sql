@@ -1,0 +1,48 @@
+-- The negotiation service's store: the loads it may negotiate (a projection of the loads
+-- service's events), each negotiation's protocol state, and every message in it.
+
+CREATE TABLE loads (
+    load_id            BLOB PRIMARY KEY,
+    broker_org_id      BLOB NOT NULL,
+    posted_rate_cents  BIGINT,
+    loaded_miles       REAL NOT NULL,
+    pickup_at          TEXT NOT NULL,
+    -- posted, or the status it moved to since (covered, cancelled, expired, ...)
+    status             TEXT NOT NULL,
+    status_version     BIGINT NOT NULL
+);
+
+CREATE TABLE negotiations (
+    id              BLOB PRIMARY KEY,
+    load_id         BLOB NOT NULL,
+    broker_org_id   BLOB NOT NULL,
+    carrier_org_id  BLOB NOT NULL,
+    status          TEXT NOT NULL,
+    -- The protocol's state (lanerunner_negotiation::protocol::Negotiation).
+    state           TEXT NOT NULL,
+    -- Compare-and-set: every change names the version it read.
+    version         BIGINT NOT NULL,
+    closed_reason   TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+-- One open negotiation per carrier and load, and one agreement per load: two carriers
+-- accepting at the same instant cannot both win.
+CREATE UNIQUE INDEX negotiations_one_open_per_carrier ON negotiations (load_id, carrier_org_id) WHERE status = 'open';
+CREATE UNIQUE INDEX negotiations_one_agreement_per_load ON negotiations (load_id) WHERE status = 'agreed';
+CREATE INDEX negotiations_by_broker ON negotiations (broker_org_id, updated_at);
+CREATE INDEX negotiations_by_carrier ON negotiations (carrier_org_id, updated_at);
+CREATE INDEX negotiations_by_load ON negotiations (load_id, status);
+
+CREATE TABLE negotiation_messages (
+    negotiation_id  BLOB NOT NULL,
+    seq             BIGINT NOT NULL,
+    side            TEXT NOT NULL,
+    author_id       BLOB,
+    -- What the protocol recorded (an offer, an agreement, ...), as JSON.
+    event           TEXT NOT NULL,
+    -- The words it was said in, when it came as text.
+    text            TEXT,
+    at              TEXT NOT NULL,
+    PRIMARY KEY (negotiation_id, seq)
+);

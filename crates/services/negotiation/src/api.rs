@@ -1,0 +1,92 @@
+//! The negotiation service's HTTP API: thin handlers that parse, authorise and call one
+//! function of [`Negotiations`]. Only a negotiation's two parties see it.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use lanerunner_platform::http::scope::{NegotiationsRead, NegotiationsWrite};
+use lanerunner_platform::http::{ApiJson, Authorized, Problem};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::service::Negotiations;
+use crate::views::{MoveRequest, NegotiationView, OpenRequest};
+
+pub type AppState = Arc<Negotiations>;
+
+pub fn routes(n: Arc<Negotiations>) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(open, list))
+        .routes(routes!(get_one))
+        .routes(routes!(make_move))
+        .with_state(n)
+}
+
+/// A carrier opens a negotiation on a posted load with its first move: an offer (or its
+/// words, "can you do 2200?"), or Book Now at the posted rate. Deadline: the pickup time;
+/// five offers a side.
+#[utoipa::path(post, path = "/v1/negotiations", tag = "negotiations", security(("bearer" = [])),
+    request_body = OpenRequest,
+    responses((status = 201, body = NegotiationView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn open(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsWrite>,
+    ApiJson(body): ApiJson<OpenRequest>,
+) -> Result<(StatusCode, Json<NegotiationView>), Problem> {
+    Ok((StatusCode::CREATED, Json(n.open(&caller, body).await?)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only those on this load.
+    pub load_id: Option<Uuid>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+}
+
+/// Your organization's negotiations, as broker or carrier, most recently changed first.
+#[utoipa::path(get, path = "/v1/negotiations", tag = "negotiations", security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, body = Vec<NegotiationView>), (status = 422, body = Problem)))]
+pub async fn list(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsRead>,
+    Query(q): Query<ListParams>,
+) -> Result<Json<Vec<NegotiationView>>, Problem> {
+    Ok(Json(
+        n.list(caller.org, q.load_id, q.limit.unwrap_or(50)).await?,
+    ))
+}
+
+/// One negotiation with every message in it.
+#[utoipa::path(get, path = "/v1/negotiations/{id}", tag = "negotiations", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The negotiation")),
+    responses((status = 200, body = NegotiationView), (status = 404, body = Problem)))]
+pub async fn get_one(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsRead>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<NegotiationView>, Problem> {
+    Ok(Json(n.view(caller.org, id.into()).await?))
+}
+
+/// A move by your side: offer or counter, accept the other side's standing offer, reject,
+/// withdraw, Book Now — or a message in words read into one ("deal", "$2.45 a mile";
+/// what it cannot read is asked back as a 422 and nothing is recorded).
+#[utoipa::path(post, path = "/v1/negotiations/{id}/moves", tag = "negotiations", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The negotiation")),
+    request_body = MoveRequest,
+    responses((status = 200, body = NegotiationView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn make_move(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsWrite>,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<MoveRequest>,
+) -> Result<Json<NegotiationView>, Problem> {
+    Ok(Json(n.act(&caller, id.into(), body).await?))
+}

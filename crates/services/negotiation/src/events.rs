@@ -1,0 +1,77 @@
+//! What the negotiation service consumes (its own tolerant reading of the loads service's
+//! `load.posted.v1` and `load.status_changed.v1`) and what it publishes.
+
+use chrono::{DateTime, Utc};
+use lanerunner_core::EventType;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const LOAD_POSTED: EventType = EventType::new("load.posted", 1);
+pub const LOAD_STATUS_CHANGED: EventType = EventType::new("load.status_changed", 1);
+
+/// A negotiation changed: opened, an offer made, agreed, rejected, withdrawn, expired.
+pub const NEGOTIATION_UPDATED: EventType = EventType::new("negotiation.updated", 1);
+/// A rate was agreed: the load is to be covered by this carrier at this rate (the loads
+/// service acts on it; the rate confirmation is rendered from it).
+pub const NEGOTIATION_AGREED: EventType = EventType::new("negotiation.agreed", 1);
+
+pub fn consumed_topics() -> Vec<String> {
+    [LOAD_POSTED, LOAD_STATUS_CHANGED]
+        .iter()
+        .map(|t| t.topic())
+        .collect()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Stop {
+    pub kind: String,
+    pub window: Window,
+}
+
+/// `load.posted.v1`, the fields a negotiation needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Posted {
+    pub id: Uuid,
+    pub broker_org_id: Uuid,
+    pub stops: Vec<Stop>,
+    pub loaded_miles: f64,
+    #[serde(default)]
+    pub all_in_rate_cents: Option<i64>,
+}
+
+/// `load.status_changed.v1`, the fields a negotiation needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatusChanged {
+    pub load_id: Uuid,
+    pub to: String,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Updated {
+    pub negotiation_id: Uuid,
+    pub load_id: Uuid,
+    pub broker_org_id: Uuid,
+    pub carrier_org_id: Uuid,
+    pub status: String,
+    /// The protocol event (`offered`, `agreed`, `rejected`, `withdrawn`, `expired`), or
+    /// `closed` when the load went elsewhere.
+    pub event: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Agreed {
+    pub negotiation_id: Uuid,
+    pub load_id: Uuid,
+    pub broker_org_id: Uuid,
+    pub carrier_org_id: Uuid,
+    pub rate_cents: i64,
+    pub total_cents: i64,
+    pub book_now: bool,
+    pub agreed_at: DateTime<Utc>,
+}

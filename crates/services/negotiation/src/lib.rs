@@ -1,0 +1,91 @@
+//! The negotiation service (`negotiation`): rate negotiations between a load's broker and
+//! the carriers that want it, under the alternating-offers protocol of
+//! `lanerunner-negotiation`, by API or in free text, with exactly one agreement per load.
+//!
+//! Layout: `events.rs` what it consumes and publishes, `store.rs` its SQL, `service.rs`
+//! the flows, `views.rs` what clients see, `api.rs` the thin handlers. The consumer group
+//! `negotiation.loads` keeps its own projection of the loads it may negotiate.
+//!
+//! Not yet here (issue 12 continues): the agents acting for a side, carrier vetting, the
+//! loads service covering a load on `negotiation.agreed.v1`, chat.
+
+pub mod api;
+pub mod error;
+pub mod events;
+mod service;
+mod store;
+pub mod views;
+
+use std::sync::{Arc, Weak};
+
+use async_trait::async_trait;
+use lanerunner_core::EventEnvelope;
+use lanerunner_platform::bus::EventHandler;
+use lanerunner_platform::db::Migrations;
+use lanerunner_platform::service::{ConsumerSource, ConsumerSpec, Service, ServiceContext};
+use lanerunner_platform::Tx;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use service::{Negotiations, OFFERS_PER_SIDE};
+
+pub const SERVICE: &str = "negotiation";
+
+lanerunner_core::id_type!(
+    /// A negotiation between a load's broker and one carrier.
+    NegotiationId
+);
+
+pub fn migrations() -> Migrations {
+    Migrations::new(
+        sqlx::migrate!("./migrations/sqlite"),
+        sqlx::migrate!("./migrations/postgres"),
+    )
+}
+
+pub struct NegotiationService {
+    negotiations: Arc<Negotiations>,
+}
+
+impl NegotiationService {
+    pub async fn start(ctx: ServiceContext) -> anyhow::Result<Self> {
+        Ok(Self {
+            negotiations: Arc::new(Negotiations::new(&ctx)),
+        })
+    }
+
+    pub fn negotiations(&self) -> &Arc<Negotiations> {
+        &self.negotiations
+    }
+}
+
+impl Service for NegotiationService {
+    fn name(&self) -> &'static str {
+        SERVICE
+    }
+
+    fn routes(&self) -> OpenApiRouter {
+        api::routes(self.negotiations.clone())
+    }
+
+    fn consumers(&self) -> Vec<ConsumerSpec> {
+        vec![ConsumerSpec {
+            group: "negotiation.loads".into(),
+            patterns: events::consumed_topics(),
+            handler: Arc::new(Loads(Arc::downgrade(&self.negotiations))),
+            source: ConsumerSource::Bus,
+        }]
+    }
+}
+
+/// `negotiation.loads`: the loads projection.
+struct Loads(Weak<Negotiations>);
+
+#[async_trait]
+impl EventHandler for Loads {
+    async fn handle(&self, event: &EventEnvelope, tx: &mut Tx) -> anyhow::Result<()> {
+        let Some(n) = self.0.upgrade() else {
+            anyhow::bail!("the negotiation service is shutting down");
+        };
+        n.project(tx, event).await
+    }
+}

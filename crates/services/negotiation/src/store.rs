@@ -1,0 +1,272 @@
+//! The negotiation service's SQL, one text for both backends. A negotiation is read by
+//! its id together with the caller's organization (as broker or as carrier), so another
+//! organization's negotiation is not found rather than forbidden.
+
+use chrono::{DateTime, Utc};
+use lanerunner_core::{OrgId, UserId};
+use lanerunner_negotiation::protocol::Negotiation;
+use lanerunner_platform::{on_db, on_tx, Db, Tx};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::NegotiationId;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LoadRow {
+    pub load_id: Uuid,
+    pub broker_org_id: OrgId,
+    pub posted_rate_cents: Option<i64>,
+    pub loaded_miles: f64,
+    pub pickup_at: DateTime<Utc>,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NegotiationRow {
+    pub id: NegotiationId,
+    pub load_id: Uuid,
+    pub broker_org_id: OrgId,
+    pub carrier_org_id: OrgId,
+    pub status: String,
+    pub state: Json<Negotiation>,
+    pub version: i64,
+    pub closed_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub seq: i64,
+    pub side: String,
+    pub author_id: Option<UserId>,
+    pub event: Json<serde_json::Value>,
+    pub text: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A load as posted; a repost keeps the terms current but never reopens a load that has
+/// moved on (its status changes carry versions, the posting does not).
+pub async fn upsert_posted(tx: &mut Tx, l: &LoadRow) -> sqlx::Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "INSERT INTO loads (load_id, broker_org_id, posted_rate_cents, loaded_miles, pickup_at, status, status_version) \
+         VALUES ($1, $2, $3, $4, $5, 'posted', 0) ON CONFLICT (load_id) DO UPDATE SET \
+         posted_rate_cents = excluded.posted_rate_cents, loaded_miles = excluded.loaded_miles, \
+         pickup_at = excluded.pickup_at"
+    )
+    .bind(l.load_id)
+    .bind(l.broker_org_id)
+    .bind(l.posted_rate_cents)
+    .bind(l.loaded_miles)
+    .bind(l.pickup_at)
+    .execute(c)
+    .await
+    .map(|_| ())
+    })
+}
+
+/// Moves the load to `status` unless a later change is already stored; whether it moved.
+pub async fn set_load_status(
+    tx: &mut Tx,
+    load: Uuid,
+    status: &str,
+    version: i64,
+) -> sqlx::Result<bool> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE loads SET status = $2, status_version = $3 WHERE load_id = $1 AND status_version < $3"
+    )
+    .bind(load)
+    .bind(status)
+    .bind(version)
+    .execute(c)
+    .await
+    .map(|d| d.rows_affected() == 1)
+    })
+}
+
+pub async fn load(db: &Db, load: Uuid) -> sqlx::Result<Option<LoadRow>> {
+    on_db!(db, |p| {
+        sqlx::query_as(
+        "SELECT load_id, broker_org_id, posted_rate_cents, loaded_miles, pickup_at, status FROM loads WHERE load_id = $1"
+    )
+    .bind(load)
+    .fetch_optional(p)
+    .await
+    })
+}
+
+pub async fn load_in(tx: &mut Tx, load: Uuid) -> sqlx::Result<Option<LoadRow>> {
+    on_tx!(tx, |c| {
+        sqlx::query_as(
+        "SELECT load_id, broker_org_id, posted_rate_cents, loaded_miles, pickup_at, status FROM loads WHERE load_id = $1"
+    )
+    .bind(load)
+    .fetch_optional(c)
+    .await
+    })
+}
+
+const COLUMNS: &str = "id, load_id, broker_org_id, carrier_org_id, status, state, version, closed_reason, created_at, updated_at";
+
+/// The negotiation `id` if `org` is one of its two parties.
+pub async fn negotiation(
+    db: &Db,
+    org: OrgId,
+    id: NegotiationId,
+) -> sqlx::Result<Option<NegotiationRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM negotiations WHERE id = $1 AND (broker_org_id = $2 OR carrier_org_id = $2)");
+    on_db!(db, |p| sqlx::query_as(&sql)
+        .bind(id)
+        .bind(org)
+        .fetch_optional(p)
+        .await)
+}
+
+/// `org`'s negotiations (as either party), on one load or all, most recently changed first.
+pub async fn negotiations(
+    db: &Db,
+    org: OrgId,
+    load: Option<Uuid>,
+    limit: i64,
+) -> sqlx::Result<Vec<NegotiationRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM negotiations WHERE (broker_org_id = $1 OR carrier_org_id = $1) \
+         AND ($2 IS NULL OR load_id = $2) ORDER BY updated_at DESC, id DESC LIMIT $3"
+    );
+    on_db!(db, |p| sqlx::query_as(&sql)
+        .bind(org)
+        .bind(load)
+        .bind(limit)
+        .fetch_all(p)
+        .await)
+}
+
+/// The open negotiation `org` (a carrier) has on `load`, if any.
+pub async fn open_for_carrier(
+    tx: &mut Tx,
+    load: Uuid,
+    carrier: OrgId,
+) -> sqlx::Result<Option<NegotiationId>> {
+    let row: Option<(NegotiationId,)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+        "SELECT id FROM negotiations WHERE load_id = $1 AND carrier_org_id = $2 AND status = 'open'"
+    )
+    .bind(load)
+    .bind(carrier)
+    .fetch_optional(c)
+    .await
+    })?;
+    Ok(row.map(|r| r.0))
+}
+
+/// Open negotiations on `load` other than `except`, for closing.
+pub async fn open_on_load(
+    tx: &mut Tx,
+    load: Uuid,
+    except: Option<NegotiationId>,
+) -> sqlx::Result<Vec<NegotiationRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM negotiations WHERE load_id = $1 AND status = 'open' AND ($2 IS NULL OR id <> $2)");
+    on_tx!(tx, |c| sqlx::query_as(&sql)
+        .bind(load)
+        .bind(except)
+        .fetch_all(c)
+        .await)
+}
+
+pub async fn insert(tx: &mut Tx, r: &NegotiationRow) -> sqlx::Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "INSERT INTO negotiations (id, load_id, broker_org_id, carrier_org_id, status, state, version, closed_reason, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    )
+    .bind(r.id)
+    .bind(r.load_id)
+    .bind(r.broker_org_id)
+    .bind(r.carrier_org_id)
+    .bind(&r.status)
+    .bind(&r.state)
+    .bind(r.version)
+    .bind(&r.closed_reason)
+    .bind(r.created_at)
+    .bind(r.updated_at)
+    .execute(c)
+    .await
+    .map(|_| ())
+    })
+}
+
+/// Stores the new state if the row is still at `read_version`; whether it was.
+pub async fn update(tx: &mut Tx, r: &NegotiationRow, read_version: i64) -> sqlx::Result<bool> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE negotiations SET status = $3, state = $4, version = $5, closed_reason = $6, updated_at = $7 \
+         WHERE id = $1 AND version = $2"
+    )
+    .bind(r.id)
+    .bind(read_version)
+    .bind(&r.status)
+    .bind(&r.state)
+    .bind(r.version)
+    .bind(&r.closed_reason)
+    .bind(r.updated_at)
+    .execute(c)
+    .await
+    .map(|d| d.rows_affected() == 1)
+    })
+}
+
+pub struct NewMessage<'a> {
+    pub negotiation: NegotiationId,
+    pub side: &'a str,
+    pub author: Option<UserId>,
+    pub event: serde_json::Value,
+    pub text: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn insert_message(tx: &mut Tx, m: &NewMessage<'_>) -> sqlx::Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "INSERT INTO negotiation_messages (negotiation_id, seq, side, author_id, event, text, at) \
+         VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM negotiation_messages WHERE negotiation_id = $1), $2, $3, $4, $5, $6)"
+    )
+    .bind(m.negotiation)
+    .bind(m.side)
+    .bind(m.author)
+    .bind(Json(&m.event))
+    .bind(m.text)
+    .bind(m.at)
+    .execute(c)
+    .await
+    .map(|_| ())
+    })
+}
+
+pub async fn messages(db: &Db, id: NegotiationId) -> sqlx::Result<Vec<MessageRow>> {
+    on_db!(db, |p| {
+        sqlx::query_as(
+        "SELECT seq, side, author_id, event, text, at FROM negotiation_messages WHERE negotiation_id = $1 ORDER BY seq"
+    )
+    .bind(id)
+    .fetch_all(p)
+    .await
+    })
+}
+
+/// Whether `e` is the unique index that allows one agreement per load.
+pub fn is_second_agreement(e: &sqlx::Error) -> bool {
+    // PostgreSQL names the index; SQLite names the columns.
+    e.as_database_error().is_some_and(|d| {
+        d.is_unique_violation()
+            && (d.constraint() == Some("negotiations_one_agreement_per_load")
+                || d.message().ends_with("negotiations.load_id"))
+    })
+}
+
+/// Whether `e` is the unique index that allows one open negotiation per carrier and load.
+pub fn is_second_open(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
