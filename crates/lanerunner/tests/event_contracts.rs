@@ -322,3 +322,56 @@ async fn what_loads_publishes_negotiation_reads() {
     );
     assert!(status.version > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_negotiation_publishes_loads_reads() {
+    let topic = lanerunner_negotiation_service::events::NEGOTIATION_AGREED.topic();
+    assert_eq!(lanerunner_loads::events::NEGOTIATION_AGREED.topic(), topic);
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut sub = app
+        .app()
+        .bus()
+        .subscribe_broadcast(&[topic.as_str()])
+        .await
+        .unwrap();
+    let broker = app.signup("contract-ab@example.com", "broker").await;
+    let carrier = app.signup("contract-ac@example.com", "carrier").await;
+    let load = lanerunner::testing::dallas_atlanta_load("EC-A", 240_000);
+    let created = json_of(
+        app.post_json("/v1/loads", &load, Some(&broker.access))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let res = app
+        .post_json(
+            &format!("/v1/loads/{id}/post"),
+            &json!({}),
+            Some(&broker.access),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let book = json!({"load_id": id, "move": {"move": "book_now"}});
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while app
+        .post_json("/v1/negotiations", &book, Some(&carrier.access))
+        .await
+        .status()
+        != StatusCode::CREATED
+    {
+        assert!(tokio::time::Instant::now() < deadline, "never booked");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let seen = first_of_each(&mut sub, std::slice::from_ref(&topic)).await;
+    let agreed: lanerunner_loads::events::NegotiationAgreed = read_as(&seen[&topic]);
+    assert_eq!(
+        (
+            agreed.load_id.to_string(),
+            agreed.carrier_org_id.to_string(),
+            agreed.total_cents
+        ),
+        (id, carrier.org_id.clone(), 240_000)
+    );
+    assert_eq!(agreed.broker_org_id.to_string(), broker.org_id);
+}

@@ -136,6 +136,17 @@ both_backends!(
             (Some("agreed"), Some(240_000))
         );
 
+        // The agreement covers the load for that carrier at that rate (the loads service
+        // acts on negotiation.agreed.v1), with the negotiation named in its history.
+        let covered = lanerunner::testing::poll(&app, &format!("/v1/loads/{load}"), &broker, |l| {
+            l["status"] == "covered"
+        })
+        .await;
+        assert_eq!(
+            covered["booking"]["carrier_org_id"],
+            carrier.org_id.as_str()
+        );
+        assert_eq!(covered["booking"]["rate_cents"], 240_000);
         // Both parties read the whole conversation; nobody else finds it.
         let seen = json_of(
             app.get(&format!("/v1/negotiations/{id}"), Some(&broker.access))
@@ -343,7 +354,9 @@ both_backends!(
                     StatusCode::CONFLICT => {
                         let kind = body["type"].as_str().unwrap_or_default();
                         assert!(
-                            kind.ends_with("/load-taken") || kind.ends_with("/contended"),
+                            ["/load-taken", "/load-not-open", "/contended"]
+                                .iter()
+                                .any(|k| kind.ends_with(k)),
                             "round {round}: {body}"
                         );
                     }

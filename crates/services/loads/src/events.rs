@@ -18,6 +18,19 @@ pub const TRUCK_REMOVED: EventType = EventType::new("truck.removed", 1);
 /// A covered load with a known rate: what the market learns from (analytics, rates).
 pub const LOAD_BOOKED: EventType = EventType::new("load.booked", 1);
 pub const SEARCH_ALERT: EventType = EventType::new("search.alert", 1);
+/// Consumed: a rate agreed in the negotiation service, which covers the load.
+pub const NEGOTIATION_AGREED: EventType = EventType::new("negotiation.agreed", 1);
+
+/// `negotiation.agreed.v1`, the fields covering the load needs (a tolerant type of this
+/// crate's own, checked against the publisher by the contract tests).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct NegotiationAgreed {
+    pub negotiation_id: Uuid,
+    pub load_id: Uuid,
+    pub broker_org_id: Uuid,
+    pub carrier_org_id: Uuid,
+    pub total_cents: i64,
+}
 
 #[derive(Debug, Serialize)]
 pub struct LoadCreated<'a> {

@@ -18,6 +18,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 mod lifecycle;
+mod negotiated;
 mod saved;
 mod service;
 mod store;
@@ -104,12 +105,20 @@ impl Service for LoadsService {
     }
 
     fn consumers(&self) -> Vec<ConsumerSpec> {
-        vec![ConsumerSpec {
-            group: alerts::GROUP.into(),
-            patterns: vec![events::LOAD_POSTED.topic()],
-            handler: Arc::new(alerts::SearchAlerts(Arc::downgrade(&self.loads))),
-            source: ConsumerSource::Bus,
-        }]
+        vec![
+            ConsumerSpec {
+                group: alerts::GROUP.into(),
+                patterns: vec![events::LOAD_POSTED.topic()],
+                handler: Arc::new(alerts::SearchAlerts(Arc::downgrade(&self.loads))),
+                source: ConsumerSource::Bus,
+            },
+            ConsumerSpec {
+                group: negotiated::GROUP.into(),
+                patterns: vec![events::NEGOTIATION_AGREED.topic()],
+                handler: Arc::new(negotiated::NegotiatedBookings(Arc::downgrade(&self.loads))),
+                source: ConsumerSource::Bus,
+            },
+        ]
     }
 
     fn listeners(&self) -> Vec<ListenerSpec> {

@@ -204,7 +204,7 @@ impl Loads {
     }
 
     /// The state change, its history record and its events, in `tx`.
-    async fn transition(
+    pub(crate) async fn transition(
         &self,
         tx: &mut Tx,
         mut row: LoadRow,
@@ -361,7 +361,7 @@ fn check_postable(spec: &LoadSpec, now: DateTime<Utc>) -> Result<()> {
 
 /// Now, to the microsecond, as PostgreSQL keeps a timestamp: so the answer to a change
 /// equals every later read of it.
-fn stored_now() -> DateTime<Utc> {
+pub(crate) fn stored_now() -> DateTime<Utc> {
     use chrono::SubsecRound;
     Utc::now().trunc_subsecs(6)
 }

@@ -6,8 +6,9 @@
 //! the flows, `views.rs` what clients see, `api.rs` the thin handlers. The consumer group
 //! `negotiation.loads` keeps its own projection of the loads it may negotiate.
 //!
-//! Not yet here (issue 12 continues): the agents acting for a side, carrier vetting, the
-//! loads service covering a load on `negotiation.agreed.v1`, chat.
+//! An agreement publishes `negotiation.agreed.v1`, on which the loads service covers the
+//! load. Not yet here (issue 12 continues): the agents acting for a side, carrier vetting,
+//! chat.
 
 pub mod api;
 pub mod error;

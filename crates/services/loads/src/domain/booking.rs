@@ -1,5 +1,6 @@
-//! What a covered load was booked at. Negotiation and tendering (later) will produce this;
-//! today the broker states it when covering the load (`event: cover` with `booking`).
+//! What a covered load was booked at: stated by the broker when covering the load
+//! (`event: cover` with `booking`), or agreed in the negotiation service
+//! (`negotiated.rs`).
 
 use chrono::{DateTime, Utc};
 use lanerunner_core::OrgId;
