@@ -106,7 +106,6 @@ pub const SERVICES: &[ServiceSpec] = &[
     },
     service!(lanerunner_realtime::RealtimeService),
     service!(lanerunner_matching_service::MatchingService),
-    service!(lanerunner_negotiation_service::NegotiationService),
     ServiceSpec {
         name: lanerunner_analytics::SERVICE,
         migrations: lanerunner_analytics::migrations,
@@ -142,6 +141,25 @@ pub const SERVICES: &[ServiceSpec] = &[
                 let geocoder = crate::maps::geocoder(&config.maps).await?;
                 Ok(Started::new(
                     lanerunner_ml::MlService::start(ctx, settings, geocoder).await?,
+                ))
+            })
+        },
+    },
+    ServiceSpec {
+        name: lanerunner_negotiation_service::SERVICE,
+        migrations: lanerunner_negotiation_service::migrations,
+        // The market signal for the agents: the rate model, when ml runs alongside.
+        start: |ctx, _config, peers| {
+            Box::pin(async move {
+                use lanerunner_negotiation_service::market::{
+                    InProcessRates, MarketSource, NoMarket,
+                };
+                let market: Arc<dyn MarketSource> = match peers.get::<lanerunner_ml::MlService>() {
+                    Some(ml) => Arc::new(InProcessRates(ml.rates().clone())),
+                    None => Arc::new(NoMarket),
+                };
+                Ok(Started::new(
+                    lanerunner_negotiation_service::NegotiationService::start(ctx, market).await?,
                 ))
             })
         },

@@ -421,4 +421,170 @@ both_backends!(
             .await;
         expect_problem(res, 409, "load-not-open").await;
     }
+
+    async fn a_brokers_agent_answers_carriers_within_its_policy(app: TestApp) {
+        let broker = app.signup("b@example.com", "broker").await;
+        let other_broker = app.signup("ob@example.com", "broker").await;
+        let carrier = app.signup("c@example.com", "carrier").await;
+        let load = posted_load(&app, &broker, 250_000).await;
+        let path = format!("/v1/negotiations/policies/{load}");
+        let policy = json!({"start_cents": 200_000, "target_cents": 220_000, "max_cents": 240_000});
+        // Wait for the load to reach the service, then set the agent.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let res = app
+                .client
+                .put(app.url(&path))
+                .json(&policy)
+                .bearer_auth(&broker.access)
+                .send()
+                .await
+                .unwrap();
+            if res.status() == StatusCode::OK {
+                break;
+            }
+            assert_eq!(res.status(), StatusCode::NOT_FOUND);
+            assert!(tokio::time::Instant::now() < deadline);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // Carriers and other brokers neither see nor set it; bad limits are refused.
+        expect_problem(
+            app.get(&path, Some(&carrier.access)).await,
+            404,
+            "not-found",
+        )
+        .await;
+        expect_problem(
+            app.get(&path, Some(&other_broker.access)).await,
+            404,
+            "not-found",
+        )
+        .await;
+        let put = |who: &Account, body: Value| {
+            app.client
+                .put(app.url(&path))
+                .json(&body)
+                .bearer_auth(&who.access)
+                .send()
+        };
+        expect_problem(
+            put(&carrier, policy.clone()).await.unwrap(),
+            403,
+            "forbidden",
+        )
+        .await;
+        let p = expect_problem(
+            put(
+                &broker,
+                json!({"start_cents": 250_000, "max_cents": 240_000}),
+            )
+            .await
+            .unwrap(),
+            422,
+            "validation",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "max_cents");
+        let p = expect_problem(
+            put(
+                &broker,
+                json!({"start_cents": 200_000, "target_cents": 260_000, "max_cents": 240_000}),
+            )
+            .await
+            .unwrap(),
+            422,
+            "validation",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "target_cents");
+        let mine = json_of(app.get(&path, Some(&broker.access)).await, StatusCode::OK).await;
+        assert_eq!(mine["max_cents"], 240_000);
+
+        // The carrier asks $2,800; the agent counters within its limits and says why.
+        let n = json_of(
+            open(&app, &carrier, json!({"load_id": load, "text": "2800"})).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = n["id"].as_str().unwrap().to_string();
+        let n = lanerunner::testing::poll(&app, &format!("/v1/negotiations/{id}"), &carrier, |n| {
+            n["turn"] == "carrier"
+        })
+        .await;
+        let counter = n["standing_cents"].as_i64().unwrap();
+        assert!((200_000..=240_000).contains(&counter), "{n}");
+        let said = &n["messages"][1];
+        assert_eq!(
+            (said["side"].as_str(), said["author_id"].is_null()),
+            (Some("broker"), true)
+        );
+        let reason = said["event"]["agent_reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("countered at $") && reason.contains("pickup in"),
+            "{reason}"
+        );
+        // At its start rate the agent takes the deal, and the load is covered.
+        let res = act(&app, &carrier, &id, json!({"text": "ok 2000 then"})).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let n = lanerunner::testing::poll(&app, &format!("/v1/negotiations/{id}"), &carrier, |n| {
+            n["status"] != "open"
+        })
+        .await;
+        assert_eq!(
+            (n["status"].as_str(), n["agreed_cents"].as_i64()),
+            (Some("agreed"), Some(200_000)),
+            "{n}"
+        );
+        lanerunner::testing::poll(&app, &format!("/v1/loads/{load}"), &broker, |l| {
+            l["status"] == "covered"
+        })
+        .await;
+
+        // Above the approval threshold the agent asks instead of moving.
+        let second = posted_load(&app, &broker, 250_000).await;
+        let path = format!("/v1/negotiations/policies/{second}");
+        let strict =
+            json!({"start_cents": 210_000, "max_cents": 240_000, "approval_above_cents": 200_000});
+        loop {
+            let res = app
+                .client
+                .put(app.url(&path))
+                .json(&strict)
+                .bearer_auth(&broker.access)
+                .send()
+                .await
+                .unwrap();
+            if res.status() == StatusCode::OK {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let n = json_of(
+            open(&app, &carrier, json!({"load_id": second, "text": "2800"})).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = n["id"].as_str().unwrap().to_string();
+        let n = lanerunner::testing::poll(&app, &format!("/v1/negotiations/{id}"), &broker, |n| {
+            n["messages"].as_array().is_some_and(|m| m.len() == 2)
+        })
+        .await;
+        assert_eq!(
+            n["messages"][1]["event"]["event"], "approval_requested",
+            "{n}"
+        );
+        assert_eq!(
+            (n["turn"].as_str(), n["standing_cents"].as_i64()),
+            (Some("broker"), Some(280_000))
+        );
+        // The broker decides by hand.
+        let res = act(
+            &app,
+            &broker,
+            &id,
+            json!({"move": {"move": "offer", "rate_cents": 215_000}}),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
 );

@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::agent::{PolicyRequest, PolicyView};
 use crate::service::Negotiations;
 use crate::views::{MoveRequest, NegotiationView, OpenRequest};
 
@@ -23,6 +24,7 @@ pub fn routes(n: Arc<Negotiations>) -> OpenApiRouter {
         .routes(routes!(open, list))
         .routes(routes!(get_one))
         .routes(routes!(make_move))
+        .routes(routes!(put_policy, get_policy, delete_policy))
         .with_state(n)
 }
 
@@ -89,4 +91,44 @@ pub async fn make_move(
     ApiJson(body): ApiJson<MoveRequest>,
 ) -> Result<Json<NegotiationView>, Problem> {
     Ok(Json(n.act(&caller, id.into(), body).await?))
+}
+
+/// Puts your agent on one of your posted loads: it answers every carrier's offer on the
+/// load within these limits, against the rate model's market signal, and says why.
+/// Offers above `approval_above_cents` wait for you. Carriers never see it.
+#[utoipa::path(put, path = "/v1/negotiations/policies/{load_id}", tag = "negotiations", security(("bearer" = [])),
+    params(("load_id" = Uuid, Path, description = "Your load")),
+    request_body = PolicyRequest,
+    responses((status = 200, body = PolicyView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_policy(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsWrite>,
+    Path(load_id): Path<Uuid>,
+    ApiJson(body): ApiJson<PolicyRequest>,
+) -> Result<Json<PolicyView>, Problem> {
+    Ok(Json(n.put_policy(&caller, load_id, body).await?))
+}
+
+#[utoipa::path(get, path = "/v1/negotiations/policies/{load_id}", tag = "negotiations", security(("bearer" = [])),
+    params(("load_id" = Uuid, Path, description = "Your load")),
+    responses((status = 200, body = PolicyView), (status = 404, body = Problem)))]
+pub async fn get_policy(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsRead>,
+    Path(load_id): Path<Uuid>,
+) -> Result<Json<PolicyView>, Problem> {
+    Ok(Json(n.policy(&caller, load_id).await?))
+}
+
+/// Takes the agent off the load; negotiations on it continue by hand.
+#[utoipa::path(delete, path = "/v1/negotiations/policies/{load_id}", tag = "negotiations", security(("bearer" = [])),
+    params(("load_id" = Uuid, Path, description = "Your load")),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete_policy(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsWrite>,
+    Path(load_id): Path<Uuid>,
+) -> Result<StatusCode, Problem> {
+    n.delete_policy(&caller, load_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -12,6 +12,8 @@ pub enum NegotiationError {
     NotFound(&'static str),
     #[error("only carriers open negotiations on loads")]
     NotACarrier,
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("the load is {0}: it cannot be negotiated")]
     LoadNotOpen(String),
     #[error("a negotiation on this load is already open with your organization")]
@@ -49,6 +51,7 @@ impl From<NegotiationError> for Problem {
             NegotiationError::NotACarrier => {
                 Problem::forbidden("only carriers open negotiations on loads")
             }
+            NegotiationError::Forbidden(why) => Problem::forbidden(why),
             e @ NegotiationError::LoadNotOpen(_) => conflict(
                 "load-not-open",
                 "The load cannot be negotiated",

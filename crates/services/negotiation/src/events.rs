@@ -28,8 +28,15 @@ pub struct Window {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct Place {
+    /// "City, ST".
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct Stop {
     pub kind: String,
+    pub location: Place,
     pub window: Window,
 }
 
@@ -40,6 +47,8 @@ pub struct Posted {
     pub broker_org_id: Uuid,
     pub stops: Vec<Stop>,
     pub loaded_miles: f64,
+    pub equipment: String,
+    pub weight_lbs: u32,
     #[serde(default)]
     pub all_in_rate_cents: Option<i64>,
 }

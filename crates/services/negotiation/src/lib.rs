@@ -7,12 +7,16 @@
 //! `negotiation.loads` keeps its own projection of the loads it may negotiate.
 //!
 //! An agreement publishes `negotiation.agreed.v1`, on which the loads service covers the
-//! load. Not yet here (issue 12 continues): the agents acting for a side, carrier vetting,
+//! load. A broker may put an agent on a load (`agent.rs`): the consumer group
+//! `negotiation.agent` answers carriers' offers within its policy, against the market
+//! signal of the rate model (`market.rs`). Not yet here (issue 12 continues): the agents acting for a side, carrier vetting,
 //! chat.
 
+pub mod agent;
 pub mod api;
 pub mod error;
 pub mod events;
+pub mod market;
 mod service;
 mod store;
 pub mod views;
@@ -48,9 +52,12 @@ pub struct NegotiationService {
 }
 
 impl NegotiationService {
-    pub async fn start(ctx: ServiceContext) -> anyhow::Result<Self> {
+    pub async fn start(
+        ctx: ServiceContext,
+        market: Arc<dyn market::MarketSource>,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
-            negotiations: Arc::new(Negotiations::new(&ctx)),
+            negotiations: Arc::new(Negotiations::new(&ctx, market)),
         })
     }
 
@@ -69,12 +76,20 @@ impl Service for NegotiationService {
     }
 
     fn consumers(&self) -> Vec<ConsumerSpec> {
-        vec![ConsumerSpec {
-            group: "negotiation.loads".into(),
-            patterns: events::consumed_topics(),
-            handler: Arc::new(Loads(Arc::downgrade(&self.negotiations))),
-            source: ConsumerSource::Bus,
-        }]
+        vec![
+            ConsumerSpec {
+                group: "negotiation.loads".into(),
+                patterns: events::consumed_topics(),
+                handler: Arc::new(Loads(Arc::downgrade(&self.negotiations))),
+                source: ConsumerSource::Bus,
+            },
+            ConsumerSpec {
+                group: agent::GROUP.into(),
+                patterns: vec![events::NEGOTIATION_UPDATED.topic()],
+                handler: Arc::new(Agents(Arc::downgrade(&self.negotiations))),
+                source: ConsumerSource::Bus,
+            },
+        ]
     }
 }
 
@@ -88,5 +103,18 @@ impl EventHandler for Loads {
             anyhow::bail!("the negotiation service is shutting down");
         };
         n.project(tx, event).await
+    }
+}
+
+/// `negotiation.agent`: the brokers' agents answer carriers' offers.
+struct Agents(Weak<Negotiations>);
+
+#[async_trait]
+impl EventHandler for Agents {
+    async fn handle(&self, event: &EventEnvelope, tx: &mut Tx) -> anyhow::Result<()> {
+        let Some(n) = self.0.upgrade() else {
+            anyhow::bail!("the negotiation service is shutting down");
+        };
+        n.agent_turn(tx, event).await
     }
 }

@@ -21,8 +21,11 @@ use serde::Serialize;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use std::sync::Arc;
+
 use crate::error::{NegotiationError, Result, Violations};
 use crate::events::{self, Agreed, Posted, StatusChanged, Updated};
+use crate::market::MarketSource;
 use crate::store::{self, LoadRow, NegotiationRow, NewMessage};
 use crate::views::{MoveRequest, NegotiationView, OpenRequest};
 use crate::NegotiationId;
@@ -33,9 +36,10 @@ pub const OFFERS_PER_SIDE: u32 = 5;
 const CAS_ATTEMPTS: usize = 3;
 
 pub struct Negotiations {
-    db: Db,
+    pub(crate) db: Db,
     reader: Db,
     outbox: OutboxSignal,
+    pub(crate) market: Arc<dyn MarketSource>,
 }
 
 fn status_name(s: Status) -> String {
@@ -43,11 +47,12 @@ fn status_name(s: Status) -> String {
 }
 
 impl Negotiations {
-    pub fn new(ctx: &ServiceContext) -> Self {
+    pub fn new(ctx: &ServiceContext, market: Arc<dyn MarketSource>) -> Self {
         Negotiations {
             db: ctx.db.clone(),
             reader: ctx.read_db.clone(),
             outbox: ctx.outbox.clone(),
+            market,
         }
     }
 
@@ -274,7 +279,7 @@ impl Negotiations {
         })
     }
 
-    /// The messages and events of what happened in `row`.
+    /// The messages and events of what a person did in `row`.
     #[allow(clippy::too_many_arguments)]
     async fn record(
         &self,
@@ -286,16 +291,54 @@ impl Negotiations {
         text: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let said = Said {
+            side,
+            author: caller.user_id(),
+            text,
+            agent_reason: None,
+        };
+        self.record_said(tx, row, &said, happened, now).await
+    }
+
+    /// The messages and events of what the broker's agent did in `row`, with its reason.
+    pub(crate) async fn record_as_agent(
+        &self,
+        tx: &mut Tx,
+        row: &NegotiationRow,
+        happened: &[Event],
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let said = Said {
+            side: Side::Broker,
+            author: None,
+            text: None,
+            agent_reason: Some(reason),
+        };
+        self.record_said(tx, row, &said, happened, now).await
+    }
+
+    async fn record_said(
+        &self,
+        tx: &mut Tx,
+        row: &NegotiationRow,
+        said: &Said<'_>,
+        happened: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         for e in happened {
-            let event = serde_json::to_value(e).expect("protocol events serialize");
+            let mut event = serde_json::to_value(e).expect("protocol events serialize");
+            if let Some(reason) = said.agent_reason {
+                event["agent_reason"] = reason.into();
+            }
             store::insert_message(
                 tx,
                 &NewMessage {
                     negotiation: row.id,
-                    side: side.as_str(),
-                    author: caller.user_id(),
+                    side: said.side.as_str(),
+                    author: said.author,
                     event: event.clone(),
-                    text,
+                    text: said.text,
                     at: now,
                 },
             )
@@ -331,7 +374,7 @@ impl Negotiations {
         Ok(())
     }
 
-    async fn publish_update(
+    pub(crate) async fn publish_update(
         &self,
         tx: &mut Tx,
         row: &NegotiationRow,
@@ -354,7 +397,7 @@ impl Negotiations {
 
     /// Closes every other open negotiation on the load `winner` agreed: the broker
     /// withdraws from them, with the reason.
-    async fn close_others(
+    pub(crate) async fn close_others(
         &self,
         tx: &mut Tx,
         winner: &NegotiationRow,
@@ -425,8 +468,11 @@ impl Negotiations {
     pub async fn project(&self, tx: &mut Tx, event: &EventEnvelope) -> anyhow::Result<()> {
         if event.is(events::LOAD_POSTED) {
             let p: Posted = serde_json::from_value(event.payload.clone())?;
-            let Some(pickup) = p.stops.iter().find(|s| s.kind == "pickup") else {
-                anyhow::bail!("load.posted without a pickup stop");
+            let (Some(pickup), Some(delivery)) = (
+                p.stops.iter().find(|s| s.kind == "pickup"),
+                p.stops.iter().rev().find(|s| s.kind == "delivery"),
+            ) else {
+                anyhow::bail!("load.posted without a pickup and a delivery");
             };
             store::upsert_posted(
                 tx,
@@ -436,6 +482,10 @@ impl Negotiations {
                     posted_rate_cents: p.all_in_rate_cents,
                     loaded_miles: p.loaded_miles,
                     pickup_at: pickup.window.start,
+                    origin: pickup.location.label.clone(),
+                    destination: delivery.location.label.clone(),
+                    equipment: p.equipment.clone(),
+                    weight_lbs: i64::from(p.weight_lbs),
                     status: "posted".into(),
                 },
             )
@@ -454,6 +504,14 @@ impl Negotiations {
         }
         Ok(())
     }
+}
+
+/// Who said what happened: a person (with their words, if any) or the broker's agent.
+struct Said<'a> {
+    side: Side,
+    author: Option<lanerunner_core::UserId>,
+    text: Option<&'a str>,
+    agent_reason: Option<&'a str>,
 }
 
 async fn insert_whole(tx: &mut Tx, row: &NegotiationRow) -> sqlx::Result<()> {

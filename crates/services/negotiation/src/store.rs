@@ -18,6 +18,10 @@ pub struct LoadRow {
     pub posted_rate_cents: Option<i64>,
     pub loaded_miles: f64,
     pub pickup_at: DateTime<Utc>,
+    pub origin: String,
+    pub destination: String,
+    pub equipment: String,
+    pub weight_lbs: i64,
     pub status: String,
 }
 
@@ -50,16 +54,22 @@ pub struct MessageRow {
 pub async fn upsert_posted(tx: &mut Tx, l: &LoadRow) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
-        "INSERT INTO loads (load_id, broker_org_id, posted_rate_cents, loaded_miles, pickup_at, status, status_version) \
-         VALUES ($1, $2, $3, $4, $5, 'posted', 0) ON CONFLICT (load_id) DO UPDATE SET \
+        "INSERT INTO loads (load_id, broker_org_id, posted_rate_cents, loaded_miles, pickup_at, origin, destination, \
+         equipment, weight_lbs, status, status_version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'posted', 0) ON CONFLICT (load_id) DO UPDATE SET \
          posted_rate_cents = excluded.posted_rate_cents, loaded_miles = excluded.loaded_miles, \
-         pickup_at = excluded.pickup_at"
+         pickup_at = excluded.pickup_at, origin = excluded.origin, destination = excluded.destination, \
+         equipment = excluded.equipment, weight_lbs = excluded.weight_lbs"
     )
     .bind(l.load_id)
     .bind(l.broker_org_id)
     .bind(l.posted_rate_cents)
     .bind(l.loaded_miles)
     .bind(l.pickup_at)
+    .bind(&l.origin)
+    .bind(&l.destination)
+    .bind(&l.equipment)
+    .bind(l.weight_lbs)
     .execute(c)
     .await
     .map(|_| ())
@@ -86,25 +96,21 @@ pub async fn set_load_status(
     })
 }
 
+const LOAD_COLUMNS: &str =
+    "load_id, broker_org_id, posted_rate_cents, loaded_miles, pickup_at, origin, \
+                            destination, equipment, weight_lbs, status";
+
 pub async fn load(db: &Db, load: Uuid) -> sqlx::Result<Option<LoadRow>> {
+    let sql = format!("SELECT {LOAD_COLUMNS} FROM loads WHERE load_id = $1");
     on_db!(db, |p| {
-        sqlx::query_as(
-        "SELECT load_id, broker_org_id, posted_rate_cents, loaded_miles, pickup_at, status FROM loads WHERE load_id = $1"
-    )
-    .bind(load)
-    .fetch_optional(p)
-    .await
+        sqlx::query_as(&sql).bind(load).fetch_optional(p).await
     })
 }
 
 pub async fn load_in(tx: &mut Tx, load: Uuid) -> sqlx::Result<Option<LoadRow>> {
+    let sql = format!("SELECT {LOAD_COLUMNS} FROM loads WHERE load_id = $1");
     on_tx!(tx, |c| {
-        sqlx::query_as(
-        "SELECT load_id, broker_org_id, posted_rate_cents, loaded_miles, pickup_at, status FROM loads WHERE load_id = $1"
-    )
-    .bind(load)
-    .fetch_optional(c)
-    .await
+        sqlx::query_as(&sql).bind(load).fetch_optional(c).await
     })
 }
 
@@ -269,4 +275,91 @@ pub fn is_second_agreement(e: &sqlx::Error) -> bool {
 pub fn is_second_open(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|d| d.is_unique_violation())
+}
+
+/// The negotiation `id`, read in `tx` for a change made on behalf of a party (the agent).
+pub async fn negotiation_in(
+    tx: &mut Tx,
+    id: NegotiationId,
+) -> sqlx::Result<Option<NegotiationRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM negotiations WHERE id = $1");
+    on_tx!(tx, |c| sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PolicyRow {
+    pub load_id: Uuid,
+    pub broker_org_id: OrgId,
+    pub start_cents: i64,
+    pub target_cents: Option<i64>,
+    pub max_cents: i64,
+    pub approval_above_cents: Option<i64>,
+    pub concession: f64,
+    pub updated_by: Option<UserId>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const POLICY_COLUMNS: &str =
+    "load_id, broker_org_id, start_cents, target_cents, max_cents, approval_above_cents, \
+                              concession, updated_by, updated_at";
+
+pub async fn put_policy(db: &Db, p: &PolicyRow) -> sqlx::Result<()> {
+    on_db!(db, |c| {
+        sqlx::query(
+        "INSERT INTO agent_policies (load_id, broker_org_id, start_cents, target_cents, max_cents, approval_above_cents, \
+         concession, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (load_id) DO UPDATE SET start_cents = excluded.start_cents, target_cents = excluded.target_cents, \
+         max_cents = excluded.max_cents, approval_above_cents = excluded.approval_above_cents, \
+         concession = excluded.concession, updated_by = excluded.updated_by, updated_at = excluded.updated_at"
+    )
+    .bind(p.load_id)
+    .bind(p.broker_org_id)
+    .bind(p.start_cents)
+    .bind(p.target_cents)
+    .bind(p.max_cents)
+    .bind(p.approval_above_cents)
+    .bind(p.concession)
+    .bind(p.updated_by)
+    .bind(p.updated_at)
+    .execute(c)
+    .await
+    .map(|_| ())
+    })
+}
+
+/// The agent policy on `load` if `org` is its broker.
+pub async fn policy(db: &Db, org: OrgId, load: Uuid) -> sqlx::Result<Option<PolicyRow>> {
+    let sql = format!(
+        "SELECT {POLICY_COLUMNS} FROM agent_policies WHERE load_id = $1 AND broker_org_id = $2"
+    );
+    on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(load)
+        .bind(org)
+        .fetch_optional(c)
+        .await)
+}
+
+pub async fn policy_in(tx: &mut Tx, org: OrgId, load: Uuid) -> sqlx::Result<Option<PolicyRow>> {
+    let sql = format!(
+        "SELECT {POLICY_COLUMNS} FROM agent_policies WHERE load_id = $1 AND broker_org_id = $2"
+    );
+    on_tx!(tx, |c| sqlx::query_as(&sql)
+        .bind(load)
+        .bind(org)
+        .fetch_optional(c)
+        .await)
+}
+
+pub async fn delete_policy(db: &Db, org: OrgId, load: Uuid) -> sqlx::Result<bool> {
+    on_db!(db, |c| sqlx::query(
+        "DELETE FROM agent_policies WHERE load_id = $1 AND broker_org_id = $2"
+    )
+    .bind(load)
+    .bind(org)
+    .execute(c)
+    .await
+    .map(|d| d.rows_affected() == 1))
 }

@@ -7,6 +7,11 @@ CREATE TABLE loads (
     posted_rate_cents  BIGINT,
     loaded_miles       DOUBLE PRECISION NOT NULL,
     pickup_at          TIMESTAMPTZ NOT NULL,
+    -- For the market signal: "City, ST" of the first pickup and last delivery.
+    origin             TEXT NOT NULL,
+    destination        TEXT NOT NULL,
+    equipment          TEXT NOT NULL,
+    weight_lbs         BIGINT NOT NULL,
     -- posted, or the status it moved to since (covered, cancelled, expired, ...)
     status             TEXT NOT NULL,
     status_version     BIGINT NOT NULL
@@ -45,4 +50,18 @@ CREATE TABLE negotiation_messages (
     text            TEXT,
     at              TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (negotiation_id, seq)
+);
+
+-- The broker's agent for a load: it answers carriers' offers within these limits. Never
+-- shown to carriers (the maximum is the broker's secret).
+CREATE TABLE agent_policies (
+    load_id                UUID PRIMARY KEY,
+    broker_org_id          UUID NOT NULL,
+    start_cents            BIGINT NOT NULL,
+    target_cents           BIGINT,
+    max_cents              BIGINT NOT NULL,
+    approval_above_cents   BIGINT,
+    concession             DOUBLE PRECISION NOT NULL,
+    updated_by             UUID,
+    updated_at             TIMESTAMPTZ NOT NULL
 );
