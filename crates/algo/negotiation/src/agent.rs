@@ -185,7 +185,7 @@ fn estimate_opponent(p: &Policy, n: &Negotiation, market: Option<Market>) -> Opp
         };
     };
     // Towards us is down for a carrier opponent (we are the broker), up for a broker one.
-    let towards_us = -p.dir();
+    let towards_us = p.dir();
     let per_offer = (theirs.len() >= 2).then(|| {
         let moved = (last - theirs[0]) * towards_us;
         (moved / (theirs.len() as i64 - 1)).max(0)
@@ -329,7 +329,12 @@ fn strategy(p: &Policy, n: &Negotiation, ctx: &Context, now: DateTime<Utc>) -> D
     if let Some(standing) = n.standing().filter(|o| o.by == p.side.other()) {
         let total = standing.total_cents();
         let inside = p.at_least(total, p.reservation_cents);
-        if inside && (p.at_least(total, next) || p.at_least(total, settle) || !can_counter) {
+        // Our last counter would be the last word: a deal within our limit now beats the
+        // risk that the other side cannot answer it in time.
+        let last_chance = n.offers_by(p.side) + 1 >= n.terms.max_offers_per_side;
+        if inside
+            && (p.at_least(total, next) || p.at_least(total, settle) || !can_counter || last_chance)
+        {
             return Decision::Accept {
                 total_cents: total,
                 reason: if p.at_least(total, next) {
@@ -346,7 +351,7 @@ fn strategy(p: &Policy, n: &Negotiation, ctx: &Context, now: DateTime<Utc>) -> D
                     )
                 } else {
                     format!(
-                        "accepted {}: within our limit and we have no counters left ({why})",
+                        "accepted {}: within our limit, and we have no counters left or only a last one ({why})",
                         dollars(total)
                     )
                 },
@@ -600,6 +605,26 @@ mod tests {
             decide(&broker(), &n, &ctx(), t(1)),
             Decision::Reject { .. }
         ));
+    }
+
+    #[test]
+    fn the_opponents_concessions_are_read_in_its_direction() {
+        let mut n = negotiation();
+        let offer = |r| Move::Offer {
+            rate_cents: r,
+            accessorials: vec![],
+            expires_at: None,
+        };
+        n.apply(Side::Carrier, offer(260_000), t(0)).unwrap();
+        n.apply(Side::Broker, offer(185_000), t(1)).unwrap();
+        n.apply(Side::Carrier, offer(250_000), t(2)).unwrap();
+        let Decision::Offer { reason, .. } = decide(&broker(), &n, &ctx(), t(2)) else {
+            panic!()
+        };
+        assert!(
+            reason.contains("carrier has conceded $100 an offer"),
+            "{reason}"
+        );
     }
 
     #[test]

@@ -64,6 +64,8 @@ const ACCEPT: &[&str] = &[
     "send rate con",
     "send me the rate con",
     "perfect",
+    "works for us",
+    "that works for us",
 ];
 const REJECT: &[&str] = &[
     "no thanks",
@@ -91,6 +93,22 @@ const REJECT: &[&str] = &[
     "wont work",
     "doesn't work",
     "does not work",
+    "can't make it work",
+    "cant make it work",
+    "too cheap",
+];
+/// Words of doubt: no yes or no is read where they stand ("not sure" is not "sure").
+const HEDGES: &[&str] = &[
+    "not sure",
+    "maybe",
+    "let me think",
+    "let me check",
+    "not yet",
+    "might",
+    "possibly",
+    "i'll see",
+    "ill see",
+    "perhaps",
 ];
 const FOREIGN: &[&str] = &[
     "cad", "c$", "cdn", "mxn", "peso", "pesos", "eur", "euro", "euros", "€", "£", "gbp",
@@ -359,6 +377,7 @@ pub fn parse(text: &str) -> Intent {
     let plus_fuel = has_phrase(&norm, "plus fuel")
         || has_phrase(&norm, "+ fuel")
         || has_phrase(&norm, "plus fsc")
+        || has_phrase(&norm, "+ fsc")
         || has_phrase(&norm, "with fuel")
         || has_phrase(&norm, "and fuel")
         || has_phrase(&norm, "plus the fuel");
@@ -387,7 +406,12 @@ pub fn parse(text: &str) -> Intent {
         }
     };
     let Some(f) = amount else {
-        return if negative && !positive_overrides(&norm) {
+        let hedged = HEDGES.iter().any(|p| has_phrase(&norm, p));
+        return if hedged {
+            Intent::Unclear {
+                question: "Take your time: is it a yes, a no, or a rate you can do?".into(),
+            }
+        } else if negative && !positive_overrides(&norm) {
             Intent::Reject
         } else if positive {
             Intent::Accept

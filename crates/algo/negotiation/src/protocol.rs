@@ -158,7 +158,7 @@ pub enum ProtocolError {
     RepeatedAccessorial,
     #[error("an offer's expiry must be after now and no later than the deadline")]
     BadExpiry,
-    #[error("a negotiation needs a deadline after now and an offer limit of 1 to 20")]
+    #[error("a negotiation needs a deadline after now and an offer limit of 1 to 100")]
     BadTerms,
 }
 
@@ -175,7 +175,7 @@ pub struct Negotiation {
 
 impl Negotiation {
     pub fn open(terms: Terms, now: DateTime<Utc>) -> Result<Self, ProtocolError> {
-        if terms.deadline <= now || !(1..=20).contains(&terms.max_offers_per_side) {
+        if terms.deadline <= now || !(1..=100).contains(&terms.max_offers_per_side) {
             return Err(ProtocolError::BadTerms);
         }
         if let Some(posted) = terms.posted_rate_cents {
