@@ -587,4 +587,55 @@ both_backends!(
         .await;
         assert_eq!(res.status(), StatusCode::OK);
     }
+
+    async fn negotiations_past_their_deadline_expire(app: TestApp) {
+        let broker = app.signup("b@example.com", "broker").await;
+        let carrier = app.signup("c@example.com", "carrier").await;
+        let load = posted_load(&app, &broker, 250_000).await;
+        let n = json_of(
+            open(&app, &carrier, json!({"load_id": load, "text": "2600"})).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = n["id"].as_str().unwrap().to_string();
+        let deadline: chrono::DateTime<chrono::Utc> =
+            n["deadline"].as_str().unwrap().parse().unwrap();
+        let service = app
+            .app()
+            .typed::<lanerunner_negotiation_service::NegotiationService>()
+            .expect("the negotiation service runs");
+        // Before the deadline nothing expires; at it, the sweep closes the negotiation once.
+        let sweep = |at| service.negotiations().expire_due(at);
+        assert_eq!(
+            sweep(deadline - chrono::Duration::minutes(1))
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(sweep(deadline).await.unwrap(), 1);
+        assert_eq!(sweep(deadline).await.unwrap(), 0);
+        let n = json_of(
+            app.get(&format!("/v1/negotiations/{id}"), Some(&carrier.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(n["status"], "expired");
+        assert_eq!(
+            n["messages"].as_array().unwrap().last().unwrap()["event"]["event"],
+            "expired"
+        );
+        expect_problem(
+            act(
+                &app,
+                &broker,
+                &id,
+                json!({"move": {"move": "offer", "rate_cents": 240_000}}),
+            )
+            .await,
+            409,
+            "move-refused",
+        )
+        .await;
+    }
 );

@@ -35,6 +35,9 @@ pub use service::{Negotiations, OFFERS_PER_SIDE};
 
 pub const SERVICE: &str = "negotiation";
 
+/// How often negotiations past their deadline are closed as expired.
+const EXPIRY_SWEEP: std::time::Duration = std::time::Duration::from_secs(60);
+
 lanerunner_core::id_type!(
     /// A negotiation between a load's broker and one carrier.
     NegotiationId
@@ -56,9 +59,19 @@ impl NegotiationService {
         ctx: ServiceContext,
         market: Arc<dyn market::MarketSource>,
     ) -> anyhow::Result<Self> {
-        Ok(Self {
-            negotiations: Arc::new(Negotiations::new(&ctx, market)),
-        })
+        let negotiations = Arc::new(Negotiations::new(&ctx, market));
+        let weak = Arc::downgrade(&negotiations);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(EXPIRY_SWEEP);
+            loop {
+                tick.tick().await;
+                let Some(n) = weak.upgrade() else { break };
+                if let Err(e) = n.expire_due(chrono::Utc::now()).await {
+                    tracing::warn!(error = %e, "expiring negotiations past their deadline failed");
+                }
+            }
+        });
+        Ok(Self { negotiations })
     }
 
     pub fn negotiations(&self) -> &Arc<Negotiations> {

@@ -463,6 +463,39 @@ impl Negotiations {
         Ok(())
     }
 
+    /// Expires every open negotiation whose deadline has come (each by compare-and-set,
+    /// with its message and events); returns how many. Runs every minute on every
+    /// instance; a negotiation another instance or a move changed meanwhile is skipped.
+    pub async fn expire_due(&self, now: DateTime<Utc>) -> Result<usize> {
+        let mut expired = 0;
+        for mut row in store::due(&self.db, now, 100).await? {
+            let read_version = row.version;
+            let mut state = row.state.0.clone();
+            let Some(event) = state.expire_if_due(now) else {
+                continue;
+            };
+            row.status = status_name(state.status);
+            row.state = Json(state);
+            row.version += 1;
+            row.updated_at = now;
+            let mut tx = self.db.begin().await?;
+            if !store::update(&mut tx, &row, read_version).await? {
+                continue;
+            }
+            let said = Said {
+                side: Side::Broker,
+                author: None,
+                text: None,
+                agent_reason: None,
+            };
+            self.record_said(&mut tx, &row, &said, &[event], now)
+                .await?;
+            self.commit(tx, false).await?;
+            expired += 1;
+        }
+        Ok(expired)
+    }
+
     /// Keeps the loads projection current (consumer group `negotiation.loads`), and closes
     /// open negotiations on a load that left the board.
     pub async fn project(&self, tx: &mut Tx, event: &EventEnvelope) -> anyhow::Result<()> {

@@ -184,8 +184,8 @@ pub async fn open_on_load(
 pub async fn insert(tx: &mut Tx, r: &NegotiationRow) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
-        "INSERT INTO negotiations (id, load_id, broker_org_id, carrier_org_id, status, state, version, closed_reason, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        "INSERT INTO negotiations (id, load_id, broker_org_id, carrier_org_id, status, state, version, closed_reason, \
+         deadline, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     )
     .bind(r.id)
     .bind(r.load_id)
@@ -195,6 +195,7 @@ pub async fn insert(tx: &mut Tx, r: &NegotiationRow) -> sqlx::Result<()> {
     .bind(&r.state)
     .bind(r.version)
     .bind(&r.closed_reason)
+    .bind(r.state.0.terms.deadline)
     .bind(r.created_at)
     .bind(r.updated_at)
     .execute(c)
@@ -362,4 +363,16 @@ pub async fn delete_policy(db: &Db, org: OrgId, load: Uuid) -> sqlx::Result<bool
     .execute(c)
     .await
     .map(|d| d.rows_affected() == 1))
+}
+
+/// Open negotiations whose deadline has come, oldest deadline first.
+pub async fn due(db: &Db, now: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<NegotiationRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM negotiations WHERE status = 'open' AND deadline <= $1 ORDER BY deadline, id LIMIT $2"
+    );
+    on_db!(db, |p| sqlx::query_as(&sql)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(p)
+        .await)
 }

@@ -28,6 +28,8 @@ CREATE TABLE negotiations (
     -- Compare-and-set: every change names the version it read.
     version         BIGINT NOT NULL,
     closed_reason   TEXT,
+    -- The protocol's deadline (the pickup time), for the sweep that expires what is due.
+    deadline        TEXT NOT NULL,
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL
 );
@@ -38,6 +40,7 @@ CREATE UNIQUE INDEX negotiations_one_agreement_per_load ON negotiations (load_id
 CREATE INDEX negotiations_by_broker ON negotiations (broker_org_id, updated_at);
 CREATE INDEX negotiations_by_carrier ON negotiations (carrier_org_id, updated_at);
 CREATE INDEX negotiations_by_load ON negotiations (load_id, status);
+CREATE INDEX negotiations_open_by_deadline ON negotiations (deadline) WHERE status = 'open';
 
 CREATE TABLE negotiation_messages (
     negotiation_id  BLOB NOT NULL,
