@@ -638,4 +638,138 @@ both_backends!(
         )
         .await;
     }
+
+    async fn a_carriers_agent_answers_brokers_within_its_rates(app: TestApp) {
+        let broker = app.signup("b@example.com", "broker").await;
+        let carrier = app.signup("c@example.com", "carrier").await;
+        let put = |who: &Account, body: Value| {
+            app.client
+                .put(app.url("/v1/negotiations/carrier-policy"))
+                .json(&body)
+                .bearer_auth(&who.access)
+                .send()
+        };
+        // Brokers do not set it; bad rates are refused with the field named.
+        expect_problem(
+            put(
+                &broker,
+                json!({"desired_rpm_cents": 300, "min_rpm_cents": 240}),
+            )
+            .await
+            .unwrap(),
+            403,
+            "forbidden",
+        )
+        .await;
+        let p = expect_problem(
+            put(
+                &carrier,
+                json!({"desired_rpm_cents": 200, "min_rpm_cents": 240}),
+            )
+            .await
+            .unwrap(),
+            422,
+            "validation",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "min_rpm_cents");
+        let p = expect_problem(
+            put(
+                &carrier,
+                json!({"desired_rpm_cents": 9_000, "min_rpm_cents": 10}),
+            )
+            .await
+            .unwrap(),
+            422,
+            "validation",
+        )
+        .await;
+        assert_eq!(p["errors"].as_array().unwrap().len(), 2);
+        let set = json_of(
+            put(
+                &carrier,
+                json!({"desired_rpm_cents": 330, "min_rpm_cents": 240}),
+            )
+            .await
+            .unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(set["min_rpm_cents"], 240);
+        expect_problem(
+            app.get("/v1/negotiations/carrier-policy", Some(&broker.access))
+                .await,
+            404,
+            "not-found",
+        )
+        .await;
+
+        let load = posted_load(&app, &broker, 250_000).await;
+        let n = json_of(
+            open(&app, &carrier, json!({"load_id": load, "text": "2900"})).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = n["id"].as_str().unwrap().to_string();
+        // The broker counters low by hand; the carrier's agent answers within its rates.
+        let res = act(
+            &app,
+            &broker,
+            &id,
+            json!({"move": {"move": "offer", "rate_cents": 150_000}}),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let n = lanerunner::testing::poll(&app, &format!("/v1/negotiations/{id}"), &broker, |n| {
+            n["turn"] == "broker"
+        })
+        .await;
+        let miles = {
+            let l = json_of(
+                app.get(&format!("/v1/loads/{load}"), Some(&broker.access))
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            l["loaded_miles"].as_f64().unwrap()
+        };
+        let floor = (240.0 * miles / 100.0).round() as i64 * 100;
+        let counter = n["standing_cents"].as_i64().unwrap();
+        assert!(
+            counter >= floor && counter < 290_000,
+            "{counter} against a floor of {floor}: {n}"
+        );
+        let said = n["messages"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(said["side"], "carrier");
+        assert!(
+            said["event"]["agent_reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("countered at $"),
+            "{said}"
+        );
+        // A broker offer at the carrier's desired rate is taken.
+        let desired = (330.0 * miles / 100.0).round() as i64 * 100;
+        let res = act(
+            &app,
+            &broker,
+            &id,
+            json!({"move": {"move": "offer", "rate_cents": desired}}),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let n = lanerunner::testing::poll(&app, &format!("/v1/negotiations/{id}"), &broker, |n| {
+            n["status"] != "open"
+        })
+        .await;
+        assert_eq!(
+            (n["status"].as_str(), n["agreed_cents"].as_i64()),
+            (Some("agreed"), Some(desired)),
+            "{n}"
+        );
+        let res = app
+            .delete("/v1/negotiations/carrier-policy", Some(&carrier.access))
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
 );

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::error::{NegotiationError, Result, Violations};
 use crate::events::Updated;
 use crate::service::Negotiations;
-use crate::store::{self, NewMessage, PolicyRow};
+use crate::store::{self, CarrierPolicyRow, NewMessage, PolicyRow};
 
 /// `PUT /v1/negotiations/policies/{load_id}`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -68,6 +68,53 @@ fn policy_of(p: &PolicyRow) -> Policy {
         reservation_cents: p.max_cents,
         target_cents: p.target_cents,
         approval_beyond_cents: p.approval_above_cents,
+        concession: p.concession,
+    }
+}
+
+/// `PUT /v1/negotiations/carrier-policy`: how the carrier's agent answers brokers.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct CarrierPolicyRequest {
+    /// Where the agent opens its counters, per loaded mile.
+    pub desired_rpm_cents: i64,
+    /// Never below this per loaded mile.
+    pub min_rpm_cents: i64,
+    /// Acceptances or offers below this total wait for a person.
+    pub approval_below_cents: Option<i64>,
+    /// How reluctantly it concedes (default 0.4), 0.05–5.
+    pub concession: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CarrierPolicyView {
+    pub desired_rpm_cents: i64,
+    pub min_rpm_cents: i64,
+    pub approval_below_cents: Option<i64>,
+    pub concession: f64,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+impl From<CarrierPolicyRow> for CarrierPolicyView {
+    fn from(p: CarrierPolicyRow) -> Self {
+        CarrierPolicyView {
+            desired_rpm_cents: p.desired_rpm_cents,
+            min_rpm_cents: p.min_rpm_cents,
+            approval_below_cents: p.approval_below_cents,
+            concession: p.concession,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// The carrier's policy on a load of `miles` loaded miles, in all-in cents.
+fn carrier_policy_of(p: &CarrierPolicyRow, miles: f64) -> Policy {
+    let total = |rpm: i64| ((rpm as f64 * miles) / 100.0).round() as i64 * 100;
+    Policy {
+        side: Side::Carrier,
+        aspiration_cents: total(p.desired_rpm_cents),
+        reservation_cents: total(p.min_rpm_cents),
+        target_cents: None,
+        approval_beyond_cents: p.approval_below_cents,
         concession: p.concession,
     }
 }
@@ -154,6 +201,77 @@ impl Negotiations {
         }
     }
 
+    pub async fn put_carrier_policy(
+        &self,
+        caller: &Caller,
+        req: CarrierPolicyRequest,
+    ) -> Result<CarrierPolicyView> {
+        if caller.org_kind != OrgKind::Carrier {
+            return Err(NegotiationError::Forbidden(
+                "only carriers set a carrier's agent",
+            ));
+        }
+        if caller.role == Role::Viewer {
+            return Err(NegotiationError::Forbidden("a viewer cannot set an agent"));
+        }
+        let mut v = Violations::default();
+        for (field, value) in [
+            ("desired_rpm_cents", Some(req.desired_rpm_cents)),
+            ("min_rpm_cents", Some(req.min_rpm_cents)),
+        ] {
+            if value.is_some_and(|c| !(25..=5_000).contains(&c)) {
+                v.add(field, "must be between 25 cents and $50 a mile");
+            }
+        }
+        if req.min_rpm_cents > req.desired_rpm_cents {
+            v.add("min_rpm_cents", "must not be above the desired rate");
+        }
+        if req
+            .approval_below_cents
+            .is_some_and(|c| !(1..=lanerunner_negotiation::protocol::MAX_RATE_CENTS).contains(&c))
+        {
+            v.add(
+                "approval_below_cents",
+                "must be between 1 cent and $100,000",
+            );
+        }
+        if req.concession.is_some_and(|c| !(0.05..=5.0).contains(&c)) {
+            v.add("concession", "must be between 0.05 and 5");
+        }
+        v.into_result(())?;
+        let row = CarrierPolicyRow {
+            carrier_org_id: caller.org,
+            desired_rpm_cents: req.desired_rpm_cents,
+            min_rpm_cents: req.min_rpm_cents,
+            approval_below_cents: req.approval_below_cents,
+            concession: req.concession.unwrap_or(0.4),
+            updated_by: caller.user_id(),
+            updated_at: Utc::now(),
+        };
+        store::put_carrier_policy(&self.db, &row).await?;
+        Ok(row.into())
+    }
+
+    pub async fn carrier_policy(&self, caller: &Caller) -> Result<CarrierPolicyView> {
+        Ok(store::carrier_policy(&self.db, caller.org)
+            .await?
+            .ok_or(NegotiationError::NotFound("carrier agent policy"))?
+            .into())
+    }
+
+    pub async fn delete_carrier_policy(&self, caller: &Caller) -> Result<()> {
+        if caller.org_kind != OrgKind::Carrier || caller.role == Role::Viewer {
+            return Err(NegotiationError::Forbidden(
+                "only a carrier's members take its agent off",
+            ));
+        }
+        if store::delete_carrier_policy(&self.db, caller.org).await? {
+            Ok(())
+        } else {
+            Err(NegotiationError::NotFound("carrier agent policy"))
+        }
+    }
+
     /// The agent's answer to `event` (a `negotiation.updated.v1`), in the consumer's
     /// transaction: only when the broker has a policy on the load and it is the broker's
     /// turn. Each update reaches both parties' feeds; the broker's copy is the one acted on.
@@ -163,27 +281,40 @@ impl Negotiations {
         event: &EventEnvelope,
     ) -> anyhow::Result<()> {
         let update: Updated = serde_json::from_value(event.payload.clone())?;
-        // Only a carrier's offer is answered: the agent's own moves, its approval requests
-        // and closings publish updates too, and answering those would loop.
-        let carriers_offer =
-            update.event["event"] == "offered" && update.event["offer"]["by"] == "carrier";
-        if event.org_id != Some(OrgId(update.broker_org_id))
-            || update.status != Status::Open.as_str()
-            || !carriers_offer
-        {
+        // Only an offer is answered, by the other side's agent: the agents' own approval
+        // requests and closings publish updates too, and answering those would loop.
+        let mover = match update.event["offer"]["by"].as_str() {
+            Some("carrier") if update.event["event"] == "offered" => Side::Broker,
+            Some("broker") if update.event["event"] == "offered" => Side::Carrier,
+            _ => return Ok(()),
+        };
+        let mover_org = match mover {
+            Side::Broker => update.broker_org_id,
+            Side::Carrier => update.carrier_org_id,
+        };
+        // Each update reaches both parties' feeds; the mover's copy is the one acted on.
+        if event.org_id != Some(OrgId(mover_org)) || update.status != Status::Open.as_str() {
             return Ok(());
         }
         let Some(mut row) = store::negotiation_in(tx, update.negotiation_id.into()).await? else {
             return Ok(());
         };
-        let Some(policy_row) = store::policy_in(tx, row.broker_org_id, row.load_id).await? else {
-            return Ok(());
-        };
         let Some(load) = store::load_in(tx, row.load_id).await? else {
             return Ok(());
         };
+        let policy = match mover {
+            Side::Broker => store::policy_in(tx, row.broker_org_id, row.load_id)
+                .await?
+                .map(|p| policy_of(&p)),
+            Side::Carrier => store::carrier_policy_in(tx, row.carrier_org_id)
+                .await?
+                .map(|p| carrier_policy_of(&p, load.loaded_miles)),
+        };
+        let Some(policy) = policy.filter(|p| p.check().is_ok()) else {
+            return Ok(());
+        };
         let state = row.state.0.clone();
-        if state.turn() != Some(Side::Broker) {
+        if state.turn() != Some(mover) {
             return Ok(());
         }
         let rivals = store::open_on_load(tx, row.load_id, Some(row.id))
@@ -196,7 +327,6 @@ impl Negotiations {
             counterparty_allowed: true,
         };
         let now = Utc::now();
-        let policy = policy_of(&policy_row);
         let decision = strategy::decide(&policy, &state, &ctx, now);
         let (mv, reason) = match decision {
             Decision::Offer { rate_cents, reason } => (
@@ -211,7 +341,7 @@ impl Negotiations {
             Decision::Reject { reason } => (Move::Reject, reason),
             Decision::Wait { .. } => return Ok(()),
             Decision::Approve { proposal, reason } => {
-                // Nothing moves; the broker is asked. The version still steps, so the
+                // Nothing moves; the party is asked. The version still steps, so the
                 // request is ordered with the moves (and its message numbered) like them.
                 let read_version = row.version;
                 row.version += 1;
@@ -228,7 +358,7 @@ impl Negotiations {
                     tx,
                     &NewMessage {
                         negotiation: row.id,
-                        side: Side::Broker.as_str(),
+                        side: mover.as_str(),
                         author: None,
                         event: asked.clone(),
                         text: None,
@@ -242,7 +372,7 @@ impl Negotiations {
         };
         let read_version = row.version;
         let mut next = state;
-        let happened = next.apply(Side::Broker, mv, now)?;
+        let happened = next.apply(mover, mv, now)?;
         let agreed = next.status == Status::Agreed;
         row.status = next.status.as_str().to_string();
         row.state = Json(next);
@@ -254,7 +384,7 @@ impl Negotiations {
         if !store::update(tx, &row, read_version).await? {
             return Ok(()); // a person moved first; the agent answers what comes next
         }
-        self.record_as_agent(tx, &row, &happened, &reason, now)
+        self.record_as_agent(tx, &row, mover, &happened, &reason, now)
             .await?;
         if agreed {
             self.close_others(tx, &row, now).await?;

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::agent::{PolicyRequest, PolicyView};
+use crate::agent::{CarrierPolicyRequest, CarrierPolicyView, PolicyRequest, PolicyView};
 use crate::service::Negotiations;
 use crate::views::{MoveRequest, NegotiationView, OpenRequest};
 
@@ -25,6 +25,11 @@ pub fn routes(n: Arc<Negotiations>) -> OpenApiRouter {
         .routes(routes!(get_one))
         .routes(routes!(make_move))
         .routes(routes!(put_policy, get_policy, delete_policy))
+        .routes(routes!(
+            put_carrier_policy,
+            get_carrier_policy,
+            delete_carrier_policy
+        ))
         .with_state(n)
 }
 
@@ -130,5 +135,39 @@ pub async fn delete_policy(
     Path(load_id): Path<Uuid>,
 ) -> Result<StatusCode, Problem> {
     n.delete_policy(&caller, load_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Puts your carrier's agent on every negotiation you are in: it answers each broker's
+/// counter within these rates a loaded mile, against the rate model's market signal, and
+/// says why. Acceptances below `approval_below_cents` wait for you. Brokers never see it.
+#[utoipa::path(put, path = "/v1/negotiations/carrier-policy", tag = "negotiations", security(("bearer" = [])),
+    request_body = CarrierPolicyRequest,
+    responses((status = 200, body = CarrierPolicyView), (status = 422, body = Problem)))]
+pub async fn put_carrier_policy(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsWrite>,
+    ApiJson(body): ApiJson<CarrierPolicyRequest>,
+) -> Result<Json<CarrierPolicyView>, Problem> {
+    Ok(Json(n.put_carrier_policy(&caller, body).await?))
+}
+
+#[utoipa::path(get, path = "/v1/negotiations/carrier-policy", tag = "negotiations", security(("bearer" = [])),
+    responses((status = 200, body = CarrierPolicyView), (status = 404, body = Problem)))]
+pub async fn get_carrier_policy(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsRead>,
+) -> Result<Json<CarrierPolicyView>, Problem> {
+    Ok(Json(n.carrier_policy(&caller).await?))
+}
+
+/// Takes your agent off; your negotiations continue by hand.
+#[utoipa::path(delete, path = "/v1/negotiations/carrier-policy", tag = "negotiations", security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete_carrier_policy(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsWrite>,
+) -> Result<StatusCode, Problem> {
+    n.delete_carrier_policy(&caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }

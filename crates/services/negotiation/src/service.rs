@@ -300,17 +300,18 @@ impl Negotiations {
         self.record_said(tx, row, &said, happened, now).await
     }
 
-    /// The messages and events of what the broker's agent did in `row`, with its reason.
+    /// The messages and events of what a party's agent did in `row`, with its reason.
     pub(crate) async fn record_as_agent(
         &self,
         tx: &mut Tx,
         row: &NegotiationRow,
+        side: Side,
         happened: &[Event],
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let said = Said {
-            side: Side::Broker,
+            side,
             author: None,
             text: None,
             agent_reason: Some(reason),

@@ -376,3 +376,67 @@ pub async fn due(db: &Db, now: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<Ne
         .fetch_all(p)
         .await)
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CarrierPolicyRow {
+    pub carrier_org_id: OrgId,
+    pub desired_rpm_cents: i64,
+    pub min_rpm_cents: i64,
+    pub approval_below_cents: Option<i64>,
+    pub concession: f64,
+    pub updated_by: Option<UserId>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const CARRIER_POLICY_COLUMNS: &str =
+    "carrier_org_id, desired_rpm_cents, min_rpm_cents, approval_below_cents, concession, updated_by, updated_at";
+
+pub async fn put_carrier_policy(db: &Db, p: &CarrierPolicyRow) -> sqlx::Result<()> {
+    on_db!(db, |c| {
+        sqlx::query(
+        "INSERT INTO carrier_policies (carrier_org_id, desired_rpm_cents, min_rpm_cents, approval_below_cents, \
+         concession, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (carrier_org_id) DO UPDATE SET desired_rpm_cents = excluded.desired_rpm_cents, \
+         min_rpm_cents = excluded.min_rpm_cents, approval_below_cents = excluded.approval_below_cents, \
+         concession = excluded.concession, updated_by = excluded.updated_by, updated_at = excluded.updated_at"
+    )
+    .bind(p.carrier_org_id)
+    .bind(p.desired_rpm_cents)
+    .bind(p.min_rpm_cents)
+    .bind(p.approval_below_cents)
+    .bind(p.concession)
+    .bind(p.updated_by)
+    .bind(p.updated_at)
+    .execute(c)
+    .await
+    .map(|_| ())
+    })
+}
+
+pub async fn carrier_policy(db: &Db, org: OrgId) -> sqlx::Result<Option<CarrierPolicyRow>> {
+    let sql =
+        format!("SELECT {CARRIER_POLICY_COLUMNS} FROM carrier_policies WHERE carrier_org_id = $1");
+    on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(org)
+        .fetch_optional(c)
+        .await)
+}
+
+pub async fn carrier_policy_in(tx: &mut Tx, org: OrgId) -> sqlx::Result<Option<CarrierPolicyRow>> {
+    let sql =
+        format!("SELECT {CARRIER_POLICY_COLUMNS} FROM carrier_policies WHERE carrier_org_id = $1");
+    on_tx!(tx, |c| sqlx::query_as(&sql)
+        .bind(org)
+        .fetch_optional(c)
+        .await)
+}
+
+pub async fn delete_carrier_policy(db: &Db, org: OrgId) -> sqlx::Result<bool> {
+    on_db!(db, |c| sqlx::query(
+        "DELETE FROM carrier_policies WHERE carrier_org_id = $1"
+    )
+    .bind(org)
+    .execute(c)
+    .await
+    .map(|d| d.rows_affected() == 1))
+}

@@ -68,3 +68,15 @@ CREATE TABLE agent_policies (
     updated_by             UUID,
     updated_at             TIMESTAMPTZ NOT NULL
 );
+
+-- A carrier's agent: it answers brokers' counters on every negotiation the carrier is in,
+-- within these rates a loaded mile. Never shown to brokers.
+CREATE TABLE carrier_policies (
+    carrier_org_id         UUID PRIMARY KEY,
+    desired_rpm_cents      BIGINT NOT NULL,
+    min_rpm_cents          BIGINT NOT NULL,
+    approval_below_cents   BIGINT,
+    concession             DOUBLE PRECISION NOT NULL,
+    updated_by             UUID,
+    updated_at             TIMESTAMPTZ NOT NULL
+);

@@ -68,3 +68,15 @@ CREATE TABLE agent_policies (
     updated_by             BLOB,
     updated_at             TEXT NOT NULL
 );
+
+-- A carrier's agent: it answers brokers' counters on every negotiation the carrier is in,
+-- within these rates a loaded mile. Never shown to brokers.
+CREATE TABLE carrier_policies (
+    carrier_org_id         BLOB PRIMARY KEY,
+    desired_rpm_cents      BIGINT NOT NULL,
+    min_rpm_cents          BIGINT NOT NULL,
+    approval_below_cents   BIGINT,
+    concession             REAL NOT NULL,
+    updated_by             BLOB,
+    updated_at             TEXT NOT NULL
+);
