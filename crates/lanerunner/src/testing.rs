@@ -260,6 +260,16 @@ impl TestApp {
             .await
     }
 
+    pub async fn put_json<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        self.send(self.client.put(self.url(path)).json(body), token)
+            .await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
         self.send(self.client.delete(self.url(path)), token).await
     }

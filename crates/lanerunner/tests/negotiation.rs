@@ -52,6 +52,28 @@ async fn open(app: &TestApp, carrier: &Account, body: Value) -> reqwest::Respons
     }
 }
 
+/// Puts `broker`'s agent on `load`, waiting for the load to reach the service.
+async fn set_agent(app: &TestApp, broker: &Account, load: &str, policy: &Value) {
+    let path = format!("/v1/negotiations/policies/{load}");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let res = app.put_json(&path, policy, Some(&broker.access)).await;
+        if res.status() == StatusCode::OK {
+            return;
+        }
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the load never reached the negotiation service"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn put(app: &TestApp, path: &str, who: &Account, body: Value) -> reqwest::Response {
+    app.put_json(path, &body, Some(&who.access)).await
+}
+
 async fn act(app: &TestApp, who: &Account, id: &str, body: Value) -> reqwest::Response {
     app.post_json(
         &format!("/v1/negotiations/{id}/moves"),
@@ -429,24 +451,7 @@ both_backends!(
         let load = posted_load(&app, &broker, 250_000).await;
         let path = format!("/v1/negotiations/policies/{load}");
         let policy = json!({"start_cents": 200_000, "target_cents": 220_000, "max_cents": 240_000});
-        // Wait for the load to reach the service, then set the agent.
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
-        loop {
-            let res = app
-                .client
-                .put(app.url(&path))
-                .json(&policy)
-                .bearer_auth(&broker.access)
-                .send()
-                .await
-                .unwrap();
-            if res.status() == StatusCode::OK {
-                break;
-            }
-            assert_eq!(res.status(), StatusCode::NOT_FOUND);
-            assert!(tokio::time::Instant::now() < deadline);
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        set_agent(&app, &broker, &load, &policy).await;
         // Carriers and other brokers neither see nor set it; bad limits are refused.
         expect_problem(
             app.get(&path, Some(&carrier.access)).await,
@@ -460,26 +465,20 @@ both_backends!(
             "not-found",
         )
         .await;
-        let put = |who: &Account, body: Value| {
-            app.client
-                .put(app.url(&path))
-                .json(&body)
-                .bearer_auth(&who.access)
-                .send()
-        };
         expect_problem(
-            put(&carrier, policy.clone()).await.unwrap(),
+            put(&app, &path, &carrier, policy.clone()).await,
             403,
             "forbidden",
         )
         .await;
         let p = expect_problem(
             put(
+                &app,
+                &path,
                 &broker,
                 json!({"start_cents": 250_000, "max_cents": 240_000}),
             )
-            .await
-            .unwrap(),
+            .await,
             422,
             "validation",
         )
@@ -487,11 +486,12 @@ both_backends!(
         assert_eq!(p["errors"][0]["field"], "max_cents");
         let p = expect_problem(
             put(
+                &app,
+                &path,
                 &broker,
                 json!({"start_cents": 200_000, "target_cents": 260_000, "max_cents": 240_000}),
             )
-            .await
-            .unwrap(),
+            .await,
             422,
             "validation",
         )
@@ -542,23 +542,9 @@ both_backends!(
 
         // Above the approval threshold the agent asks instead of moving.
         let second = posted_load(&app, &broker, 250_000).await;
-        let path = format!("/v1/negotiations/policies/{second}");
         let strict =
             json!({"start_cents": 210_000, "max_cents": 240_000, "approval_above_cents": 200_000});
-        loop {
-            let res = app
-                .client
-                .put(app.url(&path))
-                .json(&strict)
-                .bearer_auth(&broker.access)
-                .send()
-                .await
-                .unwrap();
-            if res.status() == StatusCode::OK {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        set_agent(&app, &broker, &second, &strict).await;
         let n = json_of(
             open(&app, &carrier, json!({"load_id": second, "text": "2800"})).await,
             StatusCode::CREATED,
@@ -642,32 +628,28 @@ both_backends!(
     async fn a_carriers_agent_answers_brokers_within_its_rates(app: TestApp) {
         let broker = app.signup("b@example.com", "broker").await;
         let carrier = app.signup("c@example.com", "carrier").await;
-        let put = |who: &Account, body: Value| {
-            app.client
-                .put(app.url("/v1/negotiations/carrier-policy"))
-                .json(&body)
-                .bearer_auth(&who.access)
-                .send()
-        };
+        let path = "/v1/negotiations/carrier-policy".to_string();
         // Brokers do not set it; bad rates are refused with the field named.
         expect_problem(
             put(
+                &app,
+                &path,
                 &broker,
                 json!({"desired_rpm_cents": 300, "min_rpm_cents": 240}),
             )
-            .await
-            .unwrap(),
+            .await,
             403,
             "forbidden",
         )
         .await;
         let p = expect_problem(
             put(
+                &app,
+                &path,
                 &carrier,
                 json!({"desired_rpm_cents": 200, "min_rpm_cents": 240}),
             )
-            .await
-            .unwrap(),
+            .await,
             422,
             "validation",
         )
@@ -675,11 +657,12 @@ both_backends!(
         assert_eq!(p["errors"][0]["field"], "min_rpm_cents");
         let p = expect_problem(
             put(
+                &app,
+                &path,
                 &carrier,
                 json!({"desired_rpm_cents": 9_000, "min_rpm_cents": 10}),
             )
-            .await
-            .unwrap(),
+            .await,
             422,
             "validation",
         )
@@ -687,11 +670,12 @@ both_backends!(
         assert_eq!(p["errors"].as_array().unwrap().len(), 2);
         let set = json_of(
             put(
+                &app,
+                &path,
                 &carrier,
                 json!({"desired_rpm_cents": 330, "min_rpm_cents": 240}),
             )
-            .await
-            .unwrap(),
+            .await,
             StatusCode::OK,
         )
         .await;

@@ -376,51 +376,12 @@ fn write_postings<W: Write + Send>(
 
 /// Reads bookings.csv back (for training from files, and to check what was written).
 pub fn read_bookings_csv(path: &Path) -> Result<Vec<BookingRecord>, FileError> {
-    read_csv(
-        path,
-        "bookings",
-        &[
-            "load_id",
-            "booked_at",
-            "pickup_date",
-            "origin_city",
-            "origin_state",
-            "origin_lat",
-            "origin_lon",
-            "origin_market",
-            "dest_city",
-            "dest_state",
-            "dest_lat",
-            "dest_lon",
-            "dest_market",
-            "equipment",
-            "miles",
-            "weight_lbs",
-            "broker_org_id",
-            "carrier_org_id",
-            "rate_kind",
-            "diesel_cents_per_gallon",
-            "rate_cents",
-        ],
-    )
+    read_csv(path, "bookings", &crate::read_parquet::BOOKING_COLUMNS)
 }
 
 /// Reads a `postings.csv` as [`MarketWriter`] writes it.
 pub fn read_postings_csv(path: &Path) -> Result<Vec<PostingRecord>, FileError> {
-    read_csv(
-        path,
-        "postings",
-        &[
-            "id",
-            "kind",
-            "posted_at",
-            "org_id",
-            "origin_market",
-            "dest_market",
-            "equipment",
-            "ready_date",
-        ],
-    )
+    read_csv(path, "postings", &crate::read_parquet::POSTING_COLUMNS)
 }
 
 /// Reads a CSV whose header must be exactly `expected`, so a file of another kind is named

@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use crate::files::FileError;
 
-/// The columns of each file, in order, as the writer lays them out.
-const BOOKING_COLUMNS: [&str; 21] = [
+/// The columns of each file, in order, as the writer lays them out (CSV and Parquet).
+pub(crate) const BOOKING_COLUMNS: [&str; 21] = [
     "load_id",
     "booked_at",
     "pickup_date",
@@ -38,7 +38,7 @@ const BOOKING_COLUMNS: [&str; 21] = [
     "diesel_cents_per_gallon",
     "rate_cents",
 ];
-const POSTING_COLUMNS: [&str; 8] = [
+pub(crate) const POSTING_COLUMNS: [&str; 8] = [
     "id",
     "kind",
     "posted_at",
