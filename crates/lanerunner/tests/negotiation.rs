@@ -756,4 +756,82 @@ both_backends!(
             .await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
     }
+
+    async fn one_carrier_opening_twice_at_once_gets_one_negotiation(app: TestApp) {
+        const RACERS: usize = 4;
+        let broker = app.signup("b@example.com", "broker").await;
+        let carrier = app.signup("c@example.com", "carrier").await;
+        let load = posted_load(&app, &broker, 250_000).await;
+        // The first settles that the load has arrived; then a burst at once.
+        let first = json_of(
+            open(&app, &carrier, json!({"load_id": load, "text": "2900"})).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let res = act(
+            &app,
+            &carrier,
+            first["id"].as_str().unwrap(),
+            json!({"move": {"move": "withdraw"}}),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+        let tasks: Vec<_> = (0..RACERS)
+            .map(|i| {
+                let req = app
+                    .client
+                    .post(app.url("/v1/negotiations"))
+                    .json(&json!({"load_id": load, "move": {"move": "offer", "rate_cents": 280_000 + i as i64 * 1_000}}))
+                    .bearer_auth(&carrier.access);
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let res = req.send().await.unwrap();
+                    (res.status(), res.json::<Value>().await.unwrap_or(Value::Null))
+                })
+            })
+            .collect();
+        let mut created = Vec::new();
+        let mut named = Vec::new();
+        for t in tasks {
+            let (status, body) = t.await.unwrap();
+            match status {
+                StatusCode::CREATED => created.push(body["id"].clone()),
+                StatusCode::CONFLICT => {
+                    assert!(
+                        body["type"]
+                            .as_str()
+                            .unwrap()
+                            .ends_with("/negotiation-already-open"),
+                        "{body}"
+                    );
+                    named.push(body["negotiation_id"].clone());
+                }
+                other => panic!("{other} {body}"),
+            }
+        }
+        assert_eq!(created.len(), 1, "{created:?}");
+        assert!(
+            named.iter().all(|id| *id == created[0]),
+            "{named:?} should all name {:?}",
+            created[0]
+        );
+        let mine = json_of(
+            app.get(
+                &format!("/v1/negotiations?load_id={load}"),
+                Some(&carrier.access),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        let open = mine
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["status"] == "open")
+            .count();
+        assert_eq!(open, 1);
+    }
 );

@@ -100,14 +100,22 @@ impl Negotiations {
             updated_at: now,
         };
         let agreed = row.status == Status::Agreed.as_str();
-        if let Err(e) = insert_whole(&mut tx, &row).await {
-            return Err(if agreed && store::is_second_agreement(&e) {
-                NegotiationError::LoadTaken
-            } else if store::is_second_open(&e) {
-                NegotiationError::AlreadyOpen(Uuid::nil())
-            } else {
-                e.into()
-            });
+        if let Err(e) = store::insert(&mut tx, &row).await {
+            if agreed && store::is_second_agreement(&e) {
+                return Err(NegotiationError::LoadTaken);
+            }
+            if store::is_second_open(&e) {
+                // The same carrier opened one at this instant: name it (read afresh, as
+                // this transaction is spent).
+                drop(tx);
+                let mut read = self.db.begin().await?;
+                let existing = store::open_for_carrier(&mut read, row.load_id, caller.org).await?;
+                return Err(match existing {
+                    Some(id) => NegotiationError::AlreadyOpen(id.0),
+                    None => NegotiationError::Contended,
+                });
+            }
+            return Err(e.into());
         }
         self.record(
             &mut tx,
@@ -546,10 +554,6 @@ struct Said<'a> {
     author: Option<lanerunner_core::UserId>,
     text: Option<&'a str>,
     agent_reason: Option<&'a str>,
-}
-
-async fn insert_whole(tx: &mut Tx, row: &NegotiationRow) -> sqlx::Result<()> {
-    store::insert(tx, row).await
 }
 
 async fn publish<P: Serialize>(
