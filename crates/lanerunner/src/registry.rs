@@ -148,8 +148,9 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_negotiation_service::SERVICE,
         migrations: lanerunner_negotiation_service::migrations,
-        // The market signal for the agents: the rate model, when ml runs alongside.
-        start: |ctx, _config, peers| {
+        // The market signal for the agents: the rate model, when ml runs alongside; and the
+        // language model that reads what the offer parser cannot (`negotiation.*`).
+        start: |ctx, config, peers| {
             Box::pin(async move {
                 use lanerunner_negotiation_service::market::{
                     InProcessRates, MarketSource, NoMarket,
@@ -158,8 +159,14 @@ pub const SERVICES: &[ServiceSpec] = &[
                     Some(ml) => Arc::new(InProcessRates(ml.rates().clone())),
                     None => Arc::new(NoMarket),
                 };
+                let language = crate::language::OpenAiCompatible::from_config(
+                    &config.negotiation.language_model,
+                )?;
                 Ok(Started::new(
-                    lanerunner_negotiation_service::NegotiationService::start(ctx, market).await?,
+                    lanerunner_negotiation_service::NegotiationService::start(
+                        ctx, market, language,
+                    )
+                    .await?,
                 ))
             })
         },

@@ -835,3 +835,80 @@ both_backends!(
         assert_eq!(open, 1);
     }
 );
+
+/// A stand-in for an OpenAI-compatible server: it reads every message as an offer of
+/// $2,400 (a model that guesses), and fails on "boom". Returns its base URL and the
+/// requests it saw.
+async fn stand_in_language_model() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::routing::post;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
+            let log = log.clone();
+            async move {
+                let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+                let text = body["messages"][1]["content"].as_str().unwrap_or_default().to_string();
+                log.lock().unwrap().push(json!({"auth": auth, "body": body}));
+                if text.contains("boom") {
+                    return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": "down"})));
+                }
+                let content = json!({"intent": "offer", "amount_cents": 240_000, "unit": "total", "fuel_cents": null}).to_string();
+                (axum::http::StatusCode::OK, axum::Json(json!({"choices": [{"message": {"role": "assistant", "content": content}}]})))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_language_model_reads_what_the_parser_cannot_but_never_guesses_a_number() {
+    let (url, seen) = stand_in_language_model().await;
+    let app = TestApp::spawn_with(lanerunner::testing::Backend::Sqlite, |c| {
+        c.negotiation.language_model.base_url = Some(url.clone());
+        c.negotiation.language_model.api_key = Some("sk-test".into());
+    })
+    .await;
+    let broker = app.signup("b@example.com", "broker").await;
+    let carrier = app.signup("c@example.com", "carrier").await;
+    let load = posted_load(&app, &broker, 250_000).await;
+    // Two figures: the parser asks back; the model picks one the text states, which is taken.
+    let n = json_of(
+        open(
+            &app,
+            &carrier,
+            json!({"load_id": load, "text": "2300 would be nice but 2400 is what we need"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(n["standing_cents"], 240_000);
+    let id = n["id"].as_str().unwrap().to_string();
+    // No figure at all: the model's $2,400 is a guess, refused, and asked back.
+    let res = act(
+        &app,
+        &broker,
+        &id,
+        json!({"text": "meet me somewhere reasonable"}),
+    )
+    .await;
+    expect_problem(res, 422, "unclear-message").await;
+    // The model failing is asked back too, never a 5xx.
+    let res = act(&app, &broker, &id, json!({"text": "boom boom"})).await;
+    expect_problem(res, 422, "unclear-message").await;
+    // What the parser reads never reaches the model.
+    let before = seen.lock().unwrap().len();
+    let res = act(&app, &broker, &id, json!({"text": "2000"})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let calls = seen.lock().unwrap().clone();
+    assert_eq!(calls.len(), before, "the parser read it alone");
+    assert_eq!(calls.len(), 3);
+    assert_eq!(calls[0]["auth"], "Bearer sk-test");
+    assert_eq!(calls[0]["body"]["temperature"], 0);
+    assert_eq!(calls[0]["body"]["response_format"]["type"], "json_object");
+}

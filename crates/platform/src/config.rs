@@ -31,6 +31,7 @@ pub struct Config {
     pub analytics: AnalyticsConfig,
     pub ml: MlConfig,
     pub reporting: ReportingConfig,
+    pub negotiation: NegotiationConfig,
     pub blob: BlobConfig,
 }
 
@@ -101,6 +102,36 @@ impl Default for MlConfig {
     fn default() -> Self {
         Self {
             reload_interval_secs: 5,
+        }
+    }
+}
+
+/// The negotiation service.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NegotiationConfig {
+    pub language_model: LanguageModelConfig,
+}
+
+/// An OpenAI-compatible chat-completions endpoint that reads the messages the offer
+/// parser cannot. Off unless `base_url` is set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LanguageModelConfig {
+    /// E.g. `https://api.openai.com/v1`, or any server speaking that API.
+    pub base_url: Option<String>,
+    pub model: String,
+    pub api_key: Option<String>,
+    pub timeout_ms: u64,
+}
+
+impl Default for LanguageModelConfig {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            model: "gpt-4o-mini".into(),
+            api_key: None,
+            timeout_ms: 5_000,
         }
     }
 }
@@ -420,6 +451,7 @@ impl Default for Config {
             analytics: AnalyticsConfig::default(),
             ml: MlConfig::default(),
             reporting: ReportingConfig::default(),
+            negotiation: NegotiationConfig::default(),
             blob: BlobConfig::default(),
         }
     }
@@ -711,6 +743,23 @@ impl Config {
                 "must be between 1 and 86400",
             ));
         }
+        let lm = &self.negotiation.language_model;
+        if lm
+            .base_url
+            .as_deref()
+            .is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+        {
+            return Err(invalid(
+                "negotiation.language_model.base_url",
+                "must start with http:// or https://",
+            ));
+        }
+        if !(100..=60_000).contains(&lm.timeout_ms) {
+            return Err(invalid(
+                "negotiation.language_model.timeout_ms",
+                "must be between 100 and 60000",
+            ));
+        }
         if !(1..=3600).contains(&self.reporting.schedule_poll_secs) {
             return Err(invalid(
                 "reporting.schedule_poll_secs",
@@ -749,6 +798,9 @@ impl Config {
         shown.cache.url = shown.cache.url.as_deref().map(mask_url_password);
         if shown.maps.google.api_key.is_some() {
             shown.maps.google.api_key = Some("****".into());
+        }
+        if shown.negotiation.language_model.api_key.is_some() {
+            shown.negotiation.language_model.api_key = Some("****".into());
         }
         if shown.blob.secret_access_key.is_some() {
             shown.blob.secret_access_key = Some("****".into());
@@ -930,6 +982,20 @@ mod tests {
             assert_eq!(c.loads.horizon_days_past, 30);
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_language_model_is_off_by_default_checked_and_its_key_masked() {
+        let mut c = Config::default();
+        assert!(c.negotiation.language_model.base_url.is_none());
+        c.negotiation.language_model.base_url = Some("ftp://models.example".into());
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("negotiation.language_model.base_url"), "{e}");
+        c.negotiation.language_model.base_url = Some("http://127.0.0.1:9/v1".into());
+        c.negotiation.language_model.api_key = Some("sk-secret".into());
+        assert!(c.validate().is_ok());
+        let shown = c.to_masked_toml();
+        assert!(!shown.contains("sk-secret") && shown.contains("****"), "{shown}");
     }
 
     #[test]

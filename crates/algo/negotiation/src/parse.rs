@@ -365,6 +365,35 @@ fn cents(dollars: f64) -> i64 {
     (dollars * 100.0).round() as i64
 }
 
+/// Every amount the text states, in cents (digits, "2.2k", number words), whatever it
+/// means: what a reading of the text by anyone else (a language model) may name.
+pub fn stated_amounts(text: &str) -> Vec<i64> {
+    let norm = normalize(text);
+    let tokens: Vec<&str> = norm.split_whitespace().collect();
+    figures(&tokens)
+        .into_iter()
+        .map(|f| cents(f.dollars))
+        .collect()
+}
+
+/// Whether `intent`, read by something other than this parser, names only amounts the
+/// text states: an offer of a total or a rate a mile the writer wrote, and fuel likewise.
+/// A number the text does not hold is a guess, and a guess is never taken.
+pub fn grounded(text: &str, intent: &Intent) -> bool {
+    let stated = stated_amounts(text);
+    match intent {
+        Intent::Offer {
+            amount, fuel_cents, ..
+        } => {
+            let cents = match amount {
+                Amount::Total(c) | Amount::PerMile(c) => *c,
+            };
+            stated.contains(&cents) && fuel_cents.is_none_or(|f| stated.contains(&f))
+        }
+        _ => true,
+    }
+}
+
 /// Reads one message.
 pub fn parse(text: &str) -> Intent {
     let norm = normalize(text);
@@ -497,6 +526,20 @@ mod tests {
         );
         assert_eq!(parse("deal"), Intent::Accept);
         assert_eq!(parse("no thanks"), Intent::Reject);
+    }
+
+    #[test]
+    fn only_stated_amounts_are_grounded() {
+        let offer = |c| Intent::Offer {
+            amount: Amount::Total(c),
+            plus_fuel: false,
+            fuel_cents: None,
+        };
+        assert!(grounded("2100 or 2300, your pick", &offer(230_000)));
+        assert!(grounded("twenty-one hundred", &offer(210_000)));
+        assert!(!grounded("make it a bit more", &offer(240_000)));
+        assert!(grounded("no", &Intent::Reject));
+        assert_eq!(stated_amounts("2.2k plus 150 fuel"), [220_000, 15_000]);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod agent;
 pub mod api;
 pub mod error;
 pub mod events;
+pub mod language;
 pub mod market;
 mod service;
 mod store;
@@ -58,8 +59,9 @@ impl NegotiationService {
     pub async fn start(
         ctx: ServiceContext,
         market: Arc<dyn market::MarketSource>,
+        language: Option<Arc<dyn language::LanguageModel>>,
     ) -> anyhow::Result<Self> {
-        let negotiations = Arc::new(Negotiations::new(&ctx, market));
+        let negotiations = Arc::new(Negotiations::new(&ctx, market, language));
         let weak = Arc::downgrade(&negotiations);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(EXPIRY_SWEEP);

@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use crate::error::{NegotiationError, Result, Violations};
 use crate::events::{self, Agreed, Posted, StatusChanged, Updated};
+use crate::language::LanguageModel;
 use crate::market::MarketSource;
 use crate::store::{self, LoadRow, NegotiationRow, NewMessage};
 use crate::views::{MoveRequest, NegotiationView, OpenRequest};
@@ -40,6 +41,7 @@ pub struct Negotiations {
     reader: Db,
     outbox: OutboxSignal,
     pub(crate) market: Arc<dyn MarketSource>,
+    language: Option<Arc<dyn LanguageModel>>,
 }
 
 fn status_name(s: Status) -> String {
@@ -47,12 +49,17 @@ fn status_name(s: Status) -> String {
 }
 
 impl Negotiations {
-    pub fn new(ctx: &ServiceContext, market: Arc<dyn MarketSource>) -> Self {
+    pub fn new(
+        ctx: &ServiceContext,
+        market: Arc<dyn MarketSource>,
+        language: Option<Arc<dyn LanguageModel>>,
+    ) -> Self {
         Negotiations {
             db: ctx.db.clone(),
             reader: ctx.read_db.clone(),
             outbox: ctx.outbox.clone(),
             market,
+            language,
         }
     }
 
@@ -66,7 +73,7 @@ impl Negotiations {
         let load = store::load(&self.db, req.load_id)
             .await?
             .ok_or(NegotiationError::NotFound("load"))?;
-        let first = self.read_move(&req.body, &load)?;
+        let first = self.read_move(&req.body, &load).await?;
         let mut tx = self.db.begin().await?;
         // Read again in the transaction: what decides the write is read where it is made.
         let load = store::load_in(&mut tx, req.load_id)
@@ -170,7 +177,7 @@ impl Negotiations {
                 }
                 return Err(lanerunner_negotiation::protocol::ProtocolError::PastDeadline.into());
             }
-            let mv = self.read_move(&req, &load)?;
+            let mv = self.read_move(&req, &load).await?;
             let happened = state.apply(side, mv, now)?;
             let agreed = state.status == Status::Agreed;
             row.status = status_name(state.status);
@@ -239,7 +246,7 @@ impl Negotiations {
 
     /// The move a request names, structured or in words. Words that do not say a rate, a
     /// yes or a no are asked back, never guessed.
-    fn read_move(&self, req: &MoveRequest, load: &LoadRow) -> Result<Move> {
+    async fn read_move(&self, req: &MoveRequest, load: &LoadRow) -> Result<Move> {
         let mut v = Violations::default();
         match (&req.r#move, &req.text) {
             (Some(_), Some(_)) => v.add("text", "give a move or a text, not both"),
@@ -254,7 +261,14 @@ impl Negotiations {
             return Ok(mv.clone());
         }
         let text = req.text.as_deref().unwrap_or_default();
-        Ok(match parse::parse(text) {
+        let intent = match parse::parse(text) {
+            Intent::Unclear { question } => self
+                .second_reading(text)
+                .await
+                .unwrap_or(Intent::Unclear { question }),
+            read => read,
+        };
+        Ok(match intent {
             Intent::Accept => Move::Accept,
             Intent::Reject => Move::Reject,
             Intent::Unclear { question } => return Err(NegotiationError::Unclear(question)),
@@ -285,6 +299,27 @@ impl Negotiations {
                 }
             }
         })
+    }
+
+    /// The language model's reading of what the parser could not read, when one is
+    /// configured and its reading names only amounts the text states.
+    async fn second_reading(&self, text: &str) -> Option<Intent> {
+        let model = self.language.as_ref()?;
+        match model.read(text).await {
+            Ok(Intent::Unclear { .. }) => None,
+            Ok(intent) if parse::grounded(text, &intent) => Some(intent),
+            Ok(intent) => {
+                tracing::info!(
+                    ?intent,
+                    "the language model named an amount the message does not state; asked back"
+                );
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the language model could not read a message; asked back");
+                None
+            }
+        }
     }
 
     /// The messages and events of what a person did in `row`.
