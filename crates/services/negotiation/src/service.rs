@@ -137,7 +137,7 @@ impl Negotiations {
         if agreed {
             self.close_others(&mut tx, &row, now).await?;
         }
-        self.commit(tx, agreed).await?;
+        self.commit(tx).await?;
         self.view(caller.org, row.id).await
     }
 
@@ -173,7 +173,7 @@ impl Negotiations {
                 if store::update(&mut tx, &row, read_version).await? {
                     self.record(&mut tx, &row, side, caller, &[expired], None, now)
                         .await?;
-                    self.commit(tx, false).await?;
+                    self.commit(tx).await?;
                 }
                 return Err(lanerunner_negotiation::protocol::ProtocolError::PastDeadline.into());
             }
@@ -212,7 +212,7 @@ impl Negotiations {
             if agreed {
                 self.close_others(&mut tx, &row, now).await?;
             }
-            self.commit(tx, agreed).await?;
+            self.commit(tx).await?;
             return self.view(caller.org, id).await;
         }
         Err(NegotiationError::Contended)
@@ -501,7 +501,8 @@ impl Negotiations {
         Ok(())
     }
 
-    async fn commit(&self, tx: Tx, _agreed: bool) -> Result<()> {
+    /// Commits and wakes the outbox relay.
+    async fn commit(&self, tx: Tx) -> Result<()> {
         tx.commit().await?;
         self.outbox.committed();
         Ok(())
@@ -534,7 +535,7 @@ impl Negotiations {
             };
             self.record_said(&mut tx, &row, &said, &[event], now)
                 .await?;
-            self.commit(tx, false).await?;
+            self.commit(tx).await?;
             expired += 1;
         }
         Ok(expired)
