@@ -834,6 +834,88 @@ both_backends!(
             .count();
         assert_eq!(open, 1);
     }
+
+    async fn a_blocked_carrier_cannot_negotiate_the_brokers_loads(app: TestApp) {
+        let broker = app.signup("b@example.com", "broker").await;
+        let carrier = app.signup("c@example.com", "carrier").await;
+        let load = posted_load(&app, &broker, 250_000).await;
+        let n = json_of(
+            open(&app, &carrier, json!({"load_id": load, "text": "2900"})).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = n["id"].as_str().unwrap().to_string();
+        let path = format!("/v1/negotiations/carrier-lists/{}", carrier.org_id);
+        // Bad lists, and carriers keep none.
+        let p = expect_problem(
+            put(&app, &path, &broker, json!({"list": "favourite"})).await,
+            422,
+            "validation",
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "list");
+        expect_problem(
+            app.get("/v1/negotiations/carrier-lists", Some(&carrier.access))
+                .await,
+            403,
+            "forbidden",
+        )
+        .await;
+        let listed = json_of(
+            put(&app, &path, &broker, json!({"list": "blocked"})).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(listed["list"], "blocked");
+        let mine = json_of(
+            app.get("/v1/negotiations/carrier-lists", Some(&broker.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(mine[0]["carrier_org_id"], carrier.org_id.as_str());
+        // Blocked: no move in the open negotiation, no new one on the broker's loads.
+        expect_problem(
+            act(&app, &carrier, &id, json!({"text": "2800"})).await,
+            403,
+            "forbidden",
+        )
+        .await;
+        let other = posted_load(&app, &broker, 250_000).await;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        let refused = loop {
+            let res = app
+                .post_json(
+                    "/v1/negotiations",
+                    &json!({"load_id": other, "move": {"move": "book_now"}}),
+                    Some(&carrier.access),
+                )
+                .await;
+            if res.status() != StatusCode::NOT_FOUND {
+                break res;
+            }
+            assert!(tokio::time::Instant::now() < deadline);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        expect_problem(refused, 403, "forbidden").await;
+        // Unblocked: business as usual.
+        let res = app.delete(&path, Some(&broker.access)).await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        expect_problem(
+            app.delete(&path, Some(&broker.access)).await,
+            404,
+            "not-found",
+        )
+        .await;
+        let res = app
+            .post_json(
+                "/v1/negotiations",
+                &json!({"load_id": other, "move": {"move": "book_now"}}),
+                Some(&carrier.access),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
 );
 
 /// A stand-in for an OpenAI-compatible server: it reads every message as an offer of

@@ -995,7 +995,10 @@ mod tests {
         c.negotiation.language_model.api_key = Some("sk-secret".into());
         assert!(c.validate().is_ok());
         let shown = c.to_masked_toml();
-        assert!(!shown.contains("sk-secret") && shown.contains("****"), "{shown}");
+        assert!(
+            !shown.contains("sk-secret") && shown.contains("****"),
+            "{shown}"
+        );
     }
 
     #[test]

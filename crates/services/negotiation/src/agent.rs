@@ -324,7 +324,11 @@ impl Negotiations {
             market: self.market.market(&load).await,
             pickup_at: load.pickup_at,
             rivals,
-            counterparty_allowed: true,
+            // The guardrail: a broker's agent never deals with a carrier it blocked.
+            counterparty_allowed: store::list_of_in(tx, row.broker_org_id, row.carrier_org_id)
+                .await?
+                .as_deref()
+                != Some(crate::lists::BLOCKED),
         };
         let now = Utc::now();
         let decision = strategy::decide(&policy, &state, &ctx, now);

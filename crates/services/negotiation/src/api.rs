@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::agent::{CarrierPolicyRequest, CarrierPolicyView, PolicyRequest, PolicyView};
+use crate::lists::{ListRequest, ListedCarrierView};
 use crate::service::Negotiations;
 use crate::views::{MoveRequest, NegotiationView, OpenRequest};
 
@@ -30,6 +31,8 @@ pub fn routes(n: Arc<Negotiations>) -> OpenApiRouter {
             get_carrier_policy,
             delete_carrier_policy
         ))
+        .routes(routes!(list_carriers))
+        .routes(routes!(put_listed, delete_listed))
         .with_state(n)
 }
 
@@ -169,5 +172,43 @@ pub async fn delete_carrier_policy(
     caller: Authorized<NegotiationsWrite>,
 ) -> Result<StatusCode, Problem> {
     n.delete_carrier_policy(&caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Your preferred and blocked carriers.
+#[utoipa::path(get, path = "/v1/negotiations/carrier-lists", tag = "negotiations", security(("bearer" = [])),
+    responses((status = 200, body = Vec<ListedCarrierView>), (status = 403, body = Problem)))]
+pub async fn list_carriers(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsRead>,
+) -> Result<Json<Vec<ListedCarrierView>>, Problem> {
+    Ok(Json(n.listed(&caller).await?))
+}
+
+/// Puts a carrier on your `preferred` or `blocked` list. A blocked carrier cannot open or
+/// move in negotiations on your loads, and your agent never deals with it.
+#[utoipa::path(put, path = "/v1/negotiations/carrier-lists/{carrier_org_id}", tag = "negotiations", security(("bearer" = [])),
+    params(("carrier_org_id" = Uuid, Path, description = "The carrier's organization")),
+    request_body = ListRequest,
+    responses((status = 200, body = ListedCarrierView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_listed(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsWrite>,
+    Path(carrier): Path<Uuid>,
+    ApiJson(body): ApiJson<ListRequest>,
+) -> Result<Json<ListedCarrierView>, Problem> {
+    Ok(Json(n.put_listed(&caller, carrier, body).await?))
+}
+
+/// Takes a carrier off your lists.
+#[utoipa::path(delete, path = "/v1/negotiations/carrier-lists/{carrier_org_id}", tag = "negotiations", security(("bearer" = [])),
+    params(("carrier_org_id" = Uuid, Path, description = "The carrier's organization")),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete_listed(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsWrite>,
+    Path(carrier): Path<Uuid>,
+) -> Result<StatusCode, Problem> {
+    n.delete_listed(&caller, carrier).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,6 +17,7 @@ pub mod api;
 pub mod error;
 pub mod events;
 pub mod language;
+pub mod lists;
 pub mod market;
 mod service;
 mod store;

@@ -82,6 +82,15 @@ impl Negotiations {
         if load.status != "posted" {
             return Err(NegotiationError::LoadNotOpen(load.status));
         }
+        if store::list_of_in(&mut tx, load.broker_org_id, caller.org)
+            .await?
+            .as_deref()
+            == Some(crate::lists::BLOCKED)
+        {
+            return Err(NegotiationError::Forbidden(
+                "this broker does not book your organization's trucks",
+            ));
+        }
         if let Some(existing) = store::open_for_carrier(&mut tx, load.load_id, caller.org).await? {
             return Err(NegotiationError::AlreadyOpen(existing.0));
         }
@@ -161,6 +170,16 @@ impl Negotiations {
             let load = store::load(&self.db, row.load_id)
                 .await?
                 .ok_or(NegotiationError::NotFound("load"))?;
+            if side == Side::Carrier
+                && store::list_of(&self.db, row.broker_org_id, row.carrier_org_id)
+                    .await?
+                    .as_deref()
+                    == Some(crate::lists::BLOCKED)
+            {
+                return Err(NegotiationError::Forbidden(
+                    "this broker does not book your organization's trucks",
+                ));
+            }
             let read_version = row.version;
             let mut state = row.state.0.clone();
             // A deadline that has passed is recorded as such, whatever the move was.

@@ -440,3 +440,85 @@ pub async fn delete_carrier_policy(db: &Db, org: OrgId) -> sqlx::Result<bool> {
     .await
     .map(|d| d.rows_affected() == 1))
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ListedCarrier {
+    pub carrier_org_id: OrgId,
+    pub list: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn put_listed(
+    db: &Db,
+    broker: OrgId,
+    carrier: OrgId,
+    list: &str,
+    by: Option<UserId>,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_db!(db, |c| {
+        sqlx::query(
+        "INSERT INTO carrier_lists (broker_org_id, carrier_org_id, list, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (broker_org_id, carrier_org_id) DO UPDATE SET list = excluded.list, updated_by = excluded.updated_by, \
+         updated_at = excluded.updated_at"
+    )
+    .bind(broker)
+    .bind(carrier)
+    .bind(list)
+    .bind(by)
+    .bind(at)
+    .execute(c)
+    .await
+    .map(|_| ())
+    })
+}
+
+pub async fn delete_listed(db: &Db, broker: OrgId, carrier: OrgId) -> sqlx::Result<bool> {
+    on_db!(db, |c| sqlx::query(
+        "DELETE FROM carrier_lists WHERE broker_org_id = $1 AND carrier_org_id = $2"
+    )
+    .bind(broker)
+    .bind(carrier)
+    .execute(c)
+    .await
+    .map(|d| d.rows_affected() == 1))
+}
+
+pub async fn listed(db: &Db, broker: OrgId) -> sqlx::Result<Vec<ListedCarrier>> {
+    on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT carrier_org_id, list, updated_at FROM carrier_lists WHERE broker_org_id = $1 ORDER BY list, carrier_org_id"
+    )
+    .bind(broker)
+    .fetch_all(c)
+    .await
+    })
+}
+
+/// Which list, if any, `broker` keeps `carrier` on.
+pub async fn list_of(db: &Db, broker: OrgId, carrier: OrgId) -> sqlx::Result<Option<String>> {
+    let row: Option<(String,)> = on_db!(db, |c| sqlx::query_as(
+        "SELECT list FROM carrier_lists WHERE broker_org_id = $1 AND carrier_org_id = $2"
+    )
+    .bind(broker)
+    .bind(carrier)
+    .fetch_optional(c)
+    .await)?;
+    Ok(row.map(|r| r.0))
+}
+
+/// The same, read in `tx`.
+pub async fn list_of_in(
+    tx: &mut Tx,
+    broker: OrgId,
+    carrier: OrgId,
+) -> sqlx::Result<Option<String>> {
+    let row: Option<(String,)> = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT list FROM carrier_lists WHERE broker_org_id = $1 AND carrier_org_id = $2"
+    )
+    .bind(broker)
+    .bind(carrier)
+    .fetch_optional(c)
+    .await)?;
+    Ok(row.map(|r| r.0))
+}

@@ -80,3 +80,14 @@ CREATE TABLE carrier_policies (
     updated_by             UUID,
     updated_at             TIMESTAMPTZ NOT NULL
 );
+
+-- A broker's preferred and blocked carriers. A blocked carrier cannot negotiate the
+-- broker's loads, and the broker's agent never deals with it.
+CREATE TABLE carrier_lists (
+    broker_org_id   UUID NOT NULL,
+    carrier_org_id  UUID NOT NULL,
+    list            TEXT NOT NULL,
+    updated_by      UUID,
+    updated_at      TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (broker_org_id, carrier_org_id)
+);

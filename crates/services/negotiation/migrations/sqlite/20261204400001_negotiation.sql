@@ -80,3 +80,14 @@ CREATE TABLE carrier_policies (
     updated_by             BLOB,
     updated_at             TEXT NOT NULL
 );
+
+-- A broker's preferred and blocked carriers. A blocked carrier cannot negotiate the
+-- broker's loads, and the broker's agent never deals with it.
+CREATE TABLE carrier_lists (
+    broker_org_id   BLOB NOT NULL,
+    carrier_org_id  BLOB NOT NULL,
+    list            TEXT NOT NULL,
+    updated_by      BLOB,
+    updated_at      TEXT NOT NULL,
+    PRIMARY KEY (broker_org_id, carrier_org_id)
+);
