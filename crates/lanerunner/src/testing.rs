@@ -399,12 +399,11 @@ pub fn dallas_atlanta_load(reference: &str, rate_cents: i64) -> serde_json::Valu
     })
 }
 
-/// Creates `load` as `broker`, posts it and covers it with `carrier` at its posted rate:
-/// one booking through the loads service, as the market sees it.
-pub async fn book(app: &TestApp, broker: &Account, carrier: &Account, load: &serde_json::Value) {
+/// Creates `load` as `broker` and posts it; its id.
+pub async fn posted(app: &TestApp, broker: &Account, load: &serde_json::Value) -> String {
     let res = app.post_json("/v1/loads", load, Some(&broker.access)).await;
     let created = json_of(res, reqwest::StatusCode::CREATED).await;
-    let id = created["id"].as_str().expect("a load id");
+    let id = created["id"].as_str().expect("a load id").to_string();
     let post = app
         .post_json(
             &format!("/v1/loads/{id}/post"),
@@ -413,6 +412,13 @@ pub async fn book(app: &TestApp, broker: &Account, carrier: &Account, load: &ser
         )
         .await;
     assert_eq!(post.status(), reqwest::StatusCode::OK);
+    id
+}
+
+/// Creates `load` as `broker`, posts it and covers it with `carrier` at its posted rate:
+/// one booking through the loads service, as the market sees it.
+pub async fn book(app: &TestApp, broker: &Account, carrier: &Account, load: &serde_json::Value) {
+    let id = posted(app, broker, load).await;
     let cover =
         serde_json::json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id}});
     let res = app

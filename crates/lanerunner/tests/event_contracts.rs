@@ -337,21 +337,7 @@ async fn what_negotiation_publishes_loads_reads() {
     let broker = app.signup("contract-ab@example.com", "broker").await;
     let carrier = app.signup("contract-ac@example.com", "carrier").await;
     let load = lanerunner::testing::dallas_atlanta_load("EC-A", 240_000);
-    let created = json_of(
-        app.post_json("/v1/loads", &load, Some(&broker.access))
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    let res = app
-        .post_json(
-            &format!("/v1/loads/{id}/post"),
-            &json!({}),
-            Some(&broker.access),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let id = lanerunner::testing::posted(&app, &broker, &load).await;
     let book = json!({"load_id": id, "move": {"move": "book_now"}});
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while app

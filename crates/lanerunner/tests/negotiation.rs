@@ -10,28 +10,9 @@ use lanerunner::testing::{dallas_atlanta_load, expect_problem, json_of, Account,
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-/// A load `broker` created and posted, once the negotiation service has it.
+/// A Dallas–Atlanta load `broker` created and posted at `rate`.
 async fn posted_load(app: &TestApp, broker: &Account, rate: i64) -> String {
-    let created = json_of(
-        app.post_json(
-            "/v1/loads",
-            &dallas_atlanta_load("N", rate),
-            Some(&broker.access),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = created["id"].as_str().unwrap().to_string();
-    let res = app
-        .post_json(
-            &format!("/v1/loads/{id}/post"),
-            &json!({}),
-            Some(&broker.access),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    id
+    lanerunner::testing::posted(app, broker, &dallas_atlanta_load("N", rate)).await
 }
 
 /// Opens a negotiation, waiting for the load to reach the service's projection.

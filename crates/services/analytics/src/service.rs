@@ -324,6 +324,31 @@ impl Analytics {
         Ok(kpis::compute(&loads, from, to))
     }
 
+    /// `org`'s KPIs over `[from, to)` and over each of `parts` within it (a report's
+    /// months), from one read of its loads.
+    pub async fn broker_kpis_by_part(
+        &self,
+        org: OrgId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        parts: &[(DateTime<Utc>, DateTime<Utc>)],
+    ) -> Result<(BrokerKpis, Vec<BrokerKpis>)> {
+        let (from, to) = check_period(Some(from), Some(to))?;
+        let loads = store::broker_loads(&self.reader, org, from, to).await?;
+        let each = parts
+            .iter()
+            .map(|&(a, b)| {
+                let inside: Vec<_> = loads
+                    .iter()
+                    .filter(|l| a <= l.posted_at && l.posted_at < b)
+                    .cloned()
+                    .collect();
+                kpis::compute(&inside, a, b)
+            })
+            .collect();
+        Ok((kpis::compute(&loads, from, to), each))
+    }
+
     /// How each carrier did on `org`'s loads posted in `[from, to)` and booked to it
     /// (default: the last 30 days).
     pub async fn carrier_scorecard(

@@ -157,29 +157,39 @@ impl Negotiations {
         id: NegotiationId,
         req: MoveRequest,
     ) -> Result<NegotiationView> {
+        // Who moves, on what load, and what the move is: read once, so a retry after a
+        // lost compare-and-set does not ask a language model again.
+        let first = store::negotiation(&self.db, caller.org, id)
+            .await?
+            .ok_or(NegotiationError::NotFound("negotiation"))?;
+        let side = if caller.org == first.carrier_org_id {
+            Side::Carrier
+        } else {
+            Side::Broker
+        };
+        if side == Side::Carrier
+            && store::list_of(&self.db, first.broker_org_id, first.carrier_org_id)
+                .await?
+                .as_deref()
+                == Some(crate::lists::BLOCKED)
+        {
+            return Err(NegotiationError::Forbidden(
+                "this broker does not book your organization's trucks",
+            ));
+        }
+        let load = store::load(&self.db, first.load_id)
+            .await?
+            .ok_or(NegotiationError::NotFound("load"))?;
+        let mv = self.read_move(&req, &load).await?;
+        let mut current = Some(first);
         for _ in 0..CAS_ATTEMPTS {
             let now = Utc::now();
-            let mut row = store::negotiation(&self.db, caller.org, id)
-                .await?
-                .ok_or(NegotiationError::NotFound("negotiation"))?;
-            let side = if caller.org == row.carrier_org_id {
-                Side::Carrier
-            } else {
-                Side::Broker
-            };
-            let load = store::load(&self.db, row.load_id)
-                .await?
-                .ok_or(NegotiationError::NotFound("load"))?;
-            if side == Side::Carrier
-                && store::list_of(&self.db, row.broker_org_id, row.carrier_org_id)
+            let mut row = match current.take() {
+                Some(row) => row,
+                None => store::negotiation(&self.db, caller.org, id)
                     .await?
-                    .as_deref()
-                    == Some(crate::lists::BLOCKED)
-            {
-                return Err(NegotiationError::Forbidden(
-                    "this broker does not book your organization's trucks",
-                ));
-            }
+                    .ok_or(NegotiationError::NotFound("negotiation"))?,
+            };
             let read_version = row.version;
             let mut state = row.state.0.clone();
             // A deadline that has passed is recorded as such, whatever the move was.
@@ -196,8 +206,7 @@ impl Negotiations {
                 }
                 return Err(lanerunner_negotiation::protocol::ProtocolError::PastDeadline.into());
             }
-            let mv = self.read_move(&req, &load).await?;
-            let happened = state.apply(side, mv, now)?;
+            let happened = state.apply(side, mv.clone(), now)?;
             let agreed = state.status == Status::Agreed;
             row.status = status_name(state.status);
             row.state = Json(state);

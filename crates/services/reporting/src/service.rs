@@ -394,12 +394,12 @@ impl Reports {
             ReportKind::LaneRates => build::lane_rates(&self.lanes(params).await?, made_at),
             ReportKind::BrokerKpis => {
                 let period = params.period(at);
-                let total = source.broker_kpis(org, period.from, period.to).await?;
-                let mut months = Vec::new();
-                for month in build::months_of(period) {
-                    let k = source.broker_kpis(org, month.from, month.to).await?;
-                    months.push((month, k));
-                }
+                let months = build::months_of(period);
+                let parts: Vec<_> = months.iter().map(|m| (m.from, m.to)).collect();
+                let (total, each) = source
+                    .broker_kpis(org, period.from, period.to, &parts)
+                    .await?;
+                let months: Vec<_> = months.into_iter().zip(each).collect();
                 build::broker_kpis(period, &total, &months, made_at)
             }
             ReportKind::CarrierScorecard => {

@@ -42,12 +42,14 @@ pub struct LaneFigures {
 #[async_trait]
 pub trait ReportSource: Send + Sync + 'static {
     async fn lane(&self, lane: &LaneSpec) -> Result<LaneFigures, SourceError>;
+    /// The KPIs over `[from, to)` and over each of `parts` within it.
     async fn broker_kpis(
         &self,
         org: OrgId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<BrokerKpis, SourceError>;
+        parts: &[(DateTime<Utc>, DateTime<Utc>)],
+    ) -> Result<(BrokerKpis, Vec<BrokerKpis>), SourceError>;
     async fn carrier_scorecard(
         &self,
         org: OrgId,
@@ -80,8 +82,9 @@ impl ReportSource for InProcessAnalytics {
         org: OrgId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<BrokerKpis, SourceError> {
-        Ok(self.0.broker_kpis(org, Some(from), Some(to)).await?)
+        parts: &[(DateTime<Utc>, DateTime<Utc>)],
+    ) -> Result<(BrokerKpis, Vec<BrokerKpis>), SourceError> {
+        Ok(self.0.broker_kpis_by_part(org, from, to, parts).await?)
     }
 
     async fn carrier_scorecard(
