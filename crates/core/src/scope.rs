@@ -31,10 +31,12 @@ pub enum Resource {
     Reports,
     /// Rate negotiations on loads: offers, counters, acceptances.
     Negotiations,
+    /// Carriers' operating authority and its checks.
+    Carriers,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 8] = [
+    pub const ALL: [Resource; 9] = [
         Resource::Identity,
         Resource::Loads,
         Resource::Trucks,
@@ -43,6 +45,7 @@ impl Resource {
         Resource::Rates,
         Resource::Reports,
         Resource::Negotiations,
+        Resource::Carriers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +58,7 @@ impl Resource {
             Resource::Rates => "rates",
             Resource::Reports => "reports",
             Resource::Negotiations => "negotiations",
+            Resource::Carriers => "carriers",
         }
     }
 }

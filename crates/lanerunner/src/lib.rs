@@ -13,6 +13,7 @@ pub mod bench_cli;
 pub mod bench_search;
 pub mod cli;
 pub mod demo;
+pub mod fmcsa;
 pub mod language;
 pub mod maps;
 pub mod ml;

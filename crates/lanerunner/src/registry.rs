@@ -146,6 +146,28 @@ pub const SERVICES: &[ServiceSpec] = &[
         },
     },
     ServiceSpec {
+        name: lanerunner_carriers::SERVICE,
+        migrations: lanerunner_carriers::migrations,
+        // `carriers.*`: the registry that checks authority (FMCSA, or none) and how often.
+        start: |ctx, config, _peers| {
+            Box::pin(async move {
+                let c = &config.carriers;
+                let settings = lanerunner_carriers::CarriersSettings {
+                    recheck_every: chrono::Duration::hours(i64::from(c.recheck_hours)),
+                    sweep_every: std::time::Duration::from_secs(c.sweep_poll_secs),
+                };
+                Ok(Started::new(
+                    lanerunner_carriers::CarriersService::start(
+                        ctx,
+                        crate::fmcsa::registry(c)?,
+                        settings,
+                    )
+                    .await?,
+                ))
+            })
+        },
+    },
+    ServiceSpec {
         name: lanerunner_negotiation_service::SERVICE,
         migrations: lanerunner_negotiation_service::migrations,
         // The market signal for the agents: the rate model, when ml runs alongside; and the

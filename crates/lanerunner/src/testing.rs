@@ -586,6 +586,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
     // A model activated on one instance reaches its siblings within a second.
     config.ml.reload_interval_secs = 1;
     config.reporting.schedule_poll_secs = 1;
+    config.carriers.sweep_poll_secs = 1;
     // The Parquet archive is written every second, so tests see it.
     config.analytics.archive_interval_secs = 1;
     config

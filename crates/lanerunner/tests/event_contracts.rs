@@ -269,7 +269,10 @@ async fn what_loads_publishes_negotiation_reads() {
     .iter()
     .map(|t| t.topic())
     .collect();
-    assert_eq!(negotiation::consumed_topics(), publisher);
+    // It also reads the carriers service's standings (`what_carriers_publishes_negotiation_reads`).
+    let mut consumed = publisher.clone();
+    consumed.push(lanerunner_carriers::events::CARRIER_STANDING.topic());
+    assert_eq!(negotiation::consumed_topics(), consumed);
 
     let app = TestApp::spawn(Backend::Sqlite).await;
     let mut sub = app
@@ -314,6 +317,7 @@ async fn what_loads_publishes_negotiation_reads() {
         "a posted load names its pickup"
     );
     assert!(posted.loaded_miles > 0.0);
+    assert_eq!(posted.visibility, "public");
     let status: negotiation::StatusChanged = read_as(&seen["load.status_changed.v1"]);
     // The first status change is the posting itself.
     assert_eq!(
@@ -360,4 +364,34 @@ async fn what_negotiation_publishes_loads_reads() {
         (id, carrier.org_id.clone(), 240_000)
     );
     assert_eq!(agreed.broker_org_id.to_string(), broker.org_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_carriers_publishes_negotiation_reads() {
+    use lanerunner_negotiation_service::events as negotiation;
+    let topic = lanerunner_carriers::events::CARRIER_STANDING.topic();
+    assert_eq!(negotiation::CARRIER_STANDING.topic(), topic);
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut sub = app
+        .app()
+        .bus()
+        .subscribe_broadcast(&["carrier.#"])
+        .await
+        .unwrap();
+    let carrier = app.signup("contract-cs@example.com", "carrier").await;
+    let res = app
+        .put_json(
+            "/v1/carriers/authority",
+            &json!({"usdot_number": 2_751_903, "mc_number": 938_251, "insurance_expires_on": "2099-06-30"}),
+            Some(&carrier.access),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let seen = first_of_each(&mut sub, std::slice::from_ref(&topic)).await;
+    let standing: negotiation::CarrierStanding = read_as(&seen["carrier.standing.v1"]);
+    assert_eq!(
+        (standing.carrier_org_id.to_string(), standing.standing.as_str()),
+        (carrier.org_id, "unverified")
+    );
+    assert_eq!(standing.reasons.len(), 1);
 }

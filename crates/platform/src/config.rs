@@ -32,6 +32,7 @@ pub struct Config {
     pub ml: MlConfig,
     pub reporting: ReportingConfig,
     pub negotiation: NegotiationConfig,
+    pub carriers: CarriersConfig,
     pub blob: BlobConfig,
 }
 
@@ -131,6 +132,59 @@ impl Default for LanguageModelConfig {
             base_url: None,
             model: "gpt-4o-mini".into(),
             api_key: None,
+            timeout_ms: 5_000,
+        }
+    }
+}
+
+/// Where the carriers service checks a carrier's operating authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CarrierRegistry {
+    /// No registry: a carrier's declaration stands, marked unverified (embedded default).
+    SelfDeclared,
+    /// FMCSA's QCMobile API (`carriers.fmcsa`).
+    Fmcsa,
+}
+
+/// The carriers service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CarriersConfig {
+    pub registry: CarrierRegistry,
+    pub fmcsa: FmcsaConfig,
+    /// How long a check stands before it is made again.
+    pub recheck_hours: u32,
+    /// How often every instance looks for due re-checks.
+    pub sweep_poll_secs: u64,
+}
+
+impl Default for CarriersConfig {
+    fn default() -> Self {
+        Self {
+            registry: CarrierRegistry::SelfDeclared,
+            fmcsa: FmcsaConfig::default(),
+            recheck_hours: 24,
+            sweep_poll_secs: 300,
+        }
+    }
+}
+
+/// FMCSA's QCMobile API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FmcsaConfig {
+    pub base_url: String,
+    /// The QCMobile web key (required when `carriers.registry = "fmcsa"`).
+    pub web_key: Option<String>,
+    pub timeout_ms: u64,
+}
+
+impl Default for FmcsaConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "https://mobile.fmcsa.dot.gov/qc/services".into(),
+            web_key: None,
             timeout_ms: 5_000,
         }
     }
@@ -452,6 +506,7 @@ impl Default for Config {
             ml: MlConfig::default(),
             reporting: ReportingConfig::default(),
             negotiation: NegotiationConfig::default(),
+            carriers: CarriersConfig::default(),
             blob: BlobConfig::default(),
         }
     }
@@ -760,6 +815,39 @@ impl Config {
                 "must be between 100 and 60000",
             ));
         }
+        let c = &self.carriers;
+        if c.registry == CarrierRegistry::Fmcsa
+            && c.fmcsa.web_key.as_deref().unwrap_or("").is_empty()
+        {
+            return Err(invalid(
+                "carriers.fmcsa.web_key",
+                "is required when carriers.registry is fmcsa",
+            ));
+        }
+        if !(c.fmcsa.base_url.starts_with("http://") || c.fmcsa.base_url.starts_with("https://")) {
+            return Err(invalid(
+                "carriers.fmcsa.base_url",
+                "must start with http:// or https://",
+            ));
+        }
+        if !(100..=60_000).contains(&c.fmcsa.timeout_ms) {
+            return Err(invalid(
+                "carriers.fmcsa.timeout_ms",
+                "must be between 100 and 60000",
+            ));
+        }
+        if !(1..=720).contains(&c.recheck_hours) {
+            return Err(invalid(
+                "carriers.recheck_hours",
+                "must be between 1 and 720",
+            ));
+        }
+        if !(1..=3600).contains(&c.sweep_poll_secs) {
+            return Err(invalid(
+                "carriers.sweep_poll_secs",
+                "must be between 1 and 3600",
+            ));
+        }
         if !(1..=3600).contains(&self.reporting.schedule_poll_secs) {
             return Err(invalid(
                 "reporting.schedule_poll_secs",
@@ -801,6 +889,9 @@ impl Config {
         }
         if shown.negotiation.language_model.api_key.is_some() {
             shown.negotiation.language_model.api_key = Some("****".into());
+        }
+        if shown.carriers.fmcsa.web_key.is_some() {
+            shown.carriers.fmcsa.web_key = Some("****".into());
         }
         if shown.blob.secret_access_key.is_some() {
             shown.blob.secret_access_key = Some("****".into());
@@ -1009,6 +1100,10 @@ mod tests {
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("ml.reload_interval_secs"), "{e}");
         let mut c = Config::default();
+        c.carriers.registry = CarrierRegistry::Fmcsa;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("carriers.fmcsa.web_key"), "{e}");
+        c.carriers.registry = CarrierRegistry::SelfDeclared;
         c.reporting.schedule_poll_secs = 0;
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("reporting.schedule_poll_secs"), "{e}");

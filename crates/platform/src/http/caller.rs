@@ -181,6 +181,8 @@ pub mod scope {
         ReportsWrite => Reports, Write;
         NegotiationsRead => Negotiations, Read;
         NegotiationsWrite => Negotiations, Write;
+        CarriersRead => Carriers, Read;
+        CarriersWrite => Carriers, Write;
     }
 }
 

@@ -324,11 +324,13 @@ impl Negotiations {
             market: self.market.market(&load).await,
             pickup_at: load.pickup_at,
             rivals,
-            // The guardrail: a broker's agent never deals with a carrier it blocked.
-            counterparty_allowed: store::list_of_in(tx, row.broker_org_id, row.carrier_org_id)
-                .await?
-                .as_deref()
-                != Some(crate::lists::BLOCKED),
+            // The guardrail: a broker's agent never deals with a carrier it blocked, or one
+            // its vetting policy refuses.
+            counterparty_allowed: crate::vetting::Clearance(
+                store::clearance_in(tx, row.broker_org_id, row.carrier_org_id).await?,
+            )
+            .check(load.is_private())
+            .is_ok(),
         };
         let now = Utc::now();
         let decision = strategy::decide(&policy, &state, &ctx, now);

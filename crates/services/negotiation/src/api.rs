@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::agent::{CarrierPolicyRequest, CarrierPolicyView, PolicyRequest, PolicyView};
 use crate::lists::{ListRequest, ListedCarrierView};
 use crate::service::Negotiations;
+use crate::vetting::{VettingPolicy, VettingPolicyRequest};
 use crate::views::{MoveRequest, NegotiationView, OpenRequest};
 
 pub type AppState = Arc<Negotiations>;
@@ -32,6 +33,7 @@ pub fn routes(n: Arc<Negotiations>) -> OpenApiRouter {
             delete_carrier_policy
         ))
         .routes(routes!(list_carriers))
+        .routes(routes!(get_vetting_policy, put_vetting_policy))
         .routes(routes!(put_listed, delete_listed))
         .with_state(n)
 }
@@ -211,4 +213,28 @@ pub async fn delete_listed(
 ) -> Result<StatusCode, Problem> {
     n.delete_listed(&caller, carrier).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Your rule for carriers no registry verified: whether they may book your loads, and
+/// whether your private loads go only to verified carriers (defaults: yes and yes).
+#[utoipa::path(get, path = "/v1/negotiations/vetting-policy", tag = "negotiations", security(("bearer" = [])),
+    responses((status = 200, body = VettingPolicy), (status = 403, body = Problem)))]
+pub async fn get_vetting_policy(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsRead>,
+) -> Result<Json<VettingPolicy>, Problem> {
+    Ok(Json(n.vetting_policy(&caller).await?))
+}
+
+/// Sets your vetting rule (admins). It applies to every open negotiation from the next
+/// move on, and to your agent.
+#[utoipa::path(put, path = "/v1/negotiations/vetting-policy", tag = "negotiations", security(("bearer" = [])),
+    request_body = VettingPolicyRequest,
+    responses((status = 200, body = VettingPolicy), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_vetting_policy(
+    State(n): State<AppState>,
+    caller: Authorized<NegotiationsWrite>,
+    ApiJson(body): ApiJson<VettingPolicyRequest>,
+) -> Result<Json<VettingPolicy>, Problem> {
+    Ok(Json(n.put_vetting_policy(&caller, body).await?))
 }

@@ -14,6 +14,10 @@ pub enum NegotiationError {
     NotACarrier,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The carrier's authority does not satisfy the broker (failed, or unverified where the
+    /// broker requires verification).
+    #[error("{0}")]
+    NotVetted(String),
     #[error("the load is {0}: it cannot be negotiated")]
     LoadNotOpen(String),
     #[error("a negotiation on this load is already open with your organization")]
@@ -52,6 +56,12 @@ impl From<NegotiationError> for Problem {
                 Problem::forbidden("only carriers open negotiations on loads")
             }
             NegotiationError::Forbidden(why) => Problem::forbidden(why),
+            NegotiationError::NotVetted(why) => Problem::new(
+                StatusCode::FORBIDDEN,
+                "carrier-not-vetted",
+                "The carrier is not vetted for this broker's loads",
+            )
+            .detail(why),
             e @ NegotiationError::LoadNotOpen(_) => conflict(
                 "load-not-open",
                 "The load cannot be negotiated",

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 pub const LOAD_POSTED: EventType = EventType::new("load.posted", 1);
 pub const LOAD_STATUS_CHANGED: EventType = EventType::new("load.status_changed", 1);
+pub const CARRIER_STANDING: EventType = EventType::new("carrier.standing", 1);
 
 /// A negotiation changed: opened, an offer made, agreed, rejected, withdrawn, expired.
 pub const NEGOTIATION_UPDATED: EventType = EventType::new("negotiation.updated", 1);
@@ -16,7 +17,7 @@ pub const NEGOTIATION_UPDATED: EventType = EventType::new("negotiation.updated",
 pub const NEGOTIATION_AGREED: EventType = EventType::new("negotiation.agreed", 1);
 
 pub fn consumed_topics() -> Vec<String> {
-    [LOAD_POSTED, LOAD_STATUS_CHANGED]
+    [LOAD_POSTED, LOAD_STATUS_CHANGED, CARRIER_STANDING]
         .iter()
         .map(|t| t.topic())
         .collect()
@@ -51,6 +52,24 @@ pub struct Posted {
     pub weight_lbs: u32,
     #[serde(default)]
     pub all_in_rate_cents: Option<i64>,
+    /// `public` or `private`.
+    #[serde(default = "public")]
+    pub visibility: String,
+}
+
+fn public() -> String {
+    "public".into()
+}
+
+/// `carrier.standing.v1` from the carriers service, the fields vetting needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CarrierStanding {
+    pub carrier_org_id: Uuid,
+    /// `verified`, `unverified` or `failed`.
+    pub standing: String,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    pub checked_at: DateTime<Utc>,
 }
 
 /// `load.status_changed.v1`, the fields a negotiation needs.

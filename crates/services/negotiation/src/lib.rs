@@ -9,8 +9,9 @@
 //! An agreement publishes `negotiation.agreed.v1`, on which the loads service covers the
 //! load. A broker may put an agent on a load (`agent.rs`): the consumer group
 //! `negotiation.agent` answers carriers' offers within its policy, against the market
-//! signal of the rate model (`market.rs`). Not yet here (issue 12 continues): the agents acting for a side, carrier vetting,
-//! chat.
+//! signal of the rate model (`market.rs`). A carrier deals only when `vetting.rs` clears it:
+//! not blocked, in the broker's network for a private load, and with a standing (kept from
+//! the carriers service's `carrier.standing.v1`) the broker accepts.
 
 pub mod agent;
 pub mod api;
@@ -21,6 +22,7 @@ pub mod lists;
 pub mod market;
 mod service;
 mod store;
+pub mod vetting;
 pub mod views;
 
 use std::sync::{Arc, Weak};

@@ -28,6 +28,7 @@ use crate::events::{self, Agreed, Posted, StatusChanged, Updated};
 use crate::language::LanguageModel;
 use crate::market::MarketSource;
 use crate::store::{self, LoadRow, NegotiationRow, NewMessage};
+use crate::vetting::Clearance;
 use crate::views::{MoveRequest, NegotiationView, OpenRequest};
 use crate::NegotiationId;
 
@@ -82,15 +83,8 @@ impl Negotiations {
         if load.status != "posted" {
             return Err(NegotiationError::LoadNotOpen(load.status));
         }
-        if store::list_of_in(&mut tx, load.broker_org_id, caller.org)
-            .await?
-            .as_deref()
-            == Some(crate::lists::BLOCKED)
-        {
-            return Err(NegotiationError::Forbidden(
-                "this broker does not book your organization's trucks",
-            ));
-        }
+        Clearance(store::clearance_in(&mut tx, load.broker_org_id, caller.org).await?)
+            .check(load.is_private())?;
         if let Some(existing) = store::open_for_carrier(&mut tx, load.load_id, caller.org).await? {
             return Err(NegotiationError::AlreadyOpen(existing.0));
         }
@@ -167,20 +161,18 @@ impl Negotiations {
         } else {
             Side::Broker
         };
-        if side == Side::Carrier
-            && store::list_of(&self.db, first.broker_org_id, first.carrier_org_id)
-                .await?
-                .as_deref()
-                == Some(crate::lists::BLOCKED)
-        {
-            return Err(NegotiationError::Forbidden(
-                "this broker does not book your organization's trucks",
-            ));
-        }
         let load = store::load(&self.db, first.load_id)
             .await?
             .ok_or(NegotiationError::NotFound("load"))?;
         let mv = self.read_move(&req, &load).await?;
+        // A carrier that may no longer deal (blocked, or its authority lapsed) can still
+        // decline or walk away; it cannot offer or agree. An agreement checks again below,
+        // in the transaction that books.
+        let leaving = matches!(mv, Move::Reject | Move::Withdraw);
+        if !leaving {
+            Clearance(store::clearance(&self.db, first.broker_org_id, first.carrier_org_id).await?)
+                .check(load.is_private())?;
+        }
         let mut current = Some(first);
         for _ in 0..CAS_ATTEMPTS {
             let now = Utc::now();
@@ -218,6 +210,10 @@ impl Negotiations {
                 if let Some(l) = current.filter(|l| l.status != "posted") {
                     return Err(NegotiationError::LoadNotOpen(l.status));
                 }
+                Clearance(
+                    store::clearance_in(&mut tx, row.broker_org_id, row.carrier_org_id).await?,
+                )
+                .check(load.is_private())?;
             }
             match store::update(&mut tx, &row, read_version).await {
                 Ok(true) => {}
@@ -593,7 +589,18 @@ impl Negotiations {
                     equipment: p.equipment.clone(),
                     weight_lbs: i64::from(p.weight_lbs),
                     status: "posted".into(),
+                    visibility: p.visibility.clone(),
                 },
+            )
+            .await?;
+        } else if event.is(events::CARRIER_STANDING) {
+            let c: events::CarrierStanding = serde_json::from_value(event.payload.clone())?;
+            store::put_standing(
+                tx,
+                OrgId(c.carrier_org_id),
+                &c.standing,
+                &c.reasons,
+                c.checked_at,
             )
             .await?;
         } else if event.is(events::LOAD_STATUS_CHANGED) {

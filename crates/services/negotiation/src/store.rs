@@ -23,6 +23,8 @@ pub struct LoadRow {
     pub equipment: String,
     pub weight_lbs: i64,
     pub status: String,
+    /// `public` or `private` (negotiated only by the broker's preferred carriers).
+    pub visibility: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -49,17 +51,23 @@ pub struct MessageRow {
     pub at: DateTime<Utc>,
 }
 
+impl LoadRow {
+    pub fn is_private(&self) -> bool {
+        self.visibility == "private"
+    }
+}
+
 /// A load as posted; a repost keeps the terms current but never reopens a load that has
 /// moved on (its status changes carry versions, the posting does not).
 pub async fn upsert_posted(tx: &mut Tx, l: &LoadRow) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
         "INSERT INTO loads (load_id, broker_org_id, posted_rate_cents, loaded_miles, pickup_at, origin, destination, \
-         equipment, weight_lbs, status, status_version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'posted', 0) ON CONFLICT (load_id) DO UPDATE SET \
+         equipment, weight_lbs, status, status_version, visibility) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'posted', 0, $10) ON CONFLICT (load_id) DO UPDATE SET \
          posted_rate_cents = excluded.posted_rate_cents, loaded_miles = excluded.loaded_miles, \
          pickup_at = excluded.pickup_at, origin = excluded.origin, destination = excluded.destination, \
-         equipment = excluded.equipment, weight_lbs = excluded.weight_lbs"
+         equipment = excluded.equipment, weight_lbs = excluded.weight_lbs, visibility = excluded.visibility"
     )
     .bind(l.load_id)
     .bind(l.broker_org_id)
@@ -70,6 +78,7 @@ pub async fn upsert_posted(tx: &mut Tx, l: &LoadRow) -> sqlx::Result<()> {
     .bind(&l.destination)
     .bind(&l.equipment)
     .bind(l.weight_lbs)
+    .bind(&l.visibility)
     .execute(c)
     .await
     .map(|_| ())
@@ -98,7 +107,7 @@ pub async fn set_load_status(
 
 const LOAD_COLUMNS: &str =
     "load_id, broker_org_id, posted_rate_cents, loaded_miles, pickup_at, origin, \
-                            destination, equipment, weight_lbs, status";
+                            destination, equipment, weight_lbs, status, visibility";
 
 pub async fn load(db: &Db, load: Uuid) -> sqlx::Result<Option<LoadRow>> {
     let sql = format!("SELECT {LOAD_COLUMNS} FROM loads WHERE load_id = $1");
@@ -496,29 +505,107 @@ pub async fn listed(db: &Db, broker: OrgId) -> sqlx::Result<Vec<ListedCarrier>> 
 }
 
 /// Which list, if any, `broker` keeps `carrier` on.
-pub async fn list_of(db: &Db, broker: OrgId, carrier: OrgId) -> sqlx::Result<Option<String>> {
-    let row: Option<(String,)> = on_db!(db, |c| sqlx::query_as(
-        "SELECT list FROM carrier_lists WHERE broker_org_id = $1 AND carrier_org_id = $2"
-    )
-    .bind(broker)
-    .bind(carrier)
-    .fetch_optional(c)
-    .await)?;
-    Ok(row.map(|r| r.0))
+/// Everything that decides whether `carrier` may deal on `broker`'s loads: the broker's
+/// list and rule, the carrier's standing.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct ClearanceRow {
+    pub list: Option<String>,
+    pub standing: Option<String>,
+    pub reasons: Option<Json<Vec<String>>>,
+    pub allow_unverified: Option<bool>,
+    pub private_loads_vetted_only: Option<bool>,
 }
 
-/// The same, read in `tx`.
-pub async fn list_of_in(
+const CLEARANCE: &str = "SELECT \
+    (SELECT list FROM carrier_lists WHERE broker_org_id = $1 AND carrier_org_id = $2) AS list, \
+    (SELECT standing FROM carrier_standing WHERE carrier_org_id = $2) AS standing, \
+    (SELECT reasons FROM carrier_standing WHERE carrier_org_id = $2) AS reasons, \
+    (SELECT allow_unverified FROM vetting_policies WHERE broker_org_id = $1) AS allow_unverified, \
+    (SELECT private_loads_vetted_only FROM vetting_policies WHERE broker_org_id = $1) AS private_loads_vetted_only";
+
+pub async fn clearance(db: &Db, broker: OrgId, carrier: OrgId) -> sqlx::Result<ClearanceRow> {
+    on_db!(db, |c| sqlx::query_as(CLEARANCE)
+        .bind(broker)
+        .bind(carrier)
+        .fetch_one(c)
+        .await)
+}
+
+/// The same, read in `tx` (where it decides the write).
+pub async fn clearance_in(
     tx: &mut Tx,
     broker: OrgId,
     carrier: OrgId,
-) -> sqlx::Result<Option<String>> {
-    let row: Option<(String,)> = on_tx!(tx, |c| sqlx::query_as(
-        "SELECT list FROM carrier_lists WHERE broker_org_id = $1 AND carrier_org_id = $2"
+) -> sqlx::Result<ClearanceRow> {
+    on_tx!(tx, |c| sqlx::query_as(CLEARANCE)
+        .bind(broker)
+        .bind(carrier)
+        .fetch_one(c)
+        .await)
+}
+
+/// A carrier's standing as checked at `checked_at`, unless a later check is already kept.
+pub async fn put_standing(
+    tx: &mut Tx,
+    carrier: OrgId,
+    standing: &str,
+    reasons: &[String],
+    checked_at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "INSERT INTO carrier_standing (carrier_org_id, standing, reasons, checked_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (carrier_org_id) DO UPDATE SET standing = excluded.standing, reasons = excluded.reasons, \
+         checked_at = excluded.checked_at WHERE carrier_standing.checked_at < excluded.checked_at"
+    )
+    .bind(carrier)
+    .bind(standing)
+    .bind(Json(reasons))
+    .bind(checked_at)
+    .execute(c)
+    .await
+    .map(|_| ())
+    })
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VettingPolicyRow {
+    pub allow_unverified: bool,
+    pub private_loads_vetted_only: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn vetting_policy(db: &Db, broker: OrgId) -> sqlx::Result<Option<VettingPolicyRow>> {
+    on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT allow_unverified, private_loads_vetted_only, updated_at FROM vetting_policies WHERE broker_org_id = $1"
     )
     .bind(broker)
-    .bind(carrier)
     .fetch_optional(c)
-    .await)?;
-    Ok(row.map(|r| r.0))
+    .await
+    })
+}
+
+pub async fn put_vetting_policy(
+    db: &Db,
+    broker: OrgId,
+    p: &VettingPolicyRow,
+    by: Option<UserId>,
+) -> sqlx::Result<()> {
+    on_db!(db, |c| {
+        sqlx::query(
+        "INSERT INTO vetting_policies (broker_org_id, allow_unverified, private_loads_vetted_only, updated_by, updated_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (broker_org_id) DO UPDATE SET \
+         allow_unverified = excluded.allow_unverified, private_loads_vetted_only = excluded.private_loads_vetted_only, \
+         updated_by = excluded.updated_by, updated_at = excluded.updated_at"
+    )
+    .bind(broker)
+    .bind(p.allow_unverified)
+    .bind(p.private_loads_vetted_only)
+    .bind(by)
+    .bind(p.updated_at)
+    .execute(c)
+    .await
+    .map(|_| ())
+    })
 }

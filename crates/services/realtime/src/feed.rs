@@ -21,6 +21,7 @@ pub const FEED: &[(&str, Resource)] = &[
     ("search.alert.v1", Resource::Loads),
     ("match.suggested.v1", Resource::Matching),
     ("negotiation.updated.v1", Resource::Negotiations),
+    ("carrier.standing.v1", Resource::Carriers),
 ];
 
 /// The resource an event delivered to sockets belongs to; `None` for anything not in
