@@ -33,10 +33,12 @@ pub enum Resource {
     Negotiations,
     /// Carriers' operating authority and its checks.
     Carriers,
+    /// Conversations and their messages.
+    Chat,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 9] = [
+    pub const ALL: [Resource; 10] = [
         Resource::Identity,
         Resource::Loads,
         Resource::Trucks,
@@ -46,6 +48,7 @@ impl Resource {
         Resource::Reports,
         Resource::Negotiations,
         Resource::Carriers,
+        Resource::Chat,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +62,7 @@ impl Resource {
             Resource::Reports => "reports",
             Resource::Negotiations => "negotiations",
             Resource::Carriers => "carriers",
+            Resource::Chat => "chat",
         }
     }
 }

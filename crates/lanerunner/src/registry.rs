@@ -193,6 +193,7 @@ pub const SERVICES: &[ServiceSpec] = &[
             })
         },
     },
+    service!(lanerunner_chat::ChatService),
     ServiceSpec {
         name: lanerunner_reporting::SERVICE,
         migrations: lanerunner_reporting::migrations,

@@ -354,6 +354,46 @@ pub struct Account {
 pub const TEST_PASSWORD: &str = "correct horse battery staple";
 
 impl TestApp {
+    /// Invites `email` into `owner`'s organization as `role` and accepts: the new member.
+    pub async fn invite_and_join(&self, owner: &Account, email: &str, role: &str) -> Account {
+        let res = self
+            .post_json(
+                "/v1/org/invitations",
+                &serde_json::json!({ "email": email, "role": role }),
+                Some(&owner.access),
+            )
+            .await;
+        assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+        let mail = self
+            .wait_for_mail(
+                |m| m.contains(&format!("To: {email}")) && m.contains("Your invitation token:"),
+                std::time::Duration::from_secs(10),
+            )
+            .await;
+        let token = mail
+            .lines()
+            .find_map(|l| l.strip_prefix("Your invitation token: "))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let res = self
+            .post_json(
+                "/v1/auth/accept-invitation",
+                &serde_json::json!({ "token": token, "name": "Member", "password": TEST_PASSWORD }),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+        let body: serde_json::Value = res.json().await.unwrap();
+        Account {
+            access: body["tokens"]["access_token"].as_str().unwrap().into(),
+            refresh: body["tokens"]["refresh_token"].as_str().unwrap().into(),
+            org_id: body["user"]["org_id"].as_str().unwrap_or_default().into(),
+            user_id: body["user"]["id"].as_str().unwrap().into(),
+            email: email.into(),
+        }
+    }
+
     /// Signs up a new organization of `kind` (`broker`, `carrier`, `shipper`) whose owner
     /// is `email`; carriers get a valid USDOT and MC number.
     pub async fn signup(&self, email: &str, kind: &str) -> Account {

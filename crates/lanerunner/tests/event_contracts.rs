@@ -331,11 +331,18 @@ async fn what_loads_publishes_negotiation_reads() {
 async fn what_negotiation_publishes_loads_reads() {
     let topic = lanerunner_negotiation_service::events::NEGOTIATION_AGREED.topic();
     assert_eq!(lanerunner_loads::events::NEGOTIATION_AGREED.topic(), topic);
+    // The chat service reads the updates (and the loads' postings) with its own types.
+    let updated = lanerunner_negotiation_service::events::NEGOTIATION_UPDATED.topic();
+    let posted = lanerunner_loads::events::LOAD_POSTED.topic();
+    assert_eq!(
+        lanerunner_chat::events::consumed_topics(),
+        vec![posted.clone(), updated.clone()]
+    );
     let app = TestApp::spawn(Backend::Sqlite).await;
     let mut sub = app
         .app()
         .bus()
-        .subscribe_broadcast(&[topic.as_str()])
+        .subscribe_broadcast(&[topic.as_str(), updated.as_str(), posted.as_str()])
         .await
         .unwrap();
     let broker = app.signup("contract-ab@example.com", "broker").await;
@@ -353,8 +360,23 @@ async fn what_negotiation_publishes_loads_reads() {
         assert!(tokio::time::Instant::now() < deadline, "never booked");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let seen = first_of_each(&mut sub, std::slice::from_ref(&topic)).await;
+    let seen = first_of_each(&mut sub, &[topic.clone(), updated.clone(), posted.clone()]).await;
     let agreed: lanerunner_loads::events::NegotiationAgreed = read_as(&seen[&topic]);
+    let shown: lanerunner_chat::events::NegotiationUpdated = read_as(&seen[&updated]);
+    assert_eq!(
+        (
+            shown.seq,
+            shown.side.as_str(),
+            shown.carrier_org_id.to_string()
+        ),
+        (1, "carrier", carrier.org_id.clone())
+    );
+    assert_eq!(shown.event["event"], "agreed");
+    let on_board: lanerunner_chat::events::Posted = read_as(&seen[&posted]);
+    assert_eq!(
+        (on_board.stops.len(), on_board.visibility.as_str()),
+        (2, "public")
+    );
     assert_eq!(
         (
             agreed.load_id.to_string(),
@@ -390,7 +412,10 @@ async fn what_carriers_publishes_negotiation_reads() {
     let seen = first_of_each(&mut sub, std::slice::from_ref(&topic)).await;
     let standing: negotiation::CarrierStanding = read_as(&seen["carrier.standing.v1"]);
     assert_eq!(
-        (standing.carrier_org_id.to_string(), standing.standing.as_str()),
+        (
+            standing.carrier_org_id.to_string(),
+            standing.standing.as_str()
+        ),
         (carrier.org_id, "unverified")
     );
     assert_eq!(standing.reasons.len(), 1);

@@ -111,45 +111,6 @@ async fn challenges(app: &TestApp, email: &str, n: usize) -> Vec<String> {
     out
 }
 
-async fn invite_and_join(app: &TestApp, owner: &Account, email: &str, role: &str) -> Account {
-    let res = app
-        .post_json(
-            "/v1/org/invitations",
-            &json!({ "email": email, "role": role }),
-            Some(&owner.access),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let mail = app
-        .wait_for_mail(
-            |m| m.contains(&format!("To: {email}")) && m.contains("Your invitation token:"),
-            Duration::from_secs(10),
-        )
-        .await;
-    let token = mail
-        .lines()
-        .find_map(|l| l.strip_prefix("Your invitation token: "))
-        .unwrap()
-        .trim()
-        .to_owned();
-    let res = app
-        .post_json(
-            "/v1/auth/accept-invitation",
-            &json!({ "token": token, "name": "Member", "password": TEST_PASSWORD }),
-            None,
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let body: Value = res.json().await.unwrap();
-    Account {
-        access: body["tokens"]["access_token"].as_str().unwrap().into(),
-        refresh: body["tokens"]["refresh_token"].as_str().unwrap().into(),
-        org_id: body["user"]["org_id"].as_str().unwrap_or_default().into(),
-        user_id: body["user"]["id"].as_str().unwrap().into(),
-        email: email.into(),
-    }
-}
-
 async fn mint_key(app: &TestApp, token: &str, scopes: &[&str]) -> reqwest::Response {
     app.post_json(
         "/v1/org/api-keys",
@@ -264,7 +225,7 @@ both_backends! {
     /// minted; deactivation stops their keys.
     async fn demotion_and_deactivation_reach_tokens_and_keys_at_once(app: TestApp) {
         let owner = app.signup("owner@broker.example", "broker").await;
-        let admin = invite_and_join(&app, &owner, "admin@broker.example", "admin").await;
+        let admin = app.invite_and_join(&owner, "admin@broker.example", "admin").await;
         let key = key_secret(mint_key(&app, &admin.access, &["identity:read", "identity:write", "loads:read"]).await).await;
         let invite = json!({ "email": "someone@broker.example", "role": "admin" });
 
@@ -454,7 +415,7 @@ both_backends! {
     /// neither their password, nor their refresh token, nor the keys they own grant anything.
     async fn a_stored_unknown_role_fails_loudly_and_grants_nothing(app: TestApp) {
         let owner = app.signup("owner@captains.example", "broker").await;
-        let crew = invite_and_join(&app, &owner, "crew@captains.example", "admin").await;
+        let crew = app.invite_and_join(&owner, "crew@captains.example", "admin").await;
         let key = key_secret(mint_key(&app, &crew.access, &["identity:read"]).await).await;
         let db = app.app().db("identity").expect("the identity store");
         let crew_id: uuid::Uuid = crew.user_id.parse().unwrap();

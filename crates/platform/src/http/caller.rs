@@ -183,6 +183,8 @@ pub mod scope {
         NegotiationsWrite => Negotiations, Write;
         CarriersRead => Carriers, Read;
         CarriersWrite => Carriers, Write;
+        ChatRead => Chat, Read;
+        ChatWrite => Chat, Write;
     }
 }
 

@@ -360,19 +360,19 @@ impl Negotiations {
                     "proposal": *proposal,
                     "agent_reason": reason,
                 });
-                store::insert_message(
+                self.say(
                     tx,
+                    &row,
                     &NewMessage {
                         negotiation: row.id,
                         side: mover.as_str(),
                         author: None,
-                        event: asked.clone(),
+                        event: asked,
                         text: None,
                         at: now,
                     },
                 )
                 .await?;
-                self.publish_update(tx, &row, asked).await?;
                 return Ok(());
             }
         };

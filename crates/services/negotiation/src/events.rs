@@ -88,8 +88,18 @@ pub struct Updated {
     pub carrier_org_id: Uuid,
     pub status: String,
     /// The protocol event (`offered`, `agreed`, `rejected`, `withdrawn`, `expired`), or
-    /// `closed` when the load went elsewhere.
+    /// `closed` when the load went elsewhere, or `approval_requested` (an agent's proposal
+    /// waiting for a person); an agent's move carries `agent_reason`.
     pub event: serde_json::Value,
+    /// The message's number in the negotiation (1, 2, …).
+    pub seq: i64,
+    /// `broker` or `carrier`.
+    pub side: String,
+    /// The person who moved; `null` for an agent or the service.
+    pub author_id: Option<Uuid>,
+    /// The words the move came in, when it came as text.
+    pub text: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

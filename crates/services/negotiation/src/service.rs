@@ -399,19 +399,19 @@ impl Negotiations {
             if let Some(reason) = said.agent_reason {
                 event["agent_reason"] = reason.into();
             }
-            store::insert_message(
+            self.say(
                 tx,
+                row,
                 &NewMessage {
                     negotiation: row.id,
                     side: said.side.as_str(),
                     author: said.author,
-                    event: event.clone(),
+                    event,
                     text: said.text,
                     at: now,
                 },
             )
             .await?;
-            self.publish_update(tx, row, event).await?;
             if let Event::Agreed {
                 rate_cents,
                 total_cents,
@@ -442,19 +442,27 @@ impl Negotiations {
         Ok(())
     }
 
-    pub(crate) async fn publish_update(
+    /// Stores a message in `row` and tells both parties (`negotiation.updated.v1`, with
+    /// the message: the chat service shows it in the load's conversation).
+    pub(crate) async fn say(
         &self,
         tx: &mut Tx,
         row: &NegotiationRow,
-        event: serde_json::Value,
+        m: &NewMessage<'_>,
     ) -> Result<()> {
+        let seq = store::insert_message(tx, m).await?;
         let update = Updated {
             negotiation_id: row.id.0,
             load_id: row.load_id,
             broker_org_id: row.broker_org_id.0,
             carrier_org_id: row.carrier_org_id.0,
             status: row.status.clone(),
-            event,
+            event: m.event.clone(),
+            seq,
+            side: m.side.to_owned(),
+            author_id: m.author.map(|u| u.0),
+            text: m.text.map(str::to_owned),
+            at: m.at,
         };
         // Both parties' feeds hear it.
         for org in [row.broker_org_id, row.carrier_org_id] {
@@ -503,8 +511,9 @@ impl Negotiations {
         }
         for e in &happened {
             let event = serde_json::to_value(e).expect("protocol events serialize");
-            store::insert_message(
+            self.say(
                 tx,
+                &row,
                 &NewMessage {
                     negotiation: row.id,
                     side: Side::Broker.as_str(),
@@ -513,12 +522,6 @@ impl Negotiations {
                     text: None,
                     at: now,
                 },
-            )
-            .await?;
-            self.publish_update(
-                tx,
-                &row,
-                serde_json::json!({"event": "closed", "reason": reason}),
             )
             .await?;
         }

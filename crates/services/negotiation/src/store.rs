@@ -242,11 +242,13 @@ pub struct NewMessage<'a> {
     pub at: DateTime<Utc>,
 }
 
-pub async fn insert_message(tx: &mut Tx, m: &NewMessage<'_>) -> sqlx::Result<()> {
+/// Stores a message; its sequence number in the negotiation.
+pub async fn insert_message(tx: &mut Tx, m: &NewMessage<'_>) -> sqlx::Result<i64> {
     on_tx!(tx, |c| {
-        sqlx::query(
+        sqlx::query_scalar(
         "INSERT INTO negotiation_messages (negotiation_id, seq, side, author_id, event, text, at) \
-         VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM negotiation_messages WHERE negotiation_id = $1), $2, $3, $4, $5, $6)"
+         VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM negotiation_messages WHERE negotiation_id = $1), $2, $3, $4, $5, $6) \
+         RETURNING seq"
     )
     .bind(m.negotiation)
     .bind(m.side)
@@ -254,9 +256,8 @@ pub async fn insert_message(tx: &mut Tx, m: &NewMessage<'_>) -> sqlx::Result<()>
     .bind(Json(&m.event))
     .bind(m.text)
     .bind(m.at)
-    .execute(c)
+    .fetch_one(c)
     .await
-    .map(|_| ())
     })
 }
 

@@ -22,6 +22,8 @@ pub const FEED: &[(&str, Resource)] = &[
     ("match.suggested.v1", Resource::Matching),
     ("negotiation.updated.v1", Resource::Negotiations),
     ("carrier.standing.v1", Resource::Carriers),
+    ("chat.message.v1", Resource::Chat),
+    ("chat.read.v1", Resource::Chat),
 ];
 
 /// The resource an event delivered to sockets belongs to; `None` for anything not in

@@ -11,7 +11,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
 use axum::response::Response;
-use lanerunner_core::{Access, OrgId, Resource};
+use lanerunner_core::{Access, OrgId, Resource, UserId};
 use lanerunner_platform::http::{enrolled_caller, AuthenticatorHandle, Caller, Problem};
 use serde::Deserialize;
 use serde_json::json;
@@ -134,21 +134,32 @@ async fn connect(
         .filter(|r| caller.allows(*r, Access::Read))
         .collect();
     let org = caller.org;
-    ws.on_upgrade(move |socket| session(socket, feed, org, hears, recheck))
+    let user = caller.user_id();
+    ws.on_upgrade(move |socket| session(socket, feed, org, user, hears, recheck))
 }
 
-/// Whether a socket that may hear `hears` is sent `message` (by its `type`).
-fn delivers(hears: &[Resource], message: &serde_json::Value) -> bool {
-    message["type"]
+/// Whether a socket that may hear `hears`, signed in as `user`, is sent `message`: by its
+/// `type`, and, for a message addressed to some people only (a direct conversation's
+/// message carries `payload.to_users`), only when `user` is one of them.
+fn delivers(hears: &[Resource], user: Option<UserId>, message: &serde_json::Value) -> bool {
+    let heard = message["type"]
         .as_str()
         .and_then(crate::feed::resource_of)
-        .is_some_and(|r| hears.contains(&r))
+        .is_some_and(|r| hears.contains(&r));
+    heard
+        && match message["payload"]["to_users"].as_array() {
+            None => true,
+            Some(to) => {
+                user.is_some_and(|u| to.iter().any(|t| t.as_str() == Some(&u.0.to_string())))
+            }
+        }
 }
 
 async fn session(
     mut socket: WebSocket,
     mut feed: tokio::sync::broadcast::Receiver<Arc<Push>>,
     org: OrgId,
+    user: Option<UserId>,
     hears: Vec<Resource>,
     recheck: Recheck,
 ) {
@@ -163,7 +174,7 @@ async fn session(
             tokio::select! {
                 received = feed.recv() => {
                     let text = match received {
-                        Ok(push) if push.org_id == org && delivers(&hears, &push.message) => push.message.to_string(),
+                        Ok(push) if push.org_id == org && delivers(&hears, user, &push.message) => push.message.to_string(),
                         Ok(_) => continue,
                         Err(RecvError::Lagged(missed)) => json!({ "type": "lagged", "missed": missed }).to_string(),
                         Err(RecvError::Closed) => break,
