@@ -63,6 +63,11 @@ const ACCEPT: &[&str] = &[
     "send the rate con",
     "send rate con",
     "send me the rate con",
+    "send the rate confirmation",
+    "send rate confirmation",
+    "send me the rate confirmation",
+    "you got a truck",
+    "you've got a truck",
     "perfect",
     "works for us",
     "that works for us",
@@ -292,7 +297,7 @@ fn figures(tokens: &[&str]) -> Vec<Figure> {
                 false,
             ),
         };
-        let (mut value, decimals, consumed) =
+        let (mut value, decimals, mut consumed) =
             if let Some(n) = numeric.filter(|n| n.chars().any(|c| c.is_ascii_digit())) {
                 let plain = n.replace(',', "");
                 match plain.parse::<f64>() {
@@ -318,7 +323,13 @@ fn figures(tokens: &[&str]) -> Vec<Figure> {
                     }
                 }
             };
-        let next = tokens.get(i + consumed).copied();
+        let mut next = tokens.get(i + consumed).copied();
+        // "19 hundred": digits, then the word.
+        if next == Some("hundred") && numeric.is_some() && !decimals && value < 100.0 {
+            value *= 100.0;
+            consumed += 1;
+            next = tokens.get(i + consumed).copied();
+        }
         let next_k = matches!(next, Some("k") | Some("grand"));
         if k || next_k {
             value *= 1000.0;
@@ -333,21 +344,26 @@ fn figures(tokens: &[&str]) -> Vec<Figure> {
             i += consumed;
             continue;
         }
-        let per_mile = PER_MILE.iter().any(|p| after_text.starts_with(p))
+        // Whole words only: "2800 min" is a minimum, not "mi".
+        let per_mile = PER_MILE
+            .iter()
+            .any(|p| after_text == *p || after_text.starts_with(&format!("{p} ")))
             || (after.first() == Some(&"cents") && after_text.contains("mile"));
         if after.first() == Some(&"cents") {
             value /= 100.0;
         }
-        let fuel = after.first().is_some_and(|w| matches!(*w, "fuel" | "fsc"))
-            || (prev.is_some_and(|p| p == "+" || p == "plus")
-                && after.first().is_some_and(|w| matches!(*w, "for" | "in"))
-                && after.get(1).is_some_and(|w| w.starts_with("fuel")));
         let before = tokens[i.saturating_sub(3)..i]
             .iter()
             .filter(|t| **t != "$")
             .copied()
             .collect::<Vec<_>>()
             .join(" ");
+        let fuel = after.first().is_some_and(|w| matches!(*w, "fuel" | "fsc"))
+            || before.ends_with("fuel of")
+            || before.ends_with("fsc of")
+            || (prev.is_some_and(|p| p == "+" || p == "plus")
+                && after.first().is_some_and(|w| matches!(*w, "for" | "in"))
+                && after.get(1).is_some_and(|w| w.starts_with("fuel")));
         out.push(Figure {
             dollars: value,
             per_mile,

@@ -58,3 +58,32 @@ fn every_phrase_of_the_corpus_reads_exactly() {
         misread.join("\n")
     );
 }
+
+/// The parser's accuracy on a set written after it was frozen (`tests/corpus/heldout-*.tsv`):
+/// printed, not asserted — it is a measurement (docs/benchmarks.md), run with
+/// `cargo test -p lanerunner-negotiation --test corpus -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement: run it to report held-out accuracy"]
+fn held_out_accuracy() {
+    for (name, set) in [("heldout-2", include_str!("corpus/heldout-2.tsv"))] {
+        let mut misread = Vec::new();
+        let mut total = 0;
+        for line in set
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let (text, spec) = line.split_once('\t').expect("text<TAB>meaning");
+            total += 1;
+            let got = parse(text);
+            if !same(&got, &expected(spec)) {
+                misread.push(format!("{text:?}: read {got:?}, means {spec}"));
+            }
+        }
+        let right = total - misread.len();
+        println!(
+            "{name}: {right} of {total} exact ({:.1} %)\n{}",
+            100.0 * right as f64 / total as f64,
+            misread.join("\n")
+        );
+    }
+}
