@@ -57,12 +57,7 @@ impl Chat {
                     .await
             }
             _ => {
-                let mut v = Violations::default();
-                v.add(
-                    "load_id",
-                    "give a load_id (a conversation about a load) or member_ids (a direct conversation), not both",
-                );
-                Err(v.into_result(()).unwrap_err().into())
+                Err(invalid("load_id", "give a load_id (a conversation about a load) or member_ids (a direct conversation), not both"))
             }
         }
     }
@@ -86,14 +81,13 @@ impl Chat {
             }
             _ if load.broker_org_id == caller.org => {
                 let Some(c) = carrier else {
-                    let mut v = Violations::default();
-                    v.add("carrier_org_id", "is required: the carrier to talk to");
-                    return Err(v.into_result(()).unwrap_err().into());
+                    return Err(invalid(
+                        "carrier_org_id",
+                        "is required: the carrier to talk to",
+                    ));
                 };
                 if c == caller.org.0 {
-                    let mut v = Violations::default();
-                    v.add("carrier_org_id", "is your own organization");
-                    return Err(v.into_result(()).unwrap_err().into());
+                    return Err(invalid("carrier_org_id", "is your own organization"));
                 }
                 OrgId(c)
             }
@@ -285,9 +279,7 @@ impl Chat {
     ) -> Result<MessagePage> {
         let limit = checked_limit(limit)?;
         if before.is_some_and(|b| b < 1) {
-            let mut v = Violations::default();
-            v.add("before", "must be a message number (1 or more)");
-            v.into_result(())?;
+            return Err(invalid("before", "must be a message number (1 or more)"));
         }
         let row = self.visible(caller, id).await?;
         let rows = store::messages(&self.db, row.id, before, limit).await?;
@@ -502,6 +494,13 @@ fn participants(row: &ConversationRow) -> Vec<OrgId> {
         .collect()
 }
 
+/// One field wrong.
+fn invalid(field: &str, message: &str) -> ChatError {
+    let mut v = Violations::default();
+    v.add(field, message);
+    ChatError::Invalid(v.0)
+}
+
 fn checked_text(text: Option<&str>) -> Result<String> {
     let mut v = Violations::default();
     let t = text.map(str::trim).unwrap_or("");
@@ -518,9 +517,7 @@ fn checked_text(text: Option<&str>) -> Result<String> {
 
 fn checked_limit(limit: i64) -> Result<i64> {
     if !(1..=200).contains(&limit) {
-        let mut v = Violations::default();
-        v.add("limit", "must be between 1 and 200");
-        v.into_result(())?;
+        return Err(invalid("limit", "must be between 1 and 200"));
     }
     Ok(limit)
 }

@@ -69,22 +69,21 @@ pub async fn upsert_load(tx: &mut Tx, l: &LoadRow) -> sqlx::Result<()> {
     })
 }
 
+const LOAD: &str =
+    "SELECT load_id, broker_org_id, visibility, lane FROM chat_loads WHERE load_id = $1";
+
 pub async fn load(db: &Db, load: Uuid) -> sqlx::Result<Option<LoadRow>> {
-    on_db!(db, |c| sqlx::query_as(
-        "SELECT load_id, broker_org_id, visibility, lane FROM chat_loads WHERE load_id = $1"
-    )
-    .bind(load)
-    .fetch_optional(c)
-    .await)
+    on_db!(db, |c| sqlx::query_as(LOAD)
+        .bind(load)
+        .fetch_optional(c)
+        .await)
 }
 
 pub async fn load_in(tx: &mut Tx, load: Uuid) -> sqlx::Result<Option<LoadRow>> {
-    on_tx!(tx, |c| sqlx::query_as(
-        "SELECT load_id, broker_org_id, visibility, lane FROM chat_loads WHERE load_id = $1"
-    )
-    .bind(load)
-    .fetch_optional(c)
-    .await)
+    on_tx!(tx, |c| sqlx::query_as(LOAD)
+        .bind(load)
+        .fetch_optional(c)
+        .await)
 }
 
 const COLUMNS: &str = "id, kind, org_id, load_id, carrier_org_id, title, last_seq, last_message_at, created_by, created_at";
@@ -192,22 +191,21 @@ pub async fn add_member(tx: &mut Tx, id: ConversationId, user: UserId) -> sqlx::
     })
 }
 
+const MEMBERS: &str =
+    "SELECT user_id FROM conversation_members WHERE conversation_id = $1 ORDER BY user_id";
+
 pub async fn members(db: &Db, id: ConversationId) -> sqlx::Result<Vec<UserId>> {
-    on_db!(db, |c| sqlx::query_scalar(
-        "SELECT user_id FROM conversation_members WHERE conversation_id = $1 ORDER BY user_id"
-    )
-    .bind(id)
-    .fetch_all(c)
-    .await)
+    on_db!(db, |c| sqlx::query_scalar(MEMBERS)
+        .bind(id)
+        .fetch_all(c)
+        .await)
 }
 
 pub async fn members_in(tx: &mut Tx, id: ConversationId) -> sqlx::Result<Vec<UserId>> {
-    on_tx!(tx, |c| sqlx::query_scalar(
-        "SELECT user_id FROM conversation_members WHERE conversation_id = $1 ORDER BY user_id"
-    )
-    .bind(id)
-    .fetch_all(c)
-    .await)
+    on_tx!(tx, |c| sqlx::query_scalar(MEMBERS)
+        .bind(id)
+        .fetch_all(c)
+        .await)
 }
 
 /// Takes the conversation's next message number (the row update serializes writers).
