@@ -33,6 +33,24 @@ if [[ -z "${LANERUNNER_TEST_POSTGRES_URL:-}" ]]; then
     fi
 fi
 
+# Every service keeps its own pool, so one full-stack instance holds a few dozen connections
+# and the tests run several instances at once (siblings, two test threads): PostgreSQL's
+# default of 100 is too few. Raise it once on the local cluster (a restart, before any test).
+if [[ -z "${LANERUNNER_TEST_POSTGRES_URL:-}" ]]; then
+    max="$(psql -h "$PGHOST_CHECK" -p "$PGPORT_CHECK" -U postgres -d postgres -Atc 'show max_connections' 2>/dev/null || echo 0)"
+    if (( max > 0 && max < 400 )); then
+        echo "PostgreSQL allows $max connections; raising it to 400 for the test suite"
+        psql -h "$PGHOST_CHECK" -p "$PGPORT_CHECK" -U postgres -d postgres -qc 'ALTER SYSTEM SET max_connections = 400'
+        version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+        pg_ctlcluster --skip-systemctl-redirect "$version" main restart
+        for _ in $(seq 1 60); do
+            pg_isready -q -h "$PGHOST_CHECK" -p "$PGPORT_CHECK" && break
+            sleep 0.5
+        done
+        pg_isready -h "$PGHOST_CHECK" -p "$PGPORT_CHECK"
+    fi
+fi
+
 if [[ -z "${LANERUNNER_TEST_REDIS_URL:-}" ]]; then
     if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
         echo "Redis is not running on 127.0.0.1:6379; starting it"

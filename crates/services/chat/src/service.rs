@@ -442,7 +442,7 @@ impl Chat {
                 load_id: u.load_id,
                 broker_org_id: OrgId(u.broker_org_id),
                 visibility: "public".into(),
-                lane: "Load".into(),
+                lane: store::UNNAMED.into(),
             });
             let row = self
                 .ensure_load_conversation(tx, &load, OrgId(u.carrier_org_id), None, u.at)

@@ -53,7 +53,20 @@ pub struct ReadRow {
     pub read_at: DateTime<Utc>,
 }
 
+/// The placeholder title of a conversation a negotiation started before the load's posting
+/// reached this service; the posting names it.
+pub const UNNAMED: &str = "Load";
+
 pub async fn upsert_load(tx: &mut Tx, l: &LoadRow) -> sqlx::Result<()> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE conversations SET title = $2 WHERE kind = 'load' AND load_id = $1 AND title = $3"
+    )
+    .bind(l.load_id)
+    .bind(&l.lane)
+    .bind(UNNAMED)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
     on_tx!(tx, |c| {
         sqlx::query(
         "INSERT INTO chat_loads (load_id, broker_org_id, visibility, lane) VALUES ($1, $2, $3, $4) \

@@ -80,11 +80,13 @@ impl Negotiations {
         let load = store::load_in(&mut tx, req.load_id)
             .await?
             .ok_or(NegotiationError::NotFound("load"))?;
+        // Cleared first: a private load outside the carrier's reach is not found, whatever
+        // its status.
+        Clearance(store::clearance_in(&mut tx, load.broker_org_id, caller.org).await?)
+            .check(load.is_private())?;
         if load.status != "posted" {
             return Err(NegotiationError::LoadNotOpen(load.status));
         }
-        Clearance(store::clearance_in(&mut tx, load.broker_org_id, caller.org).await?)
-            .check(load.is_private())?;
         if let Some(existing) = store::open_for_carrier(&mut tx, load.load_id, caller.org).await? {
             return Err(NegotiationError::AlreadyOpen(existing.0));
         }
