@@ -4,7 +4,8 @@
 # starting a Kafka-protocol broker, tansu, if there is none; making the project's own
 # PostgreSQL primary/replica pair), then runs every test once — each integration test on
 # SQLite, on PostgreSQL with the embedded bus, and on the full stack — and finally the API
-# contract check (schemathesis against a served LaneRunner). CI runs exactly this.
+# contract check (schemathesis against a served LaneRunner) and the web console's tests in
+# headless Chromium (scripts/console-e2e.sh). CI runs exactly this.
 #
 #   bash scripts/test.sh                     # everything
 #   bash scripts/test.sh -p lanerunner-identity   # extra arguments go to `cargo test`
@@ -97,4 +98,5 @@ cargo test --workspace "$@"
 
 if [[ $# -eq 0 ]]; then
     bash scripts/api-contract.sh
+    bash scripts/console-e2e.sh
 fi

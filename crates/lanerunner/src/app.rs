@@ -457,6 +457,9 @@ fn assemble(
     if config.http.public_docs {
         router = router.merge(docs::routes(openapi));
     }
+    if config.http.console {
+        router = router.merge(lanerunner_console::routes());
+    }
     let mut router = router
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)

@@ -102,6 +102,32 @@ both_backends!(
         assert_eq!(m["payload"]["from"], "draft");
         assert_eq!(m["payload"]["to"], "posted");
         assert!(m["id"].is_string() && m["occurred_at"].is_string());
+        // A public load's posting is board news: every organization hears that, and only
+        // that (not the broker's status changes).
+        let board = next_of(&mut theirs, "load.posted.v1").await;
+        assert_eq!(board["aggregate_id"], id.as_str());
+        assert!(board["payload"]["max_rate_cents"].is_null(), "{board}");
+        nothing(&mut theirs).await;
+        // A private posting is the broker's own.
+        let mut private = load();
+        private["visibility"] = json!("private");
+        let res = app
+            .post_json("/v1/loads", &private, Some(&broker.access))
+            .await;
+        let private_id = res.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let res = app
+            .post_json(
+                &format!("/v1/loads/{private_id}/post"),
+                &json!({}),
+                Some(&broker.access),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let m = next_of(&mut mine, "load.posted.v1").await;
+        assert!(m["aggregate_id"] == id.as_str() || m["aggregate_id"] == private_id.as_str());
         nothing(&mut theirs).await;
     }
 

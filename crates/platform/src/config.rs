@@ -426,6 +426,8 @@ pub struct HttpConfig {
     pub ops_listen: Option<SocketAddr>,
     /// Serve the OpenAPI document and the interactive docs on the API listener.
     pub public_docs: bool,
+    /// Serve the web console at `/` (an API-only instance turns it off).
+    pub console: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -532,6 +534,7 @@ impl Default for HttpConfig {
             rate_limit_per_minute: 1_200,
             ops_listen: None,
             public_docs: true,
+            console: true,
         }
     }
 }

@@ -22,10 +22,11 @@ use crate::config::{CacheBackend, CacheConfig};
 /// How many pushes an instance buffers for a slow socket before it tells it that it lagged.
 pub(crate) const LOCAL_BUFFER: usize = 4_096;
 
-/// One message for the sockets of one organization.
+/// One message for the sockets of one organization, or of every organization (`None`:
+/// what the public board shows, such as a public load's posting).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Push {
-    pub org_id: OrgId,
+    pub org_id: Option<OrgId>,
     /// What the socket receives, as JSON.
     pub message: serde_json::Value,
 }

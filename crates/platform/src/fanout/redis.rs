@@ -103,7 +103,10 @@ async fn listen(
 #[async_trait]
 impl Fanout for RedisFanout {
     async fn publish(&self, push: &Push) -> anyhow::Result<()> {
-        let channel = format!("{}rt:{}", self.prefix, push.org_id);
+        let channel = match push.org_id {
+            Some(org) => format!("{}rt:{org}", self.prefix),
+            None => format!("{}rt:all", self.prefix),
+        };
         let body = serde_json::to_string(push)?;
         let mut conn = self.conn.clone();
         let _receivers: i64 = redis::cmd("PUBLISH")

@@ -54,8 +54,12 @@ impl EventHandler for ToFanout {
         let Some(org) = event.org_id else {
             return Ok(());
         };
+        // A public load's posting is the board's news: every organization's sockets that
+        // read loads hear it (its payload is the public view carriers search).
+        let public_posting =
+            event.event_type == "load.posted.v1" && event.payload["visibility"] == "public";
         let push = Push {
-            org_id: org,
+            org_id: (!public_posting).then_some(org),
             message: message(event),
         };
         self.0.publish(&push).await?;

@@ -174,7 +174,7 @@ async fn session(
             tokio::select! {
                 received = feed.recv() => {
                     let text = match received {
-                        Ok(push) if push.org_id == org && delivers(&hears, user, &push.message) => push.message.to_string(),
+                        Ok(push) if push.org_id.is_none_or(|o| o == org) && delivers(&hears, user, &push.message) => push.message.to_string(),
                         Ok(_) => continue,
                         Err(RecvError::Lagged(missed)) => json!({ "type": "lagged", "missed": missed }).to_string(),
                         Err(RecvError::Closed) => break,

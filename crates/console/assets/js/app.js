@@ -1,0 +1,68 @@
+// The console's shell: routes (`#/board`, `#/loads`, `#/loads/new`, `#/signin`, `#/signup`),
+// the navigation for the signed-in organization's kind, and sign-out.
+
+import { api, hooks, session } from "./api.js";
+import { h, mount } from "./dom.js";
+import { reauthenticate, signIn, signUp } from "./pages/auth.js";
+import { board } from "./pages/board.js";
+import { myLoads, postLoad } from "./pages/loads.js";
+
+hooks.reauthenticate = reauthenticate;
+
+const PUBLIC = { "#/signin": signIn, "#/signup": signUp };
+const PAGES = {
+  "#/board": board,
+  "#/loads": myLoads,
+  "#/loads/new": postLoad,
+};
+
+function nav(me) {
+  const n = document.getElementById("nav");
+  if (!me) {
+    n.replaceChildren(h("a", { href: "#/signin" }, "Sign in"), h("a", { href: "#/signup" }, "Create an account"));
+    return;
+  }
+  const kind = me.organization.kind;
+  n.replaceChildren(
+    h("a", { href: "#/board" }, "Load board"),
+    kind !== "carrier" ? h("a", { href: "#/loads" }, "My loads") : null,
+    kind !== "carrier" ? h("a", { href: "#/loads/new" }, "Post a load") : null,
+    h("span", { class: "who" }, `${me.user.email} · ${me.organization.name} (${kind})`),
+    h("button", { class: "link", type: "button", onclick: signOut }, "Sign out"),
+  );
+}
+
+async function signOut() {
+  try { await api("POST", "/v1/auth/logout"); } catch { /* signed out either way */ }
+  session.clear();
+  location.hash = "#/signin";
+}
+
+async function route() {
+  const hash = location.hash.split("?")[0] || "#/board";
+  const s = session.get();
+  if (PUBLIC[hash]) {
+    nav(null);
+    return PUBLIC[hash]();
+  }
+  if (!s) {
+    location.hash = "#/signin";
+    return;
+  }
+  let me = s.me;
+  if (!me) {
+    me = await api("GET", "/v1/me");
+    session.setMe(me);
+  }
+  nav(me);
+  const page = PAGES[hash];
+  if (!page) return mount("Not found", h("p", {}, "There is no such page. ", h("a", { href: "#/board" }, "Go to the load board")));
+  try {
+    await page(me);
+  } catch (err) {
+    mount("Something went wrong", h("div", { class: "alert", role: "alert" }, err.problem?.title || err.message, err.problem?.detail ? h("div", {}, err.problem.detail) : null));
+  }
+}
+
+window.addEventListener("hashchange", route);
+route();

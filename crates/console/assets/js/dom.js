@@ -1,0 +1,87 @@
+// Building the page without innerHTML: text from the API is always text.
+
+/** `h("a", {href}, "text", child…)`: an element with attributes, handlers (`onclick`) and children. */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c == null || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+/** Replaces the page's content and moves focus to it (screen readers hear the change). */
+export function mount(title, ...nodes) {
+  document.title = `${title} · LaneRunner`;
+  const main = document.getElementById("main");
+  main.replaceChildren(h("h1", {}, title), ...nodes);
+  main.focus();
+}
+
+export function toast(text) {
+  const t = document.getElementById("toast");
+  t.textContent = text;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (t.textContent = ""), 4000);
+}
+
+export const money = (cents) =>
+  cents == null ? "—" : "$" + (cents / 100).toLocaleString("en-US", { maximumFractionDigits: 2 });
+
+export const perMile = (cents) => (cents == null || cents === 0 ? "—" : "$" + (cents / 100).toFixed(2));
+
+/**
+ * Shows a problem+json on a form: each invalid field's message next to its input (inputs
+ * are found by `name`), and everything else in the form's alert.
+ */
+export function showProblem(form, err) {
+  for (const old of form.querySelectorAll(".field-error")) old.remove();
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  let alert = form.querySelector(".alert");
+  if (!alert) {
+    alert = h("div", { class: "alert", role: "alert" });
+    form.prepend(alert);
+  }
+  const problem = err.problem || { title: String(err.message || err) };
+  const unplaced = [];
+  for (const e of problem.errors || []) {
+    const input = form.querySelector(`[name="${CSS.escape(e.field)}"]`);
+    if (!input) { unplaced.push(`${e.field}: ${e.message}`); continue; }
+    const id = `${input.id || input.name}-error`;
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", id);
+    input.closest("label")?.append(h("span", { class: "field-error", id }, e.message));
+  }
+  alert.replaceChildren(
+    h("strong", {}, problem.title || "Something went wrong"),
+    problem.detail && !(problem.errors || []).length ? h("div", {}, problem.detail) : null,
+    unplaced.length ? h("ul", {}, unplaced.map((u) => h("li", {}, u))) : null,
+  );
+}
+
+export function clearProblem(form) {
+  form.querySelector(".alert")?.remove();
+  for (const old of form.querySelectorAll(".field-error")) old.remove();
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+}
+
+/** A labelled input. */
+export function field(label, attrs) {
+  return h("label", {}, label, h("input", { id: `f-${attrs.name}`, ...attrs }));
+}
+
+export function select(label, name, options, value) {
+  return h("label", {}, label,
+    h("select", { id: `f-${name}`, name }, options.map(([v, text]) => h("option", { value: v, selected: v === value }, text))));
+}
+
+export const EQUIPMENT = [
+  ["V", "Dry van"], ["R", "Reefer"], ["F", "Flatbed"], ["SD", "Step deck"],
+  ["PO", "Power only"], ["HS", "Hotshot"], ["TNK", "Tanker"], ["CONT", "Container"],
+];

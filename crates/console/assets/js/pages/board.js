@@ -1,0 +1,112 @@
+// The load board: the API's search filters, the results in a sortable table beside a map of
+// origins and lanes, refreshed live as loads are posted and covered.
+
+import { api, session } from "../api.js";
+import { clearProblem, EQUIPMENT, field, h, money, mount, perMile, select, showProblem, toast } from "../dom.js";
+import { createMap } from "../map.js";
+
+const COLUMNS = [
+  ["pickup", "Pickup", (r) => r.load.stops[0]?.window?.start ?? ""],
+  ["origin", "Origin", (r) => r.load.stops.find((s) => s.kind === "pickup")?.location.label ?? ""],
+  ["dest", "Destination", (r) => [...r.load.stops].reverse().find((s) => s.kind === "delivery")?.location.label ?? ""],
+  ["equipment", "Equip.", (r) => r.load.equipment],
+  ["weight", "Weight (lb)", (r) => r.load.weight_lbs, true],
+  ["miles", "Miles", (r) => r.loaded_miles, true],
+  ["rate", "Rate", (r) => r.load.all_in_rate_cents ?? 0, true],
+  ["rpm", "$/mile", (r) => r.rate_per_mile_cents, true],
+  ["deadhead", "Deadhead", (r) => r.deadhead_miles, true],
+];
+
+function cell(key, r) {
+  switch (key) {
+    case "pickup": return new Date(r.load.stops[0].window.start).toLocaleString("en-US", { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+    case "rate": return money(r.load.all_in_rate_cents);
+    case "rpm": return perMile(r.rate_per_mile_cents);
+    case "weight": return r.load.weight_lbs.toLocaleString("en-US");
+    case "miles": case "deadhead": return Math.round(key === "miles" ? r.loaded_miles : r.deadhead_miles).toLocaleString("en-US");
+    default: return COLUMNS.find((c) => c[0] === key)[2](r);
+  }
+}
+
+export async function board(me) {
+  const form = h("form", { class: "grid", role: "search", "aria-label": "Search the load board" },
+    field("Origin", { name: "origin", placeholder: "Dallas, TX", required: true }),
+    field("Within (miles)", { name: "origin_radius_miles", type: "number", min: 1, max: 500, value: 150 }),
+    field("Destination", { name: "dest", placeholder: "Anywhere" }),
+    select("Equipment", "equipment", [["", "Any"], ...EQUIPMENT], ""),
+    field("Pickup from", { name: "pickup_from", type: "date" }),
+    field("Pickup to", { name: "pickup_to", type: "date" }),
+    field("Min $/mile", { name: "min_rate_per_mile", type: "number", step: "0.01", min: 0 }),
+    field("Max weight (lb)", { name: "max_weight_lbs", type: "number", min: 1 }),
+    select("Sort", "sort", [["age", "Newest"], ["rate_per_mile", "Rate per mile"], ["deadhead", "Deadhead"], ["pickup_date", "Pickup date"]], "age"),
+    h("button", { type: "submit" }, "Search"));
+  const summary = h("p", { class: "muted", "aria-live": "polite", id: "summary" }, "Search by origin to see loads.");
+  const table = h("table", { "aria-describedby": "summary" });
+  const mapEl = h("div", { id: "map" });
+  mount("Load board", form, summary,
+    h("div", { class: "board" }, h("div", { class: "table-wrap" }, table), mapEl));
+  const map = await createMap(mapEl, "Map of the loads found");
+
+  let rows = [];
+  let order = { key: null, dir: 1 };
+  let query = null;
+  let known = new Set();
+
+  function render(fresh = new Set()) {
+    const sorted = [...rows];
+    if (order.key) {
+      const get = COLUMNS.find((c) => c[0] === order.key)[2];
+      sorted.sort((a, b) => { const x = get(a), y = get(b); return (x > y ? 1 : x < y ? -1 : 0) * order.dir; });
+    }
+    table.replaceChildren(
+      h("caption", { class: "muted" }, "Loads found; choose a column heading to sort."),
+      h("thead", {}, h("tr", {}, COLUMNS.map(([key, title, , num]) =>
+        h("th", { scope: "col", class: num ? "num" : null, "aria-sort": order.key === key ? (order.dir > 0 ? "ascending" : "descending") : null },
+          h("button", { type: "button", onclick: () => { order = { key, dir: order.key === key ? -order.dir : 1 }; render(); } }, title))))),
+      h("tbody", {}, sorted.map((r) => h("tr", { class: fresh.has(r.load.id) ? "fresh" : null, "data-load": r.load.id },
+        COLUMNS.map(([key, , , num]) => h("td", { class: num ? "num" : null }, cell(key, r)))))));
+    map.showLoads(sorted.map((r) => r.load), { fit: fresh.size === 0 });
+  }
+
+  async function search({ live = false } = {}) {
+    if (!query) return;
+    clearProblem(form);
+    try {
+      const page = await api("GET", `/v1/loads/search?${query}`);
+      const fresh = live ? new Set(page.items.map((r) => r.load.id).filter((id) => !known.has(id))) : new Set();
+      rows = page.items;
+      known = new Set(rows.map((r) => r.load.id));
+      summary.textContent = `${page.total_matches.toLocaleString("en-US")} loads match; showing ${rows.length}.`;
+      render(fresh);
+      if (fresh.size) toast(`${fresh.size} new load${fresh.size > 1 ? "s" : ""} on the board`);
+    } catch (err) {
+      showProblem(form, err);
+    }
+  }
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const d = Object.fromEntries(new FormData(form));
+    const q = new URLSearchParams({ limit: "100" });
+    for (const [k, v] of Object.entries(d)) {
+      if (v === "") continue;
+      if (k === "min_rate_per_mile") q.set("min_rate_per_mile_cents", String(Math.round(Number(v) * 100)));
+      else q.set(k, v);
+    }
+    query = q.toString();
+    search();
+  });
+
+  // Live: posted, changed and covered loads reach the board as they happen.
+  const s = session.get();
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/realtime?access_token=${encodeURIComponent(s.access)}`);
+  let pending = null;
+  ws.addEventListener("message", (m) => {
+    const type = JSON.parse(m.data).type;
+    if (type === "load.posted.v1" || type === "load.status_changed.v1" || type === "load.updated.v1") {
+      clearTimeout(pending);
+      pending = setTimeout(() => search({ live: true }), 300);
+    }
+  });
+  window.addEventListener("hashchange", () => ws.close(), { once: true });
+}

@@ -1,0 +1,116 @@
+// A broker posts a load; a carrier, in another browser context, finds it on the board and
+// on the map, and sees the next one arrive live. Every page passes axe-core with no serious
+// violation; bad input shows every field's message at once; an expired session signs in
+// again without losing the form.
+const { test, expect } = require("@playwright/test");
+const { default: AxeBuilder } = require("@axe-core/playwright");
+
+const PASSWORD = "a long passphrase for tests";
+const run = Date.now().toString(36);
+
+async function accessible(page, name) {
+  const result = await new AxeBuilder({ page }).analyze();
+  const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(serious.map((v) => `${name}: ${v.id} ${v.help} (${v.nodes.map((n) => `${n.target} ${n.failureSummary}`).join(", ")})`)).toEqual([]);
+}
+
+async function signUp(page, kind, email) {
+  await page.goto("/#/signup");
+  await expect(page.getByRole("heading", { name: "Create an account" })).toBeVisible();
+  await accessible(page, "sign-up");
+  await page.getByLabel("Company name").fill(`${kind} ${run}`);
+  await page.getByLabel("You are a").selectOption(kind);
+  if (kind === "carrier") await page.getByLabel("USDOT number (carriers)").fill(String(1_000_000 + (Date.now() % 8_000_000)));
+  await page.getByLabel("Your name").fill("Pat Doe");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password (12 characters or more)").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("heading", { name: "Load board" })).toBeVisible();
+}
+
+async function postLoad(page, reference, from = "Dallas, TX") {
+  await page.getByRole("link", { name: "Post a load" }).first().click();
+  await expect(page.getByRole("heading", { name: "Post a load" })).toBeVisible();
+  await page.getByLabel("Reference").fill(reference);
+  await page.getByLabel("Commodity").fill("paper rolls");
+  await page.getByLabel("All-in rate ($)").fill("2450");
+  await page.getByRole("group", { name: /Pickup/ }).getByLabel("Place").fill(from);
+  await page.getByRole("group", { name: /Delivery/ }).getByLabel("Place").fill("Atlanta, GA");
+  await page.getByRole("button", { name: "Post to the board" }).click();
+  await expect(page.getByRole("heading", { name: "My loads" })).toBeVisible();
+  await expect(page.getByRole("row", { name: new RegExp(reference) })).toContainText("posted");
+}
+
+test("a broker posts, a carrier finds it on the board and the map, live", async ({ browser }) => {
+  const brokerContext = await browser.newContext();
+  const broker = await brokerContext.newPage();
+  await signUp(broker, "broker", `broker-${run}@example.com`);
+
+  // Bad input: every field's message at once, next to its field; nothing posted.
+  await broker.getByRole("link", { name: "Post a load" }).first().click();
+  await accessible(broker, "post a load");
+  await broker.getByLabel("Reference").fill(`BAD-${run}`);
+  await broker.getByLabel("Commodity").fill("paper");
+  await broker.getByRole("group", { name: /Pickup/ }).getByLabel("Place").fill("Nowhereville, ZZ");
+  await broker.getByRole("group", { name: /Delivery/ }).getByLabel("Place").fill("Atlantis, QQ");
+  await broker.getByRole("button", { name: "Post to the board" }).click();
+  await expect(broker.getByRole("alert")).toBeVisible();
+  await expect(broker.locator(".field-error")).toHaveCount(2);
+  await expect(broker.getByRole("group", { name: /Pickup/ }).getByLabel("Place")).toHaveAttribute("aria-invalid", "true");
+
+  await postLoad(broker, `LR-${run}-1`);
+  await accessible(broker, "my loads");
+
+  const carrierContext = await browser.newContext();
+  const carrier = await carrierContext.newPage();
+  await signUp(carrier, "carrier", `carrier-${run}@example.com`);
+  await accessible(carrier, "load board");
+  await carrier.getByLabel("Origin").fill("Fort Worth, TX");
+  await carrier.getByRole("button", { name: "Search" }).click();
+  const rows = carrier.locator("tbody tr");
+  await expect(rows.filter({ hasText: "Dallas, TX" })).toHaveCount(1);
+  await expect(rows.first()).toContainText("Atlanta, GA");
+  await expect(carrier.locator("#map")).toHaveAttribute("data-markers", "1");
+  await accessible(carrier, "load board with results");
+
+  // Sorting by a column says so to assistive technology.
+  await carrier.getByRole("button", { name: "$/mile" }).click();
+  await expect(carrier.getByRole("columnheader", { name: "$/mile" })).toHaveAttribute("aria-sort", "ascending");
+
+  // The broker posts another: it reaches the carrier's board without a reload.
+  await postLoad(broker, `LR-${run}-2`, "Fort Worth, TX");
+  await expect(rows).toHaveCount(2);
+  await expect(carrier.locator("tbody tr.fresh")).toHaveCount(1);
+  await expect(carrier.locator("#map")).toHaveAttribute("data-markers", "2");
+
+  // A session that ended: the form is kept, signing in again finishes the post.
+  await broker.getByRole("link", { name: "Post a load" }).first().click();
+  await broker.getByLabel("Reference").fill(`LR-${run}-3`);
+  await broker.getByLabel("Commodity").fill("cardboard");
+  await broker.getByRole("group", { name: /Pickup/ }).getByLabel("Place").fill("Dallas, TX");
+  await broker.getByRole("group", { name: /Delivery/ }).getByLabel("Place").fill("Atlanta, GA");
+  await broker.evaluate(() => {
+    const s = JSON.parse(sessionStorage.getItem("lanerunner.session"));
+    sessionStorage.setItem("lanerunner.session", JSON.stringify({ ...s, access: "expired", refresh: "expired" }));
+  });
+  await broker.getByRole("button", { name: "Post to the board" }).click();
+  const dialog = broker.getByRole("dialog", { name: "Your session has ended" });
+  await expect(dialog).toBeVisible();
+  await dialog.getByLabel("Password").fill(PASSWORD);
+  await dialog.getByRole("button", { name: "Sign in" }).click();
+  await expect(broker.getByRole("heading", { name: "My loads" })).toBeVisible();
+  await expect(broker.getByRole("row", { name: new RegExp(`LR-${run}-3`) })).toContainText("posted");
+
+  await brokerContext.close();
+  await carrierContext.close();
+});
+
+test("a wrong password is a readable message, and the sign-in page is accessible", async ({ page }) => {
+  await page.goto("/#/signin");
+  await accessible(page, "sign-in");
+  await page.getByLabel("Email").fill(`nobody-${run}@example.com`);
+  await page.getByLabel("Password").fill("not the password at all");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toContainText(/./);
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+});

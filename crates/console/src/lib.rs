@@ -1,0 +1,123 @@
+//! The web console: a single-page app in plain ES modules (no build step) that calls the
+//! same public API as every other client, served at `/` with its files under `/console/`.
+//! The files are embedded in the binary (`assets/`), so `lanerunner serve` opens it with
+//! nothing else installed; maps are drawn from bundled boundary data, with no tile server.
+//!
+//! Every file is revalidated (`Cache-Control: no-cache` with a content `ETag`), so a
+//! repeat visit costs a round of `304`s and a new binary is picked up at once. The
+//! files are gzipped for clients that accept it.
+
+use std::sync::OnceLock;
+
+use axum::extract::Path;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+struct Asset {
+    path: &'static str,
+    mime: &'static str,
+    body: &'static [u8],
+}
+
+macro_rules! assets {
+    ($($path:literal => $mime:expr,)*) => {
+        &[$(Asset { path: $path, mime: $mime, body: include_bytes!(concat!("../assets/", $path)) },)*]
+    };
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+const ASSETS: &[Asset] = assets! {
+    "index.html" => "text/html; charset=utf-8",
+    "app.css" => "text/css; charset=utf-8",
+    "js/app.js" => JS,
+    "js/api.js" => JS,
+    "js/dom.js" => JS,
+    "js/map.js" => JS,
+    "js/pages/auth.js" => JS,
+    "js/pages/board.js" => JS,
+    "js/pages/loads.js" => JS,
+    "vendor/leaflet.js" => JS,
+    "vendor/leaflet.css" => "text/css; charset=utf-8",
+    "vendor/topojson-client.min.js" => JS,
+    "vendor/us-states-10m.json" => "application/json",
+    "vendor/world-countries-110m.json" => "application/json",
+};
+
+/// What the console's pages may load and connect to: only this origin (and its socket).
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
+    connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// `GET /` (the app) and `GET /console/{file}`, gzipped for clients that accept it.
+pub fn routes() -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/console/{*path}", get(file))
+        .layer(tower_http::compression::CompressionLayer::new())
+}
+
+async fn index(headers: HeaderMap) -> Response {
+    serve("index.html", &headers)
+}
+
+async fn file(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    serve(&path, &headers)
+}
+
+fn serve(path: &str, headers: &HeaderMap) -> Response {
+    let Some((i, asset)) = ASSETS.iter().enumerate().find(|(_, a)| a.path == path) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let etag = &etags()[i];
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, asset.mime)], asset.body).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::ETAG, HeaderValue::from_str(etag).expect("an etag is ASCII"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// One `ETag` per asset: a hash of its bytes (FNV-1a, computed once).
+fn etags() -> &'static [String] {
+    static ETAGS: OnceLock<Vec<String>> = OnceLock::new();
+    ETAGS.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|a| {
+                let hash = a.body.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                    (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+                });
+                format!("\"{hash:016x}\"")
+            })
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_asset_is_served_with_its_type_and_revalidates() {
+        let none = HeaderMap::new();
+        for a in ASSETS {
+            let r = serve(a.path, &none);
+            assert_eq!(r.status(), StatusCode::OK, "{}", a.path);
+            assert_eq!(r.headers()[header::CONTENT_TYPE], a.mime);
+            let mut again = HeaderMap::new();
+            again.insert(header::IF_NONE_MATCH, r.headers()[header::ETAG].clone());
+            assert_eq!(serve(a.path, &again).status(), StatusCode::NOT_MODIFIED);
+        }
+        assert_eq!(serve("../Cargo.toml", &none).status(), StatusCode::NOT_FOUND);
+    }
+}
