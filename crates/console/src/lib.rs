@@ -38,6 +38,7 @@ const ASSETS: &[Asset] = assets! {
     "js/pages/auth.js" => JS,
     "js/pages/board.js" => JS,
     "js/pages/loads.js" => JS,
+    "js/pages/negotiation.js" => JS,
     "vendor/leaflet.js" => JS,
     "vendor/leaflet.css" => "text/css; charset=utf-8",
     "vendor/topojson-client.min.js" => JS,

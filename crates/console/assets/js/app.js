@@ -1,4 +1,5 @@
-// The console's shell: routes (`#/board`, `#/loads`, `#/loads/new`, `#/signin`, `#/signup`),
+// The console's shell: routes (`#/board`, `#/loads`, `#/loads/new`, `#/load/{id}`, `#/signin`,
+// `#/signup`),
 // the navigation for the signed-in organization's kind, and sign-out.
 
 import { api, hooks, session } from "./api.js";
@@ -6,6 +7,7 @@ import { h, mount } from "./dom.js";
 import { reauthenticate, signIn, signUp } from "./pages/auth.js";
 import { board } from "./pages/board.js";
 import { myLoads, postLoad } from "./pages/loads.js";
+import { loadPage } from "./pages/negotiation.js";
 
 hooks.reauthenticate = reauthenticate;
 
@@ -55,7 +57,8 @@ async function route() {
     session.setMe(me);
   }
   nav(me);
-  const page = PAGES[hash];
+  const load = hash.match(/^#\/load\/([0-9a-f-]{36})$/);
+  const page = load ? (m) => loadPage(m, load[1]) : PAGES[hash];
   if (!page) return mount("Not found", h("p", {}, "There is no such page. ", h("a", { href: "#/board" }, "Go to the load board")));
   try {
     await page(me);

@@ -114,3 +114,47 @@ test("a wrong password is a readable message, and the sign-in page is accessible
   await expect(page.getByRole("alert")).toContainText(/./);
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
 });
+
+test("a carrier and a broker negotiate a load to a booking in the thread", async ({ browser }) => {
+  const brokerContext = await browser.newContext();
+  const broker = await brokerContext.newPage();
+  await signUp(broker, "broker", `nb-${run}@example.com`);
+  await postLoad(broker, `NG-${run}`);
+
+  const carrierContext = await browser.newContext();
+  const carrier = await carrierContext.newPage();
+  await signUp(carrier, "carrier", `nc-${run}@example.com`);
+  await carrier.getByLabel("Origin").fill("Dallas, TX");
+  await carrier.getByRole("button", { name: "Search" }).click();
+  await carrier.locator("tbody tr").filter({ hasText: "Atlanta, GA" }).first().getByRole("link").click();
+  await expect(carrier.getByRole("heading", { name: "Dallas, TX → Atlanta, GA" })).toBeVisible();
+  await accessible(carrier, "a load, before an offer");
+  // Words the parser cannot read are asked back, next to the field; nothing is sent.
+  const offer = carrier.getByRole("form", { name: "Make an offer" });
+  await offer.getByLabel("Your offer").fill("what's the weight?");
+  await offer.getByRole("button", { name: "Send offer" }).click();
+  await expect(offer.getByRole("alert")).toBeVisible();
+  await offer.getByLabel("Your offer").fill("can you do 2600?");
+  await offer.getByRole("button", { name: "Send offer" }).click();
+  const carrierThread = carrier.locator("section.negotiation");
+  await expect(carrierThread).toContainText("“can you do 2600?” — offered $2,600");
+
+  // The broker sees the offer on its load and counters in words.
+  await broker.getByRole("link", { name: `NG-${run}` }).click();
+  const brokerThread = broker.locator("section.negotiation");
+  await expect(brokerThread).toContainText("offered $2,600");
+  await accessible(broker, "a load with a negotiation");
+  await brokerThread.getByLabel("Your answer").fill("best I can do is 2,500");
+  await brokerThread.getByRole("button", { name: "Send" }).click();
+
+  // The carrier's thread follows live; it accepts, and the load is booked.
+  await expect(carrierThread).toContainText("offered $2,500");
+  await carrierThread.getByRole("button", { name: "Accept" }).click();
+  await expect(carrierThread).toContainText("agreed at $2,500");
+  await expect(brokerThread).toContainText("agreed at $2,500");
+  await broker.getByRole("link", { name: "My loads" }).click();
+  await expect(broker.getByRole("row", { name: new RegExp(`NG-${run}`) })).toContainText("covered");
+
+  await brokerContext.close();
+  await carrierContext.close();
+});

@@ -24,6 +24,7 @@ function cell(key, r) {
     case "rpm": return perMile(r.rate_per_mile_cents);
     case "weight": return r.load.weight_lbs.toLocaleString("en-US");
     case "miles": case "deadhead": return Math.round(key === "miles" ? r.loaded_miles : r.deadhead_miles).toLocaleString("en-US");
+    case "origin": return h("a", { href: `#/load/${r.load.id}` }, COLUMNS[1][2](r));
     default: return COLUMNS.find((c) => c[0] === key)[2](r);
   }
 }

@@ -19,7 +19,7 @@ export async function myLoads() {
       : h("div", { class: "table-wrap" }, h("table", {},
           h("thead", {}, h("tr", {}, ["Reference", "Lane", "Pickup", "Equip.", "Rate", "Status"].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, items.map((l) => h("tr", { "data-load": l.id },
-            h("td", {}, l.reference), h("td", {}, lane(l)),
+            h("td", {}, h("a", { href: `#/load/${l.id}` }, l.reference)), h("td", {}, lane(l)),
             h("td", {}, new Date(l.stops[0].window.start).toLocaleString("en-US", { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" })),
             h("td", {}, l.equipment), h("td", { class: "num" }, money(l.all_in_rate_cents)), h("td", {}, l.status)))))));
 }
