@@ -8,6 +8,7 @@ import { reauthenticate, signIn, signUp } from "./pages/auth.js";
 import { board } from "./pages/board.js";
 import { myLoads, postLoad } from "./pages/loads.js";
 import { loadPage } from "./pages/negotiation.js";
+import { conversation, conversations } from "./pages/chat.js";
 
 hooks.reauthenticate = reauthenticate;
 
@@ -16,6 +17,7 @@ const PAGES = {
   "#/board": board,
   "#/loads": myLoads,
   "#/loads/new": postLoad,
+  "#/chat": conversations,
 };
 
 function nav(me) {
@@ -29,6 +31,7 @@ function nav(me) {
     h("a", { href: "#/board" }, "Load board"),
     kind !== "carrier" ? h("a", { href: "#/loads" }, "My loads") : null,
     kind !== "carrier" ? h("a", { href: "#/loads/new" }, "Post a load") : null,
+    h("a", { href: "#/chat" }, "Messages"),
     h("span", { class: "who" }, `${me.user.email} · ${me.organization.name} (${kind})`),
     h("button", { class: "link", type: "button", onclick: signOut }, "Sign out"),
   );
@@ -58,7 +61,8 @@ async function route() {
   }
   nav(me);
   const load = hash.match(/^#\/load\/([0-9a-f-]{36})$/);
-  const page = load ? (m) => loadPage(m, load[1]) : PAGES[hash];
+  const chat = hash.match(/^#\/chat\/([0-9a-f-]{36})$/);
+  const page = load ? (m) => loadPage(m, load[1]) : chat ? (m) => conversation(m, chat[1]) : PAGES[hash];
   if (!page) return mount("Not found", h("p", {}, "There is no such page. ", h("a", { href: "#/board" }, "Go to the load board")));
   try {
     await page(me);

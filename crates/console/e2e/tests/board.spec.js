@@ -155,6 +155,29 @@ test("a carrier and a broker negotiate a load to a booking in the thread", async
   await broker.getByRole("link", { name: "My loads" }).click();
   await expect(broker.getByRole("row", { name: new RegExp(`NG-${run}`) })).toContainText("covered");
 
+  // They talk about it: the conversation holds the negotiation's moves beside the words,
+  // shows unread counts, and tells the carrier when the broker has read it.
+  await carrier.getByRole("button", { name: "Message the broker" }).click();
+  await expect(carrier.getByRole("heading", { name: "Dallas, TX → Atlanta, GA" })).toBeVisible();
+  await expect(carrier.locator("ol.thread")).toContainText("[agreed $2,500]");
+  await carrier.getByRole("textbox", { name: "Message" }).fill("Driver is Sam, truck 42.");
+  await carrier.getByRole("button", { name: "Send" }).click();
+  await expect(carrier.locator("ol.thread")).toContainText("You: Driver is Sam, truck 42.");
+  await broker.getByRole("link", { name: "Messages" }).click();
+  await expect(broker.locator("ul.conversations .badge")).toBeVisible();
+  await accessible(broker, "messages");
+  await broker.getByRole("link", { name: "Dallas, TX → Atlanta, GA" }).click();
+  await expect(broker.locator("ol.thread")).toContainText("Them: Driver is Sam, truck 42.");
+  await accessible(broker, "a conversation");
+  await expect(carrier.locator("#receipts")).toContainText("Read by others");
+  await broker.getByRole("textbox", { name: "Message" }).fill("Thanks, rate con is on its way.");
+  await broker.getByRole("button", { name: "Send" }).click();
+  await expect(carrier.locator("ol.thread")).toContainText("Them: Thanks, rate con is on its way.");
+  // An empty message is refused where it was typed.
+  await broker.getByRole("textbox", { name: "Message" }).fill("   ");
+  await broker.getByRole("button", { name: "Send" }).click();
+  await expect(broker.getByRole("form", { name: "Write a message" }).getByRole("alert")).toBeVisible();
+
   await brokerContext.close();
   await carrierContext.close();
 });

@@ -4,6 +4,7 @@
 
 import { api, session } from "../api.js";
 import { clearProblem, h, money, mount, perMile, showProblem, toast } from "../dom.js";
+import { talkAbout } from "./chat.js";
 
 function describe(m) {
   const e = m.event || {};
@@ -87,6 +88,11 @@ export async function loadPage(me, id) {
       parts.unshift(start);
     }
     if (!carrier && full.length === 0) parts.push(h("p", { class: "muted" }, "No carrier has made an offer yet."));
+    // Talk about the load: a carrier with the broker; the broker with each carrier negotiating.
+    const talk = carrier
+      ? [h("button", { type: "button", class: "secondary", onclick: () => talkAbout(id) }, "Message the broker")]
+      : full.map((n) => h("button", { type: "button", class: "secondary", onclick: () => talkAbout(id, n.carrier_org_id) }, "Message this carrier"));
+    parts.push(h("p", {}, talk));
     body.replaceChildren(h("h2", { class: "sr-only" }, "Negotiations"), ...parts);
   }
   await refresh();
