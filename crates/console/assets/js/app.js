@@ -9,6 +9,7 @@ import { board } from "./pages/board.js";
 import { myLoads, postLoad } from "./pages/loads.js";
 import { loadPage } from "./pages/negotiation.js";
 import { conversation, conversations } from "./pages/chat.js";
+import { settings } from "./pages/settings.js";
 
 hooks.reauthenticate = reauthenticate;
 
@@ -18,6 +19,7 @@ const PAGES = {
   "#/loads": myLoads,
   "#/loads/new": postLoad,
   "#/chat": conversations,
+  "#/settings": settings,
 };
 
 function nav(me) {
@@ -32,6 +34,7 @@ function nav(me) {
     kind !== "carrier" ? h("a", { href: "#/loads" }, "My loads") : null,
     kind !== "carrier" ? h("a", { href: "#/loads/new" }, "Post a load") : null,
     h("a", { href: "#/chat" }, "Messages"),
+    h("a", { href: "#/settings" }, "Settings"),
     h("span", { class: "who" }, `${me.user.email} · ${me.organization.name} (${kind})`),
     h("button", { class: "link", type: "button", onclick: signOut }, "Sign out"),
   );

@@ -181,3 +181,49 @@ test("a carrier and a broker negotiate a load to a booking in the thread", async
   await brokerContext.close();
   await carrierContext.close();
 });
+
+test("a carrier declares its authority and a broker sets who may book", async ({ browser }) => {
+  const carrierContext = await browser.newContext();
+  const carrier = await carrierContext.newPage();
+  await signUp(carrier, "carrier", `vc-${run}@example.com`);
+  await carrier.getByRole("link", { name: "Settings" }).click();
+  await accessible(carrier, "carrier settings");
+  const form = carrier.getByRole("form", { name: "Operating authority" });
+  // A lapsed certificate is refused next to its field.
+  await form.getByLabel("USDOT number").fill(String(2_000_000 + (Date.now() % 7_000_000)));
+  await form.getByLabel("Insurance certificate expires").fill("2020-01-31");
+  await form.getByRole("button", { name: "Save and check" }).click();
+  await expect(form.locator(".field-error")).toContainText("has passed");
+  await form.getByLabel("Insurance certificate expires").fill("2099-06-30");
+  await form.getByRole("button", { name: "Save and check" }).click();
+  // Embedded, there is no registry: the carrier's word stands, unverified.
+  await expect(carrier.locator("#standing")).toContainText("Standing: unverified");
+  await expect(carrier.locator("#standing")).toContainText("self-declared");
+
+  const brokerContext = await browser.newContext();
+  const broker = await brokerContext.newPage();
+  await signUp(broker, "broker", `vb-${run}@example.com`);
+  await broker.getByRole("link", { name: "Settings" }).click();
+  await accessible(broker, "broker settings");
+  const policy = broker.getByRole("form", { name: "Vetting policy" });
+  await expect(policy.getByLabel(/self-declared/)).toBeChecked();
+  await policy.getByLabel(/self-declared/).uncheck();
+  await policy.getByRole("button", { name: "Save" }).click();
+  await expect(broker.getByRole("status")).toContainText("saved");
+  await broker.reload();
+  await expect(broker.getByRole("form", { name: "Vetting policy" }).getByLabel(/self-declared/)).not.toBeChecked();
+  await postLoad(broker, `VT-${run}`);
+
+  // The unverified carrier is refused with the reason, where it offered.
+  await carrier.getByRole("link", { name: "Load board" }).click();
+  await carrier.getByLabel("Origin").fill("Dallas, TX");
+  await carrier.getByRole("button", { name: "Search" }).click();
+  await carrier.locator("tbody tr").filter({ hasText: "Atlanta, GA" }).first().getByRole("link").click();
+  const offer = carrier.getByRole("form", { name: "Make an offer" });
+  await offer.getByLabel("Your offer").fill("2600");
+  await offer.getByRole("button", { name: "Send offer" }).click();
+  await expect(offer.getByRole("alert")).toContainText("only FMCSA-verified carriers");
+
+  await brokerContext.close();
+  await carrierContext.close();
+});

@@ -35,6 +35,7 @@ function thread(n, onMove) {
   });
   return h("section", { class: "negotiation", "aria-label": `Negotiation with ${mine === "broker" ? "the carrier" : "the broker"}`, "data-negotiation": n.id },
     h("h2", {}, `${n.status === "open" ? "Open" : n.status[0].toUpperCase() + n.status.slice(1)} · ${n.standing_cents != null ? `standing offer ${money(n.standing_cents)}` : n.agreed_cents != null ? `agreed ${money(n.agreed_cents)}` : ""}`),
+    n.standing ? h("p", { class: "muted", "data-standing": n.standing }, `Carrier's authority: ${n.standing}`) : null,
     h("ol", { class: "thread" }, (n.messages || []).map((m) => h("li", { class: m.side === mine ? "me" : "them" },
       h("strong", {}, m.side === mine ? "You" : m.side === "broker" ? "Broker" : "Carrier"), ": ",
       m.text ? `“${m.text}” — ` : "", describe(m),
@@ -73,6 +74,12 @@ export async function loadPage(me, id) {
   async function refresh() {
     const list = await api("GET", `/v1/negotiations?load_id=${id}`);
     const full = await Promise.all(list.map((n) => api("GET", `/v1/negotiations/${n.id}`)));
+    if (!carrier) {
+      // The broker sees each carrier's authority as last checked.
+      await Promise.all(full.map(async (n) => {
+        n.standing = await api("GET", `/v1/carriers/${n.carrier_org_id}/authority`).then((a) => a.standing, () => "not declared");
+      }));
+    }
     const open = full.find((n) => n.status === "open" || n.status === "agreed");
     const parts = full.map((n) => thread(n, (form, payload) => move(form, `/v1/negotiations/${n.id}/moves`, payload)));
     if (carrier && !open) {
