@@ -83,10 +83,19 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
         ([(header::CONTENT_TYPE, asset.mime)], asset.body).into_response()
     };
     let h = response.headers_mut();
-    h.insert(header::ETAG, HeaderValue::from_str(etag).expect("an etag is ASCII"));
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(etag).expect("an etag is ASCII"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }
 
@@ -121,6 +130,9 @@ mod tests {
             again.insert(header::IF_NONE_MATCH, r.headers()[header::ETAG].clone());
             assert_eq!(serve(a.path, &again).status(), StatusCode::NOT_MODIFIED);
         }
-        assert_eq!(serve("../Cargo.toml", &none).status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            serve("../Cargo.toml", &none).status(),
+            StatusCode::NOT_FOUND
+        );
     }
 }

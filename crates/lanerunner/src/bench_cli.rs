@@ -52,6 +52,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Seeds a data directory's embedded store with generated posted public loads, for
+    /// `lanerunner serve --data-dir DIR` (the console benchmark, `bench/console/run.sh`).
+    SeedBoard {
+        /// Posted public loads to seed.
+        #[arg(long, default_value_t = 1_000_000)]
+        loads: usize,
+        /// The data directory to seed (created; must not hold a loads store yet).
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
 }
 
 /// Runs one benchmark and prints its Markdown report.
@@ -131,6 +143,34 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             })
             .await?;
             print!("{report}");
+            Ok(())
+        }
+        BenchCommand::SeedBoard {
+            loads,
+            data_dir,
+            seed,
+        } => {
+            anyhow::ensure!(
+                !data_dir
+                    .join(format!("{}.db", lanerunner_loads::SERVICE))
+                    .exists(),
+                "{} already holds a loads store",
+                data_dir.display()
+            );
+            std::fs::create_dir_all(&data_dir)?;
+            let config = lanerunner_platform::Config {
+                data_dir,
+                listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                ..lanerunner_platform::Config::default()
+            };
+            let hour = chrono::Utc::now().timestamp() / 3600 * 3600;
+            let (seeded, generate, seed_took) =
+                crate::bench_search::seed_board(&config, loads, seed, hour).await?;
+            println!(
+                "seeded {seeded} posted public loads (generated in {:.1} s, stored in {:.1} s)",
+                generate.as_secs_f64(),
+                seed_took.as_secs_f64()
+            );
             Ok(())
         }
     }

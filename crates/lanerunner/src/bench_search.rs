@@ -89,6 +89,60 @@ pub async fn search(opts: SearchBenchOptions) -> anyhow::Result<String> {
     result
 }
 
+/// The current hour, in seconds since the epoch.
+fn hour_now() -> i64 {
+    Utc::now().timestamp() / HOUR * HOUR
+}
+
+/// Seeds the loads store of `config` with `loads` generated posted public loads of a new
+/// broker (the application is started once, empty, to migrate and sign the broker up);
+/// returns how many, and how long generating and seeding took. Pickups start 12 h after
+/// `hour` and postings end an hour before it, so no posting expires during a run and none
+/// is re-read by the board's start-up catch-up.
+pub async fn seed_board(
+    config: &Config,
+    loads: usize,
+    seed: u64,
+    hour: i64,
+) -> anyhow::Result<(usize, Duration, Duration)> {
+    let geo = Geo::offline();
+    let gen_now = hour + 12 * HOUR;
+    let posted_shift = -13 * HOUR;
+    // An empty application migrates both stores and signs the broker up.
+    let (empty, _) = Running::start(config.clone()).await?;
+    let (_, broker_org, broker_user) = empty.signup("broker").await?;
+    empty.stop().await;
+
+    // Seeding: not measured beyond its duration.
+    let t = Instant::now();
+    let generated = synth::loads(&geo.gazetteer, &geo.markets, loads, seed, gen_now);
+    let generate = t.elapsed();
+    let db = lanerunner_platform::db::connect(config, lanerunner_loads::SERVICE).await?;
+    let t = Instant::now();
+    let mut seeded = 0;
+    for (b, chunk) in generated.chunks(SEED_BATCH).enumerate() {
+        let postings: Vec<Posting> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, l)| posting(l, b * SEED_BATCH + i, posted_shift, &geo))
+            .collect::<anyhow::Result<_>>()?;
+        seeded += seed_posted(
+            &db,
+            &geo,
+            HorizonDays::from(&config.loads),
+            OrgId(broker_org),
+            broker_user,
+            &postings,
+        )
+        .await
+        .with_context(|| format!("seeding batch {b}"))?;
+    }
+    let seed = t.elapsed();
+    db.close().await;
+    drop(generated);
+    Ok((seeded, generate, seed))
+}
+
 /// The application on a loopback port, with its HTTP server.
 struct Running {
     app: Arc<app::App>,
@@ -171,44 +225,9 @@ async fn run(
     scratch: Option<&ScratchDatabase>,
 ) -> anyhow::Result<String> {
     let geo = Geo::offline();
-    // Pickups start 12 h after the current hour and postings end an hour before it, so no
-    // posting expires during a run and none is re-read by the board's start-up catch-up.
-    let hour = Utc::now().timestamp() / HOUR * HOUR;
+    let hour = hour_now();
     let gen_now = hour + 12 * HOUR;
-    let posted_shift = -13 * HOUR;
-
-    // An empty application migrates both stores and signs the broker up.
-    let (empty, _) = Running::start(config.clone()).await?;
-    let (_, broker_org, broker_user) = empty.signup("broker").await?;
-    empty.stop().await;
-
-    // Seeding: not measured beyond its duration.
-    let t = Instant::now();
-    let generated = synth::loads(&geo.gazetteer, &geo.markets, opts.loads, opts.seed, gen_now);
-    let generate = t.elapsed();
-    let db = lanerunner_platform::db::connect(&config, lanerunner_loads::SERVICE).await?;
-    let t = Instant::now();
-    let mut seeded = 0;
-    for (b, chunk) in generated.chunks(SEED_BATCH).enumerate() {
-        let postings: Vec<Posting> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, l)| posting(l, b * SEED_BATCH + i, posted_shift, &geo))
-            .collect::<anyhow::Result<_>>()?;
-        seeded += seed_posted(
-            &db,
-            &geo,
-            HorizonDays::from(&config.loads),
-            OrgId(broker_org),
-            broker_user,
-            &postings,
-        )
-        .await
-        .with_context(|| format!("seeding batch {b}"))?;
-    }
-    let seed = t.elapsed();
-    db.close().await;
-    drop(generated);
+    let (seeded, generate, seed) = seed_board(&config, opts.loads, opts.seed, hour).await?;
     let store_bytes = match scratch {
         None => dir_bytes(data_dir),
         Some(s) => s.size().await.unwrap_or(0),

@@ -32,6 +32,7 @@ export async function createMap(el, label) {
     interactive: false,
   }).addTo(map);
   const drawn = L.layerGroup().addTo(map);
+  el.dataset.ready = "1";
   return {
     map,
     /** Draws each load's origin, and its lane to the destination. */
