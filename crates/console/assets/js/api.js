@@ -87,3 +87,26 @@ export async function api(method, path, body, opts = {}) {
 export function idempotencyKey() {
   return crypto.randomUUID();
 }
+
+/**
+ * The organization's events (the realtime socket) while this page is shown: `onEvent` gets
+ * each one. When the server closes the socket (its access token expired), the session is
+ * refreshed through the API and the socket reopened; leaving the page closes it.
+ */
+export function live(onEvent) {
+  let ws = null;
+  let left = false;
+  const open = () => {
+    const s = session.get();
+    if (left || !s?.access) return;
+    ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/realtime?access_token=${encodeURIComponent(s.access)}`);
+    ws.addEventListener("message", (m) => onEvent(JSON.parse(m.data)));
+    ws.addEventListener("close", () => {
+      if (left) return;
+      // A cheap call refreshes the tokens when they have expired; then listen again.
+      setTimeout(() => api("GET", "/v1/me").then(open, open), 1000);
+    });
+  };
+  open();
+  window.addEventListener("hashchange", () => { left = true; ws?.close(); }, { once: true });
+}

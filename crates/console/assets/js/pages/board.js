@@ -1,7 +1,7 @@
 // The load board: the API's search filters, the results in a sortable table beside a map of
 // origins and lanes, refreshed live as loads are posted and covered.
 
-import { api, session } from "../api.js";
+import { api, live } from "../api.js";
 import { clearProblem, EQUIPMENT, field, h, money, mount, perMile, select, showProblem, toast } from "../dom.js";
 import { createMap } from "../map.js";
 
@@ -98,16 +98,12 @@ export async function board(me) {
     search();
   });
 
-  // Live: posted, changed and covered loads reach the board as they happen.
-  const s = session.get();
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/realtime?access_token=${encodeURIComponent(s.access)}`);
+  // Live: loads posted anywhere on the board, and this organization's changes, as they happen.
   let pending = null;
-  ws.addEventListener("message", (m) => {
-    const type = JSON.parse(m.data).type;
-    if (type === "load.posted.v1" || type === "load.status_changed.v1" || type === "load.updated.v1") {
+  live((event) => {
+    if (["load.posted.v1", "load.status_changed.v1", "load.updated.v1"].includes(event.type)) {
       clearTimeout(pending);
       pending = setTimeout(() => search({ live: true }), 300);
     }
   });
-  window.addEventListener("hashchange", () => ws.close(), { once: true });
 }

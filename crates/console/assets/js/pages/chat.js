@@ -1,7 +1,7 @@
 // Conversations: the list with unread counts, and one conversation's history (paged back),
 // live, with what the other side has read. Negotiation moves show beside the words.
 
-import { api, session } from "../api.js";
+import { api, live } from "../api.js";
 import { clearProblem, h, money, mount, showProblem } from "../dom.js";
 
 export async function conversations() {
@@ -76,10 +76,7 @@ export async function conversation(me, id) {
     }
   });
 
-  const s = session.get();
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/realtime?access_token=${encodeURIComponent(s.access)}`);
-  ws.addEventListener("message", async (ev) => {
-    const event = JSON.parse(ev.data);
+  live(async (event) => {
     if (event.payload?.conversation_id !== id) return;
     if (event.type === "chat.message.v1") {
       add([event.payload.message]);
@@ -89,7 +86,6 @@ export async function conversation(me, id) {
       showReceipts(fresh.receipts);
     }
   });
-  window.addEventListener("hashchange", () => ws.close(), { once: true });
 }
 
 /** Opens (or finds) the conversation about `loadId` with `carrierOrgId` (brokers name it). */

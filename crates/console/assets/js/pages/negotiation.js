@@ -2,7 +2,7 @@
 // offer (structured or in words: "can you do 2600?"); either side answers in the thread —
 // counter, accept, reject, withdraw. The thread follows the negotiation live.
 
-import { api, session } from "../api.js";
+import { api, live } from "../api.js";
 import { clearProblem, h, money, mount, perMile, showProblem, toast } from "../dom.js";
 import { talkAbout } from "./chat.js";
 
@@ -104,11 +104,7 @@ export async function loadPage(me, id) {
   }
   await refresh();
 
-  const s = session.get();
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/realtime?access_token=${encodeURIComponent(s.access)}`);
-  ws.addEventListener("message", (m) => {
-    const event = JSON.parse(m.data);
+  live((event) => {
     if (event.type === "negotiation.updated.v1" && event.payload?.load_id === id) refresh();
   });
-  window.addEventListener("hashchange", () => ws.close(), { once: true });
 }
