@@ -41,6 +41,7 @@ const ASSETS: &[Asset] = assets! {
     "js/pages/negotiation.js" => JS,
     "js/pages/chat.js" => JS,
     "js/pages/settings.js" => JS,
+    "js/pages/trucks.js" => JS,
     "vendor/leaflet.js" => JS,
     "vendor/leaflet.css" => "text/css; charset=utf-8",
     "vendor/topojson-client.min.js" => JS,

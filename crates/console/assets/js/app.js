@@ -10,6 +10,7 @@ import { myLoads, postLoad } from "./pages/loads.js";
 import { loadPage } from "./pages/negotiation.js";
 import { conversation, conversations } from "./pages/chat.js";
 import { settings } from "./pages/settings.js";
+import { myTrucks, truckPage } from "./pages/trucks.js";
 
 hooks.reauthenticate = reauthenticate;
 
@@ -20,6 +21,7 @@ const PAGES = {
   "#/loads/new": postLoad,
   "#/chat": conversations,
   "#/settings": settings,
+  "#/trucks": myTrucks,
 };
 
 function nav(me) {
@@ -29,15 +31,16 @@ function nav(me) {
     return;
   }
   const kind = me.organization.kind;
-  n.replaceChildren(
+  n.replaceChildren(...[
     h("a", { href: "#/board" }, "Load board"),
     kind !== "carrier" ? h("a", { href: "#/loads" }, "My loads") : null,
     kind !== "carrier" ? h("a", { href: "#/loads/new" }, "Post a load") : null,
+    kind === "carrier" ? h("a", { href: "#/trucks" }, "My trucks") : null,
     h("a", { href: "#/chat" }, "Messages"),
     h("a", { href: "#/settings" }, "Settings"),
     h("span", { class: "who" }, `${me.user.email} · ${me.organization.name} (${kind})`),
     h("button", { class: "link", type: "button", onclick: signOut }, "Sign out"),
-  );
+  ].filter(Boolean));
 }
 
 async function signOut() {
@@ -65,7 +68,11 @@ async function route() {
   nav(me);
   const load = hash.match(/^#\/load\/([0-9a-f-]{36})$/);
   const chat = hash.match(/^#\/chat\/([0-9a-f-]{36})$/);
-  const page = load ? (m) => loadPage(m, load[1]) : chat ? (m) => conversation(m, chat[1]) : PAGES[hash];
+  const truck = hash.match(/^#\/truck\/([0-9a-f-]{36})$/);
+  const page = load ? (m) => loadPage(m, load[1])
+    : chat ? (m) => conversation(m, chat[1])
+    : truck ? (m) => truckPage(m, truck[1])
+    : PAGES[hash];
   if (!page) return mount("Not found", h("p", {}, "There is no such page. ", h("a", { href: "#/board" }, "Go to the load board")));
   try {
     await page(me);

@@ -20,7 +20,7 @@ export function h(tag, attrs = {}, ...children) {
 export function mount(title, ...nodes) {
   document.title = `${title} · LaneRunner`;
   const main = document.getElementById("main");
-  main.replaceChildren(h("h1", {}, title), ...nodes);
+  main.replaceChildren(h("h1", {}, title), ...nodes.flat().filter((n) => n != null && n !== false));
   main.focus();
 }
 
@@ -58,11 +58,11 @@ export function showProblem(form, err) {
     input.setAttribute("aria-describedby", id);
     input.closest("label")?.append(h("span", { class: "field-error", id }, e.message));
   }
-  alert.replaceChildren(
+  alert.replaceChildren(...[
     h("strong", {}, problem.title || "Something went wrong"),
     problem.detail && !(problem.errors || []).length ? h("div", {}, problem.detail) : null,
     unplaced.length ? h("ul", {}, unplaced.map((u) => h("li", {}, u))) : null,
-  );
+  ].filter(Boolean));
 }
 
 export function clearProblem(form) {

@@ -227,3 +227,34 @@ test("a carrier declares its authority and a broker sets who may book", async ({
   await brokerContext.close();
   await carrierContext.close();
 });
+
+test("a carrier posts a truck and sees its matched loads; the broker sees the truck on its load", async ({ browser }) => {
+  const brokerContext = await browser.newContext();
+  const broker = await brokerContext.newPage();
+  await signUp(broker, "broker", `tb-${run}@example.com`);
+  await postLoad(broker, `TR-${run}`);
+
+  const carrierContext = await browser.newContext();
+  const carrier = await carrierContext.newPage();
+  await signUp(carrier, "carrier", `tc-${run}@example.com`);
+  await carrier.getByRole("link", { name: "My trucks" }).click();
+  await accessible(carrier, "my trucks");
+  const form = carrier.getByRole("form", { name: "Post a truck" });
+  await form.getByLabel("Available at").fill("Nowhereville, ZZ");
+  await form.getByRole("button", { name: "Post truck" }).click();
+  await expect(form.locator(".field-error")).toBeVisible();
+  await form.getByLabel("Available at").fill("Fort Worth, TX");
+  await form.getByRole("button", { name: "Post truck" }).click();
+  await expect(carrier.getByRole("heading", { name: "V truck at Fort Worth, TX" })).toBeVisible();
+  const matched = carrier.getByRole("table", { name: "Matched loads, best first" });
+  await expect(matched.getByRole("link", { name: "Dallas, TX → Atlanta, GA" }).first()).toBeVisible();
+  await accessible(carrier, "a truck and its matches");
+
+  await broker.getByRole("link", { name: `TR-${run}` }).click();
+  const trucks = broker.getByRole("region", { name: "Matched trucks" });
+  await expect(trucks).toContainText("Fort Worth, TX");
+  await accessible(broker, "a load with its matched trucks");
+
+  await brokerContext.close();
+  await carrierContext.close();
+});

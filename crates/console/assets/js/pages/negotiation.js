@@ -5,6 +5,7 @@
 import { api, live } from "../api.js";
 import { clearProblem, h, money, mount, perMile, showProblem, toast } from "../dom.js";
 import { talkAbout } from "./chat.js";
+import { loadMatches } from "./trucks.js";
 
 function describe(m) {
   const e = m.event || {};
@@ -103,6 +104,10 @@ export async function loadPage(me, id) {
     body.replaceChildren(h("h2", { class: "sr-only" }, "Negotiations"), ...parts);
   }
   await refresh();
+  // The owner sees the trucks matched to a posted load.
+  if (!carrier && load.status === "posted") {
+    document.getElementById("main").append(await loadMatches(id).catch((err) => h("p", { class: "alert" }, err.message)));
+  }
 
   live((event) => {
     if (event.type === "negotiation.updated.v1" && event.payload?.load_id === id) refresh();
