@@ -18,6 +18,8 @@ mod booking;
 mod horizon;
 #[path = "loads/idempotency.rs"]
 mod idempotency;
+#[path = "loads/places.rs"]
+mod places;
 #[path = "loads/stored_rows.rs"]
 mod stored_rows;
 #[path = "loads/text_hygiene.rs"]

@@ -134,6 +134,30 @@ impl Gazetteer {
         }
     }
 
+    /// Places whose name starts with what was typed, most populous first: "dal" finds
+    /// Dallas, TX first; after a comma the state or province narrows it ("portland, m" →
+    /// Portland, ME). At most `limit`.
+    pub fn complete(&self, typed: &str, limit: usize) -> Vec<&Place> {
+        let (name, region) = match typed.split_once(',') {
+            Some((n, r)) => (n, r.trim().to_uppercase()),
+            None => (typed, String::new()),
+        };
+        let name = crate::normalize::normalize(name);
+        if name.is_empty() || limit == 0 {
+            return Vec::new();
+        }
+        let mut found: Vec<&Place> = self
+            .by_name
+            .iter()
+            .filter(|(key, _)| key.starts_with(&name))
+            .flat_map(|(_, ids)| ids.iter().map(|&i| &self.places[i as usize]))
+            .filter(|p| p.region.starts_with(&region))
+            .collect();
+        found.sort_by(|a, b| b.population.cmp(&a.population).then(a.id.cmp(&b.id)));
+        found.truncate(limit);
+        found
+    }
+
     pub fn places(&self) -> &[Place] {
         &self.places
     }
@@ -201,6 +225,25 @@ fn split_csv_line(line: &str) -> Result<Vec<String>, &'static str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn completion_finds_the_biggest_places_first_and_narrows_by_state() {
+        let g = Gazetteer::embedded();
+        let labels = |t: &str, n| {
+            g.complete(t, n)
+                .iter()
+                .map(|p| p.label())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(labels("dal", 1), ["Dallas, TX"]);
+        let portland = labels("Portland, M", 5);
+        assert!(portland.iter().all(|l| l.contains(", M")), "{portland:?}");
+        assert_eq!(labels("portland, me", 5), ["Portland, ME"]);
+        assert_eq!(labels("st. lou", 1), ["St. Louis, MO"]);
+        assert!(labels("", 5).is_empty() && labels("zzzzqq", 5).is_empty());
+        assert_eq!(labels("s", 7).len(), 7);
+    }
+
     use super::*;
 
     const SMALL: &str = "geonameid,name,region,country,lat,lon,population,timezone

@@ -110,3 +110,6 @@ export function live(onEvent) {
   open();
   window.addEventListener("hashchange", () => { left = true; ws?.close(); }, { once: true });
 }
+
+/** Known places starting with `q` (`GET /v1/places`), for place inputs. */
+export const completePlaces = (q) => api("GET", `/v1/places?q=${encodeURIComponent(q)}&limit=8`);

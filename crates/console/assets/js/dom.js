@@ -85,3 +85,29 @@ export const EQUIPMENT = [
   ["V", "Dry van"], ["R", "Reefer"], ["F", "Flatbed"], ["SD", "Step deck"],
   ["PO", "Power only"], ["HS", "Hotshot"], ["TNK", "Tanker"], ["CONT", "Container"],
 ];
+
+/**
+ * A labelled place input that suggests known places as they are typed (`complete(q)`
+ * resolves with `[{label}]`), through a `<datalist>`: the browser shows them, keyboards
+ * and screen readers included.
+ */
+export function placeField(label, attrs, complete) {
+  const listId = `${attrs.name.replace(/[^a-z0-9]/gi, "-")}-places`;
+  const list = h("datalist", { id: listId });
+  const input = h("input", { id: `f-${attrs.name}`, autocomplete: "off", list: listId, ...attrs });
+  let timer = null;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    const q = input.value.trim();
+    if (q.length < 2) return;
+    timer = setTimeout(async () => {
+      try {
+        const places = await complete(q);
+        list.replaceChildren(...places.map((p) => h("option", { value: p.label })));
+      } catch {
+        // Suggestions are a help; the form still takes what is typed.
+      }
+    }, 150);
+  });
+  return h("label", {}, label, input, list);
+}

@@ -58,6 +58,10 @@ test("a broker posts, a carrier finds it on the board and the map, live", async 
   await expect(broker.locator(".field-error")).toHaveCount(2);
   await expect(broker.getByRole("group", { name: /Pickup/ }).getByLabel("Place")).toHaveAttribute("aria-invalid", "true");
 
+  // Places are suggested as they are typed.
+  await broker.getByRole("group", { name: /Pickup/ }).getByLabel("Place").fill("Dall");
+  await expect(broker.locator('datalist option[value="Dallas, TX"]')).toHaveCount(1);
+
   await postLoad(broker, `LR-${run}-1`);
   await accessible(broker, "my loads");
 

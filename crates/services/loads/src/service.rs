@@ -54,6 +54,11 @@ pub(crate) fn readable<T>(rows: Vec<Decoded<T>>) -> Vec<T> {
 }
 
 impl Loads {
+    /// The gazetteer places are completed from.
+    pub fn places(&self) -> &lanerunner_geo::Gazetteer {
+        &self.geo.gazetteer
+    }
+
     pub async fn open(
         ctx: ServiceContext,
         settings: &LoadsConfig,

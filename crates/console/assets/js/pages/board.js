@@ -1,8 +1,8 @@
 // The load board: the API's search filters, the results in a sortable table beside a map of
 // origins and lanes, refreshed live as loads are posted and covered.
 
-import { api, live } from "../api.js";
-import { clearProblem, EQUIPMENT, field, h, money, mount, perMile, select, showProblem, toast } from "../dom.js";
+import { api, completePlaces, live } from "../api.js";
+import { clearProblem, EQUIPMENT, field, h, money, mount, perMile, placeField, select, showProblem, toast } from "../dom.js";
 import { createMap } from "../map.js";
 
 const COLUMNS = [
@@ -31,9 +31,9 @@ function cell(key, r) {
 
 export async function board(me) {
   const form = h("form", { class: "grid", role: "search", "aria-label": "Search the load board" },
-    field("Origin", { name: "origin", placeholder: "Dallas, TX", required: true }),
+    placeField("Origin", { name: "origin", placeholder: "Dallas, TX", required: true }, completePlaces),
     field("Within (miles)", { name: "origin_radius_miles", type: "number", min: 1, max: 500, value: 150 }),
-    field("Destination", { name: "dest", placeholder: "Anywhere" }),
+    placeField("Destination", { name: "dest", placeholder: "Anywhere" }, completePlaces),
     select("Equipment", "equipment", [["", "Any"], ...EQUIPMENT], ""),
     field("Pickup from", { name: "pickup_from", type: "date" }),
     field("Pickup to", { name: "pickup_to", type: "date" }),

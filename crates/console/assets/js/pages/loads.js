@@ -1,7 +1,7 @@
 // A broker's loads: the list with status, and the form that posts one.
 
-import { api, idempotencyKey } from "../api.js";
-import { clearProblem, EQUIPMENT, field, h, money, mount, select, showProblem, toast } from "../dom.js";
+import { api, completePlaces, idempotencyKey } from "../api.js";
+import { clearProblem, EQUIPMENT, field, h, money, mount, placeField, select, showProblem, toast } from "../dom.js";
 
 const lane = (l) => {
   const from = l.stops.find((s) => s.kind === "pickup")?.location.label ?? "?";
@@ -41,11 +41,11 @@ export function postLoad() {
       field("All-in rate ($)", { name: "rate.amount_cents", type: "number", min: 1, step: "1", inputmode: "numeric" }),
       select("Visibility", "visibility", [["public", "Public: on the board"], ["private", "Private: my carriers"]], "public")),
     h("fieldset", {}, h("legend", {}, "Pickup (local time at the stop)"),
-      field("Place", { name: "stops[0].location.place", required: true, placeholder: "Dallas, TX" }),
+      placeField("Place", { name: "stops[0].location.place", required: true, placeholder: "Dallas, TX" }, completePlaces),
       field("From", { name: "stops[0].window.start", type: "datetime-local", required: true, value: ahead(3, 8) }),
       field("To", { name: "stops[0].window.end", type: "datetime-local", required: true, value: ahead(3, 14) })),
     h("fieldset", {}, h("legend", {}, "Delivery (local time at the stop)"),
-      field("Place", { name: "stops[1].location.place", required: true, placeholder: "Atlanta, GA" }),
+      placeField("Place", { name: "stops[1].location.place", required: true, placeholder: "Atlanta, GA" }, completePlaces),
       field("Appointment", { name: "stops[1].appointment", type: "datetime-local", required: true, value: ahead(5, 9) })),
     h("label", {}, "Notes", h("textarea", { name: "notes", rows: 2, maxlength: 2000 })),
     h("button", { type: "submit" }, "Post to the board"));

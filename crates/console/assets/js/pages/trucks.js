@@ -1,8 +1,8 @@
 // A carrier's trucks: post one, see them, and each truck's matched loads (best first) with
 // the most valuable reload chain. A broker's load page shows the trucks matched to it.
 
-import { api, idempotencyKey } from "../api.js";
-import { clearProblem, EQUIPMENT, field, h, money, mount, select, showProblem, toast } from "../dom.js";
+import { api, completePlaces, idempotencyKey } from "../api.js";
+import { clearProblem, EQUIPMENT, field, h, money, mount, placeField, select, showProblem, toast } from "../dom.js";
 
 const when = (t) => new Date(t).toLocaleString("en-US", { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
 
@@ -17,7 +17,7 @@ export async function myTrucks() {
   let key = idempotencyKey();
   const form = h("form", { class: "grid", "aria-label": "Post a truck" },
     select("Equipment", "equipment", EQUIPMENT, "V"),
-    field("Available at", { name: "available_at.place", required: true, placeholder: "Atlanta, GA" }),
+    placeField("Available at", { name: "available_at.place", required: true, placeholder: "Atlanta, GA" }, completePlaces),
     field("From (local)", { name: "available_from", type: "datetime-local", required: true, value: ahead(1, 8) }),
     field("Until (local)", { name: "available_until", type: "datetime-local", required: true, value: ahead(4, 18) }),
     field("Going to states (blank: anywhere)", { name: "destination.states", placeholder: "TX, OK" }),

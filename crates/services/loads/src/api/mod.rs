@@ -2,6 +2,7 @@
 //! of [`Loads`].
 
 mod loads;
+mod places;
 mod searches;
 mod trucks;
 
@@ -22,6 +23,7 @@ pub fn routes(loads: Arc<Loads>) -> OpenApiRouter {
         .routes(routes!(loads::create_load, loads::list_loads))
         .routes(routes!(loads::import_loads))
         .routes(routes!(searches::search_loads))
+        .routes(routes!(places::complete_places))
         .routes(routes!(loads::get_load, loads::update_load))
         .routes(routes!(loads::post_load))
         .routes(routes!(loads::unpost_load))
