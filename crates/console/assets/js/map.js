@@ -39,12 +39,14 @@ export async function createMap(el, label) {
     showLoads(loads, { fit = true } = {}) {
       drawn.clearLayers();
       const points = [];
+      const bounds = [];
       for (const load of loads) {
         const stops = load.stops || [];
         const from = stops.find((s) => s.kind === "pickup")?.location;
         const to = [...stops].reverse().find((s) => s.kind === "delivery")?.location;
         if (!from) continue;
         points.push([from.lat, from.lon]);
+        if (to) bounds.push([to.lat, to.lon]);
         if (to) L.polyline([[from.lat, from.lon], [to.lat, to.lon]], { color: "#0b5cad", weight: 1.5, opacity: 0.5 }).addTo(drawn);
         L.circleMarker([from.lat, from.lon], { radius: 5, color: "#0b5cad", fillColor: "#0b5cad", fillOpacity: 0.9 })
           .bindTooltip(`${from.label} → ${to?.label ?? "?"} · ${load.reference ?? ""}`)
@@ -52,7 +54,7 @@ export async function createMap(el, label) {
       }
       el.setAttribute("aria-label", `${label}: ${points.length} loads`);
       el.dataset.markers = String(points.length);
-      if (fit && points.length) map.fitBounds(points, { padding: [30, 30], maxZoom: 7 });
+      if (fit && points.length) map.fitBounds([...points, ...bounds], { padding: [20, 20], maxZoom: 7 });
     },
   };
 }

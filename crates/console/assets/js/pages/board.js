@@ -19,7 +19,7 @@ const COLUMNS = [
 
 function cell(key, r) {
   switch (key) {
-    case "pickup": return new Date(r.load.stops[0].window.start).toLocaleString("en-US", { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+    case "pickup": return localTime(r.load.stops[0].window);
     case "rate": return money(r.load.all_in_rate_cents);
     case "rpm": return perMile(r.rate_per_mile_cents);
     case "weight": return r.load.weight_lbs.toLocaleString("en-US");
@@ -27,6 +27,11 @@ function cell(key, r) {
     case "origin": return h("a", { href: `#/load/${r.load.id}` }, COLUMNS[1][2](r));
     default: return COLUMNS.find((c) => c[0] === key)[2](r);
   }
+}
+
+/** A stop's window start in the stop's own time zone ("Dec 7, 8:00 AM CST"). */
+function localTime(w) {
+  return new Date(w.start).toLocaleString("en-US", { timeZone: w.timezone, month: "short", day: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short" });
 }
 
 export async function board(me) {
