@@ -33,6 +33,8 @@ export class ApiError extends Error {
 export const hooks = { reauthenticate: null };
 
 let refreshing = null;
+/** One sign-in dialog however many requests find the session ended at once. */
+let reauthenticating = null;
 
 async function refresh() {
   const s = session.get();
@@ -68,7 +70,8 @@ export async function api(method, path, body, opts = {}) {
   if (res.status === 401 && s?.access && !opts.anonymous && !opts.retried) {
     if (!(await refresh())) {
       if (!hooks.reauthenticate) throw new ApiError(401, { title: "Your session has ended" });
-      await hooks.reauthenticate();
+      reauthenticating ??= hooks.reauthenticate().finally(() => (reauthenticating = null));
+      await reauthenticating;
     }
     return api(method, path, body, { ...opts, retried: true });
   }

@@ -6,7 +6,7 @@ import { api, hooks, session } from "./api.js";
 import { h, mount } from "./dom.js";
 import { reauthenticate, signIn, signUp } from "./pages/auth.js";
 import { board } from "./pages/board.js";
-import { myLoads, postLoad } from "./pages/loads.js";
+import { editLoad, myLoads, postLoad } from "./pages/loads.js";
 import { loadPage } from "./pages/negotiation.js";
 import { conversation, conversations } from "./pages/chat.js";
 import { settings } from "./pages/settings.js";
@@ -69,9 +69,11 @@ async function route() {
   const load = hash.match(/^#\/load\/([0-9a-f-]{36})$/);
   const chat = hash.match(/^#\/chat\/([0-9a-f-]{36})$/);
   const truck = hash.match(/^#\/truck\/([0-9a-f-]{36})$/);
+  const edit = hash.match(/^#\/load\/([0-9a-f-]{36})\/edit$/);
   const page = load ? (m) => loadPage(m, load[1])
     : chat ? (m) => conversation(m, chat[1])
     : truck ? (m) => truckPage(m, truck[1])
+    : edit ? (m) => editLoad(m, edit[1])
     : PAGES[hash];
   if (!page) return mount("Not found", h("p", {}, "There is no such page. ", h("a", { href: "#/board" }, "Go to the load board")));
   try {

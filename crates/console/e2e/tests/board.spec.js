@@ -262,3 +262,51 @@ test("a carrier posts a truck and sees its matched loads; the broker sees the tr
   await brokerContext.close();
   await carrierContext.close();
 });
+
+test("two tabs editing one load: the second save sees the conflict and resolves it", async ({ browser }) => {
+  const context = await browser.newContext();
+  const first = await context.newPage();
+  await signUp(first, "broker", `ed-${run}@example.com`);
+  await postLoad(first, `ED-${run}`);
+  await first.getByRole("link", { name: `ED-${run}` }).click();
+  await first.getByRole("link", { name: "Edit this load" }).click();
+  await expect(first.getByRole("heading", { name: `Edit ED-${run}` })).toBeVisible();
+  await accessible(first, "edit a load");
+  const editUrl = first.url();
+
+  // A second tab (its own session: tokens live in the tab), opened on the same version.
+  const second = await context.newPage();
+  await second.goto("/#/signin");
+  await second.getByLabel("Email").fill(`ed-${run}@example.com`);
+  await second.getByLabel("Password").fill(PASSWORD);
+  await second.getByRole("button", { name: "Sign in" }).click();
+  await expect(second.getByRole("heading", { name: "Load board" })).toBeVisible();
+  await second.goto(editUrl);
+  await expect(second.getByRole("heading", { name: `Edit ED-${run}` })).toBeVisible();
+
+  await second.getByLabel("Commodity").fill("steel coils");
+  await second.getByRole("button", { name: "Save changes" }).click();
+  await expect(second.getByRole("heading", { name: "Dallas, TX → Atlanta, GA" })).toBeVisible();
+
+  // The first tab saves on the version it read: the conflict is shown, its input kept.
+  await first.getByLabel("Commodity").fill("glass");
+  await first.getByRole("button", { name: "Save changes" }).click();
+  const conflict = first.getByRole("alert").filter({ hasText: "changed since you opened it" });
+  await expect(conflict).toBeVisible();
+  await expect(first.getByLabel("Commodity")).toHaveValue("glass");
+  await conflict.getByRole("button", { name: "Discard mine and load theirs" }).click();
+  await expect(first.getByLabel("Commodity")).toHaveValue("steel coils");
+
+  // Another save in the second tab; the first then saves its own over it, knowingly.
+  await second.getByRole("link", { name: "Edit this load" }).click();
+  await second.getByLabel("Weight (lb)").fill("40000");
+  await second.getByRole("button", { name: "Save changes" }).click();
+  await expect(second.getByRole("heading", { name: "Dallas, TX → Atlanta, GA" })).toBeVisible();
+  await first.getByLabel("Commodity").fill("glass");
+  await first.getByRole("button", { name: "Save changes" }).click();
+  await first.getByRole("alert").filter({ hasText: "changed since you opened it" }).getByRole("button", { name: "Save mine over theirs" }).click();
+  await expect(first.getByRole("heading", { name: "Dallas, TX → Atlanta, GA" })).toBeVisible();
+  await first.reload();
+  await expect(first.locator("dl.facts")).toContainText("42,000 lb");
+  await context.close();
+});

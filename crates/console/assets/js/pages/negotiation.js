@@ -60,6 +60,7 @@ export async function loadPage(me, id) {
       h("dt", {}, "Weight"), h("dd", {}, `${load.weight_lbs.toLocaleString("en-US")} lb`),
       h("dt", {}, "Rate"), h("dd", {}, `${money(load.all_in_rate_cents)} (${perMile(load.rate_per_mile_cents)}/mile)`),
       load.status ? [h("dt", {}, "Status"), h("dd", {}, load.status)] : null),
+    load.status === "draft" || load.status === "posted" ? h("p", {}, h("a", { href: `#/load/${id}/edit` }, "Edit this load")) : null,
     body);
 
   async function move(form, path, payload) {
