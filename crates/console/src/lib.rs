@@ -42,6 +42,7 @@ const ASSETS: &[Asset] = assets! {
     "js/pages/chat.js" => JS,
     "js/pages/settings.js" => JS,
     "js/pages/trucks.js" => JS,
+    "js/pages/team.js" => JS,
     "vendor/leaflet.js" => JS,
     "vendor/leaflet.css" => "text/css; charset=utf-8",
     "vendor/topojson-client.min.js" => JS,

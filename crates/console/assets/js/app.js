@@ -11,6 +11,7 @@ import { loadPage } from "./pages/negotiation.js";
 import { conversation, conversations } from "./pages/chat.js";
 import { settings } from "./pages/settings.js";
 import { myTrucks, truckPage } from "./pages/trucks.js";
+import { team } from "./pages/team.js";
 
 hooks.reauthenticate = reauthenticate;
 
@@ -22,6 +23,7 @@ const PAGES = {
   "#/chat": conversations,
   "#/settings": settings,
   "#/trucks": myTrucks,
+  "#/team": team,
 };
 
 function nav(me) {
@@ -38,6 +40,7 @@ function nav(me) {
     kind === "carrier" ? h("a", { href: "#/trucks" }, "My trucks") : null,
     h("a", { href: "#/chat" }, "Messages"),
     h("a", { href: "#/settings" }, "Settings"),
+    h("a", { href: "#/team" }, "Team"),
     h("span", { class: "who" }, `${me.user.email} · ${me.organization.name} (${kind})`),
     h("button", { class: "link", type: "button", onclick: signOut }, "Sign out"),
   ].filter(Boolean));

@@ -310,3 +310,29 @@ test("two tabs editing one load: the second save sees the conflict and resolves 
   await expect(first.locator("dl.facts")).toContainText("42,000 lb");
   await context.close();
 });
+
+test("the team page: members, an invitation, an API key shown once and revoked", async ({ page }) => {
+  await signUp(page, "broker", `tm-${run}@example.com`);
+  await page.getByRole("link", { name: "Team" }).click();
+  await expect(page.getByRole("table", { name: "Members of your organization" })).toContainText(`tm-${run}@example.com`);
+  await accessible(page, "team");
+  const invite = page.getByRole("form", { name: "Invite a member" });
+  await invite.getByLabel("Email").fill(`crew-${run}@example.com`);
+  await invite.getByLabel("Role").selectOption("dispatcher");
+  await invite.getByRole("button", { name: "Send invitation" }).click();
+  await expect(page.getByRole("table", { name: "Invitations" })).toContainText(`crew-${run}@example.com`);
+
+  const key = page.getByRole("form", { name: "Create an API key" });
+  await key.getByLabel("Name").fill("TMS");
+  await key.getByLabel("Scopes (comma-separated)").fill("loads:read, bogus:scope");
+  await key.getByRole("button", { name: "Create key" }).click();
+  await expect(key.getByRole("alert")).toBeVisible();
+  await page.getByRole("form", { name: "Create an API key" }).getByLabel("Scopes (comma-separated)").fill("loads:read");
+  await page.getByRole("form", { name: "Create an API key" }).getByRole("button", { name: "Create key" }).click();
+  await expect(page.locator("#new-key code")).not.toBeEmpty();
+  const keys = page.getByRole("table", { name: "API keys" });
+  await expect(keys).toContainText("TMS");
+  await keys.getByRole("button", { name: "Revoke TMS" }).click();
+  await expect(page.getByRole("table", { name: "API keys" }).getByRole("row", { name: /TMS/ })).toContainText("revoked");
+  await expect(page.getByRole("button", { name: "Revoke TMS" })).toHaveCount(0);
+});
