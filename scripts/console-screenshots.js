@@ -48,7 +48,7 @@ async function post(page, reference, from, to, rate) {
   await signUp(carrier, "carrier");
   await carrier.getByLabel("Origin").fill("Dallas, TX");
   await carrier.getByLabel("Within (miles)").fill("300");
-  await carrier.getByRole("button", { name: "Search" }).click();
+  await carrier.getByRole("button", { name: "Search", exact: true }).click();
   await carrier.waitForFunction(() => Number(document.querySelector("#map")?.dataset.markers || 0) >= 3);
   await carrier.waitForTimeout(500);
   await carrier.screenshot({ path: `${OUT}/load-board.png` });

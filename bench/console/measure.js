@@ -40,7 +40,7 @@ async function visit(context, session) {
   const firstRequests = requests;
   await page.getByLabel("Origin").fill(ORIGIN);
   const pressed = Date.now();
-  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByRole("button", { name: "Search", exact: true }).click();
   await page.waitForFunction(() => Number(document.querySelector("#map")?.dataset.markers || 0) > 0 && document.querySelectorAll("tbody tr").length > 0);
   const results = Date.now() - pressed;
   const rows = await page.locator("tbody tr").count();

@@ -70,7 +70,7 @@ test("a broker posts, a carrier finds it on the board and the map, live", async 
   await signUp(carrier, "carrier", `carrier-${run}@example.com`);
   await accessible(carrier, "load board");
   await carrier.getByLabel("Origin").fill("Fort Worth, TX");
-  await carrier.getByRole("button", { name: "Search" }).click();
+  await carrier.getByRole("button", { name: "Search", exact: true }).click();
   const rows = carrier.locator("tbody tr");
   await expect(rows.filter({ hasText: "Dallas, TX" })).toHaveCount(1);
   await expect(rows.first()).toContainText("Atlanta, GA");
@@ -81,8 +81,15 @@ test("a broker posts, a carrier finds it on the board and the map, live", async 
   await carrier.getByRole("button", { name: "$/mile" }).click();
   await expect(carrier.getByRole("columnheader", { name: "$/mile" })).toHaveAttribute("aria-sort", "ascending");
 
+  // The carrier keeps this search; a new load that matches raises an alert.
+  const save = carrier.getByRole("form", { name: "Save this search" });
+  await save.getByLabel("Name this search").fill("Fort Worth vans");
+  await save.getByRole("button", { name: "Save search" }).click();
+  await expect(carrier.getByRole("button", { name: "Run “Fort Worth vans”" })).toBeVisible();
+
   // The broker posts another: it reaches the carrier's board without a reload.
   await postLoad(broker, `LR-${run}-2`, "Fort Worth, TX");
+  await expect(carrier.getByRole("list", { name: "Alerts" })).toContainText("New load for “Fort Worth vans”");
   await expect(rows).toHaveCount(2);
   await expect(carrier.locator("tbody tr.fresh")).toHaveCount(1);
   await expect(carrier.locator("#map")).toHaveAttribute("data-markers", "2");
@@ -129,7 +136,7 @@ test("a carrier and a broker negotiate a load to a booking in the thread", async
   const carrier = await carrierContext.newPage();
   await signUp(carrier, "carrier", `nc-${run}@example.com`);
   await carrier.getByLabel("Origin").fill("Dallas, TX");
-  await carrier.getByRole("button", { name: "Search" }).click();
+  await carrier.getByRole("button", { name: "Search", exact: true }).click();
   await carrier.locator("tbody tr").filter({ hasText: "Atlanta, GA" }).first().getByRole("link").click();
   await expect(carrier.getByRole("heading", { name: "Dallas, TX → Atlanta, GA" })).toBeVisible();
   await accessible(carrier, "a load, before an offer");
@@ -221,7 +228,7 @@ test("a carrier declares its authority and a broker sets who may book", async ({
   // The unverified carrier is refused with the reason, where it offered.
   await carrier.getByRole("link", { name: "Load board" }).click();
   await carrier.getByLabel("Origin").fill("Dallas, TX");
-  await carrier.getByRole("button", { name: "Search" }).click();
+  await carrier.getByRole("button", { name: "Search", exact: true }).click();
   await carrier.locator("tbody tr").filter({ hasText: "Atlanta, GA" }).first().getByRole("link").click();
   const offer = carrier.getByRole("form", { name: "Make an offer" });
   await offer.getByLabel("Your offer").fill("2600");

@@ -47,9 +47,13 @@ export async function board(me) {
     select("Sort", "sort", [["age", "Newest"], ["rate_per_mile", "Rate per mile"], ["deadhead", "Deadhead"], ["pickup_date", "Pickup date"]], "age"),
     h("button", { type: "submit" }, "Search"));
   const summary = h("p", { class: "muted", "aria-live": "polite", id: "summary" }, "Search by origin to see loads.");
+  // Carriers keep searches: each newly posted load that matches one raises an alert here.
+  const carrier = me.organization.kind === "carrier";
+  const saved = h("section", { "aria-label": "Saved searches", class: "saved" });
+  const alerts = h("ul", { "aria-label": "Alerts", "aria-live": "polite", class: "alerts" });
   const table = h("table", { "aria-describedby": "summary" });
   const mapEl = h("div", { id: "map" });
-  mount("Load board", form, summary,
+  mount("Load board", form, carrier ? [saved, alerts] : null, summary,
     h("div", { class: "board" }, h("div", { class: "table-wrap" }, table), mapEl));
   const map = await createMap(mapEl, "Map of the loads found");
 
@@ -90,22 +94,61 @@ export async function board(me) {
     }
   }
 
+  /** The form's filters as the API names them (numbers as numbers, for saving). */
+  function filters() {
+    const out = {};
+    for (const [k, v] of Object.entries(Object.fromEntries(new FormData(form)))) {
+      if (v === "") continue;
+      if (k === "min_rate_per_mile") out.min_rate_per_mile_cents = Math.round(Number(v) * 100);
+      else if (k === "origin_radius_miles" || k === "max_weight_lbs") out[k] = Number(v);
+      else out[k] = v;
+    }
+    return out;
+  }
+
+  function run(params) {
+    query = new URLSearchParams({ limit: "100", ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) }).toString();
+    search();
+  }
+
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const d = Object.fromEntries(new FormData(form));
-    const q = new URLSearchParams({ limit: "100" });
-    for (const [k, v] of Object.entries(d)) {
-      if (v === "") continue;
-      if (k === "min_rate_per_mile") q.set("min_rate_per_mile_cents", String(Math.round(Number(v) * 100)));
-      else q.set(k, v);
-    }
-    query = q.toString();
-    search();
+    run(filters());
   });
+
+  async function showSaved() {
+    const list = await api("GET", "/v1/searches");
+    const name = field("Name this search", { name: "name", required: true, maxlength: 100 });
+    const save = h("form", { class: "grid", "aria-label": "Save this search" }, name, h("button", { type: "submit" }, "Save search"));
+    save.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      clearProblem(save);
+      try {
+        await api("POST", "/v1/searches", { name: new FormData(save).get("name"), params: filters() });
+        toast("Search saved: you will be told of new loads that match");
+        await showSaved();
+      } catch (err) {
+        showProblem(save, err);
+      }
+    });
+    saved.replaceChildren(h("h2", {}, "Saved searches"),
+      (list.items ?? list).length === 0 ? h("p", { class: "muted" }, "None yet.") :
+        h("ul", {}, (list.items ?? list).map((sv) => h("li", {}, sv.name, " ",
+          h("button", { type: "button", class: "link", onclick: () => run(sv.params) }, `Run “${sv.name}”`), " ",
+          h("button", { type: "button", class: "link", onclick: async () => { await api("DELETE", `/v1/searches/${sv.id}`); await showSaved(); } }, `Delete “${sv.name}”`)))),
+      save);
+  }
+  if (carrier) await showSaved();
 
   // Live: loads posted anywhere on the board, and this organization's changes, as they happen.
   let pending = null;
   live((event) => {
+    if (event.type === "search.alert.v1") {
+      const a = event.payload;
+      alerts.prepend(h("li", {}, `New load for “${a.search_name}”: `, h("a", { href: `#/load/${a.load_id}` }, "see it"),
+        ` (${Math.round(a.deadhead_miles)} mi deadhead, ${perMile(a.rate_per_mile_cents)}/mile)`));
+      toast(`New load for “${a.search_name}”`);
+    }
     if (["load.posted.v1", "load.status_changed.v1", "load.updated.v1"].includes(event.type)) {
       clearTimeout(pending);
       pending = setTimeout(() => search({ live: true }), 300);
