@@ -137,10 +137,10 @@ pub async fn seed_board(
         .await
         .with_context(|| format!("seeding batch {b}"))?;
     }
-    let seed = t.elapsed();
+    let stored = t.elapsed();
     db.close().await;
     drop(generated);
-    Ok((seeded, generate, seed))
+    Ok((seeded, generate, stored))
 }
 
 /// The application on a loopback port, with its HTTP server.

@@ -52,7 +52,7 @@ fn record(c: &Carrier) -> AuthorityRecord {
         // is never missed.
         out_of_service_since: c.oos_date.as_deref().filter(|s| !s.is_empty()).map(|s| {
             chrono::NaiveDate::parse_from_str(&s[..s.len().min(10)], "%Y-%m-%d")
-                .unwrap_or(chrono::NaiveDate::MIN)
+                .unwrap_or(chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date"))
         }),
         insurance_on_file_dollars: c.bipd_on_file_dollars(),
         insurance_required_dollars: c.bipd_required_dollars(),

@@ -177,7 +177,9 @@ impl Carriers {
         };
         let mut tx = self.db.begin().await?;
         if !store::update_check(&mut tx, &next, read_version).await? {
-            // Declared again while we asked: that declaration carries its own check.
+            // Declared again while we asked: that declaration carries its own check. (The
+            // transaction ends before the pool is read again.)
+            drop(tx);
             return store::get(&self.db, next.carrier_org_id)
                 .await?
                 .ok_or(CarrierError::NotFound("carrier authority"));

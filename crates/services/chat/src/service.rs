@@ -97,7 +97,7 @@ impl Chat {
         let mut tx = self.db.begin().await?;
         if let Some(existing) = store::load_conversation_in(&mut tx, load_id, carrier).await? {
             drop(tx);
-            return Ok((self.view(existing, 0, true).await?, false));
+            return Ok((self.get(caller, existing.id).await?, false));
         }
         // A carrier may start talking about a public load; a private one only once the
         // broker (or a negotiation the broker's network opened) has started the talk.
@@ -373,7 +373,8 @@ impl Chat {
         unread: i64,
         full: bool,
     ) -> Result<ConversationView> {
-        let member_ids = if row.kind == "direct" {
+        // Members and receipts on one conversation; a list stays one query.
+        let member_ids = if full && row.kind == "direct" {
             Some(
                 store::members(&self.db, row.id)
                     .await?

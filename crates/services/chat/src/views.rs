@@ -67,7 +67,7 @@ pub struct ConversationView {
     pub load_id: Option<Uuid>,
     pub broker_org_id: Option<Uuid>,
     pub carrier_org_id: Option<Uuid>,
-    /// A direct conversation's members.
+    /// A direct conversation's members (on one conversation; `null` in lists).
     pub member_ids: Option<Vec<Uuid>>,
     pub last_seq: i64,
     pub last_message_at: Option<DateTime<Utc>>,
