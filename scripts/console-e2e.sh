@@ -19,17 +19,36 @@ fi
 (cd crates/console/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 cargo build -p lanerunner
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT="$(free_port)"
+DEMO_PORT="$(free_port)"
 DATA="$(mktemp -d)"
-LOG="$DATA/serve.log"
-"$CARGO_TARGET_DIR/debug/lanerunner" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" >"$LOG" 2>&1 &
+DEMO_DATA="$(mktemp -d)"
+# The emails' links point at this server (the mail spool is where the tests read them).
+LANERUNNER_PUBLIC_URL="http://127.0.0.1:$PORT" \
+    "$CARGO_TARGET_DIR/debug/lanerunner" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" >"$DATA/serve.log" 2>&1 &
 SERVER=$!
-trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 120); do
-    curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+# A second instance with the demo market (a trained rate model, lanes with history) for the
+# rates page.
+"$CARGO_TARGET_DIR/debug/lanerunner" serve --listen "127.0.0.1:$DEMO_PORT" --data-dir "$DEMO_DATA" --demo >"$DEMO_DATA/serve.log" 2>&1 &
+DEMO=$!
+trap 'kill "$SERVER" "$DEMO" 2>/dev/null || true; rm -rf "$DATA" "$DEMO_DATA"' EXIT
+wait_for() {
+    for _ in $(seq 1 240); do
+        curl -fs "$1" >/dev/null 2>&1 && return 0
+        sleep 0.5
+    done
+    cat "$2"
+    return 1
+}
+wait_for "http://127.0.0.1:$PORT/healthz" "$DATA/serve.log"
+wait_for "http://127.0.0.1:$DEMO_PORT/healthz" "$DEMO_DATA/serve.log"
+# The demo signs its accounts up and activates its rate model in the background.
+for _ in $(seq 1 240); do
+    grep -q "sign in as any of these" "$DEMO_DATA/serve.log" && grep -q "rate model trained on simulated history is active" "$DEMO_DATA/serve.log" && break
     sleep 0.5
 done
-curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null || { cat "$LOG"; exit 1; }
 
 cd crates/console/e2e
-LANERUNNER_URL="http://127.0.0.1:$PORT" CHROMIUM="$(command -v chromium)" npx playwright test
+LANERUNNER_URL="http://127.0.0.1:$PORT" LANERUNNER_DEMO_URL="http://127.0.0.1:$DEMO_PORT" \
+    LANERUNNER_MAIL_DIR="$DATA/mail" CHROMIUM="$(command -v chromium)" npx playwright test "$@"

@@ -7,9 +7,9 @@
 //! repeat visit costs a round of `304`s and a new binary is picked up at once. The
 //! files are gzipped for clients that accept it.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -43,6 +43,8 @@ const ASSETS: &[Asset] = assets! {
     "js/pages/settings.js" => JS,
     "js/pages/trucks.js" => JS,
     "js/pages/team.js" => JS,
+    "js/pages/account.js" => JS,
+    "js/pages/rates.js" => JS,
     "vendor/leaflet.js" => JS,
     "vendor/leaflet.css" => "text/css; charset=utf-8",
     "vendor/topojson-client.min.js" => JS,
@@ -50,27 +52,83 @@ const ASSETS: &[Asset] = assets! {
     "vendor/world-countries-110m.json" => "application/json",
 };
 
-/// What the console's pages may load and connect to: only this origin (and its socket).
-const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
-    connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// Where the console's maps get their background: the bundled boundaries (the default), or
+/// a raster tile server's URL template and the attribution its licence asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub tile_url: Option<String>,
+    pub tile_attribution: Option<String>,
+}
 
-/// `GET /` (the app) and `GET /console/{file}`, gzipped for clients that accept it.
-pub fn routes() -> Router {
+impl Settings {
+    /// What the console's pages may load and connect to: only this origin (and its socket),
+    /// and the tile server's origin for images when one is configured.
+    fn csp(&self) -> String {
+        let tiles = self
+            .tile_url
+            .as_deref()
+            .map(tile_origin)
+            .unwrap_or_default();
+        format!(
+            "default-src 'self'; img-src 'self' data:{tiles}; style-src 'self'; \
+             connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        )
+    }
+}
+
+/// ` https://*.tile.example.com` for `https://{s}.tile.example.com/{z}/{x}/{y}.png`: the
+/// scheme and host of the template, its `{s}` subdomain as a wildcard (the template was
+/// checked by the configuration: nothing in it can end a CSP directive).
+fn tile_origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let host = rest.split('/').next().unwrap_or_default();
+    format!(" {scheme}://{}", host.replace("{s}", "*"))
+}
+
+struct Console {
+    csp: HeaderValue,
+    settings: serde_json::Value,
+}
+
+/// `GET /` (the app), `GET /console/settings.json` (the map background) and
+/// `GET /console/{file}`, gzipped for clients that accept it.
+pub fn routes(settings: Settings) -> Router {
+    let console = Arc::new(Console {
+        csp: HeaderValue::from_str(&settings.csp()).expect("a checked tile URL is a header value"),
+        settings: serde_json::json!({
+            "tile_url": settings.tile_url,
+            "tile_attribution": settings.tile_attribution,
+        }),
+    });
     Router::new()
         .route("/", get(index))
+        .route("/console/settings.json", get(settings_json))
         .route("/console/{*path}", get(file))
         .layer(tower_http::compression::CompressionLayer::new())
+        .with_state(console)
 }
 
-async fn index(headers: HeaderMap) -> Response {
-    serve("index.html", &headers)
+async fn index(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
+    serve(&c, "index.html", &headers)
 }
 
-async fn file(Path(path): Path<String>, headers: HeaderMap) -> Response {
-    serve(&path, &headers)
+async fn file(
+    State(c): State<Arc<Console>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    serve(&c, &path, &headers)
 }
 
-fn serve(path: &str, headers: &HeaderMap) -> Response {
+async fn settings_json(State(c): State<Arc<Console>>) -> Response {
+    let mut response = axum::Json(c.settings.clone()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn serve(console: &Console, path: &str, headers: &HeaderMap) -> Response {
     let Some((i, asset)) = ASSETS.iter().enumerate().find(|(_, a)| a.path == path) else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -90,10 +148,7 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
         HeaderValue::from_str(etag).expect("an etag is ASCII"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, console.csp.clone());
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
@@ -121,20 +176,51 @@ fn etags() -> &'static [String] {
 mod tests {
     use super::*;
 
+    fn console(settings: &Settings) -> Console {
+        Console {
+            csp: HeaderValue::from_str(&settings.csp()).unwrap(),
+            settings: serde_json::Value::Null,
+        }
+    }
+
     #[test]
     fn every_asset_is_served_with_its_type_and_revalidates() {
         let none = HeaderMap::new();
+        let c = console(&Settings::default());
         for a in ASSETS {
-            let r = serve(a.path, &none);
+            let r = serve(&c, a.path, &none);
             assert_eq!(r.status(), StatusCode::OK, "{}", a.path);
             assert_eq!(r.headers()[header::CONTENT_TYPE], a.mime);
             let mut again = HeaderMap::new();
             again.insert(header::IF_NONE_MATCH, r.headers()[header::ETAG].clone());
-            assert_eq!(serve(a.path, &again).status(), StatusCode::NOT_MODIFIED);
+            assert_eq!(serve(&c, a.path, &again).status(), StatusCode::NOT_MODIFIED);
         }
         assert_eq!(
-            serve("../Cargo.toml", &none).status(),
+            serve(&c, "../Cargo.toml", &none).status(),
             StatusCode::NOT_FOUND
         );
+    }
+
+    #[test]
+    fn pages_load_images_from_the_tile_server_only_when_one_is_configured() {
+        let none = HeaderMap::new();
+        let offline = serve(&console(&Settings::default()), "index.html", &none);
+        let csp = offline.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("img-src 'self' data:;"), "{csp}");
+        let tiled = Settings {
+            tile_url: Some("https://{s}.tile.example.com/{z}/{x}/{y}.png".into()),
+            tile_attribution: None,
+        };
+        let r = serve(&console(&tiled), "index.html", &none);
+        let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(
+            csp.contains("img-src 'self' data: https://*.tile.example.com;"),
+            "{csp}"
+        );
+        assert!(csp.contains("connect-src 'self' ws: wss:;"), "{csp}");
     }
 }

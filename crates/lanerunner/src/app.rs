@@ -458,7 +458,10 @@ fn assemble(
         router = router.merge(docs::routes(openapi));
     }
     if config.http.console {
-        router = router.merge(lanerunner_console::routes());
+        router = router.merge(lanerunner_console::routes(lanerunner_console::Settings {
+            tile_url: config.http.console_tile_url.clone(),
+            tile_attribution: config.http.console_tile_attribution.clone(),
+        }));
     }
     let mut router = router
         .fallback(middleware::not_found)

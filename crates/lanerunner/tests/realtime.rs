@@ -129,6 +129,32 @@ both_backends!(
         let m = next_of(&mut mine, "load.posted.v1").await;
         assert!(m["aggregate_id"] == id.as_str() || m["aggregate_id"] == private_id.as_str());
         nothing(&mut theirs).await;
+        // A private load leaving the board is not news to anyone else either.
+        let res = app
+            .post_json(
+                &format!("/v1/loads/{private_id}/unpost"),
+                &json!({}),
+                Some(&broker.access),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        nothing(&mut theirs).await;
+        // A public one leaving it is: its id and new status, not who or why.
+        let res = app
+            .post_json(
+                &format!("/v1/loads/{id}/cancel"),
+                &json!({"reason": "shipper moved the freight by rail"}),
+                Some(&broker.access),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let gone = next_of(&mut theirs, "board.load_removed").await;
+        assert_eq!(
+            gone["payload"],
+            json!({"load_id": id, "status": "cancelled"})
+        );
+        assert!(!gone.to_string().contains("rail"), "{gone}");
+        nothing(&mut theirs).await;
     }
 
     async fn a_socket_needs_a_valid_token(app: TestApp) {

@@ -428,6 +428,11 @@ pub struct HttpConfig {
     pub public_docs: bool,
     /// Serve the web console at `/` (an API-only instance turns it off).
     pub console: bool,
+    /// A raster tile server for the console's maps (`https://tiles.example.com/{z}/{x}/{y}.png`);
+    /// unset, the maps draw North America from the bundled boundaries and need no server.
+    pub console_tile_url: Option<String>,
+    /// The attribution the tile server's licence asks for, shown on every map.
+    pub console_tile_attribution: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -535,6 +540,8 @@ impl Default for HttpConfig {
             ops_listen: None,
             public_docs: true,
             console: true,
+            console_tile_url: None,
+            console_tile_attribution: None,
         }
     }
 }
@@ -693,6 +700,22 @@ impl Config {
         }
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
             return Err(invalid("public_url", "must start with http:// or https://"));
+        }
+        if let Some(url) = &self.http.console_tile_url {
+            // It goes into the console's Content-Security-Policy, so nothing that could end
+            // a directive may be in it.
+            let template = ["{z}", "{x}", "{y}"].iter().all(|p| url.contains(p));
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || !template
+                || url
+                    .chars()
+                    .any(|c| c.is_whitespace() || matches!(c, ';' | ',' | '\'' | '"'))
+            {
+                return Err(invalid(
+                    "http.console_tile_url",
+                    "must be an http(s) URL template with {z}, {x} and {y} (for example https://tiles.example.com/{z}/{x}/{y}.png)",
+                ));
+            }
         }
         match (&self.bus.backend, &self.bus.url) {
             (BusBackend::Rabbitmq, None) => {
@@ -960,6 +983,23 @@ mod tests {
         c.database.url = Some("mysql://x".into());
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn a_console_tile_url_is_a_template_that_cannot_break_the_csp() {
+        let mut c = Config::default();
+        for bad in [
+            "ftp://tiles.example.com/{z}/{x}/{y}.png",
+            "https://tiles.example.com/{z}/{x}.png",
+            "https://tiles.example.com/{z}/{x}/{y}.png; script-src *",
+            "https://tiles.example.com/{z}/{x}/{y}.png 'unsafe-inline'",
+        ] {
+            c.http.console_tile_url = Some(bad.into());
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains("http.console_tile_url"), "{bad}: {err}");
+        }
+        c.http.console_tile_url = Some("https://{s}.tile.example.com/{z}/{x}/{y}.png".into());
+        c.validate().unwrap();
     }
 
     #[test]

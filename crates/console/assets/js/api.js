@@ -51,25 +51,28 @@ async function refresh() {
 }
 
 /**
- * `api("POST", "/v1/loads", body, {idempotencyKey, ifMatch, headers: true})`: the JSON
- * answer (with `{body, etag}` when `headers` is asked for), or an ApiError.
+ * `api("POST", "/v1/loads", body, {idempotencyKey, ifMatch, contentType, headers: true})`:
+ * the JSON answer (with `{body, etag}` when `headers` is asked for), or an ApiError.
  */
 export async function api(method, path, body, opts = {}) {
   const headers = { accept: "application/json, application/problem+json" };
-  if (body !== undefined) headers["content-type"] = "application/json";
+  // A body is JSON unless its type is given (`contentType: "text/csv"` sends it as it is).
+  const raw = opts.contentType !== undefined;
+  if (body !== undefined) headers["content-type"] = raw ? opts.contentType : "application/json";
   const s = session.get();
   if (s?.access && !opts.anonymous) headers.authorization = `Bearer ${s.access}`;
   if (opts.idempotencyKey) headers["idempotency-key"] = opts.idempotencyKey;
   if (opts.ifMatch) headers["if-match"] = opts.ifMatch;
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(path, { method, headers, body: body === undefined || raw ? body : JSON.stringify(body) });
   } catch {
     throw new ApiError(0, { title: "The server could not be reached", detail: "Check your connection and try again." });
   }
   if (res.status === 401 && s?.access && !opts.anonymous && !opts.retried) {
     if (!(await refresh())) {
-      if (!hooks.reauthenticate) throw new ApiError(401, { title: "Your session has ended" });
+      // Signed out meanwhile (a request still in flight at sign-out): nothing to resume.
+      if (!hooks.reauthenticate || !session.get()) throw new ApiError(401, { title: "Your session has ended" });
       reauthenticating ??= hooks.reauthenticate().finally(() => (reauthenticating = null));
       await reauthenticating;
     }

@@ -1,29 +1,42 @@
-// The console's shell: routes (`#/board`, `#/loads`, `#/loads/new`, `#/load/{id}`, `#/signin`,
-// `#/signup`),
-// the navigation for the signed-in organization's kind, and sign-out.
+// The console's shell: the routes (public ones: sign in, sign up and the pages emailed links
+// open; the rest need a session), the navigation for the signed-in organization's kind,
+// and sign-out.
 
 import { api, hooks, session } from "./api.js";
 import { h, mount } from "./dom.js";
 import { reauthenticate, signIn, signUp } from "./pages/auth.js";
+import { acceptInvitation, account, forgotPassword, resetPassword, verifyEmail } from "./pages/account.js";
 import { board } from "./pages/board.js";
-import { editLoad, myLoads, postLoad } from "./pages/loads.js";
+import { editLoad, importLoads, myLoads, postLoad } from "./pages/loads.js";
+import { rates } from "./pages/rates.js";
 import { loadPage } from "./pages/negotiation.js";
 import { conversation, conversations } from "./pages/chat.js";
 import { settings } from "./pages/settings.js";
-import { myTrucks, truckPage } from "./pages/trucks.js";
+import { findTrucks, myTrucks, truckPage } from "./pages/trucks.js";
 import { team } from "./pages/team.js";
 
 hooks.reauthenticate = reauthenticate;
 
-const PUBLIC = { "#/signin": signIn, "#/signup": signUp };
+const PUBLIC = {
+  "#/signin": signIn,
+  "#/signup": signUp,
+  "#/forgot-password": forgotPassword,
+  "#/reset-password": resetPassword,
+  "#/accept-invitation": acceptInvitation,
+  "#/verify-email": verifyEmail,
+};
 const PAGES = {
   "#/board": board,
   "#/loads": myLoads,
   "#/loads/new": postLoad,
+  "#/loads/import": importLoads,
+  "#/trucks/search": findTrucks,
+  "#/rates": rates,
   "#/chat": conversations,
   "#/settings": settings,
   "#/trucks": myTrucks,
   "#/team": team,
+  "#/account": account,
 };
 
 function nav(me) {
@@ -37,19 +50,26 @@ function nav(me) {
     h("a", { href: "#/board" }, "Load board"),
     kind !== "carrier" ? h("a", { href: "#/loads" }, "My loads") : null,
     kind !== "carrier" ? h("a", { href: "#/loads/new" }, "Post a load") : null,
+    kind !== "carrier" ? h("a", { href: "#/trucks/search" }, "Find trucks") : null,
     kind === "carrier" ? h("a", { href: "#/trucks" }, "My trucks") : null,
+    h("a", { href: "#/rates" }, "Rates"),
     h("a", { href: "#/chat" }, "Messages"),
     h("a", { href: "#/settings" }, "Settings"),
     h("a", { href: "#/team" }, "Team"),
-    h("span", { class: "who" }, `${me.user.email} · ${me.organization.name} (${kind})`),
+    h("a", { href: "#/account", class: "who", title: "Your account" }, `${me.user.email} · ${me.organization.name} (${kind})`),
     h("button", { class: "link", type: "button", onclick: signOut }, "Sign out"),
   ].filter(Boolean));
 }
 
 async function signOut() {
-  try { await api("POST", "/v1/auth/logout"); } catch { /* signed out either way */ }
+  // The session goes first, so requests still in flight end quietly instead of asking
+  // to sign in again; then the server forgets it.
+  const s = session.get();
   session.clear();
   location.hash = "#/signin";
+  if (s?.access) {
+    await fetch("/v1/auth/logout", { method: "POST", headers: { authorization: `Bearer ${s.access}` } }).catch(() => {});
+  }
 }
 
 async function route() {
@@ -82,6 +102,11 @@ async function route() {
   try {
     await page(me);
   } catch (err) {
+    // The organization requires MFA and this user has none yet: enrolment is all it may do.
+    if (String(err.problem?.type || "").endsWith("mfa-enrollment-required") && hash !== "#/account") {
+      location.hash = "#/account";
+      return;
+    }
     mount("Something went wrong", h("div", { class: "alert", role: "alert" }, err.problem?.title || err.message, err.problem?.detail ? h("div", {}, err.problem.detail) : null));
   }
 }

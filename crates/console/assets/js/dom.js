@@ -34,6 +34,13 @@ export function toast(text) {
 export const money = (cents) =>
   cents == null ? "—" : "$" + (cents / 100).toLocaleString("en-US", { maximumFractionDigits: 2 });
 
+/** "Dallas, TX → Atlanta, GA": a load's first pickup and last delivery. */
+export function laneOf(load) {
+  const from = load.stops.find((s) => s.kind === "pickup")?.location.label ?? "?";
+  const to = [...load.stops].reverse().find((s) => s.kind === "delivery")?.location.label ?? "?";
+  return `${from} → ${to}`;
+}
+
 export const perMile = (cents) => (cents == null || cents === 0 ? "—" : "$" + (cents / 100).toFixed(2));
 
 /**

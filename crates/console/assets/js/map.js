@@ -1,8 +1,16 @@
 // Maps without a tile server: North America drawn from the bundled boundary files (U.S.
-// states from us-atlas, Canada and Mexico from world-atlas), loads drawn on top. The table
-// beside every map says the same in text, for keyboards and screen readers.
+// states from us-atlas, Canada and Mexico from world-atlas), loads drawn on top; or, when
+// the operator configured one (`http.console_tile_url`), a raster tile server's map. The
+// table beside every map says the same in text, for keyboards and screen readers.
 
 let boundaries = null;
+let settings = null;
+
+/** The operator's map settings (`/console/settings.json`), read once. */
+function mapSettings() {
+  settings ??= fetch("/console/settings.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
+  return settings;
+}
 
 function loadBoundaries() {
   boundaries ??= Promise.all([
@@ -15,11 +23,7 @@ function loadBoundaries() {
 /** ISO 3166 numeric codes of Canada and Mexico in world-atlas. */
 const NEIGHBOURS = new Set(["124", "484"]);
 
-export async function createMap(el, label) {
-  el.setAttribute("role", "region");
-  el.setAttribute("aria-label", label);
-  const map = L.map(el, { preferCanvas: true, minZoom: 2, maxZoom: 12, worldCopyJump: false }).setView([39, -96], 4);
-  map.attributionControl.setPrefix(false);
+async function drawBoundaries(map) {
   map.attributionControl.addAttribution("Boundaries: U.S. Census Bureau, Natural Earth");
   const [states, world] = await loadBoundaries();
   const countries = topojson.feature(world, world.objects.countries);
@@ -31,6 +35,21 @@ export async function createMap(el, label) {
     style: { color: "#9aabbb", weight: 1, fillColor: "#ffffff", fillOpacity: 1 },
     interactive: false,
   }).addTo(map);
+}
+
+export async function createMap(el, label) {
+  el.setAttribute("role", "region");
+  el.setAttribute("aria-label", label);
+  const map = L.map(el, { preferCanvas: true, minZoom: 2, maxZoom: 12, worldCopyJump: false }).setView([39, -96], 4);
+  map.attributionControl.setPrefix(false);
+  const { tile_url: tiles, tile_attribution: credit } = await mapSettings();
+  if (tiles) {
+    L.tileLayer(tiles, { attribution: credit || "", maxZoom: 18 }).addTo(map);
+    el.dataset.background = "tiles";
+  } else {
+    await drawBoundaries(map);
+    el.dataset.background = "boundaries";
+  }
   const drawn = L.layerGroup().addTo(map);
   el.dataset.ready = "1";
   return {

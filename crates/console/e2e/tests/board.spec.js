@@ -3,43 +3,7 @@
 // violation; bad input shows every field's message at once; an expired session signs in
 // again without losing the form.
 const { test, expect } = require("@playwright/test");
-const { default: AxeBuilder } = require("@axe-core/playwright");
-
-const PASSWORD = "a long passphrase for tests";
-const run = Date.now().toString(36);
-
-async function accessible(page, name) {
-  const result = await new AxeBuilder({ page }).analyze();
-  const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious.map((v) => `${name}: ${v.id} ${v.help} (${v.nodes.map((n) => `${n.target} ${n.failureSummary}`).join(", ")})`)).toEqual([]);
-}
-
-async function signUp(page, kind, email) {
-  await page.goto("/#/signup");
-  await expect(page.getByRole("heading", { name: "Create an account" })).toBeVisible();
-  await accessible(page, "sign-up");
-  await page.getByLabel("Company name").fill(`${kind} ${run}`);
-  await page.getByLabel("You are a").selectOption(kind);
-  if (kind === "carrier") await page.getByLabel("USDOT number (carriers)").fill(String(1_000_000 + (Date.now() % 8_000_000)));
-  await page.getByLabel("Your name").fill("Pat Doe");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password (12 characters or more)").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByRole("heading", { name: "Load board" })).toBeVisible();
-}
-
-async function postLoad(page, reference, from = "Dallas, TX") {
-  await page.getByRole("link", { name: "Post a load" }).first().click();
-  await expect(page.getByRole("heading", { name: "Post a load" })).toBeVisible();
-  await page.getByLabel("Reference").fill(reference);
-  await page.getByLabel("Commodity").fill("paper rolls");
-  await page.getByLabel("All-in rate ($)").fill("2450");
-  await page.getByRole("group", { name: /Pickup/ }).getByLabel("Place").fill(from);
-  await page.getByRole("group", { name: /Delivery/ }).getByLabel("Place").fill("Atlanta, GA");
-  await page.getByRole("button", { name: "Post to the board" }).click();
-  await expect(page.getByRole("heading", { name: "My loads" })).toBeVisible();
-  await expect(page.getByRole("row", { name: new RegExp(reference) })).toContainText("posted");
-}
+const { PASSWORD, run, accessible, signUp, postLoad } = require("./helpers");
 
 test("a broker posts, a carrier finds it on the board and the map, live", async ({ browser }) => {
   const brokerContext = await browser.newContext();
@@ -275,7 +239,7 @@ test("two tabs editing one load: the second save sees the conflict and resolves 
   const first = await context.newPage();
   await signUp(first, "broker", `ed-${run}@example.com`);
   await postLoad(first, `ED-${run}`);
-  await first.getByRole("link", { name: `ED-${run}` }).click();
+  await first.getByRole("link", { name: `ED-${run}`, exact: true }).click();
   await first.getByRole("link", { name: "Edit this load" }).click();
   await expect(first.getByRole("heading", { name: `Edit ED-${run}` })).toBeVisible();
   await accessible(first, "edit a load");

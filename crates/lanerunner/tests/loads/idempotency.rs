@@ -76,3 +76,87 @@ both_backends!(
         assert_eq!(stored, ids, "exactly one load per key");
     }
 );
+
+both_backends!(
+    async fn a_csv_file_sent_again_under_its_key_is_imported_once(app: TestApp) {
+        let broker = app.signup("b@example.com", "broker").await;
+        let file = format!(
+            "reference,origin,destination,pickup_start,delivery_start,equipment,trailer_length_ft,weight_lbs,commodity\n\
+             IM-1,\"Dallas, TX\",\"Atlanta, GA\",{},{},V,53,40000,paper\n\
+             IM-2,\"Memphis, TN\",\"Chicago, IL\",{},{},R,53,38000,produce\n",
+            at(3, 8),
+            at(5, 9),
+            at(4, 7),
+            at(5, 15)
+        );
+        let send = |body: String, key: &str| {
+            let req = app
+                .client
+                .post(app.url("/v1/loads/import"))
+                .header("content-type", "text/csv")
+                .header("Idempotency-Key", key)
+                .bearer_auth(&broker.access)
+                .body(body);
+            async move {
+                let res = req.send().await.expect("the request reaches the app");
+                (
+                    res.status(),
+                    res.json::<Value>().await.unwrap_or(Value::Null),
+                )
+            }
+        };
+        // A double click: the same file at the same instant, under one key.
+        let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+        let tasks: Vec<_> = (0..RACERS)
+            .map(|_| {
+                let barrier = barrier.clone();
+                let sent = send(file.clone(), "import-1");
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    sent.await
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            let (status, body) = task.await.unwrap();
+            match status {
+                StatusCode::CREATED => answers.push(body),
+                StatusCode::CONFLICT => assert_eq!(
+                    body["type"], "https://lanerunner.dev/problems/idempotency-in-flight",
+                    "{body}"
+                ),
+                other => panic!("{other} {body}"),
+            }
+        }
+        assert!(!answers.is_empty(), "nobody got the import");
+        assert!(
+            answers.iter().all(|a| a == &answers[0]),
+            "every replay is the first answer"
+        );
+        assert_eq!(answers[0].as_array().map(Vec::len), Some(2));
+        // Sent again later: the same two loads, nothing new stored.
+        let (status, again) = send(file.clone(), "import-1").await;
+        assert_eq!((status, &again), (StatusCode::CREATED, &answers[0]));
+        let list = json_of(
+            app.get("/v1/loads", Some(&broker.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(list["items"].as_array().map(Vec::len), Some(2), "{list}");
+        // Another file under the same key is refused, not imported.
+        let other = file.replace("IM-1", "IM-9");
+        let (status, refused) = send(other, "import-1").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(
+            refused["type"],
+            "https://lanerunner.dev/problems/idempotency-key-reused"
+        );
+        let list = json_of(
+            app.get("/v1/loads", Some(&broker.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(list["items"].as_array().map(Vec::len), Some(2));
+    }
+);

@@ -190,9 +190,12 @@ impl Identity {
         self.publish(tx, email_requested(Some(org), &message)).await
     }
 
+    /// A link to the console's page for `path` (`/accept-invitation`) carrying `token`. The
+    /// token is in the fragment (`/#/accept-invitation?token=…`), which browsers never send
+    /// to a server, so it stays out of access logs and referrers.
     pub(crate) fn link(&self, path: &str, token: &SecretToken) -> String {
         format!(
-            "{}{path}?token={}",
+            "{}/#{path}?token={}",
             self.settings().public_url.trim_end_matches('/'),
             token.expose()
         )

@@ -33,9 +33,9 @@ fn request_hash(input: &LoadInput) -> Result<String> {
     Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// What a create whose key another request claimed answers: that request's response, or
-/// "still in flight"; a different body under the same key is refused.
-fn replay(stored: Option<StoredResponse>, hash: &str, key: &str) -> Result<Created> {
+/// What a create or an import whose key another request claimed answers: that request's
+/// response body, or "still in flight"; a different body under the same key is refused.
+fn replay(stored: Option<StoredResponse>, hash: &str, key: &str) -> Result<serde_json::Value> {
     let corrupt = |problem: &str| CorruptRow::new("idempotency_keys", key, "response", problem);
     match stored {
         // The claim lost to a row that then vanished: the key table is never deleted from.
@@ -51,13 +51,34 @@ fn replay(stored: Option<StoredResponse>, hash: &str, key: &str) -> Result<Creat
             if status != 201 {
                 return Err(corrupt(&format!("status {status} is not a create's")).into());
             }
-            let version = body["version"]
-                .as_i64()
-                .ok_or_else(|| corrupt("the stored load has no version"))?;
-            Ok(Created { version, body })
+            Ok(body)
         }
         Some(_) => Err(LoadsError::IdempotencyMismatch),
     }
+}
+
+/// A create's replayed response: the stored load, whose version is the `ETag`.
+fn replayed_create(body: serde_json::Value, key: &str) -> Result<Created> {
+    let version = body["version"].as_i64().ok_or_else(|| {
+        CorruptRow::new(
+            "idempotency_keys",
+            key,
+            "response",
+            "the stored load has no version",
+        )
+    })?;
+    Ok(Created { version, body })
+}
+
+/// A checked `Idempotency-Key` (one line of at most 200 characters), or none.
+fn checked_key(key: Option<&str>) -> Result<Option<&str>> {
+    if let Some(key) = key {
+        let mut v = Violations::default();
+        if !IDEMPOTENCY_KEY.check(&mut v, "Idempotency-Key", key) {
+            return Err(v.into());
+        }
+    }
+    Ok(key)
 }
 
 impl Loads {
@@ -113,12 +134,7 @@ impl Loads {
         key: Option<&str>,
     ) -> Result<Created> {
         require_shipper_side(caller)?;
-        if let Some(key) = key {
-            let mut v = Violations::default();
-            if !IDEMPOTENCY_KEY.check(&mut v, "Idempotency-Key", key) {
-                return Err(v.into());
-            }
-        }
+        let key = checked_key(key)?;
         let hash = request_hash(&input)?;
         let horizon = self.horizon();
         let spec = self
@@ -130,7 +146,7 @@ impl Loads {
             if !store::claim_idempotency(&mut tx, caller.org, key, &hash, now).await? {
                 // Read in this transaction: after the conflict it sees the winner's commit.
                 let stored = store::get_idempotency(&mut tx, caller.org, key).await?;
-                return replay(stored, &hash, key);
+                return replayed_create(replay(stored, &hash, key)?, key);
             }
         }
         let row = self.new_row(caller, spec, now);
@@ -163,9 +179,23 @@ impl Loads {
     }
 
     /// All rows become drafts in one transaction, or nothing is stored and every bad row
-    /// is reported.
-    pub async fn import(&self, caller: &Caller, csv: &str) -> Result<Vec<LoadView>> {
+    /// is reported. With an Idempotency-Key, sending the same file again (a double click,
+    /// a retry after a timeout) answers with the first import's loads and stores nothing.
+    pub async fn import(
+        &self,
+        caller: &Caller,
+        csv: &str,
+        key: Option<&str>,
+    ) -> Result<serde_json::Value> {
         require_shipper_side(caller)?;
+        let key = checked_key(key)?;
+        let hash = {
+            let digest = Sha256::digest(format!("import\n{csv}").as_bytes());
+            digest
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
         let parsed = csv_import::parse(csv).map_err(LoadsError::Import)?;
         let horizon = self.horizon();
         let (specs, bad) = self
@@ -188,11 +218,22 @@ impl Loads {
             .map(|s| self.new_row(caller, s, now))
             .collect();
         let mut tx = self.db.begin().await?;
+        if let Some(key) = key {
+            if !store::claim_idempotency(&mut tx, caller.org, key, &hash, now).await? {
+                let stored = store::get_idempotency(&mut tx, caller.org, key).await?;
+                return replay(stored, &hash, key);
+            }
+        }
         for row in &rows {
             self.insert_new(&mut tx, row, "import").await?;
         }
+        let views: Vec<LoadView> = rows.iter().map(|r| LoadView::new(r, &self.geo)).collect();
+        let body = serde_json::to_value(views).map_err(|e| LoadsError::Internal(e.into()))?;
+        if let Some(key) = key {
+            store::complete_idempotency(&mut tx, caller.org, key, 201, &body).await?;
+        }
         self.commit(tx).await?;
-        Ok(rows.iter().map(|r| LoadView::new(r, &self.geo)).collect())
+        Ok(body)
     }
 }
 
@@ -231,7 +272,8 @@ mod tests {
     #[test]
     fn a_replay_is_the_stored_response_or_a_typed_refusal() {
         let body = serde_json::json!({"id": "x", "version": 1});
-        let created = replay(done("h", 201, body.clone()), "h", "k").unwrap();
+        let replayed = replay(done("h", 201, body.clone()), "h", "k").unwrap();
+        let created = replayed_create(replayed, "k").unwrap();
         assert_eq!((created.version, created.body), (1, body.clone()));
         assert!(matches!(
             replay(done("other", 201, body.clone()), "h", "k"),
@@ -245,15 +287,15 @@ mod tests {
             Err(LoadsError::IdempotencyInFlight)
         ));
         // What no create ever stores is an error, not a default 201 or version 1.
-        for stored in [
-            done("h", 500, body),
-            done("h", 201, serde_json::json!({"id": "x"})),
-            None,
-        ] {
+        for stored in [done("h", 500, body), None] {
             assert!(matches!(
                 replay(stored, "h", "k"),
                 Err(LoadsError::Corrupt(_))
             ));
         }
+        assert!(matches!(
+            replayed_create(serde_json::json!({"id": "x"}), "k"),
+            Err(LoadsError::Corrupt(_))
+        ));
     }
 }

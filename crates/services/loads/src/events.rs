@@ -51,6 +51,8 @@ pub struct StatusChanged<'a> {
     pub actor_id: Uuid,
     pub reason: Option<&'a str>,
     pub version: i64,
+    /// `public` or `private`: a public load leaving `posted` leaves every carrier's board.
+    pub visibility: &'a str,
 }
 
 /// `load.booked.v1`. Carries the load's public terms; never the broker's target or

@@ -256,6 +256,7 @@ impl Loads {
             actor_id: actor.0,
             reason,
             version: row.version,
+            visibility: row.spec.visibility.as_str(),
         };
         self.publish(
             tx,

@@ -24,7 +24,12 @@ pub const FEED: &[(&str, Resource)] = &[
     ("carrier.standing.v1", Resource::Carriers),
     ("chat.message.v1", Resource::Chat),
     ("chat.read.v1", Resource::Chat),
+    (BOARD_REMOVED, Resource::Loads),
 ];
+
+/// Not a bus event but the board's news made from one: a public load left `posted`
+/// (booked, covered, cancelled, unposted or expired), so every board showing it drops it.
+pub const BOARD_REMOVED: &str = "board.load_removed";
 
 /// The resource an event delivered to sockets belongs to; `None` for anything not in
 /// [`FEED`] (never delivered).
@@ -64,6 +69,30 @@ impl EventHandler for ToFanout {
         };
         self.0.publish(&push).await?;
         metrics::counter!("realtime_pushed_total", "backend" => self.0.backend()).increment(1);
+        if let Some(removed) = board_removal(event) {
+            self.0.publish(&removed).await?;
+            metrics::counter!("realtime_pushed_total", "backend" => self.0.backend()).increment(1);
+        }
         Ok(())
     }
+}
+
+/// For every organization, when a public load leaves the board: only its id and new status
+/// (the status change itself, with its actor and reason, stays the broker's).
+fn board_removal(event: &EventEnvelope) -> Option<Push> {
+    let p = &event.payload;
+    let left_board = event.event_type == "load.status_changed.v1"
+        && p["from"] == "posted"
+        && p["to"] != "posted"
+        && p["visibility"] == "public";
+    left_board.then(|| Push {
+        org_id: None,
+        message: json!({
+            "type": BOARD_REMOVED,
+            "id": event.id,
+            "aggregate_id": event.aggregate_id,
+            "occurred_at": event.occurred_at,
+            "payload": { "load_id": p["load_id"], "status": p["to"] },
+        }),
+    })
 }

@@ -48,6 +48,7 @@ function signInForm(onDone, { email = "" } = {}) {
 export function signIn() {
   mount("Sign in",
     signInForm(async () => { location.hash = "#/board"; }),
+    h("p", {}, h("a", { href: "#/forgot-password" }, "Forgot your password?")),
     h("p", {}, "New to LaneRunner? ", h("a", { href: "#/signup" }, "Create an account")));
 }
 

@@ -149,6 +149,14 @@ export async function board(me) {
         ` (${Math.round(a.deadhead_miles)} mi deadhead, ${perMile(a.rate_per_mile_cents)}/mile)`));
       toast(`New load for “${a.search_name}”`);
     }
+    // A load covered, cancelled or taken down anywhere leaves this board at once.
+    if (event.type === "board.load_removed" && known.has(event.payload?.load_id)) {
+      rows = rows.filter((r) => r.load.id !== event.payload.load_id);
+      known.delete(event.payload.load_id);
+      summary.textContent = `A load was ${event.payload.status}; showing ${rows.length}.`;
+      render();
+      return;
+    }
     if (["load.posted.v1", "load.status_changed.v1", "load.updated.v1"].includes(event.type)) {
       clearTimeout(pending);
       pending = setTimeout(() => search({ live: true }), 300);

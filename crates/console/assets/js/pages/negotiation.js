@@ -6,6 +6,7 @@ import { api, live } from "../api.js";
 import { clearProblem, h, money, mount, perMile, showProblem, toast } from "../dom.js";
 import { talkAbout } from "./chat.js";
 import { loadMatches } from "./trucks.js";
+import { loadActions, loadHistory } from "./loads.js";
 
 function describe(m) {
   const e = m.event || {};
@@ -47,7 +48,7 @@ function thread(n, onMove) {
 }
 
 export async function loadPage(me, id) {
-  const load = await api("GET", `/v1/loads/${id}`);
+  const { body: load, etag } = await api("GET", `/v1/loads/${id}`, undefined, { headers: true });
   const carrier = me.organization.kind === "carrier";
   const from = load.stops.find((s) => s.kind === "pickup");
   const to = [...load.stops].reverse().find((s) => s.kind === "delivery");
@@ -105,9 +106,11 @@ export async function loadPage(me, id) {
     body.replaceChildren(h("h2", { class: "sr-only" }, "Negotiations"), ...parts);
   }
   await refresh();
-  // The owner sees the trucks matched to a posted load.
-  if (!carrier && load.status === "posted") {
-    document.getElementById("main").append(await loadMatches(id).catch((err) => h("p", { class: "alert" }, err.message)));
+  // The owner manages the load, sees its history and the trucks matched to it while posted.
+  if (load.status) {
+    const main = document.getElementById("main");
+    main.append(loadActions(load, etag), await loadHistory(id).catch((err) => h("p", { class: "alert" }, err.message)));
+    if (load.status === "posted") main.append(await loadMatches(id).catch((err) => h("p", { class: "alert" }, err.message)));
   }
 
   live((event) => {

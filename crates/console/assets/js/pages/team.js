@@ -1,5 +1,6 @@
-// The organization's people and integrations: members, invitations, API keys (the secret
-// is shown once, when it is made).
+// The organization's people and integrations: members (their roles, switching them off),
+// invitations, whether everyone must use two-step sign-in, and API keys (the secret is
+// shown once, when it is made). Changes are the admins'; the API refuses anyone else.
 
 import { api } from "../api.js";
 import { clearProblem, field, h, mount, select, showProblem, toast } from "../dom.js";
@@ -14,8 +15,31 @@ function table(caption, heads, rows) {
     h("tbody", {}, rows)));
 }
 
+/** Runs a change, then shows the page again; a refusal is said in the toast. */
+async function change(what, done) {
+  try {
+    await what();
+    toast(done);
+    await team();
+  } catch (err) {
+    toast(err.problem?.detail || err.problem?.title || err.message);
+  }
+}
+
+function memberRow(u) {
+  const role = h("select", { "aria-label": `Role of ${u.name}`, onchange: (e) =>
+    change(() => api("PATCH", `/v1/org/users/${u.id}`, { role: e.target.value }), `${u.name} is now ${e.target.value}`) },
+  ROLES.map(([v, text]) => h("option", { value: v, selected: v === u.role }, text)));
+  return h("tr", {}, h("td", {}, u.name), h("td", {}, u.email), h("td", {}, role),
+    h("td", {}, h("button", { type: "button", class: "secondary", "aria-label": `${u.active ? "Deactivate" : "Reactivate"} ${u.name}`,
+      onclick: () => change(() => api("PATCH", `/v1/org/users/${u.id}`, { active: !u.active }), `${u.name} ${u.active ? "deactivated" : "reactivated"}`) },
+    u.active ? "Deactivate" : "Reactivate")),
+    h("td", {}, u.mfa_enabled ? "on" : "off"));
+}
+
 export async function team() {
-  const [users, invitations, keys] = await Promise.all([
+  const [org, users, invitations, keys] = await Promise.all([
+    api("GET", "/v1/org"),
     api("GET", "/v1/org/users?limit=100"),
     api("GET", "/v1/org/invitations?limit=100").catch(() => ({ items: [] })),
     api("GET", "/v1/org/api-keys?limit=100").catch(() => ({ items: [] })),
@@ -60,13 +84,19 @@ export async function team() {
 
   mount("Team and API keys",
     h("h2", {}, "Members"),
-    table("Members of your organization", ["Name", "Email", "Role", "Active", "MFA"], (users.items || []).map((u) =>
-      h("tr", {}, h("td", {}, u.name), h("td", {}, u.email), h("td", {}, u.role), h("td", {}, u.active ? "yes" : "no"), h("td", {}, u.mfa_enabled ? "on" : "off")))),
+    table("Members of your organization", ["Name", "Email", "Role", "Access", "Two-step"], (users.items || []).map(memberRow)),
+    h("label", { class: "check" },
+      h("input", { type: "checkbox", name: "require_mfa", checked: org.require_mfa, onchange: (e) =>
+        change(() => api("PATCH", "/v1/org", { require_mfa: e.target.checked }),
+          e.target.checked ? "Everyone must now use two-step sign-in" : "Two-step sign-in is now each member's choice") }),
+      " Everyone must use two-step sign-in"),
     h("h2", {}, "Invitations"),
     invite,
     (invitations.items || []).length
-      ? table("Invitations", ["Email", "Role", "Status", "Expires"], invitations.items.map((i) =>
-          h("tr", {}, h("td", {}, i.email), h("td", {}, i.role), h("td", {}, i.status), h("td", {}, day(i.expires_at)))))
+      ? table("Invitations", ["Email", "Role", "Status", "Expires", "Action"], invitations.items.map((i) =>
+          h("tr", {}, h("td", {}, i.email), h("td", {}, i.role), h("td", {}, i.status), h("td", {}, day(i.expires_at)),
+            h("td", {}, i.status === "pending" ? h("button", { type: "button", class: "secondary", "aria-label": `Withdraw the invitation of ${i.email}`,
+              onclick: () => change(() => api("DELETE", `/v1/org/invitations/${i.id}`), `Invitation of ${i.email} withdrawn`) }, "Withdraw") : null))))
       : h("p", { class: "muted" }, "No invitations."),
     h("h2", {}, "API keys"),
     newKey, secret,

@@ -2,7 +2,8 @@
 // the most valuable reload chain. A broker's load page shows the trucks matched to it.
 
 import { api, completePlaces, idempotencyKey } from "../api.js";
-import { clearProblem, EQUIPMENT, field, h, money, mount, placeField, select, showProblem, toast } from "../dom.js";
+import { clearProblem, EQUIPMENT, field, h, laneOf, money, mount, placeField, select, showProblem, toast } from "../dom.js";
+import { talkAbout } from "./chat.js";
 
 const when = (t) => new Date(t).toLocaleString("en-US", { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
 
@@ -99,4 +100,52 @@ export async function loadMatches(loadId) {
         h("tbody", {}, m.matches.map((t) => h("tr", {},
           h("td", {}, String(t.rank)), h("td", {}, t.equipment), h("td", {}, t.available_at.label),
           h("td", {}, when(t.available_from)), h("td", { class: "num" }, `${Math.round(t.timing.deadhead_miles)} mi`)))))));
+}
+
+/**
+ * Brokers and shippers: trucks posted near a pickup, nearest first, with each carrier's
+ * authority as last checked, and a message to its carrier about one of the broker's posted
+ * loads (conversations between organizations are about a load).
+ */
+export async function findTrucks() {
+  const mine = (await api("GET", "/v1/loads?limit=100")).items?.filter((l) => l.status === "posted") ?? [];
+  const results = h("div", { id: "truck-results", "aria-live": "polite" });
+  const about = mine.length
+    ? select("Message carriers about", "about", mine.map((l) => [l.id, `${l.reference}: ${laneOf(l)}`]), mine[0].id)
+    : h("p", { class: "muted" }, "Post a load to message carriers about it.");
+  const form = h("form", { class: "grid", "aria-label": "Find trucks" },
+    placeField("Near (pickup)", { name: "origin", required: true, placeholder: "Dallas, TX" }, completePlaces),
+    field("Within (miles)", { name: "radius_miles", type: "number", min: 1, max: 500, value: 150 }),
+    select("Equipment", "equipment", [["", "Any"], ...EQUIPMENT], ""),
+    field("Available from", { name: "available_from", type: "date" }),
+    field("Available to", { name: "available_to", type: "date" }),
+    field("Delivering in (state)", { name: "dest_state", maxlength: 2, placeholder: "GA" }),
+    h("button", { type: "submit" }, "Find trucks"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearProblem(form);
+    const q = new URLSearchParams();
+    for (const [k, v] of new FormData(form)) if (String(v).trim()) q.set(k, String(v).trim());
+    try {
+      const trucks = await api("GET", `/v1/trucks/search?${q}&limit=100`);
+      const standing = new Map(await Promise.all([...new Set(trucks.map((t) => t.carrier_org_id))].map(async (c) =>
+        [c, await api("GET", `/v1/carriers/${c}/authority`).then((a) => a.standing, () => "not declared")])));
+      results.replaceChildren(trucks.length === 0 ? h("p", {}, "No posted truck is available there then.") :
+        h("div", { class: "table-wrap" }, h("table", {},
+          h("caption", {}, `${trucks.length} trucks, nearest first`),
+          h("thead", {}, h("tr", {}, ["Equipment", "At", "Deadhead", "Available", "Going to", "Min $/mile", "Authority", "Contact"].map((t) => h("th", { scope: "col" }, t)))),
+          h("tbody", {}, trucks.map((t) => h("tr", { "data-truck": t.id },
+            h("td", {}, t.equipment), h("td", {}, t.available_at.label),
+            h("td", { class: "num" }, `${Math.round(t.deadhead_miles ?? 0)} mi`),
+            h("td", {}, `${when(t.available_from)} – ${when(t.available_until)}`),
+            h("td", {}, t.destination.kind === "anywhere" ? "anywhere" : (t.destination.states || t.destination.markets || []).join(", ")),
+            h("td", { class: "num" }, t.min_rate_per_mile_cents ? money(t.min_rate_per_mile_cents) : "—"),
+            h("td", {}, standing.get(t.carrier_org_id)),
+            h("td", {}, mine.length ? h("button", { type: "button", class: "secondary", "aria-label": `Message the carrier of the ${t.equipment} truck at ${t.available_at.label}`,
+              onclick: () => talkAbout(document.getElementById("f-about").value, t.carrier_org_id).catch((err) => showProblem(form, err)) }, "Message") : "—")))))));
+    } catch (err) {
+      showProblem(form, err);
+    }
+  });
+  mount("Find trucks", form, about, results);
 }

@@ -28,18 +28,9 @@ pub async fn create_load(
     headers: HeaderMap,
     ApiJson(input): ApiJson<LoadInput>,
 ) -> Result<Response, Problem> {
-    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        None => None,
-        // Not ignored: a retry must not create a second load because its key was odd.
-        Some(Err(_)) => {
-            return Err(Problem::invalid_field(
-                "Idempotency-Key",
-                "must be printable ASCII",
-            ))
-        }
-        Some(Ok(k)) => Some(k.trim()).filter(|k| !k.is_empty()),
-    };
-    let created = loads.create(&caller, input, key).await?;
+    let created = loads
+        .create(&caller, input, idempotency_key(&headers)?)
+        .await?;
     Ok((
         StatusCode::CREATED,
         etag(created.version),
@@ -64,7 +55,9 @@ pub async fn list_loads(
 
 /// Bulk import (`Content-Type: text/csv`; columns in the crate docs and docs/loads.md).
 /// All or nothing: any bad row → 422 `import-rejected` with `rows: [{row, errors}]`.
+/// `Idempotency-Key` makes a resent file answer with the first import's loads.
 #[utoipa::path(post, path = "/v1/loads/import", tag = "loads", security(("bearer" = [])), request_body(content = String, content_type = "text/csv"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "retry key, unique per file sent")),
     responses((status = 201, body = Vec<LoadView>), (status = 415, body = Problem), (status = 422, body = Problem)))]
 pub async fn import_loads(
     State(loads): State<AppState>,
@@ -83,8 +76,23 @@ pub async fn import_loads(
             "Expected Content-Type: text/csv",
         ));
     }
-    let created = loads.import(&caller, &body).await?;
+    let created = loads
+        .import(&caller, &body, idempotency_key(&headers)?)
+        .await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// The `Idempotency-Key` header, trimmed; empty is none.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, Problem> {
+    match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => Ok(None),
+        // Not ignored: a retry must not create a second load because its key was odd.
+        Some(Err(_)) => Err(Problem::invalid_field(
+            "Idempotency-Key",
+            "must be printable ASCII",
+        )),
+        Some(Ok(k)) => Ok(Some(k.trim()).filter(|k| !k.is_empty())),
+    }
 }
 
 /// The caller's own load in full (with `ETag`), or a posted public load's public view.

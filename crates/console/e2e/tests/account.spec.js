@@ -1,0 +1,137 @@
+// The account's own pages and the ones its emails open: an invitation accepted from its
+// link, a forgotten password reset from its link, two-step sign-in set up, used (with a
+// recovery code) and turned off, and a team that requires it.
+const { test, expect } = require("@playwright/test");
+const { PASSWORD, run, accessible, signUp, linkFromMail, totp } = require("./helpers");
+
+test("an invited dispatcher joins from the email's link; the admin changes the role", async ({ browser }) => {
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await signUp(admin, "broker", `inv-admin-${run}@example.com`);
+  await admin.getByRole("link", { name: "Team" }).click();
+  const invite = admin.getByRole("form", { name: "Invite a member" });
+  await invite.getByLabel("Email").fill(`inv-${run}@example.com`);
+  await invite.getByRole("button", { name: "Send invitation" }).click();
+  await expect(admin.getByRole("table", { name: "Invitations" })).toContainText("pending");
+
+  const link = await linkFromMail(`inv-${run}@example.com`, "invited to join");
+  expect(link).toContain("/#/accept-invitation?token=");
+  const newcomerContext = await browser.newContext();
+  const newcomer = await newcomerContext.newPage();
+  await newcomer.goto(link);
+  await expect(newcomer.getByRole("heading", { name: "Join your team" })).toBeVisible();
+  // The token leaves the address bar as soon as the page has read it.
+  await expect(newcomer).not.toHaveURL(/token=/);
+  await accessible(newcomer, "accept an invitation");
+  // Bad input: the server's rule shows next to the field.
+  await newcomer.getByLabel("Your name").fill("Dee Spatcher");
+  await newcomer.getByLabel("Choose a password (12 characters or more)").fill("short");
+  await newcomer.getByLabel("Choose a password (12 characters or more)").evaluate((el) => el.removeAttribute("minlength"));
+  await newcomer.getByRole("button", { name: "Join" }).click();
+  await expect(newcomer.locator(".field-error")).toBeVisible();
+  await newcomer.getByLabel("Choose a password (12 characters or more)").fill(PASSWORD);
+  await newcomer.getByRole("button", { name: "Join" }).click();
+  await expect(newcomer.getByRole("heading", { name: "Load board" })).toBeVisible();
+  await expect(newcomer.locator("#nav")).toContainText(`inv-${run}@example.com`);
+
+  await admin.reload();
+  const members = admin.getByRole("table", { name: "Members of your organization" });
+  await expect(members).toContainText("Dee Spatcher");
+  await members.getByLabel("Role of Dee Spatcher").selectOption("viewer");
+  await expect(admin.locator("#toast")).toContainText("Dee Spatcher is now viewer");
+  await expect(admin.getByRole("table", { name: "Invitations" })).toContainText("accepted");
+  await accessible(admin, "team with a member");
+  await adminContext.close();
+  await newcomerContext.close();
+});
+
+test("a forgotten password is reset from the emailed link", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const email = `reset-${run}@example.com`;
+  await signUp(page, "carrier", email);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("link", { name: "Forgot your password?" }).click();
+  await accessible(page, "forgot password");
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Email me a link" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "is on its way" })).toBeVisible();
+
+  const link = await linkFromMail(email, "reset the password");
+  await page.goto(link);
+  await expect(page.getByRole("heading", { name: "Choose a new password" })).toBeVisible();
+  await accessible(page, "reset password");
+  await page.getByLabel("New password (12 characters or more)").fill("a brand new passphrase");
+  await page.getByRole("button", { name: "Set the new password" }).click();
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  // The link works once.
+  await page.goto(link);
+  await page.getByLabel("New password (12 characters or more)").fill("yet another passphrase");
+  await page.getByRole("button", { name: "Set the new password" }).click();
+  await expect(page.getByRole("alert")).toBeVisible();
+  // The new password signs in; the old one does not.
+  await page.goto("/#/signin");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toBeVisible();
+  await page.getByLabel("Password").fill("a brand new passphrase");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Load board" })).toBeVisible();
+  await context.close();
+});
+
+test("two-step sign-in: set up, signed in with a recovery code, required by the team, turned off", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const email = `mfa-${run}@example.com`;
+  await signUp(page, "broker", email);
+  await page.locator("#nav").getByRole("link", { name: new RegExp(email) }).click();
+  await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+  await accessible(page, "account");
+  await page.getByRole("button", { name: "Set up two-step sign-in" }).click();
+  const secret = await page.locator("#totp-secret").getAttribute("data-secret");
+  const confirm = page.getByRole("form", { name: "Confirm two-step sign-in" });
+  // A wrong code is refused where it was typed.
+  await confirm.getByLabel("The 6-digit code the app shows").fill("000000");
+  await confirm.getByRole("button", { name: "Turn on" }).click();
+  await expect(confirm.getByRole("alert")).toBeVisible();
+  await confirm.getByLabel("The 6-digit code the app shows").fill(totp(secret));
+  await confirm.getByRole("button", { name: "Turn on" }).click();
+  await expect(page.locator("#recovery-codes")).toBeVisible();
+  const codes = (await page.locator("#recovery-codes code").innerText()).split("\n").filter(Boolean);
+  expect(codes.length).toBe(10);
+  await accessible(page, "account with two-step sign-in");
+
+  // Requiring it for the whole team (this member has it).
+  await page.getByRole("link", { name: "Team" }).click();
+  await page.getByLabel("Everyone must use two-step sign-in").check();
+  await expect(page.locator("#toast")).toContainText("Everyone must now use two-step sign-in");
+
+  // Signing in asks for the second factor; a recovery code stands in for the phone.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByLabel("Authentication code").fill(codes[0]);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Load board" })).toBeVisible();
+
+  // Turning it off is refused while the team requires it, then allowed.
+  await page.locator("#nav").getByRole("link", { name: new RegExp(email) }).click();
+  const off = page.getByRole("form", { name: "Turn off two-step sign-in" });
+  await off.getByLabel("Password").fill(PASSWORD);
+  await off.getByLabel("Code from your app or a recovery code").fill(codes[1]);
+  await off.getByRole("button", { name: "Turn off two-step sign-in" }).click();
+  await expect(off.getByRole("alert")).toContainText(/requires MFA/i);
+  await page.getByRole("link", { name: "Team" }).click();
+  await page.getByLabel("Everyone must use two-step sign-in").uncheck();
+  await expect(page.locator("#toast")).toContainText("each member's choice");
+  await page.locator("#nav").getByRole("link", { name: new RegExp(email) }).click();
+  const again = page.getByRole("form", { name: "Turn off two-step sign-in" });
+  await again.getByLabel("Password").fill(PASSWORD);
+  await again.getByLabel("Code from your app or a recovery code").fill(codes[2]);
+  await again.getByRole("button", { name: "Turn off two-step sign-in" }).click();
+  await expect(page.getByRole("button", { name: "Set up two-step sign-in" })).toBeVisible();
+  await context.close();
+});
