@@ -45,6 +45,7 @@ const ASSETS: &[Asset] = assets! {
     "js/pages/team.js" => JS,
     "js/pages/account.js" => JS,
     "js/pages/rates.js" => JS,
+    "js/pages/files.js" => JS,
     "vendor/leaflet.js" => JS,
     "vendor/leaflet.css" => "text/css; charset=utf-8",
     "vendor/topojson-client.min.js" => JS,

@@ -35,10 +35,12 @@ pub enum Resource {
     Carriers,
     /// Conversations and their messages.
     Chat,
+    /// Stored files: uploads, their download links, deleting them.
+    Files,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 10] = [
+    pub const ALL: [Resource; 11] = [
         Resource::Identity,
         Resource::Loads,
         Resource::Trucks,
@@ -49,6 +51,7 @@ impl Resource {
         Resource::Negotiations,
         Resource::Carriers,
         Resource::Chat,
+        Resource::Files,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +66,7 @@ impl Resource {
             Resource::Negotiations => "negotiations",
             Resource::Carriers => "carriers",
             Resource::Chat => "chat",
+            Resource::Files => "files",
         }
     }
 }

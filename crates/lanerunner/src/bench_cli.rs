@@ -52,6 +52,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Encryption at rest: files through the raw blob seam and through the storage
+    /// service's sealing (data key, AES-256-GCM, wrapped key, checksum), local and on S3.
+    Storage {
+        #[arg(long, default_value_t = 64)]
+        files: usize,
+        #[arg(long, default_value_t = 4)]
+        size_mib: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// `local`, `s3` (moto on 127.0.0.1:5000, `scripts/s3.sh`) or `both`.
+        #[arg(long, default_value = "both")]
+        backend: String,
+        #[arg(long, default_value = "http://127.0.0.1:5000")]
+        s3_endpoint: String,
+    },
     /// Seeds a data directory's embedded store with generated posted public loads, for
     /// `lanerunner serve --data-dir DIR` (the console benchmark, `bench/console/run.sh`).
     SeedBoard {
@@ -140,6 +155,24 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
                     .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
                 seed,
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+        BenchCommand::Storage {
+            files,
+            size_mib,
+            concurrency,
+            backend,
+            s3_endpoint,
+        } => {
+            let report = crate::bench_storage::bench(crate::bench_storage::StorageBench {
+                files,
+                size_bytes: size_mib << 20,
+                concurrency,
+                backend,
+                s3_endpoint,
             })
             .await?;
             print!("{report}");

@@ -126,6 +126,14 @@ pub enum KeysCommand {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Add a storage key-encryption key version, make it current, and print it. Running
+    /// instances pick it up and rewrap every object's data key in the background.
+    RotateStorage {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -271,6 +279,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let result = identity.rotate_signing_key().await;
             app.shutdown().await;
             println!("{}", result.context("rotating the signing key")?);
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::RotateStorage { config, data_dir },
+        } => {
+            let mut config = load_config(config.file.as_deref())?;
+            if let Some(dir) = data_dir {
+                config.data_dir = dir;
+            }
+            let path = crate::storage_keys::path_of(&config);
+            crate::storage_keys::KeyringFile::open_or_create(path.clone())?;
+            let version = crate::storage_keys::rotate(&path).context("rotating the storage key")?;
+            println!("{version}");
             Ok(())
         }
     }

@@ -11,6 +11,8 @@ pub mod bench_bus;
 pub mod bench_cli;
 #[cfg(feature = "bench")]
 pub mod bench_search;
+#[cfg(feature = "bench")]
+pub mod bench_storage;
 pub mod cli;
 pub mod demo;
 pub mod fmcsa;
@@ -19,6 +21,7 @@ pub mod maps;
 pub mod ml;
 pub mod registry;
 pub mod simulate;
+pub mod storage_keys;
 #[cfg(feature = "testkit")]
 pub mod testing;
 

@@ -195,6 +195,29 @@ pub const SERVICES: &[ServiceSpec] = &[
     },
     service!(lanerunner_chat::ChatService),
     ServiceSpec {
+        name: lanerunner_storage::SERVICE,
+        migrations: lanerunner_storage::migrations,
+        // `storage.*`, the keyring file its keys come from, and `public_url` for its links.
+        start: |ctx, config, _peers| {
+            Box::pin(async move {
+                let keys = crate::storage_keys::KeyringFile::open_or_create(
+                    crate::storage_keys::path_of(&config),
+                )?;
+                let s = &config.storage;
+                let settings = lanerunner_storage::StorageSettings {
+                    max_bytes: s.max_upload_bytes,
+                    link_max_secs: s.link_max_secs,
+                    rewrap_every: std::time::Duration::from_secs(s.rewrap_poll_secs),
+                    public_url: config.public_url.clone(),
+                };
+                Ok(Started::new(
+                    lanerunner_storage::StorageService::start(ctx, Arc::new(keys), settings)
+                        .await?,
+                ))
+            })
+        },
+    },
+    ServiceSpec {
         name: lanerunner_reporting::SERVICE,
         migrations: lanerunner_reporting::migrations,
         // `reporting.*`, `public_url` for the links it emails, and analytics, whose figures

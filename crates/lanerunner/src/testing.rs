@@ -629,6 +629,8 @@ pub fn test_config(data_dir: PathBuf) -> Config {
     config.carriers.sweep_poll_secs = 1;
     // The Parquet archive is written every second, so tests see it.
     config.analytics.archive_interval_secs = 1;
+    // Small enough that a test can send one byte too many.
+    config.storage.max_upload_bytes = 4096;
     config
 }
 

@@ -28,6 +28,8 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn get(&self, key: &str) -> anyhow::Result<Vec<u8>>;
     /// Every key under `prefix`, sorted.
     async fn list(&self, prefix: &str) -> anyhow::Result<Vec<String>>;
+    /// Removes `key`; removing what is not there is not an error (deletes are retried).
+    async fn delete(&self, key: &str) -> anyhow::Result<()>;
 }
 
 pub type Blobs = Arc<dyn BlobStore>;
@@ -51,6 +53,13 @@ impl BlobStore for ObjectStoreBlobs {
         let mut keys: Vec<String> = metas.into_iter().map(|m| m.location.to_string()).collect();
         keys.sort();
         Ok(keys)
+    }
+
+    async fn delete(&self, key: &str) -> anyhow::Result<()> {
+        match self.0.delete(&Key::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -109,6 +118,13 @@ mod tests {
         assert_eq!(blobs.list("a").await.unwrap(), ["a/b.txt", "a/c.txt"]);
         assert!(blobs.list("none").await.unwrap().is_empty());
         assert!(blobs.get("a/missing.txt").await.is_err());
+        blobs.delete("a/b.txt").await.unwrap();
+        assert!(
+            !dir.join("blobs/a/b.txt").exists(),
+            "deleted means gone from the disk"
+        );
+        blobs.delete("a/b.txt").await.unwrap();
+        assert_eq!(blobs.list("a").await.unwrap(), ["a/c.txt"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -33,6 +33,7 @@ pub struct Config {
     pub reporting: ReportingConfig,
     pub negotiation: NegotiationConfig,
     pub carriers: CarriersConfig,
+    pub storage: StorageConfig,
     pub blob: BlobConfig,
 }
 
@@ -166,6 +167,34 @@ impl Default for CarriersConfig {
             fmcsa: FmcsaConfig::default(),
             recheck_hours: 24,
             sweep_poll_secs: 300,
+        }
+    }
+}
+
+/// The storage service (its bytes go to `blob.*`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Largest file accepted, in bytes (default 25 MiB: a multi-page scan or a phone photo).
+    pub max_upload_bytes: usize,
+    /// Longest a signed download link may work, in seconds (default 7 days).
+    pub link_max_secs: i64,
+    /// How often every instance moves data keys still under an older key-encryption key
+    /// version to the current one.
+    pub rewrap_poll_secs: u64,
+    /// The key-encryption keyring file (JSON: `{"current": 2, "keys": {"1": "<base64>", …}}`).
+    /// Unset: `<data_dir>/keys/storage-keyring.json`, created with one key on first start.
+    /// At scale, mount it from a secret; `lanerunner keys rotate-storage` adds a version.
+    pub keyring_file: Option<PathBuf>,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 25 << 20,
+            link_max_secs: 7 * 86_400,
+            rewrap_poll_secs: 60,
+            keyring_file: None,
         }
     }
 }
@@ -514,6 +543,7 @@ impl Default for Config {
             reporting: ReportingConfig::default(),
             negotiation: NegotiationConfig::default(),
             carriers: CarriersConfig::default(),
+            storage: StorageConfig::default(),
             blob: BlobConfig::default(),
         }
     }
@@ -694,6 +724,18 @@ impl Config {
                 "auth.argon2_memory_kib",
                 "argon2 needs at least 8 KiB and 1 iteration",
             ));
+        }
+        if self.storage.max_upload_bytes < 1024 || self.storage.max_upload_bytes > 1 << 30 {
+            return Err(invalid(
+                "storage.max_upload_bytes",
+                "must be between 1024 and 1073741824",
+            ));
+        }
+        if self.storage.link_max_secs < 60 {
+            return Err(invalid("storage.link_max_secs", "must be at least 60"));
+        }
+        if self.storage.rewrap_poll_secs == 0 {
+            return Err(invalid("storage.rewrap_poll_secs", "must be at least 1"));
         }
         if self.http.body_limit_bytes < 1024 {
             return Err(invalid("http.body_limit_bytes", "must be at least 1024"));

@@ -9,6 +9,7 @@ import { acceptInvitation, account, forgotPassword, resetPassword, verifyEmail }
 import { board } from "./pages/board.js";
 import { editLoad, importLoads, myLoads, postLoad } from "./pages/loads.js";
 import { rates } from "./pages/rates.js";
+import { files } from "./pages/files.js";
 import { loadPage } from "./pages/negotiation.js";
 import { conversation, conversations } from "./pages/chat.js";
 import { settings } from "./pages/settings.js";
@@ -32,6 +33,7 @@ const PAGES = {
   "#/loads/import": importLoads,
   "#/trucks/search": findTrucks,
   "#/rates": rates,
+  "#/files": files,
   "#/chat": conversations,
   "#/settings": settings,
   "#/trucks": myTrucks,
@@ -54,6 +56,7 @@ function nav(me) {
     kind === "carrier" ? h("a", { href: "#/trucks" }, "My trucks") : null,
     h("a", { href: "#/rates" }, "Rates"),
     h("a", { href: "#/chat" }, "Messages"),
+    h("a", { href: "#/files" }, "Files"),
     h("a", { href: "#/settings" }, "Settings"),
     h("a", { href: "#/team" }, "Team"),
     h("a", { href: "#/account", class: "who", title: "Your account" }, `${me.user.email} · ${me.organization.name} (${kind})`),

@@ -185,6 +185,8 @@ pub mod scope {
         CarriersWrite => Carriers, Write;
         ChatRead => Chat, Read;
         ChatWrite => Chat, Write;
+        FilesRead => Files, Read;
+        FilesWrite => Files, Write;
     }
 }
 
