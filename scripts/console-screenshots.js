@@ -63,5 +63,27 @@ async function post(page, reference, from, to, rate) {
   await thread.getByRole("button", { name: "Send" }).click();
   await thread.getByText("offered $2,500").waitFor();
   await broker.screenshot({ path: `${OUT}/negotiation.png`, fullPage: true });
+  // The owner's controls and history on the same page, then the truck search and files.
+  await broker.locator("#history").scrollIntoViewIfNeeded();
+  await broker.screenshot({ path: `${OUT}/load-history.png` });
+  await broker.getByRole("link", { name: "Find trucks" }).click();
+  await broker.getByLabel("Near (pickup)").fill("Dallas, TX");
+  await broker.getByRole("button", { name: "Find trucks" }).click();
+  await broker.locator("#truck-results").waitFor();
+  await broker.getByRole("link", { name: "Files", exact: true }).click();
+  await broker.getByLabel("File (PDF or photo)").setInputFiles({ name: "rate-confirmation-PO-1001.pdf", mimeType: "application/pdf",
+    buffer: Buffer.from("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n") });
+  await broker.getByRole("button", { name: "Upload" }).click();
+  await broker.locator("#files").waitFor();
+  await broker.screenshot({ path: `${OUT}/files.png` });
+  await broker.getByRole("link", { name: "Rates" }).click();
+  await broker.getByLabel("Origin").fill("Dallas, TX");
+  await broker.getByLabel("Destination").fill("Atlanta, GA");
+  await broker.getByRole("button", { name: "Get the rate" }).click();
+  await broker.locator("#rates-out h2, #rates-out .alert").first().waitFor();
+  await broker.screenshot({ path: `${OUT}/rates.png`, fullPage: true });
+  await broker.locator("#nav a.who").click();
+  await broker.getByRole("heading", { name: "Your account" }).waitFor();
+  await broker.screenshot({ path: `${OUT}/account.png` });
   await browser.close();
 })().catch((e) => { console.error(e); process.exit(1); });

@@ -46,6 +46,7 @@ const ASSETS: &[Asset] = assets! {
     "js/pages/account.js" => JS,
     "js/pages/rates.js" => JS,
     "js/pages/files.js" => JS,
+    "js/pages/ledger.js" => JS,
     "vendor/leaflet.js" => JS,
     "vendor/leaflet.css" => "text/css; charset=utf-8",
     "vendor/topojson-client.min.js" => JS,

@@ -37,10 +37,12 @@ pub enum Resource {
     Chat,
     /// Stored files: uploads, their download links, deleting them.
     Files,
+    /// Money: the ledger, invoices, payments and payouts.
+    Payments,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 11] = [
+    pub const ALL: [Resource; 12] = [
         Resource::Identity,
         Resource::Loads,
         Resource::Trucks,
@@ -52,6 +54,7 @@ impl Resource {
         Resource::Carriers,
         Resource::Chat,
         Resource::Files,
+        Resource::Payments,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +70,7 @@ impl Resource {
             Resource::Carriers => "carriers",
             Resource::Chat => "chat",
             Resource::Files => "files",
+            Resource::Payments => "payments",
         }
     }
 }

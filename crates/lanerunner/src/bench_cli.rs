@@ -52,6 +52,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// The ledger: balanced journal entries a second with concurrent writers, and its
+    /// invariants checked after the run.
+    Ledger {
+        #[arg(long, default_value_t = 50_000)]
+        entries: usize,
+        #[arg(long, default_value_t = 16)]
+        writers: usize,
+        /// Organizations the entries are spread over (fewer: more contention on balances).
+        #[arg(long, default_value_t = 50)]
+        orgs: usize,
+        /// `sqlite`, `postgres` (a scratch database on `LANERUNNER_TEST_POSTGRES_URL`, or the
+        /// local server, dropped afterwards) or `both`.
+        #[arg(long, default_value = "both")]
+        store: String,
+    },
     /// Encryption at rest: files through the raw blob seam and through the storage
     /// service's sealing (data key, AES-256-GCM, wrapped key, checksum), local and on S3.
     Storage {
@@ -155,6 +170,24 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
                     .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
                 seed,
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+        BenchCommand::Ledger {
+            entries,
+            writers,
+            orgs,
+            store,
+        } => {
+            let report = crate::bench_ledger::bench(crate::bench_ledger::LedgerBench {
+                entries,
+                writers,
+                orgs,
+                store,
+                postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
+                    .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
             })
             .await?;
             print!("{report}");

@@ -552,14 +552,14 @@ fn dir_bytes(dir: &Path) -> u64 {
 }
 
 /// A scratch PostgreSQL database, dropped by [`ScratchDatabase::drop_database`].
-struct ScratchDatabase {
+pub(crate) struct ScratchDatabase {
     admin_url: String,
-    name: String,
-    url: String,
+    pub(crate) name: String,
+    pub(crate) url: String,
 }
 
 impl ScratchDatabase {
-    async fn create(admin_url: &str) -> anyhow::Result<Self> {
+    pub(crate) async fn create(admin_url: &str) -> anyhow::Result<Self> {
         let name = format!(
             "lr_bench_search_{}",
             &uuid::Uuid::new_v4().simple().to_string()[..12]
@@ -590,7 +590,7 @@ impl ScratchDatabase {
         Ok(bytes as u64)
     }
 
-    async fn drop_database(&self) -> anyhow::Result<()> {
+    pub(crate) async fn drop_database(&self) -> anyhow::Result<()> {
         let mut admin = PgConnection::connect(&self.admin_url).await?;
         admin
             .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())

@@ -10,6 +10,8 @@ pub mod bench_bus;
 #[cfg(feature = "bench")]
 pub mod bench_cli;
 #[cfg(feature = "bench")]
+pub mod bench_ledger;
+#[cfg(feature = "bench")]
 pub mod bench_search;
 #[cfg(feature = "bench")]
 pub mod bench_storage;

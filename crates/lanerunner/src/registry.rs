@@ -194,6 +194,7 @@ pub const SERVICES: &[ServiceSpec] = &[
         },
     },
     service!(lanerunner_chat::ChatService),
+    service!(lanerunner_payments::PaymentsService),
     ServiceSpec {
         name: lanerunner_storage::SERVICE,
         migrations: lanerunner_storage::migrations,

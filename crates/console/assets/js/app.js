@@ -10,6 +10,7 @@ import { board } from "./pages/board.js";
 import { editLoad, importLoads, myLoads, postLoad } from "./pages/loads.js";
 import { rates } from "./pages/rates.js";
 import { files } from "./pages/files.js";
+import { ledger } from "./pages/ledger.js";
 import { loadPage } from "./pages/negotiation.js";
 import { conversation, conversations } from "./pages/chat.js";
 import { settings } from "./pages/settings.js";
@@ -34,6 +35,7 @@ const PAGES = {
   "#/trucks/search": findTrucks,
   "#/rates": rates,
   "#/files": files,
+  "#/ledger": ledger,
   "#/chat": conversations,
   "#/settings": settings,
   "#/trucks": myTrucks,
@@ -57,6 +59,7 @@ function nav(me) {
     h("a", { href: "#/rates" }, "Rates"),
     h("a", { href: "#/chat" }, "Messages"),
     h("a", { href: "#/files" }, "Files"),
+    ["owner", "admin", "accountant"].includes(me.user.role) ? h("a", { href: "#/ledger" }, "Ledger") : null,
     h("a", { href: "#/settings" }, "Settings"),
     h("a", { href: "#/team" }, "Team"),
     h("a", { href: "#/account", class: "who", title: "Your account" }, `${me.user.email} · ${me.organization.name} (${kind})`),

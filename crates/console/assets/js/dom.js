@@ -32,7 +32,7 @@ export function toast(text) {
 }
 
 export const money = (cents) =>
-  cents == null ? "—" : "$" + (cents / 100).toLocaleString("en-US", { maximumFractionDigits: 2 });
+  cents == null ? "—" : "$" + (cents / 100).toLocaleString("en-US", { minimumFractionDigits: cents % 100 ? 2 : 0, maximumFractionDigits: 2 });
 
 /** "Dallas, TX → Atlanta, GA": a load's first pickup and last delivery. */
 export function laneOf(load) {

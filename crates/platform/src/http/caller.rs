@@ -187,6 +187,8 @@ pub mod scope {
         ChatWrite => Chat, Write;
         FilesRead => Files, Read;
         FilesWrite => Files, Write;
+        PaymentsRead => Payments, Read;
+        PaymentsWrite => Payments, Write;
     }
 }
 

@@ -1,0 +1,164 @@
+//! `lanerunner bench ledger`: balanced journal entries a second with many concurrent
+//! writers, through `Ledger::record` (one transaction an entry: the entry, its postings,
+//! and its balance increments), on SQLite and on a scratch PostgreSQL database; the
+//! ledger's invariants are checked after the run (every entry balances, every currency's
+//! balances sum to zero, every balance equals its postings).
+//!
+//! The workload is a broker's books: each entry is an invoice (receivable, revenue, the
+//! carrier's payable) or a payment (cash, receivable) of one of `orgs` organizations, so
+//! writers contend on the same balance rows as a busy broker's month-end would.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use lanerunner_core::OrgId;
+use lanerunner_payments::ledger::{EntryKind, Ledger, NewEntry, Posting};
+use lanerunner_platform::Config;
+
+use crate::bench_search::ScratchDatabase;
+
+pub struct LedgerBench {
+    pub entries: usize,
+    pub writers: usize,
+    pub orgs: usize,
+    /// `sqlite`, `postgres` or `both`.
+    pub store: String,
+    pub postgres_admin_url: String,
+}
+
+fn entry(n: usize, orgs: usize) -> (usize, NewEntry) {
+    let org = n % orgs;
+    let cents = 150_000 + (n as i64 * 7919) % 200_000;
+    let p = |account: &str, amount_cents: i64| Posting {
+        account: account.into(),
+        currency: "USD".into(),
+        amount_cents,
+    };
+    let carrier = format!("payable:carrier:c{}", n % 40);
+    let postings = if n % 3 == 2 {
+        vec![p("cash", cents), p("receivable", -cents)]
+    } else {
+        vec![
+            p("receivable", cents),
+            p("revenue", -(cents / 8)),
+            p(&carrier, -(cents - cents / 8)),
+        ]
+    };
+    let kind = if n % 3 == 2 {
+        EntryKind::PaymentReceived
+    } else {
+        EntryKind::InvoiceIssued
+    };
+    (
+        org,
+        NewEntry {
+            kind,
+            reference: format!("bench-{n}"),
+            memo: None,
+            postings,
+        },
+    )
+}
+
+async fn run_one(config: Config, b: &LedgerBench, label: &str) -> anyhow::Result<String> {
+    let db = lanerunner_platform::db::connect(&config, lanerunner_payments::SERVICE).await?;
+    db.migrate(&lanerunner_payments::migrations()).await?;
+    let ledger = Arc::new(Ledger::new(db.clone()));
+    let orgs: Arc<Vec<OrgId>> = Arc::new((0..b.orgs).map(|_| OrgId::new()).collect());
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..b.writers {
+        let (ledger, orgs, next, total, n_orgs) = (
+            ledger.clone(),
+            orgs.clone(),
+            next.clone(),
+            b.entries,
+            b.orgs,
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    return anyhow::Ok(());
+                }
+                let (org, e) = entry(n, n_orgs);
+                ledger
+                    .record(orgs[org], &e, None)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let took = start.elapsed().as_secs_f64();
+    let check = Instant::now();
+    let inv = ledger
+        .invariants()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let check_took = check.elapsed().as_secs_f64();
+    db.close().await;
+    anyhow::ensure!(
+        inv.entries as usize == b.entries,
+        "{} of {} entries recorded",
+        inv.entries,
+        b.entries
+    );
+    Ok(format!(
+        "| {label} | {} | {} | {} | {:.0} | {} unbalanced, totals {:?}, {} drifted balances ({}) in {:.1} s |\n",
+        b.entries,
+        b.writers,
+        b.orgs,
+        b.entries as f64 / took,
+        inv.unbalanced_entries,
+        inv.totals,
+        inv.drifted_balances,
+        if inv.hold() { "exact" } else { "BROKEN" },
+        check_took
+    ))
+}
+
+pub async fn bench(b: LedgerBench) -> anyhow::Result<String> {
+    let mut out = String::from(
+        "| store | entries | writers | organizations | entries/s | invariants after the run |\n|---|---:|---:|---:|---:|---|\n",
+    );
+    let base = |dir: std::path::PathBuf| Config {
+        data_dir: dir,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..Config::default()
+    };
+    if b.store == "sqlite" || b.store == "both" {
+        let dir = std::env::temp_dir().join(format!(
+            "lanerunner-bench-ledger-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let result = run_one(base(dir.clone()), &b, "SQLite (WAL)").await;
+        let _ = std::fs::remove_dir_all(&dir);
+        out.push_str(&result?);
+    }
+    if b.store == "postgres" || b.store == "both" {
+        let scratch = ScratchDatabase::create(&b.postgres_admin_url).await?;
+        let mut config = base(std::env::temp_dir());
+        config.database.url = Some(scratch.url.clone());
+        config.database.max_connections = b.writers as u32;
+        let result = run_one(config, &b, "PostgreSQL").await;
+        if let Err(e) = scratch.drop_database().await {
+            eprintln!(
+                "warning: could not drop scratch database {}: {e}",
+                scratch.name
+            );
+        }
+        out.push_str(&result?);
+    }
+    anyhow::ensure!(
+        out.lines().count() > 2,
+        "unknown store {:?}; use sqlite, postgres or both",
+        b.store
+    );
+    Ok(out)
+}

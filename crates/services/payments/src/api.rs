@@ -1,0 +1,121 @@
+//! The payment service's HTTP API. The ledger is the organization's finance people's:
+//! owners, admins and accountants.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use lanerunner_core::Role;
+use lanerunner_platform::http::scope::{PaymentsRead, PaymentsWrite};
+use lanerunner_platform::http::{ApiJson, Authorized, Caller, Problem};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::error::PaymentsError;
+use crate::ledger::{Ledger, NewEntry};
+use crate::views::{BalanceView, EntryView};
+
+pub type AppState = Arc<Ledger>;
+
+pub fn routes(ledger: Arc<Ledger>) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(balances))
+        .routes(routes!(record_entry, list_entries))
+        .routes(routes!(get_entry))
+        .with_state(ledger)
+}
+
+fn finance(caller: &Caller) -> Result<(), PaymentsError> {
+    match caller.role {
+        Role::Owner | Role::Admin | Role::Accountant => Ok(()),
+        _ => Err(PaymentsError::Forbidden(
+            "the ledger is for owners, admins and accountants",
+        )),
+    }
+}
+
+/// Every account's balance (debits minus credits, in cents), by account and currency.
+#[utoipa::path(get, path = "/v1/payments/ledger/balances", tag = "payments", security(("bearer" = [])),
+    responses((status = 200, body = Vec<BalanceView>), (status = 403, body = Problem)))]
+pub async fn balances(
+    State(l): State<AppState>,
+    caller: Authorized<PaymentsRead>,
+) -> Result<Json<Vec<BalanceView>>, Problem> {
+    finance(&caller)?;
+    Ok(Json(
+        l.balances(caller.org)
+            .await?
+            .into_iter()
+            .map(BalanceView::from)
+            .collect(),
+    ))
+}
+
+/// Records a journal entry by hand (an adjustment an accountant makes): its postings must
+/// balance in each currency. The same `reference` with the same postings answers with the
+/// first entry (200); with other postings, 409.
+#[utoipa::path(post, path = "/v1/payments/ledger/entries", tag = "payments", security(("bearer" = [])),
+    request_body = NewEntry,
+    responses((status = 201, body = EntryView), (status = 200, body = EntryView), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn record_entry(
+    State(l): State<AppState>,
+    caller: Authorized<PaymentsWrite>,
+    ApiJson(entry): ApiJson<NewEntry>,
+) -> Result<(StatusCode, Json<EntryView>), Problem> {
+    finance(&caller)?;
+    let (id, new) = l
+        .record(caller.org, &entry, Some(caller.actor_id()))
+        .await?;
+    let (row, postings) = l.entry(caller.org, id).await?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(EntryView::new(row, postings))))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EntryParams {
+    /// The last id of the previous page.
+    pub before: Option<Uuid>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+}
+
+/// The journal, newest first, each entry with its postings.
+#[utoipa::path(get, path = "/v1/payments/ledger/entries", tag = "payments", security(("bearer" = [])),
+    params(EntryParams), responses((status = 200, body = Vec<EntryView>), (status = 403, body = Problem)))]
+pub async fn list_entries(
+    State(l): State<AppState>,
+    caller: Authorized<PaymentsRead>,
+    Query(q): Query<EntryParams>,
+) -> Result<Json<Vec<EntryView>>, Problem> {
+    finance(&caller)?;
+    let rows = l
+        .entries(caller.org, q.before, q.limit.unwrap_or(50))
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(e, p)| EntryView::new(e, p))
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/payments/ledger/entries/{id}", tag = "payments", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The entry")),
+    responses((status = 200, body = EntryView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_entry(
+    State(l): State<AppState>,
+    caller: Authorized<PaymentsRead>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<EntryView>, Problem> {
+    finance(&caller)?;
+    let (row, postings) = l.entry(caller.org, id).await?;
+    Ok(Json(EntryView::new(row, postings)))
+}

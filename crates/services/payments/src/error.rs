@@ -1,0 +1,42 @@
+//! The payment service's errors and their problem+json mapping.
+
+use lanerunner_platform::http::{FieldError, Problem};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentsError {
+    #[error("the request is not valid")]
+    Invalid(Vec<FieldError>),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The reference names another entry already (entry `0`), with other postings.
+    #[error("this reference was recorded before with other postings (entry {0})")]
+    ReferenceReused(uuid::Uuid),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = PaymentsError> = std::result::Result<T, E>;
+
+impl From<lanerunner_platform::http::Invalid> for PaymentsError {
+    fn from(i: lanerunner_platform::http::Invalid) -> Self {
+        PaymentsError::Invalid(i.0)
+    }
+}
+
+impl From<PaymentsError> for Problem {
+    fn from(e: PaymentsError) -> Self {
+        let text = e.to_string();
+        match e {
+            PaymentsError::Invalid(fields) => Problem::validation(fields),
+            PaymentsError::NotFound(what) => Problem::not_found(what),
+            PaymentsError::Forbidden(why) => Problem::forbidden(why),
+            PaymentsError::ReferenceReused(id) => {
+                Problem::conflict("reference-reused", "Reference already recorded", text)
+                    .with("entry_id", id)
+            }
+            PaymentsError::Db(e) => Problem::from(e),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The double-entry ledger: the source of truth for money. `domain.rs` holds its rules
+//! (pure), `store.rs` its SQL; [`Ledger`] records entries and reads balances.
+
+pub mod domain;
+pub mod store;
+
+use chrono::Utc;
+use lanerunner_core::OrgId;
+use lanerunner_platform::Db;
+use uuid::Uuid;
+
+pub use domain::{EntryKind, NewEntry, Posting};
+pub use store::{Invariants, Recorded};
+
+use crate::error::{PaymentsError, Result};
+
+pub struct Ledger {
+    db: Db,
+}
+
+impl Ledger {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Records a balanced entry for `org` on its own (atomically); the same reference with
+    /// the same postings again answers with the first entry (`Replayed`), with other
+    /// postings is refused.
+    pub async fn record(
+        &self,
+        org: OrgId,
+        entry: &NewEntry,
+        recorded_by: Option<Uuid>,
+    ) -> Result<(Uuid, bool)> {
+        entry.check()?;
+        let recorded = store::record_alone(
+            &self.db,
+            org,
+            Uuid::now_v7(),
+            entry,
+            recorded_by,
+            Utc::now(),
+        )
+        .await?;
+        match recorded {
+            Recorded::New(id) => {
+                metrics::counter!("ledger_entries_total", "kind" => entry.kind.as_str())
+                    .increment(1);
+                Ok((id, true))
+            }
+            Recorded::Replayed(id) => Ok((id, false)),
+            Recorded::Conflict(id) => Err(PaymentsError::ReferenceReused(id)),
+        }
+    }
+
+    pub async fn balances(&self, org: OrgId) -> Result<Vec<store::BalanceRow>> {
+        Ok(store::balances(&self.db, org).await?)
+    }
+
+    /// Entries newest first, each with its postings.
+    pub async fn entries(
+        &self,
+        org: OrgId,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<(store::EntryRow, Vec<store::PostingRow>)>> {
+        let rows = store::entries(&self.db, org, before, limit.clamp(1, 200)).await?;
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut postings = store::postings_of(&self.db, org, &ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let mine = postings
+                    .iter()
+                    .filter(|p| p.entry_id == r.id)
+                    .cloned()
+                    .collect();
+                postings.retain(|p| p.entry_id != r.id);
+                (r, mine)
+            })
+            .collect())
+    }
+
+    pub async fn entry(
+        &self,
+        org: OrgId,
+        id: Uuid,
+    ) -> Result<(store::EntryRow, Vec<store::PostingRow>)> {
+        let row = store::entry(&self.db, org, id)
+            .await?
+            .ok_or(PaymentsError::NotFound("ledger entry"))?;
+        let postings = store::postings_of(&self.db, org, &[id]).await?;
+        Ok((row, postings))
+    }
+
+    pub async fn invariants(&self) -> Result<Invariants> {
+        Ok(store::invariants(&self.db).await?)
+    }
+}
