@@ -614,6 +614,17 @@ impl SharedEngines {
 
 /// The configuration tests run with: defaults, except cheap password hashing and small
 /// pools (many apps share one PostgreSQL server).
+/// Points `config`'s blob store at the local S3 (moto on 127.0.0.1:5000, `scripts/s3.sh`),
+/// under a prefix of its own in the bucket `lanerunner-test`.
+pub fn use_local_s3(config: &mut Config) {
+    let prefix = uuid::Uuid::new_v4().simple().to_string();
+    config.blob.url = format!("s3://lanerunner-test/{prefix}");
+    config.blob.endpoint = Some("http://127.0.0.1:5000".into());
+    config.blob.allow_http = true;
+    config.blob.access_key_id = Some("test".into());
+    config.blob.secret_access_key = Some("test".into());
+}
+
 pub fn test_config(data_dir: PathBuf) -> Config {
     let mut config = Config {
         data_dir,

@@ -97,15 +97,7 @@ async fn the_archive_goes_to_an_s3_bucket() {
     if skip_engine_test("an S3 server (moto, scripts/s3.sh)") {
         return;
     }
-    let prefix = uuid::Uuid::new_v4().simple().to_string();
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
-        c.blob.url = format!("s3://lanerunner-test/{prefix}");
-        c.blob.endpoint = Some("http://127.0.0.1:5000".into());
-        c.blob.allow_http = true;
-        c.blob.access_key_id = Some("test".into());
-        c.blob.secret_access_key = Some("test".into());
-    })
-    .await;
+    let app = TestApp::spawn_with(Backend::Sqlite, lanerunner::testing::use_local_s3).await;
     let blobs = blob::open(&app.config.blob, &app.config.data_dir).unwrap();
     let broker = app.signup("s3-b@example.com", "broker").await;
     let carrier = app.signup("s3-c@example.com", "carrier").await;

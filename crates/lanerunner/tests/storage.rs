@@ -492,15 +492,7 @@ async fn files_go_sealed_to_an_s3_bucket() {
     if skip_engine_test("an S3 server (moto, scripts/s3.sh)") {
         return;
     }
-    let prefix = uuid::Uuid::new_v4().simple().to_string();
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
-        c.blob.url = format!("s3://lanerunner-test/{prefix}");
-        c.blob.endpoint = Some("http://127.0.0.1:5000".into());
-        c.blob.allow_http = true;
-        c.blob.access_key_id = Some("test".into());
-        c.blob.secret_access_key = Some("test".into());
-    })
-    .await;
+    let app = TestApp::spawn_with(Backend::Sqlite, lanerunner::testing::use_local_s3).await;
     let broker = app.signup("s3-files@example.com", "broker").await;
     let body = pdf();
     let file = json_of(
