@@ -139,7 +139,7 @@ impl NewEntry {
                     format!("must be one of {}", CURRENCIES.join(", ")),
                 );
             }
-            if p.amount_cents == 0 || p.amount_cents.abs() > MAX_AMOUNT_CENTS {
+            if p.amount_cents == 0 || p.amount_cents.unsigned_abs() > MAX_AMOUNT_CENTS as u64 {
                 v.add(
                     &format!("postings[{i}].amount_cents"),
                     format!("must be non-zero and at most {MAX_AMOUNT_CENTS} in size"),
@@ -253,6 +253,10 @@ mod tests {
         .check()
         .is_err());
         assert!(entry(&[("cash:", "USD", 1), ("x", "USD", -1)])
+            .check()
+            .is_err());
+        // The most negative i64 has no absolute value: refused, not a panic.
+        assert!(entry(&[("cash", "USD", i64::MIN), ("x", "USD", i64::MAX)])
             .check()
             .is_err());
         let mut no_ref = entry(&[("cash", "USD", 1), ("x", "USD", -1)]);
