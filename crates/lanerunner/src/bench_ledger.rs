@@ -1,6 +1,7 @@
 //! `lanerunner bench ledger`: balanced journal entries a second with many concurrent
-//! writers, through `Ledger::record` (one transaction an entry: the entry, its postings,
-//! and its balance increments), on SQLite and on a scratch PostgreSQL database; the
+//! writers, through `Ledger::record` (the entry, its postings and its balance increments
+//! written together: one statement on PostgreSQL, one transaction on SQLite), on SQLite and
+//! on a scratch PostgreSQL database; the
 //! ledger's invariants are checked after the run (every entry balances, every currency's
 //! balances sum to zero, every balance equals its postings).
 //!
@@ -57,6 +58,7 @@ fn entry(n: usize, orgs: usize) -> (usize, NewEntry) {
             kind,
             reference: format!("bench-{n}"),
             memo: None,
+            occurred_at: None,
             postings,
         },
     )

@@ -13,7 +13,6 @@ use lanerunner_platform::blob::{self, Blobs};
 use lanerunner_platform::config::BlobConfig;
 use lanerunner_storage::envelope::DataKey;
 use lanerunner_storage::keyring::{Keyring, Wrapped};
-use sha2::{Digest, Sha256};
 
 pub struct StorageBench {
     pub files: usize,
@@ -73,7 +72,7 @@ async fn run(
                 Path::Raw => body.to_vec(),
                 Path::Checksummed => {
                     tokio::task::spawn_blocking(move || {
-                        let _sum = Sha256::digest(body.as_slice());
+                        let _sum = lanerunner_storage::checksum(&body);
                         body.to_vec()
                     })
                     .await?
@@ -82,10 +81,7 @@ async fn run(
                     let id = key.clone();
                     let (sealed, w, sum) =
                         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                            let sum: String = Sha256::digest(body.as_slice())
-                                .iter()
-                                .map(|b| format!("{b:02x}"))
-                                .collect();
+                            let sum = lanerunner_storage::checksum(&body);
                             let dek = DataKey::generate()?;
                             let sealed = dek.seal(id.as_bytes(), &body)?;
                             Ok((sealed, keys.wrap(&dek)?, sum))

@@ -100,7 +100,70 @@ both_backends!(
             StatusCode::OK,
         )
         .await;
-        assert_eq!(journal.as_array().unwrap().len(), 1);
+        assert_eq!(journal["items"].as_array().unwrap().len(), 1);
+        assert!(journal.get("next_cursor").is_none(), "{journal}");
+
+        // Two postings to one account count twice on its balance; a movement's own time is
+        // kept; the journal pages newest first.
+        let split = json!({"kind": "payment_received", "reference": "PAY-1001",
+        "occurred_at": "2026-11-30T15:04:05Z",
+        "postings": [
+            {"account": "cash", "currency": "USD", "amount_cents": 200_000},
+            {"account": "cash", "currency": "USD", "amount_cents": 50_000},
+            {"account": "receivable:shipper:acme", "currency": "USD", "amount_cents": -250_000}
+        ]});
+        let paid = json_of(
+            app.post_json("/v1/payments/ledger/entries", &split, Some(&broker.access))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(paid["occurred_at"], "2026-11-30T15:04:05Z");
+        let b = balances(&app, &broker.access).await;
+        let cash = b
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["account"] == "cash")
+            .unwrap();
+        assert_eq!(
+            (cash["balance_cents"].as_i64(), cash["postings"].as_i64()),
+            (Some(250_000), Some(2))
+        );
+        assert_eq!(balance_of(&b, "receivable:shipper:acme"), 0);
+        let page = json_of(
+            app.get("/v1/payments/ledger/entries?limit=1", Some(&broker.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(page["items"][0]["id"], paid["id"]);
+        let cursor = page["next_cursor"].as_str().unwrap();
+        let older = json_of(
+            app.get(
+                &format!("/v1/payments/ledger/entries?limit=1&cursor={cursor}"),
+                Some(&broker.access),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(older["items"][0]["id"], first["id"]);
+        assert!(older.get("next_cursor").is_none(), "{older}");
+        expect_problem(
+            app.get("/v1/payments/ledger/entries?limit=0", Some(&broker.access))
+                .await,
+            422,
+            "validation",
+        )
+        .await;
+        let ledger = app
+            .app()
+            .typed::<lanerunner_payments::PaymentsService>()
+            .unwrap()
+            .ledger()
+            .clone();
+        assert!(ledger.invariants().await.unwrap().hold());
 
         // Another organization sees none of it.
         assert_eq!(balances(&app, &rival.access).await, json!([]));

@@ -113,6 +113,14 @@ both_backends!(
         )
         .await;
         assert_eq!(page["items"][0]["id"], id.as_str());
+        assert!(page.get("next_cursor").is_none(), "{page}");
+        expect_problem(
+            app.get("/v1/files?cursor=not-ours", Some(&broker.access))
+                .await,
+            422,
+            "validation",
+        )
+        .await;
 
         // Another organization finds nothing: not the file, its content, a link or a delete.
         for path in [format!("/v1/files/{id}"), format!("/v1/files/{id}/content")] {

@@ -27,10 +27,17 @@ pub struct Created {
     pub body: serde_json::Value,
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What an Idempotency-Key is held to: a create's body.
 fn request_hash(input: &LoadInput) -> Result<String> {
     let bytes = serde_json::to_vec(input).map_err(|e| LoadsError::Internal(e.into()))?;
-    let digest = Sha256::digest(&bytes);
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(sha256_hex(&bytes))
 }
 
 /// What a create or an import whose key another request claimed answers: that request's
@@ -189,13 +196,8 @@ impl Loads {
     ) -> Result<serde_json::Value> {
         require_shipper_side(caller)?;
         let key = checked_key(key)?;
-        let hash = {
-            let digest = Sha256::digest(format!("import\n{csv}").as_bytes());
-            digest
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        };
+        // Prefixed, so a key reused between a create and an import never matches.
+        let hash = sha256_hex(format!("import\n{csv}").as_bytes());
         let parsed = csv_import::parse(csv).map_err(LoadsError::Import)?;
         let horizon = self.horizon();
         let (specs, bad) = self

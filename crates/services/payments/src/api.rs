@@ -7,9 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use lanerunner_core::Role;
+use lanerunner_platform::http::pagination::PageQuery;
 use lanerunner_platform::http::scope::{PaymentsRead, PaymentsWrite};
-use lanerunner_platform::http::{ApiJson, Authorized, Caller, Problem};
-use serde::Deserialize;
+use lanerunner_platform::http::{ApiJson, Authorized, Caller, Page, Problem};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -79,32 +79,25 @@ pub async fn record_entry(
     Ok((status, Json(EntryView::new(row, postings))))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct EntryParams {
-    /// The last id of the previous page.
-    pub before: Option<Uuid>,
-    /// 1–200, default 50.
-    pub limit: Option<i64>,
-}
-
-/// The journal, newest first, each entry with its postings.
+/// The journal, newest first, each entry with its postings (`next_cursor` pages on to
+/// older entries).
 #[utoipa::path(get, path = "/v1/payments/ledger/entries", tag = "payments", security(("bearer" = [])),
-    params(EntryParams), responses((status = 200, body = Vec<EntryView>), (status = 403, body = Problem)))]
+    params(PageQuery), responses((status = 200, body = Page<EntryView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn list_entries(
     State(l): State<AppState>,
     caller: Authorized<PaymentsRead>,
-    Query(q): Query<EntryParams>,
-) -> Result<Json<Vec<EntryView>>, Problem> {
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Page<EntryView>>, Problem> {
     finance(&caller)?;
+    let cursor = q.cursor()?;
     let rows = l
-        .entries(caller.org, q.before, q.limit.unwrap_or(50))
+        .entries(caller.org, cursor.after, i64::from(cursor.limit) + 1)
         .await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|(e, p)| EntryView::new(e, p))
-            .collect(),
-    ))
+    let views = rows
+        .into_iter()
+        .map(|(e, p)| EntryView::new(e, p))
+        .collect();
+    Ok(Json(Page::from_rows(views, cursor, |e: &EntryView| e.id)))
 }
 
 #[utoipa::path(get, path = "/v1/payments/ledger/entries/{id}", tag = "payments", security(("bearer" = [])),

@@ -8,8 +8,9 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use lanerunner_platform::http::pagination::PageQuery;
 use lanerunner_platform::http::scope::{FilesRead, FilesWrite};
-use lanerunner_platform::http::{ApiJson, Authorized, Problem};
+use lanerunner_platform::http::{ApiJson, Authorized, Page, Problem};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -18,7 +19,7 @@ use uuid::Uuid;
 use crate::error::StorageError;
 use crate::link::Signed;
 use crate::service::{Content, Storage};
-use crate::views::{FilePage, FileView, LinkRequest, LinkView};
+use crate::views::{FileView, LinkRequest, LinkView};
 use crate::FileId;
 
 pub type AppState = Arc<Storage>;
@@ -78,27 +79,23 @@ pub async fn upload(
     Ok((StatusCode::CREATED, Json(file)))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// The `next_before` of the previous page.
-    pub before: Option<Uuid>,
-    /// 1–200, default 50.
-    pub limit: Option<i64>,
-}
-
-/// Your organization's files, newest first.
-#[utoipa::path(get, path = "/v1/files", tag = "files", security(("bearer" = [])), params(ListParams),
-    responses((status = 200, body = FilePage)))]
+/// Your organization's files, newest first (`next_cursor` pages on to older ones).
+#[utoipa::path(get, path = "/v1/files", tag = "files", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = Page<FileView>), (status = 422, body = Problem)))]
 pub async fn list(
     State(s): State<AppState>,
     caller: Authorized<FilesRead>,
-    Query(q): Query<ListParams>,
-) -> Result<Json<FilePage>, Problem> {
-    Ok(Json(
-        s.list(&caller, q.before.map(FileId), q.limit.unwrap_or(50))
-            .await?,
-    ))
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Page<FileView>>, Problem> {
+    let cursor = q.cursor()?;
+    let files = s
+        .list(
+            &caller,
+            cursor.after.map(FileId),
+            i64::from(cursor.limit) + 1,
+        )
+        .await?;
+    Ok(Json(Page::from_rows(files, cursor, |f| f.id)))
 }
 
 #[utoipa::path(get, path = "/v1/files/{id}", tag = "files", security(("bearer" = [])),

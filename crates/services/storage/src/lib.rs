@@ -7,8 +7,8 @@
 //!   stay readable throughout, since every version stays in the keyring until nothing uses
 //!   it.
 //! - **Checked by content** (`sniff.rs`): the type comes from the bytes; a sender's
-//!   `Content-Type` that disagrees is refused; a size limit; a SHA-256 per object, checked
-//!   on every read.
+//!   `Content-Type` that disagrees is refused; a size limit; a SHA-256 per object, recorded
+//!   when it is stored (every read is authenticated by its GCM tag instead).
 //! - **Time-limited signed links** (`link.rs`) download without a session.
 //! - **Deleting really deletes**: the data key goes with the record, then the bytes.
 //!
@@ -33,7 +33,7 @@ use lanerunner_platform::db::Migrations;
 use lanerunner_platform::service::{Service, ServiceContext};
 use utoipa_axum::router::OpenApiRouter;
 
-pub use service::{Content, Storage};
+pub use service::{checksum, Content, Storage};
 
 pub const SERVICE: &str = "storage";
 

@@ -28,7 +28,7 @@ fn message(id: Uuid, expires: i64) -> Vec<u8> {
     format!("download {id} until {expires}").into_bytes()
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

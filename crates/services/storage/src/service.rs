@@ -17,7 +17,7 @@ use crate::error::{Result, StorageError};
 use crate::keyring::{KeyEncryptionKeys, Keyring, Wrapped};
 use crate::link::{self, Signed};
 use crate::store::{self, ObjectRow};
-use crate::views::{FilePage, FileView, LinkView};
+use crate::views::{FileView, LinkView};
 use crate::{sniff, FileId, StorageSettings};
 
 /// Objects moved to the current key version per sweep round.
@@ -31,17 +31,27 @@ pub struct Storage {
     settings: StorageSettings,
 }
 
-/// An object's content, checked against its checksum.
+/// An object's content (authenticated by its GCM tag when it was opened).
 pub struct Content {
     pub file: FileView,
     pub bytes: Vec<u8>,
 }
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// An object's checksum as it is recorded: SHA-256, hex.
+pub fn checksum(bytes: &[u8]) -> String {
+    link::hex(&Sha256::digest(bytes))
+}
+
+impl ObjectRow {
+    /// The object's data key as it is stored, wrapped.
+    fn wrapped(&self) -> Result<Wrapped> {
+        Ok(Wrapped {
+            version: self.kek_version as u32,
+            bytes: B64.decode(&self.wrapped_key).map_err(|_| {
+                StorageError::Damaged(self.id.as_uuid(), "the wrapped key is not base64")
+            })?,
+        })
+    }
 }
 
 /// The base name a file is kept under: no path, no control characters, 1–200 characters.
@@ -127,7 +137,7 @@ impl Storage {
         // Hashing and sealing a file of megabytes is CPU work: off the async workers.
         let (sealed, wrapped, sha256) =
             tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                let sha256 = sha256_hex(body.as_ref());
+                let sha256 = checksum(body.as_ref());
                 let dek = DataKey::generate()?;
                 let sealed = dek.seal(id.as_uuid().as_bytes(), body.as_ref())?;
                 Ok((sealed, keys.wrap(&dek)?, sha256))
@@ -163,26 +173,15 @@ impl Storage {
         Ok(FileView::from(&row))
     }
 
+    /// Up to `limit` of the caller's files, newest first, older than `before`.
     pub async fn list(
         &self,
         caller: &Caller,
         before: Option<FileId>,
         limit: i64,
-    ) -> Result<FilePage> {
-        let limit = limit.clamp(1, 200);
-        let rows = store::list(&self.db, caller.org, before, limit + 1).await?;
-        let more = rows.len() as i64 > limit;
-        let items: Vec<FileView> = rows
-            .iter()
-            .take(limit as usize)
-            .map(FileView::from)
-            .collect();
-        let next_before = if more {
-            items.last().map(|f| f.id)
-        } else {
-            None
-        };
-        Ok(FilePage { items, next_before })
+    ) -> Result<Vec<FileView>> {
+        let rows = store::list(&self.db, caller.org, before, limit).await?;
+        Ok(rows.iter().map(FileView::from).collect())
     }
 
     /// The caller's object, opened and checked.
@@ -198,12 +197,7 @@ impl Storage {
             StorageError::Unavailable(format!("the blob store could not be read: {e:#}"))
         })?;
         let keys = self.keyring().await?;
-        let wrapped = Wrapped {
-            version: row.kek_version as u32,
-            bytes: B64.decode(&row.wrapped_key).map_err(|_| {
-                StorageError::Damaged(row.id.as_uuid(), "the wrapped key is not base64")
-            })?,
-        };
+        let wrapped = row.wrapped()?;
         let id = row.id;
         let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
             let dek = keys.unwrap(&wrapped).map_err(|_| {
@@ -309,18 +303,22 @@ impl Storage {
             }
             let mut progressed = false;
             for row in rows {
-                let old = Wrapped {
-                    version: row.kek_version as u32,
-                    bytes: B64.decode(&row.wrapped_key).map_err(|_| {
-                        StorageError::Damaged(row.id.as_uuid(), "the wrapped key is not base64")
-                    })?,
+                // A damaged object is logged and left where it is, not allowed to stop the
+                // sweep for every other one.
+                let rewrapped = row.wrapped().and_then(|old| {
+                    keys.unwrap(&old)
+                        .and_then(|dek| keys.wrap(&dek))
+                        .map_err(|_| {
+                            StorageError::Damaged(row.id.as_uuid(), "its data key does not unwrap")
+                        })
+                });
+                let new = match rewrapped {
+                    Ok(new) => new,
+                    Err(e) => {
+                        tracing::error!(object_id = %row.id.as_uuid(), error = %e, "a data key could not be rewrapped");
+                        continue;
+                    }
                 };
-                let new = keys
-                    .unwrap(&old)
-                    .and_then(|dek| keys.wrap(&dek))
-                    .map_err(|_| {
-                        StorageError::Damaged(row.id.as_uuid(), "its data key does not unwrap")
-                    })?;
                 if store::rewrap(
                     &self.db,
                     row.id,

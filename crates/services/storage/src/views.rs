@@ -46,10 +46,3 @@ pub struct LinkView {
     pub url: String,
     pub expires_at: DateTime<Utc>,
 }
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FilePage {
-    pub items: Vec<FileView>,
-    /// Pass as `before` for the next (older) page.
-    pub next_before: Option<Uuid>,
-}

@@ -8,10 +8,11 @@ import { clearProblem, field, h, money, mount, select, showProblem, toast } from
 const signed = (cents) => (cents < 0 ? `−${money(-cents)}` : money(cents));
 
 export async function ledger() {
-  const [balances, entries] = await Promise.all([
+  const [balances, journal] = await Promise.all([
     api("GET", "/v1/payments/ledger/balances"),
     api("GET", "/v1/payments/ledger/entries?limit=50"),
   ]);
+  const entries = journal.items;
   // A fresh reference per form: submitting it twice records the adjustment once.
   const reference = `ADJ-${idempotencyKey().slice(0, 8).toUpperCase()}`;
   const form = h("form", { class: "grid", "aria-label": "Record an adjustment" },

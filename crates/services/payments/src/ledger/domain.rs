@@ -84,7 +84,20 @@ pub struct NewEntry {
     /// Unique per organization: recording the same reference again records nothing new.
     pub reference: String,
     pub memo: Option<String>,
+    /// When the movement happened (a Stripe event's `created`); default: when it is recorded.
+    #[serde(default)]
+    pub occurred_at: Option<chrono::DateTime<chrono::Utc>>,
     pub postings: Vec<Posting>,
+}
+
+/// What one entry does to one account's balance in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalanceChange<'a> {
+    pub account: &'a str,
+    pub currency: &'a str,
+    pub amount_cents: i64,
+    /// How many of the entry's postings it merges.
+    pub postings: i64,
 }
 
 fn account_ok(a: &str) -> bool {
@@ -157,14 +170,24 @@ impl NewEntry {
 
     /// The postings merged by account and currency, in a fixed order: the order balance
     /// rows are locked in, so two entries never wait on each other in a cycle.
-    pub fn balance_changes(&self) -> Vec<(&str, &str, i64)> {
-        let mut by: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    pub fn balance_changes(&self) -> Vec<BalanceChange<'_>> {
+        let mut by: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
         for p in &self.postings {
-            *by.entry((p.account.as_str(), p.currency.as_str()))
-                .or_default() += p.amount_cents;
+            let (amount, n) = by
+                .entry((p.account.as_str(), p.currency.as_str()))
+                .or_default();
+            *amount += p.amount_cents;
+            *n += 1;
         }
         by.into_iter()
-            .map(|((a, c), amount)| (a, c, amount))
+            .map(
+                |((account, currency), (amount_cents, postings))| BalanceChange {
+                    account,
+                    currency,
+                    amount_cents,
+                    postings,
+                },
+            )
             .collect()
     }
 }
@@ -178,6 +201,7 @@ mod tests {
             kind: EntryKind::InvoiceIssued,
             reference: "INV-1".into(),
             memo: None,
+            occurred_at: None,
             postings: postings
                 .iter()
                 .map(|(a, c, x)| Posting {
@@ -197,13 +221,33 @@ mod tests {
             ("payable:carrier:7", "USD", -225_000),
         ]);
         e.check().unwrap();
+        let changes: Vec<_> = e
+            .balance_changes()
+            .into_iter()
+            .map(|c| (c.account, c.currency, c.amount_cents, c.postings))
+            .collect();
         assert_eq!(
-            e.balance_changes(),
+            changes,
             [
-                ("payable:carrier:7", "USD", -225_000),
-                ("receivable", "USD", 250_000),
-                ("revenue", "USD", -25_000)
+                ("payable:carrier:7", "USD", -225_000, 1),
+                ("receivable", "USD", 250_000, 1),
+                ("revenue", "USD", -25_000, 1)
             ]
+        );
+        // Two postings to one account are one change that counts both.
+        let twice = entry(&[
+            ("cash", "USD", 70),
+            ("cash", "USD", 30),
+            ("sales", "USD", -100),
+        ]);
+        let merged = twice.balance_changes();
+        assert_eq!(
+            (
+                merged[0].account,
+                merged[0].amount_cents,
+                merged[0].postings
+            ),
+            ("cash", 100, 2)
         );
         // Two currencies, each balanced on its own.
         entry(&[

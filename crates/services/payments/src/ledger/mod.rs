@@ -57,26 +57,26 @@ impl Ledger {
         Ok(store::balances(&self.db, org).await?)
     }
 
-    /// Entries newest first, each with its postings.
+    /// Up to `limit` entries newest first, older than `before` (a page's cursor), each with
+    /// its postings.
     pub async fn entries(
         &self,
         org: OrgId,
         before: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<(store::EntryRow, Vec<store::PostingRow>)>> {
-        let rows = store::entries(&self.db, org, before, limit.clamp(1, 200)).await?;
+        let rows = store::entries(&self.db, org, before, limit).await?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut postings = store::postings_of(&self.db, org, &ids).await?;
+        let mut by_entry: std::collections::HashMap<Uuid, Vec<store::PostingRow>> =
+            std::collections::HashMap::new();
+        for p in store::postings_of(&self.db, org, &ids).await? {
+            by_entry.entry(p.entry_id).or_default().push(p);
+        }
         Ok(rows
             .into_iter()
             .map(|r| {
-                let mine = postings
-                    .iter()
-                    .filter(|p| p.entry_id == r.id)
-                    .cloned()
-                    .collect();
-                postings.retain(|p| p.entry_id != r.id);
-                (r, mine)
+                let postings = by_entry.remove(&r.id).unwrap_or_default();
+                (r, postings)
             })
             .collect())
     }

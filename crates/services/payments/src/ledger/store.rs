@@ -1,14 +1,15 @@
-//! The ledger's SQL, one text for both backends. An entry, its postings and its balance
-//! changes are written in one transaction; the balance rows are changed by atomic
-//! increments in a fixed order (see `NewEntry::balance_changes`), so concurrent entries on
-//! the same accounts queue on the rows rather than overwrite each other or deadlock.
+//! The ledger's SQL. An entry, its postings and its balance changes are written together
+//! (one statement on PostgreSQL, one transaction on SQLite); the balance rows are changed
+//! by atomic increments in a fixed order (see `NewEntry::balance_changes`), so concurrent
+//! entries on the same accounts queue on the rows rather than overwrite each other or
+//! deadlock. Reads are one text for both backends.
 
 use chrono::{DateTime, Utc};
 use lanerunner_core::OrgId;
 use lanerunner_platform::{on_db, on_tx, Db, Tx};
 use uuid::Uuid;
 
-use super::domain::NewEntry;
+use super::domain::{BalanceChange, NewEntry};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EntryRow {
@@ -48,7 +49,99 @@ pub enum Recorded {
     Conflict(Uuid),
 }
 
-/// Records `entry` (already checked) in `tx`.
+/// The entry's own row; postings and balance changes follow only when it is new (the
+/// reference is unique per organization). Parameters `$1`–`$8`, bound by [`entry_query`].
+const INSERT_ENTRY: &str = "INSERT INTO ledger_entries \
+    (id, org_id, kind, reference, memo, occurred_at, recorded_at, recorded_by) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (org_id, reference) DO NOTHING";
+const ENTRY_PARAMS: usize = 8;
+
+/// `count` rows of `width` numbered parameters from `$first`, each written by `row` from
+/// its parameters' numbers: `(…), (…)`.
+fn value_rows(
+    first: usize,
+    count: usize,
+    width: usize,
+    row: impl Fn(usize, &[usize]) -> String,
+) -> String {
+    (0..count)
+        .map(|i| {
+            let params: Vec<usize> = (0..width).map(|k| first + i * width + k).collect();
+            row(i, &params)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An entry's postings, four parameters each from `$first`: line, account, currency, amount.
+fn posting_rows(entry: &NewEntry, first: usize, casts: bool) -> String {
+    let (int, text, big) = if casts {
+        ("::int", "::text", "::bigint")
+    } else {
+        ("", "", "")
+    };
+    value_rows(first, entry.postings.len(), 4, |_, p| {
+        format!(
+            "(${}{int}, ${}{text}, ${}{text}, ${}{big})",
+            p[0], p[1], p[2], p[3]
+        )
+    })
+}
+
+/// An entry's balance changes, four parameters each from `$first`: account, currency,
+/// amount, postings; in [`NewEntry::balance_changes`]' order, the order rows are locked in.
+fn change_rows(changes: &[BalanceChange<'_>], first: usize, casts: bool) -> String {
+    // PostgreSQL's rows lead with their position, which the statement orders by (an
+    // integer sort, not a collated text one); SQLite's single writer needs no order.
+    value_rows(first, changes.len(), 4, |i, p| {
+        if casts {
+            format!(
+                "({i}, ${}::text, ${}::text, ${}::bigint, ${}::bigint)",
+                p[0], p[1], p[2], p[3]
+            )
+        } else {
+            format!("(${}, ${}, ${}, ${})", p[0], p[1], p[2], p[3])
+        }
+    })
+}
+
+const UPSERT_BALANCE: &str = "ON CONFLICT (org_id, account, currency) DO UPDATE SET \
+    balance_cents = ledger_balances.balance_cents + excluded.balance_cents, \
+    postings = ledger_balances.postings + excluded.postings";
+
+/// Binds the entry's row, then its postings, then its balance changes, in the order the
+/// statements above number them.
+macro_rules! bind_entry {
+    ($q:expr, $id:expr, $org:expr, $entry:expr, $at:expr, $by:expr, $changes:expr) => {{
+        let mut q = $q
+            .bind($id)
+            .bind($org)
+            .bind($entry.kind.as_str())
+            .bind($entry.reference.trim())
+            .bind($entry.memo.as_deref())
+            .bind($entry.occurred_at.unwrap_or($at))
+            .bind($at)
+            .bind($by);
+        for (i, p) in $entry.postings.iter().enumerate() {
+            q = q
+                .bind(i as i32)
+                .bind(&p.account)
+                .bind(&p.currency)
+                .bind(p.amount_cents);
+        }
+        for c in $changes {
+            q = q
+                .bind(c.account)
+                .bind(c.currency)
+                .bind(c.amount_cents)
+                .bind(c.postings);
+        }
+        q
+    }};
+}
+
+/// Records `entry` (already checked) in `tx`, so a caller can record it with its own
+/// writes (an invoice and its entry commit together).
 pub async fn record(
     tx: &mut Tx,
     org: OrgId,
@@ -57,39 +150,25 @@ pub async fn record(
     recorded_by: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> sqlx::Result<Recorded> {
-    let reference = entry.reference.trim();
     let inserted = match tx {
-        // One statement, one round trip: the entry, its postings and its balance increments
-        // in data-modifying CTEs; the postings and balances follow only a new entry.
-        Tx::Postgres(t) => record_pg(t, org, id, entry, reference, recorded_by, at).await?,
-        Tx::Sqlite(_) => {
-            let inserted = insert_entry(tx, org, id, entry, reference, recorded_by, at).await?;
-            if inserted {
-                insert_lines(tx, org, id, entry).await?;
-            }
-            inserted
-        }
+        Tx::Postgres(t) => record_pg(t, org, id, entry, recorded_by, at).await?,
+        Tx::Sqlite(t) => record_sqlite(t, org, id, entry, recorded_by, at).await?,
     };
     if !inserted {
         // Read in this transaction: after the conflict it sees the winner's commit.
-        return replay(tx, org, entry, reference).await;
+        return replay(tx, org, entry).await;
     }
     Ok(Recorded::New(id))
 }
 
 /// What an entry whose reference is taken answers: the same postings replay it, others
 /// conflict.
-async fn replay(
-    tx: &mut Tx,
-    org: OrgId,
-    entry: &NewEntry,
-    reference: &str,
-) -> sqlx::Result<Recorded> {
+async fn replay(tx: &mut Tx, org: OrgId, entry: &NewEntry) -> sqlx::Result<Recorded> {
     let (existing, kind): (Uuid, String) = on_tx!(tx, |c| sqlx::query_as(
         "SELECT id, kind FROM ledger_entries WHERE org_id = $1 AND reference = $2"
     )
     .bind(org)
-    .bind(reference)
+    .bind(entry.reference.trim())
     .fetch_one(c)
     .await)?;
     let stored: Vec<PostingRow> = on_tx!(tx, |c| {
@@ -112,8 +191,8 @@ async fn replay(
     })
 }
 
-/// Records `entry` on its own. On PostgreSQL that is one autocommitted statement (it is
-/// atomic by itself: no BEGIN and COMMIT round trips); on SQLite, one transaction.
+/// Records `entry` on its own. On PostgreSQL that is one autocommitted statement (atomic
+/// by itself: no BEGIN and COMMIT round trips); on SQLite, one transaction.
 pub async fn record_alone(
     db: &Db,
     org: OrgId,
@@ -124,23 +203,13 @@ pub async fn record_alone(
 ) -> sqlx::Result<Recorded> {
     if let Db::Postgres(pool) = db {
         let mut c = pool.acquire().await?;
-        if record_pg(
-            &mut c,
-            org,
-            id,
-            entry,
-            entry.reference.trim(),
-            recorded_by,
-            at,
-        )
-        .await?
-        {
+        if record_pg(&mut c, org, id, entry, recorded_by, at).await? {
             return Ok(Recorded::New(id));
         }
         drop(c);
         // The reference was taken (and its entry committed: the insert waited for it).
         let mut tx = db.begin().await?;
-        return replay(&mut tx, org, entry, entry.reference.trim()).await;
+        return replay(&mut tx, org, entry).await;
     }
     let mut tx = db.begin().await?;
     let recorded = record(&mut tx, org, id, entry, recorded_by, at).await?;
@@ -150,159 +219,90 @@ pub async fn record_alone(
     Ok(recorded)
 }
 
-async fn insert_entry(
-    tx: &mut Tx,
+/// SQLite, inside the caller's transaction (its single writer orders entries anyway): the
+/// entry, then its postings and balance changes if it is new. Whether it was new.
+async fn record_sqlite(
+    c: &mut sqlx::SqliteConnection,
     org: OrgId,
     id: Uuid,
     entry: &NewEntry,
-    reference: &str,
     recorded_by: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    on_tx!(tx, |c| {
-        sqlx::query(
-        "INSERT INTO ledger_entries (id, org_id, kind, reference, memo, occurred_at, recorded_at, recorded_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7) ON CONFLICT (org_id, reference) DO NOTHING"
-    )
-    .bind(id)
-    .bind(org)
-    .bind(entry.kind.as_str())
-    .bind(reference)
-    .bind(entry.memo.as_deref())
-    .bind(at)
-    .bind(recorded_by)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected() == 1)
-    })
-}
-
-/// The postings and the balance increments of a new entry (SQLite: statement by statement
-/// inside the one transaction, whose single writer orders them anyway).
-async fn insert_lines(tx: &mut Tx, org: OrgId, id: Uuid, entry: &NewEntry) -> sqlx::Result<()> {
-    let mut sql = String::from(
-        "INSERT INTO ledger_postings (entry_id, seq, org_id, account, currency, amount_cents) VALUES ",
-    );
-    for i in 0..entry.postings.len() {
-        let b = i * 4;
-        sql.push_str(&format!(
-            "{}($1, ${}, $2, ${}, ${}, ${})",
-            if i == 0 { "" } else { ", " },
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6
-        ));
+    let none: &[BalanceChange<'_>] = &[];
+    let inserted = sqlx::query(INSERT_ENTRY);
+    let inserted = bind_entry!(inserted, id, org, entry, at, recorded_by, none.iter())
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+        == 1;
+    if !inserted {
+        return Ok(false);
     }
-    on_tx!(tx, |c| {
-        let mut q = sqlx::query(&sql).bind(id).bind(org);
-        for (i, p) in entry.postings.iter().enumerate() {
-            q = q
-                .bind(i as i32)
-                .bind(&p.account)
-                .bind(&p.currency)
-                .bind(p.amount_cents);
-        }
-        q.execute(c).await.map(|_| ())
-    })?;
-
+    // Parameters keep the entry's numbering (`$1`, `$2` are its id and organization), so
+    // one binding serves every statement; SQLite ignores the ones a statement leaves out.
+    let lines = format!(
+        "INSERT INTO ledger_postings (entry_id, seq, org_id, account, currency, amount_cents) \
+         SELECT $1, column1, $2, column2, column3, column4 FROM (VALUES {})",
+        posting_rows(entry, ENTRY_PARAMS + 1, false)
+    );
     let changes = entry.balance_changes();
-    let mut sql = String::from(
-        "INSERT INTO ledger_balances (org_id, account, currency, balance_cents, postings) VALUES ",
+    let first_change = ENTRY_PARAMS + 1 + entry.postings.len() * 4;
+    let balances = format!(
+        "INSERT INTO ledger_balances (org_id, account, currency, balance_cents, postings) \
+         SELECT $2, column1, column2, column3, column4 FROM (VALUES {}) WHERE true {UPSERT_BALANCE}",
+        change_rows(&changes, first_change, false)
     );
-    for i in 0..changes.len() {
-        let b = i * 3;
-        sql.push_str(&format!(
-            "{}($1, ${}, ${}, ${}, 1)",
-            if i == 0 { "" } else { ", " },
-            b + 2,
-            b + 3,
-            b + 4
-        ));
+    for sql in [&lines, &balances] {
+        bind_entry!(
+            sqlx::query(sql),
+            id,
+            org,
+            entry,
+            at,
+            recorded_by,
+            changes.iter()
+        )
+        .execute(&mut *c)
+        .await?;
     }
-    sql.push_str(
-        " ON CONFLICT (org_id, account, currency) DO UPDATE SET \
-         balance_cents = ledger_balances.balance_cents + excluded.balance_cents, \
-         postings = ledger_balances.postings + 1",
-    );
-    on_tx!(tx, |c| {
-        let mut q = sqlx::query(&sql).bind(org);
-        for (account, currency, amount) in &changes {
-            q = q.bind(*account).bind(*currency).bind(*amount);
-        }
-        q.execute(c).await.map(|_| ())
-    })?;
-    Ok(())
+    Ok(true)
 }
 
-/// PostgreSQL's one-statement record; whether the entry was new.
+/// PostgreSQL, in one statement: the entry, its postings and its balance changes in
+/// data-modifying CTEs; the postings and balances follow only a new entry. Whether it was
+/// new.
 async fn record_pg(
     c: &mut sqlx::PgConnection,
     org: OrgId,
     id: Uuid,
     entry: &NewEntry,
-    reference: &str,
     recorded_by: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     let changes = entry.balance_changes();
-    let mut lines = Vec::new();
-    for i in 0..entry.postings.len() {
-        let b = 8 + i * 4;
-        lines.push(format!(
-            "(${}::int, ${}::text, ${}::text, ${}::bigint)",
-            b,
-            b + 1,
-            b + 2,
-            b + 3
-        ));
-    }
-    let first = 8 + entry.postings.len() * 4;
-    let mut moves = Vec::new();
-    for i in 0..changes.len() {
-        let b = first + i * 3;
-        moves.push(format!(
-            "({}::int, ${}::text, ${}::text, ${}::bigint)",
-            i,
-            b,
-            b + 1,
-            b + 2
-        ));
-    }
-    // The balance rows are inserted (and so locked) in the fixed order of `balance_changes`.
+    let first_change = ENTRY_PARAMS + 1 + entry.postings.len() * 4;
+    // The balance rows are inserted (and so locked) in `balance_changes`' order.
     let sql = format!(
-        "WITH e AS (\
-            INSERT INTO ledger_entries (id, org_id, kind, reference, memo, occurred_at, recorded_at, recorded_by) \
-            VALUES ($1, $2, $3, $4, $5, $6, $6, $7) ON CONFLICT (org_id, reference) DO NOTHING RETURNING id), \
+        "WITH e AS ({INSERT_ENTRY} RETURNING id), \
          p AS (INSERT INTO ledger_postings (entry_id, seq, org_id, account, currency, amount_cents) \
-            SELECT e.id, v.seq, $2, v.account, v.currency, v.amount FROM e, (VALUES {}) AS v(seq, account, currency, amount)), \
+            SELECT e.id, v.seq, $2, v.account, v.currency, v.amount \
+            FROM e, (VALUES {}) AS v(seq, account, currency, amount)), \
          b AS (INSERT INTO ledger_balances (org_id, account, currency, balance_cents, postings) \
-            SELECT $2, v.account, v.currency, v.amount, 1 FROM e, (VALUES {}) AS v(ord, account, currency, amount) ORDER BY v.ord \
-            ON CONFLICT (org_id, account, currency) DO UPDATE SET \
-            balance_cents = ledger_balances.balance_cents + excluded.balance_cents, postings = ledger_balances.postings + 1) \
+            SELECT $2, v.account, v.currency, v.amount, v.postings \
+            FROM e, (VALUES {}) AS v(ord, account, currency, amount, postings) \
+            ORDER BY v.ord {UPSERT_BALANCE}) \
          SELECT COUNT(*) FROM e",
-        lines.join(", "),
-        moves.join(", ")
+        posting_rows(entry, ENTRY_PARAMS + 1, true),
+        change_rows(&changes, first_change, true),
     );
-    let mut q = sqlx::query_scalar::<_, i64>(&sql)
-        .bind(id)
-        .bind(org)
-        .bind(entry.kind.as_str())
-        .bind(reference)
-        .bind(entry.memo.as_deref())
-        .bind(at)
-        .bind(recorded_by);
-    for (i, p) in entry.postings.iter().enumerate() {
-        q = q
-            .bind(i as i32)
-            .bind(&p.account)
-            .bind(&p.currency)
-            .bind(p.amount_cents);
-    }
-    for (account, currency, amount) in &changes {
-        q = q.bind(*account).bind(*currency).bind(*amount);
-    }
-    Ok(q.fetch_one(c).await? == 1)
+    let q = sqlx::query_scalar::<_, i64>(&sql);
+    Ok(
+        bind_entry!(q, id, org, entry, at, recorded_by, changes.iter())
+            .fetch_one(c)
+            .await?
+            == 1,
+    )
 }
 
 pub async fn balances(db: &Db, org: OrgId) -> sqlx::Result<Vec<BalanceRow>> {
@@ -377,7 +377,7 @@ pub struct Invariants {
     pub unbalanced_entries: i64,
     /// The sum of every balance, per currency (each must be zero).
     pub totals: Vec<(String, i64)>,
-    /// Balances that differ from the sum of their account's postings.
+    /// Balances (or posting counts) that differ from their account's postings.
     pub drifted_balances: i64,
 }
 
@@ -409,13 +409,17 @@ pub async fn invariants(db: &Db) -> sqlx::Result<Invariants> {
     .fetch_all(c)
     .await
     })?;
-    let drifted: i64 = on_db!(db, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM ledger_balances b WHERE b.balance_cents <> \
-         (SELECT COALESCE(CAST(SUM(p.amount_cents) AS BIGINT), 0) FROM ledger_postings p \
-          WHERE p.org_id = b.org_id AND p.account = b.account AND p.currency = b.currency)"
+    let drifted: i64 = on_db!(db, |c| {
+        sqlx::query_scalar(
+        "SELECT COUNT(*) FROM ledger_balances b LEFT JOIN \
+         (SELECT org_id, account, currency, CAST(SUM(amount_cents) AS BIGINT) AS total, COUNT(*) AS n \
+          FROM ledger_postings GROUP BY org_id, account, currency) p \
+         ON p.org_id = b.org_id AND p.account = b.account AND p.currency = b.currency \
+         WHERE p.total IS NULL OR b.balance_cents <> p.total OR b.postings <> p.n"
     )
     .fetch_one(c)
-    .await)?;
+    .await
+    })?;
     Ok(Invariants {
         entries,
         unbalanced_entries: unbalanced,
