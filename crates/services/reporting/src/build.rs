@@ -204,6 +204,7 @@ pub fn lane_rates(lanes: &[LaneFigures], made_at: DateTime<Utc>) -> Document {
         ),
         sections,
         data,
+        logo: None,
     }
 }
 
@@ -359,6 +360,7 @@ pub fn broker_kpis(
             blocks,
         }],
         data,
+        logo: None,
     }
 }
 
@@ -468,6 +470,7 @@ pub fn carrier_scorecard(
             blocks,
         }],
         data,
+        logo: None,
     }
 }
 

@@ -15,7 +15,8 @@
 
 pub mod api;
 mod build;
-pub mod document;
+/// Reports are written as the shared document model (`lanerunner-paper`).
+pub use lanerunner_paper as document;
 pub mod error;
 pub mod render;
 pub mod request;

@@ -2,4 +2,4 @@
 //! programs, PDF for people.
 
 pub mod csv;
-pub mod pdf;
+pub use lanerunner_paper::pdf;

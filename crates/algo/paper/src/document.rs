@@ -1,5 +1,8 @@
-//! A report as written, before it is a file: headed sections of key figures, charts,
-//! tables and notes for the PDF, and one flat table of raw values for the CSV.
+//! A document as written, before it is a file: headed sections of key figures, cards,
+//! charts, tables and notes for the PDF, and (for reports) one flat table of raw values
+//! for the CSV.
+
+use crate::image::Image;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
@@ -9,6 +12,8 @@ pub struct Document {
     pub sections: Vec<Section>,
     /// The CSV: one row per fact, values unformatted (cents, RFC 3339, ratios).
     pub data: Table,
+    /// Drawn at the top right of the first page (an organization's letterhead).
+    pub logo: Option<Image>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +29,15 @@ pub enum Block {
     Chart(Chart),
     Table(Table),
     Note(String),
+    /// Boxes side by side, two to a row, each a heading over lines of text (the parties
+    /// to a load, its stops).
+    Cards(Vec<Card>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Card {
+    pub heading: String,
+    pub lines: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,8 @@
 
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
-use crate::document::{Block, Chart, ChartKind, Document, Table, Unit};
+use crate::image::{Image, ImageData};
+use crate::{Block, Card, Chart, ChartKind, Document, Table, Unit};
 
 const WIDTH: f32 = 612.0;
 const HEIGHT: f32 = 792.0;
@@ -14,6 +15,9 @@ const FOOTER_Y: f32 = 28.0;
 
 const REGULAR: Name = Name(b"F1");
 const BOLD: Name = Name(b"F2");
+const LOGO: Name = Name(b"Im1");
+/// The box a logo is fitted into, top right of the first page.
+const LOGO_BOX: (f32, f32) = (150.0, 48.0);
 
 const INK: (f32, f32, f32) = (0.13, 0.15, 0.18);
 const MUTED: (f32, f32, f32) = (0.42, 0.45, 0.5);
@@ -166,6 +170,22 @@ fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
 /// The whole document as PDF bytes.
 pub fn render(doc: &Document) -> Vec<u8> {
     let mut p = Pages::new();
+    if let Some(logo) = &doc.logo {
+        let scale = (LOGO_BOX.0 / logo.width as f32).min(LOGO_BOX.1 / logo.height as f32);
+        let (w, h) = (logo.width as f32 * scale, logo.height as f32 * scale);
+        let c = &mut p.page;
+        c.save_state();
+        c.transform([
+            w,
+            0.0,
+            0.0,
+            h,
+            WIDTH - MARGIN - w,
+            HEIGHT - MARGIN - h + 8.0,
+        ]);
+        c.x_object(LOGO);
+        c.restore_state();
+    }
     p.y -= 20.0;
     p.text(MARGIN, p.y, 20.0, true, INK, &doc.title);
     p.y -= 16.0;
@@ -182,6 +202,7 @@ pub fn render(doc: &Document) -> Vec<u8> {
                 Block::Figures(figures) => draw_figures(&mut p, figures),
                 Block::Chart(chart) => draw_chart(&mut p, chart),
                 Block::Table(table) => draw_table(&mut p, table),
+                Block::Cards(cards) => draw_cards(&mut p, cards),
                 Block::Note(note) => {
                     p.y -= 4.0;
                     p.paragraph(note, 8.5, MUTED);
@@ -207,6 +228,39 @@ fn draw_figures(p: &mut Pages, figures: &[(String, String)]) {
         p.fill_rect(x, p.y, w, h, (0.95, 0.96, 0.98));
         p.text(x + 8.0, p.y + h - 14.0, 7.5, false, MUTED, label);
         p.text(x + 8.0, p.y + 10.0, 15.0, true, INK, value);
+    }
+}
+
+/// Two cards to a row; a row is as tall as its longest card, lines wrapped to the card.
+fn draw_cards(p: &mut Pages, cards: &[Card]) {
+    let (gap, pad, size) = (10.0, 8.0, 8.5);
+    let leading = size * 1.35;
+    let w = (CONTENT_WIDTH - gap) / 2.0;
+    for row in cards.chunks(2) {
+        let wrapped: Vec<Vec<String>> = row
+            .iter()
+            .map(|card| {
+                card.lines
+                    .iter()
+                    .flat_map(|l| wrap(l, size, w - 2.0 * pad))
+                    .collect()
+            })
+            .collect();
+        let most = wrapped.iter().map(Vec::len).max().unwrap_or(0) as f32;
+        let h = 2.0 * pad + 12.0 + most * leading;
+        p.room_for(h + 10.0);
+        p.y -= 10.0 + h;
+        for (i, (card, lines)) in row.iter().zip(&wrapped).enumerate() {
+            let x = MARGIN + i as f32 * (w + gap);
+            p.fill_rect(x, p.y, w, h, (0.95, 0.96, 0.98));
+            let mut y = p.y + h - pad - 8.0;
+            p.text(x + pad, y, 8.0, true, MUTED, &card.heading);
+            y -= 4.0;
+            for line in lines {
+                y -= leading;
+                p.text(x + pad, y, size, false, INK, line);
+            }
+        }
     }
 }
 
@@ -452,7 +506,8 @@ fn write(doc: &Document, pages: Vec<Content>) -> Vec<u8> {
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
     let (regular, bold, info) = (Ref::new(3), Ref::new(4), Ref::new(5));
-    let first_page = 6;
+    let (logo, logo_mask) = (Ref::new(6), Ref::new(7));
+    let first_page = 8;
     let page_refs: Vec<Ref> = (0..pages.len())
         .map(|i| Ref::new(first_page + 2 * i as i32))
         .collect();
@@ -464,6 +519,9 @@ fn write(doc: &Document, pages: Vec<Content>) -> Vec<u8> {
         pdf.type1_font(id)
             .base_font(Name(base))
             .encoding_predefined(Name(b"WinAnsiEncoding"));
+    }
+    if let Some(image) = &doc.logo {
+        write_image(&mut pdf, image, logo, logo_mask);
     }
     pdf.document_info(info)
         .title(TextStr(&doc.title))
@@ -498,20 +556,54 @@ fn write(doc: &Document, pages: Vec<Content>) -> Vec<u8> {
         page.media_box(Rect::new(0.0, 0.0, WIDTH, HEIGHT))
             .parent(tree)
             .contents(content_id);
-        page.resources()
-            .fonts()
-            .pair(REGULAR, regular)
-            .pair(BOLD, bold);
+        let mut resources = page.resources();
+        resources.fonts().pair(REGULAR, regular).pair(BOLD, bold);
+        if i == 0 && doc.logo.is_some() {
+            resources.x_objects().pair(LOGO, logo);
+        }
+        resources.finish();
         page.finish();
         pdf.stream(content_id, &footer.page.finish());
     }
     pdf.finish()
 }
 
+fn write_image(pdf: &mut Pdf, image: &Image, id: Ref, mask_id: Ref) {
+    let (w, h) = (image.width as i32, image.height as i32);
+    match &image.data {
+        ImageData::Jpeg { bytes, components } => {
+            let mut x = pdf.image_xobject(id, bytes);
+            x.filter(pdf_writer::Filter::DctDecode);
+            x.width(w).height(h).bits_per_component(8);
+            match components {
+                1 => x.color_space().device_gray(),
+                4 => x.color_space().device_cmyk(),
+                _ => x.color_space().device_rgb(),
+            };
+        }
+        ImageData::Rgb { rgb, alpha } => {
+            let mut x = pdf.image_xobject(id, rgb);
+            x.filter(pdf_writer::Filter::FlateDecode);
+            x.width(w).height(h).bits_per_component(8);
+            x.color_space().device_rgb();
+            if alpha.is_some() {
+                x.s_mask(mask_id);
+            }
+            x.finish();
+            if let Some(alpha) = alpha {
+                let mut m = pdf.image_xobject(mask_id, alpha);
+                m.filter(pdf_writer::Filter::FlateDecode);
+                m.width(w).height(h).bits_per_component(8);
+                m.color_space().device_gray();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::{Section, Series};
+    use crate::{Section, Series};
 
     fn sample(rows: usize) -> Document {
         let mut table = Table::new(&[("Carrier", false), ("Loads", true)]);
@@ -547,6 +639,7 @@ mod tests {
                 ],
             }],
             data: Table::default(),
+            logo: None,
         }
     }
 
@@ -586,6 +679,52 @@ mod tests {
         assert!(last.contains("carrier 119"));
         assert!(last.contains("Loads"), "the header repeats");
         assert!(last.contains(&format!("Page {} of {}", texts.len(), texts.len())));
+    }
+
+    #[test]
+    fn cards_wrap_their_lines_and_a_logo_is_drawn_on_the_first_page() {
+        let mut doc = sample(1);
+        doc.sections[0].blocks = vec![Block::Cards(vec![
+            Card {
+                heading: "Broker".into(),
+                lines: vec!["Acme Logistics".into(), "MC 123456".into()],
+            },
+            Card {
+                heading: "Carrier".into(),
+                lines: vec!["word ".repeat(40), "Last line".into()],
+            },
+            Card {
+                heading: "Third card".into(),
+                lines: vec![],
+            },
+        ])];
+        let png = crate::image::tests::png(4, 2, png::ColorType::Rgba, &[200, 10, 10, 90]);
+        doc.logo = Some(Image::decode(&png).unwrap());
+        let bytes = render(&doc);
+        let texts = page_texts(&bytes);
+        for word in ["Acme Logistics", "MC 123456", "Last line", "Third card"] {
+            assert!(
+                texts[0].contains(word),
+                "{word:?} missing from {:?}",
+                texts[0]
+            );
+        }
+        let pdf = lopdf::Document::load_mem(&bytes).unwrap();
+        let first = *pdf.get_pages().values().next().unwrap();
+        let (resources, _) = pdf.get_page_resources(first).unwrap();
+        let xobjects = resources
+            .unwrap()
+            .get(b"XObject")
+            .unwrap()
+            .as_dict()
+            .unwrap();
+        let logo = pdf
+            .get_object(xobjects.get(b"Im1").unwrap().as_reference().unwrap())
+            .unwrap()
+            .as_stream()
+            .unwrap();
+        assert_eq!(logo.dict.get(b"Width").unwrap().as_i64().unwrap(), 4);
+        assert!(logo.dict.has(b"SMask"), "the alpha channel is kept");
     }
 
     #[test]
