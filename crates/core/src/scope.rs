@@ -39,10 +39,13 @@ pub enum Resource {
     Files,
     /// Money: the ledger, invoices, payments and payouts.
     Payments,
+    /// A load's paperwork: rate confirmations, bills of lading, proof of delivery, their
+    /// signatures, the checklist, and the organization's document template.
+    Documents,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 12] = [
+    pub const ALL: [Resource; 13] = [
         Resource::Identity,
         Resource::Loads,
         Resource::Trucks,
@@ -55,6 +58,7 @@ impl Resource {
         Resource::Chat,
         Resource::Files,
         Resource::Payments,
+        Resource::Documents,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +75,7 @@ impl Resource {
             Resource::Chat => "chat",
             Resource::Files => "files",
             Resource::Payments => "payments",
+            Resource::Documents => "documents",
         }
     }
 }

@@ -219,6 +219,34 @@ pub const SERVICES: &[ServiceSpec] = &[
         },
     },
     ServiceSpec {
+        name: lanerunner_documents::SERVICE,
+        migrations: lanerunner_documents::migrations,
+        // The storage service holds the documents' bytes: a direct call, so documents runs
+        // where storage runs.
+        start: |ctx, config, peers| {
+            Box::pin(async move {
+                let storage = peers
+                    .get::<lanerunner_storage::StorageService>()
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "the documents service keeps its files in the storage service in the same process: run them together (--services storage,documents)"
+                        )
+                    })?;
+                let files = Arc::new(lanerunner_documents::files::InProcessStorage(
+                    storage.storage().clone(),
+                ));
+                Ok(Started::new(
+                    lanerunner_documents::DocumentsService::start(
+                        ctx,
+                        files,
+                        std::time::Duration::from_millis(config.documents.generate_poll_ms),
+                    )
+                    .await?,
+                ))
+            })
+        },
+    },
+    ServiceSpec {
         name: lanerunner_reporting::SERVICE,
         migrations: lanerunner_reporting::migrations,
         // `reporting.*`, `public_url` for the links it emails, and analytics, whose figures

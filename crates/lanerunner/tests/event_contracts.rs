@@ -420,3 +420,80 @@ async fn what_carriers_publishes_negotiation_reads() {
     );
     assert_eq!(standing.reasons.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_loads_identity_and_carriers_publish_documents_reads() {
+    use lanerunner_documents::events as documents;
+    let publishers: Vec<String> = [
+        lanerunner_loads::events::LOAD_BOOKED,
+        lanerunner_loads::events::LOAD_STATUS_CHANGED,
+        lanerunner_identity::events::ORG_CREATED,
+        lanerunner_carriers::events::CARRIER_STANDING,
+    ]
+    .iter()
+    .map(|t| t.topic())
+    .collect();
+    assert_eq!(documents::consumed_topics(), publishers);
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut sub = app
+        .app()
+        .bus()
+        .subscribe_broadcast(&["load.#", "identity.#", "carrier.#"])
+        .await
+        .unwrap();
+    let broker = app.signup("contract-db@example.com", "broker").await;
+    let carrier = app.signup("contract-dc@example.com", "carrier").await;
+    let res = app
+        .put_json(
+            "/v1/carriers/authority",
+            &json!({"usdot_number": 2_751_903, "mc_number": 938_251, "insurance_expires_on": "2099-06-30"}),
+            Some(&carrier.access),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut load = lanerunner::testing::dallas_atlanta_load("EC-D", 260_000);
+    load["stops"][0]["facility"] = json!("Dock 7");
+    load["temperature_f"] = json!(null);
+    load["contact"] = json!({"name": "Desk", "phone": "214-555-0100"});
+    let id = lanerunner::testing::posted(&app, &broker, &load).await;
+    let res = app
+        .post_json(
+            &format!("/v1/loads/{id}/status"),
+            &json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id}}),
+            Some(&broker.access),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let seen = first_of_each(&mut sub, &publishers).await;
+    let booked: documents::LoadBooked = read_as(&seen["load.booked.v1"]);
+    assert_eq!(booked.load_id.to_string(), id);
+    assert_eq!(
+        booked.carrier_org_id.map(|c| c.to_string()),
+        Some(carrier.org_id.clone())
+    );
+    assert_eq!(booked.rate_cents, 260_000);
+    assert_eq!(booked.load.reference, "EC-D");
+    assert_eq!(booked.load.stops[0].facility.as_deref(), Some("Dock 7"));
+    assert_eq!(booked.load.stops[0].location.label, "Dallas, TX");
+    assert_eq!(booked.load.stops[1].kind, "delivery");
+    assert!(booked.load.stops[1].window.appointment);
+    assert_eq!(booked.load.equipment, "V");
+    assert_eq!(
+        booked.load.contact.and_then(|c| c.phone).as_deref(),
+        Some("214-555-0100")
+    );
+    let status: documents::StatusChanged = read_as(&seen["load.status_changed.v1"]);
+    assert_eq!(status.load_id.to_string(), id);
+    let org: documents::OrgCreated = read_as(&seen["identity.org_created.v1"]);
+    assert_eq!(
+        (org.org_id.to_string(), org.kind.as_str()),
+        (broker.org_id, "broker")
+    );
+    let standing: documents::CarrierStanding = read_as(&seen["carrier.standing.v1"]);
+    assert_eq!(
+        (standing.usdot_number, standing.mc_number),
+        (2_751_903, Some(938_251))
+    );
+}

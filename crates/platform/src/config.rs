@@ -34,6 +34,7 @@ pub struct Config {
     pub negotiation: NegotiationConfig,
     pub carriers: CarriersConfig,
     pub storage: StorageConfig,
+    pub documents: DocumentsConfig,
     pub blob: BlobConfig,
 }
 
@@ -195,6 +196,22 @@ impl Default for StorageConfig {
             link_max_secs: 7 * 86_400,
             rewrap_poll_secs: 60,
             keyring_file: None,
+        }
+    }
+}
+
+/// The documents service (its files go to the storage service).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DocumentsConfig {
+    /// How often the sweep generates the paperwork of new bookings, in milliseconds.
+    pub generate_poll_ms: u64,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        Self {
+            generate_poll_ms: 1000,
         }
     }
 }
@@ -544,6 +561,7 @@ impl Default for Config {
             negotiation: NegotiationConfig::default(),
             carriers: CarriersConfig::default(),
             storage: StorageConfig::default(),
+            documents: DocumentsConfig::default(),
             blob: BlobConfig::default(),
         }
     }
@@ -733,6 +751,12 @@ impl Config {
         }
         if self.storage.link_max_secs < 60 {
             return Err(invalid("storage.link_max_secs", "must be at least 60"));
+        }
+        if !(50..=3_600_000).contains(&self.documents.generate_poll_ms) {
+            return Err(invalid(
+                "documents.generate_poll_ms",
+                "must be between 50 and 3600000",
+            ));
         }
         if self.storage.rewrap_poll_secs == 0 {
             return Err(invalid("storage.rewrap_poll_secs", "must be at least 1"));

@@ -189,6 +189,8 @@ pub mod scope {
         FilesWrite => Files, Write;
         PaymentsRead => Payments, Read;
         PaymentsWrite => Payments, Write;
+        DocumentsRead => Documents, Read;
+        DocumentsWrite => Documents, Write;
     }
 }
 

@@ -16,14 +16,7 @@ companies stand behind it, so no one company's rates can be read from it; \
 
 fn dollars(cents: f64) -> String {
     let whole = (cents / 100.0).round() as i64;
-    let digits = whole.abs().to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
+    let grouped = lanerunner_paper::grouped(whole.unsigned_abs());
     format!("{}${grouped}", if whole < 0 { "-" } else { "" })
 }
 

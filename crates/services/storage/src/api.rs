@@ -60,23 +60,32 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<FileView>), Problem> {
-    let max = s.settings().max_bytes;
-    let declared_len = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if let Some(len) = declared_len.filter(|len| *len > max) {
-        return Err(StorageError::TooLarge { size: len, max }.into());
-    }
-    // One byte over the limit is enough to know it is too large.
-    let bytes = axum::body::to_bytes(body, max + 1)
-        .await
-        .map_err(|_| StorageError::TooLarge { size: max + 1, max })?;
+    let bytes = read_upload(&headers, body, s.settings().max_bytes).await?;
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let file = s.store(&caller, q.name.as_deref(), declared, bytes).await?;
     Ok((StatusCode::CREATED, Json(file)))
+}
+
+/// An upload's body, up to `max` bytes: a larger one (by its `Content-Length`, or as it
+/// arrives) is `StorageError::TooLarge`. For every route that takes a file as its body.
+pub async fn read_upload(
+    headers: &HeaderMap,
+    body: Body,
+    max: usize,
+) -> Result<axum::body::Bytes, StorageError> {
+    let declared_len = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(len) = declared_len.filter(|len| *len > max) {
+        return Err(StorageError::TooLarge { size: len, max });
+    }
+    // One byte over the limit is enough to know it is too large.
+    axum::body::to_bytes(body, max + 1)
+        .await
+        .map_err(|_| StorageError::TooLarge { size: max + 1, max })
 }
 
 /// Your organization's files, newest first (`next_cursor` pages on to older ones).
@@ -177,11 +186,13 @@ pub async fn download(
     Ok(send(s.download(FileId(id), &signed).await?))
 }
 
-/// The content as an attachment, never rendered by the browser as something else.
 fn send(c: Content) -> Response {
-    let ascii: String = c
-        .file
-        .name
+    attachment(&c.file.name, &c.file.content_type, &c.file.sha256, c.bytes)
+}
+
+/// A file's bytes as an attachment, never rendered by the browser as something else.
+pub fn attachment(name: &str, content_type: &str, sha256: &str, bytes: Vec<u8>) -> Response {
+    let ascii: String = name
         .chars()
         .map(|ch| {
             if ch.is_ascii_graphic() && ch != '"' && ch != '\\' || ch == ' ' {
@@ -191,9 +202,7 @@ fn send(c: Content) -> Response {
             }
         })
         .collect();
-    let encoded: String = c
-        .file
-        .name
+    let encoded: String = name
         .bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -204,9 +213,9 @@ fn send(c: Content) -> Response {
         })
         .collect();
     let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
-    let mut r = c.bytes.into_response();
+    let mut r = bytes.into_response();
     let h = r.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&c.file.content_type) {
+    if let Ok(v) = HeaderValue::from_str(content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
     if let Ok(v) = HeaderValue::from_str(&disposition) {
@@ -220,7 +229,7 @@ fn send(c: Content) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
-    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", c.file.sha256)) {
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{sha256}\"")) {
         h.insert(header::ETAG, v);
     }
     r

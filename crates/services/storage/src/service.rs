@@ -5,12 +5,13 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use lanerunner_core::Role;
+use lanerunner_core::{OrgId, Role};
 use lanerunner_platform::blob::Blobs;
 use lanerunner_platform::http::{Caller, Violations};
 use lanerunner_platform::service::ServiceContext;
 use lanerunner_platform::Db;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::envelope::DataKey;
 use crate::error::{Result, StorageError};
@@ -119,17 +120,34 @@ impl Storage {
         declared: Option<&str>,
         body: B,
     ) -> Result<FileView> {
-        let bytes = body.as_ref();
         Self::may_write(caller)?;
-        let mut v = Violations::default();
-        let name = clean_name(name, &mut v);
-        v.into_result(())?;
-        if bytes.len() > self.settings.max_bytes {
+        let size = body.as_ref().len();
+        if size > self.settings.max_bytes {
             return Err(StorageError::TooLarge {
-                size: bytes.len(),
+                size,
                 max: self.settings.max_bytes,
             });
         }
+        self.store_for(caller.org, caller.actor_id(), name, declared, body)
+            .await
+    }
+
+    /// [`Storage::store`] for a co-located service that has already decided who may write
+    /// and how large a file may be (the documents service, storing a generated PDF or an
+    /// upload it read within `storage.max_upload_bytes`): the object belongs to `org` and
+    /// was made by `created_by`.
+    pub async fn store_for<B: AsRef<[u8]> + Send + 'static>(
+        &self,
+        org: OrgId,
+        created_by: Uuid,
+        name: Option<&str>,
+        declared: Option<&str>,
+        body: B,
+    ) -> Result<FileView> {
+        let bytes = body.as_ref();
+        let mut v = Violations::default();
+        let name = clean_name(name, &mut v);
+        v.into_result(())?;
         let content_type = sniff::check(declared, bytes)?;
         let id = FileId::new();
         let size = bytes.len();
@@ -147,15 +165,15 @@ impl Storage {
             .map_err(|e| StorageError::Unavailable(format!("{e:#}")))?;
         let row = ObjectRow {
             id,
-            org_id: caller.org,
+            org_id: org,
             name,
             content_type: content_type.to_owned(),
             size_bytes: size as i64,
             sha256,
-            blob_key: format!("files/{}/{}", caller.org.as_uuid(), id.as_uuid()),
+            blob_key: format!("files/{}/{}", org.as_uuid(), id.as_uuid()),
             kek_version: wrapped.version as i32,
             wrapped_key: B64.encode(&wrapped.bytes),
-            created_by: caller.actor_id(),
+            created_by,
             created_at: Utc::now(),
         };
         self.blobs.put(&row.blob_key, sealed).await.map_err(|e| {
@@ -186,7 +204,12 @@ impl Storage {
 
     /// The caller's object, opened and checked.
     pub async fn content(&self, caller: &Caller, id: FileId) -> Result<Content> {
-        let row = store::get(&self.db, caller.org, id)
+        self.content_of(caller.org, id).await
+    }
+
+    /// `org`'s object, opened and checked (for a co-located service).
+    pub async fn content_of(&self, org: OrgId, id: FileId) -> Result<Content> {
+        let row = store::get(&self.db, org, id)
             .await?
             .ok_or(StorageError::NotFound("file"))?;
         self.open(row).await
@@ -279,7 +302,12 @@ impl Storage {
     /// orphans covers them.
     pub async fn delete(&self, caller: &Caller, id: FileId) -> Result<()> {
         Self::may_write(caller)?;
-        let key = store::delete(&self.db, caller.org, id)
+        self.delete_of(caller.org, id).await
+    }
+
+    /// Deletes `org`'s object (for a co-located service).
+    pub async fn delete_of(&self, org: OrgId, id: FileId) -> Result<()> {
+        let key = store::delete(&self.db, org, id)
             .await?
             .ok_or(StorageError::NotFound("file"))?;
         if let Err(e) = self.blobs.delete(&key).await {
