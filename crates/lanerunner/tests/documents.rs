@@ -510,6 +510,32 @@ both_backends!(
         )
         .await;
         assert!(done["completed_at"].is_string());
+
+        // The list of paperwork: both parties see the load, complete; nobody else does.
+        for who in [&broker, &carrier] {
+            let list = json_of(
+                app.get("/v1/documents/loads?limit=10", Some(&who.access))
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            assert_eq!(list["items"][0]["load_id"], load.as_str());
+            assert_eq!(list["items"][0]["complete"], true);
+            assert_eq!(list["items"][0]["missing"], json!([]));
+        }
+        let list = json_of(
+            app.get("/v1/documents/loads", Some(&stranger.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(list["items"], json!([]));
+        expect_problem(
+            app.get("/v1/documents/loads?limit=0", Some(&broker.access))
+                .await,
+            422,
+            "validation",
+        )
+        .await;
     }
 
     async fn two_signers_at_the_same_instant_both_land_in_the_last_signed_version(app: TestApp) {

@@ -9,8 +9,9 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
+use lanerunner_platform::http::pagination::PageQuery;
 use lanerunner_platform::http::scope::{DocumentsRead, DocumentsWrite};
-use lanerunner_platform::http::{ApiJson, Authorized, ClientAddr, Problem};
+use lanerunner_platform::http::{ApiJson, Authorized, ClientAddr, Page, Problem};
 use lanerunner_storage::api::{attachment, read_upload};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -20,8 +21,8 @@ use uuid::Uuid;
 use crate::service::Documents;
 use crate::template::{TemplateInput, MAX_LOGO_BYTES};
 use crate::views::{
-    ChecklistView, DocumentView, GenerateRequest, LoadDocumentsView, LookupView, SignRequest,
-    TemplateView, VerifyView,
+    ChecklistView, DocumentView, GenerateRequest, LoadDocumentsView, LookupView, PaperworkSummary,
+    SignRequest, TemplateView, VerifyView,
 };
 
 pub type AppState = Arc<Documents>;
@@ -42,12 +43,29 @@ pub fn routes(documents: Arc<Documents>) -> OpenApiRouter {
     OpenApiRouter::new()
         .merge(files)
         .routes(routes!(generate))
+        .routes(routes!(paperwork))
         .routes(routes!(checklist))
         .routes(routes!(get_template, put_template))
         .routes(routes!(get_document))
         .routes(routes!(content))
         .routes(routes!(sign))
         .with_state(documents)
+}
+
+/// The loads your organization has paperwork for (as broker or carrier), newest first,
+/// each with what its checklist still misses.
+#[utoipa::path(get, path = "/v1/documents/loads", tag = "documents", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = Page<PaperworkSummary>), (status = 422, body = Problem)))]
+pub async fn paperwork(
+    State(s): State<AppState>,
+    caller: Authorized<DocumentsRead>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Page<PaperworkSummary>>, Problem> {
+    let cursor = q.cursor()?;
+    let rows = s
+        .loads(&caller, cursor.after, i64::from(cursor.limit) + 1)
+        .await?;
+    Ok(Json(Page::from_rows(rows, cursor, |r| r.load_id)))
 }
 
 /// The load's documents and its checklist (its broker or its booked carrier).

@@ -27,8 +27,8 @@ use crate::paperwork::{Letterhead, LoadPaper, Model, PrintedSignature};
 use crate::store::{self, DocumentRow, LoadRow, SignatureRow, TemplateRow};
 use crate::template::{TemplateInput, MAX_LOGO_BYTES};
 use crate::views::{
-    ChecklistView, DocumentView, LoadDocumentsView, LookupView, SignRequest, TemplateView,
-    VerifyView,
+    ChecklistView, DocumentView, LoadDocumentsView, LookupView, PaperworkSummary, SignRequest,
+    TemplateView, VerifyView,
 };
 
 /// The actor recorded for paperwork LaneRunner generates on its own.
@@ -376,6 +376,43 @@ impl Documents {
             documents,
             checklist,
         })
+    }
+
+    /// A page of the loads the caller's organization has paperwork for, newest first.
+    pub async fn loads(
+        &self,
+        caller: &Caller,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<PaperworkSummary>> {
+        let (loads, docs, sigs) = store::loads_page(&self.db, caller.org, before, limit).await?;
+        Ok(loads
+            .iter()
+            .map(|load| {
+                let own: Vec<DocumentRow> = docs
+                    .iter()
+                    .filter(|d| d.load_id == load.load_id)
+                    .cloned()
+                    .collect();
+                let checklist = checklist_view(load, &own, &sigs);
+                PaperworkSummary {
+                    load_id: load.load_id,
+                    reference: load.reference.clone(),
+                    party: party_of(caller, load),
+                    status: load.status.clone(),
+                    rate_cents: load.rate_cents,
+                    booked_at: load.booked_at,
+                    documents: own.len(),
+                    complete: checklist.complete,
+                    missing: checklist
+                        .items
+                        .iter()
+                        .filter(|i| !i.done)
+                        .map(|i| i.label)
+                        .collect(),
+                }
+            })
+            .collect())
     }
 
     pub async fn checklist(&self, caller: &Caller, load_id: Uuid) -> Result<ChecklistView> {

@@ -209,6 +209,56 @@ pub async fn load_for(db: &Db, org: OrgId, id: Uuid) -> sqlx::Result<Option<Load
         .await)
 }
 
+/// The loads `org` is a party to, newest first, older than `before`: the subquery the
+/// page's documents and signatures are read with too.
+fn loads_page_filter() -> &'static str {
+    "SELECT load_id FROM doc_loads WHERE (broker_org_id = $1 OR carrier_org_id = $1) \
+     AND ($2 IS NULL OR load_id < $2) ORDER BY load_id DESC LIMIT $3"
+}
+
+/// A page of `org`'s loads with their documents and signatures: three queries whatever
+/// the page's size.
+pub async fn loads_page(
+    db: &Db,
+    org: OrgId,
+    before: Option<Uuid>,
+    limit: i64,
+) -> sqlx::Result<(Vec<LoadRow>, Vec<DocumentRow>, Vec<SignatureRow>)> {
+    let filter = loads_page_filter();
+    let loads = format!(
+        "SELECT {LOAD_COLUMNS} FROM doc_loads WHERE load_id IN ({filter}) ORDER BY load_id DESC"
+    );
+    let docs = format!(
+        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE load_id IN ({filter}) ORDER BY created_at, id"
+    );
+    let sigs = format!(
+        "SELECT {} FROM document_signatures s JOIN documents d ON d.id = s.document_id \
+         WHERE d.load_id IN ({filter}) ORDER BY s.signed_at, s.id",
+        qualified("s", SIGNATURE_COLUMNS)
+    );
+    on_db!(db, |c| {
+        let loads: Vec<LoadRow> = sqlx::query_as(&loads)
+            .bind(org)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(c)
+            .await?;
+        let docs: Vec<DocumentRow> = sqlx::query_as(&docs)
+            .bind(org)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(c)
+            .await?;
+        let sigs: Vec<SignatureRow> = sqlx::query_as(&sigs)
+            .bind(org)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(c)
+            .await?;
+        Ok((loads, docs, sigs))
+    })
+}
+
 /// Loads whose paperwork is still to be generated, oldest booking first.
 pub async fn generation_due(db: &Db, limit: i64) -> sqlx::Result<Vec<LoadRow>> {
     let sql = format!(

@@ -195,3 +195,18 @@ impl From<&TemplateRow> for TemplateView {
         }
     }
 }
+
+/// One load in the list of your paperwork.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PaperworkSummary {
+    pub load_id: Uuid,
+    pub reference: String,
+    pub party: Party,
+    pub status: String,
+    pub rate_cents: i64,
+    pub booked_at: DateTime<Utc>,
+    pub documents: usize,
+    pub complete: bool,
+    /// The labels of the checklist items not done yet.
+    pub missing: Vec<&'static str>,
+}
