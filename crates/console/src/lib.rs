@@ -47,6 +47,7 @@ const ASSETS: &[Asset] = assets! {
     "js/pages/rates.js" => JS,
     "js/pages/files.js" => JS,
     "js/pages/ledger.js" => JS,
+    "js/pages/documents.js" => JS,
     "vendor/leaflet.js" => JS,
     "vendor/leaflet.css" => "text/css; charset=utf-8",
     "vendor/topojson-client.min.js" => JS,

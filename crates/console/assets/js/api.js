@@ -51,8 +51,9 @@ async function refresh() {
 }
 
 /**
- * `api("POST", "/v1/loads", body, {idempotencyKey, ifMatch, contentType, headers: true})`:
- * the JSON answer (with `{body, etag}` when `headers` is asked for), or an ApiError.
+ * `api("POST", "/v1/loads", body, {idempotencyKey, ifMatch, contentType, headers: true, blob: true})`:
+ * the JSON answer (with `{body, etag}` when `headers` is asked for; the body as a Blob when
+ * `blob` is, for a file), or an ApiError.
  */
 export async function api(method, path, body, opts = {}) {
   const headers = { accept: "application/json, application/problem+json" };
@@ -79,6 +80,7 @@ export async function api(method, path, body, opts = {}) {
     return api(method, path, body, { ...opts, retried: true });
   }
   const type = res.headers.get("content-type") || "";
+  if (opts.blob && res.ok) return res.blob();
   const data = res.status === 204 ? null : type.includes("json") ? await res.json().catch(() => null) : null;
   if (!res.ok) {
     throw new ApiError(res.status, data || {

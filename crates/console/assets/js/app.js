@@ -11,6 +11,7 @@ import { editLoad, importLoads, myLoads, postLoad } from "./pages/loads.js";
 import { rates } from "./pages/rates.js";
 import { files } from "./pages/files.js";
 import { ledger } from "./pages/ledger.js";
+import { letterhead, loadDocuments, paperwork } from "./pages/documents.js";
 import { loadPage } from "./pages/negotiation.js";
 import { conversation, conversations } from "./pages/chat.js";
 import { settings } from "./pages/settings.js";
@@ -36,6 +37,8 @@ const PAGES = {
   "#/rates": rates,
   "#/files": files,
   "#/ledger": ledger,
+  "#/paperwork": paperwork,
+  "#/paperwork/letterhead": letterhead,
   "#/chat": conversations,
   "#/settings": settings,
   "#/trucks": myTrucks,
@@ -58,6 +61,7 @@ function nav(me) {
     kind === "carrier" ? h("a", { href: "#/trucks" }, "My trucks") : null,
     h("a", { href: "#/rates" }, "Rates"),
     h("a", { href: "#/chat" }, "Messages"),
+    h("a", { href: "#/paperwork" }, "Paperwork"),
     h("a", { href: "#/files" }, "Files"),
     ["owner", "admin", "accountant"].includes(me.user.role) ? h("a", { href: "#/ledger" }, "Ledger") : null,
     h("a", { href: "#/settings" }, "Settings"),
@@ -99,10 +103,12 @@ async function route() {
   const chat = hash.match(/^#\/chat\/([0-9a-f-]{36})$/);
   const truck = hash.match(/^#\/truck\/([0-9a-f-]{36})$/);
   const edit = hash.match(/^#\/load\/([0-9a-f-]{36})\/edit$/);
+  const docs = hash.match(/^#\/load\/([0-9a-f-]{36})\/documents$/);
   const page = load ? (m) => loadPage(m, load[1])
     : chat ? (m) => conversation(m, chat[1])
     : truck ? (m) => truckPage(m, truck[1])
     : edit ? (m) => editLoad(m, edit[1])
+    : docs ? (m) => loadDocuments(m, docs[1])
     : PAGES[hash];
   if (!page) return mount("Not found", h("p", {}, "There is no such page. ", h("a", { href: "#/board" }, "Go to the load board")));
   try {

@@ -1,0 +1,118 @@
+// A load's paperwork in the browser: the broker sets its letterhead and logo, books a load,
+// and finds the rate confirmation and bill of lading generated; the carrier signs the rate
+// confirmation, attaches proof of delivery (a file that lies about its type is refused next
+// to the input), checks an altered copy; delivery completes the checklist.
+const { test, expect } = require("@playwright/test");
+const { run, accessible, signUp, postLoad } = require("./helpers");
+
+const PNG = Buffer.from("89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a730000001049444154789c63e08e590b440c100a001bb60451e9cb3f810000000049454e44ae426082", "hex");
+const PDF = Buffer.from("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n");
+
+/** Calls the API as the page's signed-in user. */
+async function call(page, method, path, body) {
+  return page.evaluate(async ([method, path, body]) => {
+    const s = JSON.parse(sessionStorage.getItem("lanerunner.session"));
+    const r = await fetch(path, {
+      method,
+      headers: { authorization: `Bearer ${s.access}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, [method, path, body]);
+}
+
+test("broker and carrier take a load's paperwork from booking to a complete checklist", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const carrierCtx = await browser.newContext();
+  const carrier = await carrierCtx.newPage();
+  await signUp(carrier, "carrier", `docs-c-${run}@example.com`);
+  const carrierOrg = (await call(carrier, "GET", "/v1/me")).body.organization.id;
+
+  const brokerCtx = await browser.newContext();
+  const broker = await brokerCtx.newPage();
+  await signUp(broker, "broker", `docs-b-${run}@example.com`);
+
+  // The letterhead: name, terms and a logo.
+  await broker.getByRole("link", { name: "Paperwork" }).click();
+  await expect(broker.getByRole("heading", { name: "Paperwork" })).toBeVisible();
+  await broker.getByRole("link", { name: "Letterhead and terms on your documents" }).click();
+  await expect(broker.getByRole("heading", { name: "Letterhead and terms" })).toBeVisible();
+  await broker.getByLabel("Legal name").fill(`Acme Freight ${run} LLC`);
+  await broker.getByLabel("Email").fill("not an email");
+  // The browser refuses it before it is sent (the server checks it too).
+  expect(await broker.getByLabel("Email").evaluate((e) => e.validity.valid)).toBe(false);
+  await broker.getByLabel("Email").fill(`ops-${run}@example.com`);
+  await broker.getByLabel("Terms on every rate confirmation").fill("Detention $60/hour after two free hours.");
+  await broker.getByRole("button", { name: "Save" }).click();
+  await expect(broker.locator("#toast")).toContainText("Letterhead saved");
+  await broker.getByLabel("Logo (PNG or JPEG, at most 256 KB)").setInputFiles({ name: "logo.png", mimeType: "image/png", buffer: PNG });
+  await broker.getByRole("button", { name: "Upload the logo" }).click();
+  await expect(broker.getByRole("img", { name: "Your logo" })).toBeVisible();
+  await accessible(broker, "letterhead");
+
+  // Booked: the paperwork is generated.
+  const reference = `DOCS-${run}`;
+  await postLoad(broker, reference);
+  const loads = (await call(broker, "GET", "/v1/loads?limit=50")).body.items;
+  const load = loads.find((l) => l.reference === reference);
+  const covered = await call(broker, "POST", `/v1/loads/${load.id}/status`, { event: "cover", booking: { carrier_org_id: carrierOrg } });
+  expect(covered.status).toBe(200);
+  await broker.getByRole("link", { name: "Paperwork" }).click();
+  await broker.getByRole("link", { name: reference }).click();
+  await expect(broker.getByRole("heading", { name: `Paperwork · ${reference}` })).toBeVisible();
+  const docs = broker.locator("#documents tbody tr");
+  await expect(docs).toHaveCount(2, { timeout: 15_000 });
+  await expect(docs.first()).toContainText("Rate confirmation");
+  await expect(broker.locator('#checklist [data-item="rate_confirmation_signed"]')).toContainText("Missing");
+  await accessible(broker, "a load's paperwork");
+  const [download] = await Promise.all([
+    broker.waitForEvent("download"),
+    broker.getByRole("button", { name: /^Open rate-confirmation/ }).click(),
+  ]);
+  expect(download.suggestedFilename()).toMatch(/^rate-confirmation-.*\.pdf$/);
+  const fs = require("node:fs");
+  expect(fs.readFileSync(await download.path()).subarray(0, 5).toString()).toBe("%PDF-");
+
+  // The carrier signs the rate confirmation.
+  await carrier.getByRole("link", { name: "Paperwork" }).click();
+  await expect(carrier.getByRole("row", { name: new RegExp(reference) })).toContainText("Missing");
+  await carrier.getByRole("link", { name: reference }).click();
+  await expect(carrier.locator("#documents tbody tr")).toHaveCount(2);
+  await carrier.getByRole("button", { name: /^Sign rate-confirmation/ }).click();
+  await carrier.getByLabel("Your full name").fill("Casey Carrier");
+  await carrier.getByRole("button", { name: "Sign", exact: true }).click();
+  await expect(carrier.locator("#consent-error")).toContainText("must be true");
+  await carrier.getByRole("checkbox").check();
+  await carrier.getByRole("button", { name: "Sign", exact: true }).click();
+  await expect(carrier.locator("#documents")).toContainText("Casey Carrier for the carrier");
+  await expect(carrier.locator('#checklist [data-item="rate_confirmation_signed"]')).toContainText("Done");
+  await accessible(carrier, "signed");
+
+  // Proof of delivery, from a phone: a file that lies is refused next to its input.
+  await carrier.getByLabel("Kind").selectOption("proof_of_delivery");
+  await carrier.getByLabel("File (PDF or photo)").setInputFiles({ name: "pod.pdf", mimeType: "application/pdf", buffer: PNG });
+  await carrier.getByRole("button", { name: "Attach" }).click();
+  await expect(carrier.locator(".field-error")).toContainText("PNG");
+  await carrier.getByLabel("File (PDF or photo)").setInputFiles({ name: "pod.pdf", mimeType: "application/pdf", buffer: PDF });
+  await carrier.getByLabel("Note (optional)").fill("signed at the dock");
+  await carrier.getByRole("button", { name: "Attach" }).click();
+  await expect(carrier.locator("#documents tbody tr")).toHaveCount(4);
+  await expect(carrier.locator("#documents")).toContainText("signed at the dock");
+
+  // A copy altered after signing is caught by its hash.
+  await carrier.getByRole("button", { name: /^Check a copy of rate-confirmation-.*-signed\.pdf/ }).click();
+  await carrier.getByLabel("The copy to check", { exact: true }).setInputFiles({ name: "copy.pdf", mimeType: "application/pdf", buffer: PDF });
+  await carrier.getByRole("button", { name: "Check", exact: true }).click();
+  await expect(carrier.getByRole("status").filter({ hasText: "Altered" })).toBeVisible();
+
+  // Delivered: nothing is missing.
+  for (const event of ["dispatch", "arrive_pickup", "depart_pickup", "arrive_delivery", "deliver"]) {
+    expect((await call(broker, "POST", `/v1/loads/${load.id}/status`, { event })).status).toBe(200);
+  }
+  await expect(async () => {
+    await carrier.reload();
+    await expect(carrier.getByRole("heading", { name: "Checklist: complete, ready to invoice" })).toBeVisible({ timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
+  await carrierCtx.close();
+  await brokerCtx.close();
+});
