@@ -88,6 +88,9 @@ fi
 # A local S3 (moto, 127.0.0.1:5000) for the archive's S3 test; installed once with pip.
 bash scripts/s3.sh
 
+# A local Stripe (localstripe, 127.0.0.1:8420) for the payment tests; installed once with pip.
+bash scripts/localstripe.sh
+
 # The project's own PostgreSQL primary + streaming replica (127.0.0.1:5440/5441) for the
 # read-replica test; the machine's cluster on 5432 is not touched.
 bash scripts/pg-replica.sh

@@ -24,6 +24,7 @@ pub mod ml;
 pub mod registry;
 pub mod simulate;
 pub mod storage_keys;
+pub mod stripe;
 #[cfg(feature = "testkit")]
 pub mod testing;
 

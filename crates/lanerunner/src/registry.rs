@@ -194,7 +194,19 @@ pub const SERVICES: &[ServiceSpec] = &[
         },
     },
     service!(lanerunner_chat::ChatService),
-    service!(lanerunner_payments::PaymentsService),
+    ServiceSpec {
+        name: lanerunner_payments::SERVICE,
+        migrations: lanerunner_payments::migrations,
+        // `payments.*`: who collects invoices online (Stripe, or none: settled by hand).
+        start: |ctx, config, _peers| {
+            Box::pin(async move {
+                let processor = crate::stripe::processor(&config.payments)?;
+                Ok(Started::new(
+                    lanerunner_payments::PaymentsService::start(ctx, processor).await?,
+                ))
+            })
+        },
+    },
     ServiceSpec {
         name: lanerunner_storage::SERVICE,
         migrations: lanerunner_storage::migrations,

@@ -471,6 +471,78 @@ pub async fn book(app: &TestApp, broker: &Account, carrier: &Account, load: &ser
     assert_eq!(res.status(), reqwest::StatusCode::OK);
 }
 
+/// Books a Dallas → Atlanta load at `rate_cents` with `carrier`, then takes its paperwork to
+/// a complete checklist as the two parties would: the carrier signs the generated rate
+/// confirmation and uploads proof of delivery, the broker moves the load to delivered. The
+/// load's id, once the checklist says it is complete.
+pub async fn complete_paperwork(
+    app: &TestApp,
+    broker: &Account,
+    carrier: &Account,
+    reference: &str,
+    rate_cents: i64,
+) -> String {
+    let id = posted(app, broker, &dallas_atlanta_load(reference, rate_cents)).await;
+    let status = |event: serde_json::Value| {
+        let path = format!("/v1/loads/{id}/status");
+        async move {
+            let res = app.post_json(&path, &event, Some(&broker.access)).await;
+            assert_eq!(res.status(), reqwest::StatusCode::OK, "{event}");
+        }
+    };
+    status(serde_json::json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id, "rate_cents": rate_cents}})).await;
+    let docs = poll(app, &format!("/v1/loads/{id}/documents"), carrier, |b| {
+        b["documents"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|d| d["kind"] == "rate_confirmation"))
+    })
+    .await;
+    let ratecon = docs["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "rate_confirmation")
+        .unwrap()
+        .clone();
+    let signed = app
+        .post_json(
+            &format!(
+                "/v1/documents/{}/signatures",
+                ratecon["id"].as_str().unwrap()
+            ),
+            &serde_json::json!({"name": "Pat Owner", "sha256": ratecon["sha256"], "consent": true}),
+            Some(&carrier.access),
+        )
+        .await;
+    assert_eq!(signed.status(), reqwest::StatusCode::CREATED);
+    let pod = app
+        .client
+        .post(app.url(&format!("/v1/loads/{id}/documents?kind=proof_of_delivery")))
+        .header("content-type", "application/pdf")
+        .body(b"%PDF-1.4\n% proof of delivery\ntrailer<</Root 1 0 R>>\n%%EOF\n".to_vec());
+    assert_eq!(
+        app.send(pod, Some(&carrier.access)).await.status(),
+        reqwest::StatusCode::CREATED
+    );
+    for event in [
+        "dispatch",
+        "arrive_pickup",
+        "depart_pickup",
+        "arrive_delivery",
+        "deliver",
+    ] {
+        status(serde_json::json!({"event": event})).await;
+    }
+    poll(
+        app,
+        &format!("/v1/loads/{id}/documents/checklist"),
+        broker,
+        |c| c["complete"] == true,
+    )
+    .await;
+    id
+}
+
 /// Polls `path` as `who` until `done` accepts its 200 body (what follows events — the
 /// matching projection, the lane index — lags the write by a moment); panics with the
 /// last answer after 15 s.
@@ -616,6 +688,38 @@ impl SharedEngines {
 /// pools (many apps share one PostgreSQL server).
 /// Points `config`'s blob store at the local S3 (moto on 127.0.0.1:5000, `scripts/s3.sh`),
 /// under a prefix of its own in the bucket `lanerunner-test`.
+/// Where localstripe answers (`scripts/localstripe.sh`).
+pub const LOCALSTRIPE: &str = "http://127.0.0.1:8420";
+
+/// Points a test app's payments at localstripe with a webhook secret of its own; the
+/// secret, for [`TestApp::register_stripe_webhook`] once the app listens.
+pub fn use_local_stripe(config: &mut Config) -> String {
+    let secret = format!("whsec_{}", uuid::Uuid::new_v4().simple());
+    config.payments.processor = lanerunner_platform::config::PaymentProcessorKind::Stripe;
+    config.payments.stripe.api_base = LOCALSTRIPE.into();
+    config.payments.stripe.secret_key = Some("sk_test_lanerunner".into());
+    config.payments.stripe.webhook_secrets = vec![secret.clone()];
+    secret
+}
+
+impl TestApp {
+    /// Has localstripe deliver its events to this app's webhook, signed with `secret`.
+    pub async fn register_stripe_webhook(&self, secret: &str) {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let res = self
+            .client
+            .post(format!("{LOCALSTRIPE}/_config/webhooks/{id}"))
+            .form(&[
+                ("url", self.url("/v1/payments/webhooks")),
+                ("secret", secret.to_owned()),
+            ])
+            .send()
+            .await
+            .expect("localstripe answers (bash scripts/localstripe.sh)");
+        assert!(res.status().is_success(), "localstripe took the webhook");
+    }
+}
+
 pub fn use_local_s3(config: &mut Config) {
     let prefix = uuid::Uuid::new_v4().simple().to_string();
     config.blob.url = format!("s3://lanerunner-test/{prefix}");

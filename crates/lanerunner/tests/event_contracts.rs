@@ -497,3 +497,33 @@ async fn what_loads_identity_and_carriers_publish_documents_reads() {
         (2_751_903, Some(938_251))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_documents_publishes_payments_reads() {
+    use lanerunner_payments::events as payments;
+    let topic = lanerunner_documents::events::CHECKLIST_COMPLETED.topic();
+    assert_eq!(payments::consumed_topics(), [topic.clone()]);
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut sub = app
+        .app()
+        .bus()
+        .subscribe_broadcast(&["documents.#"])
+        .await
+        .unwrap();
+    let broker = app.signup("contract-pb@example.com", "broker").await;
+    let carrier = app.signup("contract-pc@example.com", "carrier").await;
+    let load =
+        lanerunner::testing::complete_paperwork(&app, &broker, &carrier, "EC-P", 230_000).await;
+    let seen = first_of_each(&mut sub, std::slice::from_ref(&topic)).await;
+    let done: payments::ChecklistCompleted = read_as(&seen["documents.checklist_completed.v1"]);
+    assert_eq!(done.load_id.to_string(), load);
+    assert_eq!(done.broker_org_id.to_string(), broker.org_id);
+    assert_eq!(
+        done.carrier_org_id.map(|c| c.to_string()),
+        Some(carrier.org_id)
+    );
+    assert_eq!(
+        (done.reference.as_str(), done.rate_cents),
+        ("EC-P", 230_000)
+    );
+}

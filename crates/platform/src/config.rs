@@ -35,6 +35,7 @@ pub struct Config {
     pub carriers: CarriersConfig,
     pub storage: StorageConfig,
     pub documents: DocumentsConfig,
+    pub payments: PaymentsConfig,
     pub blob: BlobConfig,
 }
 
@@ -196,6 +197,59 @@ impl Default for StorageConfig {
             link_max_secs: 7 * 86_400,
             rewrap_poll_secs: 60,
             keyring_file: None,
+        }
+    }
+}
+
+/// Who collects invoices online.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentProcessorKind {
+    /// None: invoices are paid outside LaneRunner and recorded by hand (embedded default).
+    Manual,
+    /// Stripe (`payments.stripe`).
+    Stripe,
+}
+
+/// The payment service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentsConfig {
+    pub processor: PaymentProcessorKind,
+    pub stripe: StripeConfig,
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        Self {
+            processor: PaymentProcessorKind::Manual,
+            stripe: StripeConfig::default(),
+        }
+    }
+}
+
+/// Stripe's API and this endpoint's webhook secrets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StripeConfig {
+    pub api_base: String,
+    /// The secret key (`sk_...`); required when `payments.processor = "stripe"`.
+    pub secret_key: Option<String>,
+    /// The webhook endpoint's signing secrets (`whsec_...`): two while one is rotated.
+    pub webhook_secrets: Vec<String>,
+    /// How old a webhook's signature may be, in seconds (Stripe's default: 300).
+    pub webhook_tolerance_secs: i64,
+    pub timeout_ms: u64,
+}
+
+impl Default for StripeConfig {
+    fn default() -> Self {
+        Self {
+            api_base: "https://api.stripe.com".into(),
+            secret_key: None,
+            webhook_secrets: Vec::new(),
+            webhook_tolerance_secs: 300,
+            timeout_ms: 10_000,
         }
     }
 }
@@ -562,6 +616,7 @@ impl Default for Config {
             carriers: CarriersConfig::default(),
             storage: StorageConfig::default(),
             documents: DocumentsConfig::default(),
+            payments: PaymentsConfig::default(),
             blob: BlobConfig::default(),
         }
     }
@@ -751,6 +806,27 @@ impl Config {
         }
         if self.storage.link_max_secs < 60 {
             return Err(invalid("storage.link_max_secs", "must be at least 60"));
+        }
+        if self.payments.processor == PaymentProcessorKind::Stripe {
+            let st = &self.payments.stripe;
+            if !st.secret_key.as_deref().unwrap_or("").starts_with("sk_") {
+                return Err(invalid(
+                    "payments.stripe.secret_key",
+                    "must be a Stripe secret key (sk_...) when payments.processor is stripe",
+                ));
+            }
+            if st.webhook_secrets.is_empty() || st.webhook_secrets.iter().any(|s| s.is_empty()) {
+                return Err(invalid(
+                    "payments.stripe.webhook_secrets",
+                    "must hold the webhook endpoint's signing secret when payments.processor is stripe",
+                ));
+            }
+            if !(1..=3600).contains(&st.webhook_tolerance_secs) {
+                return Err(invalid(
+                    "payments.stripe.webhook_tolerance_secs",
+                    "must be between 1 and 3600",
+                ));
+            }
         }
         if !(50..=3_600_000).contains(&self.documents.generate_poll_ms) {
             return Err(invalid(

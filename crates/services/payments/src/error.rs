@@ -13,8 +13,22 @@ pub enum PaymentsError {
     /// The reference names another entry already (entry `0`), with other postings.
     #[error("this reference was recorded before with other postings (entry {0})")]
     ReferenceReused(uuid::Uuid),
+    /// The request is sound but the invoice is not in a state that allows it.
+    #[error("{detail}")]
+    Conflict {
+        kind: &'static str,
+        title: &'static str,
+        detail: String,
+    },
+    /// A webhook that is not the processor's (signature, age, shape): nothing applied.
+    #[error("the webhook was refused: {0}")]
+    WebhookRejected(String),
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    #[error("{0:#}")]
+    Internal(#[from] anyhow::Error),
 }
 
 pub type Result<T, E = PaymentsError> = std::result::Result<T, E>;
@@ -36,7 +50,20 @@ impl From<PaymentsError> for Problem {
                 Problem::conflict("reference-reused", "Reference already recorded", text)
                     .with("entry_id", id)
             }
+            PaymentsError::Conflict {
+                kind,
+                title,
+                detail,
+            } => Problem::conflict(kind, title, detail),
+            PaymentsError::WebhookRejected(why) => Problem::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "webhook-rejected",
+                "Webhook refused",
+            )
+            .detail(why),
+            PaymentsError::Unavailable(why) => Problem::unavailable(why),
             PaymentsError::Db(e) => Problem::from(e),
+            PaymentsError::Internal(e) => Problem::internal(&format!("{e:#}")),
         }
     }
 }

@@ -5,18 +5,30 @@
 //! the same transaction. Invoices, Stripe payments and carrier payouts record their entries
 //! through [`ledger::Ledger`] as they arrive (issue 13 continues).
 //!
-//! Layout: `ledger/domain.rs` the rules (pure), `ledger/store.rs` the SQL, `api.rs` the
-//! handlers, `views.rs` what clients see.
+//! Invoices (`invoices/`) bill the shipper for a load whose paperwork is complete and are
+//! paid through the payment processor seam (`processor.rs`: Stripe, adapted in the binary,
+//! or settled by hand); the processor's webhooks are verified first and applied once.
+//!
+//! Layout: `ledger/` and `invoices/` each hold their rules (`domain.rs`, pure) and SQL
+//! (`store.rs`); `api.rs` and `invoices_api.rs` the handlers, `views.rs` what clients see.
 
 pub mod api;
 pub mod error;
+pub mod events;
+pub mod invoices;
+mod invoices_api;
 pub mod ledger;
+pub mod processor;
 pub mod views;
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
+use async_trait::async_trait;
+use lanerunner_core::EventEnvelope;
+use lanerunner_platform::bus::EventHandler;
 use lanerunner_platform::db::Migrations;
-use lanerunner_platform::service::{Service, ServiceContext};
+use lanerunner_platform::service::{ConsumerSource, ConsumerSpec, Service, ServiceContext};
+use lanerunner_platform::Tx;
 use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: &str = "payments";
@@ -30,13 +42,27 @@ pub fn migrations() -> Migrations {
 
 pub struct PaymentsService {
     ledger: Arc<ledger::Ledger>,
+    invoices: Arc<invoices::Invoices>,
 }
 
 impl PaymentsService {
-    pub async fn start(ctx: ServiceContext) -> anyhow::Result<Self> {
+    /// `processor`: who collects invoices online (Stripe), or [`processor::Manual`].
+    pub async fn start(
+        ctx: ServiceContext,
+        processor: Arc<dyn processor::PaymentProcessor>,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             ledger: Arc::new(ledger::Ledger::new(ctx.db.clone())),
+            invoices: Arc::new(invoices::Invoices::new(
+                ctx.db.clone(),
+                processor,
+                ctx.outbox.clone(),
+            )),
         })
+    }
+
+    pub fn invoices(&self) -> &Arc<invoices::Invoices> {
+        &self.invoices
     }
 
     pub fn ledger(&self) -> &Arc<ledger::Ledger> {
@@ -50,6 +76,29 @@ impl Service for PaymentsService {
     }
 
     fn routes(&self) -> OpenApiRouter {
-        api::routes(self.ledger.clone())
+        api::routes(self.ledger.clone()).merge(invoices_api::routes(self.invoices.clone()))
+    }
+
+    fn consumers(&self) -> Vec<ConsumerSpec> {
+        vec![ConsumerSpec {
+            group: "payments.loads".into(),
+            patterns: events::consumed_topics(),
+            handler: Arc::new(CompletedLoads(Arc::downgrade(&self.invoices))),
+            source: ConsumerSource::Bus,
+        }]
+    }
+}
+
+/// `payments.loads`: loads whose paperwork is complete become invoiceable, and their
+/// carriers' payables are recorded.
+struct CompletedLoads(Weak<invoices::Invoices>);
+
+#[async_trait]
+impl EventHandler for CompletedLoads {
+    async fn handle(&self, event: &EventEnvelope, tx: &mut Tx) -> anyhow::Result<()> {
+        let Some(i) = self.0.upgrade() else {
+            anyhow::bail!("the payment service is shutting down");
+        };
+        i.on_checklist_completed(tx, event).await
     }
 }

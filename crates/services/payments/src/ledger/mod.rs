@@ -53,6 +53,29 @@ impl Ledger {
         }
     }
 
+    /// Records a balanced entry inside the caller's transaction, so a movement and its
+    /// entry commit together. A conflicting reuse of the reference is an error.
+    pub async fn record_in(
+        tx: &mut lanerunner_platform::Tx,
+        org: OrgId,
+        entry: &NewEntry,
+        recorded_by: Option<Uuid>,
+    ) -> Result<Recorded> {
+        entry.check()?;
+        let recorded =
+            store::record(tx, org, Uuid::now_v7(), entry, recorded_by, Utc::now()).await?;
+        match recorded {
+            Recorded::Conflict(id) => Err(PaymentsError::ReferenceReused(id)),
+            other => {
+                if matches!(other, Recorded::New(_)) {
+                    metrics::counter!("ledger_entries_total", "kind" => entry.kind.as_str())
+                        .increment(1);
+                }
+                Ok(other)
+            }
+        }
+    }
+
     pub async fn balances(&self, org: OrgId) -> Result<Vec<store::BalanceRow>> {
         Ok(store::balances(&self.db, org).await?)
     }

@@ -1,0 +1,161 @@
+//! The payment service's processor as configured (`payments.processor`): Stripe, or none
+//! (invoices settled by hand). Stripe's objects are read into the payment service's facts
+//! here, so the service never names Stripe.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::http::HeaderMap;
+use chrono::{DateTime, TimeZone, Utc};
+use lanerunner_payments::processor::{
+    Fact, Intent, IntentRequest, Manual, PaymentProcessor, ProcessorError, ProcessorEvent,
+    WebhookRejected,
+};
+use lanerunner_platform::config::{PaymentProcessorKind, PaymentsConfig};
+use lanerunner_stripe::webhook::{self, Event};
+use lanerunner_stripe::{NewPaymentIntent, Stripe, StripeError};
+use serde_json::Value;
+
+pub fn processor(c: &PaymentsConfig) -> anyhow::Result<Arc<dyn PaymentProcessor>> {
+    Ok(match c.processor {
+        PaymentProcessorKind::Manual => Arc::new(Manual),
+        PaymentProcessorKind::Stripe => Arc::new(StripeProcessor {
+            api: Stripe::new(
+                &c.stripe.api_base,
+                c.stripe.secret_key.as_deref().unwrap_or_default(),
+                Duration::from_millis(c.stripe.timeout_ms),
+            )?,
+            secrets: c.stripe.webhook_secrets.clone(),
+            tolerance_secs: c.stripe.webhook_tolerance_secs,
+        }),
+    })
+}
+
+pub struct StripeProcessor {
+    api: Stripe,
+    secrets: Vec<String>,
+    tolerance_secs: i64,
+}
+
+impl StripeProcessor {
+    pub fn api(&self) -> &Stripe {
+        &self.api
+    }
+}
+
+#[async_trait]
+impl PaymentProcessor for StripeProcessor {
+    fn name(&self) -> &'static str {
+        "stripe"
+    }
+
+    async fn open(&self, req: &IntentRequest<'_>) -> Result<Option<Intent>, ProcessorError> {
+        let currency = req.currency.to_lowercase();
+        let invoice_id = req.invoice_id.to_string();
+        let intent = self
+            .api
+            .create_payment_intent(
+                &NewPaymentIntent {
+                    amount: req.amount_cents,
+                    currency: &currency,
+                    payment_method_types: &["card"],
+                    metadata: &[
+                        ("invoice_id", &invoice_id),
+                        ("invoice_number", req.invoice_number),
+                    ],
+                },
+                &req.idempotency_key,
+            )
+            .await
+            .map_err(|e| match e {
+                StripeError::Api { status, .. } if status < 500 && status != 429 => {
+                    ProcessorError::Refused(e.to_string())
+                }
+                other => ProcessorError::Unavailable(other.to_string()),
+            })?;
+        Ok(Some(Intent {
+            id: intent.id,
+            client_secret: intent.client_secret,
+        }))
+    }
+
+    fn read_webhook(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<ProcessorEvent, WebhookRejected> {
+        let header = headers
+            .get("stripe-signature")
+            .and_then(|v| v.to_str().ok());
+        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+        let event = webhook::verify(body, header, &secrets, now.timestamp(), self.tolerance_secs)
+            .map_err(|e| WebhookRejected(e.to_string()))?;
+        Ok(ProcessorEvent {
+            created: Utc.timestamp_opt(event.created, 0).single().unwrap_or(now),
+            fact: fact(&event),
+            id: event.id,
+            kind: event.kind,
+        })
+    }
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(String::from)
+}
+
+/// What a Stripe event says, in the payment service's terms; anything unreadable or not
+/// acted on is `Other`.
+fn fact(e: &Event) -> Fact {
+    let o = &e.data.object;
+    let amount = |key: &str| o.get(key).and_then(Value::as_i64);
+    let currency = text(o, "currency").unwrap_or_else(|| "usd".into());
+    match e.kind.as_str() {
+        "payment_intent.succeeded" => match (
+            text(o, "id"),
+            amount("amount_received").or(amount("amount")),
+        ) {
+            (Some(intent_id), Some(amount_cents)) => Fact::PaymentSucceeded {
+                intent_id,
+                amount_cents,
+                currency,
+            },
+            _ => Fact::Other,
+        },
+        "payment_intent.payment_failed" => match text(o, "id") {
+            Some(intent_id) => Fact::PaymentFailed {
+                intent_id,
+                reason: o
+                    .get("last_payment_error")
+                    .and_then(|err| text(err, "message")),
+            },
+            None => Fact::Other,
+        },
+        "charge.refunded" => match (
+            text(o, "payment_intent"),
+            text(o, "id"),
+            amount("amount_refunded"),
+        ) {
+            (Some(intent_id), Some(charge_id), Some(refunded_total_cents)) => Fact::Refunded {
+                intent_id,
+                charge_id,
+                refunded_total_cents,
+                currency,
+            },
+            _ => Fact::Other,
+        },
+        "charge.dispute.created" => {
+            match (text(o, "payment_intent"), text(o, "id"), amount("amount")) {
+                (Some(intent_id), Some(dispute_id), Some(amount_cents)) => Fact::DisputeOpened {
+                    intent_id,
+                    dispute_id,
+                    amount_cents,
+                    currency,
+                },
+                _ => Fact::Other,
+            }
+        }
+        _ => Fact::Other,
+    }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# A local Stripe for the payment tests: localstripe (PyPI), a stateful fake of Stripe's API
+# that signs its webhooks, on 127.0.0.1:8420 (it has no Connect objects; the project's own
+# stand-in serves those). Idempotent: installs it once, starts it only when nothing answers.
+#
+#   bash scripts/localstripe.sh
+set -euo pipefail
+PORT="${LOCALSTRIPE_PORT:-8420}"
+URL="http://127.0.0.1:$PORT"
+LOG="${LOCALSTRIPE_LOG:-/tmp/lanerunner-localstripe-$PORT.log}"
+
+answers() { curl -fsS -u sk_test_lanerunner: "$URL/v1/balance" >/dev/null 2>&1; }
+
+if ! answers; then
+    python3 -c 'import localstripe' 2>/dev/null || python3 -m pip install --quiet 'localstripe>=1.15,<2'
+    echo "starting localstripe on 127.0.0.1:$PORT (log $LOG)"
+    nohup python3 -m localstripe --port "$PORT" --from-scratch >"$LOG" 2>&1 &
+    for _ in $(seq 1 100); do
+        answers && break
+        sleep 0.2
+    done
+fi
+answers
+echo "localstripe answers on $URL"
