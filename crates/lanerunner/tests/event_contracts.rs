@@ -433,7 +433,10 @@ async fn what_loads_identity_and_carriers_publish_documents_reads() {
     .iter()
     .map(|t| t.topic())
     .collect();
-    assert_eq!(documents::consumed_topics(), publishers);
+    // It also reads the payment service's invoices (`what_documents_publishes_payments_reads`).
+    let mut consumed = publishers.clone();
+    consumed.push(lanerunner_payments::events::INVOICE_ISSUED.topic());
+    assert_eq!(documents::consumed_topics(), consumed);
 
     let app = TestApp::spawn(Backend::Sqlite).await;
     let mut sub = app
@@ -526,4 +529,29 @@ async fn what_documents_publishes_payments_reads() {
         (done.reference.as_str(), done.rate_cents),
         ("EC-P", 230_000)
     );
+
+    // And back: the invoice the payment service issues, as the documents service reads it.
+    let mut sub = app
+        .app()
+        .bus()
+        .subscribe_broadcast(&["payments.#"])
+        .await
+        .unwrap();
+    let body = json!({"load_id": load, "customer_name": "Big Box", "customer_email": "ap@bigbox.example",
+        "lines": [{"description": "Linehaul", "amount_cents": 260_000}]});
+    let res = app
+        .post_json("/v1/payments/invoices", &body, Some(&broker.access))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let topic = lanerunner_payments::events::INVOICE_ISSUED.topic();
+    let seen = first_of_each(&mut sub, std::slice::from_ref(&topic)).await;
+    let issued: lanerunner_documents::events::InvoiceIssued =
+        read_as(&seen["payments.invoice_issued.v1"]);
+    assert_eq!(issued.load_id.to_string(), load);
+    assert_eq!(issued.org_id.to_string(), broker.org_id);
+    assert_eq!(
+        (issued.amount_cents, issued.lines[0].amount_cents),
+        (260_000, 260_000)
+    );
+    assert!(issued.number.starts_with("INV-"));
 }

@@ -165,6 +165,51 @@ both_backends!(
         )
         .await;
 
+        // Its PDF is attached to the load, for both parties.
+        let docs = poll(
+            &app,
+            &format!("/v1/loads/{load}/documents"),
+            &carrier,
+            |d| {
+                d["documents"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|d| d["kind"] == "invoice")
+            },
+        )
+        .await;
+        let pdf = docs["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["kind"] == "invoice")
+            .unwrap();
+        let bytes = app
+            .get(
+                &format!("/v1/documents/{}/content", pdf["id"].as_str().unwrap()),
+                Some(&broker.access),
+            )
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        let doc = lopdf::Document::load_mem(&bytes).unwrap();
+        let text = doc
+            .extract_text(&doc.get_pages().keys().copied().collect::<Vec<_>>())
+            .unwrap();
+        for want in [
+            inv["number"].as_str().unwrap(),
+            "Big Box Retail",
+            "$3,125.50",
+            "Linehaul Dallas to Atlanta",
+        ] {
+            assert!(
+                text.contains(want),
+                "{want:?} missing from the invoice: {text}"
+            );
+        }
+
         let id = inv["id"].as_str().unwrap();
         let pay = |amount: i64, reference: &str| {
             let path = format!("/v1/payments/invoices/{id}/payments");

@@ -15,6 +15,9 @@ pub const ORG_CREATED: EventType = EventType::new("identity.org_created", 1);
 /// Carriers' USDOT and MC numbers, for the rate confirmation.
 pub const CARRIER_STANDING: EventType = EventType::new("carrier.standing", 1);
 
+/// An invoice was issued: its PDF is rendered and attached to the load.
+pub const INVOICE_ISSUED: EventType = EventType::new("payments.invoice_issued", 1);
+
 /// Every required document of a load is present and signed where it must be.
 pub const CHECKLIST_COMPLETED: EventType = EventType::new("documents.checklist_completed", 1);
 /// A document was signed; its signed version is attached to the load.
@@ -26,6 +29,7 @@ pub fn consumed_topics() -> Vec<String> {
         LOAD_STATUS_CHANGED,
         ORG_CREATED,
         CARRIER_STANDING,
+        INVOICE_ISSUED,
     ]
     .iter()
     .map(EventType::topic)
@@ -157,4 +161,26 @@ pub struct DocumentSigned<'a> {
     pub document_sha256: &'a str,
     pub signed_sha256: &'a str,
     pub signed_at: DateTime<Utc>,
+}
+
+/// `payments.invoice_issued.v1`: what the invoice says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvoiceIssued {
+    pub invoice_id: Uuid,
+    pub org_id: Uuid,
+    pub load_id: Uuid,
+    pub number: String,
+    pub customer_name: String,
+    pub customer_email: String,
+    pub currency: String,
+    pub lines: Vec<InvoiceLine>,
+    pub amount_cents: i64,
+    pub issued_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvoiceLine {
+    pub description: String,
+    pub amount_cents: i64,
 }

@@ -70,6 +70,9 @@ impl DocumentsService {
                 if let Err(e) = d.generate_due().await {
                     tracing::warn!(error = %e, "the paperwork sweep failed; will retry");
                 }
+                if let Err(e) = d.render_invoices().await {
+                    tracing::warn!(error = %e, "rendering invoices failed; will retry");
+                }
             }
         });
         Ok(Self { documents })

@@ -90,6 +90,14 @@ impl Documents {
                 store::set_status(tx, s.load_id, &s.to, delivered).await?;
                 self.complete_if_ready(tx, s.load_id).await?;
             }
+        } else if event.is(events::INVOICE_ISSUED) {
+            let i: events::InvoiceIssued =
+                serde_json::from_value(payload.clone()).map_err(Permanent::new)?;
+            if !store::queue_invoice(tx, i.invoice_id, i.load_id, i.org_id, &payload.to_string())
+                .await?
+            {
+                tracing::warn!(invoice_id = %i.invoice_id, load_id = %i.load_id, "an invoice for a load without paperwork here; no PDF is made");
+            }
         } else if event.is(events::ORG_CREATED) {
             let o: events::OrgCreated = serde_json::from_value(payload).map_err(Permanent::new)?;
             store::set_party_name(tx, o.org_id, &o.kind, &o.name).await?;
@@ -125,6 +133,84 @@ impl Documents {
             }
         }
         Ok(done)
+    }
+
+    /// Renders every issued invoice still without its PDF and attaches it to its load.
+    pub async fn render_invoices(&self) -> Result<usize> {
+        let mut done = 0;
+        for due in store::invoices_due(&self.db, 50).await? {
+            match self.render_invoice(&due).await {
+                Ok(true) => done += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(invoice_id = %due.invoice_id, error = %e, "rendering an invoice failed; will retry");
+                    store::invoice_failed(&self.db, due.invoice_id).await?;
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    async fn render_invoice(&self, due: &store::InvoiceDue) -> Result<bool> {
+        let i: events::InvoiceIssued =
+            serde_json::from_str(&due.payload).map_err(anyhow::Error::from)?;
+        let template = store::template(&self.db, i.org_id)
+            .await?
+            .unwrap_or_default();
+        let from = self.letterhead(i.org_id, Some(&template)).await?;
+        let model = Model::Invoice(crate::paperwork::InvoicePaper {
+            number: i.number.clone(),
+            load_id: i.load_id,
+            load_reference: self.reference_of(i.load_id).await?,
+            issued_at: i.issued_at,
+            due_at: i.due_at,
+            from,
+            bill_to: Letterhead {
+                name: i.customer_name.clone(),
+                lines: vec![i.customer_email.clone()],
+            },
+            lines: i
+                .lines
+                .iter()
+                .map(|l| (l.description.clone(), l.amount_cents))
+                .collect(),
+            currency: i.currency.clone(),
+            conditions: template.invoice_terms.clone(),
+            pay_url: None,
+            logo: template.logo.as_deref().map(|l| B64.encode(l)),
+        });
+        let bytes = {
+            let model = model.clone();
+            tokio::task::spawn_blocking(move || model.render(&[]))
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?
+        };
+        let row = self
+            .stored_row(
+                due.load_id,
+                DocumentKind::Invoice,
+                Origin::Generated,
+                OrgId(i.org_id),
+                SYSTEM_ACTOR,
+                &model,
+                bytes,
+                None,
+            )
+            .await?;
+        let mut tx = self.db.begin().await?;
+        store::lock_load(&mut tx, due.load_id).await?;
+        if !store::invoice_done(&mut tx, due.invoice_id).await? {
+            tx.rollback().await?;
+            self.discard(std::slice::from_ref(&row)).await;
+            return Ok(false);
+        }
+        store::insert_document(&mut tx, &row).await?;
+        self.commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn reference_of(&self, load: Uuid) -> Result<String> {
+        Ok(store::reference(&self.db, load).await?.unwrap_or_default())
     }
 
     /// The rate confirmation and bill of lading for one booking. Files are stored first,

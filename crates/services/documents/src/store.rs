@@ -510,3 +510,65 @@ pub async fn signatures_of(db: &Db, document: Uuid) -> sqlx::Result<Vec<Signatur
         .fetch_all(c)
         .await)
 }
+
+// ---- invoices to render ----
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InvoiceDue {
+    pub invoice_id: Uuid,
+    pub load_id: Uuid,
+    pub payload: String,
+}
+
+/// Queues an invoice's PDF, once; `false` when its load has no paperwork here.
+pub async fn queue_invoice(
+    tx: &mut Tx,
+    invoice: Uuid,
+    load: Uuid,
+    org: Uuid,
+    payload: &str,
+) -> sqlx::Result<bool> {
+    let sql = "INSERT INTO doc_invoices (invoice_id, load_id, org_id, payload, generated) \
+               SELECT $1, load_id, $3, $4, FALSE FROM doc_loads WHERE load_id = $2 AND broker_org_id = $3 \
+               ON CONFLICT (invoice_id) DO NOTHING";
+    on_tx!(tx, |c| sqlx::query(sql)
+        .bind(invoice)
+        .bind(load)
+        .bind(org)
+        .bind(payload)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() == 1))
+}
+
+pub async fn invoices_due(db: &Db, limit: i64) -> sqlx::Result<Vec<InvoiceDue>> {
+    let sql = "SELECT invoice_id, load_id, payload FROM doc_invoices WHERE NOT generated AND attempts < 5 LIMIT $1";
+    on_db!(db, |c| sqlx::query_as(sql).bind(limit).fetch_all(c).await)
+}
+
+/// Marks the invoice's PDF done, once (compare-and-set).
+pub async fn invoice_done(tx: &mut Tx, invoice: Uuid) -> sqlx::Result<bool> {
+    let sql = "UPDATE doc_invoices SET generated = TRUE WHERE invoice_id = $1 AND NOT generated";
+    on_tx!(tx, |c| sqlx::query(sql)
+        .bind(invoice)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() == 1))
+}
+
+pub async fn invoice_failed(db: &Db, invoice: Uuid) -> sqlx::Result<()> {
+    let sql = "UPDATE doc_invoices SET attempts = attempts + 1 WHERE invoice_id = $1";
+    on_db!(db, |c| sqlx::query(sql)
+        .bind(invoice)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+pub async fn reference(db: &Db, load: Uuid) -> sqlx::Result<Option<String>> {
+    let sql = "SELECT reference FROM doc_loads WHERE load_id = $1";
+    on_db!(db, |c| sqlx::query_scalar(sql)
+        .bind(load)
+        .fetch_optional(c)
+        .await)
+}
