@@ -12,6 +12,7 @@ import { rates } from "./pages/rates.js";
 import { files } from "./pages/files.js";
 import { ledger } from "./pages/ledger.js";
 import { letterhead, loadDocuments, paperwork } from "./pages/documents.js";
+import { invoices } from "./pages/invoices.js";
 import { loadPage } from "./pages/negotiation.js";
 import { conversation, conversations } from "./pages/chat.js";
 import { settings } from "./pages/settings.js";
@@ -38,6 +39,7 @@ const PAGES = {
   "#/files": files,
   "#/ledger": ledger,
   "#/paperwork": paperwork,
+  "#/invoices": invoices,
   "#/paperwork/letterhead": letterhead,
   "#/chat": conversations,
   "#/settings": settings,
@@ -63,6 +65,7 @@ function nav(me) {
     h("a", { href: "#/chat" }, "Messages"),
     h("a", { href: "#/paperwork" }, "Paperwork"),
     h("a", { href: "#/files" }, "Files"),
+    kind !== "carrier" && ["owner", "admin", "accountant"].includes(me.user.role) ? h("a", { href: "#/invoices" }, "Invoices") : null,
     ["owner", "admin", "accountant"].includes(me.user.role) ? h("a", { href: "#/ledger" }, "Ledger") : null,
     h("a", { href: "#/settings" }, "Settings"),
     h("a", { href: "#/team" }, "Team"),

@@ -1,7 +1,8 @@
 // A load's paperwork in the browser: the broker sets its letterhead and logo, books a load,
 // and finds the rate confirmation and bill of lading generated; the carrier signs the rate
 // confirmation, attaches proof of delivery (a file that lies about its type is refused next
-// to the input), checks an altered copy; delivery completes the checklist.
+// to the input), checks an altered copy; delivery completes the checklist, and the broker
+// invoices the load and records the check that pays it.
 const { test, expect } = require("@playwright/test");
 const { run, accessible, signUp, postLoad } = require("./helpers");
 
@@ -113,6 +114,30 @@ test("broker and carrier take a load's paperwork from booking to a complete chec
     await carrier.reload();
     await expect(carrier.getByRole("heading", { name: "Checklist: complete, ready to invoice" })).toBeVisible({ timeout: 1000 });
   }).toPass({ timeout: 15_000 });
+
+  // The broker bills the shipper for it and records the check that pays it.
+  await broker.getByRole("link", { name: "Invoices" }).click();
+  await expect(broker.getByRole("heading", { name: "Invoices", exact: true })).toBeVisible();
+  // The one load ready to invoice is offered first.
+  await expect(broker.getByLabel("Load").locator("option:checked")).toContainText(reference);
+  await broker.getByLabel("Customer", { exact: true }).fill("Big Box Retail");
+  await broker.getByLabel("Customer's billing email").fill(`ap-${run}@example.com`);
+  await broker.getByLabel("Linehaul ($)").fill("3100");
+  await broker.getByLabel("Accessorials ($, optional)").fill("75.50");
+  await broker.getByRole("button", { name: "Issue the invoice" }).click();
+  const invoice = broker.locator("#invoices tbody tr").first();
+  await expect(invoice).toContainText("$3,175.50");
+  await expect(invoice).toContainText("Open");
+  await accessible(broker, "invoices");
+  await invoice.getByRole("button", { name: /^Record a payment on INV-/ }).click();
+  await broker.getByLabel("Amount received ($)").fill("5000");
+  await broker.getByLabel("Check or wire reference").fill("CHK-1042");
+  await broker.getByRole("button", { name: "Record the payment" }).click();
+  await expect(broker.locator("#invoice-action .alert")).toContainText("outstanding");
+  await broker.getByLabel("Amount received ($)").fill("3175.50");
+  await broker.getByRole("button", { name: "Record the payment" }).click();
+  await expect(broker.locator("#invoices tbody tr").first()).toContainText("Paid");
+  await expect(broker.locator("#nothing-to-invoice")).toBeVisible();
   await carrierCtx.close();
   await brokerCtx.close();
 });
