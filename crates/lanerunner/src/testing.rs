@@ -456,8 +456,13 @@ pub async fn posted(app: &TestApp, broker: &Account, load: &serde_json::Value) -
 }
 
 /// Creates `load` as `broker`, posts it and covers it with `carrier` at its posted rate:
-/// one booking through the loads service, as the market sees it.
-pub async fn book(app: &TestApp, broker: &Account, carrier: &Account, load: &serde_json::Value) {
+/// one booking through the loads service, as the market sees it. The load's id.
+pub async fn book(
+    app: &TestApp,
+    broker: &Account,
+    carrier: &Account,
+    load: &serde_json::Value,
+) -> String {
     let id = posted(app, broker, load).await;
     let cover =
         serde_json::json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id}});
@@ -469,6 +474,7 @@ pub async fn book(app: &TestApp, broker: &Account, carrier: &Account, load: &ser
         )
         .await;
     assert_eq!(res.status(), reqwest::StatusCode::OK);
+    id
 }
 
 /// Books a Dallas → Atlanta load at `rate_cents` with `carrier`, then takes its paperwork to
@@ -482,7 +488,13 @@ pub async fn complete_paperwork(
     reference: &str,
     rate_cents: i64,
 ) -> String {
-    let id = posted(app, broker, &dallas_atlanta_load(reference, rate_cents)).await;
+    let id = book(
+        app,
+        broker,
+        carrier,
+        &dallas_atlanta_load(reference, rate_cents),
+    )
+    .await;
     let status = |event: serde_json::Value| {
         let path = format!("/v1/loads/{id}/status");
         async move {
@@ -490,7 +502,6 @@ pub async fn complete_paperwork(
             assert_eq!(res.status(), reqwest::StatusCode::OK, "{event}");
         }
     };
-    status(serde_json::json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id, "rate_cents": rate_cents}})).await;
     let docs = poll(app, &format!("/v1/loads/{id}/documents"), carrier, |b| {
         b["documents"]
             .as_array()

@@ -6,7 +6,7 @@
 
 use lanerunner::both_backends;
 use lanerunner::testing::{
-    dallas_atlanta_load, expect_problem, json_of, poll, posted, Account, TestApp,
+    book, dallas_atlanta_load, expect_problem, json_of, poll, Account, TestApp,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -62,17 +62,13 @@ async fn bytes_of(app: &TestApp, who: &Account, path: &str) -> Vec<u8> {
 
 /// Posts a load and covers it with `carrier` at $2,500: a booking with a known rate.
 async fn booked(app: &TestApp, broker: &Account, carrier: &Account, reference: &str) -> String {
-    let id = posted(app, broker, &dallas_atlanta_load(reference, 250_000)).await;
-    let cover = json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id, "rate_cents": 250_000}});
-    let res = app
-        .post_json(
-            &format!("/v1/loads/{id}/status"),
-            &cover,
-            Some(&broker.access),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    id
+    book(
+        app,
+        broker,
+        carrier,
+        &dallas_atlanta_load(reference, 250_000),
+    )
+    .await
 }
 
 /// The load's paperwork once the booking's documents are generated.
