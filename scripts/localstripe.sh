@@ -9,12 +9,15 @@ PORT="${LOCALSTRIPE_PORT:-8420}"
 URL="http://127.0.0.1:$PORT"
 LOG="${LOCALSTRIPE_LOG:-/tmp/lanerunner-localstripe-$PORT.log}"
 
-answers() { curl -fsS -u sk_test_lanerunner: "$URL/v1/balance" >/dev/null 2>&1; }
+# The balance history answers only from the fixed server (scripts/localstripe_server.py).
+answers() { curl -fsS -u sk_test_lanerunner: "$URL/v1/balance/history?limit=1" >/dev/null 2>&1; }
 
 if ! answers; then
+    # A localstripe without the fix (started by hand) is replaced.
+    pkill -f "localstripe.*--port $PORT" 2>/dev/null || true
     python3 -c 'import localstripe' 2>/dev/null || python3 -m pip install --quiet 'localstripe>=1.15,<2'
     echo "starting localstripe on 127.0.0.1:$PORT (log $LOG)"
-    nohup python3 -m localstripe --port "$PORT" --from-scratch >"$LOG" 2>&1 &
+    nohup python3 "$(dirname "${BASH_SOURCE[0]}")/localstripe_server.py" --port "$PORT" --from-scratch >"$LOG" 2>&1 &
     for _ in $(seq 1 100); do
         answers && break
         sleep 0.2

@@ -67,6 +67,15 @@ pub enum BenchCommand {
         #[arg(long, default_value = "both")]
         store: String,
     },
+    /// The daily reconciliation: a day of processor movements read from the payment
+    /// service's store and matched against the processor's list, differences planted.
+    Reconcile {
+        #[arg(long, default_value_t = 100_000)]
+        payments: usize,
+        /// `sqlite`, `postgres` (a scratch database) or `both`.
+        #[arg(long, default_value = "both")]
+        store: String,
+    },
     /// Encryption at rest: files through the raw blob seam and through the storage
     /// service's sealing (data key, AES-256-GCM, wrapped key, checksum), local and on S3.
     Storage {
@@ -185,6 +194,17 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 entries,
                 writers,
                 orgs,
+                store,
+                postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
+                    .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+        BenchCommand::Reconcile { payments, store } => {
+            let report = crate::bench_reconcile::bench(crate::bench_reconcile::ReconcileBench {
+                payments,
                 store,
                 postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
                     .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),

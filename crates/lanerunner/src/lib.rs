@@ -12,8 +12,9 @@ pub mod bench_cli;
 #[cfg(feature = "bench")]
 pub mod bench_ledger;
 #[cfg(feature = "bench")]
-pub mod bench_search;
+pub mod bench_reconcile;
 #[cfg(feature = "bench")]
+pub mod bench_search;
 pub mod bench_storage;
 pub mod cli;
 pub mod demo;

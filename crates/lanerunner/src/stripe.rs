@@ -12,9 +12,10 @@ use lanerunner_payments::processor::{
     Fact, Intent, IntentRequest, Manual, PaymentProcessor, ProcessorError, ProcessorEvent,
     WebhookRejected,
 };
+use lanerunner_payments::reconcile::{Movement, MovementKind};
 use lanerunner_platform::config::{PaymentProcessorKind, PaymentsConfig};
 use lanerunner_stripe::webhook::{self, Event};
-use lanerunner_stripe::{NewPaymentIntent, Stripe, StripeError};
+use lanerunner_stripe::{BalanceTransaction, NewPaymentIntent, Stripe, StripeError};
 use serde_json::Value;
 
 pub fn processor(c: &PaymentsConfig) -> anyhow::Result<Arc<dyn PaymentProcessor>> {
@@ -80,6 +81,37 @@ impl PaymentProcessor for StripeProcessor {
         }))
     }
 
+    async fn balance_movements(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Movement>, ProcessorError> {
+        // Newest first: page back until the window's start has passed.
+        let (from, to) = (from.timestamp(), to.timestamp());
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .api
+                .balance_transactions(after.as_deref(), 100)
+                .await
+                .map_err(|e| ProcessorError::Unavailable(e.to_string()))?;
+            let mut older = false;
+            for t in &page.data {
+                if t.created < from {
+                    older = true;
+                } else if t.created < to {
+                    out.extend(movement(t));
+                }
+            }
+            match page.data.last() {
+                Some(last) if page.has_more && !older => after = Some(last.id.clone()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
     fn read_webhook(
         &self,
         headers: &HeaderMap,
@@ -105,6 +137,19 @@ fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(String::from)
 }
 
+/// The charge a PaymentIntent's payment made: `latest_charge` (an id, or the charge when
+/// expanded), or the first of the older `charges` list.
+fn charge_of(pi: &Value) -> Option<String> {
+    match pi.get("latest_charge") {
+        Some(Value::String(id)) => Some(id.clone()),
+        Some(Value::Object(c)) => c.get("id").and_then(Value::as_str).map(String::from),
+        _ => pi
+            .pointer("/charges/data/0/id")
+            .and_then(Value::as_str)
+            .map(String::from),
+    }
+}
+
 /// What a Stripe event says, in the payment service's terms; anything unreadable or not
 /// acted on is `Other`.
 fn fact(e: &Event) -> Fact {
@@ -117,6 +162,7 @@ fn fact(e: &Event) -> Fact {
             amount("amount_received").or(amount("amount")),
         ) {
             (Some(intent_id), Some(amount_cents)) => Fact::PaymentSucceeded {
+                charge_id: charge_of(o),
                 intent_id,
                 amount_cents,
                 currency,
@@ -132,19 +178,41 @@ fn fact(e: &Event) -> Fact {
             },
             None => Fact::Other,
         },
-        "charge.refunded" => match (
-            text(o, "payment_intent"),
-            text(o, "id"),
-            amount("amount_refunded"),
-        ) {
-            (Some(intent_id), Some(charge_id), Some(refunded_total_cents)) => Fact::Refunded {
-                intent_id,
-                charge_id,
-                refunded_total_cents,
-                currency,
-            },
-            _ => Fact::Other,
-        },
+        // A refund on its own, or a charge listing its refunds: each applied once by id.
+        "refund.created" | "refund.updated" | "charge.refund.updated" => {
+            match (text(o, "payment_intent"), text(o, "id"), amount("amount")) {
+                (Some(intent_id), Some(id), Some(cents))
+                    if text(o, "status").as_deref() != Some("failed") =>
+                {
+                    Fact::Refunded {
+                        intent_id,
+                        refunds: vec![(id, cents)],
+                        currency,
+                    }
+                }
+                _ => Fact::Other,
+            }
+        }
+        "charge.refunded" => {
+            let refunds: Vec<(String, i64)> = o
+                .pointer("/refunds/data")
+                .and_then(Value::as_array)
+                .map(|rs| {
+                    rs.iter()
+                        .filter(|r| text(r, "status").as_deref() != Some("failed"))
+                        .filter_map(|r| Some((text(r, "id")?, r.get("amount")?.as_i64()?)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            match text(o, "payment_intent") {
+                Some(intent_id) if !refunds.is_empty() => Fact::Refunded {
+                    intent_id,
+                    refunds,
+                    currency,
+                },
+                _ => Fact::Other,
+            }
+        }
         "charge.dispute.created" => {
             match (text(o, "payment_intent"), text(o, "id"), amount("amount")) {
                 (Some(intent_id), Some(dispute_id), Some(amount_cents)) => Fact::DisputeOpened {
@@ -158,4 +226,24 @@ fn fact(e: &Event) -> Fact {
         }
         _ => Fact::Other,
     }
+}
+
+/// A balance transaction as a reconciliation movement: charges, refunds and dispute
+/// withdrawals; fees, payouts and transfers are not invoice money.
+fn movement(t: &BalanceTransaction) -> Option<Movement> {
+    let source = t.source.clone()?;
+    let kind = match t.kind.as_str() {
+        "charge" | "payment" => MovementKind::Charge,
+        "refund" | "payment_refund" => MovementKind::Refund,
+        "adjustment" if source.starts_with("dp_") || source.starts_with("du_") => {
+            MovementKind::Dispute
+        }
+        _ => return None,
+    };
+    Some(Movement {
+        object_id: source,
+        kind,
+        currency: t.currency.to_uppercase(),
+        amount_cents: t.amount,
+    })
 }

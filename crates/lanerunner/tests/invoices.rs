@@ -332,20 +332,62 @@ async fn stripe_run(backend: Backend) {
         (312_550, 0)
     );
 
-    // A bad signature, a stale one, no signature: refused, nothing applied.
-    let now = chrono::Utc::now().timestamp();
-    let refund = |total: i64, event: &str| {
-        json!({"id": event, "type": "charge.refunded", "created": now,
-        "data": {"object": {"id": "ch_lr_1", "object": "charge", "payment_intent": intent, "amount_refunded": total, "currency": "usd"}}})
+    // A refund made at Stripe (the dashboard, say) whose event has not arrived: the day's
+    // reconciliation finds money the processor moved and the ledger does not know.
+    let refunded: Value = stripe
+        .post(format!("{LOCALSTRIPE}/v1/refunds"))
+        .basic_auth("sk_test_lanerunner", Some(""))
+        .form(&[("payment_intent", intent.as_str()), ("amount", "50000")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refund_id = refunded["id"].as_str().expect("a refund").to_owned();
+    let invoices = app
+        .app()
+        .typed::<lanerunner_payments::PaymentsService>()
+        .unwrap()
+        .invoices()
+        .clone();
+    let today = chrono::Utc::now().date_naive();
+    // (localstripe is shared by tests running at once: only this test's objects are judged.)
+    let mentions = |r: &lanerunner_payments::reconcile::Report, object: &str| -> Vec<String> {
+        r.differences
+            .iter()
+            .map(|d| serde_json::to_value(d).unwrap())
+            .filter(|d| d.to_string().contains(object))
+            .map(|d| d["difference"].as_str().unwrap().to_owned())
+            .collect()
     };
+    let report = invoices.reconcile(today).await.unwrap();
+    assert_eq!(
+        mentions(&report, &refund_id),
+        ["only_at_processor"],
+        "{report:?}"
+    );
+    assert!(
+        report.matched >= 1,
+        "the payment's charge is matched: {report:?}"
+    );
+    assert_eq!(mentions(&report, &intent), Vec::<String>::new());
+
+    // The refund's event: a bad signature, a stale one, none: refused, nothing applied.
+    let now = chrono::Utc::now().timestamp();
+    let refund = |id: &str, cents: i64, event: &str| {
+        json!({"id": event, "type": "refund.created", "created": now,
+        "data": {"object": {"id": id, "object": "refund", "payment_intent": intent, "amount": cents, "currency": "usd", "status": "succeeded"}}})
+    };
+    let real = refund(&refund_id, 50_000, "evt_lr_r1");
     expect_problem(
-        webhook(&app, &refund(50_000, "evt_lr_r1"), "whsec_wrong", now).await,
+        webhook(&app, &real, "whsec_wrong", now).await,
         400,
         "webhook-rejected",
     )
     .await;
     expect_problem(
-        webhook(&app, &refund(50_000, "evt_lr_r1"), &secret, now - 3_600).await,
+        webhook(&app, &real, &secret, now - 3_600).await,
         400,
         "webhook-rejected",
     )
@@ -353,38 +395,39 @@ async fn stripe_run(backend: Backend) {
     let unsigned = app
         .client
         .post(app.url("/v1/payments/webhooks"))
-        .body(serde_json::to_vec(&refund(50_000, "evt_lr_r1")).unwrap())
+        .body(serde_json::to_vec(&real).unwrap())
         .send()
         .await
         .unwrap();
     expect_problem(unsigned, 400, "webhook-rejected").await;
     assert_eq!(balances(&app, &broker).await.get("revenue:refunds"), None);
 
-    // The same event twice moves money once; an older total arriving late changes nothing.
-    let first: Value = json_of(
-        webhook(&app, &refund(50_000, "evt_lr_r1"), &secret, now).await,
-        StatusCode::OK,
-    )
-    .await;
+    // The same event twice moves money once; the day then reconciles for this refund.
+    let first: Value = json_of(webhook(&app, &real, &secret, now).await, StatusCode::OK).await;
     assert_eq!(first["outcome"], "applied");
-    let dup: Value = json_of(
-        webhook(&app, &refund(50_000, "evt_lr_r1"), &secret, now).await,
-        StatusCode::OK,
-    )
-    .await;
+    let dup: Value = json_of(webhook(&app, &real, &secret, now).await, StatusCode::OK).await;
     assert_eq!(dup["outcome"], "duplicate");
-    let more: Value = json_of(
-        webhook(&app, &refund(80_000, "evt_lr_r2"), &secret, now).await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(more["outcome"], "applied");
-    let late: Value = json_of(
-        webhook(&app, &refund(50_000, "evt_lr_r0"), &secret, now).await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(late["outcome"], "ignored");
+    let report = invoices.reconcile(today).await.unwrap();
+    assert_eq!(
+        mentions(&report, &refund_id),
+        Vec::<String>::new(),
+        "{report:?}"
+    );
+
+    // A charge's list of refunds repeats the first: only the new one moves money; the first
+    // refund's own event arriving late changes nothing.
+    let listed = json!({"id": "evt_lr_r2", "type": "charge.refunded", "created": now,
+        "data": {"object": {"id": "ch_lr_1", "object": "charge", "payment_intent": intent, "currency": "usd",
+            "refunds": {"data": [{"id": refund_id, "amount": 50_000, "status": "succeeded"}, {"id": "re_lr_2", "amount": 30_000, "status": "succeeded"}]}}}});
+    assert_eq!(
+        json_of(webhook(&app, &listed, &secret, now).await, StatusCode::OK).await["outcome"],
+        "applied"
+    );
+    let late = refund(&refund_id, 50_000, "evt_lr_r0");
+    assert_eq!(
+        json_of(webhook(&app, &late, &secret, now).await, StatusCode::OK).await["outcome"],
+        "ignored"
+    );
     // A failure reported after the success (out of order) does not unpay the invoice.
     let failed = json!({"id": "evt_lr_f", "type": "payment_intent.payment_failed", "created": now - 60,
         "data": {"object": {"id": intent, "object": "payment_intent", "last_payment_error": {"message": "card declined"}}}});
@@ -433,6 +476,12 @@ async fn stripe_run(backend: Backend) {
     assert_eq!(b["disputes"], 232_550);
     assert_eq!(b["processor:balance"], 0);
     ledger_balanced(&app).await;
+
+    // What the processor never moved (the signed test events) is reported, object by object.
+    let report = invoices.reconcile(today).await.unwrap();
+    assert_eq!(mentions(&report, "re_lr_2"), ["only_in_ledger"]);
+    assert_eq!(mentions(&report, "dp_lr_1"), ["only_in_ledger"]);
+    assert_eq!(mentions(&report, &refund_id), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,6 +19,7 @@ pub mod invoices;
 mod invoices_api;
 pub mod ledger;
 pub mod processor;
+pub mod reconcile;
 pub mod views;
 
 use std::sync::{Arc, Weak};
@@ -51,13 +52,27 @@ impl PaymentsService {
         ctx: ServiceContext,
         processor: Arc<dyn processor::PaymentProcessor>,
     ) -> anyhow::Result<Self> {
+        let invoices = Arc::new(invoices::Invoices::new(
+            ctx.db.clone(),
+            processor,
+            ctx.outbox.clone(),
+        ));
+        // The daily reconciliation: each hour, yesterday if it is not reconciled yet (one
+        // run a day whichever instance gets there; a second run only replaces the report).
+        let weak = Arc::downgrade(&invoices);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                let Some(i) = weak.upgrade() else { break };
+                if let Err(e) = i.reconcile_yesterday().await {
+                    tracing::warn!(error = %e, "the daily reconciliation failed; will retry");
+                }
+            }
+        });
         Ok(Self {
             ledger: Arc::new(ledger::Ledger::new(ctx.db.clone())),
-            invoices: Arc::new(invoices::Invoices::new(
-                ctx.db.clone(),
-                processor,
-                ctx.outbox.clone(),
-            )),
+            invoices,
         })
     }
 

@@ -57,6 +57,8 @@ pub struct ProcessorEvent {
 pub enum Fact {
     PaymentSucceeded {
         intent_id: String,
+        /// The charge that moved the money (what the processor's balance shows).
+        charge_id: Option<String>,
         amount_cents: i64,
         currency: String,
     },
@@ -64,11 +66,11 @@ pub enum Fact {
         intent_id: String,
         reason: Option<String>,
     },
-    /// The charge's refunds so far (a cumulative total: events may arrive in any order).
+    /// Refunds of the payment, each by its id and amount: one event may repeat refunds
+    /// another reported, so each is applied once whatever the order.
     Refunded {
         intent_id: String,
-        charge_id: String,
-        refunded_total_cents: i64,
+        refunds: Vec<(String, i64)>,
         currency: String,
     },
     DisputeOpened {
@@ -88,6 +90,14 @@ pub trait PaymentProcessor: Send + Sync {
 
     /// Opens a payment for an invoice; `None` when invoices are settled by hand.
     async fn open(&self, req: &IntentRequest<'_>) -> Result<Option<Intent>, ProcessorError>;
+
+    /// What moved through the processor's balance from `from` to `to` (charges, refunds,
+    /// disputes), for the daily reconciliation; nothing when invoices are settled by hand.
+    async fn balance_movements(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<crate::reconcile::Movement>, ProcessorError>;
 
     /// Verifies a webhook's signature (before anything else) and reads its event.
     fn read_webhook(
@@ -109,6 +119,14 @@ impl PaymentProcessor for Manual {
 
     async fn open(&self, _: &IntentRequest<'_>) -> Result<Option<Intent>, ProcessorError> {
         Ok(None)
+    }
+
+    async fn balance_movements(
+        &self,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> Result<Vec<crate::reconcile::Movement>, ProcessorError> {
+        Ok(Vec::new())
     }
 
     fn read_webhook(

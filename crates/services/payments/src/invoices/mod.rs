@@ -27,6 +27,7 @@ use crate::error::{PaymentsError, Result};
 use crate::events;
 use crate::ledger::Ledger;
 use crate::processor::{Fact, IntentRequest, PaymentProcessor};
+use crate::reconcile::{Movement, MovementKind, Report};
 use crate::views::InvoiceView;
 use domain::{accounts, InvoiceInput};
 use store::{InvoiceRow, PayLoadRow};
@@ -358,6 +359,48 @@ impl Invoices {
         Ok(InvoiceView::from(&row))
     }
 
+    /// Reconciles one UTC day: the movements the ledger recorded against the processor's
+    /// balance transactions. Every difference is logged and counted; the report is kept
+    /// (a run again replaces it). Nothing to do without a processor.
+    pub async fn reconcile(&self, day: chrono::NaiveDate) -> Result<Report> {
+        let from = day.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+        let to = from + Duration::days(1);
+        let processor = self
+            .processor
+            .balance_movements(from, to)
+            .await
+            .map_err(|e| PaymentsError::Unavailable(e.to_string()))?;
+        let ledger = store::movements(&self.db, from, to).await?;
+        let report = crate::reconcile::reconcile(&ledger, &processor);
+        for d in &report.differences {
+            tracing::warn!(day = %day, difference = ?d, "reconciliation: the ledger and the processor differ");
+        }
+        metrics::gauge!("payments_reconciliation_differences").set(report.differences.len() as f64);
+        let json = serde_json::to_string(&report).map_err(anyhow::Error::from)?;
+        store::put_reconciliation(
+            &self.db,
+            day,
+            Utc::now(),
+            report.matched as i64,
+            report.differences.len() as i64,
+            &json,
+        )
+        .await?;
+        Ok(report)
+    }
+
+    /// The daily run: yesterday, unless it was reconciled already.
+    pub async fn reconcile_yesterday(&self) -> Result<Option<Report>> {
+        if self.processor.name() == "manual" {
+            return Ok(None);
+        }
+        let yesterday = (Utc::now() - Duration::days(1)).date_naive();
+        if store::reconciled(&self.db, yesterday).await? {
+            return Ok(None);
+        }
+        self.reconcile(yesterday).await.map(Some)
+    }
+
     /// A processor webhook: verified first (a bad or stale signature is refused and
     /// nothing is applied), then applied once per event id, in one transaction with its
     /// ledger entries.
@@ -414,14 +457,16 @@ impl Invoices {
             Fact::PaymentSucceeded {
                 amount_cents,
                 currency,
+                charge_id,
                 ..
             } => {
                 // Cumulative: a payment already counted (a second event for it) adds nothing.
                 let applied = row.paid_cents < row.amount_cents;
+                let currency = currency.to_uppercase();
                 let mut entry = domain::received(
                     format!("payment:{intent}"),
                     format!("payment for invoice {}", row.number),
-                    &currency.to_uppercase(),
+                    &currency,
                     accounts::PROCESSOR,
                     applied,
                     *amount_cents,
@@ -436,6 +481,14 @@ impl Invoices {
                     other => other?,
                 };
                 if let crate::ledger::Recorded::New(_) = recorded {
+                    let object_id = charge_id.clone().unwrap_or_else(|| intent.clone());
+                    let m = Movement {
+                        object_id,
+                        kind: MovementKind::Charge,
+                        currency,
+                        amount_cents: *amount_cents,
+                    };
+                    store::put_movement(tx, row.org_id, &m, at).await?;
                     if applied {
                         row.paid_cents += amount_cents;
                         row.paid_at = Some(at);
@@ -456,24 +509,36 @@ impl Invoices {
                 }
             }
             Fact::Refunded {
-                charge_id,
-                refunded_total_cents,
-                currency,
-                ..
+                refunds, currency, ..
             } => {
-                let delta = refunded_total_cents - row.refunded_cents;
-                if delta <= 0 {
-                    outcome = "ignored";
-                } else {
+                // Each refund once, by its id: a later event listing earlier refunds, or
+                // an earlier one arriving late, adds only what is new.
+                let currency = currency.to_uppercase();
+                let mut added = 0;
+                for (refund_id, cents) in refunds {
                     let mut entry = domain::refunded(
-                        format!("refund:{charge_id}:{refunded_total_cents}"),
+                        format!("refund:{refund_id}"),
                         format!("refund on invoice {}", row.number),
-                        &currency.to_uppercase(),
-                        delta,
+                        &currency,
+                        *cents,
                     );
                     entry.occurred_at = Some(at);
-                    Ledger::record_in(tx, org, &entry, None).await?;
-                    row.refunded_cents = *refunded_total_cents;
+                    if let crate::ledger::Recorded::New(_) =
+                        Ledger::record_in(tx, org, &entry, None).await?
+                    {
+                        let m = Movement {
+                            object_id: refund_id.clone(),
+                            kind: MovementKind::Refund,
+                            currency: currency.clone(),
+                            amount_cents: -cents,
+                        };
+                        store::put_movement(tx, row.org_id, &m, at).await?;
+                        row.refunded_cents += cents;
+                        added += 1;
+                    }
+                }
+                if added == 0 {
+                    outcome = "ignored";
                 }
             }
             Fact::DisputeOpened {
@@ -492,7 +557,16 @@ impl Invoices {
                 if let crate::ledger::Recorded::New(_) =
                     Ledger::record_in(tx, org, &entry, None).await?
                 {
+                    let m = Movement {
+                        object_id: dispute_id.clone(),
+                        kind: MovementKind::Dispute,
+                        currency: currency.to_uppercase(),
+                        amount_cents: -amount_cents,
+                    };
+                    store::put_movement(tx, row.org_id, &m, at).await?;
                     row.disputed_cents += amount_cents;
+                } else {
+                    outcome = "already-recorded";
                 }
             }
             Fact::Other => {}

@@ -248,3 +248,88 @@ pub async fn event_outcome(
         .await
         .map(|_| ()))
 }
+
+/// A movement of the processor's balance as the ledger recorded it, once per object.
+pub async fn put_movement(
+    tx: &mut Tx,
+    org: Uuid,
+    m: &crate::reconcile::Movement,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let sql = "INSERT INTO processor_movements (object_id, org_id, kind, currency, amount_cents, occurred_at) \
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (object_id) DO NOTHING";
+    on_tx!(tx, |c| sqlx::query(sql)
+        .bind(&m.object_id)
+        .bind(org)
+        .bind(m.kind.as_str())
+        .bind(&m.currency)
+        .bind(m.amount_cents)
+        .bind(at)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct MovementRow {
+    object_id: String,
+    kind: String,
+    currency: String,
+    amount_cents: i64,
+}
+
+/// Every movement the ledger recorded from `from` to `to` (all organizations: the
+/// processor account is the platform's).
+pub async fn movements(
+    db: &Db,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> sqlx::Result<Vec<crate::reconcile::Movement>> {
+    let sql = "SELECT object_id, kind, currency, amount_cents FROM processor_movements \
+               WHERE occurred_at >= $1 AND occurred_at < $2";
+    let rows: Vec<MovementRow> = on_db!(db, |c| sqlx::query_as(sql)
+        .bind(from)
+        .bind(to)
+        .fetch_all(c)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(crate::reconcile::Movement {
+                kind: crate::reconcile::MovementKind::parse(&r.kind)?,
+                object_id: r.object_id,
+                currency: r.currency,
+                amount_cents: r.amount_cents,
+            })
+        })
+        .collect())
+}
+
+/// Keeps a day's reconciliation (the latest run replaces an earlier one).
+pub async fn put_reconciliation(
+    db: &Db,
+    day: chrono::NaiveDate,
+    at: DateTime<Utc>,
+    matched: i64,
+    differences: i64,
+    report: &str,
+) -> sqlx::Result<()> {
+    let sql = "INSERT INTO reconciliations (day, ran_at, matched, differences, report) VALUES ($1, $2, $3, $4, $5) \
+               ON CONFLICT (day) DO UPDATE SET ran_at = excluded.ran_at, matched = excluded.matched, \
+               differences = excluded.differences, report = excluded.report";
+    on_db!(db, |c| sqlx::query(sql)
+        .bind(day)
+        .bind(at)
+        .bind(matched)
+        .bind(differences)
+        .bind(report)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+pub async fn reconciled(db: &Db, day: chrono::NaiveDate) -> sqlx::Result<bool> {
+    let sql = "SELECT COUNT(*) FROM reconciliations WHERE day = $1";
+    let n: i64 = on_db!(db, |c| sqlx::query_scalar(sql).bind(day).fetch_one(c).await)?;
+    Ok(n > 0)
+}
