@@ -9,7 +9,6 @@
 //! carrier's payable) or a payment (cash, receivable) of one of `orgs` organizations, so
 //! writers contend on the same balance rows as a busy broker's month-end would.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,8 +16,6 @@ use std::time::Instant;
 use lanerunner_core::OrgId;
 use lanerunner_payments::ledger::{EntryKind, Ledger, NewEntry, Posting};
 use lanerunner_platform::Config;
-
-use crate::bench_search::ScratchDatabase;
 
 pub struct LedgerBench {
     pub entries: usize,
@@ -126,41 +123,12 @@ async fn run_one(config: Config, b: &LedgerBench, label: &str) -> anyhow::Result
 }
 
 pub async fn bench(b: LedgerBench) -> anyhow::Result<String> {
-    let mut out = String::from(
+    crate::bench_search::on_stores(
+        &b.store,
+        &b.postgres_admin_url,
+        Some(b.writers as u32),
         "| store | entries | writers | organizations | entries/s | invariants after the run |\n|---|---:|---:|---:|---:|---|\n",
-    );
-    let base = |dir: std::path::PathBuf| Config {
-        data_dir: dir,
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        ..Config::default()
-    };
-    if b.store == "sqlite" || b.store == "both" {
-        let dir = std::env::temp_dir().join(format!(
-            "lanerunner-bench-ledger-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
-        let result = run_one(base(dir.clone()), &b, "SQLite (WAL)").await;
-        let _ = std::fs::remove_dir_all(&dir);
-        out.push_str(&result?);
-    }
-    if b.store == "postgres" || b.store == "both" {
-        let scratch = ScratchDatabase::create(&b.postgres_admin_url).await?;
-        let mut config = base(std::env::temp_dir());
-        config.database.url = Some(scratch.url.clone());
-        config.database.max_connections = b.writers as u32;
-        let result = run_one(config, &b, "PostgreSQL").await;
-        if let Err(e) = scratch.drop_database().await {
-            eprintln!(
-                "warning: could not drop scratch database {}: {e}",
-                scratch.name
-            );
-        }
-        out.push_str(&result?);
-    }
-    anyhow::ensure!(
-        out.lines().count() > 2,
-        "unknown store {:?}; use sqlite, postgres or both",
-        b.store
-    );
-    Ok(out)
+        |config, label| run_one(config, &b, label),
+    )
+    .await
 }

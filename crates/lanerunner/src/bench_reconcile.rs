@@ -6,15 +6,12 @@
 //! 1,500th, and 50 refunds the ledger never heard of. The run reads the day back from the
 //! store and matches it; the report must name exactly the planted differences.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use lanerunner_payments::invoices::store;
 use lanerunner_payments::reconcile::{reconcile, Difference, Movement, MovementKind};
 use lanerunner_platform::Config;
-
-use crate::bench_search::ScratchDatabase;
 
 pub struct ReconcileBench {
     pub payments: usize,
@@ -113,40 +110,12 @@ async fn run_one(config: Config, b: &ReconcileBench, label: &str) -> anyhow::Res
 }
 
 pub async fn bench(b: ReconcileBench) -> anyhow::Result<String> {
-    let mut out = String::from(
+    crate::bench_search::on_stores(
+        &b.store,
+        &b.postgres_admin_url,
+        None,
         "| store | payments | read the day (s) | match (s) | total (s) | payments/s | report |\n|---|---:|---:|---:|---:|---:|---|\n",
-    );
-    let base = |dir: std::path::PathBuf| Config {
-        data_dir: dir,
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        ..Config::default()
-    };
-    if b.store == "sqlite" || b.store == "both" {
-        let dir = std::env::temp_dir().join(format!(
-            "lanerunner-bench-reconcile-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
-        let result = run_one(base(dir.clone()), &b, "SQLite (WAL)").await;
-        let _ = std::fs::remove_dir_all(&dir);
-        out.push_str(&result?);
-    }
-    if b.store == "postgres" || b.store == "both" {
-        let scratch = ScratchDatabase::create(&b.postgres_admin_url).await?;
-        let mut config = base(std::env::temp_dir());
-        config.database.url = Some(scratch.url.clone());
-        let result = run_one(config, &b, "PostgreSQL").await;
-        if let Err(e) = scratch.drop_database().await {
-            eprintln!(
-                "warning: could not drop scratch database {}: {e}",
-                scratch.name
-            );
-        }
-        out.push_str(&result?);
-    }
-    anyhow::ensure!(
-        out.lines().count() > 2,
-        "unknown store {:?}; use sqlite, postgres or both",
-        b.store
-    );
-    Ok(out)
+        |config, label| run_one(config, &b, label),
+    )
+    .await
 }

@@ -599,3 +599,56 @@ impl ScratchDatabase {
         Ok(())
     }
 }
+
+/// Runs `run` on each store `store` names (`sqlite`, `postgres` or `both`): SQLite in a
+/// temporary data directory, PostgreSQL in a scratch database on `admin_url` (with
+/// `max_connections` when given), both removed afterwards. Each run answers a line of a
+/// report; they are joined under `header`.
+pub(crate) async fn on_stores<F, Fut>(
+    store: &str,
+    admin_url: &str,
+    max_connections: Option<u32>,
+    header: &str,
+    run: F,
+) -> anyhow::Result<String>
+where
+    F: Fn(lanerunner_platform::Config, &'static str) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<String>>,
+{
+    let base = |dir: std::path::PathBuf| lanerunner_platform::Config {
+        data_dir: dir,
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..lanerunner_platform::Config::default()
+    };
+    let mut out = header.to_owned();
+    if store == "sqlite" || store == "both" {
+        let dir = std::env::temp_dir().join(format!(
+            "lanerunner-bench-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let result = run(base(dir.clone()), "SQLite (WAL)").await;
+        let _ = std::fs::remove_dir_all(&dir);
+        out.push_str(&result?);
+    }
+    if store == "postgres" || store == "both" {
+        let scratch = ScratchDatabase::create(admin_url).await?;
+        let mut config = base(std::env::temp_dir());
+        config.database.url = Some(scratch.url.clone());
+        if let Some(n) = max_connections {
+            config.database.max_connections = n;
+        }
+        let result = run(config, "PostgreSQL").await;
+        if let Err(e) = scratch.drop_database().await {
+            eprintln!(
+                "warning: could not drop scratch database {}: {e}",
+                scratch.name
+            );
+        }
+        out.push_str(&result?);
+    }
+    anyhow::ensure!(
+        out.len() > header.len(),
+        "unknown store {store:?}; use sqlite, postgres or both"
+    );
+    Ok(out)
+}

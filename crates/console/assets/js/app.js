@@ -117,6 +117,9 @@ async function route() {
   try {
     await page(me);
   } catch (err) {
+    // The user has moved on (signed out, followed a link) while this page was loading: its
+    // failure belongs to a page no longer shown, and must not replace the one that is.
+    if ((location.hash.split("?")[0] || "#/board") !== hash) return;
     // The organization requires MFA and this user has none yet: enrolment is all it may do.
     if (String(err.problem?.type || "").endsWith("mfa-enrollment-required") && hash !== "#/account") {
       location.hash = "#/account";
