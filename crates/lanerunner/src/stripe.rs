@@ -39,12 +39,6 @@ pub struct StripeProcessor {
     tolerance_secs: i64,
 }
 
-impl StripeProcessor {
-    pub fn api(&self) -> &Stripe {
-        &self.api
-    }
-}
-
 #[async_trait]
 impl PaymentProcessor for StripeProcessor {
     fn name(&self) -> &'static str {

@@ -211,6 +211,17 @@ both_backends!(
         }
 
         let id = inv["id"].as_str().unwrap();
+        // Another organization does not find it, nor pay it.
+        let path = format!("/v1/payments/invoices/{id}");
+        expect_problem(app.get(&path, Some(&other.access)).await, 404, "not-found").await;
+        let theirs = app
+            .post_json(
+                &format!("{path}/payments"),
+                &json!({"amount_cents": 1, "reference": "x"}),
+                Some(&other.access),
+            )
+            .await;
+        expect_problem(theirs, 404, "not-found").await;
         let pay = |amount: i64, reference: &str| {
             let path = format!("/v1/payments/invoices/{id}/payments");
             let body = json!({"amount_cents": amount, "reference": reference});

@@ -1,4 +1,5 @@
-//! Stripe's API as LaneRunner uses it (<https://docs.stripe.com/api>):
+//! Stripe's API as LaneRunner uses it (<https://docs.stripe.com/api>): PaymentIntents opened
+//! for invoices, and the balance history the daily reconciliation reads.
 //!
 //! - [`Stripe`]: form-encoded requests authenticated by the secret key, each
 //!   payment-creating call with an `Idempotency-Key` (Stripe replays the first answer for
@@ -56,17 +57,6 @@ pub struct PaymentIntent {
     pub status: String,
     #[serde(default)]
     pub client_secret: Option<String>,
-    #[serde(default)]
-    pub latest_charge: Option<serde_json::Value>,
-    #[serde(default)]
-    pub metadata: std::collections::HashMap<String, String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Refund {
-    pub id: String,
-    pub amount: i64,
-    pub status: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -187,36 +177,6 @@ impl Stripe {
         self.send(
             reqwest::Method::POST,
             "/v1/payment_intents",
-            &form,
-            Some(idempotency_key),
-        )
-        .await
-    }
-
-    pub async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, StripeError> {
-        self.send(
-            reqwest::Method::GET,
-            &format!("/v1/payment_intents/{id}"),
-            &[],
-            None,
-        )
-        .await
-    }
-
-    /// Refunds `amount` cents of the PaymentIntent's charge (all of it when `None`).
-    pub async fn refund(
-        &self,
-        payment_intent: &str,
-        amount: Option<i64>,
-        idempotency_key: &str,
-    ) -> Result<Refund, StripeError> {
-        let mut form = vec![("payment_intent".to_owned(), payment_intent.to_owned())];
-        if let Some(a) = amount {
-            form.push(("amount".to_owned(), a.to_string()));
-        }
-        self.send(
-            reqwest::Method::POST,
-            "/v1/refunds",
             &form,
             Some(idempotency_key),
         )

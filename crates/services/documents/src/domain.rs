@@ -42,18 +42,6 @@ impl DocumentKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub fn title(self) -> &'static str {
-        match self {
-            DocumentKind::RateConfirmation => "Rate confirmation",
-            DocumentKind::BillOfLading => "Bill of lading",
-            DocumentKind::ProofOfDelivery => "Proof of delivery",
-            DocumentKind::LumperReceipt => "Lumper receipt",
-            DocumentKind::InsuranceCertificate => "Certificate of insurance",
-            DocumentKind::Invoice => "Invoice",
-            DocumentKind::Other => "Other document",
-        }
-    }
-
     /// Kinds a person attaches as a file. The rate confirmation and the invoice are
     /// LaneRunner's own, generated from the booking and the invoice; a bill of lading may
     /// be either (generated at booking, and the copy signed at pickup uploaded later).

@@ -81,14 +81,6 @@ pub struct PrintedSignature {
 }
 
 impl Model {
-    pub fn title(&self) -> &'static str {
-        match self {
-            Model::RateConfirmation(_) => "Rate confirmation",
-            Model::BillOfLading(_) => "Bill of lading",
-            Model::Invoice(_) => "Invoice",
-        }
-    }
-
     /// The file name a document of this model is stored under.
     pub fn file_name(&self, signed: bool) -> String {
         let (stem, reference) = match self {

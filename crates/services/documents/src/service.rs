@@ -1089,14 +1089,13 @@ fn checklist_view(load: &LoadRow, docs: &[DocumentRow], sigs: &[SignatureRow]) -
     }
 }
 
-/// The parties whose signatures a signed version carries: every signature made on its
-/// original up to and including its own.
+/// The parties whose signatures a signed version carries ([`store::bears`]).
 fn signed_by(d: &DocumentRow, sigs: &[SignatureRow]) -> Vec<Party> {
     if d.origin != Origin::Signed.as_str() {
         return Vec::new();
     }
     sigs.iter()
-        .filter(|s| Some(s.document_id) == d.signs && s.signed_at <= d.created_at)
+        .filter(|s| store::bears(d, s))
         .filter_map(|s| Party::parse(&s.party))
         .collect()
 }

@@ -80,6 +80,12 @@ pub struct SignatureRow {
     pub document_sha256: String,
 }
 
+/// Whether document `d` bears signature `s`: an original bears the signatures made on it;
+/// a signed version, every signature made on its original up to and including its own.
+pub fn bears(d: &DocumentRow, s: &SignatureRow) -> bool {
+    s.document_id == d.id || (d.signs == Some(s.document_id) && s.signed_at <= d.created_at)
+}
+
 /// Row locks where the backend has them; SQLite's write transactions are already serial.
 fn for_update(tx: &Tx) -> &'static str {
     match tx {

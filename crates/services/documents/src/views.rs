@@ -75,10 +75,7 @@ impl DocumentView {
     pub fn new(d: &DocumentRow, signatures: &[SignatureRow], superseded: bool) -> Self {
         let signatures = signatures
             .iter()
-            .filter(|s| {
-                s.document_id == d.id
-                    || (d.signs == Some(s.document_id) && s.signed_at <= d.created_at)
-            })
+            .filter(|s| crate::store::bears(d, s))
             .map(SignatureView::from)
             .collect();
         DocumentView {
