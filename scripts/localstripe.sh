@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local Stripe for the payment tests: localstripe (PyPI), a stateful fake of Stripe's API
-# that signs its webhooks, on 127.0.0.1:8420 (it has no Connect objects; the project's own
-# stand-in serves those). Idempotent: installs it once, starts it only when nothing answers.
+# that signs its webhooks, on 127.0.0.1:8420, with the project's Stripe Connect stand-in
+# beside it (scripts/stripe_connect.py: accounts, account links, transfers, payouts).
+# Idempotent: installs it once, starts it only when nothing answers.
 #
 #   bash scripts/localstripe.sh
 set -euo pipefail
@@ -9,8 +10,12 @@ PORT="${LOCALSTRIPE_PORT:-8420}"
 URL="http://127.0.0.1:$PORT"
 LOG="${LOCALSTRIPE_LOG:-/tmp/lanerunner-localstripe-$PORT.log}"
 
-# The balance history answers only from the fixed server (scripts/localstripe_server.py).
-answers() { curl -fsS -u sk_test_lanerunner: "$URL/v1/balance/history?limit=1" >/dev/null 2>&1; }
+# The balance history answers only from the fixed server (scripts/localstripe_server.py),
+# and Connect accounts only with the stand-in beside it (scripts/stripe_connect.py).
+answers() {
+    curl -fsS -u sk_test_lanerunner: "$URL/v1/balance/history?limit=1" >/dev/null 2>&1 &&
+        curl -sS -u sk_test_lanerunner: "$URL/v1/accounts/acct_probe" 2>/dev/null | grep -q resource_missing
+}
 
 if ! answers; then
     # A localstripe without the fix (started by hand) is replaced.

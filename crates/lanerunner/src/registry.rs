@@ -197,12 +197,21 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_payments::SERVICE,
         migrations: lanerunner_payments::migrations,
-        // `payments.*`: who collects invoices online (Stripe, or none: settled by hand).
+        // `payments.*`: who collects invoices online and pays carriers out (Stripe, or
+        // none: settled by hand), and the payout terms brokers offer until they set theirs.
         start: |ctx, config, _peers| {
             Box::pin(async move {
                 let processor = crate::stripe::processor(&config.payments)?;
+                let p = &config.payments.payouts;
+                let payouts = lanerunner_payments::PayoutSettings {
+                    defaults: lanerunner_payments::payouts::domain::Terms {
+                        standard_days: p.standard_days,
+                        quick_pay_fee_bps: p.quick_pay_enabled.then_some(p.quick_pay_fee_bps),
+                    },
+                    poll: std::time::Duration::from_millis(p.poll_ms),
+                };
                 Ok(Started::new(
-                    lanerunner_payments::PaymentsService::start(ctx, processor).await?,
+                    lanerunner_payments::PaymentsService::start(ctx, processor, payouts).await?,
                 ))
             })
         },

@@ -9,13 +9,13 @@ use async_trait::async_trait;
 use axum::http::HeaderMap;
 use chrono::{DateTime, TimeZone, Utc};
 use lanerunner_payments::processor::{
-    Fact, Intent, IntentRequest, Manual, PaymentProcessor, ProcessorError, ProcessorEvent,
-    WebhookRejected,
+    Fact, Intent, IntentRequest, Manual, OnboardingLink, PayeeAccount, PayeeStatus,
+    PaymentProcessor, ProcessorError, ProcessorEvent, TransferRequest, WebhookRejected,
 };
 use lanerunner_payments::reconcile::{Movement, MovementKind};
 use lanerunner_platform::config::{PaymentProcessorKind, PaymentsConfig};
 use lanerunner_stripe::webhook::{self, Event};
-use lanerunner_stripe::{BalanceTransaction, NewPaymentIntent, Stripe, StripeError};
+use lanerunner_stripe::{Account, BalanceTransaction, NewPaymentIntent, Stripe, StripeError};
 use serde_json::Value;
 
 pub fn processor(c: &PaymentsConfig) -> anyhow::Result<Arc<dyn PaymentProcessor>> {
@@ -29,6 +29,8 @@ pub fn processor(c: &PaymentsConfig) -> anyhow::Result<Arc<dyn PaymentProcessor>
             )?,
             secrets: c.stripe.webhook_secrets.clone(),
             tolerance_secs: c.stripe.webhook_tolerance_secs,
+            payment_method_types: c.stripe.payment_method_types.clone(),
+            connect_country: c.stripe.connect_country.clone(),
         }),
     })
 }
@@ -37,6 +39,42 @@ pub struct StripeProcessor {
     api: Stripe,
     secrets: Vec<String>,
     tolerance_secs: i64,
+    /// `card`, `us_bank_account` (ACH debit).
+    payment_method_types: Vec<String>,
+    connect_country: String,
+}
+
+/// Stripe's refusals (4xx other than 429) are final; the rest may pass on a retry.
+fn processor_error(e: StripeError) -> ProcessorError {
+    match e {
+        StripeError::Api { status, .. } if status < 500 && status != 429 => {
+            ProcessorError::Refused(e.to_string())
+        }
+        other => ProcessorError::Unavailable(other.to_string()),
+    }
+}
+
+fn payee(a: &Account) -> PayeeAccount {
+    PayeeAccount {
+        id: a.id.clone(),
+        status: payee_status(
+            a.takes_transfers() && a.payouts_enabled,
+            a.details_submitted,
+        ),
+        currently_due: a
+            .requirements
+            .as_ref()
+            .map(|r| r.currently_due.clone())
+            .unwrap_or_default(),
+    }
+}
+
+fn payee_status(ready: bool, details_submitted: bool) -> PayeeStatus {
+    match (ready, details_submitted) {
+        (true, _) => PayeeStatus::Ready,
+        (false, true) => PayeeStatus::Restricted,
+        (false, false) => PayeeStatus::Onboarding,
+    }
 }
 
 #[async_trait]
@@ -48,13 +86,18 @@ impl PaymentProcessor for StripeProcessor {
     async fn open(&self, req: &IntentRequest<'_>) -> Result<Option<Intent>, ProcessorError> {
         let currency = req.currency.to_lowercase();
         let invoice_id = req.invoice_id.to_string();
+        let types: Vec<&str> = self
+            .payment_method_types
+            .iter()
+            .map(String::as_str)
+            .collect();
         let intent = self
             .api
             .create_payment_intent(
                 &NewPaymentIntent {
                     amount: req.amount_cents,
                     currency: &currency,
-                    payment_method_types: &["card"],
+                    payment_method_types: &types,
                     metadata: &[
                         ("invoice_id", &invoice_id),
                         ("invoice_number", req.invoice_number),
@@ -63,12 +106,7 @@ impl PaymentProcessor for StripeProcessor {
                 &req.idempotency_key,
             )
             .await
-            .map_err(|e| match e {
-                StripeError::Api { status, .. } if status < 500 && status != 429 => {
-                    ProcessorError::Refused(e.to_string())
-                }
-                other => ProcessorError::Unavailable(other.to_string()),
-            })?;
+            .map_err(processor_error)?;
         Ok(Some(Intent {
             id: intent.id,
             client_secret: intent.client_secret,
@@ -124,6 +162,80 @@ impl PaymentProcessor for StripeProcessor {
             id: event.id,
             kind: event.kind,
         })
+    }
+
+    async fn open_payee_account(
+        &self,
+        org: uuid::Uuid,
+        idempotency_key: &str,
+    ) -> Result<PayeeAccount, ProcessorError> {
+        let org = org.to_string();
+        // The carrier gives Stripe its own contact details during onboarding.
+        self.api
+            .create_account(&self.connect_country, &[("org_id", &org)], idempotency_key)
+            .await
+            .map(|a| payee(&a))
+            .map_err(processor_error)
+    }
+
+    async fn payee_account(&self, id: &str) -> Result<PayeeAccount, ProcessorError> {
+        self.api
+            .account(id)
+            .await
+            .map(|a| payee(&a))
+            .map_err(processor_error)
+    }
+
+    async fn onboarding_link(
+        &self,
+        id: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> Result<OnboardingLink, ProcessorError> {
+        let link = self
+            .api
+            .account_link(id, refresh_url, return_url)
+            .await
+            .map_err(processor_error)?;
+        Ok(OnboardingLink {
+            url: link.url,
+            expires_at: Utc
+                .timestamp_opt(link.expires_at, 0)
+                .single()
+                .unwrap_or_else(Utc::now),
+        })
+    }
+
+    async fn transfer(&self, req: &TransferRequest<'_>) -> Result<String, ProcessorError> {
+        let payout = req.payout_id.to_string();
+        self.api
+            .create_transfer(
+                req.amount_cents,
+                &req.currency.to_lowercase(),
+                req.account_id,
+                // Stripe groups the load's money movements under its reference.
+                req.reference,
+                &[("payout_id", &payout), ("load", req.reference)],
+                &req.idempotency_key,
+            )
+            .await
+            .map(|t| t.id)
+            .map_err(processor_error)
+    }
+
+    async fn pay_out(&self, req: &TransferRequest<'_>) -> Result<String, ProcessorError> {
+        let payout = req.payout_id.to_string();
+        self.api
+            .create_payout(
+                req.account_id,
+                req.amount_cents,
+                &req.currency.to_lowercase(),
+                &[("payout_id", &payout), ("load", req.reference)],
+                &req.idempotency_key,
+            )
+            .await
+            .map(|p| p.id)
+            .map_err(processor_error)
     }
 }
 
@@ -207,6 +319,44 @@ fn fact(e: &Event) -> Fact {
                 _ => Fact::Other,
             }
         }
+        "account.updated" => match text(o, "id") {
+            Some(account_id) => {
+                let transfers = o.pointer("/capabilities/transfers").and_then(Value::as_str);
+                let flag = |k: &str| o.get(k).and_then(Value::as_bool).unwrap_or(false);
+                Fact::AccountUpdated {
+                    account_id,
+                    status: payee_status(
+                        transfers == Some("active") && flag("payouts_enabled"),
+                        flag("details_submitted"),
+                    ),
+                    currently_due: o
+                        .pointer("/requirements/currently_due")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str().map(String::from))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                }
+            }
+            None => Fact::Other,
+        },
+        "payout.paid" => match text(o, "id") {
+            Some(payout_id) => Fact::PayoutPaid {
+                account_id: e.account.clone(),
+                payout_id,
+            },
+            None => Fact::Other,
+        },
+        "payout.failed" => match text(o, "id") {
+            Some(payout_id) => Fact::PayoutFailed {
+                account_id: e.account.clone(),
+                payout_id,
+                reason: text(o, "failure_message").or_else(|| text(o, "failure_code")),
+            },
+            None => Fact::Other,
+        },
         "charge.dispute.created" => {
             match (text(o, "payment_intent"), text(o, "id"), amount("amount")) {
                 (Some(intent_id), Some(dispute_id), Some(amount_cents)) => Fact::DisputeOpened {

@@ -217,6 +217,7 @@ pub enum PaymentProcessorKind {
 pub struct PaymentsConfig {
     pub processor: PaymentProcessorKind,
     pub stripe: StripeConfig,
+    pub payouts: PayoutsConfig,
 }
 
 impl Default for PaymentsConfig {
@@ -224,6 +225,33 @@ impl Default for PaymentsConfig {
         Self {
             processor: PaymentProcessorKind::Manual,
             stripe: StripeConfig::default(),
+            payouts: PayoutsConfig::default(),
+        }
+    }
+}
+
+/// Carrier payouts: the terms a broker offers until it sets its own, and the sweep that
+/// pays what is due.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PayoutsConfig {
+    /// Standard terms: paid this many days after the load's paperwork is complete.
+    pub standard_days: i64,
+    /// Quick pay's fee, in basis points of the rate (Truckstop's QuickPay: 299, 2.99 %).
+    pub quick_pay_fee_bps: i64,
+    /// Whether quick pay is offered at all.
+    pub quick_pay_enabled: bool,
+    /// How often due payouts are sent, in milliseconds.
+    pub poll_ms: u64,
+}
+
+impl Default for PayoutsConfig {
+    fn default() -> Self {
+        Self {
+            standard_days: 30,
+            quick_pay_fee_bps: 299,
+            quick_pay_enabled: true,
+            poll_ms: 5000,
         }
     }
 }
@@ -240,6 +268,10 @@ pub struct StripeConfig {
     /// How old a webhook's signature may be, in seconds (Stripe's default: 300).
     pub webhook_tolerance_secs: i64,
     pub timeout_ms: u64,
+    /// How shippers may pay an invoice: `card`, `us_bank_account` (ACH debit).
+    pub payment_method_types: Vec<String>,
+    /// Where carriers' connected accounts are opened (ISO country).
+    pub connect_country: String,
 }
 
 impl Default for StripeConfig {
@@ -250,6 +282,8 @@ impl Default for StripeConfig {
             webhook_secrets: Vec::new(),
             webhook_tolerance_secs: 300,
             timeout_ms: 10_000,
+            payment_method_types: vec!["card".into(), "us_bank_account".into()],
+            connect_country: "US".into(),
         }
     }
 }
@@ -827,6 +861,42 @@ impl Config {
                     "must be between 1 and 3600",
                 ));
             }
+            if st.payment_method_types.is_empty()
+                || st
+                    .payment_method_types
+                    .iter()
+                    .any(|t| !["card", "us_bank_account"].contains(&t.as_str()))
+            {
+                return Err(invalid(
+                    "payments.stripe.payment_method_types",
+                    "must list card, us_bank_account or both",
+                ));
+            }
+            if !["US", "CA"].contains(&st.connect_country.as_str()) {
+                return Err(invalid(
+                    "payments.stripe.connect_country",
+                    "must be US or CA",
+                ));
+            }
+        }
+        let po = &self.payments.payouts;
+        if !(0..=120).contains(&po.standard_days) {
+            return Err(invalid(
+                "payments.payouts.standard_days",
+                "must be 0 to 120",
+            ));
+        }
+        if !(0..=1000).contains(&po.quick_pay_fee_bps) {
+            return Err(invalid(
+                "payments.payouts.quick_pay_fee_bps",
+                "must be 0 to 1000 (10 %)",
+            ));
+        }
+        if !(50..=3_600_000).contains(&po.poll_ms) {
+            return Err(invalid(
+                "payments.payouts.poll_ms",
+                "must be between 50 and 3600000",
+            ));
         }
         if !(50..=3_600_000).contains(&self.documents.generate_poll_ms) {
             return Err(invalid(

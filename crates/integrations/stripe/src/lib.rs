@@ -1,5 +1,7 @@
 //! Stripe's API as LaneRunner uses it (<https://docs.stripe.com/api>): PaymentIntents opened
-//! for invoices, and the balance history the daily reconciliation reads.
+//! for invoices, the balance history the daily reconciliation reads, and Connect for
+//! paying carriers (Express accounts onboarded through account links, transfers from the
+//! platform's balance, payouts from a connected account to its bank).
 //!
 //! - [`Stripe`]: form-encoded requests authenticated by the secret key, each
 //!   payment-creating call with an `Idempotency-Key` (Stripe replays the first answer for
@@ -120,12 +122,29 @@ impl Stripe {
         form: &[(String, String)],
         idempotency_key: Option<&str>,
     ) -> Result<T, StripeError> {
+        self.send_as(None, method, path, form, idempotency_key)
+            .await
+    }
+
+    /// A request made on a connected account's behalf (the `Stripe-Account` header) when
+    /// `account` is given, else on the platform's.
+    async fn send_as<T: DeserializeOwned>(
+        &self,
+        account: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        form: &[(String, String)],
+        idempotency_key: Option<&str>,
+    ) -> Result<T, StripeError> {
         let mut req = self
             .http
             .request(method.clone(), format!("{}{path}", self.base))
             .bearer_auth(&self.secret_key);
         if let Some(key) = idempotency_key {
             req = req.header("Idempotency-Key", key);
+        }
+        if let Some(account) = account {
+            req = req.header("Stripe-Account", account);
         }
         if method == reqwest::Method::GET {
             req = req.query(form);
@@ -195,5 +214,174 @@ impl Stripe {
         }
         self.send(reqwest::Method::GET, "/v1/balance/history", &form, None)
             .await
+    }
+}
+
+/// A connected account, the fields LaneRunner reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Account {
+    pub id: String,
+    #[serde(default)]
+    pub details_submitted: bool,
+    #[serde(default)]
+    pub payouts_enabled: bool,
+    #[serde(default)]
+    pub capabilities: std::collections::HashMap<String, String>,
+    #[serde(default)]
+    pub requirements: Option<Requirements>,
+}
+
+impl Account {
+    /// Whether transfers to it will be accepted.
+    pub fn takes_transfers(&self) -> bool {
+        self.capabilities.get("transfers").map(String::as_str) == Some("active")
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Requirements {
+    #[serde(default)]
+    pub currently_due: Vec<String>,
+    #[serde(default)]
+    pub disabled_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccountLink {
+    pub url: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Transfer {
+    pub id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub destination: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Payout {
+    pub id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    #[serde(default)]
+    pub arrival_date: Option<i64>,
+}
+
+impl Stripe {
+    /// An Express account for a carrier, able to receive transfers, whose payouts LaneRunner
+    /// makes itself (a manual schedule: each load's payout is its own, on its own terms).
+    pub async fn create_account(
+        &self,
+        country: &str,
+        metadata: &[(&str, &str)],
+        idempotency_key: &str,
+    ) -> Result<Account, StripeError> {
+        let mut form = vec![
+            ("type".to_owned(), "express".to_owned()),
+            ("country".to_owned(), country.to_owned()),
+            (
+                "capabilities[transfers][requested]".to_owned(),
+                "true".to_owned(),
+            ),
+            (
+                "settings[payouts][schedule][interval]".to_owned(),
+                "manual".to_owned(),
+            ),
+        ];
+        for (k, v) in metadata {
+            form.push((format!("metadata[{k}]"), (*v).to_owned()));
+        }
+        self.send(
+            reqwest::Method::POST,
+            "/v1/accounts",
+            &form,
+            Some(idempotency_key),
+        )
+        .await
+    }
+
+    pub async fn account(&self, id: &str) -> Result<Account, StripeError> {
+        self.send(
+            reqwest::Method::GET,
+            &format!("/v1/accounts/{id}"),
+            &[],
+            None,
+        )
+        .await
+    }
+
+    /// A single-use link to Stripe's hosted onboarding; `refresh_url` is where an expired
+    /// or used link lands (ask for a new one), `return_url` where a finished one does.
+    pub async fn account_link(
+        &self,
+        account: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> Result<AccountLink, StripeError> {
+        let form = [
+            ("account".to_owned(), account.to_owned()),
+            ("refresh_url".to_owned(), refresh_url.to_owned()),
+            ("return_url".to_owned(), return_url.to_owned()),
+            ("type".to_owned(), "account_onboarding".to_owned()),
+        ];
+        self.send(reqwest::Method::POST, "/v1/account_links", &form, None)
+            .await
+    }
+
+    /// Moves money from the platform's balance to a connected account.
+    pub async fn create_transfer(
+        &self,
+        amount: i64,
+        currency: &str,
+        destination: &str,
+        transfer_group: &str,
+        metadata: &[(&str, &str)],
+        idempotency_key: &str,
+    ) -> Result<Transfer, StripeError> {
+        let mut form = vec![
+            ("amount".to_owned(), amount.to_string()),
+            ("currency".to_owned(), currency.to_owned()),
+            ("destination".to_owned(), destination.to_owned()),
+            ("transfer_group".to_owned(), transfer_group.to_owned()),
+        ];
+        for (k, v) in metadata {
+            form.push((format!("metadata[{k}]"), (*v).to_owned()));
+        }
+        self.send(
+            reqwest::Method::POST,
+            "/v1/transfers",
+            &form,
+            Some(idempotency_key),
+        )
+        .await
+    }
+
+    /// Pays a connected account's balance out to its bank.
+    pub async fn create_payout(
+        &self,
+        account: &str,
+        amount: i64,
+        currency: &str,
+        metadata: &[(&str, &str)],
+        idempotency_key: &str,
+    ) -> Result<Payout, StripeError> {
+        let mut form = vec![
+            ("amount".to_owned(), amount.to_string()),
+            ("currency".to_owned(), currency.to_owned()),
+        ];
+        for (k, v) in metadata {
+            form.push((format!("metadata[{k}]"), (*v).to_owned()));
+        }
+        self.send_as(
+            Some(account),
+            reqwest::Method::POST,
+            "/v1/payouts",
+            &form,
+            Some(idempotency_key),
+        )
+        .await
     }
 }

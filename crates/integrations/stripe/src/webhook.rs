@@ -35,6 +35,10 @@ pub struct Event {
     pub kind: String,
     pub created: i64,
     pub data: EventData,
+    /// The connected account a Connect event concerns (`account.updated`, a connected
+    /// account's `payout.paid`); absent for the platform's own events.
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,7 +65,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

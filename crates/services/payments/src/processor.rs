@@ -1,6 +1,7 @@
-//! The payment processor seam: who collects an invoice's money online. Stripe at scale
-//! (adapted in the binary); embedded, none: invoices are settled by hand (a check, a wire)
-//! and recorded by an accountant. The service never names a processor.
+//! The payment processor seam: who collects an invoice's money online and pays carriers
+//! out. Stripe at scale (adapted in the binary: PaymentIntents, Connect); embedded, none:
+//! invoices and carriers are settled by hand (a check, a wire) and recorded by an
+//! accountant. The service never names a processor.
 
 use async_trait::async_trait;
 use axum::http::HeaderMap;
@@ -79,8 +80,84 @@ pub enum Fact {
         amount_cents: i64,
         currency: String,
     },
+    /// A carrier's connected account changed (onboarding finished, details requested).
+    AccountUpdated {
+        account_id: String,
+        status: PayeeStatus,
+        currently_due: Vec<String>,
+    },
+    /// A payout reached the carrier's bank.
+    PayoutPaid {
+        account_id: Option<String>,
+        payout_id: String,
+    },
+    /// The bank returned a payout; the money is back on the carrier's connected account.
+    PayoutFailed {
+        account_id: Option<String>,
+        payout_id: String,
+        reason: Option<String>,
+    },
     /// An event LaneRunner does not act on.
     Other,
+}
+
+/// Where a carrier's account with the processor stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayeeStatus {
+    /// Opened; the carrier has not finished the processor's onboarding.
+    Onboarding,
+    /// Takes transfers and pays out to the carrier's bank.
+    Ready,
+    /// Onboarded once, now held back (details the processor asks for again).
+    Restricted,
+}
+
+impl PayeeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayeeStatus::Onboarding => "onboarding",
+            PayeeStatus::Ready => "ready",
+            PayeeStatus::Restricted => "restricted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "ready" => PayeeStatus::Ready,
+            "restricted" => PayeeStatus::Restricted,
+            _ => PayeeStatus::Onboarding,
+        }
+    }
+}
+
+/// A carrier's account with the processor.
+#[derive(Debug, Clone)]
+pub struct PayeeAccount {
+    pub id: String,
+    pub status: PayeeStatus,
+    /// What the processor still needs from the carrier.
+    pub currently_due: Vec<String>,
+}
+
+/// Where the carrier finishes onboarding, on the processor's own pages.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct OnboardingLink {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Money for one load's payout, from the platform's balance to the carrier's account.
+#[derive(Debug, Clone)]
+pub struct TransferRequest<'a> {
+    pub payout_id: uuid::Uuid,
+    pub account_id: &'a str,
+    pub amount_cents: i64,
+    /// Uppercase ISO code (`USD`).
+    pub currency: &'a str,
+    /// The load's reference: what the carrier sees it as.
+    pub reference: &'a str,
+    /// The processor is asked never to act twice for one key.
+    pub idempotency_key: String,
 }
 
 #[async_trait]
@@ -106,6 +183,37 @@ pub trait PaymentProcessor: Send + Sync {
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<ProcessorEvent, WebhookRejected>;
+
+    /// Opens an account for a carrier to be paid into, once per key.
+    async fn open_payee_account(
+        &self,
+        org: uuid::Uuid,
+        idempotency_key: &str,
+    ) -> Result<PayeeAccount, ProcessorError>;
+
+    /// The account as the processor sees it now.
+    async fn payee_account(&self, id: &str) -> Result<PayeeAccount, ProcessorError>;
+
+    /// A link to the processor's onboarding for the account: `return_url` when it is
+    /// finished, `refresh_url` when the link has expired or was used.
+    async fn onboarding_link(
+        &self,
+        id: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> Result<OnboardingLink, ProcessorError>;
+
+    /// Moves a payout's money to the carrier's account; the processor's transfer id.
+    async fn transfer(&self, req: &TransferRequest<'_>) -> Result<String, ProcessorError>;
+
+    /// Pays what a transfer brought out to the carrier's bank; the processor's payout id.
+    async fn pay_out(&self, req: &TransferRequest<'_>) -> Result<String, ProcessorError>;
+}
+
+fn none<T>() -> Result<T, ProcessorError> {
+    Err(ProcessorError::Refused(
+        "no payment processor is configured (payments.processor)".into(),
+    ))
 }
 
 /// No processor: invoices are paid outside LaneRunner and recorded by an accountant.
@@ -138,5 +246,34 @@ impl PaymentProcessor for Manual {
         Err(WebhookRejected(
             "no payment processor is configured (payments.processor)".into(),
         ))
+    }
+
+    async fn open_payee_account(
+        &self,
+        _: uuid::Uuid,
+        _: &str,
+    ) -> Result<PayeeAccount, ProcessorError> {
+        none()
+    }
+
+    async fn payee_account(&self, _: &str) -> Result<PayeeAccount, ProcessorError> {
+        none()
+    }
+
+    async fn onboarding_link(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<OnboardingLink, ProcessorError> {
+        none()
+    }
+
+    async fn transfer(&self, _: &TransferRequest<'_>) -> Result<String, ProcessorError> {
+        none()
+    }
+
+    async fn pay_out(&self, _: &TransferRequest<'_>) -> Result<String, ProcessorError> {
+        none()
     }
 }

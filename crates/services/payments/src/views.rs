@@ -129,3 +129,134 @@ impl From<&crate::invoices::store::InvoiceRow> for InvoiceView {
         }
     }
 }
+
+/// A carrier payout, seen by the broker that pays it or the carrier paid.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PayoutView {
+    pub id: Uuid,
+    pub load_id: Uuid,
+    pub reference: String,
+    /// `payer` (the caller pays it) or `payee` (the caller is paid).
+    pub side: &'static str,
+    pub payer_org_id: Uuid,
+    pub payee_org_id: Uuid,
+    pub currency: String,
+    /// The load's rate.
+    pub amount_cents: i64,
+    /// Quick pay's fee, once chosen.
+    pub fee_cents: i64,
+    /// What reaches the carrier.
+    pub net_cents: i64,
+    /// `offered` (standard terms apply when it falls due unless the carrier chooses),
+    /// `scheduled`, `sending`, `transferred` (on the carrier's account with the processor,
+    /// on its way to the bank), `paid`.
+    pub status: String,
+    /// `standard` or `quick_pay`.
+    pub choice: Option<String>,
+    /// What the carrier may still choose (while `offered`).
+    pub offers: Vec<crate::payouts::domain::Offer>,
+    /// The terms as offered.
+    pub standard_days: i64,
+    pub quick_pay_fee_bps: Option<i64>,
+    /// When it is (or was) to be sent.
+    pub due_at: DateTime<Utc>,
+    pub completed_at: DateTime<Utc>,
+    pub chosen_at: Option<DateTime<Utc>>,
+    pub transferred_at: Option<DateTime<Utc>>,
+    pub paid_at: Option<DateTime<Utc>>,
+    /// The bank reference of a payout recorded by hand.
+    pub manual_reference: Option<String>,
+    /// Why the last attempt to send it failed (it is tried again).
+    pub last_failure: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+impl PayoutView {
+    pub fn new(
+        r: &crate::payouts::store::PayoutRow,
+        caller: lanerunner_core::OrgId,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: r.id,
+            load_id: r.load_id,
+            reference: r.reference.clone(),
+            side: if r.payer_org_id == caller.0 {
+                "payer"
+            } else {
+                "payee"
+            },
+            payer_org_id: r.payer_org_id,
+            payee_org_id: r.payee_org_id,
+            currency: r.currency.clone(),
+            amount_cents: r.amount_cents,
+            fee_cents: r.fee_cents,
+            net_cents: r.net_cents(),
+            status: r.status.clone(),
+            choice: r.choice.clone(),
+            offers: if r.status == "offered" {
+                crate::payouts::domain::offers(
+                    r.amount_cents,
+                    r.standard_days,
+                    r.quick_pay_fee_bps,
+                    r.completed_at,
+                    now,
+                )
+            } else {
+                Vec::new()
+            },
+            standard_days: r.standard_days,
+            quick_pay_fee_bps: r.quick_pay_fee_bps,
+            due_at: r.due_at,
+            completed_at: r.completed_at,
+            chosen_at: r.chosen_at,
+            transferred_at: r.transferred_at,
+            paid_at: r.paid_at,
+            manual_reference: r.manual_reference.clone(),
+            last_failure: r.last_failure.clone(),
+            next_attempt_at: r.next_attempt_at,
+        }
+    }
+}
+
+/// A carrier's account with the payment processor, where its payouts go.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PayeeAccountView {
+    /// `none` (not opened), `onboarding`, `ready`, `restricted`.
+    pub status: String,
+    /// `stripe`, or `manual` when brokers pay carriers by hand.
+    pub processor: String,
+    pub account_id: Option<String>,
+    /// What the processor still needs from the carrier.
+    pub currently_due: Vec<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl PayeeAccountView {
+    pub fn none(processor: &str) -> Self {
+        Self {
+            status: "none".into(),
+            processor: processor.into(),
+            account_id: None,
+            currently_due: Vec::new(),
+            updated_at: None,
+        }
+    }
+}
+
+impl From<&crate::payouts::store::PayeeRow> for PayeeAccountView {
+    fn from(r: &crate::payouts::store::PayeeRow) -> Self {
+        Self {
+            status: r.status.clone(),
+            processor: r.processor.clone(),
+            account_id: Some(r.account_id.clone()),
+            currently_due: r
+                .currently_due
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+            updated_at: Some(r.updated_at),
+        }
+    }
+}

@@ -86,12 +86,12 @@ impl Invoices {
     }
 
     /// `documents.checklist_completed.v1`: the load may be invoiced, and its carrier is
-    /// owed the rate (a payable in the broker's ledger), once.
+    /// owed the rate (a payable in the broker's ledger), once. The load, when it is new.
     pub async fn on_checklist_completed(
         &self,
         tx: &mut Tx,
         event: &EventEnvelope,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<PayLoadRow>> {
         let c: events::ChecklistCompleted =
             serde_json::from_value(event.payload.clone()).map_err(Permanent::new)?;
         let row = PayLoadRow {
@@ -102,15 +102,16 @@ impl Invoices {
             carrier_rate_cents: c.rate_cents,
             completed_at: c.completed_at,
         };
-        if store::put_load(tx, &row).await? {
-            if let Some(carrier) = c.carrier_org_id {
-                let entry = domain::carrier_payable(c.load_id, &c.reference, carrier, c.rate_cents);
-                Ledger::record_in(tx, OrgId(c.broker_org_id), &entry, None)
-                    .await
-                    .map_err(|e| Permanent::new(anyhow::anyhow!(e)))?;
-            }
+        if !store::put_load(tx, &row).await? {
+            return Ok(None);
         }
-        Ok(())
+        if let Some(carrier) = c.carrier_org_id {
+            let entry = domain::carrier_payable(c.load_id, &c.reference, carrier, c.rate_cents);
+            Ledger::record_in(tx, OrgId(c.broker_org_id), &entry, None)
+                .await
+                .map_err(|e| Permanent::new(anyhow::anyhow!(e)))?;
+        }
+        Ok(Some(row))
     }
 
     /// Issues an invoice for a load whose paperwork is complete, with its ledger entry, then
@@ -344,16 +345,15 @@ impl Invoices {
             true,
             p.amount_cents,
         );
-        match Ledger::record_in(&mut tx, caller.org, &entry, Some(caller.actor_id())).await? {
-            crate::ledger::Recorded::New(_) => {
-                row.paid_cents += p.amount_cents;
-                if row.paid_cents >= row.amount_cents {
-                    row.paid_at = Some(Utc::now());
-                }
-                store::set_amounts(&mut tx, &row).await?;
+        // The same payment recorded again (its reference seen): nothing changes.
+        if let crate::ledger::Recorded::New(_) =
+            Ledger::record_in(&mut tx, caller.org, &entry, Some(caller.actor_id())).await?
+        {
+            row.paid_cents += p.amount_cents;
+            if row.paid_cents >= row.amount_cents {
+                row.paid_at = Some(Utc::now());
             }
-            // The same payment recorded again: nothing changes.
-            _ => {}
+            store::set_amounts(&mut tx, &row).await?;
         }
         tx.commit().await?;
         Ok(InvoiceView::from(&row))
@@ -445,6 +445,9 @@ impl Invoices {
             | Fact::PaymentFailed { intent_id, .. }
             | Fact::Refunded { intent_id, .. }
             | Fact::DisputeOpened { intent_id, .. } => intent_id,
+            Fact::AccountUpdated { .. } | Fact::PayoutPaid { .. } | Fact::PayoutFailed { .. } => {
+                return Ok((crate::payouts::on_fact(tx, at, fact).await?, None));
+            }
             Fact::Other => return Ok(("ignored", None)),
         };
         let Some(mut row) = store::lock_by_intent(tx, intent).await? else {
@@ -569,7 +572,7 @@ impl Invoices {
                     outcome = "already-recorded";
                 }
             }
-            Fact::Other => {}
+            _ => {}
         }
         store::set_amounts(tx, &row).await?;
         Ok((outcome, Some(row.id)))

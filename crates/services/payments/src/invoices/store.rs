@@ -82,12 +82,10 @@ const COLUMNS: &str = "id, org_id, load_id, number, customer_name, customer_emai
 /// Inserts the invoice unless the organization already invoiced the load or used the
 /// key: `false` then, and nothing written.
 pub async fn insert(tx: &mut Tx, r: &InvoiceRow) -> sqlx::Result<bool> {
-    let sql = format!(
-        "INSERT INTO invoices (id, org_id, load_id, number, customer_name, customer_email, currency, lines, amount_cents, \
-         issued_at, due_at, idempotency_key, request_hash, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING"
-    );
-    on_tx!(tx, |c| sqlx::query(&sql)
+    let sql = "INSERT INTO invoices (id, org_id, load_id, number, customer_name, customer_email, currency, lines, \
+               amount_cents, issued_at, due_at, idempotency_key, request_hash, created_by) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING";
+    on_tx!(tx, |c| sqlx::query(sql)
         .bind(r.id)
         .bind(r.org_id)
         .bind(r.load_id)
