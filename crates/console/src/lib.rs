@@ -49,6 +49,7 @@ const ASSETS: &[Asset] = assets! {
     "js/pages/ledger.js" => JS,
     "js/pages/documents.js" => JS,
     "js/pages/invoices.js" => JS,
+    "js/pages/payouts.js" => JS,
     "vendor/leaflet.js" => JS,
     "vendor/leaflet.css" => "text/css; charset=utf-8",
     "vendor/topojson-client.min.js" => JS,

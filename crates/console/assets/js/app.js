@@ -13,6 +13,7 @@ import { files } from "./pages/files.js";
 import { ledger } from "./pages/ledger.js";
 import { letterhead, loadDocuments, paperwork } from "./pages/documents.js";
 import { invoices } from "./pages/invoices.js";
+import { payouts } from "./pages/payouts.js";
 import { loadPage } from "./pages/negotiation.js";
 import { conversation, conversations } from "./pages/chat.js";
 import { settings } from "./pages/settings.js";
@@ -40,6 +41,7 @@ const PAGES = {
   "#/ledger": ledger,
   "#/paperwork": paperwork,
   "#/invoices": invoices,
+  "#/payouts": payouts,
   "#/paperwork/letterhead": letterhead,
   "#/chat": conversations,
   "#/settings": settings,
@@ -66,6 +68,7 @@ function nav(me) {
     h("a", { href: "#/paperwork" }, "Paperwork"),
     h("a", { href: "#/files" }, "Files"),
     kind !== "carrier" && ["owner", "admin", "accountant"].includes(me.user.role) ? h("a", { href: "#/invoices" }, "Invoices") : null,
+    ["owner", "admin", "accountant"].includes(me.user.role) ? h("a", { href: "#/payouts" }, "Payouts") : null,
     ["owner", "admin", "accountant"].includes(me.user.role) ? h("a", { href: "#/ledger" }, "Ledger") : null,
     h("a", { href: "#/settings" }, "Settings"),
     h("a", { href: "#/team" }, "Team"),

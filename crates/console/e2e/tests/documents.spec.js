@@ -1,8 +1,9 @@
 // A load's paperwork in the browser: the broker sets its letterhead and logo, books a load,
 // and finds the rate confirmation and bill of lading generated; the carrier signs the rate
 // confirmation, attaches proof of delivery (a file that lies about its type is refused next
-// to the input), checks an altered copy; delivery completes the checklist, and the broker
-// invoices the load and records the check that pays it.
+// to the input), checks an altered copy; delivery completes the checklist, the broker
+// invoices the load and records the check that pays it, and the carrier takes quick pay
+// on the terms the broker set, paid by a check the broker records.
 const { test, expect } = require("@playwright/test");
 const { run, accessible, signUp, postLoad } = require("./helpers");
 
@@ -50,6 +51,17 @@ test("broker and carrier take a load's paperwork from booking to a complete chec
   await broker.getByRole("button", { name: "Upload the logo" }).click();
   await expect(broker.getByRole("img", { name: "Your logo" })).toBeVisible();
   await accessible(broker, "letterhead");
+
+  // The terms the broker offers its carriers: 15 days, or quick pay at 2.5 %.
+  await broker.getByRole("link", { name: "Payouts" }).click();
+  await expect(broker.getByRole("heading", { name: "Payouts" })).toBeVisible();
+  await broker.getByLabel("Quick pay fee (%)").fill("25");
+  expect(await broker.getByLabel("Quick pay fee (%)").evaluate((e) => e.validity.valid)).toBe(false);
+  await broker.getByLabel("Standard terms (days after the paperwork is complete)").fill("15");
+  await broker.getByLabel("Quick pay fee (%)").fill("2.5");
+  await broker.getByRole("button", { name: "Save the terms" }).click();
+  await expect(broker.locator("#toast")).toContainText("Payout terms saved");
+  await accessible(broker, "payout terms");
 
   // Booked: the paperwork is generated.
   const reference = `DOCS-${run}`;
@@ -138,6 +150,28 @@ test("broker and carrier take a load's paperwork from booking to a complete chec
   await broker.getByRole("button", { name: "Record the payment" }).click();
   await expect(broker.locator("#invoices tbody tr").first()).toContainText("Paid");
   await expect(broker.locator("#nothing-to-invoice")).toBeVisible();
+
+  // The carrier is offered the broker's terms and takes quick pay; the broker pays by
+  // check and records it.
+  await carrier.getByRole("link", { name: "Payouts" }).click();
+  await expect(carrier.locator("#payout-account")).toContainText("Not set up");
+  const payout = carrier.locator("#payouts tbody tr").filter({ hasText: reference });
+  await expect(payout).toContainText("Awaiting the carrier's choice");
+  await expect(payout.getByRole("button", { name: new RegExp(`^Standard: .* for ${reference}$`) })).toBeVisible();
+  await accessible(carrier, "payouts");
+  await payout.getByRole("button", { name: new RegExp(`^Quick pay: .* now \\(fee .*\\) for ${reference}$`) }).click();
+  await expect(payout).toContainText("Scheduled");
+  await expect(payout).toContainText("Quick pay");
+  await broker.getByRole("link", { name: "Payouts" }).click();
+  const owed = broker.locator("#payouts tbody tr").filter({ hasText: reference });
+  await expect(owed).toContainText("You pay");
+  await owed.getByRole("button", { name: `Record the payout for ${reference}` }).click();
+  await broker.getByLabel("Check or wire reference").fill("CHK-2001");
+  await broker.getByRole("button", { name: "Record it paid" }).click();
+  await expect(owed).toContainText("Paid");
+  await expect(owed).toContainText("CHK-2001");
+  await carrier.reload();
+  await expect(carrier.locator("#payouts tbody tr").filter({ hasText: reference })).toContainText("Paid");
   await carrierCtx.close();
   await brokerCtx.close();
 });
