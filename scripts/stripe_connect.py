@@ -9,8 +9,9 @@ It speaks Stripe's JSON for what LaneRunner uses (https://docs.stripe.com/connec
   a routing and an account number (Stripe's test numbers: 000123456789 pays out,
   000111111116 fails); submitting it enables the account, sends `account.updated`, and
   redirects to the link's return_url (an expired or used link goes to its refresh_url);
-- POST /v1/transfers: from the platform's balance to a connected account; refused, as
-  Stripe does, when the destination cannot receive transfers or the balance is short;
+- POST /v1/transfers: from the platform's balance to a connected account, with its line
+  in the balance history; refused, as Stripe does, when the destination cannot receive
+  transfers or the balance is short;
 - POST /v1/payouts with `Stripe-Account`: from a connected account's balance to its bank;
   `payout.paid` (or `payout.failed` for the failing test account) follows a second later,
   as a Connect event naming the account;
@@ -31,7 +32,7 @@ import time
 
 from aiohttp import web
 
-from localstripe.resources import Event
+from localstripe.resources import BalanceTransaction, Event, StripeObject
 from localstripe.server import app, get_post_data, json_response
 from localstripe.webhooks import schedule_webhook
 
@@ -71,6 +72,25 @@ class _Exported:
 
     def _export(self, expand=None):
         return json.loads(json.dumps(self.obj))
+
+
+def _balance_transaction(amount, currency):
+    """A transfer's line in the platform's balance history (GET /v1/balance/history), kept
+    in localstripe's own store; its constructor takes charges and refunds only."""
+    txn = BalanceTransaction.__new__(BalanceTransaction)
+    StripeObject.__init__(txn)
+    txn.amount = amount
+    txn.available_on = txn.created
+    txn.currency = currency
+    txn.description = None
+    txn.exchange_rate = None
+    txn.fee = 0
+    txn.fee_details = []
+    txn.reporting_category = "transfer"
+    txn.source = None
+    txn.status = "available"
+    txn.type = "transfer"
+    return txn
 
 
 def _send(kind, obj, account=None):
@@ -300,6 +320,7 @@ async def create_transfer(request):
         )
     state["available"] -= amount
     state["balances"][destination] += amount
+    txn = _balance_transaction(-amount, currency)
     transfer = {
         "id": _id("tr_"),
         "object": "transfer",
@@ -308,7 +329,7 @@ async def create_transfer(request):
         "currency": currency,
         "destination": destination,
         "destination_payment": _id("py_"),
-        "balance_transaction": _id("txn_"),
+        "balance_transaction": txn.id,
         "transfer_group": data.get("transfer_group"),
         "description": data.get("description"),
         "metadata": data.get("metadata") or {},
@@ -316,6 +337,7 @@ async def create_transfer(request):
         "reversals": {"object": "list", "data": [], "has_more": False},
         "created": int(time.time()),
     }
+    txn.source = transfer["id"]
     state["transfers"][transfer["id"]] = transfer
     _send("transfer.created", transfer)
     return _answer(slot, transfer)

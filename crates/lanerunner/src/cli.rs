@@ -60,6 +60,11 @@ pub enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// The payment service's operations: the daily reconciliation against the processor.
+    Payments {
+        #[command(subcommand)]
+        command: PaymentsCommand,
+    },
     /// Manage the token signing keys.
     Keys {
         #[command(subcommand)]
@@ -114,6 +119,30 @@ pub enum DlqCommand {
         config: ConfigArgs,
         #[arg(long)]
         group: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PaymentsCommand {
+    /// Reconcile one UTC day against the processor's balance history now (replacing the
+    /// day's kept report), enter the processor's fees, and print the report as JSON.
+    Reconcile {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The day, `YYYY-MM-DD` (default: yesterday).
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Print the kept reconciliation reports, newest day first (one JSON object a line).
+    Reconciliations {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long, default_value_t = 30)]
+        limit: i64,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -261,6 +290,50 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     let n = bus.replay_dead_letters(group).await?;
                     println!("replayed {n} dead letters of {group}");
                 }
+            }
+            Ok(())
+        }
+        Command::Payments { command } => {
+            let (config, data_dir) = match &command {
+                PaymentsCommand::Reconcile {
+                    config, data_dir, ..
+                }
+                | PaymentsCommand::Reconciliations {
+                    config, data_dir, ..
+                } => (config, data_dir),
+            };
+            let mut config = load_config(config.file.as_deref())?;
+            if let Some(dir) = data_dir {
+                config.data_dir = dir.clone();
+            }
+            // No log subscriber: stdout carries only the reports, for scripts.
+            let app = app::build(config, &[lanerunner_payments::SERVICE]).await?;
+            let invoices = app
+                .typed::<lanerunner_payments::PaymentsService>()
+                .context("the payment service is not running")?
+                .invoices()
+                .clone();
+            let result = match command {
+                PaymentsCommand::Reconcile { day, .. } => {
+                    let day = day.unwrap_or_else(|| {
+                        (chrono::Utc::now() - chrono::Duration::days(1)).date_naive()
+                    });
+                    invoices
+                        .reconcile(day)
+                        .await
+                        .map(|r| vec![serde_json::json!({ "day": day, "report": r })])
+                }
+                PaymentsCommand::Reconciliations { limit, .. } => {
+                    invoices.reconciliations(limit.clamp(1, 1000)).await.map(|all| {
+                        all.into_iter()
+                            .map(|(day, r)| serde_json::json!({ "day": day, "report": r }))
+                            .collect()
+                    })
+                }
+            };
+            app.shutdown().await;
+            for line in result.map_err(|e| anyhow::anyhow!("{e}"))? {
+                println!("{line}");
             }
             Ok(())
         }

@@ -12,7 +12,7 @@ use lanerunner_payments::processor::{
     Fact, Intent, IntentRequest, Manual, OnboardingLink, PayeeAccount, PayeeStatus,
     PaymentProcessor, ProcessorError, ProcessorEvent, TransferRequest, WebhookRejected,
 };
-use lanerunner_payments::reconcile::{Movement, MovementKind};
+use lanerunner_payments::reconcile::{BalanceHistory, Fee, Movement, MovementKind};
 use lanerunner_platform::config::{PaymentProcessorKind, PaymentsConfig};
 use lanerunner_stripe::webhook::{self, Event};
 use lanerunner_stripe::{Account, BalanceTransaction, NewPaymentIntent, Stripe, StripeError};
@@ -113,14 +113,14 @@ impl PaymentProcessor for StripeProcessor {
         }))
     }
 
-    async fn balance_movements(
+    async fn balance_history(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<Movement>, ProcessorError> {
+    ) -> Result<BalanceHistory, ProcessorError> {
         // Newest first: page back until the window's start has passed.
         let (from, to) = (from.timestamp(), to.timestamp());
-        let mut out = Vec::new();
+        let mut out = BalanceHistory::default();
         let mut after: Option<String> = None;
         loop {
             let page = self
@@ -133,7 +133,8 @@ impl PaymentProcessor for StripeProcessor {
                 if t.created < from {
                     older = true;
                 } else if t.created < to {
-                    out.extend(movement(t));
+                    out.movements.extend(movement(t));
+                    out.fees.extend(fee(t));
                 }
             }
             match page.data.last() {
@@ -372,13 +373,14 @@ fn fact(e: &Event) -> Fact {
     }
 }
 
-/// A balance transaction as a reconciliation movement: charges, refunds and dispute
-/// withdrawals; fees, payouts and transfers are not invoice money.
+/// A balance transaction as a reconciliation movement: charges, refunds, dispute
+/// withdrawals and carrier transfers; the platform's own payouts and fees are not.
 fn movement(t: &BalanceTransaction) -> Option<Movement> {
     let source = t.source.clone()?;
     let kind = match t.kind.as_str() {
         "charge" | "payment" => MovementKind::Charge,
         "refund" | "payment_refund" => MovementKind::Refund,
+        "transfer" => MovementKind::Transfer,
         "adjustment" if source.starts_with("dp_") || source.starts_with("du_") => {
             MovementKind::Dispute
         }
@@ -389,5 +391,19 @@ fn movement(t: &BalanceTransaction) -> Option<Movement> {
         kind,
         currency: t.currency.to_uppercase(),
         amount_cents: t.amount,
+    })
+}
+
+/// Stripe's fee on a charge, from its balance transaction.
+fn fee(t: &BalanceTransaction) -> Option<Fee> {
+    if t.fee <= 0 || !matches!(t.kind.as_str(), "charge" | "payment") {
+        return None;
+    }
+    Some(Fee {
+        object_id: t.source.clone()?,
+        transaction_id: t.id.clone(),
+        currency: t.currency.to_uppercase(),
+        fee_cents: t.fee,
+        at: Utc.timestamp_opt(t.created, 0).single()?,
     })
 }

@@ -485,7 +485,10 @@ async fn stripe_run(backend: Backend) {
     let b = balances(&app, &broker).await;
     assert_eq!(b["revenue:refunds"], 80_000);
     assert_eq!(b["disputes"], 232_550);
-    assert_eq!(b["processor:balance"], 0);
+    // What came in went out again, less Stripe's fee on the charge (2.9 % + 30 cents at
+    // the stand-in), entered by the reconciliation above.
+    let fee = 9_094;
+    assert_eq!(b["processor:balance"], -fee);
     ledger_balanced(&app).await;
 
     // What the processor never moved (the signed test events) is reported, object by object.
@@ -493,6 +496,17 @@ async fn stripe_run(backend: Backend) {
     assert_eq!(mentions(&report, "re_lr_2"), ["only_in_ledger"]);
     assert_eq!(mentions(&report, "dp_lr_1"), ["only_in_ledger"]);
     assert_eq!(mentions(&report, &refund_id), Vec::<String>::new());
+
+    // The fee is entered once however often the day is reconciled.
+    assert_eq!(report.fees["USD"], fee);
+    invoices.reconcile(today).await.unwrap();
+    let b = balances(&app, &broker).await;
+    assert_eq!(b["cost:processor_fees"], fee);
+    assert_eq!(b["processor:balance"], -fee);
+    ledger_balanced(&app).await;
+    let kept = invoices.reconciliations(5).await.unwrap();
+    assert_eq!(kept[0].0, today);
+    assert_eq!(kept[0].1.fees["USD"], fee);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

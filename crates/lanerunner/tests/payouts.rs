@@ -491,6 +491,37 @@ async fn connect_run(backend: Backend) {
     assert_eq!(c["processor:connected"], 180_000, "{c:?}");
     assert_eq!(c.get("cash:bank").copied().unwrap_or(0), 0, "{c:?}");
     ledger_balanced(&app).await;
+
+    // Both transfers left the platform's balance as the ledger says: the day reconciles
+    // them object by object.
+    let mut transfers = Vec::new();
+    for p in [&id, &id2] {
+        let v = json_of(
+            app.get(&format!("/v1/payments/payouts/{p}"), Some(&broker.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        transfers.push(v["transfer_id"].as_str().expect("a transfer").to_owned());
+    }
+    let report = app
+        .app()
+        .typed::<lanerunner_payments::PaymentsService>()
+        .unwrap()
+        .invoices()
+        .reconcile(chrono::Utc::now().date_naive())
+        .await
+        .unwrap();
+    // (Other tests' transfers, at the same localstripe, are only at the processor here.)
+    for t in &transfers {
+        assert!(t.starts_with("tr_"));
+        let named = report
+            .differences
+            .iter()
+            .any(|d| format!("{d:?}").contains(t.as_str()));
+        assert!(!named, "{t} should reconcile: {report:?}");
+    }
+    assert!(report.matched >= 2, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

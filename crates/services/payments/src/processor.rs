@@ -169,12 +169,13 @@ pub trait PaymentProcessor: Send + Sync {
     async fn open(&self, req: &IntentRequest<'_>) -> Result<Option<Intent>, ProcessorError>;
 
     /// What moved through the processor's balance from `from` to `to` (charges, refunds,
-    /// disputes), for the daily reconciliation; nothing when invoices are settled by hand.
-    async fn balance_movements(
+    /// disputes, transfers) and the fees it took, for the daily reconciliation; nothing
+    /// when everything is settled by hand.
+    async fn balance_history(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<crate::reconcile::Movement>, ProcessorError>;
+    ) -> Result<crate::reconcile::BalanceHistory, ProcessorError>;
 
     /// Verifies a webhook's signature (before anything else) and reads its event.
     fn read_webhook(
@@ -229,12 +230,12 @@ impl PaymentProcessor for Manual {
         Ok(None)
     }
 
-    async fn balance_movements(
+    async fn balance_history(
         &self,
         _: DateTime<Utc>,
         _: DateTime<Utc>,
-    ) -> Result<Vec<crate::reconcile::Movement>, ProcessorError> {
-        Ok(Vec::new())
+    ) -> Result<crate::reconcile::BalanceHistory, ProcessorError> {
+        Ok(Default::default())
     }
 
     fn read_webhook(

@@ -1,18 +1,20 @@
 //! The daily reconciliation, pure: what LaneRunner's ledger says moved through the
 //! processor's balance against the processor's own balance transactions, object by object
-//! (a charge, a refund, a dispute), reporting every difference: an object only one side
+//! (a charge, a refund, a dispute, a payout's transfer), reporting every difference: an object only one side
 //! knows, or known to both with other amounts or currencies.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MovementKind {
     Charge,
     Refund,
     Dispute,
+    /// A carrier payout's transfer to its connected account.
+    Transfer,
 }
 
 impl MovementKind {
@@ -21,6 +23,7 @@ impl MovementKind {
             MovementKind::Charge => "charge",
             MovementKind::Refund => "refund",
             MovementKind::Dispute => "dispute",
+            MovementKind::Transfer => "transfer",
         }
     }
 
@@ -29,13 +32,14 @@ impl MovementKind {
             "charge" => Some(MovementKind::Charge),
             "refund" => Some(MovementKind::Refund),
             "dispute" => Some(MovementKind::Dispute),
+            "transfer" => Some(MovementKind::Transfer),
             _ => None,
         }
     }
 }
 
 /// One object's effect on the processor balance, as one side records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Movement {
     /// The processor's id of the object (`ch_…`, `re_…`, `dp_…`).
     pub object_id: String,
@@ -46,7 +50,7 @@ pub struct Movement {
     pub amount_cents: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(tag = "difference", rename_all = "snake_case")]
 pub enum Difference {
     /// The processor moved money LaneRunner has no entry for (a webhook never arrived).
@@ -60,13 +64,35 @@ pub enum Difference {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Report {
     pub matched: u64,
     pub differences: Vec<Difference>,
     /// Sums per currency on each side.
     pub ledger_totals: BTreeMap<String, i64>,
     pub processor_totals: BTreeMap<String, i64>,
+    /// The processor's fees on the day's charges, per currency, as entered in the ledger.
+    #[serde(default)]
+    pub fees: BTreeMap<String, i64>,
+}
+
+/// The processor's fee on one charge, from its balance transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fee {
+    /// The charge it was taken on.
+    pub object_id: String,
+    /// The balance transaction that took it: a fee is entered once per transaction.
+    pub transaction_id: String,
+    pub currency: String,
+    pub fee_cents: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What the processor's balance history holds for a window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BalanceHistory {
+    pub movements: Vec<Movement>,
+    pub fees: Vec<Fee>,
 }
 
 fn totals(ms: &[Movement]) -> BTreeMap<String, i64> {
@@ -111,6 +137,7 @@ pub fn reconcile(ledger: &[Movement], processor: &[Movement]) -> Report {
         differences,
         ledger_totals: totals(ledger),
         processor_totals: totals(processor),
+        fees: BTreeMap::new(),
     }
 }
 

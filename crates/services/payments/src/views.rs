@@ -164,6 +164,9 @@ pub struct PayoutView {
     pub chosen_at: Option<DateTime<Utc>>,
     pub transferred_at: Option<DateTime<Utc>>,
     pub paid_at: Option<DateTime<Utc>>,
+    /// The processor's transfer to the carrier's account, and its payout to the bank.
+    pub transfer_id: Option<String>,
+    pub processor_payout_id: Option<String>,
     /// The bank reference of a payout recorded by hand.
     pub manual_reference: Option<String>,
     /// Why the last attempt to send it failed (it is tried again).
@@ -212,6 +215,8 @@ impl PayoutView {
             chosen_at: r.chosen_at,
             transferred_at: r.transferred_at,
             paid_at: r.paid_at,
+            transfer_id: r.transfer_id.clone(),
+            processor_payout_id: r.processor_payout_id.clone(),
             manual_reference: r.manual_reference.clone(),
             last_failure: r.last_failure.clone(),
             next_attempt_at: r.next_attempt_at,

@@ -21,6 +21,7 @@ pub mod accounts {
     pub const UNAPPLIED: &str = "cash:unapplied";
     pub const DISPUTES: &str = "disputes";
     pub const CARRIER_COST: &str = "cost:carriers";
+    pub const PROCESSOR_FEES: &str = "cost:processor_fees";
     pub fn carrier_payable(carrier: uuid::Uuid) -> String {
         format!("payable:carrier:{carrier}")
     }
@@ -220,6 +221,19 @@ pub fn refunded(reference: String, memo: String, currency: &str, cents: i64) -> 
         accounts::REFUNDS,
         accounts::PROCESSOR,
         cents,
+    )
+}
+
+/// The processor's fee on a charge, taken from its balance.
+pub fn processor_fee(fee: &crate::reconcile::Fee) -> NewEntry {
+    entry(
+        EntryKind::Fee,
+        format!("processor-fee:{}", fee.transaction_id),
+        format!("processor fee on {}", fee.object_id),
+        &fee.currency,
+        accounts::PROCESSOR_FEES,
+        accounts::PROCESSOR,
+        fee.fee_cents,
     )
 }
 

@@ -360,18 +360,32 @@ impl Invoices {
     }
 
     /// Reconciles one UTC day: the movements the ledger recorded against the processor's
-    /// balance transactions. Every difference is logged and counted; the report is kept
-    /// (a run again replaces it). Nothing to do without a processor.
+    /// balance transactions. Every difference is logged and counted; the processor's fees
+    /// on the day's charges are entered in the ledger of the organization each charge paid
+    /// (once per balance transaction); the report is kept (a run again replaces it).
+    /// Nothing to do without a processor.
     pub async fn reconcile(&self, day: chrono::NaiveDate) -> Result<Report> {
         let from = day.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
         let to = from + Duration::days(1);
-        let processor = self
+        let history = self
             .processor
-            .balance_movements(from, to)
+            .balance_history(from, to)
             .await
             .map_err(|e| PaymentsError::Unavailable(e.to_string()))?;
         let ledger = store::movements(&self.db, from, to).await?;
-        let report = crate::reconcile::reconcile(&ledger, &processor);
+        let mut report = crate::reconcile::reconcile(&ledger, &history.movements);
+        for fee in &history.fees {
+            // A charge the ledger does not know is reported above; its fee waits for it.
+            let Some(org) = store::movement_org(&self.db, &fee.object_id).await? else {
+                continue;
+            };
+            let mut entry = domain::processor_fee(fee);
+            entry.occurred_at = Some(fee.at);
+            let mut tx = self.db.begin().await?;
+            Ledger::record_in(&mut tx, OrgId(org), &entry, None).await?;
+            tx.commit().await?;
+            *report.fees.entry(fee.currency.clone()).or_insert(0) += fee.fee_cents;
+        }
         for d in &report.differences {
             tracing::warn!(day = %day, difference = ?d, "reconciliation: the ledger and the processor differ");
         }
@@ -387,6 +401,20 @@ impl Invoices {
         )
         .await?;
         Ok(report)
+    }
+
+    /// The kept reports, newest day first (for operators: the processor's account is the
+    /// platform's, so a report spans every organization).
+    pub async fn reconciliations(&self, limit: i64) -> Result<Vec<(chrono::NaiveDate, Report)>> {
+        store::reconciliations(&self.db, limit)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let report: Report =
+                    serde_json::from_str(&r.report).map_err(anyhow::Error::from)?;
+                Ok((r.day, report))
+            })
+            .collect()
     }
 
     /// The daily run: yesterday, unless it was reconciled already.

@@ -268,6 +268,30 @@ pub async fn put_movement(
         .map(|_| ()))
 }
 
+/// The organization whose ledger recorded a processor object.
+pub async fn movement_org(db: &Db, object_id: &str) -> sqlx::Result<Option<Uuid>> {
+    let sql = "SELECT org_id FROM processor_movements WHERE object_id = $1";
+    on_db!(db, |c| sqlx::query_scalar(sql)
+        .bind(object_id)
+        .fetch_optional(c)
+        .await)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReconciliationRow {
+    pub day: chrono::NaiveDate,
+    pub ran_at: DateTime<Utc>,
+    pub matched: i64,
+    pub differences: i64,
+    pub report: String,
+}
+
+/// The kept reports, newest day first.
+pub async fn reconciliations(db: &Db, limit: i64) -> sqlx::Result<Vec<ReconciliationRow>> {
+    let sql = "SELECT day, ran_at, matched, differences, report FROM reconciliations ORDER BY day DESC LIMIT $1";
+    on_db!(db, |c| sqlx::query_as(sql).bind(limit).fetch_all(c).await)
+}
+
 #[derive(Debug, sqlx::FromRow)]
 struct MovementRow {
     object_id: String,

@@ -24,6 +24,7 @@ use crate::error::{PaymentsError, Result};
 use crate::invoices::store::PayLoadRow;
 use crate::ledger::{Ledger, Recorded};
 use crate::processor::{Fact, OnboardingLink, PaymentProcessor, ProcessorError, TransferRequest};
+use crate::reconcile::{Movement, MovementKind};
 use crate::views::{PayeeAccountView, PayoutView};
 use domain::{Choice, Terms};
 use store::{PayeeRow, PayoutRow};
@@ -451,6 +452,15 @@ impl Payouts {
                         );
                         Ledger::record_in(&mut tx, OrgId(row.payer_org_id), &broker, None).await?;
                         Ledger::record_in(&mut tx, OrgId(row.payee_org_id), &carrier, None).await?;
+                        // Out of the platform's balance: reconciled with the day's history.
+                        let m = Movement {
+                            object_id: transfer.clone(),
+                            kind: MovementKind::Transfer,
+                            currency: row.currency.clone(),
+                            amount_cents: -row.net_cents(),
+                        };
+                        crate::invoices::store::put_movement(&mut tx, row.payer_org_id, &m, now)
+                            .await?;
                     }
                     tx.commit().await?;
                     swept.transferred += 1;
