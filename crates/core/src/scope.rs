@@ -42,10 +42,12 @@ pub enum Resource {
     /// A load's paperwork: rate confirmations, bills of lading, proof of delivery, their
     /// signatures, the checklist, and the organization's document template.
     Documents,
+    /// Where a booked load's truck is: positions, stop arrivals, the ETA, tracking links.
+    Tracking,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 13] = [
+    pub const ALL: [Resource; 14] = [
         Resource::Identity,
         Resource::Loads,
         Resource::Trucks,
@@ -59,6 +61,7 @@ impl Resource {
         Resource::Files,
         Resource::Payments,
         Resource::Documents,
+        Resource::Tracking,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +79,7 @@ impl Resource {
             Resource::Files => "files",
             Resource::Payments => "payments",
             Resource::Documents => "documents",
+            Resource::Tracking => "tracking",
         }
     }
 }

@@ -268,6 +268,38 @@ pub const SERVICES: &[ServiceSpec] = &[
         },
     },
     ServiceSpec {
+        name: lanerunner_tracking::SERVICE,
+        migrations: lanerunner_tracking::migrations,
+        // `tracking.*`, and `public_url` for the links it makes.
+        start: |ctx, config, _peers| {
+            Box::pin(async move {
+                let t = &config.tracking;
+                let settings = lanerunner_tracking::Settings {
+                    fences: lanerunner_tracking::domain::Fences {
+                        radius_miles: t.fence_radius_miles,
+                        exit_miles: t.fence_radius_miles * 1.5,
+                        free_time: chrono::Duration::minutes(t.free_time_mins),
+                    },
+                    limits: lanerunner_tracking::domain::Limits {
+                        max_mph: t.max_mph,
+                        ..Default::default()
+                    },
+                    detention_cents_per_hour: t.detention_cents_per_hour,
+                    share_hours: t.share_hours,
+                    ..Default::default()
+                };
+                Ok(Started::new(
+                    lanerunner_tracking::TrackingService::start(
+                        ctx,
+                        settings,
+                        config.public_url.clone(),
+                    )
+                    .await?,
+                ))
+            })
+        },
+    },
+    ServiceSpec {
         name: lanerunner_reporting::SERVICE,
         migrations: lanerunner_reporting::migrations,
         // `reporting.*`, `public_url` for the links it emails, and analytics, whose figures

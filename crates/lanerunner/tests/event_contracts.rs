@@ -539,10 +539,20 @@ async fn what_documents_publishes_payments_reads() {
         .unwrap();
     let body = json!({"load_id": load, "customer_name": "Big Box", "customer_email": "ap@bigbox.example",
         "lines": [{"description": "Linehaul", "amount_cents": 260_000}]});
-    let res = app
-        .post_json("/v1/payments/invoices", &body, Some(&broker.access))
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
+    // The payment service takes the completed checklist off the bus in its own time: the
+    // load is invoiceable once it has.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let res = app
+            .post_json("/v1/payments/invoices", &body, Some(&broker.access))
+            .await;
+        if res.status() == StatusCode::CREATED {
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::CONFLICT, "paperwork-incomplete, until it is not");
+        assert!(tokio::time::Instant::now() < deadline, "the load never became invoiceable");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let topic = lanerunner_payments::events::INVOICE_ISSUED.topic();
     let seen = first_of_each(&mut sub, std::slice::from_ref(&topic)).await;
     let issued: lanerunner_documents::events::InvoiceIssued =
@@ -554,4 +564,79 @@ async fn what_documents_publishes_payments_reads() {
         (260_000, 260_000)
     );
     assert!(issued.number.starts_with("INV-"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_loads_publishes_tracking_reads_and_what_tracking_publishes_loads_reads() {
+    use lanerunner_tracking::events as tracking;
+    let published: Vec<String> = [
+        lanerunner_loads::events::LOAD_BOOKED,
+        lanerunner_loads::events::LOAD_STATUS_CHANGED,
+    ]
+    .iter()
+    .map(|t| t.topic())
+    .collect();
+    assert_eq!(tracking::consumed_topics(), published);
+    assert_eq!(
+        lanerunner_loads::events::TRACKING_STOP_EVENT.topic(),
+        tracking::STOP_EVENT.topic()
+    );
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut sub = app
+        .app()
+        .bus()
+        .subscribe_broadcast(&["load.#", "tracking.#"])
+        .await
+        .unwrap();
+    let broker = app.signup("contract-tb@example.com", "broker").await;
+    let carrier = app.signup("contract-tc@example.com", "carrier").await;
+    let id = lanerunner::testing::book(
+        &app,
+        &broker,
+        &carrier,
+        &lanerunner::testing::dallas_atlanta_load("EC-T", 240_000),
+    )
+    .await;
+    let seen = first_of_each(&mut sub, &published).await;
+    let booked: tracking::LoadBooked = read_as(&seen["load.booked.v1"]);
+    assert_eq!(booked.load_id.to_string(), id);
+    assert_eq!(booked.load.stops.len(), 2);
+    assert_eq!(booked.load.stops[1].kind, "delivery");
+    assert!((booked.load.stops[0].location.lat - 32.78).abs() < 0.1);
+    assert_eq!(booked.load.stops[1].location.timezone, "America/New_York");
+    assert!(booked.load.stops[0].window.start < booked.load.stops[1].window.end);
+    let status: tracking::StatusChanged = read_as(&seen["load.status_changed.v1"]);
+    assert_eq!(status.load_id.to_string(), id);
+
+    // The driver arrives: the stop event tracking publishes is what loads reads.
+    lanerunner::testing::poll(&app, &format!("/v1/loads/{id}/tracking"), &carrier, |t| {
+        t["status"] == "active"
+    })
+    .await;
+    let link = json_of(
+        app.post_json(
+            &format!("/v1/loads/{id}/tracking/links"),
+            &json!({"kind": "driver"}),
+            Some(&carrier.access),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let res = app
+        .post_json(
+            &format!("/v1/track/driver/{}/check-ins", link["token"].as_str().unwrap()),
+            &json!({"event": "arrived"}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let seen = first_of_each(&mut sub, &[tracking::STOP_EVENT.topic()]).await;
+    let stop: lanerunner_loads::events::StopEvent = read_as(&seen["tracking.stop_event.v1"]);
+    assert_eq!(
+        (stop.load_id.to_string(), stop.event.as_str(), stop.source.as_str()),
+        (id, "arrive_pickup", "driver")
+    );
+    assert_eq!(stop.broker_org_id.to_string(), broker.org_id);
 }

@@ -35,6 +35,7 @@ pub struct Config {
     pub carriers: CarriersConfig,
     pub storage: StorageConfig,
     pub documents: DocumentsConfig,
+    pub tracking: TrackingConfig,
     pub payments: PaymentsConfig,
     pub blob: BlobConfig,
 }
@@ -284,6 +285,34 @@ impl Default for StripeConfig {
             timeout_ms: 10_000,
             payment_method_types: vec!["card".into(), "us_bank_account".into()],
             connect_country: "US".into(),
+        }
+    }
+}
+
+/// The tracking service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackingConfig {
+    /// A stop's geofence: arriving inside this radius, leaving past 1.5 times it.
+    pub fence_radius_miles: f64,
+    /// Time at a stop before detention accrues (from arrival, or the appointment if early).
+    pub free_time_mins: i64,
+    /// Detention billed per hour, in cents.
+    pub detention_cents_per_hour: i64,
+    /// How long a shipper's tracking link works unless asked otherwise.
+    pub share_hours: i64,
+    /// The fastest a truck is believed to go between two positions.
+    pub max_mph: f64,
+}
+
+impl Default for TrackingConfig {
+    fn default() -> Self {
+        Self {
+            fence_radius_miles: 1.0,
+            free_time_mins: 120,
+            detention_cents_per_hour: 5_000,
+            share_hours: 7 * 24,
+            max_mph: 100.0,
         }
     }
 }
@@ -650,6 +679,7 @@ impl Default for Config {
             carriers: CarriersConfig::default(),
             storage: StorageConfig::default(),
             documents: DocumentsConfig::default(),
+            tracking: TrackingConfig::default(),
             payments: PaymentsConfig::default(),
             blob: BlobConfig::default(),
         }
@@ -897,6 +927,28 @@ impl Config {
                 "payments.payouts.poll_ms",
                 "must be between 50 and 3600000",
             ));
+        }
+        let t = &self.tracking;
+        if !(0.1..=10.0).contains(&t.fence_radius_miles) {
+            return Err(invalid(
+                "tracking.fence_radius_miles",
+                "must be 0.1 to 10 miles",
+            ));
+        }
+        if !(0..=24 * 60).contains(&t.free_time_mins) {
+            return Err(invalid("tracking.free_time_mins", "must be 0 to 1440"));
+        }
+        if !(0..=100_000).contains(&t.detention_cents_per_hour) {
+            return Err(invalid(
+                "tracking.detention_cents_per_hour",
+                "must be 0 to 100000",
+            ));
+        }
+        if !(1..=30 * 24).contains(&t.share_hours) {
+            return Err(invalid("tracking.share_hours", "must be 1 to 720"));
+        }
+        if !(30.0..=300.0).contains(&t.max_mph) {
+            return Err(invalid("tracking.max_mph", "must be 30 to 300"));
         }
         if !(50..=3_600_000).contains(&self.documents.generate_poll_ms) {
             return Err(invalid(

@@ -191,6 +191,8 @@ pub mod scope {
         PaymentsWrite => Payments, Write;
         DocumentsRead => Documents, Read;
         DocumentsWrite => Documents, Write;
+        TrackingRead => Tracking, Read;
+        TrackingWrite => Tracking, Write;
     }
 }
 

@@ -20,6 +20,8 @@ pub const LOAD_BOOKED: EventType = EventType::new("load.booked", 1);
 pub const SEARCH_ALERT: EventType = EventType::new("search.alert", 1);
 /// Consumed: a rate agreed in the negotiation service, which covers the load.
 pub const NEGOTIATION_AGREED: EventType = EventType::new("negotiation.agreed", 1);
+/// Consumed: a stop reached or left, or delivery confirmed, as tracking saw it.
+pub const TRACKING_STOP_EVENT: EventType = EventType::new("tracking.stop_event", 1);
 
 /// `negotiation.agreed.v1`, the fields covering the load needs (a tolerant type of this
 /// crate's own, checked against the publisher by the contract tests).
@@ -30,6 +32,17 @@ pub struct NegotiationAgreed {
     pub broker_org_id: Uuid,
     pub carrier_org_id: Uuid,
     pub total_cents: i64,
+}
+
+/// `tracking.stop_event.v1`, as the loads service reads it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct StopEvent {
+    pub load_id: Uuid,
+    pub broker_org_id: Uuid,
+    /// `arrive_pickup`, `depart_pickup`, `arrive_delivery` or `deliver`.
+    pub event: String,
+    pub at: DateTime<Utc>,
+    pub source: String,
 }
 
 #[derive(Debug, Serialize)]

@@ -22,6 +22,7 @@ mod negotiated;
 mod saved;
 mod service;
 mod store;
+pub mod tracked;
 pub mod views;
 
 use std::sync::Arc;
@@ -116,6 +117,12 @@ impl Service for LoadsService {
                 group: negotiated::GROUP.into(),
                 patterns: vec![events::NEGOTIATION_AGREED.topic()],
                 handler: Arc::new(negotiated::NegotiatedBookings(Arc::downgrade(&self.loads))),
+                source: ConsumerSource::Bus,
+            },
+            ConsumerSpec {
+                group: tracked::GROUP.into(),
+                patterns: vec![events::TRACKING_STOP_EVENT.topic()],
+                handler: Arc::new(tracked::TrackedLoads(Arc::downgrade(&self.loads))),
                 source: ConsumerSource::Bus,
             },
         ]

@@ -1,0 +1,61 @@
+-- Tracking: each booked load's stops and where its truck is (the geofence state, kept as
+-- JSON and changed under the row's lock), every position received with what became of it,
+-- and the links that report positions (the driver's) or show them (the shipper's).
+
+CREATE TABLE tracked_loads (
+    load_id         UUID PRIMARY KEY,
+    broker_org_id   UUID NOT NULL,
+    carrier_org_id  UUID,
+    reference       TEXT NOT NULL,
+    -- The stops as geofences (JSON).
+    stops           TEXT NOT NULL,
+    -- The geofence state, visits and the driver's hours (JSON).
+    state           TEXT NOT NULL,
+    -- active, delivered, cancelled
+    status          TEXT NOT NULL,
+    -- The last ETA to the next stop (JSON), if any.
+    eta             TEXT,
+    delivered_at    TIMESTAMPTZ,
+    updated_at      TIMESTAMPTZ NOT NULL,
+    created_at      TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX tracked_by_broker ON tracked_loads (broker_org_id);
+CREATE INDEX tracked_by_carrier ON tracked_loads (carrier_org_id);
+
+CREATE TABLE positions (
+    id           UUID PRIMARY KEY,
+    load_id      UUID NOT NULL,
+    at           TIMESTAMPTZ NOT NULL,
+    lat          DOUBLE PRECISION NOT NULL,
+    lon          DOUBLE PRECISION NOT NULL,
+    speed_mph    DOUBLE PRECISION,
+    -- driver, webhook, samsara, mqtt
+    source       TEXT NOT NULL,
+    received_at  TIMESTAMPTZ NOT NULL,
+    -- NULL: applied. Otherwise why not (quarantined), with its detail.
+    refusal      TEXT,
+    detail       TEXT
+);
+CREATE INDEX positions_by_load ON positions (load_id, at);
+
+CREATE TABLE tracking_links (
+    id           UUID PRIMARY KEY,
+    -- SHA-256 of the token: the token itself is shown once.
+    token_hash   TEXT NOT NULL UNIQUE,
+    load_id      UUID NOT NULL,
+    org_id       UUID NOT NULL,
+    -- driver (reports positions) or share (shows them)
+    kind         TEXT NOT NULL,
+    created_by   UUID NOT NULL,
+    created_at   TIMESTAMPTZ NOT NULL,
+    expires_at   TIMESTAMPTZ NOT NULL,
+    revoked_at   TIMESTAMPTZ
+);
+CREATE INDEX tracking_links_by_load ON tracking_links (load_id);
+
+-- A carrier's secret for its own signed position webhook.
+CREATE TABLE tracking_secrets (
+    org_id      UUID PRIMARY KEY,
+    secret      TEXT NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL
+);

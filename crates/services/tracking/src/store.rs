@@ -1,0 +1,236 @@
+//! Tracking's SQL, one text for both backends. Reads a caller makes name its organization
+//! (as the load's broker or carrier); links are found by their token's hash.
+
+use chrono::{DateTime, Utc};
+use lanerunner_core::OrgId;
+use lanerunner_platform::{on_db, on_tx, Db, Tx};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TrackedRow {
+    pub load_id: Uuid,
+    pub broker_org_id: Uuid,
+    pub carrier_org_id: Option<Uuid>,
+    pub reference: String,
+    pub stops: String,
+    pub state: String,
+    pub status: String,
+    pub eta: Option<String>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const TRACKED: &str = "load_id, broker_org_id, carrier_org_id, reference, stops, state, status, eta, delivered_at, updated_at";
+
+fn for_update(tx: &Tx) -> &'static str {
+    match tx {
+        Tx::Postgres(_) => " FOR UPDATE",
+        Tx::Sqlite(_) => "",
+    }
+}
+
+/// A booking starts tracking; a booking made again (another carrier) starts it afresh.
+pub async fn track(tx: &mut Tx, r: &TrackedRow, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let sql = "INSERT INTO tracked_loads (load_id, broker_org_id, carrier_org_id, reference, stops, state, status, \
+               updated_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7) \
+               ON CONFLICT (load_id) DO UPDATE SET carrier_org_id = excluded.carrier_org_id, \
+               reference = excluded.reference, stops = excluded.stops, state = excluded.state, status = 'active', \
+               eta = NULL, delivered_at = NULL, updated_at = excluded.updated_at";
+    on_tx!(tx, |c| sqlx::query(sql)
+        .bind(r.load_id)
+        .bind(r.broker_org_id)
+        .bind(r.carrier_org_id)
+        .bind(&r.reference)
+        .bind(&r.stops)
+        .bind(&r.state)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+pub async fn lock(tx: &mut Tx, load: Uuid) -> sqlx::Result<Option<TrackedRow>> {
+    let sql = format!(
+        "SELECT {TRACKED} FROM tracked_loads WHERE load_id = $1{}",
+        for_update(tx)
+    );
+    on_tx!(tx, |c| sqlx::query_as(&sql)
+        .bind(load)
+        .fetch_optional(c)
+        .await)
+}
+
+/// The load, when the organization is its broker or its carrier.
+pub async fn get(db: &Db, org: OrgId, load: Uuid) -> sqlx::Result<Option<TrackedRow>> {
+    let sql = format!(
+        "SELECT {TRACKED} FROM tracked_loads WHERE load_id = $1 AND (broker_org_id = $2 OR carrier_org_id = $2)"
+    );
+    on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(load)
+        .bind(org)
+        .fetch_optional(c)
+        .await)
+}
+
+pub async fn get_any(db: &Db, load: Uuid) -> sqlx::Result<Option<TrackedRow>> {
+    let sql = format!("SELECT {TRACKED} FROM tracked_loads WHERE load_id = $1");
+    on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(load)
+        .fetch_optional(c)
+        .await)
+}
+
+pub async fn save(
+    tx: &mut Tx,
+    load: Uuid,
+    state: &str,
+    eta: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let sql = "UPDATE tracked_loads SET state = $2, eta = $3, updated_at = $4 WHERE load_id = $1";
+    on_tx!(tx, |c| sqlx::query(sql)
+        .bind(load)
+        .bind(state)
+        .bind(eta)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// Delivered or cancelled: positions are no longer taken.
+pub async fn end(tx: &mut Tx, load: Uuid, status: &str, at: DateTime<Utc>) -> sqlx::Result<()> {
+    let sql = "UPDATE tracked_loads SET status = $2, delivered_at = CASE WHEN $2 = 'delivered' THEN $3 ELSE delivered_at END, \
+               updated_at = $3 WHERE load_id = $1";
+    on_tx!(tx, |c| sqlx::query(sql)
+        .bind(load)
+        .bind(status)
+        .bind(at)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PositionRow {
+    pub id: Uuid,
+    pub load_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub lat: f64,
+    pub lon: f64,
+    pub speed_mph: Option<f64>,
+    pub source: String,
+    pub received_at: DateTime<Utc>,
+    pub refusal: Option<String>,
+    pub detail: Option<String>,
+}
+
+pub async fn put_position(tx: &mut Tx, p: &PositionRow) -> sqlx::Result<()> {
+    let sql = "INSERT INTO positions (id, load_id, at, lat, lon, speed_mph, source, received_at, refusal, detail) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    on_tx!(tx, |c| sqlx::query(sql)
+        .bind(p.id)
+        .bind(p.load_id)
+        .bind(p.at)
+        .bind(p.lat)
+        .bind(p.lon)
+        .bind(p.speed_mph)
+        .bind(&p.source)
+        .bind(p.received_at)
+        .bind(&p.refusal)
+        .bind(&p.detail)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// The load's latest positions, applied or not, newest first.
+pub async fn positions(db: &Db, load: Uuid, limit: i64) -> sqlx::Result<Vec<PositionRow>> {
+    let sql = "SELECT id, load_id, at, lat, lon, speed_mph, source, received_at, refusal, detail FROM positions \
+               WHERE load_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2";
+    on_db!(db, |c| sqlx::query_as(sql)
+        .bind(load)
+        .bind(limit)
+        .fetch_all(c)
+        .await)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkRow {
+    pub id: Uuid,
+    pub load_id: Uuid,
+    pub org_id: Uuid,
+    pub kind: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+pub async fn put_link(db: &Db, l: &LinkRow, token_hash: &str, by: Uuid) -> sqlx::Result<()> {
+    let sql = "INSERT INTO tracking_links (id, token_hash, load_id, org_id, kind, created_by, created_at, expires_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    on_db!(db, |c| sqlx::query(sql)
+        .bind(l.id)
+        .bind(token_hash)
+        .bind(l.load_id)
+        .bind(l.org_id)
+        .bind(&l.kind)
+        .bind(by)
+        .bind(l.created_at)
+        .bind(l.expires_at)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+pub async fn link_by_token(db: &Db, token_hash: &str) -> sqlx::Result<Option<LinkRow>> {
+    let sql = "SELECT id, load_id, org_id, kind, created_at, expires_at, revoked_at FROM tracking_links WHERE token_hash = $1";
+    on_db!(db, |c| sqlx::query_as(sql)
+        .bind(token_hash)
+        .fetch_optional(c)
+        .await)
+}
+
+pub async fn links(db: &Db, org: OrgId, load: Uuid) -> sqlx::Result<Vec<LinkRow>> {
+    let sql =
+        "SELECT id, load_id, org_id, kind, created_at, expires_at, revoked_at FROM tracking_links \
+               WHERE load_id = $1 AND org_id = $2 ORDER BY created_at DESC";
+    on_db!(db, |c| sqlx::query_as(sql)
+        .bind(load)
+        .bind(org)
+        .fetch_all(c)
+        .await)
+}
+
+/// Revokes the organization's link: `false` when it has no such link.
+pub async fn revoke(db: &Db, org: OrgId, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    let sql = "UPDATE tracking_links SET revoked_at = COALESCE(revoked_at, $3) WHERE id = $1 AND org_id = $2";
+    on_db!(db, |c| sqlx::query(sql)
+        .bind(id)
+        .bind(org)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() == 1))
+}
+
+pub async fn secret(db: &Db, org: Uuid) -> sqlx::Result<Option<String>> {
+    let sql = "SELECT secret FROM tracking_secrets WHERE org_id = $1";
+    on_db!(db, |c| sqlx::query_scalar(sql)
+        .bind(org)
+        .fetch_optional(c)
+        .await)
+}
+
+/// Sets (or replaces) the organization's webhook secret.
+pub async fn put_secret(db: &Db, org: OrgId, secret: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let sql = "INSERT INTO tracking_secrets (org_id, secret, created_at) VALUES ($1, $2, $3) \
+               ON CONFLICT (org_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at";
+    on_db!(db, |c| sqlx::query(sql)
+        .bind(org)
+        .bind(secret)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
