@@ -14,6 +14,7 @@ import { ledger } from "./pages/ledger.js";
 import { letterhead, loadDocuments, paperwork } from "./pages/documents.js";
 import { invoices } from "./pages/invoices.js";
 import { payouts } from "./pages/payouts.js";
+import { driverPage, loadTracking, sharedTracking } from "./pages/tracking.js";
 import { loadPage } from "./pages/negotiation.js";
 import { conversation, conversations } from "./pages/chat.js";
 import { settings } from "./pages/settings.js";
@@ -29,6 +30,9 @@ const PUBLIC = {
   "#/reset-password": resetPassword,
   "#/accept-invitation": acceptInvitation,
   "#/verify-email": verifyEmail,
+  // Opened from links a driver or a shipper was sent: the token is the authority.
+  "#/driver": driverPage,
+  "#/track": sharedTracking,
 };
 const PAGES = {
   "#/board": board,
@@ -110,11 +114,13 @@ async function route() {
   const truck = hash.match(/^#\/truck\/([0-9a-f-]{36})$/);
   const edit = hash.match(/^#\/load\/([0-9a-f-]{36})\/edit$/);
   const docs = hash.match(/^#\/load\/([0-9a-f-]{36})\/documents$/);
+  const tracking = hash.match(/^#\/load\/([0-9a-f-]{36})\/tracking$/);
   const page = load ? (m) => loadPage(m, load[1])
     : chat ? (m) => conversation(m, chat[1])
     : truck ? (m) => truckPage(m, truck[1])
     : edit ? (m) => editLoad(m, edit[1])
     : docs ? (m) => loadDocuments(m, docs[1])
+    : tracking ? (m) => loadTracking(m, tracking[1])
     : PAGES[hash];
   if (!page) return mount("Not found", h("p", {}, "There is no such page. ", h("a", { href: "#/board" }, "Go to the load board")));
   try {

@@ -662,6 +662,8 @@ impl Tracking {
                     StopView {
                         kind: s.kind,
                         label: s.label.clone(),
+                        lat: s.lat,
+                        lon: s.lon,
                         window_start: s.window_start,
                         window_end: s.window_end,
                         arrived_at: v.arrived_at,

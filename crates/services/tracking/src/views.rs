@@ -24,6 +24,8 @@ pub struct PositionView {
 pub struct StopView {
     pub kind: StopKind,
     pub label: String,
+    pub lat: f64,
+    pub lon: f64,
     pub window_start: DateTime<Utc>,
     pub window_end: DateTime<Utc>,
     pub arrived_at: Option<DateTime<Utc>>,

@@ -41,6 +41,7 @@ export async function paperwork(me) {
   const page = await api("GET", "/v1/documents/loads?limit=100");
   const rows = (page.items || []).map((l) => h("tr", { "data-load": l.load_id },
     h("td", {}, h("a", { href: `#/load/${l.load_id}/documents` }, l.reference)),
+    h("td", {}, h("a", { href: `#/load/${l.load_id}/tracking` }, "Track")),
     h("td", {}, l.party === "broker" ? "Broker" : "Carrier"),
     h("td", {}, l.status.replaceAll("_", " ")),
     h("td", { class: "num" }, money(l.rate_cents)),
@@ -53,7 +54,7 @@ export async function paperwork(me) {
     rows.length
       ? h("div", { class: "table-wrap" }, h("table", { id: "paperwork" },
           h("caption", {}, "Booked loads, newest first"),
-          h("thead", {}, h("tr", {}, ["Load", "Your side", "Status", "Rate", "Documents", "Checklist"].map((t) => h("th", { scope: "col" }, t)))),
+          h("thead", {}, h("tr", {}, ["Load", "Truck", "Your side", "Status", "Rate", "Documents", "Checklist"].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, rows)))
       : h("p", { class: "muted" }, "No booked loads yet. A load's paperwork starts when it is booked."));
 }

@@ -111,7 +111,8 @@ export async function loadPage(me, id) {
     const main = document.getElementById("main");
     main.append(loadActions(load, etag), await loadHistory(id).catch((err) => h("p", { class: "alert" }, err.message)));
     if (!["draft", "posted", "expired"].includes(load.status)) {
-      main.append(h("p", {}, h("a", { href: `#/load/${id}/documents` }, "Paperwork for this load")));
+      main.append(h("p", {}, h("a", { href: `#/load/${id}/documents` }, "Paperwork for this load"), " · ",
+        h("a", { href: `#/load/${id}/tracking` }, "Tracking for this load")));
     }
     if (load.status === "posted") main.append(await loadMatches(id).catch((err) => h("p", { class: "alert" }, err.message)));
   }
