@@ -184,3 +184,53 @@ async fn a_client_on_instance_b_hears_what_happened_through_instance_a() {
     drop(on_b);
     drop(b);
 }
+
+both_backends!(
+    async fn the_broker_and_the_carrier_watch_the_truck_live_and_no_one_else_does(app: TestApp) {
+        let broker = app.signup("rt-trk-b@example.com", "broker").await;
+        let carrier = app.signup("rt-trk-c@example.com", "carrier").await;
+        let other = app.signup("rt-trk-o@example.com", "carrier").await;
+        let id = lanerunner::testing::book(
+            &app,
+            &broker,
+            &carrier,
+            &lanerunner::testing::dallas_atlanta_load("RT-TRK", 230_000),
+        )
+        .await;
+        lanerunner::testing::poll(&app, &format!("/v1/loads/{id}/tracking"), &carrier, |t| {
+            t["status"] == "active"
+        })
+        .await;
+        let link = lanerunner::testing::json_of(
+            app.post_json(
+                &format!("/v1/loads/{id}/tracking/links"),
+                &json!({"kind": "driver"}),
+                Some(&carrier.access),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let (mut b, mut c, mut o) = (
+            open(&app, &broker).await,
+            open(&app, &carrier).await,
+            open(&app, &other).await,
+        );
+        let res = app
+            .post_json(
+                &format!("/v1/track/driver/{}/positions", link["token"].as_str().unwrap()),
+                &json!({"lat": 32.5, "lon": -96.5}),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        for socket in [&mut b, &mut c] {
+            let m = next_of(socket, "tracking.updated.v1").await;
+            assert_eq!(m["payload"]["load_id"], id.as_str());
+            assert_eq!(m["payload"]["lat"], 32.5);
+            assert_eq!(m["payload"]["next_stop"], "Dallas, TX");
+            assert!(m["payload"]["eta"].is_string(), "{m}");
+        }
+        nothing(&mut o).await;
+    }
+);

@@ -59,7 +59,9 @@ test("a booked load is tracked from the driver's phone and shared with the shipp
   await phone.getByRole("button", { name: "Share my location" }).click();
   await expect(phone.locator("#driver-status")).toContainText("arrive pickup");
 
-  // The broker sees the arrival, the load at the pickup, the truck on the map.
+  // The broker hears it live, then sees the arrival, the load at the pickup, the truck on
+  // the map.
+  await expect(broker.locator("#tracking-live")).toContainText(`at ${pickup.label}`);
   await expect(async () => {
     await broker.reload();
     await expect(broker.locator("#tracking-status")).toContainText("at the stop", { timeout: 1000 });

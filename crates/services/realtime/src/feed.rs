@@ -24,6 +24,9 @@ pub const FEED: &[(&str, Resource)] = &[
     ("carrier.standing.v1", Resource::Carriers),
     ("chat.message.v1", Resource::Chat),
     ("chat.read.v1", Resource::Chat),
+    ("tracking.updated.v1", Resource::Tracking),
+    ("tracking.stop_event.v1", Resource::Tracking),
+    ("tracking.late_risk.v1", Resource::Tracking),
     (BOARD_REMOVED, Resource::Loads),
 ];
 

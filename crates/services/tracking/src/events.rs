@@ -15,6 +15,9 @@ pub const LOAD_STATUS_CHANGED: EventType = EventType::new("load.status_changed",
 pub const STOP_EVENT: EventType = EventType::new("tracking.stop_event", 1);
 /// The ETA passed a stop's window: someone is told before the receiver calls.
 pub const LATE_RISK: EventType = EventType::new("tracking.late_risk", 1);
+/// Where the truck is now, for the live views of the load's broker and carrier (one event
+/// for each, since each organization hears only its own).
+pub const UPDATED: EventType = EventType::new("tracking.updated", 1);
 
 pub fn consumed_topics() -> Vec<String> {
     [LOAD_BOOKED, LOAD_STATUS_CHANGED]
@@ -90,4 +93,19 @@ pub struct LateRisk {
     pub stop: String,
     pub eta: DateTime<Utc>,
     pub window_end: DateTime<Utc>,
+}
+
+/// `tracking.updated.v1`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Updated {
+    pub load_id: Uuid,
+    pub reference: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub at: DateTime<Utc>,
+    /// The stop being approached or dwelt at, by label.
+    pub next_stop: Option<String>,
+    pub inside_fence: bool,
+    pub eta: Option<DateTime<Utc>>,
+    pub late: bool,
 }

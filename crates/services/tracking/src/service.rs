@@ -505,6 +505,23 @@ impl Tracking {
                 metrics::counter!("tracking_late_risks_total").increment(1);
             }
         }
+        // The live views of both parties follow the truck.
+        let update = events::Updated {
+            load_id: row.load_id,
+            reference: row.reference.clone(),
+            lat: fix.lat,
+            lon: fix.lon,
+            at: fix.at,
+            next_stop: stops.get(state.current).map(|s| s.label.clone()),
+            inside_fence: state.inside,
+            eta: eta.as_ref().map(|e| e.at),
+            late: eta.as_ref().is_some_and(|e| e.late),
+        };
+        for org in std::iter::once(row.broker_org_id).chain(row.carrier_org_id) {
+            let env = EventEnvelope::new(events::UPDATED, Some(OrgId(org)), row.load_id, &update)
+                .map_err(anyhow::Error::from)?;
+            outbox::enqueue(&mut tx, &env).await?;
+        }
         let eta_json = eta
             .as_ref()
             .map(serde_json::to_string)
@@ -519,9 +536,7 @@ impl Tracking {
         )
         .await?;
         tx.commit().await?;
-        if !fired.is_empty() || eta.as_ref().is_some_and(|e| e.late) {
-            self.outbox.committed();
-        }
+        self.outbox.committed();
         metrics::counter!("tracking_positions_total", "outcome" => "applied").increment(1);
         Ok(Outcome {
             outcome: "applied",

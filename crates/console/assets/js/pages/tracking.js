@@ -5,7 +5,7 @@
 // (its phone shares its location while open, and checks in) and the shipper's (the load's
 // position, status and ETA only).
 
-import { api } from "../api.js";
+import { api, live } from "../api.js";
 import { createMap } from "../map.js";
 import { clearProblem, field, h, money, mount, showProblem, toast } from "../dom.js";
 
@@ -42,13 +42,13 @@ function newLinkBox(link) {
     h("p", { class: "muted" }, `Works until ${when(link.expires_at)}.`));
 }
 
-export async function loadTracking(me, id) {
+export async function loadTracking(me, id, listening = false) {
   const [t, links, positions] = await Promise.all([
     api("GET", `/v1/loads/${id}/tracking`),
     api("GET", `/v1/loads/${id}/tracking/links`),
     api("GET", `/v1/loads/${id}/tracking/positions?limit=20`),
   ]);
-  const refresh = () => loadTracking(me, id);
+  const refresh = () => loadTracking(me, id, true);
   const area = h("div", { id: "link-action" });
   const canLink = me.user.role !== "viewer";
   const broker = me.organization.kind !== "carrier";
@@ -92,6 +92,7 @@ export async function loadTracking(me, id) {
       next ? ` · next: ${next.label}${t.inside_fence ? " (at the stop)" : ""}` : "",
       t.last_position ? ` · last position ${when(t.last_position.at)}` : " · no position yet"),
     h("p", { id: "tracking-eta", class: t.eta?.late ? "alert" : "" }, t.eta?.late ? "Late risk: " : "ETA: ", etaText(t.eta)),
+    h("p", { id: "tracking-live", class: "muted", "aria-live": "polite" }),
     mapEl,
     h("h2", {}, "Stops"),
     h("div", { class: "table-wrap" }, h("table", { id: "stops" },
@@ -111,6 +112,18 @@ export async function loadTracking(me, id) {
       h("thead", {}, h("tr", {}, ["Taken", "Where", "From", "Result"].map((x) => h("th", { scope: "col" }, x)))),
       h("tbody", {}, posRows))) : h("p", { class: "muted" }, "No positions yet: send the driver a link."));
   await drawMap(mapEl, `Map of load ${t.reference}`, t.stops, t.last_position).catch(() => {});
+  // Positions as they arrive (the realtime socket): said here, without redrawing the page.
+  if (!listening) {
+    live((event) => {
+      const p = event.payload;
+      if (event.type !== "tracking.updated.v1" || p?.load_id !== id) return;
+      const el = document.getElementById("tracking-live");
+      if (el) {
+        el.textContent = `Live: position ${when(p.at)} · ${p.inside_fence ? "at" : "next"} ${p.next_stop ?? "—"}`
+          + (p.eta ? ` · ETA ${when(p.eta)}${p.late ? " (late)" : ""}` : "");
+      }
+    });
+  }
 }
 
 /** The token of a page opened from a link (`#/driver?t=...`). */
