@@ -286,6 +286,7 @@ pub const SERVICES: &[ServiceSpec] = &[
                     },
                     detention_cents_per_hour: t.detention_cents_per_hour,
                     share_hours: t.share_hours,
+                    retention: chrono::Duration::days(t.retention_days),
                     ..Default::default()
                 };
                 Ok(Started::new(

@@ -549,8 +549,15 @@ async fn what_documents_publishes_payments_reads() {
         if res.status() == StatusCode::CREATED {
             break;
         }
-        assert_eq!(res.status(), StatusCode::CONFLICT, "paperwork-incomplete, until it is not");
-        assert!(tokio::time::Instant::now() < deadline, "the load never became invoiceable");
+        assert_eq!(
+            res.status(),
+            StatusCode::CONFLICT,
+            "paperwork-incomplete, until it is not"
+        );
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the load never became invoiceable"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let topic = lanerunner_payments::events::INVOICE_ISSUED.topic();
@@ -626,7 +633,10 @@ async fn what_loads_publishes_tracking_reads_and_what_tracking_publishes_loads_r
     .await;
     let res = app
         .post_json(
-            &format!("/v1/track/driver/{}/check-ins", link["token"].as_str().unwrap()),
+            &format!(
+                "/v1/track/driver/{}/check-ins",
+                link["token"].as_str().unwrap()
+            ),
             &json!({"event": "arrived"}),
             None,
         )
@@ -635,7 +645,11 @@ async fn what_loads_publishes_tracking_reads_and_what_tracking_publishes_loads_r
     let seen = first_of_each(&mut sub, &[tracking::STOP_EVENT.topic()]).await;
     let stop: lanerunner_loads::events::StopEvent = read_as(&seen["tracking.stop_event.v1"]);
     assert_eq!(
-        (stop.load_id.to_string(), stop.event.as_str(), stop.source.as_str()),
+        (
+            stop.load_id.to_string(),
+            stop.event.as_str(),
+            stop.source.as_str()
+        ),
         (id, "arrive_pickup", "driver")
     );
     assert_eq!(stop.broker_org_id.to_string(), broker.org_id);

@@ -218,7 +218,10 @@ both_backends!(
         );
         let res = app
             .post_json(
-                &format!("/v1/track/driver/{}/positions", link["token"].as_str().unwrap()),
+                &format!(
+                    "/v1/track/driver/{}/positions",
+                    link["token"].as_str().unwrap()
+                ),
                 &json!({"lat": 32.5, "lon": -96.5}),
                 None,
             )

@@ -325,5 +325,63 @@ both_backends!(
             "tracking-ended",
         )
         .await;
+
+        // The carrier's score: tracked from pickup to delivery, on time; anyone may read it.
+        let score = json_of(
+            app.get(
+                &format!("/v1/tracking/carriers/{}/score", carrier.org_id),
+                Some(&other.access),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(
+            (
+                &score["loads"],
+                &score["tracked_share"],
+                &score["on_time_share"]
+            ),
+            (&json!(1), &json!(1.0), &json!(1.0)),
+            "{score}"
+        );
+        expect_problem(
+            app.get(
+                &format!("/v1/tracking/carriers/{}/score?days=0", carrier.org_id),
+                Some(&other.access),
+            )
+            .await,
+            422,
+            "validation",
+        )
+        .await;
+
+        // Past the retention, the positions are deleted; when each stop was reached stays.
+        let tracking = app
+            .app()
+            .typed::<lanerunner_tracking::TrackingService>()
+            .unwrap()
+            .tracking()
+            .clone();
+        assert_eq!(tracking.purge_expired(Utc::now()).await.unwrap(), 0);
+        assert_eq!(
+            tracking
+                .purge_expired(Utc::now() + Duration::days(31))
+                .await
+                .unwrap(),
+            1
+        );
+        let positions = json_of(
+            app.get(&format!("{path}/positions"), Some(&broker.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(positions, json!([]));
+        let t = json_of(app.get(&path, Some(&broker.access)).await, StatusCode::OK).await;
+        assert!(
+            t["last_position"].is_null() && t["stops"][0]["arrived_at"].is_string(),
+            "{t}"
+        );
     }
 );

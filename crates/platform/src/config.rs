@@ -303,6 +303,8 @@ pub struct TrackingConfig {
     pub share_hours: i64,
     /// The fastest a truck is believed to go between two positions.
     pub max_mph: f64,
+    /// Days positions are kept after a load's tracking ends; then they are deleted.
+    pub retention_days: i64,
 }
 
 impl Default for TrackingConfig {
@@ -313,6 +315,7 @@ impl Default for TrackingConfig {
             detention_cents_per_hour: 5_000,
             share_hours: 7 * 24,
             max_mph: 100.0,
+            retention_days: 30,
         }
     }
 }
@@ -949,6 +952,9 @@ impl Config {
         }
         if !(30.0..=300.0).contains(&t.max_mph) {
             return Err(invalid("tracking.max_mph", "must be 30 to 300"));
+        }
+        if !(0..=3650).contains(&t.retention_days) {
+            return Err(invalid("tracking.retention_days", "must be 0 to 3650"));
         }
         if !(50..=3_600_000).contains(&self.documents.generate_poll_ms) {
             return Err(invalid(

@@ -31,6 +31,7 @@ pub fn routes(t: Arc<Tracking>) -> OpenApiRouter {
         .routes(routes!(shared))
         .routes(routes!(rotate_secret))
         .routes(routes!(webhook))
+        .routes(routes!(carrier_score))
         .with_state(t)
 }
 
@@ -210,4 +211,24 @@ pub async fn webhook(
     body: Bytes,
 ) -> Result<Json<Vec<Outcome>>, Problem> {
     Ok(Json(s.webhook(org, &headers, &body).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct Days {
+    /// The window, 1 to 365 days (default 90).
+    pub days: Option<i64>,
+}
+
+/// A carrier's tracking score over its loads delivered in the window: the share tracked
+/// from pickup to delivery, and the share on time at the delivery.
+#[utoipa::path(get, path = "/v1/tracking/carriers/{org}/score", tag = "tracking", security(("bearer" = [])),
+    params(("org" = Uuid, Path, description = "The carrier's organization"), Days),
+    responses((status = 200, body = crate::domain::score::Score), (status = 422, body = Problem)))]
+pub async fn carrier_score(
+    State(s): State<AppState>,
+    _caller: Authorized<TrackingRead>,
+    Path(org): Path<Uuid>,
+    Query(q): Query<Days>,
+) -> Result<Json<crate::domain::score::Score>, Problem> {
+    Ok(Json(s.score(org, q.days.unwrap_or(90)).await?))
 }

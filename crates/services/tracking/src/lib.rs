@@ -56,14 +56,25 @@ impl TrackingService {
         settings: Settings,
         public_url: String,
     ) -> anyhow::Result<Self> {
-        Ok(Self {
-            tracking: Arc::new(Tracking::new(
-                ctx.db.clone(),
-                ctx.outbox.clone(),
-                settings,
-                public_url,
-            )),
-        })
+        let tracking = Arc::new(Tracking::new(
+            ctx.db.clone(),
+            ctx.outbox.clone(),
+            settings,
+            public_url,
+        ));
+        // Privacy: positions are deleted once kept long enough after tracking ended.
+        let weak = Arc::downgrade(&tracking);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                let Some(t) = weak.upgrade() else { break };
+                if let Err(e) = t.purge_expired(chrono::Utc::now()).await {
+                    tracing::warn!(error = %e, "deleting old positions failed; will retry");
+                }
+            }
+        });
+        Ok(Self { tracking })
     }
 
     pub fn tracking(&self) -> &Arc<Tracking> {

@@ -39,6 +39,8 @@ pub struct Settings {
     pub share_hours: i64,
     /// How old a signed webhook may be.
     pub webhook_tolerance_secs: i64,
+    /// How long positions are kept after tracking ends (then deleted, for privacy).
+    pub retention: Duration,
 }
 
 impl Default for Settings {
@@ -49,6 +51,7 @@ impl Default for Settings {
             detention_cents_per_hour: 5_000,
             share_hours: 7 * 24,
             webhook_tolerance_secs: 300,
+            retention: Duration::days(30),
         }
     }
 }
@@ -700,6 +703,56 @@ impl Tracking {
             driving_hours: (state.hours.driving_hours * 100.0).round() / 100.0,
             updated_at: row.updated_at,
         })
+    }
+
+    /// Deletes the positions of loads whose tracking ended more than the retention ago
+    /// (and the last position in their state); when each stop was reached is kept. The
+    /// loads purged.
+    pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize> {
+        let due = store::to_purge(&self.db, now - self.settings.retention, 200).await?;
+        for load in &due {
+            let mut tx = self.db.begin().await?;
+            let Some(row) = store::lock(&mut tx, *load).await? else {
+                continue;
+            };
+            let mut state: TrackState =
+                serde_json::from_str(&row.state).map_err(anyhow::Error::from)?;
+            state.last = None;
+            let deleted = store::purge(
+                &mut tx,
+                *load,
+                &serde_json::to_string(&state).map_err(anyhow::Error::from)?,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            metrics::counter!("tracking_positions_purged_total").increment(deleted);
+        }
+        Ok(due.len())
+    }
+
+    /// A carrier's tracking score over its loads delivered in the last `days`: anyone
+    /// choosing a carrier may read it, as they read its standing.
+    pub async fn score(&self, carrier: Uuid, days: i64) -> Result<domain::score::Score> {
+        if !(1..=365).contains(&days) {
+            let mut v = Violations::default();
+            v.add("days", "must be 1 to 365");
+            v.into_result(())?;
+        }
+        let rows = store::delivered_by(&self.db, carrier, Utc::now() - Duration::days(days), 5_000)
+            .await?;
+        let parsed: Vec<(Vec<StopFence>, TrackState)> = rows
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    serde_json::from_str(&r.stops).ok()?,
+                    serde_json::from_str(&r.state).ok()?,
+                ))
+            })
+            .collect();
+        Ok(domain::score::score(
+            parsed.iter().map(|(s, t)| (s.as_slice(), t)),
+        ))
     }
 
     /// What a share link shows.

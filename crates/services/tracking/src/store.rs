@@ -234,3 +234,57 @@ pub async fn put_secret(db: &Db, org: OrgId, secret: &str, now: DateTime<Utc>) -
         .await
         .map(|_| ()))
 }
+
+/// Loads whose tracking ended before `cutoff` and whose positions are still kept.
+pub async fn to_purge(db: &Db, cutoff: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<Uuid>> {
+    let sql = "SELECT load_id FROM tracked_loads WHERE status <> 'active' AND updated_at < $1 \
+               AND purged_at IS NULL ORDER BY updated_at LIMIT $2";
+    on_db!(db, |c| sqlx::query_scalar(sql)
+        .bind(cutoff)
+        .bind(limit)
+        .fetch_all(c)
+        .await)
+}
+
+/// Deletes a load's positions and the last one in its state: what remains is when it
+/// reached each stop.
+pub async fn purge(tx: &mut Tx, load: Uuid, state: &str, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    let deleted = on_tx!(tx, |c| sqlx::query(
+        "DELETE FROM positions WHERE load_id = $1"
+    )
+    .bind(load)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    let sql = "UPDATE tracked_loads SET state = $2, eta = NULL, purged_at = $3 WHERE load_id = $1";
+    on_tx!(tx, |c| sqlx::query(sql)
+        .bind(load)
+        .bind(state)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| deleted))
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EndedRow {
+    pub stops: String,
+    pub state: String,
+}
+
+/// A carrier's loads delivered since `since`, newest first.
+pub async fn delivered_by(
+    db: &Db,
+    carrier: Uuid,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<EndedRow>> {
+    let sql = "SELECT stops, state FROM tracked_loads WHERE carrier_org_id = $1 AND status = 'delivered' \
+               AND delivered_at >= $2 ORDER BY delivered_at DESC LIMIT $3";
+    on_db!(db, |c| sqlx::query_as(sql)
+        .bind(carrier)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(c)
+        .await)
+}

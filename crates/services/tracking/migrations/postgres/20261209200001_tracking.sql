@@ -16,11 +16,14 @@ CREATE TABLE tracked_loads (
     -- The last ETA to the next stop (JSON), if any.
     eta             TEXT,
     delivered_at    TIMESTAMPTZ,
+    -- When its positions were deleted (tracking.retention_days after it ended).
+    purged_at       TIMESTAMPTZ,
     updated_at      TIMESTAMPTZ NOT NULL,
     created_at      TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX tracked_by_broker ON tracked_loads (broker_org_id);
-CREATE INDEX tracked_by_carrier ON tracked_loads (carrier_org_id);
+CREATE INDEX tracked_by_carrier ON tracked_loads (carrier_org_id, delivered_at);
+CREATE INDEX tracked_ended ON tracked_loads (status, updated_at);
 
 CREATE TABLE positions (
     id           UUID PRIMARY KEY,
