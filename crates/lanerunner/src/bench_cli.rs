@@ -76,6 +76,18 @@ pub enum BenchCommand {
         #[arg(long, default_value = "both")]
         store: String,
     },
+    /// Tracking: simulated trucks' positions through validation, geofences and the ETA in
+    /// process, and the same geofence questions asked of PostGIS.
+    Tracking {
+        #[arg(long, default_value_t = 10_000)]
+        trucks: usize,
+        /// Positions each truck reports (every 30 simulated seconds).
+        #[arg(long, default_value_t = 100)]
+        reports: usize,
+        /// Skip PostGIS (no PostgreSQL with it installed).
+        #[arg(long)]
+        no_postgis: bool,
+    },
     /// Encryption at rest: files through the raw blob seam and through the storage
     /// service's sealing (data key, AES-256-GCM, wrapped key, checksum), local and on S3.
     Storage {
@@ -208,6 +220,27 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 store,
                 postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
                     .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+        BenchCommand::Tracking {
+            trucks,
+            reports,
+            no_postgis,
+        } => {
+            anyhow::ensure!(
+                trucks > 0 && reports >= 30,
+                "at least one truck and 30 reports each"
+            );
+            let report = crate::bench_tracking::bench(crate::bench_tracking::TrackingBench {
+                trucks,
+                reports,
+                postgres_admin_url: (!no_postgis).then(|| {
+                    std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
+                        .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into())
+                }),
             })
             .await?;
             print!("{report}");

@@ -16,6 +16,8 @@ pub mod bench_reconcile;
 #[cfg(feature = "bench")]
 pub mod bench_search;
 pub mod bench_storage;
+#[cfg(feature = "bench")]
+pub mod bench_tracking;
 pub mod cli;
 pub mod demo;
 pub mod fmcsa;
