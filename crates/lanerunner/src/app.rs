@@ -300,6 +300,7 @@ async fn start_service(
         fanout: seams.fanout.clone(),
         outbox: signal.clone(),
         blobs: seams.blobs.clone(),
+        streams: seams.streams.clone(),
     };
     let peers = registry::Peers(started.running.iter().map(|s| s.typed.clone()).collect());
     let service_started = (spec.start)(ctx, config.clone(), peers)

@@ -173,6 +173,29 @@ both_backends!(
         )
         .await;
 
+        // What was applied is on the positions stream, keyed by the load; what was
+        // quarantined is not.
+        let mut stream = app
+            .app()
+            .streams()
+            .subscribe(
+                "test.tracking",
+                &[lanerunner_tracking::service::POSITIONS_TOPIC],
+            )
+            .await
+            .unwrap();
+        let record = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+            .await
+            .expect("a record within 10 s")
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.key, uuid::Uuid::parse_str(&load).unwrap().as_bytes());
+        let applied: Value = serde_json::from_slice(&record.payload).unwrap();
+        assert_eq!(
+            (applied["lat"].as_f64(), applied["source"].as_str()),
+            (Some(plat - 0.1), Some("driver"))
+        );
+
         // Into the pickup's fence: the load is at the pickup (dispatched on the way).
         let o = report(
             &app,

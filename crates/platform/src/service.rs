@@ -31,6 +31,8 @@ pub struct ServiceContext {
     pub outbox: OutboxSignal,
     /// Files: a local directory embedded, an S3-compatible bucket at scale.
     pub blobs: crate::blob::Blobs,
+    /// Keyed, retained logs (in process, or Kafka at scale): truck positions.
+    pub streams: Arc<dyn crate::streams::Streams>,
 }
 
 pub struct ConsumerSpec {

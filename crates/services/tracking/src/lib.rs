@@ -59,6 +59,7 @@ impl TrackingService {
         let tracking = Arc::new(Tracking::new(
             ctx.db.clone(),
             ctx.outbox.clone(),
+            ctx.streams.clone(),
             settings,
             public_url,
         ));

@@ -56,9 +56,15 @@ impl Default for Settings {
     }
 }
 
+/// The positions stream: every applied position, keyed by load (one truck per load), so a
+/// truck's positions stay in order in one partition for whoever reads them (analytics, a
+/// replay after a fix to the geofences).
+pub const POSITIONS_TOPIC: &str = "tracking.positions";
+
 pub struct Tracking {
     db: Db,
     outbox: OutboxSignal,
+    streams: std::sync::Arc<dyn lanerunner_platform::streams::Streams>,
     settings: Settings,
     public_url: String,
 }
@@ -132,10 +138,17 @@ fn load_event(stops: &[StopFence], t: &Transition) -> Option<&'static str> {
 }
 
 impl Tracking {
-    pub fn new(db: Db, outbox: OutboxSignal, settings: Settings, public_url: String) -> Self {
+    pub fn new(
+        db: Db,
+        outbox: OutboxSignal,
+        streams: std::sync::Arc<dyn lanerunner_platform::streams::Streams>,
+        settings: Settings,
+        public_url: String,
+    ) -> Self {
         Self {
             db,
             outbox,
+            streams,
             settings,
             public_url: public_url.trim_end_matches('/').to_owned(),
         }
@@ -541,6 +554,23 @@ impl Tracking {
         tx.commit().await?;
         self.outbox.committed();
         metrics::counter!("tracking_positions_total", "outcome" => "applied").increment(1);
+        // After the commit: the stream carries what was applied. A stream that is down
+        // loses no position (the store has it) and is logged.
+        let record = serde_json::json!({
+            "load_id": load, "lat": fix.lat, "lon": fix.lon, "at": fix.at,
+            "speed_mph": fix.speed_mph, "source": source,
+        });
+        if let Err(e) = self
+            .streams
+            .publish(
+                POSITIONS_TOPIC,
+                load.as_bytes(),
+                record.to_string().as_bytes(),
+            )
+            .await
+        {
+            tracing::warn!(load_id = %load, error = %e, "a position was not appended to the positions stream");
+        }
         Ok(Outcome {
             outcome: "applied",
             refusal: None,
