@@ -91,6 +91,10 @@ bash scripts/s3.sh
 # A local Stripe (localstripe, 127.0.0.1:8420) for the payment tests; installed once with pip.
 bash scripts/localstripe.sh
 
+# The project's Mosquitto with per-carrier accounts (127.0.0.1:1884) for the MQTT tracking
+# tests; the machine's on 1883 lets anyone in and is not touched.
+bash scripts/mosquitto.sh
+
 # The project's own PostgreSQL primary + streaming replica (127.0.0.1:5440/5441) for the
 # read-replica test; the machine's cluster on 5432 is not touched.
 bash scripts/pg-replica.sh

@@ -289,14 +289,19 @@ pub const SERVICES: &[ServiceSpec] = &[
                     retention: chrono::Duration::days(t.retention_days),
                     ..Default::default()
                 };
-                Ok(Started::new(
-                    lanerunner_tracking::TrackingService::start(
-                        ctx,
-                        settings,
-                        config.public_url.clone(),
-                    )
-                    .await?,
-                ))
+                let service = lanerunner_tracking::TrackingService::start(
+                    ctx,
+                    settings,
+                    config.public_url.clone(),
+                )
+                .await?;
+                // Devices publish straight to the MQTT broker when one is configured.
+                if t.mqtt.url.is_some() {
+                    let gateway = crate::mqtt::MqttGateway::connect(&t.mqtt).await?;
+                    gateway.serve(service.tracking());
+                    service.tracking().set_device_gateway(gateway);
+                }
+                Ok(Started::new(service))
             })
         },
     },

@@ -305,6 +305,32 @@ pub struct TrackingConfig {
     pub max_mph: f64,
     /// Days positions are kept after a load's tracking ends; then they are deleted.
     pub retention_days: i64,
+    pub mqtt: MqttConfig,
+}
+
+/// The MQTT broker devices publish positions to (Mosquitto with its dynamic security
+/// plugin: LaneRunner's account administers one account per carrier and reads positions).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// `mqtt://host:port`; unset: no device gateway.
+    pub url: Option<String>,
+    pub username: String,
+    /// Masked by `config check`.
+    pub password: Option<String>,
+    /// Positions are published under `<topic_prefix>/positions/<carrier org>/<load id>`.
+    pub topic_prefix: String,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            username: "lanerunner".into(),
+            password: None,
+            topic_prefix: "lanerunner".into(),
+        }
+    }
 }
 
 impl Default for TrackingConfig {
@@ -316,6 +342,7 @@ impl Default for TrackingConfig {
             share_hours: 7 * 24,
             max_mph: 100.0,
             retention_days: 30,
+            mqtt: MqttConfig::default(),
         }
     }
 }
@@ -956,6 +983,25 @@ impl Config {
         if !(0..=3650).contains(&t.retention_days) {
             return Err(invalid("tracking.retention_days", "must be 0 to 3650"));
         }
+        if let Some(url) = &t.mqtt.url {
+            if !url.starts_with("mqtt://")
+                || url.trim_start_matches("mqtt://").rsplit_once(':').is_none()
+            {
+                return Err(invalid("tracking.mqtt.url", "must be mqtt://host:port"));
+            }
+            if t.mqtt.password.as_deref().unwrap_or("").is_empty() {
+                return Err(invalid(
+                    "tracking.mqtt.password",
+                    "is required with tracking.mqtt.url",
+                ));
+            }
+            if t.mqtt.topic_prefix.is_empty() || t.mqtt.topic_prefix.contains(['#', '+', '/']) {
+                return Err(invalid(
+                    "tracking.mqtt.topic_prefix",
+                    "must be one topic level without wildcards",
+                ));
+            }
+        }
         if !(50..=3_600_000).contains(&self.documents.generate_poll_ms) {
             return Err(invalid(
                 "documents.generate_poll_ms",
@@ -1191,6 +1237,15 @@ impl Config {
         }
         if shown.blob.secret_access_key.is_some() {
             shown.blob.secret_access_key = Some("****".into());
+        }
+        if shown.payments.stripe.secret_key.is_some() {
+            shown.payments.stripe.secret_key = Some("****".into());
+        }
+        for s in &mut shown.payments.stripe.webhook_secrets {
+            *s = "****".into();
+        }
+        if shown.tracking.mqtt.password.is_some() {
+            shown.tracking.mqtt.password = Some("****".into());
         }
         toml::to_string_pretty(&shown)
             .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))

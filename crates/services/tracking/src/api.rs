@@ -32,6 +32,7 @@ pub fn routes(t: Arc<Tracking>) -> OpenApiRouter {
         .routes(routes!(rotate_secret))
         .routes(routes!(webhook))
         .routes(routes!(carrier_score))
+        .routes(routes!(device_credentials))
         .with_state(t)
 }
 
@@ -231,4 +232,17 @@ pub async fn carrier_score(
     Query(q): Query<Days>,
 ) -> Result<Json<crate::domain::score::Score>, Problem> {
     Ok(Json(s.score(org, q.days.unwrap_or(90)).await?))
+}
+
+/// Opens (or re-keys) your carrier's account on the device gateway (MQTT): devices and
+/// ELD gateways publish positions under your topic only. The password is shown once.
+/// `409 no-device-gateway` when the deployment has none.
+#[utoipa::path(post, path = "/v1/tracking/device-credentials", tag = "tracking", security(("bearer" = [])),
+    responses((status = 200, body = crate::devices::DeviceCredentials), (status = 403, body = Problem),
+        (status = 409, body = Problem)))]
+pub async fn device_credentials(
+    State(s): State<AppState>,
+    caller: Authorized<TrackingWrite>,
+) -> Result<Json<crate::devices::DeviceCredentials>, Problem> {
+    Ok(Json(s.device_credentials(&caller).await?))
 }

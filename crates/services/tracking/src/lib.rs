@@ -17,6 +17,7 @@
 //! `api.rs` the handlers, `views.rs` what clients see.
 
 pub mod api;
+pub mod devices;
 pub mod domain;
 pub mod error;
 pub mod events;

@@ -67,6 +67,8 @@ pub struct Tracking {
     streams: std::sync::Arc<dyn lanerunner_platform::streams::Streams>,
     settings: Settings,
     public_url: String,
+    /// Where devices publish directly (MQTT), when one is configured.
+    devices: std::sync::OnceLock<std::sync::Arc<dyn crate::devices::DeviceGateway>>,
 }
 
 /// A position as a driver or a carrier's system sends it.
@@ -151,7 +153,52 @@ impl Tracking {
             streams,
             settings,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            devices: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Connects the device gateway (once, at start-up).
+    pub fn set_device_gateway(&self, g: std::sync::Arc<dyn crate::devices::DeviceGateway>) {
+        let _ = self.devices.set(g);
+    }
+
+    /// The carrier's device account (owners and admins; the password is shown once).
+    pub async fn device_credentials(
+        &self,
+        caller: &Caller,
+    ) -> Result<crate::devices::DeviceCredentials> {
+        if !matches!(caller.role, Role::Owner | Role::Admin) {
+            return Err(TrackingError::Forbidden(
+                "owners and admins open device accounts",
+            ));
+        }
+        let Some(g) = self.devices.get() else {
+            return Err(TrackingError::Conflict {
+                kind: "no-device-gateway",
+                title: "No device gateway",
+                detail: "This deployment takes no positions from devices directly (tracking.mqtt.url is not set): use the driver's link or the signed webhook.".into(),
+            });
+        };
+        g.issue(caller.org.0)
+            .await
+            .map_err(|e| TrackingError::Internal(e.context("opening the device account")))
+    }
+
+    /// A position a carrier's device published (the gateway vouches for the carrier):
+    /// applied only to a load that carrier hauls.
+    pub async fn device_position(
+        &self,
+        carrier: Uuid,
+        load: Uuid,
+        p: &PositionInput,
+    ) -> Result<Outcome> {
+        let row = store::get_any(&self.db, load).await?;
+        if row.as_ref().and_then(|r| r.carrier_org_id) != Some(carrier) {
+            metrics::counter!("tracking_positions_total", "outcome" => "not_theirs").increment(1);
+            tracing::warn!(carrier = %carrier, load_id = %load, "a device position for a load its carrier does not haul; refused");
+            return Err(TrackingError::NotFound("tracked load"));
+        }
+        self.ingest(load, p, "mqtt").await
     }
 
     /// `load.booked.v1` starts tracking; delivery or cancellation ends it.
