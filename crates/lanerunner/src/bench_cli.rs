@@ -87,6 +87,10 @@ pub enum BenchCommand {
         /// Skip PostGIS (no PostgreSQL with it installed).
         #[arg(long)]
         no_postgis: bool,
+        /// Also time positions end to end through MQTT (`bash scripts/mosquitto.sh`): this
+        /// many loads' arrivals, each to the status change it causes.
+        #[arg(long)]
+        mqtt_loads: Option<usize>,
     },
     /// Encryption at rest: files through the raw blob seam and through the storage
     /// service's sealing (data key, AES-256-GCM, wrapped key, checksum), local and on S3.
@@ -229,6 +233,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             trucks,
             reports,
             no_postgis,
+            mqtt_loads,
         } => {
             anyhow::ensure!(
                 trucks > 0 && reports >= 30,
@@ -244,6 +249,14 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             })
             .await?;
             print!("{report}");
+            if let Some(n) = mqtt_loads {
+                let password = std::env::var("MQTT_ADMIN_PASSWORD")
+                    .unwrap_or_else(|_| "lanerunner-test".into());
+                print!(
+                    "{}",
+                    crate::bench_tracking::bench_mqtt(n.max(1), &password).await?
+                );
+            }
             Ok(())
         }
         BenchCommand::Storage {
