@@ -173,6 +173,16 @@ impl Db {
 }
 
 impl Tx {
+    /// The clause that locks the rows a `SELECT` reads until the transaction ends: `FOR
+    /// UPDATE` on PostgreSQL; nothing on SQLite, whose write transactions are already serial
+    /// (`BEGIN IMMEDIATE`).
+    pub fn for_update(&self) -> &'static str {
+        match self {
+            Tx::Postgres(_) => " FOR UPDATE",
+            Tx::Sqlite(_) => "",
+        }
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(t) => t.commit().await,

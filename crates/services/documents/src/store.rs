@@ -86,14 +86,6 @@ pub fn bears(d: &DocumentRow, s: &SignatureRow) -> bool {
     s.document_id == d.id || (d.signs == Some(s.document_id) && s.signed_at <= d.created_at)
 }
 
-/// Row locks where the backend has them; SQLite's write transactions are already serial.
-fn for_update(tx: &Tx) -> &'static str {
-    match tx {
-        Tx::Postgres(_) => " FOR UPDATE",
-        Tx::Sqlite(_) => "",
-    }
-}
-
 /// `columns` each prefixed with `alias.`, for a join.
 fn qualified(alias: &str, columns: &str) -> String {
     columns
@@ -179,7 +171,7 @@ pub async fn book_load(tx: &mut Tx, r: &LoadRow) -> sqlx::Result<()> {
 pub async fn lock_load(tx: &mut Tx, id: Uuid) -> sqlx::Result<Option<LoadRow>> {
     let sql = format!(
         "SELECT {LOAD_COLUMNS} FROM doc_loads WHERE load_id = $1{}",
-        for_update(tx)
+        tx.for_update()
     );
     on_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(id)
@@ -492,7 +484,7 @@ pub async fn signatures_on_load_tx(tx: &mut Tx, load: Uuid) -> sqlx::Result<Vec<
 /// The signatures on one document, locked with it until `tx` ends.
 pub async fn lock_signatures(tx: &mut Tx, document: Uuid) -> sqlx::Result<Vec<SignatureRow>> {
     // The document row is the lock: every signature on it is made under it.
-    let lock = format!("SELECT id FROM documents WHERE id = $1{}", for_update(tx));
+    let lock = format!("SELECT id FROM documents WHERE id = $1{}", tx.for_update());
     on_tx!(tx, |c| sqlx::query(&lock)
         .bind(document)
         .execute(c)

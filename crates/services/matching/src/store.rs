@@ -52,15 +52,6 @@ impl From<TruckRow> for TruckRecord {
     }
 }
 
-/// Row locks where the backend has them; SQLite's write transactions are already serial
-/// (`BEGIN IMMEDIATE`).
-fn for_update(tx: &Tx) -> &'static str {
-    match tx {
-        Tx::Postgres(_) => " FOR UPDATE",
-        Tx::Sqlite(_) => "",
-    }
-}
-
 /// The load's record, created empty if new, locked until `tx` ends.
 pub async fn lock_load(tx: &mut Tx, broker_org: OrgId, id: LoadId) -> sqlx::Result<LoadRecord> {
     let now = Utc::now();
@@ -78,7 +69,7 @@ pub async fn lock_load(tx: &mut Tx, broker_org: OrgId, id: LoadId) -> sqlx::Resu
     })?;
     let sql = format!(
         "SELECT load_id, broker_org_id, status, status_version, terms, terms_version FROM loads WHERE load_id = $1{}",
-        for_update(tx)
+        tx.for_update()
     );
     let row: LoadRow = on_tx!(tx, |c| sqlx::query_as(&sql).bind(id).fetch_one(c).await)?;
     Ok(row.into())
@@ -118,7 +109,7 @@ pub async fn lock_truck(tx: &mut Tx, carrier_org: OrgId, id: TruckId) -> sqlx::R
     })?;
     let sql = format!(
         "SELECT truck_id, carrier_org_id, posting, removed FROM trucks WHERE truck_id = $1{}",
-        for_update(tx)
+        tx.for_update()
     );
     let row: TruckRow = on_tx!(tx, |c| sqlx::query_as(&sql).bind(id).fetch_one(c).await)?;
     Ok(row.into())

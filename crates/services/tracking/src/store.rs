@@ -22,13 +22,6 @@ pub struct TrackedRow {
 
 const TRACKED: &str = "load_id, broker_org_id, carrier_org_id, reference, stops, state, status, eta, delivered_at, updated_at";
 
-fn for_update(tx: &Tx) -> &'static str {
-    match tx {
-        Tx::Postgres(_) => " FOR UPDATE",
-        Tx::Sqlite(_) => "",
-    }
-}
-
 /// A booking starts tracking; a booking made again (another carrier) starts it afresh.
 pub async fn track(tx: &mut Tx, r: &TrackedRow, now: DateTime<Utc>) -> sqlx::Result<()> {
     let sql = "INSERT INTO tracked_loads (load_id, broker_org_id, carrier_org_id, reference, stops, state, status, \
@@ -52,7 +45,7 @@ pub async fn track(tx: &mut Tx, r: &TrackedRow, now: DateTime<Utc>) -> sqlx::Res
 pub async fn lock(tx: &mut Tx, load: Uuid) -> sqlx::Result<Option<TrackedRow>> {
     let sql = format!(
         "SELECT {TRACKED} FROM tracked_loads WHERE load_id = $1{}",
-        for_update(tx)
+        tx.for_update()
     );
     on_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(load)

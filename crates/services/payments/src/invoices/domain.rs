@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::ledger::domain::CURRENCIES;
-use crate::ledger::{EntryKind, NewEntry, Posting};
+use crate::ledger::{EntryKind, NewEntry};
 
 pub const MAX_LINES: usize = 20;
 pub const MAX_DUE_DAYS: i64 = 120;
@@ -131,38 +131,9 @@ pub fn status(amount: i64, paid: i64, refunded: i64, disputed: i64) -> &'static 
     }
 }
 
-fn entry(
-    kind: EntryKind,
-    reference: String,
-    memo: String,
-    currency: &str,
-    debit: &str,
-    credit: &str,
-    cents: i64,
-) -> NewEntry {
-    NewEntry {
-        kind,
-        reference,
-        memo: Some(memo),
-        occurred_at: None,
-        postings: vec![
-            Posting {
-                account: debit.into(),
-                currency: currency.into(),
-                amount_cents: cents,
-            },
-            Posting {
-                account: credit.into(),
-                currency: currency.into(),
-                amount_cents: -cents,
-            },
-        ],
-    }
-}
-
 /// The customer owes the invoice: receivable against revenue.
 pub fn issued(invoice: Uuid, number: &str, currency: &str, cents: i64) -> NewEntry {
-    entry(
+    NewEntry::between(
         EntryKind::InvoiceIssued,
         format!("invoice:{invoice}"),
         format!("invoice {number} issued"),
@@ -175,7 +146,7 @@ pub fn issued(invoice: Uuid, number: &str, currency: &str, cents: i64) -> NewEnt
 
 /// The carrier is owed the load's rate once its paperwork is complete.
 pub fn carrier_payable(load: Uuid, reference: &str, carrier: Uuid, cents: i64) -> NewEntry {
-    entry(
+    NewEntry::between(
         EntryKind::CarrierPayable,
         format!("carrier-payable:{load}"),
         format!("carrier payable for load {reference}"),
@@ -201,7 +172,7 @@ pub fn received(
     } else {
         accounts::UNAPPLIED
     };
-    entry(
+    NewEntry::between(
         EntryKind::PaymentReceived,
         reference,
         memo,
@@ -213,7 +184,7 @@ pub fn received(
 }
 
 pub fn refunded(reference: String, memo: String, currency: &str, cents: i64) -> NewEntry {
-    entry(
+    NewEntry::between(
         EntryKind::Refund,
         reference,
         memo,
@@ -226,7 +197,7 @@ pub fn refunded(reference: String, memo: String, currency: &str, cents: i64) -> 
 
 /// The processor's fee on a charge, taken from its balance.
 pub fn processor_fee(fee: &crate::reconcile::Fee) -> NewEntry {
-    entry(
+    NewEntry::between(
         EntryKind::Fee,
         format!("processor-fee:{}", fee.transaction_id),
         format!("processor fee on {}", fee.object_id),
@@ -238,7 +209,7 @@ pub fn processor_fee(fee: &crate::reconcile::Fee) -> NewEntry {
 }
 
 pub fn disputed(reference: String, memo: String, currency: &str, cents: i64) -> NewEntry {
-    entry(
+    NewEntry::between(
         EntryKind::Dispute,
         reference,
         memo,

@@ -43,13 +43,6 @@ pub struct InvoiceRow {
     pub created_by: Uuid,
 }
 
-fn for_update(tx: &Tx) -> &'static str {
-    match tx {
-        Tx::Postgres(_) => " FOR UPDATE",
-        Tx::Sqlite(_) => "",
-    }
-}
-
 pub async fn put_load(tx: &mut Tx, r: &PayLoadRow) -> sqlx::Result<bool> {
     let sql = "INSERT INTO pay_loads (load_id, broker_org_id, carrier_org_id, reference, carrier_rate_cents, completed_at) \
                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (load_id) DO NOTHING";
@@ -136,7 +129,7 @@ pub async fn get(db: &Db, org: OrgId, id: Uuid) -> sqlx::Result<Option<InvoiceRo
 pub async fn lock(tx: &mut Tx, org: OrgId, id: Uuid) -> sqlx::Result<Option<InvoiceRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM invoices WHERE org_id = $1 AND id = $2{}",
-        for_update(tx)
+        tx.for_update()
     );
     on_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(org)
@@ -149,7 +142,7 @@ pub async fn lock(tx: &mut Tx, org: OrgId, id: Uuid) -> sqlx::Result<Option<Invo
 pub async fn lock_by_intent(tx: &mut Tx, intent: &str) -> sqlx::Result<Option<InvoiceRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM invoices WHERE processor_intent_id = $1{}",
-        for_update(tx)
+        tx.for_update()
     );
     on_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(intent)

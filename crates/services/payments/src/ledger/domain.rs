@@ -90,6 +90,38 @@ pub struct NewEntry {
     pub postings: Vec<Posting>,
 }
 
+impl NewEntry {
+    /// The common entry: `cents` from `credit` to `debit`, in one currency.
+    pub fn between(
+        kind: EntryKind,
+        reference: String,
+        memo: String,
+        currency: &str,
+        debit: &str,
+        credit: &str,
+        cents: i64,
+    ) -> NewEntry {
+        NewEntry {
+            kind,
+            reference,
+            memo: Some(memo),
+            occurred_at: None,
+            postings: vec![
+                Posting {
+                    account: debit.into(),
+                    currency: currency.into(),
+                    amount_cents: cents,
+                },
+                Posting {
+                    account: credit.into(),
+                    currency: currency.into(),
+                    amount_cents: -cents,
+                },
+            ],
+        }
+    }
+}
+
 /// What one entry does to one account's balance in one currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BalanceChange<'a> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::invoices::domain::accounts as books;
-use crate::ledger::{EntryKind, NewEntry, Posting};
+use crate::ledger::{EntryKind, NewEntry};
 
 pub const MAX_STANDARD_DAYS: i64 = 120;
 /// 10 %: a fee above it is not quick pay but a loan.
@@ -137,38 +137,9 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::minutes(1_i64 << attempts.clamp(0, 11)).min(Duration::days(1))
 }
 
-fn entry(
-    kind: EntryKind,
-    reference: String,
-    memo: String,
-    currency: &str,
-    debit: &str,
-    credit: &str,
-    cents: i64,
-) -> NewEntry {
-    NewEntry {
-        kind,
-        reference,
-        memo: Some(memo),
-        occurred_at: None,
-        postings: vec![
-            Posting {
-                account: debit.into(),
-                currency: currency.into(),
-                amount_cents: cents,
-            },
-            Posting {
-                account: credit.into(),
-                currency: currency.into(),
-                amount_cents: -cents,
-            },
-        ],
-    }
-}
-
 /// The carrier's side of a completed load: the broker owes it the rate.
 pub fn receivable(load: Uuid, reference: &str, broker: Uuid, cents: i64) -> NewEntry {
-    entry(
+    NewEntry::between(
         EntryKind::CarrierPayable,
         format!("carrier-receivable:{load}"),
         format!("rate for load {reference}"),
@@ -190,7 +161,7 @@ pub fn quick_pay_fee(
 ) -> (NewEntry, NewEntry) {
     let memo = format!("quick pay fee for load {reference}");
     (
-        entry(
+        NewEntry::between(
             EntryKind::Fee,
             format!("quick-pay-fee:{payout}"),
             memo.clone(),
@@ -199,7 +170,7 @@ pub fn quick_pay_fee(
             accounts::QUICK_PAY_REVENUE,
             cents,
         ),
-        entry(
+        NewEntry::between(
             EntryKind::Fee,
             format!("quick-pay-fee:{payout}"),
             memo,
@@ -229,7 +200,7 @@ pub fn sent(
         (books::PROCESSOR, accounts::CONNECTED)
     };
     (
-        entry(
+        NewEntry::between(
             EntryKind::Transfer,
             format!("payout-transfer:{payout}"),
             memo.clone(),
@@ -238,7 +209,7 @@ pub fn sent(
             from,
             cents,
         ),
-        entry(
+        NewEntry::between(
             EntryKind::Transfer,
             format!("payout-transfer:{payout}"),
             memo,
@@ -252,7 +223,7 @@ pub fn sent(
 
 /// The carrier's side of a payout reaching its bank.
 pub fn banked(processor_payout: &str, reference: &str, currency: &str, cents: i64) -> NewEntry {
-    entry(
+    NewEntry::between(
         EntryKind::Payout,
         format!("payout:{processor_payout}"),
         format!("payout for load {reference} reached the bank"),

@@ -48,13 +48,6 @@ const COLUMNS: &str = "id, load_id, payer_org_id, payee_org_id, reference, curre
     processor_payout_id, manual_reference, transfer_attempts, payout_attempts, last_failure, next_attempt_at, \
     transferred_at, paid_at";
 
-fn for_update(tx: &Tx) -> &'static str {
-    match tx {
-        Tx::Postgres(_) => " FOR UPDATE",
-        Tx::Sqlite(_) => "",
-    }
-}
-
 #[derive(Debug, sqlx::FromRow)]
 struct TermsRow {
     standard_days: i64,
@@ -145,7 +138,7 @@ pub async fn get(db: &Db, org: OrgId, id: Uuid) -> sqlx::Result<Option<PayoutRow
 pub async fn lock(tx: &mut Tx, id: Uuid) -> sqlx::Result<Option<PayoutRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM payouts WHERE id = $1{}",
-        for_update(tx)
+        tx.for_update()
     );
     on_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(id)
@@ -159,7 +152,7 @@ pub async fn lock_by_processor_payout(
 ) -> sqlx::Result<Option<PayoutRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM payouts WHERE processor_payout_id = $1{}",
-        for_update(tx)
+        tx.for_update()
     );
     on_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(payout)
