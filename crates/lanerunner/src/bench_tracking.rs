@@ -139,7 +139,8 @@ fn apply_all(trucks: &[Truck], reports: usize) -> Applied {
             a.transitions += st.apply(&t.stops, fix, &fences).len() as u64;
             if !st.inside {
                 if let Some(next) = t.stops.get(st.current) {
-                    let e = eta(
+                    // Kept from the optimiser: the ETA is the work measured.
+                    std::hint::black_box(eta(
                         fix.point(),
                         fix.at,
                         fix.at,
@@ -147,8 +148,8 @@ fn apply_all(trucks: &[Truck], reports: usize) -> Applied {
                         tzs[k],
                         next.window_end,
                         st.hours,
-                    );
-                    a.etas += u64::from(e.confidence > 0.0);
+                    ));
+                    a.etas += 1;
                 }
             }
         }

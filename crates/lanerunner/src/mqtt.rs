@@ -181,7 +181,7 @@ impl DeviceGateway for MqttGateway {
     async fn issue(&self, carrier: Uuid) -> anyhow::Result<DeviceCredentials> {
         let name = format!("carrier-{carrier}");
         let mut bytes = [0u8; 24];
-        rand::thread_rng().fill_bytes(&mut bytes);
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
         let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let topic = format!("{}/positions/{carrier}/", self.prefix);
         let answers = self

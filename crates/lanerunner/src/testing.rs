@@ -700,6 +700,40 @@ impl SharedEngines {
 /// Points `config`'s blob store at the local S3 (moto on 127.0.0.1:5000, `scripts/s3.sh`),
 /// under a prefix of its own in the bucket `lanerunner-test`.
 /// Where localstripe answers (`scripts/localstripe.sh`).
+impl TestApp {
+    /// The organization's ledger balances by account (`GET /v1/payments/ledger/balances`).
+    pub async fn ledger_balances(&self, who: &Account) -> std::collections::HashMap<String, i64> {
+        let b = json_of(
+            self.get("/v1/payments/ledger/balances", Some(&who.access))
+                .await,
+            reqwest::StatusCode::OK,
+        )
+        .await;
+        b.as_array()
+            .expect("a list of balances")
+            .iter()
+            .map(|r| {
+                (
+                    r["account"].as_str().unwrap().to_owned(),
+                    r["balance_cents"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// Checks the ledger's invariants: every entry balanced, every currency summing to zero.
+    pub async fn assert_ledger_balanced(&self) {
+        let ledger = self
+            .app()
+            .typed::<lanerunner_payments::PaymentsService>()
+            .expect("the payment service runs")
+            .ledger()
+            .clone();
+        let inv = ledger.invariants().await.unwrap();
+        assert!(inv.hold(), "{inv:?}");
+    }
+}
+
 pub const LOCALSTRIPE: &str = "http://127.0.0.1:8420";
 
 /// Points a test app's payments at localstripe with a webhook secret of its own; the

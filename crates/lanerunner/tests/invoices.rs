@@ -30,37 +30,6 @@ async fn create(
     app.send(req, Some(&who.access)).await
 }
 
-async fn balances(app: &TestApp, who: &Account) -> std::collections::HashMap<String, i64> {
-    let b = json_of(
-        app.get("/v1/payments/ledger/balances", Some(&who.access))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
-    b.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["account"].as_str().unwrap().to_owned(),
-                r["balance_cents"].as_i64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-/// Checks the ledger's invariants: every entry balanced, every currency summing to zero.
-async fn ledger_balanced(app: &TestApp) {
-    let ledger = app
-        .app()
-        .typed::<lanerunner_payments::PaymentsService>()
-        .unwrap()
-        .ledger()
-        .clone();
-    let inv = ledger.invariants().await.unwrap();
-    assert!(inv.hold(), "{inv:?}");
-}
-
 async fn webhook(app: &TestApp, body: &Value, secret: &str, at: i64) -> reqwest::Response {
     let bytes = serde_json::to_vec(body).unwrap();
     app.client
@@ -238,11 +207,11 @@ both_backends!(
         assert_eq!(paid["status"], "paid");
         expect_problem(pay(1, "chk-9").await, 409, "invoice-paid").await;
 
-        let b = balances(&app, &broker).await;
+        let b = app.ledger_balances(&broker).await;
         assert_eq!(b["receivable:customers"], 0);
         assert_eq!(b["cash:bank"], 312_550);
         assert_eq!(b["revenue:freight"], -312_550);
-        ledger_balanced(&app).await;
+        app.assert_ledger_balanced().await;
         // Invoices are the finance team's; no webhook without a processor.
         let list = json_of(
             app.get("/v1/payments/invoices", Some(&broker.access)).await,
@@ -337,7 +306,7 @@ async fn stripe_run(backend: Backend) {
     })
     .await;
     assert_eq!(paid["paid_cents"], 312_550);
-    let b = balances(&app, &broker).await;
+    let b = app.ledger_balances(&broker).await;
     assert_eq!(
         (b["processor:balance"], b["receivable:customers"]),
         (312_550, 0)
@@ -411,7 +380,10 @@ async fn stripe_run(backend: Backend) {
         .await
         .unwrap();
     expect_problem(unsigned, 400, "webhook-rejected").await;
-    assert_eq!(balances(&app, &broker).await.get("revenue:refunds"), None);
+    assert_eq!(
+        app.ledger_balances(&broker).await.get("revenue:refunds"),
+        None
+    );
 
     // The same event twice moves money once; the day then reconciles for this refund.
     let first: Value = json_of(webhook(&app, &real, &secret, now).await, StatusCode::OK).await;
@@ -482,14 +454,14 @@ async fn stripe_run(backend: Backend) {
         ),
         (Some(80_000), Some(232_550), Some("disputed"))
     );
-    let b = balances(&app, &broker).await;
+    let b = app.ledger_balances(&broker).await;
     assert_eq!(b["revenue:refunds"], 80_000);
     assert_eq!(b["disputes"], 232_550);
     // What came in went out again, less Stripe's fee on the charge (2.9 % + 30 cents at
     // the stand-in), entered by the reconciliation above.
     let fee = 9_094;
     assert_eq!(b["processor:balance"], -fee);
-    ledger_balanced(&app).await;
+    app.assert_ledger_balanced().await;
 
     // What the processor never moved (the signed test events) is reported, object by object.
     let report = invoices.reconcile(today).await.unwrap();
@@ -500,10 +472,10 @@ async fn stripe_run(backend: Backend) {
     // The fee is entered once however often the day is reconciled.
     assert_eq!(report.fees["USD"], fee);
     invoices.reconcile(today).await.unwrap();
-    let b = balances(&app, &broker).await;
+    let b = app.ledger_balances(&broker).await;
     assert_eq!(b["cost:processor_fees"], fee);
     assert_eq!(b["processor:balance"], -fee);
-    ledger_balanced(&app).await;
+    app.assert_ledger_balanced().await;
     let kept = invoices.reconciliations(5).await.unwrap();
     assert_eq!(kept[0].0, today);
     assert_eq!(kept[0].1.fees["USD"], fee);

@@ -14,36 +14,6 @@ use lanerunner::testing::{
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-async fn balances(app: &TestApp, who: &Account) -> std::collections::HashMap<String, i64> {
-    let b = json_of(
-        app.get("/v1/payments/ledger/balances", Some(&who.access))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
-    b.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["account"].as_str().unwrap().to_owned(),
-                r["balance_cents"].as_i64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-async fn ledger_balanced(app: &TestApp) {
-    let ledger = app
-        .app()
-        .typed::<lanerunner_payments::PaymentsService>()
-        .unwrap()
-        .ledger()
-        .clone();
-    let inv = ledger.invariants().await.unwrap();
-    assert!(inv.hold(), "{inv:?}");
-}
-
 /// The payout of the load with this reference, as `who` sees it, once it exists.
 async fn payout_of(app: &TestApp, who: &Account, reference: &str) -> Value {
     let page = poll(app, "/v1/payments/payouts", who, |b| {
@@ -266,7 +236,7 @@ both_backends!(
 
         // Both books: nothing owed, the fee earned by the broker and paid by the carrier.
         let net = 250_000 - fee;
-        let b = balances(&app, &broker).await;
+        let b = app.ledger_balances(&broker).await;
         assert_eq!(
             b[&format!("payable:carrier:{}", carrier.org_id)],
             0,
@@ -278,7 +248,7 @@ both_backends!(
             -fee,
             "{b:?}"
         );
-        let c = balances(&app, &carrier).await;
+        let c = app.ledger_balances(&carrier).await;
         assert_eq!(
             c[&format!("receivable:broker:{}", broker.org_id)],
             0,
@@ -287,7 +257,7 @@ both_backends!(
         assert_eq!(c["revenue:freight"], -250_000, "{c:?}");
         assert_eq!(c["cash:bank"], net, "{c:?}");
         assert_eq!(c.get("cost:quick_pay").copied().unwrap_or(0), fee, "{c:?}");
-        ledger_balanced(&app).await;
+        app.assert_ledger_balanced().await;
     }
 );
 
@@ -422,7 +392,7 @@ async fn connect_run(backend: Backend) {
         "{refused}"
     );
     let fee = 7_475; // 2.99 % of $2,500.00
-    let b = balances(&app, &broker).await;
+    let b = app.ledger_balances(&broker).await;
     assert_eq!(
         b[&format!("payable:carrier:{}", carrier.org_id)],
         -(250_000 - fee),
@@ -439,14 +409,14 @@ async fn connect_run(backend: Backend) {
         paid["transferred_at"].is_string() && paid["last_failure"].is_null(),
         "{paid}"
     );
-    let b = balances(&app, &broker).await;
+    let b = app.ledger_balances(&broker).await;
     assert_eq!(
         b[&format!("payable:carrier:{}", carrier.org_id)],
         0,
         "{b:?}"
     );
     assert_eq!(b["processor:balance"], -(250_000 - fee), "{b:?}");
-    let c = balances(&app, &carrier).await;
+    let c = app.ledger_balances(&carrier).await;
     assert_eq!(
         c[&format!("receivable:broker:{}", broker.org_id)],
         0,
@@ -491,10 +461,10 @@ async fn connect_run(backend: Backend) {
             .contains("bank account"),
         "{failed}"
     );
-    let c = balances(&app, &returned).await;
+    let c = app.ledger_balances(&returned).await;
     assert_eq!(c["processor:connected"], 180_000, "{c:?}");
     assert_eq!(c.get("cash:bank").copied().unwrap_or(0), 0, "{c:?}");
-    ledger_balanced(&app).await;
+    app.assert_ledger_balanced().await;
 
     // Both transfers left the platform's balance as the ledger says: the day reconciles
     // them object by object.

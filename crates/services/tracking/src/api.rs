@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::service::{CheckInInput, PositionInput, Tracking, WebhookBatch};
+use crate::service::{CheckInInput, LinkKind, PositionInput, Tracking, WebhookBatch};
 use crate::views::{LinkView, NewLinkView, Outcome, PositionView, SharedView, TrackingView};
 
 pub type AppState = Arc<Tracking>;
@@ -82,13 +82,6 @@ pub struct LinkInput {
     pub hours: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkKind {
-    Driver,
-    Share,
-}
-
 /// Makes a link for the load; its token is in the answer this once (only its hash is kept).
 #[utoipa::path(post, path = "/v1/loads/{id}/tracking/links", tag = "tracking", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The load")), request_body = LinkInput,
@@ -100,13 +93,9 @@ pub async fn create_link(
     Path(id): Path<Uuid>,
     ApiJson(input): ApiJson<LinkInput>,
 ) -> Result<(StatusCode, Json<NewLinkView>), Problem> {
-    let kind = match input.kind {
-        LinkKind::Driver => "driver",
-        LinkKind::Share => "share",
-    };
     Ok((
         StatusCode::CREATED,
-        Json(s.create_link(&caller, id, kind, input.hours).await?),
+        Json(s.create_link(&caller, id, input.kind, input.hours).await?),
     ))
 }
 

@@ -109,6 +109,25 @@ pub struct WebhookBatch {
 
 pub const MAX_BATCH: usize = 500;
 
+/// What a link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// The driver reports positions and check-ins with it.
+    Driver,
+    /// The shipper watches the load.
+    Share,
+}
+
+impl LinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Driver => "driver",
+            LinkKind::Share => "share",
+        }
+    }
+}
+
 fn sha256_hex(s: &str) -> String {
     Sha256::digest(s.as_bytes())
         .iter()
@@ -118,7 +137,7 @@ fn sha256_hex(s: &str) -> String {
 
 fn new_token() -> String {
     let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
@@ -275,7 +294,7 @@ impl Tracking {
         &self,
         caller: &Caller,
         load: Uuid,
-        kind: &str,
+        kind: LinkKind,
         hours: Option<i64>,
     ) -> Result<NewLinkView> {
         if caller.role == Role::Viewer {
@@ -287,13 +306,13 @@ impl Tracking {
         let party = Self::party(&row, caller).unwrap_or_default();
         let now = Utc::now();
         let expires_at = match kind {
-            "driver" => {
+            LinkKind::Driver => {
                 let stops: Vec<StopFence> =
                     serde_json::from_str(&row.stops).map_err(anyhow::Error::from)?;
                 let end = stops.iter().map(|s| s.window_end).max().unwrap_or(now);
                 end.max(now) + Duration::days(2)
             }
-            "share" => {
+            LinkKind::Share => {
                 if party != "broker" {
                     return Err(TrackingError::Forbidden(
                         "the load's broker shares its tracking",
@@ -307,9 +326,8 @@ impl Tracking {
                 }
                 now + Duration::hours(h)
             }
-            _ => unreachable!("the handler passes driver or share"),
         };
-        if row.status != "active" && kind == "driver" {
+        if row.status != "active" && kind == LinkKind::Driver {
             return Err(TrackingError::Conflict {
                 kind: "tracking-ended",
                 title: "Tracking has ended",
@@ -321,7 +339,7 @@ impl Tracking {
             id: Uuid::now_v7(),
             load_id: load,
             org_id: caller.org.0,
-            kind: kind.into(),
+            kind: kind.as_str().into(),
             created_at: now,
             expires_at,
             revoked_at: None,
@@ -330,8 +348,8 @@ impl Tracking {
         // The console's pages: the driver's phone reports from one, the shipper watches
         // the other (both call the token's API routes).
         let url = match kind {
-            "driver" => format!("{}/#/driver?t={token}", self.public_url),
-            _ => format!("{}/#/track?t={token}", self.public_url),
+            LinkKind::Driver => format!("{}/#/driver?t={token}", self.public_url),
+            LinkKind::Share => format!("{}/#/track?t={token}", self.public_url),
         };
         Ok(NewLinkView {
             id: link.id,
@@ -705,7 +723,7 @@ impl Tracking {
             "whsec_{}",
             base64::engine::general_purpose::STANDARD.encode({
                 let mut b = [0u8; 24];
-                rand::thread_rng().fill_bytes(&mut b);
+                rand::rngs::OsRng.fill_bytes(&mut b);
                 b
             })
         );
