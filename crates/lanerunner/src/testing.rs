@@ -480,7 +480,7 @@ pub async fn book(
 /// Books a Dallas → Atlanta load at `rate_cents` with `carrier`, then takes its paperwork to
 /// a complete checklist as the two parties would: the carrier signs the generated rate
 /// confirmation and uploads proof of delivery, the broker moves the load to delivered. The
-/// load's id, once the checklist says it is complete.
+/// load's id, once the checklist says it is complete and the payment service has seen it.
 pub async fn complete_paperwork(
     app: &TestApp,
     broker: &Account,
@@ -550,6 +550,15 @@ pub async fn complete_paperwork(
         broker,
         |c| c["complete"] == true,
     )
+    .await;
+    // The payment service learns of it from `documents.checklist_completed.v1`, a moment
+    // later: the carrier's payout offer is written in the same transaction that makes the
+    // load invoiceable, so once the broker sees it, the load can be invoiced.
+    poll(app, "/v1/payments/payouts", broker, |b| {
+        b["items"]
+            .as_array()
+            .is_some_and(|i| i.iter().any(|p| p["reference"] == reference))
+    })
     .await;
     id
 }
