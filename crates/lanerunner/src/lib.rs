@@ -24,6 +24,7 @@ pub mod fmcsa;
 pub mod language;
 pub mod maps;
 pub mod ml;
+pub mod motive;
 pub mod mqtt;
 pub mod registry;
 pub mod simulate;

@@ -293,6 +293,7 @@ pub const SERVICES: &[ServiceSpec] = &[
                     ctx,
                     settings,
                     config.public_url.clone(),
+                    crate::motive::providers(),
                 )
                 .await?;
                 // Devices publish straight to the MQTT broker when one is configured.

@@ -1,6 +1,6 @@
 //! Tracking's HTTP API: the load's broker and carrier read where the truck is and make
 //! links; the driver reports through its link (no account); the shipper watches through
-//! its link; a carrier's system posts signed positions.
+//! its link; a carrier's system, or its ELD provider, posts signed positions.
 
 use std::sync::Arc;
 
@@ -15,8 +15,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::service::{CheckInInput, LinkKind, PositionInput, Tracking, WebhookBatch};
-use crate::views::{LinkView, NewLinkView, Outcome, PositionView, SharedView, TrackingView};
+use crate::service::{
+    CheckInInput, LinkKind, PositionInput, ProviderAccountInput, Tracking, VehicleInput,
+    WebhookBatch,
+};
+use crate::views::{
+    LinkView, NewLinkView, Outcome, PositionView, ProviderAccountView, ProviderReceipt, SharedView,
+    TrackingView,
+};
 
 pub type AppState = Arc<Tracking>;
 
@@ -33,6 +39,10 @@ pub fn routes(t: Arc<Tracking>) -> OpenApiRouter {
         .routes(routes!(webhook))
         .routes(routes!(carrier_score))
         .routes(routes!(device_credentials))
+        .routes(routes!(list_providers))
+        .routes(routes!(connect_provider, disconnect_provider))
+        .routes(routes!(assign_vehicle, unassign_vehicle))
+        .routes(routes!(provider_webhook))
         .with_state(t)
 }
 
@@ -234,4 +244,95 @@ pub async fn device_credentials(
     caller: Authorized<TrackingWrite>,
 ) -> Result<Json<crate::devices::DeviceCredentials>, Problem> {
     Ok(Json(s.device_credentials(&caller).await?))
+}
+
+/// Your connected telematics providers, with the URL each one's webhook must point at.
+#[utoipa::path(get, path = "/v1/tracking/providers", tag = "tracking", security(("bearer" = [])),
+    responses((status = 200, body = Vec<ProviderAccountView>)))]
+pub async fn list_providers(
+    State(s): State<AppState>,
+    caller: Authorized<TrackingRead>,
+) -> Result<Json<Vec<ProviderAccountView>>, Problem> {
+    Ok(Json(s.connected_providers(&caller).await?))
+}
+
+/// Connects (or re-keys) your account with a telematics provider (`motive`): the secret it
+/// signs its webhooks with. Point the provider's `vehicle_location_updated` webhook at the
+/// `webhook_url` answered. Owners and admins.
+#[utoipa::path(put, path = "/v1/tracking/providers/{provider}", tag = "tracking", security(("bearer" = [])),
+    params(("provider" = String, Path, description = "`motive`")),
+    request_body = ProviderAccountInput,
+    responses((status = 200, body = ProviderAccountView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn connect_provider(
+    State(s): State<AppState>,
+    caller: Authorized<TrackingWrite>,
+    Path(provider): Path<String>,
+    ApiJson(input): ApiJson<ProviderAccountInput>,
+) -> Result<Json<ProviderAccountView>, Problem> {
+    Ok(Json(s.connect_provider(&caller, &provider, input).await?))
+}
+
+/// Disconnects it: its webhooks are refused from then on.
+#[utoipa::path(delete, path = "/v1/tracking/providers/{provider}", tag = "tracking", security(("bearer" = [])),
+    params(("provider" = String, Path, description = "`motive`")),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn disconnect_provider(
+    State(s): State<AppState>,
+    caller: Authorized<TrackingWrite>,
+    Path(provider): Path<String>,
+) -> Result<StatusCode, Problem> {
+    s.disconnect_provider(&caller, &provider).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Names the truck on your load as your telematics provider knows it: its positions then
+/// track the load. The load's carrier, while it is tracked; `409 provider-not-connected`
+/// before the provider is connected.
+#[utoipa::path(put, path = "/v1/loads/{id}/tracking/vehicle", tag = "tracking", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The load")),
+    request_body = VehicleInput,
+    responses((status = 200, body = TrackingView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn assign_vehicle(
+    State(s): State<AppState>,
+    caller: Authorized<TrackingWrite>,
+    Path(id): Path<Uuid>,
+    ApiJson(input): ApiJson<VehicleInput>,
+) -> Result<Json<TrackingView>, Problem> {
+    Ok(Json(s.assign_vehicle(&caller, id, Some(input)).await?))
+}
+
+/// Forgets the load's truck: its provider's positions no longer track the load.
+#[utoipa::path(delete, path = "/v1/loads/{id}/tracking/vehicle", tag = "tracking", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The load")),
+    responses((status = 200, body = TrackingView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+pub async fn unassign_vehicle(
+    State(s): State<AppState>,
+    caller: Authorized<TrackingWrite>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<TrackingView>, Problem> {
+    Ok(Json(s.assign_vehicle(&caller, id, None).await?))
+}
+
+/// A telematics provider's webhook for a carrier, in the provider's own JSON and signature
+/// (Motive: `X-KT-Webhook-Signature`, HMAC-SHA1 of the body under the shared secret),
+/// checked before the body is read: `400 webhook-rejected`, nothing applied, when it does
+/// not hold. Each vehicle's position goes to the loads that vehicle hauls.
+#[utoipa::path(post, path = "/v1/tracking/providers/{provider}/{org}", tag = "tracking",
+    params(("provider" = String, Path, description = "`motive`"),
+        ("org" = Uuid, Path, description = "The carrier's organization")),
+    request_body(content = String, content_type = "application/json", description = "The provider's JSON"),
+    responses((status = 200, body = ProviderReceipt), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+pub async fn provider_webhook(
+    State(s): State<AppState>,
+    Path((provider, org)): Path<(String, Uuid)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<ProviderReceipt>, Problem> {
+    Ok(Json(
+        s.provider_webhook(&provider, org, &headers, &body).await?,
+    ))
 }

@@ -1,8 +1,10 @@
 //! The tracking service (`tracking`): where a booked load's truck is, without a check call.
 //!
 //! - **Positions in**: from the driver's phone through a link (no account, scoped to one
-//!   load, expiring), and from a carrier's own system as signed webhooks (the Standard
-//!   Webhooks scheme). Each is validated (`domain/position.rs`) and kept; one that cannot
+//!   load, expiring), from a carrier's own system as signed webhooks (the Standard
+//!   Webhooks scheme), from its ELD provider's webhooks (`telematics.rs`: Motive, adapted
+//!   in the binary; the truck on each load named by the carrier), and from devices over
+//!   MQTT (`devices.rs`). Each is validated (`domain/position.rs`) and kept; one that cannot
 //!   be right is quarantined with its reason, never applied.
 //! - **Status out**: the load's stops are geofences (`domain/geofence.rs`); entering the
 //!   pickup's, leaving it, entering the delivery's publish `tracking.stop_event.v1`, which
@@ -23,6 +25,7 @@ pub mod error;
 pub mod events;
 pub mod service;
 mod store;
+pub mod telematics;
 pub mod views;
 
 use std::sync::{Arc, Weak};
@@ -51,11 +54,13 @@ pub struct TrackingService {
 }
 
 impl TrackingService {
-    /// `public_url`: where links point.
+    /// `public_url`: where links point; `providers`: the telematics providers carriers
+    /// may connect.
     pub async fn start(
         ctx: ServiceContext,
         settings: Settings,
         public_url: String,
+        providers: Vec<Arc<dyn telematics::TelematicsProvider>>,
     ) -> anyhow::Result<Self> {
         let tracking = Arc::new(Tracking::new(
             ctx.db.clone(),
@@ -63,6 +68,7 @@ impl TrackingService {
             ctx.streams.clone(),
             settings,
             public_url,
+            providers,
         ));
         // Privacy: positions are deleted once kept long enough after tracking ended.
         let weak = Arc::downgrade(&tracking);

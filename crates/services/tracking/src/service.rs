@@ -24,6 +24,9 @@ use crate::domain::{self, Fences, Fix, Limits, StopFence, StopKind, TrackState, 
 use crate::error::{Result, TrackingError};
 use crate::events::{self, LateRisk, StopEvent};
 use crate::store::{self, LinkRow, PositionRow, TrackedRow};
+mod providers;
+pub use providers::{ProviderAccountInput, VehicleInput};
+
 use crate::views::{
     LinkView, NewLinkView, Outcome, PositionView, SharedView, StopView, TrackingView,
 };
@@ -69,6 +72,8 @@ pub struct Tracking {
     public_url: String,
     /// Where devices publish directly (MQTT), when one is configured.
     devices: std::sync::OnceLock<std::sync::Arc<dyn crate::devices::DeviceGateway>>,
+    /// The telematics providers carriers may connect (Motive).
+    providers: Vec<std::sync::Arc<dyn crate::telematics::TelematicsProvider>>,
 }
 
 /// A position as a driver or a carrier's system sends it.
@@ -165,6 +170,7 @@ impl Tracking {
         streams: std::sync::Arc<dyn lanerunner_platform::streams::Streams>,
         settings: Settings,
         public_url: String,
+        providers: Vec<std::sync::Arc<dyn crate::telematics::TelematicsProvider>>,
     ) -> Self {
         Self {
             db,
@@ -173,6 +179,7 @@ impl Tracking {
             settings,
             public_url: public_url.trim_end_matches('/').to_owned(),
             devices: std::sync::OnceLock::new(),
+            providers,
         }
     }
 
@@ -254,6 +261,8 @@ impl Tracking {
                 eta: None,
                 delivered_at: None,
                 updated_at: event.occurred_at,
+                vehicle_provider: None,
+                vehicle_ref: None,
             };
             store::track(tx, &row, event.occurred_at).await?;
         } else if event.is(events::LOAD_STATUS_CHANGED) {
@@ -796,6 +805,14 @@ impl Tracking {
                 .as_deref()
                 .and_then(|e| serde_json::from_str(e).ok()),
             driving_hours: (state.hours.driving_hours * 100.0).round() / 100.0,
+            vehicle: row
+                .vehicle_provider
+                .clone()
+                .zip(row.vehicle_ref.clone())
+                .map(|(provider, vehicle_id)| crate::views::VehicleView {
+                    provider,
+                    vehicle_id,
+                }),
             updated_at: row.updated_at,
         })
     }

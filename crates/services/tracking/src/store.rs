@@ -18,9 +18,14 @@ pub struct TrackedRow {
     pub eta: Option<String>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// The telematics provider naming the truck on the load, and its name for it.
+    pub vehicle_provider: Option<String>,
+    pub vehicle_ref: Option<String>,
 }
 
-const TRACKED: &str = "load_id, broker_org_id, carrier_org_id, reference, stops, state, status, eta, delivered_at, updated_at";
+const TRACKED: &str =
+    "load_id, broker_org_id, carrier_org_id, reference, stops, state, status, eta, delivered_at, \
+                       updated_at, vehicle_provider, vehicle_ref";
 
 /// A booking starts tracking; a booking made again (another carrier) starts it afresh.
 pub async fn track(tx: &mut Tx, r: &TrackedRow, now: DateTime<Utc>) -> sqlx::Result<()> {
@@ -28,7 +33,8 @@ pub async fn track(tx: &mut Tx, r: &TrackedRow, now: DateTime<Utc>) -> sqlx::Res
                updated_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7) \
                ON CONFLICT (load_id) DO UPDATE SET carrier_org_id = excluded.carrier_org_id, \
                reference = excluded.reference, stops = excluded.stops, state = excluded.state, status = 'active', \
-               eta = NULL, delivered_at = NULL, updated_at = excluded.updated_at";
+               eta = NULL, delivered_at = NULL, vehicle_provider = NULL, vehicle_ref = NULL, \
+               updated_at = excluded.updated_at";
     on_tx!(tx, |c| sqlx::query(sql)
         .bind(r.load_id)
         .bind(r.broker_org_id)
@@ -226,6 +232,91 @@ pub async fn put_secret(db: &Db, org: OrgId, secret: &str, now: DateTime<Utc>) -
         .execute(c)
         .await
         .map(|_| ()))
+}
+
+/// The shared secret of the carrier's account with a telematics provider.
+pub async fn provider_secret(db: &Db, org: Uuid, provider: &str) -> sqlx::Result<Option<String>> {
+    let sql = "SELECT secret FROM tracking_providers WHERE org_id = $1 AND provider = $2";
+    on_db!(db, |c| sqlx::query_scalar(sql)
+        .bind(org)
+        .bind(provider)
+        .fetch_optional(c)
+        .await)
+}
+
+pub async fn put_provider(
+    db: &Db,
+    org: OrgId,
+    provider: &str,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let sql = "INSERT INTO tracking_providers (org_id, provider, secret, created_at) VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (org_id, provider) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at";
+    on_db!(db, |c| sqlx::query(sql)
+        .bind(org)
+        .bind(provider)
+        .bind(secret)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// The carrier's connected providers and when each was connected.
+pub async fn providers(db: &Db, org: OrgId) -> sqlx::Result<Vec<(String, DateTime<Utc>)>> {
+    let sql =
+        "SELECT provider, created_at FROM tracking_providers WHERE org_id = $1 ORDER BY provider";
+    on_db!(db, |c| sqlx::query_as(sql).bind(org).fetch_all(c).await)
+}
+
+pub async fn delete_provider(db: &Db, org: OrgId, provider: &str) -> sqlx::Result<bool> {
+    let sql = "DELETE FROM tracking_providers WHERE org_id = $1 AND provider = $2";
+    on_db!(db, |c| sqlx::query(sql)
+        .bind(org)
+        .bind(provider)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() > 0))
+}
+
+/// Names (or, with `None`, forgets) the truck on a load the carrier hauls and still tracks.
+pub async fn set_vehicle(
+    db: &Db,
+    carrier: OrgId,
+    load: Uuid,
+    vehicle: Option<(&str, &str)>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let sql = "UPDATE tracked_loads SET vehicle_provider = $1, vehicle_ref = $2, updated_at = $3 \
+               WHERE load_id = $4 AND carrier_org_id = $5 AND status = 'active'";
+    on_db!(db, |c| sqlx::query(sql)
+        .bind(vehicle.map(|v| v.0))
+        .bind(vehicle.map(|v| v.1))
+        .bind(now)
+        .bind(load)
+        .bind(carrier)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() > 0))
+}
+
+/// The carrier's loads still tracked whose truck is this provider's vehicle.
+pub async fn loads_on_vehicle(
+    db: &Db,
+    carrier: Uuid,
+    provider: &str,
+    vehicle: &str,
+) -> sqlx::Result<Vec<Uuid>> {
+    let sql =
+        "SELECT load_id FROM tracked_loads WHERE carrier_org_id = $1 AND vehicle_provider = $2 \
+               AND vehicle_ref = $3 AND status = 'active' ORDER BY created_at";
+    on_db!(db, |c| sqlx::query_scalar(sql)
+        .bind(carrier)
+        .bind(provider)
+        .bind(vehicle)
+        .fetch_all(c)
+        .await)
 }
 
 /// Loads whose tracking ended before `cutoff` and whose positions are still kept.

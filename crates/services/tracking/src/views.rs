@@ -52,6 +52,8 @@ pub struct TrackingView {
     pub eta: Option<Eta>,
     /// The driver's hours as the positions show them.
     pub driving_hours: f64,
+    /// The truck, when the carrier named it for its telematics provider.
+    pub vehicle: Option<VehicleView>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -102,4 +104,40 @@ pub struct Outcome {
     /// The load status events it caused (`arrive_pickup`...).
     pub events: Vec<String>,
     pub eta: Option<Eta>,
+}
+
+/// The truck on a load, as the carrier's telematics provider names it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VehicleView {
+    /// `motive`.
+    pub provider: String,
+    pub vehicle_id: String,
+}
+
+/// A carrier's connected account with a telematics provider.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProviderAccountView {
+    pub provider: String,
+    /// Where to point the provider's webhook (relative to this API's address).
+    pub webhook_url: String,
+    pub connected_at: DateTime<Utc>,
+}
+
+/// What a position from a provider did to one load its vehicle hauls.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VehicleOutcome {
+    pub vehicle: String,
+    pub load_id: Uuid,
+    pub outcome: Outcome,
+}
+
+/// The answer to a provider's delivery (always 200 once the signature holds, so the
+/// provider does not resend what was read).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProviderReceipt {
+    pub applied: Vec<VehicleOutcome>,
+    /// Vehicles reported that haul none of your loads being tracked: nothing kept.
+    pub unassigned: Vec<String>,
+    /// Why nothing was read: the delivery is not a position (another action).
+    pub ignored: Option<String>,
 }
