@@ -97,3 +97,56 @@ test("a booked load is tracked from the driver's phone and shared with the shipp
 
   for (const ctx of [carrierCtx, brokerCtx, phoneCtx, shipperCtx]) await ctx.close();
 });
+
+test("a carrier connects Motive and its ELD truck tracks the load", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const crypto = require("node:crypto");
+  const carrierCtx = await browser.newContext();
+  const carrier = await carrierCtx.newPage();
+  await signUp(carrier, "carrier", `mot-c-${run}@example.com`);
+  const carrierOrg = (await call(carrier, "GET", "/v1/me")).body.organization.id;
+  const brokerCtx = await browser.newContext();
+  const broker = await brokerCtx.newPage();
+  await signUp(broker, "broker", `mot-b-${run}@example.com`);
+  const reference = `MOT-${run}`;
+  await postLoad(broker, reference);
+  const load = (await call(broker, "GET", "/v1/loads?limit=50")).body.items.find((l) => l.reference === reference);
+  expect((await call(broker, "POST", `/v1/loads/${load.id}/status`, { event: "cover", booking: { carrier_org_id: carrierOrg } })).status).toBe(200);
+  const pickup = load.stops[0].location;
+
+  // Settings: connect Motive with the webhook's shared secret; the URL to give Motive.
+  const secret = `motive-shared-${run}-secret`;
+  await carrier.getByRole("link", { name: "Settings" }).click();
+  await expect(carrier.getByRole("heading", { name: "Tracking integrations" })).toBeVisible();
+  await expect(carrier.locator("#motive-status")).toContainText("not connected");
+  await carrier.getByLabel("Motive webhook shared secret").fill(secret);
+  await carrier.getByRole("button", { name: "Connect Motive" }).click();
+  await expect(carrier.locator("#motive-status")).toContainText(`/v1/tracking/providers/motive/${carrierOrg}`);
+  await accessible(carrier, "the carrier's settings");
+
+  // The load's tracking page: the carrier names its truck.
+  await carrier.goto(`/#/load/${load.id}/tracking`);
+  await expect(carrier.getByRole("heading", { name: `Tracking · ${reference}` })).toBeVisible({ timeout: 15_000 });
+  await expect(carrier.locator("#tracking-truck")).toContainText("No ELD truck");
+  await carrier.getByLabel("Motive vehicle id").fill("22");
+  await carrier.getByRole("button", { name: "Track this truck" }).click();
+  await expect(carrier.locator("#tracking-truck")).toContainText("Motive vehicle 22");
+  await accessible(carrier, "a load's tracking with its truck");
+
+  // Motive posts the truck's position at the pickup, signed; a forged one is refused.
+  const body = JSON.stringify({ action: "vehicle_location_updated", id: 1, located_at: new Date(Date.now() - 60_000).toISOString(), lat: pickup.lat + 0.001, lon: pickup.lon, vehicle_id: 22, vehicle_number: "TRK-22" });
+  const post = (signature) => carrier.request.post(`/v1/tracking/providers/motive/${carrierOrg}`, { headers: { "content-type": "application/json", "x-kt-webhook-signature": signature }, data: body });
+  expect((await post("0".repeat(40))).status()).toBe(400);
+  const ok = await post(crypto.createHmac("sha1", secret).update(body).digest("hex"));
+  expect(ok.status()).toBe(200);
+  expect((await ok.json()).applied[0].outcome.events).toEqual(["arrive_pickup"]);
+
+  // The broker sees the truck at the pickup, reported by Motive.
+  await broker.goto(`/#/load/${load.id}/tracking`);
+  await expect(broker.locator("#tracking-status")).toContainText("at the stop", { timeout: 15_000 });
+  await expect(broker.locator("#tracking-truck")).toContainText("Motive vehicle 22");
+  await expect(broker.locator("#positions tbody tr").first()).toContainText("motive");
+  await expect(broker.getByLabel("Motive vehicle id")).toHaveCount(0);
+
+  for (const ctx of [carrierCtx, brokerCtx]) await ctx.close();
+});

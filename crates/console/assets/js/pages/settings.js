@@ -1,6 +1,6 @@
 // The organization's settings that decide who may book: a carrier's operating authority
 // (checked with FMCSA when configured, else recorded as self-declared), and a broker's rule
-// for carriers no registry verified.
+// for carriers no registry verified. A carrier also connects where its trucks report from.
 
 import { api } from "../api.js";
 import { clearProblem, field, h, mount, showProblem, toast } from "../dom.js";
@@ -40,7 +40,60 @@ async function carrierSettings() {
       showProblem(form, err);
     }
   });
-  mount("Settings", h("h2", {}, "Operating authority"), shown, form);
+  mount("Settings", h("h2", {}, "Operating authority"), shown, form, await trackingIntegrations());
+}
+
+/** "https://…/v1/…": a path on this API, as a provider outside must be told it. */
+const absolute = (path) => new URL(path, location.href).href;
+
+// Where a carrier's trucks report from besides the driver's link: its ELD provider
+// (Motive's webhooks, signed with the shared secret set in Motive), its own system (the
+// Standard Webhooks secret) and its devices (an MQTT account).
+async function trackingIntegrations() {
+  const connected = await api("GET", "/v1/tracking/providers");
+  const motive = connected.find((p) => p.provider === "motive");
+  const box = h("section", { id: "integrations", "aria-label": "Tracking integrations" }, h("h2", {}, "Tracking integrations"));
+  const status = h("div", { id: "motive-status" }, motive
+    ? h("p", {}, `Motive connected ${new Date(motive.connected_at).toLocaleString("en-US")}. Its webhook URL: `, h("code", {}, absolute(motive.webhook_url)))
+    : h("p", { class: "muted" }, "Motive is not connected."));
+  const form = h("form", { class: "stack", "aria-label": "Motive" },
+    h("p", { class: "muted" }, "In Motive, add a company webhook for vehicle_location_updated; paste its shared secret here, then point it at the URL shown. Then name each load's truck on its tracking page."),
+    field("Motive webhook shared secret", { name: "secret", type: "password", required: true, autocomplete: "off", minlength: 16 }),
+    h("button", { type: "submit" }, motive ? "Replace the secret" : "Connect Motive"),
+    motive ? h("button", { type: "button", class: "secondary", onclick: async () => {
+      await api("DELETE", "/v1/tracking/providers/motive");
+      toast("Motive disconnected");
+      box.replaceWith(await trackingIntegrations());
+    } }, "Disconnect Motive") : null);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearProblem(form);
+    try {
+      await api("PUT", "/v1/tracking/providers/motive", { secret: form.elements.secret.value });
+      toast("Motive connected");
+      box.replaceWith(await trackingIntegrations());
+    } catch (err) {
+      showProblem(form, err);
+    }
+  });
+  const shown = h("div", { id: "integration-secret", role: "status" });
+  const once = (label, value) => shown.replaceChildren(h("div", { class: "alert ok" },
+    h("p", {}, `${label} (shown once):`), h("input", { readonly: true, value, "aria-label": label, size: 60 })));
+  const own = h("p", {},
+    h("button", { type: "button", class: "secondary", onclick: async () => {
+      const s = await api("POST", "/v1/tracking/webhook-secret", {});
+      once(`Sign your system's position webhooks to ${absolute(s.url)} with this secret`, s.secret);
+    } }, "Make a secret for my own system's webhook"), " ",
+    h("button", { type: "button", class: "secondary", onclick: async () => {
+      try {
+        const d = await api("POST", "/v1/tracking/device-credentials", {});
+        once(`Devices connect to ${d.url} as ${d.username}, publishing to ${d.topic}, with this password`, d.password);
+      } catch (err) {
+        shown.replaceChildren(h("p", { class: "alert" }, err.problem?.detail || err.message));
+      }
+    } }, "Open a device account (MQTT)"));
+  box.append(h("h3", {}, "Motive ELDs"), status, form, h("h3", {}, "Your own system and devices"), own, shown);
+  return box;
 }
 
 async function brokerSettings() {

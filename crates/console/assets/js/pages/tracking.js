@@ -86,6 +86,27 @@ export async function loadTracking(me, id, listening = false) {
         } }, "Revoke")
       : "—")));
   const mapEl = h("div", { class: "map small", id: "tracking-map" });
+  // The carrier names the truck its ELD provider reports for (Motive's vehicle id).
+  const hauls = !broker && canLink && t.status === "active";
+  const truckForm = h("form", { class: "grid", "aria-label": "The truck" },
+    field("Motive vehicle id", { name: "vehicle_id", required: true, value: t.vehicle?.vehicle_id ?? "", size: 10 }),
+    h("button", { type: "submit" }, "Track this truck"),
+    t.vehicle ? h("button", { type: "button", class: "secondary", onclick: async () => {
+      await api("DELETE", `/v1/loads/${id}/tracking/vehicle`);
+      toast("Truck forgotten");
+      await refresh();
+    } }, "Forget the truck") : null);
+  truckForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearProblem(truckForm);
+    try {
+      await api("PUT", `/v1/loads/${id}/tracking/vehicle`, { provider: "motive", vehicle_id: truckForm.elements.vehicle_id.value });
+      toast("Truck named");
+      await refresh();
+    } catch (err) {
+      showProblem(truckForm, err);
+    }
+  });
 
   mount(`Tracking · ${t.reference}`,
     h("p", { id: "tracking-status" }, h("strong", {}, STATUS[t.status] || t.status),
@@ -93,6 +114,8 @@ export async function loadTracking(me, id, listening = false) {
       t.last_position ? ` · last position ${when(t.last_position.at)}` : " · no position yet"),
     h("p", { id: "tracking-eta", class: t.eta?.late ? "alert" : "" }, t.eta?.late ? "Late risk: " : "ETA: ", etaText(t.eta)),
     h("p", { id: "tracking-live", class: "muted", "aria-live": "polite" }),
+    h("p", { id: "tracking-truck" }, t.vehicle ? `Truck: ${t.vehicle.provider === "motive" ? "Motive" : t.vehicle.provider} vehicle ${t.vehicle.vehicle_id}, reporting through its ELD.` : "No ELD truck named: positions come from the driver's link."),
+    hauls ? truckForm : null,
     mapEl,
     h("h2", {}, "Stops"),
     h("div", { class: "table-wrap" }, h("table", { id: "stops" },
