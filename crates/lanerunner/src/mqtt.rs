@@ -69,13 +69,28 @@ impl MqttGateway {
                 QoS::AtLeastOnce,
             )
             .await?;
+        // Messages are handled (and acknowledged) by a worker, in the order they arrived,
+        // never on the task that polls the connection: an acknowledgement waits for a poll
+        // to send it, so awaiting one there stalls the connection once enough queue up.
+        let (work, mut queue) = tokio::sync::mpsc::unbounded_channel::<Publish>();
+        let weak = Arc::downgrade(&gateway);
+        tokio::spawn(async move {
+            while let Some(p) = queue.recv().await {
+                let Some(g) = weak.upgrade() else { break };
+                g.received(p).await;
+            }
+        });
         let weak = Arc::downgrade(&gateway);
         tokio::spawn(async move {
             loop {
                 let event = events.poll().await;
                 let Some(g) = weak.upgrade() else { break };
                 match event {
-                    Ok(Event::Incoming(Packet::Publish(p))) => g.received(p).await,
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        if work.send(p).is_err() {
+                            break;
+                        }
+                    }
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
                         tracing::info!(url = %g.url, "connected to the MQTT broker")
                     }

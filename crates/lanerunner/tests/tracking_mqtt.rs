@@ -182,6 +182,53 @@ async fn run(backend: Backend) {
         .collect();
     assert_eq!(lats, [32.6005, 32.6], "{positions}");
 
+    // A burst larger than the connection's request queue (600 positions sent at once, a
+    // few yards apart): every one is applied, in order; none is lost or refused.
+    let started = chrono::Utc::now();
+    let acks = tokio::spawn(async move {
+        let mut acked = 0;
+        while acked < 600 {
+            match tokio::time::timeout(Duration::from_secs(30), events.poll())
+                .await
+                .expect("the broker acknowledges the burst")
+            {
+                Ok(Event::Incoming(Packet::PubAck(_))) => acked += 1,
+                Ok(_) => {}
+                Err(e) => panic!("publishing failed: {e}"),
+            }
+        }
+        events
+    });
+    for i in 1..=600 {
+        let at = started + chrono::Duration::milliseconds(100 * i);
+        let body =
+            json!({"lat": 32.6005 + 0.00002 * i as f64, "lon": -96.6, "at": at.to_rfc3339()});
+        client
+            .publish(topic.as_str(), QoS::AtLeastOnce, false, body.to_string())
+            .await
+            .unwrap();
+    }
+    let mut events = acks.await.unwrap();
+    let last = 32.6005 + 0.00002 * 600.0;
+    poll(&app, &path, &carrier, |t| {
+        t["last_position"]["lat"]
+            .as_f64()
+            .is_some_and(|l| (l - last).abs() < 1e-9)
+    })
+    .await;
+    let burst = json_of(
+        app.get(
+            &format!("{path}/positions?limit=500"),
+            Some(&carrier.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let burst = burst.as_array().unwrap();
+    assert_eq!(burst.len(), 500);
+    assert!(burst.iter().all(|p| p["refusal"].is_null()), "{burst:?}");
+
     // Re-keyed: the old password no longer connects.
     credentials(&app, &carrier).await;
     let (_, _, code) = device(Some((user, pass))).await;
