@@ -27,6 +27,9 @@ listener $PORT 127.0.0.1
 allow_anonymous false
 persistence false
 per_listener_settings false
+# Mosquitto drops QoS 1 messages beyond a client's queue (1,000 by default): a burst of
+# positions larger than that, while LaneRunner works through them, would lose valid ones.
+max_queued_messages 1000000
 plugin $PLUGIN
 plugin_opt_config_file $DIR/dynsec.json
 log_dest file $DIR/mosquitto.log
