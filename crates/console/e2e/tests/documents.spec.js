@@ -5,23 +5,10 @@
 // invoices the load and records the check that pays it, and the carrier takes quick pay
 // on the terms the broker set, paid by a check the broker records.
 const { test, expect } = require("@playwright/test");
-const { run, accessible, signUp, postLoad } = require("./helpers");
+const { run, accessible, signUp, postLoad, call } = require("./helpers");
 
 const PNG = Buffer.from("89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a730000001049444154789c63e08e590b440c100a001bb60451e9cb3f810000000049454e44ae426082", "hex");
 const PDF = Buffer.from("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n");
-
-/** Calls the API as the page's signed-in user. */
-async function call(page, method, path, body) {
-  return page.evaluate(async ([method, path, body]) => {
-    const s = JSON.parse(sessionStorage.getItem("lanerunner.session"));
-    const r = await fetch(path, {
-      method,
-      headers: { authorization: `Bearer ${s.access}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: r.status, body: await r.json().catch(() => null) };
-  }, [method, path, body]);
-}
 
 test("broker and carrier take a load's paperwork from booking to a complete checklist", async ({ browser }) => {
   test.setTimeout(120_000);

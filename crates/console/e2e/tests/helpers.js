@@ -1,5 +1,5 @@
 // What the console's browser tests share: accounts, axe-core checks, posting a load, the
-// embedded mail spool (LANERUNNER_MAIL_DIR) and TOTP codes.
+// embedded mail spool (LANERUNNER_MAIL_DIR), TOTP codes, and API calls as a signed-in page.
 const fs = require("node:fs");
 const path = require("node:path");
 const crypto = require("node:crypto");
@@ -73,4 +73,17 @@ function totp(secret) {
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
 }
 
-module.exports = { PASSWORD, run, accessible, signUp, postLoad, linkFromMail, totp };
+/** Calls the API as the page's signed-in user. */
+async function call(page, method, path, body) {
+  return page.evaluate(async ([method, path, body]) => {
+    const s = JSON.parse(sessionStorage.getItem("lanerunner.session"));
+    const r = await fetch(path, {
+      method,
+      headers: { authorization: `Bearer ${s.access}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, [method, path, body]);
+}
+
+module.exports = { PASSWORD, run, accessible, signUp, postLoad, linkFromMail, totp, call };

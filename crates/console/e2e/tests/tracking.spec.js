@@ -3,19 +3,7 @@
 // it, shares its location and checks in; the broker sees the arrival and the truck on the
 // map; the shipper's link shows the load without an account until the broker revokes it.
 const { test, expect } = require("@playwright/test");
-const { run, accessible, signUp, postLoad } = require("./helpers");
-
-async function call(page, method, path, body) {
-  return page.evaluate(async ([method, path, body]) => {
-    const s = JSON.parse(sessionStorage.getItem("lanerunner.session"));
-    const r = await fetch(path, {
-      method,
-      headers: { authorization: `Bearer ${s.access}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: r.status, body: await r.json().catch(() => null) };
-  }, [method, path, body]);
-}
+const { run, accessible, signUp, postLoad, call } = require("./helpers");
 
 /** The page a link opens, on this server (the link's host is the configured public URL). */
 const hashOf = (url) => `/${url.slice(url.indexOf("#"))}`;

@@ -1035,7 +1035,7 @@ fn may_write(caller: &Caller) -> Result<()> {
 }
 
 fn may_change_template(caller: &Caller) -> Result<()> {
-    if !matches!(caller.role, Role::Owner | Role::Admin) {
+    if !caller.role.is_admin() {
         return Err(DocumentsError::Forbidden(
             "only owners and admins change the organization's document template",
         ));

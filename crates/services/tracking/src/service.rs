@@ -193,7 +193,7 @@ impl Tracking {
         &self,
         caller: &Caller,
     ) -> Result<crate::devices::DeviceCredentials> {
-        if !matches!(caller.role, Role::Owner | Role::Admin) {
+        if !caller.role.is_admin() {
             return Err(TrackingError::Forbidden(
                 "owners and admins open device accounts",
             ));
@@ -723,7 +723,7 @@ impl Tracking {
 
     /// Makes (or replaces) the organization's webhook secret; shown this once.
     pub async fn rotate_secret(&self, caller: &Caller) -> Result<String> {
-        if !matches!(caller.role, Role::Owner | Role::Admin) {
+        if !caller.role.is_admin() {
             return Err(TrackingError::Forbidden(
                 "owners and admins set the webhook secret",
             ));

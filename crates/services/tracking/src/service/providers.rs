@@ -60,7 +60,7 @@ impl Tracking {
         provider: &str,
         input: ProviderAccountInput,
     ) -> Result<ProviderAccountView> {
-        if !matches!(caller.role, Role::Owner | Role::Admin) {
+        if !caller.role.is_admin() {
             return Err(TrackingError::Forbidden(
                 "owners and admins connect telematics providers",
             ));
@@ -88,7 +88,7 @@ impl Tracking {
 
     /// Disconnects it: its webhooks are refused from now on.
     pub async fn disconnect_provider(&self, caller: &Caller, provider: &str) -> Result<()> {
-        if !matches!(caller.role, Role::Owner | Role::Admin) {
+        if !caller.role.is_admin() {
             return Err(TrackingError::Forbidden(
                 "owners and admins disconnect telematics providers",
             ));
