@@ -527,7 +527,9 @@ pub async fn bench_mqtt(loads: usize, mqtt_password: &str) -> anyhow::Result<Str
         }
     }
     let sent_all = movers.len() * STEPS as usize;
-    let got = drain(&mut *stream, &mut applied, sent_all).await - 2 * loads;
+    let got = drain(&mut *stream, &mut applied, sent_all)
+        .await
+        .saturating_sub(2 * loads);
     let secs = started.elapsed().as_secs_f64();
     if got != sent_all {
         let seen = crate::testing::poll(

@@ -94,16 +94,20 @@ both_backends!(
             "provider-not-connected",
         )
         .await;
-        app.put_json(providers, &json!({"secret": SECRET}), Some(&broker.access))
+        let connected = app
+            .put_json(providers, &json!({"secret": SECRET}), Some(&broker.access))
             .await;
+        assert_eq!(connected.status(), StatusCode::OK);
         expect_problem(
             app.put_json(&vehicle, &truck, Some(&broker.access)).await,
             403,
             "forbidden",
         )
         .await;
-        app.put_json(providers, &json!({"secret": SECRET}), Some(&other.access))
+        let connected = app
+            .put_json(providers, &json!({"secret": SECRET}), Some(&other.access))
             .await;
+        assert_eq!(connected.status(), StatusCode::OK);
         expect_problem(
             app.put_json(&vehicle, &truck, Some(&other.access)).await,
             404,
