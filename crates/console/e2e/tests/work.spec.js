@@ -62,9 +62,12 @@ test("a broker runs a load through its statuses; cancelling takes it off a carri
   const carrier = await carrierContext.newPage();
   await signUp(carrier, "carrier", `life-c-${run}@example.com`);
   await carrier.getByLabel("Origin").fill("Little Rock, AR");
-  await carrier.getByRole("button", { name: "Search", exact: true }).click();
   const rows = carrier.locator("tbody tr").filter({ hasText: "Little Rock, AR" });
-  await expect(rows).toHaveCount(2);
+  // The board's index follows the posts a moment later: search again until both are in.
+  await expect(async () => {
+    await carrier.getByRole("button", { name: "Search", exact: true }).click();
+    await expect(rows).toHaveCount(2, { timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
 
   // Taken off the board and put back: the history says both.
   await broker.getByRole("link", { name: `LF-${run}-1` }).click();
