@@ -25,7 +25,10 @@ DEMO_PORT="$(free_port)"
 DATA="$(mktemp -d)"
 DEMO_DATA="$(mktemp -d)"
 # The emails' links point at this server (the mail spool is where the tests read them).
+# The webhooks page's test runs its receiver on loopback, so this server may deliver there,
+# and retries a failed delivery after half a second rather than five.
 LANERUNNER_PUBLIC_URL="http://127.0.0.1:$PORT" \
+LANERUNNER_WEBHOOKS__ALLOW_PRIVATE_TARGETS=true LANERUNNER_WEBHOOKS__RETRY_BASE_MS=500 \
     "$CARGO_TARGET_DIR/debug/lanerunner" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" >"$DATA/serve.log" 2>&1 &
 SERVER=$!
 # A second instance with the demo market (a trained rate model, lanes with history) for the

@@ -51,6 +51,7 @@ const ASSETS: &[Asset] = assets! {
     "js/pages/invoices.js" => JS,
     "js/pages/payouts.js" => JS,
     "js/pages/tracking.js" => JS,
+    "js/pages/webhooks.js" => JS,
     "vendor/leaflet.js" => JS,
     "vendor/leaflet.css" => "text/css; charset=utf-8",
     "vendor/topojson-client.min.js" => JS,

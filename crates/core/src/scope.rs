@@ -44,10 +44,12 @@ pub enum Resource {
     Documents,
     /// Where a booked load's truck is: positions, stop arrivals, the ETA, tracking links.
     Tracking,
+    /// Outgoing webhooks: endpoints, their secrets, and the delivery log.
+    Webhooks,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 14] = [
+    pub const ALL: [Resource; 15] = [
         Resource::Identity,
         Resource::Loads,
         Resource::Trucks,
@@ -62,6 +64,7 @@ impl Resource {
         Resource::Payments,
         Resource::Documents,
         Resource::Tracking,
+        Resource::Webhooks,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +83,7 @@ impl Resource {
             Resource::Payments => "payments",
             Resource::Documents => "documents",
             Resource::Tracking => "tracking",
+            Resource::Webhooks => "webhooks",
         }
     }
 }

@@ -92,6 +92,22 @@ pub enum BenchCommand {
         #[arg(long)]
         mqtt_loads: Option<usize>,
     },
+    /// Outgoing webhooks: events to a signed-delivery receiver on loopback, healthy and
+    /// then failing a share of requests and down for a while; every event must arrive,
+    /// once, in order per load. The peer is a sender without retries.
+    Webhooks {
+        #[arg(long, default_value_t = 20_000)]
+        events: usize,
+        /// Share of requests the receiver fails in the hostile run.
+        #[arg(long, default_value_t = 0.3)]
+        fail_ratio: f64,
+        /// Seconds the receiver is down in the hostile run.
+        #[arg(long, default_value_t = 60)]
+        down_secs: u64,
+        /// `sqlite` or `postgres` (a scratch database on the local server).
+        #[arg(long, default_value = "sqlite")]
+        store: String,
+    },
     /// Encryption at rest: files through the raw blob seam and through the storage
     /// service's sealing (data key, AES-256-GCM, wrapped key, checksum), local and on S3.
     Storage {
@@ -257,6 +273,32 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                     crate::bench_tracking::bench_mqtt(n.max(1), &password).await?
                 );
             }
+            Ok(())
+        }
+        BenchCommand::Webhooks {
+            events,
+            fail_ratio,
+            down_secs,
+            store,
+        } => {
+            anyhow::ensure!(events > 0, "at least one event");
+            anyhow::ensure!(
+                (0.0..1.0).contains(&fail_ratio),
+                "--fail-ratio is in [0, 1)"
+            );
+            let backend = match store.as_str() {
+                "sqlite" => crate::testing::Backend::Sqlite,
+                "postgres" => crate::testing::Backend::Postgres,
+                other => anyhow::bail!("--store is sqlite or postgres, not {other}"),
+            };
+            let report = crate::bench_webhooks::bench(crate::bench_webhooks::WebhooksBench {
+                events,
+                fail_ratio,
+                down: std::time::Duration::from_secs(down_secs),
+                backend,
+            })
+            .await?;
+            print!("{report}");
             Ok(())
         }
         BenchCommand::Storage {

@@ -18,6 +18,8 @@ pub mod bench_search;
 pub mod bench_storage;
 #[cfg(feature = "bench")]
 pub mod bench_tracking;
+#[cfg(feature = "bench")]
+pub mod bench_webhooks;
 pub mod cli;
 pub mod demo;
 pub mod fmcsa;
@@ -32,5 +34,8 @@ pub mod storage_keys;
 pub mod stripe;
 #[cfg(feature = "testkit")]
 pub mod testing;
+#[cfg(feature = "testkit")]
+pub mod webhook_receiver;
+pub mod webhooks;
 
 pub use app::{build, App};

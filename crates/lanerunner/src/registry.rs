@@ -307,6 +307,32 @@ pub const SERVICES: &[ServiceSpec] = &[
         },
     },
     ServiceSpec {
+        name: lanerunner_webhooks::SERVICE,
+        migrations: lanerunner_webhooks::migrations,
+        // `webhooks.*`.
+        start: |ctx, config, _peers| {
+            Box::pin(async move {
+                let w = &config.webhooks;
+                let settings = lanerunner_webhooks::Settings {
+                    retry: lanerunner_webhooks::domain::RetryPolicy {
+                        base: std::time::Duration::from_millis(w.retry_base_ms),
+                        cap: std::time::Duration::from_secs(w.retry_cap_secs),
+                        max_attempts: w.max_attempts,
+                        ..Default::default()
+                    },
+                    timeout: std::time::Duration::from_millis(w.timeout_ms),
+                    concurrency: w.concurrency,
+                    poll_every: std::time::Duration::from_millis(w.poll_ms),
+                    retention: chrono::Duration::days(w.retention_days),
+                };
+                let sender = Arc::new(crate::webhooks::HttpSender::new(w.allow_private_targets)?);
+                Ok(Started::new(
+                    lanerunner_webhooks::WebhooksService::start(ctx, sender, settings).await?,
+                ))
+            })
+        },
+    },
+    ServiceSpec {
         name: lanerunner_reporting::SERVICE,
         migrations: lanerunner_reporting::migrations,
         // `reporting.*`, `public_url` for the links it emails, and analytics, whose figures

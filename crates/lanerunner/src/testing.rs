@@ -800,6 +800,13 @@ pub fn test_config(data_dir: PathBuf) -> Config {
     config.analytics.archive_interval_secs = 1;
     // Small enough that a test can send one byte too many.
     config.storage.max_upload_bytes = 4096;
+    // Receivers in tests listen on loopback; retries come within a second or two.
+    config.webhooks.allow_private_targets = true;
+    config.webhooks.retry_base_ms = 100;
+    config.webhooks.retry_cap_secs = 1;
+    config.webhooks.max_attempts = 4;
+    config.webhooks.timeout_ms = 1_000;
+    config.webhooks.poll_ms = 50;
     config
 }
 

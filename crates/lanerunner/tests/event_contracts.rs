@@ -654,3 +654,36 @@ async fn what_loads_publishes_tracking_reads_and_what_tracking_publishes_loads_r
     );
     assert_eq!(stop.broker_org_id.to_string(), broker.org_id);
 }
+
+/// The webhooks service forwards events' payloads as they are published, so its contract
+/// is its catalog: every event a customer can subscribe to is one its owning service
+/// publishes under that exact name and version (a renamed or re-versioned event would
+/// otherwise leave subscribers silently hearing nothing).
+#[test]
+fn every_webhook_event_type_is_one_a_service_publishes() {
+    use lanerunner_core::EventType;
+    let published: [EventType; 17] = [
+        lanerunner_loads::events::LOAD_POSTED,
+        lanerunner_loads::events::LOAD_UPDATED,
+        lanerunner_loads::events::LOAD_BOOKED,
+        lanerunner_loads::events::LOAD_STATUS_CHANGED,
+        lanerunner_loads::events::TRUCK_POSTED,
+        lanerunner_loads::events::TRUCK_REMOVED,
+        lanerunner_loads::events::SEARCH_ALERT,
+        lanerunner_matching_service::events::MATCH_SUGGESTED,
+        lanerunner_negotiation_service::events::NEGOTIATION_UPDATED,
+        lanerunner_negotiation_service::events::NEGOTIATION_AGREED,
+        lanerunner_chat::events::CHAT_MESSAGE,
+        lanerunner_tracking::events::UPDATED,
+        lanerunner_tracking::events::STOP_EVENT,
+        lanerunner_tracking::events::LATE_RISK,
+        lanerunner_documents::events::DOCUMENT_SIGNED,
+        lanerunner_documents::events::CHECKLIST_COMPLETED,
+        lanerunner_payments::events::INVOICE_ISSUED,
+    ];
+    let mut published: Vec<String> = published.iter().map(|t| t.topic()).collect();
+    published.sort();
+    let mut catalog = lanerunner_webhooks::events::consumed_topics();
+    catalog.sort();
+    assert_eq!(catalog, published);
+}

@@ -208,7 +208,8 @@ async fn run(backend: Backend) {
             .await
             .unwrap();
     }
-    let mut events = acks.await.unwrap();
+    // Kept until the end: dropping the event loop would close the connection.
+    let _events = acks.await.unwrap();
     let last = 32.6005 + 0.00002 * 600.0;
     poll(&app, &path, &carrier, |t| {
         t["last_position"]["lat"]

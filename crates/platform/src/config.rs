@@ -36,6 +36,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub documents: DocumentsConfig,
     pub tracking: TrackingConfig,
+    pub webhooks: WebhooksConfig,
     pub payments: PaymentsConfig,
     pub blob: BlobConfig,
 }
@@ -359,6 +360,45 @@ impl Default for DocumentsConfig {
     fn default() -> Self {
         Self {
             generate_poll_ms: 1000,
+        }
+    }
+}
+
+/// The outgoing webhooks service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// How long a customer's endpoint has to answer, in milliseconds.
+    pub timeout_ms: u64,
+    /// Deliveries in flight at once, per instance.
+    pub concurrency: usize,
+    /// How often an idle dispatcher looks for due deliveries, in milliseconds.
+    pub poll_ms: u64,
+    /// The first retry's delay, in milliseconds; each next one doubles it, up to
+    /// `retry_cap_secs`.
+    pub retry_base_ms: u64,
+    pub retry_cap_secs: u64,
+    /// Attempts before a delivery is dead-lettered.
+    pub max_attempts: u32,
+    /// Days a settled delivery stays in the log.
+    pub retention_days: i64,
+    /// Whether endpoints may be on loopback, private or link-local addresses. Off, the
+    /// sender refuses them when it connects (no one can aim LaneRunner at the network
+    /// it runs in); on, for a local receiver in development and tests.
+    pub allow_private_targets: bool,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 15_000,
+            concurrency: 64,
+            poll_ms: 250,
+            retry_base_ms: 5_000,
+            retry_cap_secs: 5 * 3600,
+            max_attempts: 15,
+            retention_days: 30,
+            allow_private_targets: false,
         }
     }
 }
@@ -710,6 +750,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             documents: DocumentsConfig::default(),
             tracking: TrackingConfig::default(),
+            webhooks: WebhooksConfig::default(),
             payments: PaymentsConfig::default(),
             blob: BlobConfig::default(),
         }
@@ -870,6 +911,28 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        let w = &self.webhooks;
+        if !(100..=120_000).contains(&w.timeout_ms) {
+            return Err(invalid(
+                "webhooks.timeout_ms",
+                "must be between 100 and 120000",
+            ));
+        }
+        if w.concurrency == 0 || w.max_attempts == 0 || w.retry_base_ms == 0 || w.poll_ms == 0 {
+            return Err(invalid(
+                "webhooks",
+                "concurrency, max_attempts, retry_base_ms and poll_ms must be at least 1",
+            ));
+        }
+        if w.retry_cap_secs.saturating_mul(1000) < w.retry_base_ms {
+            return Err(invalid(
+                "webhooks.retry_cap_secs",
+                "must not be below retry_base_ms",
+            ));
+        }
+        if w.retention_days < 1 {
+            return Err(invalid("webhooks.retention_days", "must be at least 1"));
         }
         if self.auth.access_token_ttl_secs < 30 || self.auth.access_token_ttl_secs > 86_400 {
             return Err(invalid(

@@ -20,6 +20,7 @@ import { conversation, conversations } from "./pages/chat.js";
 import { settings } from "./pages/settings.js";
 import { findTrucks, myTrucks, truckPage } from "./pages/trucks.js";
 import { team } from "./pages/team.js";
+import { webhookEndpoint, webhooks } from "./pages/webhooks.js";
 
 hooks.reauthenticate = reauthenticate;
 
@@ -51,6 +52,7 @@ const PAGES = {
   "#/settings": settings,
   "#/trucks": myTrucks,
   "#/team": team,
+  "#/webhooks": webhooks,
   "#/account": account,
 };
 
@@ -76,6 +78,7 @@ function nav(me) {
     ["owner", "admin", "accountant"].includes(me.user.role) ? h("a", { href: "#/ledger" }, "Ledger") : null,
     h("a", { href: "#/settings" }, "Settings"),
     h("a", { href: "#/team" }, "Team"),
+    h("a", { href: "#/webhooks" }, "Webhooks"),
     h("a", { href: "#/account", class: "who", title: "Your account" }, `${me.user.email} · ${me.organization.name} (${kind})`),
     h("button", { class: "link", type: "button", onclick: signOut }, "Sign out"),
   ].filter(Boolean));
@@ -115,12 +118,14 @@ async function route() {
   const edit = hash.match(/^#\/load\/([0-9a-f-]{36})\/edit$/);
   const docs = hash.match(/^#\/load\/([0-9a-f-]{36})\/documents$/);
   const tracking = hash.match(/^#\/load\/([0-9a-f-]{36})\/tracking$/);
+  const hook = hash.match(/^#\/webhooks\/([0-9a-f-]{36})$/);
   const page = load ? (m) => loadPage(m, load[1])
     : chat ? (m) => conversation(m, chat[1])
     : truck ? (m) => truckPage(m, truck[1])
     : edit ? (m) => editLoad(m, edit[1])
     : docs ? (m) => loadDocuments(m, docs[1])
     : tracking ? (m) => loadTracking(m, tracking[1])
+    : hook ? (m) => webhookEndpoint(m, hook[1])
     : PAGES[hash];
   if (!page) return mount("Not found", h("p", {}, "There is no such page. ", h("a", { href: "#/board" }, "Go to the load board")));
   try {

@@ -193,6 +193,8 @@ pub mod scope {
         DocumentsWrite => Documents, Write;
         TrackingRead => Tracking, Read;
         TrackingWrite => Tracking, Write;
+        WebhooksRead => Webhooks, Read;
+        WebhooksWrite => Webhooks, Write;
     }
 }
 
