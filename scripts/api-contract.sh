@@ -48,12 +48,15 @@ LANERUNNER_DATA_DIR="$DATA/state" LANERUNNER_LOG__LEVEL=warn \
 
 # Generated traffic is many requests from one principal and one address: the limits that
 # protect a real deployment from that would only turn the run into 429s. Argon2 at test cost.
+# Generated requests add webhook endpoints with made-up URLs and send them tests: every
+# delivery goes to a closed loopback port (the egress proxy), so none leaves this machine.
 LANERUNNER_HTTP__RATE_LIMIT_PER_MINUTE=0 \
 LANERUNNER_AUTH__MAX_FAILED_LOGINS_PER_ADDRESS=1000000 \
 LANERUNNER_AUTH__MAX_ACCOUNT_FLOWS_PER_ADDRESS=1000000 \
 LANERUNNER_AUTH__ARGON2_MEMORY_KIB=256 \
 LANERUNNER_AUTH__ARGON2_ITERATIONS=1 \
 LANERUNNER_LOG__LEVEL=warn \
+LANERUNNER_WEBHOOKS__PROXY=http://127.0.0.1:9 \
     "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA/state" >"$LOG" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 100); do

@@ -325,7 +325,10 @@ pub const SERVICES: &[ServiceSpec] = &[
                     poll_every: std::time::Duration::from_millis(w.poll_ms),
                     retention: chrono::Duration::days(w.retention_days),
                 };
-                let sender = Arc::new(crate::webhooks::HttpSender::new(w.allow_private_targets)?);
+                let sender = Arc::new(crate::webhooks::HttpSender::new(
+                    w.allow_private_targets,
+                    w.proxy.as_deref(),
+                )?);
                 Ok(Started::new(
                     lanerunner_webhooks::WebhooksService::start(ctx, sender, settings).await?,
                 ))

@@ -17,12 +17,19 @@ pub struct HttpSender {
 }
 
 impl HttpSender {
-    pub fn new(allow_private: bool) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
+    /// `proxy`: an egress proxy every delivery goes through (`http://host:port`); it then
+    /// resolves the endpoints' names, so refusing internal addresses is its job. Without
+    /// one, no proxy from the environment is used either.
+    pub fn new(allow_private: bool, proxy: Option<&str>) -> anyhow::Result<Self> {
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("LaneRunner-Webhooks/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(GuardedResolver { allow_private }))
-            .build()?;
+            .no_proxy();
+        if let Some(proxy) = proxy {
+            builder = builder.proxy(reqwest::Proxy::all(proxy)?);
+        }
+        let client = builder.build()?;
         Ok(Self {
             client,
             allow_private,

@@ -599,6 +599,36 @@ async fn private_addresses_are_refused_and_a_hanging_endpoint_times_out() {
     }
     assert!(receiver.received().is_empty());
 
+    // Through an egress proxy (here a closed port), a delivery goes nowhere else.
+    let proxied = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.webhooks.max_attempts = 1;
+        c.webhooks.proxy = Some("http://127.0.0.1:9".into());
+    })
+    .await;
+    let owner = proxied.signup("wh-proxy@example.com", "broker").await;
+    let (id, _) = endpoint(&proxied, &owner, &receiver, &[]).await;
+    let sent = json_of(
+        proxied
+            .post_json(
+                &format!("{ENDPOINTS}/{id}/test"),
+                &json!({}),
+                Some(&owner.access),
+            )
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let path = format!("/v1/webhooks/deliveries/{}", sent["id"].as_str().unwrap());
+    let dead = poll(&proxied, &path, &owner, |d| d["status"] == "dead").await;
+    assert!(
+        dead["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("could not connect"),
+        "{dead}"
+    );
+    assert!(receiver.received().is_empty());
+
     let app = TestApp::spawn_with(Backend::Sqlite, |c| c.webhooks.max_attempts = 1).await;
     let broker = app.signup("wh-hang@example.com", "broker").await;
     let receiver = Receiver::start().await.unwrap();

@@ -386,6 +386,9 @@ pub struct WebhooksConfig {
     /// sender refuses them when it connects (no one can aim LaneRunner at the network
     /// it runs in); on, for a local receiver in development and tests.
     pub allow_private_targets: bool,
+    /// An egress proxy for every delivery (`http://host:port`), as Svix's `proxy_addr`:
+    /// outbound traffic through one audited exit, which then decides where it may go.
+    pub proxy: Option<String>,
 }
 
 impl Default for WebhooksConfig {
@@ -399,6 +402,7 @@ impl Default for WebhooksConfig {
             max_attempts: 15,
             retention_days: 30,
             allow_private_targets: false,
+            proxy: None,
         }
     }
 }
@@ -931,6 +935,14 @@ impl Config {
                 "must not be below retry_base_ms",
             ));
         }
+        if let Some(proxy) = &w.proxy {
+            if !(proxy.starts_with("http://") || proxy.starts_with("https://")) {
+                return Err(invalid(
+                    "webhooks.proxy",
+                    "must be an http:// or https:// URL",
+                ));
+            }
+        }
         if w.retention_days < 1 {
             return Err(invalid("webhooks.retention_days", "must be at least 1"));
         }
@@ -1289,6 +1301,7 @@ impl Config {
         shown.database.read_url = shown.database.read_url.as_deref().map(mask_url_password);
         shown.bus.url = shown.bus.url.as_deref().map(mask_url_password);
         shown.cache.url = shown.cache.url.as_deref().map(mask_url_password);
+        shown.webhooks.proxy = shown.webhooks.proxy.as_deref().map(mask_url_password);
         if shown.maps.google.api_key.is_some() {
             shown.maps.google.api_key = Some("****".into());
         }
