@@ -91,6 +91,10 @@ bash scripts/s3.sh
 # A local Stripe (localstripe, 127.0.0.1:8420) for the payment tests; installed once with pip.
 bash scripts/localstripe.sh
 
+# An SMTP server (aiosmtpd) the email tests start on loopback ports of their own
+# (scripts/smtp-sink.py); installed once with pip.
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet 'aiosmtpd>=1.4,<2'
+
 # The project's Mosquitto with per-carrier accounts (127.0.0.1:1884) for the MQTT tracking
 # tests; the machine's on 1883 lets anyone in and is not touched.
 bash scripts/mosquitto.sh

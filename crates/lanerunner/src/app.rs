@@ -20,7 +20,7 @@ use lanerunner_platform::fanout::Fanout;
 use lanerunner_platform::http::caller::AuthenticatorHandle;
 use lanerunner_platform::http::ops::ReadinessCheck;
 use lanerunner_platform::http::{docs, middleware, ops};
-use lanerunner_platform::mail::{run_mailer, SpoolMailer, EMAIL_REQUESTED};
+use lanerunner_platform::mail::{run_mailer, Mailer, SmtpMailer, SpoolMailer, EMAIL_REQUESTED};
 use lanerunner_platform::outbox::{OutboxRelay, OutboxSignal};
 use lanerunner_platform::service::{
     BusReadiness, CacheReadiness, ConsumerSource, ConsumerSpec, ReplicaReadiness, Service,
@@ -129,7 +129,7 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
     for spec in specs {
         start_service(spec, &config, &seams, &mut work, &mut started).await?;
     }
-    start_platform_work(&config, &seams, audit, &mut work);
+    start_platform_work(&config, &seams, audit, &mut work)?;
 
     let (service_routes, mut openapi) = started.api.split_for_parts();
     docs::declare_error_surface(&mut openapi);
@@ -411,8 +411,14 @@ fn start_platform_work(
     seams: &Seams,
     audit: Option<AuditForwarder>,
     work: &mut Background,
-) {
-    let mailer = Arc::new(SpoolMailer::new(config.data_dir.join("mail")));
+) -> anyhow::Result<()> {
+    let mailer: Arc<dyn Mailer> = match &config.email.smtp_url {
+        Some(url) => Arc::new(SmtpMailer::new(
+            url,
+            std::time::Duration::from_millis(config.email.smtp_timeout_ms),
+        )?),
+        None => Arc::new(SpoolMailer::new(config.data_dir.join("mail"))),
+    };
     let (bus, sent, from, token) = (
         seams.bus.clone(),
         seams.cache.clone(),
@@ -438,6 +444,7 @@ fn start_platform_work(
         QUEUE_DEPTH_SAMPLING,
         work.shutdown.clone(),
     )));
+    Ok(())
 }
 
 /// How often `/metrics` learns each consumer group's queue depth from the broker.

@@ -727,6 +727,12 @@ pub struct LogConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct EmailConfig {
     pub from: String,
+    /// Send over SMTP instead of writing to the spool directory: lettre's URL,
+    /// `smtps://user:pass@host:465`, `smtp://user:pass@host:587?tls=required` (STARTTLS),
+    /// or `smtp://host:port` for a relay on this machine.
+    pub smtp_url: Option<String>,
+    /// How long one SMTP conversation may take before it is given up and retried.
+    pub smtp_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -833,6 +839,8 @@ impl Default for EmailConfig {
     fn default() -> Self {
         Self {
             from: "LaneRunner <no-reply@lanerunner.local>".into(),
+            smtp_url: None,
+            smtp_timeout_ms: 30_000,
         }
     }
 }
@@ -915,6 +923,17 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if let Some(url) = &self.email.smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(invalid(
+                    "email.smtp_url",
+                    "must be an smtp:// or smtps:// URL",
+                ));
+            }
+        }
+        if self.email.smtp_timeout_ms == 0 {
+            return Err(invalid("email.smtp_timeout_ms", "must be at least 1"));
         }
         let w = &self.webhooks;
         if !(100..=120_000).contains(&w.timeout_ms) {
@@ -1302,6 +1321,7 @@ impl Config {
         shown.bus.url = shown.bus.url.as_deref().map(mask_url_password);
         shown.cache.url = shown.cache.url.as_deref().map(mask_url_password);
         shown.webhooks.proxy = shown.webhooks.proxy.as_deref().map(mask_url_password);
+        shown.email.smtp_url = shown.email.smtp_url.as_deref().map(mask_url_password);
         if shown.maps.google.api_key.is_some() {
             shown.maps.google.api_key = Some("****".into());
         }

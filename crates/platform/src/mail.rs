@@ -1,6 +1,8 @@
 //! The email seam. Embedded default: each message is written as an RFC 5322 file in the
-//! spool directory (`<data_dir>/mail/`), where an operator or a test can read it; SMTP comes
-//! with the notification issue behind the same trait.
+//! spool directory (`<data_dir>/mail/`), where an operator or a test can read it. At scale,
+//! [`SmtpMailer`] sends it over SMTP (`lettre`: SMTPS or STARTTLS, authentication) as
+//! text and HTML alternatives, with the sending organization's name and reply address and a
+//! one-click `List-Unsubscribe` when the message has one.
 //!
 //! Services do not call the mailer inline: they put an [`EMAIL_REQUESTED`] command in their
 //! outbox, in the transaction that made the token the email carries, and the mailer
@@ -22,6 +24,32 @@ pub struct EmailMessage {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// The organization the mail is sent for, shown as the sender ("Acme Freight via
+    /// LaneRunner"); the address stays `email.from`, so the domain's SPF and DKIM hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_name: Option<String>,
+    /// Where replies go: the organization's own address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// A link that stops this kind of mail for the recipient in one request (RFC 8058):
+    /// sent as `List-Unsubscribe` with `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribe_url: Option<String>,
+}
+
+impl EmailMessage {
+    /// A message with no sender identity or unsubscribe link.
+    pub fn new(to: impl Into<String>, subject: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            to: to.into(),
+            subject: subject.into(),
+            text: text.into(),
+            sender_name: None,
+            reply_to: None,
+            unsubscribe_url: None,
+        }
+    }
 }
 
 #[async_trait]
@@ -51,8 +79,22 @@ impl Mailer for SpoolMailer {
         if tokio::fs::try_exists(&path).await? {
             return Ok(());
         }
+        let mut extra = String::new();
+        if let Some(r) = &message.reply_to {
+            extra += &format!("Reply-To: {}\r\n", header_safe(r));
+        }
+        if let Some(u) = &message.unsubscribe_url {
+            extra += &format!(
+                "List-Unsubscribe: <{}>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+                header_safe(u)
+            );
+        }
+        let from = match &message.sender_name {
+            Some(name) => format!("{} via {}", header_safe(name), header_safe(from)),
+            None => from.to_owned(),
+        };
         let body = format!(
-            "Message-ID: <{id}@lanerunner>\r\nDate: {date}\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n",
+            "Message-ID: <{id}@lanerunner>\r\nDate: {date}\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n",
             id = message.id,
             date = chrono::Utc::now().to_rfc2822(),
             to = header_safe(&message.to),
@@ -112,13 +154,21 @@ pub async fn run_mailer(
         crate::bus::record_lag("mailer", &delivery.event);
         let outcome = match serde_json::from_value::<EmailMessage>(delivery.event.payload.clone()) {
             Ok(message) => send_once(mailer.as_ref(), sent.as_ref(), &from, &message).await,
-            Err(e) => Err(anyhow::anyhow!("malformed email request: {e}")),
+            Err(e) => Err(crate::bus::Permanent::new(anyhow::anyhow!(
+                "malformed email request: {e}"
+            ))),
         };
         match outcome {
             Ok(()) => delivery.ack().await,
+            // The server refused the message for good (no such mailbox, a malformed
+            // address): retrying cannot help, so it goes to the dead letters at once.
+            Err(e) if crate::bus::is_permanent(&e) => {
+                tracing::warn!(event_id = %delivery.event.id, error = %format!("{e:#}"), "email refused for good; dead-lettered");
+                delivery.dead_letter(format!("{e:#}")).await
+            }
             Err(e) => {
-                tracing::warn!(event_id = %delivery.event.id, error = %e, "email not sent");
-                delivery.nack(e.to_string()).await
+                tracing::warn!(event_id = %delivery.event.id, error = %format!("{e:#}"), "email not sent; will retry");
+                delivery.nack(format!("{e:#}")).await
             }
         }
     }
@@ -157,12 +207,11 @@ mod tests {
     async fn spooled_message_is_written_once_without_header_injection() {
         let dir = std::env::temp_dir().join(format!("lr-spool-{}", Uuid::now_v7()));
         let mailer = SpoolMailer::new(dir.clone());
-        let msg = EmailMessage {
-            id: Uuid::now_v7(),
-            to: "a@example.com\r\nBcc: evil@example.com".into(),
-            subject: "Hi".into(),
-            text: "line1\nline2".into(),
-        };
+        let msg = EmailMessage::new(
+            "a@example.com\r\nBcc: evil@example.com",
+            "Hi",
+            "line1\nline2",
+        );
         mailer.send("LR <lr@x>", &msg).await.unwrap();
         let first = std::fs::read_to_string(mailer.path_of(msg.id)).unwrap();
         assert!(first.contains("To: a@example.comBcc: evil@example.com\r\n"));
@@ -182,12 +231,7 @@ mod tests {
             SpoolMailer::new(base.join("b")),
         );
         let shared = crate::cache::InMemoryCache::new();
-        let message = |to: &str| EmailMessage {
-            id: Uuid::now_v7(),
-            to: to.into(),
-            subject: "Verify".into(),
-            text: "token".into(),
-        };
+        let message = |to: &str| EmailMessage::new(to, "Verify", "token");
         let first = message("one@example.com");
         send_once(&a, &shared, "lr@x", &first).await.unwrap();
         send_once(&b, &shared, "lr@x", &first).await.unwrap();
@@ -197,5 +241,197 @@ mod tests {
         send_once(&b, &shared, "lr@x", &second).await.unwrap();
         assert!(b.path_of(second.id).exists());
         std::fs::remove_dir_all(base).unwrap();
+    }
+}
+
+/// Sends over SMTP with `lettre`. `url` is lettre's: `smtps://user:pass@host:465` (TLS),
+/// `smtp://user:pass@host:587?tls=required` (STARTTLS, refusing a server without it), or
+/// plain `smtp://host:port` for a relay on the same machine.
+pub struct SmtpMailer {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    timeout: std::time::Duration,
+}
+
+impl SmtpMailer {
+    pub fn new(url: &str, timeout: std::time::Duration) -> anyhow::Result<Self> {
+        let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)?
+            .timeout(Some(timeout))
+            .build();
+        Ok(Self { transport, timeout })
+    }
+}
+
+/// The message as sent over SMTP: text and HTML alternatives (the HTML made from the text
+/// by [`html_body`]), the organization's name before the platform's address, its reply
+/// address, and the one-click unsubscribe headers. An address that cannot be read is an
+/// error that retrying cannot cure.
+pub fn smtp_message(from: &str, m: &EmailMessage) -> anyhow::Result<lettre::Message> {
+    use lettre::message::header::{HeaderName, HeaderValue};
+    use lettre::message::{Mailbox, MultiPart};
+    let platform: Mailbox = from
+        .parse()
+        .map_err(|e| anyhow::anyhow!("email.from {from:?} is not an address: {e}"))?;
+    let sender = match &m.sender_name {
+        Some(name) => Mailbox::new(
+            Some(format!(
+                "{} via {}",
+                header_safe(name),
+                platform.name.as_deref().unwrap_or("LaneRunner")
+            )),
+            platform.email.clone(),
+        ),
+        None => platform,
+    };
+    let to: Mailbox =
+        m.to.parse()
+            .map_err(|e| anyhow::anyhow!("the recipient {:?} is not an address: {e}", m.to))?;
+    let mut builder = lettre::Message::builder()
+        .message_id(Some(format!("<{}@lanerunner>", m.id)))
+        .from(sender)
+        .to(to)
+        .subject(header_safe(&m.subject));
+    if let Some(r) = &m.reply_to {
+        let reply: Mailbox = r
+            .parse()
+            .map_err(|e| anyhow::anyhow!("the reply address {r:?} is not an address: {e}"))?;
+        builder = builder.reply_to(reply);
+    }
+    if let Some(u) = &m.unsubscribe_url {
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{}>", header_safe(u)),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            ));
+    }
+    Ok(builder.multipart(MultiPart::alternative_plain_html(
+        m.text.clone(),
+        html_body(&m.subject, &m.text, m.unsubscribe_url.as_deref()),
+    ))?)
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The HTML alternative of a text email: the subject as its heading, each paragraph of the
+/// text (escaped; lines kept) with its `http(s)` links made clickable, and the unsubscribe
+/// link at the foot. One layout for every mail, so the text stays the one template each
+/// service writes.
+pub fn html_body(subject: &str, text: &str, unsubscribe: Option<&str>) -> String {
+    let linked = |line: &str| -> String {
+        line.split(' ')
+            .map(|word| {
+                if word.starts_with("https://") || word.starts_with("http://") {
+                    let href = escape_html(word);
+                    format!("<a href=\"{href}\">{href}</a>")
+                } else {
+                    escape_html(word)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let paragraphs: String = text
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            format!(
+                "<p>{}</p>\n",
+                p.lines().map(linked).collect::<Vec<_>>().join("<br>\n")
+            )
+        })
+        .collect();
+    let foot = unsubscribe
+        .map(|u| {
+            let u = escape_html(u);
+            format!("<p style=\"color:#666;font-size:12px\">Do not want these? <a href=\"{u}\">Unsubscribe</a>.</p>\n")
+        })
+        .unwrap_or_default();
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body style=\"font-family:system-ui,sans-serif;max-width:40em;margin:auto;color:#1a1a1a\">\n<h1 style=\"font-size:20px\">{title}</h1>\n{paragraphs}{foot}</body></html>\n",
+        title = escape_html(subject)
+    )
+}
+
+#[async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, from: &str, message: &EmailMessage) -> anyhow::Result<()> {
+        use lettre::AsyncTransport;
+        let email = smtp_message(from, message).map_err(crate::bus::Permanent::new)?;
+        // lettre's timeout bounds each read and write; this bounds the whole conversation,
+        // so a server that trickles its answers cannot hold the mailer either.
+        let sent = tokio::time::timeout(self.timeout, self.transport.send(email))
+            .await
+            .map_err(|_| anyhow::anyhow!("SMTP: no answer within {:?}", self.timeout))?;
+        match sent {
+            Ok(_) => {
+                tracing::info!(message_id = %message.id, "email sent over SMTP");
+                Ok(())
+            }
+            // A 5xx answer (no such mailbox, refused): sending again cannot help.
+            Err(e) if e.is_permanent() => Err(crate::bus::Permanent::new(anyhow::anyhow!(
+                "the SMTP server refused the message: {e}"
+            ))),
+            // A 4xx answer, a timeout, a connection that failed: try again later.
+            Err(e) => Err(anyhow::anyhow!("SMTP: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod smtp_tests {
+    use super::*;
+
+    #[test]
+    fn the_smtp_message_carries_both_parts_the_identity_and_unsubscribe() {
+        let mut m = EmailMessage::new(
+            "Dana <dana@example.com>",
+            "Load WH-1 booked",
+            "Booked at $2,100.\n\nOpen it: https://lr.example.com/#/load/1?a=1&b=2",
+        );
+        m.sender_name = Some("Acme Freight".into());
+        m.reply_to = Some("dispatch@acme.example".into());
+        m.unsubscribe_url = Some("https://lr.example.com/v1/unsubscribe?t=abc".into());
+        let raw = String::from_utf8(
+            smtp_message("LaneRunner <no-reply@lanerunner.example>", &m)
+                .unwrap()
+                .formatted(),
+        )
+        .unwrap();
+        assert!(
+            raw.contains("From: \"Acme Freight via LaneRunner\" <no-reply@lanerunner.example>"),
+            "{raw}"
+        );
+        assert!(raw.contains("Reply-To: dispatch@acme.example"), "{raw}");
+        assert!(raw.contains("List-Unsubscribe: <https://lr.example.com/v1/unsubscribe?t=abc>"));
+        assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        assert!(raw.contains(&format!("Message-ID: <{}@lanerunner>", m.id)));
+        assert!(raw.contains("multipart/alternative"));
+        assert!(raw.contains("text/plain") && raw.contains("text/html"));
+
+        let html = html_body(
+            &m.subject,
+            "<b>x</b> & y\n\nsee https://a.example/?q=1&r=2",
+            m.unsubscribe_url.as_deref(),
+        );
+        assert!(html.contains("&lt;b&gt;x&lt;/b&gt; &amp; y"));
+        assert!(html.contains("<a href=\"https://a.example/?q=1&amp;r=2\">"));
+        assert!(html.contains("Unsubscribe</a>"));
+    }
+
+    #[test]
+    fn unreadable_addresses_are_refused_before_sending() {
+        let m = EmailMessage::new("not an address", "s", "t");
+        assert!(smtp_message("LaneRunner <no-reply@x.example>", &m).is_err());
+        let mut m = EmailMessage::new("a@x.example", "s", "t");
+        m.reply_to = Some("nope".into());
+        assert!(smtp_message("LaneRunner <no-reply@x.example>", &m).is_err());
     }
 }

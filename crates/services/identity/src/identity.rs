@@ -181,12 +181,7 @@ impl Identity {
         subject: &str,
         text: String,
     ) -> Result<()> {
-        let message = EmailMessage {
-            id: Uuid::now_v7(),
-            to: to.into(),
-            subject: subject.into(),
-            text,
-        };
+        let message = EmailMessage::new(to, subject, text);
         self.publish(tx, email_requested(Some(org), &message)).await
     }
 

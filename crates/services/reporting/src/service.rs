@@ -17,7 +17,6 @@ use lanerunner_platform::outbox::{self, OutboxSignal};
 use lanerunner_platform::service::ServiceContext;
 use lanerunner_platform::Db;
 use sqlx::types::Json;
-use uuid::Uuid;
 
 use crate::build;
 use crate::document::Document;
@@ -349,17 +348,16 @@ impl Reports {
 
     fn email(&self, id: ReportId, to: &str, title: &str, subtitle: &str) -> EmailMessage {
         let base = self.settings.public_url.trim_end_matches('/');
-        EmailMessage {
-            id: Uuid::now_v7(),
-            to: to.to_string(),
-            subject: format!("LaneRunner report: {title}"),
-            text: format!(
+        EmailMessage::new(
+            to,
+            format!("LaneRunner report: {title}"),
+            format!(
                 "{title}\n{subtitle}\n\nYour report is ready.\n\n\
                  PDF: {base}/v1/reports/{id}/pdf\nCSV: {base}/v1/reports/{id}/csv\n\n\
                  Sign in to LaneRunner to open it: the links work for members of your \
                  organization only.\n"
             ),
-        }
+        )
     }
 
     async fn store_files(
