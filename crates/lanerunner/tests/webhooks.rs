@@ -63,6 +63,23 @@ async fn wait_for(
     }
 }
 
+/// Queues a test message for the endpoint and waits until its delivery is dead (the apps
+/// in these tests try once): the delivery, with its log.
+async fn dead_test(app: &TestApp, who: &Account, endpoint: &str) -> Value {
+    let sent = json_of(
+        app.post_json(
+            &format!("{ENDPOINTS}/{endpoint}/test"),
+            &json!({}),
+            Some(&who.access),
+        )
+        .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let path = format!("/v1/webhooks/deliveries/{}", sent["id"].as_str().unwrap());
+    poll(app, &path, who, |d| d["status"] == "dead").await
+}
+
 async fn deliveries(app: &TestApp, who: &Account, endpoint: &str, query: &str) -> Vec<Value> {
     let page = json_of(
         app.get(
@@ -578,19 +595,7 @@ async fn private_addresses_are_refused_and_a_hanging_endpoint_times_out() {
             StatusCode::CREATED,
         )
         .await;
-        let id = created["id"].as_str().unwrap();
-        let sent = json_of(
-            app.post_json(
-                &format!("{ENDPOINTS}/{id}/test"),
-                &json!({}),
-                Some(&broker.access),
-            )
-            .await,
-            StatusCode::ACCEPTED,
-        )
-        .await;
-        let path = format!("/v1/webhooks/deliveries/{}", sent["id"].as_str().unwrap());
-        let dead = poll(&app, &path, &broker, |d| d["status"] == "dead").await;
+        let dead = dead_test(&app, &broker, created["id"].as_str().unwrap()).await;
         let error = dead["last_error"].as_str().unwrap();
         assert!(
             error.contains("refused") && (error.contains("127.0.0.1") || error.contains("::1")),
@@ -607,19 +612,7 @@ async fn private_addresses_are_refused_and_a_hanging_endpoint_times_out() {
     .await;
     let owner = proxied.signup("wh-proxy@example.com", "broker").await;
     let (id, _) = endpoint(&proxied, &owner, &receiver, &[]).await;
-    let sent = json_of(
-        proxied
-            .post_json(
-                &format!("{ENDPOINTS}/{id}/test"),
-                &json!({}),
-                Some(&owner.access),
-            )
-            .await,
-        StatusCode::ACCEPTED,
-    )
-    .await;
-    let path = format!("/v1/webhooks/deliveries/{}", sent["id"].as_str().unwrap());
-    let dead = poll(&proxied, &path, &owner, |d| d["status"] == "dead").await;
+    let dead = dead_test(&proxied, &owner, &id).await;
     assert!(
         dead["last_error"]
             .as_str()
@@ -634,18 +627,7 @@ async fn private_addresses_are_refused_and_a_hanging_endpoint_times_out() {
     let receiver = Receiver::start().await.unwrap();
     receiver.hang(true);
     let (id, _) = endpoint(&app, &broker, &receiver, &[]).await;
-    let sent = json_of(
-        app.post_json(
-            &format!("{ENDPOINTS}/{id}/test"),
-            &json!({}),
-            Some(&broker.access),
-        )
-        .await,
-        StatusCode::ACCEPTED,
-    )
-    .await;
-    let path = format!("/v1/webhooks/deliveries/{}", sent["id"].as_str().unwrap());
-    let dead = poll(&app, &path, &broker, |d| d["status"] == "dead").await;
+    let dead = dead_test(&app, &broker, &id).await;
     assert!(
         dead["last_error"]
             .as_str()
