@@ -1,0 +1,16 @@
+//! Twilio, as LaneRunner speaks to it and hears from it.
+//!
+//! - [`signature`]: every request Twilio sends (a call's TwiML webhook, an inbound SMS, a
+//!   status callback) carries `X-Twilio-Signature`, checked before anything is read.
+//! - [`messages`]: the Messages API, in its real REST form (form-encoded `POST
+//!   /2010-04-01/Accounts/{AccountSid}/Messages.json` with HTTP basic auth, JSON answers
+//!   and Twilio's error objects).
+//! - `testing` (feature): a stand-in for both on loopback.
+
+pub mod messages;
+pub mod signature;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use messages::{Message, MessagesClient, SendSms, TwilioError};
+pub use signature::{expected_signature, verify, SIGNATURE_HEADER};

@@ -1,0 +1,172 @@
+//! Twilio's Messages API (<https://www.twilio.com/docs/messaging/api/message-resource>):
+//! `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, form-encoded, HTTP basic auth
+//! with the account SID and auth token; the answer is the Message resource as JSON, or
+//! Twilio's error object (`code`, `message`, `more_info`, `status`).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// An SMS to send.
+#[derive(Debug, Clone, Default)]
+pub struct SendSms {
+    /// E.164: `+14155550100`.
+    pub to: String,
+    /// The sending number, unless a messaging service picks it.
+    pub from: Option<String>,
+    pub messaging_service_sid: Option<String>,
+    pub body: String,
+    /// Where Twilio posts the message's status as it changes (signed).
+    pub status_callback: Option<String>,
+}
+
+/// The Message resource, as much of it as LaneRunner reads.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Message {
+    pub sid: String,
+    /// `queued`, `sending`, `sent`, `delivered`, `undelivered`, `failed`, …
+    pub status: String,
+    pub to: String,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub error_code: Option<i64>,
+    #[serde(default)]
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TwilioError {
+    /// Twilio answered with its error object.
+    #[error("Twilio refused ({status}, code {code:?}): {message}")]
+    Api {
+        status: u16,
+        code: Option<i64>,
+        message: String,
+    },
+    /// No answer, or one that is not Twilio's.
+    #[error("Twilio could not be reached: {0}")]
+    Transport(String),
+}
+
+/// Twilio's codes for a message that can never be sent as asked: an invalid or unreachable
+/// number (21211, 21614), a recipient who replied STOP (21610), a body too long (21617).
+const PERMANENT_CODES: [i64; 4] = [21211, 21610, 21614, 21617];
+
+impl TwilioError {
+    /// Whether sending the same request again cannot succeed.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            TwilioError::Api { status, code, .. } => {
+                code.is_some_and(|c| PERMANENT_CODES.contains(&c))
+                    || *status == 400
+                    || *status == 404
+            }
+            TwilioError::Transport(_) => false,
+        }
+    }
+
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            TwilioError::Api { code, .. } => *code,
+            TwilioError::Transport(_) => None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+pub struct MessagesClient {
+    http: reqwest::Client,
+    base_url: String,
+    account_sid: String,
+    auth_token: String,
+}
+
+impl MessagesClient {
+    /// `base_url`: `https://api.twilio.com`, or a stand-in's.
+    pub fn new(
+        base_url: &str,
+        account_sid: &str,
+        auth_token: &str,
+        timeout: Duration,
+    ) -> Result<Self, TwilioError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| TwilioError::Transport(e.to_string()))?;
+        Ok(Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            account_sid: account_sid.to_owned(),
+            auth_token: auth_token.to_owned(),
+        })
+    }
+
+    fn url(&self, tail: &str) -> String {
+        format!(
+            "{}/2010-04-01/Accounts/{}/{tail}",
+            self.base_url, self.account_sid
+        )
+    }
+
+    pub async fn send(&self, sms: &SendSms) -> Result<Message, TwilioError> {
+        let mut form: Vec<(&str, &str)> = vec![("To", &sms.to), ("Body", &sms.body)];
+        if let Some(f) = &sms.from {
+            form.push(("From", f));
+        }
+        if let Some(m) = &sms.messaging_service_sid {
+            form.push(("MessagingServiceSid", m));
+        }
+        if let Some(c) = &sms.status_callback {
+            form.push(("StatusCallback", c));
+        }
+        let request = self
+            .http
+            .post(self.url("Messages.json"))
+            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .form(&form);
+        read(request).await
+    }
+
+    pub async fn fetch(&self, sid: &str) -> Result<Message, TwilioError> {
+        let request = self
+            .http
+            .get(self.url(&format!("Messages/{sid}.json")))
+            .basic_auth(&self.account_sid, Some(&self.auth_token));
+        read(request).await
+    }
+}
+
+async fn read(request: reqwest::RequestBuilder) -> Result<Message, TwilioError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| TwilioError::Transport(e.to_string()))?;
+    let status = response.status().as_u16();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| TwilioError::Transport(e.to_string()))?;
+    if (200..300).contains(&status) {
+        return serde_json::from_str(&text)
+            .map_err(|e| TwilioError::Transport(format!("an answer that is not a Message: {e}")));
+    }
+    let error: ApiError = serde_json::from_str(&text).unwrap_or(ApiError {
+        code: None,
+        message: None,
+    });
+    Err(TwilioError::Api {
+        status,
+        code: error.code,
+        message: error.message.unwrap_or(text),
+    })
+}

@@ -1,0 +1,250 @@
+//! A stand-in for Twilio on loopback, for tests: the Messages API (basic auth checked,
+//! numbers validated, STOPped recipients refused with Twilio's codes), status callbacks
+//! posted signed as Twilio posts them (`queued` → `sent` → `delivered`, or `undelivered`
+//! with error 30003 for numbers ending in 0000), and inbound messages posted signed to a
+//! webhook URL.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::signature::{expected_signature, SIGNATURE_HEADER};
+
+/// A message the stand-in accepted.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub sid: String,
+    pub to: String,
+    pub from: String,
+    pub body: String,
+    pub status_callback: Option<String>,
+}
+
+struct Inner {
+    account_sid: String,
+    auth_token: String,
+    sent: Mutex<Vec<Sent>>,
+    opted_out: Mutex<HashSet<String>>,
+    http: reqwest::Client,
+}
+
+pub struct TwilioStandIn {
+    pub base_url: String,
+    inner: Arc<Inner>,
+}
+
+fn error(status: StatusCode, code: i64, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"code": code, "message": message, "more_info": format!("https://www.twilio.com/docs/errors/{code}"), "status": status.as_u16()})),
+    )
+        .into_response()
+}
+
+fn e164(number: &str) -> bool {
+    let digits = number.strip_prefix('+').unwrap_or("");
+    (2..=15).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+impl TwilioStandIn {
+    pub async fn start(account_sid: &str, auth_token: &str) -> std::io::Result<TwilioStandIn> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr: SocketAddr = listener.local_addr()?;
+        let inner = Arc::new(Inner {
+            account_sid: account_sid.into(),
+            auth_token: auth_token.into(),
+            sent: Mutex::new(Vec::new()),
+            opted_out: Mutex::new(HashSet::new()),
+            http: reqwest::Client::new(),
+        });
+        let app = Router::new()
+            .route("/2010-04-01/Accounts/{account}/Messages.json", post(create))
+            .route("/2010-04-01/Accounts/{account}/Messages/{sid}", get(fetch))
+            .with_state(inner.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(TwilioStandIn {
+            base_url: format!("http://{addr}"),
+            inner,
+        })
+    }
+
+    pub fn sent(&self) -> Vec<Sent> {
+        self.inner.sent.lock().unwrap().clone()
+    }
+
+    /// The recipient replied STOP: Twilio refuses to message them (21610).
+    pub fn opt_out(&self, number: &str) {
+        self.inner.opted_out.lock().unwrap().insert(number.into());
+    }
+
+    /// Posts `params` to `url` signed as Twilio signs: the answer's status and body.
+    pub async fn post_signed(
+        &self,
+        url: &str,
+        params: &[(&str, &str)],
+    ) -> reqwest::Result<(u16, String)> {
+        post_signed(&self.inner, url, params).await
+    }
+
+    /// An SMS from `from` to `to` arriving at the webhook `url`, as Twilio posts it.
+    pub async fn inbound_sms(
+        &self,
+        url: &str,
+        from: &str,
+        to: &str,
+        body: &str,
+    ) -> reqwest::Result<(u16, String)> {
+        let sid = format!("SM{}", uuid::Uuid::new_v4().simple());
+        let account = self.inner.account_sid.clone();
+        self.post_signed(
+            url,
+            &[
+                ("MessageSid", &sid),
+                ("SmsSid", &sid),
+                ("AccountSid", &account),
+                ("From", from),
+                ("To", to),
+                ("Body", body),
+                ("NumMedia", "0"),
+            ],
+        )
+        .await
+    }
+}
+
+async fn post_signed(
+    inner: &Inner,
+    url: &str,
+    params: &[(&str, &str)],
+) -> reqwest::Result<(u16, String)> {
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let signature = expected_signature(&inner.auth_token, url, &owned);
+    let response = inner
+        .http
+        .post(url)
+        .header(SIGNATURE_HEADER, signature)
+        .form(&owned)
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    Ok((status, response.text().await?))
+}
+
+fn authorised(inner: &Inner, account: &str, headers: &HeaderMap) -> bool {
+    use base64::Engine as _;
+    let expected = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", inner.account_sid, inner.auth_token));
+    account == inner.account_sid
+        && headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == format!("Basic {expected}"))
+}
+
+fn resource(s: &Sent, status: &str) -> Value {
+    json!({"sid": s.sid, "status": status, "to": s.to, "from": s.from, "body": s.body, "error_code": null, "error_message": null, "num_segments": "1", "direction": "outbound-api"})
+}
+
+async fn create(
+    State(inner): State<Arc<Inner>>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if !authorised(&inner, &account, &headers) {
+        return error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    }
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let to = field("To").unwrap_or_default();
+    if !e164(&to) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21211,
+            &format!("The 'To' number {to} is not a valid phone number."),
+        );
+    }
+    if inner.opted_out.lock().unwrap().contains(&to) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21610,
+            "Attempt to send to unsubscribed recipient",
+        );
+    }
+    let Some(body) = field("Body").filter(|b| !b.is_empty()) else {
+        return error(StatusCode::BAD_REQUEST, 21602, "Message body is required.");
+    };
+    if body.chars().count() > 1600 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21617,
+            "The concatenated message body exceeds the 1600 character limit.",
+        );
+    }
+    let from = field("From")
+        .or(field("MessagingServiceSid"))
+        .unwrap_or_default();
+    let sent = Sent {
+        sid: format!("SM{}", uuid::Uuid::new_v4().simple()),
+        to: to.clone(),
+        from,
+        body,
+        status_callback: field("StatusCallback"),
+    };
+    inner.sent.lock().unwrap().push(sent.clone());
+    if let Some(callback) = sent.status_callback.clone() {
+        let (inner, sent) = (inner.clone(), sent.clone());
+        tokio::spawn(async move {
+            let last = if sent.to.ends_with("0000") {
+                "undelivered"
+            } else {
+                "delivered"
+            };
+            for status in ["sent", last] {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                let mut params = vec![
+                    ("MessageSid", sent.sid.as_str()),
+                    ("SmsSid", sent.sid.as_str()),
+                    ("AccountSid", inner.account_sid.as_str()),
+                    ("From", sent.from.as_str()),
+                    ("To", sent.to.as_str()),
+                    ("MessageStatus", status),
+                    ("SmsStatus", status),
+                ];
+                if status == "undelivered" {
+                    params.push(("ErrorCode", "30003"));
+                }
+                let _ = post_signed(&inner, &callback, &params).await;
+            }
+        });
+    }
+    (StatusCode::CREATED, Json(resource(&sent, "queued"))).into_response()
+}
+
+async fn fetch(
+    State(inner): State<Arc<Inner>>,
+    Path((account, sid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorised(&inner, &account, &headers) {
+        return error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    }
+    let sid = sid.trim_end_matches(".json");
+    match inner.sent.lock().unwrap().iter().find(|s| s.sid == sid) {
+        Some(s) => Json(resource(s, "delivered")).into_response(),
+        None => error(StatusCode::NOT_FOUND, 20404, &format!("The requested resource /2010-04-01/Accounts/{account}/Messages/{sid}.json was not found")),
+    }
+}

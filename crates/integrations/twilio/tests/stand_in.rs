@@ -1,0 +1,134 @@
+//! The Messages client against the stand-in over real HTTP: an SMS is queued and its status
+//! callbacks arrive signed (and verify only with the right token); Twilio's refusals come
+//! back as its error codes, told apart as permanent or not.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Form, Router};
+use lanerunner_twilio::testing::TwilioStandIn;
+use lanerunner_twilio::{verify, MessagesClient, SendSms, TwilioError, SIGNATURE_HEADER};
+
+const SID: &str = "AC00000000000000000000000000000001";
+const TOKEN: &str = "a-test-auth-token-of-32-chars-xx";
+
+type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, bool)>>>;
+
+/// A status-callback endpoint that checks each request's signature.
+async fn callbacks() -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms/status", listener.local_addr().unwrap());
+    let (u, s) = (url.clone(), seen.clone());
+    let app = Router::new()
+        .route(
+            "/sms/status",
+            post(
+                move |State(seen): State<Seen>,
+                      headers: HeaderMap,
+                      Form(form): Form<Vec<(String, String)>>| async move {
+                    let given = headers
+                        .get(SIGNATURE_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    let ok = verify(TOKEN, &u, &form, given);
+                    seen.lock().unwrap().push((form, ok));
+                    ""
+                },
+            ),
+        )
+        .with_state(s);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn an_sms_is_queued_and_its_statuses_come_back_signed() {
+    let twilio = TwilioStandIn::start(SID, TOKEN).await.unwrap();
+    let client = MessagesClient::new(&twilio.base_url, SID, TOKEN, Duration::from_secs(5)).unwrap();
+    let (callback, seen) = callbacks().await;
+    let sms = SendSms {
+        to: "+14155550101".into(),
+        from: Some("+14155550100".into()),
+        body: "Load 4821 Dallas → Atlanta, $2,100. Reply YES 4821 to take it.".into(),
+        status_callback: Some(callback),
+        ..Default::default()
+    };
+    let message = client.send(&sms).await.unwrap();
+    assert!(message.sid.starts_with("SM") && message.sid.len() == 34);
+    assert_eq!(message.status, "queued");
+    assert_eq!(client.fetch(&message.sid).await.unwrap().sid, message.sid);
+    for _ in 0..100 {
+        if seen.lock().unwrap().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seen = seen.lock().unwrap().clone();
+    let statuses: Vec<&str> = seen
+        .iter()
+        .map(|(f, _)| {
+            f.iter()
+                .find(|(k, _)| k == "MessageStatus")
+                .unwrap()
+                .1
+                .as_str()
+        })
+        .collect();
+    assert_eq!(statuses, ["sent", "delivered"]);
+    assert!(
+        seen.iter().all(|(_, ok)| *ok),
+        "every callback verifies with the account's token"
+    );
+    assert!(!verify(
+        "another-token",
+        "http://x/",
+        &seen[0].0,
+        "whatever"
+    ));
+}
+
+#[tokio::test]
+async fn twilios_refusals_keep_their_codes() {
+    let twilio = TwilioStandIn::start(SID, TOKEN).await.unwrap();
+    let client = MessagesClient::new(&twilio.base_url, SID, TOKEN, Duration::from_secs(5)).unwrap();
+    let send = |to: &str| SendSms {
+        to: to.into(),
+        from: Some("+14155550100".into()),
+        body: "hi".into(),
+        ..Default::default()
+    };
+
+    let invalid = client.send(&send("555-0101")).await.unwrap_err();
+    assert_eq!(invalid.code(), Some(21211));
+    assert!(invalid.is_permanent());
+
+    twilio.opt_out("+14155550102");
+    let stopped = client.send(&send("+14155550102")).await.unwrap_err();
+    assert_eq!(stopped.code(), Some(21610));
+    assert!(stopped.is_permanent());
+
+    let wrong =
+        MessagesClient::new(&twilio.base_url, SID, "wrong-token", Duration::from_secs(5)).unwrap();
+    let denied = wrong.send(&send("+14155550101")).await.unwrap_err();
+    assert!(
+        matches!(
+            denied,
+            TwilioError::Api {
+                status: 401,
+                code: Some(20003),
+                ..
+            }
+        ),
+        "{denied:?}"
+    );
+
+    let down =
+        MessagesClient::new("http://127.0.0.1:9", SID, TOKEN, Duration::from_secs(2)).unwrap();
+    let unreachable = down.send(&send("+14155550101")).await.unwrap_err();
+    assert!(matches!(unreachable, TwilioError::Transport(_)) && !unreachable.is_permanent());
+    assert_eq!(twilio.sent().len(), 0);
+}
