@@ -1,6 +1,6 @@
 //! Email over SMTP to a real server on loopback (aiosmtpd, `scripts/smtp-sink.py`), with
-//! authentication: an invitation arrives as text and HTML alternatives from the configured
-//! sender; a recipient the server refuses for good is not tried again, one it turns away for
+//! authentication: an invitation arrives as text and HTML alternatives, from the inviting
+//! organization by name at the configured address; a recipient the server refuses for good is not tried again, one it turns away for
 //! now is; a server that never answers is given up on at the timeout and tried again, and
 //! nothing is lost for the recipients it did accept.
 
@@ -131,7 +131,7 @@ async fn invitations_go_out_over_smtp_and_refusals_are_told_apart() {
         .find(|m| m.contains("To: dana@example.com"))
         .unwrap();
     assert!(
-        mail.contains("From: \"Acme Freight Ops\" <ops@acme.example>"),
+        mail.contains("From: \"broker co via Acme Freight Ops\" <ops@acme.example>"),
         "{mail}"
     );
     assert!(mail.contains("multipart/alternative"), "{mail}");

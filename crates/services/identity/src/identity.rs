@@ -172,7 +172,8 @@ impl Identity {
         self.commit(tx).await
     }
 
-    /// Puts an email in the outbox, sent once the transaction commits.
+    /// Puts an email in the outbox, sent once the transaction commits. `on_behalf_of`: the
+    /// organization's name when the mail is its own (an invitation), shown as the sender.
     pub(crate) async fn send_email(
         &self,
         tx: &mut Tx,
@@ -180,8 +181,10 @@ impl Identity {
         to: &str,
         subject: &str,
         text: String,
+        on_behalf_of: Option<&str>,
     ) -> Result<()> {
-        let message = EmailMessage::new(to, subject, text);
+        let mut message = EmailMessage::new(to, subject, text);
+        message.sender_name = on_behalf_of.map(str::to_owned);
         self.publish(tx, email_requested(Some(org), &message)).await
     }
 

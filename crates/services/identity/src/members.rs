@@ -321,6 +321,7 @@ impl Identity {
             &inv.email,
             &format!("Join {} on LaneRunner", org.name),
             text,
+            Some(&org.name),
         )
         .await?;
         self.audit(

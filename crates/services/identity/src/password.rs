@@ -53,6 +53,7 @@ impl Identity {
             &user.email,
             "Reset your LaneRunner password",
             text,
+            None,
         )
         .await?;
         self.audit(

@@ -41,6 +41,7 @@ impl Identity {
             &user.email,
             "Confirm your email address",
             text,
+            None,
         )
         .await
     }
