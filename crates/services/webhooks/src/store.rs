@@ -284,7 +284,11 @@ pub async fn claim(
                  AND p.aggregate_id = d.aggregate_id AND p.status = 'pending' AND p.message_id < d.message_id) \
            ORDER BY d.next_attempt_ms LIMIT $4) \
          AND status = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < $1)";
+    // Planned afresh each time (not a cached prepared statement): a plan made while the
+    // table was nearly empty (a nested loop scanning it for each candidate) stays cached
+    // once it holds tens of thousands of rows, and each claim then takes minutes.
     let claimed = on_db!(db, |c| sqlx::query(lease)
+        .persistent(false)
         .bind(now_ms)
         .bind(lease_until_ms)
         .bind(token)
