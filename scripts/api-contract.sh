@@ -23,6 +23,8 @@ if ! python3 -c 'import schemathesis' 2>/dev/null; then
 fi
 
 BIN="${LANERUNNER_BIN:-}"
+# Not a configuration key: the binary reads every LANERUNNER_* variable as one.
+unset LANERUNNER_BIN
 if [[ -z "$BIN" ]]; then
     cargo build --quiet -p lanerunner --bin lanerunner
     BIN="$CARGO_TARGET_DIR/debug/lanerunner"
