@@ -63,10 +63,9 @@ async fn wait_for(
     }
 }
 
-/// Queues a test message for the endpoint and waits until its delivery is dead (the apps
-/// in these tests try once): the delivery, with its log.
-async fn dead_test(app: &TestApp, who: &Account, endpoint: &str) -> Value {
-    let sent = json_of(
+/// Queues a `webhook.test.v1` message for the endpoint: its delivery.
+async fn send_test(app: &TestApp, who: &Account, endpoint: &str) -> Value {
+    json_of(
         app.post_json(
             &format!("{ENDPOINTS}/{endpoint}/test"),
             &json!({}),
@@ -75,7 +74,13 @@ async fn dead_test(app: &TestApp, who: &Account, endpoint: &str) -> Value {
         .await,
         StatusCode::ACCEPTED,
     )
-    .await;
+    .await
+}
+
+/// Queues a test message for the endpoint and waits until its delivery is dead (the apps
+/// in these tests try once): the delivery, with its log.
+async fn dead_test(app: &TestApp, who: &Account, endpoint: &str) -> Value {
+    let sent = send_test(app, who, endpoint).await;
     let path = format!("/v1/webhooks/deliveries/{}", sent["id"].as_str().unwrap());
     poll(app, &path, who, |d| d["status"] == "dead").await
 }
@@ -252,6 +257,51 @@ both_backends!(
             .await;
         }
 
+        // Nor can another organization change, rotate, test or recover it.
+        let theirs_put = json!({"url": "https://example.com/x"});
+        expect_problem(
+            app.put_json(
+                &format!("{ENDPOINTS}/{id}"),
+                &theirs_put,
+                Some(&carrier.access),
+            )
+            .await,
+            404,
+            "not-found",
+        )
+        .await;
+        expect_problem(
+            app.delete(&format!("{ENDPOINTS}/{id}"), Some(&carrier.access))
+                .await,
+            404,
+            "not-found",
+        )
+        .await;
+        for action in ["secret/rotate", "test"] {
+            expect_problem(
+                app.post_json(
+                    &format!("{ENDPOINTS}/{id}/{action}"),
+                    &json!({}),
+                    Some(&carrier.access),
+                )
+                .await,
+                404,
+                "not-found",
+            )
+            .await;
+        }
+        expect_problem(
+            app.post_json(
+                &format!("{ENDPOINTS}/{id}/recover"),
+                &json!({"since": "2020-01-01T00:00:00Z"}),
+                Some(&carrier.access),
+            )
+            .await,
+            404,
+            "not-found",
+        )
+        .await;
+
         // A disabled endpoint is sent nothing and refuses a test.
         let disabled =
             json!({"url": receiver.url, "event_types": ["load.posted.v1"], "disabled": true});
@@ -305,15 +355,10 @@ both_backends!(
         let broker = app.signup("wh-retry@example.com", "broker").await;
         let receiver = Receiver::start().await.unwrap();
         let (id, _) = endpoint(&app, &broker, &receiver, &[]).await;
-        let test = format!("{ENDPOINTS}/{id}/test");
 
         // Two failures, then an acknowledgement: three attempts with the same webhook-id.
         receiver.script(&[500, 503]);
-        let first = json_of(
-            app.post_json(&test, &json!({}), Some(&broker.access)).await,
-            StatusCode::ACCEPTED,
-        )
-        .await;
+        let first = send_test(&app, &broker, &id).await;
         let first_id = first["id"].as_str().unwrap().to_owned();
         let delivery = format!("/v1/webhooks/deliveries/{first_id}");
         let done = poll(&app, &delivery, &broker, |d| d["status"] == "delivered").await;
@@ -333,16 +378,8 @@ both_backends!(
         // Every attempt fails: dead after the last (4 here). A second message of the same
         // endpoint and aggregate waits behind it, never overtaking.
         receiver.fail_ratio(1.0);
-        let a = json_of(
-            app.post_json(&test, &json!({}), Some(&broker.access)).await,
-            StatusCode::ACCEPTED,
-        )
-        .await;
-        let b = json_of(
-            app.post_json(&test, &json!({}), Some(&broker.access)).await,
-            StatusCode::ACCEPTED,
-        )
-        .await;
+        let a = send_test(&app, &broker, &id).await;
+        let b = send_test(&app, &broker, &id).await;
         let (a_msg, b_msg) = (
             a["message_id"].as_str().unwrap().to_owned(),
             b["message_id"].as_str().unwrap().to_owned(),
@@ -498,7 +535,6 @@ both_backends!(
         let receiver = Receiver::start().await.unwrap();
         let (id, old) = endpoint(&app, &broker, &receiver, &[]).await;
         let rotate = format!("{ENDPOINTS}/{id}/secret/rotate");
-        let test = format!("{ENDPOINTS}/{id}/test");
 
         let rotated = json_of(
             app.post_json(&rotate, &json!({"overlap_hours": 2}), Some(&broker.access))
@@ -521,11 +557,7 @@ both_backends!(
         for held in [&old, &new] {
             receiver.hold(&[held]);
             let before = receiver.received().len();
-            json_of(
-                app.post_json(&test, &json!({}), Some(&broker.access)).await,
-                StatusCode::ACCEPTED,
-            )
-            .await;
+            send_test(&app, &broker, &id).await;
             wait_for(&receiver, "the test", |got| got.len() > before).await;
             let r = receiver.received().pop().unwrap();
             assert!(r.verified, "held {held}: {r:?}");
@@ -542,11 +574,7 @@ both_backends!(
         assert!(rotated["previous_secret_expires_at"].is_null());
         receiver.hold(&[&new]);
         let before = receiver.received().len();
-        json_of(
-            app.post_json(&test, &json!({}), Some(&broker.access)).await,
-            StatusCode::ACCEPTED,
-        )
-        .await;
+        send_test(&app, &broker, &id).await;
         wait_for(&receiver, "the test", |got| got.len() > before).await;
         let r = receiver.received().pop().unwrap();
         assert!(!r.verified, "the replaced secret still signed");

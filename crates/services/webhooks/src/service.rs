@@ -201,7 +201,7 @@ impl Webhooks {
         limit: i64,
     ) -> Result<Vec<EndpointView>> {
         let rows = store::endpoints(&self.db, caller.org, after, limit).await?;
-        let mut counts = self.counts(caller.org).await?;
+        let mut counts = self.counts(caller.org, None).await?;
         let now = Utc::now();
         Ok(rows
             .iter()
@@ -209,9 +209,13 @@ impl Webhooks {
             .collect())
     }
 
-    async fn counts(&self, org: OrgId) -> Result<HashMap<Uuid, DeliveryCounts>> {
+    async fn counts(
+        &self,
+        org: OrgId,
+        endpoint: Option<Uuid>,
+    ) -> Result<HashMap<Uuid, DeliveryCounts>> {
         let mut by_endpoint: HashMap<Uuid, DeliveryCounts> = HashMap::new();
-        for (endpoint, status, n) in store::status_counts(&self.db, org).await? {
+        for (endpoint, status, n) in store::status_counts(&self.db, org, endpoint).await? {
             let c = by_endpoint.entry(endpoint).or_default();
             match DeliveryStatus::parse(&status) {
                 Some(DeliveryStatus::Pending) => c.pending = n,
@@ -232,7 +236,7 @@ impl Webhooks {
     pub async fn endpoint(&self, caller: &Caller, id: Uuid) -> Result<EndpointView> {
         let row = self.endpoint_row(caller.org, id).await?;
         let counts = self
-            .counts(caller.org)
+            .counts(caller.org, Some(id))
             .await?
             .remove(&id)
             .unwrap_or_default();

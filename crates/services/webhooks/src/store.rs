@@ -212,10 +212,20 @@ pub async fn enabled_endpoints(tx: &mut Tx, org: Uuid) -> sqlx::Result<Vec<(Uuid
     on_tx!(tx, |c| sqlx::query_as(sql).bind(org).fetch_all(c).await)
 }
 
-/// Per endpoint of the organization, how many deliveries are in each state.
-pub async fn status_counts(db: &Db, org: OrgId) -> sqlx::Result<Vec<(Uuid, String, i64)>> {
-    let sql = "SELECT endpoint_id, status, COUNT(*) FROM wh_deliveries WHERE org_id = $1 GROUP BY endpoint_id, status";
-    on_db!(db, |c| sqlx::query_as(sql).bind(org).fetch_all(c).await)
+/// Per endpoint of the organization (or only `endpoint`), how many deliveries are in each
+/// state.
+pub async fn status_counts(
+    db: &Db,
+    org: OrgId,
+    endpoint: Option<Uuid>,
+) -> sqlx::Result<Vec<(Uuid, String, i64)>> {
+    let sql = "SELECT endpoint_id, status, COUNT(*) FROM wh_deliveries WHERE org_id = $1 \
+               AND ($2 IS NULL OR endpoint_id = $2) GROUP BY endpoint_id, status";
+    on_db!(db, |c| sqlx::query_as(sql)
+        .bind(org)
+        .bind(endpoint)
+        .fetch_all(c)
+        .await)
 }
 
 // ---- messages and deliveries ----
