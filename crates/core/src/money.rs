@@ -54,6 +54,23 @@ impl Cents {
     }
 }
 
+impl Cents {
+    /// As people read an amount, thousands grouped: `$2,500.00`.
+    pub fn grouped(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let whole = (abs / 100).to_string();
+        let mut out = String::with_capacity(whole.len() + whole.len() / 3);
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        format!("{sign}${out}.{:02}", abs % 100)
+    }
+}
+
 impl fmt::Display for Cents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
@@ -71,6 +88,14 @@ mod tests {
         assert_eq!(Cents(250_000).to_string(), "$2500.00");
         assert_eq!(Cents(-5).to_string(), "-$0.05");
         assert_eq!(Cents(i64::MIN).to_string(), "-$92233720368547758.08");
+    }
+
+    #[test]
+    fn groups_thousands_as_people_read_them() {
+        assert_eq!(Cents(0).grouped(), "$0.00");
+        assert_eq!(Cents(123_456_789).grouped(), "$1,234,567.89");
+        assert_eq!(Cents(-100_000).grouped(), "-$1,000.00");
+        assert_eq!(Cents(i64::MIN).grouped(), "-$92,233,720,368,547,758.08");
     }
 
     #[test]

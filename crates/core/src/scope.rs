@@ -46,10 +46,12 @@ pub enum Resource {
     Tracking,
     /// Outgoing webhooks: endpoints, their secrets, and the delivery log.
     Webhooks,
+    /// A person's own notifications, their preferences and their mobile number.
+    Notifications,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 15] = [
+    pub const ALL: [Resource; 16] = [
         Resource::Identity,
         Resource::Loads,
         Resource::Trucks,
@@ -65,6 +67,7 @@ impl Resource {
         Resource::Documents,
         Resource::Tracking,
         Resource::Webhooks,
+        Resource::Notifications,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +87,7 @@ impl Resource {
             Resource::Documents => "documents",
             Resource::Tracking => "tracking",
             Resource::Webhooks => "webhooks",
+            Resource::Notifications => "notifications",
         }
     }
 }

@@ -28,8 +28,10 @@ pub mod maps;
 pub mod ml;
 pub mod motive;
 pub mod mqtt;
+pub mod offer_desk;
 pub mod registry;
 pub mod simulate;
+pub mod sms;
 pub mod storage_keys;
 pub mod stripe;
 #[cfg(feature = "testkit")]

@@ -336,6 +336,40 @@ pub const SERVICES: &[ServiceSpec] = &[
         },
     },
     ServiceSpec {
+        name: lanerunner_notifications::SERVICE,
+        migrations: lanerunner_notifications::migrations,
+        // `notifications.*`, `twilio.*` (texts; a spool without an account), `public_url`
+        // for links and the provider's callbacks, and the negotiation service when it runs
+        // in this process (taking an offer by text; without it the reply says to use the
+        // app).
+        start: |ctx, config, peers| {
+            Box::pin(async move {
+                let n = &config.notifications;
+                let settings = lanerunner_notifications::Settings {
+                    public_url: config.public_url.clone(),
+                    poll_every: std::time::Duration::from_millis(n.poll_ms),
+                    concurrency: n.concurrency,
+                    email_per_hour: n.email_per_hour,
+                    sms_per_hour: n.sms_per_hour,
+                    max_attempts: n.max_attempts,
+                    retry_base: std::time::Duration::from_millis(n.retry_base_ms),
+                    reply_code_ttl: chrono::Duration::hours(n.reply_code_hours),
+                };
+                let sms = crate::sms::gateway(&config.twilio, config.data_dir.clone())?;
+                let desk = peers
+                    .get::<lanerunner_negotiation_service::NegotiationService>()
+                    .map(|n| {
+                        Arc::new(crate::offer_desk::NegotiationDesk(n.negotiations().clone()))
+                            as Arc<dyn lanerunner_notifications::desk::OfferDesk>
+                    });
+                Ok(Started::new(
+                    lanerunner_notifications::NotificationsService::start(ctx, sms, desk, settings)
+                        .await?,
+                ))
+            })
+        },
+    },
+    ServiceSpec {
         name: lanerunner_reporting::SERVICE,
         migrations: lanerunner_reporting::migrations,
         // `reporting.*`, `public_url` for the links it emails, and analytics, whose figures

@@ -188,7 +188,9 @@ impl TestApp {
                     .extend(service.consumers().into_iter().map(|c| c.group));
             }
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        // A random loopback port, unless the test chose one (a provider that calls back
+        // to `public_url` needs to know it before the app starts).
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.listen.port()))
             .await
             .expect("bind a loopback port");
         let address = listener.local_addr().expect("listener address");

@@ -687,3 +687,210 @@ fn every_webhook_event_type_is_one_a_service_publishes() {
     catalog.sort();
     assert_eq!(catalog, published);
 }
+
+/// The notifications service reads the payloads of the events it tells people about as
+/// JSON: each, made from its publisher's own type, must make a notice (a renamed field
+/// would otherwise make none, silently).
+#[test]
+fn every_event_notifications_tells_people_about_reads_as_a_notice() {
+    use lanerunner_core::{EventEnvelope, EventType, OrgId};
+    use lanerunner_notifications::domain::{notice, Kind, SOURCES};
+    use uuid::Uuid;
+    let (broker, carrier, load, user) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    let now = chrono::Utc::now();
+    let event = |kind: EventType, org: Uuid, payload: serde_json::Value| {
+        EventEnvelope::new(kind, Some(OrgId(org)), load, &payload).unwrap()
+    };
+    let to_json = |v: &dyn erased::Json| v.json();
+    let negotiation = Uuid::now_v7();
+    let update = |seq: i64, side: &str, ev: serde_json::Value| {
+        lanerunner_negotiation_service::events::Updated {
+            negotiation_id: negotiation,
+            load_id: load,
+            broker_org_id: broker,
+            carrier_org_id: carrier,
+            status: "open".into(),
+            event: ev,
+            seq,
+            side: side.into(),
+            author_id: None,
+            text: None,
+            at: now,
+        }
+    };
+    let offered = lanerunner_negotiation::protocol::Event::Offered {
+        offer: lanerunner_negotiation::protocol::Offer {
+            by: lanerunner_negotiation::Side::Broker,
+            rate_cents: 240_000,
+            accessorials: vec![],
+            expires_at: None,
+            at: now,
+        },
+    };
+    let agreed = lanerunner_negotiation::protocol::Event::Agreed {
+        by: lanerunner_negotiation::Side::Carrier,
+        rate_cents: 240_000,
+        total_cents: 240_000,
+        book_now: false,
+    };
+    let cases: Vec<(EventEnvelope, Kind)> = vec![
+        (
+            event(
+                lanerunner_loads::events::SEARCH_ALERT,
+                carrier,
+                to_json(&lanerunner_loads::events::SearchAlert {
+                    search_id: Uuid::now_v7(),
+                    search_name: "Reefer out of Chicago",
+                    carrier_org_id: carrier,
+                    user_id: user,
+                    load_id: load,
+                    deadhead_miles: 12.0,
+                    loaded_miles: 700.0,
+                    rate_per_mile_cents: 250.0,
+                }),
+            ),
+            Kind::SearchAlert,
+        ),
+        (
+            event(
+                lanerunner_matching_service::events::MATCH_SUGGESTED,
+                broker,
+                to_json(&lanerunner_matching_service::events::MatchSuggested {
+                    load_id: load,
+                    truck_id: Uuid::now_v7(),
+                    broker_org_id: broker,
+                    carrier_org_id: carrier,
+                    source: lanerunner_matching_service::events::SuggestionSource::LoadPosted,
+                    rank: 1,
+                    run_id: None,
+                    cost_cents: 1000.0,
+                    deadhead_miles: 30.0,
+                    terms: vec![],
+                }),
+            ),
+            Kind::Match,
+        ),
+        (
+            event(
+                lanerunner_negotiation_service::events::NEGOTIATION_UPDATED,
+                carrier,
+                to_json(&update(
+                    2,
+                    "broker",
+                    serde_json::to_value(&offered).unwrap(),
+                )),
+            ),
+            Kind::Offer,
+        ),
+        (
+            event(
+                lanerunner_negotiation_service::events::NEGOTIATION_UPDATED,
+                broker,
+                to_json(&update(
+                    3,
+                    "carrier",
+                    serde_json::to_value(&agreed).unwrap(),
+                )),
+            ),
+            Kind::Booked,
+        ),
+        (
+            event(
+                lanerunner_tracking::events::LATE_RISK,
+                broker,
+                to_json(&lanerunner_tracking::events::LateRisk {
+                    load_id: load,
+                    broker_org_id: broker,
+                    carrier_org_id: Some(carrier),
+                    reference: "PO-1".into(),
+                    stop: "Atlanta, GA".into(),
+                    eta: now + chrono::Duration::hours(3),
+                    window_end: now + chrono::Duration::hours(2),
+                }),
+            ),
+            Kind::LateRisk,
+        ),
+        (
+            event(
+                lanerunner_documents::events::DOCUMENT_SIGNED,
+                broker,
+                to_json(&lanerunner_documents::events::DocumentSigned {
+                    document_id: Uuid::now_v7(),
+                    signed_version_id: Uuid::now_v7(),
+                    load_id: load,
+                    kind: "rate_confirmation",
+                    party: "carrier",
+                    signer_user_id: user,
+                    document_sha256: "00",
+                    signed_sha256: "11",
+                    signed_at: now,
+                }),
+            ),
+            Kind::Paperwork,
+        ),
+        (
+            event(
+                lanerunner_documents::events::CHECKLIST_COMPLETED,
+                broker,
+                to_json(&lanerunner_documents::events::ChecklistCompleted {
+                    load_id: load,
+                    broker_org_id: broker,
+                    carrier_org_id: Some(carrier),
+                    reference: "PO-1".into(),
+                    rate_cents: 240_000,
+                    completed_at: now,
+                }),
+            ),
+            Kind::Paperwork,
+        ),
+        (
+            event(
+                lanerunner_payments::events::INVOICE_ISSUED,
+                broker,
+                to_json(&lanerunner_payments::events::InvoiceIssued {
+                    invoice_id: Uuid::now_v7(),
+                    org_id: broker,
+                    load_id: load,
+                    number: "INV-000001".into(),
+                    customer_name: "Shipper Co".into(),
+                    customer_email: "ap@shipper.example".into(),
+                    currency: "usd".into(),
+                    lines: vec![],
+                    amount_cents: 300_000,
+                    issued_at: now,
+                    due_at: now + chrono::Duration::days(30),
+                }),
+            ),
+            Kind::Invoice,
+        ),
+    ];
+    let mut covered: Vec<String> = Vec::new();
+    for (e, kind) in &cases {
+        let n =
+            notice(e).unwrap_or_else(|| panic!("{} made no notice: {}", e.event_type, e.payload));
+        assert_eq!(n.kind, *kind, "{}", e.event_type);
+        covered.push(e.event_type.to_string());
+    }
+    covered.sort();
+    covered.dedup();
+    let mut sources: Vec<String> = SOURCES.iter().map(|s| s.to_string()).collect();
+    sources.sort();
+    assert_eq!(covered, sources);
+}
+
+mod erased {
+    /// Any publisher's payload as JSON, for building events in one list.
+    pub trait Json {
+        fn json(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap()
+        }
+    }
+}

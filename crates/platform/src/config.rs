@@ -37,6 +37,8 @@ pub struct Config {
     pub documents: DocumentsConfig,
     pub tracking: TrackingConfig,
     pub webhooks: WebhooksConfig,
+    pub notifications: NotificationsConfig,
+    pub twilio: TwilioConfig,
     pub payments: PaymentsConfig,
     pub blob: BlobConfig,
 }
@@ -407,6 +409,75 @@ impl Default for WebhooksConfig {
     }
 }
 
+/// The notifications service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationsConfig {
+    /// How often an idle dispatcher looks for due emails and texts, in milliseconds.
+    pub poll_ms: u64,
+    /// Emails and texts in flight at once, per instance.
+    pub concurrency: usize,
+    /// Immediate emails per person and hour; beyond it the rest of the hour's news goes
+    /// into the digest.
+    pub email_per_hour: u32,
+    /// Immediate texts per person and hour, likewise.
+    pub sms_per_hour: u32,
+    /// Attempts at a text before it is given up.
+    pub max_attempts: i32,
+    /// The first retry's delay, in milliseconds (doubling, up to an hour).
+    pub retry_base_ms: u64,
+    /// Hours the code in a texted offer ("YES 4821") can take it.
+    pub reply_code_hours: i64,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        Self {
+            poll_ms: 250,
+            concurrency: 32,
+            email_per_hour: 20,
+            sms_per_hour: 6,
+            max_attempts: 8,
+            retry_base_ms: 10_000,
+            reply_code_hours: 24,
+        }
+    }
+}
+
+/// Twilio: texts (the Messages API), phone verification (Verify) and the signatures on
+/// what it sends us. Without an account SID texts are written to the spool
+/// (`<data_dir>/sms/`) and codes are shown there, for development.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TwilioConfig {
+    pub account_sid: Option<String>,
+    /// Also the key every inbound request's `X-Twilio-Signature` is checked with.
+    pub auth_token: Option<String>,
+    /// The number texts come from (E.164), unless a messaging service picks it.
+    pub from_number: Option<String>,
+    pub messaging_service_sid: Option<String>,
+    /// The Verify service that sends phone verification codes.
+    pub verify_service_sid: Option<String>,
+    pub api_base_url: String,
+    pub verify_base_url: String,
+    pub timeout_ms: u64,
+}
+
+impl Default for TwilioConfig {
+    fn default() -> Self {
+        Self {
+            account_sid: None,
+            auth_token: None,
+            from_number: None,
+            messaging_service_sid: None,
+            verify_service_sid: None,
+            api_base_url: "https://api.twilio.com".into(),
+            verify_base_url: "https://verify.twilio.com".into(),
+            timeout_ms: 10_000,
+        }
+    }
+}
+
 /// FMCSA's QCMobile API.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -761,6 +832,8 @@ impl Default for Config {
             documents: DocumentsConfig::default(),
             tracking: TrackingConfig::default(),
             webhooks: WebhooksConfig::default(),
+            notifications: NotificationsConfig::default(),
+            twilio: TwilioConfig::default(),
             payments: PaymentsConfig::default(),
             blob: BlobConfig::default(),
         }
@@ -931,6 +1004,38 @@ impl Config {
                     "must be an smtp:// or smtps:// URL",
                 ));
             }
+        }
+        if self.twilio.account_sid.is_some() {
+            if self.twilio.auth_token.is_none() {
+                return Err(invalid(
+                    "twilio.auth_token",
+                    "required with twilio.account_sid",
+                ));
+            }
+            if self.twilio.from_number.is_none() && self.twilio.messaging_service_sid.is_none() {
+                return Err(invalid(
+                    "twilio.from_number",
+                    "a sending number (or twilio.messaging_service_sid) is required with twilio.account_sid",
+                ));
+            }
+            if self.twilio.verify_service_sid.is_none() {
+                return Err(invalid(
+                    "twilio.verify_service_sid",
+                    "a Verify service is required with twilio.account_sid (phone verification)",
+                ));
+            }
+        }
+        if self.twilio.timeout_ms == 0 {
+            return Err(invalid("twilio.timeout_ms", "must be at least 1"));
+        }
+        if self.notifications.concurrency == 0 {
+            return Err(invalid("notifications.concurrency", "must be at least 1"));
+        }
+        if self.notifications.max_attempts < 1 {
+            return Err(invalid("notifications.max_attempts", "must be at least 1"));
+        }
+        if self.notifications.poll_ms == 0 {
+            return Err(invalid("notifications.poll_ms", "must be at least 1"));
         }
         if self.email.smtp_timeout_ms == 0 {
             return Err(invalid("email.smtp_timeout_ms", "must be at least 1"));
@@ -1322,6 +1427,9 @@ impl Config {
         shown.cache.url = shown.cache.url.as_deref().map(mask_url_password);
         shown.webhooks.proxy = shown.webhooks.proxy.as_deref().map(mask_url_password);
         shown.email.smtp_url = shown.email.smtp_url.as_deref().map(mask_url_password);
+        if shown.twilio.auth_token.is_some() {
+            shown.twilio.auth_token = Some("****".into());
+        }
         if shown.maps.google.api_key.is_some() {
             shown.maps.google.api_key = Some("****".into());
         }

@@ -21,6 +21,7 @@ import { settings } from "./pages/settings.js";
 import { findTrucks, myTrucks, truckPage } from "./pages/trucks.js";
 import { team } from "./pages/team.js";
 import { webhookEndpoint, webhooks } from "./pages/webhooks.js";
+import { notificationSettings, notifications } from "./pages/notifications.js";
 
 hooks.reauthenticate = reauthenticate;
 
@@ -53,6 +54,8 @@ const PAGES = {
   "#/trucks": myTrucks,
   "#/team": team,
   "#/webhooks": webhooks,
+  "#/notifications": notifications,
+  "#/notifications/settings": notificationSettings,
   "#/account": account,
 };
 
@@ -79,9 +82,18 @@ function nav(me) {
     h("a", { href: "#/settings" }, "Settings"),
     h("a", { href: "#/team" }, "Team"),
     h("a", { href: "#/webhooks" }, "Webhooks"),
+    h("a", { href: "#/notifications", id: "nav-notifications" }, "Notifications"),
     h("a", { href: "#/account", class: "who", title: "Your account" }, `${me.user.email} · ${me.organization.name} (${kind})`),
     h("button", { class: "link", type: "button", onclick: signOut }, "Sign out"),
   ].filter(Boolean));
+}
+
+/** The unread count beside "Notifications", as the page opens (the list itself is live). */
+function unreadBadge() {
+  api("GET", "/v1/notifications/unread-count").then((c) => {
+    const link = document.getElementById("nav-notifications");
+    if (link) link.textContent = c.unread ? `Notifications (${c.unread})` : "Notifications";
+  }, () => {});
 }
 
 async function signOut() {
@@ -112,6 +124,7 @@ async function route() {
     session.setMe(me);
   }
   nav(me);
+  unreadBadge();
   const load = hash.match(/^#\/load\/([0-9a-f-]{36})$/);
   const chat = hash.match(/^#\/chat\/([0-9a-f-]{36})$/);
   const truck = hash.match(/^#\/truck\/([0-9a-f-]{36})$/);

@@ -84,6 +84,13 @@ struct ApiError {
     message: Option<String>,
 }
 
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, TwilioError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| TwilioError::Transport(e.to_string()))
+}
+
 pub struct MessagesClient {
     http: reqwest::Client,
     base_url: String,
@@ -99,12 +106,8 @@ impl MessagesClient {
         auth_token: &str,
         timeout: Duration,
     ) -> Result<Self, TwilioError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| TwilioError::Transport(e.to_string()))?;
         Ok(Self {
-            http,
+            http: http_client(timeout)?,
             base_url: base_url.trim_end_matches('/').to_owned(),
             account_sid: account_sid.to_owned(),
             auth_token: auth_token.to_owned(),
@@ -146,7 +149,10 @@ impl MessagesClient {
     }
 }
 
-async fn read(request: reqwest::RequestBuilder) -> Result<Message, TwilioError> {
+/// Sends `request` and reads Twilio's answer: the resource, or its error object.
+pub(crate) async fn read<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+) -> Result<T, TwilioError> {
     let response = request
         .send()
         .await
@@ -158,7 +164,7 @@ async fn read(request: reqwest::RequestBuilder) -> Result<Message, TwilioError> 
         .map_err(|e| TwilioError::Transport(e.to_string()))?;
     if (200..300).contains(&status) {
         return serde_json::from_str(&text)
-            .map_err(|e| TwilioError::Transport(format!("an answer that is not a Message: {e}")));
+            .map_err(|e| TwilioError::Transport(format!("an answer Twilio would not give: {e}")));
     }
     let error: ApiError = serde_json::from_str(&text).unwrap_or(ApiError {
         code: None,

@@ -2,9 +2,10 @@
 //! numbers validated, STOPped recipients refused with Twilio's codes), status callbacks
 //! posted signed as Twilio posts them (`queued` → `sent` → `delivered`, or `undelivered`
 //! with error 30003 for numbers ending in 0000), and inbound messages posted signed to a
-//! webhook URL.
+//! webhook URL; and Twilio Verify (a six-digit code per number, five checks at most, then
+//! 60202).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -32,6 +33,8 @@ struct Inner {
     auth_token: String,
     sent: Mutex<Vec<Sent>>,
     opted_out: Mutex<HashSet<String>>,
+    /// Pending Verify codes by number, with the checks tried so far.
+    verifications: Mutex<HashMap<String, (String, u32)>>,
     http: reqwest::Client,
 }
 
@@ -64,11 +67,20 @@ impl TwilioStandIn {
             auth_token: auth_token.into(),
             sent: Mutex::new(Vec::new()),
             opted_out: Mutex::new(HashSet::new()),
+            verifications: Mutex::new(HashMap::new()),
             http: reqwest::Client::new(),
         });
         let app = Router::new()
             .route("/2010-04-01/Accounts/{account}/Messages.json", post(create))
             .route("/2010-04-01/Accounts/{account}/Messages/{sid}", get(fetch))
+            .route(
+                "/v2/Services/{service}/Verifications",
+                post(start_verification),
+            )
+            .route(
+                "/v2/Services/{service}/VerificationCheck",
+                post(check_verification),
+            )
             .with_state(inner.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -81,6 +93,16 @@ impl TwilioStandIn {
 
     pub fn sent(&self) -> Vec<Sent> {
         self.inner.sent.lock().unwrap().clone()
+    }
+
+    /// The code Verify sent to `number`, while one is pending.
+    pub fn verification_code(&self, number: &str) -> Option<String> {
+        self.inner
+            .verifications
+            .lock()
+            .unwrap()
+            .get(number)
+            .map(|(code, _)| code.clone())
     }
 
     /// The recipient replied STOP: Twilio refuses to message them (21610).
@@ -247,4 +269,85 @@ async fn fetch(
         Some(s) => Json(resource(s, "delivered")).into_response(),
         None => error(StatusCode::NOT_FOUND, 20404, &format!("The requested resource /2010-04-01/Accounts/{account}/Messages/{sid}.json was not found")),
     }
+}
+
+fn basic_auth_ok(inner: &Inner, headers: &HeaderMap) -> bool {
+    let account = inner.account_sid.clone();
+    authorised(inner, &account, headers)
+}
+
+fn verification(service: &str, to: &str, status: &str) -> Value {
+    json!({"sid": format!("VE{}", uuid::Uuid::new_v4().simple()), "service_sid": service, "to": to, "channel": "sms",
+           "status": status, "valid": status == "approved"})
+}
+
+async fn start_verification(
+    State(inner): State<Arc<Inner>>,
+    Path(service): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if !basic_auth_ok(&inner, &headers) {
+        return error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    }
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let to = field("To").unwrap_or_default();
+    if !e164(&to) {
+        return error(StatusCode::BAD_REQUEST, 60200, "Invalid parameter `To`");
+    }
+    if field("Channel").as_deref() != Some("sms") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            60200,
+            "Invalid parameter `Channel`",
+        );
+    }
+    let n = u32::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..4].try_into().unwrap());
+    let code = format!("{:06}", n % 1_000_000);
+    inner
+        .verifications
+        .lock()
+        .unwrap()
+        .insert(to.clone(), (code, 0));
+    (
+        StatusCode::CREATED,
+        Json(verification(&service, &to, "pending")),
+    )
+        .into_response()
+}
+
+async fn check_verification(
+    State(inner): State<Arc<Inner>>,
+    Path(service): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if !basic_auth_ok(&inner, &headers) {
+        return error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    }
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let to = field("To").unwrap_or_default();
+    let given = field("Code").unwrap_or_default();
+    let mut pending = inner.verifications.lock().unwrap();
+    let Some((code, tries)) = pending.get_mut(&to) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            20404,
+            "The requested resource was not found",
+        );
+    };
+    *tries += 1;
+    if *code == given {
+        pending.remove(&to);
+        return Json(verification(&service, &to, "approved")).into_response();
+    }
+    if *tries >= 5 {
+        pending.remove(&to);
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            60202,
+            "Max check attempts reached",
+        );
+    }
+    Json(verification(&service, &to, "pending")).into_response()
 }

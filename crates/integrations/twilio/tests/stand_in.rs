@@ -1,6 +1,6 @@
 //! The Messages client against the stand-in over real HTTP: an SMS is queued and its status
 //! callbacks arrive signed (and verify only with the right token); Twilio's refusals come
-//! back as its error codes, told apart as permanent or not.
+//! back as its error codes, told apart as permanent or not; Verify sends a code and checks it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -131,4 +131,46 @@ async fn twilios_refusals_keep_their_codes() {
     let unreachable = down.send(&send("+14155550101")).await.unwrap_err();
     assert!(matches!(unreachable, TwilioError::Transport(_)) && !unreachable.is_permanent());
     assert_eq!(twilio.sent().len(), 0);
+}
+
+/// Verify: a code goes to the number; a wrong code leaves it pending, the right one
+/// approves it once; five wrong tries end it (60202); a number never sent a code is 404.
+#[tokio::test]
+async fn verify_sends_a_code_and_checks_it() {
+    let twilio = TwilioStandIn::start(SID, TOKEN).await.unwrap();
+    let verify = lanerunner_twilio::VerifyClient::new(
+        &twilio.base_url,
+        "VA00000000000000000000000000000000",
+        SID,
+        TOKEN,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let to = "+14155550100";
+    assert_eq!(verify.start(to).await.unwrap().status, "pending");
+    let code = twilio.verification_code(to).unwrap();
+    assert_eq!(code.len(), 6);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert!(!verify.check(to, wrong).await.unwrap().approved());
+    assert!(verify.check(to, &code).await.unwrap().approved());
+    let gone = verify.check(to, &code).await.unwrap_err();
+    assert!(
+        matches!(gone, TwilioError::Api { status: 404, .. }),
+        "{gone:?}"
+    );
+    verify.start(to).await.unwrap();
+    for _ in 0..4 {
+        verify.check(to, wrong).await.unwrap();
+    }
+    let spent = verify.check(to, wrong).await.unwrap_err();
+    assert_eq!(spent.code(), Some(60202));
+    let forged = lanerunner_twilio::VerifyClient::new(
+        &twilio.base_url,
+        "VA0",
+        SID,
+        "wrong-token",
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!(forged.start(to).await.unwrap_err().code(), Some(20003));
 }

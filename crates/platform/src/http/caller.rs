@@ -195,6 +195,8 @@ pub mod scope {
         TrackingWrite => Tracking, Write;
         WebhooksRead => Webhooks, Read;
         WebhooksWrite => Webhooks, Write;
+        NotificationsRead => Notifications, Read;
+        NotificationsWrite => Notifications, Write;
     }
 }
 

@@ -125,9 +125,7 @@ fn logo(b64: &Option<String>) -> Option<Image> {
 
 /// `$2,500.00`.
 pub fn dollars(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!("{sign}${}.{:02}", grouped(abs / 100), abs % 100)
+    lanerunner_core::Cents(cents).grouped()
 }
 
 fn card(heading: impl Into<String>, party: &Letterhead) -> Card {

@@ -8,6 +8,7 @@ pub const ORG_CREATED: EventType = EventType::new("identity.org_created", 1);
 pub const USER_REGISTERED: EventType = EventType::new("identity.user_registered", 1);
 pub const USER_ROLE_CHANGED: EventType = EventType::new("identity.user_role_changed", 1);
 pub const USER_DEACTIVATED: EventType = EventType::new("identity.user_deactivated", 1);
+pub const USER_REACTIVATED: EventType = EventType::new("identity.user_reactivated", 1);
 pub const AUDIT_RECORDED: EventType = EventType::new("identity.audit_recorded", 1);
 
 #[derive(Debug, Serialize)]
@@ -41,4 +42,11 @@ pub struct UserDeactivated {
     pub user_id: UserId,
     /// The member or API key that deactivated them.
     pub deactivated_by: Uuid,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserReactivated {
+    pub user_id: UserId,
+    /// The member or API key that reactivated them.
+    pub reactivated_by: Uuid,
 }

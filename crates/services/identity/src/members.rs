@@ -233,6 +233,17 @@ impl Identity {
                         },
                     )?;
                     self.publish(&mut tx, ev).await?;
+                } else {
+                    let ev = self.event(
+                        events::USER_REACTIVATED,
+                        caller.org,
+                        user.id,
+                        &events::UserReactivated {
+                            user_id: user.id,
+                            reactivated_by: caller.actor_id(),
+                        },
+                    )?;
+                    self.publish(&mut tx, ev).await?;
                 }
                 let action = if active {
                     AuditAction::UserReactivated

@@ -153,6 +153,20 @@ impl Negotiations {
         id: NegotiationId,
         req: MoveRequest,
     ) -> Result<NegotiationView> {
+        self.act_at(caller, id, req, None).await
+    }
+
+    /// A move made on what the party saw: when `seen_version` is given and the negotiation
+    /// has changed since (a counter-offer came in), nothing is applied and the answer is
+    /// [`NegotiationError::Contended`]. An acceptance by text uses it, so "YES" never takes
+    /// an offer other than the one the text showed.
+    pub async fn act_at(
+        &self,
+        caller: &Caller,
+        id: NegotiationId,
+        req: MoveRequest,
+        seen_version: Option<i64>,
+    ) -> Result<NegotiationView> {
         // Who moves, on what load, and what the move is: read once, so a retry after a
         // lost compare-and-set does not ask a language model again.
         let first = store::negotiation(&self.db, caller.org, id)
@@ -185,6 +199,9 @@ impl Negotiations {
                     .ok_or(NegotiationError::NotFound("negotiation"))?,
             };
             let read_version = row.version;
+            if seen_version.is_some_and(|v| v != read_version) {
+                return Err(NegotiationError::Contended);
+            }
             let mut state = row.state.0.clone();
             // A deadline that has passed is recorded as such, whatever the move was.
             if let Some(expired) = state.expire_if_due(now) {

@@ -27,6 +27,8 @@ pub const FEED: &[(&str, Resource)] = &[
     ("tracking.updated.v1", Resource::Tracking),
     ("tracking.stop_event.v1", Resource::Tracking),
     ("tracking.late_risk.v1", Resource::Tracking),
+    // Addressed to one person (`payload.to_users`).
+    ("notification.created.v1", Resource::Notifications),
     (BOARD_REMOVED, Resource::Loads),
 ];
 

@@ -1,0 +1,723 @@
+//! Notifications over real HTTP with Twilio's protocols on loopback (the stand-in speaks
+//! the Messages API, Verify, signed status callbacks and signed inbound texts), on SQLite
+//! and on PostgreSQL: a carrier verifies a number, hears a broker's counter-offer in the
+//! app (live on its socket), by email and by text, and takes it by replying "YES" and the
+//! code; a code for an offer that has since changed takes nothing; STOP, HELP and START are
+//! honoured and recorded; forged and replayed requests change nothing; quiet hours hold
+//! emails, a flood becomes a digest, and every bad input is a typed problem.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use lanerunner::testing::{
+    dallas_atlanta_load, expect_problem, json_of, Account, Backend, TestApp,
+};
+use lanerunner_twilio::testing::TwilioStandIn;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "twilio-auth-token-for-tests";
+const OUR_NUMBER: &str = "+15005550006";
+const CARRIER_PHONE: &str = "+14155550100";
+
+async fn spawn_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut lanerunner_platform::Config),
+) -> (TestApp, TwilioStandIn) {
+    let twilio = TwilioStandIn::start(ACCOUNT, TOKEN).await.unwrap();
+    // Twilio signs the URL it posts to: the app's public URL is where it really listens.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = twilio.base_url.clone();
+    let app = TestApp::spawn_with(backend, move |c| {
+        c.listen = ([127, 0, 0, 1], port).into();
+        c.public_url = format!("http://127.0.0.1:{port}");
+        c.twilio.account_sid = Some(ACCOUNT.into());
+        c.twilio.auth_token = Some(TOKEN.into());
+        c.twilio.from_number = Some(OUR_NUMBER.into());
+        c.twilio.verify_service_sid = Some("VA0123456789abcdef0123456789abcdef".into());
+        c.twilio.api_base_url = base.clone();
+        c.twilio.verify_base_url = base;
+        c.notifications.poll_ms = 50;
+        c.notifications.retry_base_ms = 100;
+        configure(c);
+    })
+    .await;
+    (app, twilio)
+}
+
+async fn spawn(backend: Backend) -> (TestApp, TwilioStandIn) {
+    spawn_with(backend, |_| {}).await
+}
+
+/// Runs `$body` on SQLite and on PostgreSQL.
+macro_rules! on_both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body(lanerunner::testing::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if lanerunner::testing::skip_engine_test("PostgreSQL") {
+                    return;
+                }
+                super::$body(lanerunner::testing::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+async fn poll<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn verify_phone(app: &TestApp, twilio: &TwilioStandIn, who: &Account, phone: &str) {
+    let p = json_of(
+        app.put_json(
+            "/v1/notifications/phone",
+            &json!({"phone": phone}),
+            Some(&who.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let e164 = p["pending_phone"].as_str().unwrap().to_owned();
+    let code = twilio.verification_code(&e164).expect("Verify sent a code");
+    let p = json_of(
+        app.post_json(
+            "/v1/notifications/phone/verify",
+            &json!({"code": code}),
+            Some(&who.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(p["phone"], e164.as_str());
+    assert!(p["pending_phone"].is_null());
+}
+
+/// Opens a negotiation, waiting for the load to reach the negotiation service.
+async fn open(app: &TestApp, carrier: &Account, load: &str, rate: i64) -> String {
+    let body = json!({"load_id": load, "move": {"move": "offer", "rate_cents": rate}});
+    let res = poll("the load to reach the negotiation service", async || {
+        let res = app
+            .post_json("/v1/negotiations", &body, Some(&carrier.access))
+            .await;
+        (res.status() != StatusCode::NOT_FOUND).then_some(res)
+    })
+    .await;
+    json_of(res, StatusCode::CREATED).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn offer(app: &TestApp, who: &Account, negotiation: &str, rate: i64) {
+    json_of(
+        app.post_json(
+            &format!("/v1/negotiations/{negotiation}/moves"),
+            &json!({"move": {"move": "offer", "rate_cents": rate}}),
+            Some(&who.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+}
+
+/// The code in the `n`-th text to `phone` that carries one.
+async fn texted_code(twilio: &TwilioStandIn, phone: &str, n: usize) -> (String, String) {
+    poll("a texted offer", async || {
+        let with_code: Vec<_> = twilio
+            .sent()
+            .into_iter()
+            .filter(|s| s.to == phone && s.body.contains("Reply YES"))
+            .collect();
+        let sms = with_code.get(n)?;
+        let code = sms.body.split("Reply YES ").nth(1)?.get(..4)?.to_owned();
+        Some((code, sms.body.clone()))
+    })
+    .await
+}
+
+async fn notices(app: &TestApp, who: &Account, query: &str) -> Vec<Value> {
+    json_of(
+        app.get(&format!("/v1/notifications{query}"), Some(&who.access))
+            .await,
+        StatusCode::OK,
+    )
+    .await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn reply(twilio: &TwilioStandIn, app: &TestApp, sid: &str, body: &str) -> (u16, String) {
+    twilio
+        .post_signed(
+            &app.url("/v1/notifications/sms/inbound"),
+            &[
+                ("MessageSid", sid),
+                ("AccountSid", ACCOUNT),
+                ("From", CARRIER_PHONE),
+                ("To", OUR_NUMBER),
+                ("Body", body),
+            ],
+        )
+        .await
+        .unwrap()
+}
+
+async fn a_carrier_takes_a_texted_offer_by_replying_yes_and_the_code(backend: Backend) {
+    let (app, twilio) = spawn(backend).await;
+    let broker = app.signup("broker@example.com", "broker").await;
+    let carrier = app.signup("dispatch@carrier.example", "carrier").await;
+    verify_phone(&app, &twilio, &carrier, "(415) 555-0100").await;
+
+    let url = format!(
+        "ws://{}/v1/realtime?access_token={}",
+        app.address, carrier.access
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+
+    let load =
+        lanerunner::testing::posted(&app, &broker, &dallas_atlanta_load("N1", 250_000)).await;
+    let negotiation = open(&app, &carrier, &load, 260_000).await;
+    offer(&app, &broker, &negotiation, 240_000).await;
+
+    // In the app, live: the carrier's socket hears its own notice.
+    let live = poll("the notice on the socket", async || {
+        let msg = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .ok()??
+            .ok()?;
+        let Message::Text(t) = msg else { return None };
+        let v: Value = serde_json::from_str(&t).ok()?;
+        (v["type"] == "notification.created.v1").then_some(v)
+    })
+    .await;
+    assert_eq!(live["payload"]["title"], "The broker offers $2,400.00");
+    assert_eq!(live["payload"]["user_id"], carrier.user_id.as_str());
+
+    // By text, with the code that takes it.
+    let (first_code, body) = texted_code(&twilio, CARRIER_PHONE, 0).await;
+    assert!(
+        body.starts_with("LaneRunner: The broker offers $2,400.00."),
+        "{body}"
+    );
+    // By email.
+    app.wait_for_mail(
+        |m| {
+            m.contains("To: dispatch@carrier.example")
+                && m.contains("Subject: The broker offers $2,400.00")
+        },
+        Duration::from_secs(10),
+    )
+    .await;
+    // The broker is told of the carrier's offer, not of its own counter.
+    let broker_list = poll("the broker's notice", async || {
+        let l = notices(&app, &broker, "").await;
+        (!l.is_empty()).then_some(l)
+    })
+    .await;
+    assert!(broker_list
+        .iter()
+        .all(|n| n["title"] != "The broker offers $2,400.00"));
+    assert!(broker_list
+        .iter()
+        .any(|n| n["title"] == "The carrier offers $2,600.00"));
+
+    // The carrier counters in the app, the broker counters again: a second code.
+    offer(&app, &carrier, &negotiation, 250_000).await;
+    offer(&app, &broker, &negotiation, 245_000).await;
+    let (second_code, _) = texted_code(&twilio, CARRIER_PHONE, 1).await;
+
+    // A forged reply and an unsigned one change nothing.
+    let inbound = app.url("/v1/notifications/sms/inbound");
+    let forged = app
+        .client
+        .post(&inbound)
+        .header("X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJl")
+        .form(&[
+            ("MessageSid", "SMforged"),
+            ("From", CARRIER_PHONE),
+            ("Body", format!("YES {second_code}").as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    expect_problem(forged, 403, "webhook-rejected").await;
+    let unsigned = app
+        .client
+        .post(&inbound)
+        .form(&[
+            ("MessageSid", "SMunsigned"),
+            ("From", CARRIER_PHONE),
+            ("Body", "STOP"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    expect_problem(unsigned, 403, "webhook-rejected").await;
+
+    // The first code was for an offer that has since changed: it takes nothing.
+    let (status, said) = reply(
+        &twilio,
+        &app,
+        "SM00000000000000000000000000000001",
+        &format!("YES {first_code}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        said.contains("was not accepted: the offer changed"),
+        "{said}"
+    );
+    // The second code takes the standing offer.
+    let (status, said) = reply(
+        &twilio,
+        &app,
+        "SM00000000000000000000000000000002",
+        &format!("yes {second_code}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        said.contains("<Message>LaneRunner: booked at $2,450.00."),
+        "{said}"
+    );
+    let n = json_of(
+        app.get(
+            &format!("/v1/negotiations/{negotiation}"),
+            Some(&carrier.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(n["status"], "agreed");
+    assert_eq!(n["agreed_cents"], 245_000);
+    // Twilio retrying the same request gets the same answer; the code is not used twice.
+    let (_, again) = reply(
+        &twilio,
+        &app,
+        "SM00000000000000000000000000000002",
+        &format!("yes {second_code}"),
+    )
+    .await;
+    assert_eq!(again, said);
+    let (_, reused) = reply(
+        &twilio,
+        &app,
+        "SM00000000000000000000000000000003",
+        &format!("YES {second_code}"),
+    )
+    .await;
+    assert!(reused.contains("is not a live offer code"), "{reused}");
+
+    // Both sides hear of the booking.
+    for who in [&carrier, &broker] {
+        poll("the booking notice", async || {
+            notices(&app, who, "")
+                .await
+                .iter()
+                .any(|n| n["title"] == "Booked at $2,450.00")
+                .then_some(())
+        })
+        .await;
+    }
+    // Twilio's status callbacks mark the texts delivered.
+    poll("a delivered text", async || {
+        let d = json_of(
+            app.get("/v1/notifications/deliveries", Some(&carrier.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["channel"] == "sms" && d["status"] == "delivered")
+            .then_some(())
+    })
+    .await;
+
+    // Read state: one read, then all; another person's notice is not found.
+    let unread = |who: &Account| {
+        let (app, token) = (&app, who.access.clone());
+        async move {
+            json_of(
+                app.get("/v1/notifications/unread-count", Some(&token))
+                    .await,
+                StatusCode::OK,
+            )
+            .await["unread"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let before = unread(&carrier).await;
+    assert!(before >= 3, "{before}");
+    let first = notices(&app, &carrier, "?unread=true").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post_json(
+            &format!("/v1/notifications/{first}/read"),
+            &json!({}),
+            Some(&carrier.access),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(unread(&carrier).await, before - 1);
+    let theirs = app
+        .post_json(
+            &format!("/v1/notifications/{first}/read"),
+            &json!({}),
+            Some(&broker.access),
+        )
+        .await;
+    expect_problem(theirs, 404, "not-found").await;
+    let all = json_of(
+        app.post_json(
+            "/v1/notifications/read-all",
+            &json!({}),
+            Some(&carrier.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(all["marked"], before - 1);
+    assert_eq!(unread(&carrier).await, 0);
+    assert!(notices(&app, &carrier, "?unread=true").await.is_empty());
+}
+
+on_both!(
+    a_carrier_takes_a_texted_offer,
+    a_carrier_takes_a_texted_offer_by_replying_yes_and_the_code
+);
+
+async fn stop_help_and_start_are_honoured_and_bad_input_is_refused(backend: Backend) {
+    let (app, twilio) = spawn(backend).await;
+    let broker = app.signup("broker@example.com", "broker").await;
+    let carrier = app.signup("dispatch@carrier.example", "carrier").await;
+    verify_phone(&app, &twilio, &carrier, CARRIER_PHONE).await;
+
+    let (_, help) = reply(&twilio, &app, "SM10000000000000000000000000000001", "help").await;
+    assert!(help.contains("Reply STOP to stop texts"), "{help}");
+    let (_, other) = reply(
+        &twilio,
+        &app,
+        "SM10000000000000000000000000000002",
+        "who is this?",
+    )
+    .await;
+    assert!(other.contains("reply YES and the 4-digit code"), "{other}");
+    let (_, unknown) = reply(
+        &twilio,
+        &app,
+        "SM10000000000000000000000000000003",
+        "YES 1234",
+    )
+    .await;
+    assert!(
+        unknown.contains("1234 is not a live offer code"),
+        "{unknown}"
+    );
+    let (_, stop) = reply(&twilio, &app, "SM10000000000000000000000000000004", "STOP").await;
+    assert!(stop.ends_with("<Response></Response>"), "{stop}");
+    let p = json_of(
+        app.get("/v1/notifications/preferences", Some(&carrier.access))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(p["sms_opted_out"], true);
+
+    // An offer while opted out: in the app and by email, but no text.
+    let load =
+        lanerunner::testing::posted(&app, &broker, &dallas_atlanta_load("N2", 250_000)).await;
+    let negotiation = open(&app, &carrier, &load, 260_000).await;
+    offer(&app, &broker, &negotiation, 240_000).await;
+    let skipped = poll("the skipped text", async || {
+        let d = json_of(
+            app.get("/v1/notifications/deliveries", Some(&carrier.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["channel"] == "sms" && d["status"] != "pending")
+            .cloned()
+    })
+    .await;
+    assert_eq!(skipped["status"], "skipped");
+    assert_eq!(skipped["last_error"], "the number replied STOP");
+    assert!(
+        twilio.sent().iter().all(|s| !s.body.contains("offers")),
+        "texted after STOP"
+    );
+
+    let (_, start) = reply(&twilio, &app, "SM10000000000000000000000000000005", "START").await;
+    assert!(start.contains("texts are on again"), "{start}");
+    let p = json_of(
+        app.get("/v1/notifications/preferences", Some(&carrier.access))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(p["sms_opted_out"], false);
+
+    // Bad input, each a typed problem naming its field.
+    let bad = app
+        .put_json(
+            "/v1/notifications/preferences",
+            &json!({"preferences": [
+                {"kind": "gossip", "channel": "email", "mode": "off"},
+                {"kind": "offer", "channel": "pigeon", "mode": "off"},
+                {"kind": "offer", "channel": "in_app", "mode": "digest"},
+                {"kind": "offer", "channel": "sms", "mode": "loud"}
+            ]}),
+            Some(&carrier.access),
+        )
+        .await;
+    let p = expect_problem(bad, 422, "validation").await;
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "preferences[0].kind",
+            "preferences[1].channel",
+            "preferences[2].mode",
+            "preferences[3].mode"
+        ]
+    );
+    let bad = app
+        .put_json(
+            "/v1/notifications/settings",
+            &json!({"time_zone": "Mars/Olympus", "quiet_start": "22:00", "digest_minutes": 1}),
+            Some(&carrier.access),
+        )
+        .await;
+    expect_problem(bad, 422, "validation").await;
+    let bad = app
+        .put_json(
+            "/v1/notifications/phone",
+            &json!({"phone": "555-0100"}),
+            Some(&carrier.access),
+        )
+        .await;
+    expect_problem(bad, 422, "validation").await;
+    let bad = app
+        .post_json(
+            "/v1/notifications/phone/verify",
+            &json!({"code": "123456"}),
+            Some(&broker.access),
+        )
+        .await;
+    expect_problem(bad, 409, "no-verification-pending").await;
+    app.put_json(
+        "/v1/notifications/phone",
+        &json!({"phone": "+14155550199"}),
+        Some(&broker.access),
+    )
+    .await;
+    let wrong = twilio
+        .verification_code("+14155550199")
+        .unwrap()
+        .chars()
+        .rev()
+        .collect::<String>();
+    let bad = app
+        .post_json(
+            "/v1/notifications/phone/verify",
+            &json!({"code": format!("{wrong}9")}),
+            Some(&broker.access),
+        )
+        .await;
+    expect_problem(bad, 422, "validation").await;
+    let bad = app
+        .put_json(
+            "/v1/notifications/phone",
+            &json!({"phone": "+1415555", "extra": 1}),
+            Some(&broker.access),
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // An API key has no inbox.
+    let key = json_of(
+        app.post_json(
+            "/v1/org/api-keys",
+            &json!({"name": "tms", "scopes": ["notifications:read"]}),
+            Some(&carrier.access),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let res = app
+        .get("/v1/notifications", Some(key["secret"].as_str().unwrap()))
+        .await;
+    expect_problem(res, 403, "forbidden").await;
+    // The provider's status callback is signed too.
+    let res = app
+        .client
+        .post(app.url("/v1/notifications/sms/status"))
+        .form(&[("MessageSid", "SMx"), ("MessageStatus", "delivered")])
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 403, "webhook-rejected").await;
+}
+
+on_both!(
+    stop_help_and_start,
+    stop_help_and_start_are_honoured_and_bad_input_is_refused
+);
+
+async fn quiet_hours_hold_emails_and_a_flood_becomes_a_digest(backend: Backend) {
+    let (app, _twilio) = spawn_with(backend, |c| c.notifications.email_per_hour = 1).await;
+    let broker = app.signup("broker@example.com", "broker").await;
+    let carriers = [
+        app.signup("one@carrier.example", "carrier").await,
+        app.signup("two@carrier.example", "carrier").await,
+        app.signup("three@carrier.example", "carrier").await,
+    ];
+    // Offers are not wanted in the broker's list, only by email.
+    json_of(
+        app.put_json(
+            "/v1/notifications/preferences",
+            &json!({"preferences": [{"kind": "offer", "channel": "in_app", "mode": "off"}]}),
+            Some(&broker.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let load =
+        lanerunner::testing::posted(&app, &broker, &dallas_atlanta_load("Q1", 250_000)).await;
+    open(&app, &carriers[0], &load, 260_000).await;
+    open(&app, &carriers[1], &load, 261_000).await;
+    let deliveries = |n: usize| {
+        let app = &app;
+        let token = broker.access.clone();
+        async move {
+            poll("the broker's emails", async || {
+                let d = json_of(
+                    app.get("/v1/notifications/deliveries", Some(&token)).await,
+                    StatusCode::OK,
+                )
+                .await;
+                let items = d["items"].as_array().unwrap().clone();
+                (items.len() >= n).then_some(items)
+            })
+            .await
+        }
+    };
+    let two = deliveries(2).await;
+    // Newest first: the second offer went over the hourly limit and waits for the digest.
+    assert_eq!(two[0]["mode"], "digest");
+    assert_eq!(two[0]["status"], "pending");
+    let due: chrono::DateTime<chrono::Utc> = two[0]["due_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        due > chrono::Utc::now() + chrono::Duration::minutes(50),
+        "{due}"
+    );
+    assert_eq!(two[1]["mode"], "immediate");
+    assert!(notices(&app, &broker, "")
+        .await
+        .iter()
+        .all(|n| n["kind"] != "offer"));
+
+    // Quiet hours around now in Tokyo: the next email waits until they end.
+    let tokyo = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo);
+    let start = (tokyo - chrono::Duration::hours(1))
+        .format("%H:%M")
+        .to_string();
+    let end = (tokyo + chrono::Duration::hours(2))
+        .format("%H:%M")
+        .to_string();
+    json_of(
+        app.put_json(
+            "/v1/notifications/settings",
+            &json!({"time_zone": "Asia/Tokyo", "quiet_start": start, "quiet_end": end, "digest_minutes": 30}),
+            Some(&broker.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    json_of(
+        app.put_json(
+            "/v1/notifications/preferences",
+            &json!({"preferences": [{"kind": "booked", "channel": "email", "mode": "immediate"}]}),
+            Some(&broker.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let other =
+        lanerunner::testing::posted(&app, &broker, &dallas_atlanta_load("Q2", 250_000)).await;
+    open(&app, &carriers[2], &other, 262_000).await;
+    let three = deliveries(3).await;
+    let held: chrono::DateTime<chrono::Utc> = three[0]["due_at"].as_str().unwrap().parse().unwrap();
+    let now = chrono::Utc::now();
+    assert!(
+        held > now + chrono::Duration::minutes(100) && held <= now + chrono::Duration::hours(2),
+        "{held}"
+    );
+    let p = json_of(
+        app.get("/v1/notifications/preferences", Some(&broker.access))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(p["time_zone"], "Asia/Tokyo");
+    assert_eq!(p["quiet_start"], start.as_str());
+    let offer = p["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kind"] == "offer")
+        .unwrap()
+        .clone();
+    assert_eq!(offer["in_app"], "off");
+    assert_eq!(offer["email"], "immediate");
+}
+
+on_both!(
+    quiet_hours_and_digests,
+    quiet_hours_hold_emails_and_a_flood_becomes_a_digest
+);
