@@ -52,6 +52,7 @@ const ASSETS: &[Asset] = assets! {
     "js/pages/payouts.js" => JS,
     "js/pages/tracking.js" => JS,
     "js/pages/webhooks.js" => JS,
+    "js/pages/notifications.js" => JS,
     "vendor/leaflet.js" => JS,
     "vendor/leaflet.css" => "text/css; charset=utf-8",
     "vendor/topojson-client.min.js" => JS,

@@ -92,6 +92,17 @@ pub enum BenchCommand {
         #[arg(long)]
         mqtt_loads: Option<usize>,
     },
+    /// Notifications: late-arrival risks fanned out through a member's preferences to the
+    /// app, email over SMTP (aiosmtpd on loopback), a text (the Twilio stand-in) and a
+    /// webhook; every message counted at its receiver. The peer sends the same messages
+    /// inline with nothing stored.
+    Notifications {
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        /// `sqlite` or `postgres` (a scratch database on the local server).
+        #[arg(long, default_value = "sqlite")]
+        store: String,
+    },
     /// Outgoing webhooks: events to a signed-delivery receiver on loopback, healthy and
     /// then failing a share of requests and down for a while; every event must arrive,
     /// once, in order per load. The peer is a sender without retries.
@@ -273,6 +284,22 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                     crate::bench_tracking::bench_mqtt(n.max(1), &password).await?
                 );
             }
+            Ok(())
+        }
+        BenchCommand::Notifications { events, store } => {
+            anyhow::ensure!(events > 0, "at least one event");
+            let backend = match store.as_str() {
+                "sqlite" => crate::testing::Backend::Sqlite,
+                "postgres" => crate::testing::Backend::Postgres,
+                other => anyhow::bail!("--store is sqlite or postgres, not {other}"),
+            };
+            let report =
+                crate::bench_notifications::bench(crate::bench_notifications::NotificationsBench {
+                    events,
+                    backend,
+                })
+                .await?;
+            print!("{report}");
             Ok(())
         }
         BenchCommand::Webhooks {

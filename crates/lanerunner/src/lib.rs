@@ -12,6 +12,8 @@ pub mod bench_cli;
 #[cfg(feature = "bench")]
 pub mod bench_ledger;
 #[cfg(feature = "bench")]
+pub mod bench_notifications;
+#[cfg(feature = "bench")]
 pub mod bench_reconcile;
 #[cfg(feature = "bench")]
 pub mod bench_search;

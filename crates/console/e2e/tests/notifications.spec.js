@@ -46,6 +46,7 @@ test("a carrier hears a broker's counter-offer in the app, live, and by text", a
   await expect(quiet.locator(".field-error")).toContainText("both a start and an end");
   await quiet.getByLabel("Quiet hours end (HH:MM)").fill(hhmm(new Date(now.getTime() + 3 * 3600_000)));
   await quiet.getByRole("button", { name: "Save quiet hours" }).click();
+  await expect(carrier.locator("#toast")).toHaveText("Saved");
   await expect(carrier.getByRole("form", { name: "Quiet hours and digest" }).getByLabel("Quiet hours end (HH:MM)")).toHaveValue(hhmm(new Date(now.getTime() + 3 * 3600_000)));
 
   // A number that is not one, then the real one, confirmed with the code sent to it.
@@ -71,7 +72,9 @@ test("a carrier hears a broker's counter-offer in the app, live, and by text", a
   // Offers by email go into the digest; the choice is kept.
   const what = carrier.getByRole("form", { name: "What you are told" });
   await what.getByLabel("Offers and counter-offers: Email").selectOption("digest");
+  await carrier.evaluate(() => (document.getElementById("toast").textContent = ""));
   await what.getByRole("button", { name: "Save what you are told" }).click();
+  await expect(carrier.locator("#toast")).toHaveText("Saved");
   await expect(carrier.getByRole("form", { name: "What you are told" }).getByLabel("Offers and counter-offers: Email")).toHaveValue("digest");
   await accessible(carrier, "notification settings, filled in");
 

@@ -26,6 +26,8 @@ pub struct Sent {
     pub from: String,
     pub body: String,
     pub status_callback: Option<String>,
+    /// When the stand-in accepted it.
+    pub at: std::time::SystemTime,
 }
 
 struct Inner {
@@ -93,6 +95,11 @@ impl TwilioStandIn {
 
     pub fn sent(&self) -> Vec<Sent> {
         self.inner.sent.lock().unwrap().clone()
+    }
+
+    /// Forgets the messages sent so far.
+    pub fn clear(&self) {
+        self.inner.sent.lock().unwrap().clear();
     }
 
     /// The code Verify sent to `number`, while one is pending.
@@ -225,6 +232,7 @@ async fn create(
         from,
         body,
         status_callback: field("StatusCallback"),
+        at: std::time::SystemTime::now(),
     };
     inner.sent.lock().unwrap().push(sent.clone());
     if let Some(callback) = sent.status_callback.clone() {

@@ -78,8 +78,8 @@ function preferencesTable(prefs, onSaved) {
     });
     try {
       await api("PUT", "/v1/notifications/preferences", { preferences });
+      await onSaved();
       toast("Saved");
-      onSaved();
     } catch (err) {
       showProblem(form, err);
     }
@@ -107,8 +107,8 @@ function whenForm(prefs, onSaved) {
         quiet_end: v("quiet_end"),
         digest_minutes: Number(form.elements.digest_minutes.value),
       });
+      await onSaved();
       toast("Saved");
-      onSaved();
     } catch (err) {
       showProblem(form, err);
     }
@@ -126,8 +126,8 @@ function phoneForms(prefs, onSaved) {
     clearProblem(start);
     try {
       await api("PUT", "/v1/notifications/phone", { phone: start.elements.phone.value });
+      await onSaved();
       toast("Code sent");
-      onSaved();
     } catch (err) {
       showProblem(start, err);
     }
@@ -141,16 +141,16 @@ function phoneForms(prefs, onSaved) {
     clearProblem(confirm);
     try {
       await api("POST", "/v1/notifications/phone/verify", { code: confirm.elements.code.value });
+      await onSaved();
       toast("Number confirmed");
-      onSaved();
     } catch (err) {
       showProblem(confirm, err);
     }
   });
   const remove = prefs.phone ? h("button", { type: "button", class: "secondary", onclick: async () => {
     await api("DELETE", "/v1/notifications/phone");
+    await onSaved();
     toast("Number removed");
-    onSaved();
   } }, "Stop texting me") : null;
   return [start, confirm, remove];
 }
