@@ -156,6 +156,7 @@ impl TestApp {
         let data_dir = TempDir::new();
         let config = Config {
             data_dir: data_dir.0.clone(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ..self.config.clone()
         };
         Self::start(self.backend, config, data_dir, None, None).await

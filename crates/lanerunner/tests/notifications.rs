@@ -721,3 +721,110 @@ on_both!(
     quiet_hours_and_digests,
     quiet_hours_hold_emails_and_a_flood_becomes_a_digest
 );
+
+async fn two_replies_at_the_same_instant_take_the_offer_once(backend: Backend) {
+    let (app, twilio) = spawn(backend).await;
+    let broker = app.signup("broker@example.com", "broker").await;
+    let carrier = app.signup("dispatch@carrier.example", "carrier").await;
+    verify_phone(&app, &twilio, &carrier, CARRIER_PHONE).await;
+    let load =
+        lanerunner::testing::posted(&app, &broker, &dallas_atlanta_load("R1", 250_000)).await;
+    let negotiation = open(&app, &carrier, &load, 260_000).await;
+    offer(&app, &broker, &negotiation, 240_000).await;
+    let (code, _) = texted_code(&twilio, CARRIER_PHONE, 0).await;
+    // Released together: a carrier who double-taps send.
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let one = {
+        let (barrier, body) = (barrier.clone(), format!("YES {code}"));
+        let (app, twilio) = (&app, &twilio);
+        async move {
+            barrier.wait().await;
+            reply(twilio, app, "SM20000000000000000000000000000001", &body).await
+        }
+    };
+    let two = {
+        let (barrier, body) = (barrier.clone(), format!("YES {code}"));
+        let (app, twilio) = (&app, &twilio);
+        async move {
+            barrier.wait().await;
+            reply(twilio, app, "SM20000000000000000000000000000002", &body).await
+        }
+    };
+    let ((_, a), (_, b)) = tokio::join!(one, two);
+    let booked = [&a, &b]
+        .iter()
+        .filter(|r| r.contains("booked at $2,400.00"))
+        .count();
+    let refused = [&a, &b]
+        .iter()
+        .filter(|r| r.contains("is not a live offer code"))
+        .count();
+    assert_eq!((booked, refused), (1, 1), "{a}\n{b}");
+    let n = json_of(
+        app.get(
+            &format!("/v1/negotiations/{negotiation}"),
+            Some(&carrier.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(n["status"], "agreed");
+}
+
+on_both!(
+    replies_at_the_same_instant,
+    two_replies_at_the_same_instant_take_the_offer_once
+);
+
+/// Two instances on one PostgreSQL share the dispatching: every text goes once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_send_each_text_once() {
+    if lanerunner::testing::skip_engine_test("PostgreSQL") {
+        return;
+    }
+    // Forty texts in a minute would be a flood for a person: the limit is raised here.
+    let (app, twilio) =
+        spawn_with(Backend::Postgres, |c| c.notifications.sms_per_hour = 1_000).await;
+    let sibling = app.spawn_sibling().await;
+    let broker = app.signup("broker@example.com", "broker").await;
+    verify_phone(&app, &twilio, &broker, CARRIER_PHONE).await;
+    let org = lanerunner_core::OrgId(broker.org_id.parse().unwrap());
+    let now = chrono::Utc::now();
+    let events: Vec<_> = (0..40)
+        .map(|i| {
+            let load = uuid::Uuid::now_v7();
+            lanerunner_core::EventEnvelope::new(
+                lanerunner_core::EventType::new("tracking.late_risk", 1),
+                Some(org),
+                load,
+                &json!({"load_id": load, "broker_org_id": org, "carrier_org_id": null, "reference": format!("T{i}"),
+                        "stop": "Atlanta, GA", "eta": now + chrono::Duration::hours(3), "window_end": now + chrono::Duration::hours(2)}),
+            )
+            .unwrap()
+        })
+        .collect();
+    let (published, error) = app.app().bus().publish_batch(&events).await;
+    assert_eq!(published, events.len(), "{error:?}");
+    let texts = poll("forty texts", async || {
+        let t: Vec<_> = twilio
+            .sent()
+            .into_iter()
+            .filter(|s| s.body.contains("may be late"))
+            .collect();
+        (t.len() >= 40).then_some(t)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut bodies: Vec<String> = twilio
+        .sent()
+        .into_iter()
+        .filter(|s| s.body.contains("may be late"))
+        .map(|s| s.body)
+        .collect();
+    assert_eq!(bodies.len(), texts.len());
+    bodies.sort();
+    bodies.dedup();
+    assert_eq!(bodies.len(), 40, "a text went twice");
+    drop(sibling);
+}
