@@ -225,15 +225,67 @@ async fn a_carrier_takes_a_texted_offer_by_replying_yes_and_the_code(backend: Ba
         body.starts_with("LaneRunner: The broker offers $2,400.00."),
         "{body}"
     );
-    // By email.
-    app.wait_for_mail(
-        |m| {
-            m.contains("To: dispatch@carrier.example")
-                && m.contains("Subject: The broker offers $2,400.00")
-        },
-        Duration::from_secs(10),
+    // By email, with a one-click unsubscribe link (RFC 8058) for that kind of news.
+    let mail = app
+        .wait_for_mail(
+            |m| {
+                m.contains("To: dispatch@carrier.example")
+                    && m.contains("Subject: The broker offers $2,400.00")
+            },
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(mail.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    let unsubscribe = mail
+        .lines()
+        .find_map(|l| l.strip_prefix("List-Unsubscribe: <"))
+        .and_then(|l| l.strip_suffix('>'))
+        .expect("a List-Unsubscribe header")
+        .to_owned();
+    // Opening the link (a person, or a mail scanner) changes nothing; the button does.
+    let page = app.client.get(&unsubscribe).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("<button type=\"submit\">Unsubscribe</button>"));
+    let done = app
+        .client
+        .post(&unsubscribe)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_of(done, StatusCode::OK).await["email_off"],
+        json!(["offer"])
+    );
+    let p = json_of(
+        app.get("/v1/notifications/preferences", Some(&carrier.access))
+            .await,
+        StatusCode::OK,
     )
     .await;
+    let offers = p["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kind"] == "offer")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (offers["email"].as_str(), offers["sms"].as_str()),
+        (Some("off"), Some("immediate"))
+    );
+    let forged = app
+        .client
+        .post(app.url("/v1/notifications/unsubscribe?token=not-a-token"))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(forged, 404, "not-found").await;
     // The broker is told of the carrier's offer, not of its own counter.
     let broker_list = poll("the broker's notice", async || {
         let l = notices(&app, &broker, "").await;

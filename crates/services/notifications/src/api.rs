@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::domain::SettingsInput;
+use crate::domain::{Kind, SettingsInput};
 use crate::service::Notifications;
 use crate::views::{
     DeliveryView, MarkedView, NotificationView, PhoneCode, PhoneInput, PreferencesInput,
@@ -40,6 +40,7 @@ pub fn routes(notifications: Arc<Notifications>) -> OpenApiRouter {
         .routes(routes!(deliveries))
         .routes(routes!(sms_inbound))
         .routes(routes!(sms_status))
+        .routes(routes!(unsubscribe_page, unsubscribe))
         .with_state(notifications)
 }
 
@@ -261,4 +262,56 @@ pub async fn sms_status(
     s.sms_status(&urls, &form(&body), signature(&headers))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnsubscribeQuery {
+    /// The token in the email's link.
+    pub token: String,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Unsubscribed {
+    /// The kinds of news no longer sent by email.
+    pub email_off: Vec<Kind>,
+}
+
+/// The page an email's unsubscribe link opens: a button that confirms (a link that was
+/// merely opened, by a person or a mail scanner, changes nothing).
+#[utoipa::path(get, path = "/v1/notifications/unsubscribe", tag = "notifications", params(UnsubscribeQuery),
+    responses((status = 200, description = "An HTML page with the confirming button", content_type = "text/html")))]
+pub async fn unsubscribe_page(Query(q): Query<UnsubscribeQuery>) -> Response {
+    let token = crate::sms::xml_escape(&q.token);
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unsubscribe · LaneRunner</title></head>\
+         <body><main><h1>Stop these emails?</h1><form method=\"post\" action=\"?token={token}\">\
+         <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+         <button type=\"submit\">Unsubscribe</button></form>\
+         <p>You can change what you are told, and how, in LaneRunner's notification settings.</p></main></body></html>"
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+/// One-click unsubscribe (RFC 8058: `List-Unsubscribe=One-Click`, posted by the mail
+/// client): that kind of news, or everything gathered in digests, stops coming by email.
+/// `404` for a token that is not one.
+#[utoipa::path(post, path = "/v1/notifications/unsubscribe", tag = "notifications", params(UnsubscribeQuery),
+    responses((status = 200, body = Unsubscribed), (status = 404, body = Problem)))]
+pub async fn unsubscribe(
+    State(s): State<AppState>,
+    Query(q): Query<UnsubscribeQuery>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let kinds = s.unsubscribe(&q.token).await?;
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html {
+        let html = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unsubscribed · LaneRunner</title></head>\
+                    <body><main><h1>Unsubscribed</h1><p>Those emails will not come again.</p></main></body></html>";
+        return Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response());
+    }
+    Ok(Json(Unsubscribed { email_off: kinds }).into_response())
 }

@@ -41,7 +41,7 @@ use lanerunner_platform::Tx;
 use tokio::sync::Semaphore;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use service::{Notifications, Settings, INBOUND_PATH, STATUS_PATH};
+pub use service::{Notifications, Settings, INBOUND_PATH, STATUS_PATH, UNSUBSCRIBE_PATH};
 
 pub const SERVICE: &str = "notifications";
 

@@ -74,6 +74,7 @@ const LEASE: Duration = Duration::from_secs(60);
 
 pub const INBOUND_PATH: &str = "/v1/notifications/sms/inbound";
 pub const STATUS_PATH: &str = "/v1/notifications/sms/status";
+pub const UNSUBSCRIBE_PATH: &str = "/v1/notifications/unsubscribe";
 
 fn person(caller: &Caller) -> Result<(Uuid, Uuid)> {
     let user = caller.user_id().ok_or(NotificationsError::Forbidden(
@@ -438,6 +439,17 @@ impl Notifications {
         // The message id is the delivery's (or the digest's): the mailer sends an id once.
         let mut message = EmailMessage::new(&c.email, subject, text + &footer);
         message.id = digest_id.unwrap_or(c.id);
+        let scope = if digest_id.is_some() {
+            "digest"
+        } else {
+            c.kind.as_str()
+        };
+        let fresh = {
+            let mut rng = rand::thread_rng();
+            format!("{:032x}{:032x}", rng.gen::<u128>(), rng.gen::<u128>())
+        };
+        let link = store::unsubscribe_token(&self.db, c.org_id, c.user_id, scope, &fresh).await?;
+        message.unsubscribe_url = Some(self.url(&format!("{UNSUBSCRIBE_PATH}?token={link}")));
         let mut tx = self.db.begin().await?;
         outbox::enqueue(&mut tx, &email_requested(Some(OrgId(c.org_id)), &message)).await?;
         let reference = message.id.to_string();
@@ -774,6 +786,49 @@ impl Notifications {
         s.updated_at = Utc::now();
         store::put_settings(&self.db, &s).await?;
         self.preferences(caller).await
+    }
+
+    /// An email's one-click unsubscribe (RFC 8058): that kind of news (or, from a digest,
+    /// everything gathered in digests) stops coming by email. The kinds turned off.
+    pub async fn unsubscribe(&self, token: &str) -> Result<Vec<Kind>> {
+        let (org, user, scope) = store::unsubscribe_of(&self.db, token)
+            .await?
+            .ok_or(NotificationsError::NotFound("unsubscribe link"))?;
+        let kinds: Vec<Kind> = if scope == "digest" {
+            let chosen: HashMap<String, String> = store::preferences(&self.db, org, user)
+                .await?
+                .into_iter()
+                .filter(|(_, c, _)| c == Channel::Email.as_str())
+                .map(|(k, _, m)| (k, m))
+                .collect();
+            Kind::ALL
+                .into_iter()
+                .filter(|k| {
+                    chosen
+                        .get(k.as_str())
+                        .and_then(|m| Mode::parse(m))
+                        .unwrap_or(domain::default_mode(*k, Channel::Email))
+                        == Mode::Digest
+                })
+                .collect()
+        } else {
+            Kind::parse(&scope).into_iter().collect()
+        };
+        let mut tx = self.db.begin().await?;
+        for k in &kinds {
+            store::put_preference(
+                &mut tx,
+                org,
+                user,
+                k.as_str(),
+                Channel::Email.as_str(),
+                Mode::Off.as_str(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(user_id = %user, scope, "unsubscribed from email by its link");
+        Ok(kinds)
     }
 
     // ---- phone verification ----

@@ -383,6 +383,7 @@ pub struct Claimed {
     pub mode: String,
     pub attempts: i32,
     pub reply_code: Option<String>,
+    pub kind: String,
     pub title: String,
     pub body: String,
     pub link: String,
@@ -393,7 +394,7 @@ pub struct Claimed {
 
 const CLAIMED_SELECT: &str =
     "SELECT d.id, d.org_id, d.user_id, d.channel, d.mode, d.attempts, d.reply_code, \
-     n.title, n.body, n.link, m.email, m.active, \
+     n.kind, n.title, n.body, n.link, m.email, m.active, \
      CASE WHEN s.phone_verified_at IS NULL THEN NULL ELSE s.phone END AS phone \
      FROM nt_deliveries d JOIN nt_notifications n ON n.id = d.notification_id \
      JOIN nt_members m ON m.user_id = d.user_id LEFT JOIN nt_settings s ON s.user_id = d.user_id";
@@ -676,4 +677,42 @@ pub async fn set_inbound_outcome(db: &Db, sid: &str, outcome: &str) -> sqlx::Res
         .execute(c)
         .await
         .map(|_| ()))
+}
+
+// ---- one-click unsubscribe ----
+
+/// The token of `user`'s unsubscribe link for `scope`, made on first use.
+pub async fn unsubscribe_token(
+    db: &Db,
+    org: Uuid,
+    user: Uuid,
+    scope: &str,
+    fresh: &str,
+) -> sqlx::Result<String> {
+    let insert = "INSERT INTO nt_unsubscribe (user_id, org_id, scope, token, created_at) VALUES ($1, $2, $3, $4, $5) \
+                  ON CONFLICT (user_id, scope) DO NOTHING";
+    on_db!(db, |c| sqlx::query(insert)
+        .bind(user)
+        .bind(org)
+        .bind(scope)
+        .bind(fresh)
+        .bind(Utc::now())
+        .execute(c)
+        .await
+        .map(|_| ()))?;
+    let sql = "SELECT token FROM nt_unsubscribe WHERE user_id = $1 AND scope = $2";
+    on_db!(db, |c| sqlx::query_scalar(sql)
+        .bind(user)
+        .bind(scope)
+        .fetch_one(c)
+        .await)
+}
+
+/// `(org, user, scope)` of an unsubscribe token.
+pub async fn unsubscribe_of(db: &Db, token: &str) -> sqlx::Result<Option<(Uuid, Uuid, String)>> {
+    let sql = "SELECT org_id, user_id, scope FROM nt_unsubscribe WHERE token = $1";
+    on_db!(db, |c| sqlx::query_as(sql)
+        .bind(token)
+        .fetch_optional(c)
+        .await)
 }
