@@ -416,17 +416,19 @@ fn start_platform_work(
         Some(url) => Arc::new(SmtpMailer::new(
             url,
             std::time::Duration::from_millis(config.email.smtp_timeout_ms),
+            config.email.concurrency as u32,
         )?),
         None => Arc::new(SpoolMailer::new(config.data_dir.join("mail"))),
     };
-    let (bus, sent, from, token) = (
+    let (bus, sent, from, token, concurrency) = (
         seams.bus.clone(),
         seams.cache.clone(),
         config.email.from.clone(),
         work.shutdown.clone(),
+        config.email.concurrency,
     );
     work.tasks.push(tokio::spawn(async move {
-        if let Err(e) = run_mailer(bus, mailer, sent, from, token).await {
+        if let Err(e) = run_mailer(bus, mailer, sent, from, concurrency, token).await {
             tracing::error!(error = %e, "mailer stopped");
         }
     }));

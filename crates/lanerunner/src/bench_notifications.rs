@@ -385,7 +385,8 @@ pub async fn bench(opts: NotificationsBench) -> anyhow::Result<String> {
     twilio.clear();
     receiver.clear();
     receiver.accept_unsigned(true);
-    let mailer = lanerunner_platform::mail::SmtpMailer::new(&sink.url(), Duration::from_secs(10))?;
+    let mailer =
+        lanerunner_platform::mail::SmtpMailer::new(&sink.url(), Duration::from_secs(10), 64)?;
     let sms_client = lanerunner_twilio::MessagesClient::new(
         &twilio.base_url,
         ACCOUNT,

@@ -804,6 +804,8 @@ pub struct EmailConfig {
     pub smtp_url: Option<String>,
     /// How long one SMTP conversation may take before it is given up and retried.
     pub smtp_timeout_ms: u64,
+    /// Emails in flight at once per instance (over pooled SMTP connections).
+    pub concurrency: usize,
 }
 
 impl Default for Config {
@@ -914,6 +916,7 @@ impl Default for EmailConfig {
             from: "LaneRunner <no-reply@lanerunner.local>".into(),
             smtp_url: None,
             smtp_timeout_ms: 30_000,
+            concurrency: 8,
         }
     }
 }
@@ -1036,6 +1039,9 @@ impl Config {
         }
         if self.notifications.poll_ms == 0 {
             return Err(invalid("notifications.poll_ms", "must be at least 1"));
+        }
+        if self.email.concurrency == 0 {
+            return Err(invalid("email.concurrency", "must be at least 1"));
         }
         if self.email.smtp_timeout_ms == 0 {
             return Err(invalid("email.smtp_timeout_ms", "must be at least 1"));

@@ -127,7 +127,8 @@ pub fn email_requested(
 /// replay is expected to take.
 const SENT_MEMORY: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
-/// Sends every requested email, as consumer group `mailer`, until `shutdown`.
+/// Sends every requested email, as consumer group `mailer`, until `shutdown`, up to
+/// `concurrency` at once (each settled on its own: acknowledgements need not come in order).
 ///
 /// A request can arrive twice: the relay republishes what it could not mark, and a
 /// delivery whose acknowledgement was lost (the broker went away, the instance died) is
@@ -142,34 +143,56 @@ pub async fn run_mailer(
     mailer: std::sync::Arc<dyn Mailer>,
     sent: std::sync::Arc<dyn crate::cache::Cache>,
     from: String,
+    concurrency: usize,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
     let topic = EMAIL_REQUESTED.topic();
     let mut sub = bus.subscribe("mailer", &[topic.as_str()]).await?;
+    let concurrency = concurrency.max(1);
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let from = std::sync::Arc::new(from);
     loop {
         let delivery = tokio::select! {
-            d = sub.next() => match d { Some(d) => d, None => return Ok(()) },
-            _ = shutdown.cancelled() => return Ok(()),
+            d = sub.next() => match d { Some(d) => d, None => break },
+            _ = shutdown.cancelled() => break,
         };
-        crate::bus::record_lag("mailer", &delivery.event);
-        let outcome = match serde_json::from_value::<EmailMessage>(delivery.event.payload.clone()) {
-            Ok(message) => send_once(mailer.as_ref(), sent.as_ref(), &from, &message).await,
-            Err(e) => Err(crate::bus::Permanent::new(anyhow::anyhow!(
-                "malformed email request: {e}"
-            ))),
-        };
-        match outcome {
-            Ok(()) => delivery.ack().await,
-            // The server refused the message for good (no such mailbox, a malformed
-            // address): retrying cannot help, so it goes to the dead letters at once.
-            Err(e) if crate::bus::is_permanent(&e) => {
-                tracing::warn!(event_id = %delivery.event.id, error = %format!("{e:#}"), "email refused for good; dead-lettered");
-                delivery.dead_letter(format!("{e:#}")).await
-            }
-            Err(e) => {
-                tracing::warn!(event_id = %delivery.event.id, error = %format!("{e:#}"), "email not sent; will retry");
-                delivery.nack(format!("{e:#}")).await
-            }
+        let permit = permits.clone().acquire_owned().await?;
+        let (mailer, sent, from) = (mailer.clone(), sent.clone(), from.clone());
+        tokio::spawn(async move {
+            settle_email(delivery, mailer.as_ref(), sent.as_ref(), &from).await;
+            drop(permit);
+        });
+    }
+    // Let the emails in flight finish before the mailer stops.
+    let _ = permits.acquire_many(concurrency as u32).await;
+    Ok(())
+}
+
+/// Sends one requested email and settles its delivery.
+async fn settle_email(
+    delivery: crate::bus::Delivery,
+    mailer: &dyn Mailer,
+    sent: &dyn crate::cache::Cache,
+    from: &str,
+) {
+    crate::bus::record_lag("mailer", &delivery.event);
+    let outcome = match serde_json::from_value::<EmailMessage>(delivery.event.payload.clone()) {
+        Ok(message) => send_once(mailer, sent, from, &message).await,
+        Err(e) => Err(crate::bus::Permanent::new(anyhow::anyhow!(
+            "malformed email request: {e}"
+        ))),
+    };
+    match outcome {
+        Ok(()) => delivery.ack().await,
+        // The server refused the message for good (no such mailbox, a malformed
+        // address): retrying cannot help, so it goes to the dead letters at once.
+        Err(e) if crate::bus::is_permanent(&e) => {
+            tracing::warn!(event_id = %delivery.event.id, error = %format!("{e:#}"), "email refused for good; dead-lettered");
+            delivery.dead_letter(format!("{e:#}")).await
+        }
+        Err(e) => {
+            tracing::warn!(event_id = %delivery.event.id, error = %format!("{e:#}"), "email not sent; will retry");
+            delivery.nack(format!("{e:#}")).await
         }
     }
 }
@@ -253,9 +276,14 @@ pub struct SmtpMailer {
 }
 
 impl SmtpMailer {
-    pub fn new(url: &str, timeout: std::time::Duration) -> anyhow::Result<Self> {
+    /// `connections`: how many SMTP connections are kept open and reused (one per email
+    /// the mailer sends at once; opening one per email costs a TCP and TLS handshake and
+    /// the server's greeting each time).
+    pub fn new(url: &str, timeout: std::time::Duration, connections: u32) -> anyhow::Result<Self> {
+        let pool = lettre::transport::smtp::PoolConfig::new().max_size(connections.max(1));
         let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)?
             .timeout(Some(timeout))
+            .pool_config(pool)
             .build();
         Ok(Self { transport, timeout })
     }
