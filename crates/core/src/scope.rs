@@ -48,10 +48,12 @@ pub enum Resource {
     Webhooks,
     /// A person's own notifications, their preferences and their mobile number.
     Notifications,
+    /// Phone calls with the AI agent: the organization's lines, calls, their transcripts.
+    Voice,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 16] = [
+    pub const ALL: [Resource; 17] = [
         Resource::Identity,
         Resource::Loads,
         Resource::Trucks,
@@ -68,6 +70,7 @@ impl Resource {
         Resource::Tracking,
         Resource::Webhooks,
         Resource::Notifications,
+        Resource::Voice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +91,7 @@ impl Resource {
             Resource::Tracking => "tracking",
             Resource::Webhooks => "webhooks",
             Resource::Notifications => "notifications",
+            Resource::Voice => "voice",
         }
     }
 }

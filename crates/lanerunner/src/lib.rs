@@ -38,6 +38,7 @@ pub mod storage_keys;
 pub mod stripe;
 #[cfg(feature = "testkit")]
 pub mod testing;
+pub mod voice_desk;
 #[cfg(feature = "testkit")]
 pub mod webhook_receiver;
 pub mod webhooks;

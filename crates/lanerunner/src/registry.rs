@@ -370,6 +370,37 @@ pub const SERVICES: &[ServiceSpec] = &[
         },
     },
     ServiceSpec {
+        name: lanerunner_voice::SERVICE,
+        migrations: lanerunner_voice::migrations,
+        // `public_url` for the turns' webhook URLs, `twilio.auth_token` for their
+        // signatures, and the negotiation service, which vets callers and answers their
+        // offers: a direct call (the caller is waiting on the line), so voice runs where
+        // negotiation runs.
+        start: |ctx, config, peers| {
+            Box::pin(async move {
+                let negotiation = peers
+                    .get::<lanerunner_negotiation_service::NegotiationService>()
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "the voice service negotiates through the negotiation service in the same process: run them together (--services negotiation,voice)"
+                        )
+                    })?;
+                let desk = Arc::new(crate::voice_desk::NegotiationDeal(
+                    negotiation.negotiations().clone(),
+                ));
+                let telephony = Arc::new(crate::voice_desk::TwilioSignatures(
+                    config.twilio.auth_token.clone(),
+                ));
+                let settings = lanerunner_voice::Settings {
+                    public_url: config.public_url.clone(),
+                };
+                Ok(Started::new(
+                    lanerunner_voice::VoiceService::start(ctx, desk, telephony, settings).await?,
+                ))
+            })
+        },
+    },
+    ServiceSpec {
         name: lanerunner_reporting::SERVICE,
         migrations: lanerunner_reporting::migrations,
         // `reporting.*`, `public_url` for the links it emails, and analytics, whose figures

@@ -894,3 +894,73 @@ mod erased {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_loads_and_carriers_publish_voice_reads() {
+    use lanerunner_voice::events as voice;
+    let publisher: Vec<String> = [
+        lanerunner_loads::events::LOAD_POSTED,
+        lanerunner_loads::events::LOAD_STATUS_CHANGED,
+        lanerunner_carriers::events::CARRIER_STANDING,
+    ]
+    .iter()
+    .map(|t| t.topic())
+    .collect();
+    assert_eq!(voice::consumed_topics(), publisher);
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut sub = app
+        .app()
+        .bus()
+        .subscribe_broadcast(&["load.#", "carrier.#"])
+        .await
+        .unwrap();
+    let broker = app.signup("contract-vb@example.com", "broker").await;
+    let carrier = app.signup("contract-vc@example.com", "carrier").await;
+    let res = app
+        .put_json(
+            "/v1/carriers/authority",
+            &json!({"usdot_number": 2_751_904, "mc_number": 938_252, "insurance_expires_on": "2099-06-30"}),
+            Some(&carrier.access),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let id = lanerunner::testing::posted(
+        &app,
+        &broker,
+        &lanerunner::testing::dallas_atlanta_load("EC-V-7", 240_000),
+    )
+    .await;
+    let seen = first_of_each(&mut sub, &publisher).await;
+    let posted: voice::Posted = read_as(&seen["load.posted.v1"]);
+    assert_eq!(
+        (
+            posted.id.to_string(),
+            posted.reference.as_str(),
+            posted.equipment.as_str()
+        ),
+        (id.clone(), "EC-V-7", "V")
+    );
+    assert_eq!(
+        lanerunner_voice::understand::equipment_name(&posted.equipment),
+        "dry_van"
+    );
+    assert!(posted
+        .stops
+        .iter()
+        .any(|s| s.kind == "pickup" && s.location.label == "Dallas, TX"));
+    let status: voice::StatusChanged = read_as(&seen["load.status_changed.v1"]);
+    assert_eq!(
+        (status.load_id.to_string(), status.to.as_str()),
+        (id, "posted")
+    );
+    let standing: voice::Standing = read_as(&seen["carrier.standing.v1"]);
+    assert_eq!(
+        (
+            standing.carrier_org_id.to_string(),
+            standing.mc_number,
+            standing.standing.as_str()
+        ),
+        (carrier.org_id, Some(938_252), "unverified")
+    );
+}

@@ -197,6 +197,8 @@ pub mod scope {
         WebhooksWrite => Webhooks, Write;
         NotificationsRead => Notifications, Read;
         NotificationsWrite => Notifications, Write;
+        VoiceRead => Voice, Read;
+        VoiceWrite => Voice, Write;
     }
 }
 

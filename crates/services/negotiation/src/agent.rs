@@ -296,7 +296,21 @@ impl Negotiations {
         if event.org_id != Some(OrgId(mover_org)) || update.status != Status::Open.as_str() {
             return Ok(());
         }
-        let Some(mut row) = store::negotiation_in(tx, update.negotiation_id.into()).await? else {
+        self.agent_answers(tx, update.negotiation_id.into(), mover)
+            .await
+    }
+
+    /// `mover`'s agent answers the standing offer of negotiation `id`, in `tx`, when that
+    /// party has a policy and it is its turn (otherwise nothing happens). A phone call asks
+    /// for the answer at once, in the turn that carried the caller's offer; the consumer's
+    /// later run then finds it is no longer the agent's turn.
+    pub(crate) async fn agent_answers(
+        &self,
+        tx: &mut Tx,
+        id: crate::NegotiationId,
+        mover: Side,
+    ) -> anyhow::Result<()> {
+        let Some(mut row) = store::negotiation_in(tx, id).await? else {
             return Ok(());
         };
         let Some(load) = store::load_in(tx, row.load_id).await? else {

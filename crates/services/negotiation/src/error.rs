@@ -33,6 +33,9 @@ pub enum NegotiationError {
     Contended,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// An agent's turn failed (its store, or a state that cannot be read).
+    #[error("{0:#}")]
+    Internal(anyhow::Error),
 }
 
 pub type Result<T, E = NegotiationError> = std::result::Result<T, E>;
@@ -98,6 +101,7 @@ impl From<NegotiationError> for Problem {
             .detail(question),
             e @ NegotiationError::Contended => conflict("contended", "Try again", e.to_string()),
             NegotiationError::Db(e) => Problem::from(e),
+            NegotiationError::Internal(e) => Problem::internal(&format!("{e:#}")),
         }
     }
 }

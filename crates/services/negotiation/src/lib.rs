@@ -20,6 +20,7 @@ pub mod events;
 pub mod language;
 pub mod lists;
 pub mod market;
+pub mod phone;
 mod service;
 mod store;
 pub mod vetting;

@@ -548,7 +548,7 @@ impl Negotiations {
     }
 
     /// Commits and wakes the outbox relay.
-    async fn commit(&self, tx: Tx) -> Result<()> {
+    pub(crate) async fn commit(&self, tx: Tx) -> Result<()> {
         tx.commit().await?;
         self.outbox.committed();
         Ok(())

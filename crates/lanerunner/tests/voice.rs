@@ -1,0 +1,801 @@
+//! The AI voice agent over real HTTP, driven by whole calls as Twilio would make them
+//! (signed TwiML webhooks, `<Gather>` speech and keypad results, the status callback), on
+//! SQLite and on PostgreSQL: a carrier calls a broker's line, gives its MC number, asks for
+//! a load by reference, counters, and books it inside the broker's agent policy; the call
+//! keeps its transcript, outcome, sentiment and summary. Unknown MC numbers, speech that
+//! cannot be understood, a request for a person, forged, unsigned and replayed requests,
+//! and a caller who hangs up all end clearly, with nothing booked that should not be.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lanerunner::testing::{
+    dallas_atlanta_load, expect_problem, json_of, Account, Backend, TestApp,
+};
+use lanerunner_twilio::testing::TwilioStandIn;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "twilio-auth-token-for-tests";
+const LINE: &str = "+15005550100";
+const DESK: &str = "+15005550199";
+const CALLER: &str = "+14155550123";
+
+async fn spawn(backend: Backend) -> (TestApp, TwilioStandIn) {
+    let twilio = TwilioStandIn::start(ACCOUNT, TOKEN).await.unwrap();
+    // Twilio signs the URL it posts to: the app's public URL is where it really listens.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = twilio.base_url.clone();
+    let app = TestApp::spawn_with(backend, move |c| {
+        c.listen = ([127, 0, 0, 1], port).into();
+        c.public_url = format!("http://127.0.0.1:{port}");
+        c.twilio.account_sid = Some(ACCOUNT.into());
+        c.twilio.auth_token = Some(TOKEN.into());
+        c.twilio.from_number = Some(LINE.into());
+        c.twilio.verify_service_sid = Some("VA0123456789abcdef0123456789abcdef".into());
+        c.twilio.api_base_url = base.clone();
+        c.twilio.verify_base_url = base;
+    })
+    .await;
+    (app, twilio)
+}
+
+macro_rules! on_both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body(lanerunner::testing::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if lanerunner::testing::skip_engine_test("PostgreSQL") {
+                    return;
+                }
+                super::$body(lanerunner::testing::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+/// A broker with a line, an agent on a posted Dallas–Atlanta load (reference LR-1002,
+/// posted at $2,100, the agent's limit $2,300), and a carrier with MC 123456: the load's
+/// id, once the voice service knows the load and the carrier.
+async fn desk(app: &TestApp) -> (Account, Account, String) {
+    let broker = app.signup("broker@example.com", "broker").await;
+    let carrier = app.signup("dispatch@carrier.example", "carrier").await;
+    let res = app
+        .put_json(
+            "/v1/carriers/authority",
+            &json!({"usdot_number": 2_345_678, "mc_number": 123_456, "insurance_expires_on": "2099-06-30"}),
+            Some(&carrier.access),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    json_of(
+        app.put_json(
+            &format!("/v1/voice/lines/{LINE}"),
+            &json!({"company_name": "Acme Logistics", "transfer_number": DESK}),
+            Some(&broker.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let load =
+        lanerunner::testing::posted(app, &broker, &dallas_atlanta_load("LR-1002", 210_000)).await;
+    let policy = json!({"start_cents": 200_000, "target_cents": 215_000, "max_cents": 230_000});
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let res = app
+            .put_json(
+                &format!("/v1/negotiations/policies/{load}"),
+                &policy,
+                Some(&broker.access),
+            )
+            .await;
+        if res.status() == StatusCode::OK {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the load never reached negotiation"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The voice service learns loads and standings from events: a simulated call finds
+    // both once they have arrived.
+    loop {
+        let call = json_of(
+            app.post_json(
+                "/v1/voice/calls/simulated",
+                &json!({}),
+                Some(&broker.access),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = call["call_id"].as_str().unwrap().to_owned();
+        let said = say(app, &broker, &id, json!({"digits": "123456"})).await;
+        if said["then"] == "listen" {
+            let pitched = say(
+                app,
+                &broker,
+                &id,
+                json!({"text": "reference L R one zero zero two"}),
+            )
+            .await;
+            if pitched["say"]
+                .as_str()
+                .unwrap()
+                .contains("Dallas, TX to Atlanta, GA")
+            {
+                say(app, &broker, &id, json!({"text": "no thanks"})).await;
+                break;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the voice service never learned the load: {said}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (broker, carrier, load)
+}
+
+async fn say(app: &TestApp, who: &Account, call: &str, body: Value) -> Value {
+    json_of(
+        app.post_json(
+            &format!("/v1/voice/calls/{call}/say"),
+            &body,
+            Some(&who.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// A call as Twilio drives it: the first webhook, then each `<Gather>` result posted to
+/// the action URL the last TwiML gave.
+struct Call<'a> {
+    twilio: &'a TwilioStandIn,
+    sid: String,
+    action: Option<String>,
+    last: String,
+}
+
+fn action_of(twiml: &str) -> Option<String> {
+    let start = twiml.find("action=\"")? + "action=\"".len();
+    let end = start + twiml[start..].find('"')?;
+    Some(twiml[start..end].replace("&amp;", "&"))
+}
+
+impl<'a> Call<'a> {
+    async fn dial(twilio: &'a TwilioStandIn, app: &TestApp, sid: &str, to: &str) -> Call<'a> {
+        let (status, body) = twilio
+            .post_signed(
+                &app.url("/v1/voice/twilio/inbound"),
+                &[
+                    ("CallSid", sid),
+                    ("AccountSid", ACCOUNT),
+                    ("From", CALLER),
+                    ("To", to),
+                    ("CallStatus", "ringing"),
+                    ("Direction", "inbound"),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{body}");
+        Call {
+            twilio,
+            sid: sid.into(),
+            action: action_of(&body),
+            last: body,
+        }
+    }
+
+    /// The caller says `speech` (or keys `digits`); the agent's TwiML.
+    async fn turn(&mut self, speech: Option<&str>, digits: Option<&str>) -> String {
+        let action = self.action.clone().expect("the agent is listening");
+        let mut params = vec![
+            ("CallSid", self.sid.as_str()),
+            ("AccountSid", ACCOUNT),
+            ("CallStatus", "in-progress"),
+        ];
+        if let Some(s) = speech {
+            params.push(("SpeechResult", s));
+            params.push(("Confidence", "0.91"));
+        }
+        if let Some(d) = digits {
+            params.push(("Digits", d));
+        }
+        let (status, body) = self.twilio.post_signed(&action, &params).await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        self.action = action_of(&body);
+        self.last = body.clone();
+        body
+    }
+}
+
+async fn call_view(app: &TestApp, who: &Account, sid_contains: Option<&str>) -> Value {
+    let list = json_of(
+        app.get("/v1/voice/calls?limit=50", Some(&who.access)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let calls = list["items"].as_array().unwrap();
+    let first = calls
+        .iter()
+        .find(|c| c["channel"] == "twilio" && sid_contains.is_none_or(|_| true))
+        .expect("a Twilio call");
+    json_of(
+        app.get(
+            &format!("/v1/voice/calls/{}", first["id"].as_str().unwrap()),
+            Some(&who.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn a_carrier_calls_counters_and_books_a_load(backend: Backend) {
+    let (app, twilio) = spawn(backend).await;
+    let (broker, carrier, load) = desk(&app).await;
+    let mut call = Call::dial(&twilio, &app, "CA0001", LINE).await;
+    assert!(
+        call.last.contains("Thanks for calling Acme Logistics"),
+        "{}",
+        call.last
+    );
+    assert!(
+        call.last.contains("recorded and transcribed"),
+        "the recording notice: {}",
+        call.last
+    );
+    assert!(
+        call.last.contains("<Gather input=\"speech dtmf\""),
+        "{}",
+        call.last
+    );
+
+    let asked = call
+        .turn(Some("yeah it's M C one two three four five six"), None)
+        .await;
+    assert!(
+        asked.contains("Which load are you calling about"),
+        "{asked}"
+    );
+    let pitched = call
+        .turn(Some("reference L R one zero zero two"), None)
+        .await;
+    assert!(
+        pitched.contains("Dallas, TX to Atlanta, GA, dry van, 40,000 pounds"),
+        "{pitched}"
+    );
+    assert!(pitched.contains("paying $2,100 all in"), "{pitched}");
+
+    // A retried webhook (Twilio did not hear our answer) gets the same answer, and the
+    // call does not move on twice.
+    let action_before = call.action.clone();
+    let countered = call
+        .turn(Some("I'd need twenty four hundred all in"), None)
+        .await;
+    assert!(
+        countered.contains("I can do $"),
+        "the agent counters: {countered}"
+    );
+    let (status, again) = twilio
+        .post_signed(
+            &action_of(&pitched).unwrap(),
+            &[
+                ("CallSid", "CA0001"),
+                ("AccountSid", ACCOUNT),
+                ("CallStatus", "in-progress"),
+                ("SpeechResult", "I'd need twenty four hundred all in"),
+                ("Confidence", "0.91"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!((status, again.as_str()), (200, countered.as_str()));
+    assert_ne!(call.action, action_before);
+
+    let booked = call.turn(Some("okay deal, book it"), None).await;
+    assert!(booked.contains("you're booked on load LR-1002"), "{booked}");
+    assert!(booked.contains("<Hangup/>"), "{booked}");
+
+    let view = call_view(&app, &broker, None).await;
+    assert_eq!(view["outcome"], "booked", "{view}");
+    assert_eq!(view["status"], "completed");
+    assert_eq!(view["mc_number"], 123_456);
+    assert_eq!(view["carrier_org_id"], carrier.org_id.as_str());
+    assert_eq!(view["load_id"], load.as_str());
+    let agreed = view["agreed_cents"].as_i64().unwrap();
+    assert!(
+        (200_000..=230_000).contains(&agreed),
+        "inside the policy: {agreed}"
+    );
+    assert_eq!(view["sentiment"], "positive", "{view}");
+    let summary = view["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("MC 123456 called about load LR-1002. Asked $2,400."),
+        "{summary}"
+    );
+    assert!(summary.contains("Booked at $"), "{summary}");
+    let transcript = view["transcript"].as_array().unwrap();
+    assert_eq!(
+        transcript.len(),
+        5,
+        "greeting and four turns: {transcript:?}"
+    );
+    assert_eq!(
+        transcript[3]["heard"],
+        "I'd need twenty four hundred all in"
+    );
+
+    // The agreement went through the negotiation service and booked the load.
+    let negotiation = view["negotiation_id"].as_str().unwrap();
+    let n = json_of(
+        app.get(
+            &format!("/v1/negotiations/{negotiation}"),
+            Some(&broker.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(n["status"], "agreed");
+    assert_eq!(n["agreed_cents"], agreed);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let l = json_of(
+            app.get(&format!("/v1/loads/{load}"), Some(&broker.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        if l["status"] == "covered" || l["status"] == "booked" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the load was never covered: {}",
+            l["status"]
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The call is filed under the load and the carrier.
+    for q in [
+        format!("load_id={load}"),
+        format!("carrier_org_id={}", carrier.org_id),
+    ] {
+        let list = json_of(
+            app.get(&format!("/v1/voice/calls?{q}"), Some(&broker.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert!(
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["outcome"] == "booked"),
+            "{q}"
+        );
+    }
+    // Another organization sees none of it.
+    let other = app.signup("other@broker.example", "broker").await;
+    expect_problem(
+        app.get(
+            &format!("/v1/voice/calls/{}", view["id"].as_str().unwrap()),
+            Some(&other.access),
+        )
+        .await,
+        404,
+        "not-found",
+    )
+    .await;
+    let list = json_of(
+        app.get("/v1/voice/calls", Some(&other.access)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+}
+on_both!(booking_by_phone, a_carrier_calls_counters_and_books_a_load);
+
+async fn callers_the_agent_cannot_serve_end_clearly(backend: Backend) {
+    let (app, twilio) = spawn(backend).await;
+    let (broker, _carrier, _load) = desk(&app).await;
+
+    // An MC number nobody holds: not eligible, the call ends, nothing negotiated.
+    let mut call = Call::dial(&twilio, &app, "CA0101", LINE).await;
+    let out = call.turn(None, Some("7654321")).await;
+    assert!(out.contains("can't find MC 7654321"), "{out}");
+    assert!(out.contains("<Hangup/>"));
+
+    // Speech that cannot be read, twice: asked again once, then a person.
+    let mut call = Call::dial(&twilio, &app, "CA0102", LINE).await;
+    let again = call.turn(Some("uh what"), None).await;
+    assert!(again.contains("didn't catch that"), "{again}");
+    let out = call.turn(Some("the blue one"), None).await;
+    assert!(out.contains(&format!("<Dial>{DESK}</Dial>")), "{out}");
+
+    // Silence (the Gather timed out and Twilio followed the Redirect) counts as a miss.
+    let mut call = Call::dial(&twilio, &app, "CA0103", LINE).await;
+    call.turn(None, Some("123456")).await;
+    call.turn(Some("load number one zero zero two"), None).await;
+    let out = call.turn(None, None).await;
+    assert!(out.contains("Are you still there"), "{out}");
+    // Asking for a person goes straight to one.
+    let out = call.turn(Some("can I talk to a real person"), None).await;
+    assert!(out.contains(&format!("<Dial>{DESK}</Dial>")), "{out}");
+
+    // A load nobody posted, twice: the call ends with no load.
+    let mut call = Call::dial(&twilio, &app, "CA0104", LINE).await;
+    call.turn(Some("MC 123456"), None).await;
+    let again = call.turn(Some("reference nine nine nine nine"), None).await;
+    assert!(
+        again.contains("I don't have an open load matching that"),
+        "{again}"
+    );
+    let out = call.turn(Some("Boise to Fargo"), None).await;
+    assert!(out.contains("<Hangup/>"), "{out}");
+
+    // A caller who hangs up mid-call: the status callback closes it.
+    let mut call = Call::dial(&twilio, &app, "CA0105", LINE).await;
+    call.turn(Some("M C 123456"), None).await;
+    let (status, _) = twilio
+        .post_signed(
+            &app.url("/v1/voice/twilio/status"),
+            &[
+                ("CallSid", "CA0105"),
+                ("AccountSid", ACCOUNT),
+                ("CallStatus", "completed"),
+                ("CallDuration", "31"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 204);
+
+    let list = json_of(
+        app.get("/v1/voice/calls?limit=100", Some(&broker.access))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let outcome = |sid_index: usize| {
+        let twilio_calls: Vec<&Value> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["channel"] == "twilio")
+            .collect();
+        // Newest first: CA0105 is index 0.
+        twilio_calls[twilio_calls.len() - sid_index]["outcome"].clone()
+    };
+    assert_eq!(outcome(1), "not_eligible");
+    assert_eq!(outcome(2), "transferred");
+    assert_eq!(outcome(3), "transferred");
+    assert_eq!(outcome(4), "no_load");
+    assert_eq!(outcome(5), "abandoned");
+    // No negotiation was opened by any of these calls.
+    assert!(list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["channel"] == "twilio")
+        .all(|c| c["negotiation_id"].is_null()));
+
+    // A number that is nobody's line: the caller is told, and nothing is recorded.
+    let call = Call::dial(&twilio, &app, "CA0106", "+15005550111").await;
+    assert!(call.last.contains("not taking calls"), "{}", call.last);
+}
+on_both!(
+    callers_who_cannot_be_served,
+    callers_the_agent_cannot_serve_end_clearly
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_unsigned_and_misdirected_webhooks_are_refused() {
+    let (app, twilio) = spawn(Backend::Sqlite).await;
+    let (broker, _carrier, _load) = desk(&app).await;
+    let client = reqwest::Client::new();
+    let form = [("CallSid", "CA0201"), ("From", CALLER), ("To", LINE)];
+    // Unsigned.
+    let res = client
+        .post(app.url("/v1/voice/twilio/inbound"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 403, "webhook-rejected").await;
+    // Signed with another account's token.
+    let signature = lanerunner_twilio::expected_signature(
+        "not-our-token",
+        &app.url("/v1/voice/twilio/inbound"),
+        &form
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>(),
+    );
+    let res = client
+        .post(app.url("/v1/voice/twilio/inbound"))
+        .header("X-Twilio-Signature", signature)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 403, "webhook-rejected").await;
+    // Signed, but a parameter changed after signing.
+    let params: Vec<(String, String)> = form
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let signature =
+        lanerunner_twilio::expected_signature(TOKEN, &app.url("/v1/voice/twilio/inbound"), &params);
+    let res = client
+        .post(app.url("/v1/voice/twilio/inbound"))
+        .header("X-Twilio-Signature", signature)
+        .form(&[
+            ("CallSid", "CA0201"),
+            ("From", CALLER),
+            ("To", "+15005550111"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 403, "webhook-rejected").await;
+    let list = json_of(
+        app.get("/v1/voice/calls", Some(&broker.access)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["channel"] != "twilio"),
+        "nothing recorded"
+    );
+
+    // A signed turn for a call id that is not this CallSid's.
+    let mut call = Call::dial(&twilio, &app, "CA0202", LINE).await;
+    let action = call.action.clone().unwrap();
+    let (status, body) = twilio
+        .post_signed(
+            &action,
+            &[("CallSid", "CA9999"), ("SpeechResult", "MC 123456")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 404, "{body}");
+    // A turn ahead of the call: refused, the call is where it was.
+    let ahead = action.replace("/turns/1", "/turns/5");
+    let (status, body) = twilio
+        .post_signed(
+            &ahead,
+            &[("CallSid", "CA0202"), ("SpeechResult", "MC 123456")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 409, "{body}");
+    let next = call.turn(Some("MC 123456"), None).await;
+    assert!(next.contains("Which load"), "{next}");
+    // A missing CallSid.
+    let (status, body) = twilio
+        .post_signed(
+            &app.url("/v1/voice/twilio/inbound"),
+            &[("From", CALLER), ("To", LINE)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 422, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_turn_released_together_is_answered_once() {
+    if lanerunner::testing::skip_engine_test("PostgreSQL") {
+        return;
+    }
+    let (app, twilio) = spawn(Backend::Postgres).await;
+    let (broker, _carrier, _load) = desk(&app).await;
+    let mut call = Call::dial(&twilio, &app, "CA0301", LINE).await;
+    call.turn(Some("MC 123456"), None).await;
+    call.turn(Some("reference LR 1002"), None).await;
+    let action = call.action.clone().unwrap();
+    let twilio = Arc::new(twilio);
+    let barrier = Arc::new(tokio::sync::Barrier::new(4));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (twilio, barrier, action) = (twilio.clone(), barrier.clone(), action.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            twilio
+                .post_signed(
+                    &action,
+                    &[("CallSid", "CA0301"), ("SpeechResult", "can you do 2350")],
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    assert!(
+        answers.iter().all(|a| a == &answers[0]),
+        "one answer, repeated: {answers:?}"
+    );
+    assert_eq!(answers[0].0, 200);
+    let view = call_view(&app, &broker, None).await;
+    let n = json_of(
+        app.get(
+            &format!(
+                "/v1/negotiations/{}",
+                view["negotiation_id"].as_str().unwrap()
+            ),
+            Some(&broker.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let carrier_offers = n["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["side"] == "carrier" && m["event"]["event"] == "offered")
+        .count();
+    assert_eq!(carrier_offers, 1, "the offer was made once: {n}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_are_the_brokers_own_and_checked() {
+    let (app, _twilio) = spawn(Backend::Sqlite).await;
+    let broker = app.signup("broker@example.com", "broker").await;
+    let other = app.signup("other@example.com", "broker").await;
+    let carrier = app.signup("dispatch@carrier.example", "carrier").await;
+    let path = format!("/v1/voice/lines/{LINE}");
+    expect_problem(
+        app.put_json(
+            "/v1/voice/lines/5550100",
+            &json!({"company_name": "Acme"}),
+            Some(&broker.access),
+        )
+        .await,
+        422,
+        "validation",
+    )
+    .await;
+    expect_problem(
+        app.put_json(&path, &json!({"company_name": " "}), Some(&broker.access))
+            .await,
+        422,
+        "validation",
+    )
+    .await;
+    expect_problem(
+        app.put_json(
+            &path,
+            &json!({"company_name": "Acme", "transfer_number": LINE}),
+            Some(&broker.access),
+        )
+        .await,
+        422,
+        "validation",
+    )
+    .await;
+    expect_problem(
+        app.put_json(
+            &path,
+            &json!({"company_name": "Acme"}),
+            Some(&carrier.access),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // A simulated call needs a line.
+    expect_problem(
+        app.post_json(
+            "/v1/voice/calls/simulated",
+            &json!({}),
+            Some(&broker.access),
+        )
+        .await,
+        409,
+        "no-line",
+    )
+    .await;
+    let line = json_of(
+        app.put_json(
+            &path,
+            &json!({"company_name": "Acme", "recording_notice": false}),
+            Some(&broker.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(line["recording_notice"], false);
+    // Another organization cannot take or remove the number.
+    expect_problem(
+        app.put_json(
+            &path,
+            &json!({"company_name": "Other"}),
+            Some(&other.access),
+        )
+        .await,
+        409,
+        "line-taken",
+    )
+    .await;
+    expect_problem(
+        app.delete(&path, Some(&other.access)).await,
+        404,
+        "not-found",
+    )
+    .await;
+    let lines = json_of(
+        app.get("/v1/voice/lines", Some(&broker.access)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(lines.as_array().unwrap().len(), 1);
+    assert_eq!(lines[0]["company_name"], "Acme");
+    // Without the notice, the greeting does not claim a recording.
+    let call = json_of(
+        app.post_json(
+            "/v1/voice/calls/simulated",
+            &json!({}),
+            Some(&broker.access),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert!(!call["say"].as_str().unwrap().contains("recorded"));
+    let id = call["call_id"].as_str().unwrap();
+    expect_problem(
+        app.post_json(
+            &format!("/v1/voice/calls/{id}/say"),
+            &json!({"digits": "12ab"}),
+            Some(&broker.access),
+        )
+        .await,
+        422,
+        "validation",
+    )
+    .await;
+    expect_problem(
+        app.post_json(
+            &format!("/v1/voice/calls/{id}/say"),
+            &json!({"text": "MC 123456"}),
+            Some(&other.access),
+        )
+        .await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert_eq!(
+        app.delete(&path, Some(&broker.access)).await.status(),
+        StatusCode::NO_CONTENT
+    );
+}

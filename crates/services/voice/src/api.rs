@@ -1,0 +1,277 @@
+//! The voice service's HTTP API. A broker manages its lines and reads its calls
+//! (`voice:read|write`); the telephony provider's webhooks carry no credential and are
+//! accepted only with the provider's signature over the URL and parameters.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use lanerunner_platform::http::pagination::PageQuery;
+use lanerunner_platform::http::scope::{VoiceRead, VoiceWrite};
+use lanerunner_platform::http::{ApiJson, Authorized, Page, Problem};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::error::VoiceError;
+use crate::service::{Calls, Heard};
+use crate::twiml::{self, Next, Reply};
+use crate::views::{AgentTurnView, CallView, LineInput, LineView, SayInput, SimulatedCallInput};
+use crate::CallId;
+
+pub type AppState = Arc<Calls>;
+
+pub fn routes(calls: Arc<Calls>) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(list_lines))
+        .routes(routes!(put_line, delete_line))
+        .routes(routes!(list_calls))
+        .routes(routes!(get_call))
+        .routes(routes!(simulate))
+        .routes(routes!(say))
+        .routes(routes!(twilio_inbound))
+        .routes(routes!(twilio_turn))
+        .routes(routes!(twilio_status))
+        .with_state(calls)
+}
+
+/// Your organization's lines: the numbers on which the agent answers carriers.
+#[utoipa::path(get, path = "/v1/voice/lines", tag = "voice", security(("bearer" = [])),
+    responses((status = 200, body = Vec<LineView>), (status = 403, body = Problem)))]
+pub async fn list_lines(
+    State(s): State<AppState>,
+    caller: Authorized<VoiceRead>,
+) -> Result<Json<Vec<LineView>>, Problem> {
+    Ok(Json(s.lines(&caller).await?))
+}
+
+/// Adds or changes a line. `409 line-taken` when the number is another organization's.
+#[utoipa::path(put, path = "/v1/voice/lines/{phone_number}", tag = "voice", security(("bearer" = [])),
+    params(("phone_number" = String, Path, description = "E.164, like +14155550100")),
+    request_body = LineInput,
+    responses((status = 200, body = LineView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_line(
+    State(s): State<AppState>,
+    caller: Authorized<VoiceWrite>,
+    Path(number): Path<String>,
+    ApiJson(input): ApiJson<LineInput>,
+) -> Result<Json<LineView>, Problem> {
+    Ok(Json(s.put_line(&caller, &number, input).await?))
+}
+
+#[utoipa::path(delete, path = "/v1/voice/lines/{phone_number}", tag = "voice", security(("bearer" = [])),
+    params(("phone_number" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete_line(
+    State(s): State<AppState>,
+    caller: Authorized<VoiceWrite>,
+    Path(number): Path<String>,
+) -> Result<StatusCode, Problem> {
+    s.delete_line(&caller, &number).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallFilter {
+    /// Only calls about this load.
+    pub load_id: Option<Uuid>,
+    /// Only calls from this carrier organization.
+    pub carrier_org_id: Option<Uuid>,
+}
+
+/// Your calls, newest first, with each one's outcome, sentiment and summary.
+#[utoipa::path(get, path = "/v1/voice/calls", tag = "voice", security(("bearer" = [])), params(PageQuery, CallFilter),
+    responses((status = 200, body = Page<CallView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_calls(
+    State(s): State<AppState>,
+    caller: Authorized<VoiceRead>,
+    Query(q): Query<PageQuery>,
+    Query(f): Query<CallFilter>,
+) -> Result<Json<Page<CallView>>, Problem> {
+    let cursor = q.cursor()?;
+    let rows = s
+        .calls(
+            caller.org,
+            f.load_id,
+            f.carrier_org_id,
+            cursor.after.map(CallId),
+            i64::from(cursor.limit) + 1,
+        )
+        .await?;
+    Ok(Json(Page::from_rows(rows, cursor, |c| c.id)))
+}
+
+/// One call with its transcript.
+#[utoipa::path(get, path = "/v1/voice/calls/{id}", tag = "voice", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = CallView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_call(
+    State(s): State<AppState>,
+    caller: Authorized<VoiceRead>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<CallView>, Problem> {
+    Ok(Json(s.call(caller.org, CallId(id)).await?))
+}
+
+/// Starts a simulated call on one of your lines: the agent's greeting. `409 no-line`
+/// without a line.
+#[utoipa::path(post, path = "/v1/voice/calls/simulated", tag = "voice", security(("bearer" = [])),
+    request_body = SimulatedCallInput,
+    responses((status = 201, body = AgentTurnView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn simulate(
+    State(s): State<AppState>,
+    caller: Authorized<VoiceWrite>,
+    ApiJson(input): ApiJson<SimulatedCallInput>,
+) -> Result<(StatusCode, Json<AgentTurnView>), Problem> {
+    Ok((StatusCode::CREATED, Json(s.simulate(&caller, input).await?)))
+}
+
+/// The caller's words (or keys) on a simulated call, and the agent's answer.
+#[utoipa::path(post, path = "/v1/voice/calls/{id}/say", tag = "voice", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = SayInput,
+    responses((status = 200, body = AgentTurnView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn say(
+    State(s): State<AppState>,
+    caller: Authorized<VoiceWrite>,
+    Path(id): Path<Uuid>,
+    ApiJson(input): ApiJson<SayInput>,
+) -> Result<Json<AgentTurnView>, Problem> {
+    Ok(Json(s.say(&caller, CallId(id), input).await?))
+}
+
+// ---- Twilio ----
+
+/// The URLs the provider may have signed: as configured (`public_url`) and as this request
+/// reached us (its `Host`, behind a proxy `X-Forwarded-Host` and `X-Forwarded-Proto`).
+fn signed_urls(s: &Calls, headers: &HeaderMap, uri: &axum::http::Uri) -> Vec<String> {
+    let tail = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| uri.path().to_owned());
+    let public = s.settings().public_url.trim_end_matches('/').to_owned();
+    let mut urls = vec![format!("{public}{tail}")];
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(host) = header("x-forwarded-host").or(header("host")) {
+        let scheme = header("x-forwarded-proto").unwrap_or(if public.starts_with("https") {
+            "https"
+        } else {
+            "http"
+        });
+        urls.push(format!("{scheme}://{host}{tail}"));
+    }
+    urls
+}
+
+/// The form, checked against the signature before anything in it is read.
+fn signed_form(
+    s: &Calls,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+    body: &Bytes,
+) -> Result<Vec<(String, String)>, VoiceError> {
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok());
+    s.check_signed(&signed_urls(s, headers, uri), &params, signature)?;
+    Ok(params)
+}
+
+fn field<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn required<'a>(params: &'a [(String, String)], name: &'static str) -> Result<&'a str, VoiceError> {
+    field(params, name)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| VoiceError::invalid(name, "is required"))
+}
+
+fn twiml_response(xml: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], xml).into_response()
+}
+
+/// Twilio's voice webhook for a call to one of the lines: the agent's greeting as TwiML.
+/// `403 webhook-rejected` without a valid `X-Twilio-Signature`; a retried request (same
+/// `CallSid`) gets the same greeting.
+#[utoipa::path(post, path = "/v1/voice/twilio/inbound", tag = "voice",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml"), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn twilio_inbound(
+    State(s): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let params = signed_form(&s, &headers, &uri, &body)?;
+    let sid = required(&params, "CallSid")?;
+    let from = field(&params, "From").unwrap_or_default();
+    let to = required(&params, "To")?;
+    let xml = match s.start("twilio", sid, from, to).await? {
+        Some(a) => twiml::render(&a.reply, &s.turn_url(a.call, a.next_turn)),
+        None => twiml::render(
+            &Reply {
+                say: crate::script::NOT_IN_SERVICE.into(),
+                next: Next::HangUp,
+            },
+            "",
+        ),
+    };
+    Ok(twiml_response(xml))
+}
+
+/// What `<Gather>` heard on turn `turn` of a call (`SpeechResult`, `Digits`), or nothing
+/// when the caller stayed silent: the agent's next TwiML. A retried request for a turn
+/// already answered gets the same answer.
+#[utoipa::path(post, path = "/v1/voice/twilio/calls/{id}/turns/{turn}", tag = "voice",
+    params(("id" = Uuid, Path), ("turn" = i64, Path)),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn twilio_turn(
+    State(s): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    Path((id, turn)): Path<(Uuid, i64)>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let params = signed_form(&s, &headers, &uri, &body)?;
+    let sid = required(&params, "CallSid")?;
+    let heard = Heard {
+        speech: field(&params, "SpeechResult").map(str::to_owned),
+        digits: field(&params, "Digits").map(str::to_owned),
+    };
+    let a = s.answer_twilio(CallId(id), sid, turn, heard).await?;
+    Ok(twiml_response(twiml::render(
+        &a.reply,
+        &s.turn_url(a.call, a.next_turn),
+    )))
+}
+
+/// Twilio's call status callback (`CallSid`, `CallStatus`): a call the caller hung up is
+/// closed and debriefed. `403 webhook-rejected` without a valid signature.
+#[utoipa::path(post, path = "/v1/voice/twilio/status", tag = "voice",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn twilio_status(
+    State(s): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, Problem> {
+    let params = signed_form(&s, &headers, &uri, &body)?;
+    let sid = required(&params, "CallSid")?;
+    let status = required(&params, "CallStatus")?;
+    s.status(sid, status).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,158 @@
+//! What clients send and see.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::store::{CallRow, LineRow, TurnRow};
+use crate::twiml::{Next, Reply};
+
+/// `PUT /v1/voice/lines/{phone_number}`: a number of the organization's on which the agent
+/// answers carriers.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct LineInput {
+    /// The name the agent answers with ("Thanks for calling Acme Logistics").
+    pub company_name: String,
+    /// Where a call goes when a person must take it (E.164); without one the agent says
+    /// someone will call back.
+    pub transfer_number: Option<String>,
+    /// Tell callers the call is recorded and transcribed (required in all-party-consent
+    /// states; default on).
+    pub recording_notice: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LineView {
+    pub phone_number: String,
+    pub company_name: String,
+    pub transfer_number: Option<String>,
+    pub recording_notice: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<LineRow> for LineView {
+    fn from(l: LineRow) -> Self {
+        LineView {
+            phone_number: l.phone_number,
+            company_name: l.company_name,
+            transfer_number: l.transfer_number,
+            recording_notice: l.recording_notice,
+            updated_at: l.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TurnView {
+    pub turn: i64,
+    /// What the caller said (speech as recognized) or keyed.
+    pub heard: Option<String>,
+    /// What the agent said.
+    pub said: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<TurnRow> for TurnView {
+    fn from(t: TurnRow) -> Self {
+        TurnView {
+            turn: t.turn,
+            heard: t.heard,
+            said: t.said,
+            at: t.at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CallView {
+    pub id: Uuid,
+    /// `twilio` or `simulated`.
+    pub channel: String,
+    pub from_number: String,
+    pub to_number: String,
+    /// `in_progress`, `completed` or `transferred`.
+    pub status: String,
+    /// `booked`, `countered`, `declined`, `not_eligible`, `no_load`, `transferred`,
+    /// `abandoned`; `null` while the call goes on.
+    pub outcome: Option<String>,
+    pub mc_number: Option<i64>,
+    pub carrier_org_id: Option<Uuid>,
+    pub load_id: Option<Uuid>,
+    pub negotiation_id: Option<Uuid>,
+    pub agreed_cents: Option<i64>,
+    /// `positive`, `neutral` or `negative`.
+    pub sentiment: Option<String>,
+    pub summary: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// The transcript, oldest first (on a single call; `null` in lists).
+    pub transcript: Option<Vec<TurnView>>,
+}
+
+impl CallView {
+    pub fn new(c: CallRow, turns: Option<Vec<TurnRow>>) -> Self {
+        CallView {
+            id: c.id.0,
+            channel: c.channel,
+            from_number: c.from_number,
+            to_number: c.to_number,
+            status: c.status,
+            outcome: c.outcome,
+            mc_number: c.mc_number,
+            carrier_org_id: c.carrier_org_id,
+            load_id: c.load_id,
+            negotiation_id: c.negotiation_id,
+            agreed_cents: c.agreed_cents,
+            sentiment: c.sentiment,
+            summary: c.summary,
+            started_at: c.started_at,
+            ended_at: c.ended_at,
+            transcript: turns.map(|t| t.into_iter().map(TurnView::from).collect()),
+        }
+    }
+}
+
+/// `POST /v1/voice/calls/simulated`: a call on one of your lines, by text in place of a
+/// phone (to try the agent, and in the embedded default without a telephony account).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct SimulatedCallInput {
+    /// The line called (default: your first line).
+    pub line: Option<String>,
+    /// The caller's number as it would show (default `+15550000000`).
+    pub from: Option<String>,
+}
+
+/// `POST /v1/voice/calls/{id}/say`: what the caller says, or keys.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct SayInput {
+    pub text: Option<String>,
+    pub digits: Option<String>,
+}
+
+/// The agent's turn on a simulated call.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AgentTurnView {
+    pub call_id: Uuid,
+    pub say: String,
+    /// `listen`, `transfer` or `hang_up`.
+    pub then: String,
+    pub transfer_to: Option<String>,
+    pub ended: bool,
+}
+
+impl AgentTurnView {
+    pub fn new(call_id: Uuid, r: &Reply) -> Self {
+        let (then, transfer_to) = match &r.next {
+            Next::Listen { .. } => ("listen", None),
+            Next::Transfer { to } => ("transfer", Some(to.clone())),
+            Next::HangUp => ("hang_up", None),
+        };
+        AgentTurnView {
+            call_id,
+            say: r.say.clone(),
+            then: then.into(),
+            transfer_to,
+            ended: then != "listen",
+        }
+    }
+}
