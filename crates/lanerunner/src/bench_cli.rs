@@ -103,6 +103,19 @@ pub enum BenchCommand {
         #[arg(long, default_value = "sqlite")]
         store: String,
     },
+    /// The voice agent: whole calls as Twilio makes them (signed webhooks, gathered speech
+    /// and keys), the turn latency per kind of turn; the peer is a fixed TwiML endpoint
+    /// behind the same signature check.
+    Voice {
+        #[arg(long, default_value_t = 2_000)]
+        calls: usize,
+        /// Calls at once (each by its own carrier).
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// `sqlite` or `postgres` (a scratch database on the local server).
+        #[arg(long, default_value = "sqlite")]
+        store: String,
+    },
     /// Outgoing webhooks: events to a signed-delivery receiver on loopback, healthy and
     /// then failing a share of requests and down for a while; every event must arrive,
     /// once, in order per load. The peer is a sender without retries.
@@ -299,6 +312,26 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                     backend,
                 })
                 .await?;
+            print!("{report}");
+            Ok(())
+        }
+        BenchCommand::Voice {
+            calls,
+            concurrency,
+            store,
+        } => {
+            anyhow::ensure!(calls > 0, "at least one call");
+            let backend = match store.as_str() {
+                "sqlite" => crate::testing::Backend::Sqlite,
+                "postgres" => crate::testing::Backend::Postgres,
+                other => anyhow::bail!("--store is sqlite or postgres, not {other}"),
+            };
+            let report = crate::bench_voice::bench(crate::bench_voice::VoiceBench {
+                calls,
+                concurrency,
+                backend,
+            })
+            .await?;
             print!("{report}");
             Ok(())
         }

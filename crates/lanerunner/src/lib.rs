@@ -21,6 +21,8 @@ pub mod bench_storage;
 #[cfg(feature = "bench")]
 pub mod bench_tracking;
 #[cfg(feature = "bench")]
+pub mod bench_voice;
+#[cfg(feature = "bench")]
 pub mod bench_webhooks;
 pub mod cli;
 pub mod demo;
