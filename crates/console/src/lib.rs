@@ -53,6 +53,7 @@ const ASSETS: &[Asset] = assets! {
     "js/pages/tracking.js" => JS,
     "js/pages/webhooks.js" => JS,
     "js/pages/notifications.js" => JS,
+    "js/pages/calls.js" => JS,
     "vendor/leaflet.js" => JS,
     "vendor/leaflet.css" => "text/css; charset=utf-8",
     "vendor/topojson-client.min.js" => JS,

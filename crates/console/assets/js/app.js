@@ -22,6 +22,7 @@ import { findTrucks, myTrucks, truckPage } from "./pages/trucks.js";
 import { team } from "./pages/team.js";
 import { webhookEndpoint, webhooks } from "./pages/webhooks.js";
 import { notificationSettings, notifications } from "./pages/notifications.js";
+import { callPage, calls } from "./pages/calls.js";
 
 hooks.reauthenticate = reauthenticate;
 
@@ -56,6 +57,7 @@ const PAGES = {
   "#/webhooks": webhooks,
   "#/notifications": notifications,
   "#/notifications/settings": notificationSettings,
+  "#/calls": calls,
   "#/account": account,
 };
 
@@ -82,6 +84,7 @@ function nav(me) {
     h("a", { href: "#/settings" }, "Settings"),
     h("a", { href: "#/team" }, "Team"),
     h("a", { href: "#/webhooks" }, "Webhooks"),
+    kind !== "carrier" ? h("a", { href: "#/calls" }, "Calls") : null,
     h("a", { href: "#/notifications", id: "nav-notifications" }, "Notifications"),
     h("a", { href: "#/account", class: "who", title: "Your account" }, `${me.user.email} · ${me.organization.name} (${kind})`),
     h("button", { class: "link", type: "button", onclick: signOut }, "Sign out"),
@@ -132,6 +135,7 @@ async function route() {
   const docs = hash.match(/^#\/load\/([0-9a-f-]{36})\/documents$/);
   const tracking = hash.match(/^#\/load\/([0-9a-f-]{36})\/tracking$/);
   const hook = hash.match(/^#\/webhooks\/([0-9a-f-]{36})$/);
+  const phoned = hash.match(/^#\/calls\/([0-9a-f-]{36})$/);
   const page = load ? (m) => loadPage(m, load[1])
     : chat ? (m) => conversation(m, chat[1])
     : truck ? (m) => truckPage(m, truck[1])
@@ -139,6 +143,7 @@ async function route() {
     : docs ? (m) => loadDocuments(m, docs[1])
     : tracking ? (m) => loadTracking(m, tracking[1])
     : hook ? (m) => webhookEndpoint(m, hook[1])
+    : phoned ? (m) => callPage(m, phoned[1])
     : PAGES[hash];
   if (!page) return mount("Not found", h("p", {}, "There is no such page. ", h("a", { href: "#/board" }, "Go to the load board")));
   try {
