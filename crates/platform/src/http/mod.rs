@@ -10,6 +10,7 @@ pub mod middleware;
 pub mod ops;
 pub mod pagination;
 pub mod problem;
+pub mod signed_urls;
 
 pub use caller::{
     enrolled_caller, scope, Authenticator, AuthenticatorHandle, Authorized, Caller,
@@ -19,3 +20,4 @@ pub use client_addr::ClientAddr;
 pub use json::ApiJson;
 pub use pagination::{Cursor, Page};
 pub use problem::{FieldError, Invalid, Problem, Violations};
+pub use signed_urls::signed_urls;

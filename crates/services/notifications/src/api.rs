@@ -194,27 +194,6 @@ pub async fn deliveries(
     Ok(Json(Page::from_rows(rows, cursor, |r| r.id)))
 }
 
-/// The URLs the provider may have signed: as configured (`public_url`) and as this request
-/// reached us (its `Host`, behind a proxy `X-Forwarded-Host` and `X-Forwarded-Proto`).
-fn signed_urls(s: &Notifications, headers: &HeaderMap, uri: &axum::http::Uri) -> Vec<String> {
-    let tail = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| uri.path().to_owned());
-    let public = s.settings().public_url.trim_end_matches('/').to_owned();
-    let mut urls = vec![format!("{public}{tail}")];
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(host) = header("x-forwarded-host").or(header("host")) {
-        let scheme = header("x-forwarded-proto").unwrap_or(if public.starts_with("https") {
-            "https"
-        } else {
-            "http"
-        });
-        urls.push(format!("{scheme}://{host}{tail}"));
-    }
-    urls
-}
-
 fn form(body: &Bytes) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -240,7 +219,7 @@ pub async fn sms_inbound(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let urls = signed_urls(&s, &headers, &uri);
+    let urls = lanerunner_platform::http::signed_urls(&s.settings().public_url, &headers, &uri);
     let twiml = s
         .sms_inbound(&urls, &form(&body), signature(&headers))
         .await?;
@@ -258,7 +237,7 @@ pub async fn sms_status(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, Problem> {
-    let urls = signed_urls(&s, &headers, &uri);
+    let urls = lanerunner_platform::http::signed_urls(&s.settings().public_url, &headers, &uri);
     s.sms_status(&urls, &form(&body), signature(&headers))
         .await?;
     Ok(StatusCode::NO_CONTENT)

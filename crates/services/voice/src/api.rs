@@ -147,27 +147,6 @@ pub async fn say(
 
 // ---- Twilio ----
 
-/// The URLs the provider may have signed: as configured (`public_url`) and as this request
-/// reached us (its `Host`, behind a proxy `X-Forwarded-Host` and `X-Forwarded-Proto`).
-fn signed_urls(s: &Calls, headers: &HeaderMap, uri: &axum::http::Uri) -> Vec<String> {
-    let tail = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| uri.path().to_owned());
-    let public = s.settings().public_url.trim_end_matches('/').to_owned();
-    let mut urls = vec![format!("{public}{tail}")];
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(host) = header("x-forwarded-host").or(header("host")) {
-        let scheme = header("x-forwarded-proto").unwrap_or(if public.starts_with("https") {
-            "https"
-        } else {
-            "http"
-        });
-        urls.push(format!("{scheme}://{host}{tail}"));
-    }
-    urls
-}
-
 /// The form, checked against the signature before anything in it is read.
 fn signed_form(
     s: &Calls,
@@ -181,7 +160,11 @@ fn signed_form(
     let signature = headers
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok());
-    s.check_signed(&signed_urls(s, headers, uri), &params, signature)?;
+    s.check_signed(
+        &lanerunner_platform::http::signed_urls(&s.settings().public_url, headers, uri),
+        &params,
+        signature,
+    )?;
     Ok(params)
 }
 
