@@ -137,7 +137,16 @@ async fn desk(app: &TestApp) -> (Account, Account, String) {
                 .unwrap()
                 .contains("Dallas, TX to Atlanta, GA")
             {
-                say(app, &broker, &id, json!({"text": "no thanks"})).await;
+                let declined = say(app, &broker, &id, json!({"text": "no thanks"})).await;
+                assert_eq!(declined["then"], "hang_up", "{declined}");
+                let view = json_of(
+                    app.get(&format!("/v1/voice/calls/{id}"), Some(&broker.access))
+                        .await,
+                    StatusCode::OK,
+                )
+                .await;
+                assert_eq!(view["outcome"], "declined");
+                assert!(view["negotiation_id"].is_null(), "nothing opened: {view}");
                 break;
             }
         }
@@ -798,4 +807,56 @@ async fn lines_are_the_brokers_own_and_checked() {
         app.delete(&path, Some(&broker.access)).await.status(),
         StatusCode::NO_CONTENT
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yes_to_the_pitch_books_at_the_posted_rate() {
+    let (app, _twilio) = spawn(Backend::Sqlite).await;
+    let (broker, _carrier, load) = desk(&app).await;
+    let call = json_of(
+        app.post_json(
+            "/v1/voice/calls/simulated",
+            &json!({}),
+            Some(&broker.access),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = call["call_id"].as_str().unwrap();
+    say(&app, &broker, id, json!({"text": "MC 123456"})).await;
+    let pitched = say(
+        &app,
+        &broker,
+        id,
+        json!({"text": "the Dallas to Atlanta van"}),
+    )
+    .await;
+    assert!(
+        pitched["say"]
+            .as_str()
+            .unwrap()
+            .contains("paying $2,100 all in"),
+        "{pitched}"
+    );
+    let booked = say(&app, &broker, id, json!({"text": "yes, I'll take it"})).await;
+    assert!(
+        booked["say"]
+            .as_str()
+            .unwrap()
+            .contains("booked on load LR-1002 at $2,100"),
+        "{booked}"
+    );
+    assert_eq!(booked["then"], "hang_up");
+    let view = json_of(
+        app.get(&format!("/v1/voice/calls/{id}"), Some(&broker.access))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (view["outcome"].as_str(), view["agreed_cents"].as_i64()),
+        (Some("booked"), Some(210_000))
+    );
+    assert_eq!(view["load_id"], load.as_str());
 }

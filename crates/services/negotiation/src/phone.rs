@@ -85,9 +85,20 @@ impl Negotiations {
             return Ok(PhoneAnswer::Refused("that load is not one of ours".into()));
         }
         let caller = on_the_line(carrier);
-        let body = MoveRequest {
-            r#move: None,
-            text: Some(words.to_owned()),
+        // "Yes" to the pitch, before any offer, takes the posted rate: Book Now.
+        let book_now = negotiation.is_none()
+            && lanerunner_negotiation::parse::parse(words)
+                == lanerunner_negotiation::parse::Intent::Accept;
+        let body = if book_now {
+            MoveRequest {
+                r#move: Some(lanerunner_negotiation::protocol::Move::BookNow),
+                text: None,
+            }
+        } else {
+            MoveRequest {
+                r#move: None,
+                text: Some(words.to_owned()),
+            }
         };
         let moved = match negotiation {
             None => {

@@ -596,6 +596,13 @@ impl Calls {
                         ))
                     }
                 };
+                // "No thanks" to the pitch: nothing to negotiate, nothing opened.
+                if row.negotiation_id.is_none()
+                    && lanerunner_negotiation::parse::parse(&words)
+                        == lanerunner_negotiation::parse::Intent::Reject
+                {
+                    return Ok((hang_up(script::DECLINED), Some(Outcome::Declined)));
+                }
                 if p.first_offer_cents.is_none() {
                     p.first_offer_cents = asked_cents(&words, p.loaded_miles);
                 }
