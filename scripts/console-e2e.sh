@@ -35,7 +35,9 @@ SERVER=$!
 # rates page.
 "$CARGO_TARGET_DIR/debug/lanerunner" serve --listen "127.0.0.1:$DEMO_PORT" --data-dir "$DEMO_DATA" --demo >"$DEMO_DATA/serve.log" 2>&1 &
 DEMO=$!
-trap 'kill "$SERVER" "$DEMO" 2>/dev/null || true; rm -rf "$DATA" "$DEMO_DATA"' EXIT
+# The servers are stopped and waited for before their data goes: a server still writing a
+# file while the directory is removed makes `rm` fail, and the run with it.
+trap 'kill "$SERVER" "$DEMO" 2>/dev/null || true; wait "$SERVER" "$DEMO" 2>/dev/null || true; rm -rf "$DATA" "$DEMO_DATA" 2>/dev/null || true' EXIT
 wait_for() {
     for _ in $(seq 1 240); do
         curl -fs "$1" >/dev/null 2>&1 && return 0
