@@ -134,12 +134,7 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
-}
+use crate::bench_webhooks::percentile;
 
 /// The reference a late-risk notice names ("Load B12 may be late").
 fn reference_in(text: &str) -> Option<&str> {
@@ -210,18 +205,9 @@ pub async fn bench(opts: NotificationsBench) -> anyhow::Result<String> {
     let twilio = TwilioStandIn::start(ACCOUNT, TOKEN).await?;
     let sink = Sink::start().await?;
     let receiver = Receiver::start().await?;
-    let port = free_port()?;
-    let (base, smtp) = (twilio.base_url.clone(), sink.url());
-    let app = TestApp::spawn_with(opts.backend, move |c| {
-        c.listen = ([127, 0, 0, 1], port).into();
-        c.public_url = format!("http://127.0.0.1:{port}");
+    let smtp = sink.url();
+    let app = TestApp::spawn_with_twilio(opts.backend, &twilio.base_url, ACCOUNT, TOKEN, |c| {
         c.email.smtp_url = Some(smtp);
-        c.twilio.account_sid = Some(ACCOUNT.into());
-        c.twilio.auth_token = Some(TOKEN.into());
-        c.twilio.from_number = Some("+15005550006".into());
-        c.twilio.verify_service_sid = Some("VA00000000000000000000000000bench".into());
-        c.twilio.api_base_url = base.clone();
-        c.twilio.verify_base_url = base;
         // A freight desk's hour can bring this many: no digest here.
         c.notifications.email_per_hour = u32::MAX;
         c.notifications.sms_per_hour = u32::MAX;

@@ -38,12 +38,7 @@ const KINDS: [&str; 5] = [
     "decline + debrief",
 ];
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
-}
+use crate::bench_webhooks::percentile;
 
 fn action_of(twiml: &str) -> Option<String> {
     let start = twiml.find("action=\"")? + "action=\"".len();
@@ -131,21 +126,8 @@ fn report(name: &str, per_kind: &[Vec<f64>], calls: usize, wall: Duration) -> St
 
 pub async fn bench(opts: VoiceBench) -> anyhow::Result<String> {
     let twilio = Arc::new(TwilioStandIn::start(ACCOUNT, TOKEN).await?);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let base = twilio.base_url.clone();
-    let app = TestApp::spawn_with(opts.backend, move |c| {
-        c.listen = ([127, 0, 0, 1], port).into();
-        c.public_url = format!("http://127.0.0.1:{port}");
-        c.twilio.account_sid = Some(ACCOUNT.into());
-        c.twilio.auth_token = Some(TOKEN.into());
-        c.twilio.from_number = Some(LINE.into());
-        c.twilio.verify_service_sid = Some("VA00000000000000000000000000bench".into());
-        c.twilio.api_base_url = base.clone();
-        c.twilio.verify_base_url = base;
-    })
-    .await;
+    let app =
+        TestApp::spawn_with_twilio(opts.backend, &twilio.base_url, ACCOUNT, TOKEN, |_| {}).await;
     let broker = app.signup("voice-bench@broker.example", "broker").await;
     json_of(
         app.put_json(

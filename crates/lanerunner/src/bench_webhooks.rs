@@ -45,7 +45,8 @@ struct Outcome {
     out_of_order: usize,
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+/// The value at quantile `q` of `sorted` (nearest rank), NaN when empty.
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

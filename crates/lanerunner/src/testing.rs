@@ -96,6 +96,34 @@ impl TestApp {
     }
 
     /// Like [`TestApp::spawn`], with `configure` applied to the configuration last.
+    /// An app with a Twilio account whose API is at `api_base_url` (a stand-in), serving on
+    /// a loopback port of its own that `public_url` names: Twilio signs the URL it posts
+    /// to, so the webhooks' URLs must be where the app really listens.
+    pub async fn spawn_with_twilio(
+        backend: Backend,
+        api_base_url: &str,
+        account_sid: &str,
+        auth_token: &str,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        TestApp::spawn_with(backend, |c| {
+            c.listen = ([127, 0, 0, 1], port).into();
+            c.public_url = format!("http://127.0.0.1:{port}");
+            c.twilio.account_sid = Some(account_sid.into());
+            c.twilio.auth_token = Some(auth_token.into());
+            c.twilio.from_number = Some("+15005550006".into());
+            c.twilio.verify_service_sid = Some("VA0123456789abcdef0123456789abcdef".into());
+            c.twilio.api_base_url = api_base_url.into();
+            c.twilio.verify_base_url = api_base_url.into();
+            configure(c);
+        })
+        .await
+    }
+
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
         let data_dir = TempDir::new();
         let mut config = test_config(data_dir.0.clone());

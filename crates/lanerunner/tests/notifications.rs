@@ -27,22 +27,8 @@ async fn spawn_with(
     configure: impl FnOnce(&mut lanerunner_platform::Config),
 ) -> (TestApp, TwilioStandIn) {
     let twilio = TwilioStandIn::start(ACCOUNT, TOKEN).await.unwrap();
-    // Twilio signs the URL it posts to: the app's public URL is where it really listens.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = twilio.base_url.clone();
-    let app = TestApp::spawn_with(backend, move |c| {
-        c.listen = ([127, 0, 0, 1], port).into();
-        c.public_url = format!("http://127.0.0.1:{port}");
-        c.twilio.account_sid = Some(ACCOUNT.into());
-        c.twilio.auth_token = Some(TOKEN.into());
+    let app = TestApp::spawn_with_twilio(backend, &twilio.base_url, ACCOUNT, TOKEN, |c| {
         c.twilio.from_number = Some(OUR_NUMBER.into());
-        c.twilio.verify_service_sid = Some("VA0123456789abcdef0123456789abcdef".into());
-        c.twilio.api_base_url = base.clone();
-        c.twilio.verify_base_url = base;
         c.notifications.poll_ms = 50;
         c.notifications.retry_base_ms = 100;
         configure(c);

@@ -172,6 +172,34 @@ fn asked_cents(words: &str, loaded_miles: f64) -> Option<i64> {
     }
 }
 
+/// Fills in the call's outcome, sentiment and summary, and closes it.
+fn debriefed(
+    row: &mut CallRow,
+    p: &Progress,
+    outcome: Outcome,
+    caller_said: &[String],
+    now: chrono::DateTime<Utc>,
+) {
+    let sentiment = debrief::sentiment(caller_said.iter().map(String::as_str), p.misunderstood);
+    let f = Facts {
+        mc: row.mc_number.map(|m| m as u64),
+        load: p.reference.clone(),
+        first_offer_cents: p.first_offer_cents,
+        last_counter_cents: p.last_counter_cents,
+        agreed_cents: row.agreed_cents,
+        transfer_reason: p.transfer_reason.clone(),
+    };
+    row.summary = Some(debrief::summary(outcome, &f, sentiment));
+    row.sentiment = Some(sentiment.into());
+    row.outcome = Some(outcome.as_str().into());
+    row.status = if p.transfer_reason.is_some() && p.transfer_number.is_some() {
+        "transferred".into()
+    } else {
+        "completed".into()
+    };
+    row.ended_at = Some(now);
+}
+
 fn facts(l: &store::LoadRow) -> LoadFacts {
     LoadFacts {
         reference: l.reference.clone(),
@@ -368,7 +396,7 @@ impl Calls {
         if !store::claim_turn(&self.db, row.id, turn, text.as_deref(), now).await? {
             return self.replay(&row, turn).await;
         }
-        match self.take_turn(row.clone(), turn, heard, text).await {
+        match self.take_turn(row.clone(), turn, heard).await {
             Ok(a) => Ok(a),
             Err(e) => {
                 // The provider retries a failed webhook: let the retry take the turn.
@@ -380,28 +408,14 @@ impl Calls {
         }
     }
 
-    async fn take_turn(
-        &self,
-        mut row: CallRow,
-        turn: i64,
-        heard: Heard,
-        text: Option<String>,
-    ) -> Result<Answered> {
+    async fn take_turn(&self, mut row: CallRow, turn: i64, heard: Heard) -> Result<Answered> {
         let mut p: Progress = serde_json::from_str(&row.progress).map_err(anyhow::Error::from)?;
         let (reply, ended) = self.step(&mut row, &mut p, &heard).await?;
-        let now = Utc::now();
         let read_turn = row.turn;
         row.turn += 1;
         let completed = ended.is_some();
         if let Some(outcome) = ended {
-            p.stage = Stage::Ended;
-            let mut said: Vec<String> = store::turns(&self.db, row.id)
-                .await?
-                .into_iter()
-                .filter_map(|t| t.heard)
-                .collect();
-            said.extend(text.clone());
-            self.debrief(&mut row, &p, outcome, &said, now);
+            self.close(&mut row, &mut p, outcome).await?;
         }
         row.progress = serde_json::to_string(&p).map_err(anyhow::Error::from)?;
         let reply_json = serde_json::to_string(&reply).map_err(anyhow::Error::from)?;
@@ -429,33 +443,17 @@ impl Calls {
         })
     }
 
-    /// Fills in the call's outcome, sentiment and summary.
-    fn debrief(
-        &self,
-        row: &mut CallRow,
-        p: &Progress,
-        outcome: Outcome,
-        caller_said: &[String],
-        now: chrono::DateTime<Utc>,
-    ) {
-        let sentiment = debrief::sentiment(caller_said.iter().map(String::as_str), p.misunderstood);
-        let f = Facts {
-            mc: row.mc_number.map(|m| m as u64),
-            load: p.reference.clone(),
-            first_offer_cents: p.first_offer_cents,
-            last_counter_cents: p.last_counter_cents,
-            agreed_cents: row.agreed_cents,
-            transfer_reason: p.transfer_reason.clone(),
-        };
-        row.summary = Some(debrief::summary(outcome, &f, sentiment));
-        row.sentiment = Some(sentiment.into());
-        row.outcome = Some(outcome.as_str().into());
-        row.status = if p.transfer_reason.is_some() && p.transfer_number.is_some() {
-            "transferred".into()
-        } else {
-            "completed".into()
-        };
-        row.ended_at = Some(now);
+    /// Ends the call with `outcome`, debriefed from every turn's words (this turn's
+    /// included: a turn is claimed with what was heard).
+    async fn close(&self, row: &mut CallRow, p: &mut Progress, outcome: Outcome) -> Result<()> {
+        p.stage = Stage::Ended;
+        let said: Vec<String> = store::turns(&self.db, row.id)
+            .await?
+            .into_iter()
+            .filter_map(|t| t.heard)
+            .collect();
+        debriefed(row, p, outcome, &said, Utc::now());
+        Ok(())
     }
 
     async fn publish_completed(&self, tx: &mut Tx, row: &CallRow) -> Result<()> {
@@ -869,14 +867,7 @@ impl Calls {
         } else {
             Outcome::Abandoned
         };
-        p.stage = Stage::Ended;
-        let said: Vec<String> = store::turns(&self.db, row.id)
-            .await?
-            .into_iter()
-            .filter_map(|t| t.heard)
-            .collect();
-        let now = Utc::now();
-        self.debrief(&mut row, &p, outcome, &said, now);
+        self.close(&mut row, &mut p, outcome).await?;
         row.progress = serde_json::to_string(&p).map_err(anyhow::Error::from)?;
         let read_turn = row.turn;
         let mut tx = self.db.begin().await?;
