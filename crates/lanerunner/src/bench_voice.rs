@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
-use futures::StreamExt;
 use lanerunner_twilio::testing::TwilioStandIn;
 use serde_json::json;
 
@@ -211,26 +210,25 @@ pub async fn bench(opts: VoiceBench) -> anyhow::Result<String> {
         let carriers = carriers.clone();
         async move {
             let started = Instant::now();
-            let results: Vec<anyhow::Result<[f64; 5]>> = futures::stream::iter(0..opts.calls)
-                .map(|i| {
-                    let (twilio, target, mc) = (
-                        twilio.clone(),
-                        target.clone(),
-                        carriers[i % carriers.len()].1,
-                    );
-                    async move {
-                        one_call(
-                            &twilio,
-                            &target,
-                            &format!("CA{}", uuid::Uuid::now_v7().simple()),
-                            mc,
-                        )
-                        .await
+            // One caller per carrier at a time, as on a real line: a carrier's second call
+            // while its first is still going would continue the same negotiation.
+            let callers = carriers.iter().enumerate().map(|(w, (_, mc))| {
+                let (twilio, target, mc) = (twilio.clone(), target.clone(), *mc);
+                let mine = (w..opts.calls).step_by(carriers.len()).count();
+                async move {
+                    let mut took = Vec::with_capacity(mine);
+                    for _ in 0..mine {
+                        let sid = format!("CA{}", uuid::Uuid::now_v7().simple());
+                        took.push(one_call(&twilio, &target, &sid, mc).await);
                     }
-                })
-                .buffer_unordered(concurrency)
-                .collect()
-                .await;
+                    took
+                }
+            });
+            let results: Vec<anyhow::Result<[f64; 5]>> = futures::future::join_all(callers)
+                .await
+                .into_iter()
+                .flatten()
+                .collect();
             let wall = started.elapsed();
             let mut per_kind = vec![Vec::new(); 5];
             for r in results {
