@@ -78,14 +78,16 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_identity::SERVICE,
         migrations: lanerunner_identity::migrations,
+        // `auth.*`, and the texted codes of the SMS second factor (`twilio.*`).
         start: |ctx, config, _peers| {
             Box::pin(async move {
                 let settings = lanerunner_identity::IdentitySettings {
                     auth: config.auth.clone(),
                     public_url: config.public_url.clone(),
                 };
+                let codes = crate::sms::phone_codes(&config.twilio, config.data_dir.clone())?;
                 Ok(Started::new(
-                    lanerunner_identity::IdentityService::start(ctx, settings).await?,
+                    lanerunner_identity::IdentityService::start(ctx, settings, codes).await?,
                 ))
             })
         },

@@ -1,12 +1,14 @@
-//! Texts for the notifications service: Twilio (`lanerunner-twilio`: the Messages API,
-//! Verify, `X-Twilio-Signature`) when an account is configured, else a spool of files under
-//! `<data_dir>/sms/` for development, where the texts and verification codes can be read.
+//! Texts for the notifications service, and the texted codes of identity's SMS second
+//! factor: Twilio (`lanerunner-twilio`: the Messages API, Verify, `X-Twilio-Signature`) when
+//! an account is configured, else a spool of files under `<data_dir>/sms/` for development,
+//! where the texts and verification codes can be read.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use lanerunner_identity::phone_codes::{PhoneCodeError, PhoneCodes};
 use lanerunner_notifications::sms::{SmsError, SmsGateway};
 use lanerunner_platform::config::TwilioConfig;
 use lanerunner_twilio::{MessagesClient, SendSms, TwilioError, VerifyClient};
@@ -18,6 +20,40 @@ pub fn gateway(config: &TwilioConfig, data_dir: PathBuf) -> anyhow::Result<Arc<d
         _ => Ok(Arc::new(SpoolSms {
             dir: data_dir.join("sms"),
         })),
+    }
+}
+
+/// Identity's texted codes, through the same provider's Verify calls.
+pub fn phone_codes(
+    config: &TwilioConfig,
+    data_dir: PathBuf,
+) -> anyhow::Result<Arc<dyn PhoneCodes>> {
+    Ok(Arc::new(VerifyCodes(gateway(config, data_dir)?)))
+}
+
+struct VerifyCodes(Arc<dyn SmsGateway>);
+
+#[async_trait]
+impl PhoneCodes for VerifyCodes {
+    async fn send(&self, to: &str) -> Result<(), PhoneCodeError> {
+        self.0.start_verification(to).await.map_err(|e| match e {
+            SmsError::OptedOut => {
+                PhoneCodeError::Refused("the number replied STOP to our texts".into())
+            }
+            SmsError::Permanent(why) => PhoneCodeError::Refused(why),
+            SmsError::Transient(why) => PhoneCodeError::Unavailable(why),
+        })
+    }
+
+    async fn check(&self, to: &str, code: &str) -> Result<bool, PhoneCodeError> {
+        self.0
+            .check_verification(to, code)
+            .await
+            .map_err(|e| match e {
+                // The one lasting refusal a check gets: too many wrong codes for this text.
+                SmsError::OptedOut | SmsError::Permanent(_) => PhoneCodeError::TooManyAttempts,
+                SmsError::Transient(why) => PhoneCodeError::Unavailable(why),
+            })
     }
 }
 

@@ -631,3 +631,243 @@ both_backends! {
         assert!(res.status().is_success(), "{}", res.status());
     }
 }
+
+// ---- texted codes (Twilio Verify) as a second factor ----
+
+mod sms_second_factor {
+    use super::*;
+    use lanerunner::testing::Backend;
+    use lanerunner_twilio::testing::TwilioStandIn;
+
+    const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+    const TOKEN: &str = "twilio-auth-token-for-tests";
+    const PHONE: &str = "+14155550142";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        enrol_sign_in_and_use_up_texted_codes(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if lanerunner::testing::skip_engine_test("PostgreSQL") {
+            return;
+        }
+        enrol_sign_in_and_use_up_texted_codes(Backend::Postgres).await
+    }
+
+    fn code(twilio: &TwilioStandIn) -> String {
+        twilio
+            .verification_code(PHONE)
+            .expect("Verify texted a code")
+    }
+
+    /// Enrols a phone through Twilio's Verify API on the stand-in, signs in with a texted
+    /// code (two requests racing with one code: one wins), adds an app beside it, uses a
+    /// texted code for new recovery codes, runs into the texting allowance, and turns MFA off.
+    async fn enrol_sign_in_and_use_up_texted_codes(backend: Backend) {
+        let twilio = TwilioStandIn::start(ACCOUNT, TOKEN).await.unwrap();
+        let app =
+            TestApp::spawn_with_twilio(backend, &twilio.base_url, ACCOUNT, TOKEN, |_| {}).await;
+        let acct = signup(&app, "sms@broker.example", "broker").await;
+        let me = Some(acct.access.as_str());
+
+        // Bad numbers and unknown fields are refused before anything is texted.
+        let bad = app
+            .post_json("/v1/me/mfa/sms", &json!({ "phone": "555-0142" }), me)
+            .await;
+        problem(bad, 422, "validation").await;
+        problem(
+            app.post_json("/v1/me/mfa/sms/confirm", &json!({ "code": "123456" }), me)
+                .await,
+            409,
+            "mfa-state",
+        )
+        .await;
+        assert!(twilio.verification_code(PHONE).is_none());
+
+        let res = app
+            .post_json("/v1/me/mfa/sms", &json!({ "phone": "(415) 555-0142" }), me)
+            .await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        assert_eq!(res.json::<Value>().await.unwrap()["phone"], "•••0142");
+        let sent = code(&twilio);
+        let wrong = if sent == "000000" { "111111" } else { "000000" };
+        problem(
+            app.post_json("/v1/me/mfa/sms/confirm", &json!({ "code": wrong }), me)
+                .await,
+            401,
+            "invalid-mfa-code",
+        )
+        .await;
+        let res = app
+            .post_json("/v1/me/mfa/sms/confirm", &json!({ "code": sent }), me)
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let recovery: Vec<String> = res.json::<Value>().await.unwrap()["recovery_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(recovery.len(), 10);
+        let user: Value = app.get("/v1/me", me).await.json().await.unwrap();
+        assert_eq!(user["user"]["mfa_enabled"], true);
+        assert_eq!(user["user"]["mfa_methods"], json!(["sms"]));
+        assert_eq!(user["user"]["mfa_phone"], "•••0142");
+        problem(
+            app.post_json("/v1/me/mfa/sms", &json!({ "phone": PHONE }), me)
+                .await,
+            409,
+            "mfa-state",
+        )
+        .await;
+
+        // Signing in: the password, then a texted code.
+        let first: Value = login(&app, &acct.email, PASSWORD)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(first["mfa_required"], true);
+        assert_eq!(first["mfa_methods"], json!(["sms"]));
+        let challenge = first["mfa_token"].as_str().unwrap().to_owned();
+        // A six-digit guess before any text is simply wrong (the provider is not asked).
+        let guess = app
+            .post_json(
+                "/v1/auth/login/mfa",
+                &json!({ "mfa_token": challenge, "code": "123456" }),
+                None,
+            )
+            .await;
+        problem(guess, 401, "invalid-mfa-code").await;
+        let forged = app
+            .post_json(
+                "/v1/auth/login/mfa/sms",
+                &json!({ "mfa_token": "lr_rt_forged" }),
+                None,
+            )
+            .await;
+        problem(forged, 401, "invalid-token").await;
+        let res = app
+            .post_json(
+                "/v1/auth/login/mfa/sms",
+                &json!({ "mfa_token": challenge }),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        let texted = code(&twilio);
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let attempt = |b: std::sync::Arc<tokio::sync::Barrier>| {
+            let (app, challenge, texted) = (&app, challenge.clone(), texted.clone());
+            async move {
+                b.wait().await;
+                app.post_json(
+                    "/v1/auth/login/mfa",
+                    &json!({ "mfa_token": challenge, "code": texted }),
+                    None,
+                )
+                .await
+                .status()
+            }
+        };
+        let (a, b) = tokio::join!(attempt(barrier.clone()), attempt(barrier));
+        let mut statuses = [a.as_u16(), b.as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [200, 401], "one sign-in per texted code");
+
+        // An authenticator app beside the phone keeps the recovery codes already given.
+        let enrol: Value = app
+            .post_json("/v1/me/mfa/totp", &json!({}), me)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let secret = enrol["secret"].as_str().unwrap().to_owned();
+        let step = current_step();
+        let res = app
+            .post_json(
+                "/v1/me/mfa/totp/confirm",
+                &json!({ "code": totp_at(&secret, step) }),
+                me,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["recovery_codes"],
+            json!([])
+        );
+        let user: Value = app.get("/v1/me", me).await.json().await.unwrap();
+        assert_eq!(user["user"]["mfa_methods"], json!(["totp", "sms"]));
+        let again: Value = login(&app, &acct.email, PASSWORD)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let res = app
+            .post_json(
+                "/v1/auth/login/mfa",
+                &json!({ "mfa_token": again["mfa_token"], "code": recovery[0] }),
+                None,
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "a recovery code from the phone's enrolment still works"
+        );
+
+        // In a session: a texted code for new recovery codes.
+        assert_eq!(
+            app.post_json("/v1/me/mfa/sms/send", &json!({}), me)
+                .await
+                .status(),
+            StatusCode::ACCEPTED
+        );
+        let res = app
+            .post_json(
+                "/v1/me/mfa/recovery-codes",
+                &json!({ "code": code(&twilio) }),
+                me,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+
+        // Five texts per person per ten minutes (three sent so far).
+        for _ in 0..2 {
+            assert_eq!(
+                app.post_json("/v1/me/mfa/sms/send", &json!({}), me)
+                    .await
+                    .status(),
+                StatusCode::ACCEPTED
+            );
+        }
+        problem(
+            app.post_json("/v1/me/mfa/sms/send", &json!({}), me).await,
+            429,
+            "rate-limited",
+        )
+        .await;
+
+        // Turning MFA off removes the app and the phone.
+        let res = app
+            .post_json(
+                "/v1/me/mfa/disable",
+                &json!({ "password": PASSWORD, "code": totp_at(&secret, step + 1) }),
+                me,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        let user: Value = app.get("/v1/me", me).await.json().await.unwrap();
+        assert_eq!(user["user"]["mfa_enabled"], false);
+        assert_eq!(user["user"]["mfa_methods"], json!([]));
+        assert!(user["user"].get("mfa_phone").is_none());
+        problem(
+            app.post_json("/v1/me/mfa/sms/send", &json!({}), me).await,
+            409,
+            "mfa-state",
+        )
+        .await;
+    }
+}

@@ -1,6 +1,9 @@
 // The account's own pages and the ones its emails open: an invitation accepted from its
 // link, a forgotten password reset from its link, two-step sign-in set up, used (with a
-// recovery code) and turned off, and a team that requires it.
+// recovery code) and turned off, and a team that requires it; a phone enrolled for texted
+// codes and used to sign in.
+const fs = require("node:fs");
+const path = require("node:path");
 const { test, expect } = require("@playwright/test");
 const { PASSWORD, run, accessible, signUp, linkFromMail, totp } = require("./helpers");
 
@@ -89,7 +92,7 @@ test("two-step sign-in: set up, signed in with a recovery code, required by the 
   await page.locator("#nav").getByRole("link", { name: new RegExp(email) }).click();
   await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
   await accessible(page, "account");
-  await page.getByRole("button", { name: "Set up two-step sign-in" }).click();
+  await page.getByRole("button", { name: "Set up with an authenticator app" }).click();
   const secret = await page.locator("#totp-secret").getAttribute("data-secret");
   const confirm = page.getByRole("form", { name: "Confirm two-step sign-in" });
   // A wrong code is refused where it was typed.
@@ -132,6 +135,56 @@ test("two-step sign-in: set up, signed in with a recovery code, required by the 
   await again.getByLabel("Password").fill(PASSWORD);
   await again.getByLabel("Code from your app or a recovery code").fill(codes[2]);
   await again.getByRole("button", { name: "Turn off two-step sign-in" }).click();
-  await expect(page.getByRole("button", { name: "Set up two-step sign-in" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Set up with an authenticator app" })).toBeVisible();
+  await context.close();
+});
+
+test("two-step sign-in by text message: a phone enrolled, a texted code signs in, an app added beside it", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const email = `sms-${run}@example.com`;
+  // Embedded defaults spool texts and Verify codes as files beside the mail spool.
+  const codeFile = path.join(path.dirname(process.env.LANERUNNER_MAIL_DIR), "sms", "verify-14155550142.txt");
+  const textedCode = async () => {
+    await expect.poll(() => fs.existsSync(codeFile), { timeout: 10_000 }).toBe(true);
+    return fs.readFileSync(codeFile, "utf8").trim();
+  };
+  await signUp(page, "carrier", email);
+  await page.locator("#nav").getByRole("link", { name: new RegExp(email) }).click();
+  await page.getByRole("button", { name: "Set up with text messages" }).click();
+  const phone = page.getByRole("form", { name: "Your mobile number" });
+  await phone.getByLabel("Mobile number").fill("555");
+  await phone.getByRole("button", { name: "Text me a code" }).click();
+  await expect(phone.getByRole("alert")).toBeVisible();
+  await phone.getByLabel("Mobile number").fill("(415) 555-0142");
+  await phone.getByRole("button", { name: "Text me a code" }).click();
+  const confirm = page.getByRole("form", { name: "Confirm your phone" });
+  await expect(confirm).toContainText("•••0142");
+  await confirm.getByLabel("The code in the text").fill(await textedCode());
+  await confirm.getByRole("button", { name: "Turn on" }).click();
+  await expect(page.locator("#recovery-codes")).toBeVisible();
+  await expect(page.getByText("a code texted to •••0142")).toBeVisible();
+  await accessible(page, "account with a phone enrolled");
+
+  // Signing in: the password, then a texted code.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Text me a code" }).click();
+  await expect(page.getByRole("button", { name: "Code sent: text me another" })).toBeVisible();
+  await page.getByLabel("Authentication code").fill(await textedCode());
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Load board" })).toBeVisible();
+
+  // An authenticator app beside the phone: the recovery codes stay as they were.
+  await page.locator("#nav").getByRole("link", { name: new RegExp(email) }).click();
+  await page.getByRole("button", { name: "Add an authenticator app" }).click();
+  const secret = await page.locator("#totp-secret").getAttribute("data-secret");
+  const app = page.getByRole("form", { name: "Confirm two-step sign-in" });
+  await app.getByLabel("The 6-digit code the app shows").fill(totp(secret));
+  await app.getByRole("button", { name: "Turn on" }).click();
+  await expect(page.locator("#toast")).toContainText("recovery codes are unchanged");
+  await expect(page.getByText("a code from your authenticator app or a code texted to •••0142")).toBeVisible();
   await context.close();
 });

@@ -23,6 +23,7 @@ use crate::domain::{
 use crate::error::{IdentityError, Result};
 use crate::events;
 use crate::keyring::Keyring;
+use crate::phone_codes::PhoneCodes;
 use crate::store::{self, AuditRow, SessionRow, UserRow};
 
 pub struct Identity {
@@ -32,6 +33,7 @@ pub struct Identity {
     pub(crate) settings: IdentitySettings,
     pub(crate) hasher: PasswordHasher,
     pub(crate) keyring: Keyring,
+    pub(crate) phone_codes: Arc<dyn PhoneCodes>,
 }
 
 /// Tokens handed to a client after login, refresh, signup or accepting an invitation.
@@ -78,7 +80,11 @@ pub struct IdentitySettings {
 }
 
 impl Identity {
-    pub async fn open(ctx: ServiceContext, settings: IdentitySettings) -> anyhow::Result<Self> {
+    pub async fn open(
+        ctx: ServiceContext,
+        settings: IdentitySettings,
+        phone_codes: Arc<dyn PhoneCodes>,
+    ) -> anyhow::Result<Self> {
         let auth = &settings.auth;
         let hasher = PasswordHasher::new(HashCost {
             memory_kib: auth.argon2_memory_kib,
@@ -100,6 +106,7 @@ impl Identity {
             keyring,
             ctx,
             settings,
+            phone_codes,
         })
     }
 

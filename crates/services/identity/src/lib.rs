@@ -20,9 +20,11 @@ mod members;
 mod mfa;
 mod one_time_tokens;
 mod password;
+pub mod phone_codes;
 mod second_factor;
 mod sessions;
 mod signup;
+mod sms_factor;
 mod store;
 mod verification;
 
@@ -50,9 +52,14 @@ pub struct IdentityService {
 
 impl IdentityService {
     /// Builds the service on its (already migrated) store.
-    pub async fn start(ctx: ServiceContext, settings: IdentitySettings) -> anyhow::Result<Self> {
+    /// `phone_codes` texts and checks the one-time codes of the SMS second factor.
+    pub async fn start(
+        ctx: ServiceContext,
+        settings: IdentitySettings,
+        phone_codes: Arc<dyn phone_codes::PhoneCodes>,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
-            identity: Arc::new(Identity::open(ctx, settings).await?),
+            identity: Arc::new(Identity::open(ctx, settings, phone_codes).await?),
         })
     }
 

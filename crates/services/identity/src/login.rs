@@ -20,6 +20,8 @@ pub enum LoginOutcome {
     MfaRequired {
         mfa_token: String,
         expires_in: u64,
+        /// The factors enrolled (`totp`, `sms`).
+        methods: Vec<&'static str>,
     },
 }
 
@@ -79,7 +81,7 @@ impl Identity {
             }
         };
         let _ = self.cache.delete(&account_key).await;
-        if user.mfa_secret.is_some() {
+        if user.mfa_enabled() {
             let challenge = SecretToken::generate(TokenKind::Refresh);
             self.cache
                 .set(
@@ -92,6 +94,7 @@ impl Identity {
             return Ok(LoginOutcome::MfaRequired {
                 mfa_token: challenge.expose().to_owned(),
                 expires_in: MFA_CHALLENGE_TTL.as_secs(),
+                methods: user.mfa_methods(),
             });
         }
         let org = store::get_org(&self.db, user.org_id)
@@ -115,31 +118,29 @@ impl Identity {
         Ok(LoginOutcome::Tokens(tokens))
     }
 
-    /// Second step of a login: the challenge and a TOTP or recovery code.
+    /// Second step of a login: the challenge and a TOTP code, a code texted to the
+    /// enrolled phone (`POST /v1/auth/login/mfa/sms` sends one), or a recovery code.
     pub async fn login_mfa(
         &self,
         mfa_token: &str,
         code: &str,
         addr: IpAddr,
     ) -> Result<IssuedTokens> {
-        let challenge = SecretToken::parse(TokenKind::Refresh, mfa_token)
-            .map_err(|_| IdentityError::InvalidToken("MFA challenge"))?;
-        let key = challenge_key(&challenge.hash());
-        let user_id = self
-            .cache
-            .get(&key)
-            .await
-            .map_err(|e| IdentityError::Internal(e.into()))?
-            .and_then(|b| Uuid::from_slice(&b).ok())
-            .map(UserId)
-            .ok_or(IdentityError::InvalidToken("MFA challenge"))?;
+        let (key, user_id) = self.challenged_user(mfa_token).await?;
         self.second_factor_attempt(user_id).await?;
+        let before = store::get_user_by_id(&self.db, user_id)
+            .await?
+            .ok_or(IdentityError::InvalidToken("MFA challenge"))?;
+        let texted = self.texted_code(&before, code).await?;
         let mut tx = self.db.begin().await?;
         let mut user = store::get_user_by_id_tx(&mut tx, user_id)
             .await?
             .ok_or(IdentityError::InvalidToken("MFA challenge"))?;
         let actor = Actor::member(user.org_id, user_id, addr);
-        match self.check_second_factor(&mut tx, &mut user, code).await {
+        match self
+            .check_second_factor(&mut tx, &mut user, code, texted)
+            .await
+        {
             Ok(method) => {
                 self.audit(
                     &mut tx,
@@ -169,6 +170,24 @@ impl Identity {
                 Err(e)
             }
         }
+    }
+}
+
+impl Identity {
+    /// The user a live sign-in challenge was handed to, and the challenge's cache key.
+    pub(crate) async fn challenged_user(&self, mfa_token: &str) -> Result<(String, UserId)> {
+        let challenge = SecretToken::parse(TokenKind::Refresh, mfa_token)
+            .map_err(|_| IdentityError::InvalidToken("MFA challenge"))?;
+        let key = challenge_key(&challenge.hash());
+        let user_id = self
+            .cache
+            .get(&key)
+            .await
+            .map_err(|e| IdentityError::Internal(e.into()))?
+            .and_then(|b| Uuid::from_slice(&b).ok())
+            .map(UserId)
+            .ok_or(IdentityError::InvalidToken("MFA challenge"))?;
+        Ok((key, user_id))
     }
 }
 

@@ -1,4 +1,5 @@
-//! TOTP enrolment, recovery codes, and turning MFA off.
+//! TOTP enrolment, what every enrolment ends with, recovery codes, and turning MFA off
+//! (every factor at once).
 
 use std::net::IpAddr;
 
@@ -31,7 +32,7 @@ impl Identity {
             .ok_or(IdentityError::NotFound("user"))?;
         if user.mfa_secret.is_some() {
             return Err(IdentityError::MfaState(
-                "MFA is already enabled; disable it first to enrol a new device",
+                "an authenticator app is already enrolled; disable MFA first to enrol a new one",
             ));
         }
         let secret = TotpSecret::generate();
@@ -70,11 +71,32 @@ impl Identity {
             .map_err(|_| IdentityError::InvalidMfaCode)?;
         user.mfa_secret = user.mfa_pending_secret.take();
         user.mfa_last_step = Some(step);
+        self.enrolled(tx, user, "totp", session, addr).await
+    }
+
+    /// Finishes enrolling a second factor set on `user`: saves it, issues recovery codes if
+    /// it is the first one (a second keeps the codes already given), records it, and
+    /// upgrades a session that was only allowed to enrol.
+    pub(crate) async fn enrolled(
+        &self,
+        mut tx: lanerunner_platform::Tx,
+        mut user: store::UserRow,
+        method: &'static str,
+        session: Option<SessionId>,
+        addr: IpAddr,
+    ) -> Result<Confirmed> {
+        let (org, user_id) = (user.org_id, user.id);
+        let first = user.mfa_methods().len() == 1;
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
-        let codes = recovery::generate();
-        let hashes: Vec<String> = codes.iter().map(|c| recovery::hash_code(c)).collect();
-        store::replace_recovery_codes(&mut tx, org, user_id, &hashes).await?;
+        let codes = if first {
+            let codes = recovery::generate();
+            let hashes: Vec<String> = codes.iter().map(|c| recovery::hash_code(c)).collect();
+            store::replace_recovery_codes(&mut tx, org, user_id, &hashes).await?;
+            codes
+        } else {
+            Vec::new()
+        };
         let actor = Actor::member(org, user_id, addr);
         self.audit(
             &mut tx,
@@ -82,7 +104,7 @@ impl Identity {
             AuditAction::MfaEnabled,
             AuditOutcome::Success,
             Some(user_id),
-            json!({ "method": "totp" }),
+            json!({ "method": method }),
         )
         .await?;
         // A session that was only allowed to enrol is now a full, MFA-verified one.
@@ -106,8 +128,8 @@ impl Identity {
         })
     }
 
-    /// Turning MFA off needs the password and a current code, and is refused when the
-    /// organization requires MFA.
+    /// Turning MFA off (the app and the phone) needs the password and a current code, and
+    /// is refused when the organization requires MFA.
     pub async fn disable_mfa(
         &self,
         org: OrgId,
@@ -132,14 +154,18 @@ impl Identity {
             return Err(invalid("password", "is not your current password"));
         }
         self.second_factor_attempt(user_id).await?;
+        let texted = self.texted_code(&user, code).await?;
         let mut tx = self.db.begin().await?;
         let mut user = store::get_user_tx(&mut tx, org, user_id)
             .await?
             .ok_or(IdentityError::NotFound("user"))?;
-        self.check_second_factor(&mut tx, &mut user, code).await?;
+        self.check_second_factor(&mut tx, &mut user, code, texted)
+            .await?;
         user.mfa_secret = None;
         user.mfa_pending_secret = None;
         user.mfa_last_step = None;
+        user.mfa_phone = None;
+        user.mfa_pending_phone = None;
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
         store::replace_recovery_codes(&mut tx, org, user_id, &[]).await?;
@@ -157,7 +183,7 @@ impl Identity {
         Ok(())
     }
 
-    /// New recovery codes (the old ones stop working); needs a current TOTP code.
+    /// New recovery codes (the old ones stop working); needs a current second factor.
     pub async fn regenerate_recovery_codes(
         &self,
         org: OrgId,
@@ -166,11 +192,15 @@ impl Identity {
         addr: IpAddr,
     ) -> Result<Vec<String>> {
         self.second_factor_attempt(user_id).await?;
+        let texted = self
+            .texted_code(&self.member(org, user_id).await?, code)
+            .await?;
         let mut tx = self.db.begin().await?;
         let mut user = store::get_user_tx(&mut tx, org, user_id)
             .await?
             .ok_or(IdentityError::NotFound("user"))?;
-        self.check_second_factor(&mut tx, &mut user, code).await?;
+        self.check_second_factor(&mut tx, &mut user, code, texted)
+            .await?;
         let codes = recovery::generate();
         let hashes: Vec<String> = codes.iter().map(|c| recovery::hash_code(c)).collect();
         store::replace_recovery_codes(&mut tx, org, user_id, &hashes).await?;

@@ -1,4 +1,4 @@
-//! Checking a second factor (a TOTP code or a recovery code), and the attempt counter every
+//! Checking a second factor (a texted code, a TOTP code or a recovery code), and the attempt counter every
 //! flow that asks for one shares.
 
 use std::time::Duration;
@@ -17,21 +17,29 @@ pub(crate) const MFA_CHALLENGE_TTL: Duration = Duration::from_secs(300);
 const MAX_MFA_ATTEMPTS: u64 = 5;
 
 impl Identity {
-    /// Accepts a TOTP code (not replayed) or an unused recovery code; records its use. Each
-    /// use is a compare-and-set that must touch its row: of several requests racing with one
-    /// code, exactly one wins and the others fail as replays.
+    /// Accepts a code texted to the enrolled phone (`texted`: the provider matched it, see
+    /// [`Self::texted_code`]), a TOTP code (not replayed) or an unused recovery code; records
+    /// its use. Each use is a compare-and-set that must touch its row: of several requests
+    /// racing with one code, exactly one wins and the others fail as replays (a texted
+    /// code is used up by the provider the same way).
     pub(crate) async fn check_second_factor(
         &self,
         tx: &mut lanerunner_platform::Tx,
         user: &mut UserRow,
         code: &str,
+        texted: bool,
     ) -> Result<&'static str> {
-        let secret = user
-            .mfa_secret
-            .as_deref()
-            .ok_or(IdentityError::MfaState("MFA is not enabled for this user"))?;
-        let secret = TotpSecret::from_base32(secret)
-            .map_err(|e| IdentityError::Internal(anyhow::anyhow!("stored TOTP secret: {e}")))?;
+        if !user.mfa_enabled() {
+            return Err(IdentityError::MfaState("MFA is not enabled for this user"));
+        }
+        if texted {
+            // Matched against the number read before this transaction: it must still be
+            // the enrolled one.
+            if user.mfa_phone.is_none() {
+                return Err(IdentityError::MfaState("the phone is no longer enrolled"));
+            }
+            return Ok("sms");
+        }
         let now = Utc::now();
         let (org, user_id) = (user.org_id, user.id);
         if recovery::is_well_formed(code) {
@@ -42,6 +50,12 @@ impl Identity {
             }
             return Ok("recovery_code");
         }
+        let Some(secret) = user.mfa_secret.as_deref() else {
+            // Only a phone is enrolled, and this is not a code texted to it.
+            return Err(IdentityError::InvalidMfaCode);
+        };
+        let secret = TotpSecret::from_base32(secret)
+            .map_err(|e| IdentityError::Internal(anyhow::anyhow!("stored TOTP secret: {e}")))?;
         match secret.verify(code, now.timestamp(), user.mfa_last_step) {
             Ok(step) => {
                 if !store::advance_mfa_step(tx, org, user_id, step, now).await? {

@@ -62,7 +62,7 @@ impl Identity {
         let org = store::get_org_tx(&mut tx, user.org_id)
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
-        let pending = org.require_mfa && user.mfa_secret.is_none();
+        let pending = org.require_mfa && !user.mfa_enabled();
         let tokens = self
             .issue_tokens(&mut tx, &user, &session, pending, now)
             .await?;

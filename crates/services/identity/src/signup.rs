@@ -106,6 +106,8 @@ impl Identity {
             mfa_secret: None,
             mfa_pending_secret: None,
             mfa_last_step: None,
+            mfa_phone: None,
+            mfa_pending_phone: None,
             created_at: now,
             updated_at: now,
         };

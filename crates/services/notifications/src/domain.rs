@@ -300,24 +300,6 @@ impl SettingsInput {
     }
 }
 
-/// An E.164 mobile number (`+14155550100`), spaces, dashes and brackets removed; a bare
-/// ten-digit North American number gets `+1`.
-pub fn normalize_phone(raw: &str) -> Option<String> {
-    let kept: String = raw
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
-        .collect();
-    let digits = match kept.strip_prefix('+') {
-        Some(d) => d.to_owned(),
-        None if kept.len() == 10 => format!("1{kept}"),
-        None => return None,
-    };
-    let valid = (8..=15).contains(&digits.len())
-        && digits.chars().all(|c| c.is_ascii_digit())
-        && !digits.starts_with('0');
-    valid.then(|| format!("+{digits}"))
-}
-
 // ---- what events say ----
 
 /// Who in the event's organization is told.
@@ -652,21 +634,6 @@ mod tests {
         .unwrap();
         assert_eq!(good.time_zone, chrono_tz::America::Denver);
         assert_eq!(good.quiet, quiet("21:30", "06:15"));
-    }
-
-    #[test]
-    fn phone_numbers_become_e164_or_are_refused() {
-        assert_eq!(
-            normalize_phone("(415) 555-0100").as_deref(),
-            Some("+14155550100")
-        );
-        assert_eq!(
-            normalize_phone("+44 20 7946 0958").as_deref(),
-            Some("+442079460958")
-        );
-        assert_eq!(normalize_phone("555-0100"), None);
-        assert_eq!(normalize_phone("+0123456789"), None);
-        assert_eq!(normalize_phone("+1415555010a"), None);
     }
 
     #[test]

@@ -835,7 +835,7 @@ impl Notifications {
 
     pub async fn start_phone(&self, caller: &Caller, raw: &str) -> Result<PreferencesView> {
         let (org, user) = person(caller)?;
-        let phone = domain::normalize_phone(raw).ok_or_else(|| {
+        let phone = lanerunner_core::phone::normalize(raw).ok_or_else(|| {
             NotificationsError::invalid(
                 "phone",
                 "a mobile number in E.164 (+14155550100) or ten North American digits",

@@ -38,7 +38,7 @@ use lanerunner_platform::service::{ConsumerSource, ConsumerSpec, Service, Servic
 use lanerunner_platform::Tx;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use service::{is_e164, Calls, Heard, Settings, INBOUND_PATH, STATUS_PATH};
+pub use service::{Calls, Heard, Settings, INBOUND_PATH, STATUS_PATH};
 
 pub const SERVICE: &str = "voice";
 

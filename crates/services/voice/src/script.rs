@@ -104,6 +104,8 @@ pub fn unavailable(why: &str) -> String {
     format!("Sorry, I can't book that: {why}. Thanks for calling. Goodbye.")
 }
 
+pub const NO_LOAD: &str = "I don't have that load open right now. Thanks for calling. Goodbye.";
+
 pub const TRANSFER: &str = "Let me get someone from our team on the line. One moment.";
 
 pub const NO_ONE: &str = "Nobody from our team can take the call right now; we'll call you back at this number. Goodbye.";

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use lanerunner_core::{EventEnvelope, OrgId};
+use lanerunner_core::{phone, EventEnvelope, OrgId};
 use lanerunner_platform::outbox::{self, OutboxSignal};
 use lanerunner_platform::{Db, Tx};
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,9 @@ pub const STATUS_PATH: &str = "/v1/voice/twilio/status";
 
 /// Misunderstandings in a row before the call goes to a person.
 const MISSES: u32 = 2;
+
+/// The soonest posted loads a lane in words is looked for among.
+const LANE_CANDIDATES: i64 = 500;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -543,15 +546,21 @@ impl Calls {
                 ))
             }
             Stage::Load => {
-                let open = store::open_loads(&self.db, broker, 500).await?;
                 let found = if let Some(lane) = understand::read_lane(speech) {
-                    open.into_iter().find(|l| {
-                        understand::lane_matches(&lane, &l.origin, &l.destination, &l.equipment)
-                    })
+                    // A lane names cities, matched here against the soonest posted loads.
+                    store::open_loads(&self.db, broker, LANE_CANDIDATES)
+                        .await?
+                        .into_iter()
+                        .find(|l| {
+                            understand::lane_matches(&lane, &l.origin, &l.destination, &l.equipment)
+                        })
                 } else if let Some(code) =
                     understand::spoken_reference(heard.speech.as_deref(), heard.digits.as_deref())
                 {
-                    open.into_iter()
+                    // Among every posted load whose reference ends with what was said.
+                    store::open_loads_ending(&self.db, broker, &code)
+                        .await?
+                        .into_iter()
                         .find(|l| understand::reference_matches(&code, &l.reference_key))
                 } else {
                     None
@@ -559,13 +568,7 @@ impl Calls {
                 let Some(load) = found else {
                     p.misses += 1;
                     if p.misses >= MISSES {
-                        return Ok((
-                            hang_up(format!(
-                                "{} Thanks for calling. Goodbye.",
-                                "I don't have that load open right now."
-                            )),
-                            Some(Outcome::NoLoad),
-                        ));
+                        return Ok((hang_up(script::NO_LOAD), Some(Outcome::NoLoad)));
                     }
                     return Ok((listen(script::LOAD_AGAIN, LOAD_HINTS), None));
                 };
@@ -655,14 +658,6 @@ impl Calls {
     }
 }
 
-/// A number as the provider writes it: `+` and 8 to 15 digits.
-pub fn is_e164(n: &str) -> bool {
-    let digits = n.strip_prefix('+').unwrap_or("");
-    (8..=15).contains(&digits.len())
-        && digits.chars().all(|c| c.is_ascii_digit())
-        && !digits.starts_with('0')
-}
-
 fn broker_writer(caller: &lanerunner_platform::http::Caller) -> Result<()> {
     use lanerunner_core::tenancy::{OrgKind, Role};
     if caller.org_kind == OrgKind::Carrier {
@@ -689,7 +684,7 @@ impl Calls {
     ) -> Result<crate::views::LineView> {
         broker_writer(caller)?;
         let mut v = lanerunner_platform::http::Violations::default();
-        if !is_e164(number) {
+        if !phone::is_e164(number) {
             v.add("phone_number", "must be an E.164 number, like +14155550100");
         }
         let name = input.company_name.trim();
@@ -699,7 +694,7 @@ impl Calls {
         if input
             .transfer_number
             .as_deref()
-            .is_some_and(|t| !is_e164(t))
+            .is_some_and(|t| !phone::is_e164(t))
         {
             v.add(
                 "transfer_number",
@@ -796,7 +791,7 @@ impl Calls {
             detail: "add a line (PUT /v1/voice/lines/{phone_number}) before trying a call".into(),
         })?;
         let from = input.from.unwrap_or_else(|| "+15550000000".into());
-        if !is_e164(&from) {
+        if !phone::is_e164(&from) {
             return Err(VoiceError::invalid("from", "must be an E.164 number"));
         }
         let sid = format!("SIM{}", Uuid::now_v7().simple());

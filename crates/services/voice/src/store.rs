@@ -143,6 +143,21 @@ pub async fn set_load_status(tx: &mut Tx, load: Uuid, status: &str) -> sqlx::Res
 }
 
 /// `org`'s posted public loads, soonest pickup first (what a caller may be offered).
+/// `org`'s posted public loads whose reference key ends with `key` (the whole key, or the
+/// digits a caller said without the letters); the caller picks the exact match.
+pub async fn open_loads_ending(db: &Db, org: OrgId, key: &str) -> sqlx::Result<Vec<LoadRow>> {
+    let sql = format!(
+        "SELECT {LOAD} FROM vc_loads WHERE broker_org_id = $1 AND status = 'posted' \
+         AND visibility = 'public' AND (reference_key = $2 OR reference_key LIKE '%' || $2) \
+         ORDER BY pickup_at LIMIT 50"
+    );
+    on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(org.0)
+        .bind(key)
+        .fetch_all(c)
+        .await)
+}
+
 pub async fn open_loads(db: &Db, org: OrgId, limit: i64) -> sqlx::Result<Vec<LoadRow>> {
     let sql = format!(
         "SELECT {LOAD} FROM vc_loads WHERE broker_org_id = $1 AND status = 'posted' \

@@ -155,7 +155,8 @@ pub fn spoken_reference(speech: Option<&str>, keyed: Option<&str>) -> Option<Str
 }
 
 /// Whether a spoken reference names a load's: the same letters and digits, or the same
-/// digits when the caller left the letters out ("one zero zero two" for "LR-1002").
+/// digits when the caller left the leading letters out ("one zero zero two" for
+/// "LR-1002").
 pub fn reference_matches(spoken: &str, key: &str) -> bool {
     let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
     spoken == key || (spoken.chars().all(|c| c.is_ascii_digit()) && spoken == digits(key))

@@ -44,6 +44,78 @@ function recoveryCodes(codes) {
     h("pre", {}, h("code", {}, codes.join("\n"))));
 }
 
+/** A button that starts an enrolment; `start(button)` replaces it with the next step. */
+function enrolButton(label, out, start) {
+  const b = h("button", { type: "button", class: "secondary", onclick: async () => {
+    b.disabled = true;
+    try {
+      await start(b);
+    } catch (err) {
+      b.disabled = false;
+      out.replaceChildren(h("div", { class: "alert", role: "alert" }, err.problem?.title || err.message));
+    }
+  } }, label);
+  return b;
+}
+
+/** After either enrolment: keep the session's new tokens, show the codes (the first time). */
+async function enrolled(r) {
+  // Enrolling signs an enrol-only session in with the second factor: keep its new tokens.
+  if (r.tokens) session.set(r.tokens);
+  await account();
+  if (r.recovery_codes.length) document.getElementById("mfa-out").replaceChildren(recoveryCodes(r.recovery_codes));
+  else toast("Added. Your recovery codes are unchanged.");
+}
+
+async function startTotp(button) {
+  const e = await api("POST", "/v1/me/mfa/totp");
+  const confirm = apiForm("Confirm two-step sign-in", [
+    h("p", {}, "Add LaneRunner to your authenticator app: ", h("a", { href: e.otpauth_uri }, "open it in the app"),
+      ", or type this key:"),
+    h("p", {}, h("code", { id: "totp-secret", "data-secret": e.secret }, e.secret.replace(/(.{4})/g, "$1 ").trim())),
+    field("The 6-digit code the app shows", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
+  ], "Turn on",
+  (d) => api("POST", "/v1/me/mfa/totp/confirm", { code: d.code }),
+  enrolled);
+  button.replaceWith(confirm);
+  confirm.querySelector("input[name=code]").focus();
+}
+
+async function startSms(button) {
+  const phone = apiForm("Your mobile number", [
+    field("Mobile number", { name: "phone", type: "tel", autocomplete: "tel", required: true, placeholder: "+1 415 555 0100" }),
+  ], "Text me a code",
+  (d) => api("POST", "/v1/me/mfa/sms", { phone: d.phone }),
+  (r, _, form) => {
+    const confirm = apiForm("Confirm your phone", [
+      h("p", {}, `We texted a code to ${r.phone}.`),
+      field("The code in the text", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
+    ], "Turn on",
+    (d) => api("POST", "/v1/me/mfa/sms/confirm", { code: d.code }),
+    enrolled);
+    form.replaceWith(confirm);
+    confirm.querySelector("input[name=code]").focus();
+  });
+  button.replaceWith(phone);
+  phone.querySelector("input[name=phone]").focus();
+}
+
+/** Texts a code to the enrolled phone, for the forms that ask for one. */
+function textMeACode(out) {
+  const b = h("button", { type: "button", class: "secondary", onclick: async () => {
+    b.disabled = true;
+    try {
+      await api("POST", "/v1/me/mfa/sms/send");
+      toast("Code sent.");
+    } catch (err) {
+      out.replaceChildren(h("div", { class: "alert", role: "alert" }, err.problem?.title || err.message));
+    } finally {
+      b.disabled = false;
+    }
+  } }, "Text me a code");
+  return b;
+}
+
 export async function account(me) {
   me = await api("GET", "/v1/me");
   session.setMe(me);
@@ -71,52 +143,38 @@ export async function account(me) {
           }
         } }, "Send the link again"));
 
+  const methods = user.mfa_methods || [];
+  const by = [methods.includes("totp") && "a code from your authenticator app",
+    methods.includes("sms") && `a code texted to ${user.mfa_phone}`].filter(Boolean).join(" or ");
+  const adders = [
+    !methods.includes("totp") && enrolButton(user.mfa_enabled ? "Add an authenticator app" : "Set up with an authenticator app", out, startTotp),
+    !methods.includes("sms") && enrolButton(user.mfa_enabled ? "Add a phone for text codes" : "Set up with text messages", out, startSms),
+  ].filter(Boolean);
   let mfa;
   if (user.mfa_enabled) {
+    const codeLabel = methods.includes("sms") ? "Code from your app or phone" : "Code from your app";
     mfa = [
-      h("p", {}, "Two-step sign-in is on: signing in asks for a code from your authenticator app."),
+      h("p", {}, `Two-step sign-in is on: signing in asks for ${by}.`),
+      methods.includes("sms") ? h("p", {}, textMeACode(out)) : null,
       apiForm("New recovery codes", [
-        field("Code from your app", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
+        field(codeLabel, { name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
       ], "Make new recovery codes",
       (d) => api("POST", "/v1/me/mfa/recovery-codes", { code: d.code }),
       (r, _, form) => { form.reset(); out.replaceChildren(recoveryCodes(r.recovery_codes)); }),
       apiForm("Turn off two-step sign-in", [
         field("Password", { name: "password", type: "password", required: true, autocomplete: "current-password" }),
-        field("Code from your app or a recovery code", { name: "code", required: true, autocomplete: "one-time-code" }),
+        field(`${codeLabel} or a recovery code`, { name: "code", required: true, autocomplete: "one-time-code" }),
       ], "Turn off two-step sign-in",
       (d) => api("POST", "/v1/me/mfa/disable", { password: d.password, code: d.code }),
       async () => { toast("Two-step sign-in is off."); await account(); }),
+      h("div", { class: "actions" }, adders),
     ];
   } else {
-    const start = h("button", { type: "button", onclick: async () => {
-      start.disabled = true;
-      try {
-        const e = await api("POST", "/v1/me/mfa/totp");
-        const confirm = apiForm("Confirm two-step sign-in", [
-          h("p", {}, "Add LaneRunner to your authenticator app: ", h("a", { href: e.otpauth_uri }, "open it in the app"),
-            ", or type this key:"),
-          h("p", {}, h("code", { id: "totp-secret", "data-secret": e.secret }, e.secret.replace(/(.{4})/g, "$1 ").trim())),
-          field("The 6-digit code the app shows", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
-        ], "Turn on",
-        (d) => api("POST", "/v1/me/mfa/totp/confirm", { code: d.code }),
-        async (r) => {
-          // Enrolling signs this session in with the second factor: keep its new tokens.
-          if (r.tokens) session.set(r.tokens);
-          await account();
-          document.getElementById("mfa-out").replaceChildren(recoveryCodes(r.recovery_codes));
-        });
-        start.replaceWith(confirm);
-        confirm.querySelector("input[name=code]").focus();
-      } catch (err) {
-        start.disabled = false;
-        out.replaceChildren(h("div", { class: "alert", role: "alert" }, err.problem?.title || err.message));
-      }
-    } }, "Set up two-step sign-in");
     mfa = [
       me.organization.require_mfa
         ? h("div", { class: "alert", role: "alert" }, "Your organization requires two-step sign-in: set it up to carry on.")
         : h("p", {}, "Two-step sign-in is off. Turn it on so a stolen password is not enough to get in."),
-      start,
+      h("div", { class: "actions" }, adders),
     ];
   }
 

@@ -25,8 +25,13 @@ function signInForm(onDone, { email = "" } = {}) {
         const r = await api("POST", "/v1/auth/login", { email: data.email, password: data.password }, { anonymous: true });
         if (r.mfa_required) {
           mfaToken = r.mfa_token;
+          const methods = r.mfa_methods || [];
           const code = field("Authentication code", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true });
-          button.before(h("p", { class: "muted" }, "Enter the code from your authenticator app, or a recovery code."), code);
+          const hint = methods.includes("totp")
+            ? "Enter the code from your authenticator app, or a recovery code."
+            : "Enter the code we text you, or a recovery code.";
+          button.before(h("p", { class: "muted" }, hint), code);
+          if (methods.includes("sms")) button.after(textMeACode(form, () => mfaToken));
           code.querySelector("input").focus();
           return;
         }
@@ -43,6 +48,23 @@ function signInForm(onDone, { email = "" } = {}) {
     }
   });
   return form;
+}
+
+/** A button that texts a sign-in code to the account's phone. */
+function textMeACode(form, challenge) {
+  const b = h("button", { type: "button", class: "secondary", onclick: async () => {
+    clearProblem(form);
+    b.disabled = true;
+    try {
+      await api("POST", "/v1/auth/login/mfa/sms", { mfa_token: challenge() }, { anonymous: true });
+      b.textContent = "Code sent: text me another";
+    } catch (err) {
+      showProblem(form, err);
+    } finally {
+      b.disabled = false;
+    }
+  } }, "Text me a code");
+  return b;
 }
 
 export function signIn() {

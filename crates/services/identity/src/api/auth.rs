@@ -54,15 +54,18 @@ pub async fn login(
                 mfa_required: false,
                 mfa_token: None,
                 mfa_token_expires_in: None,
+                mfa_methods: Vec::new(),
                 tokens: Some(t),
             },
             LoginOutcome::MfaRequired {
                 mfa_token,
                 expires_in,
+                methods,
             } => LoginResponse {
                 mfa_required: true,
                 mfa_token: Some(mfa_token),
                 mfa_token_expires_in: Some(expires_in),
+                mfa_methods: methods,
                 tokens: None,
             },
         },
@@ -77,6 +80,18 @@ pub async fn login_mfa(
     ApiJson(req): ApiJson<LoginMfaRequest>,
 ) -> Result<Json<IssuedTokens>, Problem> {
     Ok(Json(id.login_mfa(&req.mfa_token, &req.code, addr).await?))
+}
+
+/// Texts a code for a sign-in challenge to the user's enrolled phone; send it to
+/// `POST /v1/auth/login/mfa` like an app's code.
+#[utoipa::path(post, path = "/v1/auth/login/mfa/sms", tag = "auth", request_body = MfaChallengeRequest,
+    responses((status = 202), (status = 401, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
+pub async fn login_mfa_sms(
+    State(id): State<AppState>,
+    ApiJson(req): ApiJson<MfaChallengeRequest>,
+) -> Result<StatusCode, Problem> {
+    id.text_login_code(&req.mfa_token).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,

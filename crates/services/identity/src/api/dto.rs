@@ -54,6 +54,10 @@ pub struct LoginResponse {
     pub mfa_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mfa_token_expires_in: Option<u64>,
+    /// The second factors the account has (`totp`, `sms`), so a client can offer to text a
+    /// code (`POST /v1/auth/login/mfa/sms`); a recovery code always works too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mfa_methods: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens: Option<IssuedTokens>,
 }
@@ -62,7 +66,7 @@ pub struct LoginResponse {
 #[serde(deny_unknown_fields)]
 pub struct LoginMfaRequest {
     pub mfa_token: String,
-    /// A 6-digit TOTP code or a recovery code.
+    /// A 6-digit TOTP code, a code texted to the enrolled phone, or a recovery code.
     pub code: String,
 }
 
@@ -114,6 +118,26 @@ pub struct CodeRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct PhoneRequest {
+    /// A mobile number: E.164 (`+14155550100`), or ten North American digits.
+    pub phone: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhoneView {
+    /// The number the code went to, its last four digits only.
+    pub phone: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaChallengeRequest {
+    /// The `mfa_token` from `POST /v1/auth/login`.
+    pub mfa_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DisableMfaRequest {
     pub password: String,
     pub code: String,
@@ -121,7 +145,8 @@ pub struct DisableMfaRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecoveryCodesView {
-    /// Shown once. Each works once in place of a TOTP code.
+    /// Shown once. Each works once in place of a TOTP or texted code. Empty when a second
+    /// factor was added beside one already enrolled: the codes given then still work.
     pub recovery_codes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens: Option<IssuedTokens>,
@@ -171,11 +196,17 @@ pub struct UserView {
     pub active: bool,
     pub email_verified: bool,
     pub mfa_enabled: bool,
+    /// `totp` (an authenticator app), `sms` (codes texted to a verified phone).
+    pub mfa_methods: Vec<&'static str>,
+    /// The phone SMS codes go to, only its last four digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_phone: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
 impl From<UserRow> for UserView {
     fn from(u: UserRow) -> Self {
+        let (mfa_enabled, mfa_methods) = (u.mfa_enabled(), u.mfa_methods());
         Self {
             id: u.id.into(),
             org_id: u.org_id.into(),
@@ -184,7 +215,9 @@ impl From<UserRow> for UserView {
             role: u.role.to_string(),
             active: u.active,
             email_verified: u.email_verified_at.is_some(),
-            mfa_enabled: u.mfa_secret.is_some(),
+            mfa_enabled,
+            mfa_methods,
+            mfa_phone: u.mfa_phone.as_deref().map(lanerunner_core::phone::masked),
             created_at: u.created_at,
         }
     }

@@ -91,6 +91,52 @@ pub async fn confirm_totp(
     }))
 }
 
+/// Starts enrolling a phone for text-message codes: a code is texted to it; confirm with
+/// it. At most five texts per person per ten minutes.
+#[utoipa::path(post, path = "/v1/me/mfa/sms", tag = "me", security(("bearer" = [])), request_body = PhoneRequest,
+    responses((status = 202, body = PhoneView), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
+pub async fn begin_sms(
+    State(id): State<AppState>,
+    EnrollingCaller(caller): EnrollingCaller,
+    ApiJson(req): ApiJson<PhoneRequest>,
+) -> Result<(StatusCode, Json<PhoneView>), Problem> {
+    let user = caller.require_user()?;
+    let phone = id.begin_sms(caller.org, user, &req.phone).await?;
+    Ok((StatusCode::ACCEPTED, Json(PhoneView { phone })))
+}
+
+/// Enrols the phone with the code texted to it. Recovery codes come with the first second
+/// factor only; adding a phone beside an authenticator app keeps the ones you have.
+#[utoipa::path(post, path = "/v1/me/mfa/sms/confirm", tag = "me", security(("bearer" = [])), request_body = CodeRequest,
+    responses((status = 200, body = RecoveryCodesView), (status = 401, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
+pub async fn confirm_sms(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    EnrollingCaller(caller): EnrollingCaller,
+    ApiJson(req): ApiJson<CodeRequest>,
+) -> Result<Json<RecoveryCodesView>, Problem> {
+    let user = caller.require_user()?;
+    let c = id
+        .confirm_sms(caller.org, user, &req.code, caller.session, addr)
+        .await?;
+    Ok(Json(RecoveryCodesView {
+        recovery_codes: c.recovery_codes,
+        tokens: c.tokens,
+    }))
+}
+
+/// Texts a code to the enrolled phone, for turning MFA off or new recovery codes.
+#[utoipa::path(post, path = "/v1/me/mfa/sms/send", tag = "me", security(("bearer" = [])),
+    responses((status = 202), (status = 409, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
+pub async fn send_sms_code(
+    State(id): State<AppState>,
+    caller: Authorized<IdentityWrite>,
+) -> Result<StatusCode, Problem> {
+    let user = caller.require_user()?;
+    id.text_code_to_member(caller.org, user).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 #[utoipa::path(post, path = "/v1/me/mfa/disable", tag = "me", security(("bearer" = [])), request_body = DisableMfaRequest,
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
 pub async fn disable_mfa(

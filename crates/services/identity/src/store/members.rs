@@ -32,8 +32,31 @@ pub struct UserRow {
     pub mfa_secret: Option<String>,
     pub mfa_pending_secret: Option<String>,
     pub mfa_last_step: Option<i64>,
+    /// The verified number text-message codes go to (E.164).
+    pub mfa_phone: Option<String>,
+    /// A number being enrolled, until its first code is confirmed.
+    pub mfa_pending_phone: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl UserRow {
+    /// Whether signing in needs a second factor: an authenticator app, a phone, or both.
+    pub fn mfa_enabled(&self) -> bool {
+        self.mfa_secret.is_some() || self.mfa_phone.is_some()
+    }
+
+    /// The second factors enrolled, by name.
+    pub fn mfa_methods(&self) -> Vec<&'static str> {
+        let mut methods = Vec::new();
+        if self.mfa_secret.is_some() {
+            methods.push("totp");
+        }
+        if self.mfa_phone.is_some() {
+            methods.push("sms");
+        }
+        methods
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +101,8 @@ from_row!(UserRow, |row| {
         mfa_secret: row.try_get("mfa_secret")?,
         mfa_pending_secret: row.try_get("mfa_pending_secret")?,
         mfa_last_step: row.try_get("mfa_last_step")?,
+        mfa_phone: row.try_get("mfa_phone")?,
+        mfa_pending_phone: row.try_get("mfa_pending_phone")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -100,7 +125,7 @@ from_row!(InvitationRow, |row| {
 
 const USER_COLUMNS: &str =
     "id, org_id, email, name, role, active, password_hash, email_verified_at, mfa_secret, \
-                            mfa_pending_secret, mfa_last_step, created_at, updated_at";
+                            mfa_pending_secret, mfa_last_step, mfa_phone, mfa_pending_phone, created_at, updated_at";
 const INVITATION_COLUMNS: &str =
     "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at";
 
@@ -202,6 +227,16 @@ pub async fn get_user(db: &Db, org: OrgId, user: UserId) -> sqlx::Result<Option<
         .await)
 }
 
+/// Not tenant-scoped: the user a sign-in challenge names, read before the transaction that
+/// spends it.
+pub async fn get_user_by_id(db: &Db, user: UserId) -> sqlx::Result<Option<UserRow>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    on_db!(db, |p| sqlx::query_as(&sql)
+        .bind(user)
+        .fetch_optional(p)
+        .await)
+}
+
 /// Not tenant-scoped: the user a spent token names (reset, verification, MFA challenge);
 /// the token, not a caller, says who it is, and their row says which organization.
 pub async fn get_user_by_id_tx(tx: &mut Tx, user: UserId) -> sqlx::Result<Option<UserRow>> {
@@ -252,7 +287,8 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
         "UPDATE users SET name = $3, role = $4, active = $5, password_hash = $6, email_verified_at = $7, mfa_secret = $8, \
-         mfa_pending_secret = $9, mfa_last_step = $10, updated_at = $11 WHERE org_id = $1 AND id = $2"
+         mfa_pending_secret = $9, mfa_last_step = $10, mfa_phone = $11, mfa_pending_phone = $12, updated_at = $13 \
+         WHERE org_id = $1 AND id = $2"
     )
     .bind(u.org_id)
     .bind(u.id)
@@ -264,6 +300,8 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
     .bind(&u.mfa_secret)
     .bind(&u.mfa_pending_secret)
     .bind(u.mfa_last_step)
+    .bind(&u.mfa_phone)
+    .bind(&u.mfa_pending_phone)
     .bind(u.updated_at)
     .execute(c)
     .await
