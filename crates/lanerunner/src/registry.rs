@@ -390,9 +390,7 @@ pub const SERVICES: &[ServiceSpec] = &[
                 let desk = Arc::new(crate::voice_desk::NegotiationDeal(
                     negotiation.negotiations().clone(),
                 ));
-                let telephony = Arc::new(crate::voice_desk::TwilioSignatures(
-                    config.twilio.auth_token.clone(),
-                ));
+                let telephony = Arc::new(crate::voice_desk::TwilioVoice::new(&config.twilio)?);
                 let settings = lanerunner_voice::Settings {
                     public_url: config.public_url.clone(),
                 };

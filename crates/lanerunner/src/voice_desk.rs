@@ -1,15 +1,18 @@
 //! The voice service's seams in this binary: the negotiation service in this process
-//! (vetting and the broker's agent, for the caller's words) and Twilio's request
-//! signatures (the account's auth token; without an account no webhook is accepted, and
-//! calls can only be simulated).
+//! (vetting and the broker's agent, for the caller's words) and Twilio (request signatures
+//! with the account's auth token, outbound calls through the Calls API; without an account
+//! no webhook is accepted, and calls can only be simulated).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use lanerunner_core::OrgId;
 use lanerunner_negotiation_service::phone::PhoneAnswer;
 use lanerunner_negotiation_service::Negotiations;
-use lanerunner_voice::desk::{DealDesk, DeskAnswer, Telephony};
+use lanerunner_platform::config::TwilioConfig;
+use lanerunner_twilio::{CallsClient, PlaceCall};
+use lanerunner_voice::desk::{DealDesk, DeskAnswer, Dial, Telephony};
 use uuid::Uuid;
 
 pub struct NegotiationDeal(pub Arc<Negotiations>);
@@ -60,12 +63,62 @@ impl DealDesk for NegotiationDeal {
 }
 
 /// `X-Twilio-Signature` with the account's auth token; `None`: nothing is signed.
-pub struct TwilioSignatures(pub Option<String>);
+/// Twilio for the voice service: webhook signatures with the account's auth token, and
+/// outbound calls through the Calls API. Without an account no webhook is accepted, and
+/// outreach calls are simulated (answered by text, like a simulated inbound call).
+pub struct TwilioVoice {
+    auth_token: Option<String>,
+    calls: Option<CallsClient>,
+}
 
-impl Telephony for TwilioSignatures {
+impl TwilioVoice {
+    pub fn new(config: &TwilioConfig) -> anyhow::Result<Self> {
+        let calls = match (&config.account_sid, &config.auth_token) {
+            (Some(sid), Some(token)) => Some(CallsClient::new(
+                &config.api_base_url,
+                sid,
+                token,
+                Duration::from_millis(config.timeout_ms),
+            )?),
+            _ => None,
+        };
+        Ok(Self {
+            auth_token: config.auth_token.clone(),
+            calls,
+        })
+    }
+}
+
+#[async_trait]
+impl Telephony for TwilioVoice {
     fn signed(&self, url: &str, params: &[(String, String)], signature: &str) -> bool {
-        self.0
+        self.auth_token
             .as_deref()
             .is_some_and(|token| lanerunner_twilio::verify(token, url, params, signature))
+    }
+
+    async fn dial(&self, call: &Dial) -> anyhow::Result<String> {
+        let Some(client) = &self.calls else {
+            return Ok(format!("SIM{}", Uuid::now_v7().simple()));
+        };
+        let placed = client
+            .place(&PlaceCall {
+                to: call.to.clone(),
+                from: call.from.clone(),
+                url: call.answer_url.clone(),
+                status_callback: Some(call.status_url.clone()),
+                detect_machine: true,
+                timeout_secs: Some(30),
+            })
+            .await?;
+        Ok(placed.sid)
+    }
+
+    fn channel(&self) -> &'static str {
+        if self.calls.is_some() {
+            "twilio"
+        } else {
+            "simulated"
+        }
     }
 }

@@ -896,8 +896,9 @@ mod erased {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn what_loads_and_carriers_publish_voice_reads() {
+async fn what_loads_carriers_and_matching_publish_voice_reads() {
     use lanerunner_voice::events as voice;
+    use uuid::Uuid;
     let publisher: Vec<String> = [
         lanerunner_loads::events::LOAD_POSTED,
         lanerunner_loads::events::LOAD_STATUS_CHANGED,
@@ -906,7 +907,36 @@ async fn what_loads_and_carriers_publish_voice_reads() {
     .iter()
     .map(|t| t.topic())
     .collect();
-    assert_eq!(voice::consumed_topics(), publisher);
+    let mut consumed = publisher.clone();
+    consumed.push(lanerunner_matching_service::events::MATCH_SUGGESTED.topic());
+    assert_eq!(voice::consumed_topics(), consumed);
+
+    // Outreach ranks a load's carriers by matching's suggestions, as matching writes them.
+    let (load, carrier_org) = (Uuid::now_v7(), Uuid::now_v7());
+    let suggested: voice::Suggested = serde_json::from_value(
+        serde_json::to_value(lanerunner_matching_service::events::MatchSuggested {
+            load_id: load,
+            truck_id: Uuid::now_v7(),
+            broker_org_id: Uuid::now_v7(),
+            carrier_org_id: carrier_org,
+            source: lanerunner_matching_service::events::SuggestionSource::TruckPosted,
+            rank: 2,
+            run_id: None,
+            cost_cents: 4_250.5,
+            deadhead_miles: 12.0,
+            terms: vec![],
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            suggested.load_id,
+            suggested.carrier_org_id,
+            suggested.cost_cents
+        ),
+        (load, carrier_org, 4_250.5)
+    );
 
     let app = TestApp::spawn(Backend::Sqlite).await;
     let mut sub = app

@@ -844,3 +844,290 @@ async fn yes_to_the_pitch_books_at_the_posted_rate() {
     );
     assert_eq!(view["load_id"], load.as_str());
 }
+
+// ---- outreach: the agent calls the best-matched carriers ----
+
+const DISPATCH: &str = "+14155550177";
+
+/// The carrier gives its dispatch number (its consent to be called) and posts a truck in
+/// Dallas, so matching suggests it for the load.
+async fn reachable(app: &TestApp, carrier: &Account) {
+    let bad = app
+        .put_json(
+            "/v1/voice/dispatch",
+            &json!({"phone": "call me"}),
+            Some(&carrier.access),
+        )
+        .await;
+    expect_problem(bad, 422, "validation").await;
+    let set = json_of(
+        app.put_json(
+            "/v1/voice/dispatch",
+            &json!({"phone": "(415) 555-0177"}),
+            Some(&carrier.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(set["phone"], DISPATCH);
+    let truck = json!({
+        "equipment": "V", "trailer_length_ft": 53,
+        "available_at": {"place": "Dallas, TX"},
+        "available_from": lanerunner::testing::at(2, 6), "available_until": lanerunner::testing::at(7, 18),
+        "max_deadhead_miles": 150
+    });
+    json_of(
+        app.post_json("/v1/trucks", &truck, Some(&carrier.access))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+}
+
+/// Two outreach requests released together until matching's suggestion has arrived: one
+/// call is placed, once. The answer of the request that placed it.
+async fn reach_out_once(app: &TestApp, broker: &Account, load: &str) -> Value {
+    let path = format!("/v1/voice/loads/{load}/outreach");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let attempt = |b: Arc<tokio::sync::Barrier>| {
+            let path = path.clone();
+            async move {
+                b.wait().await;
+                let res = app.post_json(&path, &json!({}), Some(&broker.access)).await;
+                (res.status().as_u16(), res.json::<Value>().await.unwrap())
+            }
+        };
+        let (a, b) = tokio::join!(attempt(barrier.clone()), attempt(barrier));
+        let placed: Vec<&Value> = [&a, &b]
+            .into_iter()
+            .filter(|(s, _)| *s == 202)
+            .map(|(_, v)| v)
+            .collect();
+        if !placed.is_empty() {
+            assert_eq!(placed.len(), 1, "one request places the call: {a:?} {b:?}");
+            let other = if a.0 == 202 { &b } else { &a };
+            assert_eq!(other.0, 409, "{other:?}");
+            assert_eq!(
+                other.1["type"].as_str().unwrap().rsplit('/').next(),
+                Some("no-carriers")
+            );
+            return placed[0].clone();
+        }
+        assert_eq!((a.0, b.0), (409, 409), "{a:?} {b:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "matching never suggested the carrier"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn outreach_calls_the_matched_carrier_and_books_on_the_call(backend: Backend) {
+    let (app, twilio) = spawn(backend).await;
+    let (broker, carrier, load) = desk(&app).await;
+    let path = format!("/v1/voice/loads/{load}/outreach");
+
+    // Bad input and the wrong side of the market are refused before anything is dialed.
+    expect_problem(
+        app.post_json(&path, &json!({"carriers": 0}), Some(&broker.access))
+            .await,
+        422,
+        "validation",
+    )
+    .await;
+    expect_problem(
+        app.post_json(&path, &json!({}), Some(&carrier.access))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let nowhere = format!("/v1/voice/loads/{}/outreach", uuid::Uuid::now_v7());
+    expect_problem(
+        app.post_json(&nowhere, &json!({}), Some(&broker.access))
+            .await,
+        404,
+        "not-found",
+    )
+    .await;
+    expect_problem(
+        app.put_json(
+            "/v1/voice/dispatch",
+            &json!({"phone": DISPATCH}),
+            Some(&broker.access),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // Matched or not, a carrier without a dispatch number is never called.
+    expect_problem(
+        app.post_json(&path, &json!({}), Some(&broker.access)).await,
+        409,
+        "no-carriers",
+    )
+    .await;
+
+    reachable(&app, &carrier).await;
+    let out = reach_out_once(&app, &broker, &load).await;
+    let calls = out["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1, "{out}");
+    assert_eq!(calls[0]["direction"], "outbound");
+    assert_eq!(calls[0]["status"], "ringing");
+    assert_eq!(calls[0]["carrier_org_id"], carrier.org_id.as_str());
+    let placed = twilio.placed();
+    assert_eq!(placed.len(), 1);
+    let dialed = &placed[0];
+    assert_eq!((dialed.to.as_str(), dialed.from.as_str()), (DISPATCH, LINE));
+    assert!(dialed.machine_detection);
+    assert!(dialed.url.ends_with("/answer"), "{}", dialed.url);
+    assert!(dialed
+        .status_callback
+        .as_deref()
+        .unwrap()
+        .ends_with("/v1/voice/twilio/status"));
+
+    // Someone answers: Twilio asks the answer URL (signed), and the agent pitches.
+    let unsigned = reqwest::Client::new()
+        .post(&dialed.url)
+        .form(&[("CallSid", dialed.sid.as_str()), ("AnsweredBy", "human")])
+        .send()
+        .await
+        .unwrap();
+    expect_problem(unsigned, 403, "webhook-rejected").await;
+    let answer = [
+        ("CallSid", dialed.sid.as_str()),
+        ("AccountSid", ACCOUNT),
+        ("CallStatus", "in-progress"),
+        ("Direction", "outbound-api"),
+        ("AnsweredBy", "human"),
+    ];
+    let (status, opening) = twilio.post_signed(&dialed.url, &answer).await.unwrap();
+    assert_eq!(status, 200, "{opening}");
+    assert!(opening.contains("calling for Acme Logistics"), "{opening}");
+    assert!(opening.contains("recorded and transcribed"), "{opening}");
+    assert!(
+        opening.contains("Load LR-1002: Dallas, TX to Atlanta, GA"),
+        "{opening}"
+    );
+    let (_, again) = twilio.post_signed(&dialed.url, &answer).await.unwrap();
+    assert_eq!(
+        again, opening,
+        "a retried answer webhook gets the same opening"
+    );
+
+    let mut call = Call {
+        twilio: &twilio,
+        sid: dialed.sid.clone(),
+        action: action_of(&opening),
+        last: opening,
+    };
+    let countered = call
+        .turn(Some("I'd need twenty four hundred all in"), None)
+        .await;
+    assert!(countered.contains("I can do $"), "{countered}");
+    let booked = call.turn(Some("sounds good, book it"), None).await;
+    assert!(booked.contains("you're booked on load LR-1002"), "{booked}");
+
+    let view = call_view(&app, &broker).await;
+    assert_eq!(view["direction"], "outbound");
+    assert_eq!(view["outcome"], "booked", "{view}");
+    assert_eq!(view["to_number"], DISPATCH);
+    let summary = view["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("We called MC 123456 about load LR-1002."),
+        "{summary}"
+    );
+
+    // Booked: the load is no longer open to outreach.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let res = app.post_json(&path, &json!({}), Some(&broker.access)).await;
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        if body["type"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("load-not-open")
+        {
+            break;
+        }
+        assert_eq!(status, 409, "{body}");
+        assert!(tokio::time::Instant::now() < deadline, "{body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(twilio.placed().len(), 1, "no second call");
+}
+
+on_both!(
+    outreach,
+    outreach_calls_the_matched_carrier_and_books_on_the_call
+);
+
+/// An outreach call no one answers is closed by Twilio's status callback; without a
+/// Twilio account (embedded defaults) outreach calls are simulated and answered by text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_outreach_call_ends_as_no_answer() {
+    let (app, twilio) = spawn(Backend::Sqlite).await;
+    let (broker, carrier, load) = desk(&app).await;
+    reachable(&app, &carrier).await;
+    reach_out_once(&app, &broker, &load).await;
+    let dialed = twilio.placed().remove(0);
+    let (status, _) = twilio
+        .post_signed(
+            &app.url("/v1/voice/twilio/status"),
+            &[
+                ("CallSid", dialed.sid.as_str()),
+                ("AccountSid", ACCOUNT),
+                ("CallStatus", "no-answer"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 204);
+    let view = call_view(&app, &broker).await;
+    assert_eq!(view["outcome"], "no_answer", "{view}");
+    assert_eq!(view["status"], "completed");
+    // A late answer webhook for the ended call hangs up and pitches nothing.
+    let (status, body) = twilio
+        .post_signed(
+            &dialed.url,
+            &[("CallSid", dialed.sid.as_str()), ("AnsweredBy", "human")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("<Hangup/>") && !body.contains("LR-1002"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_outreach_is_answered_by_text() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (broker, carrier, load) = desk(&app).await;
+    reachable(&app, &carrier).await;
+    let out = reach_out_once(&app, &broker, &load).await;
+    let call = out["calls"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(out["calls"][0]["channel"], "simulated");
+    let opening = say(&app, &broker, &call, json!({"text": "hello?"})).await;
+    assert!(
+        opening["say"].as_str().unwrap().contains("Load LR-1002"),
+        "{opening}"
+    );
+    let declined = say(&app, &broker, &call, json!({"text": "no thanks"})).await;
+    assert_eq!(declined["then"], "hang_up");
+    let view = json_of(
+        app.get(&format!("/v1/voice/calls/{call}"), Some(&broker.access))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(view["outcome"], "declined", "{view}");
+    assert_eq!(view["direction"], "outbound");
+}

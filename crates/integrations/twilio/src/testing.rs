@@ -2,8 +2,9 @@
 //! numbers validated, STOPped recipients refused with Twilio's codes), status callbacks
 //! posted signed as Twilio posts them (`queued` → `sent` → `delivered`, or `undelivered`
 //! with error 30003 for numbers ending in 0000), and inbound messages posted signed to a
-//! webhook URL; and Twilio Verify (a six-digit code per number, five checks at most, then
-//! 60202).
+//! webhook URL; Twilio Verify (a six-digit code per number, five checks at most, then
+//! 60202); and the Calls API (calls recorded as placed; the test then plays the callee,
+//! posting signed webhooks to the call's `Url` as Twilio would).
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -30,6 +31,17 @@ pub struct Sent {
     pub at: std::time::SystemTime,
 }
 
+/// A call the stand-in was asked to place.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub sid: String,
+    pub to: String,
+    pub from: String,
+    pub url: String,
+    pub status_callback: Option<String>,
+    pub machine_detection: bool,
+}
+
 struct Inner {
     account_sid: String,
     auth_token: String,
@@ -37,6 +49,7 @@ struct Inner {
     opted_out: Mutex<HashSet<String>>,
     /// Pending Verify codes by number, with the checks tried so far.
     verifications: Mutex<HashMap<String, (String, u32)>>,
+    placed: Mutex<Vec<Placed>>,
     http: reqwest::Client,
 }
 
@@ -70,11 +83,16 @@ impl TwilioStandIn {
             sent: Mutex::new(Vec::new()),
             opted_out: Mutex::new(HashSet::new()),
             verifications: Mutex::new(HashMap::new()),
+            placed: Mutex::new(Vec::new()),
             http: reqwest::Client::new(),
         });
         let app = Router::new()
             .route("/2010-04-01/Accounts/{account}/Messages.json", post(create))
             .route("/2010-04-01/Accounts/{account}/Messages/{sid}", get(fetch))
+            .route(
+                "/2010-04-01/Accounts/{account}/Calls.json",
+                post(place_call),
+            )
             .route(
                 "/v2/Services/{service}/Verifications",
                 post(start_verification),
@@ -110,6 +128,11 @@ impl TwilioStandIn {
             .unwrap()
             .get(number)
             .map(|(code, _)| code.clone())
+    }
+
+    /// The calls placed so far.
+    pub fn placed(&self) -> Vec<Placed> {
+        self.inner.placed.lock().unwrap().clone()
     }
 
     /// The recipient replied STOP: Twilio refuses to message them (21610).
@@ -358,4 +381,45 @@ async fn check_verification(
         );
     }
     Json(verification(&service, &to, "pending")).into_response()
+}
+
+async fn place_call(
+    State(inner): State<Arc<Inner>>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if !basic_auth_ok(&inner, &headers) || account != inner.account_sid {
+        return error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    }
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let to = field("To").unwrap_or_default();
+    let from = field("From").unwrap_or_default();
+    if !e164(&to) {
+        return error(StatusCode::BAD_REQUEST, 21211, "Invalid 'To' Phone Number");
+    }
+    if !e164(&from) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            21212,
+            "Invalid 'From' Phone Number",
+        );
+    }
+    let Some(url) = field("Url").filter(|u| u.starts_with("http")) else {
+        return error(StatusCode::BAD_REQUEST, 21205, "Url is not a valid URL");
+    };
+    let sid = format!("CA{}", uuid::Uuid::new_v4().simple());
+    inner.placed.lock().unwrap().push(Placed {
+        sid: sid.clone(),
+        to: to.clone(),
+        from: from.clone(),
+        url,
+        status_callback: field("StatusCallback"),
+        machine_detection: field("MachineDetection").as_deref() == Some("Enable"),
+    });
+    (
+        StatusCode::CREATED,
+        Json(json!({"sid": sid, "account_sid": account, "to": to, "from": from, "status": "queued", "direction": "outbound-api"})),
+    )
+        .into_response()
 }

@@ -20,7 +20,10 @@ use uuid::Uuid;
 use crate::error::VoiceError;
 use crate::service::{Calls, Heard};
 use crate::twiml::{self, Next, Reply};
-use crate::views::{AgentTurnView, CallView, LineInput, LineView, SayInput, SimulatedCallInput};
+use crate::views::{
+    AgentTurnView, CallView, DispatchInput, DispatchView, LineInput, LineView, OutreachInput,
+    OutreachView, SayInput, SimulatedCallInput,
+};
 use crate::CallId;
 
 pub type AppState = Arc<Calls>;
@@ -33,7 +36,10 @@ pub fn routes(calls: Arc<Calls>) -> OpenApiRouter {
         .routes(routes!(get_call))
         .routes(routes!(simulate))
         .routes(routes!(say))
+        .routes(routes!(get_dispatch, put_dispatch, delete_dispatch))
+        .routes(routes!(reach_out))
         .routes(routes!(twilio_inbound))
+        .routes(routes!(twilio_answer))
         .routes(routes!(twilio_turn))
         .routes(routes!(twilio_status))
         .with_state(calls)
@@ -145,6 +151,62 @@ pub async fn say(
     Ok(Json(s.say(&caller, CallId(id), input).await?))
 }
 
+// ---- outreach ----
+
+/// Your carrier organization's dispatch number for automated calls about loads.
+#[utoipa::path(get, path = "/v1/voice/dispatch", tag = "voice", security(("bearer" = [])),
+    responses((status = 200, body = DispatchView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_dispatch(
+    State(s): State<AppState>,
+    caller: Authorized<VoiceRead>,
+) -> Result<Json<DispatchView>, Problem> {
+    Ok(Json(s.dispatch(caller.org).await?))
+}
+
+/// Sets the number LaneRunner's agent may call about loads that fit your trucks; giving it
+/// is your consent to those automated calls. Carriers only.
+#[utoipa::path(put, path = "/v1/voice/dispatch", tag = "voice", security(("bearer" = [])),
+    request_body = DispatchInput,
+    responses((status = 200, body = DispatchView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_dispatch(
+    State(s): State<AppState>,
+    caller: Authorized<VoiceWrite>,
+    ApiJson(input): ApiJson<DispatchInput>,
+) -> Result<Json<DispatchView>, Problem> {
+    Ok(Json(s.put_dispatch(&caller, input).await?))
+}
+
+/// Removes the number and withdraws the consent: no more outreach calls.
+#[utoipa::path(delete, path = "/v1/voice/dispatch", tag = "voice", security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete_dispatch(
+    State(s): State<AppState>,
+    caller: Authorized<VoiceWrite>,
+) -> Result<StatusCode, Problem> {
+    s.delete_dispatch(&caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Calls the load's best-matched carriers now (those with a dispatch number, cleared by
+/// your vetting, not called about it before): the agent pitches the load and negotiates
+/// within its policy once they answer. `409 load-not-open`, `409 no-line`,
+/// `409 no-carriers`.
+#[utoipa::path(post, path = "/v1/voice/loads/{load_id}/outreach", tag = "voice", security(("bearer" = [])),
+    params(("load_id" = Uuid, Path)),
+    request_body = OutreachInput,
+    responses((status = 202, body = OutreachView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn reach_out(
+    State(s): State<AppState>,
+    caller: Authorized<VoiceWrite>,
+    Path(load_id): Path<Uuid>,
+    ApiJson(input): ApiJson<OutreachInput>,
+) -> Result<(StatusCode, Json<OutreachView>), Problem> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(s.reach_out(&caller, load_id, input).await?),
+    ))
+}
+
 // ---- Twilio ----
 
 /// The form, checked against the signature before anything in it is read.
@@ -212,6 +274,31 @@ pub async fn twilio_inbound(
         ),
     };
     Ok(twiml_response(xml))
+}
+
+/// Twilio's webhook when an outreach call is answered (`CallSid`, and `AnsweredBy` with
+/// machine detection): the agent's opening as TwiML. `403 webhook-rejected` without a valid
+/// signature; a retried request gets the same opening.
+#[utoipa::path(post, path = "/v1/voice/twilio/calls/{id}/answer", tag = "voice",
+    params(("id" = Uuid, Path)),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn twilio_answer(
+    State(s): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let params = signed_form(&s, &headers, &uri, &body)?;
+    let sid = required(&params, "CallSid")?;
+    let a = s
+        .answer_outbound(CallId(id), sid, field(&params, "AnsweredBy"))
+        .await?;
+    Ok(twiml_response(twiml::render(
+        &a.reply,
+        &s.turn_url(a.call, a.next_turn),
+    )))
 }
 
 /// What `<Gather>` heard on turn `turn` of a call (`SpeechResult`, `Digits`), or nothing

@@ -22,6 +22,9 @@ pub enum Outcome {
     Transferred,
     /// The caller hung up before any of the above.
     Abandoned,
+    /// A call we placed was not answered by a person (no answer, busy, failed, or an
+    /// answering machine).
+    NoAnswer,
 }
 
 impl Outcome {
@@ -34,6 +37,7 @@ impl Outcome {
             Outcome::NoLoad => "no_load",
             Outcome::Transferred => "transferred",
             Outcome::Abandoned => "abandoned",
+            Outcome::NoAnswer => "no_answer",
         }
     }
 }
@@ -110,6 +114,8 @@ pub struct Facts {
     pub last_counter_cents: Option<i64>,
     pub agreed_cents: Option<i64>,
     pub transfer_reason: Option<String>,
+    /// We called them (outreach), rather than they us.
+    pub outbound: bool,
 }
 
 pub fn summary(outcome: Outcome, f: &Facts, sentiment: &str) -> String {
@@ -122,7 +128,14 @@ pub fn summary(outcome: Outcome, f: &Facts, sentiment: &str) -> String {
         .map(|l| format!(" about load {l}"))
         .unwrap_or_default();
     let money = |c: i64| crate::script::dollars(c);
-    let mut s = format!("{who} called{about}.");
+    let mut s = if f.outbound {
+        let whom =
+            f.mc.map(|m| format!("MC {m}"))
+                .unwrap_or_else(|| "the carrier".into());
+        format!("We called {whom}{about}.")
+    } else {
+        format!("{who} called{about}.")
+    };
     if let Some(o) = f.first_offer_cents {
         s += &format!(" Asked {}.", money(o));
     }
@@ -137,6 +150,7 @@ pub fn summary(outcome: Outcome, f: &Facts, sentiment: &str) -> String {
         Outcome::NoLoad => " No open load matched.".into(),
         Outcome::Transferred => " Handed to a person.".into(),
         Outcome::Abandoned => " Hung up.".into(),
+        Outcome::NoAnswer => " No one answered.".into(),
     };
     if let Some(why) = &f.transfer_reason {
         s += &format!(" Transferred: {why}.");
@@ -169,10 +183,22 @@ mod tests {
             last_counter_cents: Some(215_000),
             agreed_cents: Some(220_000),
             transfer_reason: None,
+            outbound: false,
         };
         assert_eq!(
             summary(Outcome::Booked, &f, "positive"),
             "MC 123456 called about load LR-1002. Asked $2,400. We countered at $2,150. Booked at $2,200. Caller sentiment: positive."
+        );
+        let called = Facts {
+            outbound: true,
+            first_offer_cents: None,
+            last_counter_cents: None,
+            agreed_cents: None,
+            ..f
+        };
+        assert_eq!(
+            summary(Outcome::NoAnswer, &called, "neutral"),
+            "We called MC 123456 about load LR-1002. No one answered. Caller sentiment: neutral."
         );
     }
 }

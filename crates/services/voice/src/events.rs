@@ -1,5 +1,6 @@
 //! What the voice service consumes (posted loads and their status, carriers' standing: the
-//! facts a caller asks about) and publishes (each call's debrief).
+//! facts a caller asks about; matching's suggestions: whom outreach calls) and publishes
+//! (each call's debrief).
 
 use chrono::{DateTime, Utc};
 use lanerunner_core::EventType;
@@ -9,15 +10,22 @@ use uuid::Uuid;
 pub const LOAD_POSTED: EventType = EventType::new("load.posted", 1);
 pub const LOAD_STATUS_CHANGED: EventType = EventType::new("load.status_changed", 1);
 pub const CARRIER_STANDING: EventType = EventType::new("carrier.standing", 1);
+/// The carriers matching suggests for a load: whom outreach calls first.
+pub const MATCH_SUGGESTED: EventType = EventType::new("match.suggested", 1);
 
 /// A call ended: its outcome, sentiment and summary, on the load and the carrier.
 pub const CALL_COMPLETED: EventType = EventType::new("voice.call_completed", 1);
 
 pub fn consumed_topics() -> Vec<String> {
-    [LOAD_POSTED, LOAD_STATUS_CHANGED, CARRIER_STANDING]
-        .iter()
-        .map(|t| t.topic())
-        .collect()
+    [
+        LOAD_POSTED,
+        LOAD_STATUS_CHANGED,
+        CARRIER_STANDING,
+        MATCH_SUGGESTED,
+    ]
+    .iter()
+    .map(|t| t.topic())
+    .collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,6 +80,15 @@ pub struct Standing {
     pub usdot_number: u64,
     pub mc_number: Option<u64>,
     pub checked_at: DateTime<Utc>,
+}
+
+/// `match.suggested.v1`, the fields outreach ranks by.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Suggested {
+    pub load_id: Uuid,
+    pub broker_org_id: Uuid,
+    pub carrier_org_id: Uuid,
+    pub cost_cents: f64,
 }
 
 /// `voice.call_completed.v1`, published to the broker's organization.

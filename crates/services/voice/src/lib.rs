@@ -12,6 +12,9 @@
 //! Afterwards the call keeps its transcript, outcome, sentiment and summary, on the load
 //! and the carrier, and `voice.call_completed.v1` tells the rest of LaneRunner.
 //!
+//! Outreach (`outreach.rs`): the agent also calls the best-matched carriers of a load that
+//! gave a dispatch number, and negotiates the same way once they answer.
+//!
 //! Layout: `understand.rs` reads what was said, `script.rs` what the agent says,
 //! `debrief.rs` outcome, sentiment and summary, `twiml.rs` the provider's XML (all pure);
 //! `store.rs` the SQL, `service.rs` the flows, `api.rs` the handlers.
@@ -21,6 +24,7 @@ pub mod debrief;
 pub mod desk;
 pub mod error;
 pub mod events;
+mod outreach;
 pub mod script;
 mod service;
 mod store;

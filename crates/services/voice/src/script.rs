@@ -45,6 +45,25 @@ pub fn greeting(company: &str, recording_notice: bool) -> String {
     )
 }
 
+/// The opening of a call we placed to a carrier about a load that fits its truck: who is
+/// calling, the recording notice, the load, and the question.
+pub fn outreach(company: &str, recording_notice: bool, l: &LoadFacts) -> String {
+    let notice = if recording_notice {
+        " This call is recorded and transcribed for our records."
+    } else {
+        ""
+    };
+    format!(
+        "Hi, this is the automated load desk calling for {company}, about a load that fits one of your trucks posted on LaneRunner.{notice} {}",
+        pitch(l)
+    )
+}
+
+/// Left on an answering machine.
+pub fn voicemail(company: &str, reference: &str) -> String {
+    format!("Hi, this is the automated load desk for {company}, calling about load {reference} for one of your trucks. Call us back or find it on LaneRunner. Goodbye.")
+}
+
 pub const MC_AGAIN: &str =
     "Sorry, I didn't catch that. What's your MC number? You can also key it in, then press pound.";
 

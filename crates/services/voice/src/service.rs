@@ -110,10 +110,10 @@ pub struct Answered {
 }
 
 pub struct Calls {
-    db: Db,
-    outbox: OutboxSignal,
-    desk: Arc<dyn DealDesk>,
-    telephony: Arc<dyn Telephony>,
+    pub(crate) db: Db,
+    pub(crate) outbox: OutboxSignal,
+    pub(crate) desk: Arc<dyn DealDesk>,
+    pub(crate) telephony: Arc<dyn Telephony>,
     settings: Settings,
 }
 
@@ -137,7 +137,7 @@ fn transfer(p: &mut Progress, why: &str, first: &str) -> (Reply, Outcome) {
     (reply, outcome)
 }
 
-fn listen(say: impl Into<String>, hints: &str) -> Reply {
+pub(crate) fn listen(say: impl Into<String>, hints: &str) -> Reply {
     Reply {
         say: say.into(),
         next: Next::Listen {
@@ -146,7 +146,7 @@ fn listen(say: impl Into<String>, hints: &str) -> Reply {
     }
 }
 
-fn hang_up(say: impl Into<String>) -> Reply {
+pub(crate) fn hang_up(say: impl Into<String>) -> Reply {
     Reply {
         say: say.into(),
         next: Next::HangUp,
@@ -156,7 +156,7 @@ fn hang_up(say: impl Into<String>) -> Reply {
 const MC_HINTS: &str =
     "MC, M C, motor carrier, zero, one, two, three, four, five, six, seven, eight, nine";
 const LOAD_HINTS: &str = "reference, load number, dry van, reefer, flatbed, to";
-const DEAL_HINTS: &str = "all in, per mile, deal, book it, no thanks, fuel";
+pub(crate) const DEAL_HINTS: &str = "all in, per mile, deal, book it, no thanks, fuel";
 
 /// What the caller asked, all in, as the offer parser reads it (for the summary; the
 /// negotiation service reads the same words for the move itself).
@@ -191,6 +191,7 @@ fn debriefed(
         last_counter_cents: p.last_counter_cents,
         agreed_cents: row.agreed_cents,
         transfer_reason: p.transfer_reason.clone(),
+        outbound: row.direction == "outbound",
     };
     row.summary = Some(debrief::summary(outcome, &f, sentiment));
     row.sentiment = Some(sentiment.into());
@@ -203,7 +204,7 @@ fn debriefed(
     row.ended_at = Some(now);
 }
 
-fn facts(l: &store::LoadRow) -> LoadFacts {
+pub(crate) fn facts(l: &store::LoadRow) -> LoadFacts {
     LoadFacts {
         reference: l.reference.clone(),
         origin: l.origin.clone(),
@@ -303,6 +304,7 @@ impl Calls {
             summary: None,
             started_at: now,
             ended_at: None,
+            direction: "inbound".into(),
         };
         let reply = listen(
             script::greeting(&line.company_name, line.recording_notice),
@@ -339,7 +341,7 @@ impl Calls {
 
     /// The reply already given to `turn` of `call` (a retried webhook), waiting briefly
     /// when another request is still answering it.
-    async fn replay(&self, call: &CallRow, turn: i64) -> Result<Answered> {
+    pub(crate) async fn replay(&self, call: &CallRow, turn: i64) -> Result<Answered> {
         for _ in 0..150 {
             if let Some(reply) = store::turn(&self.db, call.id, turn)
                 .await?
@@ -448,7 +450,12 @@ impl Calls {
 
     /// Ends the call with `outcome`, debriefed from every turn's words (this turn's
     /// included: a turn is claimed with what was heard).
-    async fn close(&self, row: &mut CallRow, p: &mut Progress, outcome: Outcome) -> Result<()> {
+    pub(crate) async fn close(
+        &self,
+        row: &mut CallRow,
+        p: &mut Progress,
+        outcome: Outcome,
+    ) -> Result<()> {
         p.stage = Stage::Ended;
         let said: Vec<String> = store::turns(&self.db, row.id)
             .await?
@@ -459,7 +466,7 @@ impl Calls {
         Ok(())
     }
 
-    async fn publish_completed(&self, tx: &mut Tx, row: &CallRow) -> Result<()> {
+    pub(crate) async fn publish_completed(&self, tx: &mut Tx, row: &CallRow) -> Result<()> {
         let payload = events::CallCompleted {
             call_id: row.id.0,
             broker_org_id: row.org_id,
@@ -658,7 +665,7 @@ impl Calls {
     }
 }
 
-fn broker_writer(caller: &lanerunner_platform::http::Caller) -> Result<()> {
+pub(crate) fn broker_writer(caller: &lanerunner_platform::http::Caller) -> Result<()> {
     use lanerunner_core::tenancy::{OrgKind, Role};
     if caller.org_kind == OrgKind::Carrier {
         return Err(VoiceError::Forbidden(
@@ -830,6 +837,11 @@ impl Calls {
             .await?
             .filter(|c| c.channel == "simulated")
             .ok_or(VoiceError::NotFound("call"))?;
+        if row.status == "ringing" {
+            // A simulated outreach call: the first words are the carrier picking up.
+            let a = self.pick_up(row, false).await?;
+            return Ok(crate::views::AgentTurnView::new(a.call.0, &a.reply));
+        }
         let turn = row.turn;
         let heard = Heard {
             speech: input.text,
@@ -842,7 +854,7 @@ impl Calls {
     // ---- the provider's webhooks ----
 
     /// The provider's status callback: a call that ended without the agent ending it (the
-    /// caller hung up) is closed and debriefed.
+    /// caller hung up, or an outreach call no one answered) is closed and debriefed.
     pub async fn status(&self, sid: &str, status: &str) -> Result<()> {
         if !matches!(
             status,
@@ -853,11 +865,14 @@ impl Calls {
         let Some(mut row) = store::call_by_sid(&self.db, sid).await? else {
             return Ok(());
         };
-        if row.status != "in_progress" {
+        let unanswered = row.status == "ringing";
+        if row.status != "in_progress" && !unanswered {
             return Ok(());
         }
         let mut p: Progress = serde_json::from_str(&row.progress).map_err(anyhow::Error::from)?;
-        let outcome = if p.last_counter_cents.is_some() || p.first_offer_cents.is_some() {
+        let outcome = if unanswered {
+            Outcome::NoAnswer
+        } else if p.last_counter_cents.is_some() || p.first_offer_cents.is_some() {
             Outcome::Countered
         } else {
             Outcome::Abandoned
@@ -907,6 +922,16 @@ impl Calls {
         } else if event.is(events::LOAD_STATUS_CHANGED) {
             let s: events::StatusChanged = serde_json::from_value(event.payload.clone())?;
             store::set_load_status(tx, s.load_id, &s.to).await?;
+        } else if event.is(events::MATCH_SUGGESTED) {
+            let m: events::Suggested = serde_json::from_value(event.payload.clone())?;
+            store::suggest(
+                tx,
+                m.load_id,
+                m.carrier_org_id,
+                m.broker_org_id,
+                m.cost_cents,
+            )
+            .await?;
         } else if event.is(events::CARRIER_STANDING) {
             let c: events::Standing = serde_json::from_value(event.payload.clone())?;
             store::put_carrier(

@@ -205,6 +205,108 @@ pub async fn carriers_by_mc(db: &Db, mc: i64) -> sqlx::Result<Vec<CarrierRow>> {
     on_db!(db, |c| sqlx::query_as(sql).bind(mc).fetch_all(c).await)
 }
 
+/// `org`'s load, whatever its status.
+pub async fn load(db: &Db, org: OrgId, load: Uuid) -> sqlx::Result<Option<LoadRow>> {
+    let sql = format!("SELECT {LOAD} FROM vc_loads WHERE broker_org_id = $1 AND load_id = $2");
+    on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(org.0)
+        .bind(load)
+        .fetch_optional(c)
+        .await)
+}
+
+// ---- outreach: carriers' dispatch numbers and the carriers matched to each load ----
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DispatchRow {
+    pub carrier_org_id: Uuid,
+    pub phone: String,
+    pub consented_by: Uuid,
+    pub consented_at: DateTime<Utc>,
+}
+
+pub async fn put_dispatch(db: &Db, org: OrgId, d: &DispatchRow) -> sqlx::Result<()> {
+    let sql = "INSERT INTO vc_dispatch (carrier_org_id, phone, consented_by, consented_at) VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (carrier_org_id) DO UPDATE SET phone = excluded.phone, \
+               consented_by = excluded.consented_by, consented_at = excluded.consented_at";
+    on_db!(db, |c| sqlx::query(sql)
+        .bind(org.0)
+        .bind(&d.phone)
+        .bind(d.consented_by)
+        .bind(d.consented_at)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+pub async fn dispatch(db: &Db, org: OrgId) -> sqlx::Result<Option<DispatchRow>> {
+    let sql = "SELECT carrier_org_id, phone, consented_by, consented_at FROM vc_dispatch WHERE carrier_org_id = $1";
+    on_db!(db, |c| sqlx::query_as(sql)
+        .bind(org.0)
+        .fetch_optional(c)
+        .await)
+}
+
+pub async fn delete_dispatch(db: &Db, org: OrgId) -> sqlx::Result<bool> {
+    let sql = "DELETE FROM vc_dispatch WHERE carrier_org_id = $1";
+    on_db!(db, |c| sqlx::query(sql)
+        .bind(org.0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() == 1))
+}
+
+/// Keeps the best (lowest) cost matching suggested for this carrier on this load.
+pub async fn suggest(
+    tx: &mut Tx,
+    load: Uuid,
+    carrier: Uuid,
+    broker: Uuid,
+    cost_cents: f64,
+) -> sqlx::Result<()> {
+    let sql = "INSERT INTO vc_suggestions (load_id, carrier_org_id, broker_org_id, cost_cents) VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (load_id, carrier_org_id) DO UPDATE SET cost_cents = excluded.cost_cents \
+               WHERE excluded.cost_cents < vc_suggestions.cost_cents";
+    on_tx!(tx, |c| sqlx::query(sql)
+        .bind(load)
+        .bind(carrier)
+        .bind(broker)
+        .bind(cost_cents)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// A carrier matching suggested for a load, with a dispatch number, not yet called about it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Candidate {
+    pub carrier_org_id: Uuid,
+    pub phone: String,
+    pub mc_number: Option<i64>,
+    pub standing: Option<String>,
+}
+
+/// `org`'s load's matched carriers that can be called, best match first.
+pub async fn outreach_candidates(
+    db: &Db,
+    org: OrgId,
+    load: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<Candidate>> {
+    let sql = "SELECT s.carrier_org_id, d.phone, c.mc_number, c.standing FROM vc_suggestions s \
+               JOIN vc_dispatch d ON d.carrier_org_id = s.carrier_org_id \
+               LEFT JOIN vc_carriers c ON c.carrier_org_id = s.carrier_org_id \
+               WHERE s.broker_org_id = $1 AND s.load_id = $2 AND NOT EXISTS (SELECT 1 FROM vc_calls k \
+               WHERE k.direction = 'outbound' AND k.load_id = s.load_id AND k.carrier_org_id = s.carrier_org_id) \
+               ORDER BY s.cost_cents, s.carrier_org_id LIMIT $3";
+    on_db!(db, |c| sqlx::query_as(sql)
+        .bind(org.0)
+        .bind(load)
+        .bind(limit)
+        .fetch_all(c)
+        .await)
+}
+
 // ---- calls ----
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -229,18 +331,21 @@ pub struct CallRow {
     pub summary: Option<String>,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// `inbound` (a carrier called a line) or `outbound` (outreach: we called).
+    pub direction: String,
 }
 
 const CALL: &str = "id, org_id, call_sid, channel, from_number, to_number, progress, turn, status, outcome, \
                     mc_number, carrier_org_id, load_id, negotiation_id, agreed_cents, sentiment, summary, \
-                    started_at, ended_at";
+                    started_at, ended_at, direction";
 
 /// Records a new call; `false` when one with its `call_sid` is already recorded (the
-/// provider retried the first webhook).
+/// provider retried the first webhook), or, for outreach, when this carrier was already
+/// called about this load.
 pub async fn insert_call(tx: &mut Tx, r: &CallRow) -> sqlx::Result<bool> {
     let sql = format!(
-        "INSERT INTO vc_calls ({CALL}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
-         ON CONFLICT (call_sid) DO NOTHING"
+        "INSERT INTO vc_calls ({CALL}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+         ON CONFLICT DO NOTHING"
     );
     on_tx!(tx, |c| sqlx::query(&sql)
         .bind(r.id)
@@ -262,6 +367,7 @@ pub async fn insert_call(tx: &mut Tx, r: &CallRow) -> sqlx::Result<bool> {
         .bind(&r.summary)
         .bind(r.started_at)
         .bind(r.ended_at)
+        .bind(&r.direction)
         .execute(c)
         .await
         .map(|r| r.rows_affected() == 1))
@@ -321,7 +427,7 @@ pub async fn calls(
 pub async fn save_call(tx: &mut Tx, r: &CallRow, read_turn: i64) -> sqlx::Result<bool> {
     let sql = "UPDATE vc_calls SET progress = $3, turn = $4, status = $5, outcome = $6, mc_number = $7, \
                carrier_org_id = $8, load_id = $9, negotiation_id = $10, agreed_cents = $11, sentiment = $12, \
-               summary = $13, ended_at = $14 WHERE id = $1 AND turn = $2";
+               summary = $13, ended_at = $14, call_sid = $15 WHERE id = $1 AND turn = $2";
     on_tx!(tx, |c| sqlx::query(sql)
         .bind(r.id)
         .bind(read_turn)
@@ -337,6 +443,7 @@ pub async fn save_call(tx: &mut Tx, r: &CallRow, read_turn: i64) -> sqlx::Result
         .bind(&r.sentiment)
         .bind(&r.summary)
         .bind(r.ended_at)
+        .bind(&r.call_sid)
         .execute(c)
         .await
         .map(|r| r.rows_affected() == 1))

@@ -68,12 +68,15 @@ pub struct CallView {
     pub id: Uuid,
     /// `twilio` or `simulated`.
     pub channel: String,
+    /// `inbound` (a carrier called a line) or `outbound` (outreach: the agent called).
+    pub direction: String,
     pub from_number: String,
     pub to_number: String,
-    /// `in_progress`, `completed` or `transferred`.
+    /// `ringing` (outreach, not answered yet), `in_progress`, `completed`, `transferred`, or
+    /// `failed` (could not be placed).
     pub status: String,
     /// `booked`, `countered`, `declined`, `not_eligible`, `no_load`, `transferred`,
-    /// `abandoned`; `null` while the call goes on.
+    /// `abandoned`, `no_answer`; `null` while the call goes on.
     pub outcome: Option<String>,
     pub mc_number: Option<i64>,
     pub carrier_org_id: Option<Uuid>,
@@ -94,6 +97,7 @@ impl CallView {
         CallView {
             id: c.id.0,
             channel: c.channel,
+            direction: c.direction,
             from_number: c.from_number,
             to_number: c.to_number,
             status: c.status,
@@ -155,4 +159,58 @@ impl AgentTurnView {
             ended: then != "listen",
         }
     }
+}
+
+/// `PUT /v1/voice/dispatch`: a carrier's number for the agent to call about loads that fit
+/// its trucks. Giving it is the carrier's consent to those automated calls; removing it
+/// withdraws the consent.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchInput {
+    /// E.164, or ten North American digits.
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DispatchView {
+    pub phone: String,
+    /// Who gave the number (and the consent), and when.
+    pub consented_by: Uuid,
+    pub consented_at: DateTime<Utc>,
+}
+
+impl From<crate::store::DispatchRow> for DispatchView {
+    fn from(d: crate::store::DispatchRow) -> Self {
+        DispatchView {
+            phone: d.phone,
+            consented_by: d.consented_by,
+            consented_at: d.consented_at,
+        }
+    }
+}
+
+/// `POST /v1/voice/loads/{load_id}/outreach`: call the best-matched carriers now.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutreachInput {
+    /// The line the calls come from (default: your first line).
+    pub line: Option<String>,
+    /// How many carriers to call, 1 to 10 (default 3).
+    pub carriers: Option<u32>,
+}
+
+/// A matched carrier outreach did not call, and why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SkippedCarrier {
+    pub carrier_org_id: Uuid,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OutreachView {
+    pub load_id: Uuid,
+    /// The calls placed, best match first.
+    pub calls: Vec<CallView>,
+    /// Matched carriers passed over (authority, the broker's vetting).
+    pub skipped: Vec<SkippedCarrier>,
 }
