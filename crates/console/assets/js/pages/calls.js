@@ -1,7 +1,8 @@
 // The call desk: the lines on which LaneRunner's agent answers carriers' calls, a test call
 // by text (the same agent as on the phone: MC number, the load, the negotiation inside the
-// broker's agent policy, a transfer to a person), and every call with its outcome,
-// sentiment and summary; one call's page shows its transcript.
+// broker's agent policy, a transfer to a person), outreach (the agent calls a load's
+// best-matched carriers), and every call with its outcome, sentiment and summary; one
+// call's page shows its transcript.
 
 import { api } from "../api.js";
 import { clearProblem, field, h, mount, showProblem, toast } from "../dom.js";
@@ -10,7 +11,7 @@ const when = (t) => (t ? new Date(t).toLocaleString("en-US", { month: "short", d
 const money = (c) => (c == null ? "—" : "$" + (c / 100).toLocaleString("en-US", { minimumFractionDigits: 0, maximumFractionDigits: 2 }));
 const OUTCOMES = {
   booked: "Booked", countered: "Countered", declined: "Declined", not_eligible: "Not eligible",
-  no_load: "No load", transferred: "Transferred", abandoned: "Hung up",
+  no_load: "No load", transferred: "Transferred", abandoned: "Hung up", no_answer: "No answer",
 };
 const canWrite = (me) => me.organization.kind !== "carrier" && me.user.role !== "viewer";
 
@@ -69,6 +70,16 @@ function tryCall(me, lines) {
       showProblem(form, err);
     }
   });
+  /** Plays the carrier on a simulated outreach call: picking up hears the agent's pitch. */
+  const pickUp = async (id) => {
+    const t = await api("POST", `/v1/voice/calls/${id}/say`, { text: "Hello?" });
+    call = id;
+    log.replaceChildren(h("li", { class: "caller" }, h("strong", {}, "Carrier: "), "Hello?"));
+    status.replaceChildren();
+    agent(t);
+    form.hidden = t.ended;
+    if (!t.ended) form.elements.text.focus();
+  };
   const start = h("button", { type: "button", disabled: !lines.length, onclick: async () => {
     try {
       const t = await api("POST", "/v1/voice/calls/simulated", {});
@@ -82,9 +93,41 @@ function tryCall(me, lines) {
       status.replaceChildren(h("div", { class: "alert" }, err.problem?.title || err.message));
     }
   } }, "Start a test call");
-  return h("section", { class: "stack" }, h("h2", {}, "Try the agent"),
+  const section = h("section", { class: "stack" }, h("h2", {}, "Try the agent"),
     h("p", { class: "muted" }, lines.length ? "Play the carrier: the agent answers as it would on the phone, with your loads and your agent's limits." : "Add a line first."),
     canWrite(me) ? start : null, log, form, status);
+  return { section, pickUp };
+}
+
+/** Has the agent call a posted load's best-matched carriers that gave a dispatch number. */
+async function outreach(me, lines, pickUp) {
+  const loads = (await api("GET", "/v1/loads?limit=100")).items.filter((l) => l.status === "posted");
+  const place = (stop) => stop?.location?.label || stop?.location?.place || "";
+  const out = h("div", { id: "outreach-out", role: "status" });
+  const form = h("form", { class: "stack", "aria-label": "Call matched carriers" },
+    h("label", {}, "Load",
+      h("select", { name: "load", required: true }, loads.map((l) => h("option", { value: l.id }, `${l.reference} · ${place(l.stops[0])} → ${place(l.stops[l.stops.length - 1])}`)))),
+    field("How many carriers", { name: "carriers", type: "number", min: 1, max: 10, value: 3, required: true }),
+    h("button", { type: "submit", disabled: !loads.length || !lines.length }, "Call them"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearProblem(form);
+    try {
+      const r = await api("POST", `/v1/voice/loads/${form.elements.load.value}/outreach`, { carriers: Number(form.elements.carriers.value) });
+      out.replaceChildren(
+        h("ul", {}, r.calls.map((c) => h("li", {},
+          `Calling ${c.mc_number ? `MC ${c.mc_number}` : "a carrier"} at ${c.to_number} (${c.status}) `,
+          c.channel === "simulated" && c.status === "ringing"
+            ? h("button", { type: "button", class: "secondary", onclick: () => pickUp(c.id).catch((err) => toast(err.problem?.title || err.message)) }, "Pick up as the carrier")
+            : h("a", { href: `#/calls/${c.id}` }, "See the call")))),
+        r.skipped.length ? h("p", { class: "muted" }, `Skipped ${r.skipped.length}: ${r.skipped.map((s) => s.reason).join("; ")}`) : null);
+    } catch (err) {
+      showProblem(form, err);
+    }
+  });
+  return h("section", { class: "stack" }, h("h2", {}, "Call matched carriers"),
+    h("p", { class: "muted" }, "For an urgent load, the agent calls the carriers whose trucks match it best and who gave a number for these calls, pitches the load, and negotiates within your agent's limits."),
+    form, out);
 }
 
 export async function calls(me) {
@@ -97,9 +140,10 @@ export async function calls(me) {
       toast(`Removed ${l.phone_number}`);
       await calls(me);
     } }, `Remove ${l.phone_number}`) : "")));
+  const trial = tryCall(me, lines);
   const callRows = page.items.map((c) => h("tr", {},
     h("td", {}, h("a", { href: `#/calls/${c.id}` }, when(c.started_at))),
-    h("td", {}, c.from_number), h("td", {}, c.channel),
+    h("td", {}, c.direction === "outbound" ? `to ${c.to_number}` : c.from_number), h("td", {}, c.channel),
     h("td", {}, c.outcome ? OUTCOMES[c.outcome] || c.outcome : "in progress"),
     h("td", {}, c.mc_number ? `MC ${c.mc_number}` : "—"), h("td", { class: "num" }, money(c.agreed_cents)),
     h("td", {}, c.sentiment || "—"), h("td", {}, c.summary || "")));
@@ -113,12 +157,13 @@ export async function calls(me) {
           h("tbody", {}, lineRows)))
       : h("p", { class: "muted" }, "No lines yet."),
     canWrite(me) ? lineForm(async (saved) => { toast(`Line ${saved.phone_number} saved`); await calls(me); }) : null,
-    tryCall(me, lines),
+    trial.section,
+    canWrite(me) ? await outreach(me, lines, trial.pickUp) : null,
     h("h2", {}, "Recent calls"),
     callRows.length
       ? h("div", { class: "table-wrap" }, h("table", { id: "calls" },
           h("caption", {}, "Your calls, newest first"),
-          h("thead", {}, h("tr", {}, ["Started", "From", "Channel", "Outcome", "Carrier", "Agreed", "Sentiment", "Summary"].map((t) => h("th", { scope: "col" }, t)))),
+          h("thead", {}, h("tr", {}, ["Started", "Caller", "Channel", "Outcome", "Carrier", "Agreed", "Sentiment", "Summary"].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, callRows)))
       : h("p", { class: "muted" }, "No calls yet."));
 }

@@ -40,7 +40,7 @@ async function carrierSettings() {
       showProblem(form, err);
     }
   });
-  mount("Settings", h("h2", {}, "Operating authority"), shown, form, await trackingIntegrations());
+  mount("Settings", h("h2", {}, "Operating authority"), shown, form, await dispatchNumber(), await trackingIntegrations());
 }
 
 /** "https://…/v1/…": a path on this API, as a provider outside must be told it. */
@@ -49,6 +49,46 @@ const absolute = (path) => new URL(path, location.href).href;
 // Where a carrier's trucks report from besides the driver's link: its ELD provider
 // (Motive's webhooks, signed with the shared secret set in Motive), its own system (the
 // Standard Webhooks secret) and its devices (an MQTT account).
+/** The number brokers' agents may call about loads that fit the carrier's trucks. */
+async function dispatchNumber() {
+  let current = null;
+  try {
+    current = await api("GET", "/v1/voice/dispatch");
+  } catch (err) {
+    if (err.status !== 404) throw err;
+  }
+  const section = h("section", { class: "stack" });
+  const render = () => {
+    const form = h("form", { class: "stack", "aria-label": "Dispatch number" },
+      field("Dispatch phone number", { name: "phone", type: "tel", required: true, value: current?.phone ?? "", placeholder: "+1 415 555 0177" }),
+      h("button", { type: "submit" }, "Save the number"));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      clearProblem(form);
+      try {
+        current = await api("PUT", "/v1/voice/dispatch", { phone: form.elements.phone.value });
+        toast(`Brokers' agents may call ${current.phone} about loads`);
+        render();
+      } catch (err) {
+        showProblem(form, err);
+      }
+    });
+    const stop = current && h("button", { type: "button", class: "secondary", onclick: async () => {
+      await api("DELETE", "/v1/voice/dispatch");
+      current = null;
+      toast("No more calls about loads");
+      render();
+    } }, "Stop the calls");
+    section.replaceChildren(h("h2", {}, "Calls about loads"),
+      h("p", { class: "muted" }, current
+        ? `Brokers' automated load desks may call ${current.phone} about loads that fit your posted trucks (you agreed on ${new Date(current.consented_at).toLocaleDateString("en-US")}).`
+        : "Give a number and brokers' automated load desks may call it about loads that fit your posted trucks. Saving it is your consent to those calls; you can stop them here."),
+      form, stop);
+  };
+  render();
+  return section;
+}
+
 async function trackingIntegrations() {
   const connected = await api("GET", "/v1/tracking/providers");
   const motive = connected.find((p) => p.provider === "motive");
