@@ -391,8 +391,15 @@ pub const SERVICES: &[ServiceSpec] = &[
                     negotiation.negotiations().clone(),
                 ));
                 let telephony = Arc::new(crate::voice_desk::TwilioVoice::new(&config.twilio)?);
+                let v = &config.voice;
                 let settings = lanerunner_voice::Settings {
                     public_url: config.public_url.clone(),
+                    check_calls: (v.check_call_after_mins > 0).then(|| {
+                        (
+                            std::time::Duration::from_secs(v.check_call_after_mins as u64 * 60),
+                            std::time::Duration::from_secs(v.check_sweep_secs),
+                        )
+                    }),
                 };
                 Ok(Started::new(
                     lanerunner_voice::VoiceService::start(ctx, desk, telephony, settings).await?,

@@ -908,8 +908,31 @@ async fn what_loads_carriers_and_matching_publish_voice_reads() {
     .map(|t| t.topic())
     .collect();
     let mut consumed = publisher.clone();
-    consumed.push(lanerunner_matching_service::events::MATCH_SUGGESTED.topic());
+    consumed.extend([
+        lanerunner_matching_service::events::MATCH_SUGGESTED.topic(),
+        lanerunner_loads::events::LOAD_BOOKED.topic(),
+        lanerunner_tracking::events::UPDATED.topic(),
+    ]);
     assert_eq!(voice::consumed_topics(), consumed);
+
+    // Check calls learn where a load's truck was last seen from tracking's own payload.
+    let seen_at = chrono::Utc::now();
+    let tracked: voice::Tracked = serde_json::from_value(
+        serde_json::to_value(lanerunner_tracking::events::Updated {
+            load_id: Uuid::nil(),
+            reference: "EC-V-7".into(),
+            lat: 33.5,
+            lon: -86.8,
+            at: seen_at,
+            next_stop: None,
+            inside_fence: false,
+            eta: None,
+            late: false,
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!((tracked.load_id, tracked.at), (Uuid::nil(), seen_at));
 
     // Outreach ranks a load's carriers by matching's suggestions, as matching writes them.
     let (load, carrier_org) = (Uuid::now_v7(), Uuid::now_v7());
@@ -961,7 +984,27 @@ async fn what_loads_carriers_and_matching_publish_voice_reads() {
         &lanerunner::testing::dallas_atlanta_load("EC-V-7", 240_000),
     )
     .await;
-    let seen = first_of_each(&mut sub, &publisher).await;
+    // Covered: load.booked.v1 names the carrier a check call goes to.
+    let res = app
+        .post_json(
+            &format!("/v1/loads/{id}/status"),
+            &json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id}}),
+            Some(&broker.access),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut awaited = publisher.clone();
+    awaited.push(lanerunner_loads::events::LOAD_BOOKED.topic());
+    let seen = first_of_each(&mut sub, &awaited).await;
+    let booked: voice::Booked = read_as(&seen["load.booked.v1"]);
+    assert_eq!(
+        (
+            booked.load_id.to_string(),
+            booked.carrier_org_id.map(|c| c.to_string())
+        ),
+        (id.clone(), Some(carrier.org_id.clone()))
+    );
+
     let posted: voice::Posted = read_as(&seen["load.posted.v1"]);
     assert_eq!(
         (

@@ -1131,3 +1131,181 @@ async fn simulated_outreach_is_answered_by_text() {
     assert_eq!(view["outcome"], "declined", "{view}");
     assert_eq!(view["direction"], "outbound");
 }
+
+// ---- check calls: a load on the road with no position ----
+
+/// Covers the load with the carrier and dispatches it.
+async fn on_the_road(app: &TestApp, broker: &Account, carrier: &Account, load: &str) {
+    for body in [
+        json!({"event": "cover", "booking": {"carrier_org_id": carrier.org_id}}),
+        json!({"event": "dispatch"}),
+    ] {
+        let res = app
+            .post_json(
+                &format!("/v1/loads/{load}/status"),
+                &body,
+                Some(&broker.access),
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "{}",
+            res.text().await.unwrap()
+        );
+    }
+}
+
+async fn a_check_call_asks_where_when_and_what_is_wrong(backend: Backend) {
+    let (app, twilio) = spawn(backend).await;
+    let (broker, carrier, load) = desk(&app).await;
+    let path = format!("/v1/voice/loads/{load}/check-call");
+    expect_problem(
+        app.post_json(&path, &json!({}), Some(&broker.access)).await,
+        409,
+        "load-not-moving",
+    )
+    .await;
+    expect_problem(
+        app.post_json(&path, &json!({}), Some(&carrier.access))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    on_the_road(&app, &broker, &carrier, &load).await;
+    reachable(&app, &carrier).await;
+    // The voice service learns the booking and the dispatch from events.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let placed = loop {
+        let res = app.post_json(&path, &json!({}), Some(&broker.access)).await;
+        if res.status() == StatusCode::ACCEPTED {
+            break res.json::<Value>().await.unwrap();
+        }
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}",
+            res.text().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(placed["direction"], "check_call");
+    let dialed = twilio.placed().pop().unwrap();
+    assert_eq!(dialed.to, DISPATCH);
+    let (status, opening) = twilio
+        .post_signed(
+            &dialed.url,
+            &[
+                ("CallSid", dialed.sid.as_str()),
+                ("AccountSid", ACCOUNT),
+                ("AnsweredBy", "human"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{opening}");
+    assert!(opening.contains("checking on load LR-1002"), "{opening}");
+    assert!(
+        opening.contains("Where is the truck right now?"),
+        "{opening}"
+    );
+    let mut call = Call {
+        twilio: &twilio,
+        sid: dialed.sid.clone(),
+        action: action_of(&opening),
+        last: opening,
+    };
+    // Silence is asked again, not recorded.
+    let again = call.turn(None, None).await;
+    assert!(again.contains("Where is the truck right now?"), "{again}");
+    let eta = call.turn(Some("just past Birmingham on I-20"), None).await;
+    assert!(
+        eta.contains("When do you expect to deliver in Atlanta, GA?"),
+        "{eta}"
+    );
+    let issues = call.turn(Some("tomorrow around 9 am"), None).await;
+    assert!(issues.contains("Any problems"), "{issues}");
+    let done = call.turn(Some("no problems, thanks"), None).await;
+    assert!(
+        done.contains("passed that on to Acme Logistics") && done.contains("<Hangup/>"),
+        "{done}"
+    );
+
+    let view = call_view(&app, &broker).await;
+    assert_eq!(view["direction"], "check_call");
+    assert_eq!(view["outcome"], "checked_in", "{view}");
+    assert_eq!(view["check_in"]["location"], "just past Birmingham on I-20");
+    assert_eq!(view["check_in"]["eta"], "tomorrow around 9 am");
+    assert_eq!(view["check_in"]["issues"], "no problems, thanks");
+    assert!(
+        view["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Truck at: \"just past Birmingham on I-20\""),
+        "{view}"
+    );
+}
+
+on_both!(check_calls, a_check_call_asks_where_when_and_what_is_wrong);
+
+/// The sweep calls a load on the road that sent no position, once, even when two sweeps
+/// run at the same instant (two instances); an answering machine gets a message.
+async fn the_sweep_calls_a_silent_load_once(backend: Backend) {
+    let (app, twilio) = spawn(backend).await;
+    let (broker, carrier, load) = desk(&app).await;
+    reachable(&app, &carrier).await;
+    on_the_road(&app, &broker, &carrier, &load).await;
+    let voice = app
+        .app()
+        .typed::<lanerunner_voice::VoiceService>()
+        .expect("voice runs");
+    let after = Duration::from_secs(1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let (a, b) = tokio::join!(
+            voice.calls().sweep_check_calls(after),
+            voice.calls().sweep_check_calls(after)
+        );
+        let placed = a.unwrap() + b.unwrap();
+        if placed > 0 {
+            assert_eq!(placed, 1, "two sweeps at once place one call");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sweep never found the load"
+        );
+    }
+    let dialed = twilio.placed().pop().unwrap();
+    assert_eq!(dialed.to, DISPATCH);
+    let (status, said) = twilio
+        .post_signed(
+            &dialed.url,
+            &[
+                ("CallSid", dialed.sid.as_str()),
+                ("AnsweredBy", "machine_start"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        said.contains("checking on load LR-1002") && said.contains("<Hangup/>"),
+        "{said}"
+    );
+    let view = call_view(&app, &broker).await;
+    assert_eq!(view["outcome"], "no_answer", "{view}");
+    // Called a moment ago: not due again until `after` has passed.
+    assert_eq!(
+        voice
+            .calls()
+            .sweep_check_calls(Duration::from_secs(60))
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+on_both!(check_call_sweep, the_sweep_calls_a_silent_load_once);

@@ -39,6 +39,7 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub notifications: NotificationsConfig,
     pub twilio: TwilioConfig,
+    pub voice: VoiceConfig,
     pub payments: PaymentsConfig,
     pub blob: BlobConfig,
 }
@@ -309,6 +310,27 @@ pub struct TrackingConfig {
     /// Days positions are kept after a load's tracking ends; then they are deleted.
     pub retention_days: i64,
     pub mqtt: MqttConfig,
+}
+
+/// The voice service's automated check calls.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoiceConfig {
+    /// A load on the road with no position for this long (or none at all since it was
+    /// dispatched) gets a check call to the carrier's dispatch number; 0 turns automatic
+    /// check calls off (a broker can still place one).
+    pub check_call_after_mins: i64,
+    /// How often the service looks for loads that need one.
+    pub check_sweep_secs: u64,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        Self {
+            check_call_after_mins: 240,
+            check_sweep_secs: 300,
+        }
+    }
 }
 
 /// The MQTT broker devices publish positions to (Mosquitto with its dynamic security
@@ -836,6 +858,7 @@ impl Default for Config {
             webhooks: WebhooksConfig::default(),
             notifications: NotificationsConfig::default(),
             twilio: TwilioConfig::default(),
+            voice: VoiceConfig::default(),
             payments: PaymentsConfig::default(),
             blob: BlobConfig::default(),
         }
@@ -1164,6 +1187,16 @@ impl Config {
             ));
         }
         let t = &self.tracking;
+        let v = &self.voice;
+        if v.check_call_after_mins != 0 && !(30..=7 * 24 * 60).contains(&v.check_call_after_mins) {
+            return Err(invalid(
+                "voice.check_call_after_mins",
+                "must be 0 (off) or 30 to 10080 (a week)",
+            ));
+        }
+        if !(1..=86_400).contains(&v.check_sweep_secs) {
+            return Err(invalid("voice.check_sweep_secs", "must be 1 to 86400"));
+        }
         if !(0.1..=10.0).contains(&t.fence_radius_miles) {
             return Err(invalid(
                 "tracking.fence_radius_miles",
@@ -1518,6 +1551,24 @@ mod tests {
         c.database.url = Some("mysql://x".into());
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn check_calls_wait_at_least_half_an_hour_or_are_off() {
+        let mut c = Config::default();
+        for (after, sweep, key) in [
+            (10, 300, "voice.check_call_after_mins"),
+            (-5, 300, "voice.check_call_after_mins"),
+            (240, 0, "voice.check_sweep_secs"),
+        ] {
+            c.voice.check_call_after_mins = after;
+            c.voice.check_sweep_secs = sweep;
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{after}/{sweep}: {err}");
+        }
+        c.voice.check_call_after_mins = 0;
+        c.voice.check_sweep_secs = 300;
+        c.validate().unwrap();
     }
 
     #[test]

@@ -21,8 +21,8 @@ use crate::error::VoiceError;
 use crate::service::{Calls, Heard};
 use crate::twiml::{self, Next, Reply};
 use crate::views::{
-    AgentTurnView, CallView, DispatchInput, DispatchView, LineInput, LineView, OutreachInput,
-    OutreachView, SayInput, SimulatedCallInput,
+    AgentTurnView, CallView, CheckCallInput, DispatchInput, DispatchView, LineInput, LineView,
+    OutreachInput, OutreachView, SayInput, SimulatedCallInput,
 };
 use crate::CallId;
 
@@ -38,6 +38,7 @@ pub fn routes(calls: Arc<Calls>) -> OpenApiRouter {
         .routes(routes!(say))
         .routes(routes!(get_dispatch, put_dispatch, delete_dispatch))
         .routes(routes!(reach_out))
+        .routes(routes!(check_call))
         .routes(routes!(twilio_inbound))
         .routes(routes!(twilio_answer))
         .routes(routes!(twilio_turn))
@@ -204,6 +205,25 @@ pub async fn reach_out(
     Ok((
         StatusCode::ACCEPTED,
         Json(s.reach_out(&caller, load_id, input).await?),
+    ))
+}
+
+/// A check call now to the carrier hauling a load on the road: where is the truck, when
+/// will it deliver, anything wrong. `409 load-not-moving`, `409 no-dispatch-number`,
+/// `409 no-line`.
+#[utoipa::path(post, path = "/v1/voice/loads/{load_id}/check-call", tag = "voice", security(("bearer" = [])),
+    params(("load_id" = Uuid, Path)),
+    request_body = CheckCallInput,
+    responses((status = 202, body = CallView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn check_call(
+    State(s): State<AppState>,
+    caller: Authorized<VoiceWrite>,
+    Path(load_id): Path<Uuid>,
+    ApiJson(input): ApiJson<CheckCallInput>,
+) -> Result<(StatusCode, Json<CallView>), Problem> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(s.check_call(&caller, load_id, input).await?),
     ))
 }
 

@@ -25,6 +25,8 @@ pub enum Outcome {
     /// A call we placed was not answered by a person (no answer, busy, failed, or an
     /// answering machine).
     NoAnswer,
+    /// A check call answered: where the truck is, when it delivers, anything wrong.
+    CheckedIn,
 }
 
 impl Outcome {
@@ -38,6 +40,7 @@ impl Outcome {
             Outcome::Transferred => "transferred",
             Outcome::Abandoned => "abandoned",
             Outcome::NoAnswer => "no_answer",
+            Outcome::CheckedIn => "checked_in",
         }
     }
 }
@@ -114,8 +117,10 @@ pub struct Facts {
     pub last_counter_cents: Option<i64>,
     pub agreed_cents: Option<i64>,
     pub transfer_reason: Option<String>,
-    /// We called them (outreach), rather than they us.
+    /// We called them (outreach, a check call), rather than they us.
     pub outbound: bool,
+    /// A check call's answers.
+    pub check_in: Option<crate::events::CheckIn>,
 }
 
 pub fn summary(outcome: Outcome, f: &Facts, sentiment: &str) -> String {
@@ -151,6 +156,19 @@ pub fn summary(outcome: Outcome, f: &Facts, sentiment: &str) -> String {
         Outcome::Transferred => " Handed to a person.".into(),
         Outcome::Abandoned => " Hung up.".into(),
         Outcome::NoAnswer => " No one answered.".into(),
+        Outcome::CheckedIn => {
+            let c = f.check_in.clone().unwrap_or_default();
+            let said = |s: Option<String>| {
+                s.map(|s| format!("\"{s}\""))
+                    .unwrap_or_else(|| "not said".into())
+            };
+            format!(
+                " Checked in. Truck at: {}. Delivery expected: {}. Problems: {}.",
+                said(c.location),
+                said(c.eta),
+                said(c.issues)
+            )
+        }
     };
     if let Some(why) = &f.transfer_reason {
         s += &format!(" Transferred: {why}.");
@@ -184,6 +202,7 @@ mod tests {
             agreed_cents: Some(220_000),
             transfer_reason: None,
             outbound: false,
+            check_in: None,
         };
         assert_eq!(
             summary(Outcome::Booked, &f, "positive"),

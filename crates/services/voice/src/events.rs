@@ -12,6 +12,9 @@ pub const LOAD_STATUS_CHANGED: EventType = EventType::new("load.status_changed",
 pub const CARRIER_STANDING: EventType = EventType::new("carrier.standing", 1);
 /// The carriers matching suggests for a load: whom outreach calls first.
 pub const MATCH_SUGGESTED: EventType = EventType::new("match.suggested", 1);
+/// Who hauls a load, and where it was last seen: whom a check call goes to, and when.
+pub const LOAD_BOOKED: EventType = EventType::new("load.booked", 1);
+pub const TRACKING_UPDATED: EventType = EventType::new("tracking.updated", 1);
 
 /// A call ended: its outcome, sentiment and summary, on the load and the carrier.
 pub const CALL_COMPLETED: EventType = EventType::new("voice.call_completed", 1);
@@ -22,6 +25,8 @@ pub fn consumed_topics() -> Vec<String> {
         LOAD_STATUS_CHANGED,
         CARRIER_STANDING,
         MATCH_SUGGESTED,
+        LOAD_BOOKED,
+        TRACKING_UPDATED,
     ]
     .iter()
     .map(|t| t.topic())
@@ -91,6 +96,31 @@ pub struct Suggested {
     pub cost_cents: f64,
 }
 
+/// `load.booked.v1`, the carrier.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Booked {
+    pub load_id: Uuid,
+    pub carrier_org_id: Option<Uuid>,
+}
+
+/// `tracking.updated.v1`, when the truck was seen.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Tracked {
+    pub load_id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
+/// What the driver or dispatcher said on a check call, in their words.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckIn {
+    /// Where the truck is.
+    pub location: Option<String>,
+    /// When it expects to deliver.
+    pub eta: Option<String>,
+    /// Anything wrong on the road.
+    pub issues: Option<String>,
+}
+
 /// `voice.call_completed.v1`, published to the broker's organization.
 #[derive(Debug, Clone, Serialize)]
 pub struct CallCompleted<'a> {
@@ -104,5 +134,10 @@ pub struct CallCompleted<'a> {
     pub agreed_cents: Option<i64>,
     pub sentiment: &'a str,
     pub summary: &'a str,
+    /// `inbound`, `outbound` (outreach) or `check_call`.
+    pub direction: &'a str,
+    /// A check call's answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_in: Option<&'a CheckIn>,
     pub ended_at: DateTime<Utc>,
 }

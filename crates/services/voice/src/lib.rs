@@ -15,11 +15,16 @@
 //! Outreach (`outreach.rs`): the agent also calls the best-matched carriers of a load that
 //! gave a dispatch number, and negotiates the same way once they answer.
 //!
+//! Check calls (`check_calls.rs`): a load on the road with no recent position gets a call
+//! to its carrier's dispatch number — where is the truck, when will it deliver, anything
+//! wrong.
+//!
 //! Layout: `understand.rs` reads what was said, `script.rs` what the agent says,
 //! `debrief.rs` outcome, sentiment and summary, `twiml.rs` the provider's XML (all pure);
 //! `store.rs` the SQL, `service.rs` the flows, `api.rs` the handlers.
 
 pub mod api;
+mod check_calls;
 pub mod debrief;
 pub mod desk;
 pub mod error;
@@ -69,15 +74,18 @@ impl VoiceService {
         telephony: Arc<dyn desk::Telephony>,
         settings: Settings,
     ) -> anyhow::Result<Self> {
-        Ok(Self {
-            calls: Arc::new(Calls::new(
-                ctx.db.clone(),
-                ctx.outbox.clone(),
-                desk,
-                telephony,
-                settings,
-            )),
-        })
+        let check_calls = settings.check_calls;
+        let calls = Arc::new(Calls::new(
+            ctx.db.clone(),
+            ctx.outbox.clone(),
+            desk,
+            telephony,
+            settings,
+        ));
+        if let Some((after, every)) = check_calls {
+            tokio::spawn(check_calls::sweeper(Arc::downgrade(&calls), after, every));
+        }
+        Ok(Self { calls })
     }
 
     pub fn calls(&self) -> &Arc<Calls> {

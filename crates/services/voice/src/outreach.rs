@@ -179,7 +179,7 @@ impl Calls {
                 ..Default::default()
             };
             let id = CallId::new();
-            let mut row = CallRow {
+            let row = CallRow {
                 id,
                 org_id: org.0,
                 // Until the provider names the call.
@@ -202,46 +202,10 @@ impl Calls {
                 ended_at: None,
                 direction: "outbound".into(),
             };
-            let mut tx = self.db.begin().await?;
-            if !store::insert_call(&mut tx, &row).await? {
+            let Some(row) = self.place(row).await? else {
                 // Another request called this carrier about this load a moment ago.
                 continue;
-            }
-            tx.commit().await?;
-            let dial = Dial {
-                from: row.from_number.clone(),
-                to: row.to_number.clone(),
-                answer_url: self.answer_url(id),
-                status_url: self.status_url(),
             };
-            match self.telephony.dial(&dial).await {
-                Ok(sid) => {
-                    let mut tx = self.db.begin().await?;
-                    row.call_sid = sid;
-                    if store::save_call(&mut tx, &row, 0).await? {
-                        tx.commit().await?;
-                    } else {
-                        // Answered already (the provider was faster than this write); the
-                        // answer webhook recorded the provider's id itself.
-                        drop(tx);
-                        row = store::call_system(&self.db, id).await?.unwrap_or(row);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(call = %id.0, error = %e, "an outreach call could not be placed");
-                    let mut p = progress.clone();
-                    self.close(&mut row, &mut p, Outcome::NoAnswer).await?;
-                    row.status = "failed".into();
-                    row.summary = Some(format!("The call could not be placed: {e}."));
-                    row.progress = serde_json::to_string(&p).map_err(anyhow::Error::from)?;
-                    let mut tx = self.db.begin().await?;
-                    if store::save_call(&mut tx, &row, 0).await? {
-                        self.publish_completed(&mut tx, &row).await?;
-                        tx.commit().await?;
-                        self.outbox.committed();
-                    }
-                }
-            }
             calls.push(CallView::new(row, None));
         }
         if calls.is_empty() && skipped.is_empty() {
@@ -262,6 +226,54 @@ impl Calls {
         })
     }
 
+    /// Records `row` (ringing) and dials it; `None` when a call like it is already
+    /// recorded (the unique index on outreach calls). A call the provider refuses is closed
+    /// as `failed`.
+    pub(crate) async fn place(&self, mut row: CallRow) -> Result<Option<CallRow>> {
+        let id = row.id;
+        let mut tx = self.db.begin().await?;
+        if !store::insert_call(&mut tx, &row).await? {
+            return Ok(None);
+        }
+        tx.commit().await?;
+        let dial = Dial {
+            from: row.from_number.clone(),
+            to: row.to_number.clone(),
+            answer_url: self.answer_url(id),
+            status_url: self.status_url(),
+        };
+        match self.telephony.dial(&dial).await {
+            Ok(sid) => {
+                let mut tx = self.db.begin().await?;
+                row.call_sid = sid;
+                if store::save_call(&mut tx, &row, 0).await? {
+                    tx.commit().await?;
+                } else {
+                    // Answered already (the provider was faster than this write); the
+                    // answer webhook recorded the provider's id itself.
+                    drop(tx);
+                    row = store::call_system(&self.db, id).await?.unwrap_or(row);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(call = %id.0, error = %e, "a call could not be placed");
+                let mut p: Progress =
+                    serde_json::from_str(&row.progress).map_err(anyhow::Error::from)?;
+                self.close(&mut row, &mut p, Outcome::NoAnswer).await?;
+                row.status = "failed".into();
+                row.summary = Some(format!("The call could not be placed: {e}."));
+                row.progress = serde_json::to_string(&p).map_err(anyhow::Error::from)?;
+                let mut tx = self.db.begin().await?;
+                if store::save_call(&mut tx, &row, 0).await? {
+                    self.publish_completed(&mut tx, &row).await?;
+                    tx.commit().await?;
+                    self.outbox.committed();
+                }
+            }
+        }
+        Ok(Some(row))
+    }
+
     /// The provider's answer webhook for an outreach call (`AnsweredBy` when it detected
     /// a machine): the agent's opening. A retried request gets the same opening.
     pub async fn answer_outbound(
@@ -273,7 +285,7 @@ impl Calls {
         let row = store::call_system(&self.db, call)
             .await?
             .filter(|c| {
-                c.direction == "outbound"
+                c.direction != "inbound"
                     && c.channel == "twilio"
                     && (c.call_sid == sid || c.call_sid.starts_with("pending-"))
             })
@@ -307,8 +319,19 @@ impl Calls {
             .await?
             .map(|l| l.recording_notice)
             .unwrap_or(true);
-        let reply = if machine {
+        let checking = row.direction == "check_call";
+        let reply = if machine && checking {
+            hang_up(format!(
+                "Hi, this is the automated load desk for {}, checking on load {}. Please call us with the truck's location. Goodbye.",
+                p.company, load.reference
+            ))
+        } else if machine {
             hang_up(script::voicemail(&p.company, &load.reference))
+        } else if checking {
+            listen(
+                script::check_call(&p.company, notice, &load.reference, &load.destination),
+                "",
+            )
         } else if load.status != "posted" {
             hang_up(format!(
                 "Hi, this is the automated load desk for {}. We called about load {}, but it has just been covered. Sorry to bother you. Goodbye.",

@@ -59,6 +59,33 @@ pub fn outreach(company: &str, recording_notice: bool, l: &LoadFacts) -> String 
     )
 }
 
+/// The opening of a check call to the carrier hauling a load.
+pub fn check_call(
+    company: &str,
+    recording_notice: bool,
+    reference: &str,
+    destination: &str,
+) -> String {
+    let notice = if recording_notice {
+        " This call is recorded and transcribed for our records."
+    } else {
+        ""
+    };
+    format!(
+        "Hi, this is the automated load desk for {company}, checking on load {reference} to {destination}; we haven't had a position from the truck in a while.{notice} Where is the truck right now?"
+    )
+}
+
+pub fn ask_eta(destination: &str) -> String {
+    format!("Thanks. When do you expect to deliver in {destination}?")
+}
+
+pub const ASK_ISSUES: &str = "Got it. Any problems on the road I should pass on?";
+
+pub fn checked_in(company: &str) -> String {
+    format!("Thanks, I've passed that on to {company}. Drive safe. Goodbye.")
+}
+
 /// Left on an answering machine.
 pub fn voicemail(company: &str, reference: &str) -> String {
     format!("Hi, this is the automated load desk for {company}, calling about load {reference} for one of your trucks. Call us back or find it on LaneRunner. Goodbye.")

@@ -43,6 +43,9 @@ const LANE_CANDIDATES: i64 = 500;
 pub struct Settings {
     /// Where the provider reaches this deployment (the turns' webhook URLs).
     pub public_url: String,
+    /// Automatic check calls: after how long without a position, and how often to look.
+    /// `None`: off.
+    pub check_calls: Option<(Duration, Duration)>,
 }
 
 /// Where the conversation is.
@@ -53,6 +56,10 @@ pub enum Stage {
     Mc,
     Load,
     Deal,
+    /// A check call: where the truck is, when it delivers, anything wrong.
+    CheckWhere,
+    CheckEta,
+    CheckIssues,
     Ended,
 }
 
@@ -70,6 +77,11 @@ pub struct Progress {
     pub first_offer_cents: Option<i64>,
     pub last_counter_cents: Option<i64>,
     pub transfer_reason: Option<String>,
+    /// A check call: the load's destination (for the ETA question) and the answers.
+    #[serde(default)]
+    pub destination: Option<String>,
+    #[serde(default)]
+    pub check_in: Option<events::CheckIn>,
 }
 
 /// What the caller said or keyed in one turn.
@@ -156,6 +168,7 @@ pub(crate) fn hang_up(say: impl Into<String>) -> Reply {
 const MC_HINTS: &str =
     "MC, M C, motor carrier, zero, one, two, three, four, five, six, seven, eight, nine";
 const LOAD_HINTS: &str = "reference, load number, dry van, reefer, flatbed, to";
+const CHECK_HINTS: &str = "miles, exit, interstate, hours, tomorrow, today, no problems, delayed";
 pub(crate) const DEAL_HINTS: &str = "all in, per mile, deal, book it, no thanks, fuel";
 
 /// What the caller asked, all in, as the offer parser reads it (for the summary; the
@@ -191,7 +204,8 @@ fn debriefed(
         last_counter_cents: p.last_counter_cents,
         agreed_cents: row.agreed_cents,
         transfer_reason: p.transfer_reason.clone(),
-        outbound: row.direction == "outbound",
+        outbound: row.direction != "inbound",
+        check_in: p.check_in.clone(),
     };
     row.summary = Some(debrief::summary(outcome, &f, sentiment));
     row.sentiment = Some(sentiment.into());
@@ -467,6 +481,9 @@ impl Calls {
     }
 
     pub(crate) async fn publish_completed(&self, tx: &mut Tx, row: &CallRow) -> Result<()> {
+        let check_in = serde_json::from_str::<Progress>(&row.progress)
+            .ok()
+            .and_then(|p| p.check_in);
         let payload = events::CallCompleted {
             call_id: row.id.0,
             broker_org_id: row.org_id,
@@ -478,6 +495,8 @@ impl Calls {
             agreed_cents: row.agreed_cents,
             sentiment: row.sentiment.as_deref().unwrap_or_default(),
             summary: row.summary.as_deref().unwrap_or_default(),
+            direction: &row.direction,
+            check_in: check_in.as_ref(),
             ended_at: row.ended_at.unwrap_or_else(Utc::now),
         };
         let event = EventEnvelope::new(
@@ -658,6 +677,43 @@ impl Calls {
                         hang_up(script::unavailable(&why)),
                         Some(Outcome::NotEligible),
                     ),
+                })
+            }
+            Stage::CheckWhere | Stage::CheckEta | Stage::CheckIssues => {
+                let said = speech.trim();
+                if said.is_empty() {
+                    let again = match p.stage {
+                        Stage::CheckWhere => {
+                            "Sorry, I didn't catch that. Where is the truck right now?".to_owned()
+                        }
+                        Stage::CheckEta => {
+                            script::ask_eta(p.destination.as_deref().unwrap_or("the delivery"))
+                        }
+                        _ => script::ASK_ISSUES.to_owned(),
+                    };
+                    return Ok(self.missed(p, &again, CHECK_HINTS));
+                }
+                p.misses = 0;
+                let answers = p.check_in.get_or_insert_with(Default::default);
+                Ok(match p.stage {
+                    Stage::CheckWhere => {
+                        answers.location = Some(said.to_owned());
+                        p.stage = Stage::CheckEta;
+                        let to = p.destination.as_deref().unwrap_or("the delivery");
+                        (listen(script::ask_eta(to), CHECK_HINTS), None)
+                    }
+                    Stage::CheckEta => {
+                        answers.eta = Some(said.to_owned());
+                        p.stage = Stage::CheckIssues;
+                        (listen(script::ASK_ISSUES, CHECK_HINTS), None)
+                    }
+                    _ => {
+                        answers.issues = Some(said.to_owned());
+                        (
+                            hang_up(script::checked_in(&p.company)),
+                            Some(Outcome::CheckedIn),
+                        )
+                    }
                 })
             }
             Stage::Ended => Ok((hang_up("This call has ended. Goodbye."), None)),
@@ -921,7 +977,13 @@ impl Calls {
             .await?;
         } else if event.is(events::LOAD_STATUS_CHANGED) {
             let s: events::StatusChanged = serde_json::from_value(event.payload.clone())?;
-            store::set_load_status(tx, s.load_id, &s.to).await?;
+            store::set_load_status(tx, s.load_id, &s.to, event.occurred_at).await?;
+        } else if event.is(events::LOAD_BOOKED) {
+            let b: events::Booked = serde_json::from_value(event.payload.clone())?;
+            store::set_load_carrier(tx, b.load_id, b.carrier_org_id).await?;
+        } else if event.is(events::TRACKING_UPDATED) {
+            let t: events::Tracked = serde_json::from_value(event.payload.clone())?;
+            store::seen(tx, t.load_id, t.at).await?;
         } else if event.is(events::MATCH_SUGGESTED) {
             let m: events::Suggested = serde_json::from_value(event.payload.clone())?;
             store::suggest(

@@ -132,14 +132,114 @@ pub async fn upsert_load(tx: &mut Tx, l: &LoadRow) -> sqlx::Result<()> {
         .map(|_| ()))
 }
 
-pub async fn set_load_status(tx: &mut Tx, load: Uuid, status: &str) -> sqlx::Result<()> {
-    let sql = "UPDATE vc_loads SET status = $2 WHERE load_id = $1";
-    on_tx!(tx, |c| sqlx::query(sql)
+/// Statuses of a load on the road, when a check call makes sense.
+pub const MOVING: &str = "('dispatched', 'at_pickup', 'in_transit', 'at_delivery')";
+
+/// The load's status; the time it first started moving is kept.
+pub async fn set_load_status(
+    tx: &mut Tx,
+    load: Uuid,
+    status: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let sql = format!(
+        "UPDATE vc_loads SET status = $2, moving_since = CASE WHEN $2 IN {MOVING} \
+         THEN COALESCE(moving_since, $3) ELSE moving_since END WHERE load_id = $1"
+    );
+    on_tx!(tx, |c| sqlx::query(&sql)
         .bind(load)
         .bind(status)
+        .bind(at)
         .execute(c)
         .await
         .map(|_| ()))
+}
+
+pub async fn set_load_carrier(tx: &mut Tx, load: Uuid, carrier: Option<Uuid>) -> sqlx::Result<()> {
+    let sql = "UPDATE vc_loads SET carrier_org_id = $2 WHERE load_id = $1";
+    on_tx!(tx, |c| sqlx::query(sql)
+        .bind(load)
+        .bind(carrier)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// The latest position time (an older one arriving late changes nothing).
+pub async fn seen(tx: &mut Tx, load: Uuid, at: DateTime<Utc>) -> sqlx::Result<()> {
+    let sql = "UPDATE vc_loads SET last_position_at = $2 WHERE load_id = $1 \
+               AND (last_position_at IS NULL OR last_position_at < $2)";
+    on_tx!(tx, |c| sqlx::query(sql)
+        .bind(load)
+        .bind(at)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// A moving load and whom a check call about it goes to.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OnTheRoad {
+    pub load_id: Uuid,
+    pub broker_org_id: Uuid,
+    pub carrier_org_id: Uuid,
+    pub phone: String,
+    pub mc_number: Option<i64>,
+}
+
+const ON_THE_ROAD: &str =
+    "SELECT l.load_id, l.broker_org_id, l.carrier_org_id, d.phone, c.mc_number FROM vc_loads l \
+     JOIN vc_dispatch d ON d.carrier_org_id = l.carrier_org_id \
+     LEFT JOIN vc_carriers c ON c.carrier_org_id = l.carrier_org_id";
+
+/// `org`'s load, if it is on the road and its carrier gave a dispatch number.
+pub async fn on_the_road(db: &Db, org: OrgId, load: Uuid) -> sqlx::Result<Option<OnTheRoad>> {
+    let sql = format!(
+        "{ON_THE_ROAD} WHERE l.broker_org_id = $1 AND l.load_id = $2 AND l.status IN {MOVING}"
+    );
+    on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(org.0)
+        .bind(load)
+        .fetch_optional(c)
+        .await)
+}
+
+/// Claims the load's next check call: `false` when one was placed since `before` (by
+/// another instance's sweep, or a broker).
+pub async fn claim_check_call(
+    db: &Db,
+    load: Uuid,
+    before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let sql = "UPDATE vc_loads SET check_called_at = $3 WHERE load_id = $1 \
+               AND (check_called_at IS NULL OR check_called_at < $2)";
+    on_db!(db, |c| sqlx::query(sql)
+        .bind(load)
+        .bind(before)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() == 1))
+}
+
+/// Loads on the road with no position since `before` (or none at all since they started
+/// moving before it), and no check call since `before`: the sweep's work.
+pub async fn due_check_calls(
+    db: &Db,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<OnTheRoad>> {
+    let sql = format!(
+        "{ON_THE_ROAD} WHERE l.status IN {MOVING} AND l.moving_since < $1 \
+         AND (l.last_position_at IS NULL OR l.last_position_at < $1) \
+         AND (l.check_called_at IS NULL OR l.check_called_at < $1) ORDER BY l.moving_since LIMIT $2"
+    );
+    on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(c)
+        .await)
 }
 
 /// `org`'s posted public loads, soonest pickup first (what a caller may be offered).

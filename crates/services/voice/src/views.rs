@@ -68,7 +68,8 @@ pub struct CallView {
     pub id: Uuid,
     /// `twilio` or `simulated`.
     pub channel: String,
-    /// `inbound` (a carrier called a line) or `outbound` (outreach: the agent called).
+    /// `inbound` (a carrier called a line), `outbound` (outreach: the agent called about a
+    /// load) or `check_call` (the agent called about a load on the road).
     pub direction: String,
     pub from_number: String,
     pub to_number: String,
@@ -76,7 +77,7 @@ pub struct CallView {
     /// `failed` (could not be placed).
     pub status: String,
     /// `booked`, `countered`, `declined`, `not_eligible`, `no_load`, `transferred`,
-    /// `abandoned`, `no_answer`; `null` while the call goes on.
+    /// `abandoned`, `no_answer`, `checked_in`; `null` while the call goes on.
     pub outcome: Option<String>,
     pub mc_number: Option<i64>,
     pub carrier_org_id: Option<Uuid>,
@@ -86,6 +87,8 @@ pub struct CallView {
     /// `positive`, `neutral` or `negative`.
     pub sentiment: Option<String>,
     pub summary: Option<String>,
+    /// A check call's answers: where the truck is, when it delivers, anything wrong.
+    pub check_in: Option<crate::events::CheckIn>,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     /// The transcript, oldest first (on a single call; `null` in lists).
@@ -108,6 +111,9 @@ impl CallView {
             negotiation_id: c.negotiation_id,
             agreed_cents: c.agreed_cents,
             sentiment: c.sentiment,
+            check_in: serde_json::from_str::<crate::service::Progress>(&c.progress)
+                .ok()
+                .and_then(|p| p.check_in),
             summary: c.summary,
             started_at: c.started_at,
             ended_at: c.ended_at,
@@ -213,4 +219,12 @@ pub struct OutreachView {
     pub calls: Vec<CallView>,
     /// Matched carriers passed over (authority, the broker's vetting).
     pub skipped: Vec<SkippedCarrier>,
+}
+
+/// `POST /v1/voice/loads/{load_id}/check-call`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckCallInput {
+    /// The line the call comes from (default: your first line).
+    pub line: Option<String>,
 }
