@@ -2,7 +2,8 @@
 // that is not one is refused next to its field) and posts a truck in Dallas; a broker with
 // a line and a posted Dallas load has the agent call the matched carriers, picks up as the
 // carrier (without a Twilio account the call is simulated), hears the pitch, turns it down,
-// and finds the call in the list as outbound and declined.
+// and finds the call in the list as outbound and declined; once the load is booked to the
+// carrier and on the road, a check call asks where the truck is.
 const { test, expect } = require("@playwright/test");
 const { run, accessible, signUp, postLoad, call } = require("./helpers");
 
@@ -68,6 +69,31 @@ test("a broker's agent calls the carrier matched to a load", async ({ browser })
   const row = page.locator("#calls tbody tr").first();
   await expect(row).toContainText("to +14155550177");
   await expect(row).toContainText("Declined");
+
+  // Booked to the carrier and dispatched, the load sends no positions: a check call.
+  const carrierOrg = (await call(carrier, "GET", "/v1/me")).body.organization.id;
+  const load = (await call(page, "GET", "/v1/loads?limit=100")).body.items.find((l) => l.reference === `OUT-${run}`);
+  for (const body of [{ event: "cover", booking: { carrier_org_id: carrierOrg } }, { event: "dispatch" }]) {
+    expect((await call(page, "POST", `/v1/loads/${load.id}/status`, body)).status).toBe(200);
+  }
+  await page.reload();
+  const check = page.getByRole("form", { name: "Check on a load" });
+  await expect(check.getByLabel("Load on the road")).toContainText(`OUT-${run}`);
+  await expect(async () => {
+    await check.getByRole("button", { name: "Call the carrier" }).click();
+    await expect(page.locator("#check-call-out")).toContainText("+14155550177", { timeout: 1_000 });
+  }).toPass({ timeout: 30_000 });
+  await page.locator("#check-call-out").getByRole("button", { name: "Pick up as the carrier" }).click();
+  await expect(transcript).toContainText("Where is the truck right now?");
+  for (const [said, next] of [["near Birmingham on I-20", "When do you expect to deliver"], ["tomorrow morning", "Any problems"], ["none", "passed that on"]]) {
+    await talk.getByLabel("Caller says").fill(said);
+    await talk.getByRole("button", { name: "Say" }).click();
+    await expect(transcript).toContainText(next);
+  }
+  await page.getByRole("link", { name: "See the call" }).click();
+  await expect(page.locator("#call-outcome")).toHaveText("Checked in");
+  await expect(page.locator("#check-location")).toHaveText("near Birmingham on I-20");
+  await accessible(page, "a check call");
   await carrierContext.close();
   await brokerContext.close();
 });

@@ -12,7 +12,9 @@ const money = (c) => (c == null ? "—" : "$" + (c / 100).toLocaleString("en-US"
 const OUTCOMES = {
   booked: "Booked", countered: "Countered", declined: "Declined", not_eligible: "Not eligible",
   no_load: "No load", transferred: "Transferred", abandoned: "Hung up", no_answer: "No answer",
+  checked_in: "Checked in",
 };
+const MOVING = ["dispatched", "at_pickup", "in_transit", "at_delivery"];
 const canWrite = (me) => me.organization.kind !== "carrier" && me.user.role !== "viewer";
 
 function lineForm(onSaved) {
@@ -100,9 +102,42 @@ function tryCall(me, lines) {
 }
 
 /** Has the agent call a posted load's best-matched carriers that gave a dispatch number. */
-async function outreach(me, lines, pickUp) {
-  const loads = (await api("GET", "/v1/loads?limit=100")).items.filter((l) => l.status === "posted");
-  const place = (stop) => stop?.location?.label || stop?.location?.place || "";
+const place = (stop) => stop?.location?.label || stop?.location?.place || "";
+
+/** One placed call: pick it up as the carrier when simulated, else a link to it. */
+function placedCall(c, pickUp) {
+  return h("li", {},
+    `Calling ${c.mc_number ? `MC ${c.mc_number}` : "a carrier"} at ${c.to_number} (${c.status}) `,
+    c.channel === "simulated" && c.status === "ringing"
+      ? h("button", { type: "button", class: "secondary", onclick: () => pickUp(c.id).catch((err) => toast(err.problem?.title || err.message)) }, "Pick up as the carrier")
+      : h("a", { href: `#/calls/${c.id}` }, "See the call"));
+}
+
+/** A check call now to the carrier hauling a load on the road. */
+function checkCall(loads, pickUp) {
+  const moving = loads.filter((l) => MOVING.includes(l.status));
+  const out = h("div", { id: "check-call-out", role: "status" });
+  const form = h("form", { class: "stack", "aria-label": "Check on a load" },
+    h("label", {}, "Load on the road",
+      h("select", { name: "load", required: true }, moving.map((l) => h("option", { value: l.id }, `${l.reference} · ${l.status.replace("_", " ")}`)))),
+    h("button", { type: "submit", disabled: !moving.length }, "Call the carrier"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearProblem(form);
+    try {
+      const c = await api("POST", `/v1/voice/loads/${form.elements.load.value}/check-call`, {});
+      out.replaceChildren(h("ul", {}, placedCall(c, pickUp)));
+    } catch (err) {
+      showProblem(form, err);
+    }
+  });
+  return h("section", { class: "stack" }, h("h2", {}, "Check calls"),
+    h("p", { class: "muted" }, "A load on the road that sends no position for a while gets a call to its carrier: where is the truck, when will it deliver, anything wrong. Call now:"),
+    form, out);
+}
+
+async function outreach(loadsAll, lines, pickUp) {
+  const loads = loadsAll.filter((l) => l.status === "posted");
   const out = h("div", { id: "outreach-out", role: "status" });
   const form = h("form", { class: "stack", "aria-label": "Call matched carriers" },
     h("label", {}, "Load",
@@ -115,11 +150,7 @@ async function outreach(me, lines, pickUp) {
     try {
       const r = await api("POST", `/v1/voice/loads/${form.elements.load.value}/outreach`, { carriers: Number(form.elements.carriers.value) });
       out.replaceChildren(
-        h("ul", {}, r.calls.map((c) => h("li", {},
-          `Calling ${c.mc_number ? `MC ${c.mc_number}` : "a carrier"} at ${c.to_number} (${c.status}) `,
-          c.channel === "simulated" && c.status === "ringing"
-            ? h("button", { type: "button", class: "secondary", onclick: () => pickUp(c.id).catch((err) => toast(err.problem?.title || err.message)) }, "Pick up as the carrier")
-            : h("a", { href: `#/calls/${c.id}` }, "See the call")))),
+        h("ul", {}, r.calls.map((c) => placedCall(c, pickUp))),
         r.skipped.length ? h("p", { class: "muted" }, `Skipped ${r.skipped.length}: ${r.skipped.map((s) => s.reason).join("; ")}`) : null);
     } catch (err) {
       showProblem(form, err);
@@ -141,9 +172,10 @@ export async function calls(me) {
       await calls(me);
     } }, `Remove ${l.phone_number}`) : "")));
   const trial = tryCall(me, lines);
+  const loads = canWrite(me) ? (await api("GET", "/v1/loads?limit=100")).items : [];
   const callRows = page.items.map((c) => h("tr", {},
     h("td", {}, h("a", { href: `#/calls/${c.id}` }, when(c.started_at))),
-    h("td", {}, c.direction === "outbound" ? `to ${c.to_number}` : c.from_number), h("td", {}, c.channel),
+    h("td", {}, c.direction === "inbound" ? c.from_number : `to ${c.to_number}`), h("td", {}, c.channel),
     h("td", {}, c.outcome ? OUTCOMES[c.outcome] || c.outcome : "in progress"),
     h("td", {}, c.mc_number ? `MC ${c.mc_number}` : "—"), h("td", { class: "num" }, money(c.agreed_cents)),
     h("td", {}, c.sentiment || "—"), h("td", {}, c.summary || "")));
@@ -158,7 +190,8 @@ export async function calls(me) {
       : h("p", { class: "muted" }, "No lines yet."),
     canWrite(me) ? lineForm(async (saved) => { toast(`Line ${saved.phone_number} saved`); await calls(me); }) : null,
     trial.section,
-    canWrite(me) ? await outreach(me, lines, trial.pickUp) : null,
+    canWrite(me) ? await outreach(loads, lines, trial.pickUp) : null,
+    canWrite(me) ? checkCall(loads, trial.pickUp) : null,
     h("h2", {}, "Recent calls"),
     callRows.length
       ? h("div", { class: "table-wrap" }, h("table", { id: "calls" },
@@ -180,7 +213,12 @@ export async function callPage(me, id) {
       h("dt", {}, "Load"), h("dd", {}, c.load_id ? h("a", { href: `#/load/${c.load_id}` }, "Open the load") : "—"),
       h("dt", {}, "Agreed"), h("dd", {}, money(c.agreed_cents)),
       h("dt", {}, "Sentiment"), h("dd", {}, c.sentiment || "—"),
-      h("dt", {}, "Summary"), h("dd", {}, c.summary || "—")),
+      h("dt", {}, "Summary"), h("dd", {}, c.summary || "—"),
+      ...(c.check_in ? [
+        h("dt", {}, "Truck at"), h("dd", { id: "check-location" }, c.check_in.location || "—"),
+        h("dt", {}, "Delivery expected"), h("dd", {}, c.check_in.eta || "—"),
+        h("dt", {}, "Problems"), h("dd", {}, c.check_in.issues || "—"),
+      ] : [])),
     h("h2", {}, "Transcript"),
     h("ol", { class: "transcript", id: "transcript" }, c.transcript.flatMap((t) => [
       t.heard ? h("li", { class: "caller" }, h("strong", {}, "Caller: "), t.heard) : null,
