@@ -26,9 +26,12 @@ DATA="$(mktemp -d)"
 DEMO_DATA="$(mktemp -d)"
 # The emails' links point at this server (the mail spool is where the tests read them).
 # The webhooks page's test runs its receiver on loopback, so this server may deliver there,
-# and retries a failed delivery after half a second rather than five.
+# and retries a failed delivery after half a second rather than five. Every test's browser
+# signs up from 127.0.0.1, like a whole office behind one NAT address: the per-address cap on
+# sign-ups and other account flows is raised for the suite (the per-email caps stay).
 LANERUNNER_PUBLIC_URL="http://127.0.0.1:$PORT" \
 LANERUNNER_WEBHOOKS__ALLOW_PRIVATE_TARGETS=true LANERUNNER_WEBHOOKS__RETRY_BASE_MS=500 \
+LANERUNNER_AUTH__MAX_ACCOUNT_FLOWS_PER_ADDRESS=1000 \
     "$CARGO_TARGET_DIR/debug/lanerunner" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" >"$DATA/serve.log" 2>&1 &
 SERVER=$!
 # A second instance with the demo market (a trained rate model, lanes with history) for the
