@@ -953,6 +953,18 @@ async fn outreach_calls_the_matched_carrier_and_books_on_the_call(backend: Backe
         "not-found",
     )
     .await;
+    // Another broker cannot call about this load, nor learn that it exists.
+    let stranger = app.signup("stranger@broker.example", "broker").await;
+    for tail in ["outreach", "check-call"] {
+        let theirs = format!("/v1/voice/loads/{load}/{tail}");
+        expect_problem(
+            app.post_json(&theirs, &json!({}), Some(&stranger.access))
+                .await,
+            404,
+            "not-found",
+        )
+        .await;
+    }
     expect_problem(
         app.put_json(
             "/v1/voice/dispatch",

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::messages::{http_client, read};
+use crate::messages::{read, AccountApi};
 use crate::TwilioError;
 
 /// A call to place.
@@ -39,12 +39,7 @@ pub struct Call {
     pub from: String,
 }
 
-pub struct CallsClient {
-    http: reqwest::Client,
-    base_url: String,
-    account_sid: String,
-    auth_token: String,
-}
+pub struct CallsClient(AccountApi);
 
 impl CallsClient {
     /// `base_url`: `https://api.twilio.com`, or a stand-in's.
@@ -54,12 +49,7 @@ impl CallsClient {
         auth_token: &str,
         timeout: Duration,
     ) -> Result<Self, TwilioError> {
-        Ok(Self {
-            http: http_client(timeout)?,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            account_sid: account_sid.to_owned(),
-            auth_token: auth_token.to_owned(),
-        })
+        AccountApi::new(base_url, account_sid, auth_token, timeout).map(Self)
     }
 
     pub async fn place(&self, call: &PlaceCall) -> Result<Call, TwilioError> {
@@ -83,14 +73,6 @@ impl CallsClient {
         if let Some(t) = &timeout {
             form.push(("Timeout", t));
         }
-        let request = self
-            .http
-            .post(format!(
-                "{}/2010-04-01/Accounts/{}/Calls.json",
-                self.base_url, self.account_sid
-            ))
-            .basic_auth(&self.account_sid, Some(&self.auth_token))
-            .form(&form);
-        read(request).await
+        read(self.0.post("Calls.json", &form)).await
     }
 }

@@ -91,16 +91,18 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, TwilioEr
         .map_err(|e| TwilioError::Transport(e.to_string()))
 }
 
-pub struct MessagesClient {
+/// The account's REST API (`/2010-04-01/Accounts/{AccountSid}/…`, HTTP basic auth with the
+/// account SID and auth token), shared by the Messages and Calls clients.
+pub(crate) struct AccountApi {
     http: reqwest::Client,
     base_url: String,
     account_sid: String,
     auth_token: String,
 }
 
-impl MessagesClient {
+impl AccountApi {
     /// `base_url`: `https://api.twilio.com`, or a stand-in's.
-    pub fn new(
+    pub(crate) fn new(
         base_url: &str,
         account_sid: &str,
         auth_token: &str,
@@ -121,6 +123,33 @@ impl MessagesClient {
         )
     }
 
+    pub(crate) fn post(&self, tail: &str, form: &[(&str, &str)]) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.url(tail))
+            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .form(form)
+    }
+
+    pub(crate) fn get(&self, tail: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(self.url(tail))
+            .basic_auth(&self.account_sid, Some(&self.auth_token))
+    }
+}
+
+pub struct MessagesClient(AccountApi);
+
+impl MessagesClient {
+    /// `base_url`: `https://api.twilio.com`, or a stand-in's.
+    pub fn new(
+        base_url: &str,
+        account_sid: &str,
+        auth_token: &str,
+        timeout: Duration,
+    ) -> Result<Self, TwilioError> {
+        AccountApi::new(base_url, account_sid, auth_token, timeout).map(Self)
+    }
+
     pub async fn send(&self, sms: &SendSms) -> Result<Message, TwilioError> {
         let mut form: Vec<(&str, &str)> = vec![("To", &sms.to), ("Body", &sms.body)];
         if let Some(f) = &sms.from {
@@ -132,20 +161,11 @@ impl MessagesClient {
         if let Some(c) = &sms.status_callback {
             form.push(("StatusCallback", c));
         }
-        let request = self
-            .http
-            .post(self.url("Messages.json"))
-            .basic_auth(&self.account_sid, Some(&self.auth_token))
-            .form(&form);
-        read(request).await
+        read(self.0.post("Messages.json", &form)).await
     }
 
     pub async fn fetch(&self, sid: &str) -> Result<Message, TwilioError> {
-        let request = self
-            .http
-            .get(self.url(&format!("Messages/{sid}.json")))
-            .basic_auth(&self.account_sid, Some(&self.auth_token));
-        read(request).await
+        read(self.0.get(&format!("Messages/{sid}.json"))).await
     }
 }
 

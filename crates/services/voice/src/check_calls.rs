@@ -40,8 +40,7 @@ impl Calls {
             .await?
             .ok_or(VoiceError::NotFound("load"))?;
         let Some(road) = store::on_the_road(&self.db, org, load_id).await? else {
-            let moving = ["dispatched", "at_pickup", "in_transit", "at_delivery"];
-            return Err(if moving.contains(&load.status.as_str()) {
+            return Err(if store::MOVING.contains(&load.status.as_str()) {
                 VoiceError::Conflict {
                     kind: "no-dispatch-number",
                     title: "The carrier gave no number to call",
@@ -55,18 +54,7 @@ impl Calls {
                 }
             });
         };
-        let line = match &input.line {
-            Some(n) => store::lines(&self.db, org)
-                .await?
-                .into_iter()
-                .find(|l| &l.phone_number == n),
-            None => store::first_line(&self.db, org).await?,
-        }
-        .ok_or(VoiceError::Conflict {
-            kind: "no-line",
-            title: "No line to call from",
-            detail: "add a line (PUT /v1/voice/lines/{phone_number}) to call carriers from".into(),
-        })?;
+        let line = self.line_to_use(org, input.line.as_deref()).await?;
         let now = Utc::now();
         // Recorded as the latest check call, so the sweep does not call again right after.
         store::claim_check_call(&self.db, load_id, now, now).await?;

@@ -132,18 +132,7 @@ impl Calls {
                 detail: format!("load {} is {}, not posted", load.reference, load.status),
             });
         }
-        let line = match &input.line {
-            Some(n) => store::lines(&self.db, org)
-                .await?
-                .into_iter()
-                .find(|l| &l.phone_number == n),
-            None => store::first_line(&self.db, org).await?,
-        }
-        .ok_or(VoiceError::Conflict {
-            kind: "no-line",
-            title: "No line to call from",
-            detail: "add a line (PUT /v1/voice/lines/{phone_number}) to call carriers from".into(),
-        })?;
+        let line = self.line_to_use(org, input.line.as_deref()).await?;
         let candidates =
             store::outreach_candidates(&self.db, org, load_id, i64::from(MAX_CARRIERS) * 5).await?;
         let (mut calls, mut skipped) = (Vec::new(), Vec::new());
@@ -265,7 +254,7 @@ impl Calls {
                 row.progress = serde_json::to_string(&p).map_err(anyhow::Error::from)?;
                 let mut tx = self.db.begin().await?;
                 if store::save_call(&mut tx, &row, 0).await? {
-                    self.publish_completed(&mut tx, &row).await?;
+                    self.publish_completed(&mut tx, &row, &p).await?;
                     tx.commit().await?;
                     self.outbox.committed();
                 }
@@ -374,7 +363,7 @@ impl Calls {
         )
         .await?;
         if ended {
-            self.publish_completed(&mut tx, &row).await?;
+            self.publish_completed(&mut tx, &row, &p).await?;
         }
         tx.commit().await?;
         if ended {

@@ -448,7 +448,7 @@ impl Calls {
         }
         store::answer_turn(&mut tx, row.id, turn, &reply.say, &reply_json).await?;
         if completed {
-            self.publish_completed(&mut tx, &row).await?;
+            self.publish_completed(&mut tx, &row, &p).await?;
         }
         tx.commit().await?;
         if completed {
@@ -480,10 +480,12 @@ impl Calls {
         Ok(())
     }
 
-    pub(crate) async fn publish_completed(&self, tx: &mut Tx, row: &CallRow) -> Result<()> {
-        let check_in = serde_json::from_str::<Progress>(&row.progress)
-            .ok()
-            .and_then(|p| p.check_in);
+    pub(crate) async fn publish_completed(
+        &self,
+        tx: &mut Tx,
+        row: &CallRow,
+        p: &Progress,
+    ) -> Result<()> {
         let payload = events::CallCompleted {
             call_id: row.id.0,
             broker_org_id: row.org_id,
@@ -496,7 +498,7 @@ impl Calls {
             sentiment: row.sentiment.as_deref().unwrap_or_default(),
             summary: row.summary.as_deref().unwrap_or_default(),
             direction: &row.direction,
-            check_in: check_in.as_ref(),
+            check_in: p.check_in.as_ref(),
             ended_at: row.ended_at.unwrap_or_else(Utc::now),
         };
         let event = EventEnvelope::new(
@@ -786,6 +788,24 @@ impl Calls {
         Ok(row.into())
     }
 
+    /// The line a call (simulated, outreach, check call) uses: the one named, which must be
+    /// `org`'s, or its first. `409 no-line` without one.
+    pub(crate) async fn line_to_use(
+        &self,
+        org: OrgId,
+        named: Option<&str>,
+    ) -> Result<store::LineRow> {
+        match named {
+            Some(n) => store::line(&self.db, org, n).await?,
+            None => store::first_line(&self.db, org).await?,
+        }
+        .ok_or(VoiceError::Conflict {
+            kind: "no-line",
+            title: "No line to call from",
+            detail: "add a line (PUT /v1/voice/lines/{phone_number}) first".into(),
+        })
+    }
+
     pub async fn lines(
         &self,
         caller: &lanerunner_platform::http::Caller,
@@ -841,18 +861,7 @@ impl Calls {
         input: crate::views::SimulatedCallInput,
     ) -> Result<crate::views::AgentTurnView> {
         broker_writer(caller)?;
-        let line = match &input.line {
-            Some(n) => store::lines(&self.db, caller.org)
-                .await?
-                .into_iter()
-                .find(|l| &l.phone_number == n),
-            None => store::first_line(&self.db, caller.org).await?,
-        }
-        .ok_or(VoiceError::Conflict {
-            kind: "no-line",
-            title: "No line to call",
-            detail: "add a line (PUT /v1/voice/lines/{phone_number}) before trying a call".into(),
-        })?;
+        let line = self.line_to_use(caller.org, input.line.as_deref()).await?;
         let from = input.from.unwrap_or_else(|| "+15550000000".into());
         if !phone::is_e164(&from) {
             return Err(VoiceError::invalid("from", "must be an E.164 number"));
@@ -938,7 +947,7 @@ impl Calls {
         let read_turn = row.turn;
         let mut tx = self.db.begin().await?;
         if store::save_call(&mut tx, &row, read_turn).await? {
-            self.publish_completed(&mut tx, &row).await?;
+            self.publish_completed(&mut tx, &row, &p).await?;
             tx.commit().await?;
             self.outbox.committed();
         }

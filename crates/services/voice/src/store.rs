@@ -53,6 +53,16 @@ pub async fn lines(db: &Db, org: OrgId) -> sqlx::Result<Vec<LineRow>> {
     on_db!(db, |c| sqlx::query_as(&sql).bind(org.0).fetch_all(c).await)
 }
 
+/// `org`'s line `number`.
+pub async fn line(db: &Db, org: OrgId, number: &str) -> sqlx::Result<Option<LineRow>> {
+    let sql = format!("SELECT {LINE} FROM vc_lines WHERE org_id = $1 AND phone_number = $2");
+    on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(org.0)
+        .bind(number)
+        .fetch_optional(c)
+        .await)
+}
+
 pub async fn delete_line(db: &Db, org: OrgId, number: &str) -> sqlx::Result<bool> {
     let sql = "DELETE FROM vc_lines WHERE org_id = $1 AND phone_number = $2";
     on_db!(db, |c| sqlx::query(sql)
@@ -133,7 +143,13 @@ pub async fn upsert_load(tx: &mut Tx, l: &LoadRow) -> sqlx::Result<()> {
 }
 
 /// Statuses of a load on the road, when a check call makes sense.
-pub const MOVING: &str = "('dispatched', 'at_pickup', 'in_transit', 'at_delivery')";
+pub const MOVING: [&str; 4] = ["dispatched", "at_pickup", "in_transit", "at_delivery"];
+
+/// [`MOVING`] as an SQL list: `('dispatched', …)`.
+fn moving_sql() -> String {
+    let quoted: Vec<String> = MOVING.iter().map(|s| format!("'{s}'")).collect();
+    format!("({})", quoted.join(", "))
+}
 
 /// The load's status; the time it first started moving is kept.
 pub async fn set_load_status(
@@ -142,8 +158,9 @@ pub async fn set_load_status(
     status: &str,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
+    let moving = moving_sql();
     let sql = format!(
-        "UPDATE vc_loads SET status = $2, moving_since = CASE WHEN $2 IN {MOVING} \
+        "UPDATE vc_loads SET status = $2, moving_since = CASE WHEN $2 IN {moving} \
          THEN COALESCE(moving_since, $3) ELSE moving_since END WHERE load_id = $1"
     );
     on_tx!(tx, |c| sqlx::query(&sql)
@@ -194,8 +211,9 @@ const ON_THE_ROAD: &str =
 
 /// `org`'s load, if it is on the road and its carrier gave a dispatch number.
 pub async fn on_the_road(db: &Db, org: OrgId, load: Uuid) -> sqlx::Result<Option<OnTheRoad>> {
+    let moving = moving_sql();
     let sql = format!(
-        "{ON_THE_ROAD} WHERE l.broker_org_id = $1 AND l.load_id = $2 AND l.status IN {MOVING}"
+        "{ON_THE_ROAD} WHERE l.broker_org_id = $1 AND l.load_id = $2 AND l.status IN {moving}"
     );
     on_db!(db, |c| sqlx::query_as(&sql)
         .bind(org.0)
@@ -230,8 +248,9 @@ pub async fn due_check_calls(
     before: DateTime<Utc>,
     limit: i64,
 ) -> sqlx::Result<Vec<OnTheRoad>> {
+    let moving = moving_sql();
     let sql = format!(
-        "{ON_THE_ROAD} WHERE l.status IN {MOVING} AND l.moving_since < $1 \
+        "{ON_THE_ROAD} WHERE l.status IN {moving} AND l.moving_since < $1 \
          AND (l.last_position_at IS NULL OR l.last_position_at < $1) \
          AND (l.check_called_at IS NULL OR l.check_called_at < $1) ORDER BY l.moving_since LIMIT $2"
     );

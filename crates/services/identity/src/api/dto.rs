@@ -152,6 +152,15 @@ pub struct RecoveryCodesView {
     pub tokens: Option<IssuedTokens>,
 }
 
+impl From<crate::mfa::Confirmed> for RecoveryCodesView {
+    fn from(c: crate::mfa::Confirmed) -> Self {
+        Self {
+            recovery_codes: c.recovery_codes,
+            tokens: c.tokens,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrgView {
     pub id: Uuid,

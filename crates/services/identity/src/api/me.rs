@@ -85,10 +85,7 @@ pub async fn confirm_totp(
     let c = id
         .confirm_totp(caller.org, user, &req.code, caller.session, addr)
         .await?;
-    Ok(Json(RecoveryCodesView {
-        recovery_codes: c.recovery_codes,
-        tokens: c.tokens,
-    }))
+    Ok(Json(c.into()))
 }
 
 /// Starts enrolling a phone for text-message codes: a code is texted to it; confirm with
@@ -119,10 +116,7 @@ pub async fn confirm_sms(
     let c = id
         .confirm_sms(caller.org, user, &req.code, caller.session, addr)
         .await?;
-    Ok(Json(RecoveryCodesView {
-        recovery_codes: c.recovery_codes,
-        tokens: c.tokens,
-    }))
+    Ok(Json(c.into()))
 }
 
 /// Texts a code to the enrolled phone, for turning MFA off or new recovery codes.
