@@ -115,6 +115,23 @@ impl SmsGateway for Twilio {
             .map_err(sms_error)
     }
 
+    async fn sent_since(
+        &self,
+        to: &str,
+        body: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, SmsError> {
+        // Twilio's clock and ours may differ by a little: a second of slack.
+        let since = since - chrono::Duration::seconds(1);
+        let recent = self.messages.recent_to(to, 50).await.map_err(sms_error)?;
+        Ok(recent
+            .into_iter()
+            .find(|m| {
+                m.body.as_deref() == Some(body) && m.created_at().is_some_and(|at| at >= since)
+            })
+            .map(|m| m.sid))
+    }
+
     async fn start_verification(&self, to: &str) -> Result<(), SmsError> {
         self.verify.start(to).await.map(|_| ()).map_err(sms_error)
     }
@@ -140,6 +157,19 @@ impl SmsGateway for Twilio {
     fn backend(&self) -> &'static str {
         "twilio"
     }
+}
+
+/// A spooled text's recipient, time and body, as [`SpoolSms::send`] writes them.
+fn spooled(text: &str) -> Option<(&str, chrono::DateTime<chrono::Utc>, &str)> {
+    let (head, body) = text.split_once("\n\n")?;
+    let mut lines = head.lines();
+    let to = lines.next()?.strip_prefix("To: ")?;
+    let at = chrono::DateTime::parse_from_rfc3339(lines.next()?.strip_prefix("Date: ")?).ok()?;
+    Some((
+        to,
+        at.with_timezone(&chrono::Utc),
+        body.strip_suffix('\n').unwrap_or(body),
+    ))
 }
 
 /// Development: each text a file, each verification code a file; no inbound requests are
@@ -175,6 +205,34 @@ impl SmsGateway for SpoolSms {
             .map_err(io)?;
         tracing::info!(to, id, "text spooled");
         Ok(id)
+    }
+
+    async fn sent_since(
+        &self,
+        to: &str,
+        body: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, SmsError> {
+        let io = |e: std::io::Error| SmsError::Transient(e.to_string());
+        let mut dir = match tokio::fs::read_dir(&self.dir).await {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        while let Some(entry) = dir.next_entry().await.map_err(io)? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = name
+                .strip_prefix("SPOOL")
+                .and_then(|n| n.strip_suffix(".txt"))
+            else {
+                continue;
+            };
+            let text = tokio::fs::read_to_string(entry.path()).await.map_err(io)?;
+            if spooled(&text).is_some_and(|(t, at, b)| t == to && at >= since && b == body) {
+                return Ok(Some(format!("SPOOL{id}")));
+            }
+        }
+        Ok(None)
     }
 
     async fn start_verification(&self, to: &str) -> Result<(), SmsError> {

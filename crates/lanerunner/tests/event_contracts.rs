@@ -662,7 +662,7 @@ async fn what_loads_publishes_tracking_reads_and_what_tracking_publishes_loads_r
 #[test]
 fn every_webhook_event_type_is_one_a_service_publishes() {
     use lanerunner_core::EventType;
-    let published: [EventType; 17] = [
+    let published: [EventType; 18] = [
         lanerunner_loads::events::LOAD_POSTED,
         lanerunner_loads::events::LOAD_UPDATED,
         lanerunner_loads::events::LOAD_BOOKED,
@@ -680,6 +680,7 @@ fn every_webhook_event_type_is_one_a_service_publishes() {
         lanerunner_documents::events::DOCUMENT_SIGNED,
         lanerunner_documents::events::CHECKLIST_COMPLETED,
         lanerunner_payments::events::INVOICE_ISSUED,
+        lanerunner_voice::events::CALL_COMPLETED,
     ];
     let mut published: Vec<String> = published.iter().map(|t| t.topic()).collect();
     published.sort();

@@ -815,6 +815,79 @@ on_both!(
     two_replies_at_the_same_instant_take_the_offer_once
 );
 
+/// A `tracking.late_risk.v1` for a new load of `broker`'s organization: each one is texted
+/// to the broker's verified mobile.
+fn late_risk_event(broker: &Account, reference: &str) -> lanerunner_core::EventEnvelope {
+    let org = lanerunner_core::OrgId(broker.org_id.parse().unwrap());
+    let now = chrono::Utc::now();
+    let load = uuid::Uuid::now_v7();
+    lanerunner_core::EventEnvelope::new(
+        lanerunner_core::EventType::new("tracking.late_risk", 1),
+        Some(org),
+        load,
+        &json!({"load_id": load, "broker_org_id": org, "carrier_org_id": null, "reference": reference,
+                "stop": "Atlanta, GA", "eta": now + chrono::Duration::hours(3), "window_end": now + chrono::Duration::hours(2)}),
+    )
+    .unwrap()
+}
+
+async fn late_risk(app: &TestApp, broker: &Account, reference: &str) {
+    let (published, error) = app
+        .app()
+        .bus()
+        .publish_batch(&[late_risk_event(broker, reference)])
+        .await;
+    assert_eq!(published, 1, "{error:?}");
+}
+
+/// Twilio takes a text but its answer never reaches us (our timeout fires first): the retry
+/// finds the message in Twilio's list and records it instead of sending it again.
+async fn a_text_whose_answer_was_lost_is_not_sent_twice(backend: Backend) {
+    let (app, twilio) = spawn_with(backend, |c| c.twilio.timeout_ms = 300).await;
+    let broker = app.signup("broker@example.com", "broker").await;
+    verify_phone(&app, &twilio, &broker, CARRIER_PHONE).await;
+    twilio.stall_answers(1, Duration::from_secs(2));
+    late_risk(&app, &broker, "LOST-1").await;
+    let text = poll("the text recorded as sent", async || {
+        let d = json_of(
+            app.get("/v1/notifications/deliveries", Some(&broker.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["channel"] == "sms" && d["status"] != "pending")
+            .cloned()
+    })
+    .await;
+    assert_eq!(text["status"], "sent", "{text}");
+    assert_eq!(text["attempts"], 2, "the first attempt timed out: {text}");
+    // Long enough for a wrong resend to have arrived.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let sent: Vec<_> = twilio
+        .sent()
+        .into_iter()
+        .filter(|s| s.body.contains("LOST-1"))
+        .collect();
+    assert_eq!(sent.len(), 1, "the text went twice: {sent:?}");
+
+    // A text that Twilio really did not take is still sent on the retry.
+    late_risk(&app, &broker, "LOST-2").await;
+    poll("the second text", async || {
+        twilio
+            .sent()
+            .iter()
+            .any(|s| s.body.contains("LOST-2"))
+            .then_some(())
+    })
+    .await;
+}
+
+on_both!(lost_answer, a_text_whose_answer_was_lost_is_not_sent_twice);
+
 /// Two instances on one PostgreSQL share the dispatching: every text goes once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_send_each_text_once() {
@@ -827,20 +900,8 @@ async fn two_instances_send_each_text_once() {
     let sibling = app.spawn_sibling().await;
     let broker = app.signup("broker@example.com", "broker").await;
     verify_phone(&app, &twilio, &broker, CARRIER_PHONE).await;
-    let org = lanerunner_core::OrgId(broker.org_id.parse().unwrap());
-    let now = chrono::Utc::now();
     let events: Vec<_> = (0..40)
-        .map(|i| {
-            let load = uuid::Uuid::now_v7();
-            lanerunner_core::EventEnvelope::new(
-                lanerunner_core::EventType::new("tracking.late_risk", 1),
-                Some(org),
-                load,
-                &json!({"load_id": load, "broker_org_id": org, "carrier_org_id": null, "reference": format!("T{i}"),
-                        "stop": "Atlanta, GA", "eta": now + chrono::Duration::hours(3), "window_end": now + chrono::Duration::hours(2)}),
-            )
-            .unwrap()
-        })
+        .map(|i| late_risk_event(&broker, &format!("T{i}")))
         .collect();
     let (published, error) = app.app().bus().publish_batch(&events).await;
     assert_eq!(published, events.len(), "{error:?}");

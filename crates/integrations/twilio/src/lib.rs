@@ -18,6 +18,6 @@ pub mod testing;
 pub mod verify;
 
 pub use calls::{Call, CallsClient, PlaceCall};
-pub use messages::{Message, MessagesClient, SendSms, TwilioError};
+pub use messages::{Message, MessagePage, MessagesClient, SendSms, TwilioError};
 pub use signature::{expected_signature, verify, SIGNATURE_HEADER};
 pub use verify::{Verification, VerifyClient};

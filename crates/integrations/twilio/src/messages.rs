@@ -35,6 +35,25 @@ pub struct Message {
     pub error_code: Option<i64>,
     #[serde(default)]
     pub error_message: Option<String>,
+    /// RFC 2822, as Twilio writes it: `Thu, 24 Aug 2023 05:01:45 +0000`.
+    #[serde(default)]
+    pub date_created: Option<String>,
+}
+
+impl Message {
+    /// When Twilio created it, when it says so in a form it uses.
+    pub fn created_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let at = chrono::DateTime::parse_from_rfc2822(self.date_created.as_deref()?).ok()?;
+        Some(at.with_timezone(&chrono::Utc))
+    }
+}
+
+/// A page of the Message list (`GET …/Messages.json`), newest first.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MessagePage {
+    pub messages: Vec<Message>,
+    #[serde(default)]
+    pub next_page_uri: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -166,6 +185,20 @@ impl MessagesClient {
 
     pub async fn fetch(&self, sid: &str) -> Result<Message, TwilioError> {
         read(self.0.get(&format!("Messages/{sid}.json"))).await
+    }
+
+    /// The newest messages to `to` (the list's first page, up to `page_size`, at most 1,000),
+    /// newest first: how a sender whose answer was lost finds out whether Twilio took the
+    /// message, since the Messages API takes no idempotency key.
+    pub async fn recent_to(&self, to: &str, page_size: u32) -> Result<Vec<Message>, TwilioError> {
+        let size = page_size.clamp(1, 1000).to_string();
+        let page: MessagePage = read(
+            self.0
+                .get("Messages.json")
+                .query(&[("To", to), ("PageSize", size.as_str())]),
+        )
+        .await?;
+        Ok(page.messages)
     }
 }
 

@@ -3,7 +3,9 @@
 //! posted signed as Twilio posts them (`queued` → `sent` → `delivered`, or `undelivered`
 //! with error 30003 for numbers ending in 0000), and inbound messages posted signed to a
 //! webhook URL; Twilio Verify (a six-digit code per number, five checks at most, then
-//! 60202); and the Calls API (calls recorded as placed; the test then plays the callee,
+//! 60202); the Message list (`To`, `PageSize`, newest first); a knob that keeps the
+//! answers to the next sends back for a while, as a saturated or cut-off Twilio would, so
+//! a sender's timeout fires after the message was taken; and the Calls API (calls recorded as placed; the test then plays the callee,
 //! posting signed webhooks to the call's `Url` as Twilio would).
 
 use std::collections::{HashMap, HashSet};
@@ -50,6 +52,8 @@ struct Inner {
     /// Pending Verify codes by number, with the checks tried so far.
     verifications: Mutex<HashMap<String, (String, u32)>>,
     placed: Mutex<Vec<Placed>>,
+    /// Sends still to be answered late, and how late.
+    stalled: Mutex<(u32, std::time::Duration)>,
     http: reqwest::Client,
 }
 
@@ -84,10 +88,14 @@ impl TwilioStandIn {
             opted_out: Mutex::new(HashSet::new()),
             verifications: Mutex::new(HashMap::new()),
             placed: Mutex::new(Vec::new()),
+            stalled: Mutex::new((0, std::time::Duration::ZERO)),
             http: reqwest::Client::new(),
         });
         let app = Router::new()
-            .route("/2010-04-01/Accounts/{account}/Messages.json", post(create))
+            .route(
+                "/2010-04-01/Accounts/{account}/Messages.json",
+                post(create).get(list),
+            )
             .route("/2010-04-01/Accounts/{account}/Messages/{sid}", get(fetch))
             .route(
                 "/2010-04-01/Accounts/{account}/Calls.json",
@@ -113,6 +121,12 @@ impl TwilioStandIn {
 
     pub fn sent(&self) -> Vec<Sent> {
         self.inner.sent.lock().unwrap().clone()
+    }
+
+    /// The next `sends` messages are taken (and their callbacks posted) but answered only
+    /// after `delay`: a sender whose timeout is shorter never learns they were sent.
+    pub fn stall_answers(&self, sends: u32, delay: std::time::Duration) {
+        *self.inner.stalled.lock().unwrap() = (sends, delay);
     }
 
     /// Forgets the messages sent so far.
@@ -208,7 +222,42 @@ fn authorised(inner: &Inner, account: &str, headers: &HeaderMap) -> bool {
 }
 
 fn resource(s: &Sent, status: &str) -> Value {
-    json!({"sid": s.sid, "status": status, "to": s.to, "from": s.from, "body": s.body, "error_code": null, "error_message": null, "num_segments": "1", "direction": "outbound-api"})
+    let created: chrono::DateTime<chrono::Utc> = s.at.into();
+    json!({"sid": s.sid, "status": status, "to": s.to, "from": s.from, "body": s.body, "error_code": null, "error_message": null, "num_segments": "1", "direction": "outbound-api",
+           "date_created": created.format("%a, %d %b %Y %H:%M:%S +0000").to_string()})
+}
+
+/// `GET …/Messages.json`: the account's messages, newest first, filtered by `To`, one page
+/// of `PageSize` (Twilio's default 50).
+async fn list(
+    State(inner): State<Arc<Inner>>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    if !authorised(&inner, &account, &headers) {
+        return error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    }
+    let size = query
+        .get("PageSize")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(50)
+        .clamp(1, 1000);
+    let messages: Vec<Value> = inner
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .filter(|s| query.get("To").is_none_or(|to| &s.to == to))
+        .take(size)
+        .map(|s| resource(s, "delivered"))
+        .collect();
+    Json(
+        json!({"messages": messages, "next_page_uri": null, "page": 0, "page_size": size,
+                "uri": format!("/2010-04-01/Accounts/{account}/Messages.json")}),
+    )
+    .into_response()
 }
 
 async fn create(
@@ -283,6 +332,16 @@ async fn create(
                 let _ = post_signed(&inner, &callback, &params).await;
             }
         });
+    }
+    let late = {
+        let mut stalled = inner.stalled.lock().unwrap();
+        (stalled.0 > 0).then(|| {
+            stalled.0 -= 1;
+            stalled.1
+        })
+    };
+    if let Some(delay) = late {
+        tokio::time::sleep(delay).await;
     }
     (StatusCode::CREATED, Json(resource(&sent, "queued"))).into_response()
 }

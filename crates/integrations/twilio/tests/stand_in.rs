@@ -133,6 +133,47 @@ async fn twilios_refusals_keep_their_codes() {
     assert_eq!(twilio.sent().len(), 0);
 }
 
+/// A send whose answer comes after the client's timeout fails as a transport error, yet
+/// the message was taken: the Message list shows it (newest first, only that number's).
+#[tokio::test]
+async fn a_message_whose_answer_was_lost_is_in_the_list() {
+    let twilio = TwilioStandIn::start(SID, TOKEN).await.unwrap();
+    let client =
+        MessagesClient::new(&twilio.base_url, SID, TOKEN, Duration::from_millis(200)).unwrap();
+    let send = |to: &str, body: &str| SendSms {
+        to: to.into(),
+        from: Some("+14155550100".into()),
+        body: body.into(),
+        ..Default::default()
+    };
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    client.send(&send("+14155550101", "first")).await.unwrap();
+    client
+        .send(&send("+14155550199", "elsewhere"))
+        .await
+        .unwrap();
+    twilio.stall_answers(1, Duration::from_secs(1));
+    let lost = client
+        .send(&send("+14155550101", "second"))
+        .await
+        .unwrap_err();
+    assert!(matches!(lost, TwilioError::Transport(_)), "{lost:?}");
+
+    let recent = client.recent_to("+14155550101", 50).await.unwrap();
+    let bodies: Vec<_> = recent.iter().map(|m| m.body.clone().unwrap()).collect();
+    assert_eq!(bodies, ["second", "first"]);
+    assert!(recent
+        .iter()
+        .all(|m| m.created_at().is_some_and(|at| at >= before)));
+    assert_eq!(client.recent_to("+14155550101", 1).await.unwrap().len(), 1);
+    let denied = MessagesClient::new(&twilio.base_url, SID, "wrong", Duration::from_secs(2))
+        .unwrap()
+        .recent_to("+14155550101", 50)
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Some(20003));
+}
+
 /// Verify: a code goes to the number; a wrong code leaves it pending, the right one
 /// approves it once; five wrong tries end it (60202); a number never sent a code is 404.
 #[tokio::test]

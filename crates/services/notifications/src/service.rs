@@ -351,7 +351,7 @@ impl Notifications {
             let me = self.clone();
             tokio::spawn(async move {
                 let id = c.id;
-                if let Err(e) = me.deliver(c, token).await {
+                if let Err(e) = me.deliver(c, token, now).await {
                     tracing::warn!(delivery_id = %id, error = %e, "notification delivery failed; its lease will lapse and it is tried again");
                 }
                 drop(permit);
@@ -361,7 +361,7 @@ impl Notifications {
     }
 
     /// Sends one claimed message (or the digest it opens) and records the outcome.
-    async fn deliver(&self, c: Claimed, token: Uuid) -> Result<()> {
+    async fn deliver(&self, c: Claimed, token: Uuid, claimed_ms: i64) -> Result<()> {
         let now = Utc::now();
         if !c.active {
             return self
@@ -399,7 +399,10 @@ impl Notifications {
         let digest_id = (c.mode == Mode::Digest.as_str()).then(Uuid::now_v7);
         match channel {
             Channel::Email | Channel::InApp => self.email(&c, &batch, &ids, token, digest_id).await,
-            Channel::Sms => self.text(&c, &batch, &ids, token, digest_id).await,
+            Channel::Sms => {
+                self.text(&c, &batch, &ids, token, digest_id, claimed_ms)
+                    .await
+            }
         }
     }
 
@@ -484,6 +487,7 @@ impl Notifications {
         ids: &[Uuid],
         token: Uuid,
         digest_id: Option<Uuid>,
+        claimed_ms: i64,
     ) -> Result<()> {
         let Some(phone) = c.phone.clone() else {
             return self
@@ -526,7 +530,23 @@ impl Notifications {
             domain::sms_text(&c.title, &c.body, c.reply_code.as_deref())
         };
         let callback = self.url(STATUS_PATH);
-        match self.sms.send(&phone, &body, Some(&callback)).await {
+        // An earlier attempt may have been taken by the provider without our hearing so: ask
+        // it before sending again (its API takes no idempotency key).
+        let sent = match c.tried_before(claimed_ms) {
+            Some(first_ms) => {
+                let since = DateTime::from_timestamp_millis(first_ms).unwrap_or_else(Utc::now);
+                match self.sms.sent_since(&phone, &body, since).await {
+                    Ok(Some(sid)) => {
+                        metrics::counter!("notifications_resend_avoided_total").increment(1);
+                        Ok(sid)
+                    }
+                    Ok(None) => self.sms.send(&phone, &body, Some(&callback)).await,
+                    Err(e) => Err(e),
+                }
+            }
+            None => self.sms.send(&phone, &body, Some(&callback)).await,
+        };
+        match sent {
             Ok(sid) => {
                 metrics::counter!("notifications_sent_total", "channel" => "sms")
                     .increment(ids.len() as u64);

@@ -31,6 +31,17 @@ pub trait SmsGateway: Send + Sync + 'static {
         status_callback: Option<&str>,
     ) -> Result<String, SmsError>;
 
+    /// The provider's id of a message with exactly `body` that it took for `to` at or after
+    /// `since`, if there is one. Asked before a text is sent again after an attempt whose
+    /// outcome was never recorded (the answer was lost, or recording it failed): the
+    /// provider takes no idempotency key, so this is how a text goes once.
+    async fn sent_since(
+        &self,
+        to: &str,
+        body: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, SmsError>;
+
     /// Sends a verification code to `to` (Twilio Verify).
     async fn start_verification(&self, to: &str) -> Result<(), SmsError>;
 

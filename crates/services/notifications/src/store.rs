@@ -390,12 +390,22 @@ pub struct Claimed {
     pub email: String,
     pub active: bool,
     pub phone: Option<String>,
+    /// When it was first leased (see [`Claimed::tried_before`]).
+    pub first_claimed_ms: Option<i64>,
+}
+
+impl Claimed {
+    /// When an attempt before the lease taken at `claimed_ms` began, if one did: that
+    /// attempt may have sent the message without its outcome being recorded.
+    pub fn tried_before(&self, claimed_ms: i64) -> Option<i64> {
+        self.first_claimed_ms.filter(|first| *first < claimed_ms)
+    }
 }
 
 const CLAIMED_SELECT: &str =
     "SELECT d.id, d.org_id, d.user_id, d.channel, d.mode, d.attempts, d.reply_code, \
      n.kind, n.title, n.body, n.link, m.email, m.active, \
-     CASE WHEN s.phone_verified_at IS NULL THEN NULL ELSE s.phone END AS phone \
+     CASE WHEN s.phone_verified_at IS NULL THEN NULL ELSE s.phone END AS phone, d.first_claimed_ms \
      FROM nt_deliveries d JOIN nt_notifications n ON n.id = d.notification_id \
      JOIN nt_members m ON m.user_id = d.user_id LEFT JOIN nt_settings s ON s.user_id = d.user_id";
 
@@ -407,7 +417,8 @@ pub async fn claim(
     token: Uuid,
     limit: i64,
 ) -> sqlx::Result<Vec<Claimed>> {
-    let lease = "UPDATE nt_deliveries SET lease_until_ms = $2, lease_token = $3 \
+    let lease = "UPDATE nt_deliveries SET lease_until_ms = $2, lease_token = $3, \
+         first_claimed_ms = COALESCE(first_claimed_ms, $1) \
          WHERE id IN (SELECT id FROM nt_deliveries WHERE status = 'pending' AND due_ms <= $1 \
              AND (lease_until_ms IS NULL OR lease_until_ms < $1) ORDER BY due_ms LIMIT $4) \
          AND status = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < $1)";
@@ -438,7 +449,8 @@ pub async fn gather_digest(
     lease_until_ms: i64,
     token: Uuid,
 ) -> sqlx::Result<Vec<Claimed>> {
-    let lease = "UPDATE nt_deliveries SET lease_until_ms = $4, lease_token = $5 \
+    let lease = "UPDATE nt_deliveries SET lease_until_ms = $4, lease_token = $5, \
+         first_claimed_ms = COALESCE(first_claimed_ms, $3) \
          WHERE user_id = $1 AND channel = $2 AND mode = 'digest' AND status = 'pending' \
          AND (lease_until_ms IS NULL OR lease_until_ms < $3 OR lease_token = $5)";
     on_db!(db, |c| sqlx::query(lease)

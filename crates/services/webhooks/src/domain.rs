@@ -62,6 +62,10 @@ pub const CATALOG: &[(&str, &str)] = &[
         "A load's paperwork is complete: it can be invoiced.",
     ),
     ("payments.invoice_issued.v1", "An invoice was issued."),
+    (
+        "voice.call_completed.v1",
+        "The AI agent finished a call about a load: outcome, agreed rate, sentiment, summary, and a check call's answers.",
+    ),
 ];
 
 /// The message an endpoint's test button sends; not a domain event.
