@@ -121,9 +121,14 @@ impl SmsGateway for Twilio {
         body: &str,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<String>, SmsError> {
-        // Twilio's clock and ours may differ by a little: a second of slack.
+        // Twilio's clock and ours may differ by a little: a second of slack. Twenty pages of
+        // a thousand reach back far enough for any one person's texts.
         let since = since - chrono::Duration::seconds(1);
-        let recent = self.messages.recent_to(to, 50).await.map_err(sms_error)?;
+        let recent = self
+            .messages
+            .sent_to_since(to, since, 1000, 20)
+            .await
+            .map_err(sms_error)?;
         Ok(recent
             .into_iter()
             .find(|m| {

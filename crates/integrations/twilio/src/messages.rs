@@ -150,8 +150,13 @@ impl AccountApi {
     }
 
     pub(crate) fn get(&self, tail: &str) -> reqwest::RequestBuilder {
+        self.get_path(&format!("/2010-04-01/Accounts/{}/{tail}", self.account_sid))
+    }
+
+    /// A path Twilio gave (a list's `next_page_uri`), on the same host.
+    pub(crate) fn get_path(&self, path: &str) -> reqwest::RequestBuilder {
         self.http
-            .get(self.url(tail))
+            .get(format!("{}{path}", self.base_url))
             .basic_auth(&self.account_sid, Some(&self.auth_token))
     }
 }
@@ -187,18 +192,41 @@ impl MessagesClient {
         read(self.0.get(&format!("Messages/{sid}.json"))).await
     }
 
-    /// The newest messages to `to` (the list's first page, up to `page_size`, at most 1,000),
-    /// newest first: how a sender whose answer was lost finds out whether Twilio took the
-    /// message, since the Messages API takes no idempotency key.
-    pub async fn recent_to(&self, to: &str, page_size: u32) -> Result<Vec<Message>, TwilioError> {
+    /// The messages to `to` created at or after `since`, newest first, read page by page
+    /// (`page_size` each, at most 1,000) until a page reaches back past `since` or
+    /// `max_pages` were read: how a sender whose answer was lost finds out whether Twilio
+    /// took the message, since the Messages API takes no idempotency key. (Its `DateSent`
+    /// filter is by day and skips messages not yet sent, so it cannot narrow this.)
+    pub async fn sent_to_since(
+        &self,
+        to: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        page_size: u32,
+        max_pages: usize,
+    ) -> Result<Vec<Message>, TwilioError> {
         let size = page_size.clamp(1, 1000).to_string();
-        let page: MessagePage = read(
-            self.0
-                .get("Messages.json")
-                .query(&[("To", to), ("PageSize", size.as_str())]),
-        )
-        .await?;
-        Ok(page.messages)
+        let mut request = self
+            .0
+            .get("Messages.json")
+            .query(&[("To", to), ("PageSize", size.as_str())]);
+        let mut found = Vec::new();
+        for _ in 0..max_pages {
+            let page: MessagePage = read(request).await?;
+            let reached_back = page
+                .messages
+                .last()
+                .is_none_or(|m| m.created_at().is_some_and(|at| at < since));
+            found.extend(
+                page.messages
+                    .into_iter()
+                    .filter(|m| m.created_at().is_some_and(|at| at >= since)),
+            );
+            match page.next_page_uri {
+                Some(next) if !reached_back => request = self.0.get_path(&next),
+                _ => break,
+            }
+        }
+        Ok(found)
     }
 }
 

@@ -228,7 +228,8 @@ fn resource(s: &Sent, status: &str) -> Value {
 }
 
 /// `GET …/Messages.json`: the account's messages, newest first, filtered by `To`, one page
-/// of `PageSize` (Twilio's default 50).
+/// of `PageSize` (Twilio's default 50) at `Page`, with the next page's URI while there is
+/// one.
 async fn list(
     State(inner): State<Arc<Inner>>,
     Path(account): Path<String>,
@@ -243,21 +244,31 @@ async fn list(
         .and_then(|p| p.parse::<usize>().ok())
         .unwrap_or(50)
         .clamp(1, 1000);
-    let messages: Vec<Value> = inner
+    let page = query
+        .get("Page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(0);
+    let to = query.get("To");
+    let matching: Vec<Value> = inner
         .sent
         .lock()
         .unwrap()
         .iter()
         .rev()
-        .filter(|s| query.get("To").is_none_or(|to| &s.to == to))
-        .take(size)
+        .filter(|s| to.is_none_or(|to| &s.to == to))
+        .skip(page * size)
+        .take(size + 1)
         .map(|s| resource(s, "delivered"))
         .collect();
-    Json(
-        json!({"messages": messages, "next_page_uri": null, "page": 0, "page_size": size,
-                "uri": format!("/2010-04-01/Accounts/{account}/Messages.json")}),
-    )
-    .into_response()
+    let more = matching.len() > size;
+    let messages = &matching[..matching.len().min(size)];
+    let uri = format!("/2010-04-01/Accounts/{account}/Messages.json");
+    let filter = to
+        .map(|t| format!("&To={}", t.replace('+', "%2B")))
+        .unwrap_or_default();
+    let next = more.then(|| format!("{uri}?PageSize={size}&Page={}{filter}", page + 1));
+    Json(json!({"messages": messages, "next_page_uri": next, "page": page, "page_size": size, "uri": uri}))
+        .into_response()
 }
 
 async fn create(

@@ -159,16 +159,28 @@ async fn a_message_whose_answer_was_lost_is_in_the_list() {
         .unwrap_err();
     assert!(matches!(lost, TwilioError::Transport(_)), "{lost:?}");
 
-    let recent = client.recent_to("+14155550101", 50).await.unwrap();
+    let recent = client
+        .sent_to_since("+14155550101", before, 50, 5)
+        .await
+        .unwrap();
     let bodies: Vec<_> = recent.iter().map(|m| m.body.clone().unwrap()).collect();
     assert_eq!(bodies, ["second", "first"]);
-    assert!(recent
-        .iter()
-        .all(|m| m.created_at().is_some_and(|at| at >= before)));
-    assert_eq!(client.recent_to("+14155550101", 1).await.unwrap().len(), 1);
+    // One to a page: the pages are followed to the end.
+    let paged = client
+        .sent_to_since("+14155550101", before, 1, 5)
+        .await
+        .unwrap();
+    assert_eq!(paged.len(), 2);
+    // Nothing to that number since a moment from now.
+    let later = chrono::Utc::now() + chrono::Duration::seconds(5);
+    assert!(client
+        .sent_to_since("+14155550101", later, 50, 5)
+        .await
+        .unwrap()
+        .is_empty());
     let denied = MessagesClient::new(&twilio.base_url, SID, "wrong", Duration::from_secs(2))
         .unwrap()
-        .recent_to("+14155550101", 50)
+        .sent_to_since("+14155550101", before, 50, 5)
         .await
         .unwrap_err();
     assert_eq!(denied.code(), Some(20003));
