@@ -65,6 +65,11 @@ pub enum Command {
         #[command(subcommand)]
         command: PaymentsCommand,
     },
+    /// The tamper-evident audit trail: verify its hash chains, anchor their heads.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Manage the token signing keys.
     Keys {
         #[command(subcommand)]
@@ -141,6 +146,30 @@ pub enum PaymentsCommand {
         config: ConfigArgs,
         #[arg(long, default_value_t = 30)]
         limit: i64,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk every audit chain (or one organization's) and check each record's hash, its
+    /// link to the one before, that none is missing or cut off the end, and every anchor.
+    /// Prints a JSON report per chain; exits non-zero when any chain is broken.
+    Verify {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Only this organization's chain.
+        #[arg(long, value_name = "UUID")]
+        org: Option<uuid::Uuid>,
+    },
+    /// Write down the head of every chain that moved since its last anchor (the service
+    /// does this every `auth.audit_anchor_every_mins`); prints each anchor as JSON.
+    Anchor {
+        #[command(flatten)]
+        config: ConfigArgs,
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
@@ -335,6 +364,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             for line in result.map_err(|e| anyhow::anyhow!("{e}"))? {
                 println!("{line}");
             }
+            Ok(())
+        }
+        Command::Audit { command } => {
+            let (config, data_dir) = match &command {
+                AuditCommand::Verify {
+                    config, data_dir, ..
+                }
+                | AuditCommand::Anchor { config, data_dir } => (config, data_dir),
+            };
+            let mut config = load_config(config.file.as_deref())?;
+            if let Some(dir) = data_dir {
+                config.data_dir = dir.clone();
+            }
+            // The command does the anchoring itself: no periodic job beside it.
+            config.auth.audit_anchor_every_mins = 0;
+            // No log subscriber: stdout carries only the reports, for scripts.
+            let app = app::build(config, &[lanerunner_identity::SERVICE]).await?;
+            let identity = app
+                .identity()
+                .context("the identity service is not running")?;
+            let result = match command {
+                AuditCommand::Verify { org, .. } => identity
+                    .verify_audit(org)
+                    .await
+                    .map(|reports| reports.into_iter().map(|r| serde_json::json!(r)).collect()),
+                AuditCommand::Anchor { .. } => identity
+                    .anchor_audit()
+                    .await
+                    .map(|all| all.into_iter().map(|a| serde_json::json!(a)).collect()),
+            };
+            app.shutdown().await;
+            let lines: Vec<serde_json::Value> = result?;
+            for line in &lines {
+                println!("{line}");
+            }
+            let broken = lines.iter().filter(|l| l["intact"] == false).count();
+            anyhow::ensure!(
+                broken == 0,
+                "{broken} audit chain(s) broken: see the problems above"
+            );
             Ok(())
         }
         Command::Keys {

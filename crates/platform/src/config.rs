@@ -791,6 +791,9 @@ pub struct AuthConfig {
     /// Argon2id memory cost in KiB (OWASP: 19456 with t=2, p=1). Tests may lower it.
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
+    /// How often each audit chain's head is written down (the database and object
+    /// storage), in minutes; 0 turns the job off (`lanerunner audit anchor` still works).
+    pub audit_anchor_every_mins: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -911,6 +914,7 @@ impl Default for AuthConfig {
             email_verification_ttl_hours: 48,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
+            audit_anchor_every_mins: 60,
         }
     }
 }

@@ -147,7 +147,7 @@ impl Identity {
         target: Option<impl Into<Uuid>>,
         detail: serde_json::Value,
     ) -> Result<()> {
-        let row = AuditRow {
+        let mut row = AuditRow {
             id: AuditId::new(),
             org_id: actor.org,
             actor_id: actor.id,
@@ -157,8 +157,11 @@ impl Identity {
             client_addr: actor.addr.to_string(),
             detail: Json(detail),
             occurred_at: Utc::now(),
+            chain_seq: None,
+            prev_hash: None,
+            hash: None,
         };
-        store::insert_audit(tx, &row).await?;
+        store::insert_audit(tx, &mut row).await?;
         let event = EventEnvelope::new(events::AUDIT_RECORDED, actor.org, row.id.into(), &row)
             .map_err(|e| IdentityError::Internal(e.into()))?;
         self.publish(tx, event).await

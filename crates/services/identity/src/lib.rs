@@ -8,6 +8,8 @@
 
 pub mod api;
 mod api_keys;
+pub mod audit_trail;
+pub use store::Anchor;
 mod authn;
 pub mod domain;
 pub mod error;
@@ -58,9 +60,42 @@ impl IdentityService {
         settings: IdentitySettings,
         phone_codes: Arc<dyn phone_codes::PhoneCodes>,
     ) -> anyhow::Result<Self> {
-        Ok(Self {
-            identity: Arc::new(Identity::open(ctx, settings, phone_codes).await?),
-        })
+        let every = settings.auth.audit_anchor_every_mins;
+        let identity = Arc::new(Identity::open(ctx, settings, phone_codes).await?);
+        let chained = identity.chain_unchained_audit().await?;
+        if chained > 0 {
+            tracing::info!(
+                records = chained,
+                "audit records from before the hash chains chained"
+            );
+        }
+        if every > 0 {
+            tokio::spawn(audit_trail::anchorer(
+                Arc::downgrade(&identity),
+                std::time::Duration::from_secs(every * 60),
+            ));
+        }
+        Ok(Self { identity })
+    }
+
+    /// Walks the audit chains (every one, or `only` an organization's) and reports what
+    /// is broken.
+    pub async fn verify_audit(
+        &self,
+        only: Option<uuid::Uuid>,
+    ) -> anyhow::Result<Vec<audit_trail::ChainReport>> {
+        self.identity.verify_audit(only).await
+    }
+
+    /// Chains the audit records kept before there were chains (start-up does this); how
+    /// many.
+    pub async fn chain_unchained_audit(&self) -> anyhow::Result<usize> {
+        self.identity.chain_unchained_audit().await
+    }
+
+    /// Writes down the heads of the chains that moved since their last anchor.
+    pub async fn anchor_audit(&self) -> anyhow::Result<Vec<Anchor>> {
+        self.identity.anchor_audit().await
     }
 
     /// Makes a new signing key active; older keys keep verifying until they expire.

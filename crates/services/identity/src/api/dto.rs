@@ -358,6 +358,11 @@ pub struct AuditView {
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,
     pub occurred_at: DateTime<Utc>,
+    /// Its place in the organization's hash chain, the hash it follows and its own
+    /// (SHA-256, hex): `GET /v1/org/audit-events/verify` checks them.
+    pub chain_seq: Option<i64>,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
 }
 
 impl From<AuditRow> for AuditView {
@@ -371,6 +376,9 @@ impl From<AuditRow> for AuditView {
             client_addr: a.client_addr,
             detail: a.detail.0,
             occurred_at: a.occurred_at,
+            chain_seq: a.chain_seq,
+            prev_hash: a.prev_hash,
+            hash: a.hash,
         }
     }
 }

@@ -46,5 +46,6 @@ pub fn routes(identity: Arc<Identity>) -> OpenApiRouter {
         .routes(routes!(org::create_api_key, org::list_api_keys))
         .routes(routes!(org::revoke_api_key))
         .routes(routes!(org::list_audit))
+        .routes(routes!(org::verify_audit))
         .with_state(identity)
 }

@@ -210,3 +210,31 @@ pub async fn list_audit(
         next_cursor: page.next_cursor,
     }))
 }
+
+/// Walks the organization's audit chain: each record's hash, its link to the one before,
+/// nothing missing or cut off the end, and every anchor of the chain's head. `intact`
+/// false lists each break.
+#[utoipa::path(get, path = "/v1/org/audit-events/verify", tag = "org", security(("bearer" = [])),
+    responses((status = 200, body = crate::audit_trail::ChainReport), (status = 403, body = Problem)))]
+pub async fn verify_audit(
+    State(id): State<AppState>,
+    caller: Authorized<IdentityRead>,
+) -> Result<Json<crate::audit_trail::ChainReport>, Problem> {
+    caller.require_admin()?;
+    let org = caller.org.0;
+    let report = id
+        .verify_audit(Some(org))
+        .await
+        .map_err(crate::error::IdentityError::Internal)?
+        .pop()
+        .unwrap_or(crate::audit_trail::ChainReport {
+            chain_id: org,
+            records: 0,
+            head_seq: 0,
+            head_hash: None,
+            anchors: 0,
+            intact: true,
+            problems: Vec::new(),
+        });
+    Ok(Json(report))
+}

@@ -2,6 +2,7 @@
 //! piece is unit-tested without a database or a server.
 
 pub mod audit;
+pub mod audit_chain;
 pub mod authority;
 mod common_passwords;
 pub mod digest;

@@ -7,6 +7,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::decode::{from_row, stored};
+use crate::domain::audit_chain::{chain_of, record_hash, to_micros, Chained, GENESIS};
 use crate::domain::{AuditAction, AuditOutcome};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -23,6 +24,31 @@ pub struct AuditRow {
     pub client_addr: String,
     pub detail: Json<serde_json::Value>,
     pub occurred_at: DateTime<Utc>,
+    /// Its place in its organization's hash chain (none only for a record from before the
+    /// chains, until start-up chains it).
+    pub chain_seq: Option<i64>,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
+}
+
+impl AuditRow {
+    /// What its hash covers, at `seq` of its chain.
+    pub fn chained(&self, seq: i64) -> Chained<'_> {
+        let org = self.org_id.map(|o| o.0);
+        Chained {
+            chain_id: chain_of(org),
+            seq,
+            id: self.id.0,
+            org_id: org,
+            actor_id: self.actor_id,
+            action: self.action.as_str(),
+            outcome: self.outcome.as_str(),
+            target_id: self.target_id,
+            client_addr: &self.client_addr,
+            detail: &self.detail.0,
+            occurred_at: self.occurred_at,
+        }
+    }
 }
 
 from_row!(AuditRow, |row| {
@@ -37,14 +63,52 @@ from_row!(AuditRow, |row| {
         client_addr: row.try_get("client_addr")?,
         detail: row.try_get("detail")?,
         occurred_at: row.try_get("occurred_at")?,
+        chain_seq: row.try_get("chain_seq")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
     })
 });
 
-pub async fn insert_audit(tx: &mut Tx, a: &AuditRow) -> sqlx::Result<()> {
+const AUDIT_COLUMNS: &str = "id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at, chain_seq, prev_hash, hash";
+
+/// Takes the next place on `chain` (the head row's lock, held to commit, makes appends
+/// one at a time): its position and the hash it follows.
+async fn next_place(tx: &mut Tx, chain: Uuid, now: DateTime<Utc>) -> sqlx::Result<(i64, String)> {
+    on_tx!(tx, |c| sqlx::query_as(
+        "INSERT INTO audit_chains (chain_id, seq, hash, updated_at) VALUES ($1, 1, $2, $3) \
+         ON CONFLICT (chain_id) DO UPDATE SET seq = audit_chains.seq + 1, updated_at = $3 \
+         RETURNING seq, hash"
+    )
+    .bind(chain)
+    .bind(GENESIS)
+    .bind(now)
+    .fetch_one(c)
+    .await)
+}
+
+async fn set_head(tx: &mut Tx, chain: Uuid, hash: &str) -> sqlx::Result<()> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE audit_chains SET hash = $2 WHERE chain_id = $1"
+    )
+    .bind(chain)
+    .bind(hash)
+    .execute(c)
+    .await
+    .map(|_| ()))
+}
+
+/// Appends `a` to its organization's chain, filling in its place and hashes.
+pub async fn insert_audit(tx: &mut Tx, a: &mut AuditRow) -> sqlx::Result<()> {
+    a.occurred_at = to_micros(a.occurred_at);
+    let chain = chain_of(a.org_id.map(|o| o.0));
+    let (seq, prev) = next_place(tx, chain, a.occurred_at).await?;
+    let hash = record_hash(&prev, &a.chained(seq));
+    set_head(tx, chain, &hash).await?;
+    (a.chain_seq, a.prev_hash, a.hash) = (Some(seq), Some(prev), Some(hash));
     on_tx!(tx, |c| {
         sqlx::query(
-        "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at, chain_id, chain_seq, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     )
     .bind(a.id)
     .bind(a.org_id)
@@ -55,9 +119,177 @@ pub async fn insert_audit(tx: &mut Tx, a: &AuditRow) -> sqlx::Result<()> {
     .bind(&a.client_addr)
     .bind(&a.detail)
     .bind(a.occurred_at)
+    .bind(chain)
+    .bind(a.chain_seq)
+    .bind(&a.prev_hash)
+    .bind(&a.hash)
     .execute(c)
     .await
     .map(|_| ())
+    })
+}
+
+/// Chains up to `limit` records from before the chains (oldest first); how many.
+pub async fn chain_unchained(db: &Db, limit: i64) -> sqlx::Result<usize> {
+    let mut tx = db.begin().await?;
+    let rows: Vec<AuditRow> = on_tx!(&mut tx, |c| {
+        sqlx::query_as(&format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE hash IS NULL ORDER BY occurred_at, id LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(c)
+    .await
+    })?;
+    for mut a in rows.iter().cloned() {
+        let chain = chain_of(a.org_id.map(|o| o.0));
+        let (seq, prev) = next_place(&mut tx, chain, Utc::now()).await?;
+        let hash = record_hash(&prev, &a.chained(seq));
+        set_head(&mut tx, chain, &hash).await?;
+        (a.chain_seq, a.prev_hash, a.hash) = (Some(seq), Some(prev), Some(hash));
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
+            "UPDATE audit_events SET chain_id = $2, chain_seq = $3, prev_hash = $4, hash = $5 WHERE id = $1 AND hash IS NULL"
+        )
+        .bind(a.id)
+        .bind(chain)
+        .bind(a.chain_seq)
+        .bind(&a.prev_hash)
+        .bind(&a.hash)
+        .execute(c)
+        .await
+        .map(|_| ())
+        })?;
+    }
+    tx.commit().await?;
+    Ok(rows.len())
+}
+
+/// A chain's head as its row says.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChainHead {
+    pub chain_id: Uuid,
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// Every chain's head, or `only`'s.
+pub async fn chain_heads(db: &Db, only: Option<Uuid>) -> sqlx::Result<Vec<ChainHead>> {
+    on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT chain_id, seq, hash FROM audit_chains WHERE ($1 IS NULL OR chain_id = $1) ORDER BY chain_id"
+    )
+    .bind(only)
+    .fetch_all(c)
+    .await
+    })
+}
+
+/// Chains that have records but no head row (a deleted head).
+pub async fn headless_chains(db: &Db, only: Option<Uuid>) -> sqlx::Result<Vec<Uuid>> {
+    on_db!(db, |c| {
+        sqlx::query_scalar(
+        "SELECT DISTINCT e.chain_id FROM audit_events e LEFT JOIN audit_chains h ON h.chain_id = e.chain_id \
+         WHERE e.chain_id IS NOT NULL AND h.chain_id IS NULL AND ($1 IS NULL OR e.chain_id = $1)"
+    )
+    .bind(only)
+    .fetch_all(c)
+    .await
+    })
+}
+
+/// Up to `limit` records of `chain` after position `after`, in chain order.
+pub async fn chain_records(
+    db: &Db,
+    chain: Uuid,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<AuditRow>> {
+    on_db!(db, |c| {
+        sqlx::query_as(&format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE chain_id = $1 AND chain_seq > $2 ORDER BY chain_seq LIMIT $3"
+    ))
+    .bind(chain)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(c)
+    .await
+    })
+}
+
+/// The record at `seq` of `chain`: its id and hash.
+pub async fn chain_record_hash(
+    db: &Db,
+    chain: Uuid,
+    seq: i64,
+) -> sqlx::Result<Option<(Uuid, String)>> {
+    on_db!(db, |c| sqlx::query_as(
+        "SELECT id, hash FROM audit_events WHERE chain_id = $1 AND chain_seq = $2"
+    )
+    .bind(chain)
+    .bind(seq)
+    .fetch_optional(c)
+    .await)
+}
+
+/// A chain head written down at a time.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+pub struct Anchor {
+    pub id: Uuid,
+    pub chain_id: Uuid,
+    pub seq: i64,
+    pub hash: String,
+    pub anchored_at: DateTime<Utc>,
+}
+
+/// Writes down every chain's head that moved since its last anchor; the anchors written.
+pub async fn anchor_heads(db: &Db, now: DateTime<Utc>) -> sqlx::Result<Vec<Anchor>> {
+    let mut tx = db.begin().await?;
+    let moved: Vec<ChainHead> = on_tx!(&mut tx, |c| {
+        sqlx::query_as(
+        "SELECT h.chain_id, h.seq, h.hash FROM audit_chains h \
+         WHERE h.seq > COALESCE((SELECT MAX(a.seq) FROM audit_anchors a WHERE a.chain_id = h.chain_id), 0) \
+         ORDER BY h.chain_id"
+    )
+    .fetch_all(c)
+    .await
+    })?;
+    let mut written = Vec::with_capacity(moved.len());
+    for h in moved {
+        let anchor = Anchor {
+            id: Uuid::now_v7(),
+            chain_id: h.chain_id,
+            seq: h.seq,
+            hash: h.hash,
+            anchored_at: to_micros(now),
+        };
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
+            "INSERT INTO audit_anchors (id, chain_id, seq, hash, anchored_at) VALUES ($1, $2, $3, $4, $5)"
+        )
+        .bind(anchor.id)
+        .bind(anchor.chain_id)
+        .bind(anchor.seq)
+        .bind(&anchor.hash)
+        .bind(anchor.anchored_at)
+        .execute(c)
+        .await
+        .map(|_| ())
+        })?;
+        written.push(anchor);
+    }
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// `chain`'s anchors, oldest first.
+pub async fn anchors(db: &Db, chain: Uuid) -> sqlx::Result<Vec<Anchor>> {
+    on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT id, chain_id, seq, hash, anchored_at FROM audit_anchors WHERE chain_id = $1 ORDER BY seq"
+    )
+    .bind(chain)
+    .fetch_all(c)
+    .await
     })
 }
 
@@ -68,14 +300,14 @@ pub async fn list_audit(
     limit: u32,
 ) -> sqlx::Result<Vec<AuditRow>> {
     on_db!(db, |p| {
-        sqlx::query_as(
-        "SELECT id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at FROM audit_events \
+        sqlx::query_as(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events \
          WHERE org_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
-    )
-    .bind(org)
-    .bind(after)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(p)
-    .await
+        ))
+        .bind(org)
+        .bind(after)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(p)
+        .await
     })
 }

@@ -1,0 +1,223 @@
+//! The tamper-evident audit trail (SOX): every audited action joins its organization's hash
+//! chain, one at a time even when requests arrive together; the table refuses updates and
+//! deletes; and a record changed, deleted, moved, or cut off the end behind the database's
+//! back is found by `GET /v1/org/audit-events/verify`, by the service, and by
+//! `lanerunner audit verify`, anchors catching a chain rewritten from some record on.
+
+use std::sync::Arc;
+
+use lanerunner::both_backends;
+use lanerunner::testing::{expect_problem, json_of, Account, TestApp, TEST_PASSWORD};
+use lanerunner_platform::{on_db, Db};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::Barrier;
+use uuid::Uuid;
+
+/// `n` wrong-password sign-ins for `who`, released together: each is audited.
+async fn failed_logins_at_once(app: &TestApp, email: &str, n: usize) {
+    let barrier = Arc::new(Barrier::new(n));
+    let body = json!({ "email": email, "password": "not the password at all" });
+    let attempts = (0..n).map(|_| {
+        let (barrier, body) = (barrier.clone(), body.clone());
+        async move {
+            barrier.wait().await;
+            app.post_json("/v1/auth/login", &body, None).await.status()
+        }
+    });
+    for status in futures::future::join_all(attempts).await {
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+async fn chain(app: &TestApp, who: &Account) -> Vec<Value> {
+    let page = json_of(
+        app.get("/v1/org/audit-events?limit=200", Some(&who.access))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let mut items = page["items"].as_array().unwrap().clone();
+    items.sort_by_key(|r| r["chain_seq"].as_i64());
+    items
+}
+
+async fn verify(app: &TestApp, who: &Account) -> Value {
+    json_of(
+        app.get("/v1/org/audit-events/verify", Some(&who.access))
+            .await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+fn breaks(report: &Value) -> Vec<(i64, String)> {
+    report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["seq"].as_i64().unwrap(),
+                p["break"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn exec(db: &Db, sql: &str) -> Result<u64, sqlx::Error> {
+    on_db!(db, |p| sqlx::query(sql)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))
+}
+
+/// Lets the test do what an intruder with the database's password could: the triggers
+/// that keep the trail append-only are turned off.
+async fn drop_guards(db: &Db) {
+    let sql: &[&str] = match db {
+        Db::Postgres(_) => &["ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"],
+        Db::Sqlite(_) => &[
+            "DROP TRIGGER audit_events_no_update",
+            "DROP TRIGGER audit_events_no_delete",
+        ],
+    };
+    for s in sql {
+        exec(db, s).await.unwrap();
+    }
+}
+
+fn org_of(who: &Account) -> Uuid {
+    who.org_id.parse().unwrap()
+}
+
+both_backends! {
+    /// Records join their chain one at a time, in order, even when they arrive together;
+    /// an untouched chain verifies; the table refuses updates and deletes.
+    async fn every_audited_action_joins_its_organizations_chain(app: TestApp) {
+        let owner = app.signup("owner@chain.example", "broker").await;
+        failed_logins_at_once(&app, "owner@chain.example", 4).await;
+        // A sign-in with an email nobody has joins the chain of no organization.
+        let stranger = json!({ "email": "nobody@chain.example", "password": TEST_PASSWORD });
+        assert_eq!(app.post_json("/v1/auth/login", &stranger, None).await.status(), 401);
+
+        let records = chain(&app, &owner).await;
+        assert!(records.len() >= 5, "{records:?}");
+        for (i, r) in records.iter().enumerate() {
+            assert_eq!(r["chain_seq"], i as i64 + 1, "{r}");
+            let prev = if i == 0 { "0".repeat(64) } else { records[i - 1]["hash"].as_str().unwrap().to_owned() };
+            assert_eq!(r["prev_hash"], prev.as_str());
+        }
+        let report = verify(&app, &owner).await;
+        assert_eq!(report["intact"], true, "{report}");
+        assert_eq!(report["records"], records.len());
+        assert_eq!(report["head_hash"], records.last().unwrap()["hash"]);
+
+        let identity = app.app().identity().unwrap();
+        let all = identity.verify_audit(None).await.unwrap();
+        assert!(all.iter().any(|c| c.chain_id == Uuid::nil() && c.records >= 1));
+        assert!(all.iter().all(|c| c.intact), "{all:?}");
+
+        // A record kept before there were chains (written without its place) is chained
+        // after the others, and the chain still verifies.
+        let db = app.app().db("identity").unwrap();
+        let legacy = Uuid::now_v7();
+        on_db!(&db, |p| sqlx::query(
+            "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at) \
+             VALUES ($1, $2, NULL, 'login', 'failure', NULL, '192.0.2.1', $3, $4)")
+            .bind(legacy)
+            .bind(org_of(&owner))
+            .bind(sqlx::types::Json(json!({"reason": "from before the chains", "n": 1.5})))
+            .bind(chrono::Utc::now())
+            .execute(p)
+            .await
+            .map(|_| ()))
+        .unwrap();
+        assert_eq!(identity.chain_unchained_audit().await.unwrap(), 1);
+        assert_eq!(identity.chain_unchained_audit().await.unwrap(), 0);
+        let records = chain(&app, &owner).await;
+        assert_eq!(records.last().unwrap()["id"], legacy.to_string());
+        assert_eq!(verify(&app, &owner).await["intact"], true);
+
+        // Append-only.
+        let refused = exec(&db, "UPDATE audit_events SET client_addr = '10.0.0.1'").await.unwrap_err();
+        assert!(refused.to_string().contains("append-only"), "{refused}");
+        let refused = exec(&db, "DELETE FROM audit_events").await.unwrap_err();
+        assert!(refused.to_string().contains("append-only"), "{refused}");
+        assert_eq!(chain(&app, &owner).await.len(), records.len());
+
+        // Only an organization's admins see its chain.
+        let member = app.invite_and_join(&owner, "member@chain.example", "dispatcher").await;
+        expect_problem(app.get("/v1/org/audit-events/verify", Some(&member.access)).await, 403, "forbidden").await;
+    }
+
+    /// Behind the database's back: a changed record, a deleted one, two swapped, and a
+    /// chain cut short with its head rewritten to match are each found where they are;
+    /// an untouched organization's chain stays intact.
+    async fn tampering_behind_the_databases_back_is_found(app: TestApp) {
+        let mut orgs = Vec::new();
+        for name in ["altered", "deleted", "swapped", "truncated", "untouched"] {
+            let owner = app.signup(&format!("owner@{name}.example"), "broker").await;
+            failed_logins_at_once(&app, &format!("owner@{name}.example"), 4).await;
+            orgs.push(owner);
+        }
+        let identity = app.app().identity().unwrap();
+        let anchored = identity.anchor_audit().await.unwrap();
+        assert!(anchored.len() >= orgs.len());
+        // Nothing moved since: nothing new to anchor.
+        assert!(identity.anchor_audit().await.unwrap().is_empty());
+
+        let db = app.app().db("identity").unwrap();
+        drop_guards(&db).await;
+        let [altered, deleted, swapped, truncated, untouched] = &orgs[..] else { unreachable!() };
+        // Each statement changes one row of the organization's chain ($1).
+        let run = |org: &Account, sql: String| {
+            let (db, chain) = (db.clone(), org_of(org));
+            async move {
+                let changed = on_db!(&db, |p| sqlx::query(&sql).bind(chain).execute(p).await.map(|r| r.rows_affected())).unwrap();
+                assert_eq!(changed, 1, "{sql}");
+            }
+        };
+        let at = |seq: i64| format!("chain_id = $1 AND chain_seq = {seq}");
+        run(altered, format!("UPDATE audit_events SET client_addr = '203.0.113.9' WHERE {}", at(2))).await;
+        run(deleted, format!("DELETE FROM audit_events WHERE {}", at(3))).await;
+        run(swapped, format!("UPDATE audit_events SET chain_seq = 100 WHERE {}", at(2))).await;
+        run(swapped, format!("UPDATE audit_events SET chain_seq = 2 WHERE {}", at(3))).await;
+        run(swapped, format!("UPDATE audit_events SET chain_seq = 3 WHERE {}", at(100))).await;
+        // Cut the newest record off and make the head say the chain ends before it.
+        let records = chain(&app, truncated).await;
+        let n = records.len() as i64;
+        let before_last = records[records.len() - 2]["hash"].as_str().unwrap().to_owned();
+        run(truncated, format!("DELETE FROM audit_events WHERE {}", at(n))).await;
+        run(truncated, format!("UPDATE audit_chains SET seq = {}, hash = '{before_last}' WHERE chain_id = $1", n - 1)).await;
+
+        assert_eq!(breaks(&verify(&app, altered).await), [(2, "altered".to_owned())]);
+        assert_eq!(breaks(&verify(&app, deleted).await), [(4, "missing".to_owned()), (4, "unlinked".to_owned())]);
+        let found = breaks(&verify(&app, swapped).await);
+        assert!(found.contains(&(2, "unlinked".to_owned())) && found.contains(&(2, "altered".to_owned())), "{found:?}");
+        assert_eq!(breaks(&verify(&app, truncated).await), [(n, "anchor_mismatch".to_owned())]);
+        assert_eq!(verify(&app, untouched).await["intact"], true);
+
+        // The command line says so too, and fails.
+        if let Db::Sqlite(_) = db {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_lanerunner"))
+                .args(["audit", "verify", "--data-dir"])
+                .arg(&app.app().config().data_dir)
+                .env_remove("LANERUNNER_CONFIG")
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(!out.status.success(), "{stdout}");
+            let broken = stdout.lines().filter(|l| l.contains("\"intact\":false")).count();
+            assert_eq!(broken, 4, "{stdout}");
+            assert!(String::from_utf8_lossy(&out.stderr).contains("4 audit chain(s) broken"));
+            let one = std::process::Command::new(env!("CARGO_BIN_EXE_lanerunner"))
+                .args(["audit", "verify", "--org", &untouched.org_id, "--data-dir"])
+                .arg(&app.app().config().data_dir)
+                .env_remove("LANERUNNER_CONFIG")
+                .output()
+                .unwrap();
+            assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+        }
+    }
+}

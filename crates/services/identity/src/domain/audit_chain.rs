@@ -1,0 +1,348 @@
+//! The audit trail's hash chains, free of I/O: what a record's hash covers, and what a walk
+//! along a chain finds wrong.
+//!
+//! One chain per organization (and one, the nil UUID, for records of no organization). A
+//! record's hash is SHA-256 over its position, its fields and the previous record's hash,
+//! each field written with its length first so no two different records encode alike; the
+//! detail JSON is written with its keys sorted, since PostgreSQL's `jsonb` does not keep
+//! the order it was given. Timestamps are taken to the microsecond, as both stores keep them.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// The hash a chain's first record follows.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What a record's hash covers, besides the previous hash.
+#[derive(Debug, Clone)]
+pub struct Chained<'a> {
+    pub chain_id: Uuid,
+    pub seq: i64,
+    pub id: Uuid,
+    pub org_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub action: &'a str,
+    pub outcome: &'a str,
+    pub target_id: Option<Uuid>,
+    pub client_addr: &'a str,
+    pub detail: &'a serde_json::Value,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// The chain a record of `org` joins.
+pub fn chain_of(org: Option<Uuid>) -> Uuid {
+    org.unwrap_or(Uuid::nil())
+}
+
+/// `at` to the microsecond: what both stores keep, so a record read back hashes alike.
+pub fn to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
+
+/// The record's hash, hex.
+pub fn record_hash(prev_hash: &str, r: &Chained<'_>) -> String {
+    let mut h = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_be_bytes());
+        h.update(bytes);
+    };
+    let uuid = |u: Option<Uuid>| u.map(|u| u.to_string()).unwrap_or_default();
+    field(b"lanerunner.audit.v1");
+    field(prev_hash.as_bytes());
+    field(r.chain_id.to_string().as_bytes());
+    field(&r.seq.to_be_bytes());
+    field(r.id.to_string().as_bytes());
+    field(uuid(r.org_id).as_bytes());
+    field(uuid(r.actor_id).as_bytes());
+    field(r.action.as_bytes());
+    field(r.outcome.as_bytes());
+    field(uuid(r.target_id).as_bytes());
+    field(r.client_addr.as_bytes());
+    field(canonical_json(r.detail).as_bytes());
+    field(
+        to_micros(r.occurred_at)
+            .to_rfc3339_opts(SecondsFormat::Micros, true)
+            .as_bytes(),
+    );
+    super::digest::hex(&h.finalize())
+}
+
+/// JSON with every object's keys sorted, and no spaces.
+pub fn canonical_json(v: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
+fn write_canonical(v: &serde_json::Value, out: &mut String) {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[k], out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// A record as stored, for checking: its fields and what it says its hashes are.
+#[derive(Debug, Clone)]
+pub struct Stored<'a> {
+    pub record: Chained<'a>,
+    pub prev_hash: &'a str,
+    pub hash: &'a str,
+}
+
+/// What is wrong at a place in a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Break {
+    /// The record's fields no longer give its hash: it was changed.
+    Altered,
+    /// Records are missing before this one: deleted.
+    Missing,
+    /// The record does not follow the one before it: moved, or inserted.
+    Unlinked,
+    /// The chain ends before its head says it does: its newest records were deleted.
+    Truncated,
+    /// A record an anchor vouched for now has another hash, or is gone: the chain was
+    /// rewritten from there on.
+    AnchorMismatch,
+    /// The chain has records but no head row: the head was deleted, so appends would start
+    /// the chain over.
+    HeadMissing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// The chain position where it shows.
+    pub seq: i64,
+    /// The record there, when there is one.
+    pub record_id: Option<Uuid>,
+    #[serde(rename = "break")]
+    pub kind: Break,
+}
+
+/// Walks a chain record by record, in `seq` order, as they are read.
+#[derive(Debug)]
+pub struct Walk {
+    expected_seq: i64,
+    prev_hash: String,
+    pub records: i64,
+    pub problems: Vec<Problem>,
+}
+
+impl Default for Walk {
+    fn default() -> Self {
+        Walk {
+            expected_seq: 1,
+            prev_hash: GENESIS.to_owned(),
+            records: 0,
+            problems: Vec::new(),
+        }
+    }
+}
+
+impl Walk {
+    /// Checks the next record read.
+    pub fn step(&mut self, s: &Stored<'_>) {
+        let seq = s.record.seq;
+        if seq > self.expected_seq {
+            self.problems.push(Problem {
+                seq,
+                record_id: Some(s.record.id),
+                kind: Break::Missing,
+            });
+        }
+        if s.prev_hash != self.prev_hash {
+            self.problems.push(Problem {
+                seq,
+                record_id: Some(s.record.id),
+                kind: Break::Unlinked,
+            });
+        }
+        if record_hash(s.prev_hash, &s.record) != s.hash {
+            self.problems.push(Problem {
+                seq,
+                record_id: Some(s.record.id),
+                kind: Break::Altered,
+            });
+        }
+        self.records += 1;
+        self.expected_seq = seq + 1;
+        self.prev_hash = s.hash.to_owned();
+    }
+
+    /// Ends the walk against the chain's head (`seq`, `hash`, as the head row says; none
+    /// when the row is gone).
+    pub fn finish(&mut self, head: Option<(i64, &str)>) {
+        let (last, last_hash) = (self.expected_seq - 1, self.prev_hash.clone());
+        match head {
+            None => self.problems.push(Problem {
+                seq: last,
+                record_id: None,
+                kind: Break::HeadMissing,
+            }),
+            Some((seq, _)) if seq > last => self.problems.push(Problem {
+                seq: last + 1,
+                record_id: None,
+                kind: Break::Truncated,
+            }),
+            Some((seq, hash)) if seq == last && hash != last_hash => self.problems.push(Problem {
+                seq,
+                record_id: None,
+                kind: Break::Altered,
+            }),
+            _ => {}
+        }
+    }
+
+    /// Checks an anchor: the record at `seq` must still have `hash`.
+    pub fn anchor(&mut self, seq: i64, hash: &str, found: Option<(Uuid, &str)>) {
+        if found.is_none_or(|(_, h)| h != hash) {
+            self.problems.push(Problem {
+                seq,
+                record_id: found.map(|(id, _)| id),
+                kind: Break::AnchorMismatch,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A record's id, detail and time.
+    type Row = (Uuid, serde_json::Value, DateTime<Utc>);
+
+    fn chain(n: i64) -> Vec<Row> {
+        (1..=n)
+            .map(|i| {
+                (
+                    Uuid::now_v7(),
+                    json!({"b": i, "a": [1, {"z": true, "y": null}]}),
+                    Utc::now(),
+                )
+            })
+            .collect()
+    }
+
+    fn record(seq: i64, row: &Row) -> Chained<'_> {
+        Chained {
+            chain_id: Uuid::nil(),
+            seq,
+            id: row.0,
+            org_id: None,
+            actor_id: Some(Uuid::nil()),
+            action: "login",
+            outcome: "success",
+            target_id: None,
+            client_addr: "127.0.0.1",
+            detail: &row.1,
+            occurred_at: row.2,
+        }
+    }
+
+    /// (record, prev_hash, hash) for each row, chained in order.
+    fn hashes(rows: &[Row]) -> Vec<(String, String)> {
+        let mut prev = GENESIS.to_owned();
+        rows.iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let h = record_hash(&prev, &record(i as i64 + 1, r));
+                let pair = (prev.clone(), h.clone());
+                prev = h;
+                pair
+            })
+            .collect()
+    }
+
+    fn walk(rows: &[(i64, &Row, &(String, String))], head: (i64, &str)) -> Vec<Break> {
+        let mut w = Walk::default();
+        for (seq, r, (prev, hash)) in rows {
+            w.step(&Stored {
+                record: record(*seq, r),
+                prev_hash: prev,
+                hash,
+            });
+        }
+        w.finish(Some(head));
+        w.problems.into_iter().map(|p| p.kind).collect()
+    }
+
+    #[test]
+    fn an_untouched_chain_verifies() {
+        let rows = chain(5);
+        let h = hashes(&rows);
+        let all: Vec<_> = (0..5).map(|i| (i as i64 + 1, &rows[i], &h[i])).collect();
+        assert!(walk(&all, (5, &h[4].1)).is_empty());
+    }
+
+    #[test]
+    fn a_changed_deleted_or_moved_record_breaks_the_chain() {
+        let rows = chain(5);
+        let h = hashes(&rows);
+        let head = (5, h[4].1.as_str());
+        // Changed: the third record's detail.
+        let mut changed = rows.clone();
+        changed[2].1 = json!({"b": 99});
+        let all: Vec<_> = (0..5).map(|i| (i as i64 + 1, &changed[i], &h[i])).collect();
+        assert_eq!(walk(&all, head), [Break::Altered]);
+        // Deleted: the third record.
+        let gap: Vec<_> = [0, 1, 3, 4]
+            .iter()
+            .map(|&i| (i as i64 + 1, &rows[i], &h[i]))
+            .collect();
+        assert_eq!(walk(&gap, head), [Break::Missing, Break::Unlinked]);
+        // Swapped: the second and third records change places (and positions).
+        let swapped = [
+            (1, &rows[0], &h[0]),
+            (2, &rows[2], &h[2]),
+            (3, &rows[1], &h[1]),
+            (4, &rows[3], &h[3]),
+            (5, &rows[4], &h[4]),
+        ];
+        let found = walk(&swapped, head);
+        assert!(found.contains(&Break::Unlinked) && found.contains(&Break::Altered));
+        // Truncated: the last two are gone.
+        let short: Vec<_> = (0..3).map(|i| (i as i64 + 1, &rows[i], &h[i])).collect();
+        assert_eq!(walk(&short, head), [Break::Truncated]);
+    }
+
+    #[test]
+    fn key_order_and_sub_microseconds_do_not_change_a_hash() {
+        let at = Utc::now();
+        let (a, b) = (json!({"x": 1, "y": [2, 3]}), json!({"y": [2, 3], "x": 1}));
+        let id = Uuid::now_v7();
+        let (row1, row2) = ((id, a, at), (id, b.clone(), to_micros(at)));
+        let r1 = record(1, &row1);
+        let mut r2 = record(1, &row2);
+        assert_eq!(record_hash(GENESIS, &r1), record_hash(GENESIS, &r2));
+        r2.client_addr = "127.0.0.2";
+        assert_ne!(record_hash(GENESIS, &r1), record_hash(GENESIS, &r2));
+        assert_eq!(canonical_json(&b), r#"{"x":1,"y":[2,3]}"#);
+    }
+}
