@@ -59,4 +59,4 @@ done
 
 cd crates/console/e2e
 LANERUNNER_URL="http://127.0.0.1:$PORT" LANERUNNER_DEMO_URL="http://127.0.0.1:$DEMO_PORT" \
-    LANERUNNER_MAIL_DIR="$DATA/mail" CHROMIUM="$(command -v chromium)" npx playwright test "$@"
+    LANERUNNER_MAIL_DIR="$DATA/mail" E2E_DATA_DIR="$DATA" CHROMIUM="$(command -v chromium)" npx playwright test "$@"

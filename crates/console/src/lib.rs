@@ -43,6 +43,7 @@ const ASSETS: &[Asset] = assets! {
     "js/pages/settings.js" => JS,
     "js/pages/trucks.js" => JS,
     "js/pages/team.js" => JS,
+    "js/pages/audit.js" => JS,
     "js/pages/account.js" => JS,
     "js/pages/rates.js" => JS,
     "js/pages/files.js" => JS,

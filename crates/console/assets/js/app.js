@@ -20,6 +20,7 @@ import { conversation, conversations } from "./pages/chat.js";
 import { settings } from "./pages/settings.js";
 import { findTrucks, myTrucks, truckPage } from "./pages/trucks.js";
 import { team } from "./pages/team.js";
+import { audit } from "./pages/audit.js";
 import { webhookEndpoint, webhooks } from "./pages/webhooks.js";
 import { notificationSettings, notifications } from "./pages/notifications.js";
 import { callPage, calls } from "./pages/calls.js";
@@ -54,6 +55,7 @@ const PAGES = {
   "#/settings": settings,
   "#/trucks": myTrucks,
   "#/team": team,
+  "#/audit": audit,
   "#/webhooks": webhooks,
   "#/notifications": notifications,
   "#/notifications/settings": notificationSettings,
@@ -83,6 +85,7 @@ function nav(me) {
     ["owner", "admin", "accountant"].includes(me.user.role) ? h("a", { href: "#/ledger" }, "Ledger") : null,
     h("a", { href: "#/settings" }, "Settings"),
     h("a", { href: "#/team" }, "Team"),
+    ["owner", "admin"].includes(me.user.role) ? h("a", { href: "#/audit" }, "Audit trail") : null,
     h("a", { href: "#/webhooks" }, "Webhooks"),
     kind !== "carrier" ? h("a", { href: "#/calls" }, "Calls") : null,
     h("a", { href: "#/notifications", id: "nav-notifications" }, "Notifications"),

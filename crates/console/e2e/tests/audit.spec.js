@@ -1,0 +1,48 @@
+// The audit trail in the browser: an owner finds their sign-up and a failed sign-in
+// recorded, chained, and the chain verified intact; after a record is changed behind the
+// database's back (the test edits the SQLite file as an intruder with the file would), the
+// page says the chain is broken, and at which record.
+const { execFileSync } = require("node:child_process");
+const path = require("node:path");
+const { test, expect } = require("@playwright/test");
+const { run, accessible, signUp, call } = require("./helpers");
+
+/** Changes the first record of the organization's chain in the server's SQLite file. */
+function tamper(orgId) {
+  const script = `
+import sqlite3, sys, uuid
+c = sqlite3.connect(sys.argv[1], timeout=30)
+trigger = c.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_events_no_update'").fetchone()[0]
+c.execute("DROP TRIGGER audit_events_no_update")
+n = c.execute("UPDATE audit_events SET client_addr = '203.0.113.9' WHERE chain_id = ? AND chain_seq = 1",
+              (uuid.UUID(sys.argv[2]).bytes,)).rowcount
+c.execute(trigger)
+c.commit()
+print(n)
+`;
+  const db = path.join(process.env.E2E_DATA_DIR, "identity.db");
+  return execFileSync("python3", ["-c", script, db, orgId]).toString().trim();
+}
+
+test("an owner sees the audit trail verified, and broken after tampering", async ({ page }) => {
+  const email = `audit-${run}@example.com`;
+  await signUp(page, "broker", email);
+  const failed = await call(page, "POST", "/v1/auth/login", { email, password: "not the password at all" });
+  expect(failed.status).toBe(401);
+
+  await page.getByRole("link", { name: "Audit trail" }).click();
+  await expect(page.getByRole("heading", { name: "Audit trail" })).toBeVisible();
+  await expect(page.locator("#audit-verdict")).toContainText("Chain intact");
+  const rows = page.locator("#audit-events tbody tr");
+  await expect(rows.filter({ hasText: "signup" })).toHaveCount(1);
+  await expect(rows.filter({ hasText: "login" }).filter({ hasText: "failure" })).toHaveCount(1);
+  await accessible(page, "audit trail");
+
+  const org = await call(page, "GET", "/v1/org");
+  expect(tamper(org.body.id)).toBe("1");
+  await page.reload();
+  await expect(page.locator("#audit-verdict")).toContainText("The audit chain is broken");
+  await expect(page.locator("#audit-verdict")).toContainText("#1: changed after it was written");
+  await expect(rows.filter({ hasText: "203.0.113.9" })).toHaveCount(1);
+  await accessible(page, "broken audit trail");
+});
