@@ -487,6 +487,13 @@ fn assemble(
             }));
         }
     }
+    if !config.http.trusted_proxies.is_empty() {
+        // Checked when the configuration was loaded.
+        let proxies =
+            lanerunner_platform::http::TrustedProxies::parse(&config.http.trusted_proxies)
+                .unwrap_or_default();
+        router = router.layer(Extension(proxies));
+    }
     let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
         let request_id = req
             .extensions()

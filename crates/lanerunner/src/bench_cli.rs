@@ -52,6 +52,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// The audit trail: an audited action's record written with its hash chain against the
+    /// same write without it, then every chain verified.
+    Audit {
+        #[arg(long, default_value_t = 20_000)]
+        records: usize,
+        #[arg(long, default_value_t = 8)]
+        writers: usize,
+        /// Organizations (chains) the records are spread over.
+        #[arg(long, default_value_t = 50)]
+        orgs: usize,
+        /// `sqlite`, `postgres` (a scratch database on `LANERUNNER_TEST_POSTGRES_URL`, or the
+        /// local server, dropped afterwards) or `both`.
+        #[arg(long, default_value = "both")]
+        store: String,
+    },
     /// The ledger: balanced journal entries a second with concurrent writers, and its
     /// invariants checked after the run.
     Ledger {
@@ -248,6 +263,24 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         } => {
             let report = crate::bench_ledger::bench(crate::bench_ledger::LedgerBench {
                 entries,
+                writers,
+                orgs,
+                store,
+                postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
+                    .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+        BenchCommand::Audit {
+            records,
+            writers,
+            orgs,
+            store,
+        } => {
+            let report = crate::bench_audit::bench(crate::bench_audit::AuditBench {
+                records,
                 writers,
                 orgs,
                 store,

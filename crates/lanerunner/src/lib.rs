@@ -6,6 +6,8 @@ pub mod app;
 #[cfg(feature = "bench")]
 pub mod bench;
 #[cfg(feature = "bench")]
+pub mod bench_audit;
+#[cfg(feature = "bench")]
 pub mod bench_bus;
 #[cfg(feature = "bench")]
 pub mod bench_cli;

@@ -221,3 +221,45 @@ both_backends! {
         }
     }
 }
+
+/// A failed sign-in sent with `X-Forwarded-For: forwarded`; the address its audit record
+/// holds.
+async fn recorded_addr(app: &TestApp, owner: &Account, email: &str, forwarded: &str) -> String {
+    let body = json!({ "email": email, "password": "not the password at all" });
+    let request = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .header("x-forwarded-for", forwarded)
+        .json(&body);
+    assert_eq!(app.send(request, None).await.status(), 401);
+    let records = chain(app, owner).await;
+    records.last().unwrap()["client_addr"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Behind a trusted proxy the client is the rightmost forwarded address that is not a
+/// proxy; from any other peer the header changes nothing (a client cannot pick the address
+/// its audit records and throttling buckets carry).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_behind_a_trusted_proxy_is_recorded_and_spoofing_is_not() {
+    let behind = TestApp::spawn_with(lanerunner::testing::Backend::Sqlite, |c| {
+        c.http.trusted_proxies = vec!["127.0.0.1".into(), "10.0.0.0/8".into()];
+    })
+    .await;
+    let owner = behind.signup("owner@proxied.example", "broker").await;
+    let seen = recorded_addr(
+        &behind,
+        &owner,
+        "owner@proxied.example",
+        "1.2.3.4, 198.51.100.23, 10.0.0.7",
+    )
+    .await;
+    assert_eq!(seen, "198.51.100.23");
+
+    let direct = TestApp::spawn(lanerunner::testing::Backend::Sqlite).await;
+    let owner = direct.signup("owner@direct.example", "broker").await;
+    let seen = recorded_addr(&direct, &owner, "owner@direct.example", "198.51.100.23").await;
+    assert_eq!(seen, "127.0.0.1");
+}

@@ -763,6 +763,10 @@ pub struct HttpConfig {
     pub console_tile_url: Option<String>,
     /// The attribution the tile server's licence asks for, shown on every map.
     pub console_tile_attribution: Option<String>,
+    /// Load balancers and proxies in front of LaneRunner (CIDRs or addresses): from these
+    /// peers only, `X-Forwarded-For` names the client (read from the right, past every
+    /// trusted hop). Empty: the connection's peer is the client, whatever a header says.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -891,6 +895,7 @@ impl Default for HttpConfig {
             console: true,
             console_tile_url: None,
             console_tile_attribution: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -1252,6 +1257,9 @@ impl Config {
         }
         if self.storage.rewrap_poll_secs == 0 {
             return Err(invalid("storage.rewrap_poll_secs", "must be at least 1"));
+        }
+        if let Err(why) = crate::http::TrustedProxies::parse(&self.http.trusted_proxies) {
+            return Err(invalid("http.trusted_proxies", &why));
         }
         if self.http.body_limit_bytes < 1024 {
             return Err(invalid("http.body_limit_bytes", "must be at least 1024"));

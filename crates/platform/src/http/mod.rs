@@ -16,7 +16,7 @@ pub use caller::{
     enrolled_caller, scope, Authenticator, AuthenticatorHandle, Authorized, Caller,
     EnrollingCaller, Principal, RateLimiter, RequiredScope,
 };
-pub use client_addr::ClientAddr;
+pub use client_addr::{ClientAddr, TrustedProxies};
 pub use json::ApiJson;
 pub use pagination::{Cursor, Page};
 pub use problem::{FieldError, Invalid, Problem, Violations};

@@ -11,6 +11,7 @@
 use std::sync::Weak;
 use std::time::Duration;
 
+use lanerunner_platform::Db;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -51,33 +52,10 @@ impl Identity {
             .map(|h| (h.chain_id, Some((h.seq, h.hash.clone()))))
             .chain(headless.into_iter().map(|c| (c, None)));
         for (chain, head) in chains {
-            let mut walk = Walk::default();
-            let mut after = 0;
-            loop {
-                let rows = store::chain_records(&self.db, chain, after, PAGE).await?;
-                for r in &rows {
-                    let seq = r.chain_seq.unwrap_or_default();
-                    walk.step(&Stored {
-                        record: r.chained(seq),
-                        prev_hash: r.prev_hash.as_deref().unwrap_or_default(),
-                        hash: r.hash.as_deref().unwrap_or_default(),
-                    });
-                    after = seq;
-                }
-                if (rows.len() as i64) < PAGE {
-                    break;
-                }
-            }
-            walk.finish(head.as_ref().map(|(s, h)| (*s, h.as_str())));
             let anchors = self.anchors_of(chain).await?;
-            for a in &anchors {
-                let found = store::chain_record_hash(&self.db, chain, a.seq).await?;
-                walk.anchor(
-                    a.seq,
-                    &a.hash,
-                    found.as_ref().map(|(id, h)| (*id, h.as_str())),
-                );
-            }
+            let marks = anchors.iter().map(|a| (a.seq, a.hash.clone())).collect();
+            let mut walk = walk_chain(&self.db, chain, Walk::with_anchors(marks)).await?;
+            walk.finish(head.as_ref().map(|(s, h)| (*s, h.as_str())));
             let (head_seq, head_hash) = match head {
                 Some((s, h)) => (s, Some(h)),
                 None => (0, None),
@@ -139,6 +117,26 @@ impl Identity {
             if n < 500 {
                 return Ok(total);
             }
+        }
+    }
+}
+
+/// Reads `chain` in order, a page at a time, checking each record against the one before.
+pub(crate) async fn walk_chain(db: &Db, chain: Uuid, mut walk: Walk) -> anyhow::Result<Walk> {
+    let mut after = 0;
+    loop {
+        let rows = store::chain_records(db, chain, after, PAGE).await?;
+        for r in &rows {
+            let seq = r.chain_seq.unwrap_or_default();
+            walk.step(&Stored {
+                record: r.chained(seq),
+                prev_hash: r.prev_hash.as_deref().unwrap_or_default(),
+                hash: r.hash.as_deref().unwrap_or_default(),
+            });
+            after = seq;
+        }
+        if (rows.len() as i64) < PAGE {
+            return Ok(walk);
         }
     }
 }

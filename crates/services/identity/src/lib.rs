@@ -9,6 +9,8 @@
 pub mod api;
 mod api_keys;
 pub mod audit_trail;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub use store::Anchor;
 mod authn;
 pub mod domain;

@@ -7,6 +7,8 @@ ALTER TABLE audit_events ADD COLUMN chain_seq INTEGER;
 ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
 ALTER TABLE audit_events ADD COLUMN hash TEXT;
 CREATE UNIQUE INDEX audit_events_chain ON audit_events (chain_id, chain_seq);
+-- The records from before the chains, found at start-up without reading the whole table.
+CREATE INDEX audit_events_unchained ON audit_events (occurred_at) WHERE hash IS NULL;
 
 -- Each chain's head: appending writes this row first, so records join one at a time.
 CREATE TABLE audit_chains (

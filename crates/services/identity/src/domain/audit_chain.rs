@@ -149,25 +149,59 @@ pub struct Problem {
 pub struct Walk {
     expected_seq: i64,
     prev_hash: String,
+    /// Anchors not yet reached (position, hash), in order.
+    anchors: std::collections::VecDeque<(i64, String)>,
     pub records: i64,
     pub problems: Vec<Problem>,
 }
 
 impl Default for Walk {
     fn default() -> Self {
-        Walk {
-            expected_seq: 1,
-            prev_hash: GENESIS.to_owned(),
-            records: 0,
-            problems: Vec::new(),
-        }
+        Walk::with_anchors(Vec::new())
     }
 }
 
 impl Walk {
+    /// A walk that also checks the chain still passes through each anchor: the record at
+    /// its position must have its hash.
+    pub fn with_anchors(mut anchors: Vec<(i64, String)>) -> Self {
+        anchors.sort();
+        Walk {
+            expected_seq: 1,
+            prev_hash: GENESIS.to_owned(),
+            anchors: anchors.into(),
+            records: 0,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Anchors at positions before `seq` that no record was read at.
+    fn anchors_passed(&mut self, seq: i64) {
+        while let Some((at, _)) = self.anchors.front().filter(|(at, _)| *at < seq) {
+            let at = *at;
+            self.anchors.pop_front();
+            self.problems.push(Problem {
+                seq: at,
+                record_id: None,
+                kind: Break::AnchorMismatch,
+            });
+        }
+    }
+
     /// Checks the next record read.
     pub fn step(&mut self, s: &Stored<'_>) {
         let seq = s.record.seq;
+        self.anchors_passed(seq);
+        if let Some((_, hash)) = self.anchors.front().filter(|(at, _)| *at == seq) {
+            if hash != s.hash {
+                self.problems.push(Problem {
+                    seq,
+                    record_id: Some(s.record.id),
+                    kind: Break::AnchorMismatch,
+                });
+            }
+            self.anchors.pop_front();
+        }
         if seq > self.expected_seq {
             self.problems.push(Problem {
                 seq,
@@ -197,6 +231,7 @@ impl Walk {
     /// Ends the walk against the chain's head (`seq`, `hash`, as the head row says; none
     /// when the row is gone).
     pub fn finish(&mut self, head: Option<(i64, &str)>) {
+        self.anchors_passed(i64::MAX);
         let (last, last_hash) = (self.expected_seq - 1, self.prev_hash.clone());
         match head {
             None => self.problems.push(Problem {
@@ -215,17 +250,6 @@ impl Walk {
                 kind: Break::Altered,
             }),
             _ => {}
-        }
-    }
-
-    /// Checks an anchor: the record at `seq` must still have `hash`.
-    pub fn anchor(&mut self, seq: i64, hash: &str, found: Option<(Uuid, &str)>) {
-        if found.is_none_or(|(_, h)| h != hash) {
-            self.problems.push(Problem {
-                seq,
-                record_id: found.map(|(id, _)| id),
-                kind: Break::AnchorMismatch,
-            });
         }
     }
 }
@@ -330,6 +354,38 @@ mod tests {
         // Truncated: the last two are gone.
         let short: Vec<_> = (0..3).map(|i| (i as i64 + 1, &rows[i], &h[i])).collect();
         assert_eq!(walk(&short, head), [Break::Truncated]);
+    }
+
+    #[test]
+    fn the_chain_must_pass_through_every_anchor() {
+        let rows = chain(5);
+        let h = hashes(&rows);
+        let run = |anchors: Vec<(i64, String)>, upto: usize| {
+            let mut w = Walk::with_anchors(anchors);
+            for i in 0..upto {
+                w.step(&Stored {
+                    record: record(i as i64 + 1, &rows[i]),
+                    prev_hash: &h[i].0,
+                    hash: &h[i].1,
+                });
+            }
+            w.finish(Some((upto as i64, &h[upto - 1].1)));
+            w.problems
+                .into_iter()
+                .map(|p| (p.seq, p.kind))
+                .collect::<Vec<_>>()
+        };
+        assert!(run(vec![(3, h[2].1.clone()), (5, h[4].1.clone())], 5).is_empty());
+        // A rewritten record under an anchor.
+        assert_eq!(
+            run(vec![(3, "f".repeat(64))], 5),
+            [(3, Break::AnchorMismatch)]
+        );
+        // Cut short below an anchor, head reset to match: only the anchor tells.
+        assert_eq!(
+            run(vec![(2, h[1].1.clone()), (5, h[4].1.clone())], 4),
+            [(5, Break::AnchorMismatch)]
+        );
     }
 
     #[test]

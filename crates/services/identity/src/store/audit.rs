@@ -216,21 +216,6 @@ pub async fn chain_records(
     })
 }
 
-/// The record at `seq` of `chain`: its id and hash.
-pub async fn chain_record_hash(
-    db: &Db,
-    chain: Uuid,
-    seq: i64,
-) -> sqlx::Result<Option<(Uuid, String)>> {
-    on_db!(db, |c| sqlx::query_as(
-        "SELECT id, hash FROM audit_events WHERE chain_id = $1 AND chain_seq = $2"
-    )
-    .bind(chain)
-    .bind(seq)
-    .fetch_optional(c)
-    .await)
-}
-
 /// A chain head written down at a time.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct Anchor {

@@ -1,0 +1,115 @@
+//! `lanerunner bench audit`: the cost of the hash-chained audit trail on its hot path, an
+//! audited action's record written in its own transaction, against the same write without
+//! the chain (the plain insert the trail was before), in one run on the same store:
+//! `writers` concurrent writers over `orgs` organizations (fewer organizations: more
+//! writers waiting on the same chain head). Two rounds of each path, alternated, so a
+//! drift of the machine shows as a difference between rounds. Afterwards every chain is
+//! walked and checked, as `lanerunner audit verify` does.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use lanerunner_core::OrgId;
+use lanerunner_identity::bench::{append, verify_all};
+use lanerunner_platform::{Config, Db};
+
+use crate::bench_webhooks::percentile;
+
+pub struct AuditBench {
+    pub records: usize,
+    pub writers: usize,
+    pub orgs: usize,
+    /// `sqlite`, `postgres` or `both`.
+    pub store: String,
+    pub postgres_admin_url: String,
+}
+
+/// Writes `b.records` records on one path; (records a second, p50 ms, p99 ms).
+async fn round(
+    db: &Db,
+    b: &AuditBench,
+    orgs: &Arc<Vec<OrgId>>,
+    chained: bool,
+) -> anyhow::Result<(f64, f64, f64)> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..b.writers {
+        let (db, orgs, next, total) = (db.clone(), orgs.clone(), next.clone(), b.records);
+        tasks.push(tokio::spawn(async move {
+            let mut took = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    return anyhow::Ok(took);
+                }
+                let t = Instant::now();
+                append(&db, orgs[n % orgs.len()], n as u64, chained).await?;
+                took.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }));
+    }
+    let mut all = Vec::with_capacity(b.records);
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    Ok((
+        b.records as f64 / secs,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+    ))
+}
+
+async fn run_one(config: Config, b: &AuditBench, label: &str) -> anyhow::Result<String> {
+    let db = lanerunner_platform::db::connect(&config, lanerunner_identity::SERVICE).await?;
+    db.migrate(&lanerunner_identity::migrations()).await?;
+    let orgs: Arc<Vec<OrgId>> = Arc::new((0..b.orgs).map(|_| OrgId::new()).collect());
+    let mut out = String::new();
+    let mut rates = [Vec::new(), Vec::new()];
+    for r in 1..=2 {
+        for chained in [false, true] {
+            let (rate, p50, p99) = round(&db, b, &orgs, chained).await?;
+            rates[chained as usize].push(rate);
+            let path = if chained {
+                "hash-chained (LaneRunner)"
+            } else {
+                "plain insert (peer)"
+            };
+            out.push_str(&format!(
+                "| {label} | {path} | {r} | {} | {} | {} | {rate:.0} | {p50:.2} / {p99:.2} |\n",
+                b.records, b.writers, b.orgs
+            ));
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let cost = 100.0 * (1.0 - mean(&rates[1]) / mean(&rates[0]));
+    let check = Instant::now();
+    let (chains, records, intact) = verify_all(&db).await?;
+    let check_secs = check.elapsed().as_secs_f64();
+    db.close().await;
+    anyhow::ensure!(intact, "a chain written by the benchmark does not verify");
+    anyhow::ensure!(
+        records as usize == 2 * b.records,
+        "{records} of {} chained records found",
+        2 * b.records
+    );
+    out.push_str(&format!(
+        "| {label} | **the chain's cost** | | | | | **{cost:.1} % of throughput** | verified {records} records in {chains} chains in {check_secs:.2} s ({:.0} records/s), intact |\n",
+        records as f64 / check_secs
+    ));
+    Ok(out)
+}
+
+pub async fn bench(b: AuditBench) -> anyhow::Result<String> {
+    crate::bench_search::on_stores(
+        &b.store,
+        &b.postgres_admin_url,
+        Some(b.writers as u32 + 2),
+        "| store | path | round | records | writers | organizations | records/s | append p50 / p99 ms |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+        |config, label| run_one(config, &b, label),
+    )
+    .await
+}
