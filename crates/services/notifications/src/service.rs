@@ -249,6 +249,7 @@ impl Notifications {
                         r.user_id,
                         channel.as_str(),
                         now - chrono::Duration::hours(1),
+                        per_hour,
                     )
                     .await?;
                     if domain::flooding(recent, per_hour) {

@@ -347,18 +347,25 @@ pub async fn insert_delivery(tx: &mut Tx, d: &DeliveryRow) -> sqlx::Result<()> {
         .map(|_| ()))
 }
 
-/// Immediate messages queued for `user` on `channel` since `since` (flood control).
+/// Immediate messages queued for `user` on `channel` since `since`, counted up to `up_to`
+/// (flood control).
 pub async fn immediate_since(
     tx: &mut Tx,
     user: Uuid,
     channel: &str,
     since: DateTime<Utc>,
+    up_to: u32,
 ) -> sqlx::Result<i64> {
-    let sql = "SELECT COUNT(*) FROM nt_deliveries WHERE user_id = $1 AND channel = $2 AND mode = 'immediate' AND created_at >= $3";
+    // Counted only as far as the flood limit: a person's whole hour need not be read to
+    // know it is over (a flood of thousands made every new notice read them all).
+    let sql =
+        "SELECT COUNT(*) FROM (SELECT 1 FROM nt_deliveries WHERE user_id = $1 AND channel = $2 \
+               AND mode = 'immediate' AND created_at >= $3 LIMIT $4) AS recent";
     on_tx!(tx, |c| sqlx::query_scalar(sql)
         .bind(user)
         .bind(channel)
         .bind(since)
+        .bind(i64::from(up_to))
         .fetch_one(c)
         .await)
 }
