@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use lanerunner_core::{AuditId, OrgId};
-use lanerunner_platform::{on_tx, Db};
+use lanerunner_platform::Db;
 use sqlx::types::Json;
 
 use crate::audit_trail::walk_chain;
@@ -36,24 +36,7 @@ pub async fn append(db: &Db, org: OrgId, n: u64, chained: bool) -> anyhow::Resul
     if chained {
         store::insert_audit(&mut tx, &mut a).await?;
     } else {
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        )
-        .bind(a.id)
-        .bind(a.org_id)
-        .bind(a.actor_id)
-        .bind(a.action.as_str())
-        .bind(a.outcome.as_str())
-        .bind(a.target_id)
-        .bind(&a.client_addr)
-        .bind(&a.detail)
-        .bind(a.occurred_at)
-        .execute(c)
-        .await
-        .map(|_| ())
-        })?;
+        store::write_audit(&mut tx, &a, None).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -97,14 +97,23 @@ async fn set_head(tx: &mut Tx, chain: Uuid, hash: &str) -> sqlx::Result<()> {
     .map(|_| ()))
 }
 
-/// Appends `a` to its organization's chain, filling in its place and hashes.
-pub async fn insert_audit(tx: &mut Tx, a: &mut AuditRow) -> sqlx::Result<()> {
-    a.occurred_at = to_micros(a.occurred_at);
+/// Gives `a` the next place on its organization's chain: its position, the hash it
+/// follows and its own, which becomes the head's. The chain it joins.
+async fn take_place(tx: &mut Tx, a: &mut AuditRow) -> sqlx::Result<Uuid> {
     let chain = chain_of(a.org_id.map(|o| o.0));
-    let (seq, prev) = next_place(tx, chain, a.occurred_at).await?;
+    let (seq, prev) = next_place(tx, chain, Utc::now()).await?;
     let hash = record_hash(&prev, &a.chained(seq));
     set_head(tx, chain, &hash).await?;
     (a.chain_seq, a.prev_hash, a.hash) = (Some(seq), Some(prev), Some(hash));
+    Ok(chain)
+}
+
+/// Writes `a` as it is: with its place on `chain`, or (`None`) unchained.
+pub(crate) async fn write_audit(
+    tx: &mut Tx,
+    a: &AuditRow,
+    chain: Option<Uuid>,
+) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
         "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at, chain_id, chain_seq, prev_hash, hash) \
@@ -129,6 +138,13 @@ pub async fn insert_audit(tx: &mut Tx, a: &mut AuditRow) -> sqlx::Result<()> {
     })
 }
 
+/// Appends `a` to its organization's chain, filling in its place and hashes.
+pub async fn insert_audit(tx: &mut Tx, a: &mut AuditRow) -> sqlx::Result<()> {
+    a.occurred_at = to_micros(a.occurred_at);
+    let chain = take_place(tx, a).await?;
+    write_audit(tx, a, Some(chain)).await
+}
+
 /// Chains up to `limit` records from before the chains (oldest first); how many.
 pub async fn chain_unchained(db: &Db, limit: i64) -> sqlx::Result<usize> {
     let mut tx = db.begin().await?;
@@ -141,11 +157,7 @@ pub async fn chain_unchained(db: &Db, limit: i64) -> sqlx::Result<usize> {
     .await
     })?;
     for mut a in rows.iter().cloned() {
-        let chain = chain_of(a.org_id.map(|o| o.0));
-        let (seq, prev) = next_place(&mut tx, chain, Utc::now()).await?;
-        let hash = record_hash(&prev, &a.chained(seq));
-        set_head(&mut tx, chain, &hash).await?;
-        (a.chain_seq, a.prev_hash, a.hash) = (Some(seq), Some(prev), Some(hash));
+        let chain = take_place(&mut tx, &mut a).await?;
         on_tx!(&mut tx, |c| {
             sqlx::query(
             "UPDATE audit_events SET chain_id = $2, chain_seq = $3, prev_hash = $4, hash = $5 WHERE id = $1 AND hash IS NULL"
