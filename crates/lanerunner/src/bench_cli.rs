@@ -114,6 +114,9 @@ pub enum BenchCommand {
     Notifications {
         #[arg(long, default_value_t = 100_000)]
         events: usize,
+        /// Brokerages (one member each) the events are spread over.
+        #[arg(long, default_value_t = 100)]
+        recipients: usize,
         /// `sqlite` or `postgres` (a scratch database on the local server).
         #[arg(long, default_value = "sqlite")]
         store: String,
@@ -332,8 +335,16 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        BenchCommand::Notifications { events, store } => {
+        BenchCommand::Notifications {
+            events,
+            recipients,
+            store,
+        } => {
             anyhow::ensure!(events > 0, "at least one event");
+            anyhow::ensure!(
+                (1..=9000).contains(&recipients),
+                "--recipients is 1 to 9,000"
+            );
             let backend = match store.as_str() {
                 "sqlite" => crate::testing::Backend::Sqlite,
                 "postgres" => crate::testing::Backend::Postgres,
@@ -342,6 +353,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             let report =
                 crate::bench_notifications::bench(crate::bench_notifications::NotificationsBench {
                     events,
+                    recipients,
                     backend,
                 })
                 .await?;

@@ -1,7 +1,8 @@
 //! `lanerunner bench notifications`: late-arrival risks (`tracking.late_risk.v1`, each on
-//! its own load) published on the bus as the outbox relay would, for an organization whose
-//! member has a verified mobile number and whose TMS has a webhook endpoint. Each event
-//! fans out through the member's preferences to four channels: the in-app list, an email
+//! its own load) published on the bus as the outbox relay would, spread evenly over
+//! `recipients` brokerages, each with one member who has a verified mobile number and a TMS
+//! with a webhook endpoint (one person sent every event would measure their flood check,
+//! not the fan-out). Each event fans out through the member's preferences to four channels: the in-app list, an email
 //! over SMTP to a real server on loopback (aiosmtpd, `scripts/smtp-sink.py`), a text to the
 //! Twilio stand-in (which posts its signed status callbacks back), and a signed webhook to
 //! a receiver on loopback.
@@ -29,13 +30,18 @@ use crate::webhook_receiver::Receiver;
 
 pub struct NotificationsBench {
     pub events: usize,
+    /// Brokerages (one member each) the events are spread over.
+    pub recipients: usize,
     pub backend: Backend,
 }
 
 const LATE_RISK: EventType = EventType::new("tracking.late_risk", 1);
 const ACCOUNT: &str = "AC00000000000000000000000000bench";
 const TOKEN: &str = "bench-auth-token";
-const PHONE: &str = "+14155550142";
+/// The `i`-th recipient's mobile number.
+fn phone(i: usize) -> String {
+    format!("+1415555{:04}", 1000 + i % 9000)
+}
 const SMTP_USER: &str = "lanerunner";
 const SMTP_PASSWORD: &str = "bench-pass";
 
@@ -141,10 +147,12 @@ fn reference_in(text: &str) -> Option<&str> {
     text.split("Load ").nth(1)?.split(" may be late").next()
 }
 
-fn events(org: OrgId, n: usize) -> Vec<EventEnvelope> {
+/// `n` events, the `i`-th for organization `i % orgs.len()`.
+fn events(orgs: &[OrgId], n: usize) -> Vec<EventEnvelope> {
     let now = Utc::now();
     (0..n)
         .map(|i| {
+            let org = orgs[i % orgs.len()];
             let load = uuid::Uuid::now_v7();
             EventEnvelope::new(
                 LATE_RISK,
@@ -209,49 +217,64 @@ pub async fn bench(opts: NotificationsBench) -> anyhow::Result<String> {
     let app = TestApp::spawn_with_twilio(opts.backend, &twilio.base_url, ACCOUNT, TOKEN, |c| {
         c.email.smtp_url = Some(smtp);
         // A freight desk's hour can bring this many: no digest here.
-        c.notifications.email_per_hour = u32::MAX;
-        c.notifications.sms_per_hour = u32::MAX;
+        let per_person = (opts.events / opts.recipients.max(1) + 1) as u32;
+        c.notifications.email_per_hour = per_person;
+        c.notifications.sms_per_hour = per_person;
+        // Every brokerage signs up from this one address.
+        c.auth.max_account_flows_per_address = u64::MAX;
         c.notifications.concurrency = 64;
         c.notifications.poll_ms = 100;
         c.webhooks.concurrency = 64;
         c.database.max_connections = 16;
     })
     .await;
-    let broker = app.signup("bench-notify@example.com", "broker").await;
-    let org = OrgId(broker.org_id.parse()?);
-    // The member's number, verified through Verify as a person would.
-    app.put_json(
-        "/v1/notifications/phone",
-        &json!({"phone": PHONE}),
-        Some(&broker.access),
-    )
-    .await
-    .error_for_status()?;
-    let code = twilio
-        .verification_code(PHONE)
-        .ok_or_else(|| anyhow::anyhow!("no verification code was sent"))?;
-    app.post_json(
-        "/v1/notifications/phone/verify",
-        &json!({"code": code}),
-        Some(&broker.access),
-    )
-    .await
-    .error_for_status()?;
-    let created: serde_json::Value = app
-        .post_json(
-            "/v1/webhooks/endpoints",
-            &json!({"url": receiver.url, "event_types": ["tracking.late_risk.v1"]}),
+    let mut members = Vec::with_capacity(opts.recipients);
+    let mut secrets = Vec::with_capacity(opts.recipients);
+    for i in 0..opts.recipients.max(1) {
+        let broker = app
+            .signup(&format!("bench-notify-{i}@example.com"), "broker")
+            .await;
+        // The member's number, verified through Verify as a person would.
+        app.put_json(
+            "/v1/notifications/phone",
+            &json!({"phone": phone(i)}),
             Some(&broker.access),
         )
         .await
-        .json()
-        .await?;
-    receiver.hold(&[created["secret"].as_str().unwrap_or_default()]);
+        .error_for_status()?;
+        let code = twilio
+            .verification_code(&phone(i))
+            .ok_or_else(|| anyhow::anyhow!("no verification code was sent"))?;
+        app.post_json(
+            "/v1/notifications/phone/verify",
+            &json!({"code": code}),
+            Some(&broker.access),
+        )
+        .await
+        .error_for_status()?;
+        let created: serde_json::Value = app
+            .post_json(
+                "/v1/webhooks/endpoints",
+                &json!({"url": receiver.url, "event_types": ["tracking.late_risk.v1"]}),
+                Some(&broker.access),
+            )
+            .await
+            .json()
+            .await?;
+        secrets.push(created["secret"].as_str().unwrap_or_default().to_owned());
+        members.push(broker);
+    }
+    receiver.hold(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+    let orgs: Vec<OrgId> = members
+        .iter()
+        .map(|m| m.org_id.parse().map(OrgId))
+        .collect::<Result<_, _>>()?;
+    let phones: std::collections::HashSet<String> = (0..members.len()).map(phone).collect();
     // The sign-up's own mail (the verification email) is not part of the run.
     tokio::time::sleep(Duration::from_secs(1)).await;
     sink.clear();
 
-    let all = events(org, opts.events);
+    let all = events(&orgs, opts.events);
     let wanted: HashMap<String, chrono::DateTime<Utc>> = all
         .iter()
         .map(|e| {
@@ -287,7 +310,7 @@ pub async fn bench(opts: NotificationsBench) -> anyhow::Result<String> {
         twilio
             .sent()
             .into_iter()
-            .filter(|s| s.to == PHONE && s.body.contains("may be late"))
+            .filter(|s| phones.contains(&s.to) && s.body.contains("may be late"))
             .count()
     };
     let deadline = Duration::from_secs(3600);
@@ -315,7 +338,7 @@ pub async fn bench(opts: NotificationsBench) -> anyhow::Result<String> {
         twilio
             .sent()
             .into_iter()
-            .filter(|s| s.to == PHONE)
+            .filter(|s| phones.contains(&s.to))
             .filter_map(|s| Some((reference_in(&s.body)?.to_owned(), s.at)))
             .collect(),
     );
@@ -333,12 +356,15 @@ pub async fn bench(opts: NotificationsBench) -> anyhow::Result<String> {
             })
             .collect(),
     );
-    let unread: serde_json::Value = app
-        .get("/v1/notifications/unread-count", Some(&broker.access))
-        .await
-        .json()
-        .await?;
-    let in_app = unread["unread"].as_u64().unwrap_or(0) as usize;
+    let mut in_app = 0;
+    for m in &members {
+        let unread: serde_json::Value = app
+            .get("/v1/notifications/unread-count", Some(&m.access))
+            .await
+            .json()
+            .await?;
+        in_app += unread["unread"].as_u64().unwrap_or(0) as usize;
+    }
     let delivered = email.arrived + sms.arrived + hooks.arrived + in_app;
 
     let store = match opts.backend {
@@ -346,9 +372,10 @@ pub async fn bench(opts: NotificationsBench) -> anyhow::Result<String> {
         _ => "PostgreSQL",
     };
     let mut out = format!(
-        "\n### Notifications: {n} events, one member (in the app, email over SMTP, a text, a webhook each), store {store}\n\n\
+        "\n### Notifications: {n} events over {} brokerages of one member each (in the app, email over SMTP, a text, a webhook each), store {store}\n\n\
          All four channels took {:.1} s: {:.0} deliveries/s ({delivered} of {}).\n\n\
          | channel | arrived | more than once | p50 event→arrival | p99 event→arrival |\n|---|---:|---:|---:|---:|\n",
+        members.len(),
         took.as_secs_f64(),
         delivered as f64 / took.as_secs_f64(),
         4 * n,
@@ -382,9 +409,10 @@ pub async fn bench(opts: NotificationsBench) -> anyhow::Result<String> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;
-    let peer_events = events(org, n);
+    let peer_events = events(&orgs, n);
     let peer_started = Instant::now();
-    let sends = peer_events.iter().map(|e| {
+    let recipients = members.len();
+    let sends = peer_events.iter().enumerate().map(|(i, e)| {
         let (mailer, sms_client, http, receiver) = (&mailer, &sms_client, &http, &receiver);
         async move {
             let reference = e.payload["reference"].as_str().unwrap_or_default();
@@ -400,7 +428,7 @@ pub async fn bench(opts: NotificationsBench) -> anyhow::Result<String> {
                 .await;
             let _ = sms_client
                 .send(&lanerunner_twilio::SendSms {
-                    to: PHONE.into(),
+                    to: phone(i % recipients),
                     from: Some("+15005550006".into()),
                     body: format!("LaneRunner: {title}."),
                     ..Default::default()
