@@ -494,6 +494,16 @@ fn assemble(
                 .unwrap_or_default();
         router = router.layer(Extension(proxies));
     }
+    if !config.http.deprecations.is_empty() {
+        let retired = std::sync::Arc::new(config.http.deprecations.clone());
+        router = router.layer(axum::middleware::from_fn(move |req, next| {
+            lanerunner_platform::http::gateway::retirement(retired.clone(), req, next)
+        }));
+    }
+    if let Some(cors) = lanerunner_platform::http::gateway::cors(&config.http.cors_allowed_origins)
+    {
+        router = router.layer(cors);
+    }
     let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
         let request_id = req
             .extensions()

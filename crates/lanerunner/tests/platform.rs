@@ -317,3 +317,101 @@ fn healthz(address: &str) -> String {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     response
 }
+
+/// The gateway's CORS and retirement: an allowed origin's preflight is answered and others
+/// get no CORS headers; a deprecated prefix answers with `Deprecation`, `Sunset` and its
+/// successor, a sunset one with `410 Gone`; bad settings stop the configuration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_for_allowed_origins_and_retired_routes_say_so() {
+    use lanerunner_platform::http::gateway::Deprecation;
+    let soon = chrono::Utc::now() + chrono::Duration::days(30);
+    let app = TestApp::spawn_with(lanerunner::testing::Backend::Sqlite, |c| {
+        c.http.cors_allowed_origins = vec!["https://tms.example.com".into()];
+        c.http.deprecations = vec![
+            Deprecation {
+                path_prefix: "/v1/org/audit-events".into(),
+                deprecated_at: "2026-11-01T00:00:00Z".parse().unwrap(),
+                sunset_at: Some(soon),
+                successor: Some("/v2/audit-events".into()),
+            },
+            Deprecation {
+                path_prefix: "/v1/quotes".into(),
+                deprecated_at: "2025-01-01T00:00:00Z".parse().unwrap(),
+                sunset_at: Some("2026-01-01T00:00:00Z".parse().unwrap()),
+                successor: None,
+            },
+        ];
+    })
+    .await;
+    let owner = app.signup("owner@gateway.example", "broker").await;
+
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/v1/loads"))
+        .header("origin", "https://tms.example.com")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    let h = preflight.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://tms.example.com");
+    assert!(h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .contains("authorization"));
+    let other = app
+        .send(
+            app.client
+                .get(app.url("/v1/org"))
+                .header("origin", "https://evil.example"),
+            Some(&owner.access),
+        )
+        .await;
+    assert_eq!(other.status(), 200);
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    assert!(other.headers().get("deprecation").is_none());
+
+    let deprecated = app.get("/v1/org/audit-events", Some(&owner.access)).await;
+    assert_eq!(deprecated.status(), 200);
+    let h = deprecated.headers();
+    assert_eq!(
+        h["deprecation"],
+        format!(
+            "@{}",
+            "2026-11-01T00:00:00Z"
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .unwrap()
+                .timestamp()
+        )
+        .as_str()
+    );
+    assert_eq!(h["sunset"], httpdate::fmt_http_date(soon.into()).as_str());
+    assert_eq!(h["link"], "</v2/audit-events>; rel=\"successor-version\"");
+
+    let gone = app.get("/v1/quotes/anything", Some(&owner.access)).await;
+    assert_eq!(gone.status(), 410);
+    assert_eq!(gone.headers()["content-type"], "application/problem+json");
+    assert_eq!(gone.headers()["sunset"], "Thu, 01 Jan 2026 00:00:00 GMT");
+    let body: Value = gone.json().await.unwrap();
+    assert!(body["type"].as_str().unwrap().ends_with("/gone"), "{body}");
+
+    let mut config = lanerunner_platform::Config::default();
+    config.http.cors_allowed_origins = vec!["tms.example.com".into()];
+    assert!(config
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("http.cors_allowed_origins"));
+    let mut config = lanerunner_platform::Config::default();
+    config.http.trusted_proxies = vec!["proxy.internal".into()];
+    assert!(config
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("http.trusted_proxies"));
+}

@@ -767,6 +767,12 @@ pub struct HttpConfig {
     /// peers only, `X-Forwarded-For` names the client (read from the right, past every
     /// trusted hop). Empty: the connection's peer is the client, whatever a header says.
     pub trusted_proxies: Vec<String>,
+    /// Browser origins (`https://tms.example.com`, or `*`) allowed to call the API from
+    /// their pages (CORS). Empty: none but the console's own.
+    pub cors_allowed_origins: Vec<String>,
+    /// Retired path prefixes: answered with `Deprecation`, `Sunset` and a successor link,
+    /// and `410 Gone` after the sunset (`[[http.deprecations]]` tables in TOML).
+    pub deprecations: Vec<crate::http::gateway::Deprecation>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -896,6 +902,8 @@ impl Default for HttpConfig {
             console_tile_url: None,
             console_tile_attribution: None,
             trusted_proxies: Vec::new(),
+            cors_allowed_origins: Vec::new(),
+            deprecations: Vec::new(),
         }
     }
 }
@@ -1260,6 +1268,16 @@ impl Config {
         }
         if let Err(why) = crate::http::TrustedProxies::parse(&self.http.trusted_proxies) {
             return Err(invalid("http.trusted_proxies", &why));
+        }
+        for origin in &self.http.cors_allowed_origins {
+            if let Err(why) = crate::http::gateway::check_origin(origin) {
+                return Err(invalid("http.cors_allowed_origins", &why));
+            }
+        }
+        for d in &self.http.deprecations {
+            if let Err(why) = d.check() {
+                return Err(invalid("http.deprecations", &why));
+            }
         }
         if self.http.body_limit_bytes < 1024 {
             return Err(invalid("http.body_limit_bytes", "must be at least 1024"));

@@ -5,6 +5,7 @@
 pub mod caller;
 pub mod client_addr;
 pub mod docs;
+pub mod gateway;
 pub mod json;
 pub mod middleware;
 pub mod ops;
