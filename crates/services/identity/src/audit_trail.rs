@@ -15,7 +15,7 @@ use lanerunner_platform::Db;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::audit_chain::{Problem, Stored, Walk};
+use crate::domain::audit_chain::{ChainBreak, Stored, Walk};
 use crate::identity::Identity;
 use crate::store::{self, Anchor};
 
@@ -37,7 +37,7 @@ pub struct ChainReport {
     pub anchors: usize,
     pub intact: bool,
     /// Each place the chain is broken, and how.
-    pub problems: Vec<Problem>,
+    pub problems: Vec<ChainBreak>,
 }
 
 impl Identity {

@@ -135,7 +135,7 @@ pub enum Break {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Problem {
+pub struct ChainBreak {
     /// The chain position where it shows.
     pub seq: i64,
     /// The record there, when there is one.
@@ -152,7 +152,7 @@ pub struct Walk {
     /// Anchors not yet reached (position, hash), in order.
     anchors: std::collections::VecDeque<(i64, String)>,
     pub records: i64,
-    pub problems: Vec<Problem>,
+    pub problems: Vec<ChainBreak>,
 }
 
 impl Default for Walk {
@@ -180,7 +180,7 @@ impl Walk {
         while let Some((at, _)) = self.anchors.front().filter(|(at, _)| *at < seq) {
             let at = *at;
             self.anchors.pop_front();
-            self.problems.push(Problem {
+            self.problems.push(ChainBreak {
                 seq: at,
                 record_id: None,
                 kind: Break::AnchorMismatch,
@@ -194,7 +194,7 @@ impl Walk {
         self.anchors_passed(seq);
         if let Some((_, hash)) = self.anchors.front().filter(|(at, _)| *at == seq) {
             if hash != s.hash {
-                self.problems.push(Problem {
+                self.problems.push(ChainBreak {
                     seq,
                     record_id: Some(s.record.id),
                     kind: Break::AnchorMismatch,
@@ -203,21 +203,21 @@ impl Walk {
             self.anchors.pop_front();
         }
         if seq > self.expected_seq {
-            self.problems.push(Problem {
+            self.problems.push(ChainBreak {
                 seq,
                 record_id: Some(s.record.id),
                 kind: Break::Missing,
             });
         }
         if s.prev_hash != self.prev_hash {
-            self.problems.push(Problem {
+            self.problems.push(ChainBreak {
                 seq,
                 record_id: Some(s.record.id),
                 kind: Break::Unlinked,
             });
         }
         if record_hash(s.prev_hash, &s.record) != s.hash {
-            self.problems.push(Problem {
+            self.problems.push(ChainBreak {
                 seq,
                 record_id: Some(s.record.id),
                 kind: Break::Altered,
@@ -234,21 +234,23 @@ impl Walk {
         self.anchors_passed(i64::MAX);
         let (last, last_hash) = (self.expected_seq - 1, self.prev_hash.clone());
         match head {
-            None => self.problems.push(Problem {
+            None => self.problems.push(ChainBreak {
                 seq: last,
                 record_id: None,
                 kind: Break::HeadMissing,
             }),
-            Some((seq, _)) if seq > last => self.problems.push(Problem {
+            Some((seq, _)) if seq > last => self.problems.push(ChainBreak {
                 seq: last + 1,
                 record_id: None,
                 kind: Break::Truncated,
             }),
-            Some((seq, hash)) if seq == last && hash != last_hash => self.problems.push(Problem {
-                seq,
-                record_id: None,
-                kind: Break::Altered,
-            }),
+            Some((seq, hash)) if seq == last && hash != last_hash => {
+                self.problems.push(ChainBreak {
+                    seq,
+                    record_id: None,
+                    kind: Break::Altered,
+                })
+            }
             _ => {}
         }
     }
