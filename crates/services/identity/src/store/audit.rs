@@ -158,7 +158,7 @@ pub async fn chain_unchained(db: &Db, limit: i64) -> sqlx::Result<usize> {
     })?;
     for mut a in rows.iter().cloned() {
         let chain = take_place(&mut tx, &mut a).await?;
-        on_tx!(&mut tx, |c| {
+        let placed = on_tx!(&mut tx, |c| {
             sqlx::query(
             "UPDATE audit_events SET chain_id = $2, chain_seq = $3, prev_hash = $4, hash = $5 WHERE id = $1 AND hash IS NULL"
         )
@@ -169,8 +169,13 @@ pub async fn chain_unchained(db: &Db, limit: i64) -> sqlx::Result<usize> {
         .bind(&a.hash)
         .execute(c)
         .await
-        .map(|_| ())
+        .map(|r| r.rows_affected())
         })?;
+        if placed == 0 {
+            // Another instance starting at the same moment chained it first (its head lock
+            // made this one wait): everything here is rolled back, the heads included.
+            return Ok(0);
+        }
     }
     tx.commit().await?;
     Ok(rows.len())
