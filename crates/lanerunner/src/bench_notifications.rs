@@ -252,16 +252,7 @@ pub async fn bench(opts: NotificationsBench) -> anyhow::Result<String> {
         )
         .await
         .error_for_status()?;
-        let created: serde_json::Value = app
-            .post_json(
-                "/v1/webhooks/endpoints",
-                &json!({"url": receiver.url, "event_types": ["tracking.late_risk.v1"]}),
-                Some(&broker.access),
-            )
-            .await
-            .json()
-            .await?;
-        secrets.push(created["secret"].as_str().unwrap_or_default().to_owned());
+        secrets.push(crate::bench_webhooks::late_risk_endpoint(&app, &broker, &receiver).await?);
         members.push(broker);
     }
     receiver.hold(&secrets.iter().map(String::as_str).collect::<Vec<_>>());

@@ -45,6 +45,29 @@ struct Outcome {
     out_of_order: usize,
 }
 
+/// Subscribes `who`'s organization to `tracking.late_risk.v1` at `receiver`; the endpoint's
+/// signing secret.
+pub(crate) async fn late_risk_endpoint(
+    app: &TestApp,
+    who: &crate::testing::Account,
+    receiver: &Receiver,
+) -> anyhow::Result<String> {
+    let created: serde_json::Value = app
+        .post_json(
+            "/v1/webhooks/endpoints",
+            &json!({"url": receiver.url, "event_types": ["tracking.late_risk.v1"]}),
+            Some(&who.access),
+        )
+        .await
+        .error_for_status()?
+        .json()
+        .await?;
+    created["secret"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("the endpoint came back without its secret"))
+}
+
 /// The value at quantile `q` of `sorted` (nearest rank), NaN when empty.
 pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -217,16 +240,8 @@ pub async fn bench(opts: WebhooksBench) -> anyhow::Result<String> {
     let broker = app.signup("bench-wh@example.com", "broker").await;
     let org = OrgId(broker.org_id.parse()?);
     let receiver = Receiver::start().await?;
-    let created: serde_json::Value = app
-        .post_json(
-            "/v1/webhooks/endpoints",
-            &json!({"url": receiver.url, "event_types": ["tracking.late_risk.v1"]}),
-            Some(&broker.access),
-        )
-        .await
-        .json()
-        .await?;
-    receiver.hold(&[created["secret"].as_str().unwrap_or_default()]);
+    let secret = late_risk_endpoint(&app, &broker, &receiver).await?;
+    receiver.hold(&[&secret]);
     let store = match opts.backend {
         Backend::Sqlite => "SQLite",
         _ => "PostgreSQL",

@@ -146,6 +146,25 @@ async fn texted_code(twilio: &TwilioStandIn, phone: &str, n: usize) -> (String, 
     .await
 }
 
+/// `who`'s first text delivery once it is no longer pending.
+async fn settled_text(app: &TestApp, who: &Account) -> Value {
+    poll("a text delivery settled", async || {
+        let d = json_of(
+            app.get("/v1/notifications/deliveries", Some(&who.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["channel"] == "sms" && d["status"] != "pending")
+            .cloned()
+    })
+    .await
+}
+
 async fn notices(app: &TestApp, who: &Account, query: &str) -> Vec<Value> {
     json_of(
         app.get(&format!("/v1/notifications{query}"), Some(&who.access))
@@ -500,21 +519,7 @@ async fn stop_help_and_start_are_honoured_and_bad_input_is_refused(backend: Back
         lanerunner::testing::posted(&app, &broker, &dallas_atlanta_load("N2", 250_000)).await;
     let negotiation = open(&app, &carrier, &load, 260_000).await;
     offer(&app, &broker, &negotiation, 240_000).await;
-    let skipped = poll("the skipped text", async || {
-        let d = json_of(
-            app.get("/v1/notifications/deliveries", Some(&carrier.access))
-                .await,
-            StatusCode::OK,
-        )
-        .await;
-        d["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["channel"] == "sms" && d["status"] != "pending")
-            .cloned()
-    })
-    .await;
+    let skipped = settled_text(&app, &carrier).await;
     assert_eq!(skipped["status"], "skipped");
     assert_eq!(skipped["last_error"], "the number replied STOP");
     assert!(
@@ -848,21 +853,7 @@ async fn a_text_whose_answer_was_lost_is_not_sent_twice(backend: Backend) {
     verify_phone(&app, &twilio, &broker, CARRIER_PHONE).await;
     twilio.stall_answers(1, Duration::from_secs(2));
     late_risk(&app, &broker, "LOST-1").await;
-    let text = poll("the text recorded as sent", async || {
-        let d = json_of(
-            app.get("/v1/notifications/deliveries", Some(&broker.access))
-                .await,
-            StatusCode::OK,
-        )
-        .await;
-        d["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["channel"] == "sms" && d["status"] != "pending")
-            .cloned()
-    })
-    .await;
+    let text = settled_text(&app, &broker).await;
     assert_eq!(text["status"], "sent", "{text}");
     assert_eq!(text["attempts"], 2, "the first attempt timed out: {text}");
     // Long enough for a wrong resend to have arrived.

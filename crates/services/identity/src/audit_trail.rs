@@ -15,7 +15,7 @@ use lanerunner_platform::Db;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::audit_chain::{ChainBreak, Stored, Walk};
+use crate::domain::audit_chain::{to_micros, ChainBreak, Stored, Walk};
 use crate::identity::Identity;
 use crate::store::{self, Anchor};
 
@@ -38,6 +38,21 @@ pub struct ChainReport {
     pub intact: bool,
     /// Each place the chain is broken, and how.
     pub problems: Vec<ChainBreak>,
+}
+
+impl ChainReport {
+    /// The report on a chain with no records.
+    pub fn empty(chain_id: Uuid) -> Self {
+        ChainReport {
+            chain_id,
+            records: 0,
+            head_seq: 0,
+            head_hash: None,
+            anchors: 0,
+            intact: true,
+            problems: Vec::new(),
+        }
+    }
 }
 
 impl Identity {
@@ -95,16 +110,28 @@ impl Identity {
         Ok(by_seq.into_values().collect())
     }
 
-    /// Writes down every chain head that moved since its last anchor, in the database and
-    /// the blob store; the anchors written.
+    /// Writes down every chain head that moved since its last anchor, in the blob store and
+    /// then the database; the anchors written. The blob goes first: a head whose copy could
+    /// not be stored stays unanchored and is tried again on the next run, instead of being
+    /// counted as anchored with no copy out of the database's reach.
     pub async fn anchor_audit(&self) -> anyhow::Result<Vec<Anchor>> {
-        let written = store::anchor_heads(&self.db, chrono::Utc::now()).await?;
-        for a in &written {
+        let now = to_micros(chrono::Utc::now());
+        let mut written = Vec::new();
+        for h in store::unanchored_heads(&self.db).await? {
+            let a = Anchor {
+                id: Uuid::now_v7(),
+                chain_id: h.chain_id,
+                seq: h.seq,
+                hash: h.hash,
+                anchored_at: now,
+            };
             let key = format!("{ANCHOR_PREFIX}/{}/{:020}.json", a.chain_id, a.seq);
-            self.ctx.blobs.put(&key, serde_json::to_vec(a)?).await?;
+            self.ctx.blobs.put(&key, serde_json::to_vec(&a)?).await?;
+            store::insert_anchor(&self.db, &a).await?;
             tracing::info!(chain_id = %a.chain_id, seq = a.seq, hash = %a.hash, "audit chain anchored");
+            metrics::counter!("audit_anchors_total").increment(1);
+            written.push(a);
         }
-        metrics::counter!("audit_anchors_total").increment(written.len() as u64);
         Ok(written)
     }
 

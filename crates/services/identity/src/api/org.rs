@@ -227,14 +227,7 @@ pub async fn verify_audit(
         .await
         .map_err(crate::error::IdentityError::Internal)?
         .pop()
-        .unwrap_or(crate::audit_trail::ChainReport {
-            chain_id: org,
-            records: 0,
-            head_seq: 0,
-            head_hash: None,
-            anchors: 0,
-            intact: true,
-            problems: Vec::new(),
-        });
+        // An organization that has audited nothing yet has no chain: nothing to break.
+        .unwrap_or_else(|| crate::audit_trail::ChainReport::empty(org));
     Ok(Json(report))
 }

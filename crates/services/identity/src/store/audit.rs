@@ -243,10 +243,9 @@ pub struct Anchor {
     pub anchored_at: DateTime<Utc>,
 }
 
-/// Writes down every chain's head that moved since its last anchor; the anchors written.
-pub async fn anchor_heads(db: &Db, now: DateTime<Utc>) -> sqlx::Result<Vec<Anchor>> {
-    let mut tx = db.begin().await?;
-    let moved: Vec<ChainHead> = on_tx!(&mut tx, |c| {
+/// The heads that moved since their chain's last anchor.
+pub async fn unanchored_heads(db: &Db) -> sqlx::Result<Vec<ChainHead>> {
+    on_db!(db, |c| {
         sqlx::query_as(
         "SELECT h.chain_id, h.seq, h.hash FROM audit_chains h \
          WHERE h.seq > COALESCE((SELECT MAX(a.seq) FROM audit_anchors a WHERE a.chain_id = h.chain_id), 0) \
@@ -254,33 +253,23 @@ pub async fn anchor_heads(db: &Db, now: DateTime<Utc>) -> sqlx::Result<Vec<Ancho
     )
     .fetch_all(c)
     .await
-    })?;
-    let mut written = Vec::with_capacity(moved.len());
-    for h in moved {
-        let anchor = Anchor {
-            id: Uuid::now_v7(),
-            chain_id: h.chain_id,
-            seq: h.seq,
-            hash: h.hash,
-            anchored_at: to_micros(now),
-        };
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "INSERT INTO audit_anchors (id, chain_id, seq, hash, anchored_at) VALUES ($1, $2, $3, $4, $5)"
-        )
-        .bind(anchor.id)
-        .bind(anchor.chain_id)
-        .bind(anchor.seq)
-        .bind(&anchor.hash)
-        .bind(anchor.anchored_at)
-        .execute(c)
-        .await
-        .map(|_| ())
-        })?;
-        written.push(anchor);
-    }
-    tx.commit().await?;
-    Ok(written)
+    })
+}
+
+pub async fn insert_anchor(db: &Db, a: &Anchor) -> sqlx::Result<()> {
+    on_db!(db, |c| {
+        sqlx::query(
+        "INSERT INTO audit_anchors (id, chain_id, seq, hash, anchored_at) VALUES ($1, $2, $3, $4, $5)"
+    )
+    .bind(a.id)
+    .bind(a.chain_id)
+    .bind(a.seq)
+    .bind(&a.hash)
+    .bind(a.anchored_at)
+    .execute(c)
+    .await
+    .map(|_| ())
+    })
 }
 
 /// `chain`'s anchors, oldest first.
