@@ -22,6 +22,7 @@ use lanerunner_platform::http::ops::ReadinessCheck;
 use lanerunner_platform::http::{docs, middleware, ops};
 use lanerunner_platform::mail::{run_mailer, Mailer, SmtpMailer, SpoolMailer, EMAIL_REQUESTED};
 use lanerunner_platform::outbox::{OutboxRelay, OutboxSignal};
+use lanerunner_platform::sealing::FieldSealer;
 use lanerunner_platform::service::{
     BusReadiness, CacheReadiness, ConsumerSource, ConsumerSpec, ReplicaReadiness, Service,
     ServiceContext, StoreReadiness,
@@ -169,6 +170,8 @@ struct Seams {
     fanout: Arc<dyn Fanout>,
     streams: Arc<dyn Streams>,
     blobs: lanerunner_platform::blob::Blobs,
+    /// What wraps every store's data keys (the keyring file, or AWS KMS).
+    kek: Arc<dyn lanerunner_platform::sealing::KeyWrapper>,
 }
 
 impl Seams {
@@ -188,6 +191,7 @@ impl Seams {
                 .with_context(|| format!("connecting the {:?} streams", config.streams.backend))?,
             blobs: lanerunner_platform::blob::open(&config.blob, &config.data_dir)
                 .context("opening the blob store (blob.*)")?,
+            kek: crate::keys::kek_from_config(config)?,
         })
     }
 
@@ -291,8 +295,25 @@ async fn start_service(
             db: read_db.clone(),
         }));
     }
+    let sealer = FieldSealer::connect(
+        db.clone(),
+        seams.kek.clone(),
+        Duration::from_secs(config.keys.active_refresh_secs),
+    )
+    .await
+    .with_context(|| format!("opening the {} store's data keys", spec.name))?;
+    if !spec.sealed.is_empty() {
+        work.tasks.push(tokio::spawn(crate::keys::run_sweep(
+            spec.name,
+            sealer.clone(),
+            spec.sealed,
+            config.keys.clone(),
+            work.shutdown.clone(),
+        )));
+    }
     let signal = OutboxSignal::default();
     let ctx = ServiceContext {
+        sealer,
         db: db.clone(),
         read_db,
         bus: seams.bus.clone(),

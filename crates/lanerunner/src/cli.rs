@@ -70,7 +70,8 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Manage the token signing keys.
+    /// Manage the keys: token signing keys, the storage keyring, and the data keys that
+    /// seal sensitive fields (`keys report` shows what each version still protects).
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -186,7 +187,34 @@ pub enum KeysCommand {
     },
     /// Add a storage key-encryption key version, make it current, and print it. Running
     /// instances pick it up and rewrap every object's data key in the background.
+    /// With `keys.kek = "local"` it also wraps the field data keys (rewrapped by the sweep).
     RotateStorage {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Every data key that seals fields, per store: its state, its key-encryption key, and
+    /// how many values of which fields it still protects; then the values not yet sealed.
+    Report {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// JSON instead of one tab-separated line per key.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a new field data key active in every store (new writes use it at once); the
+    /// instances' sweep then re-seals the old key's values and retires it when unused.
+    RotateFields {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Run the field sweep once now, in every store, and print what it did.
+    Sweep {
         #[command(flatten)]
         config: ConfigArgs,
         #[arg(long, value_name = "DIR")]
@@ -424,6 +452,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys {
+            command: KeysCommand::Report {
+                config,
+                data_dir,
+                json,
+            },
+        } => {
+            let config = with_data_dir(load_config(config.file.as_deref())?, data_dir);
+            let reports = crate::keys::report(&config).await?;
+            if json {
+                let value: serde_json::Map<String, serde_json::Value> = reports
+                    .iter()
+                    .map(|(s, r)| Ok((s.to_string(), serde_json::to_value(r)?)))
+                    .collect::<anyhow::Result<_>>()?;
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                print!("{}", crate::keys::render(&reports));
+            }
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::RotateFields { config, data_dir },
+        } => {
+            let config = with_data_dir(load_config(config.file.as_deref())?, data_dir);
+            for (service, version) in crate::keys::rotate(&config).await? {
+                println!("{service}\tv{version}");
+            }
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Sweep { config, data_dir },
+        } => {
+            let config = with_data_dir(load_config(config.file.as_deref())?, data_dir);
+            for (service, r) in crate::keys::sweep(&config).await? {
+                println!(
+                    "{service}\tresealed {}\tsealed {}\tunopenable {}\trewrapped {}\tretired {:?}",
+                    r.resealed, r.sealed, r.unopenable, r.rewrapped, r.retired
+                );
+            }
+            Ok(())
+        }
+        Command::Keys {
             command: KeysCommand::RotateStorage { config, data_dir },
         } => {
             let mut config = load_config(config.file.as_deref())?;
@@ -437,6 +506,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn with_data_dir(mut config: Config, data_dir: Option<PathBuf>) -> Config {
+    if let Some(dir) = data_dir {
+        config.data_dir = dir;
+    }
+    config
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub mod bench_webhooks;
 pub mod cli;
 pub mod demo;
 pub mod fmcsa;
+pub mod keys;
 pub mod language;
 pub mod maps;
 pub mod ml;

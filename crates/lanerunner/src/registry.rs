@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use lanerunner_platform::db::Migrations;
+use lanerunner_platform::sealing::SealedField;
 use lanerunner_platform::service::{Service, ServiceContext};
 use lanerunner_platform::Config;
 
@@ -55,6 +56,9 @@ pub struct ServiceSpec {
     /// Also the name of the service's store (schema / SQLite file).
     pub name: &'static str,
     pub migrations: fn() -> Migrations,
+    /// The columns of its store that hold sealed values (swept on rotation, reported by
+    /// `lanerunner keys`).
+    pub sealed: &'static [SealedField],
     pub start: StartFn,
 }
 
@@ -66,6 +70,7 @@ macro_rules! service {
         ServiceSpec {
             name: $krate::SERVICE,
             migrations: $krate::migrations,
+            sealed: &[],
             start: |ctx, _config, _peers| {
                 Box::pin(async move { Ok(Started::new($krate::$service::start(ctx).await?)) })
             },
@@ -78,6 +83,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_identity::SERVICE,
         migrations: lanerunner_identity::migrations,
+        sealed: lanerunner_identity::SEALED_FIELDS,
         // `auth.*`, and the texted codes of the SMS second factor (`twilio.*`).
         start: |ctx, config, _peers| {
             Box::pin(async move {
@@ -95,6 +101,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_loads::SERVICE,
         migrations: lanerunner_loads::migrations,
+        sealed: &[],
         // `loads.*`, and the geocoder the binary builds from `maps.*`.
         start: |ctx, config, _peers| {
             Box::pin(async move {
@@ -111,6 +118,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_analytics::SERVICE,
         migrations: lanerunner_analytics::migrations,
+        sealed: &[],
         // `analytics.*`: the gate before a lane aggregate is shown.
         start: |ctx, config, _peers| {
             Box::pin(async move {
@@ -130,6 +138,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_ml::SERVICE,
         migrations: lanerunner_ml::migrations,
+        sealed: &[],
         // `ml.*`, the analytics gate (comparables are shown under the same rule as lane
         // aggregates), and the geocoder the binary builds from `maps.*`.
         start: |ctx, config, _peers| {
@@ -150,6 +159,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_carriers::SERVICE,
         migrations: lanerunner_carriers::migrations,
+        sealed: &[],
         // `carriers.*`: the registry that checks authority (FMCSA, or none) and how often.
         start: |ctx, config, _peers| {
             Box::pin(async move {
@@ -172,6 +182,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_negotiation_service::SERVICE,
         migrations: lanerunner_negotiation_service::migrations,
+        sealed: &[],
         // The market signal for the agents: the rate model, when ml runs alongside; and the
         // language model that reads what the offer parser cannot (`negotiation.*`).
         start: |ctx, config, peers| {
@@ -199,6 +210,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_payments::SERVICE,
         migrations: lanerunner_payments::migrations,
+        sealed: &[],
         // `payments.*`: who collects invoices online and pays carriers out (Stripe, or
         // none: settled by hand), and the payout terms brokers offer until they set theirs.
         start: |ctx, config, _peers| {
@@ -221,6 +233,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_storage::SERVICE,
         migrations: lanerunner_storage::migrations,
+        sealed: &[],
         // `storage.*`, the keyring file its keys come from, and `public_url` for its links.
         start: |ctx, config, _peers| {
             Box::pin(async move {
@@ -244,6 +257,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_documents::SERVICE,
         migrations: lanerunner_documents::migrations,
+        sealed: &[],
         // The storage service holds the documents' bytes: a direct call, so documents runs
         // where storage runs.
         start: |ctx, config, peers| {
@@ -272,6 +286,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_tracking::SERVICE,
         migrations: lanerunner_tracking::migrations,
+        sealed: &[],
         // `tracking.*`, and `public_url` for the links it makes.
         start: |ctx, config, _peers| {
             Box::pin(async move {
@@ -311,6 +326,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_webhooks::SERVICE,
         migrations: lanerunner_webhooks::migrations,
+        sealed: &[],
         // `webhooks.*`.
         start: |ctx, config, _peers| {
             Box::pin(async move {
@@ -340,6 +356,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_notifications::SERVICE,
         migrations: lanerunner_notifications::migrations,
+        sealed: &[],
         // `notifications.*`, `twilio.*` (texts; a spool without an account), `public_url`
         // for links and the provider's callbacks, and the negotiation service when it runs
         // in this process (taking an offer by text; without it the reply says to use the
@@ -374,6 +391,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_voice::SERVICE,
         migrations: lanerunner_voice::migrations,
+        sealed: &[],
         // `public_url` for the turns' webhook URLs, `twilio.auth_token` for their
         // signatures, and the negotiation service, which vets callers and answers their
         // offers: a direct call (the caller is waiting on the line), so voice runs where
@@ -410,6 +428,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_reporting::SERVICE,
         migrations: lanerunner_reporting::migrations,
+        sealed: &[],
         // `reporting.*`, `public_url` for the links it emails, and analytics, whose figures
         // it reports: a direct call, so reporting runs where analytics runs.
         start: |ctx, config, peers| {

@@ -42,6 +42,7 @@ pub struct Config {
     pub voice: VoiceConfig,
     pub payments: PaymentsConfig,
     pub blob: BlobConfig,
+    pub keys: KeysConfig,
 }
 
 /// The analytics service.
@@ -63,6 +64,62 @@ impl Default for AnalyticsConfig {
             min_reports: 7,
             min_companies: 3,
             archive_interval_secs: 60,
+        }
+    }
+}
+
+/// Which key-encryption key wraps the data keys that seal sensitive fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KekBackend {
+    /// The keyring file (`storage.keyring_file`), the one storage's objects use.
+    Local,
+    /// An AWS KMS key (`keys.kms_key_id`): the key never leaves KMS; data keys are
+    /// wrapped and unwrapped by its `Encrypt` and `Decrypt`.
+    AwsKms,
+}
+
+/// Envelope encryption of sensitive fields (`crate::sealing`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    pub kek: KekBackend,
+    /// The KMS key (id, ARN or `alias/…`) new data keys are wrapped with.
+    pub kms_key_id: Option<String>,
+    /// A KMS endpoint other than AWS's (a local moto server in the tests).
+    pub kms_endpoint: Option<String>,
+    pub kms_region: String,
+    /// KMS credentials; when unset, `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`.
+    /// Masked by `config check`.
+    pub kms_access_key_id: Option<String>,
+    pub kms_secret_access_key: Option<String>,
+    /// How often every instance re-reads which data key is active (so a rotation made by
+    /// another instance is used for new writes within this long).
+    pub active_refresh_secs: u64,
+    /// How often every instance's sweep re-seals fields still under an older data key (or
+    /// in the clear) and rewraps data keys still under an older key-encryption key.
+    pub sweep_poll_secs: u64,
+    /// Records re-sealed per statement batch.
+    pub sweep_batch: u32,
+    /// A replaced data key is retired (its wrapped copy erased) once nothing uses it and
+    /// it has been replaced at least this long: longer than any instance can still be
+    /// writing with it (`active_refresh_secs` plus an in-flight request).
+    pub retire_after_secs: u64,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            kek: KekBackend::Local,
+            kms_key_id: None,
+            kms_endpoint: None,
+            kms_region: "us-east-1".into(),
+            kms_access_key_id: None,
+            kms_secret_access_key: None,
+            active_refresh_secs: 2,
+            sweep_poll_secs: 60,
+            sweep_batch: 500,
+            retire_after_secs: 300,
         }
     }
 }
@@ -874,6 +931,7 @@ impl Default for Config {
             voice: VoiceConfig::default(),
             payments: PaymentsConfig::default(),
             blob: BlobConfig::default(),
+            keys: KeysConfig::default(),
         }
     }
 }
@@ -1263,6 +1321,27 @@ impl Config {
                 "must be between 50 and 3600000",
             ));
         }
+        if self.keys.kek == KekBackend::AwsKms && self.keys.kms_key_id.is_none() {
+            return Err(invalid(
+                "keys.kms_key_id",
+                "is required when keys.kek is aws_kms",
+            ));
+        }
+        if self.keys.active_refresh_secs == 0 || self.keys.sweep_poll_secs == 0 {
+            return Err(invalid(
+                "keys.sweep_poll_secs",
+                "keys.active_refresh_secs and keys.sweep_poll_secs must be at least 1",
+            ));
+        }
+        if self.keys.sweep_batch == 0 || self.keys.sweep_batch > 10_000 {
+            return Err(invalid("keys.sweep_batch", "must be between 1 and 10000"));
+        }
+        if self.keys.retire_after_secs < 2 * self.keys.active_refresh_secs + 30 {
+            return Err(invalid(
+                "keys.retire_after_secs",
+                "must be at least twice keys.active_refresh_secs plus 30 seconds (an instance may still write with a replaced key until it next looks)",
+            ));
+        }
         if self.storage.rewrap_poll_secs == 0 {
             return Err(invalid("storage.rewrap_poll_secs", "must be at least 1"));
         }
@@ -1507,6 +1586,9 @@ impl Config {
         }
         if shown.carriers.fmcsa.web_key.is_some() {
             shown.carriers.fmcsa.web_key = Some("****".into());
+        }
+        if shown.keys.kms_secret_access_key.is_some() {
+            shown.keys.kms_secret_access_key = Some("****".into());
         }
         if shown.blob.secret_access_key.is_some() {
             shown.blob.secret_access_key = Some("****".into());

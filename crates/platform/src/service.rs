@@ -33,6 +33,8 @@ pub struct ServiceContext {
     pub blobs: crate::blob::Blobs,
     /// Keyed, retained logs (in process, or Kafka at scale): truck positions.
     pub streams: Arc<dyn crate::streams::Streams>,
+    /// Seals and opens this store's sensitive fields under its data keys.
+    pub sealer: Arc<crate::sealing::FieldSealer>,
 }
 
 pub struct ConsumerSpec {

@@ -25,6 +25,7 @@ use crate::events;
 use crate::keyring::Keyring;
 use crate::phone_codes::PhoneCodes;
 use crate::store::{self, AuditRow, SessionRow, UserRow};
+use lanerunner_platform::sealing::SealedField;
 
 pub struct Identity {
     pub(crate) db: Db,
@@ -93,6 +94,7 @@ impl Identity {
         })?;
         let keyring = Keyring::open(
             ctx.db.clone(),
+            ctx.sealer.clone(),
             auth.issuer.clone(),
             auth.audience.clone(),
             auth.signing_key_rotation_days,
@@ -108,6 +110,38 @@ impl Identity {
             settings,
             phone_codes,
         })
+    }
+
+    /// `plaintext` sealed as `field` of `user` (see [`crate::sealed`]). Sealing reads no
+    /// store, so it is safe inside a transaction.
+    pub(crate) async fn seal_field(
+        &self,
+        field: &SealedField,
+        user: UserId,
+        plaintext: &str,
+    ) -> Result<String> {
+        self.ctx
+            .sealer
+            .seal(field, &user.as_uuid().to_string(), plaintext)
+            .await
+            .map_err(|e| IdentityError::Internal(e.into()))
+    }
+
+    /// The plaintext of `field` of `user`, as stored.
+    pub(crate) async fn open_field(
+        &self,
+        field: &SealedField,
+        user: UserId,
+        stored: &str,
+    ) -> Result<String> {
+        self.ctx
+            .sealer
+            .open(field, &user.as_uuid().to_string(), stored)
+            .await
+            .map_err(|e| {
+                tracing::error!(user_id = %user, field = %field.name(), error = %e, "a sealed field does not open");
+                IdentityError::Internal(e.into())
+            })
     }
 
     pub(crate) fn settings(&self) -> &IdentitySettings {

@@ -1,11 +1,15 @@
 //! The signing keys, loaded from the store and kept in memory. The newest key signs; every
 //! key verifies until its `expires_at`, which is its signing period plus the longest access
-//! token lifetime, so rotation never invalidates a token that is still in date.
+//! token lifetime, so rotation never invalidates a token that is still in date. Private
+//! keys are stored sealed (`crate::sealed::SIGNING_KEY`).
 
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use lanerunner_platform::sealing::FieldSealer;
 use lanerunner_platform::Db;
 
 use crate::domain::{AccessClaims, KeySet, SigningKey, TokenError};
@@ -13,6 +17,7 @@ use crate::store::{self, SigningKeyRow};
 
 pub struct Keyring {
     db: Db,
+    sealer: Arc<FieldSealer>,
     issuer: String,
     audience: String,
     rotation: chrono::Duration,
@@ -28,6 +33,7 @@ const RELOAD_AT_MOST_EVERY: Duration = Duration::from_secs(5);
 impl Keyring {
     pub async fn open(
         db: Db,
+        sealer: Arc<FieldSealer>,
         issuer: String,
         audience: String,
         rotation_days: i64,
@@ -35,6 +41,7 @@ impl Keyring {
     ) -> anyhow::Result<Self> {
         let ring = Self {
             db,
+            sealer,
             issuer,
             audience,
             rotation: chrono::Duration::days(rotation_days),
@@ -42,9 +49,44 @@ impl Keyring {
             keys: RwLock::new(None),
             loaded_at: RwLock::new(DateTime::<Utc>::MIN_UTC),
         };
+        ring.seal_clear_keys().await?;
         ring.reload().await?;
         ring.ensure_fresh_key(Utc::now()).await?;
         Ok(ring)
+    }
+
+    /// Seals the private keys written before keys were sealed (each once, by
+    /// compare-and-set, so instances starting together agree).
+    async fn seal_clear_keys(&self) -> anyhow::Result<()> {
+        for row in store::load_signing_keys(&self.db).await? {
+            if row.private_key.is_none() && !row.pkcs8_der.is_empty() {
+                let sealed = self.seal(&row.kid, &row.pkcs8_der).await?;
+                if store::seal_signing_key(&self.db, &row.kid, &sealed).await? {
+                    tracing::info!(kid = %row.kid, "signing key sealed");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn seal(&self, kid: &str, der: &[u8]) -> anyhow::Result<String> {
+        Ok(self
+            .sealer
+            .seal(&crate::sealed::SIGNING_KEY, kid, &B64.encode(der))
+            .await?)
+    }
+
+    async fn private_key(&self, row: &SigningKeyRow) -> anyhow::Result<Vec<u8>> {
+        match &row.private_key {
+            Some(sealed) => {
+                let b64 = self
+                    .sealer
+                    .open(&crate::sealed::SIGNING_KEY, &row.kid, sealed)
+                    .await?;
+                Ok(B64.decode(b64)?)
+            }
+            None => Ok(row.pkcs8_der.clone()),
+        }
     }
 
     async fn reload(&self) -> anyhow::Result<()> {
@@ -53,9 +95,10 @@ impl Keyring {
         let mut set: Option<KeySet> = None;
         // Rows come oldest first; rotating through them leaves the newest active.
         for row in rows.into_iter().filter(|r| r.expires_at > now) {
+            let pkcs8_der = self.private_key(&row).await?;
             let key = SigningKey {
                 kid: row.kid,
-                pkcs8_der: row.pkcs8_der,
+                pkcs8_der,
                 public_key: row.public_key,
                 created_at: row.created_at,
                 expires_at: row.expires_at,
@@ -91,7 +134,8 @@ impl Keyring {
             &self.db,
             &SigningKeyRow {
                 kid: key.kid.clone(),
-                pkcs8_der: key.pkcs8_der.clone(),
+                pkcs8_der: Vec::new(),
+                private_key: Some(self.seal(&key.kid, &key.pkcs8_der).await?),
                 public_key: key.public_key.clone(),
                 created_at: key.created_at,
                 expires_at: key.expires_at,

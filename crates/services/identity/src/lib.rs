@@ -25,6 +25,7 @@ mod mfa;
 mod one_time_tokens;
 mod password;
 pub mod phone_codes;
+pub mod sealed;
 mod second_factor;
 mod sessions;
 mod signup;
@@ -33,6 +34,7 @@ mod store;
 mod verification;
 
 pub use identity::{Identity, IdentitySettings, IssuedTokens};
+pub use sealed::SEALED_FIELDS;
 
 use std::sync::Arc;
 

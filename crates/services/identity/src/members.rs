@@ -425,6 +425,7 @@ impl Identity {
             mfa_last_step: None,
             mfa_phone: None,
             mfa_pending_phone: None,
+            mfa_phone_last4: None,
             created_at: now,
             updated_at: now,
         };

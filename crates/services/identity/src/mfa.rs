@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::domain::{recovery, AuditAction, AuditOutcome, TotpSecret};
 use crate::error::{invalid, IdentityError, Result};
 use crate::identity::{Actor, Identity, IssuedTokens};
-use crate::store;
+use crate::{sealed, store};
 
 pub struct Enrollment {
     pub secret: String,
@@ -36,7 +36,10 @@ impl Identity {
             ));
         }
         let secret = TotpSecret::generate();
-        user.mfa_pending_secret = Some(secret.to_base32());
+        user.mfa_pending_secret = Some(
+            self.seal_field(&sealed::PENDING_TOTP_SECRET, user_id, &secret.to_base32())
+                .await?,
+        );
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
         self.commit(tx).await?;
@@ -64,7 +67,10 @@ impl Identity {
             .ok_or(IdentityError::MfaState(
                 "no enrolment in progress: start with POST /v1/me/mfa/totp",
             ))?;
-        let secret = TotpSecret::from_base32(pending)
+        let pending = self
+            .open_field(&sealed::PENDING_TOTP_SECRET, user_id, pending)
+            .await?;
+        let secret = TotpSecret::from_base32(&pending)
             .map_err(|e| IdentityError::Internal(anyhow::anyhow!("pending secret: {e}")))?;
         let step = secret
             .verify(code, Utc::now().timestamp(), None)
@@ -166,6 +172,7 @@ impl Identity {
         user.mfa_last_step = None;
         user.mfa_phone = None;
         user.mfa_pending_phone = None;
+        user.mfa_phone_last4 = None;
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
         store::replace_recovery_codes(&mut tx, org, user_id, &[]).await?;

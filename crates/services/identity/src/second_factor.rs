@@ -9,6 +9,7 @@ use lanerunner_core::UserId;
 use crate::domain::{recovery, TotpError, TotpSecret};
 use crate::error::{IdentityError, Result};
 use crate::identity::Identity;
+use crate::sealed;
 use crate::store::{self, UserRow};
 
 /// How long a login's MFA challenge lives; also the window the attempt counter counts in.
@@ -54,7 +55,10 @@ impl Identity {
             // Only a phone is enrolled, and this is not a code texted to it.
             return Err(IdentityError::InvalidMfaCode);
         };
-        let secret = TotpSecret::from_base32(secret)
+        let secret = self
+            .open_field(&sealed::TOTP_SECRET, user.id, secret)
+            .await?;
+        let secret = TotpSecret::from_base32(&secret)
             .map_err(|e| IdentityError::Internal(anyhow::anyhow!("stored TOTP secret: {e}")))?;
         match secret.verify(code, now.timestamp(), user.mfa_last_step) {
             Ok(step) => {

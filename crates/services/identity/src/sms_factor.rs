@@ -16,6 +16,7 @@ use crate::error::{invalid, IdentityError, Result};
 use crate::identity::Identity;
 use crate::mfa::Confirmed;
 use crate::phone_codes::PhoneCodeError;
+use crate::sealed;
 use crate::store::{self, UserRow};
 
 /// How long a texted code can be checked (Twilio Verify's default code lifetime), and the
@@ -41,7 +42,10 @@ impl Identity {
                 "a phone is already enrolled; disable MFA first to enrol another",
             ));
         }
-        user.mfa_pending_phone = Some(number.clone());
+        user.mfa_pending_phone = Some(
+            self.seal_field(&sealed::PENDING_PHONE, user_id, &number)
+                .await?,
+        );
         user.updated_at = Utc::now();
         store::update_user(&mut tx, &user).await?;
         self.commit(tx).await?;
@@ -60,12 +64,15 @@ impl Identity {
     ) -> Result<Confirmed> {
         self.second_factor_attempt(user_id).await?;
         let user = self.member(org, user_id).await?;
-        let pending = user
+        let pending_stored = user
             .mfa_pending_phone
             .clone()
             .ok_or(IdentityError::MfaState(
                 "no phone enrolment in progress: start with POST /v1/me/mfa/sms",
             ))?;
+        let pending = self
+            .open_field(&sealed::PENDING_PHONE, user_id, &pending_stored)
+            .await?;
         // Asked before the transaction opens: a provider round trip must not hold a
         // database connection.
         if !self.texted_code_matches(user_id, &pending, code).await? {
@@ -75,12 +82,19 @@ impl Identity {
         let mut user = store::get_user_tx(&mut tx, org, user_id)
             .await?
             .ok_or(IdentityError::NotFound("user"))?;
-        if user.mfa_pending_phone.as_deref() != Some(pending.as_str()) {
+        // Each sealing is randomized: the same stored value means the same enrolment.
+        if user.mfa_pending_phone.as_deref() != Some(pending_stored.as_str()) {
             return Err(IdentityError::MfaState(
                 "the phone being enrolled changed meanwhile; confirm the code sent to it",
             ));
         }
         user.mfa_phone = user.mfa_pending_phone.take();
+        user.mfa_phone_last4 = Some(
+            pending
+                .chars()
+                .skip(pending.chars().count().saturating_sub(4))
+                .collect(),
+        );
         let confirmed = self.enrolled(tx, user, "sms", session, addr).await?;
         self.second_factor_passed(user_id).await;
         Ok(confirmed)
@@ -106,7 +120,8 @@ impl Identity {
         let number = user.mfa_phone.as_deref().ok_or(IdentityError::MfaState(
             "no phone is enrolled for text codes: use your authenticator app or a recovery code",
         ))?;
-        self.text_code(user.id, number).await
+        let number = self.open_field(&sealed::PHONE, user.id, number).await?;
+        self.text_code(user.id, &number).await
     }
 
     /// Sends a code, within the per-person allowance.
@@ -145,7 +160,10 @@ impl Identity {
     /// not hold a database connection); [`Self::check_second_factor`] takes the answer.
     pub(crate) async fn texted_code(&self, user: &UserRow, code: &str) -> Result<bool> {
         match user.mfa_phone.as_deref() {
-            Some(number) => self.texted_code_matches(user.id, number, code).await,
+            Some(number) => {
+                let number = self.open_field(&sealed::PHONE, user.id, number).await?;
+                self.texted_code_matches(user.id, &number, code).await
+            }
             None => Ok(false),
         }
     }

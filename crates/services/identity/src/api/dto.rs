@@ -226,7 +226,10 @@ impl From<UserRow> for UserView {
             email_verified: u.email_verified_at.is_some(),
             mfa_enabled,
             mfa_methods,
-            mfa_phone: u.mfa_phone.as_deref().map(lanerunner_core::phone::masked),
+            mfa_phone: u
+                .mfa_phone_last4
+                .as_deref()
+                .map(lanerunner_core::phone::masked),
             created_at: u.created_at,
         }
     }

@@ -91,7 +91,11 @@ from_row!(ApiKeyAuthRow, |row| {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SigningKeyRow {
     pub kid: String,
+    /// The private key in the clear: only in rows written before keys were sealed (empty
+    /// once `private_key` holds it).
     pub pkcs8_der: Vec<u8>,
+    /// The private key sealed (`crate::sealed::SIGNING_KEY`): base64 of its PKCS#8 document.
+    pub private_key: Option<String>,
     pub public_key: Vec<u8>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -481,7 +485,7 @@ pub async fn touch_api_key(
 /// Not tenant-scoped: signing keys belong to the service, not to an organization.
 pub async fn load_signing_keys(db: &Db) -> sqlx::Result<Vec<SigningKeyRow>> {
     on_db!(db, |p| {
-        sqlx::query_as("SELECT kid, pkcs8_der, public_key, created_at, expires_at FROM signing_keys ORDER BY created_at")
+        sqlx::query_as("SELECT kid, pkcs8_der, private_key, public_key, created_at, expires_at FROM signing_keys ORDER BY created_at")
         .fetch_all(p)
         .await
     })
@@ -491,15 +495,32 @@ pub async fn load_signing_keys(db: &Db) -> sqlx::Result<Vec<SigningKeyRow>> {
 pub async fn insert_signing_key(db: &Db, k: &SigningKeyRow) -> sqlx::Result<()> {
     on_db!(db, |p| {
         sqlx::query(
-        "INSERT INTO signing_keys (kid, pkcs8_der, public_key, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)"
+        "INSERT INTO signing_keys (kid, pkcs8_der, private_key, public_key, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
     )
     .bind(&k.kid)
     .bind(&k.pkcs8_der)
+    .bind(&k.private_key)
     .bind(&k.public_key)
     .bind(k.created_at)
     .bind(k.expires_at)
     .execute(p)
     .await
     .map(|_| ())
+    })
+}
+
+/// Moves a signing key written before keys were sealed to its sealed form (once: only while
+/// it has none).
+pub async fn seal_signing_key(db: &Db, kid: &str, sealed: &str) -> sqlx::Result<bool> {
+    on_db!(db, |p| {
+        sqlx::query(
+        "UPDATE signing_keys SET private_key = $2, pkcs8_der = $3 WHERE kid = $1 AND private_key IS NULL"
+    )
+    .bind(kid)
+    .bind(sealed)
+    .bind(Vec::<u8>::new())
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected() == 1)
     })
 }

@@ -36,6 +36,8 @@ pub struct UserRow {
     pub mfa_phone: Option<String>,
     /// A number being enrolled, until its first code is confirmed.
     pub mfa_pending_phone: Option<String>,
+    /// The verified number's last four digits, readable for display.
+    pub mfa_phone_last4: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -103,6 +105,7 @@ from_row!(UserRow, |row| {
         mfa_last_step: row.try_get("mfa_last_step")?,
         mfa_phone: row.try_get("mfa_phone")?,
         mfa_pending_phone: row.try_get("mfa_pending_phone")?,
+        mfa_phone_last4: row.try_get("mfa_phone_last4")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -125,7 +128,7 @@ from_row!(InvitationRow, |row| {
 
 const USER_COLUMNS: &str =
     "id, org_id, email, name, role, active, password_hash, email_verified_at, mfa_secret, \
-                            mfa_pending_secret, mfa_last_step, mfa_phone, mfa_pending_phone, created_at, updated_at";
+                            mfa_pending_secret, mfa_last_step, mfa_phone, mfa_pending_phone, mfa_phone_last4, created_at, updated_at";
 const INVITATION_COLUMNS: &str =
     "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at";
 
@@ -287,7 +290,7 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
         "UPDATE users SET name = $3, role = $4, active = $5, password_hash = $6, email_verified_at = $7, mfa_secret = $8, \
-         mfa_pending_secret = $9, mfa_last_step = $10, mfa_phone = $11, mfa_pending_phone = $12, updated_at = $13 \
+         mfa_pending_secret = $9, mfa_last_step = $10, mfa_phone = $11, mfa_pending_phone = $12, updated_at = $13, mfa_phone_last4 = $14 \
          WHERE org_id = $1 AND id = $2"
     )
     .bind(u.org_id)
@@ -303,6 +306,7 @@ pub async fn update_user(tx: &mut Tx, u: &UserRow) -> sqlx::Result<()> {
     .bind(&u.mfa_phone)
     .bind(&u.mfa_pending_phone)
     .bind(u.updated_at)
+    .bind(&u.mfa_phone_last4)
     .execute(c)
     .await
     .map(|_| ())

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::envelope::{open_with, seal_with, CryptoError, DataKey, KEY_LEN};
+use super::envelope::{open_with, seal_with, CryptoError, DataKey, KEY_LEN};
 
 /// A data key wrapped by a KEK version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +133,7 @@ mod tests {
         let v1 = ring(1, &[1]);
         let wrapped = v1.wrap(&dek).unwrap();
         assert_eq!(wrapped.version, 1);
-        assert_eq!(wrapped.bytes.len(), 32 + crate::envelope::OVERHEAD);
+        assert_eq!(wrapped.bytes.len(), 32 + crate::sealing::envelope::OVERHEAD);
         assert!(
             !wrapped.bytes.windows(32).any(|w| w == dek.0),
             "the data key is not in the clear"
