@@ -67,6 +67,20 @@ pub enum BenchCommand {
         #[arg(long, default_value = "both")]
         store: String,
     },
+    /// Field encryption: a record's sensitive fields sealed and opened on write and read
+    /// against the same paths in the clear, then a full data key rotation of `records`
+    /// records online under load.
+    Sealing {
+        #[arg(long, default_value_t = 20_000)]
+        ops: usize,
+        #[arg(long, default_value_t = 8)]
+        workers: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        records: usize,
+        /// `sqlite`, `postgres` or `both`.
+        #[arg(long, default_value = "sqlite")]
+        store: String,
+    },
     /// The ledger: balanced journal entries a second with concurrent writers, and its
     /// invariants checked after the run.
     Ledger {
@@ -286,6 +300,24 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 records,
                 writers,
                 orgs,
+                store,
+                postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
+                    .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+        BenchCommand::Sealing {
+            ops,
+            workers,
+            records,
+            store,
+        } => {
+            let report = crate::bench_sealing::bench(crate::bench_sealing::SealingBench {
+                ops,
+                workers,
+                records,
                 store,
                 postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
                     .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),

@@ -18,6 +18,8 @@ pub mod bench_notifications;
 #[cfg(feature = "bench")]
 pub mod bench_reconcile;
 #[cfg(feature = "bench")]
+pub mod bench_sealing;
+#[cfg(feature = "bench")]
 pub mod bench_search;
 pub mod bench_storage;
 #[cfg(feature = "bench")]

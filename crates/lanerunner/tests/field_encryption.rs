@@ -407,3 +407,20 @@ async fn aws_kms_wraps_the_data_keys_and_a_new_kms_key_rewraps_them() {
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `lanerunner bench sealing` at a small size: both paths run, and its rotation serves
+/// every request, leaves nothing under the old key and retires it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sealing_benchmark_rotates_online_without_a_failed_request() {
+    let report = lanerunner::bench_sealing::bench(lanerunner::bench_sealing::SealingBench {
+        ops: 50,
+        workers: 2,
+        records: 3_000,
+        store: "sqlite".into(),
+        postgres_admin_url: String::new(),
+    })
+    .await
+    .unwrap();
+    assert!(report.contains("sealed (LaneRunner)") && report.contains("clear (peer)"), "{report}");
+    assert!(report.contains("**0 failed**") && report.contains("retired"), "{report}");
+}

@@ -364,9 +364,11 @@ impl FieldSealer {
                 let rows = store::not_under(&self.db, field, active, after.as_ref(), batch).await?;
                 let Some((last, _)) = rows.last() else { break };
                 after = Some(last.clone());
+                // Sealed before the batch's transaction opens; each write is a
+                // compare-and-set on the value read.
+                let (mut clear, mut changes) = (Vec::new(), Vec::new());
                 for (id, old) in &rows {
                     let row = id.to_string();
-                    let was_clear = matches!(value::parse(old), Ok(Stored::Clear(_)));
                     let plain = match self.open(field, &row, old).await {
                         Ok(p) => p,
                         Err(e) => {
@@ -376,14 +378,15 @@ impl FieldSealer {
                         }
                     };
                     let new = self.seal(field, &row, &plain).await?;
-                    if store::replace(&self.db, field, id, old, &new).await? {
-                        if was_clear {
-                            report.sealed += 1;
-                        } else {
-                            report.resealed += 1;
-                        }
-                    }
+                    let target = if matches!(value::parse(old), Ok(Stored::Clear(_))) {
+                        &mut clear
+                    } else {
+                        &mut changes
+                    };
+                    target.push((id.clone(), old.clone(), new));
                 }
+                report.sealed += store::replace_all(&self.db, field, &clear).await?;
+                report.resealed += store::replace_all(&self.db, field, &changes).await?;
                 if rows.len() < batch as usize {
                     break;
                 }

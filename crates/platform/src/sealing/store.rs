@@ -191,26 +191,34 @@ pub async fn not_under(
     })
 }
 
-/// Replaces `old` with `new` if the value is still `old` (a write since wins).
-pub async fn replace(
+/// Replaces each `old` with its `new` where the value is still `old` (a write since wins),
+/// in one transaction; returns how many were replaced.
+pub async fn replace_all(
     db: &Db,
     field: &SealedField,
-    id: &RowKey,
-    old: &str,
-    new: &str,
-) -> sqlx::Result<bool> {
+    changes: &[(RowKey, String, String)],
+) -> sqlx::Result<u64> {
     let sql = format!(
         "UPDATE {t} SET {c} = $1 WHERE {id} = $2 AND {c} = $3",
         t = field.table,
         c = field.column,
         id = field.id_column
     );
-    on_db!(db, |p| {
-        let q = sqlx::query(&sql).bind(new);
-        let q = match id {
-            RowKey::Uuid(u) => q.bind(*u),
-            RowKey::Text(t) => q.bind(t.clone()),
-        };
-        q.bind(old).execute(p).await.map(|r| r.rows_affected() == 1)
-    })
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = db.begin().await?;
+    let mut replaced = 0;
+    for (id, old, new) in changes {
+        replaced += on_tx!(&mut tx, |c| {
+            let q = sqlx::query(&sql).bind(new);
+            let q = match id {
+                RowKey::Uuid(u) => q.bind(*u),
+                RowKey::Text(t) => q.bind(t.clone()),
+            };
+            q.bind(old).execute(c).await?.rows_affected()
+        });
+    }
+    tx.commit().await?;
+    Ok(replaced)
 }
