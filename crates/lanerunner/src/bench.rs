@@ -176,7 +176,11 @@ pub async fn identity(opts: IdentityBenchOptions) -> anyhow::Result<String> {
             move || {
                 let auth = auth.clone();
                 let t = t.clone();
-                async move { auth.authenticate(&t).await.is_ok() }
+                async move {
+                    auth.authenticate(&t, std::net::Ipv4Addr::LOCALHOST.into())
+                        .await
+                        .is_ok()
+                }
             },
         )
         .await;

@@ -45,6 +45,8 @@ const TAX_ID: SealedField = SealedField {
     purpose: "bench_people.tax_id",
 };
 
+const INSERT: &str = "INSERT INTO bench_people (id, name, phone, tax_id) VALUES ($1, $2, $3, $4)";
+
 fn phone(n: usize) -> String {
     format!("+1415{:07}", n % 10_000_000)
 }
@@ -61,16 +63,14 @@ async fn write(db: &Db, sealer: Option<&FieldSealer>, id: &str, n: usize) -> any
         ),
         None => (phone(n), tax_id(n)),
     };
-    on_db!(db, |c| sqlx::query(
-        "INSERT INTO bench_people (id, name, phone, tax_id) VALUES ($1, $2, $3, $4)"
-    )
-    .bind(id)
-    .bind(format!("Carrier {n}"))
-    .bind(p)
-    .bind(t)
-    .execute(c)
-    .await
-    .map(|_| ()))?;
+    on_db!(db, |c| sqlx::query(INSERT)
+        .bind(id)
+        .bind(format!("Carrier {n}"))
+        .bind(p)
+        .bind(t)
+        .execute(c)
+        .await
+        .map(|_| ()))?;
     Ok(())
 }
 
@@ -151,16 +151,14 @@ async fn seed(db: &Db, sealer: &FieldSealer, records: usize) -> anyhow::Result<(
         }
         let mut tx = db.begin().await?;
         for (p, t, id, n) in &rows {
-            on_tx!(&mut tx, |c| sqlx::query(
-                "INSERT INTO bench_people (id, name, phone, tax_id) VALUES ($1, $2, $3, $4)"
-            )
-            .bind(id)
-            .bind(format!("Carrier {n}"))
-            .bind(p)
-            .bind(t)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
+            on_tx!(&mut tx, |c| sqlx::query(INSERT)
+                .bind(id)
+                .bind(format!("Carrier {n}"))
+                .bind(p)
+                .bind(t)
+                .execute(c)
+                .await
+                .map(|_| ()))?;
         }
         tx.commit().await?;
     }
@@ -168,6 +166,11 @@ async fn seed(db: &Db, sealer: &FieldSealer, records: usize) -> anyhow::Result<(
 }
 
 async fn rotation(db: &Db, sealer: Arc<FieldSealer>, b: &SealingBench) -> anyhow::Result<String> {
+    // Only the rotation's records: the first part's are dropped.
+    on_db!(db, |c| sqlx::query("DELETE FROM bench_people")
+        .execute(c)
+        .await
+        .map(|_| ()))?;
     let seeded = Instant::now();
     seed(db, &sealer, b.records).await?;
     let seed_secs = seeded.elapsed().as_secs_f64();

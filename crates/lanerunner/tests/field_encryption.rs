@@ -421,6 +421,12 @@ async fn the_sealing_benchmark_rotates_online_without_a_failed_request() {
     })
     .await
     .unwrap();
-    assert!(report.contains("sealed (LaneRunner)") && report.contains("clear (peer)"), "{report}");
-    assert!(report.contains("**0 failed**") && report.contains("retired"), "{report}");
+    assert!(
+        report.contains("sealed (LaneRunner)") && report.contains("clear (peer)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("**0 failed**") && report.contains("retired"),
+        "{report}"
+    );
 }

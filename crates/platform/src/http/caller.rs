@@ -4,6 +4,7 @@
 //! requires. `Caller` itself is not an extractor, so a handler cannot skip the scope check
 //! or forget tenancy; only the MFA enrolment routes take [`EnrollingCaller`].
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -15,6 +16,7 @@ use lanerunner_core::{
 };
 use uuid::Uuid;
 
+use super::client_addr::ClientAddr;
 use super::Problem;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +91,9 @@ impl Caller {
 /// kit only knows it as this trait.
 #[async_trait]
 pub trait Authenticator: Send + Sync + 'static {
-    async fn authenticate(&self, credential: &str) -> Result<Caller, Problem>;
+    /// `client` is the request's address (after trusted proxies): the organization's and
+    /// the API key's IP allowlists are checked against it.
+    async fn authenticate(&self, credential: &str, client: IpAddr) -> Result<Caller, Problem>;
 }
 
 /// Request extension through which the extractor finds the authenticator.
@@ -243,8 +247,12 @@ impl<S: Send + Sync> FromRequestParts<S> for EnrollingCaller {
             .ok_or_else(|| {
                 Problem::unavailable("authentication is not configured in this process")
             })?;
-        let token = bearer(parts)?;
-        let caller = auth.0.authenticate(token).await?;
+        let token = bearer(parts)?.to_owned();
+        let ClientAddr(client) = match ClientAddr::from_request_parts(parts, _state).await {
+            Ok(addr) => addr,
+            Err(never) => match never {},
+        };
+        let caller = auth.0.authenticate(&token, client).await?;
         if let Some(limiter) = parts.extensions.get::<RateLimiter>().cloned() {
             limiter.check(&caller).await?;
         }

@@ -22,6 +22,7 @@ impl Identity {
         name: &str,
         scopes: Vec<String>,
         expires_at: Option<DateTime<Utc>>,
+        ip_allowlist: &[String],
         addr: IpAddr,
     ) -> Result<(ApiKeyRow, SecretToken)> {
         caller
@@ -34,6 +35,8 @@ impl Identity {
             ),
             check_expiry(expires_at, Utc::now()),
         )?;
+        let ip_allowlist = crate::domain::IpAllowlist::parse(ip_allowlist)
+            .map_err(|e| invalid("ip_allowlist", e))?;
         // A credential hands out only what it holds: a key with identity:write cannot mint
         // a key that reaches loads.
         if !caller.scopes.covers_all(&scopes) {
@@ -73,6 +76,7 @@ impl Identity {
             expires_at,
             last_used_at: None,
             revoked_at: None,
+            ip_allowlist: Json(ip_allowlist.to_strings()),
         };
         store::insert_api_key(&mut tx, &key, &secret.hash()).await?;
         self.audit(
@@ -81,7 +85,7 @@ impl Identity {
             AuditAction::ApiKeyCreated,
             AuditOutcome::Success,
             Some(key.id),
-            json!({ "scopes": &key.scopes.0, "name": key.name }),
+            json!({ "scopes": &key.scopes.0, "name": key.name, "ip_allowlist": &key.ip_allowlist.0 }),
         )
         .await?;
         self.commit(tx).await?;

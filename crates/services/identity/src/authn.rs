@@ -1,6 +1,7 @@
 //! The authenticator every service's routes use: access tokens are verified locally with
 //! the key set (no database round trip); API keys are looked up by hash.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use chrono::Utc;
 use lanerunner_core::{OrgId, OrgKind, Role, SessionId, UserId};
 use lanerunner_platform::http::{Authenticator, Caller, Principal, Problem};
 
-use crate::domain::{SecretToken, TokenError, TokenKind};
+use crate::domain::{IpAllowlist, SecretToken, TokenError, TokenKind};
 use crate::identity::Identity;
 use crate::store;
 
@@ -21,10 +22,10 @@ pub struct IdentityAuthenticator(pub Arc<Identity>);
 
 #[async_trait]
 impl Authenticator for IdentityAuthenticator {
-    async fn authenticate(&self, credential: &str) -> Result<Caller, Problem> {
+    async fn authenticate(&self, credential: &str, client: IpAddr) -> Result<Caller, Problem> {
         let id = &self.0;
         if credential.starts_with(TokenKind::ApiKey.prefix()) {
-            return id.authenticate_api_key(credential).await;
+            return id.authenticate_api_key(credential, client).await;
         }
         let claims = id.keyring.verify(credential).await.map_err(|e| {
             Problem::unauthenticated(match e {
@@ -46,6 +47,9 @@ impl Authenticator for IdentityAuthenticator {
         let org_kind: OrgKind = claims.org_kind.parse().map_err(|_| {
             Problem::unauthenticated("the token names an unknown organization kind")
         })?;
+        if !id.org_allowlist(OrgId(claims.org)).await?.allows(client) {
+            return Err(not_allowed(client, "this organization"));
+        }
         Ok(Caller {
             org: OrgId(claims.org),
             org_kind,
@@ -59,7 +63,11 @@ impl Authenticator for IdentityAuthenticator {
 }
 
 impl Identity {
-    async fn authenticate_api_key(&self, credential: &str) -> Result<Caller, Problem> {
+    async fn authenticate_api_key(
+        &self,
+        credential: &str,
+        client: IpAddr,
+    ) -> Result<Caller, Problem> {
         let secret = SecretToken::parse(TokenKind::ApiKey, credential)
             .map_err(|_| Problem::unauthenticated("malformed API key"))?;
         let row = store::find_api_key_for_auth(&self.db, &secret.hash())
@@ -83,6 +91,12 @@ impl Identity {
                 ))
             }
         };
+        if !IpAllowlist::stored(&row.org_ip_allowlist).allows(client) {
+            return Err(not_allowed(client, "this organization"));
+        }
+        if !IpAllowlist::stored(&key.ip_allowlist).allows(client) {
+            return Err(not_allowed(client, "this API key"));
+        }
         let role = key.role.capped_by(owner_role);
         let touch_key = format!("identity:api-key-touched:{}", key.id);
         if matches!(self.cache.get(&touch_key).await, Ok(None)) {
@@ -100,5 +114,54 @@ impl Identity {
             session: None,
             mfa_enrollment_pending: false,
         })
+    }
+}
+
+/// How long an instance trusts the organization's allowlist it read (a change made through
+/// the API is seen at once: it clears the shared cache entry).
+const ALLOWLIST_TTL: Duration = Duration::from_secs(30);
+
+fn allowlist_key(org: OrgId) -> String {
+    format!("identity:org-ip-allowlist:{}", org.as_uuid())
+}
+
+/// A request from outside an allowlist: refused, and logged (the address, not the
+/// credential).
+fn not_allowed(client: IpAddr, whose: &str) -> Problem {
+    tracing::warn!(%client, whose, "request refused: outside the IP allowlist");
+    Problem::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "ip-not-allowed",
+        "Address not allowed",
+    )
+    .detail(format!(
+        "requests from {client} are not allowed for {whose} (its IP allowlist)"
+    ))
+}
+
+impl Identity {
+    /// The organization's allowlist, through the cache: a user's request does not read the
+    /// store for it more than once per `ALLOWLIST_TTL` (per cache).
+    pub(crate) async fn org_allowlist(&self, org: OrgId) -> Result<IpAllowlist, Problem> {
+        let key = allowlist_key(org);
+        if let Ok(Some(bytes)) = self.cache.get(&key).await {
+            if let Ok(entries) = serde_json::from_slice::<Vec<String>>(&bytes) {
+                return Ok(IpAllowlist::stored(&entries));
+            }
+        }
+        let entries = store::get_org(&self.db, org)
+            .await?
+            .map(|o| o.ip_allowlist.0)
+            .unwrap_or_default();
+        if let Ok(bytes) = serde_json::to_vec(&entries) {
+            let _ = self.cache.set(&key, &bytes, ALLOWLIST_TTL).await;
+        }
+        Ok(IpAllowlist::stored(&entries))
+    }
+
+    pub(crate) async fn forget_org_allowlist(&self, org: OrgId) {
+        if let Err(e) = self.cache.delete(&allowlist_key(org)).await {
+            tracing::warn!(%org, error = %e, "could not clear the cached IP allowlist; it expires within 30 s");
+        }
     }
 }

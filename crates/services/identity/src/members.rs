@@ -22,6 +22,7 @@ pub struct OrgChanges {
     pub mc_number: Option<String>,
     pub usdot_number: Option<String>,
     pub require_mfa: Option<bool>,
+    pub ip_allowlist: Option<Vec<String>>,
 }
 
 pub(crate) fn actor(caller: &Caller, addr: IpAddr) -> Actor {
@@ -82,6 +83,17 @@ impl Identity {
                 }
             }
         }
+        if let Some(entries) = changes.ip_allowlist {
+            match crate::domain::IpAllowlist::parse(&entries) {
+                // The change must not lock out the very request making it.
+                Ok(list) if !list.allows(addr) => v.add(
+                    "ip_allowlist",
+                    format!("would shut out this request's own address {addr}; include it"),
+                ),
+                Ok(list) => org.ip_allowlist = sqlx::types::Json(list.to_strings()),
+                Err(e) => v.add("ip_allowlist", e),
+            }
+        }
         v.finish()?;
         if let Some(require) = changes.require_mfa {
             org.require_mfa = require;
@@ -100,7 +112,19 @@ impl Identity {
             )
             .await?;
         }
+        if before.ip_allowlist != org.ip_allowlist {
+            self.audit(
+                &mut tx,
+                actor(caller, addr),
+                AuditAction::OrgIpAllowlistChanged,
+                AuditOutcome::Success,
+                Some(org.id),
+                json!({ "before": before.ip_allowlist.0, "after": org.ip_allowlist.0 }),
+            )
+            .await?;
+        }
         self.commit(tx).await?;
+        self.forget_org_allowlist(org.id).await;
         Ok(org)
     }
 

@@ -91,6 +91,7 @@ impl Identity {
             mc_number: mc.map(|m| m.digits().to_owned()),
             usdot_number: usdot.map(|u| u.digits().to_owned()),
             require_mfa: false,
+            ip_allowlist: sqlx::types::Json(Vec::new()),
             created_at: now,
             updated_at: now,
         };

@@ -57,13 +57,19 @@ struct SocketCaller {
 #[derive(Clone)]
 struct Recheck {
     credential: String,
+    client: std::net::IpAddr,
     auth: AuthenticatorHandle,
 }
 
 impl Recheck {
     /// Whether the credential still authenticates as a caller that may hear the feed.
     async fn still_valid(&self) -> bool {
-        match self.auth.0.authenticate(&self.credential).await {
+        match self
+            .auth
+            .0
+            .authenticate(&self.credential, self.client)
+            .await
+        {
             Ok(c) => !c.mfa_enrollment_pending && hears_anything(&c),
             Err(_) => false,
         }
@@ -93,6 +99,11 @@ impl<S: Send + Sync> FromRequestParts<S> for SocketCaller {
         }
         let caller = enrolled_caller(parts, state).await?;
         let credential = lanerunner_platform::http::caller::bearer(parts)?.to_owned();
+        use lanerunner_platform::http::client_addr::ClientAddr;
+        let ClientAddr(client) = match ClientAddr::from_request_parts(parts, state).await {
+            Ok(addr) => addr,
+            Err(never) => match never {},
+        };
         let auth = parts
             .extensions
             .get::<AuthenticatorHandle>()
@@ -107,7 +118,11 @@ impl<S: Send + Sync> FromRequestParts<S> for SocketCaller {
         }
         Ok(SocketCaller {
             caller,
-            recheck: Recheck { credential, auth },
+            recheck: Recheck {
+                credential,
+                client,
+                auth,
+            },
         })
     }
 }

@@ -169,6 +169,8 @@ pub struct OrgView {
     pub mc_number: Option<String>,
     pub usdot_number: Option<String>,
     pub require_mfa: bool,
+    /// CIDR blocks every request for the organization must come from (empty: any).
+    pub ip_allowlist: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -181,6 +183,7 @@ impl From<OrgRow> for OrgView {
             mc_number: o.mc_number,
             usdot_number: o.usdot_number,
             require_mfa: o.require_mfa,
+            ip_allowlist: o.ip_allowlist.0,
             created_at: o.created_at,
         }
     }
@@ -193,6 +196,9 @@ pub struct OrgPatch {
     pub mc_number: Option<String>,
     pub usdot_number: Option<String>,
     pub require_mfa: Option<bool>,
+    /// CIDR blocks (or addresses) every request for the organization must come from; `[]`
+    /// allows any. A list that would shut out the request making the change is refused.
+    pub ip_allowlist: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -310,6 +316,9 @@ pub struct ApiKeyRequest {
     pub name: String,
     pub scopes: Vec<String>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// CIDR blocks (or addresses) the key may be used from, within the organization's.
+    #[serde(default)]
+    pub ip_allowlist: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -325,6 +334,8 @@ pub struct ApiKeyView {
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked: bool,
+    /// CIDR blocks the key may be used from (empty: the organization's list alone).
+    pub ip_allowlist: Vec<String>,
 }
 
 impl From<ApiKeyRow> for ApiKeyView {
@@ -339,6 +350,7 @@ impl From<ApiKeyRow> for ApiKeyView {
             expires_at: k.expires_at,
             last_used_at: k.last_used_at,
             revoked: k.revoked_at.is_some(),
+            ip_allowlist: k.ip_allowlist.0,
         }
     }
 }

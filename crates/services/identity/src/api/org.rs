@@ -36,6 +36,7 @@ pub async fn patch_org(
         mc_number: req.mc_number,
         usdot_number: req.usdot_number,
         require_mfa: req.require_mfa,
+        ip_allowlist: req.ip_allowlist,
     };
     Ok(Json(
         id.update_organization(&caller, changes, addr).await?.into(),
@@ -148,7 +149,14 @@ pub async fn create_api_key(
     ApiJson(req): ApiJson<ApiKeyRequest>,
 ) -> Result<impl IntoResponse, Problem> {
     let (key, secret) = id
-        .create_api_key(&caller, &req.name, req.scopes, req.expires_at, addr)
+        .create_api_key(
+            &caller,
+            &req.name,
+            req.scopes,
+            req.expires_at,
+            &req.ip_allowlist,
+            addr,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

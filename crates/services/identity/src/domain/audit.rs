@@ -90,6 +90,8 @@ catalogue! {
         // The organization and its members.
         /// The organization's MFA requirement changed.
         OrgRequireMfaChanged => "org_require_mfa_changed",
+        /// The organization's IP allowlist changed.
+        OrgIpAllowlistChanged => "org_ip_allowlist_changed",
         /// A member's role changed; their sessions ended.
         RoleChanged => "role_changed",
         /// A member was deactivated; their sessions and API keys ended.

@@ -1,6 +1,7 @@
 //! The identity service's pure domain: rules and cryptography with no I/O, so every
 //! piece is unit-tested without a database or a server.
 
+pub mod allowlist;
 pub mod audit;
 pub mod audit_chain;
 pub mod authority;
@@ -13,6 +14,7 @@ pub mod recovery;
 pub mod secret_token;
 pub mod totp;
 
+pub use allowlist::IpAllowlist;
 pub use audit::{AuditAction, AuditOutcome};
 pub use authority::{AuthorityNumberError, McNumber, UsdotNumber};
 pub use digest::{constant_time_eq, sha256_hex};

@@ -43,6 +43,8 @@ pub struct ApiKeyRow {
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// CIDR blocks this key may be used from (empty: the organization's list alone).
+    pub ip_allowlist: Json<Vec<String>>,
 }
 
 /// An API key as the authenticator needs it: the key, the member on record as its owner
@@ -53,6 +55,7 @@ pub struct ApiKeyAuthRow {
     pub owner_role: Option<Role>,
     pub owner_active: Option<bool>,
     pub org_kind: OrgKind,
+    pub org_ip_allowlist: Json<Vec<String>>,
 }
 
 from_row!(ApiKeyRow, |row| {
@@ -69,6 +72,7 @@ from_row!(ApiKeyRow, |row| {
         expires_at: row.try_get("expires_at")?,
         last_used_at: row.try_get("last_used_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        ip_allowlist: row.try_get("ip_allowlist")?,
     })
 });
 
@@ -85,6 +89,7 @@ from_row!(ApiKeyAuthRow, |row| {
             .transpose()?,
         owner_active: row.try_get("owner_active")?,
         org_kind: stored("organizations", org_id, "kind", row.try_get("org_kind")?)?,
+        org_ip_allowlist: row.try_get("org_ip_allowlist")?,
     })
 });
 
@@ -102,7 +107,7 @@ pub struct SigningKeyRow {
 }
 
 const API_KEY_COLUMNS: &str =
-    "id, org_id, name, prefix, scopes, role, created_by, created_at, expires_at, last_used_at, revoked_at";
+    "id, org_id, name, prefix, scopes, role, created_by, created_at, expires_at, last_used_at, revoked_at, ip_allowlist";
 
 pub async fn insert_session(tx: &mut Tx, s: &SessionRow) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
@@ -369,8 +374,8 @@ pub async fn use_recovery_code(
 pub async fn insert_api_key(tx: &mut Tx, k: &ApiKeyRow, hash: &str) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
-        "INSERT INTO api_keys (id, org_id, name, prefix, key_hash, scopes, role, created_by, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        "INSERT INTO api_keys (id, org_id, name, prefix, key_hash, scopes, role, created_by, created_at, expires_at, ip_allowlist) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     )
     .bind(k.id)
     .bind(k.org_id)
@@ -382,6 +387,7 @@ pub async fn insert_api_key(tx: &mut Tx, k: &ApiKeyRow, hash: &str) -> sqlx::Res
     .bind(k.created_by)
     .bind(k.created_at)
     .bind(k.expires_at)
+    .bind(&k.ip_allowlist)
     .execute(c)
     .await
     .map(|_| ())
@@ -391,9 +397,10 @@ pub async fn insert_api_key(tx: &mut Tx, k: &ApiKeyRow, hash: &str) -> sqlx::Res
 /// One round trip per API call: the key by hash, with its owner's current role and state
 /// and its organization's kind. Not tenant-scoped: the key itself is what names its tenant.
 pub async fn find_api_key_for_auth(db: &Db, hash: &str) -> sqlx::Result<Option<ApiKeyAuthRow>> {
-    let sql = "SELECT k.id, k.org_id, k.name, k.prefix, k.scopes, k.role, k.created_by, k.created_at, \
-               k.expires_at, k.last_used_at, k.revoked_at, u.role AS owner_role, u.active AS owner_active, \
-               o.kind AS org_kind \
+    let sql =
+        "SELECT k.id, k.org_id, k.name, k.prefix, k.scopes, k.role, k.created_by, k.created_at, \
+               k.expires_at, k.last_used_at, k.revoked_at, k.ip_allowlist, u.role AS owner_role, \
+               u.active AS owner_active, o.kind AS org_kind, o.ip_allowlist AS org_ip_allowlist \
                FROM api_keys k JOIN organizations o ON o.id = k.org_id \
                LEFT JOIN users u ON u.id = k.created_by AND u.org_id = k.org_id \
                WHERE k.key_hash = $1";

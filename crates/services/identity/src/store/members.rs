@@ -15,6 +15,8 @@ pub struct OrgRow {
     pub mc_number: Option<String>,
     pub usdot_number: Option<String>,
     pub require_mfa: bool,
+    /// CIDR blocks every request for the organization must come from (empty: any).
+    pub ip_allowlist: sqlx::types::Json<Vec<String>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -84,6 +86,7 @@ from_row!(OrgRow, |row| {
         mc_number: row.try_get("mc_number")?,
         usdot_number: row.try_get("usdot_number")?,
         require_mfa: row.try_get("require_mfa")?,
+        ip_allowlist: row.try_get("ip_allowlist")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -174,7 +177,7 @@ pub async fn get_org_tx(tx: &mut Tx, org: OrgId) -> sqlx::Result<Option<OrgRow>>
 pub async fn update_org(tx: &mut Tx, org: &OrgRow) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
-        "UPDATE organizations SET name = $2, mc_number = $3, usdot_number = $4, require_mfa = $5, updated_at = $6 WHERE id = $1"
+        "UPDATE organizations SET name = $2, mc_number = $3, usdot_number = $4, require_mfa = $5, updated_at = $6, ip_allowlist = $7 WHERE id = $1"
     )
     .bind(org.id)
     .bind(&org.name)
@@ -182,6 +185,7 @@ pub async fn update_org(tx: &mut Tx, org: &OrgRow) -> sqlx::Result<()> {
     .bind(&org.usdot_number)
     .bind(org.require_mfa)
     .bind(org.updated_at)
+    .bind(&org.ip_allowlist)
     .execute(c)
     .await
     .map(|_| ())
