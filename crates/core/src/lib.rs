@@ -5,6 +5,7 @@ pub mod event;
 pub mod id;
 pub mod market;
 pub mod money;
+pub mod pan;
 pub mod phone;
 pub mod scope;
 pub mod tenancy;

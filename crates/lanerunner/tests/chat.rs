@@ -525,3 +525,47 @@ both_backends!(
         assert_eq!(listed[0]["unread"], 1);
     }
 );
+
+both_backends!(
+    /// PCI: a card number pasted into a message is masked to its last four digits before it
+    /// is stored, answered or listed; a message without one is kept exactly.
+    async fn a_card_number_pasted_into_a_message_is_never_stored(app: TestApp) {
+        let broker = app.signup("pan-b@example.com", "broker").await;
+        let carrier = app.signup("pan-c@example.com", "carrier").await;
+        let load =
+            lanerunner::testing::posted(&app, &broker, &dallas_atlanta_load("PAN", 250_000)).await;
+        let c = json_of(
+            start_about(&app, &carrier, json!({"load_id": load})).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let msgs = format!(
+            "/v1/chat/conversations/{}/messages",
+            c["id"].as_str().unwrap()
+        );
+        for (sent, kept) in [
+            (
+                "my card is 4242 4242 4242 4242 exp 12/29",
+                "my card is [card ••••4242] exp 12/29",
+            ),
+            ("or 5555-5555-5555-4444", "or [card ••••4444]"),
+            ("378282246310005", "[card ••••0005]"),
+            (
+                "MC 123456 — call 415-555-0142",
+                "MC 123456 — call 415-555-0142",
+            ),
+        ] {
+            let m = json_of(
+                post(&app, &msgs, &carrier, json!({ "text": sent })).await,
+                StatusCode::CREATED,
+            )
+            .await;
+            assert_eq!(m["text"], kept);
+        }
+        let listed = json_of(app.get(&msgs, Some(&broker.access)).await, StatusCode::OK).await;
+        let all = listed.to_string();
+        for number in ["4242 4242", "5555-5555", "378282246"] {
+            assert!(!all.contains(number), "{all}");
+        }
+    }
+);

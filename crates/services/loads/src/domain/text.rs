@@ -1,6 +1,7 @@
 //! Free text as the service accepts it, for every text field of every input (loads, stops,
 //! contacts, trucks, reasons, saved-search names, places, search parameters, CSV cells,
-//! the Idempotency-Key).
+//! the Idempotency-Key). A card number (Luhn-valid, 13–19 digits) is refused in any of
+//! them (PCI: none is ever stored).
 //!
 //! Control characters (Unicode general category Cc: U+0000–U+001F and U+007F–U+009F) are
 //! refused at validation. PostgreSQL's `text` and `jsonb` reject U+0000 outright (a 500 at
@@ -91,6 +92,14 @@ impl Text {
         if !check_chars(errs, field, value, self.lines) {
             return false;
         }
+        // PCI: a card number is refused wherever text is typed; LaneRunner stores none.
+        if lanerunner_core::pan::contains(value) {
+            errs.add(
+                field,
+                "must not contain a card number (LaneRunner never stores one; payments go through the processor)",
+            );
+            return false;
+        }
         let len = value.trim().chars().count();
         if self.required && len == 0 {
             errs.add(field, "must not be empty");
@@ -111,6 +120,23 @@ impl Text {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_card_number_is_refused_in_every_kind_of_field() {
+        for rule in [
+            Text::line(200),
+            Text::prose(2_000),
+            Text::line(200).required(),
+        ] {
+            for value in ["4242 4242 4242 4242", "pay 5555-5555-5555-4444 now"] {
+                let mut errs = Violations::default();
+                assert!(!rule.check(&mut errs, "notes", value), "{value}");
+                assert!(format!("{errs:?}").contains("card number"), "{errs:?}");
+            }
+            let mut errs = Violations::default();
+            assert!(rule.check(&mut errs, "notes", "MC 123456, call 415-555-0142"));
+        }
+    }
 
     #[test]
     fn one_line_fields_refuse_every_control_character() {

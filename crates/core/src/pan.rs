@@ -1,0 +1,148 @@
+//! Card numbers (primary account numbers) in free text. LaneRunner never takes cards itself
+//! (Stripe's components do, PCI SAQ A), but people paste them where they type: a chat
+//! message, a note. Anything shaped like one — 13 to 19 digits, in groups separated by
+//! single spaces or dashes — that passes the Luhn check is masked to its last four digits
+//! before it is stored, sent on, or logged.
+
+use std::borrow::Cow;
+
+/// What a masked card number becomes: its last four digits only.
+pub fn masked_form(last4: &str) -> String {
+    format!("[card ••••{last4}]")
+}
+
+/// `text` with every card number masked (borrowed when there was none).
+pub fn mask(text: &str) -> Cow<'_, str> {
+    let found = find(text);
+    if found.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end, last4) in found {
+        out.push_str(&text[at..start]);
+        out.push_str(&masked_form(&last4));
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    Cow::Owned(out)
+}
+
+pub fn contains(text: &str) -> bool {
+    !find(text).is_empty()
+}
+
+/// Byte ranges of the card numbers in `text`, with their last four digits.
+fn find(text: &str) -> Vec<(usize, usize, String)> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        // A run starts at a digit not preceded by a digit (or a letter: part of a word).
+        if !bytes[i].is_ascii_digit() || (i > 0 && bytes[i - 1].is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut digits = Vec::new();
+        let mut end = i;
+        let mut j = i;
+        while j < bytes.len() {
+            let b = bytes[j];
+            if b.is_ascii_digit() {
+                digits.push(b - b'0');
+                j += 1;
+                end = j;
+            } else if (b == b' ' || b == b'-')
+                && j + 1 < bytes.len()
+                && bytes[j + 1].is_ascii_digit()
+                && bytes[j - 1].is_ascii_digit()
+            {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let followed_by_word = end < bytes.len() && bytes[end].is_ascii_alphabetic();
+        if (13..=19).contains(&digits.len()) && !followed_by_word && luhn(&digits) {
+            let last4: String = digits[digits.len() - 4..]
+                .iter()
+                .map(|d| char::from(b'0' + d))
+                .collect();
+            found.push((start, end, last4));
+        }
+        i = end.max(i + 1);
+    }
+    found
+}
+
+/// The Luhn (mod 10) check every card number passes.
+pub fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d);
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    !digits.is_empty() && sum % 10 == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_numbers_in_every_common_shape_are_masked() {
+        for (text, last4) in [
+            ("4242424242424242", "4242"),
+            ("pay with 4111 1111 1111 1111 please", "1111"),
+            ("5555-5555-5555-4444", "4444"),
+            ("amex 378282246310005.", "0005"),
+            ("(6011111111111117)", "1117"),
+        ] {
+            let m = mask(text);
+            assert!(m.contains(&masked_form(last4)), "{text} -> {m}");
+            assert!(!m.contains("4242424242") && !m.contains("1111 1111"), "{m}");
+            assert!(contains(text));
+        }
+        assert_eq!(
+            mask("card 4242424242424242 and 5555555555554444"),
+            "card [card ••••4242] and [card ••••4444]"
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_card_number_is_left_alone() {
+        for text in [
+            "call +1 415 555 0142",
+            "load 20261205-0001 at dock 12",
+            "4242424242424241",
+            "MC 123456, DOT 1234567",
+            "ref ABC4242424242424242",
+            "12345678901234567890123",
+            "",
+        ] {
+            assert_eq!(mask(text), text, "{text}");
+            assert!(!contains(text));
+        }
+    }
+
+    #[test]
+    fn luhn_matches_the_reference_values() {
+        assert!(luhn(&[7, 9, 9, 2, 7, 3, 9, 8, 7, 1, 3]));
+        assert!(!luhn(&[7, 9, 9, 2, 7, 3, 9, 8, 7, 1, 4]));
+        assert!(!luhn(&[]));
+    }
+}
