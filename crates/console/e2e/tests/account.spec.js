@@ -188,3 +188,35 @@ test("two-step sign-in by text message: a phone enrolled, a texted code signs in
   await expect(page.getByText("a code from your authenticator app or a code texted to •••0142")).toBeVisible();
   await context.close();
 });
+
+test("the team's allowed networks: a list that would shut the admin out is refused; an API key's own list shows", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signUp(page, "broker", `allow-${run}@example.com`);
+  await page.getByRole("link", { name: "Team" }).click();
+  const allow = page.getByRole("form", { name: "Allowed networks" });
+  // Bad input: a malformed entry, then a list without this browser's own address.
+  await allow.getByLabel("Networks allowed").fill("203.0.113.0/33");
+  await allow.getByRole("button", { name: "Save networks" }).click();
+  await expect(allow.locator(".field-error")).toContainText("203.0.113.0/33");
+  await allow.getByLabel("Networks allowed").fill("203.0.113.0/24");
+  await allow.getByRole("button", { name: "Save networks" }).click();
+  await expect(allow.locator(".field-error")).toContainText("own address 127.0.0.1");
+  // The browser's own network: saved, shown in canonical form, and the console keeps working.
+  await allow.getByLabel("Networks allowed").fill("127.0.0.1\n10.0.0.0/8");
+  await allow.getByRole("button", { name: "Save networks" }).click();
+  await expect(page.locator("#toast")).toContainText("only from 2 network(s)");
+  await expect(page.getByRole("form", { name: "Allowed networks" }).getByLabel("Networks allowed")).toHaveValue("127.0.0.1/32\n10.0.0.0/8");
+  // An API key limited to one address.
+  const key = page.getByRole("form", { name: "Create an API key" });
+  await key.getByLabel("Name").fill("Yard scanner");
+  await key.getByLabel("Allowed networks").fill("10.1.2.3");
+  await key.getByRole("button", { name: "Create key" }).click();
+  await expect(page.getByRole("table", { name: "API keys" })).toContainText("10.1.2.3/32");
+  await accessible(page, "team with allowed networks");
+  // Emptied again: any network.
+  await page.getByRole("form", { name: "Allowed networks" }).getByLabel("Networks allowed").fill("");
+  await page.getByRole("form", { name: "Allowed networks" }).getByRole("button", { name: "Save networks" }).click();
+  await expect(page.locator("#toast")).toContainText("from any network");
+  await context.close();
+});

@@ -1,6 +1,9 @@
 // The organization's people and integrations: members (their roles, switching them off),
-// invitations, whether everyone must use two-step sign-in, and API keys (the secret is
+// invitations, whether everyone must use two-step sign-in, the networks requests may come
+// from (the organization's IP allowlist, and each API key's), and API keys (the secret is
 // shown once, when it is made). Changes are the admins'; the API refuses anyone else.
+
+const networks = (text) => text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
 
 import { api } from "../api.js";
 import { clearProblem, field, h, mount, select, showProblem, toast } from "../dom.js";
@@ -62,17 +65,37 @@ export async function team() {
     }
   });
 
+  const allow = h("form", { class: "grid", "aria-label": "Allowed networks" },
+    h("label", {}, "Networks allowed to use LaneRunner for your organization (CIDR blocks or addresses, one per line; empty allows any)",
+      h("textarea", { id: "f-ip_allowlist", name: "ip_allowlist", rows: 3, placeholder: "203.0.113.0/24" }, (org.ip_allowlist || []).join("\n"))),
+    h("button", { type: "submit" }, "Save networks"));
+  allow.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearProblem(allow);
+    try {
+      const list = networks(new FormData(allow).get("ip_allowlist") || "");
+      await api("PATCH", "/v1/org", { ip_allowlist: list });
+      toast(list.length ? `Requests now only from ${list.length} network(s)` : "Requests allowed from any network");
+      await team();
+    } catch (err) {
+      showProblem(allow, err);
+    }
+  });
+
   const secret = h("div", { id: "new-key", role: "status" });
   const newKey = h("form", { class: "grid", "aria-label": "Create an API key" },
     field("Name", { name: "name", required: true, placeholder: "TMS integration" }),
     field("Scopes (comma-separated)", { name: "scopes", required: true, value: "loads:read" }),
+    field("Allowed networks (optional, comma-separated)", { name: "ip_allowlist", placeholder: "198.51.100.7" }),
     h("button", { type: "submit" }, "Create key"));
   newKey.addEventListener("submit", async (e) => {
     e.preventDefault();
     clearProblem(newKey);
     try {
       const d = Object.fromEntries(new FormData(newKey));
-      const created = await api("POST", "/v1/org/api-keys", { name: d.name, scopes: d.scopes.split(",").map((s) => s.trim()).filter(Boolean) });
+      const created = await api("POST", "/v1/org/api-keys", {
+        name: d.name, scopes: d.scopes.split(",").map((s) => s.trim()).filter(Boolean), ip_allowlist: networks(d.ip_allowlist || ""),
+      });
       await team();
       document.getElementById("new-key").replaceChildren(
         h("div", { class: "alert ok" }, h("strong", {}, `Key “${created.key.name}” created. Copy its secret now; it is not shown again:`),
@@ -90,6 +113,8 @@ export async function team() {
         change(() => api("PATCH", "/v1/org", { require_mfa: e.target.checked }),
           e.target.checked ? "Everyone must now use two-step sign-in" : "Two-step sign-in is now each member's choice") }),
       " Everyone must use two-step sign-in"),
+    h("h2", {}, "Allowed networks"),
+    allow,
     h("h2", {}, "Invitations"),
     invite,
     (invitations.items || []).length
@@ -101,8 +126,9 @@ export async function team() {
     h("h2", {}, "API keys"),
     newKey, secret,
     (keys.items || []).length
-      ? table("API keys", ["Name", "Prefix", "Scopes", "Created", "Last used", "Status"], keys.items.map((k) =>
+      ? table("API keys", ["Name", "Prefix", "Scopes", "Networks", "Created", "Last used", "Status"], keys.items.map((k) =>
           h("tr", {}, h("td", {}, k.name), h("td", {}, h("code", {}, k.prefix)), h("td", {}, k.scopes.join(", ")),
+            h("td", {}, (k.ip_allowlist || []).join(", ") || "any"),
             h("td", {}, day(k.created_at)), h("td", {}, day(k.last_used_at)),
             h("td", {}, k.revoked ? "revoked" : h("button", { type: "button", class: "secondary", "aria-label": `Revoke ${k.name}`, onclick: async () => {
               await api("DELETE", `/v1/org/api-keys/${k.id}`);
