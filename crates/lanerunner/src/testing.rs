@@ -182,11 +182,14 @@ impl TestApp {
     /// the original, which owns the shared database.
     pub async fn spawn_sibling(&self) -> TestApp {
         let data_dir = TempDir::new();
-        let config = Config {
+        let mut config = Config {
             data_dir: data_dir.0.clone(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ..self.config.clone()
         };
+        // Instances of one deployment share the key-encryption keyring (one mounted secret
+        // at scale), or they could not open each other's data keys.
+        config.storage.keyring_file = Some(crate::storage_keys::path_of(&self.config));
         Self::start(self.backend, config, data_dir, None, None).await
     }
 
@@ -663,6 +666,8 @@ pub struct SharedEngines {
     pub amqp_url: String,
     pub redis_url: String,
     pub namespace: String,
+    /// The key-encryption keyring every process shares (one mounted secret at scale).
+    pub keyring: PathBuf,
     _database: TestDatabase,
     _broker: TestBrokerNamespace,
 }
@@ -677,7 +682,12 @@ impl SharedEngines {
             std::env::var(TEST_AMQP_URL_ENV).unwrap_or_else(|_| DEFAULT_TEST_AMQP_URL.to_string());
         let redis_url = std::env::var(TEST_REDIS_URL_ENV)
             .unwrap_or_else(|_| DEFAULT_TEST_REDIS_URL.to_string());
+        // Made before any process starts, so none of them creates its own.
+        let keyring = std::env::temp_dir().join(format!("lr-keyring-{namespace}.json"));
+        crate::storage_keys::KeyringFile::open_or_create(keyring.clone())
+            .expect("the shared keyring is created");
         SharedEngines {
+            keyring,
             database_url: database.url.clone(),
             amqp_url: amqp_url.clone(),
             redis_url,
@@ -728,6 +738,10 @@ impl SharedEngines {
             // Cheap password hashing, as in `test_config`.
             ("LANERUNNER_AUTH__ARGON2_MEMORY_KIB", "64"),
             ("LANERUNNER_AUTH__ARGON2_ITERATIONS", "1"),
+            (
+                "LANERUNNER_STORAGE__KEYRING_FILE",
+                self.keyring.to_str().expect("a UTF-8 temporary path"),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
