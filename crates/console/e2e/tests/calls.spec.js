@@ -38,8 +38,10 @@ test("a broker sets up a line and reads the agent's calls", async ({ page }) => 
   await expect(page.getByRole("link", { name: "See the call" })).toBeVisible();
   await accessible(page, "test call");
 
-  // Keys that are not keys are refused next to their field.
+  // Keys that are not keys are refused next to their field. (The new call has begun when
+  // its transcript holds the greeting alone.)
   await page.getByRole("button", { name: "Start a test call" }).click();
+  await expect(transcript.locator("li")).toHaveCount(1);
   await call.getByLabel("Keys pressed (optional)").fill("12ab");
   await call.getByRole("button", { name: "Say" }).click();
   await expect(call.locator(".field-error")).toContainText("keypad");
