@@ -244,7 +244,7 @@ async fn rotation(db: &Db, sealer: Arc<FieldSealer>, b: &SealingBench) -> anyhow
         .keys
         .iter()
         .filter(|k| k.version == old)
-        .flat_map(|k| k.protects.iter().map(|(_, n)| n))
+        .flat_map(|k| k.protects.values())
         .sum();
     anyhow::ensure!(left == 0, "{left} values still under the old key");
     let retired = sealer

@@ -141,11 +141,11 @@ pub fn render(reports: &[(&'static str, KeyReport)]) -> String {
     let mut out = String::new();
     for (service, report) in reports {
         for key in &report.keys {
-            let total: u64 = key.protects.iter().map(|(_, n)| n).sum();
+            let total: u64 = key.protects.values().sum();
             let by_field: Vec<String> = key
                 .protects
                 .iter()
-                .filter(|(_, n)| *n > 0)
+                .filter(|(_, n)| **n > 0)
                 .map(|(f, n)| format!("{f}={n}"))
                 .collect();
             out.push_str(&format!(
@@ -160,7 +160,7 @@ pub fn render(reports: &[(&'static str, KeyReport)]) -> String {
         let clear: Vec<String> = report
             .clear
             .iter()
-            .filter(|(_, n)| *n > 0)
+            .filter(|(_, n)| **n > 0)
             .map(|(f, n)| format!("{f}={n}"))
             .collect();
         if !clear.is_empty() {

@@ -195,12 +195,12 @@ both_backends! {
         let report = lanerunner::keys::report(&app.config).await.unwrap();
         let keys = &report[0].1.keys;
         let v1 = keys.iter().find(|k| k.version == 1).unwrap();
-        assert_eq!((v1.state.as_str(), v1.protects.iter().map(|(_, n)| n).sum::<u64>()), ("draining", 0));
+        assert_eq!((v1.state.as_str(), v1.protects.values().sum::<u64>()), ("draining", 0));
         let v2 = keys.iter().find(|k| k.version == 2).unwrap();
         assert_eq!(v2.state, "active");
-        let totp = v2.protects.iter().find(|(f, _)| f == "users.mfa_secret").unwrap().1;
+        let totp = v2.protects["users.mfa_secret"];
         assert!(totp > users.len() as u64, "{v2:?}");
-        assert!(report[0].1.clear.iter().all(|(_, n)| *n == 0), "{:?}", report[0].1.clear);
+        assert!(report[0].1.clear.values().all(|n| *n == 0), "{:?}", report[0].1.clear);
         let text = lanerunner::keys::render(&report);
         assert!(text.contains("identity\tv1\tdraining") && text.contains("identity\tv2\tactive"), "{text}");
 

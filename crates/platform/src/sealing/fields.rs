@@ -7,7 +7,7 @@
 //! re-read every `active_refresh` so a rotation made by another instance is used for new
 //! writes within that time.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -92,14 +92,14 @@ pub struct KeyUse {
     pub replaced_at: Option<DateTime<Utc>>,
     pub retired_at: Option<DateTime<Utc>>,
     /// Values sealed under it, by field (`table.column`).
-    pub protects: Vec<(String, u64)>,
+    pub protects: BTreeMap<String, u64>,
 }
 
 /// A store's keys and what they protect, with the values not yet sealed.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct KeyReport {
     pub keys: Vec<KeyUse>,
-    pub clear: Vec<(String, u64)>,
+    pub clear: BTreeMap<String, u64>,
 }
 
 /// What one sweep did.
@@ -454,11 +454,11 @@ impl FieldSealer {
     pub async fn report(&self, fields: &[SealedField]) -> Result<KeyReport, SealError> {
         let mut keys = Vec::new();
         for row in store::load(&self.db).await? {
-            let mut protects = Vec::new();
+            let mut protects = BTreeMap::new();
             for field in fields {
                 let n =
                     store::count(&self.db, field, Some(&value::like_version(row.version))).await?;
-                protects.push((field.name(), n));
+                protects.insert(field.name(), n);
             }
             keys.push(KeyUse {
                 version: row.version,
@@ -470,9 +470,9 @@ impl FieldSealer {
                 protects,
             });
         }
-        let mut clear = Vec::new();
+        let mut clear = BTreeMap::new();
         for field in fields {
-            clear.push((field.name(), store::count(&self.db, field, None).await?));
+            clear.insert(field.name(), store::count(&self.db, field, None).await?);
         }
         Ok(KeyReport { keys, clear })
     }
