@@ -24,17 +24,15 @@ pub fn normalize(raw: &str) -> Option<String> {
     is_e164(&e164).then_some(e164)
 }
 
+/// The number's last four digits (what may be kept readable beside a sealed number).
+pub fn last4(e164: &str) -> String {
+    let skip = e164.chars().count().saturating_sub(4);
+    e164.chars().skip(skip).collect()
+}
+
 /// The number as shown back to its owner once it is on file: the last four digits only.
 pub fn masked(e164: &str) -> String {
-    let tail: String = e164
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("•••{tail}")
+    format!("•••{}", last4(e164))
 }
 
 #[cfg(test)]

@@ -295,13 +295,14 @@ async fn start_service(
             db: read_db.clone(),
         }));
     }
-    let sealer = FieldSealer::connect(
-        db.clone(),
-        seams.kek.clone(),
-        Duration::from_secs(config.keys.active_refresh_secs),
-    )
-    .await
-    .with_context(|| format!("opening the {} store's data keys", spec.name))?;
+    let refresh = Duration::from_secs(config.keys.active_refresh_secs);
+    let sealer = if spec.sealed.is_empty() {
+        FieldSealer::lazy(db.clone(), seams.kek.clone(), refresh)
+    } else {
+        FieldSealer::connect(db.clone(), seams.kek.clone(), refresh)
+            .await
+            .with_context(|| format!("opening the {} store's data keys", spec.name))?
+    };
     if !spec.sealed.is_empty() {
         work.tasks.push(tokio::spawn(crate::keys::run_sweep(
             spec.name,

@@ -72,7 +72,7 @@ impl TrustedProxies {
 
 /// An IPv4 address carried as IPv6 (`::ffff:192.0.2.1`, as a dual-stack listener reports
 /// it) is the IPv4 address.
-fn canonical(addr: IpAddr) -> IpAddr {
+pub fn canonical(addr: IpAddr) -> IpAddr {
     match addr {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(addr),
         v4 => v4,

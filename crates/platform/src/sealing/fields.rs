@@ -118,14 +118,24 @@ pub struct SweepReport {
 }
 
 impl FieldSealer {
-    /// The sealer of `db`'s fields; makes the store's first data key if it has none. A task
-    /// re-reads the data keys every `active_refresh` (unwrapping any new one), so sealing
-    /// and opening never touch the store themselves: they are safe inside a transaction.
+    /// The sealer of a store whose service seals fields: reads (or makes) the store's active
+    /// data key now, so a KEK that does not unwrap it stops the start-up with the reason. A
+    /// task re-reads the data keys every `active_refresh` (unwrapping any new one), so
+    /// sealing and opening never touch the store themselves: they are safe inside a
+    /// transaction.
     pub async fn connect(
         db: Db,
         kek: Arc<dyn KeyWrapper>,
         active_refresh: Duration,
     ) -> Result<Arc<Self>, SealError> {
+        let sealer = Self::lazy(db, kek, active_refresh);
+        sealer.refresh_active().await?;
+        Ok(sealer)
+    }
+
+    /// The sealer of a store whose service seals nothing (yet): it reads no data key, and
+    /// makes none, until it is first used; its refresh task stays idle until then.
+    pub fn lazy(db: Db, kek: Arc<dyn KeyWrapper>, active_refresh: Duration) -> Arc<Self> {
         let sealer = Arc::new(Self {
             db,
             kek,
@@ -135,22 +145,20 @@ impl FieldSealer {
                 retired: HashSet::new(),
             }),
         });
-        sealer.refresh_active().await?;
         let weak = Arc::downgrade(&sealer);
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(active_refresh).await;
                 let Some(sealer) = weak.upgrade() else { return };
+                if sealer.keys.read().expect("sealer lock").active.is_none() {
+                    continue;
+                }
                 if let Err(e) = sealer.refresh_active().await {
                     tracing::warn!(error = %e, "re-reading the data keys failed; the last ones read stay in use");
                 }
             }
         });
-        Ok(sealer)
-    }
-
-    pub fn kek_backend(&self) -> &'static str {
-        self.kek.backend()
+        sealer
     }
 
     /// `plaintext` sealed for `field` of record `row`.
@@ -185,32 +193,6 @@ impl FieldSealer {
                 let plain = key.open(&field.aad(row), bytes).map_err(|_| unopenable())?;
                 String::from_utf8(plain).map_err(|_| unopenable())
             }
-        }
-    }
-
-    /// [`Self::seal`] of an optional value.
-    pub async fn seal_opt(
-        &self,
-        field: &SealedField,
-        row: &str,
-        plaintext: Option<&str>,
-    ) -> Result<Option<String>, SealError> {
-        match plaintext {
-            Some(p) => Ok(Some(self.seal(field, row, p).await?)),
-            None => Ok(None),
-        }
-    }
-
-    /// [`Self::open`] of an optional value.
-    pub async fn open_opt(
-        &self,
-        field: &SealedField,
-        row: &str,
-        stored: Option<&str>,
-    ) -> Result<Option<String>, SealError> {
-        match stored {
-            Some(s) => Ok(Some(self.open(field, row, s).await?)),
-            None => Ok(None),
         }
     }
 

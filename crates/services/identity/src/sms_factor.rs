@@ -89,12 +89,7 @@ impl Identity {
             ));
         }
         user.mfa_phone = user.mfa_pending_phone.take();
-        user.mfa_phone_last4 = Some(
-            pending
-                .chars()
-                .skip(pending.chars().count().saturating_sub(4))
-                .collect(),
-        );
+        user.mfa_phone_last4 = Some(phone::last4(&pending));
         let confirmed = self.enrolled(tx, user, "sms", session, addr).await?;
         self.second_factor_passed(user_id).await;
         Ok(confirmed)

@@ -56,15 +56,8 @@ impl IpAllowlist {
     }
 
     pub fn allows(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-            v4 => v4,
-        };
+        let ip = lanerunner_platform::http::client_addr::canonical(ip);
         self.0.is_empty() || self.0.iter().any(|net| net.contains(&ip))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 
     pub fn to_strings(&self) -> Vec<String> {
