@@ -51,6 +51,32 @@ fi
 
 ready "$PRIMARY_PORT" || as_postgres "$BIN/pg_ctl" -D "$DIR/primary" -l "$DIR/primary.log" -w start >/dev/null
 
+# TLS on the primary, for the database-TLS tests: a test CA ($DIR/tls/ca.crt) and a server
+# certificate for "localhost" only, so verify-full to 127.0.0.1 fails and to localhost
+# passes. Plain connections stay allowed (the other tests use them).
+TLS="$DIR/tls"
+if [[ ! -f "$TLS/server.crt" ]]; then
+    rm -rf "$TLS" && mkdir -p "$TLS"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+        -subj "/CN=LaneRunner test database CA" -keyout "$TLS/ca.key" -out "$TLS/ca.crt" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+        -keyout "$TLS/server.key" -out "$TLS/server.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$TLS/server.ext"
+    openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" -CAcreateserial \
+        -days 3650 -out "$TLS/server.crt" -extfile "$TLS/server.ext" 2>/dev/null
+    chown -R postgres: "$TLS"
+    chmod 600 "$TLS/server.key" "$TLS/ca.key"
+    chmod 644 "$TLS/ca.crt"
+fi
+if [[ "$(psql -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -d postgres -Atc 'SHOW ssl')" != on ]]; then
+    psql -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -d postgres -q \
+        -c "ALTER SYSTEM SET ssl_cert_file = '$TLS/server.crt'" \
+        -c "ALTER SYSTEM SET ssl_key_file = '$TLS/server.key'" \
+        -c "ALTER SYSTEM SET ssl = on" \
+        -c "SELECT pg_reload_conf()" >/dev/null
+fi
+
 if [[ ! -f "$DIR/replica/PG_VERSION" ]]; then
     rm -rf "$DIR/replica"
     # -R writes standby.signal and primary_conninfo: the copy starts as a streaming replica.
@@ -67,4 +93,4 @@ done
 in_recovery="$(psql -h 127.0.0.1 -p "$REPLICA_PORT" -U postgres -d postgres -Atc "SELECT pg_is_in_recovery()")"
 [[ "$in_recovery" == t ]] || { echo "the server on $REPLICA_PORT is not a replica" >&2; exit 1; }
 psql -h 127.0.0.1 -p "$REPLICA_PORT" -U postgres -d postgres -qAtc "SELECT pg_wal_replay_resume()" >/dev/null
-echo "PostgreSQL primary 127.0.0.1:$PRIMARY_PORT, streaming replica 127.0.0.1:$REPLICA_PORT"
+echo "PostgreSQL primary 127.0.0.1:$PRIMARY_PORT (TLS with $TLS/ca.crt), streaming replica 127.0.0.1:$REPLICA_PORT"

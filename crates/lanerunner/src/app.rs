@@ -19,7 +19,7 @@ use lanerunner_platform::db::Migrations;
 use lanerunner_platform::fanout::Fanout;
 use lanerunner_platform::http::caller::AuthenticatorHandle;
 use lanerunner_platform::http::ops::ReadinessCheck;
-use lanerunner_platform::http::{docs, middleware, ops};
+use lanerunner_platform::http::{docs, middleware, ops, tls};
 use lanerunner_platform::mail::{run_mailer, Mailer, SmtpMailer, SpoolMailer, EMAIL_REQUESTED};
 use lanerunner_platform::outbox::{OutboxRelay, OutboxSignal};
 use lanerunner_platform::sealing::FieldSealer;
@@ -535,7 +535,7 @@ fn assemble(
             .to_owned();
         tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
     });
-    router
+    let mut router = router
         // Inside the request-id layer below, so the id it reads is already set.
         .layer(axum::middleware::from_fn(middleware::capture_trace))
         .layer(DefaultBodyLimit::max(config.http.body_limit_bytes))
@@ -557,7 +557,23 @@ fn assemble(
                     StatusCode::SERVICE_UNAVAILABLE,
                     Duration::from_millis(config.http.request_timeout_ms),
                 )),
-        )
+        );
+    // Outermost, so every answer over TLS carries it, a timeout's and a panic's too.
+    if config.http.tls.enabled() {
+        if let Some(hsts) = tls::strict_transport_security(
+            config.http.tls.hsts_max_age_secs,
+            config.http.tls.hsts_include_subdomains,
+        ) {
+            router = router.layer(axum::middleware::map_response(
+                move |mut res: axum::response::Response| {
+                    res.headers_mut()
+                        .insert(axum::http::header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+                    std::future::ready(res)
+                },
+            ));
+        }
+    }
+    router
 }
 
 impl App {
@@ -667,17 +683,12 @@ pub async fn serve_until(
             }
         });
     }
-    let server = axum::serve(
-        listener,
-        app.router()
-            .into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let signal = async move {
         signal.await;
         tracing::info!("shutting down: draining in-flight requests");
         stop.cancel();
-    });
-    let mut server = Box::pin(server.into_future());
+    };
+    let mut server = http_server(&app.config.http, app.router(), listener, signal, stopping.clone()).await?;
     let deadline = tokio::select! {
         result = &mut server => {
             result.context("serving HTTP")?;
@@ -701,6 +712,77 @@ pub async fn serve_until(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The API server on `listener` until `signal`, with TLS when `http.tls` names a certificate
+/// (loaded and checked now, so a bad one stops the start; then watched for renewals until
+/// `stopping`), and the plain-HTTP listener that only redirects or refuses if one is set.
+pub async fn http_server(
+    http: &lanerunner_platform::config::HttpConfig,
+    router: Router,
+    listener: tokio::net::TcpListener,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+    stopping: CancellationToken,
+) -> anyhow::Result<std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>>
+{
+    let tls = &http.tls;
+    let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) else {
+        return Ok(Box::pin(
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+                .with_graceful_shutdown(signal)
+                .into_future(),
+        ));
+    };
+    let certificate = tls::CurrentCertificate::load(tls::CertificateFiles {
+        cert: cert.clone(),
+        key: key.clone(),
+    })
+    .context("loading the TLS certificate (http.tls)")?;
+    let current = certificate.current();
+    tracing::info!(subject = %current.subject, not_after = %current.not_after, "TLS on the API listener");
+    certificate
+        .clone()
+        .watch(Duration::from_secs(tls.reload_secs), stopping.clone());
+    let config = certificate.server_config().context("configuring TLS")?;
+    let https_port = listener.local_addr()?.port();
+    if let Some(addr) = tls.plain_listen {
+        let plain = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the plain-HTTP listener {addr}"))?;
+        tracing::info!(address = %addr, policy = ?tls.plain_http, "plain-HTTP listener");
+        let router =
+            tls::plain_http_router(tls.plain_http, Some(tls.https_port.unwrap_or(https_port)));
+        let plain_stop = stopping.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(plain, router)
+                .with_graceful_shutdown(async move { plain_stop.cancelled().await })
+                .await;
+        });
+    }
+    let listener = tls::TlsListener::start(
+        listener,
+        config,
+        tls::plain_http_router(tls.plain_http, None),
+        stopping,
+    )?;
+    // What `into_make_service_with_connect_info` does for TCP: each connection's router
+    // carries its peer as `ConnectInfo<SocketAddr>`, which the client-address code reads.
+    let make = tower::service_fn(move |incoming: axum::serve::IncomingStream<'_, tls::TlsListener>| {
+        let peer = *incoming.remote_addr();
+        let service = tower::Layer::layer(
+            &Extension(axum::extract::ConnectInfo(peer)),
+            router.clone(),
+        );
+        std::future::ready(Ok::<_, std::convert::Infallible>(service))
+    });
+    Ok(Box::pin(
+        axum::serve(listener, make)
+            .with_graceful_shutdown(signal)
+            .into_future(),
+    ))
 }
 
 /// Resolves on SIGTERM or Ctrl-C. The handlers are installed now, so a signal that arrives

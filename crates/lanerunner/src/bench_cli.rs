@@ -67,6 +67,17 @@ pub enum BenchCommand {
         #[arg(long, default_value = "both")]
         store: String,
     },
+    /// TLS on the API: the same authenticated reads over TLS (rustls) and plain HTTP from
+    /// one application, keep-alive clients in alternating rounds, then a new connection per
+    /// request (the handshake's cost).
+    Tls {
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 2_000)]
+        handshakes: usize,
+    },
     /// Field encryption: a record's sensitive fields sealed and opened on write and read
     /// against the same paths in the clear, then a full data key rotation of `records`
     /// records online under load.
@@ -303,6 +314,20 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 store,
                 postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
                     .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+        BenchCommand::Tls {
+            requests,
+            concurrency,
+            handshakes,
+        } => {
+            let report = crate::bench_tls::bench(crate::bench_tls::TlsBench {
+                requests,
+                concurrency,
+                handshakes,
             })
             .await?;
             print!("{report}");

@@ -258,6 +258,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let config = load_config(config.file.as_deref())?;
             print!("{}", config.to_masked_toml());
+            if let Some(tls) = check_tls_certificate(&config)? {
+                println!(
+                    "# TLS certificate: {}, valid until {}",
+                    tls.subject, tls.not_after
+                );
+            }
             Ok(())
         }
         Command::Serve {
@@ -278,6 +284,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             lanerunner_platform::telemetry::init(&config.log);
             let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
             let listen = config.listen;
+            if demo && config.http.tls.enabled() {
+                anyhow::bail!("--demo drives the API over plain HTTP on the listen address; run it without http.tls");
+            }
+            // Before migrations and connections: a certificate that will be refused stops the
+            // start at once, with the reason.
+            check_tls_certificate(&config)?;
             let app = app::build(config, &names).await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -525,4 +537,23 @@ mod tests {
     fn the_command_line_is_well_formed() {
         super::Cli::command().debug_assert();
     }
+}
+
+/// The configured TLS certificate, read and checked (key matches, within its validity).
+fn check_tls_certificate(
+    config: &lanerunner_platform::config::Config,
+) -> anyhow::Result<Option<lanerunner_platform::http::tls::LoadedCertificate>> {
+    let tls = &config.http.tls;
+    let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) else {
+        return Ok(None);
+    };
+    let files = lanerunner_platform::http::tls::CertificateFiles {
+        cert: cert.clone(),
+        key: key.clone(),
+    };
+    Ok(Some(
+        files
+            .load(chrono::Utc::now())
+            .context("the TLS certificate (http.tls) cannot be used")?,
+    ))
 }

@@ -23,6 +23,8 @@ pub mod bench_sealing;
 pub mod bench_search;
 pub mod bench_storage;
 #[cfg(feature = "bench")]
+pub mod bench_tls;
+#[cfg(feature = "bench")]
 pub mod bench_tracking;
 #[cfg(feature = "bench")]
 pub mod bench_voice;

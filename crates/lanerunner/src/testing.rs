@@ -227,16 +227,17 @@ impl TestApp {
             .expect("bind a loopback port");
         let address = listener.local_addr().expect("listener address");
         let stop = CancellationToken::new();
-        let router = app.router();
         let signal = stop.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { signal.cancelled().await })
-            .await;
-        });
+        let server = crate::app::http_server(
+            &config.http,
+            app.router(),
+            listener,
+            async move { signal.cancelled().await },
+            stop.clone(),
+        )
+        .await
+        .expect("the HTTP server starts");
+        tokio::spawn(server);
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
@@ -257,7 +258,9 @@ impl TestApp {
 
     /// `http://127.0.0.1:<port>`
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.address)
+        // With `http.tls` on, a test swaps `client` for one that trusts its test CA.
+        let scheme = if self.config.http.tls.enabled() { "https" } else { "http" };
+        format!("{scheme}://{}", self.address)
     }
 
     /// `path` (starting with `/`) on this app.

@@ -830,6 +830,53 @@ pub struct HttpConfig {
     /// Retired path prefixes: answered with `Deprecation`, `Sunset` and a successor link,
     /// and `410 Gone` after the sunset (`[[http.deprecations]]` tables in TOML).
     pub deprecations: Vec<crate::http::gateway::Deprecation>,
+    /// TLS on the API listener (`[http.tls]`); off unless a certificate is named.
+    pub tls: TlsConfig,
+}
+
+/// TLS termination by `serve` itself (behind a load balancer that terminates TLS, leave it
+/// off and list the balancer in `trusted_proxies`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain (leaf first); with `key_file`, turns TLS on.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) belonging to the certificate.
+    pub key_file: Option<PathBuf>,
+    /// How often the two files are checked for a renewal, which is then loaded without a
+    /// restart (a pair that fails its checks is refused and the current one kept).
+    pub reload_secs: u64,
+    /// What plain HTTP gets, on the API port and on `plain_listen`: `redirect` (GET and
+    /// HEAD to `https://`, the rest refused) or `refuse`.
+    pub plain_http: crate::http::tls::PlainHttp,
+    /// An extra plain-HTTP listener (`0.0.0.0:80`) that only redirects or refuses.
+    pub plain_listen: Option<SocketAddr>,
+    /// The HTTPS port that `plain_listen`'s redirects name (default: the API listener's).
+    pub https_port: Option<u16>,
+    /// `Strict-Transport-Security` max-age on every TLS response; 0 sends none.
+    pub hsts_max_age_secs: u64,
+    pub hsts_include_subdomains: bool,
+}
+
+impl TlsConfig {
+    pub fn enabled(&self) -> bool {
+        self.cert_file.is_some()
+    }
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            cert_file: None,
+            key_file: None,
+            reload_secs: 30,
+            plain_http: crate::http::tls::PlainHttp::Redirect,
+            plain_listen: None,
+            https_port: None,
+            hsts_max_age_secs: 31_536_000,
+            hsts_include_subdomains: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -962,6 +1009,7 @@ impl Default for HttpConfig {
             trusted_proxies: Vec::new(),
             cors_allowed_origins: Vec::new(),
             deprecations: Vec::new(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -1357,6 +1405,28 @@ impl Config {
             if let Err(why) = d.check() {
                 return Err(invalid("http.deprecations", &why));
             }
+        }
+        let tls = &self.http.tls;
+        match (&tls.cert_file, &tls.key_file) {
+            (Some(_), None) => {
+                return Err(invalid("http.tls.key_file", "required with http.tls.cert_file"))
+            }
+            (None, Some(_)) => {
+                return Err(invalid("http.tls.cert_file", "required with http.tls.key_file"))
+            }
+            _ => {}
+        }
+        if tls.enabled() && tls.reload_secs == 0 {
+            return Err(invalid("http.tls.reload_secs", "must be at least 1"));
+        }
+        if !tls.enabled() && tls.plain_listen.is_some() {
+            return Err(invalid(
+                "http.tls.plain_listen",
+                "only with TLS on (http.tls.cert_file and key_file)",
+            ));
+        }
+        if tls.plain_listen.is_some() && tls.plain_listen == Some(self.listen) {
+            return Err(invalid("http.tls.plain_listen", "must differ from listen"));
         }
         if self.http.body_limit_bytes < 1024 {
             return Err(invalid("http.body_limit_bytes", "must be at least 1024"));

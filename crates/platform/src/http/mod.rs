@@ -12,6 +12,7 @@ pub mod ops;
 pub mod pagination;
 pub mod problem;
 pub mod signed_urls;
+pub mod tls;
 
 pub use caller::{
     enrolled_caller, scope, Authenticator, AuthenticatorHandle, Authorized, Caller,
