@@ -688,7 +688,14 @@ pub async fn serve_until(
         tracing::info!("shutting down: draining in-flight requests");
         stop.cancel();
     };
-    let mut server = http_server(&app.config.http, app.router(), listener, signal, stopping.clone()).await?;
+    let mut server = http_server(
+        &app.config.http,
+        app.router(),
+        listener,
+        signal,
+        stopping.clone(),
+    )
+    .await?;
     let deadline = tokio::select! {
         result = &mut server => {
             result.context("serving HTTP")?;
@@ -732,8 +739,8 @@ pub async fn http_server(
                 listener,
                 router.into_make_service_with_connect_info::<SocketAddr>(),
             )
-                .with_graceful_shutdown(signal)
-                .into_future(),
+            .with_graceful_shutdown(signal)
+            .into_future(),
         ));
     };
     let certificate = tls::CurrentCertificate::load(tls::CertificateFiles {
@@ -770,14 +777,14 @@ pub async fn http_server(
     )?;
     // What `into_make_service_with_connect_info` does for TCP: each connection's router
     // carries its peer as `ConnectInfo<SocketAddr>`, which the client-address code reads.
-    let make = tower::service_fn(move |incoming: axum::serve::IncomingStream<'_, tls::TlsListener>| {
-        let peer = *incoming.remote_addr();
-        let service = tower::Layer::layer(
-            &Extension(axum::extract::ConnectInfo(peer)),
-            router.clone(),
-        );
-        std::future::ready(Ok::<_, std::convert::Infallible>(service))
-    });
+    let make = tower::service_fn(
+        move |incoming: axum::serve::IncomingStream<'_, tls::TlsListener>| {
+            let peer = *incoming.remote_addr();
+            let service =
+                tower::Layer::layer(&Extension(axum::extract::ConnectInfo(peer)), router.clone());
+            std::future::ready(Ok::<_, std::convert::Infallible>(service))
+        },
+    );
     Ok(Box::pin(
         axum::serve(listener, make)
             .with_graceful_shutdown(signal)

@@ -30,15 +30,19 @@ struct Round {
 }
 
 /// A test CA and a leaf for 127.0.0.1, written where `http.tls` reads them.
-fn certificates(dir: &std::path::Path) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf, String)> {
+fn certificates(
+    dir: &std::path::Path,
+) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf, String)> {
     let mut ca = CertificateParams::new(Vec::<String>::new())?;
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "LaneRunner bench CA");
+    ca.distinguished_name
+        .push(DnType::CommonName, "LaneRunner bench CA");
     let ca_key = KeyPair::generate()?;
     let ca_pem = ca.self_signed(&ca_key)?.pem();
     let issuer = Issuer::new(ca, ca_key);
     let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])?;
-    leaf.distinguished_name.push(DnType::CommonName, "bench.lanerunner.test");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "bench.lanerunner.test");
     let key = KeyPair::generate()?;
     let cert = leaf.signed_by(&key, &issuer)?;
     std::fs::create_dir_all(dir)?;
@@ -60,12 +64,23 @@ fn client(ca_pem: &str, fresh_connections: bool) -> anyhow::Result<reqwest::Clie
 }
 
 /// `requests` GETs of `url` by `concurrency` workers sharing `client`.
-async fn round(client: &reqwest::Client, url: &str, token: &str, requests: usize, concurrency: usize) -> anyhow::Result<Round> {
+async fn round(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    requests: usize,
+    concurrency: usize,
+) -> anyhow::Result<Round> {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, url, token, next) = (client.clone(), url.to_string(), token.to_string(), next.clone());
+        let (client, url, token, next) = (
+            client.clone(),
+            url.to_string(),
+            token.to_string(),
+            next.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut took = Vec::new();
             while next.fetch_add(1, Ordering::Relaxed) < requests {
@@ -92,7 +107,10 @@ async fn round(client: &reqwest::Client, url: &str, token: &str, requests: usize
 }
 
 pub async fn bench(b: TlsBench) -> anyhow::Result<String> {
-    let dir = std::env::temp_dir().join(format!("lanerunner-bench-tls-{}", uuid::Uuid::new_v4().simple()));
+    let dir = std::env::temp_dir().join(format!(
+        "lanerunner-bench-tls-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     let (cert, key, ca_pem) = certificates(&dir)?;
     let mut app = TestApp::spawn_with(Backend::Sqlite, |c| {
         c.http.tls.cert_file = Some(cert);
@@ -120,15 +138,27 @@ pub async fn bench(b: TlsBench) -> anyhow::Result<String> {
 
     let broker = app.signup("bench-tls@example.com", "broker").await;
     for n in 0..50 {
-        posted(&app, &broker, &dallas_atlanta_load(&format!("TLS-{n}"), 250_000 + n)).await;
+        posted(
+            &app,
+            &broker,
+            &dallas_atlanta_load(&format!("TLS-{n}"), 250_000 + n),
+        )
+        .await;
     }
-    let sample: Value = app.get("/v1/loads?limit=50", Some(&broker.access)).await.json().await?;
+    let sample: Value = app
+        .get("/v1/loads?limit=50", Some(&broker.access))
+        .await
+        .json()
+        .await?;
     let page_bytes = serde_json::to_vec(&sample)?.len();
 
     let tls_base = format!("https://{}", app.address);
     let plain_base = format!("http://{plain}");
     let keep_alive = client(&ca_pem, false)?;
-    let routes = [("GET /v1/me", "/v1/me"), ("GET /v1/loads?limit=50", "/v1/loads?limit=50")];
+    let routes = [
+        ("GET /v1/me", "/v1/me"),
+        ("GET /v1/loads?limit=50", "/v1/loads?limit=50"),
+    ];
 
     let mut out = format!(
         "{} requests per round, {} keep-alive clients, alternating plain/TLS rounds (two each, the better kept); \
@@ -138,12 +168,40 @@ pub async fn bench(b: TlsBench) -> anyhow::Result<String> {
     );
     for (name, path) in routes {
         // Warm both paths (connections, caches) before measuring.
-        round(&keep_alive, &format!("{plain_base}{path}"), &broker.access, 500, b.concurrency).await?;
-        round(&keep_alive, &format!("{tls_base}{path}"), &broker.access, 500, b.concurrency).await?;
+        round(
+            &keep_alive,
+            &format!("{plain_base}{path}"),
+            &broker.access,
+            500,
+            b.concurrency,
+        )
+        .await?;
+        round(
+            &keep_alive,
+            &format!("{tls_base}{path}"),
+            &broker.access,
+            500,
+            b.concurrency,
+        )
+        .await?;
         let (mut best_plain, mut best_tls): (Option<Round>, Option<Round>) = (None, None);
         for _ in 0..2 {
-            let p = round(&keep_alive, &format!("{plain_base}{path}"), &broker.access, b.requests, b.concurrency).await?;
-            let t = round(&keep_alive, &format!("{tls_base}{path}"), &broker.access, b.requests, b.concurrency).await?;
+            let p = round(
+                &keep_alive,
+                &format!("{plain_base}{path}"),
+                &broker.access,
+                b.requests,
+                b.concurrency,
+            )
+            .await?;
+            let t = round(
+                &keep_alive,
+                &format!("{tls_base}{path}"),
+                &broker.access,
+                b.requests,
+                b.concurrency,
+            )
+            .await?;
             if best_plain.as_ref().is_none_or(|b| p.per_sec > b.per_sec) {
                 best_plain = Some(p);
             }
@@ -166,8 +224,22 @@ pub async fn bench(b: TlsBench) -> anyhow::Result<String> {
 
     // Every request on a new connection: the full handshake (ECDHE + ECDSA) each time.
     let fresh = client(&ca_pem, true)?;
-    let p = round(&fresh, &format!("{plain_base}/healthz"), "", b.handshakes, b.concurrency).await?;
-    let t = round(&fresh, &format!("{tls_base}/healthz"), "", b.handshakes, b.concurrency).await?;
+    let p = round(
+        &fresh,
+        &format!("{plain_base}/healthz"),
+        "",
+        b.handshakes,
+        b.concurrency,
+    )
+    .await?;
+    let t = round(
+        &fresh,
+        &format!("{tls_base}/healthz"),
+        "",
+        b.handshakes,
+        b.concurrency,
+    )
+    .await?;
     out.push_str(&format!(
         "\nNew connection per request (`GET /healthz`, {} requests): plain {:.0}/s (p99 {:.2} ms), TLS {:.0}/s (p99 {:.2} ms) — a full handshake per request, which keep-alive clients pay once.\n",
         b.handshakes, p.per_sec, p.p99, t.per_sec, t.p99

@@ -551,9 +551,7 @@ fn check_tls_certificate(
         cert: cert.clone(),
         key: key.clone(),
     };
-    Ok(Some(
-        files
-            .load(chrono::Utc::now())
-            .context("the TLS certificate (http.tls) cannot be used")?,
-    ))
+    Ok(Some(files.load(chrono::Utc::now()).context(
+        "the TLS certificate (http.tls) cannot be used",
+    )?))
 }

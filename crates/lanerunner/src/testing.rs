@@ -259,7 +259,11 @@ impl TestApp {
     /// `http://127.0.0.1:<port>`
     pub fn base_url(&self) -> String {
         // With `http.tls` on, a test swaps `client` for one that trusts its test CA.
-        let scheme = if self.config.http.tls.enabled() { "https" } else { "http" };
+        let scheme = if self.config.http.tls.enabled() {
+            "https"
+        } else {
+            "http"
+        };
         format!("{scheme}://{}", self.address)
     }
 

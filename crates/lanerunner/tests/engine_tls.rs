@@ -12,7 +12,8 @@ use reqwest::StatusCode;
 
 fn database_ca() -> PathBuf {
     PathBuf::from(
-        std::env::var("LANERUNNER_PG_REPLICA_DIR").unwrap_or_else(|_| "/var/tmp/lanerunner-pg".into()),
+        std::env::var("LANERUNNER_PG_REPLICA_DIR")
+            .unwrap_or_else(|_| "/var/tmp/lanerunner-pg".into()),
     )
     .join("tls/ca.crt")
 }
@@ -35,7 +36,11 @@ async fn the_application_runs_on_verified_tls_to_postgresql() {
         return;
     }
     let ca = database_ca();
-    assert!(ca.exists(), "{} missing: run scripts/pg-replica.sh", ca.display());
+    assert!(
+        ca.exists(),
+        "{} missing: run scripts/pg-replica.sh",
+        ca.display()
+    );
     let app = TestApp::spawn_with(Backend::PostgresReplica, |c| {
         let url = c.database.url.clone().unwrap();
         c.database.url = Some(with_tls(&url, "localhost", "verify-full", &ca));
@@ -50,12 +55,11 @@ async fn the_application_runs_on_verified_tls_to_postgresql() {
     let lanerunner_platform::db::Db::Postgres(pool) = &db else {
         panic!("the store is PostgreSQL");
     };
-    let (ssl, version): (bool, String) = sqlx::query_as(
-        "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    let (ssl, version): (bool, String) =
+        sqlx::query_as("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(pool)
+            .await
+            .unwrap();
     assert!(ssl);
     assert!(version.starts_with("TLSv1."), "{version}");
 }
@@ -70,7 +74,10 @@ async fn an_untrusted_or_misnamed_database_certificate_is_refused() {
         .unwrap_or_else(|_| lanerunner::testing::DEFAULT_TEST_PG_PRIMARY_URL.into());
 
     // A CA that did not issue the server's certificate.
-    let dir = std::env::temp_dir().join(format!("lanerunner-dbtls-{}", uuid::Uuid::new_v4().simple()));
+    let dir = std::env::temp_dir().join(format!(
+        "lanerunner-dbtls-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let other_ca = dir.join("other-ca.crt");
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -79,10 +86,19 @@ async fn an_untrusted_or_misnamed_database_certificate_is_refused() {
     std::fs::write(&other_ca, params.self_signed(&key).unwrap().pem()).unwrap();
 
     for (url, why) in [
-        (with_tls(&base, "localhost", "verify-full", &other_ca), "an untrusted issuer"),
+        (
+            with_tls(&base, "localhost", "verify-full", &other_ca),
+            "an untrusted issuer",
+        ),
         // The certificate names localhost only: verify-full to the address is refused.
-        (with_tls(&base, "127.0.0.1", "verify-full", &trusted), "another host name"),
-        (with_tls(&base, "127.0.0.1", "verify-ca", &trusted), "another host name (verify-ca)"),
+        (
+            with_tls(&base, "127.0.0.1", "verify-full", &trusted),
+            "another host name",
+        ),
+        (
+            with_tls(&base, "127.0.0.1", "verify-ca", &trusted),
+            "another host name (verify-ca)",
+        ),
     ] {
         let mut config = Config::default();
         config.database.url = Some(url);
@@ -100,7 +116,9 @@ async fn an_untrusted_or_misnamed_database_certificate_is_refused() {
     // `verify-ca` too, so the address is refused there as well: stricter than libpq.)
     let mut config = Config::default();
     config.database.url = Some(with_tls(&base, "localhost", "verify-full", &trusted));
-    let db = lanerunner_platform::db::connect(&config, "identity").await.unwrap();
+    let db = lanerunner_platform::db::connect(&config, "identity")
+        .await
+        .unwrap();
     db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,9 +11,7 @@ use std::time::Duration;
 use chrono::Utc;
 use lanerunner::testing::{Backend, TestApp};
 use lanerunner_platform::http::tls::{CertificateError, CertificateFiles, PlainHttp};
-use rcgen::{
-    date_time_ymd, BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair,
-};
+use rcgen::{date_time_ymd, BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use reqwest::StatusCode;
 use rustls::pki_types::{CertificateDer, ServerName};
 
@@ -50,8 +48,7 @@ impl TestCa {
 
     fn leaf_valid(&self, name: &str, period: Option<(i32, i32)>) -> Leaf {
         let mut params =
-            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-                .unwrap();
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
         params.distinguished_name.push(DnType::CommonName, name);
         if let Some((from, to)) = period {
             params.not_before = date_time_ymd(from, 1, 1);
@@ -75,7 +72,8 @@ struct Files {
 
 impl Files {
     fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("lanerunner-tls-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("lanerunner-tls-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         Self {
             cert: dir.join("cert.pem"),
@@ -232,7 +230,13 @@ async fn the_api_is_served_over_tls_with_hsts_and_plain_http_is_redirected_or_re
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let problem: serde_json::Value = res.json().await.unwrap();
-    assert!(problem["type"].as_str().unwrap().ends_with("https-required"), "{problem}");
+    assert!(
+        problem["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("https-required"),
+        "{problem}"
+    );
 
     // The plain listener redirects to the HTTPS port.
     let res = plain
@@ -277,7 +281,12 @@ async fn the_refuse_policy_redirects_nothing() {
         assert!(!res.headers().contains_key("location"));
     }
     assert_eq!(
-        app.client.get(app.url("/healthz")).send().await.unwrap().status(),
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         StatusCode::OK
     );
 }
@@ -293,12 +302,28 @@ async fn a_renewed_certificate_is_presented_without_a_restart_and_a_bad_one_is_r
 
     // A connection opened before the renewal keeps working after it.
     let before = https_client(&ca);
-    assert_eq!(before.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        before
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 
     let renewed = ca.leaf("renewed.lanerunner.test");
     files.install(&renewed.cert_pem, &renewed.key_pem);
     eventually_presented(app.address, &ca, &renewed.der).await;
-    assert_eq!(before.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        before
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 
     // A renewal whose key belongs to another certificate, then an expired one: both
     // refused; the renewed certificate stays in service and new clients still connect.
@@ -311,7 +336,12 @@ async fn a_renewed_certificate_is_presented_without_a_restart_and_a_bad_one_is_r
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(presented(app.address, &ca).await, renewed.der);
     assert_eq!(
-        https_client(&ca).get(app.url("/healthz")).send().await.unwrap().status(),
+        https_client(&ca)
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         StatusCode::OK
     );
 
@@ -329,11 +359,18 @@ fn certificates_that_fail_their_checks_are_refused_with_the_reason() {
     let good = ca.leaf("good.lanerunner.test");
     files.install(&good.cert_pem, &good.key_pem);
     let loaded = files.files().load(now).unwrap();
-    assert!(loaded.subject.contains("good.lanerunner.test"), "{}", loaded.subject);
+    assert!(
+        loaded.subject.contains("good.lanerunner.test"),
+        "{}",
+        loaded.subject
+    );
 
     let other = ca.leaf("other.lanerunner.test");
     files.install(&good.cert_pem, &other.key_pem);
-    assert!(matches!(files.files().load(now), Err(CertificateError::Mismatch { .. })));
+    assert!(matches!(
+        files.files().load(now),
+        Err(CertificateError::Mismatch { .. })
+    ));
 
     let expired = ca.leaf_valid("expired.lanerunner.test", Some((2020, 2021)));
     files.install(&expired.cert_pem, &expired.key_pem);
@@ -343,16 +380,31 @@ fn certificates_that_fail_their_checks_are_refused_with_the_reason() {
 
     let future = ca.leaf_valid("future.lanerunner.test", Some((2090, 2091)));
     files.install(&future.cert_pem, &future.key_pem);
-    assert!(matches!(files.files().load(now), Err(CertificateError::NotYetValid { .. })));
+    assert!(matches!(
+        files.files().load(now),
+        Err(CertificateError::NotYetValid { .. })
+    ));
 
     files.install("not a certificate", &good.key_pem);
-    assert!(matches!(files.files().load(now), Err(CertificateError::NoCertificate { .. })));
-    files.install(&good.cert_pem, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
-    assert!(matches!(files.files().load(now), Err(CertificateError::Key { .. })));
+    assert!(matches!(
+        files.files().load(now),
+        Err(CertificateError::NoCertificate { .. })
+    ));
+    files.install(
+        &good.cert_pem,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    );
+    assert!(matches!(
+        files.files().load(now),
+        Err(CertificateError::Key { .. })
+    ));
     std::fs::remove_file(&files.key).unwrap();
     let err = files.files().load(now).unwrap_err();
     assert!(matches!(err, CertificateError::Read { .. }), "{err}");
-    assert!(err.to_string().contains(&files.key.display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&files.key.display().to_string()),
+        "{err}"
+    );
 }
 
 #[test]
@@ -362,15 +414,24 @@ fn serve_and_config_check_refuse_an_expired_certificate_before_starting() {
     let expired = ca.leaf_valid("expired.lanerunner.test", Some((2020, 2021)));
     files.install(&expired.cert_pem, &expired.key_pem);
     let data = files.dir.join("data");
-    for args in [vec!["config", "check"], vec!["serve", "--listen", "127.0.0.1:0"]] {
+    for args in [
+        vec!["config", "check"],
+        vec!["serve", "--listen", "127.0.0.1:0"],
+    ] {
         let output = lanerunner(&files.cert, &files.key)
             .args(&args)
             .env("LANERUNNER_DATA_DIR", &data)
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{args:?} started with an expired certificate");
-        assert!(stderr.contains("expired at 2021-01-01"), "{args:?}: {stderr}");
+        assert!(
+            !output.status.success(),
+            "{args:?} started with an expired certificate"
+        );
+        assert!(
+            stderr.contains("expired at 2021-01-01"),
+            "{args:?}: {stderr}"
+        );
         // Refused before anything was migrated or created.
         assert!(!data.join("identity.db").exists());
     }

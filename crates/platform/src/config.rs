@@ -1409,10 +1409,16 @@ impl Config {
         let tls = &self.http.tls;
         match (&tls.cert_file, &tls.key_file) {
             (Some(_), None) => {
-                return Err(invalid("http.tls.key_file", "required with http.tls.cert_file"))
+                return Err(invalid(
+                    "http.tls.key_file",
+                    "required with http.tls.cert_file",
+                ))
             }
             (None, Some(_)) => {
-                return Err(invalid("http.tls.cert_file", "required with http.tls.key_file"))
+                return Err(invalid(
+                    "http.tls.cert_file",
+                    "required with http.tls.key_file",
+                ))
             }
             _ => {}
         }

@@ -65,9 +65,15 @@ pub enum CertificateError {
     #[error("the private key in {key} does not belong to the certificate in {cert}")]
     Mismatch { cert: PathBuf, key: PathBuf },
     #[error("the certificate in {path} expired at {not_after}")]
-    Expired { path: PathBuf, not_after: DateTime<Utc> },
+    Expired {
+        path: PathBuf,
+        not_after: DateTime<Utc>,
+    },
     #[error("the certificate in {path} is not valid before {not_before}")]
-    NotYetValid { path: PathBuf, not_before: DateTime<Utc> },
+    NotYetValid {
+        path: PathBuf,
+        not_before: DateTime<Utc>,
+    },
 }
 
 /// The certificate chain and key files a deployment names.
@@ -95,9 +101,11 @@ impl CertificateFiles {
                 path: self.cert.clone(),
                 reason: e.to_string(),
             })?;
-        let leaf = chain.first().ok_or_else(|| CertificateError::NoCertificate {
-            path: self.cert.clone(),
-        })?;
+        let leaf = chain
+            .first()
+            .ok_or_else(|| CertificateError::NoCertificate {
+                path: self.cert.clone(),
+            })?;
         let (subject, not_before, not_after) =
             validity(leaf).map_err(|reason| CertificateError::Certificate {
                 path: self.cert.clone(),
@@ -155,9 +163,7 @@ fn read(path: &Path) -> Result<Vec<u8>, CertificateError> {
     })
 }
 
-fn validity(
-    der: &CertificateDer<'_>,
-) -> Result<(String, DateTime<Utc>, DateTime<Utc>), String> {
+fn validity(der: &CertificateDer<'_>) -> Result<(String, DateTime<Utc>, DateTime<Utc>), String> {
     let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).map_err(|e| e.to_string())?;
     let at = |t: x509_parser::time::ASN1Time| {
         DateTime::<Utc>::from_timestamp(t.timestamp(), 0).ok_or("a validity date out of range")
@@ -362,9 +368,8 @@ async fn serve_plain(tcp: TcpStream, peer: SocketAddr, plain: Router) {
 /// The answers to plain HTTP: `https_port` is the port the redirect names (`None`: the port
 /// the client asked for, when it spoke plain HTTP to the TLS port itself).
 pub fn plain_http_router(policy: PlainHttp, https_port: Option<u16>) -> Router {
-    Router::new().fallback(move |req: Request| async move {
-        plain_http_answer(policy, https_port, &req)
-    })
+    Router::new()
+        .fallback(move |req: Request| async move { plain_http_answer(policy, https_port, &req) })
 }
 
 fn plain_http_answer(policy: PlainHttp, https_port: Option<u16>, req: &Request) -> Response {
@@ -495,9 +500,16 @@ mod tests {
             (PlainHttp::Redirect, Method::DELETE),
             (PlainHttp::Refuse, Method::GET),
         ] {
-            let res = plain_http_answer(policy, None, &request(method, "tms.example.com", "/v1/loads"));
+            let res = plain_http_answer(
+                policy,
+                None,
+                &request(method, "tms.example.com", "/v1/loads"),
+            );
             assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-            assert_eq!(res.headers()[header::CONTENT_TYPE], "application/problem+json");
+            assert_eq!(
+                res.headers()[header::CONTENT_TYPE],
+                "application/problem+json"
+            );
             assert!(res.headers().get(header::LOCATION).is_none());
         }
     }
@@ -505,7 +517,8 @@ mod tests {
     #[test]
     fn a_request_without_a_valid_host_is_refused() {
         for host in ["", "bad host", "user@tms.example.com"] {
-            let res = plain_http_answer(PlainHttp::Redirect, None, &request(Method::GET, host, "/"));
+            let res =
+                plain_http_answer(PlainHttp::Redirect, None, &request(Method::GET, host, "/"));
             assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{host:?}");
         }
     }
