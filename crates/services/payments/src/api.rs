@@ -14,18 +14,32 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::approvals::{Approvals, Outcome};
 use crate::error::PaymentsError;
 use crate::ledger::{Ledger, NewEntry};
-use crate::views::{BalanceView, EntryView};
+use crate::views::{ApprovalView, BalanceView, EntryView};
+use axum::response::{IntoResponse, Response};
 
-pub type AppState = Arc<Ledger>;
+/// The ledger, and dual control in front of entries by hand.
+#[derive(Clone)]
+pub struct AppState {
+    ledger: Arc<Ledger>,
+    approvals: Arc<Approvals>,
+}
 
-pub fn routes(ledger: Arc<Ledger>) -> OpenApiRouter {
+impl std::ops::Deref for AppState {
+    type Target = Ledger;
+    fn deref(&self) -> &Ledger {
+        &self.ledger
+    }
+}
+
+pub fn routes(ledger: Arc<Ledger>, approvals: Arc<Approvals>) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(balances))
         .routes(routes!(record_entry, list_entries))
         .routes(routes!(get_entry))
-        .with_state(ledger)
+        .with_state(AppState { ledger, approvals })
 }
 
 fn finance(caller: &Caller) -> Result<(), PaymentsError> {
@@ -56,27 +70,32 @@ pub async fn balances(
 
 /// Records a journal entry by hand (an adjustment an accountant makes): its postings must
 /// balance in each currency. The same `reference` with the same postings answers with the
-/// first entry (200); with other postings, 409.
+/// first entry (200); with other postings, 409. Under dual control, `202` with the request
+/// a second person approves.
 #[utoipa::path(post, path = "/v1/payments/ledger/entries", tag = "payments", security(("bearer" = [])),
     request_body = NewEntry,
-    responses((status = 201, body = EntryView), (status = 200, body = EntryView), (status = 403, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = EntryView), (status = 200, body = EntryView),
+        (status = 202, body = ApprovalView, description = "Under dual control: the request a second person approves"),
+        (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn record_entry(
     State(l): State<AppState>,
     caller: Authorized<PaymentsWrite>,
     ApiJson(entry): ApiJson<NewEntry>,
-) -> Result<(StatusCode, Json<EntryView>), Problem> {
+) -> Result<Response, Problem> {
     finance(&caller)?;
-    let (id, new) = l
-        .record(caller.org, &entry, Some(caller.actor_id()))
-        .await?;
+    let (id, new) = match l.approvals.ledger_entry(&caller, &l.ledger, entry).await? {
+        Outcome::Done(recorded) => recorded,
+        Outcome::Pending(request) => {
+            return Ok((StatusCode::ACCEPTED, Json(request)).into_response())
+        }
+    };
     let (row, postings) = l.entry(caller.org, id).await?;
     let status = if new {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(EntryView::new(row, postings))))
+    Ok((status, Json(EntryView::new(row, postings))).into_response())
 }
 
 /// The journal, newest first, each entry with its postings (`next_cursor` pages on to

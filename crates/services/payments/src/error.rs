@@ -10,6 +10,9 @@ pub enum PaymentsError {
     NotFound(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    /// Dual control: the same person cannot ask and approve; an API key can do neither.
+    #[error("{0}")]
+    SeparationOfDuties(&'static str),
     /// The reference names another entry already (entry `0`), with other postings.
     #[error("this reference was recorded before with other postings (entry {0})")]
     ReferenceReused(uuid::Uuid),
@@ -46,6 +49,12 @@ impl From<PaymentsError> for Problem {
             PaymentsError::Invalid(fields) => Problem::validation(fields),
             PaymentsError::NotFound(what) => Problem::not_found(what),
             PaymentsError::Forbidden(why) => Problem::forbidden(why),
+            PaymentsError::SeparationOfDuties(why) => Problem::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "separation-of-duties",
+                "A second person must approve this",
+            )
+            .detail(why),
             PaymentsError::ReferenceReused(id) => {
                 Problem::conflict("reference-reused", "Reference already recorded", text)
                     .with("entry_id", id)

@@ -11,11 +11,16 @@
 //! Payouts (`payouts/`) pay the carrier on the terms it chose (standard or quick pay),
 //! through the processor's connected accounts or by hand.
 //!
-//! Layout: `ledger/`, `invoices/` and `payouts/` each hold their rules (`domain.rs`, pure)
+//! Dual control (`approvals/`) puts a second person in front of every action on money a
+//! person takes by hand, when the organization turns it on (SOX separation of duties).
+//!
+//! Layout: `ledger/`, `invoices/`, `payouts/` and `approvals/` each hold their rules (`domain.rs`, pure)
 //! and SQL (`store.rs`); `api.rs`, `invoices_api.rs` and `payouts_api.rs` the handlers,
 //! `views.rs` what clients see.
 
 pub mod api;
+pub mod approvals;
+mod approvals_api;
 pub mod error;
 pub mod events;
 pub mod invoices;
@@ -50,6 +55,7 @@ pub struct PaymentsService {
     ledger: Arc<ledger::Ledger>,
     invoices: Arc<invoices::Invoices>,
     payouts: Arc<payouts::Payouts>,
+    approvals: Arc<approvals::Approvals>,
 }
 
 /// How carriers are paid: the terms a broker offers until it sets its own, and how often
@@ -107,6 +113,7 @@ impl PaymentsService {
         Ok(Self {
             ledger: Arc::new(ledger::Ledger::new(ctx.db.clone())),
             invoices,
+            approvals: Arc::new(approvals::Approvals::new(ctx.db.clone(), payouts.clone())),
             payouts,
         })
     }
@@ -130,9 +137,13 @@ impl Service for PaymentsService {
     }
 
     fn routes(&self) -> OpenApiRouter {
-        api::routes(self.ledger.clone())
+        api::routes(self.ledger.clone(), self.approvals.clone())
             .merge(invoices_api::routes(self.invoices.clone()))
-            .merge(payouts_api::routes(self.payouts.clone()))
+            .merge(payouts_api::routes(
+                self.payouts.clone(),
+                self.approvals.clone(),
+            ))
+            .merge(approvals_api::routes(self.approvals.clone()))
     }
 
     fn consumers(&self) -> Vec<ConsumerSpec> {

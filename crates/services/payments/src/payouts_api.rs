@@ -12,14 +12,29 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::approvals::Approvals;
+use crate::approvals_api::respond;
 use crate::payouts::domain::Terms;
 use crate::payouts::{ChoiceInput, OnboardingInput, PaidByHand, Payouts};
 use crate::processor::OnboardingLink;
-use crate::views::{PayeeAccountView, PayoutView};
+use crate::views::{ApprovalView, PayeeAccountView, PayoutView};
+use axum::response::Response;
 
-pub type AppState = Arc<Payouts>;
+/// The payouts, and dual control in front of the actions on money a person takes by hand.
+#[derive(Clone)]
+pub struct AppState {
+    payouts: Arc<Payouts>,
+    approvals: Arc<Approvals>,
+}
 
-pub fn routes(payouts: Arc<Payouts>) -> OpenApiRouter {
+impl std::ops::Deref for AppState {
+    type Target = Payouts;
+    fn deref(&self) -> &Payouts {
+        &self.payouts
+    }
+}
+
+pub fn routes(payouts: Arc<Payouts>, approvals: Arc<Approvals>) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(get_terms, put_terms))
         .routes(routes!(get_payee_account))
@@ -28,7 +43,7 @@ pub fn routes(payouts: Arc<Payouts>) -> OpenApiRouter {
         .routes(routes!(get_payout))
         .routes(routes!(choose))
         .routes(routes!(record_paid))
-        .with_state(payouts)
+        .with_state(AppState { payouts, approvals })
 }
 
 /// The terms your organization offers its carriers (the configured defaults until set).
@@ -42,16 +57,18 @@ pub async fn get_terms(
 }
 
 /// Sets the terms offered on loads completed from now on: standard days, and quick pay's
-/// fee in basis points (absent: no quick pay). Offers already made stay as made.
+/// fee in basis points (absent: no quick pay). Offers already made stay as made. Under
+/// dual control, `202` with the request a second person approves.
 #[utoipa::path(put, path = "/v1/payments/payout-terms", tag = "payments", security(("bearer" = [])),
     request_body = Terms,
-    responses((status = 200, body = Terms), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Terms), (status = 202, body = ApprovalView, description = "Under dual control: the request a second person approves"),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn put_terms(
     State(s): State<AppState>,
     caller: Authorized<PaymentsWrite>,
     ApiJson(t): ApiJson<Terms>,
-) -> Result<Json<Terms>, Problem> {
-    Ok(Json(s.set_terms(&caller, t).await?))
+) -> Result<Response, Problem> {
+    Ok(respond(s.approvals.payout_terms(&caller, t).await?))
 }
 
 /// Your organization's account with the payment processor, where carrier payouts go.
@@ -122,16 +139,21 @@ pub async fn choose(
 }
 
 /// The broker records a payout made outside the processor (a check, a wire). Once; `409
-/// payout-in-progress` when the processor is already sending it.
+/// payout-in-progress` when the processor is already sending it. Under dual control,
+/// `202` with the request a second person approves.
 #[utoipa::path(post, path = "/v1/payments/payouts/{id}/paid", tag = "payments", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The payout")), request_body = PaidByHand,
-    responses((status = 200, body = PayoutView), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = PayoutView), (status = 202, body = ApprovalView, description = "Under dual control: the request a second person approves"),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn record_paid(
     State(s): State<AppState>,
     caller: Authorized<PaymentsWrite>,
     Path(id): Path<Uuid>,
     ApiJson(input): ApiJson<PaidByHand>,
-) -> Result<Json<PayoutView>, Problem> {
-    Ok(Json(s.record_paid(&caller, id, input).await?))
+) -> Result<Response, Problem> {
+    Ok(respond(
+        s.approvals
+            .payout_paid_by_hand(&caller, id, &input.reference)
+            .await?,
+    ))
 }

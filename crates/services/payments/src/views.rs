@@ -265,3 +265,74 @@ impl From<&crate::payouts::store::PayeeRow> for PayeeAccountView {
         }
     }
 }
+
+/// A request under dual control (`GET /v1/payments/approvals/{id}`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApprovalView {
+    pub id: Uuid,
+    /// `payout_paid_by_hand`, `ledger_adjustment`, `payout_terms`, `dual_control_off`
+    /// (and `dual_control_on`, recorded as decided by the person who turned it on).
+    pub kind: String,
+    pub summary: String,
+    /// The action as asked for; carried out as it is on approval.
+    #[schema(value_type = Object)]
+    pub action: serde_json::Value,
+    /// `pending`, `approved`, `rejected`, `withdrawn`, `expired`.
+    pub status: String,
+    pub requested_by: Uuid,
+    pub requested_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    /// What the approved action made (`payout_id`, `entry_id`, `terms`, `dual_control`).
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<serde_json::Value>,
+}
+
+impl ApprovalView {
+    pub fn new(r: &crate::approvals::store::ApprovalRow, now: DateTime<Utc>) -> Self {
+        let json = |s: &str| serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
+        Self {
+            id: r.id,
+            kind: r.kind.clone(),
+            summary: r.summary.clone(),
+            action: json(&r.action),
+            status: crate::approvals::domain::shown_status(&r.status, r.expires_at, now)
+                .to_string(),
+            requested_by: r.requested_by,
+            requested_at: r.requested_at,
+            expires_at: r.expires_at,
+            decided_by: r.decided_by,
+            decided_at: r.decided_at,
+            reason: r.reason.clone(),
+            result: r.result.as_deref().map(json),
+        }
+    }
+}
+
+/// `GET /v1/payments/controls`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ControlsView {
+    /// On: actions on money by hand need a second person's approval.
+    pub dual_control: bool,
+    pub changed_by: Option<Uuid>,
+    pub changed_at: Option<DateTime<Utc>>,
+}
+
+impl ControlsView {
+    pub fn new(row: Option<crate::approvals::store::ControlsRow>) -> Self {
+        match row {
+            Some(r) => Self {
+                dual_control: r.dual_control,
+                changed_by: Some(r.changed_by),
+                changed_at: Some(r.changed_at),
+            },
+            None => Self {
+                dual_control: false,
+                changed_by: None,
+                changed_at: None,
+            },
+        }
+    }
+}

@@ -84,6 +84,71 @@ fn finance(caller: &Caller) -> Result<()> {
     }
 }
 
+/// A bank reference: one line of 1 to 100 characters.
+pub fn check_reference(reference: &str) -> Result<String> {
+    let reference = reference.trim();
+    if reference.is_empty()
+        || reference.chars().count() > 100
+        || reference.chars().any(char::is_control)
+    {
+        let mut v = Violations::default();
+        v.add("reference", "must be 1 to 100 characters on one line");
+        v.into_result(())?;
+    }
+    Ok(reference.to_string())
+}
+
+fn in_progress(row: &PayoutRow) -> PaymentsError {
+    conflict(
+        "payout-in-progress",
+        "The payout is under way",
+        format!(
+            "The payout for load {} is {}: it cannot be recorded as paid by hand.",
+            row.reference, row.status
+        ),
+    )
+}
+
+/// Records payout `id` paid by hand in `tx` (both books and the payout), by `actor` of the
+/// paying organization; the same reference again changes nothing.
+pub async fn record_paid_in(
+    tx: &mut Tx,
+    org: OrgId,
+    actor: Uuid,
+    id: Uuid,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> Result<PayoutRow> {
+    let row = store::lock(tx, id)
+        .await?
+        .filter(|r| r.payer_org_id == org.0)
+        .ok_or(PaymentsError::NotFound("payout"))?;
+    if row.status == "paid" && row.manual_reference.as_deref() == Some(reference) {
+        // The same record again: nothing changes.
+        return Ok(row);
+    }
+    if !matches!(row.status.as_str(), "offered" | "scheduled") {
+        return Err(in_progress(&row));
+    }
+    let (broker, carrier) = domain::sent(
+        id,
+        &row.reference,
+        row.payer_org_id,
+        row.payee_org_id,
+        &row.currency,
+        true,
+        row.net_cents(),
+    );
+    Ledger::record_in(tx, org, &broker, Some(actor)).await?;
+    Ledger::record_in(tx, OrgId(row.payee_org_id), &carrier, None).await?;
+    store::paid(tx, id, Some(reference), now).await?;
+    let row = store::lock(tx, id)
+        .await?
+        .ok_or(PaymentsError::NotFound("payout"))?;
+    metrics::counter!("payouts_paid_total", "by" => "hand").increment(1);
+    Ok(row)
+}
+
 fn conflict(kind: &'static str, title: &'static str, detail: String) -> PaymentsError {
     PaymentsError::Conflict {
         kind,
@@ -167,10 +232,17 @@ impl Payouts {
 
     /// The broker's terms for loads completed from now on (offers made stay as made).
     pub async fn set_terms(&self, caller: &Caller, t: Terms) -> Result<Terms> {
-        finance(caller)?;
-        t.check()?;
-        store::put_terms(&self.db, caller.org, &t, caller.actor_id(), Utc::now()).await?;
+        self.check_terms(caller, &t)?;
+        let mut tx = self.db.begin().await?;
+        store::put_terms(&mut tx, caller.org, &t, caller.actor_id(), Utc::now()).await?;
+        tx.commit().await?;
         Ok(t)
+    }
+
+    /// Whether `caller` may set terms `t`, and `t` is valid.
+    pub fn check_terms(&self, caller: &Caller, t: &Terms) -> Result<()> {
+        finance(caller)?;
+        Ok(t.check()?)
     }
 
     pub async fn list(
@@ -274,53 +346,34 @@ impl Payouts {
         input: PaidByHand,
     ) -> Result<PayoutView> {
         finance(caller)?;
-        let reference = input.reference.trim();
-        if reference.is_empty()
-            || reference.chars().count() > 100
-            || reference.chars().any(char::is_control)
-        {
-            let mut v = Violations::default();
-            v.add("reference", "must be 1 to 100 characters on one line");
-            v.into_result(())?;
-        }
+        let reference = check_reference(&input.reference)?;
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
-        let row = store::lock(&mut tx, id)
+        let row =
+            record_paid_in(&mut tx, caller.org, caller.actor_id(), id, &reference, now).await?;
+        tx.commit().await?;
+        Ok(PayoutView::new(&row, caller.org, now))
+    }
+
+    /// Whether `id` is the organization's to pay and can still be recorded as paid by hand
+    /// (a request for a second person's approval is refused at once when it could not be
+    /// carried out).
+    pub async fn check_payable_by_hand(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        reference: &str,
+    ) -> Result<String> {
+        finance(caller)?;
+        let reference = check_reference(reference)?;
+        let row = store::get(&self.db, caller.org, id)
             .await?
             .filter(|r| r.payer_org_id == caller.org.0)
             .ok_or(PaymentsError::NotFound("payout"))?;
-        if row.status == "paid" && row.manual_reference.as_deref() == Some(reference) {
-            // The same record again: nothing changes.
-            return Ok(PayoutView::new(&row, caller.org, now));
-        }
         if !matches!(row.status.as_str(), "offered" | "scheduled") {
-            return Err(conflict(
-                "payout-in-progress",
-                "The payout is under way",
-                format!(
-                    "The payout for load {} is {}: it cannot be recorded as paid by hand.",
-                    row.reference, row.status
-                ),
-            ));
+            return Err(in_progress(&row));
         }
-        let (broker, carrier) = domain::sent(
-            id,
-            &row.reference,
-            row.payer_org_id,
-            row.payee_org_id,
-            &row.currency,
-            true,
-            row.net_cents(),
-        );
-        Ledger::record_in(&mut tx, caller.org, &broker, Some(caller.actor_id())).await?;
-        Ledger::record_in(&mut tx, OrgId(row.payee_org_id), &carrier, None).await?;
-        store::paid(&mut tx, id, Some(reference), now).await?;
-        let row = store::lock(&mut tx, id)
-            .await?
-            .ok_or(PaymentsError::NotFound("payout"))?;
-        tx.commit().await?;
-        metrics::counter!("payouts_paid_total", "by" => "hand").increment(1);
-        Ok(PayoutView::new(&row, caller.org, now))
+        Ok(reference)
     }
 
     /// The carrier's account with the processor; its status is asked of the processor

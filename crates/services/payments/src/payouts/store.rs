@@ -79,7 +79,7 @@ pub async fn terms(db: &Db, org: OrgId) -> sqlx::Result<Option<Terms>> {
 }
 
 pub async fn put_terms(
-    db: &Db,
+    tx: &mut Tx,
     org: OrgId,
     t: &Terms,
     by: Uuid,
@@ -89,7 +89,7 @@ pub async fn put_terms(
                VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id) DO UPDATE SET \
                standard_days = excluded.standard_days, quick_pay_fee_bps = excluded.quick_pay_fee_bps, \
                updated_at = excluded.updated_at, updated_by = excluded.updated_by";
-    on_db!(db, |c| sqlx::query(sql)
+    on_tx!(tx, |c| sqlx::query(sql)
         .bind(org)
         .bind(t.standard_days)
         .bind(t.quick_pay_fee_bps)
