@@ -48,6 +48,7 @@ const ASSETS: &[Asset] = assets! {
     "js/pages/rates.js" => JS,
     "js/pages/files.js" => JS,
     "js/pages/ledger.js" => JS,
+    "js/pages/approvals.js" => JS,
     "js/pages/documents.js" => JS,
     "js/pages/invoices.js" => JS,
     "js/pages/payouts.js" => JS,

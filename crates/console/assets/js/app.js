@@ -11,6 +11,7 @@ import { editLoad, importLoads, myLoads, postLoad } from "./pages/loads.js";
 import { rates } from "./pages/rates.js";
 import { files } from "./pages/files.js";
 import { ledger } from "./pages/ledger.js";
+import { approvals } from "./pages/approvals.js";
 import { letterhead, loadDocuments, paperwork } from "./pages/documents.js";
 import { invoices } from "./pages/invoices.js";
 import { payouts } from "./pages/payouts.js";
@@ -47,6 +48,7 @@ const PAGES = {
   "#/rates": rates,
   "#/files": files,
   "#/ledger": ledger,
+  "#/approvals": approvals,
   "#/paperwork": paperwork,
   "#/invoices": invoices,
   "#/payouts": payouts,
@@ -83,6 +85,7 @@ function nav(me) {
     kind !== "carrier" && ["owner", "admin", "accountant"].includes(me.user.role) ? h("a", { href: "#/invoices" }, "Invoices") : null,
     ["owner", "admin", "accountant"].includes(me.user.role) ? h("a", { href: "#/payouts" }, "Payouts") : null,
     ["owner", "admin", "accountant"].includes(me.user.role) ? h("a", { href: "#/ledger" }, "Ledger") : null,
+    ["owner", "admin", "accountant"].includes(me.user.role) ? h("a", { href: "#/approvals" }, "Approvals") : null,
     h("a", { href: "#/settings" }, "Settings"),
     h("a", { href: "#/team" }, "Team"),
     ["owner", "admin"].includes(me.user.role) ? h("a", { href: "#/audit" }, "Audit trail") : null,

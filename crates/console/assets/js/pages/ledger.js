@@ -3,6 +3,7 @@
 // so it balances by construction; the server checks it again).
 
 import { api, idempotencyKey } from "../api.js";
+import { awaitingApproval } from "./approvals.js";
 import { clearProblem, field, h, money, mount, select, showProblem, toast } from "../dom.js";
 
 const signed = (cents) => (cents < 0 ? `−${money(-cents)}` : money(cents));
@@ -29,14 +30,14 @@ export async function ledger() {
     const d = Object.fromEntries(new FormData(form));
     const cents = Math.round(Number(d.amount) * 100);
     try {
-      await api("POST", "/v1/payments/ledger/entries", {
+      const answer = await api("POST", "/v1/payments/ledger/entries", {
         kind: "adjustment", reference: d.reference, memo: d.memo || undefined,
         postings: [
           { account: d.debit.trim(), currency: d.currency, amount_cents: cents },
           { account: d.credit.trim(), currency: d.currency, amount_cents: -cents },
         ],
       });
-      toast(`Recorded ${d.reference}`);
+      toast(awaitingApproval(answer) ? `${d.reference} waits for a second person's approval (Approvals)` : `Recorded ${d.reference}`);
       await ledger();
     } catch (err) {
       // The server names postings by line: show them against the form's fields.

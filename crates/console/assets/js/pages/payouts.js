@@ -4,6 +4,7 @@
 // the terms it offers and records payouts it makes by check or wire.
 
 import { api } from "../api.js";
+import { awaitingApproval } from "./approvals.js";
 import { clearProblem, field, h, money, mount, showProblem, toast } from "../dom.js";
 
 const day = (t) => new Date(t).toLocaleDateString("en-US", { month: "short", day: "numeric", year: "numeric" });
@@ -27,11 +28,12 @@ function termsForm(t) {
     clearProblem(form);
     const d = new FormData(form);
     try {
-      await api("PUT", "/v1/payments/payout-terms", {
+      const answer = await api("PUT", "/v1/payments/payout-terms", {
         standard_days: Number(d.get("days")),
         quick_pay_fee_bps: d.get("quick") ? Math.round(Number(d.get("fee")) * 100) : null,
       });
-      toast("Payout terms saved; they apply to loads completed from now on");
+      toast(awaitingApproval(answer) ? "The new terms wait for a second person's approval (Approvals)"
+        : "Payout terms saved; they apply to loads completed from now on");
     } catch (err) {
       for (const x of err.problem?.errors || []) x.field = x.field.replace("standard_days", "days").replace("quick_pay_fee_bps", "fee");
       showProblem(form, err);
@@ -70,8 +72,9 @@ function paidForm(p, done) {
     e.preventDefault();
     clearProblem(form);
     try {
-      await api("POST", `/v1/payments/payouts/${p.id}/paid`, { reference: new FormData(form).get("reference") });
-      toast(`Payout for ${p.reference} recorded`);
+      const answer = await api("POST", `/v1/payments/payouts/${p.id}/paid`, { reference: new FormData(form).get("reference") });
+      toast(awaitingApproval(answer) ? `Payout for ${p.reference} waits for a second person's approval (Approvals)`
+        : `Payout for ${p.reference} recorded`);
       await done();
     } catch (err) {
       showProblem(form, err);
