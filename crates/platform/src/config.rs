@@ -655,6 +655,9 @@ pub struct CacheConfig {
     pub url: Option<String>,
     /// Prepended to every key, so deployments (and tests) can share one server.
     pub prefix: String,
+    /// With a `rediss://` URL: the PEM CA certificate(s) the server's certificate must chain
+    /// to, besides the Mozilla roots (a private CA). The host name is always checked.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -779,6 +782,7 @@ impl Default for CacheConfig {
             backend: CacheBackend::InMemory,
             url: None,
             prefix: "lanerunner:".into(),
+            tls_ca_file: None,
         }
     }
 }
@@ -1494,6 +1498,18 @@ impl Config {
                 return Err(invalid("cache.url", "must be a redis:// URL"))
             }
             _ => {}
+        }
+        if self.cache.tls_ca_file.is_some()
+            && !self
+                .cache
+                .url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("rediss://"))
+        {
+            return Err(invalid(
+                "cache.tls_ca_file",
+                "only with a rediss:// cache.url (TLS)",
+            ));
         }
         if self.maps.provider == MapsProvider::Google
             && self

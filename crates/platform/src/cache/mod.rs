@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use self::memory::InMemoryCache;
-pub use self::redis::RedisCache;
+pub use self::redis::{client as redis_client, RedisCache};
 
 /// The cache `config` selects, connected.
 pub async fn from_config(
@@ -25,7 +25,9 @@ pub async fn from_config(
                 .url
                 .as_deref()
                 .ok_or_else(|| CacheError("cache.url is not set".into()))?;
-            std::sync::Arc::new(RedisCache::connect(url, &config.prefix).await?)
+            let client = self::redis::client(url, config.tls_ca_file.as_deref())
+                .map_err(|e| CacheError(format!("{e:#}")))?;
+            std::sync::Arc::new(RedisCache::connect_with(client, &config.prefix).await?)
         }
     })
 }

@@ -36,6 +36,26 @@ return {n, redis.call('PTTL', KEYS[1])}
 /// How long one command may take before it is reported as a failure.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// A client for `url`: with `rediss://`, TLS that checks the server's certificate (its
+/// issuer among the Mozilla roots, or in `ca_file`, a PEM file; and the host name).
+pub fn client(url: &str, ca_file: Option<&std::path::Path>) -> anyhow::Result<::redis::Client> {
+    match ca_file {
+        None => Ok(::redis::Client::open(url)?),
+        Some(path) => {
+            let root_cert = std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!("reading cache.tls_ca_file {}: {e}", path.display())
+            })?;
+            Ok(::redis::Client::build_with_tls(
+                url,
+                ::redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(root_cert),
+                },
+            )?)
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct RedisCache {
     conn: ConnectionManager,
@@ -51,7 +71,11 @@ fn err(e: impl std::fmt::Display) -> CacheError {
 impl RedisCache {
     /// Connects to `url` (`redis://[:password@]host[:port][/db]`); every key gets `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, CacheError> {
-        let client = ::redis::Client::open(url).map_err(err)?;
+        Self::connect_with(client(url, None).map_err(err)?, prefix).await
+    }
+
+    /// Connects with `client` ([`client`]: TLS with a private CA); every key gets `prefix`.
+    pub async fn connect_with(client: ::redis::Client, prefix: &str) -> Result<Self, CacheError> {
         let config = ::redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Duration::from_secs(5))
             .set_response_timeout(COMMAND_TIMEOUT)

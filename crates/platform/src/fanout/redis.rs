@@ -22,7 +22,11 @@ pub struct RedisFanout {
 
 impl RedisFanout {
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url)?;
+        Self::connect_with(redis::Client::open(url)?, prefix).await
+    }
+
+    /// With `client` (`cache::redis_client`: TLS with a private CA).
+    pub async fn connect_with(client: redis::Client, prefix: &str) -> anyhow::Result<Self> {
         let conn = ConnectionManager::new(client.clone()).await?;
         let local = broadcast::channel(LOCAL_BUFFER).0;
         let pattern = format!("{prefix}rt:*");

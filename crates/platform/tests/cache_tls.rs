@@ -1,0 +1,183 @@
+//! The cache (and the realtime fan-out) over TLS to Redis, with certificate verification: a
+//! `redis-server` of this test's own with TLS only (`--port 0 --tls-port …`), its
+//! certificate issued by a test CA for `localhost`. With the CA named in
+//! `cache.tls_ca_file` the configured cache works; a server whose issuer is not trusted, or
+//! that is reached by another name, is refused, and so is plain `redis://` to the TLS port.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use lanerunner_platform::cache::{self, redis_client, RedisCache};
+use lanerunner_platform::config::{CacheBackend, CacheConfig};
+use lanerunner_platform::testing::skip_engine_test;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+
+struct TlsRedis {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+    ca: PathBuf,
+}
+
+impl Drop for TlsRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn ca(name: &str) -> (Issuer<'static, KeyPair>, String) {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    let key = KeyPair::generate().unwrap();
+    let pem = params.self_signed(&key).unwrap().pem();
+    (Issuer::new(params, key), pem)
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+/// Starts `redis-server` with TLS only, or `None` when it is not installed.
+async fn start() -> Option<TlsRedis> {
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "lanerunner-redis-tls-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (issuer, ca_pem) = ca("LaneRunner test cache CA");
+    let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let key = KeyPair::generate().unwrap();
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    let ca = write(&dir, "ca.pem", &ca_pem);
+    let cert_file = write(&dir, "cert.pem", &cert.pem());
+    let key_file = write(&dir, "key.pem", &key.serialize_pem());
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .arg("--tls-cert-file")
+        .arg(&cert_file)
+        .arg("--tls-key-file")
+        .arg(&key_file)
+        .arg("--tls-ca-cert-file")
+        .arg(&ca)
+        .args([
+            "--tls-auth-clients",
+            "no",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .arg("--dir")
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server starts");
+    let server = TlsRedis {
+        child,
+        port,
+        dir,
+        ca,
+    };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some(server);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis-server with TLS did not start on {port}");
+}
+
+#[tokio::test]
+async fn the_cache_talks_to_redis_over_verified_tls() {
+    if skip_engine_test("Redis (redis-server with TLS)") {
+        return;
+    }
+    let Some(server) = start().await else {
+        eprintln!("redis-server is not installed; skipped");
+        return;
+    };
+    let url = format!("rediss://localhost:{}", server.port);
+
+    // The configured cache, as `serve` builds it: set, read, count.
+    let config = CacheConfig {
+        backend: CacheBackend::Redis,
+        url: Some(url.clone()),
+        prefix: "tls-test:".into(),
+        tls_ca_file: Some(server.ca.clone()),
+    };
+    let cache = cache::from_config(&config)
+        .await
+        .expect("TLS cache connects");
+    cache
+        .set("k", b"over tls", Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.get("k").await.unwrap().as_deref(),
+        Some(&b"over tls"[..])
+    );
+    let fanout = lanerunner_platform::fanout::from_config(&config).await;
+    assert!(fanout.is_ok(), "the fan-out connects over TLS too");
+
+    // Refused: an issuer not trusted; another name than the certificate's; plain text.
+    let dir = server.dir.join("other");
+    std::fs::create_dir_all(&dir).unwrap();
+    let other_ca = write(&dir, "other-ca.pem", &ca("another CA").1);
+    let refusals = [
+        redis_client(&url, Some(&other_ca)).unwrap(),
+        redis_client(
+            &format!("rediss://127.0.0.1:{}", server.port),
+            Some(&server.ca),
+        )
+        .unwrap(),
+        redis_client(&url, None).unwrap(),
+        redis_client(&format!("redis://localhost:{}", server.port), None).unwrap(),
+    ];
+    for (n, client) in refusals.into_iter().enumerate() {
+        let connected = tokio::time::timeout(
+            // Plain text to a TLS port gets no answer at all: bounded here.
+            Duration::from_secs(6),
+            RedisCache::connect_with(client, "tls-test:"),
+        )
+        .await;
+        assert!(
+            !matches!(connected, Ok(Ok(_))),
+            "case {n}: a connection that must be refused was accepted"
+        );
+    }
+    // A CA file that cannot be read is named.
+    let err = redis_client(&url, Some(&dir.join("missing.pem"))).unwrap_err();
+    assert!(err.to_string().contains("missing.pem"), "{err}");
+}
