@@ -912,6 +912,11 @@ pub struct AuthConfig {
     /// How often each audit chain's head is written down (the database and object
     /// storage), in minutes; 0 turns the job off (`lanerunner audit anchor` still works).
     pub audit_anchor_every_mins: u64,
+    /// The version of the terms of service in force: consent is recorded against it, and
+    /// a person whose consent names an older one is asked again (GDPR art. 7).
+    pub terms_version: String,
+    /// The version of the privacy notice in force (also governs marketing consent).
+    pub privacy_notice_version: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1038,6 +1043,8 @@ impl Default for AuthConfig {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             audit_anchor_every_mins: 60,
+            terms_version: "2026-11-01".into(),
+            privacy_notice_version: "2026-11-01".into(),
         }
     }
 }
@@ -1393,6 +1400,17 @@ impl Config {
                 "keys.retire_after_secs",
                 "must be at least twice keys.active_refresh_secs plus 30 seconds (an instance may still write with a replaced key until it next looks)",
             ));
+        }
+        for (key, v) in [
+            ("auth.terms_version", &self.auth.terms_version),
+            (
+                "auth.privacy_notice_version",
+                &self.auth.privacy_notice_version,
+            ),
+        ] {
+            if v.trim().is_empty() || v.len() > 40 || v.chars().any(char::is_control) {
+                return Err(invalid(key, "must be 1 to 40 characters"));
+            }
         }
         if self.storage.rewrap_poll_secs == 0 {
             return Err(invalid("storage.rewrap_poll_secs", "must be at least 1"));

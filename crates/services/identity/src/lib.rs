@@ -25,6 +25,7 @@ mod mfa;
 mod one_time_tokens;
 mod password;
 pub mod phone_codes;
+pub mod privacy;
 pub mod sealed;
 mod second_factor;
 mod sessions;

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use lanerunner_platform::http::scope::IdentityWrite;
+use lanerunner_platform::http::scope::{IdentityRead, IdentityWrite};
 use lanerunner_platform::http::{ApiJson, Authorized, ClientAddr, EnrollingCaller, Problem};
 
 use super::dto::*;
@@ -161,4 +161,57 @@ pub async fn regenerate_recovery_codes(
         recovery_codes: codes,
         tokens: None,
     }))
+}
+
+/// Your consent to each purpose (the terms, the privacy notice, marketing email): where you
+/// stand, the version in force, and every record.
+#[utoipa::path(get, path = "/v1/me/consents", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = crate::privacy::ConsentsView), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn get_consents(
+    State(id): State<AppState>,
+    caller: Authorized<IdentityRead>,
+) -> Result<Json<crate::privacy::ConsentsView>, Problem> {
+    let user = caller.require_user()?;
+    Ok(Json(id.consents(caller.org, user).await?))
+}
+
+/// Gives consent to the version in force, or withdraws it (recorded with when and from
+/// where, and in the audit trail).
+#[utoipa::path(post, path = "/v1/me/consents", tag = "me", security(("bearer" = [])),
+    request_body = crate::privacy::ConsentInput,
+    responses((status = 200, body = crate::privacy::ConsentsView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn record_consent(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Authorized<IdentityWrite>,
+    ApiJson(input): ApiJson<crate::privacy::ConsentInput>,
+) -> Result<Json<crate::privacy::ConsentsView>, Problem> {
+    let user = caller.require_user()?;
+    Ok(Json(
+        id.record_consent(caller.org, user, addr, input).await?,
+    ))
+}
+
+/// Everything LaneRunner's identity service holds about you, as one JSON document to keep
+/// or take elsewhere (GDPR art. 15 and 20). No secrets are in it.
+#[utoipa::path(get, path = "/v1/me/export", tag = "me", security(("bearer" = [])),
+    responses((status = 200, content_type = "application/json", body = Object), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn export(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Authorized<IdentityRead>,
+) -> Result<axum::response::Response, Problem> {
+    use axum::response::IntoResponse;
+    let user = caller.require_user()?;
+    let document = id.export_personal_data(caller.org, user, addr).await?;
+    let name = format!(
+        "attachment; filename=\"lanerunner-personal-data-{}.json\"",
+        user.as_uuid()
+    );
+    Ok((
+        [(axum::http::header::CONTENT_DISPOSITION, name)],
+        Json(document),
+    )
+        .into_response())
 }

@@ -38,6 +38,8 @@ pub fn routes(identity: Arc<Identity>) -> OpenApiRouter {
         .routes(routes!(me::send_sms_code))
         .routes(routes!(me::disable_mfa))
         .routes(routes!(me::regenerate_recovery_codes))
+        .routes(routes!(me::get_consents, me::record_consent))
+        .routes(routes!(me::export))
         .routes(routes!(org::get_org, org::patch_org))
         .routes(routes!(org::list_users))
         .routes(routes!(org::get_user, org::patch_user))

@@ -107,6 +107,11 @@ catalogue! {
         ApiKeyRevoked => "api_key_revoked",
         /// A deactivated member's API keys were revoked with them.
         ApiKeysRevokedWithOwner => "api_keys_revoked_with_owner",
+        // Personal data (GDPR).
+        /// A person granted or withdrew consent to a purpose (which version of the text).
+        ConsentRecorded => "consent_recorded",
+        /// A person downloaded everything held about them.
+        PersonalDataExported => "personal_data_exported",
     }
 }
 

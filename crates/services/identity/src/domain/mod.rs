@@ -6,6 +6,7 @@ pub mod audit;
 pub mod audit_chain;
 pub mod authority;
 mod common_passwords;
+pub mod consent;
 pub mod digest;
 pub mod email;
 pub mod jwt;

@@ -69,7 +69,7 @@ from_row!(AuditRow, |row| {
     })
 });
 
-const AUDIT_COLUMNS: &str = "id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at, chain_seq, prev_hash, hash";
+pub(super) const AUDIT_COLUMNS: &str = "id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at, chain_seq, prev_hash, hash";
 
 /// Takes the next place on `chain` (the head row's lock, held to commit, makes appends
 /// one at a time): its position and the hash it follows.

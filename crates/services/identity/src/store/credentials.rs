@@ -106,7 +106,7 @@ pub struct SigningKeyRow {
     pub expires_at: DateTime<Utc>,
 }
 
-const API_KEY_COLUMNS: &str =
+pub(super) const API_KEY_COLUMNS: &str =
     "id, org_id, name, prefix, scopes, role, created_by, created_at, expires_at, last_used_at, revoked_at, ip_allowlist";
 
 pub async fn insert_session(tx: &mut Tx, s: &SessionRow) -> sqlx::Result<()> {

@@ -6,7 +6,9 @@ mod audit;
 mod credentials;
 mod decode;
 mod members;
+mod privacy;
 
 pub use audit::*;
 pub use credentials::*;
 pub use members::*;
+pub use privacy::*;

@@ -1,0 +1,199 @@
+//! A person's own data (GDPR), over real HTTP on every backend: consent given to the text
+//! in force and withdrawn, each recorded with its version, time and address and in the
+//! audit trail; bad consent refused naming the field; the export of everything the identity
+//! service holds about the person, without a secret, itself audited.
+
+use lanerunner::both_backends;
+use lanerunner::testing::{expect_problem, json_of, TestApp, TEST_PASSWORD};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn standing<'a>(view: &'a Value, purpose: &str) -> &'a Value {
+    view["current"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["purpose"] == purpose)
+        .unwrap()
+}
+
+both_backends!(
+    async fn consent_is_recorded_by_version_and_the_export_holds_what_we_keep(app: TestApp) {
+        let owner = app.signup("gdpr-owner@example.com", "broker").await;
+        let colleague = app
+            .invite_and_join(&owner, "gdpr-colleague@example.com", "dispatcher")
+            .await;
+
+        let view = json_of(
+            app.get("/v1/me/consents", Some(&owner.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(view["current"].as_array().unwrap().len(), 3);
+        let terms = standing(&view, "terms");
+        assert_eq!(
+            (
+                terms["granted"].as_bool(),
+                terms["current_version"].as_str()
+            ),
+            (Some(false), Some("2026-11-01"))
+        );
+
+        // Bad input: an old version, no version, an unknown purpose, a wrong type.
+        for (body, status, kind) in [
+            (
+                json!({"purpose": "terms", "granted": true, "version": "2019-01-01"}),
+                422,
+                "validation",
+            ),
+            (
+                json!({"purpose": "terms", "granted": true}),
+                422,
+                "validation",
+            ),
+            (
+                json!({"purpose": "cookies", "granted": true, "version": "2026-11-01"}),
+                422,
+                "invalid-body",
+            ),
+            (
+                json!({"purpose": "terms", "granted": "yes"}),
+                422,
+                "invalid-body",
+            ),
+        ] {
+            let p = expect_problem(
+                app.post_json("/v1/me/consents", &body, Some(&owner.access))
+                    .await,
+                status,
+                kind,
+            )
+            .await;
+            if kind == "validation" {
+                assert_eq!(p["errors"][0]["field"], "version", "{p}");
+            }
+        }
+
+        // Given to the text in force; marketing given then withdrawn.
+        for body in [
+            json!({"purpose": "terms", "granted": true, "version": "2026-11-01"}),
+            json!({"purpose": "privacy_notice", "granted": true, "version": "2026-11-01"}),
+            json!({"purpose": "marketing_email", "granted": true, "version": "2026-11-01"}),
+            json!({"purpose": "marketing_email", "granted": false}),
+        ] {
+            json_of(
+                app.post_json("/v1/me/consents", &body, Some(&owner.access))
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+        }
+        let view = json_of(
+            app.get("/v1/me/consents", Some(&owner.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(standing(&view, "terms")["granted"], true);
+        assert_eq!(standing(&view, "terms")["renewal_needed"], false);
+        assert_eq!(standing(&view, "marketing_email")["granted"], false);
+        let history = view["history"].as_array().unwrap();
+        assert_eq!(history.len(), 4);
+        assert_eq!(history[3]["purpose"], "marketing_email");
+        assert_eq!(history[3]["granted"], false);
+        assert_eq!(history[0]["client_addr"], "127.0.0.1");
+
+        // Each person has their own; nobody else's records show.
+        let theirs = json_of(
+            app.get("/v1/me/consents", Some(&colleague.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(theirs["history"].as_array().unwrap().len(), 0);
+
+        // An API key is not a person.
+        let key = json_of(
+            app.post_json(
+                "/v1/org/api-keys",
+                &json!({"name": "tms", "scopes": ["identity:read"]}),
+                Some(&owner.access),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let by_key = app
+            .send(
+                app.client
+                    .get(app.url("/v1/me/export"))
+                    .header("x-api-key", key["secret"].as_str().unwrap()),
+                None,
+            )
+            .await;
+        expect_problem(by_key, 403, "forbidden").await;
+
+        // The export: the person, their organization, consents, sessions, keys they made,
+        // the audit records about them; no secret.
+        let res = app.get("/v1/me/export", Some(&owner.access)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"));
+        let text = res.text().await.unwrap();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["format"], "lanerunner.personal-data.v1");
+        assert_eq!(doc["subject"]["email"], "gdpr-owner@example.com");
+        assert_eq!(doc["subject"]["id"], owner.user_id);
+        assert_eq!(doc["organization"]["id"], owner.org_id);
+        assert_eq!(doc["consents"].as_array().unwrap().len(), 4);
+        assert!(!doc["sessions"].as_array().unwrap().is_empty());
+        assert_eq!(doc["api_keys_created"][0]["name"], "tms");
+        let actions: Vec<&str> = doc["audit_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["action"].as_str().unwrap())
+            .collect();
+        for action in [
+            "signup",
+            "consent_recorded",
+            "api_key_created",
+            "invitation_created",
+        ] {
+            assert!(
+                actions.contains(&action),
+                "{action} missing from {actions:?}"
+            );
+        }
+        for secret in [
+            "$argon2",
+            TEST_PASSWORD,
+            "password_hash",
+            key["secret"].as_str().unwrap(),
+            &owner.refresh,
+        ] {
+            assert!(
+                !text.contains(secret),
+                "the export holds a secret ({secret})"
+            );
+        }
+        // The colleague's export is theirs alone; the owner's download is in the trail.
+        let mine = json_of(
+            app.get("/v1/me/export", Some(&colleague.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(mine["subject"]["email"], "gdpr-colleague@example.com");
+        assert_eq!(mine["consents"].as_array().unwrap().len(), 0);
+        let again = json_of(
+            app.get("/v1/me/export", Some(&owner.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert!(again["audit_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "personal_data_exported"));
+    }
+);

@@ -1,0 +1,269 @@
+//! A person's own data (GDPR): consent records (art. 7: what was agreed to, which version,
+//! when, withdrawal as easy as giving) and the export of what the identity service holds
+//! about them (art. 15 and 20: machine-readable, in one document).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use lanerunner_core::{OrgId, UserId};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::domain::audit::{AuditAction, AuditOutcome};
+use crate::domain::consent::{self, Purpose, Versions};
+use crate::error::{invalid, Result};
+use crate::identity::{Actor, Identity};
+use crate::store::{self, ConsentRow};
+
+/// `POST /v1/me/consents`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    pub purpose: Purpose,
+    /// `true` gives consent, `false` withdraws it.
+    pub granted: bool,
+    /// The version of the text agreed to: required to give consent, and it must be the one
+    /// in force; a withdrawal may leave it out.
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// Where a person stands on one purpose.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ConsentState {
+    pub purpose: Purpose,
+    /// Given and not withdrawn.
+    pub granted: bool,
+    /// The version the newest record names (none: never asked).
+    pub version: Option<String>,
+    pub recorded_at: Option<DateTime<Utc>>,
+    /// The version in force.
+    pub current_version: String,
+    /// Given, but to an older text: ask again.
+    pub renewal_needed: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ConsentRecord {
+    pub id: Uuid,
+    pub purpose: String,
+    pub version: String,
+    pub granted: bool,
+    pub client_addr: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<&ConsentRow> for ConsentRecord {
+    fn from(r: &ConsentRow) -> Self {
+        Self {
+            id: r.id,
+            purpose: r.purpose.clone(),
+            version: r.version.clone(),
+            granted: r.granted,
+            client_addr: r.client_addr.clone(),
+            recorded_at: r.recorded_at,
+        }
+    }
+}
+
+/// `GET /v1/me/consents`: each purpose's standing and every record, oldest first.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ConsentsView {
+    pub current: Vec<ConsentState>,
+    pub history: Vec<ConsentRecord>,
+}
+
+fn view(rows: &[ConsentRow], versions: &Versions) -> ConsentsView {
+    let mut newest: HashMap<&str, &ConsentRow> = HashMap::new();
+    for r in rows {
+        newest.insert(r.purpose.as_str(), r);
+    }
+    let current = Purpose::ALL
+        .into_iter()
+        .map(|p| {
+            let last = newest.get(p.as_str());
+            let in_force = versions.current(p).to_string();
+            ConsentState {
+                purpose: p,
+                granted: last.is_some_and(|r| r.granted),
+                version: last.map(|r| r.version.clone()),
+                recorded_at: last.map(|r| r.recorded_at),
+                renewal_needed: last.is_some_and(|r| r.granted && r.version != in_force),
+                current_version: in_force,
+            }
+        })
+        .collect();
+    ConsentsView {
+        current,
+        history: rows.iter().map(ConsentRecord::from).collect(),
+    }
+}
+
+impl Identity {
+    fn versions(&self) -> Versions {
+        Versions {
+            terms: self.settings.auth.terms_version.clone(),
+            privacy_notice: self.settings.auth.privacy_notice_version.clone(),
+        }
+    }
+
+    pub async fn consents(&self, org: OrgId, user: UserId) -> Result<ConsentsView> {
+        let rows = store::consents(&self.db, org, user).await?;
+        Ok(view(&rows, &self.versions()))
+    }
+
+    /// Records consent given or withdrawn, with the audit record, in one transaction.
+    pub async fn record_consent(
+        &self,
+        org: OrgId,
+        user: UserId,
+        addr: IpAddr,
+        input: ConsentInput,
+    ) -> Result<ConsentsView> {
+        let versions = self.versions();
+        let version = consent::version_to_record(
+            input.purpose,
+            input.granted,
+            input.version.as_deref(),
+            &versions,
+        )
+        .map_err(|why| invalid("version", why))?;
+        let row = ConsentRow {
+            id: Uuid::now_v7(),
+            org_id: org,
+            user_id: user,
+            purpose: input.purpose.as_str().into(),
+            version,
+            granted: input.granted,
+            client_addr: lanerunner_platform::http::client_addr::canonical(addr).to_string(),
+            recorded_at: Utc::now(),
+        };
+        let mut tx = self.db.begin().await?;
+        store::insert_consent(&mut tx, &row).await?;
+        self.audit(
+            &mut tx,
+            Actor {
+                org: Some(org),
+                id: Some(user.as_uuid()),
+                addr,
+            },
+            AuditAction::ConsentRecorded,
+            AuditOutcome::Success,
+            Some(user.as_uuid()),
+            json!({ "purpose": row.purpose, "version": row.version, "granted": row.granted }),
+        )
+        .await?;
+        self.commit(tx).await?;
+        self.consents(org, user).await
+    }
+
+    /// Everything the identity service holds about the person, as one JSON document (no
+    /// secrets: password hashes, second-factor secrets, token hashes stay out; a phone shows
+    /// its last four digits, as everywhere else). The download is itself audited.
+    pub async fn export_personal_data(
+        &self,
+        org: OrgId,
+        user: UserId,
+        addr: IpAddr,
+    ) -> Result<serde_json::Value> {
+        let person = self.member(org, user).await?;
+        let organization = self.organization(org).await?;
+        let consents = store::consents(&self.db, org, user).await?;
+        let sessions = store::sessions_of(&self.db, org, user).await?;
+        let keys = store::api_keys_created_by(&self.db, org, user).await?;
+        let audit = store::audit_of(&self.db, org, user).await?;
+        self.audit_alone(
+            Actor {
+                org: Some(org),
+                id: Some(user.as_uuid()),
+                addr,
+            },
+            AuditAction::PersonalDataExported,
+            AuditOutcome::Success,
+            Some(user.as_uuid()),
+            json!({}),
+        )
+        .await?;
+        Ok(json!({
+            "format": "lanerunner.personal-data.v1",
+            "generated_at": Utc::now(),
+            "held_by": ["identity"],
+            "subject": {
+                "id": person.id,
+                "email": person.email,
+                "name": person.name,
+                "role": person.role.as_str(),
+                "active": person.active,
+                "email_verified_at": person.email_verified_at,
+                "created_at": person.created_at,
+                "updated_at": person.updated_at,
+                "second_factors": {
+                    "authenticator_app": person.mfa_secret.is_some(),
+                    "text_message_phone_last4": person.mfa_phone_last4,
+                },
+            },
+            "organization": {
+                "id": organization.id,
+                "name": organization.name,
+                "kind": organization.kind.as_str(),
+            },
+            "consents": consents.iter().map(ConsentRecord::from).collect::<Vec<_>>(),
+            "sessions": sessions.iter().map(|s| json!({
+                "id": s.id, "created_at": s.created_at, "client_addr": s.client_addr,
+                "second_factor_used": s.mfa, "ended_at": s.revoked_at,
+            })).collect::<Vec<_>>(),
+            "api_keys_created": keys.iter().map(|k| json!({
+                "id": k.id, "name": k.name, "prefix": k.prefix, "scopes": k.scopes.0,
+                "created_at": k.created_at, "last_used_at": k.last_used_at, "revoked_at": k.revoked_at,
+            })).collect::<Vec<_>>(),
+            "audit_events": audit.iter().map(|a| json!({
+                "id": a.id, "action": a.action.as_str(), "outcome": a.outcome.as_str(),
+                "occurred_at": a.occurred_at, "client_addr": a.client_addr,
+                "acted": a.actor_id == Some(user.as_uuid()),
+                "target_id": a.target_id, "detail": a.detail.0,
+            })).collect::<Vec<_>>(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(purpose: &str, version: &str, granted: bool, minute: i64) -> ConsentRow {
+        ConsentRow {
+            id: Uuid::now_v7(),
+            org_id: OrgId::new(),
+            user_id: UserId::new(),
+            purpose: purpose.into(),
+            version: version.into(),
+            granted,
+            client_addr: "127.0.0.1".into(),
+            recorded_at: DateTime::<Utc>::from_timestamp(1_800_000_000 + minute * 60, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_newest_record_of_a_purpose_is_where_the_person_stands() {
+        let versions = Versions {
+            terms: "v2".into(),
+            privacy_notice: "p1".into(),
+        };
+        let rows = vec![
+            row("terms", "v1", true, 0),
+            row("marketing_email", "p1", true, 1),
+            row("marketing_email", "p1", false, 2),
+        ];
+        let v = view(&rows, &versions);
+        let of = |p: Purpose| v.current.iter().find(|s| s.purpose == p).unwrap().clone();
+        let terms = of(Purpose::Terms);
+        assert!(terms.granted && terms.renewal_needed, "{terms:?}");
+        assert_eq!(terms.current_version, "v2");
+        assert!(!of(Purpose::MarketingEmail).granted);
+        let notice = of(Purpose::PrivacyNotice);
+        assert!(!notice.granted && notice.version.is_none() && !notice.renewal_needed);
+        assert_eq!(v.history.len(), 3);
+    }
+}
