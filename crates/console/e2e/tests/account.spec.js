@@ -220,3 +220,28 @@ test("the team's allowed networks: a list that would shut the admin out is refus
   await expect(page.locator("#toast")).toContainText("from any network");
   await context.close();
 });
+
+test("your data: consent given to the terms in force and withdrawn from marketing; the download holds it", async ({ browser }) => {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  await signUp(page, "broker", `gdpr-${run}@example.com`);
+  await page.goto("/#/account");
+  const consents = page.getByRole("table", { name: "What you agreed to" });
+  await expect(consents.getByRole("row", { name: /terms of service/ })).toContainText("Not given");
+  await consents.getByRole("row", { name: /terms of service/ }).getByRole("button", { name: /Agree to/ }).click();
+  await expect(page.locator("#toast")).toContainText("Consent recorded: The terms of service");
+  await expect(consents.getByRole("row", { name: /terms of service/ })).toContainText("Agreed (2026-11-01)");
+  const marketing = consents.getByRole("row", { name: /Product news/ });
+  await marketing.getByRole("button", { name: /Agree to/ }).click();
+  await expect(marketing.getByRole("button", { name: "Withdraw" })).toBeVisible();
+  await marketing.getByRole("button", { name: "Withdraw" }).click();
+  await expect(page.locator("#toast")).toContainText("Consent withdrawn");
+  await expect(marketing).toContainText("Withdrawn on");
+  await accessible(page, "account with consents");
+  const downloading = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Download my data (JSON)" }).click();
+  const doc = JSON.parse(fs.readFileSync(await (await downloading).path(), "utf8"));
+  expect(doc.subject.email).toBe(`gdpr-${run}@example.com`);
+  expect(doc.consents.map((c) => `${c.purpose}:${c.granted}`)).toEqual(["terms:true", "marketing_email:true", "marketing_email:false"]);
+  await context.close();
+});

@@ -186,7 +186,56 @@ export async function account(me) {
       h("dt", {}, "Organization"), h("dd", {}, me.organization.name)),
     verify,
     h("h2", {}, "Two-step sign-in"), mfa, out,
-    h("h2", {}, "Password"), password);
+    h("h2", {}, "Password"), password,
+    h("h2", {}, "Your data"), await yourData());
+}
+
+const PURPOSES = {
+  terms: "The terms of service",
+  privacy_notice: "The privacy notice",
+  marketing_email: "Product news by email (optional)",
+};
+
+/** Consent to each purpose (given to the version in force, withdrawn as easily) and the
+ * download of everything held about you. */
+async function yourData() {
+  const consents = await api("GET", "/v1/me/consents");
+  const rows = consents.current.map((c) => {
+    const state = c.granted
+      ? (c.renewal_needed ? `Agreed to ${c.version}; version ${c.current_version} is in force` : `Agreed (${c.version}) on ${new Date(c.recorded_at).toLocaleDateString("en-US")}`)
+      : (c.recorded_at ? `Withdrawn on ${new Date(c.recorded_at).toLocaleDateString("en-US")}` : "Not given");
+    const button = h("button", { type: "button" }, c.granted && !c.renewal_needed ? "Withdraw" : `Agree to ${c.current_version}`);
+    button.addEventListener("click", async () => {
+      const give = !(c.granted && !c.renewal_needed);
+      try {
+        await api("POST", "/v1/me/consents", give ? { purpose: c.purpose, granted: true, version: c.current_version } : { purpose: c.purpose, granted: false });
+        toast(give ? `Consent recorded: ${PURPOSES[c.purpose]}` : `Consent withdrawn: ${PURPOSES[c.purpose]}`);
+        await account();
+      } catch (err) {
+        toast(err.problem?.detail || err.message);
+      }
+    });
+    return h("tr", {}, h("th", { scope: "row" }, PURPOSES[c.purpose] || c.purpose), h("td", {}, state), h("td", {}, button));
+  });
+  const download = h("button", { type: "button" }, "Download my data (JSON)");
+  download.addEventListener("click", async () => {
+    try {
+      const blob = await api("GET", "/v1/me/export", undefined, { blob: true });
+      const a = h("a", { href: URL.createObjectURL(blob), download: "lanerunner-personal-data.json" });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      toast("Your data was downloaded");
+    } catch (err) {
+      toast(err.problem?.detail || err.message);
+    }
+  });
+  return h("div", {},
+    h("div", { class: "table-wrap" }, h("table", { id: "consents" },
+      h("caption", {}, "What you agreed to"),
+      h("thead", {}, h("tr", {}, ["Purpose", "Standing", "Change"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows))),
+    h("p", {}, "Everything LaneRunner's account service holds about you, in one machine-readable file: ", download));
 }
 
 export function forgotPassword() {
