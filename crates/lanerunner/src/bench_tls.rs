@@ -52,11 +52,17 @@ fn certificates(
     Ok((cert_file, key_file, ca_pem))
 }
 
-fn client(ca_pem: &str, fresh_connections: bool) -> anyhow::Result<reqwest::Client> {
+/// HTTP/1.1 on both paths by default, so the comparison is TLS alone (over TLS a client
+/// would otherwise negotiate HTTP/2 by ALPN and multiplex every worker on one connection,
+/// another protocol); `http2` measures that too.
+fn client(ca_pem: &str, fresh_connections: bool, http2: bool) -> anyhow::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
         .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes())?)
         .timeout(Duration::from_secs(30));
+    if !http2 {
+        builder = builder.http1_only();
+    }
     if fresh_connections {
         builder = builder.pool_max_idle_per_host(0);
     }
@@ -119,7 +125,7 @@ pub async fn bench(b: TlsBench) -> anyhow::Result<String> {
         c.http.rate_limit_per_minute = 0;
     })
     .await;
-    app.client = client(&ca_pem, false)?;
+    app.client = client(&ca_pem, false, false)?;
 
     // The same router, plain, on a second listener (the peer).
     let plain_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -154,7 +160,7 @@ pub async fn bench(b: TlsBench) -> anyhow::Result<String> {
 
     let tls_base = format!("https://{}", app.address);
     let plain_base = format!("http://{plain}");
-    let keep_alive = client(&ca_pem, false)?;
+    let keep_alive = client(&ca_pem, false, false)?;
     let routes = [
         ("GET /v1/me", "/v1/me"),
         ("GET /v1/loads?limit=50", "/v1/loads?limit=50"),
@@ -222,8 +228,22 @@ pub async fn bench(b: TlsBench) -> anyhow::Result<String> {
         ));
     }
 
+    // The same reads over HTTP/2 with TLS (what a browser or an HTTP/2 client negotiates):
+    // every worker multiplexed on one connection.
+    let h2 = client(&ca_pem, false, true)?;
+    out.push_str("\nOver HTTP/2 with TLS (ALPN `h2`, every client multiplexed on one connection):\n\n| route | TLS h2 req/s | p50/p99 ms |\n|---|---:|---:|\n");
+    for (name, path) in routes {
+        let url = format!("{tls_base}{path}");
+        round(&h2, &url, &broker.access, 500, b.concurrency).await?;
+        let r = round(&h2, &url, &broker.access, b.requests, b.concurrency).await?;
+        out.push_str(&format!(
+            "| {name} | {:.0} | {:.2} / {:.2} |\n",
+            r.per_sec, r.p50, r.p99
+        ));
+    }
+
     // Every request on a new connection: the full handshake (ECDHE + ECDSA) each time.
-    let fresh = client(&ca_pem, true)?;
+    let fresh = client(&ca_pem, true, false)?;
     let p = round(
         &fresh,
         &format!("{plain_base}/healthz"),

@@ -115,6 +115,10 @@ fn https_client(ca: &TestCa) -> reqwest::Client {
         .unwrap()
 }
 
+async fn healthz(client: &reqwest::Client, app: &TestApp) -> StatusCode {
+    client.get(app.url("/healthz")).send().await.unwrap().status()
+}
+
 fn plain_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -302,28 +306,12 @@ async fn a_renewed_certificate_is_presented_without_a_restart_and_a_bad_one_is_r
 
     // A connection opened before the renewal keeps working after it.
     let before = https_client(&ca);
-    assert_eq!(
-        before
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(healthz(&before, &app).await, StatusCode::OK);
 
     let renewed = ca.leaf("renewed.lanerunner.test");
     files.install(&renewed.cert_pem, &renewed.key_pem);
     eventually_presented(app.address, &ca, &renewed.der).await;
-    assert_eq!(
-        before
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(healthz(&before, &app).await, StatusCode::OK);
 
     // A renewal whose key belongs to another certificate, then an expired one: both
     // refused; the renewed certificate stays in service and new clients still connect.
@@ -335,15 +323,7 @@ async fn a_renewed_certificate_is_presented_without_a_restart_and_a_bad_one_is_r
     files.install(&expired.cert_pem, &expired.key_pem);
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(presented(app.address, &ca).await, renewed.der);
-    assert_eq!(
-        https_client(&ca)
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(healthz(&https_client(&ca), &app).await, StatusCode::OK);
 
     // The next good renewal is taken.
     let third = ca.leaf("third.lanerunner.test");
