@@ -116,7 +116,12 @@ fn https_client(ca: &TestCa) -> reqwest::Client {
 }
 
 async fn healthz(client: &reqwest::Client, app: &TestApp) -> StatusCode {
-    client.get(app.url("/healthz")).send().await.unwrap().status()
+    client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 fn plain_client() -> reqwest::Client {

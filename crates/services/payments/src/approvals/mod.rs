@@ -128,10 +128,9 @@ impl Approvals {
                 let now = Utc::now();
                 let mut tx = self.db.begin().await?;
                 store::set_controls(&mut tx, caller.org, true, person, now).await?;
-                tx.commit().await?;
                 // The switch on is in the record beside the requests it governs.
                 store::insert(
-                    &self.db,
+                    &mut tx,
                     &ApprovalRow {
                         id: Uuid::now_v7(),
                         org_id: caller.org.0,
@@ -149,6 +148,7 @@ impl Approvals {
                     },
                 )
                 .await?;
+                tx.commit().await?;
                 tracing::info!(org = %caller.org, by = %person, "dual control turned on");
                 Ok(Outcome::Done(self.controls(caller).await?))
             }
@@ -237,7 +237,9 @@ impl Approvals {
             reason: None,
             result: None,
         };
-        store::insert(&self.db, &row).await?;
+        let mut tx = self.db.begin().await?;
+        store::insert(&mut tx, &row).await?;
+        tx.commit().await?;
         metrics::counter!("payment_approvals_total", "kind" => action.kind(), "event" => "requested")
             .increment(1);
         tracing::info!(org = %caller.org, approval = %row.id, kind = action.kind(), by = %person, "approval requested");

@@ -61,11 +61,11 @@ pub async fn set_controls(
         .map(|_| ()))
 }
 
-pub async fn insert(db: &Db, row: &ApprovalRow) -> sqlx::Result<()> {
+pub async fn insert(tx: &mut Tx, row: &ApprovalRow) -> sqlx::Result<()> {
     let sql = format!(
         "INSERT INTO approvals ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     );
-    on_db!(db, |c| sqlx::query(&sql)
+    on_tx!(tx, |c| sqlx::query(&sql)
         .bind(row.id)
         .bind(row.org_id)
         .bind(&row.kind)
