@@ -10,11 +10,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::bench_webhooks::percentile;
+use crate::test_certs::TestCa;
 use crate::testing::{dallas_atlanta_load, posted, Backend, TestApp};
 
 pub struct TlsBench {
@@ -33,23 +33,13 @@ struct Round {
 fn certificates(
     dir: &std::path::Path,
 ) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf, String)> {
-    let mut ca = CertificateParams::new(Vec::<String>::new())?;
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "LaneRunner bench CA");
-    let ca_key = KeyPair::generate()?;
-    let ca_pem = ca.self_signed(&ca_key)?.pem();
-    let issuer = Issuer::new(ca, ca_key);
-    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])?;
-    leaf.distinguished_name
-        .push(DnType::CommonName, "bench.lanerunner.test");
-    let key = KeyPair::generate()?;
-    let cert = leaf.signed_by(&key, &issuer)?;
+    let ca = TestCa::new("LaneRunner bench CA")?;
+    let leaf = ca.leaf(&["127.0.0.1"], "bench.lanerunner.test", None)?;
     std::fs::create_dir_all(dir)?;
     let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_file, cert.pem())?;
-    std::fs::write(&key_file, key.serialize_pem())?;
-    Ok((cert_file, key_file, ca_pem))
+    std::fs::write(&cert_file, &leaf.cert_pem)?;
+    std::fs::write(&key_file, &leaf.key_pem)?;
+    Ok((cert_file, key_file, ca.pem))
 }
 
 /// HTTP/1.1 on both paths by default, so the comparison is TLS alone (over TLS a client

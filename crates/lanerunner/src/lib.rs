@@ -45,6 +45,8 @@ pub mod simulate;
 pub mod sms;
 pub mod storage_keys;
 pub mod stripe;
+#[cfg(feature = "bench")]
+pub mod test_certs;
 #[cfg(feature = "testkit")]
 pub mod testing;
 pub mod voice_desk;

@@ -80,10 +80,8 @@ async fn an_untrusted_or_misnamed_database_certificate_is_refused() {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let other_ca = dir.join("other-ca.crt");
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let key = rcgen::KeyPair::generate().unwrap();
-    std::fs::write(&other_ca, params.self_signed(&key).unwrap().pem()).unwrap();
+    let untrusted = lanerunner::test_certs::TestCa::new("not the database's CA").unwrap();
+    std::fs::write(&other_ca, &untrusted.pem).unwrap();
 
     for (url, why) in [
         (

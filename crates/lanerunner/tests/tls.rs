@@ -9,58 +9,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use lanerunner::test_certs::Leaf;
 use lanerunner::testing::{Backend, TestApp};
 use lanerunner_platform::http::tls::{CertificateError, CertificateFiles, PlainHttp};
-use rcgen::{date_time_ymd, BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use reqwest::StatusCode;
 use rustls::pki_types::{CertificateDer, ServerName};
 
 /// A test certificate authority that issues leaves for 127.0.0.1 and localhost.
-struct TestCa {
-    issuer: Issuer<'static, KeyPair>,
-    pem: String,
-}
-
-struct Leaf {
-    cert_pem: String,
-    key_pem: String,
-    der: Vec<u8>,
-}
+struct TestCa(lanerunner::test_certs::TestCa);
 
 impl TestCa {
     fn new() -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "LaneRunner test CA");
-        let key = KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        Self {
-            pem: cert.pem(),
-            issuer: Issuer::new(params, key),
-        }
+        Self(lanerunner::test_certs::TestCa::new("LaneRunner test CA").unwrap())
+    }
+
+    fn pem(&self) -> &str {
+        &self.0.pem
     }
 
     fn leaf(&self, name: &str) -> Leaf {
         self.leaf_valid(name, None)
     }
 
-    fn leaf_valid(&self, name: &str, period: Option<(i32, i32)>) -> Leaf {
-        let mut params =
-            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, name);
-        if let Some((from, to)) = period {
-            params.not_before = date_time_ymd(from, 1, 1);
-            params.not_after = date_time_ymd(to, 1, 1);
-        }
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        Leaf {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-            der: cert.der().to_vec(),
-        }
+    fn leaf_valid(&self, name: &str, years: Option<(i32, i32)>) -> Leaf {
+        self.0
+            .leaf(&["127.0.0.1", "localhost"], name, years)
+            .unwrap()
     }
 }
 
@@ -108,7 +82,7 @@ impl Drop for Files {
 fn https_client(ca: &TestCa) -> reqwest::Client {
     reqwest::Client::builder()
         .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(ca.pem.as_bytes()).unwrap())
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes()).unwrap())
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .build()
@@ -137,7 +111,7 @@ async fn presented(address: SocketAddr, ca: &TestCa) -> Vec<u8> {
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     roots
-        .add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
+        .add(CertificateDer::from_pem_slice(ca.pem().as_bytes()).unwrap())
         .unwrap();
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
