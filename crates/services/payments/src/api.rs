@@ -6,7 +6,6 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use lanerunner_core::Role;
 use lanerunner_platform::http::pagination::PageQuery;
 use lanerunner_platform::http::scope::{PaymentsRead, PaymentsWrite};
 use lanerunner_platform::http::{ApiJson, Authorized, Caller, Page, Problem};
@@ -43,12 +42,7 @@ pub fn routes(ledger: Arc<Ledger>, approvals: Arc<Approvals>) -> OpenApiRouter {
 }
 
 fn finance(caller: &Caller) -> Result<(), PaymentsError> {
-    match caller.role {
-        Role::Owner | Role::Admin | Role::Accountant => Ok(()),
-        _ => Err(PaymentsError::Forbidden(
-            "the ledger is for owners, admins and accountants",
-        )),
-    }
+    crate::error::finance_only(caller, "the ledger is for owners, admins and accountants")
 }
 
 /// Every account's balance (debits minus credits, in cents), by account and currency.

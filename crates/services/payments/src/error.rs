@@ -36,6 +36,35 @@ pub enum PaymentsError {
 
 pub type Result<T, E = PaymentsError> = std::result::Result<T, E>;
 
+/// Money is for the organization's finance people: owners, admins and accountants; `why`
+/// says so in the words of the part asked for.
+pub fn finance_only(caller: &lanerunner_platform::http::Caller, why: &'static str) -> Result<()> {
+    use lanerunner_core::Role;
+    match caller.role {
+        Role::Owner | Role::Admin | Role::Accountant => Ok(()),
+        _ => Err(PaymentsError::Forbidden(why)),
+    }
+}
+
+impl PaymentsError {
+    /// A sound request the state of things does not allow (`409 <kind>`).
+    pub fn conflict(kind: &'static str, title: &'static str, detail: String) -> Self {
+        PaymentsError::Conflict {
+            kind,
+            title,
+            detail,
+        }
+    }
+
+    /// One field's complaint (`422 validation`).
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        PaymentsError::Invalid(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+}
+
 impl From<lanerunner_platform::http::Invalid> for PaymentsError {
     fn from(i: lanerunner_platform::http::Invalid) -> Self {
         PaymentsError::Invalid(i.0)

@@ -72,20 +72,7 @@ fn refused(r: Refusal) -> PaymentsError {
 }
 
 fn finance(caller: &Caller) -> Result<()> {
-    match caller.role {
-        Role::Owner | Role::Admin | Role::Accountant => Ok(()),
-        _ => Err(PaymentsError::Forbidden(
-            "approvals are for owners, admins and accountants",
-        )),
-    }
-}
-
-fn conflict(kind: &'static str, title: &'static str, detail: String) -> PaymentsError {
-    PaymentsError::Conflict {
-        kind,
-        title,
-        detail,
-    }
+    crate::error::finance_only(caller, "approvals are for owners, admins and accountants")
 }
 
 impl Approvals {
@@ -253,7 +240,7 @@ impl Approvals {
             .ok_or(PaymentsError::NotFound("approval"))?;
         let action: Action = serde_json::from_str(&row.action).map_err(|e| {
             // Only `dual_control_on` records are not actions; they are never pending.
-            conflict(
+            PaymentsError::conflict(
                 "approval-decided",
                 "Already decided",
                 format!("request {id} is not open for a decision ({e})"),
@@ -269,12 +256,12 @@ impl Approvals {
             .ok_or(PaymentsError::NotFound("approval"))?;
         Ok(
             match domain::shown_status(&row.status, row.expires_at, now) {
-                "expired" => conflict(
+                "expired" => PaymentsError::conflict(
                     "approval-expired",
                     "The request expired",
                     format!("request {id} expired at {}; ask again", row.expires_at),
                 ),
-                status => conflict(
+                status => PaymentsError::conflict(
                     "approval-decided",
                     "Already decided",
                     format!("request {id} is {status}"),
@@ -333,15 +320,14 @@ impl Approvals {
             )
         };
         let reason = match (&input.reason, status) {
-            (Some(r), _) => Some(domain::check_reason(r).map_err(|why| {
-                let mut v = lanerunner_platform::http::Violations::default();
-                v.add("reason", why);
-                PaymentsError::from(v.into_result(()).unwrap_err())
-            })?),
+            (Some(r), _) => {
+                Some(domain::check_reason(r).map_err(|why| PaymentsError::invalid("reason", why))?)
+            }
             (None, "rejected") => {
-                let mut v = lanerunner_platform::http::Violations::default();
-                v.add("reason", "say why the request is rejected");
-                return Err(v.into_result(()).unwrap_err().into());
+                return Err(PaymentsError::invalid(
+                    "reason",
+                    "say why the request is rejected",
+                ))
             }
             (None, _) => None,
         };

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, Duration, Utc};
-use lanerunner_core::{EventEnvelope, OrgId, Role};
+use lanerunner_core::{EventEnvelope, OrgId};
 use lanerunner_platform::bus::Permanent;
 use lanerunner_platform::http::{Caller, Violations};
 use lanerunner_platform::outbox::{self, OutboxSignal};
@@ -64,12 +64,7 @@ fn hash_of<T: Serialize>(v: &T) -> String {
 }
 
 fn finance(caller: &Caller) -> Result<()> {
-    match caller.role {
-        Role::Owner | Role::Admin | Role::Accountant => Ok(()),
-        _ => Err(PaymentsError::Forbidden(
-            "invoices are for owners, admins and accountants",
-        )),
-    }
+    crate::error::finance_only(caller, "invoices are for owners, admins and accountants")
 }
 
 impl Invoices {

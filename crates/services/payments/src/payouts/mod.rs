@@ -14,7 +14,7 @@ pub mod store;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use lanerunner_core::{OrgId, Role};
+use lanerunner_core::OrgId;
 use lanerunner_platform::http::{Caller, Violations};
 use lanerunner_platform::{Db, Tx};
 use serde::{Deserialize, Serialize};
@@ -76,12 +76,7 @@ pub struct Swept {
 }
 
 fn finance(caller: &Caller) -> Result<()> {
-    match caller.role {
-        Role::Owner | Role::Admin | Role::Accountant => Ok(()),
-        _ => Err(PaymentsError::Forbidden(
-            "payouts are for owners, admins and accountants",
-        )),
-    }
+    crate::error::finance_only(caller, "payouts are for owners, admins and accountants")
 }
 
 /// A bank reference: one line of 1 to 100 characters.
@@ -99,7 +94,7 @@ pub fn check_reference(reference: &str) -> Result<String> {
 }
 
 fn in_progress(row: &PayoutRow) -> PaymentsError {
-    conflict(
+    PaymentsError::conflict(
         "payout-in-progress",
         "The payout is under way",
         format!(
@@ -147,14 +142,6 @@ pub async fn record_paid_in(
         .ok_or(PaymentsError::NotFound("payout"))?;
     metrics::counter!("payouts_paid_total", "by" => "hand").increment(1);
     Ok(row)
-}
-
-fn conflict(kind: &'static str, title: &'static str, detail: String) -> PaymentsError {
-    PaymentsError::Conflict {
-        kind,
-        title,
-        detail,
-    }
 }
 
 fn url_ok(u: &str) -> bool {
@@ -278,7 +265,7 @@ impl Payouts {
             .filter(|r| r.payee_org_id == caller.org.0)
             .ok_or(PaymentsError::NotFound("payout"))?;
         if row.status != "offered" {
-            return Err(conflict(
+            return Err(PaymentsError::conflict(
                 "payout-chosen",
                 "The payout's terms are settled",
                 format!(
@@ -299,7 +286,7 @@ impl Payouts {
         .into_iter()
         .find(|o| o.option == choice)
         .ok_or_else(|| {
-            conflict(
+            PaymentsError::conflict(
                 "quick-pay-not-offered",
                 "Quick pay is not offered",
                 format!(
@@ -311,7 +298,7 @@ impl Payouts {
         let mut tx = self.db.begin().await?;
         if !store::choose(&mut tx, id, caller.org, &offer, caller.actor_id(), now).await? {
             tx.rollback().await?;
-            return Err(conflict(
+            return Err(PaymentsError::conflict(
                 "payout-chosen",
                 "The payout's terms are settled",
                 "Another choice for this payout landed first.".into(),
@@ -424,7 +411,7 @@ impl Payouts {
         }
         v.into_result(())?;
         if self.processor.name() == "manual" {
-            return Err(conflict(
+            return Err(PaymentsError::conflict(
                 "no-processor",
                 "Payouts are made by hand",
                 "No payment processor is configured (payments.processor): brokers pay carriers outside LaneRunner and record it.".into(),
@@ -573,7 +560,7 @@ impl Payouts {
 fn unavailable(e: ProcessorError) -> PaymentsError {
     match e {
         ProcessorError::Refused(why) => {
-            conflict("processor-refused", "The payment processor refused", why)
+            PaymentsError::conflict("processor-refused", "The payment processor refused", why)
         }
         ProcessorError::Unavailable(why) => PaymentsError::Unavailable(why),
     }
