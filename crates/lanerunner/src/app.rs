@@ -341,7 +341,7 @@ async fn start_service(
     }
 
     let bus = &seams.bus;
-    let relay = OutboxRelay::new(
+    let mut relay = OutboxRelay::new(
         spec.name,
         db.clone(),
         bus.clone(),
@@ -349,6 +349,9 @@ async fn start_service(
         Duration::from_millis(config.outbox.poll_interval_ms),
         config.outbox.batch_size,
     );
+    if config.outbox.retention_hours > 0 {
+        relay = relay.with_retention(Duration::from_secs(config.outbox.retention_hours * 3600));
+    }
     work.tasks
         .push(tokio::spawn(relay.run(work.shutdown.clone())));
     for listener in service.listeners() {

@@ -502,6 +502,72 @@ async fn what_loads_identity_and_carriers_publish_documents_reads() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_identity_publishes_notifications_reads() {
+    use lanerunner_identity::events as identity;
+    use lanerunner_notifications::events as notifications;
+    let members: Vec<String> = [
+        identity::USER_REGISTERED,
+        identity::USER_ROLE_CHANGED,
+        identity::USER_DEACTIVATED,
+        identity::USER_REACTIVATED,
+        identity::USER_ERASED,
+    ]
+    .iter()
+    .map(|t| t.topic())
+    .collect();
+    let consumed = notifications::consumed_topics();
+    assert_eq!(consumed[..members.len()], members[..]);
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut sub = app
+        .app()
+        .bus()
+        .subscribe_broadcast(&["identity.#"])
+        .await
+        .unwrap();
+    let owner = app.signup("contract-io@example.com", "broker").await;
+    let member = app
+        .invite_and_join(&owner, "contract-im@example.com", "dispatcher")
+        .await;
+    let user = format!("/v1/org/users/{}", member.user_id);
+    for body in [
+        json!({"role": "admin"}),
+        json!({"active": false}),
+        json!({"active": true}),
+        json!({"active": false}),
+    ] {
+        let res = app.patch_json(&user, &body, Some(&owner.access)).await;
+        assert_eq!(res.status(), StatusCode::OK, "{body}");
+    }
+    let res = app
+        .post_json(&format!("{user}/erasure"), &json!({}), Some(&owner.access))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let seen = first_of_each(&mut sub, &members).await;
+    let registered: notifications::UserRegistered = read_as(&seen["identity.user_registered.v1"]);
+    assert_eq!(
+        (registered.user_id.to_string(), registered.email.as_str(), registered.role.as_str()),
+        (owner.user_id.clone(), "contract-io@example.com", "owner")
+    );
+    assert_eq!(registered.org_id.to_string(), owner.org_id);
+    let role: notifications::UserRoleChanged = read_as(&seen["identity.user_role_changed.v1"]);
+    assert_eq!((role.user_id.to_string(), role.to.as_str()), (member.user_id.clone(), "admin"));
+    for topic in [
+        "identity.user_deactivated.v1",
+        "identity.user_reactivated.v1",
+        "identity.user_erased.v1",
+    ] {
+        let who: notifications::UserActive = read_as(&seen[topic]);
+        assert_eq!(who.user_id.to_string(), member.user_id, "{topic}");
+        assert_eq!(seen[topic].org_id.map(|o| o.to_string()), Some(owner.org_id.clone()));
+    }
+    // The erasure names no one: nothing in it but ids.
+    let erased = seen["identity.user_erased.v1"].payload.to_string();
+    assert!(!erased.contains('@'), "{erased}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_documents_publishes_payments_reads() {
     use lanerunner_payments::events as payments;
     let topic = lanerunner_documents::events::CHECKLIST_COMPLETED.topic();

@@ -917,6 +917,9 @@ pub struct AuthConfig {
     pub terms_version: String,
     /// The version of the privacy notice in force (also governs marketing consent).
     pub privacy_notice_version: String,
+    /// How long the audit trail keeps each record's client address, in days (0: as long
+    /// as the record). The record itself is kept; its address is erased (GDPR art. 5(1)(e)).
+    pub audit_address_retention_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -925,6 +928,9 @@ pub struct OutboxConfig {
     /// The relay wakes on every commit; this poll is the safety net for missed wake-ups.
     pub poll_interval_ms: u64,
     pub batch_size: i64,
+    /// How long a published event stays in its service's outbox, in hours (0: for ever).
+    /// The bus and the stream keep their own copies under their own retention.
+    pub retention_hours: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -1045,6 +1051,7 @@ impl Default for AuthConfig {
             audit_anchor_every_mins: 60,
             terms_version: "2026-11-01".into(),
             privacy_notice_version: "2026-11-01".into(),
+            audit_address_retention_days: 365,
         }
     }
 }
@@ -1054,6 +1061,7 @@ impl Default for OutboxConfig {
         Self {
             poll_interval_ms: 500,
             batch_size: 100,
+            retention_hours: 168,
         }
     }
 }
@@ -1399,6 +1407,18 @@ impl Config {
             return Err(invalid(
                 "keys.retire_after_secs",
                 "must be at least twice keys.active_refresh_secs plus 30 seconds (an instance may still write with a replaced key until it next looks)",
+            ));
+        }
+        if self.auth.audit_address_retention_days > 36_500 {
+            return Err(invalid(
+                "auth.audit_address_retention_days",
+                "must be at most 36500 (0 keeps addresses as long as their records)",
+            ));
+        }
+        if self.outbox.retention_hours > 87_600 {
+            return Err(invalid(
+                "outbox.retention_hours",
+                "must be at most 87600 (0 keeps published events for ever)",
             ));
         }
         for (key, v) in [

@@ -60,6 +60,34 @@ pub struct OutboxRelay {
     signal: OutboxSignal,
     poll: Duration,
     batch: i64,
+    /// How long published events stay (none: for ever), and when they were last pruned.
+    retention: Option<Duration>,
+    pruned_at: Option<std::time::Instant>,
+}
+
+/// How often the relay prunes published events past their retention.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// The most rows one pruning statement deletes.
+const PRUNE_BATCH: i64 = 5_000;
+
+/// Deletes up to `limit` events published before `before`, oldest first; how many. Once
+/// on the bus an event's copies are the broker's and the stream's (each with its own
+/// retention); the outbox needs only what is not yet published. Keeping the rest would
+/// keep every personal detail an event carried (a new member's email) for ever.
+pub async fn prune_published(
+    db: &Db,
+    before: chrono::DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<u64> {
+    on_db!(db, |c| sqlx::query(
+        "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox \
+         WHERE published_at IS NOT NULL AND published_at < $1 ORDER BY seq LIMIT $2)"
+    )
+    .bind(before)
+    .bind(limit)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
 }
 
 impl OutboxRelay {
@@ -78,11 +106,46 @@ impl OutboxRelay {
             signal,
             poll,
             batch: batch.max(1),
+            retention: None,
+            pruned_at: None,
         }
     }
 
-    pub async fn run(self, shutdown: CancellationToken) {
+    /// Deletes published events once they are `retention` old (checked every ten minutes).
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = Some(retention);
+        self
+    }
+
+    async fn prune_if_due(&mut self) {
+        let Some(retention) = self.retention else {
+            return;
+        };
+        if self.pruned_at.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
+            return;
+        }
+        self.pruned_at = Some(std::time::Instant::now());
+        let before = Utc::now() - retention;
         loop {
+            match prune_published(&self.db, before, PRUNE_BATCH).await {
+                Ok(n) => {
+                    metrics::counter!("outbox_pruned_total", "service" => self.service)
+                        .increment(n);
+                    if (n as i64) < PRUNE_BATCH {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(service = self.service, error = %e, "pruning the outbox failed; the next run tries again");
+                    return;
+                }
+            }
+        }
+    }
+
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        loop {
+            self.prune_if_due().await;
             match self.relay_batch().await {
                 // A full batch means more may be waiting: go again at once.
                 Ok(n) if n as i64 == self.batch => continue,

@@ -148,6 +148,34 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// Erases the client addresses of audit records older than the retention
+    /// (`auth.audit_address_retention_days`; 0 keeps them); how many. The records and
+    /// their chains stay whole (v2 seal).
+    pub async fn erase_expired_audit_addresses(&self) -> anyhow::Result<u64> {
+        let days = self.settings().auth.audit_address_retention_days;
+        if days == 0 {
+            return Ok(0);
+        }
+        let before = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+        let mut total = 0;
+        loop {
+            let n = store::erase_audit_addresses_before(&self.db, before, 1_000).await?;
+            total += n;
+            if n < 1_000 {
+                if total > 0 {
+                    tracing::info!(
+                        records = total,
+                        days,
+                        "audit addresses past their retention erased"
+                    );
+                }
+                return Ok(total);
+            }
+        }
+    }
+}
+
 /// Reads `chain` in order, a page at a time, checking each record against the one before.
 pub(crate) async fn walk_chain(db: &Db, chain: Uuid, mut walk: Walk) -> anyhow::Result<Walk> {
     let mut after = 0;
@@ -164,6 +192,21 @@ pub(crate) async fn walk_chain(db: &Db, chain: Uuid, mut walk: Walk) -> anyhow::
         }
         if (rows.len() as i64) < PAGE {
             return Ok(walk);
+        }
+    }
+}
+
+/// Applies the audit trail's address retention every `every` while the service lives.
+pub(crate) async fn retention(identity: Weak<Identity>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(id) = identity.upgrade() else {
+            return;
+        };
+        if let Err(e) = id.erase_expired_audit_addresses().await {
+            tracing::warn!(error = %e, "erasing expired audit addresses failed; the next run tries again");
         }
     }
 }

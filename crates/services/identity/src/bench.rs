@@ -21,6 +21,8 @@ fn row(org: OrgId, n: u64) -> AuditRow {
         outcome: AuditOutcome::Failure,
         target_id: None,
         client_addr: "198.51.100.7".into(),
+        addr_salt: None,
+        addr_digest: None,
         detail: Json(serde_json::json!({"reason": "wrong password", "attempt": n})),
         occurred_at: Utc::now(),
         chain_seq: None,

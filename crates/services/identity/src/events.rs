@@ -9,6 +9,7 @@ pub const USER_REGISTERED: EventType = EventType::new("identity.user_registered"
 pub const USER_ROLE_CHANGED: EventType = EventType::new("identity.user_role_changed", 1);
 pub const USER_DEACTIVATED: EventType = EventType::new("identity.user_deactivated", 1);
 pub const USER_REACTIVATED: EventType = EventType::new("identity.user_reactivated", 1);
+pub const USER_ERASED: EventType = EventType::new("identity.user_erased", 1);
 pub const AUDIT_RECORDED: EventType = EventType::new("identity.audit_recorded", 1);
 
 #[derive(Debug, Serialize)]
@@ -49,4 +50,14 @@ pub struct UserReactivated {
     pub user_id: UserId,
     /// The member or API key that reactivated them.
     pub reactivated_by: Uuid,
+}
+
+/// A member's personal data was erased: every service that keeps a copy of it (an email,
+/// a phone, notices addressed to them) removes its own, by `user_id` in the envelope's
+/// organization. Carries nothing about who they were.
+#[derive(Debug, Serialize)]
+pub struct UserErased {
+    pub user_id: UserId,
+    /// The owner, admin or API key that erased them.
+    pub erased_by: Uuid,
 }

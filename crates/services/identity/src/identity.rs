@@ -189,6 +189,8 @@ impl Identity {
             outcome,
             target_id: target.map(Into::into),
             client_addr: actor.addr.to_string(),
+            addr_salt: None,
+            addr_digest: None,
             detail: Json(detail),
             occurred_at: Utc::now(),
             chain_seq: None,

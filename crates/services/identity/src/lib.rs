@@ -80,7 +80,19 @@ impl IdentityService {
                 std::time::Duration::from_secs(every * 60),
             ));
         }
+        if identity.settings().auth.audit_address_retention_days > 0 {
+            tokio::spawn(audit_trail::retention(
+                Arc::downgrade(&identity),
+                std::time::Duration::from_secs(3600),
+            ));
+        }
         Ok(Self { identity })
+    }
+
+    /// Erases the client addresses of audit records past their retention now (a job does
+    /// it hourly); how many.
+    pub async fn erase_expired_audit_addresses(&self) -> anyhow::Result<u64> {
+        self.identity.erase_expired_audit_addresses().await
     }
 
     /// Walks the audit chains (every one, or `only` an organization's) and reports what

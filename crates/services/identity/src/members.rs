@@ -452,6 +452,7 @@ impl Identity {
             mfa_phone_last4: None,
             created_at: now,
             updated_at: now,
+            erased_at: None,
         };
         if let Err(e) = store::insert_user(&mut tx, &user).await {
             return Err(if lanerunner_platform::db::is_unique_violation(&e) {

@@ -1,6 +1,8 @@
 //! A person's own data (GDPR): consent records (art. 7: what was agreed to, which version,
 //! when, withdrawal as easy as giving) and the export of what the identity service holds
-//! about them (art. 15 and 20: machine-readable, in one document).
+//! about them (art. 15 and 20: machine-readable, in one document), and the erasure of a
+//! member who has left (art. 17), here and — through `identity.user_erased` — in every
+//! service that keeps a copy.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,9 +15,13 @@ use uuid::Uuid;
 
 use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::domain::consent::{self, Purpose, Versions};
-use crate::error::{invalid, Result};
+use crate::error::{invalid, IdentityError, Result};
+use crate::events;
 use crate::identity::{Actor, Identity};
-use crate::store::{self, ConsentRow};
+use crate::members::actor;
+use crate::store::{self, ConsentRow, Erased, UserRow};
+use lanerunner_core::Role;
+use lanerunner_platform::http::Caller;
 
 /// `POST /v1/me/consents`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -225,6 +231,84 @@ impl Identity {
                 "target_id": a.target_id, "detail": a.detail.0,
             })).collect::<Vec<_>>(),
         }))
+    }
+}
+
+impl Identity {
+    /// Erases a member who has left: an owner or admin of their organization asks, after
+    /// deactivating them (so erasure is never the first, accidental click, and their
+    /// sessions and keys are already gone). The row stays with its id — loads, ledger
+    /// entries, messages and audit records refer to it — and nothing else of the person:
+    /// see [`store::erase_user`]. The audit records keep their chain (their addresses are
+    /// erased through the v2 seal). One transaction with the audit record and the event
+    /// every other service erases its copies on.
+    pub async fn erase_member(
+        &self,
+        caller: &Caller,
+        user_id: UserId,
+        addr: IpAddr,
+    ) -> Result<(UserRow, Erased)> {
+        if !caller.role.can_manage_users() {
+            return Err(IdentityError::Forbidden(
+                "only owners and admins may erase a member's data",
+            ));
+        }
+        let mut tx = self.db.begin().await?;
+        let user = store::get_user_tx(&mut tx, caller.org, user_id)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
+        if user.role == Role::Owner && caller.role != Role::Owner {
+            return Err(IdentityError::Forbidden("only an owner may erase an owner"));
+        }
+        if user.erased_at.is_some() {
+            return Err(IdentityError::Conflict(
+                "already-erased",
+                "this member's personal data was already erased",
+            ));
+        }
+        if user.active {
+            return Err(IdentityError::Conflict(
+                "member-active",
+                "deactivate the member before erasing their personal data",
+            ));
+        }
+        let now = Utc::now();
+        let placeholder = format!("erased-{}@erased.invalid", user.id);
+        // The compare-and-set: a second erasure (or a reactivation) that got in first
+        // leaves nothing to do.
+        let Some(erased) =
+            store::erase_user(&mut tx, caller.org, user_id, &user.email, &placeholder, now).await?
+        else {
+            return Err(IdentityError::Conflict(
+                "already-erased",
+                "this member was erased or reactivated at the same moment",
+            ));
+        };
+        self.audit(
+            &mut tx,
+            actor(caller, addr),
+            AuditAction::MemberErased,
+            AuditOutcome::Success,
+            Some(user.id),
+            serde_json::to_value(&erased).map_err(|e| IdentityError::Internal(e.into()))?,
+        )
+        .await?;
+        let ev = self.event(
+            events::USER_ERASED,
+            caller.org,
+            user.id,
+            &events::UserErased {
+                user_id: user.id,
+                erased_by: caller.actor_id(),
+            },
+        )?;
+        self.publish(&mut tx, ev).await?;
+        let after = store::get_user_tx(&mut tx, caller.org, user_id)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
+        self.commit(tx).await?;
+        tracing::info!(org = %caller.org, user = %user_id, "member's personal data erased");
+        Ok((after, erased))
     }
 }
 

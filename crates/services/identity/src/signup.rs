@@ -112,6 +112,7 @@ impl Identity {
             mfa_phone_last4: None,
             created_at: now,
             updated_at: now,
+            erased_at: None,
         };
         let mut tx = self.db.begin().await?;
         store::insert_org(&mut tx, &org).await?;

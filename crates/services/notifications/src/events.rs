@@ -16,6 +16,7 @@ pub const USER_REGISTERED: &str = "identity.user_registered.v1";
 pub const USER_ROLE_CHANGED: &str = "identity.user_role_changed.v1";
 pub const USER_DEACTIVATED: &str = "identity.user_deactivated.v1";
 pub const USER_REACTIVATED: &str = "identity.user_reactivated.v1";
+pub const USER_ERASED: &str = "identity.user_erased.v1";
 
 pub fn consumed_topics() -> Vec<String> {
     let mut topics: Vec<String> = [
@@ -23,6 +24,7 @@ pub fn consumed_topics() -> Vec<String> {
         USER_ROLE_CHANGED,
         USER_DEACTIVATED,
         USER_REACTIVATED,
+        USER_ERASED,
     ]
     .into_iter()
     .map(str::to_owned)
@@ -47,7 +49,8 @@ pub struct UserRoleChanged {
     pub to: String,
 }
 
-/// `identity.user_deactivated.v1` and `identity.user_reactivated.v1`.
+/// `identity.user_deactivated.v1`, `identity.user_reactivated.v1` and
+/// `identity.user_erased.v1`.
 #[derive(Debug, Deserialize)]
 pub struct UserActive {
     pub user_id: Uuid,

@@ -151,6 +151,14 @@ impl Notifications {
                 let active = event.event_type == events::USER_REACTIVATED;
                 store::set_member_active(tx, org.0, u.user_id, active).await?;
             }
+            events::USER_ERASED => {
+                let Some(org) = event.org_id else {
+                    return Ok(());
+                };
+                let u: events::UserActive = serde_json::from_value(event.payload.clone())?;
+                store::erase_member(tx, org.0, u.user_id, Utc::now()).await?;
+                tracing::info!(org = %org, user = %u.user_id, "erased member's notification data removed");
+            }
             _ => {
                 if let Some(notice) = domain::notice(event) {
                     self.notify(tx, event, &notice).await?;

@@ -23,7 +23,8 @@ pub struct MemberRow {
 
 pub async fn upsert_member(tx: &mut Tx, m: &MemberRow) -> sqlx::Result<()> {
     let sql = "INSERT INTO nt_members (user_id, org_id, email, role, active) VALUES ($1, $2, $3, $4, $5) \
-               ON CONFLICT (user_id) DO UPDATE SET org_id = excluded.org_id, email = excluded.email, role = excluded.role, active = excluded.active";
+               ON CONFLICT (user_id) DO UPDATE SET org_id = excluded.org_id, email = excluded.email, role = excluded.role, active = excluded.active \
+               WHERE nt_members.erased_at IS NULL";
     on_tx!(tx, |c| sqlx::query(sql)
         .bind(m.user_id)
         .bind(m.org_id)
@@ -60,6 +61,76 @@ pub async fn set_member_active(
         .execute(c)
         .await
         .map(|_| ()))
+}
+
+/// Removes what this service holds about an erased member of `org`: their email (the
+/// member row stays, emptied and inactive), settings and phone, preferences, notices,
+/// deliveries, unsubscribe links and reply codes, and the texts received from their phone.
+/// A phone's opt-out (STOP) is kept: it must go on being honoured, and it names no one.
+/// Texts and consent of a number another member also uses are left alone.
+pub async fn erase_member(
+    tx: &mut Tx,
+    org: Uuid,
+    user: Uuid,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let phones: Vec<(Option<String>, Option<String>)> = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT phone, pending_phone FROM nt_settings WHERE org_id = $1 AND user_id = $2"
+    )
+    .bind(org)
+    .bind(user)
+    .fetch_all(c)
+    .await)?;
+    for phone in phones.into_iter().flat_map(|(a, b)| [a, b]).flatten() {
+        let not_shared = "NOT EXISTS (SELECT 1 FROM nt_settings WHERE user_id <> $2 AND (phone = $1 OR pending_phone = $1))";
+        let inbound = format!(
+            "UPDATE nt_inbound SET phone = '', body = '' WHERE phone = $1 AND {not_shared}"
+        );
+        let consent = format!(
+            "DELETE FROM nt_sms_consent WHERE phone = $1 AND opted_out = $3 AND {not_shared}"
+        );
+        on_tx!(tx, |c| sqlx::query(&inbound)
+            .bind(&phone)
+            .bind(user)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        on_tx!(tx, |c| sqlx::query(&consent)
+            .bind(&phone)
+            .bind(user)
+            .bind(false)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+    }
+    for table in [
+        "nt_reply_codes",
+        "nt_deliveries",
+        "nt_notifications",
+        "nt_unsubscribe",
+        "nt_preferences",
+        "nt_settings",
+    ] {
+        let sql = format!("DELETE FROM {table} WHERE org_id = $1 AND user_id = $2");
+        on_tx!(tx, |c| sqlx::query(&sql)
+            .bind(org)
+            .bind(user)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+    }
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE nt_members SET email = '', active = $3, erased_at = $4 WHERE org_id = $1 AND user_id = $2"
+    )
+    .bind(org)
+    .bind(user)
+    .bind(false)
+    .bind(at)
+    .execute(c)
+    .await
+    .map(|_| ())
+    })
 }
 
 pub async fn member(db: &Db, org: Uuid, user: Uuid) -> sqlx::Result<Option<MemberRow>> {

@@ -217,6 +217,9 @@ pub struct UserView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mfa_phone: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When their personal data was erased (name and email are then placeholders).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl From<UserRow> for UserView {
@@ -237,6 +240,7 @@ impl From<UserRow> for UserView {
                 .as_deref()
                 .map(lanerunner_core::phone::masked),
             created_at: u.created_at,
+            erased_at: u.erased_at,
         }
     }
 }
@@ -396,4 +400,11 @@ impl From<AuditRow> for AuditView {
             hash: a.hash,
         }
     }
+}
+
+/// `POST /v1/org/users/{user_id}/erasure`: the member as they are now, and what went.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErasureView {
+    pub user: UserView,
+    pub erased: crate::store::Erased,
 }

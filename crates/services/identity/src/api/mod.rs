@@ -43,6 +43,7 @@ pub fn routes(identity: Arc<Identity>) -> OpenApiRouter {
         .routes(routes!(org::get_org, org::patch_org))
         .routes(routes!(org::list_users))
         .routes(routes!(org::get_user, org::patch_user))
+        .routes(routes!(org::erase_user))
         .routes(routes!(org::create_invitation, org::list_invitations))
         .routes(routes!(org::revoke_invitation))
         .routes(routes!(org::create_api_key, org::list_api_keys))

@@ -95,6 +95,24 @@ pub async fn patch_user(
     ))
 }
 
+/// Erase a deactivated member's personal data (GDPR art. 17) here and in every service:
+/// the member stays as "Erased member" with a placeholder email, their id still on what
+/// they did. Owners and admins (only owners erase an owner); not undoable.
+#[utoipa::path(post, path = "/v1/org/users/{user_id}/erasure", tag = "org", security(("bearer" = [])),
+    responses((status = 200, body = ErasureView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn erase_user(
+    State(id): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Authorized<IdentityWrite>,
+    Path(user_id): Path<Uuid>,
+) -> Result<Json<ErasureView>, Problem> {
+    let (user, erased) = id.erase_member(&caller, UserId(user_id), addr).await?;
+    Ok(Json(ErasureView {
+        user: user.into(),
+        erased,
+    }))
+}
+
 #[utoipa::path(post, path = "/v1/org/invitations", tag = "org", security(("bearer" = [])), request_body = InvitationRequest,
     responses((status = 201, body = InvitationView), (status = 403, body = Problem), (status = 409, body = Problem)))]
 pub async fn create_invitation(

@@ -112,6 +112,8 @@ catalogue! {
         ConsentRecorded => "consent_recorded",
         /// A person downloaded everything held about them.
         PersonalDataExported => "personal_data_exported",
+        /// A member's personal data was erased (GDPR art. 17) by an owner or admin.
+        MemberErased => "member_erased",
     }
 }
 

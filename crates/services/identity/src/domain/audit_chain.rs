@@ -6,6 +6,13 @@
 //! each field written with its length first so no two different records encode alike; the
 //! detail JSON is written with its keys sorted, since PostgreSQL's `jsonb` does not keep
 //! the order it was given. Timestamps are taken to the microsecond, as both stores keep them.
+//!
+//! Two formats. v1 hashes the client address itself. v2 (every record chained since erasure
+//! came) hashes a salted digest of it instead, so the address — personal data — can be
+//! erased (GDPR art. 17, or its retention running out) without touching the chain: the
+//! address and its salt go, the digest stays and the record still verifies. Without the
+//! salt the digest tells nothing, where an unsalted hash of an IPv4 address would be
+//! reversed by trying all four billion.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -27,8 +34,44 @@ pub struct Chained<'a> {
     pub outcome: &'a str,
     pub target_id: Option<Uuid>,
     pub client_addr: &'a str,
+    /// v2: how the address enters the hash; none for a v1 record.
+    pub addr_seal: Option<AddrSeal<'a>>,
     pub detail: &'a serde_json::Value,
     pub occurred_at: DateTime<Utc>,
+}
+
+/// A v2 record's address digest and, until the address is erased, its salt.
+#[derive(Debug, Clone, Copy)]
+pub struct AddrSeal<'a> {
+    pub salt: Option<&'a str>,
+    pub digest: &'a str,
+}
+
+/// The digest a v2 record's hash covers in place of its address.
+pub fn address_digest(salt: &str, addr: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        b"lanerunner.audit.addr".as_slice(),
+        salt.as_bytes(),
+        addr.as_bytes(),
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    super::digest::hex(&h.finalize())
+}
+
+/// Whether a v2 record's address agrees with its seal: the salt and address give the
+/// digest, or both are erased (the address empty). A v1 record has nothing to agree with.
+fn seal_holds(r: &Chained<'_>) -> bool {
+    match r.addr_seal {
+        None => true,
+        Some(AddrSeal {
+            salt: Some(salt),
+            digest,
+        }) => address_digest(salt, r.client_addr) == digest,
+        Some(AddrSeal { salt: None, .. }) => r.client_addr.is_empty(),
+    }
 }
 
 /// The chain a record of `org` joins.
@@ -49,7 +92,10 @@ pub fn record_hash(prev_hash: &str, r: &Chained<'_>) -> String {
         h.update(bytes);
     };
     let uuid = |u: Option<Uuid>| u.map(|u| u.to_string()).unwrap_or_default();
-    field(b"lanerunner.audit.v1");
+    field(match r.addr_seal {
+        None => b"lanerunner.audit.v1",
+        Some(_) => b"lanerunner.audit.v2",
+    });
     field(prev_hash.as_bytes());
     field(r.chain_id.to_string().as_bytes());
     field(&r.seq.to_be_bytes());
@@ -59,7 +105,10 @@ pub fn record_hash(prev_hash: &str, r: &Chained<'_>) -> String {
     field(r.action.as_bytes());
     field(r.outcome.as_bytes());
     field(uuid(r.target_id).as_bytes());
-    field(r.client_addr.as_bytes());
+    match r.addr_seal {
+        None => field(r.client_addr.as_bytes()),
+        Some(seal) => field(seal.digest.as_bytes()),
+    }
     field(canonical_json(r.detail).as_bytes());
     field(
         to_micros(r.occurred_at)
@@ -216,7 +265,7 @@ impl Walk {
                 kind: Break::Unlinked,
             });
         }
-        if record_hash(s.prev_hash, &s.record) != s.hash {
+        if !seal_holds(&s.record) || record_hash(s.prev_hash, &s.record) != s.hash {
             self.problems.push(ChainBreak {
                 seq,
                 record_id: Some(s.record.id),
@@ -287,6 +336,7 @@ mod tests {
             outcome: "success",
             target_id: None,
             client_addr: "127.0.0.1",
+            addr_seal: None,
             detail: &row.1,
             occurred_at: row.2,
         }
@@ -402,5 +452,58 @@ mod tests {
         r2.client_addr = "127.0.0.2";
         assert_ne!(record_hash(GENESIS, &r1), record_hash(GENESIS, &r2));
         assert_eq!(canonical_json(&b), r#"{"x":1,"y":[2,3]}"#);
+    }
+
+    #[test]
+    fn an_erased_address_still_verifies_and_a_changed_one_does_not() {
+        let row = (Uuid::now_v7(), json!({}), Utc::now());
+        let salt = "5f0c1a";
+        let digest = address_digest(salt, "203.0.113.9");
+        let mut kept = record(1, &row);
+        kept.client_addr = "203.0.113.9";
+        kept.addr_seal = Some(AddrSeal {
+            salt: Some(salt),
+            digest: &digest,
+        });
+        let hash = record_hash(GENESIS, &kept);
+        assert_ne!(
+            hash,
+            record_hash(GENESIS, &record(1, &row)),
+            "v2 differs from v1"
+        );
+        let check = |r: Chained<'_>| {
+            let mut w = Walk::default();
+            w.step(&Stored {
+                record: r,
+                prev_hash: GENESIS,
+                hash: &hash,
+            });
+            w.problems.into_iter().map(|p| p.kind).collect::<Vec<_>>()
+        };
+        assert!(check(kept.clone()).is_empty());
+        // Erased: no address, no salt, the digest kept.
+        let mut erased = kept.clone();
+        erased.client_addr = "";
+        erased.addr_seal = Some(AddrSeal {
+            salt: None,
+            digest: &digest,
+        });
+        assert!(check(erased.clone()).is_empty());
+        // Another address under the same salt, or one left behind after the salt went.
+        let mut changed = kept.clone();
+        changed.client_addr = "198.51.100.1";
+        assert_eq!(check(changed), [Break::Altered]);
+        let mut half = erased;
+        half.client_addr = "198.51.100.1";
+        assert_eq!(check(half), [Break::Altered]);
+        // The digest itself swapped: the record's hash no longer holds.
+        let other = address_digest(salt, "198.51.100.1");
+        let mut swapped = kept;
+        swapped.client_addr = "198.51.100.1";
+        swapped.addr_seal = Some(AddrSeal {
+            salt: Some(salt),
+            digest: &other,
+        });
+        assert_eq!(check(swapped), [Break::Altered]);
     }
 }

@@ -7,7 +7,9 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::decode::{from_row, stored};
-use crate::domain::audit_chain::{chain_of, record_hash, to_micros, Chained, GENESIS};
+use crate::domain::audit_chain::{
+    address_digest, chain_of, record_hash, to_micros, AddrSeal, Chained, GENESIS,
+};
 use crate::domain::{AuditAction, AuditOutcome};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -21,7 +23,14 @@ pub struct AuditRow {
     pub outcome: AuditOutcome,
     /// What was acted on: a user, a session, an invitation, an API key, an organization.
     pub target_id: Option<Uuid>,
+    /// Empty once erased.
     pub client_addr: String,
+    /// The v2 address seal (crate::domain::audit_chain): the salt until the address is
+    /// erased, and the digest the hash covers. Both none on a v1 record.
+    #[serde(skip)]
+    pub addr_salt: Option<String>,
+    #[serde(skip)]
+    pub addr_digest: Option<String>,
     pub detail: Json<serde_json::Value>,
     pub occurred_at: DateTime<Utc>,
     /// Its place in its organization's hash chain (none only for a record from before the
@@ -45,6 +54,10 @@ impl AuditRow {
             outcome: self.outcome.as_str(),
             target_id: self.target_id,
             client_addr: &self.client_addr,
+            addr_seal: self.addr_digest.as_deref().map(|digest| AddrSeal {
+                salt: self.addr_salt.as_deref(),
+                digest,
+            }),
             detail: &self.detail.0,
             occurred_at: self.occurred_at,
         }
@@ -61,6 +74,8 @@ from_row!(AuditRow, |row| {
         outcome: stored("audit_events", id, "outcome", row.try_get("outcome")?)?,
         target_id: row.try_get("target_id")?,
         client_addr: row.try_get("client_addr")?,
+        addr_salt: row.try_get("addr_salt")?,
+        addr_digest: row.try_get("addr_digest")?,
         detail: row.try_get("detail")?,
         occurred_at: row.try_get("occurred_at")?,
         chain_seq: row.try_get("chain_seq")?,
@@ -69,7 +84,7 @@ from_row!(AuditRow, |row| {
     })
 });
 
-pub(super) const AUDIT_COLUMNS: &str = "id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at, chain_seq, prev_hash, hash";
+pub(super) const AUDIT_COLUMNS: &str = "id, org_id, actor_id, action, outcome, target_id, client_addr, addr_salt, addr_digest, detail, occurred_at, chain_seq, prev_hash, hash";
 
 /// Takes the next place on `chain` (the head row's lock, held to commit, makes appends
 /// one at a time): its position and the hash it follows.
@@ -100,6 +115,11 @@ async fn set_head(tx: &mut Tx, chain: Uuid, hash: &str) -> sqlx::Result<()> {
 /// Gives `a` the next place on its organization's chain: its position, the hash it
 /// follows and its own, which becomes the head's. The chain it joins.
 async fn take_place(tx: &mut Tx, a: &mut AuditRow) -> sqlx::Result<Uuid> {
+    if a.addr_digest.is_none() {
+        let salt = crate::domain::digest::hex(&rand::random::<[u8; 16]>());
+        a.addr_digest = Some(address_digest(&salt, &a.client_addr));
+        a.addr_salt = Some(salt);
+    }
     let chain = chain_of(a.org_id.map(|o| o.0));
     let (seq, prev) = next_place(tx, chain, Utc::now()).await?;
     let hash = record_hash(&prev, &a.chained(seq));
@@ -116,8 +136,8 @@ pub(crate) async fn write_audit(
 ) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
-        "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at, chain_id, chain_seq, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at, chain_id, chain_seq, prev_hash, hash, addr_salt, addr_digest) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     )
     .bind(a.id)
     .bind(a.org_id)
@@ -132,6 +152,8 @@ pub(crate) async fn write_audit(
     .bind(a.chain_seq)
     .bind(&a.prev_hash)
     .bind(&a.hash)
+    .bind(&a.addr_salt)
+    .bind(&a.addr_digest)
     .execute(c)
     .await
     .map(|_| ())
@@ -143,6 +165,62 @@ pub async fn insert_audit(tx: &mut Tx, a: &mut AuditRow) -> sqlx::Result<()> {
     a.occurred_at = to_micros(a.occurred_at);
     let chain = take_place(tx, a).await?;
     write_audit(tx, a, Some(chain)).await
+}
+
+/// Erases the client address of every v2 record `user` acted in or was acted on in `org`
+/// (the one change the append-only trigger lets through); how many.
+pub async fn erase_audit_addresses_of(
+    tx: &mut Tx,
+    org: OrgId,
+    user: Uuid,
+    at: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE audit_events SET client_addr = '', addr_salt = NULL, addr_erased_at = $3 \
+         WHERE org_id = $1 AND (actor_id = $2 OR target_id = $2) AND addr_salt IS NOT NULL"
+    )
+    .bind(org)
+    .bind(user)
+    .bind(at)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
+/// v1 records (chained before addresses could be erased) of `user` in `org` that still
+/// hold an address: what an erasure could not remove, reported with it.
+pub async fn v1_addresses_of(tx: &mut Tx, org: OrgId, user: Uuid) -> sqlx::Result<i64> {
+    on_tx!(tx, |c| {
+        sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events \
+         WHERE org_id = $1 AND (actor_id = $2 OR target_id = $2) AND addr_digest IS NULL AND client_addr <> ''"
+    )
+    .bind(org)
+    .bind(user)
+    .fetch_one(c)
+    .await
+    })
+}
+
+/// Retention: erases the addresses of up to `limit` v2 records that occurred before
+/// `before`; how many.
+pub async fn erase_audit_addresses_before(
+    db: &Db,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<u64> {
+    on_db!(db, |c| {
+        sqlx::query(
+        "UPDATE audit_events SET client_addr = '', addr_salt = NULL, addr_erased_at = $2 \
+         WHERE id IN (SELECT id FROM audit_events WHERE addr_salt IS NOT NULL AND occurred_at < $1 LIMIT $3)"
+    )
+    .bind(before)
+    .bind(Utc::now())
+    .bind(limit)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })
 }
 
 /// Chains up to `limit` records from before the chains (oldest first); how many.
@@ -160,13 +238,15 @@ pub async fn chain_unchained(db: &Db, limit: i64) -> sqlx::Result<usize> {
         let chain = take_place(&mut tx, &mut a).await?;
         let placed = on_tx!(&mut tx, |c| {
             sqlx::query(
-            "UPDATE audit_events SET chain_id = $2, chain_seq = $3, prev_hash = $4, hash = $5 WHERE id = $1 AND hash IS NULL"
+            "UPDATE audit_events SET chain_id = $2, chain_seq = $3, prev_hash = $4, hash = $5, addr_salt = $6, addr_digest = $7 WHERE id = $1 AND hash IS NULL"
         )
         .bind(a.id)
         .bind(chain)
         .bind(a.chain_seq)
         .bind(&a.prev_hash)
         .bind(&a.hash)
+        .bind(&a.addr_salt)
+        .bind(&a.addr_digest)
         .execute(c)
         .await
         .map(|r| r.rows_affected())

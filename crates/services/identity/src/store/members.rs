@@ -42,6 +42,8 @@ pub struct UserRow {
     pub mfa_phone_last4: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When their personal data was erased (the row stays, emptied: its id is referenced).
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
@@ -111,6 +113,7 @@ from_row!(UserRow, |row| {
         mfa_phone_last4: row.try_get("mfa_phone_last4")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        erased_at: row.try_get("erased_at")?,
     })
 });
 
@@ -131,7 +134,7 @@ from_row!(InvitationRow, |row| {
 
 const USER_COLUMNS: &str =
     "id, org_id, email, name, role, active, password_hash, email_verified_at, mfa_secret, \
-                            mfa_pending_secret, mfa_last_step, mfa_phone, mfa_pending_phone, mfa_phone_last4, created_at, updated_at";
+                            mfa_pending_secret, mfa_last_step, mfa_phone, mfa_pending_phone, mfa_phone_last4, created_at, updated_at, erased_at";
 const INVITATION_COLUMNS: &str =
     "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at";
 

@@ -1,5 +1,5 @@
-//! Personal data's SQL: consent records, and what the export gathers about one person.
-//! Every statement names the organization and the person.
+//! Personal data's SQL: consent records, what the export gathers about one person, and
+//! their erasure. Every statement names the organization and the person.
 
 use chrono::{DateTime, Utc};
 use lanerunner_core::{OrgId, UserId};
@@ -86,4 +86,104 @@ pub async fn audit_of(db: &Db, org: OrgId, user: UserId) -> sqlx::Result<Vec<Aud
         .bind(user)
         .fetch_all(p)
         .await)
+}
+
+/// The name an erased member's row keeps.
+pub const ERASED_NAME: &str = "Erased member";
+
+/// What erasure removed besides the person's row.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct Erased {
+    pub sessions: u64,
+    pub invitations: u64,
+    pub consents: u64,
+    pub audit_addresses: u64,
+    /// Audit records chained before addresses could be erased (format v1) that still
+    /// hold one: their hash covers it, so it stays for as long as the trail is kept.
+    pub audit_addresses_kept: i64,
+}
+
+/// Empties the deactivated member's row of who they were — email (replaced by
+/// `placeholder`, unique), name, password, second factors — and removes what else
+/// identity holds about them: unused one-time and recovery codes, refresh tokens, the
+/// addresses of their sessions, consents and audit records, and their email on the
+/// organization's invitations. False (nothing done) when the member is not the
+/// organization's, still active, or already erased: the compare-and-set that lets two
+/// erasures racing do the work once.
+pub async fn erase_user(
+    tx: &mut Tx,
+    org: OrgId,
+    user: UserId,
+    old_email: &str,
+    placeholder: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<Option<Erased>> {
+    let emptied = on_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE users SET email = $3, name = $4, password_hash = '!erased', email_verified_at = NULL, \
+         mfa_secret = NULL, mfa_pending_secret = NULL, mfa_last_step = NULL, mfa_phone = NULL, \
+         mfa_pending_phone = NULL, mfa_phone_last4 = NULL, erased_at = $5, updated_at = $5 \
+         WHERE org_id = $1 AND id = $2 AND erased_at IS NULL AND active = $6"
+    )
+    .bind(org)
+    .bind(user)
+    .bind(placeholder)
+    .bind(ERASED_NAME)
+    .bind(at)
+    .bind(false)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    if emptied == 0 {
+        return Ok(None);
+    }
+    let member = "user_id IN (SELECT id FROM users WHERE org_id = $1 AND id = $2)";
+    let statements = [
+        format!("DELETE FROM recovery_codes WHERE {member}"),
+        format!("DELETE FROM one_time_tokens WHERE {member}"),
+        "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE org_id = $1 AND user_id = $2)".into(),
+    ];
+    for sql in &statements {
+        on_tx!(tx, |c| sqlx::query(sql)
+            .bind(org)
+            .bind(user)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+    }
+    let blank = |table: &str| {
+        format!("UPDATE {table} SET client_addr = '' WHERE org_id = $1 AND user_id = $2 AND client_addr <> ''")
+    };
+    let (sessions_sql, consents_sql) = (blank("sessions"), blank("consents"));
+    let sessions = on_tx!(tx, |c| sqlx::query(&sessions_sql)
+        .bind(org)
+        .bind(user)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    let consents = on_tx!(tx, |c| sqlx::query(&consents_sql)
+        .bind(org)
+        .bind(user)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    let invitations = on_tx!(tx, |c| sqlx::query(
+        "UPDATE invitations SET email = $3 WHERE org_id = $1 AND lower(email) = lower($2)"
+    )
+    .bind(org)
+    .bind(old_email)
+    .bind(placeholder)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    let audit_addresses = super::erase_audit_addresses_of(tx, org, user.as_uuid(), at).await?;
+    let audit_addresses_kept = super::v1_addresses_of(tx, org, user.as_uuid()).await?;
+    Ok(Some(Erased {
+        sessions,
+        invitations,
+        consents,
+        audit_addresses,
+        audit_addresses_kept,
+    }))
 }
