@@ -7,7 +7,7 @@ const path = require("node:path");
 const { test, expect } = require("@playwright/test");
 const { PASSWORD, run, accessible, signUp, linkFromMail, totp } = require("./helpers");
 
-test("an invited dispatcher joins from the email's link; the admin changes the role", async ({ browser }) => {
+test("an invited dispatcher joins from the email's link; the admin changes the role, and erases them once they leave", async ({ browser }) => {
   const adminContext = await browser.newContext();
   const admin = await adminContext.newPage();
   await signUp(admin, "broker", `inv-admin-${run}@example.com`);
@@ -44,6 +44,27 @@ test("an invited dispatcher joins from the email's link; the admin changes the r
   await expect(admin.locator("#toast")).toContainText("Dee Spatcher is now viewer");
   await expect(admin.getByRole("table", { name: "Invitations" })).toContainText("accepted");
   await accessible(admin, "team with a member");
+
+  // The member leaves: deactivated, then their personal data erased (after a confirmation).
+  await members.getByRole("button", { name: "Deactivate Dee Spatcher" }).click();
+  await expect(admin.locator("#toast")).toContainText("Dee Spatcher deactivated");
+  admin.once("dialog", (d) => d.accept());
+  await members.getByRole("button", { name: "Erase the personal data of Dee Spatcher" }).click();
+  await expect(admin.locator("#toast")).toContainText("Dee Spatcher's personal data erased");
+  await expect(members).toContainText("Erased member");
+  await expect(members).not.toContainText("Dee Spatcher");
+  await expect(members).not.toContainText(`inv-${run}@example.com`);
+  await expect(members.getByRole("row").filter({ hasText: "Erased member" })).toContainText("erased");
+  await accessible(admin, "team with an erased member");
+  // Their email signs nobody in any more.
+  const laterContext = await browser.newContext();
+  const later = await laterContext.newPage();
+  await later.goto("/#/signin");
+  await later.getByLabel("Email").fill(`inv-${run}@example.com`);
+  await later.getByLabel("Password").fill(PASSWORD);
+  await later.getByRole("button", { name: "Sign in" }).click();
+  await expect(later.getByRole("alert")).toBeVisible();
+  await laterContext.close();
   await adminContext.close();
   await newcomerContext.close();
 });

@@ -30,13 +30,25 @@ async function change(what, done) {
 }
 
 function memberRow(u) {
+  // An erased member stays in the list (their id is on what they did), with nothing to change.
+  if (u.erased_at) {
+    return h("tr", {}, h("td", {}, u.name), h("td", {}, "—"), h("td", {}, u.role),
+      h("td", {}, `erased ${day(u.erased_at)}`), h("td", {}, "—"));
+  }
   const role = h("select", { "aria-label": `Role of ${u.name}`, onchange: (e) =>
     change(() => api("PATCH", `/v1/org/users/${u.id}`, { role: e.target.value }), `${u.name} is now ${e.target.value}`) },
   ROLES.map(([v, text]) => h("option", { value: v, selected: v === u.role }, text)));
+  const toggle = h("button", { type: "button", class: "secondary", "aria-label": `${u.active ? "Deactivate" : "Reactivate"} ${u.name}`,
+    onclick: () => change(() => api("PATCH", `/v1/org/users/${u.id}`, { active: !u.active }), `${u.name} ${u.active ? "deactivated" : "reactivated"}`) },
+  u.active ? "Deactivate" : "Reactivate");
+  // Erasure (GDPR) is offered once someone has left: it cannot be undone.
+  const erase = !u.active && h("button", { type: "button", class: "danger", "aria-label": `Erase the personal data of ${u.name}`,
+    onclick: () => {
+      if (!confirm(`Erase ${u.name}'s personal data for good? Their name, email, phone and addresses go; what they did stays, under "Erased member".`)) return;
+      change(() => api("POST", `/v1/org/users/${u.id}/erasure`, {}), `${u.name}'s personal data erased`);
+    } }, "Erase data");
   return h("tr", {}, h("td", {}, u.name), h("td", {}, u.email), h("td", {}, role),
-    h("td", {}, h("button", { type: "button", class: "secondary", "aria-label": `${u.active ? "Deactivate" : "Reactivate"} ${u.name}`,
-      onclick: () => change(() => api("PATCH", `/v1/org/users/${u.id}`, { active: !u.active }), `${u.name} ${u.active ? "deactivated" : "reactivated"}`) },
-    u.active ? "Deactivate" : "Reactivate")),
+    h("td", {}, toggle, " ", erase),
     h("td", {}, u.mfa_enabled ? "on" : "off"));
 }
 
