@@ -172,6 +172,8 @@ struct Seams {
     blobs: lanerunner_platform::blob::Blobs,
     /// What wraps every store's data keys (the keyring file, or AWS KMS).
     kek: Arc<dyn lanerunner_platform::sealing::KeyWrapper>,
+    /// The services started so far that hold personal data.
+    personal_data: lanerunner_platform::personal_data::PersonalDataSources,
 }
 
 impl Seams {
@@ -192,6 +194,7 @@ impl Seams {
             blobs: lanerunner_platform::blob::open(&config.blob, &config.data_dir)
                 .context("opening the blob store (blob.*)")?,
             kek: crate::keys::kek_from_config(config)?,
+            personal_data: Default::default(),
         })
     }
 
@@ -323,6 +326,7 @@ async fn start_service(
         outbox: signal.clone(),
         blobs: seams.blobs.clone(),
         streams: seams.streams.clone(),
+        personal_data: seams.personal_data.clone(),
     };
     let peers = registry::Peers(started.running.iter().map(|s| s.typed.clone()).collect());
     let service_started = (spec.start)(ctx, config.clone(), peers)
@@ -338,6 +342,9 @@ async fn start_service(
     }));
     if let Some(auth) = service.authenticator() {
         started.authenticator = Some(auth);
+    }
+    if let Some(source) = service.personal_data() {
+        seams.personal_data.register(spec.name, source);
     }
 
     let bus = &seams.bus;

@@ -131,8 +131,40 @@ both_backends!(
             .await;
         expect_problem(by_key, 403, "forbidden").await;
 
+        // What other services hold joins it: their notification settings, a message they
+        // wrote (not the one written to them).
+        json_of(
+            app.put_json(
+                "/v1/notifications/settings",
+                &json!({"time_zone": "America/Denver", "digest_minutes": 60}),
+                Some(&owner.access),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        let room = json_of(
+            app.post_json(
+                "/v1/chat/conversations",
+                &json!({"member_ids": [colleague.user_id], "title": "Night desk"}),
+                Some(&owner.access),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let messages = format!("/v1/chat/conversations/{}/messages", room["id"].as_str().unwrap());
+        for (who, text) in [(&owner, "Call the shipper at six"), (&colleague, "Will do")] {
+            json_of(
+                app.post_json(&messages, &json!({"text": text}), Some(&who.access))
+                    .await,
+                StatusCode::CREATED,
+            )
+            .await;
+        }
+
         // The export: the person, their organization, consents, sessions, keys they made,
-        // the audit records about them; no secret.
+        // the audit records about them, and each service's part; no secret.
         let res = app.get("/v1/me/export", Some(&owner.access)).await;
         assert_eq!(res.status(), StatusCode::OK);
         assert!(res.headers()["content-disposition"]
@@ -148,6 +180,14 @@ both_backends!(
         assert_eq!(doc["consents"].as_array().unwrap().len(), 4);
         assert!(!doc["sessions"].as_array().unwrap().is_empty());
         assert_eq!(doc["api_keys_created"][0]["name"], "tms");
+        assert_eq!(doc["held_by"], json!(["identity", "chat", "notifications"]), "{doc}");
+        let notifications = &doc["services"]["notifications"];
+        assert_eq!(notifications["email"], "gdpr-owner@example.com");
+        assert_eq!(notifications["settings"]["time_zone"], "America/Denver");
+        let written = &doc["services"]["chat"]["messages_written"];
+        assert_eq!(written.as_array().unwrap().len(), 1, "{written}");
+        assert_eq!(written[0]["body"], "Call the shipper at six");
+        assert_eq!(written[0]["conversation"], "Night desk");
         let actions: Vec<&str> = doc["audit_events"]
             .as_array()
             .unwrap()

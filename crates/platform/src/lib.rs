@@ -11,6 +11,7 @@ pub mod fanout;
 pub mod http;
 pub mod mail;
 pub mod outbox;
+pub mod personal_data;
 pub mod sealing;
 pub mod service;
 pub mod streams;

@@ -35,6 +35,8 @@ pub struct ServiceContext {
     pub streams: Arc<dyn crate::streams::Streams>,
     /// Seals and opens this store's sensitive fields under its data keys.
     pub sealer: Arc<crate::sealing::FieldSealer>,
+    /// Every service of this instance that holds personal data (for the export).
+    pub personal_data: crate::personal_data::PersonalDataSources,
 }
 
 pub struct ConsumerSpec {
@@ -91,6 +93,11 @@ pub trait Service: Send + Sync + 'static {
         Vec::new()
     }
     fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
+        None
+    }
+    /// What the service holds about a person, for their export; none when it keeps no
+    /// personal data of its own.
+    fn personal_data(&self) -> Option<Arc<dyn crate::personal_data::PersonalData>> {
         None
     }
 }

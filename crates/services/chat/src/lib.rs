@@ -80,6 +80,30 @@ impl Service for ChatService {
             source: ConsumerSource::Bus,
         }]
     }
+
+    fn personal_data(&self) -> Option<Arc<dyn lanerunner_platform::personal_data::PersonalData>> {
+        Some(Arc::new(WrittenExport(self.chat.db.clone())))
+    }
+}
+
+/// For a person's export: the messages they wrote (what others wrote to them is the
+/// others'; the conversations stay the organizations' records after an erasure, under the
+/// author's id alone).
+struct WrittenExport(lanerunner_platform::Db);
+
+#[async_trait]
+impl lanerunner_platform::personal_data::PersonalData for WrittenExport {
+    async fn export(
+        &self,
+        org: uuid::Uuid,
+        user: uuid::Uuid,
+    ) -> anyhow::Result<Option<serde_json::Value>> {
+        let messages = store::written_by(&self.0, org, user).await?;
+        if messages.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(serde_json::json!({ "messages_written": messages })))
+    }
 }
 
 struct Projection(Weak<Chat>);

@@ -27,7 +27,7 @@ pub const MAX_MEMBERS: usize = 50;
 const MAX_TITLE_CHARS: usize = 120;
 
 pub struct Chat {
-    db: Db,
+    pub(crate) db: Db,
     outbox: OutboxSignal,
 }
 

@@ -340,3 +340,29 @@ pub async fn receipts(db: &Db, id: ConversationId) -> sqlx::Result<Vec<ReadRow>>
     .await
     })
 }
+
+/// A message the person wrote, for their export.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct WrittenMessage {
+    pub conversation_id: uuid::Uuid,
+    pub conversation: String,
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub body: Option<String>,
+}
+
+/// Every message `user` of `org` wrote, oldest first.
+pub async fn written_by(
+    db: &Db,
+    org: uuid::Uuid,
+    user: uuid::Uuid,
+) -> sqlx::Result<Vec<WrittenMessage>> {
+    let sql = "SELECT m.conversation_id, c.title AS conversation, m.seq, m.at, m.body \
+               FROM chat_messages m JOIN conversations c ON c.id = m.conversation_id \
+               WHERE m.author_org_id = $1 AND m.author_user_id = $2 AND m.kind = 'text' ORDER BY m.at, m.seq";
+    on_db!(db, |c| sqlx::query_as(sql)
+        .bind(org)
+        .bind(user)
+        .fetch_all(c)
+        .await)
+}

@@ -149,9 +149,9 @@ impl Identity {
 }
 
 impl Identity {
-    /// Erases the client addresses of audit records older than the retention
-    /// (`auth.audit_address_retention_days`; 0 keeps them); how many. The records and
-    /// their chains stay whole (v2 seal).
+    /// Erases the client addresses of audit records, and of sessions, older than the
+    /// retention (`auth.audit_address_retention_days`; 0 keeps them); how many. The
+    /// records and their chains stay whole (v2 seal).
     pub async fn erase_expired_audit_addresses(&self) -> anyhow::Result<u64> {
         let days = self.settings().auth.audit_address_retention_days;
         if days == 0 {
@@ -160,7 +160,8 @@ impl Identity {
         let before = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
         let mut total = 0;
         loop {
-            let n = store::erase_audit_addresses_before(&self.db, before, 1_000).await?;
+            let n = store::erase_audit_addresses_before(&self.db, before, 1_000).await?
+                + store::erase_session_addresses_before(&self.db, before, 1_000).await?;
             total += n;
             if n < 1_000 {
                 if total > 0 {

@@ -192,10 +192,29 @@ impl Identity {
             json!({}),
         )
         .await?;
+        // What the other services of this instance hold, each under its name. One that
+        // cannot answer fails the export: a partial one would say "this is all" wrongly.
+        let mut held_by = vec!["identity"];
+        let mut elsewhere = serde_json::Map::new();
+        for (service, source) in self.ctx.personal_data.all() {
+            let part = source
+                .export(org.as_uuid(), user.as_uuid())
+                .await
+                .map_err(|e| {
+                    IdentityError::Internal(
+                        e.context(format!("the {service} service's part of the export")),
+                    )
+                })?;
+            if let Some(part) = part {
+                held_by.push(service);
+                elsewhere.insert(service.to_owned(), part);
+            }
+        }
         Ok(json!({
             "format": "lanerunner.personal-data.v1",
             "generated_at": Utc::now(),
-            "held_by": ["identity"],
+            "held_by": held_by,
+            "services": elsewhere,
             "subject": {
                 "id": person.id,
                 "email": person.email,

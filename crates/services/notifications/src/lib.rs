@@ -24,6 +24,7 @@ pub mod desk;
 pub mod domain;
 pub mod error;
 pub mod events;
+mod personal_data;
 mod service;
 pub mod sms;
 mod store;
@@ -130,6 +131,12 @@ impl Service for NotificationsService {
             handler: Arc::new(Notify(Arc::downgrade(&self.notifications))),
             source: ConsumerSource::Bus,
         }]
+    }
+
+    fn personal_data(&self) -> Option<Arc<dyn lanerunner_platform::personal_data::PersonalData>> {
+        Some(Arc::new(personal_data::Export(
+            self.notifications.db.clone(),
+        )))
     }
 }
 

@@ -61,7 +61,7 @@ impl Default for Settings {
 }
 
 pub struct Notifications {
-    db: Db,
+    pub(crate) db: Db,
     outbox: OutboxSignal,
     sms: Arc<dyn SmsGateway>,
     desk: Option<Arc<dyn OfferDesk>>,

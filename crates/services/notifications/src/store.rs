@@ -133,6 +133,48 @@ pub async fn erase_member(
     })
 }
 
+/// A notice and whether it was read, for the person's export.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct NoticeExport {
+    pub id: Uuid,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// An email or text and what became of it, for the person's export.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct DeliveryExport {
+    pub id: Uuid,
+    pub channel: String,
+    pub mode: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+pub async fn notices_of(db: &Db, org: Uuid, user: Uuid) -> sqlx::Result<Vec<NoticeExport>> {
+    let sql = "SELECT id, kind, title, body, created_at, read_at FROM nt_notifications \
+               WHERE org_id = $1 AND user_id = $2 ORDER BY id";
+    on_db!(db, |c| sqlx::query_as(sql)
+        .bind(org)
+        .bind(user)
+        .fetch_all(c)
+        .await)
+}
+
+pub async fn deliveries_of(db: &Db, org: Uuid, user: Uuid) -> sqlx::Result<Vec<DeliveryExport>> {
+    let sql = "SELECT id, channel, mode, status, created_at, sent_at FROM nt_deliveries \
+               WHERE org_id = $1 AND user_id = $2 ORDER BY id";
+    on_db!(db, |c| sqlx::query_as(sql)
+        .bind(org)
+        .bind(user)
+        .fetch_all(c)
+        .await)
+}
+
 pub async fn member(db: &Db, org: Uuid, user: Uuid) -> sqlx::Result<Option<MemberRow>> {
     let sql = "SELECT user_id, org_id, email, role, active FROM nt_members WHERE org_id = $1 AND user_id = $2";
     on_db!(db, |c| sqlx::query_as(sql)

@@ -223,6 +223,26 @@ pub async fn erase_audit_addresses_before(
     })
 }
 
+/// Retention: empties the client address of up to `limit` sessions begun before `before`;
+/// how many.
+pub async fn erase_session_addresses_before(
+    db: &Db,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<u64> {
+    on_db!(db, |c| {
+        sqlx::query(
+        "UPDATE sessions SET client_addr = '' \
+         WHERE id IN (SELECT id FROM sessions WHERE client_addr <> '' AND created_at < $1 LIMIT $2)"
+    )
+    .bind(before)
+    .bind(limit)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })
+}
+
 /// Chains up to `limit` records from before the chains (oldest first); how many.
 pub async fn chain_unchained(db: &Db, limit: i64) -> sqlx::Result<usize> {
     let mut tx = db.begin().await?;
