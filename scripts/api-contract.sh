@@ -68,10 +68,11 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$BASE/readyz" >/dev/null
 
+TERMS="$(curl -fsS "$BASE/v1/legal" | python3 -c 'import json,sys; print(json.load(sys.stdin)["terms_version"])')"
 TOKEN="$(curl -fsS -H 'content-type: application/json' "$BASE/v1/auth/signup" -d '{
   "organization": {"name": "Contract Brokerage", "kind": "broker"},
   "name": "Contract Tester", "email": "contract@broker.example",
-  "password": "correct horse battery staple"}' |
+  "password": "correct horse battery staple", "terms_version": "'"$TERMS"'"}' |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"]["access_token"])')"
 
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance

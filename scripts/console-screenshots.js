@@ -18,6 +18,7 @@ async function signUp(page, kind) {
   await page.getByLabel("Your name").fill("Pat Doe");
   await page.getByLabel("Email").fill(`${kind}-${run}@example.com`);
   await page.getByLabel("Password (12 characters or more)").fill(PASSWORD);
+  await page.getByLabel(/I accept the Terms of Service/).check();
   await page.getByRole("button", { name: "Create account" }).click();
   await page.getByRole("heading", { name: "Load board" }).waitFor();
 }

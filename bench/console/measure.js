@@ -13,10 +13,11 @@ const ORIGIN = process.env.ORIGIN || "Dallas, TX";
 
 async function signUp() {
   const email = `bench-${Date.now()}@example.com`;
+  const legal = await (await fetch(`${BASE}/v1/legal`)).json();
   const r = await fetch(`${BASE}/v1/auth/signup`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ organization: { name: "Bench Carrier", kind: "carrier", usdot_number: "1234567" }, name: "Bench", email, password: "a long passphrase for benches" }),
+    body: JSON.stringify({ organization: { name: "Bench Carrier", kind: "carrier", usdot_number: "1234567" }, name: "Bench", email, password: "a long passphrase for benches", terms_version: legal.terms_version }),
   });
   if (!r.ok) throw new Error(`signup: ${r.status} ${await r.text()}`);
   const b = await r.json();

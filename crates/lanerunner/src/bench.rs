@@ -130,7 +130,7 @@ pub async fn identity(opts: IdentityBenchOptions) -> anyhow::Result<String> {
         let res = app
             .post_json(
                 "/v1/auth/signup",
-                &json!({ "organization": { "name": "Bench", "kind": "broker" }, "name": "Bench", "email": email, "password": password }),
+                &json!({ "organization": { "name": "Bench", "kind": "broker" }, "name": "Bench", "email": email, "password": password, "terms_version": "2026-11-01" }),
                 None,
             )
             .await;

@@ -190,9 +190,17 @@ impl Running {
             org["usdot_number"] = json!("1234567");
             org["mc_number"] = json!("MC-654321");
         }
-        let res = reqwest::Client::new()
+        let client = reqwest::Client::new();
+        let legal: Value = client
+            .get(format!("{}/v1/legal", self.base_url))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let res = client
             .post(format!("{}/v1/auth/signup", self.base_url))
-            .json(&json!({ "organization": org, "name": "Bench Owner", "email": format!("{kind}@bench.example"), "password": "load board passphrase 7" }))
+            .json(&json!({ "organization": org, "name": "Bench Owner", "email": format!("{kind}@bench.example"),
+                "password": "load board passphrase 7", "terms_version": legal["terms_version"] }))
             .send()
             .await?;
         anyhow::ensure!(

@@ -93,7 +93,16 @@ impl Demo {
             org["usdot_number"] = json!("1234567");
             org["mc_number"] = json!("MC-654321");
         }
-        let signup = json!({"organization": org, "name": "Demo User", "email": a.email, "password": DEMO_PASSWORD});
+        // The demo accepts the terms the server has in force, as its people would.
+        let legal: serde_json::Value = self
+            .client
+            .get(self.url("/v1/legal"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let signup = json!({"organization": org, "name": "Demo User", "email": a.email, "password": DEMO_PASSWORD,
+            "terms_version": legal["terms_version"], "privacy_notice_version": legal["privacy_notice_version"]});
         let res = self
             .client
             .post(self.url("/v1/auth/signup"))

@@ -420,7 +420,7 @@ impl TestApp {
         let res = self
             .post_json(
                 "/v1/auth/accept-invitation",
-                &serde_json::json!({ "token": token, "name": "Member", "password": TEST_PASSWORD }),
+                &serde_json::json!({ "token": token, "name": "Member", "password": TEST_PASSWORD, "terms_version": "2026-11-01" }),
                 None,
             )
             .await;
@@ -443,7 +443,7 @@ impl TestApp {
             org["usdot_number"] = serde_json::json!("1234567");
             org["mc_number"] = serde_json::json!("MC-654321");
         }
-        let body = serde_json::json!({ "organization": org, "name": "Pat Owner", "email": email, "password": TEST_PASSWORD });
+        let body = serde_json::json!({ "organization": org, "name": "Pat Owner", "email": email, "password": TEST_PASSWORD, "terms_version": "2026-11-01" });
         let res = self.post_json("/v1/auth/signup", &body, None).await;
         assert_eq!(res.status(), reqwest::StatusCode::CREATED, "signup failed");
         let body: serde_json::Value = res.json().await.expect("signup answers JSON");

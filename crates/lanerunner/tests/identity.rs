@@ -25,7 +25,7 @@ async fn signup(app: &TestApp, email: &str, kind: &str) -> Account {
         org["mc_number"] = json!("MC-654321");
     }
     let res = app
-        .post_json("/v1/auth/signup", &json!({ "organization": org, "name": "Pat Owner", "email": email, "password": PASSWORD }), None)
+        .post_json("/v1/auth/signup", &json!({ "organization": org, "name": "Pat Owner", "email": email, "password": PASSWORD, "terms_version": "2026-11-01" }), None)
         .await;
     assert_eq!(res.status(), StatusCode::CREATED, "signup failed");
     let body: Value = res.json().await.unwrap();
@@ -113,7 +113,7 @@ both_backends! {
     }
 
     async fn carriers_need_a_valid_usdot_and_mc(app: TestApp) {
-        let base = |org: Value| json!({ "organization": org, "name": "C", "email": "c@carrier.example", "password": PASSWORD });
+        let base = |org: Value| json!({ "organization": org, "name": "C", "email": "c@carrier.example", "password": PASSWORD, "terms_version": "2026-11-01" });
         let res = app.post_json("/v1/auth/signup", &base(json!({ "name": "C", "kind": "carrier" })), None).await;
         let body = problem(res, 422, "validation").await;
         assert_eq!(body["errors"][0]["field"], "organization.usdot_number");
@@ -144,7 +144,7 @@ both_backends! {
         let wrong_type = app.post_json("/v1/auth/login", &json!({ "email": 5, "password": [] }), None).await;
         problem(wrong_type, 422, "invalid-body").await;
         let bad_kind = app
-            .post_json("/v1/auth/signup", &json!({ "organization": { "name": "x", "kind": "pirate" }, "name": "x", "email": "a@b.example", "password": PASSWORD }), None)
+            .post_json("/v1/auth/signup", &json!({ "organization": { "name": "x", "kind": "pirate" }, "name": "x", "email": "a@b.example", "password": PASSWORD, "terms_version": "2026-11-01" }), None)
             .await;
         problem(bad_kind, 422, "invalid-body").await;
         // The server answers 413 before reading the whole body and closes the connection;
@@ -164,14 +164,14 @@ both_backends! {
             ("weak@broker.example", "short", "password"),
         ] {
             let res = app
-                .post_json("/v1/auth/signup", &json!({ "organization": { "name": "x", "kind": "broker" }, "name": "x", "email": email, "password": password }), None)
+                .post_json("/v1/auth/signup", &json!({ "organization": { "name": "x", "kind": "broker" }, "name": "x", "email": email, "password": password, "terms_version": "2026-11-01" }), None)
                 .await;
             let body = problem(res, 422, "validation").await;
             assert_eq!(body["errors"][0]["field"], field);
         }
         // The same email again: conflict, and the first account is untouched.
         let dup = app
-            .post_json("/v1/auth/signup", &json!({ "organization": { "name": "y", "kind": "shipper" }, "name": "y", "email": "FIRST@broker.example", "password": "another long passphrase" }), None)
+            .post_json("/v1/auth/signup", &json!({ "organization": { "name": "y", "kind": "shipper" }, "name": "y", "email": "FIRST@broker.example", "password": "another long passphrase", "terms_version": "2026-11-01" }), None)
             .await;
         problem(dup, 409, "email-taken").await;
         let tokens = login_tokens(&app, "first@broker.example", PASSWORD).await;
@@ -315,7 +315,7 @@ both_backends! {
         let res = app.post_json("/v1/org/invitations", &json!({ "email": "new@broker.example", "role": "dispatcher" }), Some(&owner.access)).await;
         assert_eq!(res.status(), StatusCode::CREATED);
         let token = token_from_mail(&app, "new@broker.example", "Your invitation token:").await;
-        let res = app.post_json("/v1/auth/accept-invitation", &json!({ "token": token, "name": "Dee Spatcher", "password": "a long new passphrase" }), None).await;
+        let res = app.post_json("/v1/auth/accept-invitation", &json!({ "token": token, "name": "Dee Spatcher", "password": "a long new passphrase", "terms_version": "2026-11-01" }), None).await;
         assert_eq!(res.status(), StatusCode::CREATED);
         let joined: Value = res.json().await.unwrap();
         assert_eq!(joined["tokens"]["mfa_enrollment_required"], true);
@@ -341,7 +341,7 @@ both_backends! {
         app.post_json("/v1/org/invitations", &json!({ "email": "d@broker.example", "role": "dispatcher" }), Some(&owner.access)).await;
         let token = token_from_mail(&app, "d@broker.example", "Your invitation token:").await;
         let joined: Value = app
-            .post_json("/v1/auth/accept-invitation", &json!({ "token": token, "name": "Dee", "password": "dispatcher passphrase" }), None)
+            .post_json("/v1/auth/accept-invitation", &json!({ "token": token, "name": "Dee", "password": "dispatcher passphrase", "terms_version": "2026-11-01" }), None)
             .await
             .json()
             .await
@@ -350,7 +350,7 @@ both_backends! {
         let dispatcher_id = joined["user"]["id"].as_str().unwrap().to_owned();
         assert_eq!(joined["user"]["email_verified"], true);
         // The invitation is spent.
-        let res = app.post_json("/v1/auth/accept-invitation", &json!({ "token": token, "name": "X", "password": "dispatcher passphrase" }), None).await;
+        let res = app.post_json("/v1/auth/accept-invitation", &json!({ "token": token, "name": "X", "password": "dispatcher passphrase", "terms_version": "2026-11-01" }), None).await;
         problem(res, 401, "invalid-token").await;
         // A dispatcher manages nobody.
         let res = app.post_json("/v1/org/invitations", &json!({ "email": "z@broker.example", "role": "viewer" }), Some(&dispatcher)).await;
@@ -498,7 +498,7 @@ both_backends! {
     async fn state_changes_reach_the_bus_through_the_outbox(app: TestApp) {
         let bus = app.app().bus();
         let mut sub = bus.subscribe("test.observer", &["identity.#"]).await.unwrap();
-        let body = json!({ "organization": { "name": "E", "kind": "broker" }, "name": "E", "email": "e@broker.example", "password": PASSWORD });
+        let body = json!({ "organization": { "name": "E", "kind": "broker" }, "name": "E", "email": "e@broker.example", "password": PASSWORD, "terms_version": "2026-11-01" });
         let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         let request = app.client.post(app.url("/v1/auth/signup")).header("x-request-id", "req-e-1").header("traceparent", traceparent).json(&body);
         let res = app.send(request, None).await;
@@ -581,7 +581,7 @@ mod hostile_bodies {
             let path = paths[path_idx];
             // Half the time, a body of roughly the right shape with hostile values.
             let body = if path_idx == 0 && email.len() % 2 == 0 {
-                json!({ "organization": { "name": body.to_string(), "kind": "carrier", "usdot_number": password.clone() }, "name": "n", "email": email, "password": password })
+                json!({ "organization": { "name": body.to_string(), "kind": "carrier", "usdot_number": password.clone() }, "name": "n", "email": email, "password": password, "terms_version": "2026-11-01" })
             } else {
                 body
             };
@@ -602,7 +602,7 @@ both_backends! {
         let res = app.post_json("/v1/auth/signup", &body, None).await;
         let p = problem(res, 422, "validation").await;
         let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-        for expected in ["email", "organization.name", "name", "password", "organization.kind"] {
+        for expected in ["email", "organization.name", "name", "password", "organization.kind", "terms_version"] {
             assert!(fields.contains(&expected), "{expected} missing from {fields:?}");
         }
     }
@@ -624,10 +624,10 @@ both_backends! {
 
         app.post_json("/v1/org/invitations", &json!({ "email": "d@broker.example", "role": "dispatcher" }), Some(&owner.access)).await;
         let token = token_from_mail(&app, "d@broker.example", "Your invitation token:").await;
-        let res = app.post_json("/v1/auth/accept-invitation", &json!({ "token": token, "name": "\u{7}", "password": "short" }), None).await;
+        let res = app.post_json("/v1/auth/accept-invitation", &json!({ "token": token, "name": "\u{7}", "password": "short", "terms_version": "2026-11-01" }), None).await;
         assert_eq!(fields(&problem(res, 422, "validation").await), ["name", "password"]);
         // Nothing was spent: the invitation still works with good fields.
-        let res = app.post_json("/v1/auth/accept-invitation", &json!({ "token": token, "name": "Dee", "password": "dispatcher passphrase" }), None).await;
+        let res = app.post_json("/v1/auth/accept-invitation", &json!({ "token": token, "name": "Dee", "password": "dispatcher passphrase", "terms_version": "2026-11-01" }), None).await;
         assert!(res.status().is_success(), "{}", res.status());
     }
 }

@@ -102,7 +102,7 @@ impl Serve {
         let res = self
             .post(
                 "/v1/auth/signup",
-                &json!({"organization": org, "name": "Pat", "email": email, "password": PASSWORD}),
+                &json!({"organization": org, "name": "Pat", "email": email, "password": PASSWORD, "terms_version": "2026-11-01"}),
                 None,
             )
             .await;

@@ -13,7 +13,7 @@ async fn signup(app: &TestApp, email: &str) -> Value {
     let res = app
         .post_json(
             "/v1/auth/signup",
-            &json!({ "organization": { "name": "Scale Freight", "kind": "broker" }, "name": "Pat Owner", "email": email, "password": PASSWORD }),
+            &json!({ "organization": { "name": "Scale Freight", "kind": "broker" }, "name": "Pat Owner", "email": email, "password": PASSWORD, "terms_version": "2026-11-01" }),
             None,
         )
         .await;

@@ -343,7 +343,7 @@ both_backends! {
         // made the account, counted too).
         let mut signups = Vec::new();
         for _ in 0..5 {
-            let body = json!({ "organization": { "name": "x", "kind": "broker" }, "name": "X", "email": who.email, "password": TEST_PASSWORD });
+            let body = json!({ "organization": { "name": "x", "kind": "broker" }, "name": "X", "email": who.email, "password": TEST_PASSWORD, "terms_version": "2026-11-01" });
             signups.push(app.post_json("/v1/auth/signup", &body, None).await.status().as_u16());
         }
         assert_eq!(signups, [409, 409, 409, 409, 429], "{signups:?}");
@@ -353,7 +353,7 @@ both_backends! {
 
     /// C (identity's fields): control characters are refused with a 422 naming the field.
     async fn control_characters_in_identity_fields_are_refused(app: TestApp) {
-        let body = json!({ "organization": { "name": "Nul\u{0}Freight", "kind": "broker" }, "name": "Pat", "email": "nul@broker.example", "password": TEST_PASSWORD });
+        let body = json!({ "organization": { "name": "Nul\u{0}Freight", "kind": "broker" }, "name": "Pat", "email": "nul@broker.example", "password": TEST_PASSWORD, "terms_version": "2026-11-01" });
         let problem = expect_problem(app.post_json("/v1/auth/signup", &body, None).await, 422, "validation").await;
         assert!(problem.to_string().contains("organization.name"), "{problem}");
         let owner = app.signup("ctl@broker.example", "broker").await;

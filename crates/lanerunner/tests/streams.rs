@@ -25,7 +25,7 @@ async fn domain_events_reach_the_kafka_audit_stream_keyed_by_aggregate() {
     let res = app
         .post_json(
             "/v1/auth/signup",
-            &json!({ "organization": { "name": "Audit Freight", "kind": "broker" }, "name": "Ann Auditor", "email": "ann@audit.example", "password": "correct horse battery staple" }),
+            &json!({ "organization": { "name": "Audit Freight", "kind": "broker" }, "name": "Ann Auditor", "email": "ann@audit.example", "password": "correct horse battery staple", "terms_version": "2026-11-01" }),
             None,
         )
         .await;

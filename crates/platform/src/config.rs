@@ -917,6 +917,9 @@ pub struct AuthConfig {
     pub terms_version: String,
     /// The version of the privacy notice in force (also governs marketing consent).
     pub privacy_notice_version: String,
+    /// Whether joining (signing up, accepting an invitation) requires accepting the
+    /// terms in force (`terms_version` in the request), recorded as consent.
+    pub terms_required: bool,
     /// How long the audit trail keeps each record's client address, in days (0: as long
     /// as the record). The record itself is kept; its address is erased (GDPR art. 5(1)(e)).
     pub audit_address_retention_days: u32,
@@ -1051,6 +1054,7 @@ impl Default for AuthConfig {
             audit_anchor_every_mins: 60,
             terms_version: "2026-11-01".into(),
             privacy_notice_version: "2026-11-01".into(),
+            terms_required: true,
             audit_address_retention_days: 365,
         }
     }

@@ -26,13 +26,18 @@ test("an invited dispatcher joins from the email's link; the admin changes the r
   // The token leaves the address bar as soon as the page has read it.
   await expect(newcomer).not.toHaveURL(/token=/);
   await accessible(newcomer, "accept an invitation");
-  // Bad input: the server's rule shows next to the field.
+  // Bad input: the server's rules show next to their fields — a short password, and the
+  // terms not accepted (the browser's own check taken off, so the server is asked).
+  const terms = newcomer.getByLabel(/I accept the Terms of Service \(version 2026-11-01\)/);
+  await terms.evaluate((el) => el.removeAttribute("required"));
   await newcomer.getByLabel("Your name").fill("Dee Spatcher");
   await newcomer.getByLabel("Choose a password (12 characters or more)").fill("short");
   await newcomer.getByLabel("Choose a password (12 characters or more)").evaluate((el) => el.removeAttribute("minlength"));
   await newcomer.getByRole("button", { name: "Join" }).click();
-  await expect(newcomer.locator(".field-error")).toBeVisible();
+  await expect(newcomer.locator(".field-error").first()).toBeVisible();
+  await expect(newcomer.getByRole("form", { name: "Join your team" })).toContainText("accept the terms of service");
   await newcomer.getByLabel("Choose a password (12 characters or more)").fill(PASSWORD);
+  await terms.check();
   await newcomer.getByRole("button", { name: "Join" }).click();
   await expect(newcomer.getByRole("heading", { name: "Load board" })).toBeVisible();
   await expect(newcomer.locator("#nav")).toContainText(`inv-${run}@example.com`);
@@ -242,16 +247,15 @@ test("the team's allowed networks: a list that would shut the admin out is refus
   await context.close();
 });
 
-test("your data: consent given to the terms in force and withdrawn from marketing; the download holds it", async ({ browser }) => {
+test("your data: the terms accepted at sign-up, marketing given and withdrawn; the download holds it", async ({ browser }) => {
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   await signUp(page, "broker", `gdpr-${run}@example.com`);
   await page.goto("/#/account");
   const consents = page.getByRole("table", { name: "What you agreed to" });
-  await expect(consents.getByRole("row", { name: /terms of service/ })).toContainText("Not given");
-  await consents.getByRole("row", { name: /terms of service/ }).getByRole("button", { name: /Agree to/ }).click();
-  await expect(page.locator("#toast")).toContainText("Consent recorded: The terms of service");
+  // Accepted on the sign-up form, recorded with their versions.
   await expect(consents.getByRole("row", { name: /terms of service/ })).toContainText("Agreed (2026-11-01)");
+  await expect(consents.getByRole("row", { name: /privacy notice/i })).toContainText("Agreed (2026-11-01)");
   const marketing = consents.getByRole("row", { name: /Product news/ });
   await marketing.getByRole("button", { name: /Agree to/ }).click();
   await expect(marketing.getByRole("button", { name: "Withdraw" })).toBeVisible();
@@ -263,6 +267,7 @@ test("your data: consent given to the terms in force and withdrawn from marketin
   await page.getByRole("button", { name: "Download my data (JSON)" }).click();
   const doc = JSON.parse(fs.readFileSync(await (await downloading).path(), "utf8"));
   expect(doc.subject.email).toBe(`gdpr-${run}@example.com`);
-  expect(doc.consents.map((c) => `${c.purpose}:${c.granted}`)).toEqual(["terms:true", "marketing_email:true", "marketing_email:false"]);
+  expect(doc.consents.map((c) => `${c.purpose}:${c.granted}`)).toEqual(["terms:true", "privacy_notice:true", "marketing_email:true", "marketing_email:false"]);
+  expect(doc.held_by).toContain("notifications");
   await context.close();
 });

@@ -25,6 +25,7 @@ async function signUp(page, kind, email) {
   await page.getByLabel("Your name").fill("Pat Doe");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password (12 characters or more)").fill(PASSWORD);
+  await page.getByLabel(/I accept the Terms of Service \(version .+\)/).check();
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByRole("heading", { name: "Load board" })).toBeVisible();
 }

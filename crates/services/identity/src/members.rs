@@ -7,6 +7,7 @@ use lanerunner_core::{InvitationId, OrgId, OrgKind, Role, UserId};
 use lanerunner_platform::http::Caller;
 use serde_json::json;
 
+use crate::domain::consent::Accepted;
 use crate::domain::{
     AuditAction, AuditOutcome, McNumber, PasswordPolicy, SecretToken, TokenKind, UsdotNumber,
 };
@@ -415,6 +416,7 @@ impl Identity {
         token: &str,
         name: &str,
         password: &str,
+        accepted: &Accepted,
         addr: IpAddr,
     ) -> Result<(UserRow, IssuedTokens)> {
         self.throttle_flow("invitation_accept", addr, None).await?;
@@ -428,12 +430,20 @@ impl Identity {
         if inv.accepted_at.is_some() || inv.revoked_at.is_some() || inv.expires_at <= now {
             return Err(IdentityError::InvalidToken("invitation"));
         }
-        // Both fields at once; the password policy needs the invited address.
-        let (name, ()) = both(
-            check_name("name", name),
+        // Every field at once; the password policy needs the invited address.
+        let mut v = Violations::default();
+        let name = v.take(check_name("name", name));
+        v.take(
             PasswordPolicy::check(password, &inv.email)
                 .map_err(|e| invalid("password", e.to_string())),
-        )?;
+        );
+        let consents = v.take(self.joining_consents(accepted));
+        v.finish()?;
+        let (Some(name), Some(consents)) = (name, consents) else {
+            return Err(IdentityError::Internal(anyhow::anyhow!(
+                "invitation checks passed without a name"
+            )));
+        };
         let password_hash = self.hash_password(password).await?;
         let user = UserRow {
             id: UserId::new(),
@@ -488,6 +498,8 @@ impl Identity {
             json!({}),
         )
         .await?;
+        self.record_joining(&mut tx, org_id, user.id, addr, consents)
+            .await?;
         let tokens = self
             .open_session(&mut tx, &user, false, addr, org.require_mfa)
             .await?;

@@ -14,7 +14,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::audit::{AuditAction, AuditOutcome};
-use crate::domain::consent::{self, Purpose, Versions};
+use crate::domain::consent::{self, Accepted, Purpose, Versions};
 use crate::error::{invalid, IdentityError, Result};
 use crate::events;
 use crate::identity::{Actor, Identity};
@@ -115,6 +115,76 @@ impl Identity {
         }
     }
 
+    /// One consent record and its audit record, in the caller's transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_consent(
+        &self,
+        tx: &mut lanerunner_platform::Tx,
+        org: OrgId,
+        user: UserId,
+        addr: IpAddr,
+        purpose: Purpose,
+        version: String,
+        granted: bool,
+    ) -> Result<()> {
+        let row = ConsentRow {
+            id: Uuid::now_v7(),
+            org_id: org,
+            user_id: user,
+            purpose: purpose.as_str().into(),
+            version,
+            granted,
+            client_addr: lanerunner_platform::http::client_addr::canonical(addr).to_string(),
+            recorded_at: Utc::now(),
+        };
+        store::insert_consent(tx, &row).await?;
+        self.audit(
+            tx,
+            Actor {
+                org: Some(org),
+                id: Some(user.as_uuid()),
+                addr,
+            },
+            AuditAction::ConsentRecorded,
+            AuditOutcome::Success,
+            Some(user.as_uuid()),
+            json!({ "purpose": row.purpose, "version": row.version, "granted": row.granted }),
+        )
+        .await
+    }
+
+    /// What a newcomer accepted, checked against the texts in force (the terms required
+    /// unless `auth.terms_required` is off): the consents to record once they exist.
+    pub(crate) fn joining_consents(&self, accepted: &Accepted) -> Result<Vec<(Purpose, String)>> {
+        consent::accepted_on_joining(
+            accepted,
+            self.settings.auth.terms_required,
+            &self.versions(),
+        )
+        .map_err(IdentityError::Invalid)
+    }
+
+    /// Records a newcomer's acceptance in the transaction that makes them.
+    pub(crate) async fn record_joining(
+        &self,
+        tx: &mut lanerunner_platform::Tx,
+        org: OrgId,
+        user: UserId,
+        addr: IpAddr,
+        consents: Vec<(Purpose, String)>,
+    ) -> Result<()> {
+        for (purpose, version) in consents {
+            self.write_consent(tx, org, user, addr, purpose, version, true)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The versions in force, for the sign-up and invitation forms.
+    pub fn legal_versions(&self) -> Versions {
+        self.versions()
+    }
+
     pub async fn consents(&self, org: OrgId, user: UserId) -> Result<ConsentsView> {
         let rows = store::consents(&self.db, org, user).await?;
         Ok(view(&rows, &self.versions()))
@@ -136,29 +206,15 @@ impl Identity {
             &versions,
         )
         .map_err(|why| invalid("version", why))?;
-        let row = ConsentRow {
-            id: Uuid::now_v7(),
-            org_id: org,
-            user_id: user,
-            purpose: input.purpose.as_str().into(),
-            version,
-            granted: input.granted,
-            client_addr: lanerunner_platform::http::client_addr::canonical(addr).to_string(),
-            recorded_at: Utc::now(),
-        };
         let mut tx = self.db.begin().await?;
-        store::insert_consent(&mut tx, &row).await?;
-        self.audit(
+        self.write_consent(
             &mut tx,
-            Actor {
-                org: Some(org),
-                id: Some(user.as_uuid()),
-                addr,
-            },
-            AuditAction::ConsentRecorded,
-            AuditOutcome::Success,
-            Some(user.as_uuid()),
-            json!({ "purpose": row.purpose, "version": row.version, "granted": row.granted }),
+            org,
+            user,
+            addr,
+            input.purpose,
+            version,
+            input.granted,
         )
         .await?;
         self.commit(tx).await?;

@@ -7,6 +7,7 @@ use chrono::Utc;
 use lanerunner_core::{OrgId, OrgKind, Role, UserId};
 use serde_json::json;
 
+use crate::domain::consent::Accepted;
 use crate::domain::{AuditAction, AuditOutcome, McNumber, PasswordPolicy, UsdotNumber};
 use crate::error::{invalid, IdentityError, Result, Violations};
 use crate::events;
@@ -22,6 +23,8 @@ pub struct SignupInput {
     pub name: String,
     pub email: String,
     pub password: String,
+    /// The texts accepted on the form (the terms required).
+    pub accepted: Accepted,
 }
 
 impl Identity {
@@ -73,8 +76,11 @@ impl Identity {
                 "only carriers carry MC and USDOT numbers",
             );
         }
+        let consents = v.take(self.joining_consents(&input.accepted));
         v.finish()?;
-        let (Some(email), Some(org_name), Some(name)) = (email, org_name, name) else {
+        let (Some(email), Some(org_name), Some(name), Some(consents)) =
+            (email, org_name, name, consents)
+        else {
             // `finish` refuses any input whose email or names failed their checks.
             return Err(IdentityError::Internal(anyhow::anyhow!(
                 "signup validation passed without an email or a name"
@@ -158,6 +164,8 @@ impl Identity {
             json!({ "org_kind": org.kind }),
         )
         .await?;
+        self.record_joining(&mut tx, org.id, user.id, addr, consents)
+            .await?;
         let tokens = self
             .open_session(&mut tx, &user, false, addr, false)
             .await?;

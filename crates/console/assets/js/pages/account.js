@@ -5,6 +5,7 @@
 // each page takes it out of the address bar as soon as it has read it.
 
 import { api, session } from "../api.js";
+import { acceptTerms } from "./auth.js";
 import { clearProblem, field, h, mount, showProblem, toast } from "../dom.js";
 
 /** The token of an emailed link, removed from the address bar and the history. */
@@ -257,14 +258,16 @@ export function resetPassword() {
   mount("Choose a new password", form, h("p", {}, "Link expired or used? ", h("a", { href: "#/forgot-password" }, "Ask for a new one")));
 }
 
-export function acceptInvitation() {
+export async function acceptInvitation() {
   const token = takeToken();
   if (!token) return mount("Join your team", h("p", {}, "This invitation link has no token; ask for a new invitation."));
+  const terms = await acceptTerms();
   const form = apiForm("Join your team", [
     field("Your name", { name: "name", required: true, autocomplete: "name" }),
     newPassword("Choose a password (12 characters or more)", "password"),
+    terms.box,
   ], "Join",
-  (d) => api("POST", "/v1/auth/accept-invitation", { token, name: d.name, password: d.password }, { anonymous: true }),
+  (d) => api("POST", "/v1/auth/accept-invitation", { token, name: d.name, password: d.password, ...terms.accepted(d) }, { anonymous: true }),
   (r) => {
     session.clear();
     session.set(r.tokens);

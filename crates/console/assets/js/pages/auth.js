@@ -74,7 +74,24 @@ export function signIn() {
     h("p", {}, "New to LaneRunner? ", h("a", { href: "#/signup" }, "Create an account")));
 }
 
-export function signUp() {
+/**
+ * Joining means accepting the terms in force (`GET /v1/legal`): a checkbox naming their
+ * version and the privacy notice's. `accepted(d)` gives the fields to send from the form's
+ * data; the server's refusal shows beside the box (its id is the API's field).
+ */
+export async function acceptTerms() {
+  const legal = await api("GET", "/v1/legal", undefined, { anonymous: true });
+  const box = h("label", { class: "check" },
+    h("input", { type: "checkbox", id: "f-terms_version", name: "terms_version", value: legal.terms_version, required: legal.terms_required }),
+    ` I accept the Terms of Service (version ${legal.terms_version}) and have read the Privacy notice (version ${legal.privacy_notice_version})`);
+  const accepted = (d) => (d.terms_version
+    ? { terms_version: d.terms_version, privacy_notice_version: legal.privacy_notice_version }
+    : {});
+  return { box, accepted };
+}
+
+export async function signUp() {
+  const terms = await acceptTerms();
   const form = h("form", { class: "stack", "aria-label": "Create an account" },
     field("Company name", { name: "organization.name", required: true, autocomplete: "organization" }),
     select("You are a", "organization.kind", [["broker", "Broker"], ["carrier", "Carrier"], ["shipper", "Shipper"]], "broker"),
@@ -83,6 +100,7 @@ export function signUp() {
     field("Your name", { name: "name", required: true, autocomplete: "name" }),
     field("Email", { name: "email", type: "email", required: true, autocomplete: "email" }),
     field("Password (12 characters or more)", { name: "password", type: "password", required: true, autocomplete: "new-password", minlength: 12 }),
+    terms.box,
     h("button", { type: "submit" }, "Create account"));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -95,6 +113,7 @@ export function signUp() {
         mc_number: d["organization.mc_number"] || undefined,
       },
       name: d.name, email: d.email, password: d.password,
+      ...terms.accepted(d),
     };
     try {
       const r = await api("POST", "/v1/auth/signup", body, { anonymous: true });

@@ -9,6 +9,7 @@ use lanerunner_platform::http::{ApiJson, Authorized, ClientAddr, Problem};
 
 use super::dto::*;
 use super::AppState;
+use crate::domain::consent::Accepted;
 use crate::identity::IssuedTokens;
 use crate::login::LoginOutcome;
 use crate::members::actor;
@@ -29,6 +30,10 @@ pub async fn signup(
         name: req.name,
         email: req.email,
         password: req.password,
+        accepted: Accepted {
+            terms_version: req.terms_version,
+            privacy_notice_version: req.privacy_notice_version,
+        },
     };
     let (org, user, tokens) = id.signup(input, addr).await?;
     Ok((
@@ -171,7 +176,16 @@ pub async fn accept_invitation(
     ApiJson(req): ApiJson<AcceptInvitationRequest>,
 ) -> Result<impl IntoResponse, Problem> {
     let (user, tokens) = id
-        .accept_invitation(&req.token, &req.name, &req.password, addr)
+        .accept_invitation(
+            &req.token,
+            &req.name,
+            &req.password,
+            &Accepted {
+                terms_version: req.terms_version,
+                privacy_notice_version: req.privacy_notice_version,
+            },
+            addr,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -180,4 +194,16 @@ pub async fn accept_invitation(
             tokens,
         }),
     ))
+}
+
+/// The versions of the terms of service and the privacy notice in force (public: the
+/// sign-up and invitation forms show them before anyone has an account).
+#[utoipa::path(get, path = "/v1/legal", tag = "auth", responses((status = 200, body = LegalView)))]
+pub async fn legal(State(id): State<AppState>) -> Json<LegalView> {
+    let v = id.legal_versions();
+    Json(LegalView {
+        terms_version: v.terms,
+        privacy_notice_version: v.privacy_notice,
+        terms_required: id.settings().auth.terms_required,
+    })
 }

@@ -30,6 +30,13 @@ pub struct SignupRequest {
     pub email: String,
     /// 12–128 characters, not a common password, not containing your email name.
     pub password: String,
+    /// The version of the terms of service the person accepted: the one in force
+    /// (`GET /v1/legal`); required unless the deployment turned `auth.terms_required` off.
+    #[serde(default)]
+    pub terms_version: Option<String>,
+    /// The version of the privacy notice shown to them, when acknowledged.
+    #[serde(default)]
+    pub privacy_notice_version: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -306,6 +313,20 @@ pub struct AcceptInvitationRequest {
     pub token: String,
     pub name: String,
     pub password: String,
+    /// As at sign-up: the version of the terms accepted (required by default).
+    #[serde(default)]
+    pub terms_version: Option<String>,
+    #[serde(default)]
+    pub privacy_notice_version: Option<String>,
+}
+
+/// `GET /v1/legal`: the texts in force, for the forms that ask to accept them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LegalView {
+    pub terms_version: String,
+    pub privacy_notice_version: String,
+    /// Whether joining requires accepting the terms.
+    pub terms_required: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

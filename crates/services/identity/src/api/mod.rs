@@ -24,6 +24,7 @@ pub fn routes(identity: Arc<Identity>) -> OpenApiRouter {
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::jwks))
+        .routes(routes!(auth::legal))
         .routes(routes!(auth::request_password_reset))
         .routes(routes!(auth::confirm_password_reset))
         .routes(routes!(auth::verify_email))

@@ -72,6 +72,53 @@ pub fn version_to_record(
     }
 }
 
+/// What a newcomer accepts on joining (signing up, or accepting an invitation): the
+/// versions of the terms and of the privacy notice they were shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Accepted {
+    pub terms_version: Option<String>,
+    pub privacy_notice_version: Option<String>,
+}
+
+/// The consents to record for a newcomer: the terms are required when `required` (the
+/// default: nobody joins without agreeing to them), the privacy notice's acknowledgment
+/// is optional; a version named must be the one in force. Each problem names its field.
+pub fn accepted_on_joining(
+    a: &Accepted,
+    required: bool,
+    versions: &Versions,
+) -> Result<Vec<(Purpose, String)>, Vec<(&'static str, String)>> {
+    let mut record = Vec::new();
+    let mut problems = Vec::new();
+    for (field, purpose, given) in [
+        ("terms_version", Purpose::Terms, a.terms_version.as_deref()),
+        (
+            "privacy_notice_version",
+            Purpose::PrivacyNotice,
+            a.privacy_notice_version.as_deref(),
+        ),
+    ] {
+        let current = versions.current(purpose);
+        match given.map(str::trim) {
+            Some(v) if v == current => record.push((purpose, current.to_owned())),
+            Some(v) => problems.push((
+                field,
+                format!("the version in force is {current}, not {v}: show that one and send it"),
+            )),
+            None if required && purpose == Purpose::Terms => problems.push((
+                field,
+                format!("accept the terms of service in force (version {current}) to join"),
+            )),
+            None => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(record)
+    } else {
+        Err(problems)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +169,50 @@ mod tests {
             assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
         }
         assert!(serde_json::from_value::<Purpose>(serde_json::json!("cookies")).is_err());
+    }
+
+    #[test]
+    fn a_newcomer_accepts_the_terms_in_force() {
+        let v = versions();
+        let given = |t: Option<&str>, p: Option<&str>| Accepted {
+            terms_version: t.map(str::to_owned),
+            privacy_notice_version: p.map(str::to_owned),
+        };
+        assert_eq!(
+            accepted_on_joining(&given(Some("2026-11-01"), Some("2026-10-15")), true, &v).unwrap(),
+            [
+                (Purpose::Terms, "2026-11-01".to_owned()),
+                (Purpose::PrivacyNotice, "2026-10-15".to_owned())
+            ]
+        );
+        assert_eq!(
+            accepted_on_joining(&given(Some("2026-11-01"), None), true, &v)
+                .unwrap()
+                .len(),
+            1
+        );
+        let fields = |r: Result<_, Vec<(&'static str, String)>>| {
+            r.unwrap_err()
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            fields(accepted_on_joining(&given(None, None), true, &v)),
+            ["terms_version"]
+        );
+        assert_eq!(
+            fields(accepted_on_joining(
+                &given(Some("2020-01-01"), Some("x")),
+                true,
+                &v
+            )),
+            ["terms_version", "privacy_notice_version"]
+        );
+        // Not required: nothing given records nothing; a stale version is still refused.
+        assert!(accepted_on_joining(&given(None, None), false, &v)
+            .unwrap()
+            .is_empty());
+        assert!(accepted_on_joining(&given(Some("2020-01-01"), None), false, &v).is_err());
     }
 }
