@@ -19,6 +19,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo >/dev/null || { echo "cargo not found: install the Rust toolchain (rustup)" >&2; exit 1; }
 
+# librdkafka is built with OpenSSL (TLS to Kafka brokers): its headers come from Debian.
+if ! dpkg -s libssl-dev >/dev/null 2>&1; then
+    echo "installing libssl-dev (librdkafka's TLS)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q libssl-dev pkg-config >/dev/null
+fi
+
 PGHOST_CHECK=127.0.0.1
 PGPORT_CHECK=5432
 if [[ -z "${LANERUNNER_TEST_POSTGRES_URL:-}" ]]; then
@@ -77,6 +83,8 @@ if [[ -z "${LANERUNNER_TEST_AMQP_URL:-}" ]]; then
         done
         rabbitmq-diagnostics -q ping
     fi
+    # A TLS listener beside the plain one (127.0.0.1:5671, a test CA) for the bus-TLS test.
+    bash scripts/rabbitmq-tls.sh
 fi
 
 # The Kafka-protocol broker (tansu, memory engine, 127.0.0.1:9092) for the streams contract

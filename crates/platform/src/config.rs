@@ -627,8 +627,12 @@ pub enum BusBackend {
 #[serde(deny_unknown_fields, default)]
 pub struct BusConfig {
     pub backend: BusBackend,
-    /// `amqp://user:password@host:5672/%2f`; required when `backend = "rabbitmq"`.
+    /// `amqp://user:password@host:5672/%2f` (`amqps://…:5671/…` for TLS, the broker's
+    /// certificate verified); required when `backend = "rabbitmq"`.
     pub url: Option<String>,
+    /// A private CA's certificate (PEM) that an `amqps://` broker's certificate may chain
+    /// to, besides the system's roots.
+    pub tls_ca_file: Option<PathBuf>,
     /// Every exchange and queue is named `<namespace>.…` (`lanerunner.events`); deployments
     /// sharing a broker (or tests) use different namespaces.
     pub namespace: String,
@@ -749,6 +753,11 @@ pub struct StreamsConfig {
     pub replication_factor: u16,
     /// How long a topic keeps its records.
     pub retention_hours: u64,
+    /// TLS to the brokers, their certificates and names verified (Kafka only).
+    pub tls: bool,
+    /// A private CA's certificate (PEM) the brokers' certificates chain to, instead of
+    /// the system's roots; only with `tls`.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for StreamsConfig {
@@ -760,6 +769,8 @@ impl Default for StreamsConfig {
             partitions: 6,
             replication_factor: 1,
             retention_hours: 168,
+            tls: false,
+            tls_ca_file: None,
         }
     }
 }
@@ -769,6 +780,7 @@ impl Default for BusConfig {
         Self {
             backend: BusBackend::InProcess,
             url: None,
+            tls_ca_file: None,
             namespace: "lanerunner".into(),
             max_attempts: 5,
             redelivery_delay_ms: 200,
@@ -1540,6 +1552,24 @@ impl Config {
                 return Err(invalid("cache.url", "must be a redis:// URL"))
             }
             _ => {}
+        }
+        if self.streams.tls_ca_file.is_some() && !self.streams.tls {
+            return Err(invalid(
+                "streams.tls_ca_file",
+                "only with streams.tls = true",
+            ));
+        }
+        if self.bus.tls_ca_file.is_some()
+            && !self
+                .bus
+                .url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("amqps://"))
+        {
+            return Err(invalid(
+                "bus.tls_ca_file",
+                "only with an amqps:// bus.url (TLS)",
+            ));
         }
         if self.cache.tls_ca_file.is_some()
             && !self

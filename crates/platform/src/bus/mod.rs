@@ -36,8 +36,21 @@ pub async fn from_config(
                 .url
                 .as_deref()
                 .ok_or_else(|| BusError::Backend("bus.url is not set".into()))?;
+            let tls_ca = match &config.tls_ca_file {
+                Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                    BusError::Backend(format!("reading bus.tls_ca_file {}: {e}", path.display()))
+                })?),
+                None => None,
+            };
             std::sync::Arc::new(
-                RabbitMqBus::connect(url, &config.namespace, config.max_attempts, delay).await?,
+                RabbitMqBus::connect_with(
+                    url,
+                    tls_ca,
+                    &config.namespace,
+                    config.max_attempts,
+                    delay,
+                )
+                .await?,
             )
         }
     })

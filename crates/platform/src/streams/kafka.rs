@@ -42,6 +42,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct KafkaStreams {
     brokers: String,
+    /// What every client of this process starts from: the brokers and, with
+    /// `streams.tls`, TLS with the broker's certificate and name verified.
+    base: ClientConfig,
     prefix: String,
     partitions: u32,
     replication_factor: u16,
@@ -56,6 +59,28 @@ fn backend_error(what: &str, e: impl std::fmt::Display) -> StreamsError {
     StreamsError::Backend(format!("{what}: {e}"))
 }
 
+/// The brokers, and TLS when configured: librdkafka verifies the broker's certificate
+/// against `tls_ca_file` (or the system's roots) and its name (`https` identification).
+fn base_config(brokers: &str, config: &StreamsConfig) -> Result<ClientConfig, StreamsError> {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", brokers);
+    if config.tls {
+        c.set("security.protocol", "ssl")
+            .set("ssl.endpoint.identification.algorithm", "https")
+            .set("enable.ssl.certificate.verification", "true");
+        if let Some(ca) = &config.tls_ca_file {
+            if !ca.is_file() {
+                return Err(StreamsError::Backend(format!(
+                    "streams.tls_ca_file {} is not a readable file",
+                    ca.display()
+                )));
+            }
+            c.set("ssl.ca.location", ca.display().to_string());
+        }
+    }
+    Ok(c)
+}
+
 impl KafkaStreams {
     /// Connects to `config.brokers` and checks that a broker answers (metadata within 10 s).
     pub async fn connect(config: &StreamsConfig) -> Result<Self, StreamsError> {
@@ -64,8 +89,9 @@ impl KafkaStreams {
             .clone()
             .filter(|b| !b.is_empty())
             .ok_or_else(|| StreamsError::Backend("streams.brokers is not set".into()))?;
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
+        let base = base_config(&brokers, config)?;
+        let producer: FutureProducer = base
+            .clone()
             .set("client.id", "lanerunner")
             .set("enable.idempotence", "true")
             .set("partitioner", "murmur2_random")
@@ -73,13 +99,14 @@ impl KafkaStreams {
             .set("linger.ms", "2")
             .create()
             .map_err(|e| backend_error("creating the Kafka producer", e))?;
-        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
+        let admin: AdminClient<DefaultClientContext> = base
+            .clone()
             .set("client.id", "lanerunner-admin")
             .create()
             .map_err(|e| backend_error("creating the Kafka admin client", e))?;
         let streams = Self {
             brokers,
+            base,
             prefix: config.topic_prefix.clone(),
             partitions: config.partitions.max(1),
             replication_factor: config.replication_factor.max(1),
@@ -259,8 +286,9 @@ impl Streams for KafkaStreams {
             self.ensure_qualified(&name).await?;
             names.push(name);
         }
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &self.brokers)
+        let consumer: StreamConsumer = self
+            .base
+            .clone()
             .set("client.id", "lanerunner")
             .set("group.id", &group_id)
             .set("enable.auto.commit", "false")
@@ -287,11 +315,11 @@ impl Streams for KafkaStreams {
         if partitions == 0 {
             return Ok(0);
         }
-        let brokers = self.brokers.clone();
+        let base = self.base.clone();
         tokio::task::spawn_blocking(move || {
             // A consumer that never joins the group, only reads its committed offsets.
-            let reader: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", &brokers)
+            let reader: BaseConsumer = base
+                .clone()
                 .set("group.id", &group_id)
                 .set("enable.auto.commit", "false")
                 .create()
