@@ -516,6 +516,8 @@ fn assemble(
                 cache: cache.clone(),
                 limit: config.http.rate_limit_per_minute,
                 window: std::time::Duration::from_secs(60),
+                plans: std::sync::Arc::new(config.http.plans.clone()),
+                routes: std::sync::Arc::new(config.http.route_limits.clone()),
             }));
         }
     }

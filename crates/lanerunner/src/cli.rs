@@ -65,6 +65,11 @@ pub enum Command {
         #[command(subcommand)]
         command: PaymentsCommand,
     },
+    /// Operators' work on an organization: the gateway plan its limits come from.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
     /// The tamper-evident audit trail: verify its hash chains, anchor their heads.
     Audit {
         #[command(subcommand)]
@@ -149,6 +154,27 @@ pub enum PaymentsCommand {
         limit: i64,
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Put an organization on a plan of `http.plans` (its per-minute limit and daily
+    /// quota), or back on the default limits with `--default`. Audited; prints the
+    /// organization's id and plan.
+    Plan {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        #[arg(long, value_name = "UUID")]
+        org: uuid::Uuid,
+        /// The plan's name, as configured.
+        #[arg(long, conflicts_with = "default", required_unless_present = "default")]
+        plan: Option<String>,
+        /// Back to the default limits (`http.rate_limit_per_minute`, no quota).
+        #[arg(long)]
+        default: bool,
     },
 }
 
@@ -404,6 +430,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             for line in result.map_err(|e| anyhow::anyhow!("{e}"))? {
                 println!("{line}");
             }
+            Ok(())
+        }
+        Command::Org {
+            command:
+                OrgCommand::Plan {
+                    config,
+                    data_dir,
+                    org,
+                    plan,
+                    default: _,
+                },
+        } => {
+            let mut config = load_config(config.file.as_deref())?;
+            if let Some(dir) = data_dir {
+                config.data_dir = dir;
+            }
+            if let Some(name) = &plan {
+                anyhow::ensure!(
+                    config.http.plans.contains_key(name),
+                    "no plan {name:?} in http.plans (configured: {})",
+                    config.http.plans.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+            }
+            config.auth.audit_anchor_every_mins = 0;
+            let app = app::build(config, &[lanerunner_identity::SERVICE]).await?;
+            let identity = app
+                .identity()
+                .context("the identity service is not running")?;
+            let result = identity
+                .set_plan(lanerunner_core::OrgId(org), plan.as_deref())
+                .await;
+            app.shutdown().await;
+            let org = result?;
+            println!("{}", serde_json::json!({ "org": org.id, "plan": org.plan }));
             Ok(())
         }
         Command::Audit { command } => {

@@ -37,6 +37,7 @@ impl OfferDesk for NegotiationDesk {
             scopes: Scopes::all(),
             session: None,
             mfa_enrollment_pending: false,
+            plan: None,
         };
         let id = NegotiationId(negotiation);
         let seen = match self.0.view(who.org, id).await {

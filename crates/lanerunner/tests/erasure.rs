@@ -100,65 +100,185 @@ both_backends!(
         )
         .await;
         let login = json!({"email": "erase-me@example.com", "password": TEST_PASSWORD});
-        assert_eq!(app.post_json("/v1/auth/login", &login, None).await.status(), 200);
+        assert_eq!(
+            app.post_json("/v1/auth/login", &login, None).await.status(),
+            200
+        );
         let notifications = app.app().db("notifications").unwrap();
         let identity = app.app().db("identity").unwrap();
         lanerunner::testing::poll(&app, "/v1/me", &owner, |_| true).await;
 
         // Refused: still active; a dispatcher asking; another organization; nobody.
-        expect_problem(app.post_json(&erasure_of(&gone), &json!({}), Some(&owner.access)).await, 409, "member-active").await;
+        expect_problem(
+            app.post_json(&erasure_of(&gone), &json!({}), Some(&owner.access))
+                .await,
+            409,
+            "member-active",
+        )
+        .await;
         deactivate(&app, &owner, &gone).await;
-        expect_problem(app.post_json(&erasure_of(&gone), &json!({}), Some(&admin.access)).await, 403, "forbidden").await;
-        expect_problem(app.post_json(&erasure_of(&gone), &json!({}), Some(&other.access)).await, 404, "not-found").await;
+        expect_problem(
+            app.post_json(&erasure_of(&gone), &json!({}), Some(&admin.access))
+                .await,
+            403,
+            "forbidden",
+        )
+        .await;
+        expect_problem(
+            app.post_json(&erasure_of(&gone), &json!({}), Some(&other.access))
+                .await,
+            404,
+            "not-found",
+        )
+        .await;
         let nobody = format!("/v1/org/users/{}/erasure", Uuid::now_v7());
-        expect_problem(app.post_json(&nobody, &json!({}), Some(&owner.access)).await, 404, "not-found").await;
-        expect_problem(app.post_json("/v1/org/users/not-a-uuid/erasure", &json!({}), Some(&owner.access)).await, 400, "bad-request").await;
+        expect_problem(
+            app.post_json(&nobody, &json!({}), Some(&owner.access))
+                .await,
+            404,
+            "not-found",
+        )
+        .await;
+        expect_problem(
+            app.post_json(
+                "/v1/org/users/not-a-uuid/erasure",
+                &json!({}),
+                Some(&owner.access),
+            )
+            .await,
+            400,
+            "bad-request",
+        )
+        .await;
 
         let done = json_of(
-            app.post_json(&erasure_of(&gone), &json!({}), Some(&owner.access)).await,
+            app.post_json(&erasure_of(&gone), &json!({}), Some(&owner.access))
+                .await,
             StatusCode::OK,
         )
         .await;
         assert_eq!(done["user"]["name"], "Erased member", "{done}");
-        assert_eq!(done["user"]["email"], format!("erased-{uid}@erased.invalid"));
+        assert_eq!(
+            done["user"]["email"],
+            format!("erased-{uid}@erased.invalid")
+        );
         assert_eq!(done["user"]["active"], false);
         assert!(done["user"]["erased_at"].is_string());
-        assert!(done["erased"]["audit_addresses"].as_u64().unwrap() >= 2, "{done}");
-        assert_eq!(done["erased"]["consents"], 2, "the terms at joining, and one given since");
-        expect_problem(app.post_json(&erasure_of(&gone), &json!({}), Some(&owner.access)).await, 409, "already-erased").await;
+        assert!(
+            done["erased"]["audit_addresses"].as_u64().unwrap() >= 2,
+            "{done}"
+        );
+        assert_eq!(
+            done["erased"]["consents"], 2,
+            "the terms at joining, and one given since"
+        );
+        expect_problem(
+            app.post_json(&erasure_of(&gone), &json!({}), Some(&owner.access))
+                .await,
+            409,
+            "already-erased",
+        )
+        .await;
 
         // Gone from identity: the old email signs nobody in, the row holds no trace.
-        assert_eq!(app.post_json("/v1/auth/login", &login, None).await.status(), 401);
-        let shown = json_of(app.get(&format!("/v1/org/users/{uid}"), Some(&owner.access)).await, StatusCode::OK).await;
+        assert_eq!(
+            app.post_json("/v1/auth/login", &login, None).await.status(),
+            401
+        );
+        let shown = json_of(
+            app.get(&format!("/v1/org/users/{uid}"), Some(&owner.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
         assert_eq!(shown["name"], "Erased member");
         assert!(shown["erased_at"].is_string());
-        assert_eq!(count(&identity, "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND client_addr <> ''", uid).await, 0);
-        assert_eq!(count(&identity, "SELECT COUNT(*) FROM consents WHERE user_id = $1 AND client_addr <> ''", uid).await, 0);
-        assert_eq!(count_all(&identity, "SELECT COUNT(*) FROM invitations WHERE email = 'erase-me@example.com'").await, 0);
         assert_eq!(
-            scalar_text(&identity, "SELECT password_hash FROM users WHERE id = $1", uid).await.as_deref(),
+            count(
+                &identity,
+                "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND client_addr <> ''",
+                uid
+            )
+            .await,
+            0
+        );
+        assert_eq!(
+            count(
+                &identity,
+                "SELECT COUNT(*) FROM consents WHERE user_id = $1 AND client_addr <> ''",
+                uid
+            )
+            .await,
+            0
+        );
+        assert_eq!(
+            count_all(
+                &identity,
+                "SELECT COUNT(*) FROM invitations WHERE email = 'erase-me@example.com'"
+            )
+            .await,
+            0
+        );
+        assert_eq!(
+            scalar_text(
+                &identity,
+                "SELECT password_hash FROM users WHERE id = $1",
+                uid
+            )
+            .await
+            .as_deref(),
             Some("!erased")
         );
 
         // The trail: every record about them kept, their addresses empty, the erasure itself
         // recorded with the owner's, and every chain still whole.
         let audit = audit_of(&app, &owner).await;
-        let theirs: Vec<&Value> = audit.iter().filter(|a| a["actor_id"] == gone.user_id.as_str()).collect();
+        let theirs: Vec<&Value> = audit
+            .iter()
+            .filter(|a| a["actor_id"] == gone.user_id.as_str())
+            .collect();
         assert!(theirs.len() >= 2, "{audit:?}");
         assert!(theirs.iter().all(|a| a["client_addr"] == ""), "{theirs:?}");
-        let erased = audit.iter().find(|a| a["action"] == "member_erased").unwrap();
+        let erased = audit
+            .iter()
+            .find(|a| a["action"] == "member_erased")
+            .unwrap();
         assert_eq!(erased["target_id"], gone.user_id.as_str());
         assert_ne!(erased["client_addr"], "");
-        let report = json_of(app.get("/v1/org/audit-events/verify", Some(&owner.access)).await, StatusCode::OK).await;
+        let report = json_of(
+            app.get("/v1/org/audit-events/verify", Some(&owner.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
         assert_eq!(report["intact"], true, "{report}");
 
         // Notifications erased its copy on the event: the email, the settings.
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
-        while scalar_text(&notifications, "SELECT email FROM nt_members WHERE user_id = $1", uid).await.as_deref() != Some("") {
-            assert!(tokio::time::Instant::now() < deadline, "notifications never erased the member");
+        while scalar_text(
+            &notifications,
+            "SELECT email FROM nt_members WHERE user_id = $1",
+            uid,
+        )
+        .await
+        .as_deref()
+            != Some("")
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "notifications never erased the member"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        assert_eq!(count(&notifications, "SELECT COUNT(*) FROM nt_settings WHERE user_id = $1", uid).await, 0);
+        assert_eq!(
+            count(
+                &notifications,
+                "SELECT COUNT(*) FROM nt_settings WHERE user_id = $1",
+                uid
+            )
+            .await,
+            0
+        );
 
         // The guard lets only the erasure through: an erased address cannot come back, a
         // kept one cannot change, nothing else of a record can.
@@ -179,7 +299,12 @@ both_backends!(
 
         // The email is free again: the person may be invited back as someone new.
         json_of(
-            app.post_json("/v1/org/invitations", &json!({"email": "erase-me@example.com", "role": "dispatcher"}), Some(&owner.access)).await,
+            app.post_json(
+                "/v1/org/invitations",
+                &json!({"email": "erase-me@example.com", "role": "dispatcher"}),
+                Some(&owner.access),
+            )
+            .await,
             StatusCode::CREATED,
         )
         .await;
@@ -188,14 +313,20 @@ both_backends!(
         use lanerunner_platform::outbox::prune_published;
         let published = "SELECT COUNT(*) FROM outbox WHERE published_at IS NOT NULL";
         assert!(count_all(&identity, published).await > 0);
-        assert_eq!(prune_published(&identity, Utc::now() - Duration::hours(1), 10_000).await.unwrap(), 0);
+        assert_eq!(
+            prune_published(&identity, Utc::now() - Duration::hours(1), 10_000)
+                .await
+                .unwrap(),
+            0
+        );
         let cutoff = Utc::now();
         assert!(prune_published(&identity, cutoff, 10_000).await.unwrap() > 0);
         let left: i64 = on_db!(&identity, |p| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
-            .bind(cutoff)
-            .fetch_one(p)
-            .await)
+            "SELECT COUNT(*) FROM outbox WHERE published_at IS NOT NULL AND published_at < $1"
+        )
+        .bind(cutoff)
+        .fetch_one(p)
+        .await)
         .unwrap();
         assert_eq!(left, 0);
     }
@@ -204,21 +335,34 @@ both_backends!(
 both_backends!(
     async fn two_erasures_released_together_do_the_work_once(app: TestApp) {
         let owner = app.signup("race-owner@example.com", "broker").await;
-        let gone = app.invite_and_join(&owner, "race-gone@example.com", "dispatcher").await;
+        let gone = app
+            .invite_and_join(&owner, "race-gone@example.com", "dispatcher")
+            .await;
         deactivate(&app, &owner, &gone).await;
         let path = erasure_of(&gone);
         let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
         let tries = (0..2).map(|_| {
-            let (app, path, token, barrier) = (&app, path.clone(), owner.access.clone(), barrier.clone());
+            let (app, path, token, barrier) =
+                (&app, path.clone(), owner.access.clone(), barrier.clone());
             async move {
                 barrier.wait().await;
-                app.post_json(&path, &json!({}), Some(&token)).await.status()
+                app.post_json(&path, &json!({}), Some(&token))
+                    .await
+                    .status()
             }
         });
-        let mut statuses: Vec<u16> = futures::future::join_all(tries).await.into_iter().map(|s| s.as_u16()).collect();
+        let mut statuses: Vec<u16> = futures::future::join_all(tries)
+            .await
+            .into_iter()
+            .map(|s| s.as_u16())
+            .collect();
         statuses.sort();
         assert_eq!(statuses, [200, 409]);
-        let erasures = audit_of(&app, &owner).await.into_iter().filter(|a| a["action"] == "member_erased").count();
+        let erasures = audit_of(&app, &owner)
+            .await
+            .into_iter()
+            .filter(|a| a["action"] == "member_erased")
+            .count();
         assert_eq!(erasures, 1);
     }
 );
@@ -250,8 +394,19 @@ both_backends!(
         let rec = audit.iter().find(|a| a["id"] == old.to_string()).unwrap();
         assert_eq!(rec["client_addr"], "");
         // The recent records keep theirs.
-        assert!(audit.iter().filter(|a| a["id"] != old.to_string()).all(|a| a["client_addr"] != ""), "{audit:?}");
-        let report = json_of(app.get("/v1/org/audit-events/verify", Some(&owner.access)).await, StatusCode::OK).await;
+        assert!(
+            audit
+                .iter()
+                .filter(|a| a["id"] != old.to_string())
+                .all(|a| a["client_addr"] != ""),
+            "{audit:?}"
+        );
+        let report = json_of(
+            app.get("/v1/org/audit-events/verify", Some(&owner.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
         assert_eq!(report["intact"], true, "{report}");
     }
 );

@@ -547,12 +547,19 @@ async fn what_identity_publishes_notifications_reads() {
     let seen = first_of_each(&mut sub, &members).await;
     let registered: notifications::UserRegistered = read_as(&seen["identity.user_registered.v1"]);
     assert_eq!(
-        (registered.user_id.to_string(), registered.email.as_str(), registered.role.as_str()),
+        (
+            registered.user_id.to_string(),
+            registered.email.as_str(),
+            registered.role.as_str()
+        ),
         (owner.user_id.clone(), "contract-io@example.com", "owner")
     );
     assert_eq!(registered.org_id.to_string(), owner.org_id);
     let role: notifications::UserRoleChanged = read_as(&seen["identity.user_role_changed.v1"]);
-    assert_eq!((role.user_id.to_string(), role.to.as_str()), (member.user_id.clone(), "admin"));
+    assert_eq!(
+        (role.user_id.to_string(), role.to.as_str()),
+        (member.user_id.clone(), "admin")
+    );
     for topic in [
         "identity.user_deactivated.v1",
         "identity.user_reactivated.v1",
@@ -560,7 +567,10 @@ async fn what_identity_publishes_notifications_reads() {
     ] {
         let who: notifications::UserActive = read_as(&seen[topic]);
         assert_eq!(who.user_id.to_string(), member.user_id, "{topic}");
-        assert_eq!(seen[topic].org_id.map(|o| o.to_string()), Some(owner.org_id.clone()));
+        assert_eq!(
+            seen[topic].org_id.map(|o| o.to_string()),
+            Some(owner.org_id.clone())
+        );
     }
     // The erasure names no one: nothing in it but ids.
     let erased = seen["identity.user_erased.v1"].payload.to_string();

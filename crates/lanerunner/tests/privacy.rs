@@ -153,7 +153,10 @@ both_backends!(
             StatusCode::CREATED,
         )
         .await;
-        let messages = format!("/v1/chat/conversations/{}/messages", room["id"].as_str().unwrap());
+        let messages = format!(
+            "/v1/chat/conversations/{}/messages",
+            room["id"].as_str().unwrap()
+        );
         for (who, text) in [(&owner, "Call the shipper at six"), (&colleague, "Will do")] {
             json_of(
                 app.post_json(&messages, &json!({"text": text}), Some(&who.access))
@@ -180,7 +183,11 @@ both_backends!(
         assert_eq!(doc["consents"].as_array().unwrap().len(), 4);
         assert!(!doc["sessions"].as_array().unwrap().is_empty());
         assert_eq!(doc["api_keys_created"][0]["name"], "tms");
-        assert_eq!(doc["held_by"], json!(["identity", "chat", "notifications"]), "{doc}");
+        assert_eq!(
+            doc["held_by"],
+            json!(["identity", "chat", "notifications"]),
+            "{doc}"
+        );
         let notifications = &doc["services"]["notifications"];
         assert_eq!(notifications["email"], "gdpr-owner@example.com");
         assert_eq!(notifications["settings"]["time_zone"], "America/Denver");
@@ -261,30 +268,62 @@ both_backends!(
         for (terms, notice, field) in [
             (None, None, "terms_version"),
             (Some("2020-01-01"), None, "terms_version"),
-            (Some("2026-11-01"), Some("1999-01-01"), "privacy_notice_version"),
+            (
+                Some("2026-11-01"),
+                Some("1999-01-01"),
+                "privacy_notice_version",
+            ),
         ] {
-            let p = expect_problem(app.post_json("/v1/auth/signup", &body(terms, notice), None).await, 422, "validation").await;
-            let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+            let p = expect_problem(
+                app.post_json("/v1/auth/signup", &body(terms, notice), None)
+                    .await,
+                422,
+                "validation",
+            )
+            .await;
+            let fields: Vec<&str> = p["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["field"].as_str().unwrap())
+                .collect();
             assert_eq!(fields, [field], "{p}");
         }
         let p = expect_problem(
-            app.post_json("/v1/auth/signup", &json!({"terms_version": 7}), None).await,
+            app.post_json("/v1/auth/signup", &json!({"terms_version": 7}), None)
+                .await,
             422,
             "invalid-body",
         )
         .await;
-        assert!(p.to_string().contains("terms_version") || p.to_string().contains("organization"), "{p}");
+        assert!(
+            p.to_string().contains("terms_version") || p.to_string().contains("organization"),
+            "{p}"
+        );
 
         let made = json_of(
-            app.post_json("/v1/auth/signup", &body(Some("2026-11-01"), Some("2026-11-01")), None).await,
+            app.post_json(
+                "/v1/auth/signup",
+                &body(Some("2026-11-01"), Some("2026-11-01")),
+                None,
+            )
+            .await,
             StatusCode::CREATED,
         )
         .await;
         let token = made["tokens"]["access_token"].as_str().unwrap();
-        let view = json_of(app.get("/v1/me/consents", Some(token)).await, StatusCode::OK).await;
+        let view = json_of(
+            app.get("/v1/me/consents", Some(token)).await,
+            StatusCode::OK,
+        )
+        .await;
         for purpose in ["terms", "privacy_notice"] {
             let s = standing(&view, purpose);
-            assert_eq!((s["granted"].as_bool(), s["version"].as_str()), (Some(true), Some("2026-11-01")), "{view}");
+            assert_eq!(
+                (s["granted"].as_bool(), s["version"].as_str()),
+                (Some(true), Some("2026-11-01")),
+                "{view}"
+            );
         }
         assert_eq!(standing(&view, "marketing_email")["granted"], false);
         assert_eq!(view["history"].as_array().unwrap().len(), 2);
@@ -296,22 +335,40 @@ both_backends!(
     async fn an_invited_member_accepts_the_terms_too(app: TestApp) {
         let owner = app.signup("terms-owner@example.com", "broker").await;
         // The helper joins with the terms accepted: their consent is on record.
-        let member = app.invite_and_join(&owner, "terms-member@example.com", "dispatcher").await;
-        let view = json_of(app.get("/v1/me/consents", Some(&member.access)).await, StatusCode::OK).await;
+        let member = app
+            .invite_and_join(&owner, "terms-member@example.com", "dispatcher")
+            .await;
+        let view = json_of(
+            app.get("/v1/me/consents", Some(&member.access)).await,
+            StatusCode::OK,
+        )
+        .await;
         assert_eq!(standing(&view, "terms")["granted"], true, "{view}");
         // Without them, the invitation is not accepted and stays usable.
         json_of(
-            app.post_json("/v1/org/invitations", &json!({"email": "terms-late@example.com", "role": "viewer"}), Some(&owner.access)).await,
+            app.post_json(
+                "/v1/org/invitations",
+                &json!({"email": "terms-late@example.com", "role": "viewer"}),
+                Some(&owner.access),
+            )
+            .await,
             StatusCode::CREATED,
         )
         .await;
         let mail = app
             .wait_for_mail(
-                |m| m.contains("To: terms-late@example.com") && m.contains("Your invitation token:"),
+                |m| {
+                    m.contains("To: terms-late@example.com") && m.contains("Your invitation token:")
+                },
                 std::time::Duration::from_secs(10),
             )
             .await;
-        let token = mail.lines().find_map(|l| l.strip_prefix("Your invitation token: ")).unwrap().trim().to_owned();
+        let token = mail
+            .lines()
+            .find_map(|l| l.strip_prefix("Your invitation token: "))
+            .unwrap()
+            .trim()
+            .to_owned();
         let join = |terms: Option<&str>| {
             let mut b = json!({"token": token, "name": "Late", "password": TEST_PASSWORD});
             if let Some(t) = terms {
@@ -319,8 +376,23 @@ both_backends!(
             }
             b
         };
-        let p = expect_problem(app.post_json("/v1/auth/accept-invitation", &join(None), None).await, 422, "validation").await;
+        let p = expect_problem(
+            app.post_json("/v1/auth/accept-invitation", &join(None), None)
+                .await,
+            422,
+            "validation",
+        )
+        .await;
         assert_eq!(p["errors"][0]["field"], "terms_version", "{p}");
-        json_of(app.post_json("/v1/auth/accept-invitation", &join(Some("2026-11-01")), None).await, StatusCode::CREATED).await;
+        json_of(
+            app.post_json(
+                "/v1/auth/accept-invitation",
+                &join(Some("2026-11-01")),
+                None,
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
     }
 );

@@ -822,8 +822,14 @@ pub struct HttpConfig {
     /// How long a SIGTERM waits for in-flight requests before exiting anyway.
     pub shutdown_grace_ms: u64,
     /// Authenticated requests one principal (user or API key) may make per minute, counted
-    /// in the cache so the limit is one limit across every instance; 0 turns it off.
+    /// in the cache so the limit is one limit across every instance; 0 turns every limit
+    /// and quota off. An organization on a plan (`plans`) has that plan's limits instead.
     pub rate_limit_per_minute: u32,
+    /// Plans by name: an organization's plan (set by `lanerunner org plan`) gives its
+    /// callers this per-minute limit and the organization a daily quota.
+    pub plans: std::collections::BTreeMap<String, PlanLimits>,
+    /// Tighter limits for routes that cost more, per principal and route, whatever the plan.
+    pub route_limits: Vec<RouteLimit>,
     /// When set, `/metrics` (with `/healthz` and `/readyz`) is served on this address only,
     /// and not on the API listener, so operators need not expose it to API clients.
     pub ops_listen: Option<SocketAddr>,
@@ -937,6 +943,28 @@ pub struct AuthConfig {
     pub audit_address_retention_days: u32,
 }
 
+/// One plan's limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanLimits {
+    /// Requests per principal per minute.
+    pub per_minute: u32,
+    /// Requests per organization per day (UTC); 0: no quota.
+    #[serde(default)]
+    pub daily_quota: u64,
+}
+
+/// A tighter per-minute limit for the routes under `path` (and of `method`, if given).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteLimit {
+    #[serde(default)]
+    pub method: Option<String>,
+    /// A path prefix under `/v1/` (`/v1/loads/search`).
+    pub path: String,
+    pub per_minute: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutboxConfig {
@@ -1037,6 +1065,8 @@ impl Default for HttpConfig {
             console_tile_url: None,
             console_tile_attribution: None,
             trusted_proxies: Vec::new(),
+            plans: std::collections::BTreeMap::new(),
+            route_limits: Vec::new(),
             cors_allowed_origins: Vec::new(),
             deprecations: Vec::new(),
             tls: TlsConfig::default(),
@@ -1450,6 +1480,45 @@ impl Config {
         }
         if self.storage.rewrap_poll_secs == 0 {
             return Err(invalid("storage.rewrap_poll_secs", "must be at least 1"));
+        }
+        for (name, plan) in &self.http.plans {
+            if name.is_empty()
+                || name.len() > 32
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            {
+                return Err(invalid(
+                    "http.plans",
+                    "plan names are 1 to 32 of a-z, 0-9, '-' and '_'",
+                ));
+            }
+            if plan.per_minute == 0 {
+                return Err(invalid(
+                    "http.plans",
+                    "a plan's per_minute must be at least 1",
+                ));
+            }
+        }
+        for r in &self.http.route_limits {
+            if !r.path.starts_with("/v1/") || r.path.chars().any(|c| c.is_whitespace() || c == '?')
+            {
+                return Err(invalid(
+                    "http.route_limits",
+                    "a route's path is a prefix under /v1/",
+                ));
+            }
+            if r.per_minute == 0 {
+                return Err(invalid(
+                    "http.route_limits",
+                    "per_minute must be at least 1",
+                ));
+            }
+            if let Some(m) = &r.method {
+                if axum::http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()).is_err() {
+                    return Err(invalid("http.route_limits", "method is an HTTP method"));
+                }
+            }
         }
         if let Err(why) = crate::http::TrustedProxies::parse(&self.http.trusted_proxies) {
             return Err(invalid("http.trusted_proxies", &why));

@@ -39,6 +39,8 @@ pub struct Caller {
     /// The organization requires MFA and this user has not enrolled yet: only the MFA
     /// enrolment routes (which take [`EnrollingCaller`]) accept this caller.
     pub mfa_enrollment_pending: bool,
+    /// The organization's plan (`http.plans`), which sets its limits; none: the default.
+    pub plan: Option<String>,
 }
 
 impl Caller {
@@ -254,49 +256,134 @@ impl<S: Send + Sync> FromRequestParts<S> for EnrollingCaller {
         };
         let caller = auth.0.authenticate(&token, client).await?;
         if let Some(limiter) = parts.extensions.get::<RateLimiter>().cloned() {
-            limiter.check(&caller).await?;
+            limiter
+                .check(&caller, parts.method.as_str(), parts.uri.path())
+                .await?;
         }
         parts.extensions.insert(caller.clone());
         Ok(EnrollingCaller(caller))
     }
 }
 
-/// The API rate limit: a fixed window per principal, counted in the cache (Redis when
-/// configured), so every instance enforces one shared limit. Checked once per request, when
-/// the caller is first extracted. A cache outage lets requests through (logged and counted):
-/// the limit protects capacity, and refusing all traffic because Redis is away would be the
-/// outage it is meant to prevent.
+/// The API's limits, counted in the cache (Redis when configured) so every instance
+/// enforces one shared count, and checked once per request when the caller is first
+/// extracted: a fixed window per principal — the default `limit`, or the organization's
+/// plan's — a tighter one per principal for costly routes (`routes`), and the plan's
+/// daily quota per organization. A cache outage lets requests through (logged and
+/// counted): the limits protect capacity, and refusing all traffic because Redis is away
+/// would be the outage they are meant to prevent.
 #[derive(Clone)]
 pub struct RateLimiter {
     pub cache: Arc<dyn crate::cache::Cache>,
     pub limit: u32,
     pub window: std::time::Duration,
+    pub plans: Arc<std::collections::BTreeMap<String, crate::config::PlanLimits>>,
+    pub routes: Arc<Vec<crate::config::RouteLimit>>,
+}
+
+/// The first route limit that covers `method` and `path`, with its place in the list.
+pub fn route_limit<'a>(
+    routes: &'a [crate::config::RouteLimit],
+    method: &str,
+    path: &str,
+) -> Option<(usize, &'a crate::config::RouteLimit)> {
+    routes.iter().enumerate().find(|(_, r)| {
+        let under = path == r.path
+            || path
+                .strip_prefix(r.path.as_str())
+                .is_some_and(|rest| r.path.ends_with('/') || rest.starts_with('/'));
+        under
+            && r.method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+    })
+}
+
+/// Seconds from `now` to the next midnight UTC: when a daily quota starts over.
+pub fn until_midnight_utc(now: chrono::DateTime<chrono::Utc>) -> u64 {
+    let next = (now.date_naive() + chrono::Days::new(1))
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now);
+    (next - now).num_seconds().max(1) as u64
 }
 
 impl RateLimiter {
-    pub async fn check(&self, caller: &Caller) -> Result<(), Problem> {
+    /// Counts one request in `key`'s window; `Some(seconds to reset)` when it is past `max`.
+    async fn over(&self, key: &str, window: std::time::Duration, max: u64) -> Option<u64> {
+        match self.cache.incr_in_window(key, window).await {
+            Ok((count, reset)) if count > max => Some(reset.as_secs().max(1)),
+            Ok(_) => None,
+            Err(e) => {
+                metrics::counter!("http_rate_limit_unavailable_total").increment(1);
+                tracing::warn!(error = %e, "rate limit not checked: the cache is unavailable");
+                None
+            }
+        }
+    }
+
+    pub async fn check(&self, caller: &Caller, method: &str, path: &str) -> Result<(), Problem> {
         let who = match caller.principal {
             Principal::User(u) => format!("user:{}", u.0),
             Principal::ApiKey(k) => format!("key:{k}"),
         };
-        match self
-            .cache
-            .incr_in_window(&format!("ratelimit:{who}"), self.window)
+        let plan = caller
+            .plan
+            .as_deref()
+            .and_then(|p| self.plans.get(p).map(|l| (p, l)));
+        let per_minute = plan.map_or(self.limit, |(_, l)| l.per_minute);
+        if let Some(reset) = self
+            .over(
+                &format!("ratelimit:{who}"),
+                self.window,
+                u64::from(per_minute),
+            )
             .await
         {
-            Ok((count, reset)) if count > u64::from(self.limit) => {
-                metrics::counter!("http_rate_limited_total").increment(1);
-                Err(Problem::too_many_requests(reset.as_secs().max(1))
-                    .with("limit", self.limit)
-                    .with("window_seconds", self.window.as_secs()))
-            }
-            Ok(_) => Ok(()),
-            Err(e) => {
-                metrics::counter!("http_rate_limit_unavailable_total").increment(1);
-                tracing::warn!(error = %e, "rate limit not checked: the cache is unavailable");
-                Ok(())
+            metrics::counter!("http_rate_limited_total", "limit" => "principal").increment(1);
+            return Err(Problem::too_many_requests(reset)
+                .with("limit", per_minute)
+                .with("window_seconds", self.window.as_secs())
+                .with("plan", plan.map_or("default", |(p, _)| p)));
+        }
+        if let Some((i, route)) = route_limit(&self.routes, method, path) {
+            if let Some(reset) = self
+                .over(
+                    &format!("ratelimit:{who}:route{i}"),
+                    self.window,
+                    u64::from(route.per_minute),
+                )
+                .await
+            {
+                metrics::counter!("http_rate_limited_total", "limit" => "route").increment(1);
+                return Err(Problem::too_many_requests(reset)
+                    .with("limit", route.per_minute)
+                    .with("window_seconds", self.window.as_secs())
+                    .with("route", route.path.clone()));
             }
         }
+        if let Some((name, limits)) = plan.filter(|(_, l)| l.daily_quota > 0) {
+            let now = chrono::Utc::now();
+            let day = now.date_naive();
+            let ttl = std::time::Duration::from_secs(until_midnight_utc(now));
+            let key = format!("quota:{}:{day}", caller.org.as_uuid());
+            if let Some(reset) = self.over(&key, ttl, limits.daily_quota).await {
+                metrics::counter!("http_rate_limited_total", "limit" => "quota").increment(1);
+                return Err(Problem::new(
+                    axum::http::StatusCode::TOO_MANY_REQUESTS,
+                    "quota-exceeded",
+                    "Daily quota reached",
+                )
+                .detail(format!(
+                    "your organization's plan ({name}) allows {} requests a day (UTC); it starts over in {reset} seconds",
+                    limits.daily_quota
+                ))
+                .retry_after(reset)
+                .with("quota", limits.daily_quota)
+                .with("plan", name));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -313,6 +400,7 @@ mod tests {
             scopes: scopes.iter().map(|s| s.parse::<Scope>().unwrap()).collect(),
             session: None,
             mfa_enrollment_pending: false,
+            plan: None,
         }
     }
 
@@ -323,5 +411,45 @@ mod tests {
         let err = c.require_scope(Resource::Loads, Access::Write).unwrap_err();
         assert_eq!(err.status, 403);
         assert!(format!("{err:?}").contains("loads:write"));
+    }
+
+    #[test]
+    fn a_route_limit_covers_its_path_and_what_is_under_it() {
+        use crate::config::RouteLimit;
+        let routes = vec![
+            RouteLimit {
+                method: Some("POST".into()),
+                path: "/v1/loads".into(),
+                per_minute: 5,
+            },
+            RouteLimit {
+                method: None,
+                path: "/v1/loads/search".into(),
+                per_minute: 9,
+            },
+        ];
+        let at = |m: &str, p: &str| route_limit(&routes, m, p).map(|(i, _)| i);
+        assert_eq!(at("post", "/v1/loads"), Some(0));
+        assert_eq!(at("POST", "/v1/loads/123/status"), Some(0));
+        assert_eq!(at("GET", "/v1/loads/search"), Some(1));
+        assert_eq!(at("GET", "/v1/loads"), None, "another method");
+        assert_eq!(
+            at("GET", "/v1/loadsx"),
+            None,
+            "a longer name is not under it"
+        );
+        assert_eq!(at("POST", "/v1/loadsx"), None);
+    }
+
+    #[test]
+    fn a_daily_quota_starts_over_at_midnight_utc() {
+        let at = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+        assert_eq!(until_midnight_utc(at("2026-12-05T23:59:30Z")), 30);
+        assert_eq!(until_midnight_utc(at("2026-12-05T00:00:00Z")), 86_400);
+        assert_eq!(until_midnight_utc(at("2026-12-31T12:00:00Z")), 43_200);
     }
 }

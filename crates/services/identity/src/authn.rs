@@ -47,7 +47,8 @@ impl Authenticator for IdentityAuthenticator {
         let org_kind: OrgKind = claims.org_kind.parse().map_err(|_| {
             Problem::unauthenticated("the token names an unknown organization kind")
         })?;
-        if !id.org_allowlist(OrgId(claims.org)).await?.allows(client) {
+        let gate = id.org_gate(OrgId(claims.org)).await?;
+        if !gate.allowlist.allows(client) {
             return Err(not_allowed(client, "this organization"));
         }
         Ok(Caller {
@@ -58,6 +59,7 @@ impl Authenticator for IdentityAuthenticator {
             scopes: lanerunner_core::Scopes::all(),
             session: claims.sid.map(SessionId),
             mfa_enrollment_pending: claims.mfa_enrollment_pending,
+            plan: gate.plan,
         })
     }
 }
@@ -113,16 +115,30 @@ impl Identity {
             scopes: key.scopes.0.clone(),
             session: None,
             mfa_enrollment_pending: false,
+            plan: row.org_plan,
         })
     }
 }
 
-/// How long an instance trusts the organization's allowlist it read (a change made through
-/// the API is seen at once: it clears the shared cache entry).
-const ALLOWLIST_TTL: Duration = Duration::from_secs(30);
+/// How long an instance trusts the organization's allowlist and plan it read (a change
+/// made through the API or the CLI is seen at once: it clears the shared cache entry).
+const GATE_TTL: Duration = Duration::from_secs(30);
 
-fn allowlist_key(org: OrgId) -> String {
-    format!("identity:org-ip-allowlist:{}", org.as_uuid())
+fn gate_key(org: OrgId) -> String {
+    format!("identity:org-gate:{}", org.as_uuid())
+}
+
+/// What every request of an organization is checked against: where it may come from, and
+/// the plan its limits come from.
+pub(crate) struct OrgGate {
+    pub allowlist: IpAllowlist,
+    pub plan: Option<String>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedGate {
+    allowlist: Vec<String>,
+    plan: Option<String>,
 }
 
 /// A request from outside an allowlist: refused, and logged (the address, not the
@@ -140,27 +156,36 @@ fn not_allowed(client: IpAddr, whose: &str) -> Problem {
 }
 
 impl Identity {
-    /// The organization's allowlist, through the cache: a user's request does not read the
-    /// store for it more than once per `ALLOWLIST_TTL` (per cache).
-    pub(crate) async fn org_allowlist(&self, org: OrgId) -> Result<IpAllowlist, Problem> {
-        let key = allowlist_key(org);
+    /// The organization's allowlist and plan, through the cache: a user's request does not
+    /// read the store for them more than once per `GATE_TTL` (per cache).
+    pub(crate) async fn org_gate(&self, org: OrgId) -> Result<OrgGate, Problem> {
+        let key = gate_key(org);
         if let Ok(Some(bytes)) = self.cache.get(&key).await {
-            if let Ok(entries) = serde_json::from_slice::<Vec<String>>(&bytes) {
-                return Ok(IpAllowlist::stored(&entries));
+            if let Ok(c) = serde_json::from_slice::<CachedGate>(&bytes) {
+                return Ok(OrgGate {
+                    allowlist: IpAllowlist::stored(&c.allowlist),
+                    plan: c.plan,
+                });
             }
         }
-        let entries = store::get_org(&self.db, org)
+        let (allowlist, plan) = store::get_org(&self.db, org)
             .await?
-            .map(|o| o.ip_allowlist.0)
+            .map(|o| (o.ip_allowlist.0, o.plan))
             .unwrap_or_default();
-        if let Ok(bytes) = serde_json::to_vec(&entries) {
-            let _ = self.cache.set(&key, &bytes, ALLOWLIST_TTL).await;
+        if let Ok(bytes) = serde_json::to_vec(&CachedGate {
+            allowlist: allowlist.clone(),
+            plan: plan.clone(),
+        }) {
+            let _ = self.cache.set(&key, &bytes, GATE_TTL).await;
         }
-        Ok(IpAllowlist::stored(&entries))
+        Ok(OrgGate {
+            allowlist: IpAllowlist::stored(&allowlist),
+            plan,
+        })
     }
 
-    pub(crate) async fn forget_org_allowlist(&self, org: OrgId) {
-        if let Err(e) = self.cache.delete(&allowlist_key(org)).await {
+    pub(crate) async fn forget_org_gate(&self, org: OrgId) {
+        if let Err(e) = self.cache.delete(&gate_key(org)).await {
             tracing::warn!(%org, error = %e, "could not clear the cached IP allowlist; it expires within 30 s");
         }
     }

@@ -115,6 +115,19 @@ impl IdentityService {
         self.identity.anchor_audit().await
     }
 
+    /// Puts the organization on a gateway plan (none: the default limits); the caller
+    /// checks the plan is configured.
+    pub async fn set_plan(
+        &self,
+        org: lanerunner_core::OrgId,
+        plan: Option<&str>,
+    ) -> anyhow::Result<store::OrgRow> {
+        self.identity
+            .set_plan(org, plan)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
     /// Makes a new signing key active; older keys keep verifying until they expire.
     /// Returns the new key id.
     pub async fn rotate_signing_key(&self) -> anyhow::Result<String> {

@@ -98,6 +98,7 @@ impl Identity {
             usdot_number: usdot.map(|u| u.digits().to_owned()),
             require_mfa: false,
             ip_allowlist: sqlx::types::Json(Vec::new()),
+            plan: None,
             created_at: now,
             updated_at: now,
         };

@@ -53,6 +53,7 @@ fn on_the_line(carrier: OrgId) -> Caller {
         scopes: Scopes::all(),
         session: None,
         mfa_enrollment_pending: false,
+        plan: None,
     }
 }
 

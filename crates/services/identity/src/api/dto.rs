@@ -178,6 +178,8 @@ pub struct OrgView {
     pub require_mfa: bool,
     /// CIDR blocks every request for the organization must come from (empty: any).
     pub ip_allowlist: Vec<String>,
+    /// The plan its limits come from (`null`: the default limits).
+    pub plan: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -191,6 +193,7 @@ impl From<OrgRow> for OrgView {
             usdot_number: o.usdot_number,
             require_mfa: o.require_mfa,
             ip_allowlist: o.ip_allowlist.0,
+            plan: o.plan,
             created_at: o.created_at,
         }
     }

@@ -114,6 +114,8 @@ catalogue! {
         PersonalDataExported => "personal_data_exported",
         /// A member's personal data was erased (GDPR art. 17) by an owner or admin.
         MemberErased => "member_erased",
+        /// An operator put the organization on another plan (its limits and quota).
+        PlanChanged => "plan_changed",
     }
 }
 

@@ -56,6 +56,7 @@ pub struct ApiKeyAuthRow {
     pub owner_active: Option<bool>,
     pub org_kind: OrgKind,
     pub org_ip_allowlist: Json<Vec<String>>,
+    pub org_plan: Option<String>,
 }
 
 from_row!(ApiKeyRow, |row| {
@@ -90,6 +91,7 @@ from_row!(ApiKeyAuthRow, |row| {
         owner_active: row.try_get("owner_active")?,
         org_kind: stored("organizations", org_id, "kind", row.try_get("org_kind")?)?,
         org_ip_allowlist: row.try_get("org_ip_allowlist")?,
+        org_plan: row.try_get("org_plan")?,
     })
 });
 
@@ -400,7 +402,7 @@ pub async fn find_api_key_for_auth(db: &Db, hash: &str) -> sqlx::Result<Option<A
     let sql =
         "SELECT k.id, k.org_id, k.name, k.prefix, k.scopes, k.role, k.created_by, k.created_at, \
                k.expires_at, k.last_used_at, k.revoked_at, k.ip_allowlist, u.role AS owner_role, \
-               u.active AS owner_active, o.kind AS org_kind, o.ip_allowlist AS org_ip_allowlist \
+               u.active AS owner_active, o.kind AS org_kind, o.ip_allowlist AS org_ip_allowlist, o.plan AS org_plan \
                FROM api_keys k JOIN organizations o ON o.id = k.org_id \
                LEFT JOIN users u ON u.id = k.created_by AND u.org_id = k.org_id \
                WHERE k.key_hash = $1";

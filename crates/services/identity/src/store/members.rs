@@ -17,6 +17,8 @@ pub struct OrgRow {
     pub require_mfa: bool,
     /// CIDR blocks every request for the organization must come from (empty: any).
     pub ip_allowlist: sqlx::types::Json<Vec<String>>,
+    /// The gateway plan (`http.plans`) its limits come from; none: the default.
+    pub plan: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -89,6 +91,7 @@ from_row!(OrgRow, |row| {
         usdot_number: row.try_get("usdot_number")?,
         require_mfa: row.try_get("require_mfa")?,
         ip_allowlist: row.try_get("ip_allowlist")?,
+        plan: row.try_get("plan")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -432,4 +435,22 @@ pub async fn revoke_invitation(
     .await
     .map(|r| r.rows_affected() == 1)
     })
+}
+
+/// Puts `org` on `plan` (none: the default limits); false when there is no such organization.
+pub async fn set_plan_tx(
+    tx: &mut Tx,
+    org: OrgId,
+    plan: Option<&str>,
+    at: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE organizations SET plan = $2, updated_at = $3 WHERE id = $1"
+    )
+    .bind(org)
+    .bind(plan)
+    .bind(at)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected() == 1))
 }

@@ -160,6 +160,7 @@ mod tests {
             scopes: Scopes::all(),
             session: None,
             mfa_enrollment_pending: false,
+            plan: None,
         }
     }
 
