@@ -5,7 +5,8 @@
 # PostgreSQL primary/replica pair), then runs every test once — each integration test on
 # SQLite, on PostgreSQL with the embedded bus, and on the full stack — and finally the API
 # contract check (schemathesis against a served LaneRunner) and the web console's tests in
-# headless Chromium (scripts/console-e2e.sh). CI runs exactly this.
+# headless Chromium (scripts/console-e2e.sh); before the tests, the supply-chain check
+# (scripts/supply-chain.sh: cargo deny, the SBOM). CI runs exactly this.
 #
 #   bash scripts/test.sh                     # everything
 #   bash scripts/test.sh -p lanerunner-identity   # extra arguments go to `cargo test`
@@ -112,6 +113,11 @@ bash scripts/mosquitto.sh
 bash scripts/pg-replica.sh
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lanerunner-target}"
+
+# Licences, bans and sources of every dependency (deny.toml), and the binary's SBOM.
+if [[ $# -eq 0 ]]; then
+    SBOM_DIR="$CARGO_TARGET_DIR/sbom" bash scripts/supply-chain.sh
+fi
 
 cargo test --workspace "$@"
 
