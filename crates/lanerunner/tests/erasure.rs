@@ -108,48 +108,20 @@ both_backends!(
         let identity = app.app().db("identity").unwrap();
         lanerunner::testing::poll(&app, "/v1/me", &owner, |_| true).await;
 
-        // Refused: still active; a dispatcher asking; another organization; nobody.
-        expect_problem(
-            app.post_json(&erasure_of(&gone), &json!({}), Some(&owner.access))
-                .await,
-            409,
-            "member-active",
-        )
-        .await;
+        // Refused: still active; then a dispatcher asking, another organization, nobody,
+        // not an id.
+        let refused = |path: String, who: &Account, status: u16, kind: &'static str| {
+            let (app, token) = (&app, who.access.clone());
+            async move {
+                expect_problem(app.post_json(&path, &json!({}), Some(&token)).await, status, kind).await;
+            }
+        };
+        refused(erasure_of(&gone), &owner, 409, "member-active").await;
         deactivate(&app, &owner, &gone).await;
-        expect_problem(
-            app.post_json(&erasure_of(&gone), &json!({}), Some(&admin.access))
-                .await,
-            403,
-            "forbidden",
-        )
-        .await;
-        expect_problem(
-            app.post_json(&erasure_of(&gone), &json!({}), Some(&other.access))
-                .await,
-            404,
-            "not-found",
-        )
-        .await;
-        let nobody = format!("/v1/org/users/{}/erasure", Uuid::now_v7());
-        expect_problem(
-            app.post_json(&nobody, &json!({}), Some(&owner.access))
-                .await,
-            404,
-            "not-found",
-        )
-        .await;
-        expect_problem(
-            app.post_json(
-                "/v1/org/users/not-a-uuid/erasure",
-                &json!({}),
-                Some(&owner.access),
-            )
-            .await,
-            400,
-            "bad-request",
-        )
-        .await;
+        refused(erasure_of(&gone), &admin, 403, "forbidden").await;
+        refused(erasure_of(&gone), &other, 404, "not-found").await;
+        refused(format!("/v1/org/users/{}/erasure", Uuid::now_v7()), &owner, 404, "not-found").await;
+        refused("/v1/org/users/not-a-uuid/erasure".into(), &owner, 400, "bad-request").await;
 
         let done = json_of(
             app.post_json(&erasure_of(&gone), &json!({}), Some(&owner.access))
@@ -172,13 +144,7 @@ both_backends!(
             done["erased"]["consents"], 2,
             "the terms at joining, and one given since"
         );
-        expect_problem(
-            app.post_json(&erasure_of(&gone), &json!({}), Some(&owner.access))
-                .await,
-            409,
-            "already-erased",
-        )
-        .await;
+        refused(erasure_of(&gone), &owner, 409, "already-erased").await;
 
         // Gone from identity: the old email signs nobody in, the row holds no trace.
         assert_eq!(

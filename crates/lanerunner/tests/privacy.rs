@@ -31,13 +31,15 @@ both_backends!(
         .await;
         assert_eq!(view["current"].as_array().unwrap().len(), 3);
         let terms = standing(&view, "terms");
+        // The terms were accepted on signing up; the privacy notice was not asked for.
         assert_eq!(
             (
                 terms["granted"].as_bool(),
                 terms["current_version"].as_str()
             ),
-            (Some(false), Some("2026-11-01"))
+            (Some(true), Some("2026-11-01"))
         );
+        assert_eq!(standing(&view, "privacy_notice")["granted"], false);
 
         // Bad input: an old version, no version, an unknown purpose, a wrong type.
         for (body, status, kind) in [
@@ -97,9 +99,9 @@ both_backends!(
         assert_eq!(standing(&view, "terms")["renewal_needed"], false);
         assert_eq!(standing(&view, "marketing_email")["granted"], false);
         let history = view["history"].as_array().unwrap();
-        assert_eq!(history.len(), 4);
-        assert_eq!(history[3]["purpose"], "marketing_email");
-        assert_eq!(history[3]["granted"], false);
+        assert_eq!(history.len(), 5);
+        assert_eq!(history[4]["purpose"], "marketing_email");
+        assert_eq!(history[4]["granted"], false);
         assert_eq!(history[0]["client_addr"], "127.0.0.1");
 
         // Each person has their own; nobody else's records show.
@@ -108,7 +110,9 @@ both_backends!(
             StatusCode::OK,
         )
         .await;
-        assert_eq!(theirs["history"].as_array().unwrap().len(), 0);
+        let theirs = theirs["history"].as_array().unwrap();
+        assert_eq!(theirs.len(), 1, "the terms accepted on joining: {theirs:?}");
+        assert_eq!(theirs[0]["purpose"], "terms");
 
         // An API key is not a person.
         let key = json_of(
@@ -180,7 +184,7 @@ both_backends!(
         assert_eq!(doc["subject"]["email"], "gdpr-owner@example.com");
         assert_eq!(doc["subject"]["id"], owner.user_id);
         assert_eq!(doc["organization"]["id"], owner.org_id);
-        assert_eq!(doc["consents"].as_array().unwrap().len(), 4);
+        assert_eq!(doc["consents"].as_array().unwrap().len(), 5);
         assert!(!doc["sessions"].as_array().unwrap().is_empty());
         assert_eq!(doc["api_keys_created"][0]["name"], "tms");
         assert_eq!(
@@ -231,7 +235,7 @@ both_backends!(
         )
         .await;
         assert_eq!(mine["subject"]["email"], "gdpr-colleague@example.com");
-        assert_eq!(mine["consents"].as_array().unwrap().len(), 0);
+        assert_eq!(mine["consents"].as_array().unwrap().len(), 1);
         let again = json_of(
             app.get("/v1/me/export", Some(&owner.access)).await,
             StatusCode::OK,
