@@ -167,24 +167,28 @@ pub async fn insert_audit(tx: &mut Tx, a: &mut AuditRow) -> sqlx::Result<()> {
     write_audit(tx, a, Some(chain)).await
 }
 
-/// Erases the client address of every v2 record `user` acted in or was acted on in `org`
-/// (the one change the append-only trigger lets through); how many.
+/// Erases the client address of every v2 record of `org` that `user` made, or that was
+/// made about them with no one acting (an attempt to sign in as them): the addresses that
+/// were theirs, or a stranger's aimed at them. Records an admin made about them keep the
+/// admin's address. The one change the append-only trigger lets through; how many.
 pub async fn erase_audit_addresses_of(
     tx: &mut Tx,
     org: OrgId,
     user: Uuid,
     at: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "UPDATE audit_events SET client_addr = '', addr_salt = NULL, addr_erased_at = $3 \
-         WHERE org_id = $1 AND (actor_id = $2 OR target_id = $2) AND addr_salt IS NOT NULL"
+         WHERE org_id = $1 AND (actor_id = $2 OR (actor_id IS NULL AND target_id = $2)) AND addr_salt IS NOT NULL"
     )
     .bind(org)
     .bind(user)
     .bind(at)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))
+    .map(|r| r.rows_affected())
+    })
 }
 
 /// v1 records (chained before addresses could be erased) of `user` in `org` that still
@@ -193,7 +197,7 @@ pub async fn v1_addresses_of(tx: &mut Tx, org: OrgId, user: Uuid) -> sqlx::Resul
     on_tx!(tx, |c| {
         sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_events \
-         WHERE org_id = $1 AND (actor_id = $2 OR target_id = $2) AND addr_digest IS NULL AND client_addr <> ''"
+         WHERE org_id = $1 AND (actor_id = $2 OR (actor_id IS NULL AND target_id = $2)) AND addr_digest IS NULL AND client_addr <> ''"
     )
     .bind(org)
     .bind(user)
