@@ -17,6 +17,7 @@ test("an adjustment under dual control waits for a second person, who approves i
   await accountant.goto(await linkFromMail(`dc-acct-${run}@example.com`, "invited to join"));
   await accountant.getByLabel("Your name").fill("Ada Counts");
   await accountant.getByLabel("Choose a password (12 characters or more)").fill(PASSWORD);
+  await accountant.getByLabel(/I accept the Terms of Service/).check();
   await accountant.getByRole("button", { name: "Join" }).click();
   await expect(accountant.getByRole("heading", { name: "Load board" })).toBeVisible();
 
