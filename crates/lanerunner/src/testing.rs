@@ -395,6 +395,21 @@ pub struct Account {
 pub const TEST_PASSWORD: &str = "correct horse battery staple";
 
 impl TestApp {
+    /// The token of the invitation emailed to `email` (waits up to 10 s for the email).
+    pub async fn invitation_token(&self, email: &str) -> String {
+        let mail = self
+            .wait_for_mail(
+                |m| m.contains(&format!("To: {email}")) && m.contains("Your invitation token:"),
+                std::time::Duration::from_secs(10),
+            )
+            .await;
+        mail.lines()
+            .find_map(|l| l.strip_prefix("Your invitation token: "))
+            .expect("the invitation email carries its token")
+            .trim()
+            .to_owned()
+    }
+
     /// Invites `email` into `owner`'s organization as `role` and accepts: the new member.
     pub async fn invite_and_join(&self, owner: &Account, email: &str, role: &str) -> Account {
         let res = self
@@ -405,18 +420,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(res.status(), reqwest::StatusCode::CREATED);
-        let mail = self
-            .wait_for_mail(
-                |m| m.contains(&format!("To: {email}")) && m.contains("Your invitation token:"),
-                std::time::Duration::from_secs(10),
-            )
-            .await;
-        let token = mail
-            .lines()
-            .find_map(|l| l.strip_prefix("Your invitation token: "))
-            .unwrap()
-            .trim()
-            .to_owned();
+        let token = self.invitation_token(email).await;
         let res = self
             .post_json(
                 "/v1/auth/accept-invitation",

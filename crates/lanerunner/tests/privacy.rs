@@ -359,20 +359,7 @@ both_backends!(
             StatusCode::CREATED,
         )
         .await;
-        let mail = app
-            .wait_for_mail(
-                |m| {
-                    m.contains("To: terms-late@example.com") && m.contains("Your invitation token:")
-                },
-                std::time::Duration::from_secs(10),
-            )
-            .await;
-        let token = mail
-            .lines()
-            .find_map(|l| l.strip_prefix("Your invitation token: "))
-            .unwrap()
-            .trim()
-            .to_owned();
+        let token = app.invitation_token("terms-late@example.com").await;
         let join = |terms: Option<&str>| {
             let mut b = json!({"token": token, "name": "Late", "password": TEST_PASSWORD});
             if let Some(t) = terms {

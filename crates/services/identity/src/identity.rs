@@ -70,6 +70,16 @@ impl Actor {
             addr,
         }
     }
+
+    /// An operator at the command line (`lanerunner org plan`): no member acted and no
+    /// request came in, so the record carries the unspecified address.
+    pub fn operator(org: OrgId) -> Self {
+        Self {
+            org: Some(org),
+            id: None,
+            addr: IpAddr::from([0, 0, 0, 0]),
+        }
+    }
 }
 
 /// The identity service's settings: `auth.*`, and the deployment's public URL for the links

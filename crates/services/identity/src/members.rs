@@ -312,11 +312,7 @@ impl Identity {
         store::set_plan_tx(&mut tx, org, plan, Utc::now()).await?;
         self.audit(
             &mut tx,
-            Actor {
-                org: Some(org),
-                id: None,
-                addr: IpAddr::from([127, 0, 0, 1]),
-            },
+            Actor::operator(org),
             AuditAction::PlanChanged,
             AuditOutcome::Success,
             Some(org),

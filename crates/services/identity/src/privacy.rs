@@ -108,7 +108,8 @@ fn view(rows: &[ConsentRow], versions: &Versions) -> ConsentsView {
 }
 
 impl Identity {
-    fn versions(&self) -> Versions {
+    /// The texts in force (also what `GET /v1/legal` shows the joining forms).
+    pub(crate) fn versions(&self) -> Versions {
         Versions {
             terms: self.settings.auth.terms_version.clone(),
             privacy_notice: self.settings.auth.privacy_notice_version.clone(),
@@ -140,11 +141,7 @@ impl Identity {
         store::insert_consent(tx, &row).await?;
         self.audit(
             tx,
-            Actor {
-                org: Some(org),
-                id: Some(user.as_uuid()),
-                addr,
-            },
+            Actor::member(org, user, addr),
             AuditAction::ConsentRecorded,
             AuditOutcome::Success,
             Some(user.as_uuid()),
@@ -178,11 +175,6 @@ impl Identity {
                 .await?;
         }
         Ok(())
-    }
-
-    /// The versions in force, for the sign-up and invitation forms.
-    pub fn legal_versions(&self) -> Versions {
-        self.versions()
     }
 
     pub async fn consents(&self, org: OrgId, user: UserId) -> Result<ConsentsView> {
@@ -236,18 +228,6 @@ impl Identity {
         let sessions = store::sessions_of(&self.db, org, user).await?;
         let keys = store::api_keys_created_by(&self.db, org, user).await?;
         let audit = store::audit_of(&self.db, org, user).await?;
-        self.audit_alone(
-            Actor {
-                org: Some(org),
-                id: Some(user.as_uuid()),
-                addr,
-            },
-            AuditAction::PersonalDataExported,
-            AuditOutcome::Success,
-            Some(user.as_uuid()),
-            json!({}),
-        )
-        .await?;
         // What the other services of this instance hold, each under its name. One that
         // cannot answer fails the export: a partial one would say "this is all" wrongly.
         let mut held_by = vec!["identity"];
@@ -266,6 +246,15 @@ impl Identity {
                 elsewhere.insert(service.to_owned(), part);
             }
         }
+        // Recorded once every part is in hand: an export that failed was not handed out.
+        self.audit_alone(
+            Actor::member(org, user, addr),
+            AuditAction::PersonalDataExported,
+            AuditOutcome::Success,
+            Some(user.as_uuid()),
+            json!({}),
+        )
+        .await?;
         Ok(json!({
             "format": "lanerunner.personal-data.v1",
             "generated_at": Utc::now(),

@@ -200,7 +200,7 @@ pub async fn accept_invitation(
 /// sign-up and invitation forms show them before anyone has an account).
 #[utoipa::path(get, path = "/v1/legal", tag = "auth", responses((status = 200, body = LegalView)))]
 pub async fn legal(State(id): State<AppState>) -> Json<LegalView> {
-    let v = id.legal_versions();
+    let v = id.versions();
     Json(LegalView {
         terms_version: v.terms,
         privacy_notice_version: v.privacy_notice,
