@@ -81,6 +81,12 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Encrypted, checksummed backups of every store, the stored files and the keys:
+    /// create, list, verify, restore, prune (docs/operations.md, "Backups").
+    Backup {
+        #[command(subcommand)]
+        command: BackupCommand,
+    },
     /// Measure throughput and latency (results print as Markdown).
     #[cfg(feature = "bench")]
     Bench {
@@ -199,6 +205,83 @@ pub enum AuditCommand {
         config: ConfigArgs,
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BackupTarget {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Back up every store (one consistent copy each), the stored files and the keyring,
+    /// encrypted to `backup.recipients` (the keyring to `backup.keys_recipients`), then
+    /// delete what `backup.keep` no longer keeps. Prints the manifest.
+    Create {
+        #[command(flatten)]
+        target: BackupTarget,
+        /// Leave the keyring out (it is backed up another way).
+        #[arg(long)]
+        without_keys: bool,
+    },
+    /// The backups at the backup location, oldest first (one JSON object a line).
+    List {
+        #[command(flatten)]
+        target: BackupTarget,
+    },
+    /// Check a backup: every part present with its checksum; with identities, decrypted and
+    /// checked as a restore would.
+    Verify {
+        #[command(flatten)]
+        target: BackupTarget,
+        /// A backup id, or `latest`.
+        #[arg(default_value = "latest")]
+        backup: String,
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        keys_identity: Option<PathBuf>,
+    },
+    /// Restore a backup into this deployment's stores (stop LaneRunner first). Nothing is
+    /// touched until every part has been fetched, decrypted and checked; a target that holds
+    /// data is replaced only with --force.
+    Restore {
+        #[command(flatten)]
+        target: BackupTarget,
+        /// A backup id, or `latest`.
+        #[arg(default_value = "latest")]
+        backup: String,
+        /// The identity file of `backup.recipients`.
+        #[arg(long, value_name = "FILE")]
+        identity: PathBuf,
+        /// The identity file of `backup.keys_recipients`, to restore the keyring.
+        #[arg(long, value_name = "FILE")]
+        keys_identity: Option<PathBuf>,
+        /// Replace stores, files and a keyring that already hold data.
+        #[arg(long)]
+        force: bool,
+        /// Accept a backup of the deployment of this name (`backup.deployment`).
+        #[arg(long, value_name = "NAME")]
+        from_deployment: Option<String>,
+        /// Restore even though the keyring is neither in the target nor being restored.
+        #[arg(long)]
+        without_keys: bool,
+    },
+    /// Delete the backups `backup.keep` no longer keeps (`create` does this after each).
+    Prune {
+        #[command(flatten)]
+        target: BackupTarget,
+    },
+    /// Make an age identity for `backup.recipients` or `backup.keys_recipients`: writes
+    /// the identity file (keep it offline) and prints its public key.
+    Keygen {
+        /// Where to write the identity (refused if it exists).
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
     },
 }
 
@@ -506,6 +589,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Backup { command } => run_backup(command).await,
         Command::Keys {
             command: KeysCommand::Rotate { config, data_dir },
         } => {
@@ -614,4 +698,101 @@ fn check_tls_certificate(
     Ok(Some(files.load(chrono::Utc::now()).context(
         "the TLS certificate (http.tls) cannot be used",
     )?))
+}
+
+async fn run_backup(command: BackupCommand) -> anyhow::Result<()> {
+    use crate::backup;
+    let load = |t: &BackupTarget| -> anyhow::Result<Config> {
+        Ok(with_data_dir(
+            load_config(t.config.file.as_deref())?,
+            t.data_dir.clone(),
+        ))
+    };
+    match command {
+        BackupCommand::Create {
+            target,
+            without_keys,
+        } => {
+            let manifest =
+                backup::create(&load(&target)?, &backup::CreateOptions { without_keys }).await?;
+            println!("{}", serde_json::to_string_pretty(&manifest)?);
+        }
+        BackupCommand::List { target } => {
+            for listed in backup::list(&load(&target)?).await? {
+                let line = match &listed.manifest {
+                    Some(m) => serde_json::json!({
+                        "id": listed.id, "complete": true, "deployment": m.deployment,
+                        "created_at": m.created_at, "store": m.store, "parts": m.parts.len(),
+                        "bytes": m.bytes(), "lanerunner_version": m.lanerunner_version,
+                    }),
+                    None => serde_json::json!({ "id": listed.id, "complete": false }),
+                };
+                println!("{line}");
+            }
+        }
+        BackupCommand::Verify {
+            target,
+            backup: which,
+            identity,
+            keys_identity,
+        } => {
+            let report = backup::verify(
+                &load(&target)?,
+                &which,
+                &backup::OpenOptions {
+                    identity,
+                    keys_identity,
+                },
+            )
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        BackupCommand::Restore {
+            target,
+            backup: which,
+            identity,
+            keys_identity,
+            force,
+            from_deployment,
+            without_keys,
+        } => {
+            let report = backup::restore(
+                &load(&target)?,
+                &which,
+                &backup::RestoreOptions {
+                    open: backup::OpenOptions {
+                        identity: Some(identity),
+                        keys_identity,
+                    },
+                    force,
+                    from_deployment,
+                    without_keys,
+                },
+            )
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        BackupCommand::Prune { target } => {
+            for id in backup::prune(&load(&target)?).await? {
+                println!("{id}");
+            }
+        }
+        BackupCommand::Keygen { output } => {
+            let (text, public) = backup::new_identity();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt as _;
+                options.mode(0o600);
+            }
+            use std::io::Write as _;
+            options
+                .open(&output)
+                .with_context(|| format!("creating {}", output.display()))?
+                .write_all(text.as_bytes())?;
+            println!("{public}");
+        }
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! test harness that runs the whole application against SQLite or PostgreSQL.
 
 pub mod app;
+pub mod backup;
 #[cfg(feature = "bench")]
 pub mod bench;
 #[cfg(feature = "bench")]

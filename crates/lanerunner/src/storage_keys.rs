@@ -55,20 +55,39 @@ fn read(path: &Path) -> anyhow::Result<KeyringJson> {
     })
 }
 
-/// Writes the file whole (temporary file, then rename), readable by its owner only.
+/// Writes the file whole (temporary file, then rename), readable by its owner only from
+/// its first byte.
 fn write(path: &Path, ring: &KeyringJson) -> anyhow::Result<()> {
+    write_bytes(path, &serde_json::to_vec_pretty(ring)?)
+}
+
+fn write_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(ring)?)?;
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
     }
+    let mut file = options.open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
     std::fs::rename(&tmp, path)?;
     Ok(())
+}
+
+/// Puts a keyring back from a backup, after checking it is one.
+pub fn install(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let json: KeyringJson =
+        serde_json::from_slice(bytes).context("the backed-up keyring is not a keyring")?;
+    parse(json)?;
+    write_bytes(path, bytes)
 }
 
 fn parse(json: KeyringJson) -> anyhow::Result<Keyring> {

@@ -256,6 +256,21 @@ impl TestApp {
         }
     }
 
+    /// Stops the application (the server, every background task, every pool) and keeps its
+    /// stores — data directory and database — to start it again ([`StoppedApp::start`]), as
+    /// an operator stops a deployment to restore a backup.
+    pub async fn stop(mut self) -> StoppedApp {
+        self.stop.cancel();
+        self.app.shutdown().await;
+        StoppedApp {
+            config: self.config.clone(),
+            backend: self.backend,
+            database: self._database.take(),
+            broker: self._broker.take(),
+            data_dir: std::mem::replace(&mut self._data_dir, TempDir(PathBuf::new())),
+        }
+    }
+
     /// `http://127.0.0.1:<port>`
     pub fn base_url(&self) -> String {
         // With `http.tls` on, a test swaps `client` for one that trusts its test CA.
@@ -866,6 +881,33 @@ pub fn test_config(data_dir: PathBuf) -> Config {
     config
 }
 
+/// A [`TestApp`] stopped with its stores kept.
+pub struct StoppedApp {
+    pub config: Config,
+    backend: Backend,
+    database: Option<TestDatabase>,
+    broker: Option<TestBrokerNamespace>,
+    data_dir: TempDir,
+}
+
+impl StoppedApp {
+    /// Starts the application again on the same stores (a new port).
+    pub async fn start(self) -> TestApp {
+        let config = Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..self.config
+        };
+        TestApp::start(
+            self.backend,
+            config,
+            self.data_dir,
+            self.database,
+            self.broker,
+        )
+        .await
+    }
+}
+
 struct TempDir(PathBuf);
 
 impl TempDir {
@@ -879,6 +921,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        if self.0.as_os_str().is_empty() {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }

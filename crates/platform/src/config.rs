@@ -43,6 +43,74 @@ pub struct Config {
     pub payments: PaymentsConfig,
     pub blob: BlobConfig,
     pub keys: KeysConfig,
+    pub backup: BackupConfig,
+}
+
+/// `lanerunner backup`: where backups go, who can read them, how many are kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// Empty: the directory `<data_dir>-backups` beside the data directory (never inside
+    /// it: losing the disk must not lose both). `file:///dir`, or `s3://bucket[/prefix]`.
+    pub url: String,
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub allow_http: bool,
+    /// S3 credentials; when unset, the standard `AWS_*` environment variables. Masked.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// This deployment's name, written into every backup: a restore refuses a backup of
+    /// another deployment (a staging backup restored into production) unless told.
+    pub deployment: String,
+    /// The age recipients (`age1…` public keys) every backup's data is encrypted to. Only
+    /// public keys: an instance that writes backups cannot read them back.
+    pub recipients: Vec<String>,
+    /// The recipients of the key material (the local key-encryption keyring), encrypted
+    /// separately so that one stolen identity never opens both the data and its keys.
+    pub keys_recipients: Vec<String>,
+    /// Complete backups kept; older ones are deleted after each new backup (0 = all kept).
+    pub keep: u32,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            endpoint: None,
+            region: "us-east-1".into(),
+            allow_http: false,
+            access_key_id: None,
+            secret_access_key: None,
+            deployment: "default".into(),
+            recipients: Vec::new(),
+            keys_recipients: Vec::new(),
+            // Every six hours for a week.
+            keep: 28,
+        }
+    }
+}
+
+impl BackupConfig {
+    /// The blob-store settings of the backup location.
+    pub fn store(&self, data_dir: &Path) -> BlobConfig {
+        let url = if self.url.trim().is_empty() {
+            let mut sibling = data_dir.as_os_str().to_owned();
+            sibling.push("-backups");
+            let dir = PathBuf::from(sibling);
+            let dir = std::path::absolute(&dir).unwrap_or(dir);
+            format!("file://{}", dir.display())
+        } else {
+            self.url.clone()
+        };
+        BlobConfig {
+            url,
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            allow_http: self.allow_http,
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self.secret_access_key.clone(),
+        }
+    }
 }
 
 /// The analytics service.
@@ -1037,6 +1105,7 @@ impl Default for Config {
             payments: PaymentsConfig::default(),
             blob: BlobConfig::default(),
             keys: KeysConfig::default(),
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -1794,6 +1863,18 @@ impl Config {
                 "must be at least analytics.min_companies",
             ));
         }
+        let d = &self.backup.deployment;
+        if d.is_empty()
+            || d.len() > 63
+            || !d
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return Err(invalid(
+                "backup.deployment",
+                "must be 1-63 characters of a-z, 0-9, - and _ (a deployment's name: prod, staging)",
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
         Ok(())
@@ -1822,6 +1903,9 @@ impl Config {
         }
         if shown.keys.kms_secret_access_key.is_some() {
             shown.keys.kms_secret_access_key = Some("****".into());
+        }
+        if shown.backup.secret_access_key.is_some() {
+            shown.backup.secret_access_key = Some("****".into());
         }
         if shown.blob.secret_access_key.is_some() {
             shown.blob.secret_access_key = Some("****".into());

@@ -72,6 +72,16 @@ impl Migrations {
         )
     }
 
+    /// The newest version among these migrations (0 when there are none): a store whose
+    /// applied versions go beyond it was written by a newer release.
+    pub fn latest_version(&self, backend: Backend) -> i64 {
+        self.for_backend(backend)
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0)
+    }
+
     fn for_backend(&self, backend: Backend) -> &Migrator {
         match backend {
             Backend::Sqlite => &self.sqlite,
