@@ -44,6 +44,45 @@ both_backends!(
         assert!(text.contains("route=\"/healthz\""), "{text}");
     }
 
+    async fn business_metrics_count_postings_bookings_and_time_to_cover(app: TestApp) {
+        let scrape = || async { app.get("/metrics", None).await.text().await.unwrap() };
+        let before = scrape().await;
+        let broker = app.signup("metrics-broker@example.com", "broker").await;
+        let carrier = app.signup("metrics-carrier@example.com", "carrier").await;
+        lanerunner::testing::posted(
+            &app,
+            &broker,
+            &lanerunner::testing::dallas_atlanta_load("M-1", 250_000),
+        )
+        .await;
+        lanerunner::testing::book(
+            &app,
+            &broker,
+            &carrier,
+            &lanerunner::testing::dallas_atlanta_load("M-2", 250_000),
+        )
+        .await;
+        let after = scrape().await;
+        // Other tests in this process count too: at least ours.
+        assert!(
+            sample(&after, "loads_posted_total") >= sample(&before, "loads_posted_total") + 2.0,
+            "{after}"
+        );
+        assert!(
+            sample(&after, "loads_booked_total") >= sample(&before, "loads_booked_total") + 1.0,
+            "{after}"
+        );
+        assert!(
+            sample(&after, "load_time_to_cover_seconds_bucket{le=\"60\"}")
+                >= sample(&before, "load_time_to_cover_seconds_bucket{le=\"60\"}") + 1.0,
+            "time to cover has buckets of minutes to days: {after}"
+        );
+        assert!(
+            after.contains("load_time_to_cover_seconds_bucket{le=\"604800\"}"),
+            "{after}"
+        );
+    }
+
     async fn openapi_document_is_3_1(app: TestApp) {
         let response = app.get("/v1/openapi.json", None).await;
         assert_eq!(response.status(), 200);
@@ -414,4 +453,15 @@ async fn cors_for_allowed_origins_and_retired_routes_say_so() {
         .unwrap_err()
         .to_string()
         .contains("http.trusted_proxies"));
+}
+
+/// The value of the series `series` (a name, or a name with its labels) in a scrape; 0
+/// when absent.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' '))
+        .filter(|(name, _)| *name == series)
+        .map(|(_, v)| v.parse::<f64>().unwrap())
+        .sum()
 }

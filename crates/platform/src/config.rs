@@ -1048,7 +1048,11 @@ pub struct OutboxConfig {
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Human,
+    /// One JSON object a line, `tracing`'s own shape.
     Json,
+    /// One JSON object a line in the Elastic Common Schema (`@timestamp`, `log.level`,
+    /// `message`, `trace.id`, `span.id`, `http.request.id`, …), for Elasticsearch.
+    Ecs,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -24,6 +24,16 @@ pub fn prometheus() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
+                // Time to cover is minutes to days, not request latencies (a full name
+                // wins over the suffix rule below).
+                .set_buckets_for_metric(
+                    Matcher::Full("load_time_to_cover_seconds".into()),
+                    &[
+                        60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0,
+                        172800.0, 604800.0,
+                    ],
+                )
+                .expect("bucket list is not empty")
                 .set_buckets_for_metric(
                     Matcher::Suffix("_seconds".into()),
                     &[

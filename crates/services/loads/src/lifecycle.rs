@@ -278,6 +278,7 @@ impl Loads {
         if let Some(b) = booking {
             self.publish_booked(tx, &row, b).await?;
         }
+        count_business_metrics(from, &row);
         Ok(row)
     }
 
@@ -365,4 +366,25 @@ fn check_postable(spec: &LoadSpec, now: DateTime<Utc>) -> Result<()> {
 pub(crate) fn stored_now() -> DateTime<Utc> {
     use chrono::SubsecRound;
     Utc::now().trunc_subsecs(6)
+}
+
+/// The market's pulse for dashboards and alerts: loads posted, loads booked and how long a
+/// posting took to cover. Counted when the change is made in its transaction, so the rare
+/// transaction that fails to commit afterwards is counted too (a counter cannot be taken
+/// back); the reporting service has the exact figures.
+fn count_business_metrics(from: LoadStatus, row: &LoadRow) {
+    if row.status == from {
+        return;
+    }
+    match row.status {
+        LoadStatus::Posted => metrics::counter!("loads_posted_total").increment(1),
+        LoadStatus::Covered => {
+            metrics::counter!("loads_booked_total").increment(1);
+            if let (Some(posted), Some(booking)) = (row.posted_at, &row.booking) {
+                let waited = (booking.booked_at - posted).num_milliseconds().max(0);
+                metrics::histogram!("load_time_to_cover_seconds").record(waited as f64 / 1000.0);
+            }
+        }
+        _ => {}
+    }
 }

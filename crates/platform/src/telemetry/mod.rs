@@ -1,5 +1,7 @@
-//! Logging, to stderr so commands keep stdout for their results: human-readable in a terminal, one JSON object per line with
-//! `LANERUNNER_LOG_FORMAT=json` (for Elasticsearch and friends). Every line passes through
+//! Logging, to stderr so commands keep stdout for their results: human-readable in a
+//! terminal, one JSON object per line with `LANERUNNER_LOG_FORMAT=json`, or in the Elastic
+//! Common Schema with `LANERUNNER_LOG_FORMAT=ecs` (`ecs.rs`: what Filebeat, Vector and
+//! Elasticsearch ingest as is, with the request's trace and span ids). Every line passes through
 //! [`MaskCards`] first: a card number that reached a log message (pasted into a field an
 //! error quotes) is masked to its last four digits before it is written (PCI DSS 3.4).
 
@@ -11,6 +13,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogConfig, LogFormat};
+
+pub mod ecs;
 
 /// Installs the global subscriber. `RUST_LOG`, when set, overrides the configured level.
 pub fn init(config: &LogConfig) {
@@ -25,6 +29,13 @@ pub fn init(config: &LogConfig) {
                     .json()
                     .flatten_event(true)
                     .with_current_span(true),
+            )
+            .try_init(),
+        LogFormat::Ecs => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(MaskCards(std::io::stderr))
+                    .event_format(ecs::EcsFormat::default()),
             )
             .try_init(),
         LogFormat::Human => registry
