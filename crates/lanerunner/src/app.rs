@@ -508,7 +508,20 @@ fn assemble(
     let mut router = router
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
-        .route_layer(axum::middleware::from_fn(middleware::track_metrics));
+        // The panic and timeout answers of matched routes are made inside the metrics layer,
+        // so they count against the route's error rate and latency (the SLOs'), not vanish.
+        .route_layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(middleware::track_metrics))
+                .layer(axum::middleware::map_response(
+                    middleware::bare_errors_to_problems,
+                ))
+                .layer(CatchPanicLayer::custom(middleware::panic_to_problem))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Duration::from_millis(config.http.request_timeout_ms),
+                )),
+        );
     if let Some(auth) = authenticator {
         router = router.layer(Extension(AuthenticatorHandle(auth)));
         if config.http.rate_limit_per_minute > 0 {
@@ -564,10 +577,12 @@ fn assemble(
                 .layer(axum::middleware::map_response(
                     middleware::bare_errors_to_problems,
                 ))
+                // A backstop for what no route matched (the routes' own are inside the
+                // metrics layer above); a second later, so a route's own fires first.
                 .layer(CatchPanicLayer::custom(middleware::panic_to_problem))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    Duration::from_millis(config.http.request_timeout_ms),
+                    Duration::from_millis(config.http.request_timeout_ms + 1_000),
                 )),
         );
     // Outermost, so every answer over TLS carries it, a timeout's and a panic's too.

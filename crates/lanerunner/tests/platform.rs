@@ -465,3 +465,29 @@ fn sample(text: &str, series: &str) -> f64 {
         .map(|(_, v)| v.parse::<f64>().unwrap())
         .sum()
 }
+
+/// A request its route cannot answer in time is a 503 problem, and counted as one against
+/// that route (the availability SLO sees it). Argon2id at production cost takes far longer
+/// than the 1 ms allowed here.
+#[tokio::test]
+async fn a_timed_out_request_counts_against_its_route() {
+    let app = TestApp::spawn_with(lanerunner::testing::Backend::Sqlite, |c| {
+        c.http.request_timeout_ms = 1;
+        c.auth.argon2_memory_kib = 19_456;
+        c.auth.argon2_iterations = 2;
+    })
+    .await;
+    let series = "http_requests_total{method=\"POST\",route=\"/v1/auth/signup\",status=\"503\"}";
+    // Read in-process: a scrape over HTTP would have 1 ms too.
+    let scrape = || lanerunner_platform::http::ops::prometheus().render();
+    let before = sample(&scrape(), series);
+    let body = serde_json::json!({ "organization": {"name": "Slow co", "kind": "broker"}, "name": "Pat", "email": "slow@example.com", "password": lanerunner::testing::TEST_PASSWORD, "terms_version": "2026-11-01" });
+    let res = app.post_json("/v1/auth/signup", &body, None).await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(content_type(&res), PROBLEM_JSON);
+    let after = sample(&scrape(), series);
+    assert!(
+        after >= before + 1.0,
+        "the timeout is counted on its route: {before} → {after}"
+    );
+}

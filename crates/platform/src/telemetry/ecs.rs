@@ -5,7 +5,6 @@
 //! backend), `http.request.id`, `error.message` for an `error` field, and every other field
 //! of the event under the `lanerunner.` namespace (ECS reserves the top level).
 
-
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
