@@ -6,7 +6,10 @@
 # SQLite, on PostgreSQL with the embedded bus, and on the full stack — and finally the API
 # contract check (schemathesis against a served LaneRunner) and the web console's tests in
 # headless Chromium (scripts/console-e2e.sh); before the tests, the supply-chain check
-# (scripts/supply-chain.sh: cargo deny, the SBOM). CI runs exactly this.
+# (scripts/supply-chain.sh: cargo deny, the SBOM), the deployment check
+# (scripts/deploy-check.sh: hadolint, kubernetes-validate, checkov, actionlint) and the
+# observability check (scripts/rules-check.sh: promtool on the rules, their unit tests,
+# the dashboards). CI runs exactly this.
 #
 #   bash scripts/test.sh                     # everything
 #   bash scripts/test.sh -p lanerunner-identity   # extra arguments go to `cargo test`
@@ -117,6 +120,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lanerunner-target}"
 # Licences, bans and sources of every dependency (deny.toml), and the binary's SBOM.
 if [[ $# -eq 0 ]]; then
     SBOM_DIR="$CARGO_TARGET_DIR/sbom" bash scripts/supply-chain.sh
+    # The Dockerfile, the Kubernetes manifests and the workflows; then the Prometheus
+    # rules, their tests and the dashboards.
+    bash scripts/deploy-check.sh
+    bash scripts/rules-check.sh
 fi
 
 cargo test --workspace "$@"

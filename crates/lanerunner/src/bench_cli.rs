@@ -52,6 +52,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// The disaster-recovery drill: back up while a broker posts loads, destroy the stores,
+    /// restore, start again; the recovery time and what came back.
+    Dr {
+        /// Posted loads to seed first.
+        #[arg(long, default_value_t = 1_000_000)]
+        loads: usize,
+        /// `sqlite` or `postgres` (a scratch database, dropped afterwards).
+        #[arg(long, default_value = "sqlite")]
+        store: String,
+    },
     /// The audit trail: an audited action's record written with its hash chain against the
     /// same write without it, then every chain verified.
     Audit {
@@ -278,6 +288,22 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
                     .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
                 seed,
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+        BenchCommand::Dr { loads, store } => {
+            let postgres = match store.as_str() {
+                "sqlite" => false,
+                "postgres" => true,
+                other => anyhow::bail!("unknown store {other:?}; use sqlite or postgres"),
+            };
+            let report = crate::bench_dr::drill(crate::bench_dr::DrOptions {
+                loads,
+                postgres,
+                postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
+                    .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
             })
             .await?;
             print!("{report}");

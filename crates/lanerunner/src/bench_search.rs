@@ -90,7 +90,7 @@ pub async fn search(opts: SearchBenchOptions) -> anyhow::Result<String> {
 }
 
 /// The current hour, in seconds since the epoch.
-fn hour_now() -> i64 {
+pub(crate) fn hour_now() -> i64 {
     Utc::now().timestamp() / HOUR * HOUR
 }
 
@@ -144,14 +144,14 @@ pub async fn seed_board(
 }
 
 /// The application on a loopback port, with its HTTP server.
-struct Running {
+pub(crate) struct Running {
     app: Arc<app::App>,
-    base_url: String,
+    pub(crate) base_url: String,
     stop: CancellationToken,
 }
 
 impl Running {
-    async fn start(config: Config) -> anyhow::Result<(Running, Duration)> {
+    pub(crate) async fn start(config: Config) -> anyhow::Result<(Running, Duration)> {
         let started = Instant::now();
         let app = Arc::new(
             app::build(
@@ -184,7 +184,18 @@ impl Running {
     }
 
     /// Signs up an organization of `kind`; returns (access token, org id, user id).
-    async fn signup(&self, kind: &str) -> anyhow::Result<(String, uuid::Uuid, uuid::Uuid)> {
+    pub(crate) async fn signup(
+        &self,
+        kind: &str,
+    ) -> anyhow::Result<(String, uuid::Uuid, uuid::Uuid)> {
+        self.signup_as(kind, &format!("{kind}@bench.example")).await
+    }
+
+    pub(crate) async fn signup_as(
+        &self,
+        kind: &str,
+        email: &str,
+    ) -> anyhow::Result<(String, uuid::Uuid, uuid::Uuid)> {
         let mut org = json!({ "name": format!("Bench {kind}"), "kind": kind });
         if kind == "carrier" {
             org["usdot_number"] = json!("1234567");
@@ -199,8 +210,10 @@ impl Running {
             .await?;
         let res = client
             .post(format!("{}/v1/auth/signup", self.base_url))
-            .json(&json!({ "organization": org, "name": "Bench Owner", "email": format!("{kind}@bench.example"),
-                "password": "load board passphrase 7", "terms_version": legal["terms_version"] }))
+            .json(
+                &json!({ "organization": org, "name": "Bench Owner", "email": email,
+                "password": "load board passphrase 7", "terms_version": legal["terms_version"] }),
+            )
             .send()
             .await?;
         anyhow::ensure!(
@@ -220,7 +233,7 @@ impl Running {
         ))
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.stop.cancel();
         self.app.shutdown().await;
     }
@@ -546,7 +559,7 @@ fn trim_heap() -> bool {
     false
 }
 
-fn dir_bytes(dir: &Path) -> u64 {
+pub(crate) fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -588,7 +601,7 @@ impl ScratchDatabase {
         })
     }
 
-    async fn size(&self) -> anyhow::Result<u64> {
+    pub(crate) async fn size(&self) -> anyhow::Result<u64> {
         let mut admin = PgConnection::connect(&self.admin_url).await?;
         let (bytes,): (i64,) = sqlx::query_as("SELECT pg_database_size($1)")
             .bind(&self.name)

@@ -13,6 +13,8 @@ pub mod bench_bus;
 #[cfg(feature = "bench")]
 pub mod bench_cli;
 #[cfg(feature = "bench")]
+pub mod bench_dr;
+#[cfg(feature = "bench")]
 pub mod bench_ledger;
 #[cfg(feature = "bench")]
 pub mod bench_notifications;
