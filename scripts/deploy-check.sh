@@ -126,11 +126,54 @@ check_policy() {
     python "$REPO/scripts/deploy-policy.py" "$1" "$REPO"
 }
 
+check_logging() {
+    # The log shipper's configuration and the Elasticsearch template and retention policy
+    # (deploy/logging): parsed, the data stream the shipper writes matched by the template,
+    # the template's lifecycle policy the one shipped, and the fields LaneRunner's ECS
+    # formatter writes mapped.
+    python - "$1/deploy/logging" "$REPO/crates/platform/src/telemetry/ecs.rs" <<'PY'
+import fnmatch, json, re, sys, yaml
+root, ecs_rs = sys.argv[1], open(sys.argv[2]).read()
+vector = yaml.safe_load(open(f"{root}/vector.yaml"))
+template = json.load(open(f"{root}/elasticsearch/index-template.json"))
+policy = json.load(open(f"{root}/elasticsearch/ilm-policy.json"))
+problems = []
+sink = vector["sinks"]["elasticsearch"]
+ds = sink["data_stream"]
+stream = f"{ds['type']}-{ds['dataset']}-{ds['namespace']}"
+if not any(fnmatch.fnmatch(stream, p) for p in template["index_patterns"]):
+    problems.append(f"the shipper writes {stream}, which no index pattern of the template matches")
+if sink["inputs"] != ["ecs"] or vector["transforms"]["ecs"]["inputs"] != ["lanerunner_pods"]:
+    problems.append("the pipeline is not pods -> ecs -> elasticsearch")
+if template["template"]["settings"].get("index.lifecycle.name") != "lanerunner-logs":
+    problems.append("the template does not name the lanerunner-logs lifecycle policy")
+phases = policy["policy"]["phases"]
+if "delete" not in phases or not re.fullmatch(r"\d+d", phases["delete"]["min_age"]):
+    problems.append("the lifecycle policy never deletes")
+def mapped(dotted):
+    node = template["template"]["mappings"]["properties"]
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        if part not in node:
+            return False
+        node = node[part] if i == len(parts) - 1 else node[part].get("properties", {})
+    return True
+for field in sorted(set(re.findall(r'"((?:@timestamp|log|ecs|service|trace|span|http|error)[a-z._]*)"', ecs_rs))):
+    if field in ("log.", "http"):  # prefixes in comments, not fields
+        continue
+    if not mapped(field):
+        problems.append(f"the template does not map {field}, which the ECS formatter writes")
+for p in problems:
+    print(p)
+sys.exit(1 if problems else 0)
+PY
+}
+
 check_shellcheck() {
     shellcheck "$1/scripts/deploy-check.sh"
 }
 
-CHECKS=(hadolint yaml kubernetes checkov actionlint policy shellcheck)
+CHECKS=(hadolint yaml kubernetes checkov actionlint policy logging shellcheck)
 
 run_checks() {
     local root="$1" failed=0 check log start
