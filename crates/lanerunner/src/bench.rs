@@ -17,7 +17,7 @@ pub struct IdentityBenchOptions {
     pub concurrency: usize,
 }
 
-struct Measured {
+pub(crate) struct Measured {
     what: &'static str,
     ops: usize,
     elapsed: Duration,
@@ -26,7 +26,26 @@ struct Measured {
 }
 
 impl Measured {
-    fn row(&mut self, backend: &str) -> String {
+    pub(crate) fn rate(&self) -> f64 {
+        self.ops as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The `p` quantile of the latencies, in milliseconds (sorts them).
+    pub(crate) fn quantile_ms(&mut self, p: f64) -> Option<f64> {
+        self.latencies.sort_unstable();
+        if self.latencies.is_empty() {
+            return None;
+        }
+        let idx =
+            ((self.latencies.len() as f64 * p).ceil() as usize).clamp(1, self.latencies.len()) - 1;
+        Some(self.latencies[idx].as_secs_f64() * 1e3)
+    }
+
+    pub(crate) fn errors(&self) -> usize {
+        self.errors
+    }
+
+    pub(crate) fn row(&mut self, backend: &str) -> String {
         self.latencies.sort_unstable();
         let pct = |p: f64| {
             if self.latencies.is_empty() {
@@ -50,7 +69,7 @@ impl Measured {
 }
 
 /// Runs `op` from `concurrency` tasks until `duration` has passed.
-async fn drive<F, Fut>(
+pub(crate) async fn drive<F, Fut>(
     what: &'static str,
     concurrency: usize,
     duration: Duration,
@@ -95,7 +114,7 @@ where
     }
 }
 
-fn production_cost(config: &mut Config) {
+pub(crate) fn production_cost(config: &mut Config) {
     let defaults = Config::default();
     config.auth = defaults.auth;
     // One benchmark user logs in thousands of times; throttling only counts failures, but

@@ -52,6 +52,22 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Capacity of one instance on the main routes: requests a second at rising
+    /// concurrency, and the highest rate whose p99 stays under the target.
+    Capacity {
+        /// `sqlite` or `postgres` (a scratch database).
+        #[arg(long, default_value = "sqlite")]
+        store: String,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Concurrent clients to measure at, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
+        concurrency: Vec<usize>,
+        /// The p99 target, in milliseconds.
+        #[arg(long, default_value_t = 100.0)]
+        p99_ms: f64,
+    },
     /// The disaster-recovery drill: back up while a broker posts loads, destroy the stores,
     /// restore, start again; the recovery time and what came back.
     Dr {
@@ -288,6 +304,27 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
                     .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
                 seed,
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+        BenchCommand::Capacity {
+            store,
+            seconds,
+            concurrency,
+            p99_ms,
+        } => {
+            let backend = match store.as_str() {
+                "sqlite" => crate::testing::Backend::Sqlite,
+                "postgres" => crate::testing::Backend::Postgres,
+                other => anyhow::bail!("unknown store {other:?}; use sqlite or postgres"),
+            };
+            let report = crate::bench_capacity::capacity(crate::bench_capacity::CapacityOptions {
+                backend,
+                seconds: seconds.max(1),
+                concurrency: concurrency.into_iter().filter(|c| *c > 0).collect(),
+                p99_target_ms: p99_ms,
             })
             .await?;
             print!("{report}");

@@ -11,6 +11,8 @@ pub mod bench_audit;
 #[cfg(feature = "bench")]
 pub mod bench_bus;
 #[cfg(feature = "bench")]
+pub mod bench_capacity;
+#[cfg(feature = "bench")]
 pub mod bench_cli;
 #[cfg(feature = "bench")]
 pub mod bench_dr;
