@@ -121,30 +121,25 @@ pub struct PartHeader {
     pub part: String,
 }
 
-pub fn with_header(header: &PartHeader, payload: &[u8]) -> Vec<u8> {
+/// The header line sealed in front of a part's payload.
+pub fn header_line(header: &PartHeader) -> Vec<u8> {
     let mut out = serde_json::to_vec(header).expect("a header serializes");
     out.push(b'\n');
-    out.extend_from_slice(payload);
     out
 }
 
-/// Splits a decrypted part into its header and payload, and checks that the header is the
-/// one this manifest's part must carry.
-pub fn open_header<'a>(
-    manifest: &Manifest,
-    part: &Part,
-    plaintext: &'a [u8],
-) -> Result<&'a [u8], Refusal> {
+/// Checks that a decrypted part's header line (the first line of its plaintext) is the one
+/// this manifest's part must carry.
+pub fn check_header(manifest: &Manifest, part: &Part, line: &[u8]) -> Result<(), Refusal> {
     let bad = |why: String| Refusal::Corrupt {
         part: part.name.clone(),
         why,
     };
-    let end = plaintext
-        .iter()
-        .position(|&b| b == b'\n')
-        .ok_or_else(|| bad("no part header".into()))?;
-    let header: PartHeader = serde_json::from_slice(&plaintext[..end])
-        .map_err(|e| bad(format!("unreadable part header: {e}")))?;
+    let Some(line) = line.strip_suffix(b"\n") else {
+        return Err(bad("no part header".into()));
+    };
+    let header: PartHeader =
+        serde_json::from_slice(line).map_err(|e| bad(format!("unreadable part header: {e}")))?;
     let expected = PartHeader {
         backup: manifest.id.clone(),
         deployment: manifest.deployment.clone(),
@@ -156,7 +151,7 @@ pub fn open_header<'a>(
             header.part, header.backup, header.deployment
         )));
     }
-    Ok(&plaintext[end + 1..])
+    Ok(())
 }
 
 /// Why a backup is not restored (or does not verify). Nothing is touched when one of
@@ -352,30 +347,27 @@ mod tests {
             deployment: "prod".into(),
             part: part.name.clone(),
         };
-        let sealed = with_header(&header, b"payload\nwith lines");
-        assert_eq!(
-            open_header(&m, part, &sealed).unwrap(),
-            b"payload\nwith lines"
-        );
+        let line = header_line(&header);
+        assert!(check_header(&m, part, &line).is_ok());
 
         let mut other = m.clone();
         other.id = "20261206T000000000Z-00000001".into();
         assert!(matches!(
-            open_header(&other, part, &sealed),
+            check_header(&other, part, &line),
             Err(Refusal::Corrupt { .. })
         ));
         let mut renamed = m.clone();
         renamed.deployment = "staging".into();
         assert!(matches!(
-            open_header(&renamed, part, &sealed),
+            check_header(&renamed, part, &line),
             Err(Refusal::Corrupt { .. })
         ));
         assert!(matches!(
-            open_header(&m, part, b"no header"),
+            check_header(&m, part, b"no header"),
             Err(Refusal::Corrupt { .. })
         ));
         assert!(matches!(
-            open_header(&m, part, b"{not json}\nx"),
+            check_header(&m, part, b"{not json}\n"),
             Err(Refusal::Corrupt { .. })
         ));
     }

@@ -69,84 +69,67 @@ pub async fn create(config: &Config, options: &CreateOptions) -> anyhow::Result<
     let dest = destination(config)?;
     let started = Utc::now();
     let id = manifest::backup_id(started, rand::random());
-    let header = |part: &str| PartHeader {
-        backup: id.clone(),
+    let scratch = scratch_dir(config, &id)?;
+    let sealer = Sealer {
+        dest: dest.clone(),
+        id: id.clone(),
         deployment: config.backup.deployment.clone(),
-        part: part.to_string(),
+        scratch: scratch.0.clone(),
     };
     let mut parts = Vec::new();
-    let put = |name: String,
-               kind: PartKind,
-               plain: Vec<u8>,
-               to: &[age::x25519::Recipient],
-               objects: Option<u64>| {
-        let sealed = seal::encrypt(&manifest::with_header(&header(&name), &plain), to);
-        let dest = dest.clone();
-        let id = id.clone();
-        async move {
-            let sealed = sealed?;
-            let part = Part {
-                sha256: seal::sha256_hex(&sealed),
-                bytes: sealed.len() as u64,
-                name,
-                kind,
-                objects,
-            };
-            dest.put(&part.object_key(&id), sealed).await?;
-            anyhow::Ok(part)
-        }
-    };
 
-    let scratch = scratch_dir(config, &id)?;
-    let copied = stores::copy(config, &service_names(), &scratch.0).await;
-    let (entries, copies) = copied?;
+    let (entries, copies) = stores::copy(config, &service_names(), &scratch.0).await?;
     for copy in copies {
-        parts.push(put(copy.part, PartKind::Store, copy.bytes, &recipients, None).await?);
+        parts.push(
+            sealer
+                .put(copy.part, PartKind::Store, &copy.file, &recipients, None)
+                .await?,
+        );
+        let _ = std::fs::remove_file(&copy.file);
     }
 
+    // Stored files, packed up to BLOBS_PER_PART_BYTES a part (one part in memory at most).
     let files = blob::open(&config.blob, &config.data_dir)?;
     let mut batch: Vec<(String, Vec<u8>)> = Vec::new();
     let mut batch_bytes = 0;
-    let mut n = 0;
-    for key in files.list("").await? {
+    let keys = files.list("").await?;
+    let last = keys.len();
+    for (i, key) in keys.into_iter().enumerate() {
         let bytes = files.get(&key).await?;
         batch_bytes += bytes.len();
         batch.push((key, bytes));
-        if batch_bytes >= BLOBS_PER_PART_BYTES {
-            let objects = Some(batch.len() as u64);
-            let packed = manifest::pack(&std::mem::take(&mut batch));
-            parts.push(
-                put(
-                    format!("blobs/{n:04}"),
-                    PartKind::Blobs,
-                    packed,
-                    &recipients,
-                    objects,
-                )
-                .await?,
+        if batch_bytes >= BLOBS_PER_PART_BYTES || i + 1 == last {
+            let name = format!(
+                "blobs/{:04}",
+                parts
+                    .iter()
+                    .filter(|p: &&Part| p.kind == PartKind::Blobs)
+                    .count()
             );
-            n += 1;
+            let objects = Some(batch.len() as u64);
+            let packed = scratch.0.join("blobs.pack");
+            std::fs::write(&packed, manifest::pack(&std::mem::take(&mut batch)))?;
+            parts.push(
+                sealer
+                    .put(name, PartKind::Blobs, &packed, &recipients, objects)
+                    .await?,
+            );
             batch_bytes = 0;
         }
     }
-    if !batch.is_empty() {
-        let objects = Some(batch.len() as u64);
-        parts.push(
-            put(
-                format!("blobs/{n:04}"),
-                PartKind::Blobs,
-                manifest::pack(&batch),
-                &recipients,
-                objects,
-            )
-            .await?,
-        );
-    }
 
     if !keys_to.is_empty() {
-        let ring = std::fs::read(&keyring)
-            .with_context(|| format!("reading the keyring {}", keyring.display()))?;
-        parts.push(put(KEYRING_PART.into(), PartKind::Keys, ring, &keys_to, None).await?);
+        parts.push(
+            sealer
+                .put(
+                    KEYRING_PART.into(),
+                    PartKind::Keys,
+                    &keyring,
+                    &keys_to,
+                    None,
+                )
+                .await?,
+        );
     }
 
     let manifest = Manifest {
@@ -171,6 +154,48 @@ pub async fn create(config: &Config, options: &CreateOptions) -> anyhow::Result<
     tracing::info!(backup = %id, parts = manifest.parts.len(), bytes = manifest.bytes(), "backup written");
     prune(config).await?;
     Ok(manifest)
+}
+
+/// Encrypts parts into the scratch directory and uploads them, streamed.
+struct Sealer {
+    dest: Blobs,
+    id: String,
+    deployment: String,
+    scratch: PathBuf,
+}
+
+impl Sealer {
+    async fn put(
+        &self,
+        name: String,
+        kind: PartKind,
+        plain: &Path,
+        to: &[age::x25519::Recipient],
+        objects: Option<u64>,
+    ) -> anyhow::Result<Part> {
+        let header = manifest::header_line(&PartHeader {
+            backup: self.id.clone(),
+            deployment: self.deployment.clone(),
+            part: name.clone(),
+        });
+        let sealed = self.scratch.join("part.age");
+        let (src, dst, to) = (plain.to_path_buf(), sealed.clone(), to.to_vec());
+        let (sha256, bytes) =
+            tokio::task::spawn_blocking(move || seal::encrypt_file(&header, &src, &dst, &to))
+                .await??;
+        let part = Part {
+            sha256,
+            bytes,
+            name,
+            kind,
+            objects,
+        };
+        self.dest
+            .put_file(&part.object_key(&self.id), &sealed)
+            .await?;
+        std::fs::remove_file(&sealed)?;
+        Ok(part)
+    }
 }
 
 /// A scratch directory under the data directory (same disk as the stores), removed on drop.
@@ -287,27 +312,30 @@ async fn load_manifest(dest: &Blobs, config: &Config, which: &str) -> anyhow::Re
     Ok(manifest)
 }
 
-/// Fetches a part and checks its checksum.
-async fn fetch(dest: &Blobs, manifest: &Manifest, part: &Part) -> Result<Vec<u8>, Refusal> {
-    let bytes = dest
-        .get(&part.object_key(&manifest.id))
+/// Fetches a part into `file`, streamed, and checks its checksum.
+async fn fetch(dest: &Blobs, manifest: &Manifest, part: &Part, file: &Path) -> Result<(), Refusal> {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    let size = dest
+        .get_to_file(&part.object_key(&manifest.id), file, &mut |chunk| {
+            hasher.update(chunk)
+        })
         .await
         .map_err(|_| Refusal::Missing {
             part: part.name.clone(),
         })?;
-    let sum = seal::sha256_hex(&bytes);
-    if sum != part.sha256 || bytes.len() as u64 != part.bytes {
+    let sum = seal::hex(&hasher.finalize());
+    if sum != part.sha256 || size != part.bytes {
+        let _ = std::fs::remove_file(file);
         return Err(Refusal::Corrupt {
             part: part.name.clone(),
             why: format!(
-                "checksum {sum} ({} bytes), the manifest says {} ({} bytes)",
-                bytes.len(),
-                part.sha256,
-                part.bytes
+                "checksum {sum} ({size} bytes), the manifest says {} ({} bytes)",
+                part.sha256, part.bytes
             ),
         });
     }
-    Ok(bytes)
+    Ok(())
 }
 
 #[derive(Debug, Default)]
@@ -353,20 +381,26 @@ async fn stage_all(
         objects: 0,
     };
     for part in &manifest.parts {
-        let sealed = fetch(dest, manifest, part).await?;
+        let sealed = scratch.join("fetched.age");
+        fetch(dest, manifest, part, &sealed).await?;
         let ids = match part.kind {
-            PartKind::Keys => keys_ids.as_deref(),
-            _ => data_ids.as_deref(),
+            PartKind::Keys => keys_ids.clone(),
+            _ => data_ids.clone(),
         };
-        let Some(ids) = ids else { continue };
-        let plain = seal::decrypt(&sealed, ids).map_err(|why| Refusal::Corrupt {
-            part: part.name.clone(),
-            why,
-        })?;
-        drop(sealed);
-        let payload = manifest::open_header(manifest, part, &plain)?;
+        let Some(ids) = ids else {
+            std::fs::remove_file(&sealed)?;
+            continue;
+        };
         let file = scratch.join(part.name.replace('/', "_"));
-        std::fs::write(&file, payload)?;
+        let (src, dst) = (sealed.clone(), file.clone());
+        let header = tokio::task::spawn_blocking(move || seal::decrypt_file(&src, &dst, &ids))
+            .await?
+            .map_err(|why| Refusal::Corrupt {
+                part: part.name.clone(),
+                why,
+            })?;
+        std::fs::remove_file(&sealed)?;
+        manifest::check_header(manifest, part, &header)?;
         match part.kind {
             PartKind::Store => stores::check_copy(manifest.store, &file)
                 .await
@@ -375,19 +409,20 @@ async fn stage_all(
                     why: e.to_string(),
                 })?,
             PartKind::Blobs => {
-                let files = manifest::unpack(payload).map_err(|why| Refusal::Corrupt {
-                    part: part.name.clone(),
-                    why,
-                })?;
+                let files =
+                    manifest::unpack(&std::fs::read(&file)?).map_err(|why| Refusal::Corrupt {
+                        part: part.name.clone(),
+                        why,
+                    })?;
                 report.objects += files.len() as u64;
             }
             PartKind::Keys => {
-                serde_json::from_slice::<serde_json::Value>(payload).map_err(|e| {
-                    Refusal::Corrupt {
+                serde_json::from_slice::<serde_json::Value>(&std::fs::read(&file)?).map_err(
+                    |e| Refusal::Corrupt {
                         part: part.name.clone(),
                         why: format!("the keyring is not JSON: {e}"),
-                    }
-                })?;
+                    },
+                )?;
             }
         }
         report.decrypted += 1;

@@ -3,7 +3,7 @@
 //! operator can open any part with the standard `age` or `rage` tools. Checksums are over
 //! the encrypted object, so `backup verify` can prove a backup whole without its keys.
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::Path;
 use std::str::FromStr as _;
 
@@ -41,38 +41,90 @@ pub fn read_identities(path: &Path) -> anyhow::Result<Vec<Identity>> {
     Ok(ids)
 }
 
-pub fn encrypt(plaintext: &[u8], to: &[Recipient]) -> anyhow::Result<Vec<u8>> {
+pub fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A writer that hashes and counts what passes through it.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Encrypts `header` then the file at `src` into a new file at `dst`, streamed (a store
+/// copy is gigabytes); the SHA-256 and size of what was written.
+pub fn encrypt_file(
+    header: &[u8],
+    src: &Path,
+    dst: &Path,
+    to: &[Recipient],
+) -> anyhow::Result<(String, u64)> {
     anyhow::ensure!(!to.is_empty(), "no recipients to encrypt to");
     let encryptor = age::Encryptor::with_recipients(to.iter().map(|r| r as &dyn age::Recipient))?;
-    let mut out = Vec::with_capacity(plaintext.len() + 512);
-    let mut writer = encryptor.wrap_output(&mut out)?;
-    writer.write_all(plaintext)?;
-    writer.finish()?;
-    Ok(out)
+    let out = Hashing {
+        inner: std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(dst)?),
+        hasher: Sha256::new(),
+        len: 0,
+    };
+    let mut writer = encryptor.wrap_output(out)?;
+    writer.write_all(header)?;
+    std::io::copy(
+        &mut std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(src)?),
+        &mut writer,
+    )?;
+    let mut out = writer.finish()?;
+    out.flush()?;
+    out.inner
+        .into_inner()
+        .map_err(|e| e.into_error())?
+        .sync_all()?;
+    Ok((hex(&out.hasher.finalize()), out.len))
 }
 
-/// Decrypts and authenticates: a flipped bit anywhere fails, it is never returned.
-pub fn decrypt(ciphertext: &[u8], with: &[Identity]) -> Result<Vec<u8>, String> {
-    let decryptor = age::Decryptor::new(ciphertext).map_err(|e| e.to_string())?;
-    let mut reader = decryptor
+/// Decrypts the file at `src` (authenticating every chunk) into `dst`, streamed; returns
+/// the header line that precedes the payload, which is what goes to `dst`.
+pub fn decrypt_file(src: &Path, dst: &Path, with: &[Identity]) -> Result<Vec<u8>, String> {
+    use std::io::BufRead as _;
+    let file = std::fs::File::open(src).map_err(|e| e.to_string())?;
+    let decryptor = age::Decryptor::new_buffered(std::io::BufReader::with_capacity(1 << 20, file))
+        .map_err(|e| e.to_string())?;
+    let reader = decryptor
         .decrypt(with.iter().map(|i| i as &dyn age::Identity))
-        .map_err(|e| match e {
-            age::DecryptError::NoMatchingKeys => {
-                "none of the given identities can open it (a key of another deployment?)"
-                    .to_string()
-            }
-            other => other.to_string(),
-        })?;
-    let mut out = Vec::with_capacity(ciphertext.len());
-    reader.read_to_end(&mut out).map_err(|e| e.to_string())?;
-    Ok(out)
+        .map_err(no_key)?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, reader);
+    let mut header = Vec::new();
+    reader
+        .read_until(b'\n', &mut header)
+        .map_err(|e| e.to_string())?;
+    let mut out = std::io::BufWriter::with_capacity(
+        1 << 20,
+        std::fs::File::create(dst).map_err(|e| e.to_string())?,
+    );
+    std::io::copy(&mut reader, &mut out).map_err(|e| e.to_string())?;
+    out.flush().map_err(|e| e.to_string())?;
+    Ok(header)
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+fn no_key(e: age::DecryptError) -> String {
+    match e {
+        age::DecryptError::NoMatchingKeys => {
+            "none of the given identities can open it (a key of another deployment?)".to_string()
+        }
+        other => other.to_string(),
+    }
 }
 
 /// A new identity file's text (with its public key as a comment, as `age-keygen` writes).
@@ -92,34 +144,57 @@ pub fn new_identity() -> (String, String) {
 mod tests {
     use super::*;
 
+    fn sha256_hex(bytes: &[u8]) -> String {
+        hex(&Sha256::digest(bytes))
+    }
+
     #[test]
     fn a_part_opens_only_with_a_matching_identity_and_unaltered() {
         let (text, public) = new_identity();
         let dir = std::env::temp_dir().join(format!("lr-seal-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("id.txt");
-        std::fs::write(&file, text).unwrap();
-        let ids = read_identities(&file).unwrap();
+        let (id_file, plain, sealed, opened) = (
+            dir.join("id.txt"),
+            dir.join("plain"),
+            dir.join("sealed"),
+            dir.join("opened"),
+        );
+        std::fs::write(&id_file, text).unwrap();
+        let ids = read_identities(&id_file).unwrap();
         let to = recipients(&[public], "backup.recipients").unwrap();
+        // More than one 64 KiB age chunk, so the stream is exercised.
+        let payload: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        std::fs::write(&plain, &payload).unwrap();
 
-        let sealed = encrypt(b"the ledger", &to).unwrap();
-        assert_eq!(decrypt(&sealed, &ids).unwrap(), b"the ledger");
+        let (sum, len) = encrypt_file(b"{\"part\":1}\n", &plain, &sealed, &to).unwrap();
+        let bytes = std::fs::read(&sealed).unwrap();
+        assert_eq!((sum, len), (sha256_hex(&bytes), bytes.len() as u64));
+        assert_eq!(
+            decrypt_file(&sealed, &opened, &ids).unwrap(),
+            b"{\"part\":1}\n"
+        );
+        assert_eq!(std::fs::read(&opened).unwrap(), payload);
 
-        let mut flipped = sealed.clone();
-        let last = flipped.len() - 5;
-        flipped[last] ^= 1;
-        assert!(decrypt(&flipped, &ids).is_err(), "tampering is detected");
+        let mut flipped = bytes.clone();
+        let at = flipped.len() / 2;
+        flipped[at] ^= 1;
+        std::fs::write(&sealed, &flipped).unwrap();
+        assert!(
+            decrypt_file(&sealed, &opened, &ids).is_err(),
+            "tampering is detected"
+        );
 
+        std::fs::write(&sealed, &bytes).unwrap();
         let (other, _) = new_identity();
-        std::fs::write(&file, other).unwrap();
-        let wrong = read_identities(&file).unwrap();
-        assert!(decrypt(&sealed, &wrong)
+        std::fs::write(&id_file, other).unwrap();
+        let wrong = read_identities(&id_file).unwrap();
+        assert!(decrypt_file(&sealed, &opened, &wrong)
             .unwrap_err()
             .contains("none of the given identities"));
 
         assert!(recipients(&["age1nope".into()], "backup.recipients").is_err());
-        std::fs::write(&file, "# only a comment\n").unwrap();
-        assert!(read_identities(&file).is_err());
+        std::fs::write(&id_file, "# only a comment\n").unwrap();
+        assert!(read_identities(&id_file).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(
             sha256_hex(b""),

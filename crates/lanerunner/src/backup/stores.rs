@@ -17,16 +17,15 @@ use anyhow::Context as _;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _, Row as _};
-use tokio::io::AsyncWriteExt as _;
 
 use super::manifest::{StoreEntry, StoreKind};
 use lanerunner_platform::Config;
 
-/// A copy of one part's worth of store.
+/// A copy of one part's worth of store, in a scratch file.
 pub struct StoreCopy {
     /// The part's name (`stores/loads.sqlite`, `stores/postgres.dump`).
     pub part: String,
-    pub bytes: Vec<u8>,
+    pub file: PathBuf,
 }
 
 pub fn kind_of(config: &Config) -> StoreKind {
@@ -49,7 +48,7 @@ pub async fn copy(
 ) -> anyhow::Result<(Vec<StoreEntry>, Vec<StoreCopy>)> {
     match &config.database.url {
         None => copy_sqlite(config, services, scratch).await,
-        Some(url) => copy_postgres(url, services).await,
+        Some(url) => copy_postgres(url, services, scratch).await,
     }
 }
 
@@ -80,15 +79,13 @@ async fn copy_sqlite(
             .await
             .with_context(|| format!("copying the {service} store"))?;
         conn.close().await?;
-        let bytes = std::fs::read(&target)?;
-        std::fs::remove_file(&target)?;
         entries.push(StoreEntry {
             service: service.to_string(),
             migration_version,
         });
         copies.push(StoreCopy {
             part: format!("stores/{service}.sqlite"),
-            bytes,
+            file: target,
         });
     }
     Ok((entries, copies))
@@ -153,6 +150,7 @@ async fn existing_schemas(
 async fn copy_postgres(
     url: &str,
     services: &[&str],
+    scratch: &Path,
 ) -> anyhow::Result<(Vec<StoreEntry>, Vec<StoreCopy>)> {
     let mut conn = pg_connect(url).await?;
     let schemas = existing_schemas(&mut conn, services).await?;
@@ -181,13 +179,16 @@ async fn copy_postgres(
     if schemas.is_empty() {
         return Ok((entries, Vec::new()));
     }
+    let target = scratch.join("postgres.dump");
     let mut cmd = pg_command("pg_dump", url)?;
     cmd.args([
         "--format=custom",
         "--no-owner",
         "--no-privileges",
         "--compress=6",
-    ]);
+    ])
+    .arg("--file")
+    .arg(&target);
     for schema in &schemas {
         cmd.arg("--schema").arg(schema);
     }
@@ -203,7 +204,7 @@ async fn copy_postgres(
         entries,
         vec![StoreCopy {
             part: "stores/postgres.dump".into(),
-            bytes: out.stdout,
+            file: target,
         }],
     ))
 }
@@ -348,18 +349,10 @@ pub async fn put_back(
                     "--no-owner",
                     "--no-privileges",
                 ])
-                .stdin(Stdio::piped())
+                .arg(file)
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped());
-                let mut child = cmd.spawn().context("running pg_restore")?;
-                let mut stdin = child.stdin.take().expect("piped stdin");
-                let bytes = std::fs::read(file)?;
-                let writer = tokio::spawn(async move {
-                    stdin.write_all(&bytes).await?;
-                    stdin.shutdown().await
-                });
-                let out = child.wait_with_output().await?;
-                writer.await??;
+                let out = cmd.output().await.context("running pg_restore")?;
                 anyhow::ensure!(
                     out.status.success(),
                     "pg_restore failed: {}",
