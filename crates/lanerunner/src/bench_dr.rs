@@ -97,31 +97,6 @@ fn start_writer(
     })
 }
 
-async fn destroy(config: &Config) -> anyhow::Result<()> {
-    match &config.database.url {
-        None => {
-            for entry in std::fs::read_dir(&config.data_dir)?.flatten() {
-                let name = entry.file_name().to_string_lossy().to_string();
-                if name.ends_with(".db") || name.ends_with(".db-wal") || name.ends_with(".db-shm") {
-                    std::fs::remove_file(entry.path())?;
-                }
-            }
-        }
-        Some(url) => {
-            use sqlx::Connection as _;
-            let mut conn = sqlx::PgConnection::connect(url).await?;
-            for spec in crate::registry::SERVICES {
-                sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", spec.name))
-                    .execute(&mut conn)
-                    .await?;
-            }
-        }
-    }
-    let _ = std::fs::remove_dir_all(config.data_dir.join("blobs"));
-    let _ = std::fs::remove_dir_all(config.data_dir.join("keys"));
-    Ok(())
-}
-
 async fn run(
     opts: &DrOptions,
     config: &Config,
@@ -171,7 +146,7 @@ async fn run(
     .await?;
     let verify_time = verify_started.elapsed();
 
-    destroy(config).await?;
+    crate::testing::destroy_stores(config).await?;
     let restore_started = Instant::now();
     backup::restore(
         config,

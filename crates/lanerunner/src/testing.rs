@@ -881,6 +881,31 @@ pub fn test_config(data_dir: PathBuf) -> Config {
     config
 }
 
+/// What a disaster destroys, for recovery drills: every service's store (the SQLite files,
+/// or the PostgreSQL schemas), the stored files and the keyring.
+pub async fn destroy_stores(config: &Config) -> anyhow::Result<()> {
+    match &config.database.url {
+        None => {
+            for entry in std::fs::read_dir(&config.data_dir)?.flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name.ends_with(".db") || name.ends_with(".db-wal") || name.ends_with(".db-shm") {
+                    std::fs::remove_file(entry.path())?;
+                }
+            }
+        }
+        Some(url) => {
+            let mut conn = PgConnection::connect(url).await?;
+            for spec in crate::registry::SERVICES {
+                conn.execute(format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", spec.name).as_str())
+                    .await?;
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(config.data_dir.join("blobs"));
+    let _ = std::fs::remove_file(crate::storage_keys::path_of(config));
+    Ok(())
+}
+
 /// A [`TestApp`] stopped with its stores kept.
 pub struct StoppedApp {
     pub config: Config,

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use lanerunner::backup::{self, manifest::Refusal, CreateOptions, OpenOptions, RestoreOptions};
 use lanerunner::both_backends;
-use lanerunner::testing::{dallas_atlanta_load, json_of, posted, TestApp, TEST_PASSWORD};
+use lanerunner::testing::{
+    dallas_atlanta_load, destroy_stores, json_of, posted, TestApp, TEST_PASSWORD,
+};
 use lanerunner_platform::{on_db, Config};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -88,32 +90,6 @@ async fn login(app: &TestApp, email: &str) -> String {
         .or(body["tokens"]["access_token"].as_str())
         .expect("an access token")
         .to_string()
-}
-
-/// Destroys what a disaster destroys: every service's store, the stored files, the keyring.
-async fn destroy(config: &Config) {
-    match &config.database.url {
-        None => {
-            for entry in std::fs::read_dir(&config.data_dir).unwrap().flatten() {
-                let name = entry.file_name().to_string_lossy().to_string();
-                if name.ends_with(".db") || name.ends_with(".db-wal") || name.ends_with(".db-shm") {
-                    std::fs::remove_file(entry.path()).unwrap();
-                }
-            }
-        }
-        Some(url) => {
-            use sqlx::Connection as _;
-            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-            for spec in lanerunner::registry::SERVICES {
-                sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", spec.name))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-            }
-        }
-    }
-    let _ = std::fs::remove_dir_all(config.data_dir.join("blobs"));
-    let _ = std::fs::remove_dir_all(config.data_dir.join("keys"));
 }
 
 fn refusal(e: anyhow::Error) -> Refusal {
@@ -218,7 +194,7 @@ both_backends! {
         let refused = backup::restore(&config, &manifest.id, &restore).await.unwrap_err();
         assert!(matches!(refusal(refused), Refusal::NotEmpty(_)));
 
-        destroy(&config).await;
+        destroy_stores(&config).await.unwrap();
         let report = backup::restore(&config, &manifest.id, &restore).await.expect("the restore succeeds");
         assert!(report.keys_restored);
         assert!(report.stores.contains(&"identity".to_string()));

@@ -198,7 +198,10 @@ mod tests {
             .unwrap();
         assert_eq!((size, seen), (big.len() as u64, big.len()));
         assert_eq!(std::fs::read(&back).unwrap(), big);
-        assert!(blobs.get_to_file("files/none", &back, &mut |_| {}).await.is_err());
+        assert!(blobs
+            .get_to_file("files/none", &back, &mut |_| {})
+            .await
+            .is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
