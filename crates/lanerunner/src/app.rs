@@ -551,15 +551,20 @@ fn assemble(
     {
         router = router.layer(cors);
     }
-    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
-        let request_id = req
-            .extensions()
-            .get::<RequestId>()
-            .and_then(|id| id.header_value().to_str().ok())
-            .unwrap_or("-")
-            .to_owned();
-        tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
-    });
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &Request| {
+            let request_id = req
+                .extensions()
+                .get::<RequestId>()
+                .and_then(|id| id.header_value().to_str().ok())
+                .unwrap_or("-");
+            middleware::server_span(req, request_id)
+        })
+        .on_response(
+            |res: &axum::http::Response<_>, _latency: Duration, span: &tracing::Span| {
+                middleware::record_response(res.status(), span)
+            },
+        );
     let mut router = router
         // Inside the request-id layer below, so the id it reads is already set.
         .layer(axum::middleware::from_fn(middleware::capture_trace))

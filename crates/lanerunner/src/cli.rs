@@ -390,8 +390,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(dir) = data_dir {
                 config.data_dir = dir;
             }
-            lanerunner_platform::telemetry::init(&config.log);
             let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
+            let exporter =
+                lanerunner_platform::telemetry::init(&config.log, &config.tracing, &names)?;
             let listen = config.listen;
             if demo && config.http.tls.enabled() {
                 anyhow::bail!("--demo drives the API over plain HTTP on the listen address; run it without http.tls");
@@ -420,7 +421,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     std::time::Duration::from_secs(30),
                 ));
             }
-            app::serve(app, listener).await
+            let served = app::serve(app, listener).await;
+            if let Some(exporter) = exporter {
+                // Off the runtime: the flush blocks until the last batch is sent.
+                tokio::task::spawn_blocking(move || exporter.shutdown()).await?;
+            }
+            served
         }
         Command::Migrate {
             config,
@@ -432,7 +438,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(dir) = data_dir {
                 config.data_dir = dir;
             }
-            lanerunner_platform::telemetry::init(&config.log);
+            // Migrations export no spans: they run once, before anything is traced.
+            let tracing_off = lanerunner_platform::config::TracingConfig::default();
+            lanerunner_platform::telemetry::init(&config.log, &tracing_off, &[])?;
             app::migrate(&config, &specs).await
         }
         #[cfg(feature = "bench")]

@@ -25,6 +25,16 @@ struct Serve {
 
 impl Serve {
     async fn start(env: &[(String, String)], extra: &[(&str, &str)]) -> Serve {
+        Serve::start_services(env, extra, &[]).await
+    }
+
+    /// A process running only `services` (all of them when empty), as one group of a
+    /// split deployment.
+    async fn start_services(
+        env: &[(String, String)],
+        extra: &[(&str, &str)],
+        services: &[&str],
+    ) -> Serve {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -39,6 +49,12 @@ impl Serve {
             "--data-dir",
         ])
         .arg(&data_dir)
+        .args(
+            (!services.is_empty())
+                .then(|| ["--services".to_string(), services.join(",")])
+                .into_iter()
+                .flatten(),
+        )
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("LANERUNNER_LOG_LEVEL", "warn")
@@ -365,4 +381,227 @@ async fn a_redis_outage_degrades_sign_in_and_heals_without_a_restart() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(a.get("/readyz", None).await.status(), StatusCode::OK);
+}
+
+/// The spans an OTLP/HTTP (JSON) receiver on loopback has been sent, flattened.
+#[derive(Clone, Default)]
+struct OtlpReceiver(std::sync::Arc<std::sync::Mutex<Vec<ExportedSpan>>>);
+
+#[derive(Debug, Clone)]
+struct ExportedSpan {
+    service: String,
+    trace_id: String,
+    span_id: String,
+    parent: String,
+    name: String,
+    /// OTLP's span kind: 2 server, 5 consumer.
+    kind: u64,
+    attributes: HashMap<String, String>,
+}
+
+impl OtlpReceiver {
+    /// Listens on a loopback port; returns the receiver and its base URL.
+    async fn start() -> (OtlpReceiver, String) {
+        let receiver = OtlpReceiver::default();
+        let spans = receiver.clone();
+        let app = axum::Router::new().route(
+            "/v1/traces",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let spans = spans.clone();
+                async move {
+                    let export: Value = serde_json::from_slice(&body).expect("OTLP JSON");
+                    spans.0.lock().unwrap().extend(flatten(&export));
+                    axum::Json(json!({}))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (receiver, url)
+    }
+
+    fn of_trace(&self, trace_id: &str) -> Vec<ExportedSpan> {
+        let spans = self.0.lock().unwrap();
+        spans
+            .iter()
+            .filter(|s| s.trace_id == trace_id)
+            .cloned()
+            .collect()
+    }
+}
+
+/// OTLP/JSON's `resourceSpans → scopeSpans → spans`, with attribute values as text.
+fn flatten(export: &Value) -> Vec<ExportedSpan> {
+    fn text(v: &Value) -> String {
+        ["stringValue", "intValue", "boolValue", "doubleValue"]
+            .iter()
+            .find_map(|k| v.get(*k))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .unwrap_or_default()
+    }
+    fn attributes(list: &Value) -> HashMap<String, String> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| {
+                (
+                    a["key"].as_str().unwrap_or_default().to_string(),
+                    text(&a["value"]),
+                )
+            })
+            .collect()
+    }
+    let mut out = Vec::new();
+    for resource in export["resourceSpans"].as_array().into_iter().flatten() {
+        let service = attributes(&resource["resource"]["attributes"])
+            .remove("service.name")
+            .unwrap_or_default();
+        for scope in resource["scopeSpans"].as_array().into_iter().flatten() {
+            for span in scope["spans"].as_array().into_iter().flatten() {
+                let field = |k: &str| span[k].as_str().unwrap_or_default().to_string();
+                out.push(ExportedSpan {
+                    service: service.clone(),
+                    trace_id: field("traceId"),
+                    span_id: field("spanId"),
+                    parent: field("parentSpanId"),
+                    name: field("name"),
+                    kind: span["kind"].as_u64().unwrap_or_default(),
+                    attributes: attributes(&span["attributes"]),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// One trace follows a request into every process it reaches. A client posts a load through
+/// the edge process (identity and loads) with its own `traceparent`; the load's
+/// `load.posted` event leaves through the outbox, reaches the matching projection in
+/// another process over RabbitMQ, and analytics in that process over the Kafka audit stream.
+/// Both processes export to one OTLP receiver, and the receiver holds one trace: the
+/// client's trace id, the edge's server span under the client's span, and the other
+/// process's consumer spans under the server span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_trace_follows_a_request_over_rabbitmq_and_kafka_into_another_process() {
+    if lanerunner_platform::testing::skip_engine_test("PostgreSQL, RabbitMQ, Redis and Kafka") {
+        return;
+    }
+    let mut engines = SharedEngines::create().await;
+    let (receiver, otlp) = OtlpReceiver::start().await;
+    let brokers = std::env::var(lanerunner::testing::TEST_KAFKA_BROKERS_ENV)
+        .unwrap_or_else(|_| lanerunner::testing::DEFAULT_TEST_KAFKA_BROKERS.to_string());
+    let prefix = format!("{}.", engines.namespace);
+    let mut env = engines.env(None, None);
+    env.extend(
+        [
+            ("LANERUNNER_STREAMS__BACKEND", "kafka"),
+            ("LANERUNNER_STREAMS_BROKERS", brokers.as_str()),
+            ("LANERUNNER_STREAMS__TOPIC_PREFIX", prefix.as_str()),
+            ("LANERUNNER_TRACING__OTLP_ENDPOINT", otlp.as_str()),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let edge = Serve::start_services(
+        &env,
+        &[("LANERUNNER_TRACING__SERVICE_NAME", "lanerunner-edge")],
+        &["identity", "loads"],
+    )
+    .await;
+    let insight = Serve::start_services(
+        &env,
+        &[("LANERUNNER_TRACING__SERVICE_NAME", "lanerunner-insight")],
+        &["matching", "analytics"],
+    )
+    .await;
+    track_groups(&mut engines, &edge).await;
+    track_groups(&mut engines, &insight).await;
+
+    let broker = edge.signup("traced@example.com", "broker").await;
+    let token = broker["tokens"]["access_token"].as_str().unwrap();
+    let day = |d: i64, h: u32| {
+        format!(
+            "{}T{h:02}:00:00",
+            (chrono::Utc::now().date_naive() + chrono::Duration::days(d)).format("%Y-%m-%d")
+        )
+    };
+    let load = json!({"reference": "TR-1", "equipment": "V", "trailer_length_ft": 53, "weight_lbs": 40000, "commodity": "paper",
+        "stops": [{"kind": "pickup", "location": {"place": "Dallas, TX"}, "window": {"start": day(3, 8), "end": day(3, 14)}},
+                  {"kind": "delivery", "location": {"place": "Atlanta, GA"}, "appointment": day(5, 9)}]});
+    let created: Value = edge
+        .post("/v1/loads", &load, Some(token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let client_span = "00f067aa0ba902b7";
+    let posted = edge
+        .client
+        .post(edge.url(&format!("/v1/loads/{id}/post")))
+        .bearer_auth(token)
+        .header("traceparent", format!("00-{trace_id}-{client_span}-01"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::OK);
+
+    let consumed_by = |spans: &[ExportedSpan], group: &str| {
+        spans
+            .iter()
+            .find(|s| {
+                s.kind == 5
+                    && s.attributes
+                        .get("messaging.consumer.group.name")
+                        .map(String::as_str)
+                        == Some(group)
+            })
+            .cloned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let spans = loop {
+        let spans = receiver.of_trace(&trace_id);
+        if consumed_by(&spans, "matching.projection").is_some()
+            && consumed_by(&spans, "analytics.ingest").is_some()
+        {
+            break spans;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the trace never reached both consumers: {spans:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+
+    let server = spans
+        .iter()
+        .find(|s| s.kind == 2)
+        .expect("the edge's server span");
+    assert_eq!(server.service, "lanerunner-edge");
+    assert_eq!(server.parent, client_span, "under the client's span");
+    assert_eq!(server.name, "POST /v1/loads/{id}/post");
+    assert_eq!(server.attributes["http.route"], "/v1/loads/{id}/post");
+    assert_eq!(server.attributes["http.response.status_code"], "200");
+    for group in ["matching.projection", "analytics.ingest"] {
+        let consumer = consumed_by(&spans, group).unwrap();
+        assert_eq!(consumer.service, "lanerunner-insight", "{consumer:?}");
+        assert_eq!(
+            consumer.parent, server.span_id,
+            "{group} under the request: {consumer:?}"
+        );
+        assert_eq!(consumer.name, "process load.posted.v1", "{consumer:?}");
+    }
+    // Requests without a caller's context start traces of their own: the sign-up's is not
+    // this one.
+    assert!(
+        spans.iter().all(|s| !s.name.contains("signup")),
+        "{spans:#?}"
+    );
 }

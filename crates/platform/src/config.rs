@@ -22,6 +22,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub outbox: OutboxConfig,
     pub log: LogConfig,
+    pub tracing: TracingConfig,
     pub email: EmailConfig,
     pub bus: BusConfig,
     pub cache: CacheConfig,
@@ -1063,6 +1064,38 @@ pub struct LogConfig {
     pub level: String,
 }
 
+/// Distributed tracing: spans exported over OTLP/HTTP (JSON) to a collector, Jaeger or any
+/// backend that speaks OTLP, with the W3C trace context carried across HTTP, the bus, the
+/// streams and the outbox (`telemetry/otel.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TracingConfig {
+    /// Where spans go: the collector's OTLP/HTTP address (`http://otel-collector:4318`,
+    /// `/v1/traces` is added when no path is given) or the full traces URL. Unset: no
+    /// spans are exported, and an incoming `traceparent` is passed on unchanged.
+    pub otlp_endpoint: Option<String>,
+    /// The share of new traces recorded, 0.0 to 1.0. A request that arrives with a
+    /// `traceparent` follows its caller's decision, so a trace is never cut in half.
+    pub sample_ratio: f64,
+    /// `service.name` of this process's spans; give each group of services its own
+    /// (`lanerunner-marketplace`) so a trace shows which process did what.
+    pub service_name: String,
+    /// How long one export may take before it is given up (the spans are dropped, the
+    /// requests are not slowed).
+    pub export_timeout_ms: u64,
+}
+
+impl Default for TracingConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            sample_ratio: 1.0,
+            service_name: "lanerunner".into(),
+            export_timeout_ms: 10_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailConfig {
@@ -1088,6 +1121,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             outbox: OutboxConfig::default(),
             log: LogConfig::default(),
+            tracing: TracingConfig::default(),
             email: EmailConfig::default(),
             bus: BusConfig::default(),
             cache: CacheConfig::default(),
@@ -1881,6 +1915,29 @@ impl Config {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
+        if let Some(endpoint) = &self.tracing.otlp_endpoint {
+            match url::Url::parse(endpoint) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                _ => {
+                    return Err(invalid(
+                        "tracing.otlp_endpoint",
+                        "must be an http:// or https:// URL of an OTLP/HTTP receiver",
+                    ))
+                }
+            }
+        }
+        if !(0.0..=1.0).contains(&self.tracing.sample_ratio) {
+            return Err(invalid(
+                "tracing.sample_ratio",
+                "must be between 0.0 and 1.0",
+            ));
+        }
+        if self.tracing.service_name.trim().is_empty() {
+            return Err(invalid("tracing.service_name", "must not be empty"));
+        }
+        if self.tracing.export_timeout_ms == 0 {
+            return Err(invalid("tracing.export_timeout_ms", "must be positive"));
+        }
         Ok(())
     }
 
@@ -2169,6 +2226,47 @@ mod tests {
         c.reporting.schedule_poll_secs = 0;
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("reporting.schedule_poll_secs"), "{e}");
+    }
+
+    #[test]
+    fn span_export_settings_are_checked() {
+        assert!(
+            Config::default().tracing.otlp_endpoint.is_none(),
+            "off by default"
+        );
+        for (endpoint, ratio, name, key) in [
+            (
+                "ftp://collector:4318",
+                1.0,
+                "lanerunner",
+                "tracing.otlp_endpoint",
+            ),
+            ("collector:4318", 1.0, "lanerunner", "tracing.otlp_endpoint"),
+            (
+                "http://collector:4318",
+                1.5,
+                "lanerunner",
+                "tracing.sample_ratio",
+            ),
+            (
+                "http://collector:4318",
+                -0.1,
+                "lanerunner",
+                "tracing.sample_ratio",
+            ),
+            ("http://collector:4318", 0.5, " ", "tracing.service_name"),
+        ] {
+            let mut c = Config::default();
+            c.tracing.otlp_endpoint = Some(endpoint.into());
+            c.tracing.sample_ratio = ratio;
+            c.tracing.service_name = name.into();
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(key), "{endpoint} {ratio} {name:?}: {e}");
+        }
+        let mut c = Config::default();
+        c.tracing.otlp_endpoint = Some("https://traces.example.com/otlp/v1/traces".into());
+        c.tracing.sample_ratio = 0.0;
+        c.validate().unwrap();
     }
 
     #[test]

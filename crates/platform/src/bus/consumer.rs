@@ -25,6 +25,7 @@ use tracing::Instrument;
 
 use super::{Delivery, EventBus};
 use crate::outbox::OutboxSignal;
+use crate::telemetry::otel;
 use crate::{on_tx, Db, Tx};
 
 /// The most deliveries applied in one transaction.
@@ -263,6 +264,8 @@ async fn apply_in(
     if inserted == 0 {
         return Ok(false);
     }
+    // A consumer span, child of the span that wrote the event (a request's, or another
+    // consumer's); what the handler writes to its outbox names this span as its parent.
     let span = tracing::info_span!(
         "consume",
         group = %group,
@@ -270,8 +273,19 @@ async fn apply_in(
         event_type = %event.event_type,
         traceparent = event.trace.traceparent.as_deref().unwrap_or(""),
         request_id = event.trace.request_id.as_deref().unwrap_or(""),
+        otel.name = %format!("process {}", event.event_type),
+        otel.kind = "consumer",
+        messaging.operation.type = "process",
+        messaging.destination.name = %event.event_type,
+        messaging.consumer.group.name = %group,
+        messaging.message.id = %event.id,
     );
-    crate::http::middleware::in_trace(event.trace.clone(), handler.handle(event, tx))
+    otel::set_remote_parent(&span, event.trace.traceparent.as_deref());
+    let trace = lanerunner_core::TraceContext {
+        traceparent: otel::traceparent_of(&span).or_else(|| event.trace.traceparent.clone()),
+        request_id: event.trace.request_id.clone(),
+    };
+    crate::http::middleware::in_trace(trace, handler.handle(event, tx))
         .instrument(span)
         .await?;
     Ok(true)

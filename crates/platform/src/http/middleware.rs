@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use lanerunner_core::TraceContext;
 
 use super::Problem;
+use crate::telemetry::otel;
 
 /// Records `http_requests_total` and `http_request_duration_seconds` labelled by method,
 /// route template (never the raw path, which would explode the series count) and status.
@@ -21,6 +22,9 @@ pub async fn track_metrics(req: Request, next: Next) -> Response {
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
     let method = req.method().as_str().to_owned();
+    let span = tracing::Span::current();
+    span.record("http.route", route.as_str());
+    span.record("otel.name", format!("{method} {route}"));
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
@@ -34,14 +38,50 @@ tokio::task_local! {
 }
 
 /// Makes the request's id and W3C `traceparent` available to everything the handler does,
-/// so events written to the outbox carry the trace of the request that caused them.
-/// Must run inside the request-id layer.
+/// so events written to the outbox carry the trace of the request that caused them: the
+/// request span's own context when spans are exported (so consumers become its children),
+/// else the caller's header as it came. Must run inside the request-id layer and the
+/// request span ([`server_span`]).
 pub async fn capture_trace(req: Request, next: Next) -> Response {
     let trace = TraceContext {
-        traceparent: header_text(req.headers(), "traceparent"),
+        traceparent: otel::traceparent_of(&tracing::Span::current())
+            .or_else(|| header_text(req.headers(), otel::TRACEPARENT)),
         request_id: header_text(req.headers(), "x-request-id"),
     };
     REQUEST_TRACE.scope(trace, next.run(req)).await
+}
+
+/// The span of one HTTP request, continuing the caller's trace when it sent a
+/// `traceparent`. Named `GET /v1/loads/{id}` once routing knows the route
+/// ([`track_metrics`] records it), following OpenTelemetry's HTTP conventions.
+pub fn server_span(req: &Request, request_id: &str) -> tracing::Span {
+    let method = req.method().as_str();
+    let span = tracing::info_span!(
+        "http",
+        method = %method,
+        path = %req.uri().path(),
+        request_id = %request_id,
+        otel.name = %method,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = %method,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        url.path = %req.uri().path(),
+    );
+    otel::set_remote_parent(
+        &span,
+        header_text(req.headers(), otel::TRACEPARENT).as_deref(),
+    );
+    span
+}
+
+/// Records the answer on the request span; a 5xx marks the span as failed.
+pub fn record_response(status: axum::http::StatusCode, span: &tracing::Span) {
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
 }
 
 fn header_text(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {

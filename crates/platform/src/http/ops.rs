@@ -34,6 +34,17 @@ pub fn prometheus() -> PrometheusHandle {
                     ],
                 )
                 .expect("bucket list is not empty")
+                // Consumer lag is milliseconds when healthy and minutes during an outage or
+                // a backlog: buckets up to an hour, so quantiles past 10 s stay readable
+                // (`_lag_seconds` sorts before `_seconds`, so it wins for these).
+                .set_buckets_for_metric(
+                    Matcher::Suffix("_lag_seconds".into()),
+                    &[
+                        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                        120.0, 300.0, 600.0, 1800.0, 3600.0,
+                    ],
+                )
+                .expect("bucket list is not empty")
                 .set_buckets_for_metric(
                     Matcher::Suffix("_seconds".into()),
                     &[

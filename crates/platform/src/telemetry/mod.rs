@@ -4,50 +4,83 @@
 //! Elasticsearch ingest as is, with the request's trace and span ids). Every line passes through
 //! [`MaskCards`] first: a card number that reached a log message (pasted into a field an
 //! error quotes) is masked to its last four digits before it is written (PCI DSS 3.4).
+//! Spans go to an OpenTelemetry collector when `tracing.otlp_endpoint` is set (`otel.rs`).
 
 use std::io::Write;
 
+use tracing::Level;
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{EnvFilter, Layer as _};
 
-use crate::config::{LogConfig, LogFormat};
+use crate::config::{LogConfig, LogFormat, TracingConfig};
 
 pub mod ecs;
+pub mod otel;
 
-/// Installs the global subscriber. `RUST_LOG`, when set, overrides the configured level.
-pub fn init(config: &LogConfig) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.level));
-    let registry = tracing_subscriber::registry().with(filter);
-    let result = match config.format {
+/// Installs the global subscriber: the log lines of `log`, and when `tracing` names an OTLP
+/// receiver, the span exporter (returned, to flush at exit). `RUST_LOG`, when set,
+/// overrides the configured log level; it does not change what is exported. `services` are
+/// the services this process runs.
+pub fn init(
+    log: &LogConfig,
+    tracing: &TracingConfig,
+    services: &[&str],
+) -> anyhow::Result<Option<otel::Exporter>> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.level));
+    let exporter = otel::exporter(tracing, services)?;
+    // Spans at info and above, with the warnings and errors logged inside them as span
+    // events; the rest of the log stays in the log pipeline.
+    let exported = filter_fn(|meta| {
+        if meta.is_span() {
+            *meta.level() <= Level::INFO
+        } else {
+            *meta.level() <= Level::WARN
+        }
+    });
+    let registry = tracing_subscriber::registry()
+        .with(exporter.as_ref().map(|e| e.layer().with_filter(exported)));
+    let result = match log.format {
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_writer(MaskCards(std::io::stderr))
                     .json()
                     .flatten_event(true)
-                    .with_current_span(true),
+                    .with_current_span(true)
+                    .with_filter(filter),
             )
             .try_init(),
         LogFormat::Ecs => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_writer(MaskCards(std::io::stderr))
-                    .event_format(ecs::EcsFormat::default()),
+                    .event_format(ecs::EcsFormat::default())
+                    .with_filter(filter),
             )
             .try_init(),
         LogFormat::Human => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_writer(MaskCards(std::io::stderr))
-                    .with_target(false),
+                    .with_target(false)
+                    .with_filter(filter),
             )
             .try_init(),
     };
-    // Already initialised (tests start many apps in one process): keep the first.
-    let _ = result;
+    // Already initialised (tests start many apps in one process): keep the first, and
+    // export nothing from this caller.
+    match result {
+        Ok(()) => Ok(exporter),
+        Err(_) => {
+            if let Some(e) = exporter {
+                e.shutdown();
+            }
+            Ok(None)
+        }
+    }
 }
 
 /// A log writer that masks card numbers in what passes through it. The formatter writes

@@ -1,5 +1,5 @@
 //! The AMQP properties of a published event and the headers read back from a delivery
-//! (attempt count, dead-letter reason).
+//! (attempt count, dead-letter reason, the W3C `traceparent`).
 
 use super::*;
 
@@ -14,6 +14,14 @@ pub(super) fn properties(
         headers.insert(
             REASON_HEADER.into(),
             AMQPValue::LongString(LongString::from(reason)),
+        );
+    }
+    // The envelope carries the trace context; the header repeats it for tools that read
+    // AMQP headers (W3C's trace context for AMQP).
+    if let Some(traceparent) = &event.trace.traceparent {
+        headers.insert(
+            crate::telemetry::otel::TRACEPARENT.into(),
+            AMQPValue::LongString(LongString::from(traceparent.as_str())),
         );
     }
     BasicProperties::default()
