@@ -299,6 +299,12 @@ async fn a_promoted_synchronous_replica_takes_over_without_losing_an_acknowledge
         "every acknowledged load was posted"
     );
 
+    // A process that has not met the pair yet (`lanerunner backup`) finds the new primary.
+    let found = lanerunner_platform::db::primary_url(&url_of(&format!("{PRIMARY},{REPLICA}")))
+        .await
+        .unwrap();
+    assert_eq!(found, url_of(REPLICA));
+
     let app = Arc::into_inner(app).expect("the writers are done");
     app.stop().await;
     new_primary.close().await.unwrap();

@@ -76,21 +76,21 @@ pub async fn connect(config: &Config, schema: &str) -> anyhow::Result<Db> {
 
 /// Where `database.url` points: one server, or a host list whose primary is followed.
 enum Target {
-    One(PgConnectOptions),
+    One(Box<PgConnectOptions>),
     Many(Arc<Primary>),
 }
 
 impl Target {
     fn of(url: &str) -> anyhow::Result<Target> {
         Ok(match hosts::parse(url)? {
-            None => Target::One(PgConnectOptions::from_str(url)?),
+            None => Target::One(Box::new(PgConnectOptions::from_str(url)?)),
             Some(list) => Target::Many(Primary::of(url, list)?),
         })
     }
 
     async fn options(&self) -> anyhow::Result<PgConnectOptions> {
         Ok(match self {
-            Target::One(options) => options.clone(),
+            Target::One(options) => (**options).clone(),
             Target::Many(primary) => primary.options().await?,
         })
     }

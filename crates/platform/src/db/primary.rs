@@ -102,7 +102,9 @@ impl Primary {
 
     /// The URL of the current primary alone (for `pg_dump`), looking for it if need be.
     pub(super) async fn url(&self) -> Result<String, NoPrimary> {
-        let index = match self.state().current {
+        // Copied out first: the lock must not be held while `locate` takes it.
+        let current = self.state().current;
+        let index = match current {
             Some(i) => i,
             None => self.locate().await?.0,
         };
