@@ -115,6 +115,10 @@ bash scripts/mosquitto.sh
 # read-replica test; the machine's cluster on 5432 is not touched.
 bash scripts/pg-replica.sh
 
+# The failover test's own primary + synchronous replica (127.0.0.1:5442/5443): the test
+# kills one and promotes the other, and rebuilds the pair before each run.
+bash scripts/pg-ha.sh
+
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lanerunner-target}"
 
 # Licences, bans and sources of every dependency (deny.toml), and the binary's SBOM.

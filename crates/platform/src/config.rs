@@ -871,7 +871,10 @@ impl Default for CacheConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
-    /// `postgres://…` selects PostgreSQL; unset means SQLite files under `data_dir`.
+    /// `postgres://…` selects PostgreSQL; unset means SQLite files under `data_dir`. A
+    /// libpq-style host list (`postgres://u:p@db-a:5432,db-b:5432/lanerunner`) names a
+    /// primary and its standbys: writes go to the first host that accepts them, and every
+    /// pool follows a failover to the promoted standby by itself.
     pub url: Option<String>,
     /// A streaming replica of `url` (`postgres://…`, same database name) for reads that
     /// tolerate lag: load-board rebuilds, truck search, reports. Unset: the primary serves
@@ -1302,6 +1305,9 @@ impl Config {
                     "database.url",
                     "must be a postgres:// URL (leave unset for embedded SQLite)",
                 ));
+            }
+            if let Err(e) = crate::db::hosts::parse(url) {
+                return Err(invalid("database.url", e.to_string()));
             }
         }
         if let Some(url) = &self.database.read_url {
@@ -2041,6 +2047,20 @@ mod tests {
         c.database.url = Some("mysql://x".into());
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn a_host_list_is_a_valid_database_url_when_well_formed() {
+        let mut c = Config::default();
+        c.database.url =
+            Some("postgres://u@db-a:5432,db-b:5432/lr?target_session_attrs=read-write".into());
+        c.validate().unwrap();
+        c.database.url = Some("postgres://u@db-a:5432,db-b:x/lr".into());
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("database.url") && err.contains("\"x\""),
+            "{err}"
+        );
     }
 
     #[test]

@@ -11,10 +11,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::str::FromStr as _;
 
 use anyhow::Context as _;
-use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _, Row as _};
 
@@ -108,9 +106,11 @@ async fn sqlite_migration_version(conn: &mut sqlx::SqliteConnection) -> anyhow::
 }
 
 /// `pg_dump` and `pg_restore` get the URL without its password (which would show in the
-/// process list) and the password through `PGPASSWORD`.
-fn pg_command(program: &str, url: &str) -> anyhow::Result<tokio::process::Command> {
-    let mut parsed = url::Url::parse(url).context("database.url is not a URL")?;
+/// process list) and the password through `PGPASSWORD`; with a host list in `database.url`,
+/// the URL of the current primary alone.
+async fn pg_command(program: &str, url: &str) -> anyhow::Result<tokio::process::Command> {
+    let url = lanerunner_platform::db::primary_url(url).await?;
+    let mut parsed = url::Url::parse(&url).context("database.url is not a URL")?;
     let password = parsed.password().map(str::to_string);
     let _ = parsed.set_password(None);
     let mut cmd = tokio::process::Command::new(program);
@@ -131,7 +131,10 @@ fn percent_decode(s: &str) -> String {
 }
 
 async fn pg_connect(url: &str) -> anyhow::Result<sqlx::PgConnection> {
-    Ok(PgConnectOptions::from_str(url)?.connect().await?)
+    Ok(lanerunner_platform::db::primary_options(url)
+        .await?
+        .connect()
+        .await?)
 }
 
 async fn existing_schemas(
@@ -180,7 +183,7 @@ async fn copy_postgres(
         return Ok((entries, Vec::new()));
     }
     let target = scratch.join("postgres.dump");
-    let mut cmd = pg_command("pg_dump", url)?;
+    let mut cmd = pg_command("pg_dump", url).await?;
     cmd.args([
         "--format=custom",
         "--no-owner",
@@ -342,7 +345,7 @@ pub async fn put_back(
             }
             conn.close().await?;
             for (_, file) in staged {
-                let mut cmd = pg_command("pg_restore", url)?;
+                let mut cmd = pg_command("pg_restore", url).await?;
                 cmd.args([
                     "--single-transaction",
                     "--exit-on-error",

@@ -1,12 +1,15 @@
 //! Opening a service's pool on the configured backend.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Executor};
 
+use super::hosts;
+use super::primary::Primary;
 use super::Db;
 use crate::config::Config;
 
@@ -36,7 +39,8 @@ pub async fn connect(config: &Config, schema: &str) -> anyhow::Result<Db> {
             Ok(Db::Sqlite(pool))
         }
         Some(url) => {
-            let base = PgConnectOptions::from_str(url)?;
+            let target = Target::of(url)?;
+            let base = target.options().await?;
             // The schema must exist before a pool whose search_path names it is useful.
             let mut bootstrap = base.connect().await?;
             let created = bootstrap
@@ -51,14 +55,61 @@ pub async fn connect(config: &Config, schema: &str) -> anyhow::Result<Db> {
                 }
             }
             let options = base.options([("search_path", schema)]);
-            let pool = PgPoolOptions::new()
+            let pool_options = PgPoolOptions::new()
                 .max_connections(config.database.max_connections)
-                .acquire_timeout(acquire)
-                .connect_with(options)
-                .await?;
+                .acquire_timeout(acquire);
+            let pool = match &target {
+                Target::One(_) => pool_options.connect_with(options).await?,
+                Target::Many(primary) => {
+                    let pool = primary
+                        .guard(pool_options)
+                        .connect_with(options.clone())
+                        .await?;
+                    primary.follow(&pool, options);
+                    pool
+                }
+            };
             Ok(Db::Postgres(pool))
         }
     }
+}
+
+/// Where `database.url` points: one server, or a host list whose primary is followed.
+enum Target {
+    One(Box<PgConnectOptions>),
+    Many(Arc<Primary>),
+}
+
+impl Target {
+    fn of(url: &str) -> anyhow::Result<Target> {
+        Ok(match hosts::parse(url)? {
+            None => Target::One(Box::new(PgConnectOptions::from_str(url)?)),
+            Some(list) => Target::Many(Primary::of(url, list)?),
+        })
+    }
+
+    async fn options(&self) -> anyhow::Result<PgConnectOptions> {
+        Ok(match self {
+            Target::One(options) => (**options).clone(),
+            Target::Many(primary) => primary.options().await?,
+        })
+    }
+}
+
+/// Connect options for the server that accepts writes at `url`: `url` itself when it names
+/// one host; with a host list, the current primary (probing the hosts if need be). For the
+/// tools that open a connection of their own (backups, restores).
+pub async fn primary_options(url: &str) -> anyhow::Result<PgConnectOptions> {
+    Target::of(url)?.options().await
+}
+
+/// [`primary_options`] as a URL naming one host, for the PostgreSQL tools (`pg_dump`,
+/// `pg_restore`): libpq reads host lists too, but would pick the first host that answers.
+pub async fn primary_url(url: &str) -> anyhow::Result<String> {
+    Ok(match Target::of(url)? {
+        Target::One(_) => url.to_string(),
+        Target::Many(primary) => primary.url().await?,
+    })
 }
 
 /// The pool for reads that tolerate replication lag: the replica at `database.read_url`
