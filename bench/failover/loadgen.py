@@ -5,6 +5,9 @@ Threads loop over a mix of idempotent searches (GET /v1/loads/search) and load c
 connection error, 502, 503, 504) with the same key, up to 5 times, as a real integration
 should; every first answer and every final one is recorded with its phase, so the report
 shows both what the balancer let through and what a retrying client ends up with.
+A first or final answer that is neither 2xx nor retryable is also kept with its problem+json
+(`type`, `detail`), its key and every attempt's status, so a refusal can be traced to the
+rule that made it and to the instances' and the balancer's logs.
 Phases are read from a file the driver script writes ("steady", "sigterm", "kill", ...).
 
     python3 loadgen.py BASE_URL SECONDS THREADS PHASE_FILE OUT_JSON
@@ -68,7 +71,17 @@ def load(ref):
 
 records = []  # (phase, kind, first_status, final_status, attempts, seconds)
 created = {}  # idempotency key -> load id (final 201s)
+refusals = []  # first or final answers neither 2xx nor retryable, with their problem+json
 lock = threading.Lock()
+
+
+def problem(status, data):
+    """The problem+json's type and detail, or the start of whatever else the body was."""
+    try:
+        p = json.loads(data)
+        return {"status": status, "type": p.get("type"), "detail": p.get("detail")}
+    except (ValueError, AttributeError):
+        return {"status": status, "type": None, "detail": data[:200].decode("utf-8", "replace")}
 
 
 def worker(token, n, deadline):
@@ -86,6 +99,8 @@ def worker(token, n, deadline):
         p = phase()
         started = time.time()
         first = final = None
+        first_problem = None
+        statuses = []
         attempts = 0
         data = b""
         while attempts < 5:
@@ -96,8 +111,11 @@ def worker(token, n, deadline):
                 status = 0  # connection refused, reset or closed before an answer
                 c.close()
                 c = conn()
+            statuses.append(status)
+            refused = status != 0 and status not in RETRYABLE and not 200 <= status < 300
             if first is None:
                 first = status
+                first_problem = problem(status, data) if refused else None
             final = status
             if status not in RETRYABLE and status != 0:
                 break
@@ -107,6 +125,12 @@ def worker(token, n, deadline):
             records.append((p, "POST" if write else "GET", first, final, attempts, elapsed))
             if write and final == 201:
                 created[key] = json.loads(data)["id"]
+            final_refused = final != 0 and final not in RETRYABLE and not 200 <= final < 300
+            if first_problem or final_refused:
+                refusals.append({"phase": p, "method": method, "key": key if write else None,
+                                 "reference": body["reference"] if write else None,
+                                 "at": started, "statuses": statuses, "first": first_problem,
+                                 "final": problem(final, data) if final_refused else None})
 
 
 token = signup()
@@ -116,4 +140,4 @@ for t in ts:
     t.start()
 for t in ts:
     t.join()
-json.dump({"records": records, "created": created}, open(out, "w"))
+json.dump({"records": records, "created": created, "refusals": refusals}, open(out, "w"))

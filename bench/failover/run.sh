@@ -10,6 +10,11 @@
 #   cargo build --release -p lanerunner
 #   bash bench/failover/run.sh            # FAILOVER_BIN=… to use another binary
 #
+# FAILOVER_KEEP=1 keeps the working directory (instance logs a.log/b.log, HAProxy's request
+# log haproxy.log with each request's server, retries and Idempotency-Key, out.json) and
+# prints its path, to trace a refusal the report lists; FAILOVER_LOG_LEVEL=info (default
+# warn) makes the instances log every request.
+#
 # Needs PostgreSQL, RabbitMQ and Redis on loopback (as scripts/test.sh leaves them) and
 # HAProxy (Debian `haproxy`; installed when missing). Listens on 127.0.0.1:18080-18082.
 set -euo pipefail
@@ -25,6 +30,14 @@ work="$(mktemp -d /tmp/lanerunner-failover.XXXXXX)"
 ns="lrfo$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 db="lr_failover_$ns"
 admin="postgres://postgres@127.0.0.1:5432/postgres"
+# Each instance opens a pool per service (16, up to database.max_connections = 10 each), and
+# pools grow under load: with PostgreSQL's default of 100 the second instance, or A's
+# restart, fails with "too many clients". scripts/test.sh raises it to 400.
+max_conn="$(psql "$admin" -Atc 'show max_connections')"
+if (( max_conn < 400 )) && [[ -z "${LANERUNNER_DATABASE__MAX_CONNECTIONS:-}" ]]; then
+    echo "PostgreSQL allows $max_conn connections; two instances may need more: raise it" \
+        "(scripts/test.sh sets 400) or set LANERUNNER_DATABASE__MAX_CONNECTIONS (3 fits 100)" >&2
+fi
 psql "$admin" -qc "CREATE DATABASE $db"
 pids=()
 cleanup() {
@@ -32,7 +45,7 @@ cleanup() {
     [[ -f "$work/haproxy.pid" ]] && kill "$(cat "$work/haproxy.pid")" 2>/dev/null || true
     sleep 0.5
     psql "$admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
-    rm -rf "$work"
+    if [[ -n "${FAILOVER_KEEP:-}" ]]; then echo "kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -40,13 +53,15 @@ export LANERUNNER_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
 export LANERUNNER_BUS__BACKEND=rabbitmq LANERUNNER_BUS_URL="amqp://guest:guest@127.0.0.1:5672/%2f" LANERUNNER_BUS__NAMESPACE="$ns"
 export LANERUNNER_CACHE__BACKEND=redis LANERUNNER_CACHE_URL="redis://127.0.0.1:6379" LANERUNNER_CACHE__PREFIX="$ns:"
 export LANERUNNER_STORAGE__KEYRING_FILE="$work/keyring.json"
-export LANERUNNER_HTTP__RATE_LIMIT_PER_MINUTE=0 LANERUNNER_LOG_LEVEL=warn
+export LANERUNNER_HTTP__RATE_LIMIT_PER_MINUTE=0 LANERUNNER_LOG_LEVEL="${FAILOVER_LOG_LEVEL:-warn}"
 export LANERUNNER_AUTH__MAX_ACCOUNT_FLOWS_PER_ADDRESS=1000
 
 declare -A pid_of
 start() { # start NAME PORT
     mkdir -p "$work/$1"
-    LANERUNNER_LISTEN="127.0.0.1:$2" LANERUNNER_DATA_DIR="$work/$1" "$BIN" serve >"$work/$1.log" 2>&1 &
+    # Appended: a restarted instance keeps the log of its first life.
+    echo "--- starting $1 at $(date -u +%T.%N)" >>"$work/$1.log"
+    LANERUNNER_LISTEN="127.0.0.1:$2" LANERUNNER_DATA_DIR="$work/$1" "$BIN" serve >>"$work/$1.log" 2>&1 &
     pid_of[$1]=$!
     pids+=($!)
     for _ in $(seq 1 300); do
@@ -61,19 +76,26 @@ start b 18082
 cat >"$work/haproxy.cfg" <<CFG
 global
     maxconn 4096
+    log stdout format raw local0
 defaults
     mode http
+    log global
+    # Which server answered, after how many retries (+ when redispatched), and the key.
+    option httplog
     timeout connect 1s
     timeout client 30s
     timeout server 30s
     # Retry on another instance what never reached one, or what an instance dropped
-    # without answering; HAProxy resends only idempotent requests after they were sent.
+    # without answering. Beyond conn-failure HAProxy resends any request it buffered, POSTs
+    # included (its manual: the application must protect against replays): creations are
+    # safe here because they carry an Idempotency-Key, searches because they only read.
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response response-timeout 503
     option http-server-close
 frontend api
     bind 127.0.0.1:18080
+    http-request capture req.hdr(idempotency-key) len 40
     default_backend lanerunner
 backend lanerunner
     balance roundrobin
@@ -83,7 +105,10 @@ backend lanerunner
     server a 127.0.0.1:18081 check
     server b 127.0.0.1:18082 check
 CFG
-haproxy -f "$work/haproxy.cfg" -D -p "$work/haproxy.pid"
+# In the foreground (in the background of this script) so its log can go to a file.
+haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
+echo $! >"$work/haproxy.pid"
+for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:18080/readyz >/dev/null 2>&1 && break; sleep 0.1; done
 
 phase="$work/phase"
 echo steady >"$phase"
@@ -127,4 +152,10 @@ bad = [r for r in recs if r[3] not in (200, 201)]
 if bad:
     from collections import Counter
     print("Final answers not OK:", dict(Counter((r[0], r[1], r[3]) for r in bad)))
+# Answers neither 2xx nor retryable, first or final, with the problem+json that explains them.
+for x in d.get("refusals", []):
+    print(f"Refused ({x['phase']}, {x['method']}, attempts {x['statuses']}, key {x['key']}, reference {x['reference']}):")
+    for which in ("first", "final"):
+        if x[which]:
+            print(f"  {which}: {x[which]['status']} {x[which]['type']}: {x[which]['detail']}")
 PY

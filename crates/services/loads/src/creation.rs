@@ -17,8 +17,9 @@ use crate::service::{require_shipper_side, Loads};
 use crate::store::{self, CorruptRow, HistoryRow, LoadRow, StoredResponse};
 use crate::views::LoadView;
 
-/// The `Idempotency-Key` header's rules: one line of at most 200 characters.
-const IDEMPOTENCY_KEY: Text = Text::line(200).required();
+/// The `Idempotency-Key` header's rules: one line of at most 200 characters. A token, not
+/// typed text: a random key can look like a card number (see `Text::token`).
+const IDEMPOTENCY_KEY: Text = Text::token(200).required();
 
 /// The one response a create gives, and replays for a repeated Idempotency-Key: `201
 /// Created` with the load (its version is the `ETag`).
