@@ -553,15 +553,17 @@ async fn one_trace_follows_a_request_over_rabbitmq_and_kafka_into_another_proces
         .unwrap();
     assert_eq!(posted.status(), StatusCode::OK);
 
+    // Posting also changes the load's status; the consumer spans of `load.posted` are the
+    // ones looked for.
     let consumed_by = |spans: &[ExportedSpan], group: &str| {
+        let attribute = |s: &ExportedSpan, key: &str| s.attributes.get(key).cloned();
         spans
             .iter()
             .find(|s| {
                 s.kind == 5
-                    && s.attributes
-                        .get("messaging.consumer.group.name")
-                        .map(String::as_str)
-                        == Some(group)
+                    && attribute(s, "messaging.consumer.group.name").as_deref() == Some(group)
+                    && attribute(s, "messaging.destination.name").as_deref()
+                        == Some("load.posted.v1")
             })
             .cloned()
     };

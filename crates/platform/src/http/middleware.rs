@@ -24,7 +24,7 @@ pub async fn track_metrics(req: Request, next: Next) -> Response {
     let method = req.method().as_str().to_owned();
     let span = tracing::Span::current();
     span.record("http.route", route.as_str());
-    span.record("otel.name", format!("{method} {route}"));
+    otel::rename(&span, format!("{method} {route}"));
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);

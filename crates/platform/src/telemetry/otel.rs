@@ -124,6 +124,17 @@ pub fn set_remote_parent(span: &tracing::Span, traceparent: Option<&str>) {
     }
 }
 
+/// Renames `span`'s OpenTelemetry span (a request's, once routing knows its route).
+/// Recording `otel.name` does not do it: the layer applies names only before the span's
+/// context exists, and the context is made as soon as the request starts.
+pub fn rename(span: &tracing::Span, name: String) {
+    let context = span.context();
+    let otel_span = context.span();
+    if otel_span.span_context().is_valid() {
+        otel_span.update_name(name);
+    }
+}
+
 /// The W3C `traceparent` naming `span` as the parent of what it causes, or `None` when the
 /// span has no OpenTelemetry context (tracing is off, or the span was filtered out).
 pub fn traceparent_of(span: &tracing::Span) -> Option<String> {
@@ -170,6 +181,7 @@ mod tests {
             let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
             let span = tracing::info_span!("request");
             set_remote_parent(&span, Some(caller));
+            rename(&span, "GET /v1/loads/{id}".into());
             let next = traceparent_of(&span).expect("a context");
             let parts: Vec<&str> = next.split('-').collect();
             assert_eq!(parts.len(), 4, "{next}");
