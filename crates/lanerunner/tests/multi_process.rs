@@ -126,6 +126,23 @@ impl Serve {
         res.json().await.unwrap()
     }
 
+    /// A draft load from Dallas (in three days) to Atlanta; its id.
+    async fn draft_load(&self, reference: &str, token: &str) -> String {
+        let day = |d: i64, h: u32| {
+            format!(
+                "{}T{h:02}:00:00",
+                (chrono::Utc::now().date_naive() + chrono::Duration::days(d)).format("%Y-%m-%d")
+            )
+        };
+        let load = json!({"reference": reference, "equipment": "V", "trailer_length_ft": 53, "weight_lbs": 40000, "commodity": "paper",
+            "stops": [{"kind": "pickup", "location": {"place": "Dallas, TX"}, "window": {"start": day(3, 8), "end": day(3, 14)}},
+                      {"kind": "delivery", "location": {"place": "Atlanta, GA"}, "appointment": day(5, 9)}]});
+        let res = self.post("/v1/loads", &load, Some(token)).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let created: Value = res.json().await.unwrap();
+        created["id"].as_str().unwrap().to_string()
+    }
+
     /// SIGKILL: no graceful shutdown, nothing flushed.
     fn kill(&mut self) {
         let _ = self.child.kill();
@@ -235,22 +252,7 @@ async fn two_serve_processes_share_postgres_rabbitmq_and_redis() {
         broker["tokens"]["access_token"].as_str().unwrap(),
         carrier["tokens"]["access_token"].as_str().unwrap(),
     );
-    let day = |d: i64, h: u32| {
-        format!(
-            "{}T{h:02}:00:00",
-            (chrono::Utc::now().date_naive() + chrono::Duration::days(d)).format("%Y-%m-%d")
-        )
-    };
-    let load = json!({"reference": "MP-1", "equipment": "V", "trailer_length_ft": 53, "weight_lbs": 40000, "commodity": "paper",
-        "stops": [{"kind": "pickup", "location": {"place": "Dallas, TX"}, "window": {"start": day(3, 8), "end": day(3, 14)}},
-                  {"kind": "delivery", "location": {"place": "Atlanta, GA"}, "appointment": day(5, 9)}]});
-    let created: Value = a
-        .post("/v1/loads", &load, Some(bt))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap();
+    let id = a.draft_load("MP-1", bt).await;
     assert_eq!(
         a.post(&format!("/v1/loads/{id}/post"), &json!({}), Some(bt))
             .await
@@ -523,22 +525,7 @@ async fn one_trace_follows_a_request_over_rabbitmq_and_kafka_into_another_proces
 
     let broker = edge.signup("traced@example.com", "broker").await;
     let token = broker["tokens"]["access_token"].as_str().unwrap();
-    let day = |d: i64, h: u32| {
-        format!(
-            "{}T{h:02}:00:00",
-            (chrono::Utc::now().date_naive() + chrono::Duration::days(d)).format("%Y-%m-%d")
-        )
-    };
-    let load = json!({"reference": "TR-1", "equipment": "V", "trailer_length_ft": 53, "weight_lbs": 40000, "commodity": "paper",
-        "stops": [{"kind": "pickup", "location": {"place": "Dallas, TX"}, "window": {"start": day(3, 8), "end": day(3, 14)}},
-                  {"kind": "delivery", "location": {"place": "Atlanta, GA"}, "appointment": day(5, 9)}]});
-    let created: Value = edge
-        .post("/v1/loads", &load, Some(token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap();
+    let id = edge.draft_load("TR-1", token).await;
 
     let trace_id = uuid::Uuid::new_v4().simple().to_string();
     let client_span = "00f067aa0ba902b7";
