@@ -64,7 +64,11 @@ fn find(text: &str) -> Vec<(usize, usize, String)> {
             }
         }
         let followed_by_word = end < bytes.len() && bytes[end].is_ascii_alphabetic();
-        if (13..=19).contains(&digits.len()) && !followed_by_word && luhn(&digits) {
+        if (13..=19).contains(&digits.len())
+            && !followed_by_word
+            && !in_uuid(bytes, start, end)
+            && luhn(&digits)
+        {
             let last4: String = digits[digits.len() - 4..]
                 .iter()
                 .map(|d| char::from(b'0' + d))
@@ -74,6 +78,28 @@ fn find(text: &str) -> Vec<(usize, usize, String)> {
         i = end.max(i + 1);
     }
     found
+}
+
+/// Whether `start..end` lies inside a UUID (`8-4-4-4-12` hex digits). About one random
+/// UUID in 14,000 has three leading or two trailing groups of digits only that pass the
+/// Luhn check (`78198485-2950-4852-afc0-…`); request ids, event ids and idempotency keys
+/// are UUIDs, and masking them would break the lines and messages that quote them.
+fn in_uuid(bytes: &[u8], start: usize, end: usize) -> bool {
+    let part = |b: &u8| b.is_ascii_hexdigit() || *b == b'-';
+    let from = bytes[..start]
+        .iter()
+        .rposition(|b| !part(b))
+        .map_or(0, |i| i + 1);
+    let to = bytes[end..]
+        .iter()
+        .position(|b| !part(b))
+        .map_or(bytes.len(), |i| end + i);
+    let token = &bytes[from..to];
+    token.len() == 36
+        && token.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// The Luhn (mod 10) check every card number passes.
@@ -96,7 +122,7 @@ pub fn luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    !digits.is_empty() && sum % 10 == 0
+    !digits.is_empty() && sum.is_multiple_of(10)
 }
 
 #[cfg(test)]
@@ -117,6 +143,12 @@ mod tests {
             assert!(!m.contains("4242424242") && !m.contains("1111 1111"), "{m}");
             assert!(contains(text));
         }
+        // A card number next to a UUID, or dashed like one but not one, is still masked.
+        assert_eq!(
+            mask("id 78198485-2950-4852-afc0-f7127edd1da4: 5555-5555-5555-4444"),
+            "id 78198485-2950-4852-afc0-f7127edd1da4: [card ••••4444]"
+        );
+        assert!(contains("78198485-2950-4852-afc0"));
         assert_eq!(
             mask("card 4242424242424242 and 5555555555554444"),
             "card [card ••••4242] and [card ••••4444]"
@@ -132,6 +164,9 @@ mod tests {
             "MC 123456, DOT 1234567",
             "ref ABC4242424242424242",
             "12345678901234567890123",
+            // UUIDs whose leading or trailing digit groups pass the Luhn check.
+            "request 78198485-2950-4852-afc0-f7127edd1da4 failed",
+            "event 0f7a1c2e-9b3d-4c52-4111-111111111111",
             "",
         ] {
             assert_eq!(mask(text), text, "{text}");
