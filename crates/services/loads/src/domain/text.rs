@@ -160,15 +160,21 @@ mod tests {
 
     #[test]
     fn a_generated_key_that_looks_like_a_card_is_a_token_not_typed_text() {
-        // The key a failover benchmark client sent, refused as a card number before tokens:
-        // 7819848529504852 passes the Luhn check.
-        let key = "78198485-2950-4852-afc0-f7127edd1da4";
+        // The key a failover benchmark client sent was refused as a card number
+        // (7819848529504852 passes the Luhn check); a whole UUID no longer is, anywhere.
+        let uuid = "78198485-2950-4852-afc0-f7127edd1da4";
+        assert!(!lanerunner_core::pan::contains(uuid));
+        // A generated key of another shape can still look like a card: refused as typed
+        // text, accepted as a token.
+        let key = "78198485-2950-4852-retry";
         assert!(lanerunner_core::pan::contains(key));
         let mut errs = Violations::default();
         assert!(!Text::line(200).check(&mut errs, "reference", key));
         let token = Text::token(200).required();
         let mut errs = Violations::default();
-        assert!(token.check(&mut errs, "Idempotency-Key", key), "{errs}");
+        for good in [uuid, key] {
+            assert!(token.check(&mut errs, "Idempotency-Key", good), "{errs}");
+        }
         // Its other rules hold.
         let long = "k".repeat(201);
         for bad in ["k\t1", "", long.as_str()] {
