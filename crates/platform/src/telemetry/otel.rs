@@ -96,8 +96,9 @@ impl Exporter {
     {
         tracing_opentelemetry::layer()
             .with_tracer(self.provider.tracer("lanerunner"))
-            // Log lines inside a span are the log pipeline's; the exporter sends spans, and
-            // their warnings and errors as span events (see `init`'s filter).
+            // No source file, line or thread name on every span: they grow each export and
+            // say nothing a trace needs (which log lines become span events is `init`'s
+            // filter).
             .with_location(false)
             .with_threads(false)
     }
