@@ -1,9 +1,10 @@
 //! One grid cell's loads, stored column by column so that a scan touches only the bytes
-//! each filter needs.
+//! each filter needs, in chunks of [`CHUNK`] rows, each with a [`Zone`] that lets a search
+//! skip the whole chunk.
 
 use lanerunner_geo::LatLon;
 
-use crate::circle::cos_lat;
+use crate::circle::unit_vector;
 use crate::load::{region_code_of, region_index, IndexedLoad};
 
 #[derive(Debug, Default, Clone)]
@@ -11,8 +12,11 @@ pub(crate) struct Cell {
     pub ids: Vec<u128>,
     pub olat: Vec<f64>,
     pub olon: Vec<f64>,
-    /// `cos(origin latitude)`, precomputed for the haversine.
-    pub ocos: Vec<f64>,
+    /// The origin as a unit vector (`circle::unit_vector`): radius tests and deadhead
+    /// read these, `olat`/`olon` are kept only to give back what was indexed.
+    pub ox: Vec<f64>,
+    pub oy: Vec<f64>,
+    pub oz: Vec<f64>,
     pub dlat: Vec<f64>,
     pub dlon: Vec<f64>,
     pub start: Vec<i64>,
@@ -28,6 +32,50 @@ pub(crate) struct Cell {
     pub ostate: Vec<u8>,
     pub dstate: Vec<u8>,
     pub full: Vec<u8>,
+    /// One per [`CHUNK`] rows.
+    pub zones: Vec<Zone>,
+    /// Rows pushed, changed or removed since the cell was last clustered.
+    changes: usize,
+}
+
+/// Rows per chunk: the unit of the zone maps and of the scan's branch-free prefilter.
+pub(crate) const CHUNK: usize = 256;
+
+/// Bounds on what the rows of one chunk hold, so that a search skips every chunk none of
+/// whose rows can pass its column filters. Rows are clustered by pickup start, so a
+/// search with a pickup range (most of them) reads only the chunks picking up around it.
+/// A change only ever widens a zone (a removed row leaves it as wide as it was), which
+/// keeps skipping correct; clustering again recomputes them tight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Zone {
+    pub min_start: i64,
+    pub max_end: i64,
+    pub max_rpm: f32,
+    pub min_weight: u32,
+    /// Union of the rows' equipment bits.
+    pub equip: u16,
+    /// Bit `full as u8` set for every size present.
+    pub sizes: u8,
+}
+
+impl Zone {
+    const EMPTY: Zone = Zone {
+        min_start: i64::MAX,
+        max_end: i64::MIN,
+        max_rpm: f32::NEG_INFINITY,
+        min_weight: u32::MAX,
+        equip: 0,
+        sizes: 0,
+    };
+
+    fn widen(&mut self, cell: &Cell, i: usize) {
+        self.min_start = self.min_start.min(cell.start[i]);
+        self.max_end = self.max_end.max(cell.end[i]);
+        self.max_rpm = self.max_rpm.max(cell.rpm[i]);
+        self.min_weight = self.min_weight.min(cell.weight[i]);
+        self.equip |= cell.equip[i];
+        self.sizes |= 1 << cell.full[i];
+    }
 }
 
 macro_rules! each_column {
@@ -45,7 +93,15 @@ macro_rules! each_column {
             $body;
         }
         {
-            let $c = &mut $self.ocos;
+            let $c = &mut $self.ox;
+            $body;
+        }
+        {
+            let $c = &mut $self.oy;
+            $body;
+        }
+        {
+            let $c = &mut $self.oz;
             $body;
         }
         {
@@ -120,10 +176,58 @@ impl Cell {
 
     /// Appends a validated load; returns its row.
     pub fn push(&mut self, l: &IndexedLoad) -> u32 {
+        let row = self.push_row(l);
+        self.widen_zone(row as usize);
+        self.changes += 1;
+        row
+    }
+
+    /// Widens the zone of row `i`'s chunk (adding the zone if the chunk is new).
+    fn widen_zone(&mut self, i: usize) {
+        let k = i / CHUNK;
+        if self.zones.len() <= k {
+            self.zones.resize(k + 1, Zone::EMPTY);
+        }
+        let mut z = self.zones[k];
+        z.widen(self, i);
+        self.zones[k] = z;
+    }
+
+    /// Drops the zones of chunks that no longer hold a row.
+    fn trim_zones(&mut self) {
+        self.zones.truncate(self.len().div_ceil(CHUNK));
+    }
+
+    /// Whether enough has changed since the cell was clustered that its zones have
+    /// grown loose: then [`Cell::cluster`] is worth its `O(n log n)`.
+    pub fn needs_clustering(&self) -> bool {
+        self.changes > self.len().max(4 * CHUNK)
+    }
+
+    /// Sorts the rows by pickup start and recomputes every zone. Rows move: the caller
+    /// re-points its id map (row `i` now holds `ids[i]`).
+    pub fn cluster(&mut self) {
+        let mut order: Vec<u32> = (0..self.len() as u32).collect();
+        order.sort_by_key(|&i| (self.start[i as usize], self.end[i as usize]));
+        each_column!(self, col => {
+            let sorted = order.iter().map(|&i| col[i as usize]).collect();
+            *col = sorted;
+        });
+        self.zones.clear();
+        for i in 0..self.len() {
+            self.widen_zone(i);
+        }
+        self.changes = 0;
+    }
+
+    fn push_row(&mut self, l: &IndexedLoad) -> u32 {
         self.ids.push(l.id);
         self.olat.push(l.origin.lat);
         self.olon.push(l.origin.lon);
-        self.ocos.push(cos_lat(l.origin.lat));
+        let [x, y, z] = unit_vector(l.origin);
+        self.ox.push(x);
+        self.oy.push(y);
+        self.oz.push(z);
         self.dlat.push(l.dest.lat);
         self.dlon.push(l.dest.lon);
         self.start.push(l.pickup_start);
@@ -145,17 +249,25 @@ impl Cell {
 
     /// Overwrites row `i` with a load that stays in this cell.
     pub fn set(&mut self, i: usize, l: &IndexedLoad) {
-        self.push(l);
+        self.push_row(l);
         let last = self.len() - 1;
         each_column!(self, col => col.swap(i, last));
         each_column!(self, col => { col.pop(); });
+        self.widen_zone(i);
+        self.changes += 1;
     }
 
     /// Removes row `i` by moving the last row into it; returns the id now at row `i`
     /// (if a row moved).
     pub fn swap_remove(&mut self, i: usize) -> Option<u128> {
         each_column!(self, col => { col.swap_remove(i); });
-        self.ids.get(i).copied()
+        self.changes += 1;
+        let moved = self.ids.get(i).copied();
+        if moved.is_some() {
+            self.widen_zone(i);
+        }
+        self.trim_zones();
+        moved
     }
 
     pub fn get(&self, i: usize) -> IndexedLoad {
@@ -185,7 +297,9 @@ impl Cell {
         b(&self.ids)
             + b(&self.olat)
             + b(&self.olon)
-            + b(&self.ocos)
+            + b(&self.ox)
+            + b(&self.oy)
+            + b(&self.oz)
             + b(&self.dlat)
             + b(&self.dlon)
             + b(&self.start)
@@ -200,5 +314,6 @@ impl Cell {
             + b(&self.ostate)
             + b(&self.dstate)
             + b(&self.full)
+            + b(&self.zones)
     }
 }

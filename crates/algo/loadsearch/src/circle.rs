@@ -12,6 +12,19 @@ pub struct Circle {
     cos_lat: f64,
     /// Haversine term `hav(d / R)` of the radius: a point is inside iff its term is `<=`.
     hav_max: f64,
+    /// The centre as a unit vector, for [`Circle::hav_unit`].
+    unit: [f64; 3],
+}
+
+/// A point on the unit sphere. The haversine term between two points is a quarter of the
+/// squared chord between their unit vectors (`hav θ = (1 − cos θ) / 2 = |a − b|² / 4`), so
+/// with the vector stored per load a radius test costs three multiplications instead of
+/// two sines, and vectorises.
+#[inline]
+pub fn unit_vector(p: LatLon) -> [f64; 3] {
+    let (lat, lon) = (p.lat.to_radians(), p.lon.to_radians());
+    let c = lat.cos();
+    [c * lon.cos(), c * lon.sin(), lat.sin()]
 }
 
 /// `cos(latitude)`, the factor every haversine evaluation needs per point.
@@ -44,6 +57,7 @@ impl Circle {
             radius_miles,
             cos_lat: cos_lat(center.lat),
             hav_max: half_angle.sin().powi(2),
+            unit: unit_vector(center),
         })
     }
 
@@ -55,6 +69,15 @@ impl Circle {
         let s1 = dp.sin();
         let s2 = dl.sin();
         s1 * s1 + self.cos_lat * cos_lat * s2 * s2
+    }
+
+    /// The haversine term between the centre and a point given as its [`unit_vector`]:
+    /// equal to [`Circle::hav`] up to rounding (relative differences near 1e-12), and
+    /// what the index and the reference both use for the origin radius and deadhead.
+    #[inline(always)]
+    pub fn hav_unit(&self, x: f64, y: f64, z: f64) -> f64 {
+        let (dx, dy, dz) = (x - self.unit[0], y - self.unit[1], z - self.unit[2]);
+        (dx * dx + dy * dy + dz * dz) * 0.25
     }
 
     #[inline]

@@ -3,7 +3,7 @@
 
 use std::collections::BinaryHeap;
 
-use crate::cell::Cell;
+use crate::cell::{Cell, CHUNK};
 use crate::circle::{cos_lat, road_miles_from_hav};
 use crate::idmap::{idmap_bytes, IdMap, Key, Loc};
 use crate::load::{validate, IndexError, IndexedLoad};
@@ -104,16 +104,21 @@ impl LoadIndex {
                 index.cell_rc.push(((g / COLS) as u16, (g % COLS) as u16));
             }
         }
-        index.ids.reserve(loads.len());
         for l in &loads {
             let cell = index.grid[row_of(l.origin.lat) * COLS + col_of(l.origin.lon)];
-            let row = index.cells[cell as usize].push(l);
-            if index
-                .ids
-                .insert(Key::new(l.id), Loc { cell, row })
-                .is_some()
-            {
-                return Err(IndexError::Duplicate(l.id));
+            index.cells[cell as usize].push(l);
+        }
+        index.ids.reserve(loads.len());
+        for (cell_idx, cell) in index.cells.iter_mut().enumerate() {
+            cell.cluster();
+            for (row, &id) in cell.ids.iter().enumerate() {
+                let loc = Loc {
+                    cell: cell_idx as u32,
+                    row: row as u32,
+                };
+                if index.ids.insert(Key::new(id), loc).is_some() {
+                    return Err(IndexError::Duplicate(id));
+                }
             }
         }
         Ok(index)
@@ -155,7 +160,23 @@ impl LoadIndex {
         let cell = self.cell_for(&load);
         let row = self.cells[cell as usize].push(&load);
         self.ids.insert(Key::new(load.id), Loc { cell, row });
+        self.recluster_if_loose(cell);
         Ok(())
+    }
+
+    /// Re-clusters a cell whose zones have grown loose and re-points the id map at the
+    /// rows' new places. Amortised `O(log n)` per change.
+    fn recluster_if_loose(&mut self, cell_idx: u32) {
+        let cell = &mut self.cells[cell_idx as usize];
+        if !cell.needs_clustering() {
+            return;
+        }
+        cell.cluster();
+        for (row, &id) in cell.ids.iter().enumerate() {
+            if let Some(loc) = self.ids.get_mut(&Key::new(id)) {
+                loc.row = row as u32;
+            }
+        }
     }
 
     /// Replaces an indexed load (edited posting).
@@ -167,6 +188,7 @@ impl LoadIndex {
         let target = self.grid[row_of(load.origin.lat) * COLS + col_of(load.origin.lon)];
         if target == loc.cell {
             self.cells[loc.cell as usize].set(loc.row as usize, &load);
+            self.recluster_if_loose(loc.cell);
             return Ok(());
         }
         self.remove(load.id);
@@ -192,6 +214,7 @@ impl LoadIndex {
                 l.row = loc.row;
             }
         }
+        self.recluster_if_loose(loc.cell);
         Some(removed)
     }
 
@@ -225,7 +248,7 @@ impl LoadIndex {
             .map(|r| {
                 let cell = &self.cells[r.cell as usize];
                 let i = r.row as usize;
-                let h = c.origin.hav(cell.olat[i], cell.olon[i], cell.ocos[i]);
+                let h = c.origin.hav_unit(cell.ox[i], cell.oy[i], cell.oz[i]);
                 Hit {
                     id: cell.ids[i],
                     deadhead_miles: road_miles_from_hav(h),
@@ -310,19 +333,26 @@ impl LoadIndex {
         heap: &mut BinaryHeap<Ranked>,
     ) -> (usize, usize) {
         let cell = &self.cells[cell_idx as usize];
-        let need_hav = !inside || c.sort == SortBy::Deadhead;
         // Slightly wider than the circle so that the band never decides a boundary case.
         let dest_lat_span = match &c.dest {
             CompiledDest::Radius(circle) => circle.lat_span_deg() * (1.0 + 1e-9) + 1e-9,
             _ => 0.0,
         };
         let (mut total, mut after) = (0, 0);
-        let mut rows = Vec::with_capacity(PREFILTER_CHUNK);
-        for base in (0..cell.len()).step_by(PREFILTER_CHUNK) {
-            prefilter(c, cell, base, &mut rows);
+        let mut rows = Vec::with_capacity(CHUNK);
+        for (k, zone) in cell.zones.iter().enumerate() {
+            if !c.may_pass(zone) {
+                continue;
+            }
+            let base = k * CHUNK;
+            if inside {
+                prefilter::<false>(c, cell, base, &mut rows);
+            } else {
+                prefilter::<true>(c, cell, base, &mut rows);
+            }
             for &i in &rows {
                 let i = i as usize;
-                let (t, a) = consider(c, cell, cell_idx, i, need_hav, dest_lat_span, heap);
+                let (t, a) = consider(c, cell, cell_idx, i, dest_lat_span, heap);
                 total += t;
                 after += a;
             }
@@ -331,21 +361,18 @@ impl LoadIndex {
     }
 }
 
-/// Applies the destination, radius and cursor tests to row `i`, which passed the
-/// prefilter, and offers it to the page; returns (matched, matched after the cursor)
-/// as 0 or 1 each.
-#[allow(clippy::too_many_arguments)]
+/// Applies the destination and cursor tests to row `i`, which passed the prefilter
+/// (origin radius included), and offers it to the page; returns (matched, matched after
+/// the cursor) as 0 or 1 each.
 #[inline(always)]
 fn consider(
     c: &Compiled,
     cell: &Cell,
     cell_idx: u32,
     i: usize,
-    need_hav: bool,
     dest_lat_span: f64,
     heap: &mut BinaryHeap<Ranked>,
 ) -> (usize, usize) {
-    let hav_max = c.origin.hav_max();
     let dest_ok = match &c.dest {
         CompiledDest::Anywhere => true,
         CompiledDest::Radius(circle) => {
@@ -360,12 +387,8 @@ fn consider(
     if !dest_ok {
         return (0, 0);
     }
-    let h = if need_hav {
-        let h = c.origin.hav(cell.olat[i], cell.olon[i], cell.ocos[i]);
-        if h > hav_max {
-            return (0, 0);
-        }
-        h
+    let h = if c.sort == SortBy::Deadhead {
+        c.origin.hav_unit(cell.ox[i], cell.oy[i], cell.oz[i])
     } else {
         0.0
     };
@@ -392,18 +415,17 @@ fn consider(
     (1, 1)
 }
 
-/// Rows per prefilter pass.
-const PREFILTER_CHUNK: usize = 256;
-
-/// Puts in `rows` the rows of `cell` in `base..base + PREFILTER_CHUNK` that pass the
-/// cheap column filters (equipment, pickup window, rate per mile, weight, full/partial).
+/// Puts in `rows` the rows of `cell` in `base..base + CHUNK` that pass the
+/// cheap column filters (equipment, pickup window, rate per mile, weight, full/partial)
+/// and, when `RADIUS` (a cell not wholly inside the origin circle), the origin radius.
 /// The tests are combined without branching and each row's index is written
 /// unconditionally, the count advancing only when it passes: with filters that keep
 /// around half the rows, a branch per test would be mispredicted about as often as not,
-/// which is where a row-at-a-time scan spends its time.
+/// which is where a row-at-a-time scan spends its time. The radius test is a squared
+/// chord between unit vectors (three multiplications), cheap enough to run on every row.
 #[inline(always)]
-fn prefilter(c: &Compiled, cell: &Cell, base: usize, rows: &mut Vec<u32>) {
-    let end = (base + PREFILTER_CHUNK).min(cell.len());
+fn prefilter<const RADIUS: bool>(c: &Compiled, cell: &Cell, base: usize, rows: &mut Vec<u32>) {
+    let end = (base + CHUNK).min(cell.len());
     let n = end - base;
     rows.clear();
     rows.resize(n, 0);
@@ -417,14 +439,23 @@ fn prefilter(c: &Compiled, cell: &Cell, base: usize, rows: &mut Vec<u32>) {
         &cell.weight[base..end],
         &cell.full[base..end],
     );
+    let (ox, oy, oz) = (
+        &cell.ox[base..end],
+        &cell.oy[base..end],
+        &cell.oz[base..end],
+    );
+    let hav_max = c.origin.hav_max();
     let mut kept = 0;
     for j in 0..n {
-        let ok = (equip[j] & c.equipment != 0)
+        let mut ok = (equip[j] & c.equipment != 0)
             & (start[j] <= c.to)
             & (stop[j] >= c.from)
             & (rpm[j] >= c.min_rpm)
             & (weight[j] <= c.max_weight)
             & ((c.size_mask >> full[j]) & 1 != 0);
+        if RADIUS {
+            ok &= c.origin.hav_unit(ox[j], oy[j], oz[j]) <= hav_max;
+        }
         rows[kept] = (base + j) as u32;
         kept += usize::from(ok);
     }

@@ -11,14 +11,19 @@
 //!   only the cells that can intersect its origin circle (a latitude band and a longitude
 //!   range derived from `hav(d) >= cos²(φmax)·hav(Δλ)`, wrapping at the antimeridian).
 //! * **Column store per cell.** Each cell keeps its loads as parallel vectors (ids,
-//!   coordinates, `cos(lat)`, pickup window, rate per mile, weight, equipment bits,
-//!   destination state/market...), so the filter loop reads a few dense arrays and rejects
-//!   most rows on an equipment bitmask and two integer date compares before any
-//!   trigonometry.
-//! * **Exact distance only where needed.** Cells whose four corners are inside the circle
-//!   skip the radius test; other rows get an exact haversine, compared as the haversine
-//!   term (no `asin`). Deadhead miles are computed for the returned page only (and for
-//!   every match when sorting by deadhead).
+//!   origin unit vectors, pickup window, rate per mile, weight, equipment bits,
+//!   destination state/market...), so the filter loop reads a few dense arrays.
+//! * **Zone maps.** A cell's rows are clustered by pickup start and cut into chunks of 256
+//!   rows, each with bounds on its pickup window, rate, weight, equipment and sizes; a
+//!   search skips every chunk none of whose rows can pass, so a search with a pickup
+//!   range reads only the chunks around it. Changes only widen a zone; a cell is
+//!   re-clustered (zones recomputed tight) after as many changes as it has rows.
+//! * **Branch-free prefilter.** Within a chunk the column tests, and the origin radius
+//!   for cells not wholly inside the circle, are combined without branches. The radius
+//!   test is the squared chord between unit vectors (`hav θ = |a − b|² / 4`): three
+//!   multiplications, no trigonometry. Cells whose four corners are inside skip it.
+//!   Deadhead miles are computed for the returned page only (and for every match when
+//!   sorting by deadhead).
 //! * **Top-k + cursor.** Every sort is mapped to an order-preserving `u64` key; ties go to
 //!   the id. A bounded max-heap keeps the best `limit` rows after the cursor's
 //!   `(key, id)`, so pages never repeat or skip a load whose key did not change.

@@ -308,6 +308,17 @@ pub(crate) fn sort_key(sort: SortBy, posted_at: i64, rpm: f32, hav: f64, pickup:
 }
 
 impl Compiled {
+    /// Whether any row of a chunk with this zone can pass the column filters.
+    #[inline]
+    pub(crate) fn may_pass(&self, z: &crate::cell::Zone) -> bool {
+        (z.equip & self.equipment != 0)
+            & (z.min_start <= self.to)
+            & (z.max_end >= self.from)
+            & (z.max_rpm >= self.min_rpm)
+            & (z.min_weight <= self.max_weight)
+            & (z.sizes & self.size_mask != 0)
+    }
+
     pub(crate) fn cursor(&self, key: u64, id: u128) -> Cursor {
         Cursor {
             sort: self.sort,
@@ -341,10 +352,7 @@ pub(crate) fn matches(c: &Compiled, l: &IndexedLoad) -> Option<f64> {
     if !ok_dest {
         return None;
     }
-    let h = c.origin.hav(
-        l.origin.lat,
-        l.origin.lon,
-        crate::circle::cos_lat(l.origin.lat),
-    );
+    let [x, y, z] = crate::circle::unit_vector(l.origin);
+    let h = c.origin.hav_unit(x, y, z);
     (h <= c.origin.hav_max()).then_some(h)
 }

@@ -188,3 +188,100 @@ proptest! {
         }
     }
 }
+
+/// Compares the first `pages` pages of `q` (larger pages than `assert_same_pages`, whose
+/// walk over every page would be quadratic on the dense cells below).
+fn assert_first_pages(
+    index: &LoadIndex,
+    loads: &[IndexedLoad],
+    q: &SearchQuery,
+    pages: usize,
+) -> Result<(), TestCaseError> {
+    let mut q = q.clone();
+    for _ in 0..pages {
+        let a = index.search(&q).unwrap();
+        prop_assert_eq!(&a, &brute_force_search(loads, &q).unwrap());
+        match a.next_cursor {
+            Some(c) => q.after = Some(c),
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// A load in one 0.5° cell around Chicago, so cells hold many chunks.
+fn dense_load() -> impl Strategy<Value = IndexedLoad> {
+    (load(), 0.0f64..0.45, 0.0f64..0.45).prop_map(|(l, dlat, dlon)| IndexedLoad {
+        origin: LatLon::new(41.5 + dlat, -88.0 + dlon),
+        ..l
+    })
+}
+
+fn dense_query() -> impl Strategy<Value = SearchQuery> {
+    (
+        query(),
+        0.0f64..0.5,
+        0.0f64..0.5,
+        0.0f64..40.0,
+        30usize..120,
+    )
+        .prop_map(|(q, dlat, dlon, r, limit)| SearchQuery {
+            origin_point: LatLon::new(41.5 + dlat, -88.0 + dlon),
+            origin_radius_miles: r,
+            limit,
+            ..q
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Zone maps and re-clustering: thousands of rows per cell, enough inserts, updates and
+    /// removes to widen every zone and to re-cluster the cell more than once.
+    #[test]
+    fn dense_cells_stay_exact_through_churn_and_reclustering(
+        initial in prop::collection::vec(dense_load(), 1500..2500).prop_map(dedup),
+        ops in prop::collection::vec(
+            prop_oneof![
+                dense_load().prop_map(Op::Insert),
+                any::<usize>().prop_map(Op::Remove),
+                (any::<usize>(), dense_load()).prop_map(|(i, l)| Op::Update(i, l)),
+            ],
+            2500..4000,
+        ),
+        queries in prop::collection::vec(dense_query(), 4..8),
+    ) {
+        let mut index = LoadIndex::bulk_build(initial.clone()).unwrap();
+        let mut loads = initial;
+        for (n, op) in ops.into_iter().enumerate() {
+            match op {
+                Op::Insert(l) if !loads.iter().any(|x| x.id == l.id) => {
+                    index.insert(l).unwrap();
+                    loads.push(l);
+                }
+                Op::Remove(i) if !loads.is_empty() => {
+                    let l = loads.swap_remove(i % loads.len());
+                    prop_assert_eq!(index.remove(l.id), Some(l));
+                }
+                Op::Update(i, l) if !loads.is_empty() => {
+                    let i = i % loads.len();
+                    let l = IndexedLoad { id: loads[i].id, ..l };
+                    index.update(l).unwrap();
+                    loads[i] = l;
+                }
+                _ => {}
+            }
+            if n % 1000 == 999 {
+                for q in &queries {
+                    assert_first_pages(&index, &loads, q, 2)?;
+                }
+            }
+        }
+        for l in &loads {
+            prop_assert_eq!(index.get(l.id), Some(*l));
+        }
+        for q in &queries {
+            assert_first_pages(&index, &loads, q, 3)?;
+        }
+    }
+}
