@@ -41,9 +41,9 @@ pub enum BenchCommand {
         /// Searches to measure (after up to 1,000 warm-up searches).
         #[arg(long, default_value_t = 10_000)]
         queries: usize,
-        /// Concurrent HTTP clients.
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
+        /// Concurrent HTTP clients to measure at, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
+        concurrency: Vec<usize>,
         /// `sqlite`, or `postgres`: a scratch database on `LANERUNNER_TEST_POSTGRES_URL` (or
         /// the local server), dropped afterwards.
         #[arg(long, default_value = "sqlite")]
@@ -299,7 +299,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             let report = crate::bench_search::search(SearchBenchOptions {
                 loads,
                 queries: queries.max(1),
-                concurrency: concurrency.max(1),
+                concurrency: concurrency.into_iter().map(|c| c.max(1)).collect(),
                 store,
                 postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
                     .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),

@@ -42,7 +42,8 @@ pub enum SearchStore {
 pub struct SearchBenchOptions {
     pub loads: usize,
     pub queries: usize,
-    pub concurrency: usize,
+    /// HTTP clients, one measurement per entry.
+    pub concurrency: Vec<usize>,
     pub store: SearchStore,
     /// Admin connection for the scratch database (`CREATE`/`DROP DATABASE`).
     pub postgres_admin_url: String,
@@ -256,15 +257,32 @@ async fn run(
 
     // Start-up: the board is rebuilt from the store.
     let rss_before = rss_bytes();
+    let second_config = config.clone();
     let (server, build) = Running::start(config).await?;
     let rss_after = rss_bytes();
     let rss_trimmed = trim_heap().then(rss_bytes);
-    let loads = server
-        .app
-        .typed::<LoadsService>()
-        .context("the loads service is not running")?
-        .loads()
-        .clone();
+    let loads_of = |server: &Running| -> anyhow::Result<_> {
+        Ok(server
+            .app
+            .typed::<LoadsService>()
+            .context("the loads service is not running")?
+            .loads()
+            .clone())
+    };
+
+    // Start-up from a snapshot: the first instance writes one, a second starts from it.
+    let written = Instant::now();
+    loads_of(&server)?.write_board_snapshot().await?;
+    let snapshot_write = written.elapsed();
+    let snapshot_bytes = dir_bytes(&data_dir.join("blobs"));
+    server.stop().await;
+    let (server, from_snapshot) = Running::start(second_config).await?;
+    let loads = loads_of(&server)?;
+    anyhow::ensure!(
+        loads.board_start() == lanerunner_loads::BoardStart::Snapshot,
+        "the second start did not use the snapshot: {:?}",
+        loads.board_start()
+    );
 
     let queries: Vec<SearchParams> = synth::queries(
         &geo.gazetteer,
@@ -296,7 +314,7 @@ async fn run(
                 totals.push(page.total_matches);
                 if i % CHECK_EVERY == 0 {
                     let ids: Vec<String> =
-                        page.items.iter().map(|h| h.load.id.to_string()).collect();
+                        page.items.iter().map(|h| h.load_id.to_string()).collect();
                     expected.push((page.total_matches, ids));
                 }
             }
@@ -305,20 +323,29 @@ async fn run(
         .await??
     };
 
-    // Over HTTP, `concurrency` clients (one connection each) sharing one queue of queries.
+    // Over HTTP, for each level, that many clients (one connection each) sharing one queue
+    // of queries; the first level's pages are compared with the in-process ones.
     let (carrier_token, _, _) = server.signup("carrier").await?;
     let url = format!("{}/v1/loads/search", server.base_url);
-    let clients: Vec<reqwest::Client> = (0..opts.concurrency)
-        .map(|_| {
-            reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-        })
-        .collect::<Result<_, _>>()?;
-    let warm: Vec<usize> = (0..queries.len().min(WARM_UP)).collect();
-    http_pass(&clients, &url, &carrier_token, &queries, &warm).await;
-    let all: Vec<usize> = (0..queries.len()).collect();
-    let (http, pages) = http_pass(&clients, &url, &carrier_token, &queries, &all).await;
+    let mut http = Vec::new();
+    let mut pages = Vec::new();
+    for &concurrency in &opts.concurrency {
+        let clients: Vec<reqwest::Client> = (0..concurrency)
+            .map(|_| {
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(60))
+                    .build()
+            })
+            .collect::<Result<_, _>>()?;
+        let warm: Vec<usize> = (0..queries.len().min(WARM_UP)).collect();
+        http_pass(&clients, &url, &carrier_token, &queries, &warm).await;
+        let all: Vec<usize> = (0..queries.len()).collect();
+        let (latencies, bodies) = http_pass(&clients, &url, &carrier_token, &queries, &all).await;
+        if pages.is_empty() {
+            pages = bodies;
+        }
+        http.push((concurrency, latencies));
+    }
 
     let mut checked = 0;
     let mut identical = 0;
@@ -363,7 +390,7 @@ async fn run(
     let per_load = |b: u64| b as f64 / seeded.max(1) as f64;
     let mut out = String::new();
     out.push_str(&format!(
-        "{seeded} posted public loads on {store}, {q} searches, {c} HTTP clients, seed {seed}.\n\n",
+        "{seeded} posted public loads on {store}, {q} searches, {c:?} HTTP clients, seed {seed}.\n\n",
         store = match opts.store {
             SearchStore::Sqlite => "SQLite",
             SearchStore::Postgres => "PostgreSQL",
@@ -383,6 +410,13 @@ async fn run(
     out.push_str(&format!(
         "- Start-up (`app::build`: stores opened, board rebuilt from the store): {:.2} s.\n",
         build.as_secs_f64()
+    ));
+    out.push_str(&format!(
+        "- Start-up from the snapshot (`app::build`: the snapshot fetched, checked and loaded, the board caught up from the store): {:.2} s; writing the snapshot {:.2} s, {:.0} MB ({:.0} bytes per load).\n",
+        from_snapshot.as_secs_f64(),
+        snapshot_write.as_secs_f64(),
+        mb(snapshot_bytes),
+        per_load(snapshot_bytes),
     ));
     let growth = rss_after.saturating_sub(rss_before);
     out.push_str(&format!(
@@ -422,10 +456,11 @@ async fn run(
     ));
     out.push_str("| path | p50 ms | p99 ms | mean ms | queries/s | errors |\n|---|---:|---:|---:|---:|---:|\n");
     out.push_str(&inproc.row("in-process `Loads::search`, 1 thread"));
-    out.push_str(&http.row(&format!(
-        "HTTP `GET /v1/loads/search`, {} clients",
-        opts.concurrency
-    )));
+    for (concurrency, latencies) in &http {
+        out.push_str(&latencies.row(&format!(
+            "HTTP `GET /v1/loads/search`, {concurrency} clients"
+        )));
+    }
     Ok(out)
 }
 

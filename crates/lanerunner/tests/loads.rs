@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 // More scenarios, by theme; they share this file's helpers.
 #[path = "loads/alerts.rs"]
 mod alerts;
+#[path = "loads/board_snapshot.rs"]
+mod board_snapshot;
 #[path = "loads/booking.rs"]
 mod booking;
 #[path = "loads/horizon.rs"]

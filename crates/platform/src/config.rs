@@ -672,6 +672,12 @@ pub struct LoadsConfig {
     pub horizon_days_past: u32,
     /// How many days after now they may lie (a season of planning, not year 9999).
     pub horizon_days_ahead: u32,
+    /// How often each instance writes a snapshot of its load board to the blob store, which
+    /// the next instance starts from instead of re-reading every posted load (0 = never).
+    pub board_snapshot_interval_secs: u64,
+    /// A snapshot older than this is not used (the catch-up from the store would re-read
+    /// too much): the board is rebuilt from the store instead.
+    pub board_snapshot_max_age_secs: u64,
 }
 
 impl Default for LoadsConfig {
@@ -679,6 +685,8 @@ impl Default for LoadsConfig {
         Self {
             horizon_days_past: 30,
             horizon_days_ahead: 365,
+            board_snapshot_interval_secs: 300,
+            board_snapshot_max_age_secs: 3_600,
         }
     }
 }
@@ -1827,6 +1835,15 @@ impl Config {
                 return Err(invalid(key, "must be between 1 and 3650 days"));
             }
         }
+        let loads = &self.loads;
+        if loads.board_snapshot_interval_secs > 0
+            && loads.board_snapshot_max_age_secs <= loads.board_snapshot_interval_secs
+        {
+            return Err(invalid(
+                "loads.board_snapshot_max_age_secs",
+                "must exceed loads.board_snapshot_interval_secs, or every snapshot would be too old to use",
+            ));
+        }
         if !(1..=86_400).contains(&self.analytics.archive_interval_secs) {
             return Err(invalid(
                 "analytics.archive_interval_secs",
@@ -2185,6 +2202,20 @@ mod tests {
             assert_eq!(c.maps.google.base_url, "https://maps.googleapis.com");
             Ok(())
         });
+    }
+
+    #[test]
+    fn a_board_snapshot_must_outlive_the_interval_between_two() {
+        let mut c = Config::default();
+        c.validate().unwrap();
+        c.loads.board_snapshot_max_age_secs = c.loads.board_snapshot_interval_secs;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("loads.board_snapshot_max_age_secs"));
+        c.loads.board_snapshot_interval_secs = 0;
+        c.validate().unwrap();
     }
 
     #[test]

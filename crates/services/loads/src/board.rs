@@ -17,18 +17,19 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use lanerunner_core::LoadId;
-use lanerunner_loadsearch::{LoadIndex, SearchQuery};
+use lanerunner_loadsearch::{IndexedLoad, LoadIndex, SearchQuery};
 
 use crate::domain::{indexed_load, Geo, LoadStatus, Violations, Visibility};
 use crate::store::LoadRow;
-use crate::views::{PublicLoadView, SearchHit, SearchPageView};
+use crate::views::{PublicLoadView, Rendered, SearchHit, SearchPageView};
 
 /// How far before the rebuild the catch-up looks: covers replica lag and clock skew.
 pub const CATCH_UP_MARGIN: chrono::Duration = chrono::Duration::minutes(10);
 
 pub struct Board {
     index: LoadIndex,
-    views: HashMap<u128, PublicLoadView>,
+    /// The public view of every load on the board, rendered (see [`PublicLoadView::render`]).
+    views: HashMap<u128, Rendered>,
 }
 
 /// When the load went on the board, if it is on it: posted (which a stored row cannot be
@@ -54,9 +55,33 @@ impl Board {
         let index = LoadIndex::bulk_build(loads)?;
         let views = rows
             .iter()
-            .map(|(r, _)| (r.id.0.as_u128(), PublicLoadView::new(r, geo)))
+            .map(|(r, _)| (r.id.0.as_u128(), PublicLoadView::new(r, geo).render()))
             .collect();
         Ok(Board { index, views })
+    }
+
+    /// A board from a snapshot's records (see `snapshot.rs`).
+    pub fn from_snapshot(
+        loads: Vec<IndexedLoad>,
+        views: HashMap<u128, Rendered>,
+    ) -> anyhow::Result<Board> {
+        anyhow::ensure!(
+            loads.len() == views.len() && loads.iter().all(|l| views.contains_key(&l.id)),
+            "the snapshot's loads and views do not match"
+        );
+        Ok(Board {
+            index: LoadIndex::bulk_build(loads)?,
+            views,
+        })
+    }
+
+    /// Every load on the board as the index holds it, with its view: what a snapshot
+    /// writes. Copies (the views are shared), so the caller writes without the lock.
+    pub fn entries(&self) -> Vec<(IndexedLoad, Rendered)> {
+        self.views
+            .iter()
+            .filter_map(|(id, view)| Some((self.index.get(*id)?, view.clone())))
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -70,7 +95,8 @@ impl Board {
             let l = indexed_load(row.id, &row.spec, posted_at, geo);
             match self.index.upsert(l) {
                 Ok(()) => {
-                    self.views.insert(id, PublicLoadView::new(row, geo));
+                    self.views
+                        .insert(id, PublicLoadView::new(row, geo).render());
                 }
                 Err(e) => {
                     tracing::error!(load = %row.id, error = %e, "load refused by the search index")
@@ -105,6 +131,7 @@ impl Board {
             .filter_map(|h| {
                 Some(SearchHit {
                     load: self.views.get(&h.id)?.clone(),
+                    load_id: uuid::Uuid::from_u128(h.id),
                     deadhead_miles: h.deadhead_miles,
                     loaded_miles: f64::from(h.loaded_miles),
                     // The index keeps the rate as an f32 (finite: it is a rate over at

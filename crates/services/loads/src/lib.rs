@@ -12,6 +12,7 @@ pub mod api;
 #[cfg(feature = "bench")]
 pub mod bench;
 mod board;
+mod board_snapshots;
 mod capacity;
 mod creation;
 pub mod domain;
@@ -21,6 +22,7 @@ mod lifecycle;
 mod negotiated;
 mod saved;
 mod service;
+mod snapshot;
 mod store;
 pub mod tracked;
 pub mod views;
@@ -31,7 +33,7 @@ use std::time::Duration;
 pub use domain::TruckSearchParams;
 pub use lifecycle::Actor;
 pub use saved::SavedSearchView;
-pub use service::Loads;
+pub use service::{BoardStart, Loads};
 
 use lanerunner_geo::Geocoder;
 use lanerunner_platform::config::LoadsConfig;
@@ -88,6 +90,22 @@ impl LoadsService {
                 }
             }
         });
+        let every = settings.board_snapshot_interval_secs;
+        if every > 0 {
+            let weak = Arc::downgrade(&loads);
+            tokio::spawn(async move {
+                let period = std::time::Duration::from_secs(every);
+                let mut tick =
+                    tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                loop {
+                    tick.tick().await;
+                    let Some(loads) = weak.upgrade() else { break };
+                    if let Err(e) = loads.write_board_snapshot().await {
+                        tracing::warn!(error = %e, "writing the board snapshot failed");
+                    }
+                }
+            });
+        }
         Ok(Self { loads })
     }
 

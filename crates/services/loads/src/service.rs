@@ -26,8 +26,18 @@ pub struct Loads {
     pub(crate) board: RwLock<Board>,
     /// When the board's rebuild began reading the store.
     pub(crate) rebuilt_at: chrono::DateTime<chrono::Utc>,
+    board_start: BoardStart,
     /// How far from now dates may lie (`loads.horizon_days_*`).
     pub(crate) horizon_days: HorizonDays,
+}
+
+/// How this instance's board was built at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoardStart {
+    /// From the deployment's snapshot, caught up from the store.
+    Snapshot,
+    /// From the store: there was no snapshot, or it was refused for this reason.
+    Store { refused: Option<&'static str> },
 }
 
 impl From<&LoadsConfig> for HorizonDays {
@@ -54,6 +64,11 @@ pub(crate) fn readable<T>(rows: Vec<Decoded<T>>) -> Vec<T> {
 }
 
 impl Loads {
+    /// How the board was built at start-up.
+    pub fn board_start(&self) -> BoardStart {
+        self.board_start
+    }
+
     /// The gazetteer places are completed from.
     pub fn places(&self) -> &lanerunner_geo::Gazetteer {
         &self.geo.gazetteer
@@ -64,6 +79,67 @@ impl Loads {
         settings: &LoadsConfig,
         geo: Geo,
     ) -> anyhow::Result<Self> {
+        let started = std::time::Instant::now();
+        use crate::board_snapshots::Snapshot;
+        let (board, rebuilt_at, board_start) = match crate::board_snapshots::load(&ctx, settings)
+            .await
+        {
+            Ok(Snapshot::Usable(mut board, taken_at)) => {
+                // Caught up before the first search: the snapshot may be minutes old.
+                let caught_up_at = chrono::Utc::now();
+                let since = taken_at - crate::board::CATCH_UP_MARGIN;
+                let rows = readable(store::loads_updated_since(&ctx.db, since).await?);
+                for row in &rows {
+                    board.apply(row, &geo);
+                }
+                metrics::counter!("loads_board_starts_total", "source" => "snapshot").increment(1);
+                tracing::info!(loads = board.len(), caught_up = rows.len(), %taken_at, seconds = started.elapsed().as_secs_f64(), "load board started from its snapshot");
+                (board, caught_up_at, BoardStart::Snapshot)
+            }
+            Ok(Snapshot::Absent) => {
+                let (board, at) = Self::rebuild_board(&ctx, &geo, started).await?;
+                (board, at, BoardStart::Store { refused: None })
+            }
+            Ok(Snapshot::Refused(reason)) => {
+                let (board, at) = Self::rebuild_board(&ctx, &geo, started).await?;
+                (
+                    board,
+                    at,
+                    BoardStart::Store {
+                        refused: Some(reason),
+                    },
+                )
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the board snapshot cannot be fetched: rebuilding the board from the store");
+                let (board, at) = Self::rebuild_board(&ctx, &geo, started).await?;
+                (
+                    board,
+                    at,
+                    BoardStart::Store {
+                        refused: Some("unreadable"),
+                    },
+                )
+            }
+        };
+        Ok(Self {
+            db: ctx.db.clone(),
+            geo,
+            board: RwLock::new(board),
+            rebuilt_at,
+            board_start,
+            horizon_days: HorizonDays::from(settings),
+            ctx,
+        })
+    }
+
+    /// Reads every posted public load and builds the board; returns it and when the read
+    /// began.
+    async fn rebuild_board(
+        ctx: &ServiceContext,
+        geo: &Geo,
+        started: std::time::Instant,
+    ) -> anyhow::Result<(Board, chrono::DateTime<chrono::Utc>)> {
         // A rebuild tolerates lag: the replica serves it when there is one, and the
         // listener catches up with whatever it had not replayed yet.
         let rebuilt_at = chrono::Utc::now();
@@ -74,16 +150,14 @@ impl Loads {
                 store::posted_public_loads(&ctx.db).await?
             }
         };
-        let board = Board::build(&readable(rows), &geo)?;
-        tracing::info!(loads = board.len(), "load board rebuilt from the store");
-        Ok(Self {
-            db: ctx.db.clone(),
-            geo,
-            board: RwLock::new(board),
-            rebuilt_at,
-            horizon_days: HorizonDays::from(settings),
-            ctx,
-        })
+        let board = Board::build(&readable(rows), geo)?;
+        metrics::counter!("loads_board_starts_total", "source" => "store").increment(1);
+        tracing::info!(
+            loads = board.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "load board rebuilt from the store"
+        );
+        Ok((board, rebuilt_at))
     }
 
     /// The dates inputs may hold, as of now.

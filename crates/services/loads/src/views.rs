@@ -9,7 +9,10 @@
 use chrono::{DateTime, Utc};
 use lanerunner_core::distance::{miles, optional_miles};
 use lanerunner_core::Cents;
+use std::sync::Arc;
+
 use serde::Serialize;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::domain::{
@@ -184,10 +187,34 @@ impl From<HistoryRow> for HistoryView {
     }
 }
 
+impl PublicLoadView {
+    /// The view as JSON, rendered once when the load goes on the board so that a search
+    /// page is written by copying bytes rather than serializing fifty nested views.
+    pub fn render(&self) -> Rendered {
+        Rendered(Arc::from(
+            serde_json::value::to_raw_value(self).expect("a view serializes"),
+        ))
+    }
+}
+
+/// A [`PublicLoadView`] rendered as JSON, shared by the board and the pages it answers.
+#[derive(Debug, Clone)]
+pub struct Rendered(pub Arc<RawValue>);
+
+impl Serialize for Rendered {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
 /// One search hit.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchHit {
-    pub load: PublicLoadView,
+    #[schema(value_type = PublicLoadView)]
+    pub load: Rendered,
+    /// The load's id (it is also in `load`), for callers in this process.
+    #[serde(skip)]
+    pub load_id: Uuid,
     /// Road miles from the search origin to the first pickup.
     #[serde(serialize_with = "miles")]
     pub deadhead_miles: f64,

@@ -234,6 +234,17 @@ pub async fn posted_public_loads(db: &Db) -> sqlx::Result<Vec<Decoded<LoadRow>>>
     Ok(rows.into_iter().map(StoredLoad::decode).collect())
 }
 
+/// The newest change to any load (any organization): the store's high-water mark, which a
+/// board snapshot records and checks the store against.
+pub async fn loads_high_water(db: &Db) -> sqlx::Result<Option<DateTime<Utc>>> {
+    let newest: Option<(DateTime<Utc>,)> = on_db!(db, |p| sqlx::query_as(
+        "SELECT updated_at FROM loads ORDER BY updated_at DESC LIMIT 1"
+    )
+    .fetch_optional(p)
+    .await)?;
+    Ok(newest.map(|(t,)| t))
+}
+
 /// Loads of any organization changed at or after `since`, for the board's catch-up.
 pub async fn loads_updated_since(
     db: &Db,

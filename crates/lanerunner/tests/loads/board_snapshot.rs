@@ -1,0 +1,177 @@
+//! Board snapshots: an instance starts from the deployment's snapshot and catches up from
+//! the store; a corrupt, truncated, stale or foreign snapshot is refused (with its reason)
+//! and the board rebuilt from the store, with the same answers either way.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use lanerunner::testing::{Backend, StoppedApp};
+use lanerunner_loads::{BoardStart, Loads, LoadsService};
+
+use super::*;
+
+fn loads(app: &TestApp) -> Arc<Loads> {
+    app.app()
+        .typed::<LoadsService>()
+        .expect("the loads service runs")
+        .loads()
+        .clone()
+}
+
+fn snapshot_file(config: &lanerunner_platform::config::Config) -> PathBuf {
+    config.data_dir.join("blobs/board/snapshot.lrboard")
+}
+
+/// What the board answers a carrier searching around Dallas: the ids, sorted.
+async fn board(app: &TestApp, carrier: &Account) -> Vec<String> {
+    let page = json_of(
+        app.get(
+            "/v1/loads/search?origin=Dallas,%20TX",
+            Some(&carrier.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let mut ids: Vec<String> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["load"]["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(page["total_matches"].as_u64(), Some(ids.len() as u64));
+    ids
+}
+
+/// Waits for the periodic writer's first snapshot in `app`'s data directory.
+async fn first_snapshot(app: &TestApp) -> Vec<u8> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(bytes) = std::fs::read(snapshot_file(&app.config)) {
+            return bytes;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no snapshot was written"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Stops `app` and starts it again with `snapshot` in place of the snapshot file and no
+/// snapshot writer; returns the app and how its board started.
+async fn restart_with(app: TestApp, snapshot: &[u8], max_age_secs: u64) -> (TestApp, BoardStart) {
+    let mut stopped: StoppedApp = app.stop().await;
+    std::fs::write(snapshot_file(&stopped.config), snapshot).unwrap();
+    stopped.config.loads.board_snapshot_interval_secs = 0;
+    stopped.config.loads.board_snapshot_max_age_secs = max_age_secs;
+    let app = stopped.start().await;
+    let how = loads(&app).board_start();
+    (app, how)
+}
+
+async fn snapshots_are_used_and_bad_ones_refused(backend: Backend) {
+    let snapshots_every_second = |c: &mut lanerunner_platform::config::Config| {
+        c.loads.board_snapshot_interval_secs = 1;
+        c.loads.board_snapshot_max_age_secs = 3_600;
+    };
+    let mut app = TestApp::spawn_with(backend, snapshots_every_second).await;
+    assert_eq!(
+        loads(&app).board_start(),
+        BoardStart::Store { refused: None }
+    );
+    let broker = app.signup("b@example.com", "broker").await;
+    let carrier = app.signup("c@example.com", "carrier").await;
+    let kept = posted(&app, &broker, &load("PO-1", "Dallas, TX", "Atlanta, GA")).await;
+    let cancelled = posted(
+        &app,
+        &broker,
+        &load("PO-2", "Fort Worth, TX", "Memphis, TN"),
+    )
+    .await;
+    first_snapshot(&app).await;
+    assert_eq!(loads(&app).write_board_snapshot().await.unwrap(), 2);
+    let good = std::fs::read(snapshot_file(&app.config)).unwrap();
+    // A change after the snapshot: the restarted board must not show the load.
+    json_of(
+        event(&app, &broker, cancelled["id"].as_str().unwrap(), "cancel").await,
+        StatusCode::OK,
+    )
+    .await;
+    let expected = vec![kept["id"].as_str().unwrap().to_string()];
+    assert_eq!(board(&app, &carrier).await, expected);
+
+    // Started from the good snapshot, caught up with the cancellation.
+    let how;
+    (app, how) = restart_with(app, &good, 3_600).await;
+    assert_eq!(how, BoardStart::Snapshot);
+    assert_eq!(board(&app, &carrier).await, expected);
+
+    // Damaged, stale or foreign snapshots: refused, the board rebuilt from the store, the
+    // same answers.
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x55;
+    let other = TestApp::spawn_with(backend, snapshots_every_second).await;
+    let other_broker = other.signup("b@example.com", "broker").await;
+    posted(
+        &other,
+        &other_broker,
+        &load("PO-9", "Dallas, TX", "Tulsa, OK"),
+    )
+    .await;
+    loads(&other).write_board_snapshot().await.unwrap();
+    let foreign = std::fs::read(snapshot_file(&other.config)).unwrap();
+    drop(other);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let cases: [(&str, &[u8], u64, &[&str]); 5] = [
+        (
+            "of garbage",
+            b"not a snapshot at all",
+            3_600,
+            &["corrupt", "not_a_snapshot"],
+        ),
+        ("with a flipped byte", &flipped, 3_600, &["corrupt"]),
+        ("truncated", &good[..good.len() - 9], 3_600, &["corrupt"]),
+        ("older than the maximum age", &good, 1, &["too_old"]),
+        (
+            "of another deployment",
+            &foreign,
+            3_600,
+            &["unknown_loads", "store_behind"],
+        ),
+    ];
+    for (what, bytes, max_age, reasons) in cases {
+        let how;
+        (app, how) = restart_with(app, bytes, max_age).await;
+        let BoardStart::Store {
+            refused: Some(reason),
+        } = how
+        else {
+            panic!("a snapshot {what} was not refused: {how:?}");
+        };
+        assert!(
+            reasons.contains(&reason),
+            "a snapshot {what} was refused as {reason}"
+        );
+        assert_eq!(
+            board(&app, &carrier).await,
+            expected,
+            "after a snapshot {what}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_boards_start_from_snapshots_and_refuse_bad_ones() {
+    snapshots_are_used_and_bad_ones_refused(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_boards_start_from_snapshots_and_refuse_bad_ones() {
+    if lanerunner::testing::skip_engine_test("PostgreSQL") {
+        return;
+    }
+    snapshots_are_used_and_bad_ones_refused(Backend::Postgres).await;
+}
