@@ -122,19 +122,32 @@ pub struct SearchPage {
     pub next_cursor: Option<Cursor>,
 }
 
-/// Position in a result order: the sort, the last hit's sort key and its id. Opaque to
-/// clients; stable under concurrent inserts and removes (a page never repeats or skips a
-/// load whose sort key did not change).
+/// Position in a result order: the sort, the last hit's sort key and its id, and a check
+/// over those and the search's filters. Opaque to clients; stable under concurrent inserts
+/// and removes (a page never repeats or skips a load whose sort key did not change).
+///
+/// The check makes a cursor work only for the search that issued it: one sent with other
+/// filters, or edited, is refused rather than silently starting somewhere else. It is a
+/// checksum (FNV-1a), not a signature: whoever computes it can place a cursor anywhere in
+/// the order, which exposes nothing (the same search without a cursor lists every page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
     pub(crate) sort: SortBy,
     pub(crate) key: u64,
     pub(crate) id: u128,
+    pub(crate) check: u32,
 }
 
 impl std::fmt::Display for Cursor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}{:016x}{:032x}", self.sort.tag(), self.key, self.id)
+        write!(
+            f,
+            "{}{:016x}{:032x}{:08x}",
+            self.sort.tag(),
+            self.key,
+            self.id,
+            self.check
+        )
     }
 }
 
@@ -142,7 +155,7 @@ impl std::str::FromStr for Cursor {
     type Err = SearchError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || SearchError::BadCursor(s.to_string());
-        if s.len() != 49 || !s.is_ascii() {
+        if s.len() != 57 || !s.is_ascii() {
             return Err(bad());
         }
         let sort = match &s[..1] {
@@ -153,8 +166,14 @@ impl std::str::FromStr for Cursor {
             _ => return Err(bad()),
         };
         let key = u64::from_str_radix(&s[1..17], 16).map_err(|_| bad())?;
-        let id = u128::from_str_radix(&s[17..], 16).map_err(|_| bad())?;
-        Ok(Cursor { sort, key, id })
+        let id = u128::from_str_radix(&s[17..49], 16).map_err(|_| bad())?;
+        let check = u32::from_str_radix(&s[49..], 16).map_err(|_| bad())?;
+        Ok(Cursor {
+            sort,
+            key,
+            id,
+            check,
+        })
     }
 }
 
@@ -167,6 +186,8 @@ pub enum SearchError {
     BadCursor(String),
     #[error("the cursor belongs to another sort order")]
     CursorSortMismatch,
+    #[error("the cursor belongs to another search, or was altered: send the same filters as the page that gave it")]
+    CursorMismatch,
 }
 
 /// A validated query with everything precomputed for the scan.
@@ -185,6 +206,8 @@ pub(crate) struct Compiled {
     pub limit: usize,
     /// Strict lower bound on `(key, id)`.
     pub after: Option<(u64, u128)>,
+    /// FNV-1a state over the filters and sort, extended by a position for its cursor check.
+    pub filters_hash: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -246,8 +269,12 @@ pub(crate) fn compile(q: &SearchQuery) -> Result<Compiled, SearchError> {
             return invalid("minimum rate per mile is NaN");
         }
     }
+    let filters_hash = filters_hash(q);
     let after = match q.after {
         Some(c) if c.sort != q.sort => return Err(SearchError::CursorSortMismatch),
+        Some(c) if c.check != cursor_check(filters_hash, c.key, c.id) => {
+            return Err(SearchError::CursorMismatch)
+        }
         Some(c) => Some((c.key, c.id)),
         None => None,
     };
@@ -271,7 +298,88 @@ pub(crate) fn compile(q: &SearchQuery) -> Result<Compiled, SearchError> {
         sort: q.sort,
         limit: q.limit,
         after,
+        filters_hash,
     })
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+/// FNV-1a over every filter and the sort, in a fixed byte layout (not `std`'s hasher,
+/// whose output may change between compiler versions: instances of two builds serve one
+/// deployment during a rolling deploy). The page size is left out: a client may change it
+/// between pages.
+fn filters_hash(q: &SearchQuery) -> u64 {
+    let mut h = FNV_OFFSET;
+    let mut put = |bytes: &[u8]| h = fnv(h, bytes);
+    put(&q.origin_point.lat.to_bits().to_le_bytes());
+    put(&q.origin_point.lon.to_bits().to_le_bytes());
+    put(&q.origin_radius_miles.to_bits().to_le_bytes());
+    match &q.dest {
+        DestFilter::Anywhere => put(b"A"),
+        DestFilter::Radius {
+            point,
+            radius_miles,
+        } => {
+            put(b"R");
+            put(&point.lat.to_bits().to_le_bytes());
+            put(&point.lon.to_bits().to_le_bytes());
+            put(&radius_miles.to_bits().to_le_bytes());
+        }
+        DestFilter::States(states) => {
+            put(b"S");
+            put(&(states.len() as u64).to_le_bytes());
+            for s in states {
+                put(s);
+            }
+        }
+        DestFilter::Markets(markets) => {
+            put(b"M");
+            put(&(markets.len() as u64).to_le_bytes());
+            for m in markets {
+                put(&m.to_le_bytes());
+            }
+        }
+    }
+    put(&q.equipment.to_le_bytes());
+    for t in [q.pickup_from, q.pickup_to] {
+        match t {
+            Some(t) => {
+                put(b"1");
+                put(&t.to_le_bytes());
+            }
+            None => put(b"0"),
+        }
+    }
+    match q.min_rate_per_mile_cents {
+        Some(r) => {
+            put(b"1");
+            put(&r.to_bits().to_le_bytes());
+        }
+        None => put(b"0"),
+    }
+    match q.max_weight_lbs {
+        Some(w) => {
+            put(b"1");
+            put(&w.to_le_bytes());
+        }
+        None => put(b"0"),
+    }
+    put(&[q.load_size as u8, q.sort.tag() as u8]);
+    h
+}
+
+/// The check a cursor at `(key, id)` carries for a search whose filters hash to `filters`.
+fn cursor_check(filters: u64, key: u64, id: u128) -> u32 {
+    let h = fnv(fnv(filters, &key.to_le_bytes()), &id.to_le_bytes());
+    (h ^ (h >> 32)) as u32
 }
 
 /// Order-preserving maps to `u64` so that every sort is "ascending `(key, id)`".
@@ -324,6 +432,7 @@ impl Compiled {
             sort: self.sort,
             key,
             id,
+            check: cursor_check(self.filters_hash, key, id),
         }
     }
 }

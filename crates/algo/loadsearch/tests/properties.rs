@@ -3,7 +3,8 @@
 
 use lanerunner_geo::LatLon;
 use lanerunner_loadsearch::{
-    brute_force_search, Cursor, DestFilter, IndexedLoad, LoadIndex, LoadSize, SearchQuery, SortBy,
+    brute_force_search, Cursor, DestFilter, IndexedLoad, LoadIndex, LoadSize, SearchError,
+    SearchQuery, SortBy,
 };
 use proptest::prelude::*;
 
@@ -283,5 +284,93 @@ proptest! {
         for q in &queries {
             assert_first_pages(&index, &loads, q, 3)?;
         }
+    }
+}
+
+/// A cursor works only for the search that issued it: other filters, another sort or an
+/// edited cursor are refused, while the page size may change between pages.
+#[test]
+fn a_cursor_belongs_to_its_search() {
+    let loads: Vec<IndexedLoad> = (0..40u32)
+        .map(|i| IndexedLoad {
+            id: u128::from(i) + 1,
+            origin: LatLon::new(32.78, -96.80 + f64::from(i) * 0.01),
+            dest: LatLon::new(33.75, -84.39),
+            origin_state: *b"TX",
+            dest_state: *b"OK",
+            dest_market: 3,
+            equipment: 1,
+            pickup_start: i64::from(i),
+            pickup_end: i64::from(i) + 2,
+            rate_cents: 100_000 + i64::from(i),
+            loaded_miles: 700.0,
+            weight_lbs: 40_000,
+            full: true,
+            posted_at: i64::from(i % 7),
+        })
+        .collect();
+    let index = LoadIndex::bulk_build(loads).unwrap();
+    let q = SearchQuery {
+        limit: 10,
+        ..SearchQuery::near(LatLon::new(32.78, -96.8), 100.0)
+    };
+    let cursor = index.search(&q).unwrap().next_cursor.unwrap();
+    let text = cursor.to_string();
+    assert_eq!(text.len(), 57);
+
+    // The same search, another page size: fine.
+    let next = SearchQuery {
+        after: Some(cursor),
+        limit: 5,
+        ..q.clone()
+    };
+    assert_eq!(index.search(&next).unwrap().hits.len(), 5);
+
+    // Another search with the cursor: refused.
+    for other in [
+        SearchQuery {
+            origin_radius_miles: 99.0,
+            ..next.clone()
+        },
+        SearchQuery {
+            equipment: 1,
+            ..next.clone()
+        },
+        SearchQuery {
+            pickup_from: Some(0),
+            ..next.clone()
+        },
+        SearchQuery {
+            dest: DestFilter::States(vec![*b"OK"]),
+            ..next.clone()
+        },
+    ] {
+        assert_eq!(index.search(&other), Err(SearchError::CursorMismatch));
+    }
+    assert_eq!(
+        index.search(&SearchQuery {
+            sort: SortBy::Deadhead,
+            ..next.clone()
+        }),
+        Err(SearchError::CursorSortMismatch)
+    );
+
+    // Every single-character edit of the cursor is refused (malformed or mismatched).
+    let hex = "0123456789abcdef";
+    for at in 1..text.len() {
+        let mut edited = text.clone().into_bytes();
+        let c = edited[at] as char;
+        edited[at] = hex.chars().find(|&h| h != c).unwrap() as u8;
+        let edited = String::from_utf8(edited).unwrap();
+        let refused = match edited.parse::<Cursor>() {
+            Err(_) => true,
+            Ok(c) => index
+                .search(&SearchQuery {
+                    after: Some(c),
+                    ..q.clone()
+                })
+                .is_err(),
+        };
+        assert!(refused, "the edit {edited} was accepted");
     }
 }
