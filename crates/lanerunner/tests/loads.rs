@@ -709,6 +709,52 @@ both_backends!(
         seen.sort();
         assert_eq!(seen, ["DAL-ATL", "DAL-CHI-R", "FTW-MEM"]);
 
+        // A cursor works only with the filters of the page that gave it, and not edited.
+        let first = json_of(
+            app.get("/v1/loads/search?origin=Dallas,%20TX&limit=1", t)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        let cursor = first["next_cursor"].as_str().unwrap().to_string();
+        let mut edited = cursor.clone().into_bytes();
+        edited[20] = if edited[20] == b'0' { b'1' } else { b'0' };
+        let edited = String::from_utf8(edited).unwrap();
+        for url in [
+            format!("/v1/loads/search?origin=Dallas,%20TX&origin_radius_miles=150&limit=1&cursor={cursor}"),
+            format!("/v1/loads/search?origin=Dallas,%20TX&equipment=V&limit=1&cursor={cursor}"),
+            format!("/v1/loads/search?origin=Dallas,%20TX&limit=1&cursor={edited}"),
+        ] {
+            let p = expect_problem(app.get(&url, t).await, 422, "validation").await;
+            assert_eq!(p["errors"][0]["field"], "cursor", "{url}");
+        }
+        json_of(
+            app.get(
+                &format!("/v1/loads/search?origin=Dallas,%20TX&limit=2&cursor={cursor}"),
+                t,
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        expect_problem(
+            app.get("/v1/loads/search?origin=Dallas,%20TX&limit=201", t)
+                .await,
+            422,
+            "validation",
+        )
+        .await;
+        expect_problem(
+            app.get(
+                "/v1/loads/search?origin=Dallas,%20TX&origin_radius_miles=501",
+                t,
+            )
+            .await,
+            422,
+            "validation",
+        )
+        .await;
+
         let p = expect_problem(
             app.get("/v1/loads/search?origin=Dalas,%20TX", t).await,
             422,
