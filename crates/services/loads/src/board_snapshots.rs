@@ -119,18 +119,50 @@ pub(crate) async fn load(ctx: &ServiceContext, settings: &LoadsConfig) -> anyhow
     }
 }
 
+/// Records handed from the reading thread to the filing thread at a time.
+const BATCH: usize = 4_096;
+
+/// Reads the snapshot on two threads: this one decompresses and splits the records, the
+/// other checks each view is JSON and files it. Each is about half the work, so a board of
+/// a million loads is read in about half the time.
 fn decode(file: std::fs::File) -> Result<Decoded, SnapshotError> {
-    let mut loads = Vec::new();
-    let mut views = HashMap::new();
-    let header = snapshot::read(file, |load, view| {
-        let view = RawValue::from_string(view)
-            .map_err(|e| SnapshotError::Corrupt(format!("a view is not JSON: {e}")))?;
-        views.insert(load.id, Rendered(Arc::from(view)));
-        loads.push(load);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(IndexedLoad, String)>>(4);
+    let filer = std::thread::spawn(move || -> Result<_, SnapshotError> {
+        let mut loads = Vec::new();
+        let mut views = HashMap::new();
+        for batch in rx {
+            loads.reserve(batch.len());
+            views.reserve(batch.len());
+            for (load, view) in batch {
+                let view = RawValue::from_string(view)
+                    .map_err(|e| SnapshotError::Corrupt(format!("a view is not JSON: {e}")))?;
+                views.insert(load.id, Rendered(Arc::from(view)));
+                loads.push(load);
+            }
+        }
+        Ok((loads, views))
+    });
+    let mut batch = Vec::with_capacity(BATCH);
+    let read = snapshot::read(file, |load, view| {
+        batch.push((load, view));
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            // The filer stops early only on a bad view: its error is the one reported.
+            tx.send(full)
+                .map_err(|_| SnapshotError::Corrupt("a view is not JSON".into()))?;
+        }
         Ok(())
-    })?;
+    });
+    if read.is_ok() && !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+    drop(tx);
+    let filed = filer
+        .join()
+        .map_err(|_| SnapshotError::Corrupt("the filing thread panicked".into()))?;
+    let (loads, views) = filed?;
     Ok(Decoded {
-        header,
+        header: read?,
         loads,
         views,
     })
