@@ -275,8 +275,8 @@ async fn run(
     loads_of(&server)?.write_board_snapshot().await?;
     let snapshot_write = written.elapsed();
     // The loads service's blob key (`board_snapshots::KEY`) in the embedded blob directory.
-    let snapshot_bytes = std::fs::metadata(data_dir.join("blobs/board/snapshot.lrboard"))
-        .map_or(0, |m| m.len());
+    let snapshot_bytes =
+        std::fs::metadata(data_dir.join("blobs/board/snapshot.lrboard")).map_or(0, |m| m.len());
     server.stop().await;
     let (server, from_snapshot) = Running::start(second_config).await?;
     let loads = loads_of(&server)?;

@@ -175,3 +175,50 @@ async fn postgres_boards_start_from_snapshots_and_refuse_bad_ones() {
     }
     snapshots_are_used_and_bad_ones_refused(Backend::Postgres).await;
 }
+
+/// Of instances claiming the next snapshot at the same instant exactly one wins, and no one
+/// wins again before the interval has (nearly) passed.
+async fn one_instance_claims_each_snapshot(backend: Backend) {
+    let a = TestApp::spawn(backend).await;
+    // A sibling shares the database on PostgreSQL; on SQLite (one instance per store) the
+    // racers are tasks of one instance.
+    let b = match backend {
+        Backend::Sqlite => None,
+        _ => Some(a.spawn_sibling().await),
+    };
+    let every = Duration::from_millis(1_500);
+    let (la, lb) = (loads(&a), loads(b.as_ref().unwrap_or(&a)));
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
+    let racers: Vec<_> = (0..8)
+        .map(|i| {
+            let loads = if i % 2 == 0 { la.clone() } else { lb.clone() };
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                loads.claim_board_snapshot(every).await.unwrap()
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for r in racers {
+        won += usize::from(r.await.unwrap());
+    }
+    assert_eq!(won, 1, "claims won by instances racing for one snapshot");
+    assert!(!lb.claim_board_snapshot(every).await.unwrap());
+    tokio::time::sleep(every).await;
+    assert!(lb.claim_board_snapshot(every).await.unwrap());
+    drop(b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_instances_claim_each_snapshot_once() {
+    one_instance_claims_each_snapshot(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_instances_claim_each_snapshot_once() {
+    if lanerunner::testing::skip_engine_test("PostgreSQL") {
+        return;
+    }
+    one_instance_claims_each_snapshot(Backend::Postgres).await;
+}

@@ -51,6 +51,15 @@ impl Drop for Scratch {
 }
 
 impl Loads {
+    /// Whether this instance should write the snapshot now: at most one instance of the
+    /// deployment claims it per `every` (a little less, so that ticks drifting by a few
+    /// milliseconds do not skip an interval).
+    pub async fn claim_board_snapshot(&self, every: std::time::Duration) -> anyhow::Result<bool> {
+        let now = Utc::now();
+        let stale = now - chrono::Duration::from_std(every.mul_f64(0.9))?;
+        Ok(store::claim_board_snapshot(&self.db, now, stale).await?)
+    }
+
     /// Writes this instance's board to the blob store; returns how many loads it holds.
     pub async fn write_board_snapshot(&self) -> anyhow::Result<usize> {
         // The high-water mark is read before the board is copied, so the copy holds at
@@ -100,8 +109,10 @@ pub(crate) async fn load(ctx: &ServiceContext, settings: &LoadsConfig) -> anyhow
         tracing::info!("no board snapshot yet: rebuilding the board from the store");
         return Ok(Snapshot::Absent);
     }
+    let started = std::time::Instant::now();
     let file = Scratch::new();
     ctx.blobs.get_to_file(KEY, &file.0, &mut |_| {}).await?;
+    let fetched = started.elapsed();
     let path = file.0.clone();
     let decoded = tokio::task::spawn_blocking(move || decode(std::fs::File::open(path)?)).await?;
     drop(file);
@@ -113,56 +124,33 @@ pub(crate) async fn load(ctx: &ServiceContext, settings: &LoadsConfig) -> anyhow
         return Ok(refuse(reason.0, &reason.1));
     }
     let taken_at = decoded.header.taken_at;
+    let (read, built) = (started.elapsed(), std::time::Instant::now());
     match Board::from_snapshot(decoded.loads, decoded.views) {
-        Ok(board) => Ok(Snapshot::Usable(board, taken_at)),
+        Ok(board) => {
+            tracing::info!(
+                fetch_s = fetched.as_secs_f64(),
+                read_and_check_s = (read - fetched).as_secs_f64(),
+                index_s = built.elapsed().as_secs_f64(),
+                "board snapshot loaded"
+            );
+            Ok(Snapshot::Usable(board, taken_at))
+        }
         Err(e) => Ok(refuse("corrupt", &e.to_string())),
     }
 }
 
-/// Records handed from the reading thread to the filing thread at a time.
-const BATCH: usize = 4_096;
-
-/// Reads the snapshot on two threads: this one decompresses and splits the records, the
-/// other checks each view is JSON and files it. Each is about half the work, so a board of
-/// a million loads is read in about half the time.
 fn decode(file: std::fs::File) -> Result<Decoded, SnapshotError> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(IndexedLoad, String)>>(4);
-    let filer = std::thread::spawn(move || -> Result<_, SnapshotError> {
-        let mut loads = Vec::new();
-        let mut views = HashMap::new();
-        for batch in rx {
-            loads.reserve(batch.len());
-            views.reserve(batch.len());
-            for (load, view) in batch {
-                let view = RawValue::from_string(view)
-                    .map_err(|e| SnapshotError::Corrupt(format!("a view is not JSON: {e}")))?;
-                views.insert(load.id, Rendered(Arc::from(view)));
-                loads.push(load);
-            }
-        }
-        Ok((loads, views))
-    });
-    let mut batch = Vec::with_capacity(BATCH);
-    let read = snapshot::read(file, |load, view| {
-        batch.push((load, view));
-        if batch.len() == BATCH {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            // The filer stops early only on a bad view: its error is the one reported.
-            tx.send(full)
-                .map_err(|_| SnapshotError::Corrupt("a view is not JSON".into()))?;
-        }
+    let mut loads = Vec::new();
+    let mut views = HashMap::new();
+    let header = snapshot::read(file, |load, view| {
+        let view = RawValue::from_string(view)
+            .map_err(|e| SnapshotError::Corrupt(format!("a view is not JSON: {e}")))?;
+        views.insert(load.id, Rendered(Arc::from(view)));
+        loads.push(load);
         Ok(())
-    });
-    if read.is_ok() && !batch.is_empty() {
-        let _ = tx.send(batch);
-    }
-    drop(tx);
-    let filed = filer
-        .join()
-        .map_err(|_| SnapshotError::Corrupt("the filing thread panicked".into()))?;
-    let (loads, views) = filed?;
+    })?;
     Ok(Decoded {
-        header: read?,
+        header,
         loads,
         views,
     })

@@ -100,8 +100,14 @@ impl LoadsService {
                 loop {
                     tick.tick().await;
                     let Some(loads) = weak.upgrade() else { break };
-                    if let Err(e) = loads.write_board_snapshot().await {
-                        tracing::warn!(error = %e, "writing the board snapshot failed");
+                    match loads.claim_board_snapshot(period).await {
+                        Ok(true) => {
+                            if let Err(e) = loads.write_board_snapshot().await {
+                                tracing::warn!(error = %e, "writing the board snapshot failed");
+                            }
+                        }
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(error = %e, "claiming the board snapshot failed"),
                     }
                 }
             });

@@ -245,6 +245,27 @@ pub async fn loads_high_water(db: &Db) -> sqlx::Result<Option<DateTime<Utc>>> {
     Ok(newest.map(|(t,)| t))
 }
 
+/// Claims the writing of the next board snapshot for `now` if the last claim was made at
+/// or before `stale` (or never); one atomic statement, so of instances racing exactly one
+/// wins. Deployment-wide, like the board itself.
+pub async fn claim_board_snapshot(
+    db: &Db,
+    now: DateTime<Utc>,
+    stale: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let done = on_db!(db, |p| sqlx::query(
+        "INSERT INTO board_snapshot_claim (id, claimed_at) VALUES (1, $1) \
+         ON CONFLICT (id) DO UPDATE SET claimed_at = excluded.claimed_at \
+         WHERE board_snapshot_claim.claimed_at <= $2"
+    )
+    .bind(now)
+    .bind(stale)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
 /// Loads of any organization changed at or after `since`, for the board's catch-up.
 pub async fn loads_updated_since(
     db: &Db,
