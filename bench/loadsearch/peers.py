@@ -12,11 +12,12 @@ index's (expected.tsv).
 import argparse
 import json
 import math
-import statistics
 import sys
 import time
 
 import psycopg
+
+import report
 
 R_MILES = 3958.7613
 M_PER_MILE = 1609.344
@@ -158,30 +159,11 @@ def run(conn, variant, queries):
             lat_ms.append((time.perf_counter() - t) * 1e3)
             pages[i] = [str(r[0]) for r in rows]
         wall = time.perf_counter() - start
-    lat_ms.sort()
-    pct = lambda x: lat_ms[min(len(lat_ms) - 1, round((len(lat_ms) - 1) * x))]
-    print(f"{variant}_queries\t{len(queries)}")
-    print(f"{variant}_p50_ms\t{pct(0.5):.3f}\n{variant}_p99_ms\t{pct(0.99):.3f}")
-    print(f"{variant}_mean_ms\t{statistics.fmean(lat_ms):.3f}\n{variant}_qps\t{len(queries) / wall:.1f}")
+    report.latency(variant, lat_ms, wall)
     return pages
 
 def compare(variant, pages, expected):
-    same = same_set = checked = 0
-    notes = []
-    for i, (total, ids) in expected.items():
-        if i not in pages:
-            continue
-        checked += 1
-        if pages[i] == ids:
-            same += 1
-        elif set(pages[i]) == set(ids):
-            same_set += 1
-            notes.append(f"q{i}: same ids, order differs (ties)")
-        else:
-            notes.append(f"q{i}: {len(set(pages[i]) ^ set(ids))} ids differ "
-                         f"(pg {len(pages[i])} vs rust {len(ids)} of {total})")
-    print(f"{variant}_checked\t{checked}\n{variant}_identical\t{same}\n{variant}_same_set\t{same_set}")
-    for n in notes[:10]:
+    for n in report.pages(variant, pages, expected)[:10]:
         print(f"{variant}_note\t{n}")
 
 def main():

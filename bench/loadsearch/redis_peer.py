@@ -34,6 +34,8 @@ import uuid
 
 import redis
 
+import report
+
 R_MILES = 3958.7613  # lanerunner_geo::EARTH_RADIUS_MILES
 # The sphere Redis measures geo distances on (geohash_helper.c), in metres.
 REDIS_EARTH_M = 6372797.560856
@@ -303,31 +305,13 @@ def run(r, sha, queries, args):
         totals[i] = total
         pages[i] = ids
     wall = time.perf_counter() - start
-    lat_ms.sort()
-    pct = lambda x: lat_ms[min(len(lat_ms) - 1, round((len(lat_ms) - 1) * x))]
-    print(f"redis_queries\t{len(queries)}")
-    print(f"redis_p50_ms\t{pct(0.5):.3f}\nredis_p99_ms\t{pct(0.99):.3f}")
-    print(f"redis_mean_ms\t{statistics.fmean(lat_ms):.3f}\nredis_qps\t{len(queries) / wall:.1f}")
+    report.latency("redis", lat_ms, wall)
     pages = {i: [str(uuid.UUID(bytes=b)) for b in ids] for i, ids in pages.items()}
     return pages, totals
 
 
 def compare(pages, totals, expected, rust_totals):
-    same = same_set = checked = 0
-    notes = []
-    for i, (total, ids) in expected.items():
-        if i not in pages:
-            continue
-        checked += 1
-        if pages[i] == ids:
-            same += 1
-        elif set(pages[i]) == set(ids):
-            same_set += 1
-            notes.append(f"q{i}: same ids, order differs (ties)")
-        else:
-            notes.append(f"q{i}: {len(set(pages[i]) ^ set(ids))} ids differ "
-                         f"(redis {len(pages[i])} vs rust {len(ids)} of {total})")
-    print(f"redis_checked\t{checked}\nredis_identical\t{same}\nredis_same_set\t{same_set}")
+    notes = report.pages("redis", pages, expected)
     # Totals of every query run, not only the sampled pages.
     if rust_totals:
         n = min(len(rust_totals), len(totals))
