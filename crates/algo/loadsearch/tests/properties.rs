@@ -127,6 +127,36 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// Applies `op` to the index and to the reference list alike, checking what the index says.
+fn apply(index: &mut LoadIndex, loads: &mut Vec<IndexedLoad>, op: Op) -> Result<(), TestCaseError> {
+    match op {
+        Op::Insert(l) => {
+            if loads.iter().any(|x| x.id == l.id) {
+                prop_assert!(index.insert(l).is_err());
+            } else {
+                index.insert(l).unwrap();
+                loads.push(l);
+            }
+        }
+        Op::Remove(i) if !loads.is_empty() => {
+            let l = loads.swap_remove(i % loads.len());
+            prop_assert_eq!(index.remove(l.id), Some(l));
+            prop_assert_eq!(index.remove(l.id), None);
+        }
+        Op::Update(i, l) if !loads.is_empty() => {
+            let i = i % loads.len();
+            let l = IndexedLoad {
+                id: loads[i].id,
+                ..l
+            };
+            index.update(l).unwrap();
+            loads[i] = l;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 fn dedup(mut loads: Vec<IndexedLoad>) -> Vec<IndexedLoad> {
     let mut seen = std::collections::HashSet::new();
     loads.retain(|l| seen.insert(l.id));
@@ -157,28 +187,7 @@ proptest! {
         let mut index = LoadIndex::bulk_build(initial.clone()).unwrap();
         let mut loads = initial;
         for op in ops {
-            match op {
-                Op::Insert(l) => {
-                    if loads.iter().any(|x| x.id == l.id) {
-                        prop_assert!(index.insert(l).is_err());
-                    } else {
-                        index.insert(l).unwrap();
-                        loads.push(l);
-                    }
-                }
-                Op::Remove(i) if !loads.is_empty() => {
-                    let l = loads.swap_remove(i % loads.len());
-                    prop_assert_eq!(index.remove(l.id), Some(l));
-                    prop_assert_eq!(index.remove(l.id), None);
-                }
-                Op::Update(i, l) if !loads.is_empty() => {
-                    let i = i % loads.len();
-                    let l = IndexedLoad { id: loads[i].id, ..l };
-                    index.update(l).unwrap();
-                    loads[i] = l;
-                }
-                _ => {}
-            }
+            apply(&mut index, &mut loads, op)?;
         }
         prop_assert_eq!(index.len(), loads.len());
         for l in &loads {
@@ -255,23 +264,7 @@ proptest! {
         let mut index = LoadIndex::bulk_build(initial.clone()).unwrap();
         let mut loads = initial;
         for (n, op) in ops.into_iter().enumerate() {
-            match op {
-                Op::Insert(l) if !loads.iter().any(|x| x.id == l.id) => {
-                    index.insert(l).unwrap();
-                    loads.push(l);
-                }
-                Op::Remove(i) if !loads.is_empty() => {
-                    let l = loads.swap_remove(i % loads.len());
-                    prop_assert_eq!(index.remove(l.id), Some(l));
-                }
-                Op::Update(i, l) if !loads.is_empty() => {
-                    let i = i % loads.len();
-                    let l = IndexedLoad { id: loads[i].id, ..l };
-                    index.update(l).unwrap();
-                    loads[i] = l;
-                }
-                _ => {}
-            }
+            apply(&mut index, &mut loads, op)?;
             if n % 1000 == 999 {
                 for q in &queries {
                     assert_first_pages(&index, &loads, q, 2)?;
