@@ -551,6 +551,21 @@ fn assemble(
     {
         router = router.layer(cors);
     }
+    if config.http.compress_min_bytes > 0 {
+        // Negotiated per request (`Accept-Encoding`); never server-sent events (they must
+        // flush event by event), images or what is already encoded (the console's assets).
+        use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+        let worth_it = SizeAbove::new(config.http.compress_min_bytes)
+            .and(NotForContentType::GRPC)
+            .and(NotForContentType::IMAGES)
+            .and(NotForContentType::SSE)
+            .and(NotForContentType::const_new("application/zip"));
+        router = router.layer(
+            tower_http::compression::CompressionLayer::new()
+                .gzip(true)
+                .compress_when(worth_it),
+        );
+    }
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request| {
             let request_id = req

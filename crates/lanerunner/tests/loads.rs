@@ -1023,6 +1023,61 @@ both_backends!(
     }
 );
 
+/// A client that accepts gzip gets a board page compressed (the same JSON, a fraction of the
+/// bytes); one that does not, and a small answer, get it as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn board_pages_are_compressed_for_clients_that_accept_gzip() {
+    use std::io::Read;
+    let app = TestApp::spawn(lanerunner::testing::Backend::Sqlite).await;
+    let broker = app.signup("b@example.com", "broker").await;
+    let carrier = app.signup("c@example.com", "carrier").await;
+    for i in 0..12 {
+        posted(
+            &app,
+            &broker,
+            &load(&format!("PO-{i}"), "Dallas, TX", "Atlanta, GA"),
+        )
+        .await;
+    }
+    let get = |path: &str, gzip: bool| {
+        let mut req = app.client.get(app.url(path)).bearer_auth(&carrier.access);
+        if gzip {
+            req = req.header("accept-encoding", "gzip");
+        }
+        req.send()
+    };
+    let search = "/v1/loads/search?origin=Dallas,%20TX";
+    let plain = get(search, false).await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain: Value = plain.json().await.unwrap();
+    assert_eq!(plain["total_matches"], 12);
+
+    let gz = get(search, true).await.unwrap();
+    assert_eq!(gz.status(), StatusCode::OK);
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let bytes = gz.bytes().await.unwrap();
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_end(&mut json)
+        .unwrap();
+    assert!(
+        bytes.len() * 4 < json.len(),
+        "{} bytes for {}",
+        bytes.len(),
+        json.len()
+    );
+    assert_eq!(serde_json::from_slice::<Value>(&json).unwrap(), plain);
+
+    // Under the threshold: as it is, even when gzip is accepted.
+    let small = get(
+        "/v1/loads/search?origin=Dallas,%20TX&limit=1&dest_states=WY",
+        true,
+    )
+    .await
+    .unwrap();
+    assert!(small.headers().get("content-encoding").is_none());
+}
+
 /// Two instances on PostgreSQL + RabbitMQ + Redis: a load posted through one is found on the
 /// other's board (its broadcast listener re-reads the store), and leaves it when covered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
