@@ -274,9 +274,11 @@ async fn run(
     let written = Instant::now();
     loads_of(&server)?.write_board_snapshot().await?;
     let snapshot_write = written.elapsed();
-    // The loads service's blob key (`board_snapshots::KEY`) in the embedded blob directory.
-    let snapshot_bytes =
-        std::fs::metadata(data_dir.join("blobs/board/snapshot.lrboard")).map_or(0, |m| m.len());
+    // The snapshot's key in the embedded blob directory.
+    let snapshot_file = data_dir
+        .join("blobs")
+        .join(lanerunner_loads::BOARD_SNAPSHOT_KEY);
+    let snapshot_bytes = std::fs::metadata(snapshot_file).map_or(0, |m| m.len());
     server.stop().await;
     let (server, from_snapshot) = Running::start(second_config).await?;
     let loads = loads_of(&server)?;

@@ -19,7 +19,10 @@ fn loads(app: &TestApp) -> Arc<Loads> {
 }
 
 fn snapshot_file(config: &lanerunner_platform::config::Config) -> PathBuf {
-    config.data_dir.join("blobs/board/snapshot.lrboard")
+    config
+        .data_dir
+        .join("blobs")
+        .join(lanerunner_loads::BOARD_SNAPSHOT_KEY)
 }
 
 /// What the board answers a carrier searching around Dallas: the ids, sorted.

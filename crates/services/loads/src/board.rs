@@ -60,15 +60,12 @@ impl Board {
         Ok(Board { index, views })
     }
 
-    /// A board from a snapshot's records (see `snapshot.rs`).
-    pub fn from_snapshot(
-        loads: Vec<IndexedLoad>,
-        views: HashMap<u128, Rendered>,
-    ) -> anyhow::Result<Board> {
-        anyhow::ensure!(
-            loads.len() == views.len() && loads.iter().all(|l| views.contains_key(&l.id)),
-            "the snapshot's loads and views do not match"
-        );
+    /// A board from a snapshot's records (see `snapshot.rs`); refuses a load twice.
+    pub fn from_snapshot(entries: Vec<(IndexedLoad, Rendered)>) -> anyhow::Result<Board> {
+        let (loads, views): (Vec<_>, HashMap<_, _>) = entries
+            .into_iter()
+            .map(|(load, view)| (load, (load.id, view)))
+            .unzip();
         Ok(Board {
             index: LoadIndex::bulk_build(loads)?,
             views,

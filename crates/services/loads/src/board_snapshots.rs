@@ -9,7 +9,6 @@
 //! rebuilt from the store, and the reason is logged and counted
 //! (`loads_board_snapshot_refused_total{reason}`).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -29,7 +28,7 @@ use crate::store;
 use crate::views::Rendered;
 
 /// Where the snapshot lives in the blob store: one per deployment, the newest wins.
-pub(crate) const KEY: &str = "board/snapshot.lrboard";
+pub const KEY: &str = "board/snapshot.lrboard";
 /// Loads of a snapshot looked up in the store before it is trusted.
 const SAMPLE: usize = 32;
 /// How far ahead of this instance's clock a snapshot may have been taken (clock skew).
@@ -71,13 +70,9 @@ impl Loads {
         let file = Scratch::new();
         let path = file.0.clone();
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let header = Header {
-                taken_at,
-                high_water,
-                loads: 0,
-            };
             let out = std::fs::File::create(&path)?;
-            snapshot::write(out, &header, entries.iter().map(|(l, v)| (l, v.0.get())))
+            let views = entries.iter().map(|(l, v)| (l, v.0.get()));
+            snapshot::write(out, taken_at, high_water, views)
         })
         .await??;
         self.ctx.blobs.put_file(KEY, &file.0).await?;
@@ -90,8 +85,7 @@ impl Loads {
 /// A decoded snapshot, not yet checked against the store.
 struct Decoded {
     header: Header,
-    loads: Vec<IndexedLoad>,
-    views: HashMap<u128, Rendered>,
+    entries: Vec<(IndexedLoad, Rendered)>,
 }
 
 /// What the deployment's snapshot offers a starting instance.
@@ -103,8 +97,17 @@ pub(crate) enum Snapshot {
     Refused(&'static str),
 }
 
-/// The deployment's board snapshot, if there is one this store may use.
-pub(crate) async fn load(ctx: &ServiceContext, settings: &LoadsConfig) -> anyhow::Result<Snapshot> {
+/// The deployment's board snapshot, if there is one this store may use. A snapshot that
+/// cannot be fetched or checked (the blob store or the database failing) is refused as
+/// `unreadable`, like a damaged one: the caller rebuilds from the store either way.
+pub(crate) async fn load(ctx: &ServiceContext, settings: &LoadsConfig) -> Snapshot {
+    match try_load(ctx, settings).await {
+        Ok(snapshot) => snapshot,
+        Err(e) => refuse("unreadable", &format!("{e:#}")),
+    }
+}
+
+async fn try_load(ctx: &ServiceContext, settings: &LoadsConfig) -> anyhow::Result<Snapshot> {
     if !ctx.blobs.list("board/").await?.iter().any(|k| k == KEY) {
         tracing::info!("no board snapshot yet: rebuilding the board from the store");
         return Ok(Snapshot::Absent);
@@ -125,7 +128,7 @@ pub(crate) async fn load(ctx: &ServiceContext, settings: &LoadsConfig) -> anyhow
     }
     let taken_at = decoded.header.taken_at;
     let (read, built) = (started.elapsed(), std::time::Instant::now());
-    match Board::from_snapshot(decoded.loads, decoded.views) {
+    match Board::from_snapshot(decoded.entries) {
         Ok(board) => {
             tracing::info!(
                 fetch_s = fetched.as_secs_f64(),
@@ -140,20 +143,14 @@ pub(crate) async fn load(ctx: &ServiceContext, settings: &LoadsConfig) -> anyhow
 }
 
 fn decode(file: std::fs::File) -> Result<Decoded, SnapshotError> {
-    let mut loads = Vec::new();
-    let mut views = HashMap::new();
+    let mut entries = Vec::new();
     let header = snapshot::read(file, |load, view| {
         let view = RawValue::from_string(view)
             .map_err(|e| SnapshotError::Corrupt(format!("a view is not JSON: {e}")))?;
-        views.insert(load.id, Rendered(Arc::from(view)));
-        loads.push(load);
+        entries.push((load, Rendered(Arc::from(view))));
         Ok(())
     })?;
-    Ok(Decoded {
-        header,
-        loads,
-        views,
-    })
+    Ok(Decoded { header, entries })
 }
 
 fn reason_of(e: &SnapshotError) -> &'static str {
@@ -212,10 +209,9 @@ async fn check(
     struct Owner {
         broker_org_id: Uuid,
     }
-    let step = (s.loads.len() / SAMPLE).max(1);
-    for load in s.loads.iter().step_by(step).take(SAMPLE) {
-        let view = s.views.get(&load.id).map(|v| v.0.get()).unwrap_or("{}");
-        let Ok(owner) = serde_json::from_str::<Owner>(view) else {
+    let step = (s.entries.len() / SAMPLE).max(1);
+    for (load, view) in s.entries.iter().step_by(step).take(SAMPLE) {
+        let Ok(owner) = serde_json::from_str::<Owner>(view.0.get()) else {
             return Ok(Some((
                 "corrupt",
                 format!("load {:032x} has no owner", load.id),

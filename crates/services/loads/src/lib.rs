@@ -30,6 +30,7 @@ pub mod views;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use board_snapshots::KEY as BOARD_SNAPSHOT_KEY;
 pub use domain::TruckSearchParams;
 pub use lifecycle::Actor;
 pub use saved::SavedSearchView;

@@ -84,7 +84,7 @@ impl Loads {
         let (board, rebuilt_at, board_start) = match crate::board_snapshots::load(&ctx, settings)
             .await
         {
-            Ok(Snapshot::Usable(mut board, taken_at)) => {
+            Snapshot::Usable(mut board, taken_at) => {
                 // Caught up before the first search: the snapshot may be minutes old.
                 let caught_up_at = chrono::Utc::now();
                 let since = taken_at - crate::board::CATCH_UP_MARGIN;
@@ -96,30 +96,13 @@ impl Loads {
                 tracing::info!(loads = board.len(), caught_up = rows.len(), %taken_at, seconds = started.elapsed().as_secs_f64(), "load board started from its snapshot");
                 (board, caught_up_at, BoardStart::Snapshot)
             }
-            Ok(Snapshot::Absent) => {
+            other => {
+                let refused = match other {
+                    Snapshot::Refused(reason) => Some(reason),
+                    _ => None,
+                };
                 let (board, at) = Self::rebuild_board(&ctx, &geo, started).await?;
-                (board, at, BoardStart::Store { refused: None })
-            }
-            Ok(Snapshot::Refused(reason)) => {
-                let (board, at) = Self::rebuild_board(&ctx, &geo, started).await?;
-                (
-                    board,
-                    at,
-                    BoardStart::Store {
-                        refused: Some(reason),
-                    },
-                )
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "the board snapshot cannot be fetched: rebuilding the board from the store");
-                let (board, at) = Self::rebuild_board(&ctx, &geo, started).await?;
-                (
-                    board,
-                    at,
-                    BoardStart::Store {
-                        refused: Some("unreadable"),
-                    },
-                )
+                (board, at, BoardStart::Store { refused })
             }
         };
         Ok(Self {

@@ -57,16 +57,19 @@ impl From<io::Error> for SnapshotError {
     }
 }
 
-/// Writes a snapshot of `entries` (a load as the index holds it and its rendered view).
+/// Writes a snapshot of `entries` (a load as the index holds it and its rendered view)
+/// taken at `taken_at` from a store whose newest change was `high_water`.
 pub fn write<'a>(
     out: impl Write,
-    header: &Header,
+    taken_at: DateTime<Utc>,
+    high_water: Option<DateTime<Utc>>,
     entries: impl ExactSizeIterator<Item = (&'a IndexedLoad, &'a str)>,
 ) -> io::Result<()> {
     let mut w = snap::write::FrameEncoder::new(io::BufWriter::with_capacity(1 << 20, out));
     let header = Header {
+        taken_at,
+        high_water,
         loads: entries.len() as u64,
-        ..header.clone()
     };
     w.write_all(MAGIC)?;
     w.write_all(&[FORMAT])?;
@@ -236,7 +239,8 @@ mod tests {
         let mut bytes = Vec::new();
         write(
             &mut bytes,
-            &header,
+            header.taken_at,
+            header.high_water,
             entries.iter().map(|(l, v)| (l, v.as_str())),
         )
         .unwrap();

@@ -6,11 +6,11 @@
 //! to the nearest cent, half away from zero: `289`, not `289.31183697229903`); miles to one
 //! decimal. Sorting and filtering use the unrounded values.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use lanerunner_core::distance::{miles, optional_miles};
 use lanerunner_core::Cents;
-use std::sync::Arc;
-
 use serde::Serialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
