@@ -174,10 +174,7 @@ def main():
     ap.add_argument("--skip-load", action="store_true")
     a = ap.parse_args()
     queries = [json.loads(l) for l in open(f"{a.work}/queries.jsonl")][: a.queries]
-    expected = {}
-    for line in open(f"{a.work}/expected.tsv"):
-        i, total, ids = line.rstrip("\n").split("\t")
-        expected[int(i)] = (int(total), ids.split(",") if ids else [])
+    expected = report.expected(a.work)
     with psycopg.connect(a.dsn, autocommit=True, prepare_threshold=None) as conn:
         # JIT compilation costs hundreds of ms per execution of these short queries.
         conn.execute("SET jit = off")

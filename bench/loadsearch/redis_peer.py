@@ -329,10 +329,7 @@ def main():
     ap.add_argument("--url", default="redis://127.0.0.1:6379/15")
     a = ap.parse_args()
     queries = [json.loads(l) for l in open(f"{a.work}/queries.jsonl")][: a.queries]
-    expected = {}
-    for line in open(f"{a.work}/expected.tsv"):
-        i, total, ids = line.rstrip("\n").split("\t")
-        expected[int(i)] = (int(total), ids.split(",") if ids else [])
+    expected = report.expected(a.work)
     try:
         rust_totals = [int(l.split("\t")[1]) for l in open(f"{a.work}/rust_latency_us.txt")]
     except FileNotFoundError:

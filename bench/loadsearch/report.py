@@ -32,3 +32,12 @@ def pages(variant, got, expected):
                          f"({variant} {len(got[i])} vs rust {len(ids)} of {total})")
     print(f"{variant}_checked\t{checked}\n{variant}_identical\t{same}\n{variant}_same_set\t{same_set}")
     return notes
+
+
+def expected(work):
+    """The Rust index's sampled first pages: {query index: (total, [ids])}."""
+    pages = {}
+    for line in open(f"{work}/expected.tsv"):
+        i, total, ids = line.rstrip("\n").split("\t")
+        pages[int(i)] = (int(total), ids.split(",") if ids else [])
+    return pages
