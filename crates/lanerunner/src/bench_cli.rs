@@ -51,6 +51,14 @@ pub enum BenchCommand {
         /// Seed of the generated postings and searches.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// A RabbitMQ broker (`amqp://guest:guest@127.0.0.1:5672/%2f`): a second instance
+        /// posts loads and the lag until the first instance's board shows them is measured
+        /// (with `--store postgres`).
+        #[arg(long)]
+        bus_url: Option<String>,
+        /// Loads posted for the lag measurement.
+        #[arg(long, default_value_t = 500)]
+        lag_posts: usize,
     },
     /// Capacity of one instance on the main routes: requests a second at rising
     /// concurrency, and the highest rate whose p99 stays under the target.
@@ -289,6 +297,8 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             concurrency,
             store,
             seed,
+            bus_url,
+            lag_posts,
         } => {
             use crate::bench_search::{SearchBenchOptions, SearchStore};
             let store = match store.as_str() {
@@ -304,6 +314,8 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
                     .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
                 seed,
+                bus_url,
+                lag_posts: lag_posts.max(1),
             })
             .await?;
             print!("{report}");

@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app;
 
+mod lag;
 mod requests;
 use requests::{params, posting};
 
@@ -48,7 +49,16 @@ pub struct SearchBenchOptions {
     /// Admin connection for the scratch database (`CREATE`/`DROP DATABASE`).
     pub postgres_admin_url: String,
     pub seed: u64,
+    /// A RabbitMQ broker (`amqp://…`) for the instances to share; with it, a second
+    /// instance posts loads and the lag until the first one's board shows them is
+    /// measured (PostgreSQL only).
+    pub bus_url: Option<String>,
+    /// Loads posted for the lag measurement.
+    pub lag_posts: usize,
 }
+
+/// Clients searching the measured board meanwhile.
+const LAG_CLIENTS: usize = 8;
 
 /// Loads per seeding transaction.
 const SEED_BATCH: usize = 5_000;
@@ -72,6 +82,15 @@ pub async fn search(opts: SearchBenchOptions) -> anyhow::Result<String> {
     // The limiter stays in the request path (its cache increment is part of a request's
     // cost) but never refuses: one carrier sends every search.
     config.http.rate_limit_per_minute = u32::MAX;
+    if let Some(url) = &opts.bus_url {
+        anyhow::ensure!(
+            opts.store == SearchStore::Postgres,
+            "instances share a board only through a shared store: use --store postgres with a bus"
+        );
+        config.bus.backend = lanerunner_platform::config::BusBackend::Rabbitmq;
+        config.bus.url = Some(url.clone());
+        config.bus.namespace = format!("bench-search-{}", uuid::Uuid::new_v4().simple());
+    }
     let scratch = match opts.store {
         SearchStore::Sqlite => None,
         SearchStore::Postgres => {
@@ -280,8 +299,14 @@ async fn run(
         .join(lanerunner_loads::BOARD_SNAPSHOT_KEY);
     let snapshot_bytes = std::fs::metadata(snapshot_file).map_or(0, |m| m.len());
     server.stop().await;
-    let (server, from_snapshot) = Running::start(second_config).await?;
+    trim_heap();
+    let rss_before_snapshot = rss_bytes();
+    let (server, from_snapshot) = Running::start(second_config.clone()).await?;
+    let rss_from_snapshot = trim_heap()
+        .then(rss_bytes)
+        .map(|after| after.saturating_sub(rss_before_snapshot));
     let loads = loads_of(&server)?;
+    let views = loads.board_view_stats();
     anyhow::ensure!(
         loads.board_start() == lanerunner_loads::BoardStart::Snapshot,
         "the second start did not use the snapshot: {:?}",
@@ -350,6 +375,27 @@ async fn run(
         }
         http.push((concurrency, latencies));
     }
+
+    // Another instance posts; this one's board must show each post.
+    let lag = match &opts.bus_url {
+        None => None,
+        Some(_) => {
+            let (poster, _) = Running::start(second_config.clone()).await?;
+            let lag = lag::post_to_visible(
+                &poster,
+                &server,
+                &loads,
+                &carrier_token,
+                &queries,
+                LAG_CLIENTS,
+                opts.lag_posts,
+                opts.seed,
+            )
+            .await;
+            poster.stop().await;
+            Some(lag?)
+        }
+    };
 
     let mut checked = 0;
     let mut identical = 0;
@@ -439,6 +485,19 @@ async fn run(
         )),
         None => out.push_str(".\n"),
     }
+    if let Some(growth) = rss_from_snapshot {
+        out.push_str(&format!(
+            "- Process RSS growth starting from the snapshot, after `malloc_trim(0)`: +{:.0} MB, {:.0} bytes per load.\n",
+            mb(growth),
+            per_load(growth)
+        ));
+    }
+    out.push_str(&format!(
+        "- Public views on the board: {:.1} bytes per load compressed (zstd, a {:.0} KB dictionary trained on {} views).\n",
+        views.view_bytes as f64 / views.loads.max(1) as f64,
+        views.dictionary_bytes as f64 / 1024.0,
+        views.trained_on,
+    ));
     out.push_str(&format!(
         "- Search index alone (built from the same rows as the board's): {:.1} bytes per load ({:.1} columns + {:.1} id map + {:.1} grid).\n",
         index.bytes_per_load(),
@@ -454,6 +513,9 @@ async fn run(
             pct_of(&body_sizes, 0.5) as f64 / 1e3,
             pct_of(&body_sizes, 0.99) as f64 / 1e3,
         ));
+    }
+    if let Some(lag) = &lag {
+        out.push_str(&lag.line(opts.lag_posts, LAG_CLIENTS));
     }
     out.push_str(&format!(
         "- First pages (ids, order, total) identical over HTTP and in-process: {identical}/{checked} sampled searches.\n\n"

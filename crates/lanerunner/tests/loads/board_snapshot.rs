@@ -225,3 +225,64 @@ async fn postgres_instances_claim_each_snapshot_once() {
     }
     one_instance_claims_each_snapshot(Backend::Postgres).await;
 }
+
+/// Each hit's id and reference, as the board answers a search around Dallas.
+async fn views(app: &TestApp, carrier: &Account) -> std::collections::BTreeMap<String, String> {
+    let page = json_of(
+        app.get(
+            "/v1/loads/search?origin=Dallas,%20TX&limit=100",
+            Some(&carrier.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["load"]["id"].as_str().unwrap().to_string(),
+                h["load"]["reference"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A board that starts empty compresses its views without a dictionary, trains one when it
+/// has grown to 64 loads (recompressing every view), and hands it to the next instance in
+/// its snapshot: every view reads back whole at each step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_growing_board_trains_its_view_dictionary_and_its_snapshot_carries_it() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.loads.board_snapshot_interval_secs = 0;
+    })
+    .await;
+    let broker = app.signup("b@example.com", "broker").await;
+    let carrier = app.signup("c@example.com", "carrier").await;
+    let origins = ["Dallas, TX", "Fort Worth, TX", "Arlington, TX", "Plano, TX"];
+    let mut expected = std::collections::BTreeMap::new();
+    for i in 0..70 {
+        let l = posted(
+            &app,
+            &broker,
+            &load(&format!("PO-{i}"), origins[i % 4], "Atlanta, GA"),
+        )
+        .await;
+        expected.insert(
+            l["id"].as_str().unwrap().to_string(),
+            l["reference"].as_str().unwrap().to_string(),
+        );
+    }
+    assert_eq!(views(&app, &carrier).await, expected);
+    let stats = loads(&app).board_view_stats();
+    assert_eq!((stats.loads, stats.trained_on), (70, 64), "{stats:?}");
+    assert!(stats.dictionary_bytes > 0, "{stats:?}");
+    assert_eq!(loads(&app).write_board_snapshot().await.unwrap(), 70);
+    let snapshot = std::fs::read(snapshot_file(&app.config)).unwrap();
+    let (app, how) = restart_with(app, &snapshot, 3_600).await;
+    assert_eq!(how, BoardStart::Snapshot);
+    assert_eq!(views(&app, &carrier).await, expected);
+    assert_eq!(loads(&app).board_view_stats(), stats);
+}

@@ -21,6 +21,7 @@ use lanerunner_loadsearch::{IndexedLoad, LoadIndex, SearchQuery};
 
 use crate::domain::{indexed_load, Geo, LoadStatus, Violations, Visibility};
 use crate::store::LoadRow;
+use crate::view_codec::{self, ViewCodec};
 use crate::views::{PublicLoadView, Rendered, SearchHit, SearchPageView};
 
 /// How far before the rebuild the catch-up looks: covers replica lag and clock skew.
@@ -28,8 +29,33 @@ pub const CATCH_UP_MARGIN: chrono::Duration = chrono::Duration::minutes(10);
 
 pub struct Board {
     index: LoadIndex,
-    /// The public view of every load on the board, rendered (see [`PublicLoadView::render`]).
-    views: HashMap<u128, Rendered>,
+    /// The public view of every load on the board, rendered as JSON and compressed with
+    /// `codec` (see `view_codec.rs`).
+    views: HashMap<u128, Box<[u8]>>,
+    codec: ViewCodec,
+}
+
+/// What a snapshot holds of a board: its dictionary and every load with its compressed
+/// view.
+pub struct BoardCopy {
+    pub dictionary: Vec<u8>,
+    pub trained_on: usize,
+    pub entries: Vec<(IndexedLoad, Box<[u8]>)>,
+}
+
+/// What the board's views take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewStats {
+    pub loads: usize,
+    /// The compressed views together.
+    pub view_bytes: usize,
+    /// The dictionary's size (0: none) and how many views it came from.
+    pub dictionary_bytes: usize,
+    pub trained_on: usize,
+}
+
+fn render(row: &LoadRow, geo: &Geo) -> Vec<u8> {
+    serde_json::to_vec(&PublicLoadView::new(row, geo)).expect("a view serializes")
 }
 
 /// When the load went on the board, if it is on it: posted (which a stored row cannot be
@@ -53,32 +79,114 @@ impl Board {
             .map(|(r, posted_at)| indexed_load(r.id, &r.spec, *posted_at, geo))
             .collect();
         let index = LoadIndex::bulk_build(loads)?;
+        // Trained on a sample rendered for the purpose, so that the million views are
+        // never all held uncompressed at once.
+        let sample: Vec<Vec<u8>> = view_codec::sample(rows.len())
+            .map(|i| render(rows[i].0, geo))
+            .collect();
+        let codec = ViewCodec::train(&sample);
         let views = rows
             .iter()
-            .map(|(r, _)| (r.id.0.as_u128(), PublicLoadView::new(r, geo).render()))
+            .map(|(r, _)| (r.id.0.as_u128(), codec.compress(&render(r, geo))))
             .collect();
-        Ok(Board { index, views })
+        Ok(Board {
+            index,
+            views,
+            codec,
+        })
     }
 
-    /// A board from a snapshot's records (see `snapshot.rs`); refuses a load twice.
-    pub fn from_snapshot(entries: Vec<(IndexedLoad, Rendered)>) -> anyhow::Result<Board> {
-        let (loads, views): (Vec<_>, HashMap<_, _>) = entries
+    /// A board from a snapshot (see `snapshot.rs`); refuses a load twice.
+    pub fn from_snapshot(copy: BoardCopy) -> anyhow::Result<Board> {
+        let codec = ViewCodec::new(copy.dictionary, copy.trained_on)?;
+        let (loads, views): (Vec<_>, HashMap<_, _>) = copy
+            .entries
             .into_iter()
             .map(|(load, view)| (load, (load.id, view)))
             .unzip();
         Ok(Board {
             index: LoadIndex::bulk_build(loads)?,
             views,
+            codec,
         })
     }
 
-    /// Every load on the board as the index holds it, with its view: what a snapshot
-    /// writes. Copies (the views are shared), so the caller writes without the lock.
-    pub fn entries(&self) -> Vec<(IndexedLoad, Rendered)> {
+    /// Everything a snapshot writes: every load on the board as the index holds it, with
+    /// its compressed view, and the dictionary. A copy, so the caller writes it without
+    /// the lock.
+    pub fn copy(&self) -> BoardCopy {
+        let (dictionary, trained_on) = self.codec.dictionary();
+        BoardCopy {
+            dictionary: dictionary.to_vec(),
+            trained_on,
+            entries: self
+                .views
+                .iter()
+                .filter_map(|(id, view)| Some((self.index.get(*id)?, view.clone())))
+                .collect(),
+        }
+    }
+
+    /// The public view of a load on the board, as JSON.
+    pub fn view(&self, id: u128) -> Option<Rendered> {
+        let frame = self.views.get(&id)?;
+        match self.codec.view(frame) {
+            Ok(view) => Some(Rendered(view)),
+            Err(e) => {
+                // Memory the board wrote itself; never expected.
+                tracing::error!(load = %uuid::Uuid::from_u128(id), error = %e, "a view on the board cannot be read");
+                None
+            }
+        }
+    }
+
+    /// Up to `n` loads spread over the board, with their views (`None`: unreadable), for
+    /// checking a snapshot against the store.
+    pub fn sample(&self, n: usize) -> Vec<(u128, Option<Rendered>)> {
+        let step = (self.views.len() / n.max(1)).max(1);
         self.views
-            .iter()
-            .filter_map(|(id, view)| Some((self.index.get(*id)?, view.clone())))
+            .keys()
+            .step_by(step)
+            .take(n)
+            .map(|id| (*id, self.view(*id)))
             .collect()
+    }
+
+    /// Recompresses every view with a dictionary trained on the board as it is now (see
+    /// [`ViewCodec::stale`]: only while the board is small).
+    fn retrain(&mut self) {
+        let views: Vec<(u128, Vec<u8>)> = self
+            .views
+            .iter()
+            .filter_map(|(id, frame)| Some((*id, self.codec.decompress(frame).ok()?)))
+            .collect();
+        let sample: Vec<&[u8]> = view_codec::sample(views.len())
+            .map(|i| views[i].1.as_slice())
+            .collect();
+        let codec = ViewCodec::train(&sample);
+        self.views = views
+            .iter()
+            .map(|(id, v)| (*id, codec.compress(v)))
+            .collect();
+        self.codec = codec;
+        tracing::info!(
+            loads = self.views.len(),
+            "the board's view dictionary retrained"
+        );
+    }
+
+    pub fn view_stats(&self) -> ViewStats {
+        let (dictionary, trained_on) = self.codec.dictionary();
+        ViewStats {
+            loads: self.views.len(),
+            view_bytes: self.views.values().map(|v| v.len()).sum(),
+            dictionary_bytes: dictionary.len(),
+            trained_on,
+        }
+    }
+
+    pub fn contains(&self, id: LoadId) -> bool {
+        self.views.contains_key(&id.0.as_u128())
     }
 
     pub fn len(&self) -> usize {
@@ -93,7 +201,10 @@ impl Board {
             match self.index.upsert(l) {
                 Ok(()) => {
                     self.views
-                        .insert(id, PublicLoadView::new(row, geo).render());
+                        .insert(id, self.codec.compress(&render(row, geo)));
+                    if self.codec.stale(self.views.len()) {
+                        self.retrain();
+                    }
                 }
                 Err(e) => {
                     tracing::error!(load = %row.id, error = %e, "load refused by the search index")
@@ -127,7 +238,7 @@ impl Board {
             .iter()
             .filter_map(|h| {
                 Some(SearchHit {
-                    load: self.views.get(&h.id)?.clone(),
+                    load: self.view(h.id)?,
                     load_id: uuid::Uuid::from_u128(h.id),
                     deadhead_miles: h.deadhead_miles,
                     loaded_miles: f64::from(h.loaded_miles),

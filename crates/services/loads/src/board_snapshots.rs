@@ -10,22 +10,18 @@
 //! (`loads_board_snapshot_refused_total{reason}`).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use lanerunner_core::{LoadId, OrgId};
-use lanerunner_loadsearch::IndexedLoad;
 use lanerunner_platform::config::LoadsConfig;
 use lanerunner_platform::service::ServiceContext;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::board::Board;
 use crate::service::Loads;
 use crate::snapshot::{self, Header, SnapshotError};
 use crate::store;
-use crate::views::Rendered;
 
 /// Where the snapshot lives in the blob store: one per deployment, the newest wins.
 pub const KEY: &str = "board/snapshot.lrboard";
@@ -65,14 +61,12 @@ impl Loads {
         // least every change up to it.
         let high_water = store::loads_high_water(&self.db).await?;
         let taken_at = Utc::now();
-        let entries = self.board.read().expect("board lock").entries();
-        let loads = entries.len();
+        let copy = self.board.read().expect("board lock").copy();
+        let loads = copy.entries.len();
         let file = Scratch::new();
         let path = file.0.clone();
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let out = std::fs::File::create(&path)?;
-            let views = entries.iter().map(|(l, v)| (l, v.0.get()));
-            snapshot::write(out, taken_at, high_water, views)
+            snapshot::write(std::fs::File::create(&path)?, taken_at, high_water, &copy)
         })
         .await??;
         self.ctx.blobs.put_file(KEY, &file.0).await?;
@@ -82,16 +76,10 @@ impl Loads {
     }
 }
 
-/// A decoded snapshot, not yet checked against the store.
-struct Decoded {
-    header: Header,
-    entries: Vec<(IndexedLoad, Rendered)>,
-}
-
 /// What the deployment's snapshot offers a starting instance.
 pub(crate) enum Snapshot {
     /// The board as of `taken_at`, to be caught up from the store.
-    Usable(Board, DateTime<Utc>),
+    Usable(Box<Board>, DateTime<Utc>),
     Absent,
     /// Refused for this reason (logged and counted).
     Refused(&'static str),
@@ -119,38 +107,28 @@ async fn try_load(ctx: &ServiceContext, settings: &LoadsConfig) -> anyhow::Resul
     let path = file.0.clone();
     let decoded = tokio::task::spawn_blocking(move || decode(std::fs::File::open(path)?)).await?;
     drop(file);
-    let decoded = match decoded {
+    let (header, board) = match decoded {
         Ok(d) => d,
         Err(e) => return Ok(refuse(reason_of(&e), &e.to_string())),
     };
-    if let Some(reason) = check(ctx, settings, &decoded).await? {
+    let built = started.elapsed();
+    if let Some(reason) = check(ctx, settings, &header, &board).await? {
         return Ok(refuse(reason.0, &reason.1));
     }
-    let taken_at = decoded.header.taken_at;
-    let (read, built) = (started.elapsed(), std::time::Instant::now());
-    match Board::from_snapshot(decoded.entries) {
-        Ok(board) => {
-            tracing::info!(
-                fetch_s = fetched.as_secs_f64(),
-                read_and_check_s = (read - fetched).as_secs_f64(),
-                index_s = built.elapsed().as_secs_f64(),
-                "board snapshot loaded"
-            );
-            Ok(Snapshot::Usable(board, taken_at))
-        }
-        Err(e) => Ok(refuse("corrupt", &e.to_string())),
-    }
+    tracing::info!(
+        fetch_s = fetched.as_secs_f64(),
+        read_and_index_s = (built - fetched).as_secs_f64(),
+        check_s = (started.elapsed() - built).as_secs_f64(),
+        "board snapshot loaded"
+    );
+    Ok(Snapshot::Usable(Box::new(board), header.taken_at))
 }
 
-fn decode(file: std::fs::File) -> Result<Decoded, SnapshotError> {
-    let mut entries = Vec::new();
-    let header = snapshot::read(file, |load, view| {
-        let view = RawValue::from_string(view)
-            .map_err(|e| SnapshotError::Corrupt(format!("a view is not JSON: {e}")))?;
-        entries.push((load, Rendered(Arc::from(view))));
-        Ok(())
-    })?;
-    Ok(Decoded { header, entries })
+/// The snapshot in `file` and the board it holds, not yet checked against the store.
+fn decode(file: std::fs::File) -> Result<(Header, Board), SnapshotError> {
+    let (header, copy) = snapshot::read(file)?;
+    let board = Board::from_snapshot(copy).map_err(|e| SnapshotError::Corrupt(format!("{e:#}")))?;
+    Ok((header, board))
 }
 
 fn reason_of(e: &SnapshotError) -> &'static str {
@@ -175,10 +153,11 @@ fn refuse(reason: &'static str, detail: &str) -> Snapshot {
 async fn check(
     ctx: &ServiceContext,
     settings: &LoadsConfig,
-    s: &Decoded,
+    header: &Header,
+    board: &Board,
 ) -> anyhow::Result<Option<(&'static str, String)>> {
     let now = Utc::now();
-    let age = now - s.header.taken_at;
+    let age = now - header.taken_at;
     if age > chrono::Duration::seconds(settings.board_snapshot_max_age_secs as i64) {
         return Ok(Some((
             "too_old",
@@ -192,16 +171,16 @@ async fn check(
     if age < -CLOCK_SKEW {
         return Ok(Some((
             "from_the_future",
-            format!("taken at {}", s.header.taken_at),
+            format!("taken at {}", header.taken_at),
         )));
     }
     let store_high_water = store::loads_high_water(&ctx.db).await?;
-    if s.header.high_water > store_high_water {
+    if header.high_water > store_high_water {
         return Ok(Some((
             "store_behind",
             format!(
                 "the snapshot saw changes up to {:?}, the store's newest is {:?} (restored, or another store)",
-                s.header.high_water, store_high_water
+                header.high_water, store_high_water
             ),
         )));
     }
@@ -209,15 +188,16 @@ async fn check(
     struct Owner {
         broker_org_id: Uuid,
     }
-    let step = (s.entries.len() / SAMPLE).max(1);
-    for (load, view) in s.entries.iter().step_by(step).take(SAMPLE) {
-        let Ok(owner) = serde_json::from_str::<Owner>(view.0.get()) else {
+    for (load, view) in board.sample(SAMPLE) {
+        // A view that does not decompress with the snapshot's dictionary, or holds no
+        // owner, is damage the checksums missed.
+        let Some(owner) = view.and_then(|v| serde_json::from_str::<Owner>(v.0.get()).ok()) else {
             return Ok(Some((
                 "corrupt",
-                format!("load {:032x} has no owner", load.id),
+                format!("the view of load {:032x} cannot be read", load),
             )));
         };
-        let (org, id) = (OrgId(owner.broker_org_id), LoadId(Uuid::from_u128(load.id)));
+        let (org, id) = (OrgId(owner.broker_org_id), LoadId(Uuid::from_u128(load)));
         // A load this store never had: the snapshot is another deployment's. (One that
         // left the board since is fine: the catch-up takes it off.)
         if store::get_load(&ctx.db, org, id).await?.is_none() {

@@ -25,11 +25,13 @@ mod service;
 mod snapshot;
 mod store;
 pub mod tracked;
+mod view_codec;
 pub mod views;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use board::ViewStats;
 pub use board_snapshots::KEY as BOARD_SNAPSHOT_KEY;
 pub use domain::TruckSearchParams;
 pub use lifecycle::Actor;

@@ -64,6 +64,18 @@ pub(crate) fn readable<T>(rows: Vec<Decoded<T>>) -> Vec<T> {
 }
 
 impl Loads {
+    /// Whether the load is on this instance's board (posted, public, and its change has
+    /// reached this instance).
+    pub fn on_board(&self, id: LoadId) -> bool {
+        self.board.read().expect("board lock").contains(id)
+    }
+
+    /// What the views on this instance's board take (a walk over the board: for
+    /// benchmarks and tests, not requests).
+    pub fn board_view_stats(&self) -> crate::board::ViewStats {
+        self.board.read().expect("board lock").view_stats()
+    }
+
     /// How the board was built at start-up.
     pub fn board_start(&self) -> BoardStart {
         self.board_start
@@ -94,7 +106,7 @@ impl Loads {
                 }
                 metrics::counter!("loads_board_starts_total", "source" => "snapshot").increment(1);
                 tracing::info!(loads = board.len(), caught_up = rows.len(), %taken_at, seconds = started.elapsed().as_secs_f64(), "load board started from its snapshot");
-                (board, caught_up_at, BoardStart::Snapshot)
+                (*board, caught_up_at, BoardStart::Snapshot)
             }
             other => {
                 let refused = match other {

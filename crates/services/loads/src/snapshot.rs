@@ -9,12 +9,14 @@
 //! ```text
 //! b"LRBOARD" FORMAT                     magic and format version
 //! u32 len, JSON Header                  when it was taken and what the store held
-//! Header.loads × record                 the index's columns, then the rendered view
+//! u32 len, dictionary                   the views' zstd dictionary (empty: none)
+//! Header.loads × record                 the index's columns, then the compressed view
 //! b"END!" u64 count                     so a file cut at a frame boundary is caught too
 //! ```
 //!
 //! Little-endian throughout. A record is the load's [`IndexedLoad`] (fixed width) and its
-//! public view as JSON (`u32` length + bytes).
+//! public view as the board keeps it, a zstd frame (`u32` length + bytes; see
+//! `view_codec.rs`). Format 1 held the views as JSON.
 
 use std::io::{self, Read, Write};
 
@@ -23,11 +25,14 @@ use lanerunner_geo::LatLon;
 use lanerunner_loadsearch::IndexedLoad;
 use serde::{Deserialize, Serialize};
 
+use crate::board::BoardCopy;
+
 const MAGIC: &[u8; 7] = b"LRBOARD";
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
 const END: &[u8; 4] = b"END!";
-/// A rendered view is a few kilobytes; anything this large is not one.
-const MAX_VIEW_BYTES: u32 = 1 << 20;
+/// A view is a few hundred bytes, and a dictionary some kilobytes; anything this large
+/// is neither.
+const MAX_BLOCK_BYTES: u32 = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Header {
@@ -38,6 +43,8 @@ pub struct Header {
     /// newest change is older was restored to an earlier point (or is another store).
     pub high_water: Option<DateTime<Utc>>,
     pub loads: u64,
+    /// How many views the dictionary was trained on (0: no dictionary).
+    pub trained_on: u64,
 }
 
 /// Why a snapshot cannot be read.
@@ -57,32 +64,32 @@ impl From<io::Error> for SnapshotError {
     }
 }
 
-/// Writes a snapshot of `entries` (a load as the index holds it and its rendered view)
-/// taken at `taken_at` from a store whose newest change was `high_water`.
-pub fn write<'a>(
+/// Writes a snapshot of `copy` (every load as the index holds it and its compressed
+/// view, and their dictionary) taken at `taken_at` from a store whose newest change was
+/// `high_water`.
+pub fn write(
     out: impl Write,
     taken_at: DateTime<Utc>,
     high_water: Option<DateTime<Utc>>,
-    entries: impl ExactSizeIterator<Item = (&'a IndexedLoad, &'a str)>,
+    copy: &BoardCopy,
 ) -> io::Result<()> {
     let mut w = snap::write::FrameEncoder::new(io::BufWriter::with_capacity(1 << 20, out));
     let header = Header {
         taken_at,
         high_water,
-        loads: entries.len() as u64,
+        loads: copy.entries.len() as u64,
+        trained_on: copy.trained_on as u64,
     };
     w.write_all(MAGIC)?;
     w.write_all(&[FORMAT])?;
-    let json = serde_json::to_vec(&header)?;
-    w.write_all(&(json.len() as u32).to_le_bytes())?;
-    w.write_all(&json)?;
+    put_block(&mut w, &serde_json::to_vec(&header)?)?;
+    put_block(&mut w, &copy.dictionary)?;
     let mut count = 0u64;
     let mut record = Vec::with_capacity(8 << 10);
-    for (load, view) in entries {
+    for (load, view) in &copy.entries {
         record.clear();
         put_load(&mut record, load);
-        record.extend_from_slice(&(view.len() as u32).to_le_bytes());
-        record.extend_from_slice(view.as_bytes());
+        put_block(&mut record, view)?;
         w.write_all(&record)?;
         count += 1;
     }
@@ -93,13 +100,8 @@ pub fn write<'a>(
         .flush()
 }
 
-/// Reads a whole snapshot, handing each record to `each` (so the caller builds its own
-/// structures without a second copy); refuses anything that is not exactly what
-/// [`write`] wrote.
-pub fn read(
-    input: impl Read,
-    mut each: impl FnMut(IndexedLoad, String) -> Result<(), SnapshotError>,
-) -> Result<Header, SnapshotError> {
+/// Reads a whole snapshot; refuses anything that is not exactly what [`write`] wrote.
+pub fn read(input: impl Read) -> Result<(Header, BoardCopy), SnapshotError> {
     let mut r = io::BufReader::with_capacity(1 << 20, snap::read::FrameDecoder::new(input));
     // A frame cut short reads as the end of the stream, so running out of bytes anywhere,
     // even here, is a truncated file rather than another kind of file.
@@ -110,25 +112,14 @@ pub fn read(
     if magic[7] != FORMAT {
         return Err(SnapshotError::Format(magic[7]));
     }
-    let len = u32::from_le_bytes(take(&mut r)?);
-    if len > MAX_VIEW_BYTES {
-        return Err(SnapshotError::Corrupt("header length out of range".into()));
-    }
-    let mut json = vec![0u8; len as usize];
-    r.read_exact(&mut json)?;
-    let header: Header = serde_json::from_slice(&json)
+    let header: Header = serde_json::from_slice(&get_block(&mut r)?)
         .map_err(|e| SnapshotError::Corrupt(format!("header: {e}")))?;
+    let dictionary = get_block(&mut r)?;
+    // Trusting the count for the allocation only as far as a sane board goes.
+    let mut entries = Vec::with_capacity(header.loads.min(1 << 24) as usize);
     for _ in 0..header.loads {
         let load = get_load(&mut r)?;
-        let len = u32::from_le_bytes(take(&mut r)?);
-        if len > MAX_VIEW_BYTES {
-            return Err(SnapshotError::Corrupt("view length out of range".into()));
-        }
-        let mut view = vec![0u8; len as usize];
-        r.read_exact(&mut view)?;
-        let view = String::from_utf8(view)
-            .map_err(|_| SnapshotError::Corrupt("a view is not UTF-8".into()))?;
-        each(load, view)?;
+        entries.push((load, get_block(&mut r)?.into_boxed_slice()));
     }
     let end: [u8; 4] = take(&mut r)?;
     let count = u64::from_le_bytes(take(&mut r)?);
@@ -138,7 +129,27 @@ pub fn read(
     if r.read(&mut [0u8; 1])? != 0 {
         return Err(SnapshotError::Corrupt("bytes after the end marker".into()));
     }
-    Ok(header)
+    let copy = BoardCopy {
+        dictionary,
+        trained_on: header.trained_on as usize,
+        entries,
+    };
+    Ok((header, copy))
+}
+
+fn put_block(w: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    w.write_all(&(bytes.len() as u32).to_le_bytes())?;
+    w.write_all(bytes)
+}
+
+fn get_block(r: &mut impl Read) -> Result<Vec<u8>, SnapshotError> {
+    let len = u32::from_le_bytes(take(r)?);
+    if len > MAX_BLOCK_BYTES {
+        return Err(SnapshotError::Corrupt(format!("a block of {len} bytes")));
+    }
+    let mut bytes = vec![0u8; len as usize];
+    r.read_exact(&mut bytes)?;
+    Ok(bytes)
 }
 
 fn take<const N: usize>(r: &mut impl Read) -> Result<[u8; N], SnapshotError> {
@@ -227,47 +238,46 @@ mod tests {
         }
     }
 
-    fn snapshot(n: u128) -> (Header, Vec<(IndexedLoad, String)>, Vec<u8>) {
+    type Entries = Vec<(IndexedLoad, Box<[u8]>)>;
+
+    /// A snapshot of `n` loads whose views are arbitrary bytes (the format does not read
+    /// them), with a dictionary.
+    fn snapshot(n: u128) -> (Header, BoardCopy, Vec<u8>) {
         let header = Header {
             taken_at: "2026-12-06T07:00:00Z".parse().unwrap(),
             high_water: Some("2026-12-06T06:59:58Z".parse().unwrap()),
-            loads: 0,
+            loads: n as u64,
+            trained_on: 1_234,
         };
-        let entries: Vec<(IndexedLoad, String)> = (1..=n)
-            .map(|i| (load(i), format!("{{\"id\":\"{i}\",\"notes\":\"é\"}}")))
-            .collect();
+        let copy = BoardCopy {
+            dictionary: (0..=255u8).cycle().take(5_000).collect(),
+            trained_on: 1_234,
+            entries: (1..=n)
+                .map(|i| {
+                    (
+                        load(i),
+                        format!("view {i} é").into_bytes().into_boxed_slice(),
+                    )
+                })
+                .collect(),
+        };
         let mut bytes = Vec::new();
-        write(
-            &mut bytes,
-            header.taken_at,
-            header.high_water,
-            entries.iter().map(|(l, v)| (l, v.as_str())),
-        )
-        .unwrap();
-        (header, entries, bytes)
+        write(&mut bytes, header.taken_at, header.high_water, &copy).unwrap();
+        (header, copy, bytes)
     }
 
-    fn read_all(bytes: &[u8]) -> Result<(Header, Vec<(IndexedLoad, String)>), SnapshotError> {
-        let mut got = Vec::new();
-        let header = read(bytes, |l, v| {
-            got.push((l, v));
-            Ok(())
-        })?;
-        Ok((header, got))
+    fn read_all(bytes: &[u8]) -> Result<(Header, Entries), SnapshotError> {
+        read(bytes).map(|(h, c)| (h, c.entries))
     }
 
     #[test]
     fn what_is_written_is_read_back_exactly() {
-        let (header, entries, bytes) = snapshot(3000);
-        let (read_header, got) = read_all(&bytes).unwrap();
-        assert_eq!(
-            read_header,
-            Header {
-                loads: 3000,
-                ..header
-            }
-        );
-        assert_eq!(got, entries);
+        let (header, copy, bytes) = snapshot(3000);
+        let (read_header, got) = read(&bytes[..]).unwrap();
+        assert_eq!(read_header, header);
+        assert_eq!(got.entries, copy.entries);
+        assert_eq!(got.dictionary, copy.dictionary);
+        assert_eq!(got.trained_on, 1_234);
     }
 
     #[test]
@@ -320,13 +330,16 @@ mod tests {
             read_all(&other).unwrap_err(),
             SnapshotError::NotASnapshot
         ));
-        // A snapshot of a later format.
-        let mut later = snap::write::FrameEncoder::new(Vec::new());
-        later.write_all(b"LRBOARD\x02").unwrap();
-        let later = later.into_inner().unwrap();
-        assert!(matches!(
-            read_all(&later).unwrap_err(),
-            SnapshotError::Format(2)
-        ));
+        // A snapshot of another format: format 1 held JSON views.
+        for format in [1u8, 3] {
+            let mut other = snap::write::FrameEncoder::new(Vec::new());
+            other.write_all(b"LRBOARD").unwrap();
+            other.write_all(&[format]).unwrap();
+            let other = other.into_inner().unwrap();
+            assert!(matches!(
+                read_all(&other).unwrap_err(),
+                SnapshotError::Format(f) if f == format
+            ));
+        }
     }
 }

@@ -6,8 +6,6 @@
 //! to the nearest cent, half away from zero: `289`, not `289.31183697229903`); miles to one
 //! decimal. Sorting and filtering use the unrounded values.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use lanerunner_core::distance::{miles, optional_miles};
 use lanerunner_core::Cents;
@@ -187,19 +185,9 @@ impl From<HistoryRow> for HistoryView {
     }
 }
 
-impl PublicLoadView {
-    /// The view as JSON, rendered once when the load goes on the board so that a search
-    /// page is written by copying bytes rather than serializing fifty nested views.
-    pub fn render(&self) -> Rendered {
-        Rendered(Arc::from(
-            serde_json::value::to_raw_value(self).expect("a view serializes"),
-        ))
-    }
-}
-
-/// A [`PublicLoadView`] rendered as JSON, shared by the board and the pages it answers.
+/// A [`PublicLoadView`] as JSON: what the board keeps (compressed) and a page copies.
 #[derive(Debug, Clone)]
-pub struct Rendered(pub Arc<RawValue>);
+pub struct Rendered(pub Box<RawValue>);
 
 impl Serialize for Rendered {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
