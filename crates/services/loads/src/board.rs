@@ -85,9 +85,11 @@ impl Board {
             .map(|i| render(rows[i].0, geo))
             .collect();
         let codec = ViewCodec::train(&sample);
+        let frames = codec.compress_all(&rows, |(r, _)| render(r, geo));
         let views = rows
             .iter()
-            .map(|(r, _)| (r.id.0.as_u128(), codec.compress(&render(r, geo))))
+            .zip(frames)
+            .map(|((r, _), frame)| (r.id.0.as_u128(), frame))
             .collect();
         Ok(Board {
             index,

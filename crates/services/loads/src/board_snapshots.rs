@@ -191,7 +191,7 @@ async fn check(
     for (load, view) in board.sample(SAMPLE) {
         // A view that does not decompress with the snapshot's dictionary, or holds no
         // owner, is damage the checksums missed.
-        let Some(owner) = view.and_then(|v| serde_json::from_str::<Owner>(v.0.get()).ok()) else {
+        let Some(owner) = view.and_then(|v| serde_json::from_str::<Owner>(&v.0).ok()) else {
             return Ok(Some((
                 "corrupt",
                 format!("the view of load {:032x} cannot be read", load),

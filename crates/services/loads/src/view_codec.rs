@@ -14,7 +14,6 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use serde_json::value::RawValue;
 use zstd::bulk::{Compressor, Decompressor};
 
 /// Views a dictionary is trained on, at most: enough for a stable dictionary, few enough
@@ -48,12 +47,26 @@ thread_local! {
         const { RefCell::new(None) };
 }
 
+fn compressor(dictionary: &[u8]) -> std::io::Result<Compressor<'static>> {
+    let mut c = Compressor::with_dictionary(LEVEL, dictionary)?;
+    // A view is always decompressed with its board's dictionary: the frame need not name
+    // it (4 bytes per view).
+    c.set_parameter(zstd::zstd_safe::CParameter::DictIdFlag(false))?;
+    Ok(c)
+}
+
+fn compress(c: &mut Compressor<'static>, json: &[u8]) -> Box<[u8]> {
+    c.compress(json)
+        .expect("a view is smaller than zstd's limits")
+        .into_boxed_slice()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
     #[error("a view does not decompress: {0}")]
     Frame(std::io::Error),
-    #[error("a decompressed view is not JSON: {0}")]
-    NotJson(serde_json::Error),
+    #[error("a decompressed view is not UTF-8")]
+    NotUtf8,
 }
 
 pub struct ViewCodec {
@@ -72,15 +85,41 @@ impl ViewCodec {
     /// A codec with `dictionary` (empty: none) from `trained_on` views; refuses a
     /// dictionary zstd cannot load.
     pub fn new(dictionary: Vec<u8>, trained_on: usize) -> std::io::Result<Self> {
-        let mut compressor = Compressor::with_dictionary(LEVEL, &dictionary)?;
-        // A view is always decompressed with its board's dictionary: the frame need not
-        // name it (4 bytes per view).
-        compressor.set_parameter(zstd::zstd_safe::CParameter::DictIdFlag(false))?;
+        let compressor = compressor(&dictionary)?;
         Ok(ViewCodec {
             trained_on,
             dictionary,
             generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
             compressor: Mutex::new(compressor),
+        })
+    }
+
+    /// Compresses many views on all cores (building a board from the store), in order.
+    pub fn compress_all<T: Sync>(
+        &self,
+        items: &[T],
+        json: impl Fn(&T) -> Vec<u8> + Sync,
+    ) -> Vec<Box<[u8]>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = items.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            let parts: Vec<_> = items
+                .chunks(chunk)
+                .map(|part| {
+                    let json = &json;
+                    s.spawn(move || {
+                        let mut c = compressor(&self.dictionary)
+                            .expect("the codec's dictionary loaded before");
+                        part.iter()
+                            .map(|item| compress(&mut c, &json(item)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|p| p.join().expect("a view compressor panicked"))
+                .collect()
         })
     }
 
@@ -114,12 +153,7 @@ impl ViewCodec {
     }
 
     pub fn compress(&self, json: &[u8]) -> Box<[u8]> {
-        self.compressor
-            .lock()
-            .expect("view compressor")
-            .compress(json)
-            .expect("a view is smaller than zstd's limits")
-            .into_boxed_slice()
+        compress(&mut self.compressor.lock().expect("view compressor"), json)
     }
 
     /// The JSON a frame of this codec's holds.
@@ -149,11 +183,11 @@ impl ViewCodec {
         })
     }
 
-    /// The view a frame holds, as JSON for a page.
-    pub fn view(&self, frame: &[u8]) -> Result<Box<RawValue>, CodecError> {
-        let json = String::from_utf8(self.decompress(frame)?)
-            .map_err(|e| CodecError::NotJson(serde::de::Error::custom(e)))?;
-        RawValue::from_string(json).map_err(CodecError::NotJson)
+    /// The view a frame holds, as JSON for a page. Not parsed: the board compressed it
+    /// from JSON it rendered itself (see `SearchPageView::to_json`).
+    pub fn view(&self, frame: &[u8]) -> Result<Box<str>, CodecError> {
+        let json = String::from_utf8(self.decompress(frame)?).map_err(|_| CodecError::NotUtf8)?;
+        Ok(json.into_boxed_str())
     }
 }
 
@@ -206,6 +240,12 @@ mod tests {
             for v in &views[..200] {
                 assert_eq!(&codec.decompress(&codec.compress(v)).unwrap(), v);
             }
+            // On all cores, in order, the same frames.
+            let all = codec.compress_all(&views[..501], |v| v.clone());
+            assert_eq!(all.len(), 501);
+            for (frame, v) in all.iter().zip(&views) {
+                assert_eq!(frame, &codec.compress(v));
+            }
         }
         // The point of the dictionary: views compress several times better with it.
         let size = |c: &ViewCodec| -> usize { views.iter().map(|v| c.compress(v).len()).sum() };
@@ -248,8 +288,8 @@ mod tests {
             Some(views[3].as_slice())
         );
         assert!(matches!(
-            a.view(&a.compress(b"{\"cut")),
-            Err(CodecError::NotJson(_))
+            a.view(&a.compress(b"\xff\xfe")),
+            Err(CodecError::NotUtf8)
         ));
     }
 

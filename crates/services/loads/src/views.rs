@@ -185,13 +185,17 @@ impl From<HistoryRow> for HistoryView {
     }
 }
 
-/// A [`PublicLoadView`] as JSON: what the board keeps (compressed) and a page copies.
+/// A [`PublicLoadView`] as JSON, as the board rendered it (and kept it, compressed).
 #[derive(Debug, Clone)]
-pub struct Rendered(pub Box<RawValue>);
+pub struct Rendered(pub Box<str>);
 
 impl Serialize for Rendered {
+    /// For callers serializing a page themselves; the API writes pages with
+    /// [`SearchPageView::to_json`], which copies the view without parsing it again.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        RawValue::from_string(self.0.to_string())
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
     }
 }
 
@@ -219,6 +223,86 @@ pub struct SearchPageView {
     pub total_matches: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+
+/// A hit without its view: what [`SearchPageView::to_json`] serializes after the view's bytes.
+#[derive(Serialize)]
+struct HitFigures {
+    #[serde(serialize_with = "miles")]
+    deadhead_miles: f64,
+    #[serde(serialize_with = "miles")]
+    loaded_miles: f64,
+    rate_per_mile_cents: Cents,
+}
+
+impl SearchPageView {
+    /// The page as its `Serialize` writes it, except that each view's JSON is copied as
+    /// the board rendered it: serializing through serde would parse all fifty views again
+    /// (a `RawValue` must be checked), which cost more than the search itself.
+    pub fn to_json(&self) -> Vec<u8> {
+        let views: usize = self.items.iter().map(|h| h.load.0.len() + 96).sum();
+        let mut out = Vec::with_capacity(views + 128);
+        out.extend_from_slice(b"{\"items\":[");
+        for (i, hit) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"load\":");
+            out.extend_from_slice(hit.load.0.as_bytes());
+            let figures = HitFigures {
+                deadhead_miles: hit.deadhead_miles,
+                loaded_miles: hit.loaded_miles,
+                rate_per_mile_cents: hit.rate_per_mile_cents,
+            };
+            // `{"deadhead_miles":…}` continues the hit's object after a comma.
+            out.push(b',');
+            let start = out.len();
+            serde_json::to_writer(&mut out, &figures).expect("numbers serialize");
+            out.remove(start);
+        }
+        out.extend_from_slice(b"],\"total_matches\":");
+        out.extend_from_slice(self.total_matches.to_string().as_bytes());
+        if let Some(cursor) = &self.next_cursor {
+            out.extend_from_slice(b",\"next_cursor\":");
+            serde_json::to_writer(&mut out, cursor).expect("a string serializes");
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_written_by_hand_is_the_page_serde_writes() {
+        let hit = |i: u128, view: &str| SearchHit {
+            load: Rendered(view.into()),
+            load_id: Uuid::from_u128(i),
+            deadhead_miles: 12.345 * i as f64,
+            loaded_miles: 781.04,
+            rate_per_mile_cents: Cents(289 + i as i64),
+        };
+        for page in [
+            SearchPageView {
+                items: vec![
+                    hit(1, r#"{"id":"a","notes":"\"quoted\" é","stops":[{"x":1}]}"#),
+                    hit(2, r#"{"id":"b","rate":null}"#),
+                ],
+                total_matches: 4_211,
+                next_cursor: Some("c2.AAAA\"x".into()),
+            },
+            SearchPageView {
+                items: vec![],
+                total_matches: 0,
+                next_cursor: None,
+            },
+        ] {
+            let by_hand: serde_json::Value = serde_json::from_slice(&page.to_json()).unwrap();
+            assert_eq!(by_hand, serde_json::to_value(&page).unwrap());
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -1,7 +1,8 @@
 //! `GET /v1/loads/search` and `/v1/searches` (carriers' saved searches).
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lanerunner_platform::http::scope::{LoadsRead, LoadsWrite};
 use lanerunner_platform::http::{ApiJson, Authorized, Problem};
@@ -21,8 +22,9 @@ pub async fn search_loads(
     State(loads): State<AppState>,
     _caller: Authorized<LoadsRead>,
     Query(p): Query<SearchParams>,
-) -> Result<Json<SearchPageView>, Problem> {
-    Ok(Json(loads.search_async(p).await?))
+) -> Result<Response, Problem> {
+    let page = loads.search_async(p).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], page.to_json()).into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
