@@ -25,26 +25,36 @@ fn snapshot_file(config: &lanerunner_platform::config::Config) -> PathBuf {
         .join(lanerunner_loads::BOARD_SNAPSHOT_KEY)
 }
 
-/// What the board answers a carrier searching around Dallas: the ids, sorted.
-async fn board(app: &TestApp, carrier: &Account) -> Vec<String> {
+/// What the board answers a carrier searching around Dallas: each load's id and reference
+/// (one page holds every match).
+async fn views(app: &TestApp, carrier: &Account) -> std::collections::BTreeMap<String, String> {
     let page = json_of(
         app.get(
-            "/v1/loads/search?origin=Dallas,%20TX",
+            "/v1/loads/search?origin=Dallas,%20TX&limit=100",
             Some(&carrier.access),
         )
         .await,
         StatusCode::OK,
     )
     .await;
-    let mut ids: Vec<String> = page["items"]
+    let views: std::collections::BTreeMap<String, String> = page["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| h["load"]["id"].as_str().unwrap().to_string())
+        .map(|h| {
+            (
+                h["load"]["id"].as_str().unwrap().to_string(),
+                h["load"]["reference"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    ids.sort();
-    assert_eq!(page["total_matches"].as_u64(), Some(ids.len() as u64));
-    ids
+    assert_eq!(page["total_matches"].as_u64(), Some(views.len() as u64));
+    views
+}
+
+/// The ids of what the board answers a carrier searching around Dallas, sorted.
+async fn board(app: &TestApp, carrier: &Account) -> Vec<String> {
+    views(app, carrier).await.into_keys().collect()
 }
 
 /// Waits for the periodic writer's first snapshot in `app`'s data directory.
@@ -224,30 +234,6 @@ async fn postgres_instances_claim_each_snapshot_once() {
         return;
     }
     one_instance_claims_each_snapshot(Backend::Postgres).await;
-}
-
-/// Each hit's id and reference, as the board answers a search around Dallas.
-async fn views(app: &TestApp, carrier: &Account) -> std::collections::BTreeMap<String, String> {
-    let page = json_of(
-        app.get(
-            "/v1/loads/search?origin=Dallas,%20TX&limit=100",
-            Some(&carrier.access),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            (
-                h["load"]["id"].as_str().unwrap().to_string(),
-                h["load"]["reference"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 /// A board that starts empty compresses its views without a dictionary, trains one when it
