@@ -203,6 +203,16 @@ impl Running {
         ))
     }
 
+    /// This instance's loads service.
+    pub(crate) fn loads(&self) -> anyhow::Result<Arc<lanerunner_loads::Loads>> {
+        Ok(self
+            .app
+            .typed::<LoadsService>()
+            .context("the loads service is not running")?
+            .loads()
+            .clone())
+    }
+
     /// Signs up an organization of `kind`; returns (access token, org id, user id).
     pub(crate) async fn signup(
         &self,
@@ -280,18 +290,10 @@ async fn run(
     let (server, build) = Running::start(config).await?;
     let rss_after = rss_bytes();
     let rss_trimmed = trim_heap().then(rss_bytes);
-    let loads_of = |server: &Running| -> anyhow::Result<_> {
-        Ok(server
-            .app
-            .typed::<LoadsService>()
-            .context("the loads service is not running")?
-            .loads()
-            .clone())
-    };
 
     // Start-up from a snapshot: the first instance writes one, a second starts from it.
     let written = Instant::now();
-    loads_of(&server)?.write_board_snapshot().await?;
+    server.loads()?.write_board_snapshot().await?;
     let snapshot_write = written.elapsed();
     // The snapshot's key in the embedded blob directory.
     let snapshot_file = data_dir
@@ -305,7 +307,7 @@ async fn run(
     let rss_from_snapshot = trim_heap()
         .then(rss_bytes)
         .map(|after| after.saturating_sub(rss_before_snapshot));
-    let loads = loads_of(&server)?;
+    let loads = server.loads()?;
     let views = loads.board_view_stats();
     anyhow::ensure!(
         loads.board_start() == lanerunner_loads::BoardStart::Snapshot,
@@ -384,8 +386,6 @@ async fn run(
             let lag = lag::post_to_visible(
                 &poster,
                 &server,
-                &loads,
-                &carrier_token,
                 &queries,
                 LAG_CLIENTS,
                 opts.lag_posts,

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use lanerunner_core::LoadId;
 use lanerunner_loads::domain::{Geo, SearchParams};
-use lanerunner_loads::Loads;
 use lanerunner_loadsearch::synth;
 use serde_json::Value;
 
@@ -46,23 +45,24 @@ impl Lag {
     }
 }
 
-/// Starts a second instance (`poster`, on the same stores and bus as `board`), posts
+/// With `poster`, a second instance on the same stores and bus as `board`, posts
 /// `posts` loads through its API one after another while `clients` clients search
 /// `board` over HTTP, and times each from the post's answer to the load's appearance on
 /// `board`'s board.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn post_to_visible(
     poster: &Running,
     board: &Running,
-    loads: &Arc<Loads>,
-    carrier_token: &str,
     queries: &Arc<Vec<SearchParams>>,
     clients: usize,
     posts: usize,
     seed: u64,
 ) -> anyhow::Result<Lag> {
     let geo = Geo::offline();
+    let loads = board.loads()?;
     let (broker_token, _, _) = poster.signup_as("broker", "lag@bench.example").await?;
+    let (carrier_token, _, _) = board
+        .signup_as("carrier", "lag-carrier@bench.example")
+        .await?;
     let hour = super::hour_now();
     let generated = synth::loads(
         &geo.gazetteer,
@@ -85,7 +85,7 @@ pub(super) async fn post_to_visible(
     let mut searchers = Vec::new();
     for c in 0..clients {
         let client = reqwest::Client::new();
-        let (url, token, queries) = (url.clone(), carrier_token.to_owned(), queries.clone());
+        let (url, token, queries) = (url.clone(), carrier_token.clone(), queries.clone());
         let (stop, served, failed) = (stop.clone(), served.clone(), failed.clone());
         searchers.push(tokio::spawn(async move {
             let mut i = c;
