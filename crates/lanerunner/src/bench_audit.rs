@@ -1,17 +1,19 @@
 //! `lanerunner bench audit`: the cost of the hash-chained audit trail on its hot path, an
 //! audited action's record written in its own transaction, against the same write without
 //! the chain (the plain insert the trail was before), in one run on the same store:
-//! `writers` concurrent writers over `orgs` organizations (fewer organizations: more
-//! writers waiting on the same chain head). Two rounds of each path, alternated, so a
-//! drift of the machine shows as a difference between rounds. Afterwards every chain is
-//! walked and checked, as `lanerunner audit verify` does.
+//! `writers` concurrent writers over `orgs` organizations. The chained path runs the
+//! service's chainer beside the writers, on the same cores and store, and its round ends
+//! only when every record is chained: its throughput counts the chaining. Two rounds of
+//! each path, alternated, so a drift of the machine shows as a difference between rounds.
+//! Afterwards every chain is walked and checked, as `lanerunner audit verify` does.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use lanerunner_core::OrgId;
-use lanerunner_identity::bench::{append, verify_all};
+use lanerunner_identity::audit_trail::chain_all;
+use lanerunner_identity::bench::{append, verify_all, Chainer};
 use lanerunner_platform::{Config, Db};
 
 use crate::bench_webhooks::percentile;
@@ -25,18 +27,29 @@ pub struct AuditBench {
     pub postgres_admin_url: String,
 }
 
-/// Writes `b.records` records on one path; (records a second, p50 ms, p99 ms).
+/// One round's figures.
+struct Round {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    /// Chained path: how long the oldest record of each chainer pass had waited (ms).
+    waits: Vec<f64>,
+}
+
+/// Writes `b.records` records on one path (the chained one until all are chained).
 async fn round(
     db: &Db,
     b: &AuditBench,
     orgs: &Arc<Vec<OrgId>>,
     chained: bool,
-) -> anyhow::Result<(f64, f64, f64)> {
+) -> anyhow::Result<Round> {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
+    let chainer = chained.then(|| Arc::new(Chainer::start(db.clone())));
     let mut tasks = Vec::new();
     for _ in 0..b.writers {
         let (db, orgs, next, total) = (db.clone(), orgs.clone(), next.clone(), b.records);
+        let chainer = chainer.clone();
         tasks.push(tokio::spawn(async move {
             let mut took = Vec::new();
             loop {
@@ -47,6 +60,9 @@ async fn round(
                 let t = Instant::now();
                 append(&db, orgs[n % orgs.len()], n as u64, chained).await?;
                 took.push(t.elapsed().as_secs_f64() * 1000.0);
+                if let Some(c) = &chainer {
+                    c.wake();
+                }
             }
         }));
     }
@@ -54,13 +70,27 @@ async fn round(
     for t in tasks {
         all.extend(t.await??);
     }
+    let mut waits = match chainer {
+        Some(c) => Arc::into_inner(c)
+            .expect("the writers are done")
+            .finish()
+            .await?,
+        None => Vec::new(),
+    };
     let secs = start.elapsed().as_secs_f64();
+    if !chained {
+        // The plain records join the chains too (as records from before the chains
+        // would), outside the round's time, so the next round starts with none waiting.
+        chain_all(db).await?;
+    }
     all.sort_by(f64::total_cmp);
-    Ok((
-        b.records as f64 / secs,
-        percentile(&all, 0.5),
-        percentile(&all, 0.99),
-    ))
+    waits.sort_by(f64::total_cmp);
+    Ok(Round {
+        rate: b.records as f64 / secs,
+        p50: percentile(&all, 0.5),
+        p99: percentile(&all, 0.99),
+        waits,
+    })
 }
 
 async fn run_one(config: Config, b: &AuditBench, label: &str) -> anyhow::Result<String> {
@@ -71,15 +101,24 @@ async fn run_one(config: Config, b: &AuditBench, label: &str) -> anyhow::Result<
     let mut rates = [Vec::new(), Vec::new()];
     for r in 1..=2 {
         for chained in [false, true] {
-            let (rate, p50, p99) = round(&db, b, &orgs, chained).await?;
+            let Round { rate, p50, p99, waits } = round(&db, b, &orgs, chained).await?;
             rates[chained as usize].push(rate);
-            let path = if chained {
-                "hash-chained (LaneRunner)"
+            let (path, waited) = if chained {
+                (
+                    "hash-chained (LaneRunner)",
+                    format!(
+                        "{} passes; {:.1} / {:.1} / {:.1}",
+                        waits.len(),
+                        percentile(&waits, 0.5),
+                        percentile(&waits, 0.99),
+                        waits.last().copied().unwrap_or_default()
+                    ),
+                )
             } else {
-                "plain insert (peer)"
+                ("plain insert (peer)", "—".to_owned())
             };
             out.push_str(&format!(
-                "| {label} | {path} | {r} | {} | {} | {} | {rate:.0} | {p50:.2} / {p99:.2} |\n",
+                "| {label} | {path} | {r} | {} | {} | {} | {rate:.0} | {p50:.2} / {p99:.2} | {waited} |\n",
                 b.records, b.writers, b.orgs
             ));
         }
@@ -92,12 +131,12 @@ async fn run_one(config: Config, b: &AuditBench, label: &str) -> anyhow::Result<
     db.close().await;
     anyhow::ensure!(intact, "a chain written by the benchmark does not verify");
     anyhow::ensure!(
-        records as usize == 2 * b.records,
+        records as usize == 4 * b.records,
         "{records} of {} chained records found",
-        2 * b.records
+        4 * b.records
     );
     out.push_str(&format!(
-        "| {label} | **the chain's cost** | | | | | **{cost:.1} % of throughput** | verified {records} records in {chains} chains in {check_secs:.2} s ({:.0} records/s), intact |\n",
+        "| {label} | **the chain's cost** | | | | | **{cost:.1} % of throughput** | | verified {records} records in {chains} chains in {check_secs:.2} s ({:.0} records/s), intact |\n",
         records as f64 / check_secs
     ));
     Ok(out)
@@ -108,7 +147,7 @@ pub async fn bench(b: AuditBench) -> anyhow::Result<String> {
         &b.store,
         &b.postgres_admin_url,
         Some(b.writers as u32 + 2),
-        "| store | path | round | records | writers | organizations | records/s | append p50 / p99 ms |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+        "| store | path | round | records | writers | organizations | records/s | append p50 / p99 ms | chainer: passes; oldest record waited p50 / p99 / max ms |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n",
         |config, label| run_one(config, &b, label),
     )
     .await

@@ -1,6 +1,7 @@
 //! The tamper-evident audit trail (SOX): every audited action joins its organization's hash
-//! chain, one at a time even when requests arrive together; the table refuses updates and
-//! deletes; and a record changed, deleted, moved, or cut off the end behind the database's
+//! chain (appended with the action, chained in batches right after), in order even when
+//! requests arrive together; the table refuses updates and deletes, of records waiting for
+//! their places as of chained ones; and a record changed, deleted, moved, or cut off the end behind the database's
 //! back is found by `GET /v1/org/audit-events/verify`, by the service, and by
 //! `lanerunner audit verify`, anchors catching a chain rewritten from some record on.
 
@@ -8,7 +9,7 @@ use std::sync::Arc;
 
 use lanerunner::both_backends;
 use lanerunner::testing::{expect_problem, json_of, Account, TestApp, TEST_PASSWORD};
-use lanerunner_platform::{on_db, Db};
+use lanerunner_platform::{on_db, on_tx, Db};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::sync::Barrier;
@@ -30,7 +31,9 @@ async fn failed_logins_at_once(app: &TestApp, email: &str, n: usize) {
     }
 }
 
+/// The organization's records in chain order, once every record waiting is chained.
 async fn chain(app: &TestApp, who: &Account) -> Vec<Value> {
+    app.app().identity().unwrap().chain_audit().await.unwrap();
     let page = json_of(
         app.get("/v1/org/audit-events?limit=200", Some(&who.access))
             .await,
@@ -87,12 +90,30 @@ async fn drop_guards(db: &Db) {
     }
 }
 
+/// Runs `change` (on the record `$1`) against a record appended in the same transaction,
+/// so nothing can chain it first, then rolls back: what the guard made of it.
+async fn change_unchained(db: &Db, change: &str) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin().await.unwrap();
+    let id = Uuid::now_v7();
+    on_tx!(&mut tx, |c| sqlx::query(
+        "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at, addr_salt, addr_digest) \
+         VALUES ($1, NULL, NULL, 'login', 'failure', NULL, '192.0.2.7', $2, $3, 'salt', 'digest')")
+        .bind(id)
+        .bind(sqlx::types::Json(json!({"n": 1})))
+        .bind(chrono::Utc::now())
+        .execute(c)
+        .await
+        .map(|_| ()))
+    .unwrap();
+    on_tx!(&mut tx, |c| sqlx::query(change).bind(id).execute(c).await.map(|r| r.rows_affected()))
+}
+
 fn org_of(who: &Account) -> Uuid {
     who.org_id.parse().unwrap()
 }
 
 both_backends! {
-    /// Records join their chain one at a time, in order, even when they arrive together;
+    /// Records join their chain in order, each once, even when they arrive together;
     /// an untouched chain verifies; the table refuses updates and deletes.
     async fn every_audited_action_joins_its_organizations_chain(app: TestApp) {
         let owner = app.signup("owner@chain.example", "broker").await;
@@ -133,8 +154,7 @@ both_backends! {
             .await
             .map(|_| ()))
         .unwrap();
-        assert_eq!(identity.chain_unchained_audit().await.unwrap(), 1);
-        assert_eq!(identity.chain_unchained_audit().await.unwrap(), 0);
+        identity.chain_audit().await.unwrap();
         let records = chain(&app, &owner).await;
         assert_eq!(records.last().unwrap()["id"], legacy.to_string());
         assert_eq!(verify(&app, &owner).await["intact"], true);
@@ -149,6 +169,32 @@ both_backends! {
         // Only an organization's admins see its chain.
         let member = app.invite_and_join(&owner, "member@chain.example", "dispatcher").await;
         expect_problem(app.get("/v1/org/audit-events/verify", Some(&member.access)).await, 403, "forbidden").await;
+    }
+
+    /// A record waiting for its place accepts its chaining and the erasure of its address,
+    /// nothing else: not a change to what it says, not a chaining that changes its address
+    /// or its digest, not its deletion.
+    async fn a_record_waiting_for_its_place_is_append_only_too(app: TestApp) {
+        let db = app.app().db("identity").unwrap();
+        let chaining = "chain_id = id, chain_seq = 1, prev_hash = 'p', hash = 'h'";
+        for allowed in [
+            format!("UPDATE audit_events SET {chaining} WHERE id = $1"),
+            "UPDATE audit_events SET client_addr = '', addr_salt = NULL, addr_erased_at = CURRENT_TIMESTAMP WHERE id = $1".to_owned(),
+        ] {
+            assert_eq!(change_unchained(&db, &allowed).await.unwrap(), 1, "{allowed}");
+        }
+        for refused in [
+            "UPDATE audit_events SET detail = '{\"n\": 2}' WHERE id = $1".to_owned(),
+            "UPDATE audit_events SET action = 'role_changed' WHERE id = $1".to_owned(),
+            "UPDATE audit_events SET client_addr = '10.0.0.1' WHERE id = $1".to_owned(),
+            format!("UPDATE audit_events SET {chaining}, client_addr = '10.0.0.1' WHERE id = $1"),
+            format!("UPDATE audit_events SET {chaining}, addr_digest = 'other' WHERE id = $1"),
+            "UPDATE audit_events SET chain_seq = 1, prev_hash = 'p', hash = 'h' WHERE id = $1".to_owned(),
+            "DELETE FROM audit_events WHERE id = $1".to_owned(),
+        ] {
+            let e = change_unchained(&db, &refused).await.unwrap_err();
+            assert!(e.to_string().contains("append-only"), "{refused}: {e}");
+        }
     }
 
     /// Behind the database's back: a changed record, a deleted one, two swapped, and a

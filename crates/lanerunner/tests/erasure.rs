@@ -379,7 +379,7 @@ both_backends!(
         let org: Uuid = owner.org_id.parse().unwrap();
         let identity_db = app.app().db("identity").unwrap();
         // A record from two years ago (written unchained, as from before the chains, so its
-        // time can be set), chained as start-up would: it gets a v2 seal.
+        // time can be set), chained as the chainer would: it gets a v2 seal.
         let old = Uuid::now_v7();
         on_db!(&identity_db, |p| sqlx::query(
             "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at) \
@@ -393,7 +393,7 @@ both_backends!(
             .map(|_| ()))
         .unwrap();
         let identity = app.app().identity().unwrap();
-        assert_eq!(identity.chain_unchained_audit().await.unwrap(), 1);
+        identity.chain_audit().await.unwrap();
         assert_eq!(identity.erase_expired_audit_addresses().await.unwrap(), 1);
         assert_eq!(identity.erase_expired_audit_addresses().await.unwrap(), 0);
         let audit = audit_of(&app, &owner).await;

@@ -1,6 +1,7 @@
-//! The tamper-evident audit trail: checking every chain end to end, writing down chain
-//! heads (anchors) where a database writer cannot reach them, and chaining the records
-//! kept before there were chains.
+//! The tamper-evident audit trail: chaining the records appended (an audited action's
+//! transaction writes its record as a plain insert; the chainer gives records their places
+//! and hashes in batches, off the request's path), checking every chain end to end, and
+//! writing down chain heads (anchors) where a database writer cannot reach them.
 //!
 //! A chain alone shows a record changed, deleted or moved, but someone who can write the
 //! database could recompute every hash after their change. Anchors close that: each
@@ -8,7 +9,7 @@
 //! anchor, to the blob store (`audit/anchors/<chain>/<seq>.json`; an S3 bucket with Object
 //! Lock at scale), and verification checks the chain still passes through each of them.
 
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use lanerunner_platform::Db;
@@ -17,7 +18,7 @@ use uuid::Uuid;
 
 use crate::domain::audit_chain::{to_micros, ChainBreak, Stored, Walk};
 use crate::identity::Identity;
-use crate::store::{self, Anchor};
+use crate::store::{self, Anchor, ChainPass};
 
 /// Records read at a time while walking a chain.
 const PAGE: i64 = 2_000;
@@ -58,7 +59,10 @@ impl ChainReport {
 impl Identity {
     /// Walks every chain (or `only` the organization's) and checks each record's hash, its
     /// link to the one before, that none is missing or cut off the end, and every anchor.
+    /// Records still waiting for their places are chained first, so the whole trail is
+    /// checked.
     pub async fn verify_audit(&self, only: Option<Uuid>) -> anyhow::Result<Vec<ChainReport>> {
+        self.chain_audit().await?;
         let mut reports = Vec::new();
         let heads = store::chain_heads(&self.db, only).await?;
         let headless = store::headless_chains(&self.db, only).await?;
@@ -114,7 +118,10 @@ impl Identity {
     /// then the database; the anchors written. The blob goes first: a head whose copy could
     /// not be stored stays unanchored and is tried again on the next run, instead of being
     /// counted as anchored with no copy out of the database's reach.
+    ///
+    /// Records waiting for their places are chained first, so the anchors cover them.
     pub async fn anchor_audit(&self) -> anyhow::Result<Vec<Anchor>> {
+        self.chain_audit().await?;
         let now = to_micros(chrono::Utc::now());
         let mut written = Vec::new();
         for h in store::unanchored_heads(&self.db).await? {
@@ -135,15 +142,53 @@ impl Identity {
         Ok(written)
     }
 
-    /// Chains the records kept before there were chains, a page at a time; how many.
-    pub async fn chain_unchained_audit(&self) -> anyhow::Result<usize> {
-        let mut total = 0;
-        loop {
-            let n = store::chain_unchained(&self.db, 500).await?;
-            total += n;
-            if n < 500 {
-                return Ok(total);
-            }
+    /// Chains every record waiting for its place (appended since the last pass, by any
+    /// instance, or kept from before there were chains), a batch at a time; how many, and
+    /// when the oldest of them occurred.
+    pub async fn chain_audit(&self) -> anyhow::Result<ChainPass> {
+        let pass = chain_all(&self.db).await?;
+        if let Some(oldest) = pass.oldest {
+            let waited = (chrono::Utc::now() - oldest).to_std().unwrap_or_default();
+            metrics::histogram!("audit_chain_wait_seconds").record(waited.as_secs_f64());
+            metrics::counter!("audit_records_chained_total").increment(pass.records as u64);
+        }
+        Ok(pass)
+    }
+}
+
+/// How often the chainer looks for records other instances appended.
+pub(crate) const CHAIN_EVERY: Duration = Duration::from_secs(1);
+
+/// Records chained in one transaction, at most.
+const CHAIN_BATCH: i64 = 1_000;
+
+/// Chains every record waiting for its place, a batch at a time.
+pub async fn chain_all(db: &Db) -> anyhow::Result<ChainPass> {
+    let mut pass = ChainPass::default();
+    loop {
+        let batch = store::chain_pending(db, CHAIN_BATCH).await?;
+        pass.add(batch);
+        if (batch.records as i64) < CHAIN_BATCH {
+            return Ok(pass);
+        }
+    }
+}
+
+/// Chains audit records while the service lives: woken by each commit of the service (its
+/// records wait, at most, for the pass under way and the next), and every `every` for
+/// records other instances appended (whichever instance comes first chains them).
+pub(crate) async fn chainer(
+    identity: Weak<Identity>,
+    wake: Arc<tokio::sync::Notify>,
+    every: Duration,
+) {
+    loop {
+        let _ = tokio::time::timeout(every, wake.notified()).await;
+        let Some(id) = identity.upgrade() else {
+            return;
+        };
+        if let Err(e) = id.chain_audit().await {
+            tracing::warn!(error = %e, "chaining audit records failed; the next pass tries again");
         }
     }
 }

@@ -1,14 +1,18 @@
 //! For `lanerunner bench audit`: one audit record written in its own transaction, either
-//! joining its organization's hash chain (what the service does) or as the plain insert
-//! the trail was before the chains, so the chain's cost is measured against the same path
-//! without it; and the chains walked afterwards.
+//! as the service appends it (its address sealed, waiting for the chainer) or as the plain
+//! insert the trail was before the chains, so the chain's cost is measured against the same
+//! path without it; the chainer running beside the writers as it does in the service; and
+//! the chains walked afterwards.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use lanerunner_core::{AuditId, OrgId};
 use lanerunner_platform::Db;
 use sqlx::types::Json;
 
-use crate::audit_trail::walk_chain;
+use crate::audit_trail::{chain_all, walk_chain};
 use crate::domain::{AuditAction, AuditOutcome};
 use crate::store::{self, AuditRow};
 
@@ -31,7 +35,8 @@ fn row(org: OrgId, n: u64) -> AuditRow {
     }
 }
 
-/// Writes one record for `org` in its own transaction: chained, or plain.
+/// Writes one record for `org` in its own transaction: as the service does (to be
+/// chained), or plain.
 pub async fn append(db: &Db, org: OrgId, n: u64, chained: bool) -> anyhow::Result<()> {
     let mut a = row(org, n);
     let mut tx = db.begin().await?;
@@ -42,6 +47,50 @@ pub async fn append(db: &Db, org: OrgId, n: u64, chained: bool) -> anyhow::Resul
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The service's chainer, on its own: a pass each time it is woken (each append's commit)
+/// or every second, until stopped; then a last pass.
+pub struct Chainer {
+    wake: Arc<tokio::sync::Notify>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<anyhow::Result<Vec<f64>>>,
+}
+
+impl Chainer {
+    pub fn start(db: Db) -> Self {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (w, s) = (wake.clone(), stop.clone());
+        let task = tokio::spawn(async move {
+            let mut waits = Vec::new();
+            loop {
+                let last = s.load(std::sync::atomic::Ordering::Acquire);
+                let pass = chain_all(&db).await?;
+                if let Some(oldest) = pass.oldest {
+                    waits.push((Utc::now() - oldest).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+                }
+                if last {
+                    return Ok(waits);
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(1), w.notified()).await;
+            }
+        });
+        Self { wake, stop, task }
+    }
+
+    /// An append committed.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops after a last pass, once every record appended before is chained: how long
+    /// the oldest record of each pass had waited, in milliseconds.
+    pub async fn finish(self) -> anyhow::Result<Vec<f64>> {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        self.wake.notify_one();
+        self.task.await?
+    }
 }
 
 /// Walks every chain: (chains, records, whether every one is intact).

@@ -35,6 +35,9 @@ pub struct Identity {
     pub(crate) hasher: PasswordHasher,
     pub(crate) keyring: Keyring,
     pub(crate) phone_codes: Arc<dyn PhoneCodes>,
+    /// Wakes the audit chainer (crate::audit_trail::chainer) when a transaction commits:
+    /// its audit records are waiting for their places.
+    pub(crate) chaining: Arc<tokio::sync::Notify>,
 }
 
 /// Tokens handed to a client after login, refresh, signup or accepting an invitation.
@@ -119,6 +122,7 @@ impl Identity {
             ctx,
             settings,
             phone_codes,
+            chaining: Arc::default(),
         })
     }
 
@@ -162,6 +166,7 @@ impl Identity {
     pub(crate) async fn commit(&self, tx: Tx) -> Result<()> {
         tx.commit().await?;
         self.ctx.outbox.committed();
+        self.chaining.notify_one();
         Ok(())
     }
 

@@ -11,7 +11,7 @@ mod api_keys;
 pub mod audit_trail;
 #[cfg(feature = "bench")]
 pub mod bench;
-pub use store::Anchor;
+pub use store::{Anchor, ChainPass};
 mod authn;
 pub mod domain;
 pub mod error;
@@ -67,13 +67,18 @@ impl IdentityService {
     ) -> anyhow::Result<Self> {
         let every = settings.auth.audit_anchor_every_mins;
         let identity = Arc::new(Identity::open(ctx, settings, phone_codes).await?);
-        let chained = identity.chain_unchained_audit().await?;
-        if chained > 0 {
+        let chained = identity.chain_audit().await?;
+        if chained.records > 0 {
             tracing::info!(
-                records = chained,
-                "audit records from before the hash chains chained"
+                records = chained.records,
+                "audit records waiting for their places chained"
             );
         }
+        tokio::spawn(audit_trail::chainer(
+            Arc::downgrade(&identity),
+            identity.chaining.clone(),
+            audit_trail::CHAIN_EVERY,
+        ));
         if every > 0 {
             tokio::spawn(audit_trail::anchorer(
                 Arc::downgrade(&identity),
@@ -104,10 +109,10 @@ impl IdentityService {
         self.identity.verify_audit(only).await
     }
 
-    /// Chains the audit records kept before there were chains (start-up does this); how
-    /// many.
-    pub async fn chain_unchained_audit(&self) -> anyhow::Result<usize> {
-        self.identity.chain_unchained_audit().await
+    /// Chains the audit records waiting for their places now (the service's chainer does
+    /// it as they are appended): how many, and when the oldest occurred.
+    pub async fn chain_audit(&self) -> anyhow::Result<ChainPass> {
+        self.identity.chain_audit().await
     }
 
     /// Writes down the heads of the chains that moved since their last anchor.

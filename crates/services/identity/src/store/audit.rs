@@ -1,5 +1,7 @@
 //! The security audit trail.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use lanerunner_core::{AuditId, OrgId};
 use lanerunner_platform::{on_db, on_tx, Db, Tx};
@@ -86,15 +88,22 @@ from_row!(AuditRow, |row| {
 
 pub(super) const AUDIT_COLUMNS: &str = "id, org_id, actor_id, action, outcome, target_id, client_addr, addr_salt, addr_digest, detail, occurred_at, chain_seq, prev_hash, hash";
 
-/// Takes the next place on `chain` (the head row's lock, held to commit, makes appends
-/// one at a time): its position and the hash it follows.
-async fn next_place(tx: &mut Tx, chain: Uuid, now: DateTime<Utc>) -> sqlx::Result<(i64, String)> {
+/// Takes `n` places at the end of `chain` (the head row's lock, held to commit, keeps two
+/// instances from taking the same ones): the last of them and the hash the first follows.
+/// The head's hash is not moved yet, so the row returned carries the one before.
+async fn take_places(
+    tx: &mut Tx,
+    chain: Uuid,
+    n: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<(i64, String)> {
     on_tx!(tx, |c| sqlx::query_as(
-        "INSERT INTO audit_chains (chain_id, seq, hash, updated_at) VALUES ($1, 1, $2, $3) \
-         ON CONFLICT (chain_id) DO UPDATE SET seq = audit_chains.seq + 1, updated_at = $3 \
+        "INSERT INTO audit_chains (chain_id, seq, hash, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (chain_id) DO UPDATE SET seq = audit_chains.seq + $2, updated_at = $4 \
          RETURNING seq, hash"
     )
     .bind(chain)
+    .bind(n)
     .bind(GENESIS)
     .bind(now)
     .fetch_one(c)
@@ -112,20 +121,14 @@ async fn set_head(tx: &mut Tx, chain: Uuid, hash: &str) -> sqlx::Result<()> {
     .map(|_| ()))
 }
 
-/// Gives `a` the next place on its organization's chain: its position, the hash it
-/// follows and its own, which becomes the head's. The chain it joins.
-async fn take_place(tx: &mut Tx, a: &mut AuditRow) -> sqlx::Result<Uuid> {
+/// Gives `a` (format v2) the salted digest of its address its hash will cover; a record
+/// that has one keeps it.
+fn seal_address(a: &mut AuditRow) {
     if a.addr_digest.is_none() {
         let salt = crate::domain::digest::hex(&rand::random::<[u8; 16]>());
         a.addr_digest = Some(address_digest(&salt, &a.client_addr));
         a.addr_salt = Some(salt);
     }
-    let chain = chain_of(a.org_id.map(|o| o.0));
-    let (seq, prev) = next_place(tx, chain, Utc::now()).await?;
-    let hash = record_hash(&prev, &a.chained(seq));
-    set_head(tx, chain, &hash).await?;
-    (a.chain_seq, a.prev_hash, a.hash) = (Some(seq), Some(prev), Some(hash));
-    Ok(chain)
 }
 
 /// Writes `a` as it is: with its place on `chain`, or (`None`) unchained.
@@ -160,11 +163,144 @@ pub(crate) async fn write_audit(
     })
 }
 
-/// Appends `a` to its organization's chain, filling in its place and hashes.
+/// Appends `a` to the trail, awaiting its place: its place on its organization's chain
+/// and its hashes are given by [`chain_pending`], in batches off the request's path (one
+/// statement here, as a plain insert; the append-only guard covers it until then).
 pub async fn insert_audit(tx: &mut Tx, a: &mut AuditRow) -> sqlx::Result<()> {
     a.occurred_at = to_micros(a.occurred_at);
-    let chain = take_place(tx, a).await?;
-    write_audit(tx, a, Some(chain)).await
+    seal_address(a);
+    write_audit(tx, a, None).await
+}
+
+/// What a chaining pass did: the records it chained, and when the oldest of them occurred
+/// (how long the trail waited, at most).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChainPass {
+    pub records: usize,
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+impl ChainPass {
+    pub fn add(&mut self, other: ChainPass) {
+        self.records += other.records;
+        self.oldest = match (self.oldest, other.oldest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+/// Up to `limit` records awaiting their place, oldest first, locked. On PostgreSQL a
+/// record another pass holds is waited for, then left out if that pass chained it: when a
+/// pass ends, every record committed before it began is chained (verification and
+/// anchoring rely on it). SQLite's write lock already makes passes take turns.
+async fn pending(tx: &mut Tx, limit: i64) -> sqlx::Result<Vec<AuditRow>> {
+    let lock = match tx {
+        Tx::Postgres(_) => " FOR UPDATE",
+        Tx::Sqlite(_) => "",
+    };
+    on_tx!(tx, |c| sqlx::query_as(&format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE hash IS NULL ORDER BY occurred_at, id LIMIT $1{lock}"
+    ))
+    .bind(limit)
+    .fetch_all(c)
+    .await)
+}
+
+/// Writes the places and hashes of `chained`, each only if still unchained; how many were.
+/// A record with a digest keeps its salt as it is now (an erasure may have dropped it
+/// since it was read); one from before the digests takes the salt it was chained with.
+async fn write_places(tx: &mut Tx, chained: &[AuditRow]) -> sqlx::Result<usize> {
+    let chain = |a: &AuditRow| chain_of(a.org_id.map(|o| o.0));
+    match tx {
+        // One statement for the whole batch.
+        Tx::Postgres(c) => {
+            let col = |f: fn(&AuditRow) -> Option<String>| chained.iter().map(f).collect::<Vec<_>>();
+            sqlx::query(
+                "UPDATE audit_events SET chain_id = v.chain_id, chain_seq = v.seq, prev_hash = v.prev_hash, hash = v.hash, \
+                 addr_salt = CASE WHEN audit_events.addr_digest IS NULL THEN v.salt ELSE audit_events.addr_salt END, \
+                 addr_digest = COALESCE(audit_events.addr_digest, v.digest) \
+                 FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[]) \
+                 AS v(id, chain_id, seq, prev_hash, hash, salt, digest) \
+                 WHERE audit_events.id = v.id AND audit_events.hash IS NULL"
+            )
+            .bind(chained.iter().map(|a| a.id.0).collect::<Vec<_>>())
+            .bind(chained.iter().map(chain).collect::<Vec<_>>())
+            .bind(chained.iter().map(|a| a.chain_seq).collect::<Vec<_>>())
+            .bind(col(|a| a.prev_hash.clone()))
+            .bind(col(|a| a.hash.clone()))
+            .bind(col(|a| a.addr_salt.clone()))
+            .bind(col(|a| a.addr_digest.clone()))
+            .execute(&mut **c)
+            .await
+            .map(|r| r.rows_affected() as usize)
+        }
+        // In-process: a statement per record costs no round trip.
+        Tx::Sqlite(c) => {
+            let mut placed = 0;
+            for a in chained {
+                placed += sqlx::query(
+                    "UPDATE audit_events SET chain_id = $2, chain_seq = $3, prev_hash = $4, hash = $5, \
+                     addr_salt = CASE WHEN addr_digest IS NULL THEN $6 ELSE addr_salt END, \
+                     addr_digest = COALESCE(addr_digest, $7) \
+                     WHERE id = $1 AND hash IS NULL"
+                )
+                .bind(a.id)
+                .bind(chain(a))
+                .bind(a.chain_seq)
+                .bind(&a.prev_hash)
+                .bind(&a.hash)
+                .bind(&a.addr_salt)
+                .bind(&a.addr_digest)
+                .execute(&mut **c)
+                .await?
+                .rows_affected() as usize;
+            }
+            Ok(placed)
+        }
+    }
+}
+
+/// Chains up to `limit` records awaiting their place, oldest first, in one transaction:
+/// per chain (in the order of their ids, so two instances never wait on each other's heads
+/// in a cycle), one statement takes as many places as it has records, the records are
+/// hashed in order, the head moves to the last hash; then every place is written.
+pub async fn chain_pending(db: &Db, limit: i64) -> sqlx::Result<ChainPass> {
+    let mut tx = db.begin().await?;
+    let rows = pending(&mut tx, limit).await?;
+    let oldest = rows.iter().map(|r| r.occurred_at).min();
+    let mut by_chain: BTreeMap<Uuid, Vec<AuditRow>> = BTreeMap::new();
+    for mut r in rows {
+        seal_address(&mut r);
+        by_chain.entry(chain_of(r.org_id.map(|o| o.0))).or_default().push(r);
+    }
+    let now = Utc::now();
+    let mut chained = Vec::new();
+    for (chain, mut records) in by_chain {
+        let n = records.len() as i64;
+        let (last, mut prev) = take_places(&mut tx, chain, n, now).await?;
+        for (seq, r) in (last - n + 1..).zip(records.iter_mut()) {
+            let hash = record_hash(&prev, &r.chained(seq));
+            r.chain_seq = Some(seq);
+            r.prev_hash = Some(std::mem::replace(&mut prev, hash.clone()));
+            r.hash = Some(hash);
+        }
+        set_head(&mut tx, chain, &prev).await?;
+        chained.extend(records);
+    }
+    if chained.is_empty() {
+        return Ok(ChainPass::default());
+    }
+    if write_places(&mut tx, &chained).await? != chained.len() {
+        // Chained by someone else since it was read (the locks make this unexpected):
+        // everything here is rolled back, the heads included, for the next pass.
+        return Ok(ChainPass::default());
+    }
+    tx.commit().await?;
+    Ok(ChainPass {
+        records: chained.len(),
+        oldest,
+    })
 }
 
 /// Erases the client address of every v2 record of `org` that `user` made, or that was
@@ -245,44 +381,6 @@ pub async fn erase_session_addresses_before(
     .await
     .map(|r| r.rows_affected())
     })
-}
-
-/// Chains up to `limit` records from before the chains (oldest first); how many.
-pub async fn chain_unchained(db: &Db, limit: i64) -> sqlx::Result<usize> {
-    let mut tx = db.begin().await?;
-    let rows: Vec<AuditRow> = on_tx!(&mut tx, |c| {
-        sqlx::query_as(&format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE hash IS NULL ORDER BY occurred_at, id LIMIT $1"
-    ))
-    .bind(limit)
-    .fetch_all(c)
-    .await
-    })?;
-    for mut a in rows.iter().cloned() {
-        let chain = take_place(&mut tx, &mut a).await?;
-        let placed = on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "UPDATE audit_events SET chain_id = $2, chain_seq = $3, prev_hash = $4, hash = $5, addr_salt = $6, addr_digest = $7 WHERE id = $1 AND hash IS NULL"
-        )
-        .bind(a.id)
-        .bind(chain)
-        .bind(a.chain_seq)
-        .bind(&a.prev_hash)
-        .bind(&a.hash)
-        .bind(&a.addr_salt)
-        .bind(&a.addr_digest)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        if placed == 0 {
-            // Another instance starting at the same moment chained it first (its head lock
-            // made this one wait): everything here is rolled back, the heads included.
-            return Ok(0);
-        }
-    }
-    tx.commit().await?;
-    Ok(rows.len())
 }
 
 /// A chain's head as its row says.
