@@ -171,6 +171,47 @@ both_backends! {
         expect_problem(app.get("/v1/org/audit-events/verify", Some(&member.access)).await, 403, "forbidden").await;
     }
 
+    /// Passes of the chainer running at the same instant (instances sharing a database)
+    /// each chain what the others did not: every waiting record once, the chain unbroken.
+    async fn chainer_passes_released_together_chain_each_record_once(app: TestApp) {
+        let owner = app.signup("owner@race.example", "broker").await;
+        let db = app.app().db("identity").unwrap();
+        for n in 0..300 {
+            on_db!(&db, |p| sqlx::query(
+                "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at) \
+                 VALUES ($1, $2, NULL, 'login', 'failure', NULL, '192.0.2.9', $3, $4)")
+                .bind(Uuid::now_v7())
+                .bind(org_of(&owner))
+                .bind(sqlx::types::Json(json!({ "n": n })))
+                .bind(chrono::Utc::now())
+                .execute(p)
+                .await
+                .map(|_| ()))
+            .unwrap();
+        }
+        let identity = app.app().identity().unwrap();
+        let barrier = Arc::new(Barrier::new(4));
+        let passes = (0..4).map(|_| {
+            let (identity, barrier) = (identity.clone(), barrier.clone());
+            async move {
+                barrier.wait().await;
+                identity.chain_audit().await.unwrap().records
+            }
+        });
+        let chained: usize = futures::future::join_all(passes).await.into_iter().sum();
+        let waiting: i64 = on_db!(&db, |p| sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE hash IS NULL")
+            .fetch_one(p)
+            .await)
+        .unwrap();
+        assert_eq!(waiting, 0);
+        let report = verify(&app, &owner).await;
+        assert_eq!(report["intact"], true, "{report}");
+        let records = report["records"].as_u64().unwrap() as usize;
+        assert!(records > 300, "{report}");
+        // None chained twice (the service's own chainer may have taken some first).
+        assert!(chained <= records, "{chained} of {records}");
+    }
+
     /// A record waiting for its place accepts its chaining and the erasure of its address,
     /// nothing else: not a change to what it says, not a chaining that changes its address
     /// or its digest, not its deletion.
