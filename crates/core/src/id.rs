@@ -145,6 +145,11 @@ id_type!(
     /// A batch matching run.
     RunId
 );
+id_type!(
+    /// An operator's request to put an organization on another plan, awaiting a second
+    /// operator's decision.
+    PlanChangeId
+);
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,8 @@ pub mod tenancy;
 
 pub use event::{EventEnvelope, EventType, TraceContext};
 pub use id::{
-    new_id, ApiKeyId, AuditId, InvitationId, LoadId, OrgId, RunId, SessionId, TruckId, UserId,
+    new_id, ApiKeyId, AuditId, InvitationId, LoadId, OrgId, PlanChangeId, RunId, SessionId,
+    TruckId, UserId,
 };
 pub use money::Cents;
 pub use scope::{Access, Resource, Scope, Scopes};

@@ -71,10 +71,12 @@ async fn round(
         all.extend(t.await??);
     }
     let mut waits = match chainer {
-        Some(c) => Arc::into_inner(c)
-            .expect("the writers are done")
-            .finish()
-            .await?,
+        Some(c) => {
+            Arc::into_inner(c)
+                .expect("the writers are done")
+                .finish()
+                .await?
+        }
         None => Vec::new(),
     };
     let secs = start.elapsed().as_secs_f64();
@@ -101,7 +103,12 @@ async fn run_one(config: Config, b: &AuditBench, label: &str) -> anyhow::Result<
     let mut rates = [Vec::new(), Vec::new()];
     for r in 1..=2 {
         for chained in [false, true] {
-            let Round { rate, p50, p99, waits } = round(&db, b, &orgs, chained).await?;
+            let Round {
+                rate,
+                p50,
+                p99,
+                waits,
+            } = round(&db, b, &orgs, chained).await?;
             rates[chained as usize].push(rate);
             let (path, waited) = if chained {
                 (

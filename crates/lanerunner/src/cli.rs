@@ -165,14 +165,31 @@ pub enum PaymentsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
-    /// Put an organization on a plan of `http.plans` (its per-minute limit and daily
-    /// quota), or back on the default limits with `--default`. Audited; prints the
-    /// organization's id and plan.
+    /// The gateway plan an organization's limits come from (`http.plans`): changed under
+    /// dual control, one operator asking and another deciding.
     Plan {
+        #[command(subcommand)]
+        command: PlanCommand,
+    },
+}
+
+/// Where the command finds the deployment.
+#[derive(Debug, clap::Args)]
+pub struct StoreArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Ask for an organization to be put on a plan of `http.plans` (its per-minute limit
+    /// and daily quota), or back on the default limits with `--default`. Nothing changes
+    /// until another operator approves. Audited; prints the request.
+    Request {
         #[command(flatten)]
-        config: ConfigArgs,
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
+        store: StoreArgs,
         #[arg(long, value_name = "UUID")]
         org: uuid::Uuid,
         /// The plan's name, as configured.
@@ -181,6 +198,44 @@ pub enum OrgCommand {
         /// Back to the default limits (`http.rate_limit_per_minute`, no quota).
         #[arg(long)]
         default: bool,
+        /// The operator asking.
+        #[arg(long, value_name = "NAME")]
+        by: String,
+        /// Why (kept with the request and in the audit trail).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Approve a request: the organization is on the plan at once. The operator who asked
+    /// cannot. Audited with both names; prints the request and the organization's plan.
+    Approve {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_name = "UUID")]
+        request: uuid::Uuid,
+        /// The operator approving.
+        #[arg(long, value_name = "NAME")]
+        by: String,
+    },
+    /// Reject a request (the operator who asked may withdraw it so). Audited.
+    Reject {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_name = "UUID")]
+        request: uuid::Uuid,
+        #[arg(long, value_name = "NAME")]
+        by: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// The requests waiting for a decision (with `--all`, decided ones too), newest
+    /// first, one JSON object a line.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_name = "UUID")]
+        org: Option<uuid::Uuid>,
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -524,39 +579,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Org {
-            command:
-                OrgCommand::Plan {
-                    config,
-                    data_dir,
-                    org,
-                    plan,
-                    default: _,
-                },
-        } => {
-            let mut config = load_config(config.file.as_deref())?;
-            if let Some(dir) = data_dir {
-                config.data_dir = dir;
-            }
-            if let Some(name) = &plan {
-                anyhow::ensure!(
-                    config.http.plans.contains_key(name),
-                    "no plan {name:?} in http.plans (configured: {})",
-                    config.http.plans.keys().cloned().collect::<Vec<_>>().join(", ")
-                );
-            }
-            config.auth.audit_anchor_every_mins = 0;
-            let app = app::build(config, &[lanerunner_identity::SERVICE]).await?;
-            let identity = app
-                .identity()
-                .context("the identity service is not running")?;
-            let result = identity
-                .set_plan(lanerunner_core::OrgId(org), plan.as_deref())
-                .await;
-            app.shutdown().await;
-            let org = result?;
-            println!("{}", serde_json::json!({ "org": org.id, "plan": org.plan }));
-            Ok(())
-        }
+            command: OrgCommand::Plan { command },
+        } => plan_command(command).await,
         Command::Audit { command } => {
             let (config, data_dir) = match &command {
                 AuditCommand::Verify {
@@ -801,6 +825,88 @@ async fn run_backup(command: BackupCommand) -> anyhow::Result<()> {
                 .write_all(text.as_bytes())?;
             println!("{public}");
         }
+    }
+    Ok(())
+}
+
+/// `lanerunner org plan …`: dual control over an organization's gateway plan.
+async fn plan_command(command: PlanCommand) -> anyhow::Result<()> {
+    let store = match &command {
+        PlanCommand::Request { store, .. }
+        | PlanCommand::Approve { store, .. }
+        | PlanCommand::Reject { store, .. }
+        | PlanCommand::List { store, .. } => store,
+    };
+    let mut config = load_config(store.config.file.as_deref())?;
+    if let Some(dir) = &store.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if let PlanCommand::Request {
+        plan: Some(name), ..
+    } = &command
+    {
+        anyhow::ensure!(
+            config.http.plans.contains_key(name),
+            "no plan {name:?} in http.plans (configured: {})",
+            config
+                .http
+                .plans
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let plans = config.http.plans.clone();
+    config.auth.audit_anchor_every_mins = 0;
+    let app = app::build(config, &[lanerunner_identity::SERVICE]).await?;
+    let identity = app
+        .identity()
+        .context("the identity service is not running")?;
+    let result: anyhow::Result<Vec<serde_json::Value>> = async {
+        Ok(match command {
+            PlanCommand::Request {
+                org,
+                plan,
+                by,
+                reason,
+                ..
+            } => {
+                let row = identity
+                    .request_plan_change(lanerunner_core::OrgId(org), plan.as_deref(), &by, &reason)
+                    .await?;
+                vec![serde_json::to_value(row)?]
+            }
+            PlanCommand::Approve { request, by, .. } => {
+                let id = lanerunner_core::PlanChangeId(request);
+                let (row, org) = identity
+                    .approve_plan_change(id, &by, &|name| plans.contains_key(name))
+                    .await?;
+                vec![serde_json::json!({ "request": row, "org": org.id, "plan": org.plan })]
+            }
+            PlanCommand::Reject {
+                request,
+                by,
+                reason,
+                ..
+            } => {
+                let row = identity
+                    .reject_plan_change(lanerunner_core::PlanChangeId(request), &by, &reason)
+                    .await?;
+                vec![serde_json::to_value(row)?]
+            }
+            PlanCommand::List { org, all, .. } => identity
+                .plan_changes(org.map(lanerunner_core::OrgId), !all)
+                .await?
+                .into_iter()
+                .map(serde_json::to_value)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+    .await;
+    app.shutdown().await;
+    for line in result? {
+        println!("{line}");
     }
     Ok(())
 }

@@ -105,7 +105,11 @@ async fn change_unchained(db: &Db, change: &str) -> Result<u64, sqlx::Error> {
         .await
         .map(|_| ()))
     .unwrap();
-    on_tx!(&mut tx, |c| sqlx::query(change).bind(id).execute(c).await.map(|r| r.rows_affected()))
+    on_tx!(&mut tx, |c| sqlx::query(change)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
 }
 
 fn org_of(who: &Account) -> Uuid {

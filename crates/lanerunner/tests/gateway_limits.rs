@@ -25,6 +25,23 @@ fn limits(c: &mut Config) {
     });
 }
 
+/// Puts `org` on `plan` as operators do: one asks, another approves.
+async fn put_on_plan(
+    identity: &lanerunner_identity::IdentityService,
+    org: lanerunner_core::OrgId,
+    plan: Option<&str>,
+) -> lanerunner_identity::OrgRow {
+    let asked = identity
+        .request_plan_change(org, plan, "alice", "the customer's pilot")
+        .await
+        .unwrap();
+    identity
+        .approve_plan_change(asked.id, "bob", &|_| true)
+        .await
+        .unwrap()
+        .1
+}
+
 async fn plans_quotas_and_route_limits(backend: Backend) {
     let app = TestApp::spawn_with(backend, limits).await;
     let open = app.signup("open@plans.example", "broker").await;
@@ -65,13 +82,8 @@ async fn plans_quotas_and_route_limits(backend: Backend) {
     // The trial organization: six requests a day, then 429 quota-exceeded until midnight
     // UTC; the organization shows its plan; the change is in its audit trail.
     let identity = app.app().identity().unwrap();
-    let org = identity
-        .set_plan(
-            lanerunner_core::OrgId(trial.org_id.parse().unwrap()),
-            Some("trial"),
-        )
-        .await
-        .unwrap();
+    let trial_org = lanerunner_core::OrgId(trial.org_id.parse().unwrap());
+    let org = put_on_plan(&identity, trial_org, Some("trial")).await;
     assert_eq!(org.plan.as_deref(), Some("trial"));
     let view = json_of(
         app.get("/v1/org", Some(&trial.access)).await,
@@ -125,10 +137,7 @@ async fn plans_quotas_and_route_limits(backend: Backend) {
     }
 
     // Back on the default limits: the quota no longer applies.
-    identity
-        .set_plan(lanerunner_core::OrgId(trial.org_id.parse().unwrap()), None)
-        .await
-        .unwrap();
+    put_on_plan(&identity, trial_org, None).await;
     assert_eq!(
         app.get("/v1/me", Some(&trial.access)).await.status(),
         StatusCode::OK

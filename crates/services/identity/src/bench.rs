@@ -68,7 +68,9 @@ impl Chainer {
                 let last = s.load(std::sync::atomic::Ordering::Acquire);
                 let pass = chain_all(&db).await?;
                 if let Some(oldest) = pass.oldest {
-                    waits.push((Utc::now() - oldest).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+                    waits.push(
+                        (Utc::now() - oldest).num_microseconds().unwrap_or(0) as f64 / 1000.0,
+                    );
                 }
                 if last {
                     return Ok(waits);

@@ -11,7 +11,8 @@ mod api_keys;
 pub mod audit_trail;
 #[cfg(feature = "bench")]
 pub mod bench;
-pub use store::{Anchor, ChainPass};
+pub use error::IdentityError;
+pub use store::{Anchor, ChainPass, OrgRow, PlanChangeRow};
 mod authn;
 pub mod domain;
 pub mod error;
@@ -25,6 +26,7 @@ mod mfa;
 mod one_time_tokens;
 mod password;
 pub mod phone_codes;
+mod plan_changes;
 pub mod privacy;
 pub mod sealed;
 mod second_factor;
@@ -120,17 +122,49 @@ impl IdentityService {
         self.identity.anchor_audit().await
     }
 
-    /// Puts the organization on a gateway plan (none: the default limits); the caller
-    /// checks the plan is configured.
-    pub async fn set_plan(
+    /// `by` asks for the organization to be put on a gateway plan (none: the default
+    /// limits), for `reason`; a second operator decides. The caller checks the plan is
+    /// configured.
+    pub async fn request_plan_change(
         &self,
         org: lanerunner_core::OrgId,
         plan: Option<&str>,
-    ) -> anyhow::Result<store::OrgRow> {
+        by: &str,
+        reason: &str,
+    ) -> Result<PlanChangeRow, IdentityError> {
         self.identity
-            .set_plan(org, plan)
+            .request_plan_change(org, plan, by, reason)
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// `by`, who did not ask, approves a plan change: the organization is on its plan,
+    /// if `configured` still knows it.
+    pub async fn approve_plan_change(
+        &self,
+        id: lanerunner_core::PlanChangeId,
+        by: &str,
+        configured: &dyn Fn(&str) -> bool,
+    ) -> Result<(PlanChangeRow, store::OrgRow), IdentityError> {
+        self.identity.approve_plan_change(id, by, configured).await
+    }
+
+    /// `by` rejects a plan change (or withdraws their own) for `reason`.
+    pub async fn reject_plan_change(
+        &self,
+        id: lanerunner_core::PlanChangeId,
+        by: &str,
+        reason: &str,
+    ) -> Result<PlanChangeRow, IdentityError> {
+        self.identity.reject_plan_change(id, by, reason).await
+    }
+
+    /// Plan changes, newest first: one organization's or everyone's, waiting or all.
+    pub async fn plan_changes(
+        &self,
+        org: Option<lanerunner_core::OrgId>,
+        pending_only: bool,
+    ) -> Result<Vec<PlanChangeRow>, IdentityError> {
+        self.identity.plan_changes(org, pending_only).await
     }
 
     /// Makes a new signing key active; older keys keep verifying until they expire.

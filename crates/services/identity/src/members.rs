@@ -303,27 +303,6 @@ impl Identity {
         Ok(user)
     }
 
-    /// An operator puts `org` on `plan` (one of the gateway's `http.plans`, checked by the
-    /// caller; none: the default limits). Audited with the plan before and after; this
-    /// instance sees it at once, the others when their cached entry expires (30 s).
-    pub async fn set_plan(&self, org: OrgId, plan: Option<&str>) -> Result<OrgRow> {
-        let before = self.organization(org).await?;
-        let mut tx = self.db.begin().await?;
-        store::set_plan_tx(&mut tx, org, plan, Utc::now()).await?;
-        self.audit(
-            &mut tx,
-            Actor::operator(org),
-            AuditAction::PlanChanged,
-            AuditOutcome::Success,
-            Some(org),
-            json!({ "from": before.plan, "to": plan }),
-        )
-        .await?;
-        self.commit(tx).await?;
-        self.forget_org_gate(org).await;
-        self.organization(org).await
-    }
-
     pub async fn invite(
         &self,
         caller: &Caller,

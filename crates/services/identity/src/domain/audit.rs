@@ -114,8 +114,13 @@ catalogue! {
         PersonalDataExported => "personal_data_exported",
         /// A member's personal data was erased (GDPR art. 17) by an owner or admin.
         MemberErased => "member_erased",
-        /// An operator put the organization on another plan (its limits and quota).
+        /// An operator asked for the organization to be put on another plan (its limits
+        /// and quota); a second operator decides.
+        PlanChangeRequested => "plan_change_requested",
+        /// A second operator approved a plan change: the organization is on the plan.
         PlanChanged => "plan_changed",
+        /// An operator rejected (or its asker withdrew) a plan change.
+        PlanChangeRejected => "plan_change_rejected",
     }
 }
 

@@ -11,6 +11,7 @@ pub mod digest;
 pub mod email;
 pub mod jwt;
 pub mod password;
+pub mod plan_change;
 pub mod recovery;
 pub mod secret_token;
 pub mod totp;

@@ -199,12 +199,14 @@ async fn pending(tx: &mut Tx, limit: i64) -> sqlx::Result<Vec<AuditRow>> {
         Tx::Postgres(_) => " FOR UPDATE",
         Tx::Sqlite(_) => "",
     };
-    on_tx!(tx, |c| sqlx::query_as(&format!(
+    on_tx!(tx, |c| {
+        sqlx::query_as(&format!(
         "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE hash IS NULL ORDER BY occurred_at, id LIMIT $1{lock}"
     ))
     .bind(limit)
     .fetch_all(c)
-    .await)
+    .await
+    })
 }
 
 /// Writes the places and hashes of `chained`, each only if still unchained; how many were.
@@ -215,7 +217,8 @@ async fn write_places(tx: &mut Tx, chained: &[AuditRow]) -> sqlx::Result<usize> 
     match tx {
         // One statement for the whole batch.
         Tx::Postgres(c) => {
-            let col = |f: fn(&AuditRow) -> Option<String>| chained.iter().map(f).collect::<Vec<_>>();
+            let col =
+                |f: fn(&AuditRow) -> Option<String>| chained.iter().map(f).collect::<Vec<_>>();
             sqlx::query(
                 "UPDATE audit_events SET chain_id = v.chain_id, chain_seq = v.seq, prev_hash = v.prev_hash, hash = v.hash, \
                  addr_salt = CASE WHEN audit_events.addr_digest IS NULL THEN v.salt ELSE audit_events.addr_salt END, \
@@ -272,7 +275,10 @@ pub async fn chain_pending(db: &Db, limit: i64) -> sqlx::Result<ChainPass> {
     let mut by_chain: BTreeMap<Uuid, Vec<AuditRow>> = BTreeMap::new();
     for mut r in rows {
         seal_address(&mut r);
-        by_chain.entry(chain_of(r.org_id.map(|o| o.0))).or_default().push(r);
+        by_chain
+            .entry(chain_of(r.org_id.map(|o| o.0)))
+            .or_default()
+            .push(r);
     }
     let now = Utc::now();
     let mut chained = Vec::new();

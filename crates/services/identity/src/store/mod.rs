@@ -6,9 +6,11 @@ mod audit;
 mod credentials;
 mod decode;
 mod members;
+mod plan_changes;
 mod privacy;
 
 pub use audit::*;
 pub use credentials::*;
 pub use members::*;
+pub use plan_changes::*;
 pub use privacy::*;
