@@ -373,6 +373,8 @@ pub const SERVICES: &[ServiceSpec] = &[
                     max_attempts: n.max_attempts,
                     retry_base: std::time::Duration::from_millis(n.retry_base_ms),
                     reply_code_ttl: chrono::Duration::hours(n.reply_code_hours),
+                    inbound_text_retention: (n.inbound_text_retention_days > 0)
+                        .then(|| chrono::Duration::days(n.inbound_text_retention_days)),
                 };
                 let sms = crate::sms::gateway(&config.twilio, config.data_dir.clone())?;
                 let desk = peers
@@ -418,6 +420,8 @@ pub const SERVICES: &[ServiceSpec] = &[
                             std::time::Duration::from_secs(v.check_sweep_secs),
                         )
                     }),
+                    transcript_retention: (v.transcript_retention_days > 0)
+                        .then(|| chrono::Duration::days(v.transcript_retention_days)),
                 };
                 Ok(Started::new(
                     lanerunner_voice::VoiceService::start(ctx, desk, telephony, settings).await?,

@@ -918,3 +918,61 @@ async fn two_instances_send_each_text_once() {
     assert_eq!(bodies.len(), 40, "a text went twice");
     drop(sibling);
 }
+
+/// Texts received are kept whole `notifications.inbound_text_retention_days`: the job
+/// empties an old text's number and words, keeping its id and outcome (a late retry of it
+/// is still a repeat); a recent text keeps everything.
+async fn texts_received_past_their_retention_are_emptied(backend: Backend) {
+    let (app, twilio) = spawn(backend).await;
+    let old_sid = "SM00000000000000000000000000000091";
+    let new_sid = "SM00000000000000000000000000000092";
+    for sid in [old_sid, new_sid] {
+        let (status, _) = reply(&twilio, &app, sid, "HELP").await;
+        assert_eq!(status, 200);
+    }
+    let db = app.app().db("notifications").unwrap();
+    lanerunner_platform::on_db!(&db, |p| sqlx::query(
+        "UPDATE nt_inbound SET received_at = $2 WHERE message_sid = $1"
+    )
+    .bind(old_sid)
+    .bind(chrono::Utc::now() - chrono::Duration::days(91))
+    .execute(p)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    let notifications = app
+        .app()
+        .typed::<lanerunner_notifications::NotificationsService>()
+        .expect("notifications run");
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(90);
+    let n = notifications.notifications();
+    assert_eq!(n.purge_inbound_texts(cutoff).await.unwrap(), 1);
+    assert_eq!(n.purge_inbound_texts(cutoff).await.unwrap(), 0);
+    let rows: Vec<(String, String, String, String)> = lanerunner_platform::on_db!(&db, |p| {
+        sqlx::query_as(
+            "SELECT message_sid, phone, body, outcome FROM nt_inbound ORDER BY message_sid",
+        )
+        .fetch_all(p)
+        .await
+    })
+    .unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let (old, new) = (&rows[0], &rows[1]);
+    assert_eq!((old.1.as_str(), old.2.as_str()), ("", ""), "{old:?}");
+    assert_eq!(old.3, new.3, "the outcome stays");
+    assert_eq!((new.1.as_str(), new.2.as_str()), (CARRIER_PHONE, "HELP"), "{new:?}");
+    // The provider retrying the old text: still recognised, nothing recorded again.
+    let (status, _) = reply(&twilio, &app, old_sid, "HELP").await;
+    assert_eq!(status, 200);
+    let count: i64 = lanerunner_platform::on_db!(&db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM nt_inbound"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap();
+    assert_eq!(count, 2);
+}
+on_both!(
+    texts_received_past_their_retention,
+    texts_received_past_their_retention_are_emptied
+);

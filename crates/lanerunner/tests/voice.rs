@@ -1321,3 +1321,78 @@ async fn the_sweep_calls_a_silent_load_once(backend: Backend) {
 }
 
 on_both!(check_call_sweep, the_sweep_calls_a_silent_load_once);
+
+/// Transcripts are kept `voice.transcript_retention_days` after a call started: the job
+/// deletes an old call's transcript and marks it, keeping the call and its outcome; a
+/// recent call keeps everything; a second run finds nothing.
+async fn transcripts_past_their_retention_are_deleted(backend: Backend) {
+    let (app, _twilio) = spawn(backend).await;
+    let broker = app.signup("broker@retention.example", "broker").await;
+    json_of(
+        app.put_json(
+            &format!("/v1/voice/lines/{LINE}"),
+            &json!({"company_name": "Acme Logistics"}),
+            Some(&broker.access),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let mut calls = Vec::new();
+    for _ in 0..2 {
+        let call = json_of(
+            app.post_json("/v1/voice/calls/simulated", &json!({}), Some(&broker.access))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = call["call_id"].as_str().unwrap().to_owned();
+        say(&app, &broker, &id, json!({"digits": "999999"})).await;
+        calls.push(id);
+    }
+    let view = |id: String| {
+        let (app, broker) = (&app, &broker);
+        async move {
+            json_of(
+                app.get(&format!("/v1/voice/calls/{id}"), Some(&broker.access))
+                    .await,
+                StatusCode::OK,
+            )
+            .await
+        }
+    };
+    let before = view(calls[0].clone()).await;
+    assert!(!before["transcript"].as_array().unwrap().is_empty(), "{before}");
+    assert!(before["transcript_removed_at"].is_null());
+    let db = app.app().db("voice").unwrap();
+    let old: uuid::Uuid = calls[0].parse().unwrap();
+    lanerunner_platform::on_db!(&db, |p| sqlx::query(
+        "UPDATE vc_calls SET started_at = $2 WHERE id = $1"
+    )
+    .bind(old)
+    .bind(chrono::Utc::now() - chrono::Duration::days(91))
+    .execute(p)
+    .await
+    .map(|_| ()))
+    .unwrap();
+
+    let voice = app
+        .app()
+        .typed::<lanerunner_voice::VoiceService>()
+        .expect("voice runs");
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(90);
+    assert_eq!(voice.calls().purge_transcripts(cutoff).await.unwrap(), 1);
+    assert_eq!(voice.calls().purge_transcripts(cutoff).await.unwrap(), 0);
+    let after = view(calls[0].clone()).await;
+    assert_eq!(after["transcript"], json!([]), "{after}");
+    assert!(after["transcript_removed_at"].is_string(), "{after}");
+    assert_eq!(after["status"], before["status"]);
+    assert_eq!(after["outcome"], before["outcome"]);
+    let recent = view(calls[1].clone()).await;
+    assert!(!recent["transcript"].as_array().unwrap().is_empty(), "{recent}");
+    assert!(recent["transcript_removed_at"].is_null());
+}
+on_both!(
+    transcripts_past_their_retention_are_deleted_on,
+    transcripts_past_their_retention_are_deleted
+);

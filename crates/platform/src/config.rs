@@ -448,6 +448,9 @@ pub struct VoiceConfig {
     pub check_call_after_mins: i64,
     /// How often the service looks for loads that need one.
     pub check_sweep_secs: u64,
+    /// Days a call's transcript is kept after the call started (personal data: what the
+    /// caller said); then an hourly job deletes it, keeping the call. 0 keeps them.
+    pub transcript_retention_days: i64,
 }
 
 impl Default for VoiceConfig {
@@ -455,6 +458,7 @@ impl Default for VoiceConfig {
         Self {
             check_call_after_mins: 240,
             check_sweep_secs: 300,
+            transcript_retention_days: 90,
         }
     }
 }
@@ -576,6 +580,9 @@ pub struct NotificationsConfig {
     pub retry_base_ms: u64,
     /// Hours the code in a texted offer ("YES 4821") can take it.
     pub reply_code_hours: i64,
+    /// Days texts received keep their number and words (personal data); then an hourly
+    /// job empties them, keeping the message id and outcome. 0 keeps them.
+    pub inbound_text_retention_days: i64,
 }
 
 impl Default for NotificationsConfig {
@@ -588,6 +595,7 @@ impl Default for NotificationsConfig {
             max_attempts: 8,
             retry_base_ms: 10_000,
             reply_code_hours: 24,
+            inbound_text_retention_days: 90,
         }
     }
 }
@@ -1377,6 +1385,12 @@ impl Config {
         if self.notifications.poll_ms == 0 {
             return Err(invalid("notifications.poll_ms", "must be at least 1"));
         }
+        if !(0..=3650).contains(&self.notifications.inbound_text_retention_days) {
+            return Err(invalid(
+                "notifications.inbound_text_retention_days",
+                "must be 0 to 3650",
+            ));
+        }
         if self.email.concurrency == 0 {
             return Err(invalid("email.concurrency", "must be at least 1"));
         }
@@ -1510,6 +1524,12 @@ impl Config {
         }
         if !(1..=86_400).contains(&v.check_sweep_secs) {
             return Err(invalid("voice.check_sweep_secs", "must be 1 to 86400"));
+        }
+        if !(0..=3650).contains(&self.voice.transcript_retention_days) {
+            return Err(invalid(
+                "voice.transcript_retention_days",
+                "must be 0 to 3650",
+            ));
         }
         if !(0.1..=10.0).contains(&t.fence_radius_miles) {
             return Err(invalid(
@@ -2100,6 +2120,24 @@ mod tests {
         }
         c.voice.check_call_after_mins = 0;
         c.voice.check_sweep_secs = 300;
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn transcript_and_text_retention_are_zero_to_ten_years() {
+        let mut c = Config::default();
+        for days in [-1, 3651] {
+            c.voice.transcript_retention_days = days;
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains("voice.transcript_retention_days"), "{err}");
+            c.voice.transcript_retention_days = 90;
+            c.notifications.inbound_text_retention_days = days;
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains("notifications.inbound_text_retention_days"), "{err}");
+            c.notifications.inbound_text_retention_days = 90;
+        }
+        c.voice.transcript_retention_days = 0;
+        c.notifications.inbound_text_retention_days = 0;
         c.validate().unwrap();
     }
 

@@ -25,6 +25,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 mod personal_data;
+mod retention;
 mod service;
 pub mod sms;
 mod store;
@@ -72,6 +73,9 @@ impl NotificationsService {
             settings,
         ));
         tokio::spawn(dispatcher(Arc::downgrade(&notifications)));
+        if let Some(keep) = notifications.settings().inbound_text_retention {
+            tokio::spawn(retention::job(Arc::downgrade(&notifications), keep));
+        }
         Ok(Self { notifications })
     }
 

@@ -43,6 +43,8 @@ pub struct Settings {
     pub retry_base: Duration,
     /// How long the code in a texted offer can take it.
     pub reply_code_ttl: chrono::Duration,
+    /// How long texts received are kept whole; `None`: for good.
+    pub inbound_text_retention: Option<chrono::Duration>,
 }
 
 impl Default for Settings {
@@ -56,6 +58,7 @@ impl Default for Settings {
             max_attempts: 8,
             retry_base: Duration::from_secs(10),
             reply_code_ttl: chrono::Duration::hours(24),
+            inbound_text_retention: Some(chrono::Duration::days(90)),
         }
     }
 }

@@ -848,3 +848,16 @@ pub async fn unsubscribe_of(db: &Db, token: &str) -> sqlx::Result<Option<(Uuid, 
         .fetch_optional(c)
         .await)
 }
+
+/// Retention: empties the number and text of up to `limit` texts received before
+/// `before`; how many.
+pub async fn purge_inbound(db: &Db, before: DateTime<Utc>, limit: i64) -> sqlx::Result<u64> {
+    let sql = "UPDATE nt_inbound SET phone = '', body = '' WHERE message_sid IN \
+               (SELECT message_sid FROM nt_inbound WHERE phone <> '' AND received_at < $1 LIMIT $2)";
+    on_db!(db, |c| sqlx::query(sql)
+        .bind(before)
+        .bind(limit)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+}

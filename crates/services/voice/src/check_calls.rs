@@ -129,6 +129,7 @@ impl Calls {
             started_at: Utc::now(),
             ended_at: None,
             direction: "check_call".into(),
+            transcript_purged_at: None,
         };
         self.place(row).await
     }

@@ -30,6 +30,7 @@ pub mod desk;
 pub mod error;
 pub mod events;
 mod outreach;
+mod retention;
 pub mod script;
 mod service;
 mod store;
@@ -74,7 +75,7 @@ impl VoiceService {
         telephony: Arc<dyn desk::Telephony>,
         settings: Settings,
     ) -> anyhow::Result<Self> {
-        let check_calls = settings.check_calls;
+        let (check_calls, keep) = (settings.check_calls, settings.transcript_retention);
         let calls = Arc::new(Calls::new(
             ctx.db.clone(),
             ctx.outbox.clone(),
@@ -84,6 +85,9 @@ impl VoiceService {
         ));
         if let Some((after, every)) = check_calls {
             tokio::spawn(check_calls::sweeper(Arc::downgrade(&calls), after, every));
+        }
+        if let Some(keep) = keep {
+            tokio::spawn(retention::job(Arc::downgrade(&calls), keep));
         }
         Ok(Self { calls })
     }

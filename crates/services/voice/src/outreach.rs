@@ -190,6 +190,7 @@ impl Calls {
                 started_at: Utc::now(),
                 ended_at: None,
                 direction: "outbound".into(),
+                transcript_purged_at: None,
             };
             let Some(row) = self.place(row).await? else {
                 // Another request called this carrier about this load a moment ago.

@@ -46,6 +46,8 @@ pub struct Settings {
     /// Automatic check calls: after how long without a position, and how often to look.
     /// `None`: off.
     pub check_calls: Option<(Duration, Duration)>,
+    /// How long transcripts are kept after a call started; `None`: for good.
+    pub transcript_retention: Option<chrono::Duration>,
 }
 
 /// Where the conversation is.
@@ -319,6 +321,7 @@ impl Calls {
             started_at: now,
             ended_at: None,
             direction: "inbound".into(),
+            transcript_purged_at: None,
         };
         let reply = listen(
             script::greeting(&line.company_name, line.recording_notice),

@@ -452,18 +452,20 @@ pub struct CallRow {
     pub ended_at: Option<DateTime<Utc>>,
     /// `inbound` (a carrier called a line) or `outbound` (outreach: we called).
     pub direction: String,
+    /// When the retention job deleted its transcript.
+    pub transcript_purged_at: Option<DateTime<Utc>>,
 }
 
 const CALL: &str = "id, org_id, call_sid, channel, from_number, to_number, progress, turn, status, outcome, \
                     mc_number, carrier_org_id, load_id, negotiation_id, agreed_cents, sentiment, summary, \
-                    started_at, ended_at, direction";
+                    started_at, ended_at, direction, transcript_purged_at";
 
 /// Records a new call; `false` when one with its `call_sid` is already recorded (the
 /// provider retried the first webhook), or, for outreach, when this carrier was already
 /// called about this load.
 pub async fn insert_call(tx: &mut Tx, r: &CallRow) -> sqlx::Result<bool> {
     let sql = format!(
-        "INSERT INTO vc_calls ({CALL}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+        "INSERT INTO vc_calls ({CALL}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
          ON CONFLICT DO NOTHING"
     );
     on_tx!(tx, |c| sqlx::query(&sql)
@@ -487,6 +489,7 @@ pub async fn insert_call(tx: &mut Tx, r: &CallRow) -> sqlx::Result<bool> {
         .bind(r.started_at)
         .bind(r.ended_at)
         .bind(&r.direction)
+        .bind(r.transcript_purged_at)
         .execute(c)
         .await
         .map(|r| r.rows_affected() == 1))
@@ -636,6 +639,45 @@ pub async fn turn(db: &Db, call: CallId, turn: i64) -> sqlx::Result<Option<TurnR
         .bind(turn)
         .fetch_optional(c)
         .await)
+}
+
+/// Retention: deletes the transcripts of up to `limit` calls that started before `before`
+/// and marks them; how many calls.
+pub async fn purge_transcripts(
+    db: &Db,
+    before: DateTime<Utc>,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<usize> {
+    let mut tx = db.begin().await?;
+    let due: Vec<CallId> = on_tx!(&mut tx, |c| {
+        sqlx::query_scalar(
+        "SELECT id FROM vc_calls WHERE transcript_purged_at IS NULL AND started_at < $1 ORDER BY started_at LIMIT $2"
+    )
+    .bind(before)
+    .bind(limit)
+    .fetch_all(c)
+    .await
+    })?;
+    for id in &due {
+        on_tx!(&mut tx, |c| sqlx::query(
+            "DELETE FROM vc_turns WHERE call_id = $1"
+        )
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|_| ()))?;
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE vc_calls SET transcript_purged_at = $2 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| ()))?;
+    }
+    tx.commit().await?;
+    Ok(due.len())
 }
 
 pub async fn turns(db: &Db, call: CallId) -> sqlx::Result<Vec<TurnRow>> {

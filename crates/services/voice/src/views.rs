@@ -91,8 +91,11 @@ pub struct CallView {
     pub check_in: Option<crate::events::CheckIn>,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
-    /// The transcript, oldest first (on a single call; `null` in lists).
+    /// The transcript, oldest first (on a single call; `null` in lists). Empty once the
+    /// retention removed it.
     pub transcript: Option<Vec<TurnView>>,
+    /// When the transcript was removed, `voice.transcript_retention_days` after the call.
+    pub transcript_removed_at: Option<DateTime<Utc>>,
 }
 
 impl CallView {
@@ -118,6 +121,7 @@ impl CallView {
             started_at: c.started_at,
             ended_at: c.ended_at,
             transcript: turns.map(|t| t.into_iter().map(TurnView::from).collect()),
+            transcript_removed_at: c.transcript_purged_at,
         }
     }
 }
