@@ -27,12 +27,7 @@ impl Identity {
         by: &str,
         reason: &str,
     ) -> Result<PlanChangeRow> {
-        let mut errors = Vec::new();
-        let by = plan_change::operator_name(by).map_err(|e| errors.push(("by", e)));
-        let reason = plan_change::reason(reason).map_err(|e| errors.push(("reason", e)));
-        let (Ok(by), Ok(reason)) = (by, reason) else {
-            return Err(IdentityError::Invalid(errors));
-        };
+        let (by, reason) = name_and_reason(by, reason)?;
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
         let before = store::org_plan_tx(&mut tx, org)
@@ -132,12 +127,7 @@ impl Identity {
         by: &str,
         reason: &str,
     ) -> Result<PlanChangeRow> {
-        let mut errors = Vec::new();
-        let by = plan_change::operator_name(by).map_err(|e| errors.push(("by", e)));
-        let reason = plan_change::reason(reason).map_err(|e| errors.push(("reason", e)));
-        let (Ok(by), Ok(reason)) = (by, reason) else {
-            return Err(IdentityError::Invalid(errors));
-        };
+        let (by, reason) = name_and_reason(by, reason)?;
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
         let mut row = self.decidable(&mut tx, id, &by, false, now).await?;
@@ -204,6 +194,19 @@ impl Identity {
             ),
         })?;
         Ok(row)
+    }
+}
+
+/// The operator's name and the reason, checked together (both wrong: both reported).
+fn name_and_reason(by: &str, reason: &str) -> Result<(String, String)> {
+    match (plan_change::operator_name(by), plan_change::reason(reason)) {
+        (Ok(by), Ok(reason)) => Ok((by, reason)),
+        (by, reason) => Err(IdentityError::Invalid(
+            [("by", by.err()), ("reason", reason.err())]
+                .into_iter()
+                .filter_map(|(field, e)| e.map(|e| (field, e)))
+                .collect(),
+        )),
     }
 }
 
