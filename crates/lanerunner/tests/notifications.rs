@@ -960,7 +960,11 @@ async fn texts_received_past_their_retention_are_emptied(backend: Backend) {
     let (old, new) = (&rows[0], &rows[1]);
     assert_eq!((old.1.as_str(), old.2.as_str()), ("", ""), "{old:?}");
     assert_eq!(old.3, new.3, "the outcome stays");
-    assert_eq!((new.1.as_str(), new.2.as_str()), (CARRIER_PHONE, "HELP"), "{new:?}");
+    assert_eq!(
+        (new.1.as_str(), new.2.as_str()),
+        (CARRIER_PHONE, "HELP"),
+        "{new:?}"
+    );
     // The provider retrying the old text: still recognised, nothing recorded again.
     let (status, _) = reply(&twilio, &app, old_sid, "HELP").await;
     assert_eq!(status, 200);

@@ -1341,8 +1341,12 @@ async fn transcripts_past_their_retention_are_deleted(backend: Backend) {
     let mut calls = Vec::new();
     for _ in 0..2 {
         let call = json_of(
-            app.post_json("/v1/voice/calls/simulated", &json!({}), Some(&broker.access))
-                .await,
+            app.post_json(
+                "/v1/voice/calls/simulated",
+                &json!({}),
+                Some(&broker.access),
+            )
+            .await,
             StatusCode::CREATED,
         )
         .await;
@@ -1362,7 +1366,10 @@ async fn transcripts_past_their_retention_are_deleted(backend: Backend) {
         }
     };
     let before = view(calls[0].clone()).await;
-    assert!(!before["transcript"].as_array().unwrap().is_empty(), "{before}");
+    assert!(
+        !before["transcript"].as_array().unwrap().is_empty(),
+        "{before}"
+    );
     assert!(before["transcript_removed_at"].is_null());
     let db = app.app().db("voice").unwrap();
     let old: uuid::Uuid = calls[0].parse().unwrap();
@@ -1389,7 +1396,10 @@ async fn transcripts_past_their_retention_are_deleted(backend: Backend) {
     assert_eq!(after["status"], before["status"]);
     assert_eq!(after["outcome"], before["outcome"]);
     let recent = view(calls[1].clone()).await;
-    assert!(!recent["transcript"].as_array().unwrap().is_empty(), "{recent}");
+    assert!(
+        !recent["transcript"].as_array().unwrap().is_empty(),
+        "{recent}"
+    );
     assert!(recent["transcript_removed_at"].is_null());
 }
 on_both!(

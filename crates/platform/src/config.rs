@@ -2133,7 +2133,10 @@ mod tests {
             c.voice.transcript_retention_days = 90;
             c.notifications.inbound_text_retention_days = days;
             let err = c.validate().unwrap_err().to_string();
-            assert!(err.contains("notifications.inbound_text_retention_days"), "{err}");
+            assert!(
+                err.contains("notifications.inbound_text_retention_days"),
+                "{err}"
+            );
             c.notifications.inbound_text_retention_days = 90;
         }
         c.voice.transcript_retention_days = 0;

@@ -12,7 +12,7 @@ use lanerunner_core::{AuditId, OrgId};
 use lanerunner_platform::Db;
 use sqlx::types::Json;
 
-use crate::audit_trail::{chain_all, walk_chain};
+use crate::audit_trail::{chain_all, walk_chain, CHAIN_GATHER};
 use crate::domain::{AuditAction, AuditOutcome};
 use crate::store::{self, AuditRow};
 
@@ -49,8 +49,8 @@ pub async fn append(db: &Db, org: OrgId, n: u64, chained: bool) -> anyhow::Resul
     Ok(())
 }
 
-/// The service's chainer, on its own: a pass each time it is woken (each append's commit)
-/// or every second, until stopped; then a last pass.
+/// The service's chainer, on its own: a pass [`CHAIN_GATHER`] after it is woken (each
+/// append's commit) or every second, until stopped; then a last pass.
 pub struct Chainer {
     wake: Arc<tokio::sync::Notify>,
     stop: Arc<std::sync::atomic::AtomicBool>,
@@ -75,7 +75,12 @@ impl Chainer {
                 if last {
                     return Ok(waits);
                 }
-                let _ = tokio::time::timeout(Duration::from_secs(1), w.notified()).await;
+                if tokio::time::timeout(Duration::from_secs(1), w.notified())
+                    .await
+                    .is_ok()
+                {
+                    tokio::time::sleep(CHAIN_GATHER).await;
+                }
             }
         });
         Self { wake, stop, task }

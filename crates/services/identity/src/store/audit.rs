@@ -1,6 +1,6 @@
 //! The security audit trail.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use lanerunner_core::{AuditId, OrgId};
@@ -88,37 +88,78 @@ from_row!(AuditRow, |row| {
 
 pub(super) const AUDIT_COLUMNS: &str = "id, org_id, actor_id, action, outcome, target_id, client_addr, addr_salt, addr_digest, detail, occurred_at, chain_seq, prev_hash, hash";
 
-/// Takes `n` places at the end of `chain` (the head row's lock, held to commit, keeps two
-/// instances from taking the same ones): the last of them and the hash the first follows.
-/// The head's hash is not moved yet, so the row returned carries the one before.
+/// Takes `n` places at the end of each chain of `wanted` (sorted by chain id, so two
+/// instances lock heads in one order and never wait on each other in a cycle; the head
+/// rows' locks, held to commit, keep them from taking the same places): per chain, the
+/// last place taken and the hash the first follows (the head's hash is not moved yet).
 async fn take_places(
     tx: &mut Tx,
-    chain: Uuid,
-    n: i64,
+    wanted: &[(Uuid, i64)],
     now: DateTime<Utc>,
-) -> sqlx::Result<(i64, String)> {
-    on_tx!(tx, |c| sqlx::query_as(
-        "INSERT INTO audit_chains (chain_id, seq, hash, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (chain_id) DO UPDATE SET seq = audit_chains.seq + $2, updated_at = $4 \
-         RETURNING seq, hash"
-    )
-    .bind(chain)
-    .bind(n)
-    .bind(GENESIS)
-    .bind(now)
-    .fetch_one(c)
-    .await)
+) -> sqlx::Result<HashMap<Uuid, (i64, String)>> {
+    const UPSERT: &str =
+        "ON CONFLICT (chain_id) DO UPDATE SET seq = audit_chains.seq + EXCLUDED.seq, \
+         updated_at = EXCLUDED.updated_at RETURNING chain_id, seq, hash";
+    match tx {
+        // One statement for every chain.
+        Tx::Postgres(c) => {
+            let rows: Vec<(Uuid, i64, String)> = sqlx::query_as(&format!(
+                "INSERT INTO audit_chains (chain_id, seq, hash, updated_at) \
+                 SELECT chain_id, n, $3, $4 FROM UNNEST($1::uuid[], $2::int8[]) AS t(chain_id, n) {UPSERT}"
+            ))
+            .bind(wanted.iter().map(|w| w.0).collect::<Vec<_>>())
+            .bind(wanted.iter().map(|w| w.1).collect::<Vec<_>>())
+            .bind(GENESIS)
+            .bind(now)
+            .fetch_all(&mut **c)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(c, seq, hash)| (c, (seq, hash)))
+                .collect())
+        }
+        Tx::Sqlite(c) => {
+            let mut taken = HashMap::with_capacity(wanted.len());
+            for &(chain, n) in wanted {
+                let (chain, seq, hash): (Uuid, i64, String) = sqlx::query_as(&format!(
+                    "INSERT INTO audit_chains (chain_id, seq, hash, updated_at) VALUES ($1, $2, $3, $4) {UPSERT}"
+                ))
+                .bind(chain)
+                .bind(n)
+                .bind(GENESIS)
+                .bind(now)
+                .fetch_one(&mut **c)
+                .await?;
+                taken.insert(chain, (seq, hash));
+            }
+            Ok(taken)
+        }
+    }
 }
 
-async fn set_head(tx: &mut Tx, chain: Uuid, hash: &str) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
-        "UPDATE audit_chains SET hash = $2 WHERE chain_id = $1"
-    )
-    .bind(chain)
-    .bind(hash)
-    .execute(c)
-    .await
-    .map(|_| ()))
+/// Moves each chain's head to its new last hash.
+async fn set_heads(tx: &mut Tx, heads: &[(Uuid, String)]) -> sqlx::Result<()> {
+    match tx {
+        Tx::Postgres(c) => sqlx::query(
+            "UPDATE audit_chains SET hash = v.hash FROM UNNEST($1::uuid[], $2::text[]) AS v(chain_id, hash) \
+             WHERE audit_chains.chain_id = v.chain_id",
+        )
+        .bind(heads.iter().map(|h| h.0).collect::<Vec<_>>())
+        .bind(heads.iter().map(|h| h.1.clone()).collect::<Vec<_>>())
+        .execute(&mut **c)
+        .await
+        .map(|_| ()),
+        Tx::Sqlite(c) => {
+            for (chain, hash) in heads {
+                sqlx::query("UPDATE audit_chains SET hash = $2 WHERE chain_id = $1")
+                    .bind(chain)
+                    .bind(hash)
+                    .execute(&mut **c)
+                    .await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Gives `a` (format v2) the salted digest of its address its hash will cover; a record
@@ -265,9 +306,9 @@ async fn write_places(tx: &mut Tx, chained: &[AuditRow]) -> sqlx::Result<usize> 
 }
 
 /// Chains up to `limit` records awaiting their place, oldest first, in one transaction:
-/// per chain (in the order of their ids, so two instances never wait on each other's heads
-/// in a cycle), one statement takes as many places as it has records, the records are
-/// hashed in order, the head moves to the last hash; then every place is written.
+/// each chain takes as many places as it has records (one statement for all chains on
+/// PostgreSQL), the records are hashed in order, each head moves to its last hash, and
+/// every place is written.
 pub async fn chain_pending(db: &Db, limit: i64) -> sqlx::Result<ChainPass> {
     // Most wakes find nothing (the service wakes the chainer on every commit): a read
     // says so without a write transaction (SQLite's write lock, a PostgreSQL snapshot).
@@ -290,20 +331,28 @@ pub async fn chain_pending(db: &Db, limit: i64) -> sqlx::Result<ChainPass> {
             .or_default()
             .push(r);
     }
-    let now = Utc::now();
+    let wanted: Vec<(Uuid, i64)> = by_chain
+        .iter()
+        .map(|(chain, records)| (*chain, records.len() as i64))
+        .collect();
+    let taken = take_places(&mut tx, &wanted, Utc::now()).await?;
     let mut chained = Vec::new();
+    let mut heads = Vec::with_capacity(by_chain.len());
     for (chain, mut records) in by_chain {
         let n = records.len() as i64;
-        let (last, mut prev) = take_places(&mut tx, chain, n, now).await?;
+        let Some((last, mut prev)) = taken.get(&chain).cloned() else {
+            return Err(sqlx::Error::RowNotFound);
+        };
         for (seq, r) in (last - n + 1..).zip(records.iter_mut()) {
             let hash = record_hash(&prev, &r.chained(seq));
             r.chain_seq = Some(seq);
             r.prev_hash = Some(std::mem::replace(&mut prev, hash.clone()));
             r.hash = Some(hash);
         }
-        set_head(&mut tx, chain, &prev).await?;
+        heads.push((chain, prev));
         chained.extend(records);
     }
+    set_heads(&mut tx, &heads).await?;
     if chained.is_empty() {
         return Ok(ChainPass::default());
     }
