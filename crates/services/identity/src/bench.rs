@@ -43,7 +43,7 @@ pub async fn append(db: &Db, org: OrgId, n: u64, chained: bool) -> anyhow::Resul
     if chained {
         store::insert_audit(&mut tx, &mut a).await?;
     } else {
-        store::write_audit(&mut tx, &a, None).await?;
+        store::write_audit(&mut tx, &a).await?;
     }
     tx.commit().await?;
     Ok(())

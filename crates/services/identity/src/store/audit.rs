@@ -172,16 +172,12 @@ fn seal_address(a: &mut AuditRow) {
     }
 }
 
-/// Writes `a` as it is: with its place on `chain`, or (`None`) unchained.
-pub(crate) async fn write_audit(
-    tx: &mut Tx,
-    a: &AuditRow,
-    chain: Option<Uuid>,
-) -> sqlx::Result<()> {
+/// Writes `a` waiting for its place (its chain columns empty until the chainer fills them).
+pub(crate) async fn write_audit(tx: &mut Tx, a: &AuditRow) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
-        "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at, chain_id, chain_seq, prev_hash, hash, addr_salt, addr_digest) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at, addr_salt, addr_digest) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     )
     .bind(a.id)
     .bind(a.org_id)
@@ -192,10 +188,6 @@ pub(crate) async fn write_audit(
     .bind(&a.client_addr)
     .bind(&a.detail)
     .bind(a.occurred_at)
-    .bind(chain)
-    .bind(a.chain_seq)
-    .bind(&a.prev_hash)
-    .bind(&a.hash)
     .bind(&a.addr_salt)
     .bind(&a.addr_digest)
     .execute(c)
@@ -210,7 +202,7 @@ pub(crate) async fn write_audit(
 pub async fn insert_audit(tx: &mut Tx, a: &mut AuditRow) -> sqlx::Result<()> {
     a.occurred_at = to_micros(a.occurred_at);
     seal_address(a);
-    write_audit(tx, a, None).await
+    write_audit(tx, a).await
 }
 
 /// What a chaining pass did: the records it chained, and when the oldest of them occurred
