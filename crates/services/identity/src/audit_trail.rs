@@ -147,12 +147,17 @@ impl Identity {
     /// when the oldest of them occurred.
     pub async fn chain_audit(&self) -> anyhow::Result<ChainPass> {
         let pass = chain_all(&self.db).await?;
-        if let Some(oldest) = pass.oldest {
-            let waited = (chrono::Utc::now() - oldest).to_std().unwrap_or_default();
-            metrics::histogram!("audit_chain_wait_seconds").record(waited.as_secs_f64());
-            metrics::counter!("audit_records_chained_total").increment(pass.records as u64);
-        }
+        record_pass(pass);
         Ok(pass)
+    }
+}
+
+/// A pass's figures, for operators: how long its oldest record waited, how many it chained.
+fn record_pass(pass: ChainPass) {
+    if let Some(oldest) = pass.oldest {
+        let waited = (chrono::Utc::now() - oldest).to_std().unwrap_or_default();
+        metrics::histogram!("audit_chain_wait_seconds").record(waited.as_secs_f64());
+        metrics::counter!("audit_records_chained_total").increment(pass.records as u64);
     }
 }
 
@@ -178,25 +183,44 @@ pub async fn chain_all(db: &Db) -> anyhow::Result<ChainPass> {
     }
 }
 
-/// Chains audit records while the service lives: woken by each commit of the service (its
-/// records wait [`CHAIN_GATHER`] and, at most, for the pass under way), and every `every`
-/// for records other instances appended (whichever instance comes first chains them).
-pub(crate) async fn chainer(
-    identity: Weak<Identity>,
-    wake: Arc<tokio::sync::Notify>,
+/// The chainer: a pass now, then one [`CHAIN_GATHER`] after each wake (an append's commit)
+/// or every `every` (records other instances appended), until `done` says so; then a last
+/// pass. Each pass's figures go to `on_pass`; a failed pass is logged and the next tries
+/// again.
+pub async fn chain_loop(
+    db: &Db,
+    wake: &tokio::sync::Notify,
     every: Duration,
+    done: impl Fn() -> bool,
+    mut on_pass: impl FnMut(ChainPass),
 ) {
     loop {
+        let last = done();
+        match chain_all(db).await {
+            Ok(pass) => on_pass(pass),
+            Err(e) => {
+                tracing::warn!(error = %e, "chaining audit records failed; the next pass tries again")
+            }
+        }
+        if last {
+            return;
+        }
         if tokio::time::timeout(every, wake.notified()).await.is_ok() {
             tokio::time::sleep(CHAIN_GATHER).await;
         }
-        let Some(id) = identity.upgrade() else {
-            return;
-        };
-        if let Err(e) = id.chain_audit().await {
-            tracing::warn!(error = %e, "chaining audit records failed; the next pass tries again");
-        }
     }
+}
+
+/// Chains audit records while the service lives, woken by each of its commits.
+pub(crate) fn chainer(identity: &Arc<Identity>, every: Duration) {
+    let (db, wake, alive) = (
+        identity.db.clone(),
+        identity.chaining.clone(),
+        Arc::downgrade(identity),
+    );
+    tokio::spawn(async move {
+        chain_loop(&db, &wake, every, || alive.strong_count() == 0, record_pass).await
+    });
 }
 
 impl Identity {

@@ -4,6 +4,7 @@
 //! path without it; the chainer running beside the writers as it does in the service; and
 //! the chains walked afterwards.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use lanerunner_core::{AuditId, OrgId};
 use lanerunner_platform::Db;
 use sqlx::types::Json;
 
-use crate::audit_trail::{chain_all, walk_chain, CHAIN_GATHER};
+use crate::audit_trail::{chain_loop, walk_chain};
 use crate::domain::{AuditAction, AuditOutcome};
 use crate::store::{self, AuditRow};
 
@@ -49,39 +50,29 @@ pub async fn append(db: &Db, org: OrgId, n: u64, chained: bool) -> anyhow::Resul
     Ok(())
 }
 
-/// The service's chainer, on its own: a pass [`CHAIN_GATHER`] after it is woken (each
-/// append's commit) or every second, until stopped; then a last pass.
+/// The service's chainer loop ([`chain_loop`]) on its own, until stopped.
 pub struct Chainer {
     wake: Arc<tokio::sync::Notify>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    task: tokio::task::JoinHandle<anyhow::Result<Vec<f64>>>,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<Vec<f64>>,
 }
 
 impl Chainer {
     pub fn start(db: Db) -> Self {
         let wake = Arc::new(tokio::sync::Notify::new());
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
         let (w, s) = (wake.clone(), stop.clone());
         let task = tokio::spawn(async move {
             let mut waits = Vec::new();
-            loop {
-                let last = s.load(std::sync::atomic::Ordering::Acquire);
-                let pass = chain_all(&db).await?;
+            let done = || s.load(Ordering::Acquire);
+            chain_loop(&db, &w, Duration::from_secs(1), done, |pass| {
                 if let Some(oldest) = pass.oldest {
-                    waits.push(
-                        (Utc::now() - oldest).num_microseconds().unwrap_or(0) as f64 / 1000.0,
-                    );
+                    let waited = (Utc::now() - oldest).num_microseconds().unwrap_or(0);
+                    waits.push(waited as f64 / 1000.0);
                 }
-                if last {
-                    return Ok(waits);
-                }
-                if tokio::time::timeout(Duration::from_secs(1), w.notified())
-                    .await
-                    .is_ok()
-                {
-                    tokio::time::sleep(CHAIN_GATHER).await;
-                }
-            }
+            })
+            .await;
+            waits
         });
         Self { wake, stop, task }
     }
@@ -94,9 +85,9 @@ impl Chainer {
     /// Stops after a last pass, once every record appended before is chained: how long
     /// the oldest record of each pass had waited, in milliseconds.
     pub async fn finish(self) -> anyhow::Result<Vec<f64>> {
-        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        self.stop.store(true, Ordering::Release);
         self.wake.notify_one();
-        self.task.await?
+        Ok(self.task.await?)
     }
 }
 

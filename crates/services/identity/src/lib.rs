@@ -69,18 +69,9 @@ impl IdentityService {
     ) -> anyhow::Result<Self> {
         let every = settings.auth.audit_anchor_every_mins;
         let identity = Arc::new(Identity::open(ctx, settings, phone_codes).await?);
-        let chained = identity.chain_audit().await?;
-        if chained.records > 0 {
-            tracing::info!(
-                records = chained.records,
-                "audit records waiting for their places chained"
-            );
-        }
-        tokio::spawn(audit_trail::chainer(
-            Arc::downgrade(&identity),
-            identity.chaining.clone(),
-            audit_trail::CHAIN_EVERY,
-        ));
+        // Its first pass chains whatever was left waiting (and records from before the
+        // chains), without holding up start-up.
+        audit_trail::chainer(&identity, audit_trail::CHAIN_EVERY);
         if every > 0 {
             tokio::spawn(audit_trail::anchorer(
                 Arc::downgrade(&identity),
