@@ -95,16 +95,7 @@ async fn desk(app: &TestApp) -> (Account, Account, String) {
     // The voice service learns loads and standings from events: a simulated call finds
     // both once they have arrived.
     loop {
-        let call = json_of(
-            app.post_json(
-                "/v1/voice/calls/simulated",
-                &json!({}),
-                Some(&broker.access),
-            )
-            .await,
-            StatusCode::CREATED,
-        )
-        .await;
+        let call = simulated_call(&app, &broker).await;
         let id = call["call_id"].as_str().unwrap().to_owned();
         let said = say(app, &broker, &id, json!({"digits": "123456"})).await;
         if said["then"] == "listen" {
@@ -140,6 +131,16 @@ async fn desk(app: &TestApp) -> (Account, Account, String) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     (broker, carrier, load)
+}
+
+/// A simulated call on `who`'s line, as it starts: the agent's greeting and the call's id.
+async fn simulated_call(app: &TestApp, who: &Account) -> Value {
+    json_of(
+        app.post_json("/v1/voice/calls/simulated", &json!({}), Some(&who.access))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 async fn say(app: &TestApp, who: &Account, call: &str, body: Value) -> Value {
@@ -753,16 +754,7 @@ async fn lines_are_the_brokers_own_and_checked() {
     assert_eq!(lines.as_array().unwrap().len(), 1);
     assert_eq!(lines[0]["company_name"], "Acme");
     // Without the notice, the greeting does not claim a recording.
-    let call = json_of(
-        app.post_json(
-            "/v1/voice/calls/simulated",
-            &json!({}),
-            Some(&broker.access),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let call = simulated_call(&app, &broker).await;
     assert!(!call["say"].as_str().unwrap().contains("recorded"));
     let id = call["call_id"].as_str().unwrap();
     expect_problem(
@@ -797,16 +789,7 @@ async fn lines_are_the_brokers_own_and_checked() {
 async fn yes_to_the_pitch_books_at_the_posted_rate() {
     let (app, _twilio) = spawn(Backend::Sqlite).await;
     let (broker, _carrier, load) = desk(&app).await;
-    let call = json_of(
-        app.post_json(
-            "/v1/voice/calls/simulated",
-            &json!({}),
-            Some(&broker.access),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let call = simulated_call(&app, &broker).await;
     let id = call["call_id"].as_str().unwrap();
     say(&app, &broker, id, json!({"text": "MC 123456"})).await;
     let pitched = say(
@@ -1340,16 +1323,7 @@ async fn transcripts_past_their_retention_are_deleted(backend: Backend) {
     .await;
     let mut calls = Vec::new();
     for _ in 0..2 {
-        let call = json_of(
-            app.post_json(
-                "/v1/voice/calls/simulated",
-                &json!({}),
-                Some(&broker.access),
-            )
-            .await,
-            StatusCode::CREATED,
-        )
-        .await;
+        let call = simulated_call(&app, &broker).await;
         let id = call["call_id"].as_str().unwrap().to_owned();
         say(&app, &broker, &id, json!({"digits": "999999"})).await;
         calls.push(id);
