@@ -130,6 +130,10 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
     for spec in specs {
         start_service(spec, &config, &seams, &mut work, &mut started).await?;
     }
+    for relay in std::mem::take(&mut started.relays) {
+        work.tasks
+            .push(tokio::spawn(relay.run(work.shutdown.clone())));
+    }
     start_platform_work(&config, &seams, audit, &mut work)?;
 
     let (service_routes, mut openapi) = started.api.split_for_parts();
@@ -229,6 +233,10 @@ struct Started {
     checks: Vec<Arc<dyn ReadinessCheck>>,
     authenticator: Option<Arc<dyn lanerunner_platform::http::Authenticator>>,
     api: OpenApiRouter,
+    /// Outbox relays, started once every service's consumers are declared: an event a
+    /// service publishes while it starts (identity re-applying an erasure after a restore)
+    /// must reach the groups of services started after it.
+    relays: Vec<OutboxRelay>,
 }
 
 impl Started {
@@ -238,6 +246,7 @@ impl Started {
             checks: seams.checks(),
             authenticator: None,
             api: OpenApiRouter::with_openapi(ApiDoc::openapi()),
+            relays: Vec::new(),
         }
     }
 }
@@ -359,8 +368,7 @@ async fn start_service(
     if config.outbox.retention_hours > 0 {
         relay = relay.with_retention(Duration::from_secs(config.outbox.retention_hours * 3600));
     }
-    work.tasks
-        .push(tokio::spawn(relay.run(work.shutdown.clone())));
+    started.relays.push(relay);
     for listener in service.listeners() {
         // Subscribed before the app serves, so no change after start-up is missed.
         let patterns: Vec<&str> = listener.patterns.iter().map(String::as_str).collect();

@@ -232,6 +232,89 @@ both_backends! {
         assert_eq!(unpublished, 0, "the restored outbox drains");
     }
 
+    async fn an_erasure_made_after_the_backup_is_made_again_after_the_restore(app: TestApp) {
+        let custody = Custody::new();
+        let owner = app.signup("reerase-owner@example.com", "broker").await;
+        let gone = app.invite_and_join(&owner, "reerase-me@example.com", "dispatcher").await;
+        let uid: uuid::Uuid = gone.user_id.parse().unwrap();
+        let config = custody.configure(&app.config);
+        let manifest = backup::create(&config, &CreateOptions::default()).await.unwrap();
+
+        // After the backup: the member leaves and is erased.
+        json_of(
+            app.patch_json(&format!("/v1/org/users/{uid}"), &json!({"active": false}), Some(&owner.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        json_of(
+            app.post_json(&format!("/v1/org/users/{uid}/erasure"), &json!({}), Some(&owner.access)).await,
+            StatusCode::OK,
+        )
+        .await;
+        let blobs = lanerunner_platform::blob::open(&config.blob, &config.data_dir).unwrap();
+        let key = format!("privacy/erasures/{}/{uid}.json", owner.org_id);
+        let entry: Value = serde_json::from_slice(&blobs.get(&key).await.expect("the erasure is in the register")).unwrap();
+        assert_eq!(entry["erased_by"], owner.user_id.as_str(), "{entry}");
+        assert!(!String::from_utf8_lossy(&blobs.get(&key).await.unwrap()).contains("reerase-me"), "ids only");
+
+        // The stores go back to before the erasure; the file store (the register) stays.
+        let stopped = app.stop().await;
+        let restore = RestoreOptions { open: custody.open(), force: true, ..Default::default() };
+        backup::restore(&config, &manifest.id, &restore).await.expect("the restore succeeds");
+        let restored = lanerunner_platform::db::connect(&config, "identity").await.unwrap();
+        let whole: Option<String> = on_db!(&restored, |p| sqlx::query_scalar(
+            "SELECT email FROM users WHERE id = $1 AND erased_at IS NULL"
+        )
+        .bind(uid)
+        .fetch_optional(p)
+        .await)
+        .unwrap();
+        assert_eq!(whole.as_deref(), Some("reerase-me@example.com"), "the restored store has them whole");
+        restored.close().await;
+
+        // Identity erases them again before serving: deactivated, emptied, recorded, and
+        // announced (notifications erases its copy again).
+        let app = stopped.start().await;
+        let theirs = json!({"email": "reerase-me@example.com", "password": TEST_PASSWORD});
+        assert_eq!(app.post_json("/v1/auth/login", &theirs, None).await.status(), 401);
+        // Tokens from before the restore may name sessions it does not hold: sign in again.
+        let owner_token = login(&app, &owner.email).await;
+        let shown = json_of(app.get(&format!("/v1/org/users/{uid}"), Some(&owner_token)).await, StatusCode::OK).await;
+        assert_eq!(shown["name"], "Erased member", "{shown}");
+        assert_eq!(shown["active"], false);
+        let audit = json_of(app.get("/v1/org/audit-events?limit=200", Some(&owner_token)).await, StatusCode::OK).await;
+        let again = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["action"] == "member_erased" && a["detail"]["reapplied"].is_object())
+            .unwrap_or_else(|| panic!("the re-erasure is recorded: {audit}"));
+        assert_eq!(again["target_id"], gone.user_id.as_str());
+        assert_eq!(again["detail"]["reapplied"]["first_erased_by"], owner.user_id.as_str());
+        let verify = json_of(app.get("/v1/org/audit-events/verify", Some(&owner_token)).await, StatusCode::OK).await;
+        assert_eq!(verify["intact"], true, "{verify}");
+        let notifications = app.app().db("notifications").unwrap();
+        let mut email = None;
+        for _ in 0..150 {
+            email = on_db!(&notifications, |p| sqlx::query_scalar::<_, String>(
+                "SELECT email FROM nt_members WHERE user_id = $1"
+            )
+            .bind(uid)
+            .fetch_optional(p)
+            .await)
+            .unwrap();
+            if email.as_deref() == Some("") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(email.as_deref(), Some(""), "notifications erased its restored copy");
+
+        // A second reconciliation finds nothing to do.
+        let done = app.app().identity().unwrap().reconcile_erasures().await.unwrap();
+        assert_eq!((done.entries, done.reapplied.len(), done.recorded), (1, 0, 0), "{done:?}");
+    }
+
     async fn a_damaged_or_foreign_backup_is_refused_before_anything_is_touched(app: TestApp) {
         let custody = Custody::new();
         let broker = app.signup("damage-broker@example.com", "broker").await;

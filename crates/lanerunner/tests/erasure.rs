@@ -339,6 +339,81 @@ both_backends!(
 );
 
 both_backends!(
+    async fn the_erasure_register_is_kept_whole_and_erases_nobody_it_does_not_name(app: TestApp) {
+        let owner = app.signup("register-owner@example.com", "broker").await;
+        let gone = app
+            .invite_and_join(&owner, "register-gone@example.com", "dispatcher")
+            .await;
+        let stays = app
+            .invite_and_join(&owner, "register-stays@example.com", "dispatcher")
+            .await;
+        deactivate(&app, &owner, &gone).await;
+        json_of(
+            app.post_json(&erasure_of(&gone), &json!({}), Some(&owner.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        let blobs =
+            lanerunner_platform::blob::open(&app.config.blob, &app.config.data_dir).unwrap();
+        let key = |who: &Account| format!("privacy/erasures/{}/{}.json", who.org_id, who.user_id);
+        let written = blobs
+            .get(&key(&gone))
+            .await
+            .expect("the erasure is in the register");
+
+        // Lost between the erasure's commit and the register (a crash): written again from
+        // the store, with who erased them as the audit trail says.
+        blobs.delete(&key(&gone)).await.unwrap();
+        let identity = app.app().identity().unwrap();
+        let done = identity.reconcile_erasures().await.unwrap();
+        assert_eq!((done.recorded, done.reapplied.len()), (1, 0), "{done:?}");
+        let back: Value = serde_json::from_slice(&blobs.get(&key(&gone)).await.unwrap()).unwrap();
+        assert_eq!(back["erased_by"], owner.user_id.as_str(), "{back}");
+
+        // Entries that must erase no one: the erased member's entry copied under a member
+        // who stays, a format this release does not read under the owner's key, something
+        // that is not an entry; and one for a member this store never had.
+        blobs.put(&key(&stays), written.clone()).await.unwrap();
+        let mut future: Value = serde_json::from_slice(&written).unwrap();
+        future["format"] = json!(2);
+        future["user_id"] = json!(owner.user_id);
+        blobs
+            .put(&key(&owner), serde_json::to_vec(&future).unwrap())
+            .await
+            .unwrap();
+        blobs
+            .put("privacy/erasures/notes.txt", b"not an entry".to_vec())
+            .await
+            .unwrap();
+        let stranger = Uuid::now_v7();
+        let mut unknown: Value = serde_json::from_slice(&written).unwrap();
+        unknown["user_id"] = json!(stranger);
+        blobs
+            .put(
+                &format!("privacy/erasures/{}/{stranger}.json", owner.org_id),
+                serde_json::to_vec(&unknown).unwrap(),
+            )
+            .await
+            .unwrap();
+        let done = identity.reconcile_erasures().await.unwrap();
+        assert!(done.reapplied.is_empty(), "{done:?}");
+        assert_eq!(
+            (done.entries, done.absent, done.unreadable.len()),
+            (5, 1, 3),
+            "{done:?}"
+        );
+        for who in [&stays, &owner] {
+            let login = json!({"email": who.email, "password": TEST_PASSWORD});
+            assert_eq!(
+                app.post_json("/v1/auth/login", &login, None).await.status(),
+                200,
+                "{} keeps their account",
+                who.email
+            );
+        }
+    }
+
     async fn two_erasures_released_together_do_the_work_once(app: TestApp) {
         let owner = app.signup("race-owner@example.com", "broker").await;
         let gone = app

@@ -15,6 +15,7 @@ pub use error::IdentityError;
 pub use store::{Anchor, ChainPass, OrgRow, PlanChangeRow};
 mod authn;
 pub mod domain;
+pub mod erasure_register;
 pub mod error;
 pub mod events;
 mod fields;
@@ -72,6 +73,26 @@ impl IdentityService {
         // Its first pass chains whatever was left waiting (and records from before the
         // chains), without holding up start-up.
         audit_trail::chainer(&identity, audit_trail::CHAIN_EVERY);
+        // Before the first request: a store restored to a point before an erasure must
+        // not serve the erased person. A blob store that cannot be read now is tried
+        // again by the reconciler.
+        match identity.reconcile_erasures().await {
+            Ok(done) => tracing::info!(
+                entries = done.entries,
+                reapplied = done.reapplied.len(),
+                recorded = done.recorded,
+                absent = done.absent,
+                unreadable = done.unreadable.len(),
+                "erasure register reconciled"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "the erasure register could not be reconciled at start-up")
+            }
+        }
+        tokio::spawn(erasure_register::reconciler(
+            Arc::downgrade(&identity),
+            erasure_register::RECONCILE_EVERY,
+        ));
         if every > 0 {
             tokio::spawn(audit_trail::anchorer(
                 Arc::downgrade(&identity),
@@ -91,6 +112,12 @@ impl IdentityService {
     /// it hourly); how many.
     pub async fn erase_expired_audit_addresses(&self) -> anyhow::Result<u64> {
         self.identity.erase_expired_audit_addresses().await
+    }
+
+    /// Checks the erasure register against the store now (start-up and a job do it): members
+    /// erased before the store's recovery point are erased again.
+    pub async fn reconcile_erasures(&self) -> anyhow::Result<erasure_register::Reconciled> {
+        self.identity.reconcile_erasures().await
     }
 
     /// Walks the audit chains (every one, or `only` an organization's) and reports what

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::domain::consent::{self, Accepted, Purpose, Versions};
+use crate::erasure_register::ErasureEntry;
 use crate::error::{invalid, IdentityError, Result};
 use crate::events;
 use crate::identity::{Actor, Identity};
@@ -372,6 +373,12 @@ impl Identity {
             .ok_or(IdentityError::NotFound("user"))?;
         self.commit(tx).await?;
         tracing::info!(org = %caller.org, user = %user_id, "member's personal data erased");
+        // Outside the database, so a restore cannot undo it; if this fails, the register's
+        // reconciliation writes it from the store.
+        let entry = ErasureEntry::new(caller.org, user_id, now, Some(caller.actor_id()));
+        if let Err(e) = self.record_erasure(&entry).await {
+            tracing::error!(org = %caller.org, user = %user_id, error = %e, "the erasure could not be written to the register yet");
+        }
         Ok((after, erased))
     }
 }
