@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lanerunner_core::{EventEnvelope, EventType};
+use lanerunner_core::{EventEnvelope, EventType, TraceContext};
 use lanerunner_platform::bus::{EventBus, InMemoryBus};
 use lanerunner_platform::config::{StreamsBackend, StreamsConfig};
 use lanerunner_platform::streams::{
-    self, partition_for_key, AuditForwarder, StreamRecord, StreamSubscription, Streams, AUDIT_TOPIC,
+    self, partition_for_key, AuditForwarder, Outgoing, StreamRecord, StreamSubscription, Streams,
+    AUDIT_TOPIC,
 };
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -94,14 +95,16 @@ async fn records_of_one_key_keep_their_order_across_partitions(kafka: bool) {
     let mut batch = Vec::new();
     for n in 0..25u32 {
         for key in &keys {
-            batch.push((key.clone().into_bytes(), format!("{key}#{n}").into_bytes()));
+            batch.push(Outgoing::new(key.clone(), format!("{key}#{n}")));
         }
     }
     let (first, second) = batch.split_at(100);
     let (stored, err) = s.publish_batch("positions", first).await;
     assert_eq!((stored, err.map(|e| e.to_string())), (100, None));
-    for (key, payload) in second {
-        s.publish("positions", key, payload).await.unwrap();
+    for record in second {
+        s.publish("positions", &record.key, &record.payload)
+            .await
+            .unwrap();
     }
     let mut sub = s.subscribe("reader", &["positions"]).await.unwrap();
     let mut last: HashMap<Vec<u8>, u32> = HashMap::new();
@@ -275,7 +278,15 @@ async fn audit_forwarder_streams_domain_events_keyed_by_aggregate(kafka: bool) {
         } else {
             (EventType::new("truck.posted", 1), truck)
         };
-        let e = EventEnvelope::new(kind, None, aggregate, &serde_json::json!({ "n": n })).unwrap();
+        let mut e =
+            EventEnvelope::new(kind, None, aggregate, &serde_json::json!({ "n": n })).unwrap();
+        // Half were caused by a traced request: their records carry its `traceparent`.
+        if n < 3 {
+            e = e.with_trace(TraceContext {
+                traceparent: Some(format!("00-{:032x}-{:016x}-01", 0xabc0 + n, 0x10 + n)),
+                request_id: Some(format!("req-{n}")),
+            });
+        }
         bus.publish(&e).await.unwrap();
         published.push(e);
         let command = EventEnvelope::new(
@@ -293,6 +304,12 @@ async fn audit_forwarder_streams_domain_events_keyed_by_aggregate(kafka: bool) {
         let r = next(&mut reader).await;
         let event: EventEnvelope = serde_json::from_slice(&r.payload).unwrap();
         assert_ne!(event.event_type, "email.send_requested.v1");
+        assert_eq!(
+            r.header("traceparent"),
+            event.trace.traceparent.as_deref().map(str::as_bytes),
+            "the record's traceparent header is its event's"
+        );
+        assert!(r.headers.len() <= 1, "{:?}", r.headers);
         assert_eq!(
             String::from_utf8(r.key.clone()).unwrap(),
             event.aggregate_id.to_string()

@@ -28,8 +28,9 @@ use std::time::Duration;
 use lanerunner_core::EventEnvelope;
 use tokio_util::sync::CancellationToken;
 
-use super::Streams;
+use super::{Outgoing, Streams};
 use crate::bus::{next_batch, Delivery, EventBus};
+use crate::telemetry::otel::TRACEPARENT;
 
 /// The bus consumer group that copies events to the stream.
 pub const AUDIT_GROUP: &str = "streams.audit";
@@ -56,11 +57,18 @@ impl AuditForwarder {
     }
 
     /// The stream record of `event`: key and payload.
-    pub fn record(event: &EventEnvelope) -> Result<(Vec<u8>, Vec<u8>), serde_json::Error> {
-        Ok((
+    /// The stream record of `event`: keyed by its aggregate, the envelope as JSON, and the
+    /// trace context of the request that caused it as the W3C `traceparent` header (the
+    /// envelope carries it too; the header is where Kafka tooling looks, as AMQP's is).
+    pub fn record(event: &EventEnvelope) -> Result<Outgoing, serde_json::Error> {
+        let mut record = Outgoing::new(
             event.aggregate_id.to_string().into_bytes(),
             serde_json::to_vec(event)?,
-        ))
+        );
+        if let Some(traceparent) = &event.trace.traceparent {
+            record = record.with_header(TRACEPARENT, traceparent.as_bytes());
+        }
+        Ok(record)
     }
 
     /// Declares the group's queue (so nothing published after this is missed) and creates
@@ -113,7 +121,7 @@ impl AuditForwarder {
     async fn forward(
         &self,
         mut deliveries: VecDeque<Delivery>,
-        records: &[(Vec<u8>, Vec<u8>)],
+        records: &[Outgoing],
         shutdown: &CancellationToken,
     ) -> bool {
         let mut stored = 0;

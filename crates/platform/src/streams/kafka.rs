@@ -25,14 +25,14 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{
-    qualified, record_consumed, record_published, RecordPosition, StreamRecord, StreamSubscription,
-    Streams, StreamsError,
+    qualified, record_consumed, record_published, Outgoing, RecordPosition, StreamRecord,
+    StreamSubscription, Streams, StreamsError,
 };
 use crate::config::StreamsConfig;
 
@@ -201,18 +201,17 @@ impl Streams for KafkaStreams {
         self.ensure_qualified(&name).await
     }
 
-    async fn publish(
+    async fn publish_record(
         &self,
         topic: &str,
-        key: &[u8],
-        payload: &[u8],
+        record: &Outgoing,
     ) -> Result<RecordPosition, StreamsError> {
         let name = qualified(&self.prefix, topic)?;
         self.ensure_qualified(&name).await?;
         let result = self
             .producer
             .send(
-                FutureRecord::to(&name).key(key).payload(payload),
+                future_record(&name, record),
                 Timeout::After(REQUEST_TIMEOUT),
             )
             .await;
@@ -227,7 +226,7 @@ impl Streams for KafkaStreams {
     async fn publish_batch(
         &self,
         topic: &str,
-        records: &[(Vec<u8>, Vec<u8>)],
+        records: &[Outgoing],
     ) -> (usize, Option<StreamsError>) {
         let name = match qualified(&self.prefix, topic) {
             Ok(name) => name,
@@ -240,11 +239,8 @@ impl Streams for KafkaStreams {
         // each partition's records in queue order through retries.
         let mut pending = Vec::with_capacity(records.len());
         let mut stopped = None;
-        for (key, payload) in records {
-            match self
-                .producer
-                .send_result(FutureRecord::to(&name).key(key).payload(payload))
-            {
+        for record in records {
+            match self.producer.send_result(future_record(&name, record)) {
                 Ok(delivery) => pending.push(delivery),
                 Err((e, _)) => {
                     stopped = Some(delivery_error(e));
@@ -369,6 +365,27 @@ impl Streams for KafkaStreams {
     }
 }
 
+/// `record` as rdkafka sends it to `topic` (already qualified), headers included.
+fn future_record<'a>(topic: &'a str, record: &'a Outgoing) -> FutureRecord<'a, [u8], [u8]> {
+    let out = FutureRecord::to(topic)
+        .key(record.key.as_slice())
+        .payload(record.payload.as_slice());
+    if record.headers.is_empty() {
+        return out;
+    }
+    out.headers(
+        record
+            .headers
+            .iter()
+            .fold(OwnedHeaders::new(), |h, (key, value)| {
+                h.insert(Header {
+                    key,
+                    value: Some(value.as_slice()),
+                })
+            }),
+    )
+}
+
 struct KafkaSubscription {
     consumer: Arc<StreamConsumer>,
     prefix: String,
@@ -390,6 +407,19 @@ impl StreamSubscription for KafkaSubscription {
                 offset: message.offset() as u64,
                 key: message.key().map(<[u8]>::to_vec).unwrap_or_default(),
                 payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                headers: message
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| {
+                                (
+                                    h.key.to_owned(),
+                                    h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 timestamp_ms: message.timestamp().to_millis().unwrap_or_default(),
             },
             Err(e) => return Some(Err(backend_error("consuming", e))),

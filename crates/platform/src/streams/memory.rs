@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use super::{
-    partition_for_key, qualified, record_consumed, record_published, RecordPosition, StreamRecord,
-    StreamSubscription, Streams, StreamsError,
+    partition_for_key, qualified, record_consumed, record_published, Outgoing, RecordPosition,
+    StreamRecord, StreamSubscription, Streams, StreamsError,
 };
 use crate::config::StreamsConfig;
 
@@ -43,7 +43,7 @@ struct State {
 struct Partition {
     /// Offset of `records[0]`; grows as retention drops old records.
     base: u64,
-    records: VecDeque<(Vec<u8>, Vec<u8>, i64)>,
+    records: VecDeque<(Outgoing, i64)>,
 }
 
 impl Partition {
@@ -98,29 +98,28 @@ impl Streams for InProcessStreams {
         Ok(state.topic(&name, self.inner.partitions).len() as u32)
     }
 
-    async fn publish(
+    async fn publish_record(
         &self,
         topic: &str,
-        key: &[u8],
-        payload: &[u8],
+        record: &Outgoing,
     ) -> Result<RecordPosition, StreamsError> {
         let name = qualified(&self.inner.prefix, topic)?;
         let now = chrono::Utc::now().timestamp_millis();
         let position = {
             let mut state = self.inner.lock();
             let partitions = state.topic(&name, self.inner.partitions);
-            let partition = partition_for_key(key, partitions.len() as u32);
+            let partition = partition_for_key(&record.key, partitions.len() as u32);
             let log = &mut partitions[partition as usize];
             while log
                 .records
                 .front()
-                .is_some_and(|(_, _, at)| now - at > self.inner.retention_ms)
+                .is_some_and(|(_, at)| now - at > self.inner.retention_ms)
             {
                 log.records.pop_front();
                 log.base += 1;
             }
             let offset = log.end();
-            log.records.push_back((key.to_vec(), payload.to_vec(), now));
+            log.records.push_back((record.clone(), now));
             RecordPosition { partition, offset }
         };
         record_published(BACKEND, topic, true, 1);
@@ -269,13 +268,14 @@ impl InProcessSubscription {
             let log = &state.topics[&tp.0][tp.1 as usize];
             let position = self.positions[tp].max(log.base);
             if position < log.end() {
-                let (key, payload, at) = &log.records[(position - log.base) as usize];
+                let (stored, at) = &log.records[(position - log.base) as usize];
                 let record = StreamRecord {
                     topic: tp.0[inner.prefix.len()..].to_string(),
                     partition: tp.1,
                     offset: position,
-                    key: key.clone(),
-                    payload: payload.clone(),
+                    key: stored.key.clone(),
+                    payload: stored.payload.clone(),
+                    headers: stored.headers.clone(),
                     timestamp_ms: *at,
                 };
                 self.positions.insert(tp.clone(), position + 1);

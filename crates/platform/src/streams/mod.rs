@@ -52,6 +52,31 @@ pub enum StreamsError {
     InvalidName(String),
 }
 
+/// A record to append: the key that picks its partition, its payload, and its headers
+/// (Kafka's record headers: the audit stream puts the W3C `traceparent` there, where
+/// Kafka clients instrumented with OpenTelemetry look for a record's cause).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outgoing {
+    pub key: Vec<u8>,
+    pub payload: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Outgoing {
+    pub fn new(key: impl Into<Vec<u8>>, payload: impl Into<Vec<u8>>) -> Self {
+        Self {
+            key: key.into(),
+            payload: payload.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<Vec<u8>>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+}
+
 /// One record as a consumer sees it. `topic` is the name without the prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamRecord {
@@ -60,8 +85,20 @@ pub struct StreamRecord {
     pub offset: u64,
     pub key: Vec<u8>,
     pub payload: Vec<u8>,
+    /// Its headers, in the order they were published.
+    pub headers: Vec<(String, Vec<u8>)>,
     /// When the record was produced, milliseconds since the Unix epoch.
     pub timestamp_ms: i64,
+}
+
+impl StreamRecord {
+    /// The value of its first header called `name`.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
 }
 
 /// Where a published record was stored.
@@ -77,25 +114,35 @@ pub trait Streams: Send + Sync + 'static {
     /// returns its partition count.
     async fn ensure_topic(&self, topic: &str) -> Result<u32, StreamsError>;
 
-    /// Appends one record to the partition of `key`; returns once the backend has it (Kafka:
-    /// acknowledged by every in-sync replica).
+    /// Appends one record to the partition of its key; returns once the backend has it
+    /// (Kafka: acknowledged by every in-sync replica).
+    async fn publish_record(
+        &self,
+        topic: &str,
+        record: &Outgoing,
+    ) -> Result<RecordPosition, StreamsError>;
+
+    /// [`Streams::publish_record`] of a record without headers.
     async fn publish(
         &self,
         topic: &str,
         key: &[u8],
         payload: &[u8],
-    ) -> Result<RecordPosition, StreamsError>;
+    ) -> Result<RecordPosition, StreamsError> {
+        self.publish_record(topic, &Outgoing::new(key, payload))
+            .await
+    }
 
-    /// Appends `records` (key, payload) in order; returns how many of the first ones were
-    /// stored, and the error that stopped it, if any. Kafka sends them all before waiting,
-    /// which its idempotent producer may do without reordering a key's records.
+    /// Appends `records` in order; returns how many of the first ones were stored, and the
+    /// error that stopped it, if any. Kafka sends them all before waiting, which its
+    /// idempotent producer may do without reordering a key's records.
     async fn publish_batch(
         &self,
         topic: &str,
-        records: &[(Vec<u8>, Vec<u8>)],
+        records: &[Outgoing],
     ) -> (usize, Option<StreamsError>) {
-        for (i, (key, payload)) in records.iter().enumerate() {
-            if let Err(e) = self.publish(topic, key, payload).await {
+        for (i, record) in records.iter().enumerate() {
+            if let Err(e) = self.publish_record(topic, record).await {
                 return (i, Some(e));
             }
         }
