@@ -242,6 +242,66 @@ both_backends! {
         }
     }
 
+    /// The access controls report: the period's changes to access (a role, an API key, a
+    /// deactivation, the allowlist), named, with their places in the verified chain, and
+    /// not the sign-ins; another organization's changes never; bad periods and a dispatcher
+    /// refused.
+    async fn the_access_report_lists_changes_to_access_with_the_chain_checked(app: TestApp) {
+        let owner = app.signup("owner@access-report.example", "broker").await;
+        let member = app.invite_and_join(&owner, "member@access-report.example", "dispatcher").await;
+        let other = app.signup("owner@elsewhere.example", "broker").await;
+        failed_logins_at_once(&app, "owner@access-report.example", 2).await;
+        let patch = |path: String, body: Value, who: &Account| {
+            let (app, token) = (&app, who.access.clone());
+            async move { json_of(app.patch_json(&path, &body, Some(&token)).await, StatusCode::OK).await }
+        };
+        patch(format!("/v1/org/users/{}", member.user_id), json!({"role": "admin"}), &owner).await;
+        patch("/v1/org".into(), json!({"ip_allowlist": ["127.0.0.0/8", "::1/128"]}), &owner).await;
+        let key = json_of(
+            app.post_json("/v1/org/api-keys", &json!({"name": "TMS sync", "scopes": ["identity:read"]}), Some(&owner.access)).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        patch(format!("/v1/org/users/{}", member.user_id), json!({"active": false}), &owner).await;
+        patch("/v1/org".into(), json!({"ip_allowlist": ["127.0.0.0/8"]}), &other).await;
+
+        let today = chrono::Utc::now().date_naive();
+        let query = format!("/v1/org/audit-events/access-report?from={}&to={today}", today - chrono::Duration::days(1));
+        let res = app.get(&query, Some(&owner.access)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["audit-chain"], "intact");
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+        let body = res.text().await.unwrap();
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let rows: Vec<std::collections::HashMap<String, String>> = reader.deserialize().map(Result::unwrap).collect();
+        let actions: Vec<&str> = rows.iter().map(|r| r["action"].as_str()).collect();
+        for expected in ["signup", "invitation_created", "invitation_accepted", "role_changed", "org_ip_allowlist_changed", "api_key_created", "user_deactivated"] {
+            assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
+        }
+        assert!(!actions.contains(&"login"), "sign-ins are not access changes: {actions:?}");
+        let role = rows.iter().find(|r| r["action"] == "role_changed").unwrap();
+        assert_eq!(role["actor"], "owner@access-report.example");
+        assert_eq!(role["target"], "member@access-report.example");
+        assert!(role["detail"].contains("\"to\":\"admin\""), "{role:?}");
+        assert!(!role["hash"].is_empty() && role["chain_seq"].parse::<i64>().unwrap() > 0, "{role:?}");
+        let keyed = rows.iter().find(|r| r["action"] == "api_key_created").unwrap();
+        assert_eq!(keyed["target_id"], key["key"]["id"].as_str().unwrap());
+        assert!(rows.iter().all(|r| r["actor_id"] != other.user_id), "another organization's changes are not in it");
+        // Oldest first.
+        let times: Vec<&str> = rows.iter().map(|r| r["occurred_at"].as_str()).collect();
+        assert!(times.windows(2).all(|w| chrono::DateTime::parse_from_rfc3339(w[0]).unwrap() <= chrono::DateTime::parse_from_rfc3339(w[1]).unwrap()));
+
+        // A period before anything happened is the header alone.
+        let empty = app.get("/v1/org/audit-events/access-report?from=2020-01-01&to=2020-01-31", Some(&owner.access)).await;
+        assert_eq!(empty.text().await.unwrap().lines().count(), 1);
+        for bad in ["from=2026-13-01&to=2026-12-31", "from=2026-12-02&to=2026-12-01", "from=2024-01-01&to=2026-12-31", "to=2026-12-01"] {
+            let res = app.get(&format!("/v1/org/audit-events/access-report?{bad}"), Some(&owner.access)).await;
+            assert!(res.status() == StatusCode::UNPROCESSABLE_ENTITY || res.status() == StatusCode::BAD_REQUEST, "{bad}: {}", res.status());
+        }
+        let dispatcher = app.invite_and_join(&owner, "dispatcher@access-report.example", "dispatcher").await;
+        expect_problem(app.get(&query, Some(&dispatcher.access)).await, 403, "forbidden").await;
+    }
+
     /// Behind the database's back: a changed record, a deleted one, two swapped, and a
     /// chain cut short with its head rewritten to match are each found where they are;
     /// an untouched organization's chain stays intact.

@@ -118,3 +118,13 @@ export function placeField(label, attrs, complete) {
   });
   return h("label", {}, label, input, list);
 }
+
+/** Hands `blob` to the browser as a file called `name` (a download, or with `attrs` a new
+ * tab); the API needs the session, so files are fetched first, then offered. */
+export function download(name, blob, attrs = {}) {
+  const a = h("a", { href: URL.createObjectURL(blob), download: name, ...attrs });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+}

@@ -1,7 +1,9 @@
 // The audit trail in the browser: an owner finds their sign-up and a failed sign-in
 // recorded, chained, and the chain verified intact; after a record is changed behind the
 // database's back (the test edits the SQLite file as an intruder with the file would), the
-// page says the chain is broken, and at which record.
+// page says the chain is broken, and at which record. The access controls report downloads
+// with the period's changes to access, and not the sign-ins.
+const fs = require("node:fs");
 const { execFileSync } = require("node:child_process");
 const path = require("node:path");
 const { test, expect } = require("@playwright/test");
@@ -37,6 +39,17 @@ test("an owner sees the audit trail verified, and broken after tampering", async
   await expect(rows.filter({ hasText: "signup" })).toHaveCount(1);
   await expect(rows.filter({ hasText: "login" }).filter({ hasText: "failure" })).toHaveCount(1);
   await accessible(page, "audit trail");
+
+  const key = await call(page, "POST", "/v1/org/api-keys", { name: "E2E report key", scopes: ["identity:read"] });
+  expect(key.status).toBe(201);
+  const downloading = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Download the access report (CSV)" }).click();
+  const csv = fs.readFileSync(await (await downloading).path(), "utf8");
+  expect(csv.split("\n")[0]).toContain("occurred_at,action,outcome,actor_id,actor");
+  expect(csv).toContain("api_key_created");
+  expect(csv).toContain(key.body.key.id);
+  expect(csv).toContain(email);
+  expect(csv).not.toContain(",login,");
 
   const org = await call(page, "GET", "/v1/org");
   expect(tamper(org.body.id)).toBe("1");

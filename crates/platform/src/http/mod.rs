@@ -10,6 +10,7 @@ pub mod json;
 pub mod middleware;
 pub mod ops;
 pub mod pagination;
+pub mod period;
 pub mod problem;
 pub mod signed_urls;
 pub mod tls;

@@ -6,6 +6,7 @@
 //! deactivating a member revokes their sessions. Splitting them would turn each of those
 //! into a saga for no gain in independence.
 
+mod access_report;
 pub mod api;
 mod api_keys;
 pub mod audit_trail;

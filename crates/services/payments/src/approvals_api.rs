@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, NaiveDate, Utc};
 use lanerunner_platform::http::pagination::PageQuery;
+use lanerunner_platform::http::period::PeriodQuery;
 use lanerunner_platform::http::scope::{PaymentsRead, PaymentsWrite};
 use lanerunner_platform::http::{ApiJson, Authorized, Page, Problem};
 use serde::{Deserialize, Serialize};
@@ -136,51 +136,19 @@ pub async fn reject(
     Ok(Json(s.reject(&caller, id, input).await?))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ReportQuery {
-    /// First day of the period (UTC), `YYYY-MM-DD`.
-    pub from: String,
-    /// Last day of the period (UTC, included), `YYYY-MM-DD`.
-    pub to: String,
-}
-
-fn day(field: &str, value: &str) -> Result<NaiveDate, Problem> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map_err(|_| Problem::invalid_field(field, "must be a date, YYYY-MM-DD"))
-}
-
-fn start_of(d: NaiveDate) -> DateTime<Utc> {
-    d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
-}
-
 /// The controls report (CSV): every request on money made or decided in the period — who
 /// asked, who decided, when, why, and what it made.
 #[utoipa::path(get, path = "/v1/payments/approvals/report", tag = "payments", security(("bearer" = [])),
-    params(ReportQuery),
+    params(PeriodQuery),
     responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn controls_report(
     State(s): State<AppState>,
     caller: Authorized<PaymentsRead>,
-    Query(q): Query<ReportQuery>,
+    Query(q): Query<PeriodQuery>,
 ) -> Result<Response, Problem> {
-    let (from, to) = (day("from", &q.from)?, day("to", &q.to)?);
-    if to < from {
-        return Err(Problem::invalid_field("to", "must not be before from"));
-    }
-    if (to - from).num_days() >= MAX_REPORT_DAYS {
-        return Err(Problem::invalid_field(
-            "to",
-            format!("a report covers at most {MAX_REPORT_DAYS} days"),
-        ));
-    }
-    let csv = s
-        .report(
-            &caller,
-            start_of(from),
-            start_of(to) + chrono::Duration::days(1),
-        )
-        .await?;
+    let period = q.period(MAX_REPORT_DAYS)?;
+    let csv = s.report(&caller, period.start(), period.end()).await?;
+    let (from, to) = (period.from, period.to);
     let name = format!("attachment; filename=\"controls-{from}-{to}.csv\"");
     Ok((
         [

@@ -6,7 +6,7 @@
 
 import { api, session } from "../api.js";
 import { acceptTerms } from "./auth.js";
-import { clearProblem, field, h, mount, showProblem, toast } from "../dom.js";
+import { clearProblem, download, field, h, mount, showProblem, toast } from "../dom.js";
 
 /** The token of an emailed link, removed from the address bar and the history. */
 function takeToken() {
@@ -218,14 +218,10 @@ async function yourData() {
     });
     return h("tr", {}, h("th", { scope: "row" }, PURPOSES[c.purpose] || c.purpose), h("td", {}, state), h("td", {}, button));
   });
-  const download = h("button", { type: "button" }, "Download my data (JSON)");
-  download.addEventListener("click", async () => {
+  const exportButton = h("button", { type: "button" }, "Download my data (JSON)");
+  exportButton.addEventListener("click", async () => {
     try {
-      const blob = await api("GET", "/v1/me/export", undefined, { blob: true });
-      const a = h("a", { href: URL.createObjectURL(blob), download: "lanerunner-personal-data.json" });
-      document.body.append(a);
-      a.click();
-      a.remove();
+      download("lanerunner-personal-data.json", await api("GET", "/v1/me/export", undefined, { blob: true }));
       toast("Your data was downloaded");
     } catch (err) {
       toast(err.problem?.detail || err.message);
@@ -236,7 +232,7 @@ async function yourData() {
       h("caption", {}, "What you agreed to"),
       h("thead", {}, h("tr", {}, ["Purpose", "Standing", "Change"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows))),
-    h("p", {}, "Everything LaneRunner's account service holds about you, in one machine-readable file: ", download));
+    h("p", {}, "Everything LaneRunner's account service holds about you, in one machine-readable file: ", exportButton));
 }
 
 export function forgotPassword() {

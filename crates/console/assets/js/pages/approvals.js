@@ -3,7 +3,7 @@
 // can only withdraw), what was decided, and the controls report for auditors (CSV).
 
 import { api, session } from "../api.js";
-import { clearProblem, field, h, mount, showProblem, toast } from "../dom.js";
+import { clearProblem, download, field, h, mount, showProblem, toast } from "../dom.js";
 
 /** Whether an answer is a request waiting for a second person (`202` under dual control). */
 export function awaitingApproval(answer) {
@@ -11,14 +11,6 @@ export function awaitingApproval(answer) {
 }
 
 const when = (t) => (t ? new Date(t).toLocaleString("en-US") : "");
-
-function download(name, blob) {
-  const a = h("a", { href: URL.createObjectURL(blob), download: name });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-}
 
 export async function approvals() {
   const [controls, open, all, members] = await Promise.all([

@@ -5,7 +5,7 @@
 // (owners and admins) printed on the documents your organization issues.
 
 import { api } from "../api.js";
-import { clearProblem, field, h, money, mount, showProblem, toast } from "../dom.js";
+import { clearProblem, download, field, h, money, mount, showProblem, toast } from "../dom.js";
 
 const KINDS = {
   rate_confirmation: "Rate confirmation",
@@ -23,12 +23,7 @@ const ACCEPT = "application/pdf,image/jpeg,image/png,image/heic,image/heif,image
 /** Opens a document's file in a new tab (the API needs the session, so it is fetched). */
 async function open(doc) {
   const blob = await api("GET", `/v1/documents/${doc.id}/content`, undefined, { blob: true });
-  const url = URL.createObjectURL(blob);
-  const a = h("a", { href: url, download: doc.name, target: "_blank", rel: "noopener" });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  download(doc.name, blob, { target: "_blank", rel: "noopener" });
 }
 
 /** A problem on a file input belongs to that input. */

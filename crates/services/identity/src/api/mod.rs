@@ -51,5 +51,6 @@ pub fn routes(identity: Arc<Identity>) -> OpenApiRouter {
         .routes(routes!(org::revoke_api_key))
         .routes(routes!(org::list_audit))
         .routes(routes!(org::verify_audit))
+        .routes(routes!(org::access_report))
         .with_state(identity)
 }

@@ -2,11 +2,12 @@
 //! trail. Every lookup is by (caller's org, id): another organization's id is a 404.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lanerunner_core::{ApiKeyId, AuditId, InvitationId, UserId};
 use lanerunner_platform::http::pagination::PageQuery;
+use lanerunner_platform::http::period::PeriodQuery;
 use lanerunner_platform::http::scope::{IdentityRead, IdentityWrite};
 use lanerunner_platform::http::{ApiJson, Authorized, ClientAddr, Page, Problem};
 use uuid::Uuid;
@@ -256,4 +257,45 @@ pub async fn verify_audit(
         // An organization that has audited nothing yet has no chain: nothing to break.
         .unwrap_or_else(|| crate::audit_trail::ChainReport::empty(org));
     Ok(Json(report))
+}
+
+/// The most days one access controls report covers.
+const MAX_REPORT_DAYS: i64 = 366;
+
+/// The access controls report (CSV): every change to who may do what in the organization
+/// in the period (accounts, roles, deactivations, invitations, API keys, second factors,
+/// passwords, the MFA rule and the allowlist, plan changes, erasures), who made it and to
+/// whom, from where, and each record's place and hash in the audit chain. The chain is
+/// verified first: `Audit-Chain` says `intact` or `broken` (the verify route says where).
+#[utoipa::path(get, path = "/v1/org/audit-events/access-report", tag = "org", security(("bearer" = [])),
+    params(PeriodQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn access_report(
+    State(id): State<AppState>,
+    caller: Authorized<IdentityRead>,
+    Query(q): Query<PeriodQuery>,
+) -> Result<Response, Problem> {
+    caller.require_admin()?;
+    let period = q.period(MAX_REPORT_DAYS)?;
+    let report = id
+        .access_report(caller.org, period.start(), period.end())
+        .await?;
+    let name = format!(
+        "attachment; filename=\"access-{}-{}.csv\"",
+        period.from, period.to
+    );
+    let verdict = if report.chain.intact {
+        "intact"
+    } else {
+        "broken"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, name),
+            (HeaderName::from_static("audit-chain"), verdict.to_string()),
+        ],
+        report.csv,
+    )
+        .into_response())
 }

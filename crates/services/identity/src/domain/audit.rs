@@ -134,9 +134,77 @@ catalogue! {
     }
 }
 
+impl AuditAction {
+    /// Whether the action changes who may do what — an account, a member's role or
+    /// standing, an invitation, an API key, a second factor, a password, the organization's
+    /// MFA rule or allowlist, its plan, an erasure — and so belongs in the access controls
+    /// report (SOX access reviews). Sign-ins, consents and exports do not change access.
+    /// Exhaustive, so a new action must be placed.
+    pub fn changes_access(self) -> bool {
+        use AuditAction::*;
+        match self {
+            Signup
+            | RefreshTokenReuse
+            | PasswordReset
+            | PasswordChange
+            | MfaEnabled
+            | MfaDisabled
+            | MfaRecoveryCodesRegenerated
+            | OrgRequireMfaChanged
+            | OrgIpAllowlistChanged
+            | RoleChanged
+            | UserDeactivated
+            | UserReactivated
+            | InvitationCreated
+            | InvitationRevoked
+            | InvitationAccepted
+            | ApiKeyCreated
+            | ApiKeyRevoked
+            | ApiKeysRevokedWithOwner
+            | MemberErased
+            | PlanChangeRequested
+            | PlanChanged
+            | PlanChangeRejected => true,
+            Login
+            | LoginMfa
+            | Logout
+            | PasswordResetRequested
+            | EmailVerified
+            | ConsentRecorded
+            | PersonalDataExported => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn access_changes_are_the_ones_an_access_review_reads() {
+        let access: Vec<&str> = AuditAction::ALL
+            .iter()
+            .filter(|a| a.changes_access())
+            .map(|a| a.as_str())
+            .collect();
+        for a in [
+            "role_changed",
+            "api_key_created",
+            "mfa_disabled",
+            "org_ip_allowlist_changed",
+            "plan_changed",
+        ] {
+            assert!(access.contains(&a), "{a}");
+        }
+        for a in [
+            "login",
+            "logout",
+            "consent_recorded",
+            "personal_data_exported",
+        ] {
+            assert!(!access.contains(&a), "{a}");
+        }
+    }
 
     #[test]
     fn every_action_and_outcome_round_trips_through_text_and_json() {

@@ -561,3 +561,44 @@ pub async fn list_audit(
         .await
     })
 }
+
+/// `org`'s records of the actions in `actions` that occurred in `[from, to)`, oldest first:
+/// the access controls report.
+pub async fn audit_in_period(
+    db: &Db,
+    org: OrgId,
+    actions: &[AuditAction],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> sqlx::Result<Vec<AuditRow>> {
+    // The names are the catalogue's own constants (never input), so they are written into
+    // the statement: SQLite has no array to bind them as.
+    let names: Vec<String> = actions
+        .iter()
+        .map(|a| format!("'{}'", a.as_str()))
+        .collect();
+    let sql = format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE org_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
+         AND action IN ({}) ORDER BY occurred_at, id",
+        names.join(", ")
+    );
+    on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(org)
+        .bind(from)
+        .bind(to)
+        .fetch_all(c)
+        .await)
+}
+
+/// What `org`'s members (their email) and API keys ("API key <name>") are called, by id:
+/// the names a report shows beside the ids.
+pub async fn principal_names(db: &Db, org: OrgId) -> sqlx::Result<HashMap<Uuid, String>> {
+    let rows: Vec<(Uuid, String)> = on_db!(db, |c| sqlx::query_as(
+        "SELECT id, email FROM users WHERE org_id = $1 \
+         UNION ALL SELECT id, 'API key ' || name FROM api_keys WHERE org_id = $1"
+    )
+    .bind(org)
+    .fetch_all(c)
+    .await)?;
+    Ok(rows.into_iter().collect())
+}
