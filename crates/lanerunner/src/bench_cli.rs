@@ -86,6 +86,20 @@ pub enum BenchCommand {
         #[arg(long, default_value = "sqlite")]
         store: String,
     },
+    /// The recovery drill with WAL archiving: a PostgreSQL cluster that archives its WAL
+    /// (scripts/pg-pitr.sh) seeded and backed up, a broker posting loads, the cluster
+    /// destroyed, recovered to the end of its archive; the recovery time and point.
+    Pitr {
+        /// Posted loads to seed first.
+        #[arg(long, default_value_t = 1_000_000)]
+        loads: usize,
+        /// The cluster's archive_timeout (the shipped cluster's is 60 s).
+        #[arg(long, default_value_t = 60)]
+        archive_timeout: u64,
+        /// Seconds of writes between the base backup and the disaster.
+        #[arg(long, default_value_t = 90)]
+        write_secs: u64,
+    },
     /// The audit trail: an audited action's record written with its hash chain against the
     /// same write without it, then every chain verified.
     Audit {
@@ -111,6 +125,20 @@ pub enum BenchCommand {
         concurrency: usize,
         #[arg(long, default_value_t = 2_000)]
         handshakes: usize,
+    },
+    /// Tracing: `serve` with its spans exported over OTLP (at each sampling ratio) against
+    /// the same `serve` without export, on a read and a write route.
+    Tracing {
+        /// Seconds per route and mode.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
+        /// Sampling ratios to measure with export on, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,0.1")]
+        sample: Vec<f64>,
     },
     /// Field encryption: a record's sensitive fields sealed and opened on write and read
     /// against the same paths in the clear, then a full data key rotation of `records`
@@ -342,6 +370,20 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             print!("{report}");
             Ok(())
         }
+        BenchCommand::Pitr {
+            loads,
+            archive_timeout,
+            write_secs,
+        } => {
+            let report = crate::bench_pitr::drill(crate::bench_pitr::PitrOptions {
+                loads,
+                archive_timeout_secs: archive_timeout.max(1),
+                write_secs: write_secs.max(1),
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
         BenchCommand::Dr { loads, store } => {
             let postgres = match store.as_str() {
                 "sqlite" => false,
@@ -403,6 +445,22 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 requests,
                 concurrency,
                 handshakes,
+            })
+            .await?;
+            print!("{report}");
+            Ok(())
+        }
+        BenchCommand::Tracing {
+            seconds,
+            concurrency,
+            rounds,
+            sample,
+        } => {
+            let report = crate::bench_tracing::bench(crate::bench_tracing::TracingBench {
+                seconds: seconds.max(1),
+                concurrency: concurrency.max(1),
+                rounds: rounds.max(1),
+                sample_ratios: sample,
             })
             .await?;
             print!("{report}");

@@ -62,7 +62,7 @@ pub async fn drill(opts: DrOptions) -> anyhow::Result<String> {
 
 /// Posts loads one after another until told to stop; each acknowledged load's id and when
 /// its acknowledgement arrived.
-fn start_writer(
+pub(crate) fn start_writer(
     base_url: String,
     token: String,
     writing: Arc<AtomicBool>,

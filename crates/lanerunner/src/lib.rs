@@ -21,6 +21,8 @@ pub mod bench_ledger;
 #[cfg(feature = "bench")]
 pub mod bench_notifications;
 #[cfg(feature = "bench")]
+pub mod bench_pitr;
+#[cfg(feature = "bench")]
 pub mod bench_reconcile;
 #[cfg(feature = "bench")]
 pub mod bench_sealing;
@@ -29,6 +31,8 @@ pub mod bench_search;
 pub mod bench_storage;
 #[cfg(feature = "bench")]
 pub mod bench_tls;
+#[cfg(feature = "bench")]
+pub mod bench_tracing;
 #[cfg(feature = "bench")]
 pub mod bench_tracking;
 #[cfg(feature = "bench")]
