@@ -22,6 +22,7 @@ use lanerunner_platform::http::ops::ReadinessCheck;
 use lanerunner_platform::http::{docs, middleware, ops, tls};
 use lanerunner_platform::mail::{run_mailer, Mailer, SmtpMailer, SpoolMailer, EMAIL_REQUESTED};
 use lanerunner_platform::outbox::{OutboxRelay, OutboxSignal};
+use lanerunner_platform::personal_data;
 use lanerunner_platform::sealing::FieldSealer;
 use lanerunner_platform::service::{
     BusReadiness, CacheReadiness, ConsumerSource, ConsumerSpec, ReplicaReadiness, Service,
@@ -127,9 +128,17 @@ pub async fn build(config: Config, services: &[&str]) -> anyhow::Result<App> {
     let mut work = Background::default();
     let audit = declare_platform_consumers(&seams, &mut work).await?;
     let mut started = Started::new(&seams);
-    for spec in specs {
+    for spec in specs.iter().copied() {
         start_service(spec, &config, &seams, &mut work, &mut started).await?;
     }
+    // Parts of an export held by services this process does not run are asked for.
+    seams.personal_data.set_remote(
+        registry::HOLDS_PERSONAL_DATA
+            .iter()
+            .copied()
+            .filter(|name| !specs.iter().any(|s| s.name == *name))
+            .collect(),
+    );
     for relay in std::mem::take(&mut started.relays) {
         work.tasks
             .push(tokio::spawn(relay.run(work.shutdown.clone())));
@@ -352,8 +361,28 @@ async fn start_service(
     if let Some(auth) = service.authenticator() {
         started.authenticator = Some(auth);
     }
+    let holds = registry::HOLDS_PERSONAL_DATA.contains(&spec.name);
+    anyhow::ensure!(
+        service.personal_data().is_some() == holds,
+        "the registry's HOLDS_PERSONAL_DATA is wrong about {}",
+        spec.name
+    );
     if let Some(source) = service.personal_data() {
-        seams.personal_data.register(spec.name, source);
+        seams.personal_data.register(spec.name, source.clone());
+        // Answers the exports identity asks for from another process (subscribed before
+        // serving, so no request is missed).
+        let requests = personal_data::subscribe_export_requests(seams.bus.as_ref(), spec.name)
+            .await
+            .with_context(|| format!("subscribing {} to export requests", spec.name))?;
+        let (blobs, token, name) = (seams.blobs.clone(), work.shutdown.clone(), spec.name);
+        work.tasks.push(tokio::spawn(async move {
+            if let Err(e) =
+                personal_data::answer_export_requests(requests, blobs, name, source, token).await
+            {
+                tracing::error!(service = name, error = %e, "answering export requests stopped");
+            }
+        }));
+        work.groups.push(personal_data::export_group(spec.name));
     }
 
     let bus = &seams.bus;

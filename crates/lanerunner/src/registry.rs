@@ -79,6 +79,12 @@ macro_rules! service {
 }
 
 /// Every service compiled into this binary, in start order. Adding one is one line.
+/// The services that hold personal data of their own (a part of every export, GDPR art.
+/// 15): a process that does not run one asks the process that does, over the bus. Checked
+/// against each service as it starts.
+pub const HOLDS_PERSONAL_DATA: &[&str] =
+    &[lanerunner_notifications::SERVICE, lanerunner_chat::SERVICE];
+
 pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_identity::SERVICE,

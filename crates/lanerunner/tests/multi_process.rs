@@ -596,3 +596,81 @@ async fn one_trace_follows_a_request_over_rabbitmq_and_kafka_into_another_proces
     let strays: Vec<_> = exported.iter().filter(|s| s.trace_id != trace_id).collect();
     assert!(strays.is_empty(), "{strays:#?}");
 }
+
+/// A deployment split as the manifests split it: identity in one process, notifications
+/// and chat in another, sharing the blob store. A member's export gathers the other
+/// process's part over the bus (through the blob store, which keeps nothing of it after);
+/// with that process gone, the export is refused with the reason (503), never handed out
+/// incomplete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_gathers_the_parts_held_by_another_process() {
+    if lanerunner_platform::testing::skip_engine_test("PostgreSQL, RabbitMQ and Redis") {
+        return;
+    }
+    let mut engines = SharedEngines::create().await;
+    let blobs = std::env::temp_dir().join(format!("lr-shared-blobs-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&blobs).unwrap();
+    let mut env = engines.env(None, None);
+    env.push((
+        "LANERUNNER_BLOB__URL".into(),
+        format!("file://{}", blobs.display()),
+    ));
+    let edge = Serve::start_services(&env, &[], &["identity", "loads"]).await;
+    let comms = Serve::start_services(&env, &[], &["notifications", "chat"]).await;
+    track_groups(&mut engines, &edge).await;
+    track_groups(&mut engines, &comms).await;
+
+    let broker = edge.signup("split-export@example.com", "broker").await;
+    let token = broker["tokens"]["access_token"].as_str().unwrap();
+    // Notifications, in the other process, hears of the member over the bus and keeps
+    // their email to write to: its part of the export.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let export = loop {
+        let res = edge.get("/v1/me/export", Some(token)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let export: Value = res.json().await.unwrap();
+        if export["held_by"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "notifications")
+        {
+            break export;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the notifications part never came: {export}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        export["services"]["notifications"]
+            .to_string()
+            .contains("split-export@example.com"),
+        "{export}"
+    );
+    let parts = blobs.join("privacy/exports");
+    let left = std::fs::read_dir(&parts)
+        .map(|d| {
+            d.flatten()
+                .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten())
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(left, 0, "the parts left the blob store once read");
+
+    // The process holding the part is gone: no export rather than an incomplete one.
+    drop(comms);
+    let res = edge.get("/v1/me/export", Some(token)).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let problem: Value = res.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("notifications"),
+        "{problem}"
+    );
+    drop(edge);
+    let _ = std::fs::remove_dir_all(&blobs);
+}

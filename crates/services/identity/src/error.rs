@@ -36,6 +36,9 @@ pub enum IdentityError {
     /// 503, try again shortly.
     #[error("{0}")]
     Unavailable(&'static str),
+    /// 503 with what could not be reached.
+    #[error("{0}")]
+    UnavailableDetail(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -121,7 +124,7 @@ impl From<IdentityError> for Problem {
             )
             .detail(text),
             Throttled(secs) => Problem::too_many_requests(secs),
-            Unavailable(_) => Problem::unavailable(text).retry_after(5),
+            Unavailable(_) | UnavailableDetail(_) => Problem::unavailable(text).retry_after(5),
             InvalidMfaCode => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid-mfa-code",

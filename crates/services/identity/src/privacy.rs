@@ -23,6 +23,10 @@ use crate::members::actor;
 use crate::store::{self, ConsentRow, Erased, UserRow};
 use lanerunner_core::Role;
 use lanerunner_platform::http::Caller;
+use lanerunner_platform::personal_data::{gather_remote, GatherError};
+
+/// How long an export waits for the parts held by services in other processes.
+const REMOTE_EXPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `POST /v1/me/consents`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -229,9 +233,10 @@ impl Identity {
         let sessions = store::sessions_of(&self.db, org, user).await?;
         let keys = store::api_keys_created_by(&self.db, org, user).await?;
         let audit = store::audit_of(&self.db, org, user).await?;
-        // What the other services of this instance hold, each under its name. One that
-        // cannot answer fails the export: a partial one would say "this is all" wrongly.
-        let mut held_by = vec!["identity"];
+        // What the other services hold, each under its name: those of this instance asked
+        // directly, those in other processes over the bus. One that cannot answer fails the
+        // export: a partial one would say "this is all" wrongly.
+        let mut held_by = vec!["identity".to_owned()];
         let mut elsewhere = serde_json::Map::new();
         for (service, source) in self.ctx.personal_data.all() {
             let part = source
@@ -243,8 +248,34 @@ impl Identity {
                     )
                 })?;
             if let Some(part) = part {
-                held_by.push(service);
+                held_by.push(service.to_owned());
                 elsewhere.insert(service.to_owned(), part);
+            }
+        }
+        let remote = self.ctx.personal_data.remote();
+        if !remote.is_empty() {
+            let parts = gather_remote(
+                self.ctx.bus.as_ref(),
+                &self.ctx.blobs,
+                org,
+                user.as_uuid(),
+                &remote,
+                REMOTE_EXPORT_WAIT,
+            )
+            .await
+            .map_err(|e| match e {
+                GatherError::NoAnswer(..) => IdentityError::UnavailableDetail(format!(
+                    "your data could not all be gathered: {e}; try again shortly"
+                )),
+                GatherError::Other(e) => IdentityError::Internal(
+                    e.context("gathering the export's parts held elsewhere"),
+                ),
+            })?;
+            for (service, part) in parts {
+                if let Some(part) = part {
+                    held_by.push(service.clone());
+                    elsewhere.insert(service, part);
+                }
             }
         }
         // Recorded once every part is in hand: an export that failed was not handed out.
