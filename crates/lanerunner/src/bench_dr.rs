@@ -97,6 +97,55 @@ pub(crate) fn start_writer(
     })
 }
 
+/// Signs the writer in again after a recovery and looks up each load it had acknowledged:
+/// whether it is back, with when it was acknowledged.
+pub(crate) async fn loads_back(
+    base_url: &str,
+    email: &str,
+    acked: &[(String, Instant)],
+) -> anyhow::Result<Vec<(bool, Instant)>> {
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{base_url}/v1/auth/login"))
+        .json(&json!({ "email": email, "password": "load board passphrase 7" }))
+        .send()
+        .await?
+        .error_for_status()
+        .context("the writer's account is back after the recovery")?
+        .json()
+        .await?;
+    let token = login["access_token"]
+        .as_str()
+        .or(login["tokens"]["access_token"].as_str())
+        .context("an access token after the recovery")?
+        .to_string();
+    let mut back = Vec::with_capacity(acked.len());
+    for (id, at) in acked {
+        let status = client
+            .get(format!("{base_url}/v1/loads/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .status();
+        back.push((status == reqwest::StatusCode::OK, *at));
+    }
+    Ok(back)
+}
+
+/// A drill's steps as a Markdown table; the last row is the total, in bold.
+pub(crate) fn steps_table(steps: &[(&str, Duration)], total: (&str, Duration)) -> String {
+    let mut out = String::from("| step | seconds |\n|---|---:|\n");
+    for (step, took) in steps {
+        out.push_str(&format!("| {step} | {:.1} |\n", took.as_secs_f64()));
+    }
+    out.push_str(&format!(
+        "| **{}** | **{:.1}** |\n\n",
+        total.0,
+        total.1.as_secs_f64()
+    ));
+    out
+}
+
 async fn run(
     opts: &DrOptions,
     config: &Config,
@@ -165,34 +214,13 @@ async fn run(
     let recovered = restore_started.elapsed();
 
     // Every load acknowledged before the backup began must be back; later ones may be.
-    let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{}/v1/auth/login", server.base_url))
-        .json(&json!({ "email": "dr-writer@bench.example", "password": "load board passphrase 7" }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let token = login["access_token"]
-        .as_str()
-        .or(login["tokens"]["access_token"].as_str())
-        .context("an access token after the restore")?
-        .to_string();
     let (mut before_back, mut before_total, mut after_back, mut after_total) = (0, 0, 0, 0);
     let mut last_included: Option<Instant> = None;
-    for (id, at) in &acked {
-        let status = client
-            .get(format!("{}/v1/loads/{id}", server.base_url))
-            .bearer_auth(&token)
-            .send()
-            .await?
-            .status();
-        let back = status == reqwest::StatusCode::OK;
+    for (back, at) in loads_back(&server.base_url, "dr-writer@bench.example", &acked).await? {
         if back {
-            last_included = Some(last_included.map_or(*at, |l| l.max(*at)));
+            last_included = Some(last_included.map_or(at, |l| l.max(at)));
         }
-        if *at < backup_started {
+        if at < backup_started {
             before_total += 1;
             before_back += back as usize;
         } else {
@@ -218,26 +246,20 @@ async fn run(
         manifest.parts.len(),
         manifest.bytes() as f64 / 1e6
     ));
-    out.push_str("| step | seconds |\n|---|---:|\n");
-    out.push_str(&format!(
-        "| `backup create` (while a broker posts loads) | {:.1} |\n",
-        backup_time.as_secs_f64()
-    ));
-    out.push_str(&format!(
-        "| `backup verify` with the identity (decrypt, integrity check) | {:.1} |\n",
-        verify_time.as_secs_f64()
-    ));
-    out.push_str(&format!(
-        "| `backup restore` into the emptied deployment | {:.1} |\n",
-        restore_time.as_secs_f64()
-    ));
-    out.push_str(&format!(
-        "| start-up on the restored stores (migrations checked, board rebuilt) | {:.1} |\n",
-        startup_time.as_secs_f64()
-    ));
-    out.push_str(&format!(
-        "| **recovery time** (restore + start-up) | **{:.1}** |\n\n",
-        recovered.as_secs_f64()
+    out.push_str(&steps_table(
+        &[
+            ("`backup create` (while a broker posts loads)", backup_time),
+            (
+                "`backup verify` with the identity (decrypt, integrity check)",
+                verify_time,
+            ),
+            ("`backup restore` into the emptied deployment", restore_time),
+            (
+                "start-up on the restored stores (migrations checked, board rebuilt)",
+                startup_time,
+            ),
+        ],
+        ("recovery time (restore + start-up)", recovered),
     ));
     out.push_str(&format!(
         "Loads acknowledged before the backup began: {before_back} of {before_total} back. Acknowledged after it began: {after_back} of {after_total} back (the backup's snapshot fell during its run). Objects verified: {}.\n",

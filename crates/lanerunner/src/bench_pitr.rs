@@ -19,9 +19,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use lanerunner_platform::Config;
-use serde_json::{json, Value};
 
-use crate::bench_dr::start_writer;
+use crate::bench_dr::{loads_back, start_writer, steps_table};
 use crate::bench_search::{hour_now, seed_board, Running};
 
 pub struct PitrOptions {
@@ -31,7 +30,8 @@ pub struct PitrOptions {
 }
 
 const URL: &str = "postgres://postgres@127.0.0.1:5444/lanerunner_pitr";
-const PASSWORD: &str = "load board passphrase 7";
+/// The broker who writes, signed up after the base backup.
+const WRITER: &str = "pitr-writer@bench.example";
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg-pitr.sh")
@@ -113,33 +113,9 @@ async fn run(opts: &PitrOptions, config: &Config) -> anyhow::Result<String> {
     let (server, startup_time) = Running::start(config.clone()).await?;
     let rto = disaster.elapsed();
 
-    let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{}/v1/auth/login", server.base_url))
-        .json(&json!({ "email": "pitr-writer@bench.example", "password": PASSWORD }))
-        .send()
-        .await?
-        .error_for_status()
-        .context("the writer's account is back (it was created before the last segment closed)")?
-        .json()
-        .await?;
-    let token = login["access_token"]
-        .as_str()
-        .or(login["tokens"]["access_token"].as_str())
-        .context("an access token after the recovery")?
-        .to_string();
     // One writer, one load at a time: what came back must be every load up to some point,
     // then none (the end of the archive). A gap would be an inconsistent recovery.
-    let mut back = Vec::with_capacity(acked.len());
-    for (id, at) in &acked {
-        let status = client
-            .get(format!("{}/v1/loads/{id}", server.base_url))
-            .bearer_auth(&token)
-            .send()
-            .await?
-            .status();
-        back.push((status == reqwest::StatusCode::OK, *at));
-    }
+    let back = loads_back(&server.base_url, WRITER, &acked).await?;
     server.stop().await;
     let recovered = back.iter().take_while(|(b, _)| *b).count();
     anyhow::ensure!(
@@ -161,22 +137,22 @@ async fn run(opts: &PitrOptions, config: &Config) -> anyhow::Result<String> {
         seed_time.as_secs_f64(),
         opts.write_secs
     ));
-    out.push_str("| step | seconds |\n|---|---:|\n");
-    out.push_str(&format!(
-        "| base backup (`pg_basebackup -X none`, before the writes) | {:.1} |\n",
-        base_time.as_secs_f64()
-    ));
-    out.push_str(&format!(
-        "| recovery: base backup copied, archive replayed, promoted (`pg-pitr.sh recover`) | {:.1} |\n",
-        replay_time.as_secs_f64()
-    ));
-    out.push_str(&format!(
-        "| start-up on the recovered database (migrations checked, board rebuilt) | {:.1} |\n",
-        startup_time.as_secs_f64()
-    ));
-    out.push_str(&format!(
-        "| **recovery time (RTO)**: disaster to serving | **{:.1}** |\n\n",
-        rto.as_secs_f64()
+    out.push_str(&steps_table(
+        &[
+            (
+                "base backup (`pg_basebackup -X none`, before the writes)",
+                base_time,
+            ),
+            (
+                "recovery: base backup copied, archive replayed, promoted (`pg-pitr.sh recover`)",
+                replay_time,
+            ),
+            (
+                "start-up on the recovered database (migrations checked, board rebuilt)",
+                startup_time,
+            ),
+        ],
+        ("recovery time (RTO): disaster to serving", rto),
     ));
     out.push_str(&format!(
         "Acknowledged loads: {} — {recovered} back, {lost} lost, and those back are every load up to the last one the archive held.\n",
