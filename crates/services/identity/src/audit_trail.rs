@@ -152,8 +152,12 @@ impl Identity {
     }
 }
 
-/// A pass's figures, for operators: how long its oldest record waited, how many it chained.
+/// A pass's figures, for operators: when the last pass ended (a chainer that stops — a
+/// lock held, the store unreachable — shows as this growing old), how long its oldest
+/// record waited, how many it chained.
 fn record_pass(pass: ChainPass) {
+    metrics::gauge!("audit_chain_last_pass_timestamp_seconds")
+        .set(chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
     if let Some(oldest) = pass.oldest {
         let waited = (chrono::Utc::now() - oldest).to_std().unwrap_or_default();
         metrics::histogram!("audit_chain_wait_seconds").record(waited.as_secs_f64());
