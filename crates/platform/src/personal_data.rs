@@ -33,11 +33,14 @@ pub trait PersonalData: Send + Sync + 'static {
     async fn export(&self, org: Uuid, user: Uuid) -> anyhow::Result<Option<serde_json::Value>>;
 }
 
+/// Sources by the name of their service.
+type Named = Vec<(&'static str, Arc<dyn PersonalData>)>;
+
 /// The services of this instance that hold personal data, by name, in start-up order; and
 /// those that hold it in other processes of the deployment.
 #[derive(Clone, Default)]
 pub struct PersonalDataSources {
-    local: Arc<RwLock<Vec<(&'static str, Arc<dyn PersonalData>)>>>,
+    local: Arc<RwLock<Named>>,
     remote: Arc<RwLock<Vec<&'static str>>>,
 }
 
@@ -49,7 +52,7 @@ impl PersonalDataSources {
             .push((service, source));
     }
 
-    pub fn all(&self) -> Vec<(&'static str, Arc<dyn PersonalData>)> {
+    pub fn all(&self) -> Named {
         self.local.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
