@@ -170,7 +170,9 @@ impl Identity {
             .iter()
             .filter(|m| !listed.contains(&(m.org_id, m.id)))
         {
-            self.record_erasure(&ErasureEntry::new(m.org_id, m.id, m.erased_at, m.erased_by))
+            // Who erased them is looked up only for the entries written here (rare).
+            let by = store::eraser_of(&self.db, m.org_id, m.id).await?;
+            self.record_erasure(&ErasureEntry::new(m.org_id, m.id, m.erased_at, by))
                 .await?;
             done.recorded += 1;
         }

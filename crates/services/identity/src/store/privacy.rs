@@ -188,25 +188,34 @@ pub async fn erase_user(
     }))
 }
 
-/// A member whose personal data was erased, and who erased it as the audit trail says (none
-/// when the record is gone).
+/// A member whose personal data was erased.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ErasedMember {
     pub org_id: OrgId,
     pub id: UserId,
     pub erased_at: DateTime<Utc>,
-    pub erased_by: Option<Uuid>,
 }
 
-/// Every erased member, across organizations: what the erasure register must hold. An
-/// operator's reconciliation reads them all; erasures are rare, so this is small.
+/// Every erased member, across organizations: what the erasure register must hold. The
+/// reconciliation reads them all; erasures are rare, so this is small.
 pub async fn erased_members(db: &Db) -> sqlx::Result<Vec<ErasedMember>> {
     on_db!(db, |c| sqlx::query_as(
-        "SELECT u.org_id, u.id, u.erased_at, \
-         (SELECT a.actor_id FROM audit_events a WHERE a.org_id = u.org_id AND a.target_id = u.id \
-          AND a.action = 'member_erased' ORDER BY a.occurred_at DESC LIMIT 1) AS erased_by \
-         FROM users u WHERE u.erased_at IS NOT NULL ORDER BY u.org_id, u.id"
+        "SELECT org_id, id, erased_at FROM users WHERE erased_at IS NOT NULL ORDER BY org_id, id"
     )
     .fetch_all(c)
     .await)
+}
+
+/// Who erased `user` of `org`, as the audit trail's newest `member_erased` record about them
+/// says (none when there is no such record).
+pub async fn eraser_of(db: &Db, org: OrgId, user: UserId) -> sqlx::Result<Option<Uuid>> {
+    on_db!(db, |c| sqlx::query_scalar::<_, Option<Uuid>>(
+        "SELECT actor_id FROM audit_events WHERE org_id = $1 AND target_id = $2 \
+         AND action = 'member_erased' ORDER BY occurred_at DESC LIMIT 1"
+    )
+    .bind(org)
+    .bind(user)
+    .fetch_optional(c)
+    .await)
+    .map(Option::flatten)
 }
