@@ -50,6 +50,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: &str = "identity";
 
+/// How long start-up waits for the erasure register's reconciliation.
+const START_RECONCILE_LIMIT: std::time::Duration = std::time::Duration::from_secs(15);
+
 pub fn migrations() -> Migrations {
     Migrations::new(
         sqlx::migrate!("./migrations/sqlite"),
@@ -75,9 +78,16 @@ impl IdentityService {
         // chains), without holding up start-up.
         audit_trail::chainer(&identity, audit_trail::CHAIN_EVERY);
         // Before the first request: a store restored to a point before an erasure must
-        // not serve the erased person. A blob store that cannot be read now is tried
-        // again by the reconciler.
-        match identity.reconcile_erasures().await {
+        // not serve the erased person. Bounded, since the blob store's client retries for
+        // minutes when it is away; the reconciler tries again every 10 minutes.
+        let reconciled = tokio::time::timeout(START_RECONCILE_LIMIT, identity.reconcile_erasures())
+            .await
+            .unwrap_or_else(|_| {
+                Err(anyhow::anyhow!(
+                    "no answer within {START_RECONCILE_LIMIT:?}"
+                ))
+            });
+        match reconciled {
             Ok(done) => tracing::info!(
                 entries = done.entries,
                 reapplied = done.reapplied.len(),
