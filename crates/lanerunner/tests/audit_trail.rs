@@ -294,10 +294,16 @@ both_backends! {
         // A period before anything happened is the header alone.
         let empty = app.get("/v1/org/audit-events/access-report?from=2020-01-01&to=2020-01-31", Some(&owner.access)).await;
         assert_eq!(empty.text().await.unwrap().lines().count(), 1);
-        for bad in ["from=2026-13-01&to=2026-12-31", "from=2026-12-02&to=2026-12-01", "from=2024-01-01&to=2026-12-31", "to=2026-12-01"] {
+        for (bad, field) in [("from=2026-13-01&to=2026-12-31", "from"), ("from=2026-12-02&to=2026-12-01", "to"), ("from=2024-01-01&to=2026-12-31", "to")] {
             let res = app.get(&format!("/v1/org/audit-events/access-report?{bad}"), Some(&owner.access)).await;
-            assert!(res.status() == StatusCode::UNPROCESSABLE_ENTITY || res.status() == StatusCode::BAD_REQUEST, "{bad}: {}", res.status());
+            let problem = expect_problem(res, 422, "validation").await;
+            assert_eq!(problem["errors"][0]["field"], field, "{bad}: {problem}");
         }
+        // A period not given at all is refused as a malformed query, with problem+json too.
+        let res = app.get("/v1/org/audit-events/access-report?to=2026-12-01", Some(&owner.access)).await;
+        let status = res.status().as_u16();
+        assert!(status == 400 || status == 422, "{status}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
         let dispatcher = app.invite_and_join(&owner, "dispatcher@access-report.example", "dispatcher").await;
         expect_problem(app.get(&query, Some(&dispatcher.access)).await, 403, "forbidden").await;
     }
