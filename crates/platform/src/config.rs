@@ -732,7 +732,8 @@ pub struct BusConfig {
 pub enum CacheBackend {
     /// A map in this process ([`crate::cache::InMemoryCache`]).
     InMemory,
-    /// A Redis server at `cache.url` ([`crate::cache::RedisCache`]).
+    /// A Redis server at `cache.url`, or the master its Sentinels name
+    /// ([`crate::cache::RedisCache`]).
     Redis,
 }
 
@@ -740,11 +741,13 @@ pub enum CacheBackend {
 #[serde(deny_unknown_fields, default)]
 pub struct CacheConfig {
     pub backend: CacheBackend,
-    /// `redis://[:password@]host:6379[/db]`; required when `backend = "redis"`.
+    /// `redis://[:password@]host:6379[/db]`, or with Sentinel
+    /// `redis+sentinel://[:password@]host:26379,host:26379/<master>[/db][?sentinel_password=…]`
+    /// (`rediss…` for TLS); required when `backend = "redis"`.
     pub url: Option<String>,
     /// Prepended to every key, so deployments (and tests) can share one server.
     pub prefix: String,
-    /// With a `rediss://` URL: the PEM CA certificate(s) the server's certificate must chain
+    /// With a `rediss://` URL: the PEM CA certificate(s) the servers' certificates must chain
     /// to, besides the Mozilla roots (a private CA). The host name is always checked.
     pub tls_ca_file: Option<PathBuf>,
 }
@@ -1763,8 +1766,15 @@ impl Config {
                     "required when cache.backend = \"redis\"",
                 ))
             }
+            (_, Some(url)) if crate::cache::is_sentinel_url(url) => {
+                crate::cache::RedisTarget::of(url, None)
+                    .map_err(|e| invalid("cache.url", e.to_string()))?;
+            }
             (_, Some(url)) if !(url.starts_with("redis://") || url.starts_with("rediss://")) => {
-                return Err(invalid("cache.url", "must be a redis:// URL"))
+                return Err(invalid(
+                    "cache.url",
+                    "must be a redis://, rediss:// or redis+sentinel:// URL",
+                ))
             }
             _ => {}
         }
@@ -1791,11 +1801,11 @@ impl Config {
                 .cache
                 .url
                 .as_deref()
-                .is_some_and(|u| u.starts_with("rediss://"))
+                .is_some_and(|u| u.starts_with("rediss://") || u.starts_with("rediss+sentinel://"))
         {
             return Err(invalid(
                 "cache.tls_ca_file",
-                "only with a rediss:// cache.url (TLS)",
+                "only with a rediss:// or rediss+sentinel:// cache.url (TLS)",
             ));
         }
         if self.maps.provider == MapsProvider::Google
@@ -2038,6 +2048,17 @@ pub fn mask_url_password(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_string();
     };
+    // A Sentinel URL's own password is a parameter.
+    if let Some((head, query)) = url.split_once('?') {
+        let masked: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.ends_with("password") => format!("{key}=****"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        return format!("{}?{}", mask_url_password(head), masked.join("&"));
+    }
     let rest = &url[scheme_end + 3..];
     let Some(at) = rest.find('@') else {
         return url.to_string();
@@ -2072,6 +2093,10 @@ mod tests {
         assert_eq!(
             mask_url_password("redis://:s3cret@cache:6379/0"),
             "redis://:****@cache:6379/0"
+        );
+        assert_eq!(
+            mask_url_password("redis+sentinel://:s3cret@s1,s2:26380/main?sentinel_password=other"),
+            "redis+sentinel://:****@s1,s2:26380/main?sentinel_password=****"
         );
     }
 
@@ -2202,6 +2227,11 @@ mod tests {
         c.validate().unwrap();
         c.cache.backend = CacheBackend::Redis;
         assert!(c.validate().unwrap_err().to_string().contains("cache.url"));
+        c.cache.url = Some("redis+sentinel://:pw@127.0.0.1:26379/main".into());
+        c.validate().unwrap();
+        c.cache.url = Some("redis+sentinel://:pw@127.0.0.1:26379".into());
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("cache.url") && err.contains("master"), "{err}");
         c.cache.url = Some("redis://:pw@127.0.0.1:6379".into());
         c.validate().unwrap();
         let shown = c.to_masked_toml();

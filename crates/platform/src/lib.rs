@@ -8,6 +8,7 @@ pub mod cache;
 pub mod config;
 pub mod db;
 pub mod fanout;
+pub mod host;
 pub mod http;
 pub mod mail;
 pub mod outbox;

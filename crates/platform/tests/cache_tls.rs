@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use lanerunner_platform::cache::{self, redis_client, RedisCache};
+use lanerunner_platform::cache::{self, RedisCache, RedisTarget};
 use lanerunner_platform::config::{CacheBackend, CacheConfig};
 use lanerunner_platform::testing::skip_engine_test;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
@@ -147,14 +147,14 @@ async fn the_cache_talks_to_redis_over_verified_tls() {
     std::fs::create_dir_all(&dir).unwrap();
     let other_ca = write(&dir, "other-ca.pem", &ca("another CA").1);
     let refusals = [
-        redis_client(&url, Some(&other_ca)).unwrap(),
-        redis_client(
+        RedisTarget::of(&url, Some(&other_ca)).unwrap(),
+        RedisTarget::of(
             &format!("rediss://127.0.0.1:{}", server.port),
             Some(&server.ca),
         )
         .unwrap(),
-        redis_client(&url, None).unwrap(),
-        redis_client(&format!("redis://localhost:{}", server.port), None).unwrap(),
+        RedisTarget::of(&url, None).unwrap(),
+        RedisTarget::of(&format!("redis://localhost:{}", server.port), None).unwrap(),
     ];
     for (n, client) in refusals.into_iter().enumerate() {
         let connected = tokio::time::timeout(
@@ -169,6 +169,6 @@ async fn the_cache_talks_to_redis_over_verified_tls() {
         );
     }
     // A CA file that cannot be read is named.
-    let err = redis_client(&url, Some(&dir.join("missing.pem"))).unwrap_err();
+    let err = RedisTarget::of(&url, Some(&dir.join("missing.pem"))).unwrap_err();
     assert!(err.to_string().contains("missing.pem"), "{err}");
 }

@@ -5,13 +5,17 @@
 
 mod memory;
 mod redis;
+mod redis_conn;
+mod redis_target;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 pub use self::memory::InMemoryCache;
-pub use self::redis::{client as redis_client, RedisCache};
+pub use self::redis::RedisCache;
+pub use self::redis_conn::RedisConn;
+pub use self::redis_target::{is_sentinel_url, RedisTarget, SentinelUrlError};
 
 /// The cache `config` selects, connected.
 pub async fn from_config(
@@ -25,9 +29,9 @@ pub async fn from_config(
                 .url
                 .as_deref()
                 .ok_or_else(|| CacheError("cache.url is not set".into()))?;
-            let client = self::redis::client(url, config.tls_ca_file.as_deref())
+            let target = RedisTarget::of(url, config.tls_ca_file.as_deref())
                 .map_err(|e| CacheError(format!("{e:#}")))?;
-            std::sync::Arc::new(RedisCache::connect_with(client, &config.prefix).await?)
+            std::sync::Arc::new(RedisCache::connect_with(target, &config.prefix).await?)
         }
     })
 }

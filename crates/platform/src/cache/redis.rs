@@ -1,16 +1,18 @@
 //! The Redis cache: one cache (and so one rate limit) shared by every instance.
 //!
 //! Every key is stored under `prefix` (`lanerunner:` by default), so deployments and tests
-//! can share a server. The connection is a [`ConnectionManager`], which reconnects on its
-//! own after the server restarts; an operation attempted while it is down fails with a
-//! [`CacheError`] instead of waiting.
+//! can share a server. The connection ([`RedisConn`]) reconnects on its own after the server
+//! restarts and follows the master when Sentinel fails over to another; an operation
+//! attempted while no master answers fails with a [`CacheError`] instead of waiting.
 
 use std::time::Duration;
 
-use ::redis::aio::ConnectionManager;
+use ::redis::aio::ConnectionManagerConfig;
 use ::redis::{AsyncCommands, Script};
 use async_trait::async_trait;
 
+use super::redis_conn::RedisConn;
+use super::redis_target::RedisTarget;
 use super::{Cache, CacheError};
 
 /// `INCR`, then start the window if the key has none (a new key, or one that lost its
@@ -36,29 +38,9 @@ return {n, redis.call('PTTL', KEYS[1])}
 /// How long one command may take before it is reported as a failure.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A client for `url`: with `rediss://`, TLS that checks the server's certificate (its
-/// issuer among the Mozilla roots, or in `ca_file`, a PEM file; and the host name).
-pub fn client(url: &str, ca_file: Option<&std::path::Path>) -> anyhow::Result<::redis::Client> {
-    match ca_file {
-        None => Ok(::redis::Client::open(url)?),
-        Some(path) => {
-            let root_cert = std::fs::read(path).map_err(|e| {
-                anyhow::anyhow!("reading cache.tls_ca_file {}: {e}", path.display())
-            })?;
-            Ok(::redis::Client::build_with_tls(
-                url,
-                ::redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(root_cert),
-                },
-            )?)
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct RedisCache {
-    conn: ConnectionManager,
+    conn: RedisConn,
     prefix: String,
     incr: Script,
     peek: Script,
@@ -69,25 +51,26 @@ fn err(e: impl std::fmt::Display) -> CacheError {
 }
 
 impl RedisCache {
-    /// Connects to `url` (`redis://[:password@]host[:port][/db]`); every key gets `prefix`.
+    /// Connects to `url` (`redis://[:password@]host[:port][/db]`, or a Sentinel URL:
+    /// [`RedisTarget`]); every key gets `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, CacheError> {
-        Self::connect_with(client(url, None).map_err(err)?, prefix).await
+        Self::connect_with(RedisTarget::of(url, None).map_err(err)?, prefix).await
     }
 
-    /// Connects with `client` ([`client`]: TLS with a private CA); every key gets `prefix`.
-    pub async fn connect_with(client: ::redis::Client, prefix: &str) -> Result<Self, CacheError> {
-        let config = ::redis::aio::ConnectionManagerConfig::new()
+    /// Connects to `target` (a [`::redis::Client`] for one server, e.g. TLS with a private
+    /// CA; or a [`RedisTarget`]); every key gets `prefix`.
+    pub async fn connect_with(
+        target: impl Into<RedisTarget>,
+        prefix: &str,
+    ) -> Result<Self, CacheError> {
+        let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Duration::from_secs(5))
             .set_response_timeout(COMMAND_TIMEOUT)
             .set_number_of_retries(2)
             .set_max_delay(2_000);
-        let conn = tokio::time::timeout(
-            Duration::from_secs(10),
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .map_err(|_| CacheError("connecting to redis timed out".into()))?
-        .map_err(err)?;
+        let conn = RedisConn::connect(target.into(), config)
+            .await
+            .map_err(err)?;
         Ok(Self {
             conn,
             prefix: prefix.to_string(),
@@ -112,20 +95,36 @@ fn remaining(pttl: i64) -> Duration {
 #[async_trait]
 impl Cache for RedisCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        let mut conn = self.conn.clone();
-        conn.get(self.key(key)).await.map_err(err)
+        let key = self.key(key);
+        self.conn
+            .run(|mut c| {
+                let key = key.clone();
+                async move { c.get(key).await }
+            })
+            .await
+            .map_err(err)
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError> {
-        let mut conn = self.conn.clone();
-        conn.pset_ex(self.key(key), value, millis(ttl))
+        let key = self.key(key);
+        self.conn
+            .run(|mut c| {
+                let key = key.clone();
+                async move { c.pset_ex(key, value, millis(ttl)).await }
+            })
             .await
             .map_err(err)
     }
 
     async fn delete(&self, key: &str) -> Result<(), CacheError> {
-        let mut conn = self.conn.clone();
-        conn.del(self.key(key)).await.map_err(err)
+        let key = self.key(key);
+        self.conn
+            .run(|mut c| {
+                let key = key.clone();
+                async move { c.del(key).await }
+            })
+            .await
+            .map_err(err)
     }
 
     async fn incr_in_window(
@@ -133,32 +132,32 @@ impl Cache for RedisCache {
         key: &str,
         window: Duration,
     ) -> Result<(u64, Duration), CacheError> {
-        let mut conn = self.conn.clone();
+        let mut incr = self.incr.key(self.key(key));
+        incr.arg(millis(window));
+        let incr = &incr;
         let (count, pttl): (u64, i64) = self
-            .incr
-            .key(self.key(key))
-            .arg(millis(window))
-            .invoke_async(&mut conn)
+            .conn
+            .run(|mut c| async move { incr.invoke_async(&mut c).await })
             .await
             .map_err(err)?;
         Ok((count, remaining(pttl)))
     }
 
     async fn peek_counter(&self, key: &str) -> Result<(u64, Duration), CacheError> {
-        let mut conn = self.conn.clone();
+        let peek = self.peek.key(self.key(key));
+        let peek = &peek;
         let (count, pttl): (u64, i64) = self
-            .peek
-            .key(self.key(key))
-            .invoke_async(&mut conn)
+            .conn
+            .run(|mut c| async move { peek.invoke_async(&mut c).await })
             .await
             .map_err(err)?;
         Ok((count, remaining(pttl)))
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
-        let mut conn = self.conn.clone();
-        let pong: String = ::redis::cmd("PING")
-            .query_async(&mut conn)
+        let pong: String = self
+            .conn
+            .run(|mut c| async move { ::redis::cmd("PING").query_async(&mut c).await })
             .await
             .map_err(err)?;
         if pong == "PONG" {

@@ -3,6 +3,9 @@
 //! The hosts are tried in order and the first that accepts writes is used; sqlx is then given
 //! an ordinary single-host URL for it.
 
+pub use crate::host::Host;
+use crate::host::{parse_host, HostError};
+
 /// A `database.url` naming more than one host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostList {
@@ -21,23 +24,6 @@ impl HostList {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Host {
-    /// A name or address; an IPv6 address without its brackets.
-    pub name: String,
-    pub port: u16,
-}
-
-impl std::fmt::Display for Host {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.name.contains(':') {
-            write!(f, "[{}]:{}", self.name, self.port)
-        } else {
-            write!(f, "{}:{}", self.name, self.port)
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum HostListError {
     #[error("host {0:?} in the host list is empty or malformed")]
@@ -48,6 +34,15 @@ pub enum HostListError {
     /// default with several hosts, since `database.url` is where writes go).
     #[error("target_session_attrs={0:?} is not supported: database.url needs a primary (read-write or primary)")]
     SessionAttrs(String),
+}
+
+impl From<HostError> for HostListError {
+    fn from(e: HostError) -> Self {
+        match e {
+            HostError::BadHost(h) => HostListError::BadHost(h),
+            HostError::BadPort(p) => HostListError::BadPort(p),
+        }
+    }
 }
 
 const DEFAULT_PORT: u16 = 5432;
@@ -70,7 +65,7 @@ pub fn parse(url: &str) -> Result<Option<HostList>, HostListError> {
     }
     let hosts = list
         .split(',')
-        .map(parse_host)
+        .map(|spec| parse_host(spec, DEFAULT_PORT))
         .collect::<Result<Vec<_>, _>>()?;
     let (path, query) = match tail.split_once('?') {
         Some((path, query)) => (path, Some(query)),
@@ -102,37 +97,6 @@ pub fn parse(url: &str) -> Result<Option<HostList>, HostListError> {
         prefix,
         suffix,
     }))
-}
-
-fn parse_host(spec: &str) -> Result<Host, HostListError> {
-    let bad = || HostListError::BadHost(spec.to_string());
-    let (name, port) = if let Some(bracketed) = spec.strip_prefix('[') {
-        let (name, after) = bracketed.split_once(']').ok_or_else(bad)?;
-        match after {
-            "" => (name, None),
-            _ => (name, Some(after.strip_prefix(':').ok_or_else(bad)?)),
-        }
-    } else {
-        match spec.split_once(':') {
-            Some((name, port)) => (name, Some(port)),
-            None => (spec, None),
-        }
-    };
-    if name.is_empty() || name.contains(['/', '@', '?']) {
-        return Err(bad());
-    }
-    let port = match port {
-        None => DEFAULT_PORT,
-        Some(p) => p
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p != 0)
-            .ok_or_else(|| HostListError::BadPort(p.to_string()))?,
-    };
-    Ok(Host {
-        name: name.to_string(),
-        port,
-    })
 }
 
 #[cfg(test)]

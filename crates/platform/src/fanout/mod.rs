@@ -47,8 +47,8 @@ pub trait Fanout: Send + Sync + 'static {
 pub async fn from_config(cache: &CacheConfig) -> anyhow::Result<Arc<dyn Fanout>> {
     Ok(match (&cache.backend, &cache.url) {
         (CacheBackend::Redis, Some(url)) => {
-            let client = crate::cache::redis_client(url, cache.tls_ca_file.as_deref())?;
-            Arc::new(RedisFanout::connect_with(client, &cache.prefix).await?)
+            let target = crate::cache::RedisTarget::of(url, cache.tls_ca_file.as_deref())?;
+            Arc::new(RedisFanout::connect_with(target, &cache.prefix).await?)
         }
         _ => Arc::new(InMemoryFanout::default()),
     })

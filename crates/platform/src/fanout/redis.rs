@@ -3,17 +3,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use redis::aio::ConnectionManager;
+use redis::aio::ConnectionManagerConfig;
 use tokio::sync::broadcast;
 
 use super::{Fanout, Push, LOCAL_BUFFER};
+use crate::cache::{RedisConn, RedisTarget};
 
 /// Redis pub/sub: `PUBLISH <prefix>rt:<org>`; every instance `PSUBSCRIBE <prefix>rt:*` and
 /// forwards what it hears to its local feed. The subscriber reconnects by itself after an
-/// outage (pushes published meanwhile are lost: realtime is a notification, the API stays
-/// the source of truth).
+/// outage, to the master the Sentinels name when there are some (pushes published meanwhile
+/// are lost: realtime is a notification, the API stays the source of truth).
 pub struct RedisFanout {
-    conn: ConnectionManager,
+    conn: RedisConn,
     prefix: String,
     local: broadcast::Sender<Arc<Push>>,
     /// The listener stops resubscribing once this is gone.
@@ -22,19 +23,23 @@ pub struct RedisFanout {
 
 impl RedisFanout {
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        Self::connect_with(redis::Client::open(url)?, prefix).await
+        Self::connect_with(RedisTarget::of(url, None)?, prefix).await
     }
 
-    /// With `client` (`cache::redis_client`: TLS with a private CA).
-    pub async fn connect_with(client: redis::Client, prefix: &str) -> anyhow::Result<Self> {
-        let conn = ConnectionManager::new(client.clone()).await?;
+    /// With `target` (a [`redis::Client`] for one server, e.g. TLS with a private CA; or a
+    /// [`RedisTarget`]).
+    pub async fn connect_with(
+        target: impl Into<RedisTarget>,
+        prefix: &str,
+    ) -> anyhow::Result<Self> {
+        let conn = RedisConn::connect(target.into(), ConnectionManagerConfig::new()).await?;
         let local = broadcast::channel(LOCAL_BUFFER).0;
         let pattern = format!("{prefix}rt:*");
         // Subscribed before `connect` returns, so nothing published after start-up is missed.
-        let pubsub = subscribe(&client, &pattern).await?;
+        let pubsub = subscribe(&conn, &pattern).await?;
         let alive = Arc::new(());
         tokio::spawn(listen(
-            client,
+            conn.clone(),
             pattern,
             pubsub,
             local.clone(),
@@ -49,11 +54,10 @@ impl RedisFanout {
     }
 }
 
-async fn subscribe(
-    client: &redis::Client,
-    pattern: &str,
-) -> redis::RedisResult<redis::aio::PubSub> {
-    let mut pubsub = client.get_async_pubsub().await?;
+/// Subscribes on the master as it is now (a replica would do too, but the master is where
+/// the connection already knows to go).
+async fn subscribe(conn: &RedisConn, pattern: &str) -> redis::RedisResult<redis::aio::PubSub> {
+    let mut pubsub = conn.client().await?.get_async_pubsub().await?;
     pubsub.psubscribe(pattern).await?;
     Ok(pubsub)
 }
@@ -61,7 +65,7 @@ async fn subscribe(
 /// Forwards Redis messages to the local feed, resubscribing with backoff when the
 /// connection drops; ends once the [`RedisFanout`] is dropped and the connection goes.
 async fn listen(
-    client: redis::Client,
+    conn: RedisConn,
     pattern: String,
     first: redis::aio::PubSub,
     local: broadcast::Sender<Arc<Push>>,
@@ -90,7 +94,7 @@ async fn listen(
             return;
         }
         tokio::time::sleep(backoff).await;
-        match subscribe(&client, &pattern).await {
+        match subscribe(&conn, &pattern).await {
             Ok(ps) => {
                 tracing::info!("realtime subscription to Redis restored");
                 pubsub = Some(ps);
@@ -112,11 +116,11 @@ impl Fanout for RedisFanout {
             None => format!("{}rt:all", self.prefix),
         };
         let body = serde_json::to_string(push)?;
-        let mut conn = self.conn.clone();
-        let _receivers: i64 = redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(body)
-            .query_async(&mut conn)
+        let publish = redis::cmd("PUBLISH").arg(channel).arg(body).clone();
+        let publish = &publish;
+        let _receivers: i64 = self
+            .conn
+            .run(|mut c| async move { publish.query_async(&mut c).await })
             .await?;
         Ok(())
     }

@@ -1,0 +1,215 @@
+//! A connection to the Redis server that takes writes, which follows it when a Sentinel
+//! failover moves it.
+//!
+//! The connection is a [`ConnectionManager`]: it reconnects by itself, but always to the
+//! address it was made with. With a Sentinel target ([`RedisTarget::Sentinel`]) that address
+//! stops being the master after a failover: the old master is gone (commands are refused)
+//! or has come back as a replica (writes answer `READONLY`, reads are stale). So a command
+//! failing that way, and a check every few seconds, make the connection ask the Sentinels
+//! where the master is and move to it; a command refused before it reached a server
+//! (`READONLY`, a refused connection) is then tried once more on the new master, so callers
+//! only see the failures of the seconds Sentinel takes to promote a replica. With one
+//! server ([`RedisTarget::Server`]) nothing moves.
+
+use std::future::Future;
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{ErrorKind, RedisError, RedisResult};
+
+use super::redis_target::RedisTarget;
+
+/// How often a Sentinel-followed connection checks that its server is still the master.
+const CHECK_EVERY: Duration = Duration::from_secs(5);
+/// How long connecting may take before the attempt is reported as failed.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct RedisConn {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    target: RedisTarget,
+    config: ConnectionManagerConfig,
+    current: RwLock<Current>,
+    /// One move at a time: the commands that fail together ask the Sentinels once.
+    moving: tokio::sync::Mutex<()>,
+}
+
+#[derive(Clone)]
+struct Current {
+    /// Counts the moves: a failure seen on an older connection has already been dealt with.
+    generation: u64,
+    /// `host:port` of the server the connection goes to.
+    addr: String,
+    conn: ConnectionManager,
+}
+
+fn addr_of(client: &redis::Client) -> String {
+    client.get_connection_info().addr.to_string()
+}
+
+async fn manager(
+    client: redis::Client,
+    config: &ConnectionManagerConfig,
+) -> RedisResult<ConnectionManager> {
+    tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        ConnectionManager::new_with_config(client, config.clone()),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err(RedisError::from(std::io::Error::from(
+            std::io::ErrorKind::TimedOut,
+        )))
+    })
+}
+
+/// Whether `e` says the server may no longer be the master: it refused a write as a
+/// replica, or could not be reached.
+fn may_have_moved(e: &RedisError) -> bool {
+    e.kind() == ErrorKind::ReadOnly
+        || e.is_connection_refusal()
+        || e.is_connection_dropped()
+        || e.is_io_error()
+        || e.is_timeout()
+}
+
+/// Whether `e` says the command was not carried out, so trying it again cannot apply it twice.
+fn not_carried_out(e: &RedisError) -> bool {
+    e.kind() == ErrorKind::ReadOnly || e.is_connection_refusal()
+}
+
+impl RedisConn {
+    /// Connects to the server `target` designates now; a Sentinel target is then checked
+    /// every few seconds for as long as the connection lives.
+    pub async fn connect(
+        target: RedisTarget,
+        config: ConnectionManagerConfig,
+    ) -> RedisResult<Self> {
+        let client = target.client().await?;
+        let addr = addr_of(&client);
+        let conn = manager(client, &config).await?;
+        let follows = target.follows_failovers();
+        let inner = Arc::new(Inner {
+            target,
+            config,
+            current: RwLock::new(Current {
+                generation: 0,
+                addr,
+                conn,
+            }),
+            moving: tokio::sync::Mutex::new(()),
+        });
+        if follows {
+            tokio::spawn(watch(Arc::downgrade(&inner)));
+        }
+        Ok(Self { inner })
+    }
+
+    fn current(&self) -> Current {
+        self.inner
+            .current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Runs `op` on the connection; when it fails in a way that says the master may have
+    /// moved, follows it, and runs `op` again there if it was not carried out.
+    pub async fn run<T, F, Fut>(&self, op: F) -> RedisResult<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let seen = self.current();
+        let generation = seen.generation;
+        let error = match op(seen.conn).await {
+            Ok(value) => return Ok(value),
+            Err(e) => e,
+        };
+        if !self.inner.target.follows_failovers() || !may_have_moved(&error) {
+            return Err(error);
+        }
+        match self.inner.follow(generation).await {
+            Ok(true) if not_carried_out(&error) => op(self.current().conn).await,
+            Ok(_) => Err(error),
+            Err(e) => {
+                tracing::warn!(error = %e, "asking the Redis Sentinels for the master failed");
+                Err(error)
+            }
+        }
+    }
+
+    /// A client for the master as it is now (for what needs a connection of its own, such
+    /// as a subscription).
+    pub async fn client(&self) -> RedisResult<redis::Client> {
+        let (generation, addr) = {
+            let now = self.current();
+            (now.generation, now.addr)
+        };
+        let client = self.inner.target.client().await?;
+        if addr_of(&client) != addr {
+            self.inner.follow(generation).await?;
+        }
+        Ok(client)
+    }
+
+    /// The address of the server the connection goes to now.
+    pub fn server(&self) -> String {
+        self.current().addr
+    }
+}
+
+impl Inner {
+    /// Asks where the master is and moves there if it is elsewhere, unless the connection
+    /// has moved since `generation` was seen; whether it is on another server now.
+    async fn follow(&self, generation: u64) -> RedisResult<bool> {
+        let _one_at_a_time = self.moving.lock().await;
+        let now = self
+            .current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if now.generation != generation {
+            return Ok(true);
+        }
+        let client = self.target.client().await?;
+        let addr = addr_of(&client);
+        if addr == now.addr {
+            // Still the master (a blip, or the failover has not happened yet): the
+            // connection manager reconnects to it by itself.
+            return Ok(false);
+        }
+        let conn = manager(client, &self.config).await?;
+        tracing::warn!(from = %now.addr, to = %addr, "Redis master moved; following it");
+        metrics::counter!("cache_master_moves_total").increment(1);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Current {
+            generation: generation + 1,
+            addr,
+            conn,
+        };
+        Ok(true)
+    }
+}
+
+/// Every [`CHECK_EVERY`], follows the master if it moved without a command noticing (a
+/// demoted master still answers reads); ends with the connection.
+async fn watch(inner: Weak<Inner>) {
+    loop {
+        tokio::time::sleep(CHECK_EVERY).await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let generation = inner
+            .current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .generation;
+        if let Err(e) = inner.follow(generation).await {
+            tracing::debug!(error = %e, "checking the Redis master with the Sentinels failed");
+        }
+    }
+}
