@@ -79,10 +79,15 @@ async fn exec(db: &Db, sql: &str) -> Result<u64, sqlx::Error> {
 /// that keep the trail append-only are turned off.
 async fn drop_guards(db: &Db) {
     let sql: &[&str] = match db {
-        Db::Postgres(_) => &["ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"],
+        Db::Postgres(_) => &[
+            "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only",
+            "ALTER TABLE audit_links DISABLE TRIGGER audit_links_append_only",
+        ],
         Db::Sqlite(_) => &[
             "DROP TRIGGER audit_events_no_update",
             "DROP TRIGGER audit_events_no_delete",
+            "DROP TRIGGER audit_links_no_update",
+            "DROP TRIGGER audit_links_no_delete",
         ],
     };
     for s in sql {
@@ -91,8 +96,8 @@ async fn drop_guards(db: &Db) {
 }
 
 /// Runs `change` (on the record `$1`) against a record appended in the same transaction,
-/// so nothing can chain it first, then rolls back: what the guard made of it.
-async fn change_unchained(db: &Db, change: &str) -> Result<u64, sqlx::Error> {
+/// and its link when `linked`, then rolls back: what the guards made of it.
+async fn change_record(db: &Db, linked: bool, change: &str) -> Result<u64, sqlx::Error> {
     let mut tx = db.begin().await.unwrap();
     let id = Uuid::now_v7();
     on_tx!(&mut tx, |c| sqlx::query(
@@ -105,6 +110,16 @@ async fn change_unchained(db: &Db, change: &str) -> Result<u64, sqlx::Error> {
         .await
         .map(|_| ()))
     .unwrap();
+    if linked {
+        on_tx!(&mut tx, |c| sqlx::query(
+            "INSERT INTO audit_links (record_id, chain_id, seq, prev_hash, hash) VALUES ($1, $2, 1000000, 'p', 'h')")
+            .bind(id)
+            .bind(Uuid::now_v7())
+            .execute(c)
+            .await
+            .map(|_| ()))
+        .unwrap();
+    }
     on_tx!(&mut tx, |c| sqlx::query(change)
         .bind(id)
         .execute(c)
@@ -203,7 +218,8 @@ both_backends! {
             }
         });
         let chained: usize = futures::future::join_all(passes).await.into_iter().sum();
-        let waiting: i64 = on_db!(&db, |p| sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE hash IS NULL")
+        let waiting: i64 = on_db!(&db, |p| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_events e LEFT JOIN audit_links l ON l.record_id = e.id WHERE l.record_id IS NULL")
             .fetch_one(p)
             .await)
         .unwrap();
@@ -216,28 +232,31 @@ both_backends! {
         assert!(chained <= records, "{chained} of {records}");
     }
 
-    /// A record waiting for its place accepts its chaining and the erasure of its address,
-    /// nothing else: not a change to what it says, not a chaining that changes its address
-    /// or its digest, not its deletion.
-    async fn a_record_waiting_for_its_place_is_append_only_too(app: TestApp) {
+    /// A record, waiting for its link or linked, accepts the erasure of its address and
+    /// nothing else: not a change to what it says, to its address or its digest, not its
+    /// deletion. A link accepts no change at all.
+    async fn records_and_their_links_are_append_only(app: TestApp) {
         let db = app.app().db("identity").unwrap();
-        let chaining = "chain_id = id, chain_seq = 1, prev_hash = 'p', hash = 'h'";
-        for allowed in [
-            format!("UPDATE audit_events SET {chaining} WHERE id = $1"),
-            "UPDATE audit_events SET client_addr = '', addr_salt = NULL, addr_erased_at = CURRENT_TIMESTAMP WHERE id = $1".to_owned(),
-        ] {
-            assert_eq!(change_unchained(&db, &allowed).await.unwrap(), 1, "{allowed}");
+        for linked in [false, true] {
+            let erasure = "UPDATE audit_events SET client_addr = '', addr_salt = NULL, addr_erased_at = CURRENT_TIMESTAMP WHERE id = $1";
+            assert_eq!(change_record(&db, linked, erasure).await.unwrap(), 1, "linked {linked}");
+            for refused in [
+                "UPDATE audit_events SET detail = '{\"n\": 2}' WHERE id = $1",
+                "UPDATE audit_events SET action = 'role_changed' WHERE id = $1",
+                "UPDATE audit_events SET client_addr = '10.0.0.1' WHERE id = $1",
+                "UPDATE audit_events SET client_addr = '', addr_salt = NULL, addr_erased_at = CURRENT_TIMESTAMP, addr_digest = 'other' WHERE id = $1",
+                "DELETE FROM audit_events WHERE id = $1",
+            ] {
+                let e = change_record(&db, linked, refused).await.unwrap_err();
+                assert!(e.to_string().contains("append-only"), "linked {linked}, {refused}: {e}");
+            }
         }
         for refused in [
-            "UPDATE audit_events SET detail = '{\"n\": 2}' WHERE id = $1".to_owned(),
-            "UPDATE audit_events SET action = 'role_changed' WHERE id = $1".to_owned(),
-            "UPDATE audit_events SET client_addr = '10.0.0.1' WHERE id = $1".to_owned(),
-            format!("UPDATE audit_events SET {chaining}, client_addr = '10.0.0.1' WHERE id = $1"),
-            format!("UPDATE audit_events SET {chaining}, addr_digest = 'other' WHERE id = $1"),
-            "UPDATE audit_events SET chain_seq = 1, prev_hash = 'p', hash = 'h' WHERE id = $1".to_owned(),
-            "DELETE FROM audit_events WHERE id = $1".to_owned(),
+            "UPDATE audit_links SET hash = 'other' WHERE record_id = $1",
+            "UPDATE audit_links SET seq = 7 WHERE record_id = $1",
+            "DELETE FROM audit_links WHERE record_id = $1",
         ] {
-            let e = change_unchained(&db, &refused).await.unwrap_err();
+            let e = change_record(&db, true, refused).await.unwrap_err();
             assert!(e.to_string().contains("append-only"), "{refused}: {e}");
         }
     }
@@ -335,17 +354,21 @@ both_backends! {
                 assert_eq!(changed, 1, "{sql}");
             }
         };
-        let at = |seq: i64| format!("chain_id = $1 AND chain_seq = {seq}");
-        run(altered, format!("UPDATE audit_events SET client_addr = '203.0.113.9' WHERE {}", at(2))).await;
-        run(deleted, format!("DELETE FROM audit_events WHERE {}", at(3))).await;
-        run(swapped, format!("UPDATE audit_events SET chain_seq = 100 WHERE {}", at(2))).await;
-        run(swapped, format!("UPDATE audit_events SET chain_seq = 2 WHERE {}", at(3))).await;
-        run(swapped, format!("UPDATE audit_events SET chain_seq = 3 WHERE {}", at(100))).await;
+        // The link at a place of the chain, and the record it links.
+        let at = |seq: i64| format!("chain_id = $1 AND seq = {seq}");
+        let record_at = |seq: i64| format!("id = (SELECT record_id FROM audit_links WHERE {})", at(seq));
+        run(altered, format!("UPDATE audit_events SET client_addr = '203.0.113.9' WHERE {}", record_at(2))).await;
+        run(deleted, format!("DELETE FROM audit_events WHERE {}", record_at(3))).await;
+        run(deleted, format!("DELETE FROM audit_links WHERE {}", at(3))).await;
+        run(swapped, format!("UPDATE audit_links SET seq = 100 WHERE {}", at(2))).await;
+        run(swapped, format!("UPDATE audit_links SET seq = 2 WHERE {}", at(3))).await;
+        run(swapped, format!("UPDATE audit_links SET seq = 3 WHERE {}", at(100))).await;
         // Cut the newest record off and make the head say the chain ends before it.
         let records = chain(&app, truncated).await;
         let n = records.len() as i64;
         let before_last = records[records.len() - 2]["hash"].as_str().unwrap().to_owned();
-        run(truncated, format!("DELETE FROM audit_events WHERE {}", at(n))).await;
+        run(truncated, format!("DELETE FROM audit_events WHERE {}", record_at(n))).await;
+        run(truncated, format!("DELETE FROM audit_links WHERE {}", at(n))).await;
         run(truncated, format!("UPDATE audit_chains SET seq = {}, hash = '{before_last}' WHERE chain_id = $1", n - 1)).await;
 
         assert_eq!(breaks(&verify(&app, altered).await), [(2, "altered".to_owned())]);

@@ -453,16 +453,20 @@ both_backends!(
         let owner = app.signup("retain-owner@example.com", "broker").await;
         let org: Uuid = owner.org_id.parse().unwrap();
         let identity_db = app.app().db("identity").unwrap();
-        // A record from two years ago (written unchained, as from before the chains, so its
-        // time can be set), chained as the chainer would: it gets a v2 seal.
+        // A record from two years ago, written as the service writes one (its address
+        // sealed, v2) but directly, so its time can be set; then chained.
         let old = Uuid::now_v7();
+        let salt = "5a17";
+        let digest = lanerunner_identity::domain::audit_chain::address_digest(salt, "192.0.2.44");
         on_db!(&identity_db, |p| sqlx::query(
-            "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at) \
-             VALUES ($1, $2, NULL, 'login', 'failure', NULL, '192.0.2.44', $3, $4)")
+            "INSERT INTO audit_events (id, org_id, actor_id, action, outcome, target_id, client_addr, detail, occurred_at, addr_salt, addr_digest) \
+             VALUES ($1, $2, NULL, 'login', 'failure', NULL, '192.0.2.44', $3, $4, $5, $6)")
             .bind(old)
             .bind(org)
             .bind(sqlx::types::Json(json!({"reason": "old"})))
             .bind(Utc::now() - Duration::days(730))
+            .bind(salt)
+            .bind(&digest)
             .execute(p)
             .await
             .map(|_| ()))

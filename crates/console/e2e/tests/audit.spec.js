@@ -16,7 +16,8 @@ import sqlite3, sys, uuid
 c = sqlite3.connect(sys.argv[1], timeout=30)
 trigger = c.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_events_no_update'").fetchone()[0]
 c.execute("DROP TRIGGER audit_events_no_update")
-n = c.execute("UPDATE audit_events SET client_addr = '203.0.113.9' WHERE chain_id = ? AND chain_seq = 1",
+n = c.execute("UPDATE audit_events SET client_addr = '203.0.113.9' "
+              "WHERE id = (SELECT record_id FROM audit_links WHERE chain_id = ? AND seq = 1)",
               (uuid.UUID(sys.argv[2]).bytes,)).rowcount
 c.execute(trigger)
 c.commit()

@@ -13,7 +13,7 @@ use lanerunner_core::{AuditId, OrgId};
 use lanerunner_platform::Db;
 use sqlx::types::Json;
 
-use crate::audit_trail::{chain_loop, walk_chain};
+use crate::audit_trail::{chain_loop, walk_chain, ChainHorizon};
 use crate::domain::{AuditAction, AuditOutcome};
 use crate::store::{self, AuditRow};
 
@@ -58,14 +58,15 @@ pub struct Chainer {
 }
 
 impl Chainer {
-    pub fn start(db: Db) -> Self {
+    /// Starts chaining from `horizon` (kept across rounds, as a service keeps it).
+    pub fn start(db: Db, horizon: Arc<ChainHorizon>) -> Self {
         let wake = Arc::new(tokio::sync::Notify::new());
         let stop = Arc::new(AtomicBool::new(false));
         let (w, s) = (wake.clone(), stop.clone());
         let task = tokio::spawn(async move {
             let mut waits = Vec::new();
             let done = || s.load(Ordering::Acquire);
-            chain_loop(&db, &w, Duration::from_secs(1), done, |pass| {
+            chain_loop(&db, &horizon, &w, Duration::from_secs(1), done, |pass| {
                 if let Some(oldest) = pass.oldest {
                     let waited = (Utc::now() - oldest).num_microseconds().unwrap_or(0);
                     waits.push(waited as f64 / 1000.0);

@@ -38,6 +38,8 @@ pub struct Identity {
     /// Wakes the audit chainer (crate::audit_trail::chainer) when a transaction commits:
     /// its audit records are waiting for their places.
     pub(crate) chaining: Arc<tokio::sync::Notify>,
+    /// Where this process's search for records waiting for their places begins.
+    pub(crate) chain_horizon: Arc<crate::store::ChainHorizon>,
 }
 
 /// Tokens handed to a client after login, refresh, signup or accepting an invitation.
@@ -123,6 +125,7 @@ impl Identity {
             settings,
             phone_codes,
             chaining: Arc::default(),
+            chain_horizon: Arc::default(),
         })
     }
 

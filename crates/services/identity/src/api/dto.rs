@@ -403,7 +403,7 @@ pub struct AuditView {
     pub occurred_at: DateTime<Utc>,
     /// Its place in the organization's hash chain, the hash it follows and its own
     /// (SHA-256, hex): `GET /v1/org/audit-events/verify` checks them. Null for the
-    /// moment between the action and its record's chaining (milliseconds, usually).
+    /// moment between the action and its record's chaining (a quarter of a second, usually).
     pub chain_seq: Option<i64>,
     pub prev_hash: Option<String>,
     pub hash: Option<String>,

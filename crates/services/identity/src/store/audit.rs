@@ -1,6 +1,7 @@
 //! The security audit trail.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
 use lanerunner_core::{AuditId, OrgId};
@@ -86,7 +87,14 @@ from_row!(AuditRow, |row| {
     })
 });
 
-pub(super) const AUDIT_COLUMNS: &str = "id, org_id, actor_id, action, outcome, target_id, client_addr, addr_salt, addr_digest, detail, occurred_at, chain_seq, prev_hash, hash";
+/// A record and its link (its place on its chain and its hashes; none while it waits), as
+/// read `FROM` [`AUDIT_FROM`].
+pub(super) const AUDIT_COLUMNS: &str = "e.id, e.org_id, e.actor_id, e.action, e.outcome, e.target_id, e.client_addr, e.addr_salt, e.addr_digest, e.detail, e.occurred_at, l.seq AS chain_seq, l.prev_hash, l.hash";
+
+/// The records with their links. A record is written once, by the audited action; its link
+/// is written once, by the chainer, in a table of its own (`audit_links`): chaining adds a
+/// narrow row instead of rewriting the record and every index over it.
+pub(super) const AUDIT_FROM: &str = "audit_events e LEFT JOIN audit_links l ON l.record_id = e.id";
 
 /// Takes `n` places at the end of each chain of `wanted` (sorted by chain id, so two
 /// instances lock heads in one order and never wait on each other in a cycle; the head
@@ -172,7 +180,7 @@ fn seal_address(a: &mut AuditRow) {
     }
 }
 
-/// Writes `a` waiting for its place (its chain columns empty until the chainer fills them).
+/// Writes `a`, waiting for its place (its link is written by the chainer).
 pub(crate) async fn write_audit(tx: &mut Tx, a: &AuditRow) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
@@ -198,7 +206,7 @@ pub(crate) async fn write_audit(tx: &mut Tx, a: &AuditRow) -> sqlx::Result<()> {
 
 /// Appends `a` to the trail, awaiting its place: its place on its organization's chain
 /// and its hashes are given by [`chain_pending`], in batches off the request's path (one
-/// statement here, as a plain insert; the append-only guard covers it until then).
+/// statement here, as a plain insert; the append-only guard covers it from the start).
 pub async fn insert_audit(tx: &mut Tx, a: &mut AuditRow) -> sqlx::Result<()> {
     a.occurred_at = to_micros(a.occurred_at);
     seal_address(a);
@@ -223,29 +231,79 @@ impl ChainPass {
     }
 }
 
-/// Up to `limit` records awaiting their place, oldest first, locked. On PostgreSQL a
-/// record another pass holds is waited for, then left out if that pass chained it: when a
-/// pass ends, every record committed before it began is chained (verification and
-/// anchoring rely on it). SQLite's write lock already makes passes take turns.
-async fn pending(tx: &mut Tx, limit: i64) -> sqlx::Result<Vec<AuditRow>> {
-    let lock = match tx {
-        Tx::Postgres(_) => " FOR UPDATE",
-        Tx::Sqlite(_) => "",
-    };
-    on_tx!(tx, |c| {
-        sqlx::query_as(&format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE hash IS NULL ORDER BY occurred_at, id LIMIT $1{lock}"
-    ))
-    .bind(limit)
-    .fetch_all(c)
-    .await
-    })
+/// Where the chainer's search for waiting records begins: every record written before it is
+/// chained. On PostgreSQL a transaction id (each record keeps its writer's, `xact_id`): once
+/// every transaction older than a snapshot's `xmin` has ended, nothing can still appear below
+/// it. On SQLite a rowid: writers take turns, so rowids grow in commit order. Held in memory:
+/// a process begins at 0, so its first pass (at start-up) reads the whole trail once, which
+/// also makes it right after a restore into another cluster (other transaction ids).
+#[derive(Debug, Default)]
+pub struct ChainHorizon(AtomicI64);
+
+impl ChainHorizon {
+    fn get(&self) -> i64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn advance(&self, to: i64) {
+        self.0.fetch_max(to, Ordering::AcqRel);
+    }
 }
 
-/// Writes the places and hashes of `chained`, each only if still unchained; how many were.
-/// A record with a digest keeps its salt as it is now (an erasure may have dropped it
-/// since it was read); one from before the digests takes the salt it was chained with.
-async fn write_places(tx: &mut Tx, chained: &[AuditRow]) -> sqlx::Result<usize> {
+/// The records waiting for their place, from the horizon on: those without a link.
+fn waiting(postgres: bool) -> &'static str {
+    if postgres {
+        "FROM audit_events e LEFT JOIN audit_links l ON l.record_id = e.id \
+         WHERE l.record_id IS NULL AND e.xact_id >= $1"
+    } else {
+        "FROM audit_events e LEFT JOIN audit_links l ON l.record_id = e.id \
+         WHERE l.record_id IS NULL AND e.rowid >= $1"
+    }
+}
+
+/// Up to `limit` records waiting for their place from `from` on, oldest first. Planned for
+/// the horizon given (`persistent(false)`: an unnamed statement): a plan cached for any
+/// horizon would read the whole trail.
+async fn pending(tx: &mut Tx, from: i64, limit: i64) -> sqlx::Result<Vec<AuditRow>> {
+    let sql = format!(
+        "SELECT {AUDIT_COLUMNS} {} ORDER BY e.occurred_at, e.id LIMIT $2",
+        waiting(matches!(tx, Tx::Postgres(_)))
+    );
+    on_tx!(tx, |c| sqlx::query_as(&sql)
+        .persistent(false)
+        .bind(from)
+        .bind(limit)
+        .fetch_all(c)
+        .await)
+}
+
+/// Takes the chain's turn (on PostgreSQL, the schema's advisory lock, held to commit: passes
+/// of every instance take turns, and each sees the links of the one before; SQLite's write
+/// lock, taken by `BEGIN IMMEDIATE`, already does it), then says where the horizon may move
+/// once this pass has chained everything waiting: on PostgreSQL the snapshot's `xmin`, taken
+/// before the records are read; on SQLite past the last rowid.
+async fn take_turn(tx: &mut Tx) -> sqlx::Result<i64> {
+    match tx {
+        Tx::Postgres(c) => {
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(hashtextextended('lanerunner.audit_chain.' || current_schema(), 0))",
+            )
+            .execute(&mut **c)
+            .await?;
+            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8")
+                .fetch_one(&mut **c)
+                .await
+        }
+        Tx::Sqlite(c) => {
+            sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) + 1 FROM audit_events")
+                .fetch_one(&mut **c)
+                .await
+        }
+    }
+}
+
+/// Writes the links of `chained` (each record's place and hashes).
+async fn write_links(tx: &mut Tx, chained: &[AuditRow]) -> sqlx::Result<()> {
     let chain = |a: &AuditRow| chain_of(a.org_id.map(|o| o.0));
     match tx {
         // One statement for the whole batch.
@@ -253,71 +311,66 @@ async fn write_places(tx: &mut Tx, chained: &[AuditRow]) -> sqlx::Result<usize> 
             let col =
                 |f: fn(&AuditRow) -> Option<String>| chained.iter().map(f).collect::<Vec<_>>();
             sqlx::query(
-                "UPDATE audit_events SET chain_id = v.chain_id, chain_seq = v.seq, prev_hash = v.prev_hash, hash = v.hash, \
-                 addr_salt = CASE WHEN audit_events.addr_digest IS NULL THEN v.salt ELSE audit_events.addr_salt END, \
-                 addr_digest = COALESCE(audit_events.addr_digest, v.digest) \
-                 FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[]) \
-                 AS v(id, chain_id, seq, prev_hash, hash, salt, digest) \
-                 WHERE audit_events.id = v.id AND audit_events.hash IS NULL"
+                "INSERT INTO audit_links (record_id, chain_id, seq, prev_hash, hash) \
+                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[])",
             )
             .bind(chained.iter().map(|a| a.id.0).collect::<Vec<_>>())
             .bind(chained.iter().map(chain).collect::<Vec<_>>())
             .bind(chained.iter().map(|a| a.chain_seq).collect::<Vec<_>>())
             .bind(col(|a| a.prev_hash.clone()))
             .bind(col(|a| a.hash.clone()))
-            .bind(col(|a| a.addr_salt.clone()))
-            .bind(col(|a| a.addr_digest.clone()))
             .execute(&mut **c)
             .await
-            .map(|r| r.rows_affected() as usize)
+            .map(|_| ())
         }
         // In-process: a statement per record costs no round trip.
         Tx::Sqlite(c) => {
-            let mut placed = 0;
             for a in chained {
-                placed += sqlx::query(
-                    "UPDATE audit_events SET chain_id = $2, chain_seq = $3, prev_hash = $4, hash = $5, \
-                     addr_salt = CASE WHEN addr_digest IS NULL THEN $6 ELSE addr_salt END, \
-                     addr_digest = COALESCE(addr_digest, $7) \
-                     WHERE id = $1 AND hash IS NULL"
+                sqlx::query(
+                    "INSERT INTO audit_links (record_id, chain_id, seq, prev_hash, hash) VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(a.id)
                 .bind(chain(a))
                 .bind(a.chain_seq)
                 .bind(&a.prev_hash)
                 .bind(&a.hash)
-                .bind(&a.addr_salt)
-                .bind(&a.addr_digest)
                 .execute(&mut **c)
-                .await?
-                .rows_affected() as usize;
+                .await?;
             }
-            Ok(placed)
+            Ok(())
         }
     }
 }
 
-/// Chains up to `limit` records awaiting their place, oldest first, in one transaction:
+/// Chains up to `limit` records waiting for their place, oldest first, in one transaction:
 /// each chain takes as many places as it has records (one statement for all chains on
 /// PostgreSQL), the records are hashed in order, each head moves to its last hash, and
-/// every place is written.
-pub async fn chain_pending(db: &Db, limit: i64) -> sqlx::Result<ChainPass> {
-    // Most wakes find nothing (the service wakes the chainer on every commit): a read
-    // says so without a write transaction (SQLite's write lock, a PostgreSQL snapshot).
-    let waiting: Option<i32> = on_db!(db, |c| sqlx::query_scalar(
-        "SELECT 1 FROM audit_events WHERE hash IS NULL LIMIT 1"
-    )
-    .fetch_optional(c)
-    .await)?;
+/// every link is written. When the pass chained everything waiting, `horizon` moves on.
+pub async fn chain_pending(db: &Db, horizon: &ChainHorizon, limit: i64) -> sqlx::Result<ChainPass> {
+    // Most wakes find nothing: a read says so without a write transaction (SQLite's write
+    // lock, PostgreSQL's advisory lock).
+    let from = horizon.get();
+    let probe = format!(
+        "SELECT 1 {} LIMIT 1",
+        waiting(matches!(db, Db::Postgres(_)))
+    );
+    let waiting: Option<i32> = on_db!(db, |c| sqlx::query_scalar(&probe)
+        .persistent(false)
+        .bind(from)
+        .fetch_optional(c)
+        .await)?;
     if waiting.is_none() {
         return Ok(ChainPass::default());
     }
     let mut tx = db.begin().await?;
-    let rows = pending(&mut tx, limit).await?;
+    let next = take_turn(&mut tx).await?;
+    let rows = pending(&mut tx, from, limit).await?;
+    let complete = (rows.len() as i64) < limit;
     let oldest = rows.iter().map(|r| r.occurred_at).min();
     let mut by_chain: BTreeMap<Uuid, Vec<AuditRow>> = BTreeMap::new();
-    for mut r in rows {
-        seal_address(&mut r);
+    for r in rows {
+        // A record written without the address's digest (only by a version from before
+        // the digests) is chained as it is: format v1, its address in the hash.
         by_chain
             .entry(chain_of(r.org_id.map(|o| o.0)))
             .or_default()
@@ -345,15 +398,11 @@ pub async fn chain_pending(db: &Db, limit: i64) -> sqlx::Result<ChainPass> {
         chained.extend(records);
     }
     set_heads(&mut tx, &heads).await?;
-    if chained.is_empty() {
-        return Ok(ChainPass::default());
-    }
-    if write_places(&mut tx, &chained).await? != chained.len() {
-        // Chained by someone else since it was read (the locks make this unexpected):
-        // everything here is rolled back, the heads included, for the next pass.
-        return Ok(ChainPass::default());
-    }
+    write_links(&mut tx, &chained).await?;
     tx.commit().await?;
+    if complete {
+        horizon.advance(next);
+    }
     Ok(ChainPass {
         records: chained.len(),
         oldest,
@@ -464,8 +513,8 @@ pub async fn chain_heads(db: &Db, only: Option<Uuid>) -> sqlx::Result<Vec<ChainH
 pub async fn headless_chains(db: &Db, only: Option<Uuid>) -> sqlx::Result<Vec<Uuid>> {
     on_db!(db, |c| {
         sqlx::query_scalar(
-        "SELECT DISTINCT e.chain_id FROM audit_events e LEFT JOIN audit_chains h ON h.chain_id = e.chain_id \
-         WHERE e.chain_id IS NOT NULL AND h.chain_id IS NULL AND ($1 IS NULL OR e.chain_id = $1)"
+        "SELECT DISTINCT l.chain_id FROM audit_links l LEFT JOIN audit_chains h ON h.chain_id = l.chain_id \
+         WHERE h.chain_id IS NULL AND ($1 IS NULL OR l.chain_id = $1)"
     )
     .bind(only)
     .fetch_all(c)
@@ -482,13 +531,14 @@ pub async fn chain_records(
 ) -> sqlx::Result<Vec<AuditRow>> {
     on_db!(db, |c| {
         sqlx::query_as(&format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE chain_id = $1 AND chain_seq > $2 ORDER BY chain_seq LIMIT $3"
-    ))
-    .bind(chain)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(c)
-    .await
+            "SELECT {AUDIT_COLUMNS} FROM audit_links l JOIN audit_events e ON e.id = l.record_id \
+         WHERE l.chain_id = $1 AND l.seq > $2 ORDER BY l.seq LIMIT $3"
+        ))
+        .bind(chain)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(c)
+        .await
     })
 }
 
@@ -551,8 +601,8 @@ pub async fn list_audit(
 ) -> sqlx::Result<Vec<AuditRow>> {
     on_db!(db, |p| {
         sqlx::query_as(&format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_events \
-         WHERE org_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+            "SELECT {AUDIT_COLUMNS} FROM {AUDIT_FROM} \
+         WHERE e.org_id = $1 AND ($2 IS NULL OR e.id > $2) ORDER BY e.id LIMIT $3"
         ))
         .bind(org)
         .bind(after)
@@ -578,8 +628,8 @@ pub async fn audit_in_period(
         .map(|a| format!("'{}'", a.as_str()))
         .collect();
     let sql = format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE org_id = $1 AND occurred_at >= $2 AND occurred_at < $3 \
-         AND action IN ({}) ORDER BY occurred_at, id",
+        "SELECT {AUDIT_COLUMNS} FROM {AUDIT_FROM} WHERE e.org_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3 \
+         AND e.action IN ({}) ORDER BY e.occurred_at, e.id",
         names.join(", ")
     );
     on_db!(db, |c| sqlx::query_as(&sql)

@@ -78,8 +78,9 @@ pub async fn api_keys_created_by(
 /// The audit records where the person acted or was acted on, oldest first.
 pub async fn audit_of(db: &Db, org: OrgId, user: UserId) -> sqlx::Result<Vec<AuditRow>> {
     let sql = format!(
-        "SELECT {} FROM audit_events WHERE org_id = $1 AND (actor_id = $2 OR target_id = $2) ORDER BY id",
-        super::audit::AUDIT_COLUMNS
+        "SELECT {} FROM {} WHERE e.org_id = $1 AND (e.actor_id = $2 OR e.target_id = $2) ORDER BY e.id",
+        super::audit::AUDIT_COLUMNS,
+        super::audit::AUDIT_FROM
     );
     on_db!(db, |p| sqlx::query_as(&sql)
         .bind(org)
