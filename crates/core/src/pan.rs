@@ -6,6 +6,11 @@
 
 use std::borrow::Cow;
 
+/// Why a text field that holds a card number is refused, where text is refused rather than
+/// masked (what is printed on documents, what a load says).
+pub const REFUSED: &str =
+    "must not contain a card number (LaneRunner never stores one; payments go through the processor)";
+
 /// What a masked card number becomes: its last four digits only.
 pub fn masked_form(last4: &str) -> String {
     format!("[card ••••{last4}]")
@@ -25,6 +30,30 @@ pub fn mask(text: &str) -> Cow<'_, str> {
         at = end;
     }
     out.push_str(&text[at..]);
+    Cow::Owned(out)
+}
+
+/// `text` without the masked card numbers in it ([`masked_form`]): what a reader of the
+/// words (the offer parser) should see, so the last four digits are not taken for a figure.
+pub fn without_masked(text: &str) -> Cow<'_, str> {
+    const OPEN: &str = "[card ••••";
+    if !text.contains(OPEN) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(OPEN) {
+        let after = &rest[at + OPEN.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 4 && after[4..].starts_with(']') {
+            out.push_str(&rest[..at]);
+            rest = &after[5..];
+        } else {
+            out.push_str(&rest[..at + OPEN.len()]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
     Cow::Owned(out)
 }
 
@@ -172,6 +201,23 @@ mod tests {
             assert_eq!(mask(text), text, "{text}");
             assert!(!contains(text));
         }
+    }
+
+    #[test]
+    fn masked_numbers_can_be_read_past() {
+        let masked = mask("2400 all in, card 6011 1111 1111 1117 thanks");
+        assert_eq!(masked, "2400 all in, card [card ••••1117] thanks");
+        assert_eq!(without_masked(&masked), "2400 all in, card  thanks");
+        // Text that only looks like the masked form is kept.
+        for kept in [
+            "[card ••••12]",
+            "[card ••••12345]",
+            "[card ••••abcd]",
+            "no card",
+        ] {
+            assert_eq!(without_masked(kept), kept);
+        }
+        assert_eq!(without_masked("[card ••••1111][card ••••2222]x"), "x");
     }
 
     #[test]

@@ -687,6 +687,12 @@ impl Documents {
         {
             v.add("title", "must be at most 80 characters");
         }
+        // PCI: the name and title are printed on the signed document.
+        for (field, text) in [("name", Some(&name)), ("title", title.as_ref())] {
+            if text.is_some_and(|t| lanerunner_core::pan::contains(t)) {
+                v.add(field, lanerunner_core::pan::REFUSED);
+            }
+        }
         let expected = req.sha256.trim().to_ascii_lowercase();
         if expected.len() != 64 || !expected.bytes().all(|b| b.is_ascii_hexdigit()) {
             v.add(

@@ -63,6 +63,9 @@ impl TemplateInput {
                 .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
             {
                 v.add(name, "must not hold control characters");
+            } else if lanerunner_core::pan::contains(t) {
+                // PCI: printed on every document the organization issues.
+                v.add(name, lanerunner_core::pan::REFUSED);
             }
             *value = Some(t.to_owned());
         }
@@ -106,5 +109,23 @@ mod tests {
         .unwrap_err();
         let fields: Vec<&str> = err.0.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["legal_name", "phone", "email"]);
+    }
+
+    #[test]
+    fn a_card_number_in_any_printed_field_is_refused() {
+        let err = TemplateInput {
+            legal_name: Some("Acme 4111 1111 1111 1111".into()),
+            address: Some("1 Main St\ncard 5500-0000-0000-0004".into()),
+            invoice_terms: Some("Pay by card 378282246310005".into()),
+            // A phone number, an MC number and a reference are not card numbers.
+            phone: Some("+1 214 555 0134".into()),
+            rate_confirmation_terms: Some("MC-938251, ref 1234567890123".into()),
+            ..Default::default()
+        }
+        .clean()
+        .unwrap_err();
+        let fields: Vec<&str> = err.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["legal_name", "address", "invoice_terms"]);
+        assert!(err.0.iter().all(|f| f.message.contains("card number")));
     }
 }

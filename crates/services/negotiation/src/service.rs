@@ -66,7 +66,8 @@ impl Negotiations {
 
     /// A carrier opens a negotiation on a posted load with its first move (an offer, or
     /// Book Now at the posted rate).
-    pub async fn open(&self, caller: &Caller, req: OpenRequest) -> Result<NegotiationView> {
+    pub async fn open(&self, caller: &Caller, mut req: OpenRequest) -> Result<NegotiationView> {
+        req.body = req.body.with_cards_masked();
         if caller.org_kind != OrgKind::Carrier {
             return Err(NegotiationError::NotACarrier);
         }
@@ -167,6 +168,7 @@ impl Negotiations {
         req: MoveRequest,
         seen_version: Option<i64>,
     ) -> Result<NegotiationView> {
+        let req = req.with_cards_masked();
         // Who moves, on what load, and what the move is: read once, so a retry after a
         // lost compare-and-set does not ask a language model again.
         let first = store::negotiation(&self.db, caller.org, id)
@@ -303,7 +305,11 @@ impl Negotiations {
         if let Some(mv) = &req.r#move {
             return Ok(mv.clone());
         }
-        let text = req.text.as_deref().unwrap_or_default();
+        // A card number in the words was masked on arrival; its last four digits are no
+        // figure of the offer.
+        let readable =
+            lanerunner_core::pan::without_masked(req.text.as_deref().unwrap_or_default());
+        let text = readable.as_ref();
         let intent = match parse::parse(text) {
             Intent::Unclear { question } => self
                 .second_reading(text)

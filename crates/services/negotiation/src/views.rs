@@ -22,6 +22,19 @@ pub struct MoveRequest {
     pub text: Option<String>,
 }
 
+impl MoveRequest {
+    /// The request with any card number in its text masked to its last four digits (PCI):
+    /// what is read (by the parser or a language model), stored and sent on.
+    pub fn with_cards_masked(mut self) -> Self {
+        if let Some(text) = &self.text {
+            if let std::borrow::Cow::Owned(masked) = lanerunner_core::pan::mask(text) {
+                self.text = Some(masked);
+            }
+        }
+        self
+    }
+}
+
 /// `POST /v1/negotiations`: a carrier's first move on a posted load.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct OpenRequest {

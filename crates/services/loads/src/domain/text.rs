@@ -114,10 +114,7 @@ impl Text {
         }
         // PCI: a card number is refused wherever text is typed; LaneRunner stores none.
         if self.refuse_cards && lanerunner_core::pan::contains(value) {
-            errs.add(
-                field,
-                "must not contain a card number (LaneRunner never stores one; payments go through the processor)",
-            );
+            errs.add(field, lanerunner_core::pan::REFUSED);
             return false;
         }
         let len = value.trim().chars().count();
