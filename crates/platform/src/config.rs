@@ -750,6 +750,10 @@ pub struct CacheConfig {
     /// With a `rediss://` URL: the PEM CA certificate(s) the servers' certificates must chain
     /// to, besides the Mozilla roots (a private CA). The host name is always checked.
     pub tls_ca_file: Option<PathBuf>,
+    /// With a `rediss://` URL, when the servers ask clients for a certificate
+    /// (`tls-auth-clients yes`): this process's certificate and its key (PEM), both or neither.
+    pub tls_client_cert_file: Option<PathBuf>,
+    pub tls_client_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -883,6 +887,8 @@ impl Default for CacheConfig {
             url: None,
             prefix: "lanerunner:".into(),
             tls_ca_file: None,
+            tls_client_cert_file: None,
+            tls_client_key_file: None,
         }
     }
 }
@@ -1767,7 +1773,7 @@ impl Config {
                 ))
             }
             (_, Some(url)) if crate::cache::is_sentinel_url(url) => {
-                crate::cache::RedisTarget::of(url, None)
+                crate::cache::RedisTarget::of(url, Default::default())
                     .map_err(|e| invalid("cache.url", e.to_string()))?;
             }
             (_, Some(url)) if !(url.starts_with("redis://") || url.starts_with("rediss://")) => {
@@ -1796,17 +1802,41 @@ impl Config {
                 "only with an amqps:// bus.url (TLS)",
             ));
         }
-        if self.cache.tls_ca_file.is_some()
-            && !self
-                .cache
-                .url
-                .as_deref()
-                .is_some_and(|u| u.starts_with("rediss://") || u.starts_with("rediss+sentinel://"))
-        {
+        let cache_tls = self
+            .cache
+            .url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("rediss://") || u.starts_with("rediss+sentinel://"));
+        if self.cache.tls_ca_file.is_some() && !cache_tls {
             return Err(invalid(
                 "cache.tls_ca_file",
                 "only with a rediss:// or rediss+sentinel:// cache.url (TLS)",
             ));
+        }
+        match (
+            &self.cache.tls_client_cert_file,
+            &self.cache.tls_client_key_file,
+        ) {
+            (None, None) => {}
+            (Some(_), Some(_)) if cache_tls => {}
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "cache.tls_client_cert_file",
+                    "only with a rediss:// or rediss+sentinel:// cache.url (TLS)",
+                ))
+            }
+            (Some(_), None) => {
+                return Err(invalid(
+                    "cache.tls_client_key_file",
+                    "is required with cache.tls_client_cert_file",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "cache.tls_client_cert_file",
+                    "is required with cache.tls_client_key_file",
+                ))
+            }
         }
         if self.maps.provider == MapsProvider::Google
             && self

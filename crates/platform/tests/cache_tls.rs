@@ -3,13 +3,16 @@
 //! certificate issued by a test CA for `localhost`. With the CA named in
 //! `cache.tls_ca_file` the configured cache works; a server whose issuer is not trusted, or
 //! that is reached by another name, is refused, and so is plain `redis://` to the TLS port.
+//! A server that asks clients for a certificate (`tls-auth-clients yes`) accepts the
+//! cache's own (`cache.tls_client_cert_file`, `cache.tls_client_key_file`, issued by the
+//! server's CA) and refuses a cache with none or with one from another CA.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use lanerunner_platform::cache::{self, RedisCache, RedisTarget};
+use lanerunner_platform::cache::{self, RedisCache, RedisTarget, TlsFiles};
 use lanerunner_platform::config::{CacheBackend, CacheConfig};
 use lanerunner_platform::testing::skip_engine_test;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
@@ -19,6 +22,9 @@ struct TlsRedis {
     port: u16,
     dir: PathBuf,
     ca: PathBuf,
+    /// A client certificate (and its key) issued by the server's CA.
+    client_cert: PathBuf,
+    client_key: PathBuf,
 }
 
 impl Drop for TlsRedis {
@@ -44,9 +50,21 @@ fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
+/// A certificate for `name` issued by `issuer`, written to `dir`: (certificate, key).
+fn issue(dir: &Path, issuer: &Issuer<'static, KeyPair>, name: &str) -> (PathBuf, PathBuf) {
+    let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
+    params.distinguished_name.push(DnType::CommonName, name);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, issuer).unwrap();
+    (
+        write(dir, &format!("{name}.pem"), &cert.pem()),
+        write(dir, &format!("{name}.key.pem"), &key.serialize_pem()),
+    )
+}
+
 /// Starts `redis-server` (installed with Redis, which the test command requires) with TLS
-/// only.
-async fn start() -> TlsRedis {
+/// only; asking clients for a certificate when `auth_clients`.
+async fn start(auth_clients: bool) -> TlsRedis {
     let dir = std::env::temp_dir().join(format!(
         "lanerunner-redis-tls-{}",
         uuid::Uuid::now_v7().simple()
@@ -61,6 +79,7 @@ async fn start() -> TlsRedis {
     let ca = write(&dir, "ca.pem", &ca_pem);
     let cert_file = write(&dir, "cert.pem", &cert.pem());
     let key_file = write(&dir, "key.pem", &key.serialize_pem());
+    let (client_cert, client_key) = issue(&dir, &issuer, "lanerunner-client");
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -83,7 +102,7 @@ async fn start() -> TlsRedis {
         .arg(&ca)
         .args([
             "--tls-auth-clients",
-            "no",
+            if auth_clients { "yes" } else { "no" },
             "--save",
             "",
             "--appendonly",
@@ -100,6 +119,8 @@ async fn start() -> TlsRedis {
         port,
         dir,
         ca,
+        client_cert,
+        client_key,
     };
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -118,7 +139,7 @@ async fn the_cache_talks_to_redis_over_verified_tls() {
     if skip_engine_test("Redis (redis-server with TLS)") {
         return;
     }
-    let server = start().await;
+    let server = start(false).await;
     let url = format!("rediss://localhost:{}", server.port);
 
     // The configured cache, as `serve` builds it: set, read, count.
@@ -127,6 +148,7 @@ async fn the_cache_talks_to_redis_over_verified_tls() {
         url: Some(url.clone()),
         prefix: "tls-test:".into(),
         tls_ca_file: Some(server.ca.clone()),
+        ..Default::default()
     };
     let cache = cache::from_config(&config)
         .await
@@ -147,14 +169,18 @@ async fn the_cache_talks_to_redis_over_verified_tls() {
     std::fs::create_dir_all(&dir).unwrap();
     let other_ca = write(&dir, "other-ca.pem", &ca("another CA").1);
     let refusals = [
-        RedisTarget::of(&url, Some(&other_ca)).unwrap(),
+        RedisTarget::of(&url, TlsFiles::ca(&other_ca)).unwrap(),
         RedisTarget::of(
             &format!("rediss://127.0.0.1:{}", server.port),
-            Some(&server.ca),
+            TlsFiles::ca(&server.ca),
         )
         .unwrap(),
-        RedisTarget::of(&url, None).unwrap(),
-        RedisTarget::of(&format!("redis://localhost:{}", server.port), None).unwrap(),
+        RedisTarget::of(&url, TlsFiles::default()).unwrap(),
+        RedisTarget::of(
+            &format!("redis://localhost:{}", server.port),
+            TlsFiles::default(),
+        )
+        .unwrap(),
     ];
     for (n, client) in refusals.into_iter().enumerate() {
         let connected = tokio::time::timeout(
@@ -169,6 +195,83 @@ async fn the_cache_talks_to_redis_over_verified_tls() {
         );
     }
     // A CA file that cannot be read is named.
-    let err = RedisTarget::of(&url, Some(&dir.join("missing.pem"))).unwrap_err();
+    let err = RedisTarget::of(&url, TlsFiles::ca(&dir.join("missing.pem"))).unwrap_err();
     assert!(err.to_string().contains("missing.pem"), "{err}");
+}
+
+#[tokio::test]
+async fn a_server_that_asks_for_a_client_certificate_gets_the_caches_own() {
+    if skip_engine_test("Redis (redis-server with TLS)") {
+        return;
+    }
+    let server = start(true).await;
+    let config = CacheConfig {
+        backend: CacheBackend::Redis,
+        url: Some(format!("rediss://localhost:{}", server.port)),
+        prefix: "mtls-test:".into(),
+        tls_ca_file: Some(server.ca.clone()),
+        tls_client_cert_file: Some(server.client_cert.clone()),
+        tls_client_key_file: Some(server.client_key.clone()),
+    };
+    config_checks(&config);
+    let cache = cache::from_config(&config)
+        .await
+        .expect("the cache proves who it is");
+    cache
+        .set("k", b"mutual", Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.get("k").await.unwrap().as_deref(),
+        Some(&b"mutual"[..])
+    );
+    assert!(
+        lanerunner_platform::fanout::from_config(&config)
+            .await
+            .is_ok(),
+        "the fan-out presents it too"
+    );
+
+    // Refused: no client certificate; one issued by another CA.
+    let dir = server.dir.join("stranger");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (stranger_cert, stranger_key) = issue(&dir, &ca("a stranger's CA").0, "stranger");
+    let without = CacheConfig {
+        tls_client_cert_file: None,
+        tls_client_key_file: None,
+        ..config.clone()
+    };
+    let stranger = CacheConfig {
+        tls_client_cert_file: Some(stranger_cert),
+        tls_client_key_file: Some(stranger_key),
+        ..config.clone()
+    };
+    for (case, refused) in [("no certificate", without), ("another CA's", stranger)] {
+        let connected = tokio::time::timeout(Duration::from_secs(6), async {
+            let cache = cache::from_config(&refused).await?;
+            // A TLS 1.3 server may refuse the certificate only after the handshake: the
+            // first command shows it.
+            cache.ping().await
+        })
+        .await;
+        assert!(
+            !matches!(connected, Ok(Ok(()))),
+            "{case}: a client the server must refuse was accepted"
+        );
+    }
+}
+
+/// The configuration check: both files or neither, and only with TLS.
+fn config_checks(good: &CacheConfig) {
+    let mut c = lanerunner_platform::Config::default();
+    c.cache = good.clone();
+    c.validate().unwrap();
+    c.cache.tls_client_key_file = None;
+    let err = c.validate().unwrap_err().to_string();
+    assert!(err.contains("cache.tls_client_key_file"), "{err}");
+    c.cache = good.clone();
+    c.cache.url = Some("redis://localhost:6379".into());
+    c.cache.tls_ca_file = None;
+    let err = c.validate().unwrap_err().to_string();
+    assert!(err.contains("cache.tls_client_cert_file"), "{err}");
 }

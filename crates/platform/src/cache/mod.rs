@@ -15,7 +15,7 @@ use async_trait::async_trait;
 pub use self::memory::InMemoryCache;
 pub use self::redis::RedisCache;
 pub use self::redis_conn::RedisConn;
-pub use self::redis_target::{is_sentinel_url, RedisTarget, SentinelUrlError};
+pub use self::redis_target::{is_sentinel_url, RedisTarget, SentinelUrlError, TlsFiles};
 
 /// The cache `config` selects, connected.
 pub async fn from_config(
@@ -29,7 +29,7 @@ pub async fn from_config(
                 .url
                 .as_deref()
                 .ok_or_else(|| CacheError("cache.url is not set".into()))?;
-            let target = RedisTarget::of(url, config.tls_ca_file.as_deref())
+            let target = RedisTarget::of(url, TlsFiles::of(config))
                 .map_err(|e| CacheError(format!("{e:#}")))?;
             std::sync::Arc::new(RedisCache::connect_with(target, &config.prefix).await?)
         }

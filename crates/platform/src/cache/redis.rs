@@ -54,7 +54,11 @@ impl RedisCache {
     /// Connects to `url` (`redis://[:password@]host[:port][/db]`, or a Sentinel URL:
     /// [`RedisTarget`]); every key gets `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, CacheError> {
-        Self::connect_with(RedisTarget::of(url, None).map_err(err)?, prefix).await
+        Self::connect_with(
+            RedisTarget::of(url, Default::default()).map_err(err)?,
+            prefix,
+        )
+        .await
     }
 
     /// Connects to `target` (a [`::redis::Client`] for one server, e.g. TLS with a private

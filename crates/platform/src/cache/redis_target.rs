@@ -54,6 +54,59 @@ impl From<Client> for RedisTarget {
     }
 }
 
+/// The files TLS to Redis uses besides the URL: a private CA (`cache.tls_ca_file`), and the
+/// client's certificate and key when the servers ask for one (`tls-auth-clients yes`;
+/// `cache.tls_client_cert_file`, `cache.tls_client_key_file`). PEM, all of them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TlsFiles<'a> {
+    pub ca: Option<&'a Path>,
+    pub client_cert: Option<&'a Path>,
+    pub client_key: Option<&'a Path>,
+}
+
+impl<'a> TlsFiles<'a> {
+    pub fn of(config: &'a crate::config::CacheConfig) -> Self {
+        TlsFiles {
+            ca: config.tls_ca_file.as_deref(),
+            client_cert: config.tls_client_cert_file.as_deref(),
+            client_key: config.tls_client_key_file.as_deref(),
+        }
+    }
+
+    /// Only a private CA.
+    pub fn ca(ca: &'a Path) -> Self {
+        TlsFiles {
+            ca: Some(ca),
+            ..Default::default()
+        }
+    }
+
+    /// What the files hold, read; none when no file is named.
+    fn certificates(&self) -> anyhow::Result<Option<redis::TlsCertificates>> {
+        let read = |path: &Path, setting: &str| {
+            std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("reading cache.{setting} {}: {e}", path.display()))
+        };
+        let root_cert = self.ca.map(|p| read(p, "tls_ca_file")).transpose()?;
+        let client_tls = match (self.client_cert, self.client_key) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(redis::ClientTlsConfig {
+                client_cert: read(cert, "tls_client_cert_file")?,
+                client_key: read(key, "tls_client_key_file")?,
+            }),
+            _ => anyhow::bail!(
+                "cache.tls_client_cert_file and cache.tls_client_key_file go together"
+            ),
+        };
+        Ok(
+            (root_cert.is_some() || client_tls.is_some()).then_some(redis::TlsCertificates {
+                client_tls,
+                root_cert,
+            }),
+        )
+    }
+}
+
 pub struct Sentinels {
     /// In the URL's order: the order they are asked.
     pub hosts: Vec<Host>,
@@ -64,8 +117,8 @@ pub struct Sentinels {
     /// The password on the Sentinels, if any.
     sentinel_password: Option<String>,
     tls: bool,
-    /// A PEM file of the CA that signed the servers' and Sentinels' certificates.
-    root_cert: Option<Vec<u8>>,
+    /// The private CA and the client certificate, for the servers and Sentinels alike.
+    certificates: Option<redis::TlsCertificates>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -83,21 +136,16 @@ pub enum SentinelUrlError {
 }
 
 impl RedisTarget {
-    /// The target of `url`: a Sentinel URL, or a server URL as the `redis` crate reads it.
-    /// With `ca_file` (a PEM file), TLS trusts that CA.
-    pub fn of(url: &str, ca_file: Option<&Path>) -> anyhow::Result<Self> {
-        let root_cert = match ca_file {
-            None => None,
-            Some(path) => Some(std::fs::read(path).map_err(|e| {
-                anyhow::anyhow!("reading cache.tls_ca_file {}: {e}", path.display())
-            })?),
-        };
+    /// The target of `url`: a Sentinel URL, or a server URL as the `redis` crate reads it;
+    /// TLS with the `tls` files when it names any.
+    pub fn of(url: &str, tls: TlsFiles<'_>) -> anyhow::Result<Self> {
+        let certificates = tls.certificates()?;
         if is_sentinel_url(url) {
-            return Ok(RedisTarget::Sentinel(Sentinels::parse(url, root_cert)?));
+            return Ok(RedisTarget::Sentinel(Sentinels::parse(url, certificates)?));
         }
-        let client = match root_cert {
+        let client = match certificates {
             None => Client::open(url)?,
-            Some(root_cert) => Client::build_with_tls(url, certificates(root_cert))?,
+            Some(certificates) => Client::build_with_tls(url, certificates)?,
         };
         Ok(RedisTarget::Server(client))
     }
@@ -122,13 +170,6 @@ pub fn is_sentinel_url(url: &str) -> bool {
     url.starts_with("redis+sentinel://") || url.starts_with("rediss+sentinel://")
 }
 
-fn certificates(root_cert: Vec<u8>) -> redis::TlsCertificates {
-    redis::TlsCertificates {
-        client_tls: None,
-        root_cert: Some(root_cert),
-    }
-}
-
 fn percent_decoded(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()
@@ -136,7 +177,10 @@ fn percent_decoded(s: &str) -> String {
 }
 
 impl Sentinels {
-    fn parse(url: &str, root_cert: Option<Vec<u8>>) -> Result<Self, SentinelUrlError> {
+    fn parse(
+        url: &str,
+        certificates: Option<redis::TlsCertificates>,
+    ) -> Result<Self, SentinelUrlError> {
         let (tls, rest) = match url.strip_prefix("rediss+sentinel://") {
             Some(rest) => (true, rest),
             None => (false, url.strip_prefix("redis+sentinel://").unwrap_or(url)),
@@ -204,7 +248,7 @@ impl Sentinels {
             },
             sentinel_password,
             tls,
-            root_cert,
+            certificates,
         })
     }
 
@@ -220,9 +264,9 @@ impl Sentinels {
             ConnectionAddr::Tcp(host.to_string(), port)
         };
         let info = ConnectionInfo { addr, redis };
-        match &self.root_cert {
+        match &self.certificates {
             None => Client::open(info),
-            Some(root_cert) => Client::build_with_tls(info, certificates(root_cert.clone())),
+            Some(certificates) => Client::build_with_tls(info, certificates.clone()),
         }
     }
 
@@ -374,12 +418,16 @@ mod tests {
 
     #[test]
     fn a_server_url_is_one_server_and_a_sentinel_url_follows() {
-        assert!(!RedisTarget::of("redis://127.0.0.1:6379/0", None)
-            .unwrap()
-            .follows_failovers());
-        assert!(RedisTarget::of("redis+sentinel://127.0.0.1/main", None)
-            .unwrap()
-            .follows_failovers());
-        assert!(RedisTarget::of("redis+sentinel://127.0.0.1", None).is_err());
+        assert!(
+            !RedisTarget::of("redis://127.0.0.1:6379/0", TlsFiles::default())
+                .unwrap()
+                .follows_failovers()
+        );
+        assert!(
+            RedisTarget::of("redis+sentinel://127.0.0.1/main", TlsFiles::default())
+                .unwrap()
+                .follows_failovers()
+        );
+        assert!(RedisTarget::of("redis+sentinel://127.0.0.1", TlsFiles::default()).is_err());
     }
 }

@@ -47,7 +47,7 @@ pub trait Fanout: Send + Sync + 'static {
 pub async fn from_config(cache: &CacheConfig) -> anyhow::Result<Arc<dyn Fanout>> {
     Ok(match (&cache.backend, &cache.url) {
         (CacheBackend::Redis, Some(url)) => {
-            let target = crate::cache::RedisTarget::of(url, cache.tls_ca_file.as_deref())?;
+            let target = crate::cache::RedisTarget::of(url, crate::cache::TlsFiles::of(cache))?;
             Arc::new(RedisFanout::connect_with(target, &cache.prefix).await?)
         }
         _ => Arc::new(InMemoryFanout::default()),

@@ -23,7 +23,7 @@ pub struct RedisFanout {
 
 impl RedisFanout {
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        Self::connect_with(RedisTarget::of(url, None)?, prefix).await
+        Self::connect_with(RedisTarget::of(url, Default::default())?, prefix).await
     }
 
     /// With `target` (a [`redis::Client`] for one server, e.g. TLS with a private CA; or a
