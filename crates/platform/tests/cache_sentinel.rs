@@ -181,20 +181,7 @@ async fn start() -> Group {
         servers: vec![master, replica],
         sentinel,
     };
-    eventually(
-        "the replica is in sync",
-        Duration::from_secs(20),
-        || async {
-            let mut c = client(p2).await;
-            let info: String = redis::cmd("INFO")
-                .arg("replication")
-                .query_async(&mut c)
-                .await
-                .unwrap();
-            info.contains("master_link_status:up")
-        },
-    )
-    .await;
+    in_sync(p2).await;
     eventually(
         "the Sentinel knows the replica",
         Duration::from_secs(20),
@@ -211,6 +198,24 @@ async fn start() -> Group {
     )
     .await;
     group
+}
+
+/// Waits until the replica on `port` is connected to its master and in sync.
+async fn in_sync(port: u16) {
+    eventually(
+        "the replica is in sync",
+        Duration::from_secs(30),
+        || async {
+            let mut c = client(port).await;
+            let info: String = redis::cmd("INFO")
+                .arg("replication")
+                .query_async(&mut c)
+                .await
+                .unwrap();
+            info.contains("master_link_status:up")
+        },
+    )
+    .await;
 }
 
 /// Waits until the replica has every write the master acknowledged.
@@ -350,20 +355,7 @@ async fn the_cache_follows_the_master_through_sentinel_failovers() {
         || async { role(p1).await == "slave" },
     )
     .await;
-    eventually(
-        "the rejoined replica is in sync",
-        Duration::from_secs(30),
-        || async {
-            let mut c = client(p1).await;
-            let info: String = redis::cmd("INFO")
-                .arg("replication")
-                .query_async(&mut c)
-                .await
-                .unwrap();
-            info.contains("master_link_status:up")
-        },
-    )
-    .await;
+    in_sync(p1).await;
     replicated(p2).await;
 
     // A failover with the master up: it is demoted, its clients are cut, and the cache,
