@@ -87,9 +87,25 @@ from_row!(AuditRow, |row| {
     })
 });
 
+/// A record's own columns, as `e`.
+macro_rules! record_columns {
+    () => {
+        "e.id, e.org_id, e.actor_id, e.action, e.outcome, e.target_id, e.client_addr, e.addr_salt, e.addr_digest, e.detail, e.occurred_at"
+    };
+}
+
 /// A record and its link (its place on its chain and its hashes; none while it waits), as
 /// read `FROM` [`AUDIT_FROM`].
-pub(super) const AUDIT_COLUMNS: &str = "e.id, e.org_id, e.actor_id, e.action, e.outcome, e.target_id, e.client_addr, e.addr_salt, e.addr_digest, e.detail, e.occurred_at, l.seq AS chain_seq, l.prev_hash, l.hash";
+pub(super) const AUDIT_COLUMNS: &str = concat!(
+    record_columns!(),
+    ", l.seq AS chain_seq, l.prev_hash, l.hash"
+);
+
+/// A record waiting for its link: its own columns, the link's empty.
+const WAITING_COLUMNS: &str = concat!(
+    record_columns!(),
+    ", CAST(NULL AS BIGINT) AS chain_seq, CAST(NULL AS TEXT) AS prev_hash, CAST(NULL AS TEXT) AS hash"
+);
 
 /// The records with their links. A record is written once, by the audited action; its link
 /// is written once, by the chainer, in a table of its own (`audit_links`): chaining adds a
@@ -250,14 +266,17 @@ impl ChainHorizon {
     }
 }
 
-/// The records waiting for their place, from the horizon on: those without a link.
+/// The records waiting for their place, from the horizon on: those without a link. The
+/// link is looked up record by record (a scalar subquery, which PostgreSQL never turns
+/// into a join): as an anti-join the planner, misjudging how few records lie past the
+/// horizon, hashes the whole links table on every pass.
 fn waiting(postgres: bool) -> &'static str {
     if postgres {
-        "FROM audit_events e LEFT JOIN audit_links l ON l.record_id = e.id \
-         WHERE l.record_id IS NULL AND e.xact_id >= $1"
+        "FROM audit_events e WHERE e.xact_id >= $1 \
+         AND (SELECT l.record_id FROM audit_links l WHERE l.record_id = e.id) IS NULL"
     } else {
-        "FROM audit_events e LEFT JOIN audit_links l ON l.record_id = e.id \
-         WHERE l.record_id IS NULL AND e.rowid >= $1"
+        "FROM audit_events e WHERE e.rowid >= $1 \
+         AND (SELECT l.record_id FROM audit_links l WHERE l.record_id = e.id) IS NULL"
     }
 }
 
@@ -266,7 +285,7 @@ fn waiting(postgres: bool) -> &'static str {
 /// horizon would read the whole trail.
 async fn pending(tx: &mut Tx, from: i64, limit: i64) -> sqlx::Result<Vec<AuditRow>> {
     let sql = format!(
-        "SELECT {AUDIT_COLUMNS} {} ORDER BY e.occurred_at, e.id LIMIT $2",
+        "SELECT {WAITING_COLUMNS} {} ORDER BY e.occurred_at, e.id LIMIT $2",
         waiting(matches!(tx, Tx::Postgres(_)))
     );
     on_tx!(tx, |c| sqlx::query_as(&sql)
@@ -290,6 +309,9 @@ async fn take_turn(tx: &mut Tx) -> sqlx::Result<i64> {
             )
             .execute(&mut **c)
             .await?;
+            // A pass reads a few thousand rows at most: compiling its plan (JIT, which the
+            // planner's estimate of the links looked up can trigger) costs more than it saves.
+            sqlx::query("SET LOCAL jit = off").execute(&mut **c).await?;
             sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8")
                 .fetch_one(&mut **c)
                 .await
