@@ -171,10 +171,10 @@ pub(crate) const CHAIN_EVERY: Duration = Duration::from_secs(1);
 
 /// How long the chainer lets records gather after a wake: a pass costs about the same for
 /// a few records as for hundreds (a transaction, a statement per step), so under load
-/// fewer, larger passes take less from the appends (a quarter of a second: about 4 % of
-/// their throughput instead of 20 % with a pass every 30 ms; `docs/benchmarks.md`). A
-/// record is chained within about this long; verification and anchoring chain what
-/// waits first.
+/// fewer, larger passes take less from the appends (`bench/audit-chain`: 4 passes a second
+/// took a few per cent of their throughput where 30 took about a fifth;
+/// `docs/benchmarks.md`). A record is chained within about this long; verification and
+/// anchoring chain what waits first.
 pub const CHAIN_GATHER: Duration = Duration::from_millis(250);
 
 /// Records chained in one transaction, at most.
