@@ -166,6 +166,9 @@ pub fn render(reports: &[(&'static str, KeyReport)]) -> String {
         if !clear.is_empty() {
             out.push_str(&format!("{service}\tclear\t\t\t\t{}\n", clear.join(" ")));
         }
+        if let Some(kek) = &report.index_key_kek {
+            out.push_str(&format!("{service}\tindex\tkept\t{kek}\n"));
+        }
     }
     out
 }

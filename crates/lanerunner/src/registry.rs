@@ -362,7 +362,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_notifications::SERVICE,
         migrations: lanerunner_notifications::migrations,
-        sealed: &[],
+        sealed: lanerunner_notifications::SEALED_FIELDS,
         // `notifications.*`, `twilio.*` (texts; a spool without an account), `public_url`
         // for links and the provider's callbacks, and the negotiation service when it runs
         // in this process (taking an offer by text; without it the reply says to use the

@@ -154,7 +154,7 @@ both_backends! {
         // A rotation (as `lanerunner keys rotate-fields` makes it): the running instance
         // seals new writes under version 2 within its refresh.
         let rotated = lanerunner::keys::rotate(&app.config).await.unwrap();
-        assert_eq!(rotated, vec![("identity", 2)]);
+        assert_eq!(rotated, vec![("identity", 2), ("notifications", 2)]);
         let mut n = 0;
         eventually("new secrets are sealed under the new key", || {
             n += 1;
@@ -429,4 +429,91 @@ async fn the_sealing_benchmark_rotates_online_without_a_failed_request() {
         report.contains("**0 failed**") && report.contains("retired"),
         "{report}"
     );
+}
+
+fn local_kek(current: u32, versions: &[u32]) -> Arc<dyn KeyWrapper> {
+    let keys = versions.iter().map(|v| (*v, vec![*v as u8; 32])).collect();
+    Arc::new(LocalKek(Arc::new(FixedKeys(Arc::new(
+        Keyring::new(current, keys).unwrap(),
+    )))))
+}
+
+/// A blind index (how a sealed phone number is found by equality): keyed (not a plain hash
+/// of the number), one per use, made once per store even by instances starting at the same
+/// instant, the same for every instance and after a restart, kept through a rotation of the
+/// key-encryption key (rewrapped by the sweep, the old KEK version then dropped), and
+/// refused — never made anew — under a KEK that did not wrap it.
+#[tokio::test]
+async fn a_blind_index_is_keyed_made_once_and_kept_through_a_kek_rotation() {
+    let dir = std::env::temp_dir().join(format!("lanerunner-bi-{}", Uuid::new_v4()));
+    let mut config = lanerunner::testing::test_config(dir.clone());
+    config.data_dir = dir.clone();
+    let db = lanerunner_platform::db::connect(&config, "blind_index_test")
+        .await
+        .unwrap();
+    db.migrate(&lanerunner_platform::db::Migrations::platform())
+        .await
+        .unwrap();
+    let number = "+14155550142";
+
+    // Two instances' first use at the same instant: one key, the same index.
+    let v1 = local_kek(1, &[1]);
+    let (a, b) = (
+        FieldSealer::lazy(db.clone(), v1.clone(), Duration::from_secs(60)),
+        FieldSealer::lazy(db.clone(), v1.clone(), Duration::from_secs(60)),
+    );
+    let (ia, ib) = tokio::join!(a.blind_index("p", number), b.blind_index("p", number));
+    let index = ia.unwrap();
+    assert_eq!(index, ib.unwrap());
+    assert!(index.starts_with("bi1."), "{index}");
+    let keys: i64 = on_db!(&db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM index_keys"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert_eq!(keys, 1);
+    // Keyed and bound to its use: not SHA-256 of the number, another use another index,
+    // another number another index.
+    use sha2::Digest as _;
+    let plain = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        sha2::Sha256::digest(number.as_bytes()),
+    );
+    assert!(!index.contains(&plain));
+    assert_ne!(index, a.blind_index("q", number).await.unwrap());
+    assert_ne!(index, a.blind_index("p", "+14155550143").await.unwrap());
+    // A restart reads the same key.
+    let restarted = FieldSealer::lazy(db.clone(), v1.clone(), Duration::from_secs(60));
+    assert_eq!(restarted.blind_index("p", number).await.unwrap(), index);
+
+    // The KEK moves to version 2: the sweep rewraps the index key (the store's first data
+    // key is made now, under version 2), and an instance holding version 2 alone makes the
+    // same index.
+    let both = FieldSealer::connect(db.clone(), local_kek(2, &[1, 2]), Duration::from_secs(60))
+        .await
+        .unwrap();
+    let swept = both
+        .sweep(&[], 100, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(swept.rewrapped, 1, "the index key: {swept:?}");
+    let report = both.report(&[]).await.unwrap();
+    assert_eq!(report.index_key_kek.as_deref(), Some("local:2"));
+    let only_v2 = FieldSealer::lazy(db.clone(), local_kek(2, &[2]), Duration::from_secs(60));
+    assert_eq!(only_v2.blind_index("p", number).await.unwrap(), index);
+
+    // A KEK that did not wrap it: refused with the reason, and no second key is made.
+    let stranger = FieldSealer::lazy(db.clone(), local_kek(7, &[7]), Duration::from_secs(60));
+    let err = stranger.blind_index("p", number).await.unwrap_err();
+    assert!(matches!(err, SealError::Kek(_)), "{err}");
+    let keys: i64 = on_db!(&db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM index_keys"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert_eq!(keys, 1);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -950,7 +950,7 @@ async fn texts_received_past_their_retention_are_emptied(backend: Backend) {
     assert_eq!(n.purge_inbound_texts(cutoff).await.unwrap(), 0);
     let rows: Vec<(String, String, String, String)> = lanerunner_platform::on_db!(&db, |p| {
         sqlx::query_as(
-            "SELECT message_sid, phone, body, outcome FROM nt_inbound ORDER BY message_sid",
+            "SELECT message_sid, phone_index, body, outcome FROM nt_inbound ORDER BY message_sid",
         )
         .fetch_all(p)
         .await
@@ -960,11 +960,8 @@ async fn texts_received_past_their_retention_are_emptied(backend: Backend) {
     let (old, new) = (&rows[0], &rows[1]);
     assert_eq!((old.1.as_str(), old.2.as_str()), ("", ""), "{old:?}");
     assert_eq!(old.3, new.3, "the outcome stays");
-    assert_eq!(
-        (new.1.as_str(), new.2.as_str()),
-        (CARRIER_PHONE, "HELP"),
-        "{new:?}"
-    );
+    assert!(new.1.starts_with("bi1."), "kept by its index: {new:?}");
+    assert_eq!(new.2, "HELP", "{new:?}");
     // The provider retrying the old text: still recognised, nothing recorded again.
     let (status, _) = reply(&twilio, &app, old_sid, "HELP").await;
     assert_eq!(status, 200);
@@ -979,4 +976,219 @@ async fn texts_received_past_their_retention_are_emptied(backend: Backend) {
 on_both!(
     texts_received_past_their_retention,
     texts_received_past_their_retention_are_emptied
+);
+
+/// Every column of the tables that hold phone numbers, as text.
+async fn phone_columns(db: &lanerunner_platform::Db) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (table, columns) in [
+        (
+            "nt_settings",
+            "user_id, phone, phone_index, pending_phone, pending_phone_index",
+        ),
+        (
+            "nt_sms_consent",
+            "phone_index, keyword, keyword, keyword, keyword",
+        ),
+        (
+            "nt_inbound",
+            "message_sid, phone_index, body, outcome, outcome",
+        ),
+        ("nt_reply_codes", "phone_index, code, code, code, code"),
+    ] {
+        let sql = format!("SELECT {columns} FROM {table}");
+        type Row = (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = if table == "nt_settings" {
+            let rows: Vec<(
+                uuid::Uuid,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            )> = lanerunner_platform::on_db!(db, |p| sqlx::query_as(&sql).fetch_all(p).await)
+                .unwrap();
+            rows.into_iter()
+                .map(|(u, a, b, c, d)| (u.to_string(), a, b, c, d))
+                .collect()
+        } else {
+            lanerunner_platform::on_db!(db, |p| sqlx::query_as(&sql).fetch_all(p).await).unwrap()
+        };
+        for r in rows {
+            for v in [Some(r.0), r.1, r.2, r.3, r.4].into_iter().flatten() {
+                out.push((table.to_string(), v));
+            }
+        }
+    }
+    out
+}
+
+/// Phone numbers at rest: a verified number is sealed, and the number a text comes from is
+/// matched through its blind index — its STOP honoured, its reply code taken — without any
+/// table holding it readable. Numbers a previous version stored readable are sealed and
+/// indexed, and go on working (the later of two consents kept).
+async fn numbers_are_sealed_at_rest_and_matched_by_their_index(backend: Backend) {
+    let (app, twilio) = spawn(backend).await;
+    let broker = app.signup("broker@example.com", "broker").await;
+    let carrier = app.signup("dispatch@carrier.example", "carrier").await;
+    let other = app.signup("other@carrier.example", "carrier").await;
+    verify_phone(&app, &twilio, &carrier, CARRIER_PHONE).await;
+
+    // An offer texted with a reply code, then taken by replying from the number.
+    let load =
+        lanerunner::testing::posted(&app, &broker, &dallas_atlanta_load("P1", 250_000)).await;
+    let negotiation = open(&app, &carrier, &load, 260_000).await;
+    offer(&app, &broker, &negotiation, 240_000).await;
+    let (code, _) = texted_code(&twilio, CARRIER_PHONE, 0).await;
+    let (_, help) = reply(&twilio, &app, "SM20000000000000000000000000000001", "HELP").await;
+    assert!(help.contains("Reply STOP"), "{help}");
+
+    let db = app.app().db("notifications").unwrap();
+    let digits = "4155550100";
+    let stored = phone_columns(&db).await;
+    let readable: Vec<_> = stored.iter().filter(|(_, v)| v.contains(digits)).collect();
+    assert!(
+        readable.is_empty(),
+        "a number readable at rest: {readable:?}"
+    );
+    let indexes: std::collections::HashSet<&str> = stored
+        .iter()
+        .filter(|(_, v)| v.starts_with("bi1."))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(
+        indexes.len(),
+        1,
+        "one number, one index everywhere: {stored:?}"
+    );
+    assert!(
+        stored
+            .iter()
+            .any(|(t, v)| t == "nt_settings" && v.starts_with("lre1.")),
+        "{stored:?}"
+    );
+    assert!(stored
+        .iter()
+        .any(|(t, v)| t == "nt_reply_codes" && v.starts_with("bi1.")));
+    assert!(stored
+        .iter()
+        .any(|(t, v)| t == "nt_inbound" && v.starts_with("bi1.")));
+
+    // The member sees their number; the code texted to it takes the offer.
+    let p = json_of(
+        app.get("/v1/notifications/preferences", Some(&carrier.access))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(p["phone"], CARRIER_PHONE);
+    let (_, taken) = reply(
+        &twilio,
+        &app,
+        "SM20000000000000000000000000000002",
+        &format!("YES {code}"),
+    )
+    .await;
+    assert!(taken.contains("booked at $2,400.00"), "{taken}");
+
+    // STOP from the number: honoured for the member.
+    let (_, stop) = reply(&twilio, &app, "SM20000000000000000000000000000003", "STOP").await;
+    assert!(stop.ends_with("<Response></Response>"), "{stop}");
+    let p = json_of(
+        app.get("/v1/notifications/preferences", Some(&carrier.access))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(p["sms_opted_out"], true);
+
+    // What a previous version stored readable: another member's verified number and its
+    // STOP, and an older START of the carrier's number (the newer STOP must win).
+    let legacy = "+14155550111";
+    let other_id = uuid::Uuid::parse_str(&other.user_id).unwrap();
+    let org = uuid::Uuid::parse_str(&other.org_id).unwrap();
+    let now = chrono::Utc::now();
+    lanerunner_platform::on_db!(&db, |p| {
+        sqlx::query(
+            "INSERT INTO nt_settings (user_id, org_id, time_zone, digest_minutes, phone, phone_verified_at, updated_at) \
+             VALUES ($1, $2, 'America/Chicago', 60, $3, $4, $4)",
+        )
+        .bind(other_id)
+        .bind(org)
+        .bind(legacy)
+        .bind(now)
+        .execute(p)
+        .await
+        .unwrap();
+        for (number, out, keyword, at) in [
+            (legacy, true, "STOP", now),
+            (
+                CARRIER_PHONE,
+                false,
+                "START",
+                now - chrono::Duration::days(1),
+            ),
+        ] {
+            sqlx::query(
+                "INSERT INTO nt_sms_consent (phone_index, opted_out, keyword, changed_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(number)
+            .bind(out)
+            .bind(keyword)
+            .bind(at)
+            .execute(p)
+            .await
+            .unwrap();
+        }
+    });
+    let notifications = app
+        .app()
+        .typed::<lanerunner_notifications::NotificationsService>()
+        .expect("notifications run");
+    assert_eq!(
+        notifications
+            .notifications()
+            .seal_stored_numbers()
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        notifications
+            .notifications()
+            .seal_stored_numbers()
+            .await
+            .unwrap(),
+        0
+    );
+    let stored = phone_columns(&db).await;
+    let readable: Vec<_> = stored
+        .iter()
+        .filter(|(_, v)| v.contains(digits) || v.contains("4155550111"))
+        .collect();
+    assert!(readable.is_empty(), "still readable: {readable:?}");
+    let consents = stored
+        .iter()
+        .filter(|(t, v)| t == "nt_sms_consent" && v.starts_with("bi1."))
+        .count();
+    assert_eq!(consents, 2, "one consent per number: {stored:?}");
+    for (who, number) in [(&other, legacy), (&carrier, CARRIER_PHONE)] {
+        let p = json_of(
+            app.get("/v1/notifications/preferences", Some(&who.access))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(p["phone"], number);
+        assert_eq!(p["sms_opted_out"], true, "{number}'s STOP kept");
+    }
+}
+on_both!(
+    numbers_at_rest,
+    numbers_are_sealed_at_rest_and_matched_by_their_index
 );

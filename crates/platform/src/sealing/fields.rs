@@ -80,7 +80,14 @@ pub struct FieldSealer {
     db: Db,
     kek: Arc<dyn KeyWrapper>,
     keys: RwLock<Keys>,
+    /// The store's blind-index key, unwrapped once (it never changes).
+    index_key: tokio::sync::OnceCell<Arc<DataKey>>,
 }
+
+/// The name of a store's one blind-index key in `index_keys`.
+const INDEX_KEY: &str = "blind-index";
+/// What every blind index starts with (so a value that is one is told from one that is not).
+pub const BLIND_INDEX_PREFIX: &str = "bi1.";
 
 /// What one data key version still protects (`lanerunner keys`).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -100,6 +107,8 @@ pub struct KeyUse {
 pub struct KeyReport {
     pub keys: Vec<KeyUse>,
     pub clear: BTreeMap<String, u64>,
+    /// The blind-index key, if the store has one: the key-encryption key that wraps it.
+    pub index_key_kek: Option<String>,
 }
 
 /// What one sweep did.
@@ -144,6 +153,7 @@ impl FieldSealer {
                 open: HashMap::new(),
                 retired: HashSet::new(),
             }),
+            index_key: tokio::sync::OnceCell::new(),
         });
         let weak = Arc::downgrade(&sealer);
         tokio::spawn(async move {
@@ -194,6 +204,79 @@ impl FieldSealer {
                 String::from_utf8(plain).map_err(|_| unopenable())
             }
         }
+    }
+
+    /// The blind index of `value` for `purpose`: HMAC-SHA256 under the store's blind-index
+    /// key, so equal values have equal indexes (a lookup by equality, a unique key) while the
+    /// index reveals nothing of the value without the key — unlike a plain hash, which a
+    /// list of every North American phone number (a few billion) would invert in minutes.
+    /// The purpose is part of the message: one number's index differs between two uses.
+    /// The key is made on first use and read once; call this outside a transaction the
+    /// first time (or after [`Self::ensure_index_key`]).
+    pub async fn blind_index(&self, purpose: &str, value: &str) -> Result<String, SealError> {
+        use hmac::Mac as _;
+        let key = self.index_key().await?;
+        let mut mac =
+            <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&key.0).expect("any length");
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        Ok(format!(
+            "{BLIND_INDEX_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+        ))
+    }
+
+    /// Reads (or makes) the blind-index key now, so later indexes need no store access.
+    pub async fn ensure_index_key(&self) -> Result<(), SealError> {
+        self.index_key().await.map(|_| ())
+    }
+
+    async fn index_key(&self) -> Result<Arc<DataKey>, SealError> {
+        self.index_key
+            .get_or_try_init(|| async {
+                if store::index_key(&self.db, INDEX_KEY).await?.is_none() {
+                    let key = DataKey::generate().map_err(|_| SealError::Random)?;
+                    let wrapped = self.kek.wrap(&key).await.map_err(SealError::Kek)?;
+                    store::insert_index_key(
+                        &self.db,
+                        INDEX_KEY,
+                        &wrapped.kek,
+                        &B64.encode(&wrapped.bytes),
+                        Utc::now(),
+                    )
+                    .await?;
+                }
+                // Read back: another instance's key may have been stored first.
+                let (kek, wrapped) = store::index_key(&self.db, INDEX_KEY)
+                    .await?
+                    .ok_or(SealError::UnknownKey(0))?;
+                Ok(Arc::new(
+                    self.unwrap_stored(&kek, &wrapped, "the blind-index key")
+                        .await?,
+                ))
+            })
+            .await
+            .cloned()
+    }
+
+    async fn unwrap_stored(
+        &self,
+        kek: &str,
+        wrapped: &str,
+        what: &str,
+    ) -> Result<DataKey, SealError> {
+        let bytes = B64
+            .decode(wrapped)
+            .map_err(|e| SealError::Kek(anyhow::anyhow!("{what} is not base64: {e}")))?;
+        self.kek
+            .unwrap(&WrappedKey {
+                kek: kek.to_string(),
+                bytes,
+            })
+            .await
+            .map_err(SealError::Kek)
     }
 
     async fn active(&self) -> Result<(u32, Arc<DataKey>), SealError> {
@@ -270,21 +353,8 @@ impl FieldSealer {
         {
             return Ok(k.clone());
         }
-        let bytes = B64.decode(&row.wrapped).map_err(|e| {
-            SealError::Kek(anyhow::anyhow!(
-                "data key {} is not base64: {e}",
-                row.version
-            ))
-        })?;
-        let dek = Arc::new(
-            self.kek
-                .unwrap(&WrappedKey {
-                    kek: row.kek.clone(),
-                    bytes,
-                })
-                .await
-                .map_err(SealError::Kek)?,
-        );
+        let what = format!("data key {}", row.version);
+        let dek = Arc::new(self.unwrap_stored(&row.kek, &row.wrapped, &what).await?);
         self.keys
             .write()
             .expect("sealer lock")
@@ -400,6 +470,25 @@ impl FieldSealer {
                 report.rewrapped += 1;
             }
         }
+        // The blind-index key too: it outlives any key-encryption key version.
+        for (name, kek) in store::index_keys(&self.db).await? {
+            if kek == current {
+                continue;
+            }
+            let (_, wrapped) = store::index_key(&self.db, &name)
+                .await?
+                .ok_or(SealError::UnknownKey(0))?;
+            let key = self
+                .unwrap_stored(&kek, &wrapped, "the blind-index key")
+                .await?;
+            let new = self.kek.wrap(&key).await.map_err(SealError::Kek)?;
+            if store::rewrap_index_key(&self.db, &name, &kek, &new.kek, &B64.encode(&new.bytes))
+                .await?
+            {
+                tracing::info!(from = %kek, to = %new.kek, "blind-index key rewrapped");
+                report.rewrapped += 1;
+            }
+        }
         Ok(())
     }
 
@@ -456,6 +545,15 @@ impl FieldSealer {
         for field in fields {
             clear.insert(field.name(), store::count(&self.db, field, None).await?);
         }
-        Ok(KeyReport { keys, clear })
+        let index_key_kek = store::index_keys(&self.db)
+            .await?
+            .into_iter()
+            .find(|(name, _)| name == INDEX_KEY)
+            .map(|(_, kek)| kek);
+        Ok(KeyReport {
+            keys,
+            clear,
+            index_key_kek,
+        })
     }
 }

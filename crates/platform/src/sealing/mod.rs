@@ -23,5 +23,7 @@ pub mod keyring;
 mod store;
 pub mod value;
 
-pub use fields::{FieldSealer, IdKind, KeyReport, KeyUse, SealError, SealedField, SweepReport};
+pub use fields::{
+    FieldSealer, IdKind, KeyReport, KeyUse, SealError, SealedField, SweepReport, BLIND_INDEX_PREFIX,
+};
 pub use kek::{KeyWrapper, WrappedKey};

@@ -222,3 +222,64 @@ pub async fn replace_all(
     tx.commit().await?;
     Ok(replaced)
 }
+
+/// A blind-index key as stored: `(kek, wrapped base64)`.
+pub async fn index_key(db: &Db, name: &str) -> sqlx::Result<Option<(String, String)>> {
+    on_db!(db, |p| sqlx::query_as(
+        "SELECT kek, wrapped FROM index_keys WHERE name = $1"
+    )
+    .bind(name)
+    .fetch_optional(p)
+    .await)
+}
+
+/// Stores a first blind-index key unless one is there (two instances making it at the same
+/// instant: the first one written is the key, and both read it back).
+pub async fn insert_index_key(
+    db: &Db,
+    name: &str,
+    kek: &str,
+    wrapped: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_db!(db, |p| sqlx::query(
+        "INSERT INTO index_keys (name, kek, wrapped, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (name) DO NOTHING"
+    )
+    .bind(name)
+    .bind(kek)
+    .bind(wrapped)
+    .bind(now)
+    .execute(p)
+    .await
+    .map(|_| ()))
+}
+
+/// Every blind-index key: `(name, kek)`.
+pub async fn index_keys(db: &Db) -> sqlx::Result<Vec<(String, String)>> {
+    on_db!(db, |p| sqlx::query_as(
+        "SELECT name, kek FROM index_keys ORDER BY name"
+    )
+    .fetch_all(p)
+    .await)
+}
+
+/// Moves a blind-index key to another key-encryption key if it is still wrapped by `old_kek`.
+pub async fn rewrap_index_key(
+    db: &Db,
+    name: &str,
+    old_kek: &str,
+    kek: &str,
+    wrapped: &str,
+) -> sqlx::Result<bool> {
+    on_db!(db, |p| sqlx::query(
+        "UPDATE index_keys SET kek = $3, wrapped = $4 WHERE name = $1 AND kek = $2"
+    )
+    .bind(name)
+    .bind(old_kek)
+    .bind(kek)
+    .bind(wrapped)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected() == 1))
+}

@@ -25,6 +25,9 @@ pub enum NotificationsError {
     Unavailable(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// A sealed number that does not open, or the store's keys cannot be read.
+    #[error(transparent)]
+    Sealing(#[from] lanerunner_platform::sealing::SealError),
     #[error("{0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -69,6 +72,7 @@ impl From<NotificationsError> for Problem {
             } => Problem::new(StatusCode::CONFLICT, kind, title).detail(detail),
             NotificationsError::Unavailable(why) => Problem::unavailable(why),
             NotificationsError::Db(e) => Problem::from(e),
+            NotificationsError::Sealing(e) => Problem::internal(&e.to_string()),
             NotificationsError::Internal(e) => Problem::internal(&format!("{e:#}")),
         }
     }

@@ -25,6 +25,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 mod personal_data;
+pub mod phones;
 mod retention;
 mod service;
 pub mod sms;
@@ -43,6 +44,7 @@ use lanerunner_platform::Tx;
 use tokio::sync::Semaphore;
 use utoipa_axum::router::OpenApiRouter;
 
+pub use phones::SEALED_FIELDS;
 pub use service::{Notifications, Settings, INBOUND_PATH, STATUS_PATH, UNSUBSCRIBE_PATH};
 
 pub const SERVICE: &str = "notifications";
@@ -53,6 +55,9 @@ pub fn migrations() -> Migrations {
         sqlx::migrate!("./migrations/postgres"),
     )
 }
+
+/// How often numbers a previous version stored readable are looked for again.
+const PHONE_CONVERSION_EVERY: Duration = Duration::from_secs(300);
 
 pub struct NotificationsService {
     notifications: Arc<Notifications>,
@@ -65,14 +70,24 @@ impl NotificationsService {
         desk: Option<Arc<dyn desk::OfferDesk>>,
         settings: Settings,
     ) -> anyhow::Result<Self> {
+        // Numbers stored readable by a previous version are sealed before anything is
+        // served or consumed; then every few minutes (a rolling upgrade's old instances).
+        let phones = phones::Phones(ctx.sealer.clone());
+        phones.ready().await?;
+        phones::convert(&ctx.db, &phones).await?;
         let notifications = Arc::new(Notifications::new(
             ctx.db.clone(),
+            phones,
             ctx.outbox.clone(),
             sms,
             desk,
             settings,
         ));
         tokio::spawn(dispatcher(Arc::downgrade(&notifications)));
+        tokio::spawn(phones::job(
+            Arc::downgrade(&notifications),
+            PHONE_CONVERSION_EVERY,
+        ));
         if let Some(keep) = notifications.settings().inbound_text_retention {
             tokio::spawn(retention::job(Arc::downgrade(&notifications), keep));
         }
@@ -138,9 +153,10 @@ impl Service for NotificationsService {
     }
 
     fn personal_data(&self) -> Option<Arc<dyn lanerunner_platform::personal_data::PersonalData>> {
-        Some(Arc::new(personal_data::Export(
-            self.notifications.db.clone(),
-        )))
+        Some(Arc::new(personal_data::Export {
+            db: self.notifications.db.clone(),
+            phones: self.notifications.phones.clone(),
+        }))
     }
 }
 

@@ -8,18 +8,36 @@ use lanerunner_platform::Db;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::phones::Phones;
 use crate::store;
 
-pub(crate) struct Export(pub Db);
+pub(crate) struct Export {
+    pub db: Db,
+    pub phones: Phones,
+}
 
 #[async_trait]
 impl PersonalData for Export {
     async fn export(&self, org: Uuid, user: Uuid) -> anyhow::Result<Option<serde_json::Value>> {
-        let Some(member) = store::member(&self.0, org, user).await? else {
+        let db = &self.db;
+        let Some(member) = store::member(db, org, user).await? else {
             return Ok(None);
         };
-        let settings = store::settings(&self.0, org, user).await?;
-        let preferences = store::preferences(&self.0, org, user).await?;
+        let settings = store::settings(db, org, user).await?;
+        let open = |stored: Option<String>| async move {
+            match stored {
+                Some(s) => self.phones.open(user, &s).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (phone, pending) = match &settings {
+            Some(s) => (
+                open(s.phone.clone()).await?,
+                open(s.pending_phone.clone()).await?,
+            ),
+            None => (None, None),
+        };
+        let preferences = store::preferences(db, org, user).await?;
         Ok(Some(json!({
             "email": member.email,
             "settings": settings.map(|s| json!({
@@ -27,16 +45,16 @@ impl PersonalData for Export {
                 "quiet_start": s.quiet_start,
                 "quiet_end": s.quiet_end,
                 "digest_minutes": s.digest_minutes,
-                "phone": s.phone,
+                "phone": phone,
                 "phone_verified_at": s.phone_verified_at,
-                "phone_awaiting_code": s.pending_phone,
+                "phone_awaiting_code": pending,
             })),
             "preferences": preferences
                 .into_iter()
                 .map(|(kind, channel, mode)| json!({"kind": kind, "channel": channel, "mode": mode}))
                 .collect::<Vec<_>>(),
-            "notices": store::notices_of(&self.0, org, user).await?,
-            "deliveries": store::deliveries_of(&self.0, org, user).await?,
+            "notices": store::notices_of(db, org, user).await?,
+            "deliveries": store::deliveries_of(db, org, user).await?,
         })))
     }
 }

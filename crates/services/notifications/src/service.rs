@@ -20,6 +20,7 @@ use crate::desk::{Accepted, Acceptor, OfferDesk};
 use crate::domain::{self, Audience, Channel, Kind, Mode, Notice, Quiet};
 use crate::error::{NotificationsError, Result};
 use crate::events::{self, NotificationCreated, NOTIFICATION_CREATED};
+use crate::phones::Phones;
 use crate::sms::{self, Inbound, SmsError, SmsGateway};
 use crate::store::{self, Claimed, DeliveryRow, NotificationRow, Recorded, ReplyCodeRow};
 use crate::views::{
@@ -65,6 +66,7 @@ impl Default for Settings {
 
 pub struct Notifications {
     pub(crate) db: Db,
+    pub(crate) phones: Phones,
     outbox: OutboxSignal,
     sms: Arc<dyn SmsGateway>,
     desk: Option<Arc<dyn OfferDesk>>,
@@ -96,6 +98,7 @@ fn quiet_of(start: &Option<String>, end: &Option<String>) -> Option<Quiet> {
 impl Notifications {
     pub fn new(
         db: Db,
+        phones: Phones,
         outbox: OutboxSignal,
         sms: Arc<dyn SmsGateway>,
         desk: Option<Arc<dyn OfferDesk>>,
@@ -103,6 +106,7 @@ impl Notifications {
     ) -> Self {
         Self {
             db,
+            phones,
             outbox,
             sms,
             desk,
@@ -279,7 +283,14 @@ impl Notifications {
                 let due = domain::release_at(due, tz, quiet);
                 let reply_code = match (channel, mode, n.takeable, r.phone.as_deref()) {
                     (Channel::Sms, Mode::Immediate, Some(t), Some(phone)) => {
-                        Some(self.reply_code(tx, phone, org.0, r.user_id, t, now).await?)
+                        let index = self
+                            .phones
+                            .index_of(r.user_id, phone, r.phone_index.as_deref())
+                            .await?;
+                        Some(
+                            self.reply_code(tx, &index, org.0, r.user_id, t, now)
+                                .await?,
+                        )
                     }
                     _ => None,
                 };
@@ -312,11 +323,11 @@ impl Notifications {
         Ok(())
     }
 
-    /// A fresh four-digit code for `phone` that takes offer `t`.
+    /// A fresh four-digit code for the number of `phone_index` that takes offer `t`.
     async fn reply_code(
         &self,
         tx: &mut Tx,
-        phone: &str,
+        phone_index: &str,
         org: Uuid,
         user: Uuid,
         t: domain::Takeable,
@@ -325,7 +336,7 @@ impl Notifications {
         for _ in 0..32 {
             let code = format!("{:04}", rand::thread_rng().gen_range(1000..10_000));
             let row = ReplyCodeRow {
-                phone: phone.to_owned(),
+                phone_index: phone_index.to_owned(),
                 code: code.clone(),
                 org_id: org,
                 user_id: user,
@@ -501,7 +512,7 @@ impl Notifications {
         digest_id: Option<Uuid>,
         claimed_ms: i64,
     ) -> Result<()> {
-        let Some(phone) = c.phone.clone() else {
+        let Some(stored) = c.phone.as_deref() else {
             return self
                 .settle(
                     ids,
@@ -513,7 +524,9 @@ impl Notifications {
                 )
                 .await;
         };
-        if store::consent(&self.db, &phone)
+        let phone = self.phones.open(c.user_id, stored).await?;
+        let phone_index = self.phones.index(&phone).await?;
+        if store::consent(&self.db, &phone_index)
             .await?
             .is_some_and(|(out, _, _)| out)
         {
@@ -566,7 +579,7 @@ impl Notifications {
                     .await
             }
             Err(SmsError::OptedOut) => {
-                store::set_consent(&self.db, &phone, true, "provider", Utc::now()).await?;
+                store::set_consent(&self.db, &phone_index, true, "provider", Utc::now()).await?;
                 self.settle(
                     ids,
                     token,
@@ -702,8 +715,10 @@ impl Notifications {
                     quiet_end: None,
                     digest_minutes: d.digest_minutes,
                     phone: None,
+                    phone_index: None,
                     phone_verified_at: None,
                     pending_phone: None,
+                    pending_phone_index: None,
                     updated_at: Utc::now(),
                 }
             }
@@ -724,12 +739,23 @@ impl Notifications {
                 .and_then(|m| Mode::parse(m))
                 .unwrap_or(domain::default_mode(k, c))
         };
-        let phone = s.phone.clone().filter(|_| s.phone_verified_at.is_some());
-        let sms_opted_out = match &phone {
-            Some(p) => store::consent(&self.db, p)
-                .await?
-                .is_some_and(|(out, _, _)| out),
-            None => false,
+        let (phone, sms_opted_out) =
+            match s.phone.as_deref().filter(|_| s.phone_verified_at.is_some()) {
+                Some(stored) => {
+                    let index = self
+                        .phones
+                        .index_of(user, stored, s.phone_index.as_deref())
+                        .await?;
+                    let out = store::consent(&self.db, &index)
+                        .await?
+                        .is_some_and(|(out, _, _)| out);
+                    (Some(self.phones.open(user, stored).await?), out)
+                }
+                None => (None, false),
+            };
+        let pending_phone = match s.pending_phone.as_deref() {
+            Some(stored) => Some(self.phones.open(user, stored).await?),
+            None => None,
         };
         Ok(PreferencesView {
             time_zone: s.time_zone,
@@ -737,7 +763,7 @@ impl Notifications {
             quiet_end: s.quiet_end,
             digest_minutes: s.digest_minutes,
             phone,
-            pending_phone: s.pending_phone,
+            pending_phone,
             sms_opted_out,
             kinds: Kind::ALL
                 .into_iter()
@@ -879,7 +905,9 @@ impl Notifications {
             Err(e) => return Err(NotificationsError::invalid("phone", e.to_string())),
         }
         let mut s = self.settings_row(org, user).await?;
-        s.pending_phone = Some(phone);
+        let (sealed, index) = self.phones.seal(user, &phone).await?;
+        s.pending_phone = Some(sealed);
+        s.pending_phone_index = Some(index);
         s.updated_at = Utc::now();
         store::put_settings(&self.db, &s).await?;
         self.preferences(caller).await
@@ -888,7 +916,7 @@ impl Notifications {
     pub async fn confirm_phone(&self, caller: &Caller, code: &str) -> Result<PreferencesView> {
         let (org, user) = person(caller)?;
         let mut s = self.settings_row(org, user).await?;
-        let Some(pending) = s.pending_phone.clone() else {
+        let Some(stored) = s.pending_phone.clone() else {
             return Err(NotificationsError::Conflict {
                 kind: "no-verification-pending",
                 title: "No phone number is waiting for a code",
@@ -902,6 +930,7 @@ impl Notifications {
                 "the digits of the code we texted",
             ));
         }
+        let pending = self.phones.open(user, &stored).await?;
         match self.sms.check_verification(&pending, code).await {
             Ok(true) => {}
             Ok(false) => {
@@ -913,9 +942,10 @@ impl Notifications {
             Err(SmsError::Transient(why)) => return Err(NotificationsError::Unavailable(why)),
             Err(e) => return Err(NotificationsError::invalid("code", e.to_string())),
         }
-        s.phone = Some(pending);
+        // Sealed for the same use, so the sealed number moves over as it is.
+        s.phone = s.pending_phone.take();
+        s.phone_index = s.pending_phone_index.take();
         s.phone_verified_at = Some(Utc::now());
-        s.pending_phone = None;
         s.updated_at = Utc::now();
         store::put_settings(&self.db, &s).await?;
         tracing::info!(user_id = %user, "mobile number verified");
@@ -926,8 +956,10 @@ impl Notifications {
         let (org, user) = person(caller)?;
         let mut s = self.settings_row(org, user).await?;
         s.phone = None;
+        s.phone_index = None;
         s.phone_verified_at = None;
         s.pending_phone = None;
+        s.pending_phone_index = None;
         s.updated_at = Utc::now();
         store::put_settings(&self.db, &s).await?;
         self.preferences(caller).await
@@ -977,7 +1009,8 @@ impl Notifications {
                 store::provider_status(&self.db, sid, "failed", Some(&why)).await?;
                 if error == Some("21610") {
                     if let Some(to) = field("To") {
-                        store::set_consent(&self.db, to, true, "provider", Utc::now()).await?;
+                        let index = self.phones.index(to).await?;
+                        store::set_consent(&self.db, &index, true, "provider", Utc::now()).await?;
                     }
                 }
             }
@@ -1004,6 +1037,9 @@ impl Notifications {
         };
         let body = field("Body").unwrap_or_default();
         let now = Utc::now();
+        // From here on the number is only matched: by its index.
+        let from = self.phones.index(from).await?;
+        let from = from.as_str();
         if !store::insert_inbound(&self.db, sid, from, body, now).await? {
             // Twilio retried a request we answered: the same answer, nothing done twice.
             let said = store::inbound_outcome(&self.db, sid).await?;
@@ -1029,8 +1065,9 @@ impl Notifications {
         Ok(sms::twiml_reply(reply.as_deref()))
     }
 
-    async fn accept_by_text(&self, phone: &str, code: &str) -> Result<String> {
-        let Some(r) = store::take_reply_code(&self.db, phone, code, Utc::now()).await? else {
+    /// Takes the offer of reply code `code` texted to the number of `phone_index`.
+    async fn accept_by_text(&self, phone_index: &str, code: &str) -> Result<String> {
+        let Some(r) = store::take_reply_code(&self.db, phone_index, code, Utc::now()).await? else {
             return Ok(format!(
                 "LaneRunner: {code} is not a live offer code for this number (it expired, was used, or was sent to another number)."
             ));
@@ -1040,7 +1077,7 @@ impl Notifications {
             return Ok("LaneRunner: this number's account can no longer accept offers.".into());
         };
         let Some(desk) = &self.desk else {
-            store::release_reply_code(&self.db, phone, code).await?;
+            store::release_reply_code(&self.db, phone_index, code).await?;
             return Ok(
                 "LaneRunner: offers cannot be accepted by text right now; open the app to accept."
                     .into(),
@@ -1064,7 +1101,7 @@ impl Notifications {
             }
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "accepting an offer by text failed; the code is given back");
-                store::release_reply_code(&self.db, phone, code).await?;
+                store::release_reply_code(&self.db, phone_index, code).await?;
                 Ok(format!(
                     "LaneRunner: we could not accept offer {code} just now. Reply YES {code} again in a minute."
                 ))

@@ -74,20 +74,22 @@ pub async fn erase_member(
     user: Uuid,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    let phones: Vec<(Option<String>, Option<String>)> = on_tx!(tx, |c| sqlx::query_as(
-        "SELECT phone, pending_phone FROM nt_settings WHERE org_id = $1 AND user_id = $2"
+    let phones: Vec<(Option<String>, Option<String>)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+        "SELECT phone_index, pending_phone_index FROM nt_settings WHERE org_id = $1 AND user_id = $2"
     )
     .bind(org)
     .bind(user)
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     for phone in phones.into_iter().flat_map(|(a, b)| [a, b]).flatten() {
-        let not_shared = "NOT EXISTS (SELECT 1 FROM nt_settings WHERE user_id <> $2 AND (phone = $1 OR pending_phone = $1))";
+        let not_shared = "NOT EXISTS (SELECT 1 FROM nt_settings WHERE user_id <> $2 AND (phone_index = $1 OR pending_phone_index = $1))";
         let inbound = format!(
-            "UPDATE nt_inbound SET phone = '', body = '' WHERE phone = $1 AND {not_shared}"
+            "UPDATE nt_inbound SET phone_index = '', body = '' WHERE phone_index = $1 AND {not_shared}"
         );
         let consent = format!(
-            "DELETE FROM nt_sms_consent WHERE phone = $1 AND opted_out = $3 AND {not_shared}"
+            "DELETE FROM nt_sms_consent WHERE phone_index = $1 AND opted_out = $3 AND {not_shared}"
         );
         on_tx!(tx, |c| sqlx::query(&inbound)
             .bind(&phone)
@@ -192,7 +194,9 @@ pub struct Recipient {
     pub quiet_start: Option<String>,
     pub quiet_end: Option<String>,
     pub digest_minutes: Option<i32>,
+    /// The verified number, sealed, and its blind index.
     pub phone: Option<String>,
+    pub phone_index: Option<String>,
 }
 
 /// The active members of `org` (or only `only`, if active there), with their settings.
@@ -202,7 +206,8 @@ pub async fn recipients(
     only: Option<Uuid>,
 ) -> sqlx::Result<Vec<Recipient>> {
     let sql = "SELECT m.user_id, s.time_zone, s.quiet_start, s.quiet_end, s.digest_minutes, \
-               CASE WHEN s.phone_verified_at IS NULL THEN NULL ELSE s.phone END AS phone \
+               CASE WHEN s.phone_verified_at IS NULL THEN NULL ELSE s.phone END AS phone, \
+               CASE WHEN s.phone_verified_at IS NULL THEN NULL ELSE s.phone_index END AS phone_index \
                FROM nt_members m LEFT JOIN nt_settings s ON s.user_id = m.user_id \
                WHERE m.org_id = $1 AND m.active = TRUE AND ($2 IS NULL OR m.user_id = $2) ORDER BY m.user_id";
     on_tx!(tx, |c| sqlx::query_as(sql)
@@ -222,13 +227,17 @@ pub struct SettingsRow {
     pub quiet_start: Option<String>,
     pub quiet_end: Option<String>,
     pub digest_minutes: i32,
+    /// Sealed (`crate::phones`), with its blind index.
     pub phone: Option<String>,
+    pub phone_index: Option<String>,
     pub phone_verified_at: Option<DateTime<Utc>>,
+    /// Sealed, with its blind index.
     pub pending_phone: Option<String>,
+    pub pending_phone_index: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 
-const SETTINGS_COLUMNS: &str = "user_id, org_id, time_zone, quiet_start, quiet_end, digest_minutes, phone, phone_verified_at, pending_phone, updated_at";
+const SETTINGS_COLUMNS: &str = "user_id, org_id, time_zone, quiet_start, quiet_end, digest_minutes, phone, phone_verified_at, pending_phone, updated_at, phone_index, pending_phone_index";
 
 pub async fn settings(db: &Db, org: Uuid, user: Uuid) -> sqlx::Result<Option<SettingsRow>> {
     let sql =
@@ -242,10 +251,11 @@ pub async fn settings(db: &Db, org: Uuid, user: Uuid) -> sqlx::Result<Option<Set
 
 pub async fn put_settings(db: &Db, s: &SettingsRow) -> sqlx::Result<()> {
     let sql = format!(
-        "INSERT INTO nt_settings ({SETTINGS_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+        "INSERT INTO nt_settings ({SETTINGS_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          ON CONFLICT (user_id) DO UPDATE SET time_zone = excluded.time_zone, quiet_start = excluded.quiet_start, \
          quiet_end = excluded.quiet_end, digest_minutes = excluded.digest_minutes, phone = excluded.phone, \
-         phone_verified_at = excluded.phone_verified_at, pending_phone = excluded.pending_phone, updated_at = excluded.updated_at"
+         phone_verified_at = excluded.phone_verified_at, pending_phone = excluded.pending_phone, updated_at = excluded.updated_at, \
+         phone_index = excluded.phone_index, pending_phone_index = excluded.pending_phone_index"
     );
     on_db!(db, |c| sqlx::query(&sql)
         .bind(s.user_id)
@@ -258,6 +268,8 @@ pub async fn put_settings(db: &Db, s: &SettingsRow) -> sqlx::Result<()> {
         .bind(s.phone_verified_at)
         .bind(&s.pending_phone)
         .bind(s.updated_at)
+        .bind(&s.phone_index)
+        .bind(&s.pending_phone_index)
         .execute(c)
         .await
         .map(|_| ()))
@@ -667,15 +679,15 @@ pub async fn deliveries(
 
 pub async fn set_consent(
     db: &Db,
-    phone: &str,
+    phone_index: &str,
     opted_out: bool,
     keyword: &str,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    let sql = "INSERT INTO nt_sms_consent (phone, opted_out, keyword, changed_at) VALUES ($1, $2, $3, $4) \
-               ON CONFLICT (phone) DO UPDATE SET opted_out = excluded.opted_out, keyword = excluded.keyword, changed_at = excluded.changed_at";
+    let sql = "INSERT INTO nt_sms_consent (phone_index, opted_out, keyword, changed_at) VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (phone_index) DO UPDATE SET opted_out = excluded.opted_out, keyword = excluded.keyword, changed_at = excluded.changed_at";
     on_db!(db, |c| sqlx::query(sql)
-        .bind(phone)
+        .bind(phone_index)
         .bind(opted_out)
         .bind(keyword)
         .bind(at)
@@ -684,18 +696,23 @@ pub async fn set_consent(
         .map(|_| ()))
 }
 
-/// `(opted_out, keyword, changed_at)` of `phone`, if it ever replied a keyword.
-pub async fn consent(db: &Db, phone: &str) -> sqlx::Result<Option<(bool, String, DateTime<Utc>)>> {
-    let sql = "SELECT opted_out, keyword, changed_at FROM nt_sms_consent WHERE phone = $1";
+/// `(opted_out, keyword, changed_at)` of the number of `phone_index`, if it ever replied a
+/// keyword.
+pub async fn consent(
+    db: &Db,
+    phone_index: &str,
+) -> sqlx::Result<Option<(bool, String, DateTime<Utc>)>> {
+    let sql = "SELECT opted_out, keyword, changed_at FROM nt_sms_consent WHERE phone_index = $1";
     on_db!(db, |c| sqlx::query_as(sql)
-        .bind(phone)
+        .bind(phone_index)
         .fetch_optional(c)
         .await)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReplyCodeRow {
-    pub phone: String,
+    /// The blind index of the number the code was texted to.
+    pub phone_index: String,
     pub code: String,
     pub org_id: Uuid,
     pub user_id: Uuid,
@@ -706,21 +723,21 @@ pub struct ReplyCodeRow {
     pub used_at: Option<DateTime<Utc>>,
 }
 
-/// False when `phone` already has a live code `code` (pick another).
+/// False when the number already has a live code `code` (pick another).
 pub async fn insert_reply_code(tx: &mut Tx, r: &ReplyCodeRow) -> sqlx::Result<bool> {
     // A code that expired or was used frees its number for reuse.
-    let free = "DELETE FROM nt_reply_codes WHERE phone = $1 AND code = $2 AND (used_at IS NOT NULL OR expires_at < $3)";
+    let free = "DELETE FROM nt_reply_codes WHERE phone_index = $1 AND code = $2 AND (used_at IS NOT NULL OR expires_at < $3)";
     on_tx!(tx, |c| sqlx::query(free)
-        .bind(&r.phone)
+        .bind(&r.phone_index)
         .bind(&r.code)
         .bind(Utc::now())
         .execute(c)
         .await
         .map(|_| ()))?;
-    let sql = "INSERT INTO nt_reply_codes (phone, code, org_id, user_id, negotiation_id, offer_seq, total_cents, expires_at, used_at) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (phone, code) DO NOTHING";
+    let sql = "INSERT INTO nt_reply_codes (phone_index, code, org_id, user_id, negotiation_id, offer_seq, total_cents, expires_at, used_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (phone_index, code) DO NOTHING";
     on_tx!(tx, |c| sqlx::query(sql)
-        .bind(&r.phone)
+        .bind(&r.phone_index)
         .bind(&r.code)
         .bind(r.org_id)
         .bind(r.user_id)
@@ -734,17 +751,17 @@ pub async fn insert_reply_code(tx: &mut Tx, r: &ReplyCodeRow) -> sqlx::Result<bo
         .map(|r| r.rows_affected() == 1))
 }
 
-/// Takes the live code `code` of `phone` (compare-and-set: two replies at once take it
+/// Takes the live code `code` of the number of `phone_index` (compare-and-set: two replies at once take it
 /// once); the code's row when this call took it.
 pub async fn take_reply_code(
     db: &Db,
-    phone: &str,
+    phone_index: &str,
     code: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<ReplyCodeRow>> {
-    let sql = "UPDATE nt_reply_codes SET used_at = $3 WHERE phone = $1 AND code = $2 AND used_at IS NULL AND expires_at > $3";
+    let sql = "UPDATE nt_reply_codes SET used_at = $3 WHERE phone_index = $1 AND code = $2 AND used_at IS NULL AND expires_at > $3";
     let taken = on_db!(db, |c| sqlx::query(sql)
-        .bind(phone)
+        .bind(phone_index)
         .bind(code)
         .bind(now)
         .execute(c)
@@ -753,20 +770,20 @@ pub async fn take_reply_code(
     if !taken {
         return Ok(None);
     }
-    let sql = "SELECT phone, code, org_id, user_id, negotiation_id, offer_seq, total_cents, expires_at, used_at \
-               FROM nt_reply_codes WHERE phone = $1 AND code = $2";
+    let sql = "SELECT phone_index, code, org_id, user_id, negotiation_id, offer_seq, total_cents, expires_at, used_at \
+               FROM nt_reply_codes WHERE phone_index = $1 AND code = $2";
     on_db!(db, |c| sqlx::query_as(sql)
-        .bind(phone)
+        .bind(phone_index)
         .bind(code)
         .fetch_optional(c)
         .await)
 }
 
 /// Gives a taken code back (the acceptance could not be tried: try again later).
-pub async fn release_reply_code(db: &Db, phone: &str, code: &str) -> sqlx::Result<()> {
-    let sql = "UPDATE nt_reply_codes SET used_at = NULL WHERE phone = $1 AND code = $2";
+pub async fn release_reply_code(db: &Db, phone_index: &str, code: &str) -> sqlx::Result<()> {
+    let sql = "UPDATE nt_reply_codes SET used_at = NULL WHERE phone_index = $1 AND code = $2";
     on_db!(db, |c| sqlx::query(sql)
-        .bind(phone)
+        .bind(phone_index)
         .bind(code)
         .execute(c)
         .await
@@ -777,15 +794,15 @@ pub async fn release_reply_code(db: &Db, phone: &str, code: &str) -> sqlx::Resul
 pub async fn insert_inbound(
     db: &Db,
     sid: &str,
-    phone: &str,
+    phone_index: &str,
     body: &str,
     at: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let sql = "INSERT INTO nt_inbound (message_sid, phone, body, outcome, received_at) VALUES ($1, $2, $3, 'received', $4) \
+    let sql = "INSERT INTO nt_inbound (message_sid, phone_index, body, outcome, received_at) VALUES ($1, $2, $3, 'received', $4) \
                ON CONFLICT (message_sid) DO NOTHING";
     on_db!(db, |c| sqlx::query(sql)
         .bind(sid)
-        .bind(phone)
+        .bind(phone_index)
         .bind(body)
         .bind(at)
         .execute(c)
@@ -852,12 +869,124 @@ pub async fn unsubscribe_of(db: &Db, token: &str) -> sqlx::Result<Option<(Uuid, 
 /// Retention: empties the number and text of up to `limit` texts received before
 /// `before`; how many.
 pub async fn purge_inbound(db: &Db, before: DateTime<Utc>, limit: i64) -> sqlx::Result<u64> {
-    let sql = "UPDATE nt_inbound SET phone = '', body = '' WHERE message_sid IN \
-               (SELECT message_sid FROM nt_inbound WHERE phone <> '' AND received_at < $1 LIMIT $2)";
+    let sql = "UPDATE nt_inbound SET phone_index = '', body = '' WHERE message_sid IN \
+               (SELECT message_sid FROM nt_inbound WHERE phone_index <> '' AND received_at < $1 LIMIT $2)";
     on_db!(db, |c| sqlx::query(sql)
         .bind(before)
         .bind(limit)
         .execute(c)
         .await
         .map(|r| r.rows_affected()))
+}
+
+// ---- numbers stored before they were sealed (`crate::phones::convert`) ----
+
+/// Up to `limit` settings whose number, or number awaiting its code, has no blind index:
+/// written before numbers were sealed. `(user, phone, pending_phone)` as stored.
+pub async fn settings_without_index(
+    db: &Db,
+    limit: i64,
+) -> sqlx::Result<Vec<(Uuid, Option<String>, Option<String>)>> {
+    let sql = "SELECT user_id, phone, pending_phone FROM nt_settings \
+               WHERE (phone IS NOT NULL AND phone_index IS NULL) \
+               OR (pending_phone IS NOT NULL AND pending_phone_index IS NULL) \
+               ORDER BY user_id LIMIT $1";
+    on_db!(db, |c| sqlx::query_as(sql).bind(limit).fetch_all(c).await)
+}
+
+/// A number and its blind index, as stored together.
+pub type SealedPhone = (Option<String>, Option<String>);
+
+/// Sets a member's numbers to their sealed forms with their indexes if they are still
+/// `old` (compare-and-set: a change made meanwhile wins and is already sealed).
+pub async fn seal_settings_phones(
+    db: &Db,
+    user: Uuid,
+    old: (Option<&str>, Option<&str>),
+    phone: &SealedPhone,
+    pending: &SealedPhone,
+) -> sqlx::Result<bool> {
+    let sql = "UPDATE nt_settings SET phone = $2, phone_index = $3, pending_phone = $4, pending_phone_index = $5 \
+               WHERE user_id = $1 AND COALESCE(phone, '') = $6 AND COALESCE(pending_phone, '') = $7";
+    on_db!(db, |c| sqlx::query(sql)
+        .bind(user)
+        .bind(&phone.0)
+        .bind(&phone.1)
+        .bind(&pending.0)
+        .bind(&pending.1)
+        .bind(old.0.unwrap_or_default())
+        .bind(old.1.unwrap_or_default())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() == 1))
+}
+
+/// Up to `limit` numbers still in the clear in the tables that keep a number's blind index
+/// alone (consent, reply codes, texts received).
+pub async fn unindexed_numbers(db: &Db, limit: i64) -> sqlx::Result<Vec<String>> {
+    let sql = "SELECT phone_index FROM nt_sms_consent WHERE phone_index NOT LIKE 'bi1.%' \
+               UNION SELECT phone_index FROM nt_reply_codes WHERE phone_index NOT LIKE 'bi1.%' \
+               UNION SELECT phone_index FROM nt_inbound WHERE phone_index <> '' AND phone_index NOT LIKE 'bi1.%' \
+               LIMIT $1";
+    on_db!(db, |c| sqlx::query_scalar(sql)
+        .bind(limit)
+        .fetch_all(c)
+        .await)
+}
+
+/// Puts `index` in place of the number `clear` wherever it is kept, in one transaction. A
+/// consent recorded under both (a reply taken by a previous version while this one ran) keeps
+/// the later; a reply code under both keeps the indexed one.
+pub async fn index_number(db: &Db, clear: &str, index: &str) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |c| {
+        let read =
+            "SELECT opted_out, keyword, changed_at FROM nt_sms_consent WHERE phone_index = $1";
+        let old: Option<(bool, String, DateTime<Utc>)> = sqlx::query_as(read)
+            .bind(clear)
+            .fetch_optional(&mut *c)
+            .await?;
+        let new: Option<(bool, String, DateTime<Utc>)> = sqlx::query_as(read)
+            .bind(index)
+            .fetch_optional(&mut *c)
+            .await?;
+        if let Some((out, keyword, at)) = old {
+            if new.as_ref().is_none_or(|n| n.2 < at) {
+                sqlx::query(
+                    "INSERT INTO nt_sms_consent (phone_index, opted_out, keyword, changed_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (phone_index) DO UPDATE SET opted_out = excluded.opted_out, \
+                     keyword = excluded.keyword, changed_at = excluded.changed_at",
+                )
+                .bind(index)
+                .bind(out)
+                .bind(keyword)
+                .bind(at)
+                .execute(&mut *c)
+                .await?;
+            }
+            sqlx::query("DELETE FROM nt_sms_consent WHERE phone_index = $1")
+                .bind(clear)
+                .execute(&mut *c)
+                .await?;
+        }
+        sqlx::query(
+            "UPDATE nt_reply_codes SET phone_index = $2 WHERE phone_index = $1 \
+             AND code NOT IN (SELECT code FROM nt_reply_codes WHERE phone_index = $2)",
+        )
+        .bind(clear)
+        .bind(index)
+        .execute(&mut *c)
+        .await?;
+        sqlx::query("DELETE FROM nt_reply_codes WHERE phone_index = $1")
+            .bind(clear)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query("UPDATE nt_inbound SET phone_index = $2 WHERE phone_index = $1")
+            .bind(clear)
+            .bind(index)
+            .execute(&mut *c)
+            .await?;
+        Ok::<_, sqlx::Error>(())
+    })?;
+    tx.commit().await
 }
