@@ -69,13 +69,39 @@ if [[ ! -f "$TLS/server.crt" ]]; then
     chmod 600 "$TLS/server.key" "$TLS/ca.key"
     chmod 644 "$TLS/ca.crt"
 fi
-if [[ "$(psql -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -d postgres -Atc 'SHOW ssl')" != on ]]; then
+# Client certificates: the role lanerunner_cert may sign in only over TLS with a certificate
+# the test CA issued for its name (pg_hba `cert`, ahead of the trust lines); its certificate
+# and key are $TLS/client.crt and $TLS/client.key, readable by the tests.
+if [[ ! -f "$TLS/client.crt" ]]; then
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=lanerunner_cert" \
+        -keyout "$TLS/client.key" -out "$TLS/client.csr" 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' > "$TLS/client.ext"
+    openssl x509 -req -in "$TLS/client.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" -CAcreateserial \
+        -days 3650 -out "$TLS/client.crt" -extfile "$TLS/client.ext" 2>/dev/null
+    chmod 600 "$TLS/client.key"
+fi
+HBA="$DIR/primary/pg_hba.conf"
+if ! grep -q "lanerunner_cert" "$HBA"; then
+    { printf 'hostssl all lanerunner_cert 127.0.0.1/32 cert\nhost all lanerunner_cert 127.0.0.1/32 reject\n'; cat "$HBA"; } > "$HBA.new"
+    chown postgres: "$HBA.new" && mv "$HBA.new" "$HBA"
+fi
+if [[ "$(psql -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -d postgres -Atc 'SHOW ssl_ca_file')" != "$TLS/ca.crt" ]] ||
+    [[ "$(psql -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -d postgres -Atc 'SHOW ssl')" != on ]]; then
     psql -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -d postgres -q \
         -c "ALTER SYSTEM SET ssl_cert_file = '$TLS/server.crt'" \
         -c "ALTER SYSTEM SET ssl_key_file = '$TLS/server.key'" \
-        -c "ALTER SYSTEM SET ssl = on" \
-        -c "SELECT pg_reload_conf()" >/dev/null
+        -c "ALTER SYSTEM SET ssl_ca_file = '$TLS/ca.crt'" \
+        -c "ALTER SYSTEM SET ssl = on" >/dev/null
 fi
+psql -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -d postgres -qAtc "SELECT pg_reload_conf()" >/dev/null
+psql -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -d postgres -q <<'SQL' >/dev/null
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'lanerunner_cert') THEN
+        CREATE ROLE lanerunner_cert LOGIN;
+    END IF;
+END $$;
+GRANT CREATE ON DATABASE postgres TO lanerunner_cert;
+SQL
 
 if [[ ! -f "$DIR/replica/PG_VERSION" ]]; then
     rm -rf "$DIR/replica"

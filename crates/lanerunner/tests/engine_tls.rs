@@ -2,7 +2,8 @@
 //! 127.0.0.1:5440 has TLS on, `scripts/pg-replica.sh`, with a test CA and a certificate for
 //! `localhost` only). The whole application runs on a verified TLS connection; a server
 //! certificate from an issuer the client does not trust, or for another host name, is
-//! refused with the reason before anything is read or written.
+//! refused with the reason before anything is read or written. A client certificate named in
+//! the URL (`sslcert`, `sslkey`) signs in where the database asks for one.
 
 use std::path::PathBuf;
 
@@ -118,5 +119,85 @@ async fn an_untrusted_or_misnamed_database_certificate_is_refused() {
         .await
         .unwrap();
     db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Client certificates, as libpq names them in the URL (`sslcert`, `sslkey`): the test
+/// database lets the role `lanerunner_cert` in only over TLS with a certificate its CA
+/// issued for that name (pg_hba `cert`, `scripts/pg-replica.sh`). With its certificate the
+/// store connects as that role and the server sees the certificate; without one, or with one
+/// another CA issued for the same name, the connection is refused with the reason.
+#[tokio::test]
+async fn a_client_certificate_signs_in_where_the_database_asks_for_one() {
+    if skipped() {
+        return;
+    }
+    let ca = database_ca();
+    let tls = ca.parent().unwrap().to_path_buf();
+    let url = |cert: Option<(&std::path::Path, &std::path::Path)>| {
+        let mut url = format!(
+            "postgres://lanerunner_cert@localhost:5440/postgres?sslmode=verify-full&sslrootcert={}",
+            ca.display()
+        );
+        if let Some((cert, key)) = cert {
+            url += &format!("&sslcert={}&sslkey={}", cert.display(), key.display());
+        }
+        url
+    };
+    let connect = |url: String| async move {
+        let mut config = Config::default();
+        config.database.url = Some(url);
+        lanerunner_platform::db::connect(&config, "identity").await
+    };
+
+    let db = connect(url(Some((
+        &tls.join("client.crt"),
+        &tls.join("client.key"),
+    ))))
+    .await
+    .expect("the certificate the database's CA issued is accepted");
+    let lanerunner_platform::db::Db::Postgres(pool) = &db else {
+        panic!("the store is PostgreSQL");
+    };
+    let (user, dn): (String, Option<String>) = sqlx::query_as(
+        "SELECT current_user::text, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(user, "lanerunner_cert");
+    assert_eq!(dn.as_deref(), Some("/CN=lanerunner_cert"));
+    db.close().await;
+
+    let err = connect(url(None))
+        .await
+        .err()
+        .expect("no certificate: refused");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("requires a valid client certificate"),
+        "{message}"
+    );
+
+    // The same name, issued by a CA the database does not trust.
+    let dir = std::env::temp_dir().join(format!(
+        "lanerunner-dbcert-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stranger = lanerunner::test_certs::TestCa::new("not the database's CA")
+        .unwrap()
+        .leaf(&["localhost"], "lanerunner_cert", None)
+        .unwrap();
+    let (cert, key) = (dir.join("client.crt"), dir.join("client.key"));
+    std::fs::write(&cert, &stranger.cert_pem).unwrap();
+    std::fs::write(&key, &stranger.key_pem).unwrap();
+    let err = connect(url(Some((&cert, &key))))
+        .await
+        .err()
+        .expect("another CA's certificate: refused");
+    // The server's TLS alert says why: the issuer is unknown to it.
+    let message = format!("{err:#}");
+    assert!(message.contains("UnknownCA"), "{message}");
     let _ = std::fs::remove_dir_all(&dir);
 }
