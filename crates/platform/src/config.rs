@@ -850,6 +850,10 @@ pub struct StreamsConfig {
     /// A private CA's certificate (PEM) the brokers' certificates chain to, instead of
     /// the system's roots; only with `tls`.
     pub tls_ca_file: Option<PathBuf>,
+    /// With `tls`, when the brokers ask clients for a certificate (`ssl.client.auth =
+    /// required`): this process's certificate and its key (PEM), both or neither.
+    pub tls_client_cert_file: Option<PathBuf>,
+    pub tls_client_key_file: Option<PathBuf>,
 }
 
 impl Default for StreamsConfig {
@@ -863,6 +867,8 @@ impl Default for StreamsConfig {
             retention_hours: 168,
             tls: false,
             tls_ca_file: None,
+            tls_client_cert_file: None,
+            tls_client_key_file: None,
         }
     }
 }
@@ -1813,31 +1819,27 @@ impl Config {
                 "only with a rediss:// or rediss+sentinel:// cache.url (TLS)",
             ));
         }
-        match (
-            &self.cache.tls_client_cert_file,
-            &self.cache.tls_client_key_file,
-        ) {
-            (None, None) => {}
-            (Some(_), Some(_)) if cache_tls => {}
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "cache.tls_client_cert_file",
-                    "only with a rediss:// or rediss+sentinel:// cache.url (TLS)",
-                ))
-            }
-            (Some(_), None) => {
-                return Err(invalid(
-                    "cache.tls_client_key_file",
-                    "is required with cache.tls_client_cert_file",
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(invalid(
-                    "cache.tls_client_cert_file",
-                    "is required with cache.tls_client_key_file",
-                ))
-            }
-        }
+        client_certificate(
+            (
+                "cache.tls_client_cert_file",
+                &self.cache.tls_client_cert_file,
+            ),
+            ("cache.tls_client_key_file", &self.cache.tls_client_key_file),
+            cache_tls,
+            "only with a rediss:// or rediss+sentinel:// cache.url (TLS)",
+        )?;
+        client_certificate(
+            (
+                "streams.tls_client_cert_file",
+                &self.streams.tls_client_cert_file,
+            ),
+            (
+                "streams.tls_client_key_file",
+                &self.streams.tls_client_key_file,
+            ),
+            self.streams.tls,
+            "only with streams.tls = true",
+        )?;
         if self.maps.provider == MapsProvider::Google
             && self
                 .maps
@@ -2073,6 +2075,24 @@ impl Config {
     }
 }
 
+/// A client certificate and its key (`cert`, `key`: each a key name and its value): both or
+/// neither, and only where TLS is on (`tls`; `only_with` says where it is not).
+fn client_certificate(
+    cert: (&'static str, &Option<PathBuf>),
+    key: (&'static str, &Option<PathBuf>),
+    tls: bool,
+    only_with: &str,
+) -> Result<(), ConfigError> {
+    let invalid = |key: &'static str, message: String| ConfigError::Invalid { key, message };
+    match (cert.1, key.1) {
+        (None, None) => Ok(()),
+        (Some(_), Some(_)) if tls => Ok(()),
+        (Some(_), Some(_)) => Err(invalid(cert.0, only_with.to_string())),
+        (Some(_), None) => Err(invalid(key.0, format!("is required with {}", cert.0))),
+        (None, Some(_)) => Err(invalid(cert.0, format!("is required with {}", key.0))),
+    }
+}
+
 /// `postgres://user:secret@host/db` → `postgres://user:****@host/db`.
 pub fn mask_url_password(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
@@ -2144,6 +2164,34 @@ mod tests {
         c.database.url = Some("mysql://x".into());
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn a_client_certificate_needs_its_key_and_tls() {
+        let mut c = Config::default();
+        c.streams.backend = StreamsBackend::Kafka;
+        c.streams.brokers = Some("kafka:9093".into());
+        c.streams.tls_client_cert_file = Some("/etc/lanerunner/kafka/client.crt".into());
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("streams.tls_client_key_file")
+                && err.contains("is required with streams.tls_client_cert_file"),
+            "{err}"
+        );
+        c.streams.tls_client_key_file = Some("/etc/lanerunner/kafka/client.key".into());
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("streams.tls_client_cert_file") && err.contains("streams.tls = true"),
+            "{err}"
+        );
+        c.streams.tls = true;
+        c.validate().unwrap();
+        c.streams.tls_client_cert_file = None;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("is required with streams.tls_client_key_file"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! `localhost` issued by a test CA — as a managed Kafka behind a TLS listener looks to a
 //! client. (tansu 0.6 cannot serve TLS from its command line: its `--cert` and `--key`
 //! exclude each other.) With the CA named (`streams.tls_ca_file`) records go round; an
-//! untrusted issuer, another name, or plain text to the TLS port are refused.
+//! untrusted issuer, another name, or plain text to the TLS port are refused. Where the
+//! broker asks for a client certificate, the one the configuration names
+//! (`streams.tls_client_cert_file`, `…_key_file`) lets records go round; none, or one
+//! another CA issued, is refused.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -15,7 +18,9 @@ use std::time::Duration;
 use lanerunner_platform::config::{StreamsBackend, StreamsConfig};
 use lanerunner_platform::streams;
 use lanerunner_platform::testing::skip_engine_test;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
 
@@ -32,6 +37,10 @@ struct Broker {
     dir: PathBuf,
     tls_port: u16,
     ca: PathBuf,
+    /// A client certificate and key (PEM files) the test CA issued, and a pair another CA
+    /// issued for the same name.
+    client: (PathBuf, PathBuf),
+    stranger: (PathBuf, PathBuf),
 }
 
 impl Drop for Broker {
@@ -42,15 +51,39 @@ impl Drop for Broker {
     }
 }
 
-/// A certificate for `localhost` from a fresh test CA: (CA PEM, leaf DER, key DER).
-fn certificates() -> (String, CertificateDer<'static>, PrivateKeyDer<'static>) {
+/// A fresh CA: its certificate (PEM and DER) and what signs with it.
+fn test_ca(name: &str) -> (String, CertificateDer<'static>, Issuer<'static, KeyPair>) {
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "LaneRunner test Kafka CA");
+    ca.distinguished_name.push(DnType::CommonName, name);
     let ca_key = KeyPair::generate().unwrap();
-    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
-    let issuer = Issuer::new(ca, ca_key);
+    let cert = ca.self_signed(&ca_key).unwrap();
+    (cert.pem(), cert.der().clone(), Issuer::new(ca, ca_key))
+}
+
+/// A client certificate for `lanerunner` from `issuer`: (certificate PEM, key PEM).
+fn client_certificate(issuer: &Issuer<'static, KeyPair>) -> (String, String) {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "lanerunner");
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, issuer).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// A certificate for `localhost` from a fresh test CA: (CA PEM, CA DER, leaf DER, key DER,
+/// a client certificate and key in PEM).
+#[allow(clippy::type_complexity)]
+fn certificates() -> (
+    String,
+    CertificateDer<'static>,
+    CertificateDer<'static>,
+    PrivateKeyDer<'static>,
+    (String, String),
+) {
+    let (ca_pem, ca_der, issuer) = test_ca("LaneRunner test Kafka CA");
     let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
     leaf.distinguished_name
         .push(DnType::CommonName, "localhost");
@@ -58,22 +91,32 @@ fn certificates() -> (String, CertificateDer<'static>, PrivateKeyDer<'static>) {
     let cert = leaf.signed_by(&key, &issuer).unwrap();
     (
         ca_pem,
+        ca_der,
         cert.der().clone(),
         PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        client_certificate(&issuer),
     )
 }
 
 /// tansu on a plain port, advertising `localhost:<tls port>`, and TLS terminated on that
-/// port in front of it.
-async fn start() -> Broker {
+/// port in front of it; with `client_auth`, only for clients with a certificate the test CA
+/// issued.
+async fn start(client_auth: bool) -> Broker {
     let dir = std::env::temp_dir().join(format!(
         "lanerunner-kafka-tls-{}",
         uuid::Uuid::now_v7().simple()
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    let (ca_pem, cert, key) = certificates();
+    let (ca_pem, ca_der, cert, key, (client_pem, client_key)) = certificates();
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, ca_pem).unwrap();
+    let client = (dir.join("client.pem"), dir.join("client.key"));
+    std::fs::write(&client.0, client_pem).unwrap();
+    std::fs::write(&client.1, client_key).unwrap();
+    let (stranger_pem, stranger_key) = client_certificate(&test_ca("not the brokers' CA").2);
+    let stranger = (dir.join("stranger.pem"), dir.join("stranger.key"));
+    std::fs::write(&stranger.0, stranger_pem).unwrap();
+    std::fs::write(&stranger.1, stranger_key).unwrap();
     let (plain_port, tls_port) = (free_port(), free_port());
     let tansu = std::env::var("HOME")
         .map(|h| format!("{h}/.cargo/bin/tansu"))
@@ -90,10 +133,19 @@ async fn start() -> Broker {
         .stderr(Stdio::null())
         .spawn()
         .expect("tansu is installed (bash scripts/kafka.sh)");
-    let config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .unwrap();
+    let builder = rustls::ServerConfig::builder();
+    let builder = if client_auth {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca_der).unwrap();
+        builder.with_client_cert_verifier(
+            rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+                .build()
+                .unwrap(),
+        )
+    } else {
+        builder.with_no_client_auth()
+    };
+    let config = builder.with_single_cert(vec![cert], key).unwrap();
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", tls_port))
         .await
@@ -124,6 +176,8 @@ async fn start() -> Broker {
                 dir,
                 tls_port,
                 ca,
+                client,
+                stranger,
             };
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -148,7 +202,7 @@ async fn the_streams_speak_verified_tls_to_kafka() {
     if skip_engine_test("a Kafka-protocol broker (tansu)") {
         return;
     }
-    let broker = start().await;
+    let broker = start(false).await;
     let at = |host: &str| format!("{host}:{}", broker.tls_port);
 
     let s = streams::from_config(&config(at("localhost"), true, Some(broker.ca.clone())))
@@ -192,4 +246,52 @@ async fn the_streams_speak_verified_tls_to_kafka() {
     let missing = config(at("localhost"), true, Some(broker.dir.join("absent.pem")));
     let err = streams::from_config(&missing).await.err().expect("refused");
     assert!(err.to_string().contains("streams.tls_ca_file"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_certificate_is_presented_where_the_broker_asks_for_one() {
+    if skip_engine_test("a Kafka-protocol broker (tansu)") {
+        return;
+    }
+    let broker = start(true).await;
+    let brokers = format!("localhost:{}", broker.tls_port);
+    let with = |pair: Option<&(PathBuf, PathBuf)>| StreamsConfig {
+        tls_client_cert_file: pair.map(|p| p.0.clone()),
+        tls_client_key_file: pair.map(|p| p.1.clone()),
+        ..config(brokers.clone(), true, Some(broker.ca.clone()))
+    };
+
+    let s = streams::from_config(&with(Some(&broker.client)))
+        .await
+        .expect("the certificate the brokers' CA issued is accepted");
+    s.publish("positions", b"truck-1", b"mutual tls")
+        .await
+        .unwrap();
+    let mut sub = s.subscribe("reader", &["positions"]).await.unwrap();
+    let record = tokio::time::timeout(Duration::from_secs(20), sub.next())
+        .await
+        .expect("a record within 20 s")
+        .expect("subscription open")
+        .expect("a record");
+    assert_eq!(record.payload, b"mutual tls");
+    drop(sub);
+    drop(s);
+
+    let refused = [with(None), with(Some(&broker.stranger))];
+    let (none, stranger) = tokio::join!(
+        streams::from_config(&refused[0]),
+        streams::from_config(&refused[1]),
+    );
+    assert!(none.is_err(), "no client certificate: connected");
+    assert!(stranger.is_err(), "another CA's certificate: connected");
+    // A key file that is not there is a configuration error, said at once.
+    let missing = (broker.client.0.clone(), broker.dir.join("absent.key"));
+    let err = streams::from_config(&with(Some(&missing)))
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("streams.tls_client_key_file"),
+        "{err}"
+    );
 }

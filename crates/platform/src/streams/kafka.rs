@@ -60,7 +60,8 @@ fn backend_error(what: &str, e: impl std::fmt::Display) -> StreamsError {
 }
 
 /// The brokers, and TLS when configured: librdkafka verifies the broker's certificate
-/// against `tls_ca_file` (or the system's roots) and its name (`https` identification).
+/// against `tls_ca_file` (or the system's roots) and its name (`https` identification), and
+/// presents the client certificate when one is configured.
 fn base_config(brokers: &str, config: &StreamsConfig) -> Result<ClientConfig, StreamsError> {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", brokers);
@@ -76,6 +77,30 @@ fn base_config(brokers: &str, config: &StreamsConfig) -> Result<ClientConfig, St
                 )));
             }
             c.set("ssl.ca.location", ca.display().to_string());
+        }
+        // A client certificate, for brokers that ask for one (both or neither: the
+        // configuration check says so before this runs).
+        for (key, file, setting) in [
+            (
+                "streams.tls_client_cert_file",
+                &config.tls_client_cert_file,
+                "ssl.certificate.location",
+            ),
+            (
+                "streams.tls_client_key_file",
+                &config.tls_client_key_file,
+                "ssl.key.location",
+            ),
+        ] {
+            if let Some(file) = file {
+                if !file.is_file() {
+                    return Err(StreamsError::Backend(format!(
+                        "{key} {} is not a readable file",
+                        file.display()
+                    )));
+                }
+                c.set(setting, file.display().to_string());
+            }
         }
     }
     Ok(c)
