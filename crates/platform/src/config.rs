@@ -718,6 +718,11 @@ pub struct BusConfig {
     /// A private CA's certificate (PEM) that an `amqps://` broker's certificate may chain
     /// to, besides the system's roots.
     pub tls_ca_file: Option<PathBuf>,
+    /// With `amqps://`, when the broker asks clients for a certificate
+    /// (`ssl_options.fail_if_no_peer_cert = true`): this process's certificate and its
+    /// PKCS#8 key (PEM), both or neither.
+    pub tls_client_cert_file: Option<PathBuf>,
+    pub tls_client_key_file: Option<PathBuf>,
     /// Every exchange and queue is named `<namespace>.…` (`lanerunner.events`); deployments
     /// sharing a broker (or tests) use different namespaces.
     pub namespace: String,
@@ -879,6 +884,8 @@ impl Default for BusConfig {
             backend: BusBackend::InProcess,
             url: None,
             tls_ca_file: None,
+            tls_client_cert_file: None,
+            tls_client_key_file: None,
             namespace: "lanerunner".into(),
             max_attempts: 5,
             redelivery_delay_ms: 200,
@@ -1796,13 +1803,12 @@ impl Config {
                 "only with streams.tls = true",
             ));
         }
-        if self.bus.tls_ca_file.is_some()
-            && !self
-                .bus
-                .url
-                .as_deref()
-                .is_some_and(|u| u.starts_with("amqps://"))
-        {
+        let bus_tls = self
+            .bus
+            .url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("amqps://"));
+        if self.bus.tls_ca_file.is_some() && !bus_tls {
             return Err(invalid(
                 "bus.tls_ca_file",
                 "only with an amqps:// bus.url (TLS)",
@@ -1827,6 +1833,12 @@ impl Config {
             ("cache.tls_client_key_file", &self.cache.tls_client_key_file),
             cache_tls,
             "only with a rediss:// or rediss+sentinel:// cache.url (TLS)",
+        )?;
+        client_certificate(
+            ("bus.tls_client_cert_file", &self.bus.tls_client_cert_file),
+            ("bus.tls_client_key_file", &self.bus.tls_client_key_file),
+            bus_tls,
+            "only with an amqps:// bus.url (TLS)",
         )?;
         client_certificate(
             (

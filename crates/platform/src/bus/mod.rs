@@ -36,21 +36,14 @@ pub async fn from_config(
                 .url
                 .as_deref()
                 .ok_or_else(|| BusError::Backend("bus.url is not set".into()))?;
-            let tls_ca = match &config.tls_ca_file {
-                Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
-                    BusError::Backend(format!("reading bus.tls_ca_file {}: {e}", path.display()))
-                })?),
-                None => None,
-            };
+            let client = config
+                .tls_client_cert_file
+                .as_deref()
+                .zip(config.tls_client_key_file.as_deref());
+            let tls = rabbitmq::AmqpTls::from_files(config.tls_ca_file.as_deref(), client)?;
             std::sync::Arc::new(
-                RabbitMqBus::connect_with(
-                    url,
-                    tls_ca,
-                    &config.namespace,
-                    config.max_attempts,
-                    delay,
-                )
-                .await?,
+                RabbitMqBus::connect_with(url, tls, &config.namespace, config.max_attempts, delay)
+                    .await?,
             )
         }
     })

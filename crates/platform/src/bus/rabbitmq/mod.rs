@@ -43,10 +43,12 @@ use crate::bus::{BusError, DeadLetter, Delivery, EventBus, QueueDepth, Settle, S
 
 mod headers;
 mod subscription;
+mod tls;
 mod topology;
 
 use headers::*;
 use subscription::*;
+pub use tls::AmqpTls;
 use topology::*;
 pub use topology::{delete_namespace, Names};
 
@@ -68,9 +70,9 @@ pub struct RabbitMqBus {
 
 struct Shared {
     url: String,
-    /// A private CA (PEM) the broker's certificate is verified against under `amqps://`,
-    /// besides the system's roots.
-    tls_ca: Option<String>,
+    /// Under `amqps://`: a private CA (PEM) the broker's certificate is verified against,
+    /// besides the system's roots, and the client certificate if the broker asks for one.
+    tls: AmqpTls,
     names: Names,
     max_attempts: u32,
     redelivery_delay: Duration,
@@ -88,20 +90,12 @@ fn backend_err(e: impl std::fmt::Display) -> BusError {
     BusError::Backend(e.to_string())
 }
 
-/// What `amqps://` verifies the broker against: the system's roots and `tls_ca`.
-fn tls_config(tls_ca: Option<&str>) -> lapin::tcp::OwnedTLSConfig {
-    lapin::tcp::OwnedTLSConfig {
-        identity: None,
-        cert_chain: tls_ca.map(str::to_owned),
-    }
-}
-
-async fn open(url: &str, tls_ca: Option<&str>, names: &Names) -> Result<Live, lapin::Error> {
+async fn open(url: &str, tls: &AmqpTls, names: &Names) -> Result<Live, lapin::Error> {
     let props = ConnectionProperties::default()
         .with_connection_name("lanerunner".into())
         .with_executor(tokio_executor_trait::Tokio::current())
         .with_reactor(tokio_reactor_trait::Tokio);
-    let conn = Connection::connect_with_config(url, props, tls_config(tls_ca)).await?;
+    let conn = Connection::connect_with_config(url, props, tls.owned()).await?;
     let publisher = conn.create_channel().await?;
     publisher
         .confirm_select(ConfirmSelectOptions::default())
@@ -119,31 +113,36 @@ impl RabbitMqBus {
         max_attempts: u32,
         redelivery_delay: Duration,
     ) -> Result<Self, BusError> {
-        Self::connect_with(url, None, namespace, max_attempts, redelivery_delay).await
+        Self::connect_with(
+            url,
+            AmqpTls::default(),
+            namespace,
+            max_attempts,
+            redelivery_delay,
+        )
+        .await
     }
 
     /// As [`connect`](Self::connect); under `amqps://` the broker's certificate must chain
-    /// to the system's roots or to `tls_ca` (PEM), and name the host.
+    /// to the system's roots or to `tls.ca` (PEM), and name the host; the client
+    /// certificate of `tls`, if any, is presented.
     pub async fn connect_with(
         url: &str,
-        tls_ca: Option<String>,
+        tls: AmqpTls,
         namespace: &str,
         max_attempts: u32,
         redelivery_delay: Duration,
     ) -> Result<Self, BusError> {
         let names = Names::new(namespace);
-        let live = tokio::time::timeout(
-            Duration::from_secs(10),
-            open(url, tls_ca.as_deref(), &names),
-        )
-        .await
-        .map_err(|_| BusError::Backend("connecting to rabbitmq timed out".into()))?
-        .map_err(backend_err)?;
+        let live = tokio::time::timeout(Duration::from_secs(10), open(url, &tls, &names))
+            .await
+            .map_err(|_| BusError::Backend("connecting to rabbitmq timed out".into()))?
+            .map_err(backend_err)?;
         let stop = CancellationToken::new();
         let (tx, _) = watch::channel(Some(Arc::new(live)));
         let shared = Arc::new(Shared {
             url: url.to_string(),
-            tls_ca,
+            tls,
             names,
             max_attempts: max_attempts.max(1),
             redelivery_delay,
@@ -209,7 +208,7 @@ async fn supervise(shared: Arc<Shared>) {
             }
             match tokio::time::timeout(
                 Duration::from_secs(10),
-                open(&shared.url, shared.tls_ca.as_deref(), &shared.names),
+                open(&shared.url, &shared.tls, &shared.names),
             )
             .await
             {
