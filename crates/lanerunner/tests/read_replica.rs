@@ -160,3 +160,125 @@ async fn lag_tolerant_reads_are_served_by_the_streaming_replica() {
     .await;
     drop(b);
 }
+
+/// `pg_is_in_recovery()` of the server the reader pool reads from, or `None` when no read
+/// goes through.
+async fn reads_from_a_standby(reader: &lanerunner_platform::Db) -> Option<bool> {
+    let lanerunner_platform::Db::Postgres(pool) = reader else {
+        panic!("the reader is PostgreSQL");
+    };
+    sqlx::query_scalar("SELECT pg_is_in_recovery()")
+        .fetch_one(pool)
+        .await
+        .ok()
+}
+
+fn host_of(url: &str) -> String {
+    let url = reqwest::Url::parse(url).unwrap();
+    format!("{}:{}", url.host_str().unwrap(), url.port().unwrap())
+}
+
+/// `database.read_url` listing several hosts (libpq's form): reads go to a standby — the
+/// primary listed first is passed over — and move to another standby when the one in use
+/// goes away; with none left they fall back to the primary (`prefer-standby`, the default)
+/// and return to a standby as soon as one answers. With `target_session_attrs=standby`
+/// there is no falling back. Two proxies in front of the one replica stand for two standbys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_url_host_list_follows_the_standbys() {
+    if lanerunner_platform::testing::skip_engine_test("the PostgreSQL primary and replica") {
+        return;
+    }
+    let primary = std::env::var(lanerunner::testing::TEST_PG_PRIMARY_URL_ENV)
+        .unwrap_or_else(|_| lanerunner::testing::DEFAULT_TEST_PG_PRIMARY_URL.into());
+    let replica = host_of(&replica_url("postgres"));
+    let a = lanerunner_platform::testing::FlakyProxy::start(&replica)
+        .await
+        .unwrap();
+    let b = lanerunner_platform::testing::FlakyProxy::start(&replica)
+        .await
+        .unwrap();
+    let list = |attrs: &str| {
+        format!(
+            "postgres://postgres@{},127.0.0.1:{},127.0.0.1:{}/postgres{attrs}",
+            host_of(&primary),
+            a.port,
+            b.port
+        )
+    };
+    let mut config = lanerunner_platform::Config::default();
+    config.database.url = Some(primary.clone());
+    config.database.read_url = Some(list(""));
+    config.database.acquire_timeout_ms = 3_000;
+    config.validate().expect("a host list is a valid read_url");
+    let db = lanerunner_platform::db::connect(&config, "read_list")
+        .await
+        .unwrap();
+    let reader = lanerunner_platform::db::connect_reader(&config, "read_list", &db).unwrap();
+
+    eventually("a standby serves the reads", async || {
+        reads_from_a_standby(&reader).await == Some(true)
+    })
+    .await;
+    // Each process starts its search at a place of its own (the primary, here, one time in
+    // three): every one ends on a standby, whatever its first connection met.
+    for i in 0..6 {
+        let mut other = config.clone();
+        other.database.read_url = Some(list(&format!("?application_name=reader{i}")));
+        let reader = lanerunner_platform::db::connect_reader(&other, "read_list", &db).unwrap();
+        let _ = reads_from_a_standby(&reader).await;
+        eventually("every reader ends on a standby", async || {
+            reads_from_a_standby(&reader).await == Some(true)
+        })
+        .await;
+    }
+    for (cut, other) in [(&a, &b), (&b, &a)] {
+        cut.down();
+        other.restore();
+        eventually("reads go on on the other standby", async || {
+            reads_from_a_standby(&reader).await == Some(true)
+        })
+        .await;
+    }
+    a.down();
+    b.down();
+    eventually(
+        "with no standby, reads fall back to the primary",
+        async || reads_from_a_standby(&reader).await == Some(false),
+    )
+    .await;
+    b.restore();
+    eventually("back on a standby once one answers", async || {
+        reads_from_a_standby(&reader).await == Some(true)
+    })
+    .await;
+
+    // `standby` only: with no standby answering, no read is served (by the primary or
+    // anyone), and a standby that comes back serves them again.
+    let mut strict = config.clone();
+    strict.database.read_url = Some(list("?target_session_attrs=standby"));
+    b.down();
+    let reader = lanerunner_platform::db::connect_reader(&strict, "read_list", &db).unwrap();
+    for _ in 0..3 {
+        assert_eq!(reads_from_a_standby(&reader).await, None);
+    }
+    a.restore();
+    eventually(
+        "a standby that answers again serves the reads",
+        async || reads_from_a_standby(&reader).await == Some(true),
+    )
+    .await;
+
+    // A read_url that asks for the primary is refused by the configuration check.
+    let mut wrong = config.clone();
+    wrong.database.read_url = Some(list("?target_session_attrs=read-write"));
+    let err = wrong.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("database.read_url") && err.contains("prefer-standby"),
+        "{err}"
+    );
+    if let lanerunner_platform::Db::Postgres(pool) = &db {
+        let _ = sqlx::query("DROP SCHEMA read_list CASCADE")
+            .execute(pool)
+            .await;
+    }
+}

@@ -1349,7 +1349,7 @@ impl Config {
                     "must be a postgres:// URL (leave unset for embedded SQLite)",
                 ));
             }
-            if let Err(e) = crate::db::hosts::parse(url) {
+            if let Err(e) = crate::db::hosts::parse(url, crate::db::hosts::Role::Writer) {
                 return Err(invalid("database.url", e.to_string()));
             }
         }
@@ -1362,6 +1362,9 @@ impl Config {
             }
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 return Err(invalid("database.read_url", "must be a postgres:// URL"));
+            }
+            if let Err(e) = crate::db::hosts::parse(url, crate::db::hosts::Role::Reader) {
+                return Err(invalid("database.read_url", e.to_string()));
             }
         }
         if self.database.max_connections == 0 {

@@ -8,8 +8,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Executor};
 
+use super::host_watch::HostWatch;
 use super::hosts;
-use super::primary::Primary;
 use super::Db;
 use crate::config::Config;
 
@@ -77,14 +77,14 @@ pub async fn connect(config: &Config, schema: &str) -> anyhow::Result<Db> {
 /// Where `database.url` points: one server, or a host list whose primary is followed.
 enum Target {
     One(Box<PgConnectOptions>),
-    Many(Arc<Primary>),
+    Many(Arc<HostWatch>),
 }
 
 impl Target {
     fn of(url: &str) -> anyhow::Result<Target> {
-        Ok(match hosts::parse(url)? {
+        Ok(match hosts::parse(url, hosts::Role::Writer)? {
             None => Target::One(Box::new(PgConnectOptions::from_str(url)?)),
-            Some(list) => Target::Many(Primary::of(url, list)?),
+            Some(list) => Target::Many(HostWatch::of(url, list)?),
         })
     }
 
@@ -114,20 +114,39 @@ pub async fn primary_url(url: &str) -> anyhow::Result<String> {
 
 /// The pool for reads that tolerate replication lag: the replica at `database.read_url`
 /// when one is configured (read-only sessions, the same `search_path`), else `primary`.
-/// The replica's schema arrives by replication once the primary has created it.
+/// The replica's schema arrives by replication once the primary has created it. A
+/// `read_url` listing several hosts is served by one standby at a time (each process
+/// picks where in the list it starts, so instances spread over the replicas), and moves to
+/// another when it goes away (`target_session_attrs`: `prefer-standby`, the default, falls
+/// back to any server that answers; `standby` does not; `any` takes the first that answers).
 pub fn connect_reader(config: &Config, schema: &str, primary: &Db) -> anyhow::Result<Db> {
     let Some(url) = &config.database.read_url else {
         return Ok(primary.clone());
     };
-    let options = PgConnectOptions::from_str(url)?.options([
+    let list = hosts::parse(url, hosts::Role::Reader)?;
+    let base = match &list {
+        Some(list) => list.url_of(0),
+        None => url.clone(),
+    };
+    let options = PgConnectOptions::from_str(&base)?.options([
         ("search_path", schema),
         ("default_transaction_read_only", "on"),
     ]);
     // Lazy: a replica that is down (or has not yet replayed a new database) must not stop
     // the service from starting on its primary; readers fall back, `readyz` reports it.
-    let pool = PgPoolOptions::new()
+    let pool_options = PgPoolOptions::new()
         .max_connections(config.database.max_connections)
-        .acquire_timeout(Duration::from_millis(config.database.acquire_timeout_ms))
-        .connect_lazy_with(options);
+        .acquire_timeout(Duration::from_millis(config.database.acquire_timeout_ms));
+    let pool = match list {
+        None => pool_options.connect_lazy_with(options),
+        Some(list) => {
+            let watch = HostWatch::of(url, list)?;
+            let pool = watch
+                .guard(pool_options)
+                .connect_lazy_with(watch.first(&options));
+            watch.follow(&pool, options);
+            pool
+        }
+    };
     Ok(Db::Postgres(pool))
 }

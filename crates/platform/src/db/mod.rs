@@ -11,14 +11,14 @@
 //! each pool type so sqlx checks the binds and decodes per backend.
 
 mod connect;
+mod host_watch;
 pub mod hosts;
-mod primary;
 
 use sqlx::migrate::Migrator;
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use connect::{connect, connect_reader, primary_options, primary_url};
-pub use primary::{NoPrimary, NotPrimary};
+pub use host_watch::{NoPrimary, NotPrimary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
