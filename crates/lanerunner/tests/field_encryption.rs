@@ -304,15 +304,7 @@ async fn aws_kms_wraps_the_data_keys_and_a_new_kms_key_rewraps_them() {
     if lanerunner::testing::skip_engine_test("moto (S3 and KMS on 127.0.0.1:5000)") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("lanerunner-kms-{}", Uuid::new_v4()));
-    let mut config = lanerunner::testing::test_config(dir.clone());
-    config.data_dir = dir.clone();
-    let db = lanerunner_platform::db::connect(&config, "kms_test")
-        .await
-        .unwrap();
-    db.migrate(&lanerunner_platform::db::Migrations::platform())
-        .await
-        .unwrap();
+    let (dir, db) = scratch_store("kms_test").await;
     on_db!(&db, |p| sqlx::query(
         "CREATE TABLE secrets (id TEXT PRIMARY KEY, value TEXT)"
     )
@@ -431,6 +423,20 @@ async fn the_sealing_benchmark_rotates_online_without_a_failed_request() {
     );
 }
 
+/// A SQLite store of the platform's tables alone, in a directory of its own.
+async fn scratch_store(name: &str) -> (std::path::PathBuf, Db) {
+    let dir = std::env::temp_dir().join(format!("lanerunner-{name}-{}", Uuid::new_v4()));
+    let mut config = lanerunner::testing::test_config(dir.clone());
+    config.data_dir = dir.clone();
+    let db = lanerunner_platform::db::connect(&config, name)
+        .await
+        .unwrap();
+    db.migrate(&lanerunner_platform::db::Migrations::platform())
+        .await
+        .unwrap();
+    (dir, db)
+}
+
 fn local_kek(current: u32, versions: &[u32]) -> Arc<dyn KeyWrapper> {
     let keys = versions.iter().map(|v| (*v, vec![*v as u8; 32])).collect();
     Arc::new(LocalKek(Arc::new(FixedKeys(Arc::new(
@@ -445,15 +451,7 @@ fn local_kek(current: u32, versions: &[u32]) -> Arc<dyn KeyWrapper> {
 /// refused — never made anew — under a KEK that did not wrap it.
 #[tokio::test]
 async fn a_blind_index_is_keyed_made_once_and_kept_through_a_kek_rotation() {
-    let dir = std::env::temp_dir().join(format!("lanerunner-bi-{}", Uuid::new_v4()));
-    let mut config = lanerunner::testing::test_config(dir.clone());
-    config.data_dir = dir.clone();
-    let db = lanerunner_platform::db::connect(&config, "blind_index_test")
-        .await
-        .unwrap();
-    db.migrate(&lanerunner_platform::db::Migrations::platform())
-        .await
-        .unwrap();
+    let (dir, db) = scratch_store("blind_index_test").await;
     let number = "+14155550142";
 
     // Two instances' first use at the same instant: one key, the same index.

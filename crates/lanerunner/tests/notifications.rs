@@ -765,16 +765,37 @@ on_both!(
     quiet_hours_hold_emails_and_a_flood_becomes_a_digest
 );
 
-async fn two_replies_at_the_same_instant_take_the_offer_once(backend: Backend) {
-    let (app, twilio) = spawn(backend).await;
+/// A carrier whose verified phone was texted a broker's $2,400 counter-offer on load
+/// `reference`: the negotiation, and the offer's reply code.
+struct TextedOffer {
+    carrier: Account,
+    negotiation: String,
+    code: String,
+}
+
+async fn texted_offer(app: &TestApp, twilio: &TwilioStandIn, reference: &str) -> TextedOffer {
     let broker = app.signup("broker@example.com", "broker").await;
     let carrier = app.signup("dispatch@carrier.example", "carrier").await;
-    verify_phone(&app, &twilio, &carrier, CARRIER_PHONE).await;
+    verify_phone(app, twilio, &carrier, CARRIER_PHONE).await;
     let load =
-        lanerunner::testing::posted(&app, &broker, &dallas_atlanta_load("R1", 250_000)).await;
-    let negotiation = open(&app, &carrier, &load, 260_000).await;
-    offer(&app, &broker, &negotiation, 240_000).await;
-    let (code, _) = texted_code(&twilio, CARRIER_PHONE, 0).await;
+        lanerunner::testing::posted(app, &broker, &dallas_atlanta_load(reference, 250_000)).await;
+    let negotiation = open(app, &carrier, &load, 260_000).await;
+    offer(app, &broker, &negotiation, 240_000).await;
+    let (code, _) = texted_code(twilio, CARRIER_PHONE, 0).await;
+    TextedOffer {
+        carrier,
+        negotiation,
+        code,
+    }
+}
+
+async fn two_replies_at_the_same_instant_take_the_offer_once(backend: Backend) {
+    let (app, twilio) = spawn(backend).await;
+    let TextedOffer {
+        carrier,
+        negotiation,
+        code,
+    } = texted_offer(&app, &twilio, "R1").await;
     // Released together: a carrier who double-taps send.
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
     let one = {
@@ -1034,17 +1055,9 @@ async fn phone_columns(db: &lanerunner_platform::Db) -> Vec<(String, String)> {
 /// indexed, and go on working (the later of two consents kept).
 async fn numbers_are_sealed_at_rest_and_matched_by_their_index(backend: Backend) {
     let (app, twilio) = spawn(backend).await;
-    let broker = app.signup("broker@example.com", "broker").await;
-    let carrier = app.signup("dispatch@carrier.example", "carrier").await;
-    let other = app.signup("other@carrier.example", "carrier").await;
-    verify_phone(&app, &twilio, &carrier, CARRIER_PHONE).await;
-
     // An offer texted with a reply code, then taken by replying from the number.
-    let load =
-        lanerunner::testing::posted(&app, &broker, &dallas_atlanta_load("P1", 250_000)).await;
-    let negotiation = open(&app, &carrier, &load, 260_000).await;
-    offer(&app, &broker, &negotiation, 240_000).await;
-    let (code, _) = texted_code(&twilio, CARRIER_PHONE, 0).await;
+    let TextedOffer { carrier, code, .. } = texted_offer(&app, &twilio, "P1").await;
+    let other = app.signup("other@carrier.example", "carrier").await;
     let (_, help) = reply(&twilio, &app, "SM20000000000000000000000000000001", "HELP").await;
     assert!(help.contains("Reply STOP"), "{help}");
 

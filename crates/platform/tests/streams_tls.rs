@@ -197,6 +197,19 @@ fn config(brokers: String, tls: bool, ca: Option<PathBuf>) -> StreamsConfig {
     }
 }
 
+/// A record published on `s` is read back by a subscriber.
+async fn goes_round(s: std::sync::Arc<dyn streams::Streams>, payload: &[u8]) {
+    let position = s.publish("positions", b"truck-1", payload).await.unwrap();
+    let mut sub = s.subscribe("reader", &["positions"]).await.unwrap();
+    let record = tokio::time::timeout(Duration::from_secs(20), sub.next())
+        .await
+        .expect("a record within 20 s")
+        .expect("subscription open")
+        .expect("a record");
+    assert_eq!(record.payload, payload);
+    assert_eq!(record.partition, position.partition);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_streams_speak_verified_tls_to_kafka() {
     if skip_engine_test("a Kafka-protocol broker (tansu)") {
@@ -208,20 +221,7 @@ async fn the_streams_speak_verified_tls_to_kafka() {
     let s = streams::from_config(&config(at("localhost"), true, Some(broker.ca.clone())))
         .await
         .expect("TLS with the test CA");
-    let position = s
-        .publish("positions", b"truck-1", b"over tls")
-        .await
-        .unwrap();
-    let mut sub = s.subscribe("reader", &["positions"]).await.unwrap();
-    let record = tokio::time::timeout(Duration::from_secs(20), sub.next())
-        .await
-        .expect("a record within 20 s")
-        .expect("subscription open")
-        .expect("a record");
-    assert_eq!(record.payload, b"over tls");
-    assert_eq!(record.partition, position.partition);
-    drop(sub);
-    drop(s);
+    goes_round(s, b"over tls").await;
 
     // Refused, each within the connect check: an issuer nobody trusts (the system's roots),
     // a name the certificate does not carry, and plain text to the TLS port.
@@ -264,18 +264,7 @@ async fn a_client_certificate_is_presented_where_the_broker_asks_for_one() {
     let s = streams::from_config(&with(Some(&broker.client)))
         .await
         .expect("the certificate the brokers' CA issued is accepted");
-    s.publish("positions", b"truck-1", b"mutual tls")
-        .await
-        .unwrap();
-    let mut sub = s.subscribe("reader", &["positions"]).await.unwrap();
-    let record = tokio::time::timeout(Duration::from_secs(20), sub.next())
-        .await
-        .expect("a record within 20 s")
-        .expect("subscription open")
-        .expect("a record");
-    assert_eq!(record.payload, b"mutual tls");
-    drop(sub);
-    drop(s);
+    goes_round(s, b"mutual tls").await;
 
     let refused = [with(None), with(Some(&broker.stranger))];
     let (none, stranger) = tokio::join!(
