@@ -72,14 +72,14 @@ impl Wants {
 /// longer accepts writes, a standby that was promoted).
 #[derive(Debug, thiserror::Error)]
 #[error("the server is not what database.{key} wants (a standby or read-only where writes go, or a primary where target_session_attrs=standby); looking again")]
-pub struct NotPrimary {
+pub struct NotWanted {
     key: &'static str,
 }
 
 /// No host of the list will do (all down, or none promoted yet).
 #[derive(Debug, thiserror::Error)]
 #[error("no host of database.{key} will do ({wants:?}): {tried}")]
-pub struct NoPrimary {
+pub struct NoHostWillDo {
     key: &'static str,
     wants: Wants,
     tried: String,
@@ -93,12 +93,12 @@ pub(super) struct HostWatch {
     /// Credentials, database and parameters; the host is set per probe or pool.
     base: PgConnectOptions,
     state: Mutex<State>,
-    /// Wakes the watcher early: a new connection met a standby.
+    /// Wakes the watcher early: a new connection met a server that will not do.
     wake: Notify,
 }
 
 struct State {
-    current: Option<(usize, Fit)>,
+    current: Option<usize>,
     switched_at: Option<Instant>,
     /// Each pool with its own options (its `search_path`), host aside.
     pools: Vec<(PgPool, PgConnectOptions)>,
@@ -145,31 +145,30 @@ impl HostWatch {
         }
     }
 
-    /// The connect options of the current host, looking for it first if need be.
-    pub(super) async fn options(&self) -> Result<PgConnectOptions, NoPrimary> {
+    /// The current host, looking for it first if need be.
+    async fn current(&self) -> Result<usize, NoHostWillDo> {
+        // Copied out first: the lock must not be held while `locate` takes it.
         let current = self.state().current;
-        let index = match current {
-            Some((i, _)) => i,
-            None => self.locate().await?.0,
-        };
-        Ok(self.on(&self.base, index))
+        match current {
+            Some(i) => Ok(i),
+            None => Ok(self.locate().await?.0),
+        }
+    }
+
+    /// The connect options of the current host, looking for it first if need be.
+    pub(super) async fn options(&self) -> Result<PgConnectOptions, NoHostWillDo> {
+        Ok(self.on(&self.base, self.current().await?))
     }
 
     /// The URL of the current host alone (for `pg_dump`), looking for it if need be.
-    pub(super) async fn url(&self) -> Result<String, NoPrimary> {
-        // Copied out first: the lock must not be held while `locate` takes it.
-        let current = self.state().current;
-        let index = match current {
-            Some((i, _)) => i,
-            None => self.locate().await?.0,
-        };
-        Ok(self.list.url_of(index))
+    pub(super) async fn url(&self) -> Result<String, NoHostWillDo> {
+        Ok(self.list.url_of(self.current().await?))
     }
 
     /// The host a pool is opened on before the watcher has looked: the current one, or where
     /// this process's search starts.
     pub(super) fn first(&self, options: &PgConnectOptions) -> PgConnectOptions {
-        let index = self.state().current.map_or(self.start, |(i, _)| i);
+        let index = self.state().current.unwrap_or(self.start);
         self.on(options, index)
     }
 
@@ -186,15 +185,12 @@ impl HostWatch {
                 let watch = Arc::clone(&on_connect);
                 Box::pin(async move {
                     match watch.fit(conn).await? {
-                        Fit::Best => Ok(()),
-                        // Served while nothing better answers; the watcher keeps looking.
-                        Fit::Fallback => {
-                            watch.wake.notify_one();
-                            Ok(())
-                        }
+                        // A fallback serves while nothing better answers; the watcher looks
+                        // for better at every check.
+                        Fit::Best | Fit::Fallback => Ok(()),
                         Fit::No => {
                             watch.wake.notify_one();
-                            Err(sqlx::Error::Configuration(Box::new(NotPrimary {
+                            Err(sqlx::Error::Configuration(Box::new(NotWanted {
                                 key: watch.key(),
                             })))
                         }
@@ -212,7 +208,7 @@ impl HostWatch {
     pub(super) fn follow(self: &Arc<Self>, pool: &PgPool, options: PgConnectOptions) {
         let mut state = self.state();
         // A switch may have happened since the pool was opened.
-        if let Some((i, _)) = state.current {
+        if let Some(i) = state.current {
             pool.set_connect_options(self.on(&options, i));
         }
         state.pools.push((pool.clone(), options));
@@ -246,8 +242,8 @@ impl HostWatch {
     /// Probes the current host, then every host in order (from this process's place in the
     /// list); points the pools at the first that is what the list wants — or, failing one,
     /// the first that will do — and returns it with the probe's connection.
-    async fn locate(&self) -> Result<(usize, PgConnection), NoPrimary> {
-        let current = self.state().current.map(|(i, _)| i);
+    async fn locate(&self) -> Result<(usize, PgConnection), NoHostWillDo> {
+        let current = self.state().current;
         let n = self.list.hosts.len();
         let order = current.into_iter().chain(
             (0..n)
@@ -259,7 +255,7 @@ impl HostWatch {
         for index in order {
             match self.probe(index).await {
                 Ok((Fit::Best, conn)) => {
-                    self.switch_to(index, Fit::Best);
+                    self.switch_to(index);
                     return Ok((index, conn));
                 }
                 Ok((Fit::Fallback, conn)) => {
@@ -272,10 +268,10 @@ impl HostWatch {
             }
         }
         if let Some((index, conn)) = fallback {
-            self.switch_to(index, Fit::Fallback);
+            self.switch_to(index);
             return Ok((index, conn));
         }
-        Err(NoPrimary {
+        Err(NoHostWillDo {
             key: self.key(),
             wants: self.list.wants,
             tried: tried.join("; "),
@@ -293,19 +289,18 @@ impl HostWatch {
             .unwrap_or(Err(sqlx::Error::PoolTimedOut))
     }
 
-    fn switch_to(&self, index: usize, fit: Fit) {
+    fn switch_to(&self, index: usize) {
         let mut state = self.state();
-        if state.current.map(|(i, _)| i) == Some(index) {
-            state.current = Some((index, fit));
+        if state.current == Some(index) {
             return;
         }
-        if let Some((old, _)) = state.current {
+        if let Some(old) = state.current {
             tracing::warn!(from = %self.list.hosts[old], to = %self.list.hosts[index], "{} moved; new connections go to the new host", self.list.wants.what());
         }
         // Also on the first choice: a lazy read pool may already hold a connection to the
         // host its search started at, which was not the one chosen.
         state.switched_at = Some(Instant::now());
-        state.current = Some((index, fit));
+        state.current = Some(index);
         for (pool, options) in &state.pools {
             pool.set_connect_options(self.on(options, index));
         }

@@ -18,7 +18,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use connect::{connect, connect_reader, primary_options, primary_url};
-pub use host_watch::{NoPrimary, NotPrimary};
+pub use host_watch::{NoHostWillDo, NotWanted};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
