@@ -471,13 +471,10 @@ impl FieldSealer {
             }
         }
         // The blind-index key too: it outlives any key-encryption key version.
-        for (name, kek) in store::index_keys(&self.db).await? {
+        for (name, kek, wrapped) in store::index_keys(&self.db).await? {
             if kek == current {
                 continue;
             }
-            let (_, wrapped) = store::index_key(&self.db, &name)
-                .await?
-                .ok_or(SealError::UnknownKey(0))?;
             let key = self
                 .unwrap_stored(&kek, &wrapped, "the blind-index key")
                 .await?;
@@ -548,8 +545,8 @@ impl FieldSealer {
         let index_key_kek = store::index_keys(&self.db)
             .await?
             .into_iter()
-            .find(|(name, _)| name == INDEX_KEY)
-            .map(|(_, kek)| kek);
+            .find(|(name, _, _)| name == INDEX_KEY)
+            .map(|(_, kek, _)| kek);
         Ok(KeyReport {
             keys,
             clear,

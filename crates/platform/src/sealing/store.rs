@@ -255,10 +255,10 @@ pub async fn insert_index_key(
     .map(|_| ()))
 }
 
-/// Every blind-index key: `(name, kek)`.
-pub async fn index_keys(db: &Db) -> sqlx::Result<Vec<(String, String)>> {
+/// Every blind-index key: `(name, kek, wrapped base64)`.
+pub async fn index_keys(db: &Db) -> sqlx::Result<Vec<(String, String, String)>> {
     on_db!(db, |p| sqlx::query_as(
-        "SELECT name, kek FROM index_keys ORDER BY name"
+        "SELECT name, kek, wrapped FROM index_keys ORDER BY name"
     )
     .fetch_all(p)
     .await)

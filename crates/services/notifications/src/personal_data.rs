@@ -24,16 +24,12 @@ impl PersonalData for Export {
             return Ok(None);
         };
         let settings = store::settings(db, org, user).await?;
-        let open = |stored: Option<String>| async move {
-            match stored {
-                Some(s) => self.phones.open(user, &s).await.map(Some),
-                None => Ok(None),
-            }
-        };
         let (phone, pending) = match &settings {
             Some(s) => (
-                open(s.phone.clone()).await?,
-                open(s.pending_phone.clone()).await?,
+                self.phones.open_some(user, s.phone.as_deref()).await?,
+                self.phones
+                    .open_some(user, s.pending_phone.as_deref())
+                    .await?,
             ),
             None => (None, None),
         };

@@ -16,6 +16,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use lanerunner_core::phone;
+use lanerunner_platform::sealing::value::{self, Stored};
 use lanerunner_platform::sealing::{FieldSealer, IdKind, SealError, SealedField};
 use lanerunner_platform::Db;
 use uuid::Uuid;
@@ -78,6 +79,18 @@ impl Phones {
         self.0.open(&PHONE, &user.to_string(), stored).await
     }
 
+    /// [`Self::open`] of a number that may not be there.
+    pub async fn open_some(
+        &self,
+        user: Uuid,
+        stored: Option<&str>,
+    ) -> Result<Option<String>, SealError> {
+        match stored {
+            Some(s) => self.open(user, s).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The index of a stored number: the one stored beside it, or — for a number a previous
     /// version stored without one, until [`convert`] reaches it — made from the number.
     pub async fn index_of(
@@ -102,10 +115,9 @@ impl Phones {
             return Ok((None, None));
         };
         let number = self.open(user, stored).await?;
-        let sealed = if stored.starts_with(lanerunner_platform::sealing::value::PREFIX) {
-            stored.to_string()
-        } else {
-            self.0.seal(&PHONE, &user.to_string(), &number).await?
+        let sealed = match value::parse(stored)? {
+            Stored::Clear(_) => self.0.seal(&PHONE, &user.to_string(), &number).await?,
+            Stored::Sealed { .. } => stored.to_string(),
         };
         Ok((Some(sealed), Some(self.index(&number).await?)))
     }

@@ -525,7 +525,10 @@ impl Notifications {
                 .await;
         };
         let phone = self.phones.open(c.user_id, stored).await?;
-        let phone_index = self.phones.index(&phone).await?;
+        let phone_index = self
+            .phones
+            .index_of(c.user_id, stored, c.phone_index.as_deref())
+            .await?;
         if store::consent(&self.db, &phone_index)
             .await?
             .is_some_and(|(out, _, _)| out)
@@ -753,10 +756,10 @@ impl Notifications {
                 }
                 None => (None, false),
             };
-        let pending_phone = match s.pending_phone.as_deref() {
-            Some(stored) => Some(self.phones.open(user, stored).await?),
-            None => None,
-        };
+        let pending_phone = self
+            .phones
+            .open_some(user, s.pending_phone.as_deref())
+            .await?;
         Ok(PreferencesView {
             time_zone: s.time_zone,
             quiet_start: s.quiet_start,

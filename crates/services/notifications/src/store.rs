@@ -7,6 +7,7 @@
 //! still holds the lease.
 
 use chrono::{DateTime, Utc};
+use lanerunner_platform::sealing::BLIND_INDEX_PREFIX;
 use lanerunner_platform::{on_db, on_tx, Db, Tx};
 use uuid::Uuid;
 
@@ -521,7 +522,9 @@ pub struct Claimed {
     pub link: String,
     pub email: String,
     pub active: bool,
+    /// The verified number, sealed, and its blind index.
     pub phone: Option<String>,
+    pub phone_index: Option<String>,
     /// When it was first leased (see [`Claimed::tried_before`]).
     pub first_claimed_ms: Option<i64>,
 }
@@ -537,7 +540,8 @@ impl Claimed {
 const CLAIMED_SELECT: &str =
     "SELECT d.id, d.org_id, d.user_id, d.channel, d.mode, d.attempts, d.reply_code, \
      n.kind, n.title, n.body, n.link, m.email, m.active, \
-     CASE WHEN s.phone_verified_at IS NULL THEN NULL ELSE s.phone END AS phone, d.first_claimed_ms \
+     CASE WHEN s.phone_verified_at IS NULL THEN NULL ELSE s.phone END AS phone, \
+     CASE WHEN s.phone_verified_at IS NULL THEN NULL ELSE s.phone_index END AS phone_index, d.first_claimed_ms \
      FROM nt_deliveries d JOIN nt_notifications n ON n.id = d.notification_id \
      JOIN nt_members m ON m.user_id = d.user_id LEFT JOIN nt_settings s ON s.user_id = d.user_id";
 
@@ -924,12 +928,14 @@ pub async fn seal_settings_phones(
 /// Up to `limit` numbers still in the clear in the tables that keep a number's blind index
 /// alone (consent, reply codes, texts received).
 pub async fn unindexed_numbers(db: &Db, limit: i64) -> sqlx::Result<Vec<String>> {
-    let sql = "SELECT phone_index FROM nt_sms_consent WHERE phone_index NOT LIKE 'bi1.%' \
-               UNION SELECT phone_index FROM nt_reply_codes WHERE phone_index NOT LIKE 'bi1.%' \
-               UNION SELECT phone_index FROM nt_inbound WHERE phone_index <> '' AND phone_index NOT LIKE 'bi1.%' \
+    let sql = "SELECT phone_index FROM nt_sms_consent WHERE phone_index NOT LIKE $2 \
+               UNION SELECT phone_index FROM nt_reply_codes WHERE phone_index NOT LIKE $2 \
+               UNION SELECT phone_index FROM nt_inbound WHERE phone_index <> '' AND phone_index NOT LIKE $2 \
                LIMIT $1";
+    let indexed = format!("{BLIND_INDEX_PREFIX}%");
     on_db!(db, |c| sqlx::query_scalar(sql)
         .bind(limit)
+        .bind(&indexed)
         .fetch_all(c)
         .await)
 }
