@@ -133,7 +133,7 @@ impl RedisConn {
         if !self.inner.target.follows_failovers() || !may_have_moved(&error) {
             return Err(error);
         }
-        match self.inner.follow(generation).await {
+        match self.inner.follow(generation, None).await {
             Ok(true) if not_carried_out(&error) => op(self.current().conn).await,
             Ok(_) => Err(error),
             Err(e) => {
@@ -152,7 +152,8 @@ impl RedisConn {
         };
         let client = self.inner.target.client().await?;
         if addr_of(&client) != addr {
-            self.inner.follow(generation).await?;
+            // The master moved: the connection follows it to where the Sentinels just said.
+            self.inner.follow(generation, Some(client.clone())).await?;
         }
         Ok(client)
     }
@@ -164,9 +165,10 @@ impl RedisConn {
 }
 
 impl Inner {
-    /// Asks where the master is and moves there if it is elsewhere, unless the connection
-    /// has moved since `generation` was seen; whether it is on another server now.
-    async fn follow(&self, generation: u64) -> RedisResult<bool> {
+    /// Asks where the master is (unless `resolved` already says) and moves there if it is
+    /// elsewhere, unless the connection has moved since `generation` was seen; whether it
+    /// is on another server now.
+    async fn follow(&self, generation: u64, resolved: Option<redis::Client>) -> RedisResult<bool> {
         let _one_at_a_time = self.moving.lock().await;
         let now = self
             .current
@@ -176,7 +178,10 @@ impl Inner {
         if now.generation != generation {
             return Ok(true);
         }
-        let client = self.target.client().await?;
+        let client = match resolved {
+            Some(client) => client,
+            None => self.target.client().await?,
+        };
         let addr = addr_of(&client);
         if addr == now.addr {
             // Still the master (a blip, or the failover has not happened yet): the
@@ -208,7 +213,7 @@ async fn watch(inner: Weak<Inner>) {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .generation;
-        if let Err(e) = inner.follow(generation).await {
+        if let Err(e) = inner.follow(generation, None).await {
             tracing::debug!(error = %e, "checking the Redis master with the Sentinels failed");
         }
     }

@@ -16,7 +16,7 @@ use crate::bus::BusError;
 /// What `amqps://` uses: the CA (PEM) and the client identity, each optional.
 #[derive(Clone, Default)]
 pub struct AmqpTls {
-    pub ca: Option<String>,
+    ca: Option<String>,
     client: Option<ClientIdentity>,
 }
 
@@ -27,11 +27,6 @@ struct ClientIdentity {
 }
 
 impl AmqpTls {
-    /// Trusting `ca` (PEM) besides the system's roots, without a client certificate.
-    pub fn with_ca(ca: Option<String>) -> Self {
-        Self { ca, client: None }
-    }
-
     /// From the files the configuration names (`bus.tls_ca_file`, and the client
     /// certificate and key, both or neither); a file that cannot be read or does not hold
     /// what it should is refused, naming its key.
