@@ -399,7 +399,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec {
         name: lanerunner_voice::SERVICE,
         migrations: lanerunner_voice::migrations,
-        sealed: &[],
+        sealed: lanerunner_voice::SEALED_FIELDS,
         // `public_url` for the turns' webhook URLs, `twilio.auth_token` for their
         // signatures, and the negotiation service, which vets callers and answers their
         // offers: a direct call (the caller is waiting on the line), so voice runs where

@@ -154,7 +154,10 @@ both_backends! {
         // A rotation (as `lanerunner keys rotate-fields` makes it): the running instance
         // seals new writes under version 2 within its refresh.
         let rotated = lanerunner::keys::rotate(&app.config).await.unwrap();
-        assert_eq!(rotated, vec![("identity", 2), ("notifications", 2)]);
+        assert_eq!(
+            rotated,
+            vec![("identity", 2), ("notifications", 2), ("voice", 2)]
+        );
         let mut n = 0;
         eventually("new secrets are sealed under the new key", || {
             n += 1;

@@ -1380,3 +1380,119 @@ on_both!(
     transcripts_past_their_retention_are_deleted_on,
     transcripts_past_their_retention_are_deleted
 );
+
+// ---- callers' numbers at rest ----
+
+/// Every number the voice store keeps of a call or a carrier, by table.
+async fn stored_numbers(app: &TestApp) -> Vec<(&'static str, String)> {
+    let db = app.app().db("voice").unwrap();
+    let (calls, dispatch): (Vec<(String, String)>, Vec<String>) =
+        lanerunner_platform::on_db!(&db, |p| {
+            let calls = sqlx::query_as("SELECT from_number, to_number FROM vc_calls")
+                .fetch_all(p)
+                .await
+                .unwrap();
+            let dispatch = sqlx::query_scalar("SELECT phone FROM vc_dispatch")
+                .fetch_all(p)
+                .await
+                .unwrap();
+            (calls, dispatch)
+        });
+    calls
+        .into_iter()
+        .flat_map(|(from, to)| [("vc_calls", from), ("vc_calls", to)])
+        .chain(dispatch.into_iter().map(|d| ("vc_dispatch", d)))
+        .collect()
+}
+
+/// `who`'s calls as the API lists them: `(direction, from, to)`.
+async fn listed_numbers(app: &TestApp, who: &Account) -> Vec<(String, String, String)> {
+    let list = json_of(
+        app.get("/v1/voice/calls?limit=50", Some(&who.access)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let mut calls: Vec<_> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["channel"] == "twilio")
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap().to_owned();
+            (s("direction"), s("from_number"), s("to_number"))
+        })
+        .collect();
+    calls.sort();
+    calls
+}
+
+/// The number a carrier calls from, the dispatch number it gave and the number an outreach
+/// call dialed are sealed at rest, while the broker reads them and the agent dials them as
+/// before. Numbers a previous version stored readable are sealed by the key sweep and read
+/// the same after.
+async fn callers_numbers_are_sealed_at_rest(backend: Backend) {
+    let (app, twilio) = spawn(backend).await;
+    let (broker, carrier, load) = desk(&app).await;
+    Call::dial(&twilio, &app, "CA0301", LINE).await;
+    reachable(&app, &carrier).await;
+    reach_out_once(&app, &broker, &load).await;
+    assert_eq!(
+        twilio.placed()[0].to,
+        DISPATCH,
+        "the agent dials the number"
+    );
+
+    let digits = ["4155550123", "4155550177", "5005550100"];
+    let stored = stored_numbers(&app).await;
+    // Three calls (the desk's simulated one, the call that came in, the outreach call),
+    // two numbers each, and the dispatch number.
+    assert_eq!(stored.len(), 7, "{stored:?}");
+    for (table, value) in &stored {
+        assert!(value.starts_with("lre1."), "{table}: {value}");
+        assert!(
+            !digits.iter().any(|d| value.contains(d)),
+            "{table}: {value}"
+        );
+    }
+    let expected = vec![
+        ("inbound".to_owned(), CALLER.to_owned(), LINE.to_owned()),
+        ("outbound".to_owned(), LINE.to_owned(), DISPATCH.to_owned()),
+    ];
+    assert_eq!(listed_numbers(&app, &broker).await, expected);
+    let dispatch = || async {
+        json_of(
+            app.get("/v1/voice/dispatch", Some(&carrier.access)).await,
+            StatusCode::OK,
+        )
+        .await["phone"]
+            .clone()
+    };
+    assert_eq!(dispatch().await, DISPATCH);
+
+    // As a previous version stored them: readable. Read the same, then sealed by the sweep.
+    let db = app.app().db("voice").unwrap();
+    lanerunner_platform::on_db!(&db, |p| {
+        sqlx::query("UPDATE vc_calls SET from_number = $1 WHERE channel = 'twilio' AND direction = 'inbound'")
+            .bind(CALLER)
+            .execute(p)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE vc_dispatch SET phone = $1")
+            .bind(DISPATCH)
+            .execute(p)
+            .await
+            .unwrap();
+    });
+    assert_eq!(listed_numbers(&app, &broker).await, expected);
+    assert_eq!(dispatch().await, DISPATCH);
+    let swept = lanerunner::keys::sweep(&app.config).await.unwrap();
+    let voice = &swept.iter().find(|(s, _)| *s == "voice").unwrap().1;
+    assert_eq!((voice.sealed, voice.unopenable), (2, 0), "{voice:?}");
+    for (table, value) in stored_numbers(&app).await {
+        assert!(value.starts_with("lre1."), "{table}: {value}");
+    }
+    assert_eq!(listed_numbers(&app, &broker).await, expected);
+    assert_eq!(dispatch().await, DISPATCH);
+}
+
+on_both!(numbers_at_rest, callers_numbers_are_sealed_at_rest);

@@ -39,7 +39,8 @@ impl Calls {
         let load = store::load(&self.db, org, load_id)
             .await?
             .ok_or(VoiceError::NotFound("load"))?;
-        let Some(road) = store::on_the_road(&self.db, org, load_id).await? else {
+        let road = store::on_the_road(&self.db, org, load_id).await?;
+        let Some(road) = self.numbers.open_some_road(road).await? else {
             return Err(if store::MOVING.contains(&load.status.as_str()) {
                 VoiceError::Conflict {
                     kind: "no-dispatch-number",
@@ -72,6 +73,7 @@ impl Calls {
         let before = now - chrono::Duration::from_std(after).map_err(anyhow::Error::from)?;
         let mut placed = 0;
         for road in store::due_check_calls(&self.db, before, SWEEP_BATCH).await? {
+            let road = self.numbers.open_on_the_road(road).await?;
             let broker = OrgId(road.broker_org_id);
             let (Some(load), Some(line)) = (
                 store::load(&self.db, broker, road.load_id).await?,

@@ -28,6 +28,14 @@ pub enum VoiceError {
 
 pub type Result<T, E = VoiceError> = std::result::Result<T, E>;
 
+/// A number that cannot be sealed or opened (a missing or retired data key) is the
+/// platform's failure, not the caller's.
+impl From<lanerunner_platform::sealing::SealError> for VoiceError {
+    fn from(e: lanerunner_platform::sealing::SealError) -> Self {
+        VoiceError::Internal(e.into())
+    }
+}
+
 impl From<lanerunner_platform::http::Invalid> for VoiceError {
     fn from(i: lanerunner_platform::http::Invalid) -> Self {
         VoiceError::Invalid(i.0)

@@ -29,6 +29,7 @@ pub mod debrief;
 pub mod desk;
 pub mod error;
 pub mod events;
+mod numbers;
 mod outreach;
 mod retention;
 pub mod script;
@@ -48,6 +49,7 @@ use lanerunner_platform::service::{ConsumerSource, ConsumerSpec, Service, Servic
 use lanerunner_platform::Tx;
 use utoipa_axum::router::OpenApiRouter;
 
+pub use numbers::SEALED_FIELDS;
 pub use service::{Calls, Heard, Settings, INBOUND_PATH, STATUS_PATH};
 
 pub const SERVICE: &str = "voice";
@@ -81,6 +83,7 @@ impl VoiceService {
             ctx.outbox.clone(),
             desk,
             telephony,
+            numbers::Numbers(ctx.sealer.clone()),
             settings,
         ));
         if let Some((after, every)) = check_calls {

@@ -65,15 +65,19 @@ impl Calls {
             consented_by: caller.actor_id(),
             consented_at: Utc::now(),
         };
-        store::put_dispatch(&self.db, caller.org, &row).await?;
+        let stored = store::DispatchRow {
+            phone: self.numbers.seal_dispatch(caller.org, &row.phone).await?,
+            ..row.clone()
+        };
+        store::put_dispatch(&self.db, caller.org, &stored).await?;
         Ok(row.into())
     }
 
     pub async fn dispatch(&self, org: OrgId) -> Result<DispatchView> {
-        store::dispatch(&self.db, org)
+        let row = store::dispatch(&self.db, org)
             .await?
-            .map(Into::into)
-            .ok_or(VoiceError::NotFound("dispatch number"))
+            .ok_or(VoiceError::NotFound("dispatch number"))?;
+        Ok(self.numbers.open_dispatch(row).await?.into())
     }
 
     /// Withdraws the consent: no more outreach calls.
@@ -140,6 +144,7 @@ impl Calls {
             if calls.len() as u32 >= wanted {
                 break;
             }
+            let c = self.numbers.open_candidate(c).await?;
             let skip = |reason: String| SkippedCarrier {
                 carrier_org_id: c.carrier_org_id,
                 reason,
@@ -221,8 +226,9 @@ impl Calls {
     /// as `failed`.
     pub(crate) async fn place(&self, mut row: CallRow) -> Result<Option<CallRow>> {
         let id = row.id;
+        let stored = self.numbers.sealed_call(&row).await?;
         let mut tx = self.db.begin().await?;
-        if !store::insert_call(&mut tx, &row).await? {
+        if !store::insert_call(&mut tx, &stored).await? {
             return Ok(None);
         }
         tx.commit().await?;
@@ -242,7 +248,7 @@ impl Calls {
                     // Answered already (the provider was faster than this write); the
                     // answer webhook recorded the provider's id itself.
                     drop(tx);
-                    row = store::call_system(&self.db, id).await?.unwrap_or(row);
+                    row = self.call_system(id).await?.unwrap_or(row);
                 }
             }
             Err(e) => {
@@ -272,7 +278,8 @@ impl Calls {
         sid: &str,
         answered_by: Option<&str>,
     ) -> Result<Answered> {
-        let row = store::call_system(&self.db, call)
+        let row = self
+            .call_system(call)
             .await?
             .filter(|c| {
                 c.direction != "inbound"

@@ -24,6 +24,7 @@ use crate::debrief::{self, Facts, Outcome};
 use crate::desk::{DealDesk, DeskAnswer, Telephony};
 use crate::error::{Result, VoiceError};
 use crate::events;
+use crate::numbers::Numbers;
 use crate::script::{self, LoadFacts};
 use crate::store::{self, CallRow, TurnRow};
 use crate::twiml::{Next, Reply};
@@ -128,6 +129,8 @@ pub struct Calls {
     pub(crate) outbox: OutboxSignal,
     pub(crate) desk: Arc<dyn DealDesk>,
     pub(crate) telephony: Arc<dyn Telephony>,
+    /// Seals the callers' numbers the store keeps, and opens them.
+    pub(crate) numbers: Numbers,
     settings: Settings,
 }
 
@@ -239,6 +242,7 @@ impl Calls {
         outbox: OutboxSignal,
         desk: Arc<dyn DealDesk>,
         telephony: Arc<dyn Telephony>,
+        numbers: Numbers,
         settings: Settings,
     ) -> Self {
         Calls {
@@ -246,6 +250,7 @@ impl Calls {
             outbox,
             desk,
             telephony,
+            numbers,
             settings,
         }
     }
@@ -327,10 +332,12 @@ impl Calls {
             script::greeting(&line.company_name, line.recording_notice),
             MC_HINTS,
         );
+        let stored = self.numbers.sealed_call(&row).await?;
         let mut tx = self.db.begin().await?;
-        if !store::insert_call(&mut tx, &row).await? {
+        if !store::insert_call(&mut tx, &stored).await? {
             drop(tx);
-            let known = store::call_by_sid(&self.db, sid)
+            let known = self
+                .call_by_sid(sid)
                 .await?
                 .ok_or(VoiceError::NotFound("call"))?;
             return self.replay(&known, 0).await.map(Some);
@@ -388,7 +395,8 @@ impl Calls {
         turn: i64,
         heard: Heard,
     ) -> Result<Answered> {
-        let row = store::call_system(&self.db, call)
+        let row = self
+            .call_system(call)
             .await?
             .filter(|c| c.call_sid == sid && c.channel == "twilio")
             .ok_or(VoiceError::NotFound("call"))?;
@@ -841,7 +849,10 @@ impl Calls {
         before: Option<CallId>,
         limit: i64,
     ) -> Result<Vec<crate::views::CallView>> {
-        Ok(store::calls(&self.db, org, load, carrier, before, limit)
+        let rows = store::calls(&self.db, org, load, carrier, before, limit).await?;
+        Ok(self
+            .numbers
+            .open_calls(rows)
             .await?
             .into_iter()
             .map(|c| crate::views::CallView::new(c, None))
@@ -849,7 +860,8 @@ impl Calls {
     }
 
     pub async fn call(&self, org: OrgId, id: CallId) -> Result<crate::views::CallView> {
-        let row = store::call(&self.db, org, id)
+        let row = self
+            .org_call(org, id)
             .await?
             .ok_or(VoiceError::NotFound("call"))?;
         let turns = store::turns(&self.db, id).await?;
@@ -901,7 +913,8 @@ impl Calls {
             v.add("digits", "must be up to 20 keypad keys (0-9, * and #)");
         }
         v.into_result(())?;
-        let row = store::call(&self.db, caller.org, id)
+        let row = self
+            .org_call(caller.org, id)
             .await?
             .filter(|c| c.channel == "simulated")
             .ok_or(VoiceError::NotFound("call"))?;
@@ -930,7 +943,7 @@ impl Calls {
         ) {
             return Ok(());
         }
-        let Some(mut row) = store::call_by_sid(&self.db, sid).await? else {
+        let Some(mut row) = self.call_by_sid(sid).await? else {
             return Ok(());
         };
         let unanswered = row.status == "ringing";
