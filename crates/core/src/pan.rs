@@ -1,8 +1,9 @@
 //! Card numbers (primary account numbers) in free text. LaneRunner never takes cards itself
 //! (Stripe's components do, PCI SAQ A), but people paste them where they type: a chat
 //! message, a note. Anything shaped like one — 13 to 19 digits, in groups separated by
-//! single spaces or dashes — that passes the Luhn check is masked to its last four digits
-//! before it is stored, sent on, or logged.
+//! single spaces or dashes, with the leading digits and length of a number some card brand
+//! issues — that passes the Luhn check is masked to its last four digits before it is
+//! stored, sent on, or logged (or, where text is refused rather than masked, refused).
 
 use std::borrow::Cow;
 
@@ -96,6 +97,7 @@ fn find(text: &str) -> Vec<(usize, usize, String)> {
         if (13..=19).contains(&digits.len())
             && !followed_by_word
             && !in_uuid(bytes, start, end)
+            && issued_shape(&digits)
             && luhn(&digits)
         {
             let last4: String = digits[digits.len() - 4..]
@@ -129,6 +131,54 @@ fn in_uuid(bytes: &[u8], start: usize, end: usize) -> bool {
             8 | 13 | 18 | 23 => *b == b'-',
             _ => b.is_ascii_hexdigit(),
         })
+}
+
+/// Whether `digits` begin and run as the numbers some card brand issues (a broad reading of
+/// the published issuer ranges, erring towards a card): Visa, Mastercard, American Express,
+/// Discover, Diners, JCB, UnionPay, Maestro, Mir, RuPay, Troy, UATP. Other numbers that pass
+/// the Luhn check are left alone: a 15-digit device identity (IMEI, which carries a Luhn
+/// digit: `35…`, `86…`, `01…`, `49…`), a telematics vehicle id. Most Luhn-valid numbers
+/// starting 3 to 6 are still taken for cards.
+fn issued_shape(digits: &[u8]) -> bool {
+    let len = digits.len();
+    let lead = |n: usize| {
+        digits
+            .iter()
+            .take(n)
+            .fold(0u32, |a, &d| a * 10 + u32::from(d))
+    };
+    match digits[0] {
+        // UATP (airline cards).
+        1 => len == 15,
+        // Mastercard's 2-series; Mir.
+        2 => {
+            ((2221..=2720).contains(&lead(4)) && len == 16)
+                || ((2200..=2204).contains(&lead(4)) && len >= 16)
+        }
+        3 => match lead(2) {
+            // American Express.
+            34 | 37 => len == 15,
+            // Diners Club.
+            30 | 36 | 38 | 39 => len >= 14,
+            // JCB.
+            35 => (3528..=3589).contains(&lead(4)) && len >= 16,
+            _ => false,
+        },
+        // Visa.
+        4 => matches!(len, 13 | 16 | 19),
+        // Mastercard; Maestro (50, 56–59).
+        5 => match lead(2) {
+            51..=55 => len == 16,
+            _ => true,
+        },
+        // Discover, UnionPay, RuPay, Maestro: every 6.
+        6 => true,
+        // UnionPay, RuPay.
+        8 => matches!(lead(2), 81 | 82) && len >= 16,
+        // Troy.
+        9 => lead(4) == 9792 && len == 16,
+        _ => false,
+    }
 }
 
 /// The Luhn (mod 10) check every card number passes.
@@ -177,7 +227,7 @@ mod tests {
             mask("id 78198485-2950-4852-afc0-f7127edd1da4: 5555-5555-5555-4444"),
             "id 78198485-2950-4852-afc0-f7127edd1da4: [card ••••4444]"
         );
-        assert!(contains("78198485-2950-4852-afc0"));
+        assert!(contains("41111111-1111-1111-afc0"));
         assert_eq!(
             mask("card 4242424242424242 and 5555555555554444"),
             "card [card ••••4242] and [card ••••4444]"
@@ -193,6 +243,13 @@ mod tests {
             "MC 123456, DOT 1234567",
             "ref ABC4242424242424242",
             "12345678901234567890123",
+            // Device identities (IMEI) carry a Luhn digit; no brand issues these shapes.
+            "device 490154203237518",
+            "imei 356938035643809",
+            "tracker 860461027162042",
+            // Luhn-valid, but a length Visa does not issue, and a leading 7 no brand uses.
+            "411111111111116",
+            "77777777777773",
             // UUIDs whose leading or trailing digit groups pass the Luhn check.
             "request 78198485-2950-4852-afc0-f7127edd1da4 failed",
             "event 0f7a1c2e-9b3d-4c52-4111-111111111111",

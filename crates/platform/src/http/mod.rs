@@ -20,7 +20,7 @@ pub use caller::{
     EnrollingCaller, Principal, RateLimiter, RequiredScope,
 };
 pub use client_addr::{ClientAddr, TrustedProxies};
-pub use json::ApiJson;
+pub use json::{ApiJson, MaskedJson};
 pub use pagination::{Cursor, Page};
 pub use problem::{FieldError, Invalid, Problem, Violations};
 pub use signed_urls::signed_urls;

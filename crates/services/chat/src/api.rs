@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use lanerunner_platform::http::scope::{ChatRead, ChatWrite};
-use lanerunner_platform::http::{ApiJson, Authorized, Problem};
+use lanerunner_platform::http::{ApiJson, Authorized, MaskedJson, Problem};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -97,7 +97,8 @@ pub async fn post_message(
     State(c): State<AppState>,
     caller: Authorized<ChatWrite>,
     Path(id): Path<Uuid>,
-    ApiJson(body): ApiJson<NewMessage>,
+    // What people write to each other: a card number is masked, the message kept.
+    MaskedJson(body): MaskedJson<NewMessage>,
 ) -> Result<(StatusCode, Json<MessageView>), Problem> {
     Ok((
         StatusCode::CREATED,

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use lanerunner_platform::http::scope::{NegotiationsRead, NegotiationsWrite};
-use lanerunner_platform::http::{ApiJson, Authorized, Problem};
+use lanerunner_platform::http::{ApiJson, Authorized, MaskedJson, Problem};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -47,7 +47,8 @@ pub fn routes(n: Arc<Negotiations>) -> OpenApiRouter {
 pub async fn open(
     State(n): State<AppState>,
     caller: Authorized<NegotiationsWrite>,
-    ApiJson(body): ApiJson<OpenRequest>,
+    // An offer may come in words: a card number in them is masked, the offer kept.
+    MaskedJson(body): MaskedJson<OpenRequest>,
 ) -> Result<(StatusCode, Json<NegotiationView>), Problem> {
     Ok((StatusCode::CREATED, Json(n.open(&caller, body).await?)))
 }
@@ -98,7 +99,7 @@ pub async fn make_move(
     State(n): State<AppState>,
     caller: Authorized<NegotiationsWrite>,
     Path(id): Path<Uuid>,
-    ApiJson(body): ApiJson<MoveRequest>,
+    MaskedJson(body): MaskedJson<MoveRequest>,
 ) -> Result<Json<NegotiationView>, Problem> {
     Ok(Json(n.act(&caller, id.into(), body).await?))
 }
