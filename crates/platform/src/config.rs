@@ -747,7 +747,7 @@ pub enum CacheBackend {
 pub struct CacheConfig {
     pub backend: CacheBackend,
     /// `redis://[:password@]host:6379[/db]`, or with Sentinel
-    /// `redis+sentinel://[:password@]host:26379,host:26379/<master>[/db][?sentinel_password=…]`
+    /// `redis+sentinel://[:password@]host:26379,host:26379/<master>[/db][?sentinel_password=…][&check_secs=30]`
     /// (`rediss…` for TLS); required when `backend = "redis"`.
     pub url: Option<String>,
     /// Prepended to every key, so deployments (and tests) can share one server.
@@ -2325,6 +2325,12 @@ mod tests {
         c.cache.url = Some("redis+sentinel://:pw@127.0.0.1:26379".into());
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("cache.url") && err.contains("master"), "{err}");
+        c.cache.url = Some("redis+sentinel://:pw@127.0.0.1:26379/main?check_secs=never".into());
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("cache.url") && err.contains("check_secs"),
+            "{err}"
+        );
         c.cache.url = Some("redis://:pw@127.0.0.1:6379".into());
         c.validate().unwrap();
         let shown = c.to_masked_toml();

@@ -3,7 +3,8 @@
 //! `redis+sentinel://` URL. When the master is killed, Sentinel promotes the replica and the
 //! cache follows it by itself: what was written before is there, counters go on, the fan-out
 //! resubscribes. When a failover demotes a master that is still up (`SENTINEL FAILOVER`), the
-//! writes its replica refuses (`READONLY`) make the cache move to the new master. A URL
+//! writes its replica refuses (`READONLY`) make the cache move to the new master, and a cache
+//! that runs no command moves on the Sentinel's announcement of the switch. A URL
 //! naming a master no Sentinel monitors, or Sentinels that do not answer, is refused.
 
 use std::net::TcpListener;
@@ -359,7 +360,13 @@ async fn the_cache_follows_the_master_through_sentinel_failovers() {
     replicated(p2).await;
 
     // A failover with the master up: it is demoted, its clients are cut, and the cache,
-    // reconnecting to it, gets READONLY for writes until it moves to the new master.
+    // reconnecting to it, gets READONLY for writes until it moves to the new master. A
+    // cache that runs no command and checks only every ten minutes moves too: the
+    // Sentinel's announcement of the switch is what moves it.
+    let quiet = RedisCache::connect(&format!("{url}?check_secs=600"), "sentinel-test:")
+        .await
+        .unwrap();
+    assert_eq!(quiet.server(), format!("127.0.0.1:{p2}"));
     let mut s = client(ps).await;
     let _: () = redis::cmd("SENTINEL")
         .arg("FAILOVER")
@@ -377,6 +384,12 @@ async fn the_cache_follows_the_master_through_sentinel_failovers() {
         "the demoted master is a replica",
         Duration::from_secs(30),
         || async { role(p2).await == "slave" },
+    )
+    .await;
+    eventually(
+        "the quiet cache follows the announced master",
+        Duration::from_secs(30),
+        || async { quiet.server() == format!("127.0.0.1:{p1}") },
     )
     .await;
     let failed = set_until_it_works(&cache, "demoted", b"moved").await;

@@ -83,6 +83,12 @@ impl RedisCache {
         })
     }
 
+    /// `host:port` of the server the cache writes to now (with Sentinels, the master as
+    /// last found).
+    pub fn server(&self) -> String {
+        self.conn.server()
+    }
+
     fn key(&self, key: &str) -> String {
         format!("{}{}", self.prefix, key)
     }

@@ -4,12 +4,14 @@
 //! The connection is a [`ConnectionManager`]: it reconnects by itself, but always to the
 //! address it was made with. With a Sentinel target ([`RedisTarget::Sentinel`]) that address
 //! stops being the master after a failover: the old master is gone (commands are refused)
-//! or has come back as a replica (writes answer `READONLY`, reads are stale). So a command
-//! failing that way, and a check every few seconds, make the connection ask the Sentinels
-//! where the master is and move to it; a command refused before it reached a server
-//! (`READONLY`, a refused connection) is then tried once more on the new master, so callers
-//! only see the failures of the seconds Sentinel takes to promote a replica. With one
-//! server ([`RedisTarget::Server`]) nothing moves.
+//! or has come back as a replica (writes answer `READONLY`, reads are stale). So the
+//! connection asks the Sentinels where the master is and moves to it when a Sentinel
+//! announces a switch (`+switch-master`, heard on a subscription kept to one of them), when
+//! a command fails that way, and at a check now and then (every `check_secs`, 30 s, for an
+//! announcement missed; every 5 s while no Sentinel takes the subscription). A command
+//! refused before it reached a server (`READONLY`, a refused connection) is then tried once
+//! more on the new master, so callers only see the failures of the seconds Sentinel takes
+//! to promote a replica. With one server ([`RedisTarget::Server`]) nothing moves.
 
 use std::future::Future;
 use std::sync::{Arc, RwLock, Weak};
@@ -18,10 +20,12 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisError, RedisResult};
 
-use super::redis_target::RedisTarget;
+use super::redis_target::{RedisTarget, Switches};
 
-/// How often a Sentinel-followed connection checks that its server is still the master.
-const CHECK_EVERY: Duration = Duration::from_secs(5);
+/// How often a Sentinel-followed connection checks that its server is still the master
+/// while no Sentinel's announcements are heard (and how long it waits before subscribing
+/// again).
+const CHECK_UNHEARD: Duration = Duration::from_secs(5);
 /// How long connecting may take before the attempt is reported as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -200,14 +204,52 @@ impl Inner {
     }
 }
 
-/// Every [`CHECK_EVERY`], follows the master if it moved without a command noticing (a
-/// demoted master still answers reads); ends with the connection.
+/// Follows the master when a Sentinel announces that it moved, and at each check (a move
+/// no command noticed: a demoted master still answers reads); ends with the connection.
 async fn watch(inner: Weak<Inner>) {
+    let mut switches: Option<Switches> = None;
     loop {
-        tokio::time::sleep(CHECK_EVERY).await;
+        let check_every = {
+            let Some(inner) = inner.upgrade() else {
+                return;
+            };
+            let Some(sentinels) = inner.target.sentinels() else {
+                return;
+            };
+            if switches.is_none() {
+                switches = match sentinels.switches().await {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "no Sentinel takes a subscription to its announcements; checking every 5 s");
+                        None
+                    }
+                };
+            }
+            sentinels.check_every
+        };
+        let announced = match switches.as_mut() {
+            Some(s) => tokio::select! {
+                heard = s.next() => match heard {
+                    Some(()) => true,
+                    None => {
+                        // The Sentinel went away: subscribe again (to it or another).
+                        switches = None;
+                        false
+                    }
+                },
+                _ = tokio::time::sleep(check_every) => false,
+            },
+            None => {
+                tokio::time::sleep(CHECK_UNHEARD).await;
+                false
+            }
+        };
         let Some(inner) = inner.upgrade() else {
             return;
         };
+        if announced {
+            tracing::info!("a Sentinel announced a new Redis master");
+        }
         let generation = inner
             .current
             .read()

@@ -119,6 +119,33 @@ pub struct Sentinels {
     tls: bool,
     /// The private CA and the client certificate, for the servers and Sentinels alike.
     certificates: Option<redis::TlsCertificates>,
+    /// How often the master is checked while a Sentinel's announcements are heard
+    /// (`check_secs`): they say when a failover moved it, the check is for one missed.
+    pub check_every: Duration,
+}
+
+/// [`Sentinels::check_every`] unless the URL says otherwise.
+pub const CHECK_EVERY: Duration = Duration::from_secs(30);
+
+/// A Sentinel's announcements that the master moved (`+switch-master`), for one master.
+pub struct Switches {
+    messages: std::pin::Pin<Box<dyn futures::Stream<Item = redis::Msg> + Send>>,
+    master: String,
+}
+
+impl Switches {
+    /// Waits for the next switch of the master; `None` when the Sentinel went away.
+    pub async fn next(&mut self) -> Option<()> {
+        use futures::StreamExt as _;
+        loop {
+            let msg = self.messages.next().await?;
+            // `<master name> <old ip> <old port> <new ip> <new port>`
+            let payload: String = msg.get_payload().unwrap_or_default();
+            if payload.split(' ').next() == Some(self.master.as_str()) {
+                return Some(());
+            }
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -131,8 +158,10 @@ pub enum SentinelUrlError {
     NoMaster,
     #[error("database {0:?} is not a number")]
     BadDatabase(String),
-    #[error("parameter {0:?} is not known (only sentinel_password)")]
+    #[error("parameter {0:?} is not known (only sentinel_password and check_secs)")]
     UnknownParameter(String),
+    #[error("check_secs {0:?} is not a whole number of seconds above 0")]
+    BadCheck(String),
 }
 
 impl RedisTarget {
@@ -162,6 +191,14 @@ impl RedisTarget {
     /// ask where it is now.
     pub fn follows_failovers(&self) -> bool {
         matches!(self, RedisTarget::Sentinel(_))
+    }
+
+    /// The Sentinels of a Sentinel target.
+    pub fn sentinels(&self) -> Option<&Sentinels> {
+        match self {
+            RedisTarget::Server(_) => None,
+            RedisTarget::Sentinel(s) => Some(s),
+        }
     }
 }
 
@@ -224,11 +261,19 @@ impl Sentinels {
                 None => (Some(percent_decoded(info)), None),
             },
         };
-        let mut sentinel_password = None;
+        let (mut sentinel_password, mut check_every) = (None, CHECK_EVERY);
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
                 Some(("sentinel_password", value)) => {
                     sentinel_password = Some(percent_decoded(value))
+                }
+                Some(("check_secs", value)) => {
+                    check_every = value
+                        .parse()
+                        .ok()
+                        .filter(|s| *s > 0)
+                        .map(Duration::from_secs)
+                        .ok_or_else(|| SentinelUrlError::BadCheck(value.into()))?
                 }
                 _ => {
                     return Err(SentinelUrlError::UnknownParameter(
@@ -249,7 +294,40 @@ impl Sentinels {
             sentinel_password,
             tls,
             certificates,
+            check_every,
         })
+    }
+
+    /// A subscription to the master's switches on the first Sentinel that takes it.
+    pub async fn switches(&self) -> RedisResult<Switches> {
+        let mut last = None;
+        for sentinel in &self.hosts {
+            let client = self.sentinel_client(sentinel)?;
+            let subscribed = within(async {
+                let mut pubsub = client.get_async_pubsub().await?;
+                pubsub.subscribe("+switch-master").await?;
+                Ok(pubsub)
+            })
+            .await;
+            match subscribed {
+                Ok(pubsub) => {
+                    return Ok(Switches {
+                        messages: Box::pin(pubsub.into_on_message()),
+                        master: self.master.clone(),
+                    })
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| failed("no Sentinel listed".into())))
+    }
+
+    fn sentinel_client(&self, sentinel: &Host) -> RedisResult<Client> {
+        let auth = RedisConnectionInfo {
+            password: self.sentinel_password.clone(),
+            ..RedisConnectionInfo::default()
+        };
+        self.client_for(&sentinel.name, sentinel.port, auth)
     }
 
     fn client_for(&self, host: &str, port: u16, redis: RedisConnectionInfo) -> RedisResult<Client> {
@@ -306,11 +384,7 @@ impl Sentinels {
     }
 
     async fn ask(&self, sentinel: &Host) -> RedisResult<Option<(String, u16)>> {
-        let auth = RedisConnectionInfo {
-            password: self.sentinel_password.clone(),
-            ..RedisConnectionInfo::default()
-        };
-        let client = self.client_for(&sentinel.name, sentinel.port, auth)?;
+        let client = self.sentinel_client(sentinel)?;
         within(async {
             let mut conn = client.get_multiplexed_async_connection().await?;
             redis::cmd("SENTINEL")
@@ -375,6 +449,9 @@ mod tests {
         assert_eq!(s.node.password.as_deref(), Some("p@ss"));
         assert_eq!(s.sentinel_password.as_deref(), Some("s3"));
         assert!(!s.tls);
+        assert_eq!(s.check_every, CHECK_EVERY);
+        let s = parse("redis+sentinel://s1/main?check_secs=120").unwrap();
+        assert_eq!(s.check_every, Duration::from_secs(120));
 
         let s = parse("rediss+sentinel://:pw@s1/main").unwrap();
         assert!(s.tls);
@@ -414,6 +491,12 @@ mod tests {
             parse("redis+sentinel://s1/main?timeout=5").err(),
             Some(SentinelUrlError::UnknownParameter("timeout".into()))
         );
+        for bad in ["0", "soon", "-5", ""] {
+            assert_eq!(
+                parse(&format!("redis+sentinel://s1/main?check_secs={bad}")).err(),
+                Some(SentinelUrlError::BadCheck(bad.into()))
+            );
+        }
     }
 
     #[test]
