@@ -1,7 +1,7 @@
 // A broker posts a load; a carrier, in another browser context, finds it on the board and
 // on the map, and sees the next one arrive live. Every page passes axe-core with no serious
-// violation; bad input shows every field's message at once; an expired session signs in
-// again without losing the form.
+// violation; a card number typed into a field is refused next to it; bad input shows every
+// field's message at once; an expired session signs in again without losing the form.
 const { test, expect } = require("@playwright/test");
 const { PASSWORD, run, accessible, signUp, postLoad } = require("./helpers");
 
@@ -10,10 +10,20 @@ test("a broker posts, a carrier finds it on the board and the map, live", async 
   const broker = await brokerContext.newPage();
   await signUp(broker, "broker", `broker-${run}@example.com`);
 
-  // Bad input: every field's message at once, next to its field; nothing posted.
+  // A card number typed into any field is refused by the API, and the message is shown
+  // next to that field; nothing posted.
   await broker.getByRole("link", { name: "Post a load" }).first().click();
   await accessible(broker, "post a load");
   await broker.getByLabel("Reference").fill(`BAD-${run}`);
+  await broker.getByLabel("Commodity").fill("paper, lumper card 4111 1111 1111 1111");
+  await broker.getByRole("group", { name: /Pickup/ }).getByLabel("Place").fill("Dallas, TX");
+  await broker.getByRole("group", { name: /Delivery/ }).getByLabel("Place").fill("Atlanta, GA");
+  await broker.getByRole("button", { name: "Post to the board" }).click();
+  await expect(broker.getByRole("alert")).toBeVisible();
+  await expect(broker.getByLabel("Commodity")).toHaveAttribute("aria-invalid", "true");
+  await expect(broker.locator(".field-error")).toContainText("must not contain a card number");
+
+  // Bad input: every field's message at once, next to its field; nothing posted.
   await broker.getByLabel("Commodity").fill("paper");
   await broker.getByRole("group", { name: /Pickup/ }).getByLabel("Place").fill("Nowhereville, ZZ");
   await broker.getByRole("group", { name: /Delivery/ }).getByLabel("Place").fill("Atlantis, QQ");
