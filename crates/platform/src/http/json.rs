@@ -44,28 +44,7 @@ where
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let body = json_body(req, state).await?;
-        if may_hold_card(&body) {
-            if let Ok(value) = serde_json::from_slice::<Value>(&body) {
-                let mut fields = Vec::new();
-                card_fields(&value, &mut String::new(), &mut fields);
-                if !fields.is_empty() {
-                    return Err(Problem::validation(
-                        fields
-                            .into_iter()
-                            .map(|field| FieldError {
-                                field,
-                                message: pan::REFUSED.into(),
-                            })
-                            .collect(),
-                    ));
-                }
-            }
-        }
-        match axum::Json::<T>::from_bytes(&body) {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(problem_for(rejection)),
-        }
+        read(req, state, Cards::Refuse).await.map(ApiJson)
     }
 }
 
@@ -77,20 +56,51 @@ where
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let body = json_body(req, state).await?;
-        if may_hold_card(&body) {
-            if let Ok(mut value) = serde_json::from_slice::<Value>(&body) {
-                mask_cards(&mut value);
-                return serde_json::from_value(value)
-                    .map(MaskedJson)
-                    .map_err(|e| invalid_body(e.to_string()));
+        read(req, state, Cards::Mask).await.map(MaskedJson)
+    }
+}
+
+/// What reading a body does with the card numbers in its text.
+enum Cards {
+    Refuse,
+    Mask,
+}
+
+async fn read<S: Send + Sync, T: DeserializeOwned>(
+    req: Request,
+    state: &S,
+    cards: Cards,
+) -> Result<T, Problem> {
+    let body = json_body(req, state).await?;
+    if may_hold_card(&body) {
+        // Malformed JSON is left for the reading below to report.
+        if let Ok(mut value) = serde_json::from_slice::<Value>(&body) {
+            match cards {
+                Cards::Refuse => {
+                    let mut fields = Vec::new();
+                    card_fields(&value, &mut String::new(), &mut fields);
+                    if !fields.is_empty() {
+                        return Err(Problem::validation(
+                            fields
+                                .into_iter()
+                                .map(|field| FieldError {
+                                    field,
+                                    message: pan::REFUSED.into(),
+                                })
+                                .collect(),
+                        ));
+                    }
+                }
+                Cards::Mask => {
+                    mask_cards(&mut value);
+                    return serde_json::from_value(value).map_err(|e| invalid_body(e.to_string()));
+                }
             }
         }
-        match axum::Json::<T>::from_bytes(&body) {
-            Ok(axum::Json(v)) => Ok(MaskedJson(v)),
-            Err(rejection) => Err(problem_for(rejection)),
-        }
     }
+    axum::Json::<T>::from_bytes(&body)
+        .map(|axum::Json(v)| v)
+        .map_err(problem_for)
 }
 
 /// The body of a request that says it is JSON (as `axum::Json` reads it: within the body
