@@ -11,10 +11,10 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lanerunner_core::OrgId;
-use lanerunner_identity::audit_trail::{chain_all, ChainHorizon};
+use lanerunner_identity::audit_trail::{chain_all, chain_gather, ChainHorizon};
 use lanerunner_identity::bench::{append, verify_all, Chainer};
 use lanerunner_platform::{Config, Db};
 
@@ -26,6 +26,9 @@ pub struct AuditBench {
     pub orgs: usize,
     /// `sqlite`, `postgres` or `both`.
     pub store: String,
+    /// The chainer's gatherings to measure (milliseconds after a wake), each a chained
+    /// path of its own; the service's for the store when empty.
+    pub gathers_ms: Vec<u64>,
     pub postgres_admin_url: String,
 }
 
@@ -40,17 +43,19 @@ struct Round {
     tail: f64,
 }
 
-/// Writes `b.records` records on one path (the chained one until all are chained).
+/// Writes `b.records` records on one path: plain, or chained by a chainer gathering for
+/// `gather` (until all are chained).
 async fn round(
     db: &Db,
     horizon: &Arc<ChainHorizon>,
     b: &AuditBench,
     orgs: &Arc<Vec<OrgId>>,
-    chained: bool,
+    gather: Option<Duration>,
 ) -> anyhow::Result<Round> {
+    let chained = gather.is_some();
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
-    let chainer = chained.then(|| Arc::new(Chainer::start(db.clone(), horizon.clone())));
+    let chainer = gather.map(|g| Arc::new(Chainer::start(db.clone(), horizon.clone(), g)));
     let mut tasks = Vec::new();
     for _ in 0..b.writers {
         let (db, orgs, next, total) = (db.clone(), orgs.clone(), next.clone(), b.records);
@@ -110,30 +115,42 @@ async fn run_one(config: Config, b: &AuditBench, label: &str) -> anyhow::Result<
     let horizon = Arc::new(ChainHorizon::default());
     chain_all(&db, &horizon).await?;
     let mut out = String::new();
-    let mut rates = [Vec::new(), Vec::new()];
+    // Appends per second: the plain path's rounds, then each gathering's.
+    let mut plain = Vec::new();
+    let gathers = if b.gathers_ms.is_empty() {
+        vec![chain_gather(&db).as_millis() as u64]
+    } else {
+        b.gathers_ms.clone()
+    };
+    let mut chained: Vec<Vec<f64>> = vec![Vec::new(); gathers.len()];
     for r in 1..=2 {
-        for chained in [false, true] {
+        let paths = std::iter::once(None).chain(gathers.iter().copied().map(Some));
+        for (i, gather) in paths.enumerate() {
             let Round {
                 rate,
                 p50,
                 p99,
                 waits,
                 tail,
-            } = round(&db, &horizon, b, &orgs, chained).await?;
-            rates[chained as usize].push(rate);
-            let (path, waited) = if chained {
-                (
-                    "hash-chained (LaneRunner)",
-                    format!(
-                        "{} passes; {:.1} / {:.1} / {:.1}; all chained {tail:.0} ms after the last append",
-                        waits.len(),
-                        percentile(&waits, 0.5),
-                        percentile(&waits, 0.99),
-                        waits.last().copied().unwrap_or_default()
-                    ),
-                )
-            } else {
-                ("plain insert (peer)", "—".to_owned())
+            } = round(&db, &horizon, b, &orgs, gather.map(Duration::from_millis)).await?;
+            let (path, waited) = match gather {
+                Some(ms) => {
+                    chained[i - 1].push(rate);
+                    (
+                        format!("hash-chained (LaneRunner), gathering {ms} ms"),
+                        format!(
+                            "{} passes; {:.1} / {:.1} / {:.1}; all chained {tail:.0} ms after the last append",
+                            waits.len(),
+                            percentile(&waits, 0.5),
+                            percentile(&waits, 0.99),
+                            waits.last().copied().unwrap_or_default()
+                        ),
+                    )
+                }
+                None => {
+                    plain.push(rate);
+                    ("plain insert (peer)".to_owned(), "—".to_owned())
+                }
             };
             out.push_str(&format!(
                 "| {label} | {path} | {r} | {} | {} | {} | {rate:.0} | {p50:.2} / {p99:.2} | {waited} |\n",
@@ -142,19 +159,24 @@ async fn run_one(config: Config, b: &AuditBench, label: &str) -> anyhow::Result<
         }
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    let cost = 100.0 * (1.0 - mean(&rates[1]) / mean(&rates[0]));
     let check = Instant::now();
     let (chains, records, intact) = verify_all(&db).await?;
     let check_secs = check.elapsed().as_secs_f64();
     db.close().await;
     anyhow::ensure!(intact, "a chain written by the benchmark does not verify");
+    let written = 2 * (1 + gathers.len()) * b.records;
     anyhow::ensure!(
-        records as usize == 4 * b.records,
-        "{records} of {} chained records found",
-        4 * b.records
+        records as usize == written,
+        "{records} of {written} chained records found"
     );
+    for (ms, rates) in gathers.iter().zip(&chained) {
+        let cost = 100.0 * (1.0 - mean(rates) / mean(&plain));
+        out.push_str(&format!(
+            "| {label} | **the chain's cost, gathering {ms} ms** | | | | | **{cost:.1} % of throughput** | | |\n"
+        ));
+    }
     out.push_str(&format!(
-        "| {label} | **the chain's cost** | | | | | **{cost:.1} % of throughput** | | verified {records} records in {chains} chains in {check_secs:.2} s ({:.0} records/s), intact |\n",
+        "| {label} | verified | | | | | | | {records} records in {chains} chains in {check_secs:.2} s ({:.0} records/s), intact |\n",
         records as f64 / check_secs
     ));
     Ok(out)

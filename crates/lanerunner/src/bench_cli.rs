@@ -75,6 +75,10 @@ pub enum BenchCommand {
         /// The p99 target, in milliseconds.
         #[arg(long, default_value_t = 100.0)]
         p99_ms: f64,
+        /// Only these deployment groups' routes (marketplace, edge, tracking, money, deals,
+        /// comms), comma-separated; all by default.
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
     },
     /// The disaster-recovery drill: back up while a broker posts loads, destroy the stores,
     /// restore, start again; the recovery time and what came back.
@@ -114,6 +118,10 @@ pub enum BenchCommand {
         /// local server, dropped afterwards) or `both`.
         #[arg(long, default_value = "both")]
         store: String,
+        /// The chainer's gatherings to compare, in milliseconds, comma-separated (by
+        /// default the service's own for each store).
+        #[arg(long, value_delimiter = ',')]
+        gather_ms: Vec<u64>,
     },
     /// TLS on the API: the same authenticated reads over TLS (rustls) and plain HTTP from
     /// one application, keep-alive clients in alternating rounds, then a new connection per
@@ -354,6 +362,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             seconds,
             concurrency,
             p99_ms,
+            groups,
         } => {
             let backend = match store.as_str() {
                 "sqlite" => crate::testing::Backend::Sqlite,
@@ -365,6 +374,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 seconds: seconds.max(1),
                 concurrency: concurrency.into_iter().filter(|c| *c > 0).collect(),
                 p99_target_ms: p99_ms,
+                groups,
             })
             .await?;
             print!("{report}");
@@ -423,12 +433,14 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             writers,
             orgs,
             store,
+            gather_ms,
         } => {
             let report = crate::bench_audit::bench(crate::bench_audit::AuditBench {
                 records,
                 writers,
                 orgs,
                 store,
+                gathers_ms: gather_ms,
                 postgres_admin_url: std::env::var(crate::testing::TEST_POSTGRES_URL_ENV)
                     .unwrap_or_else(|_| crate::testing::DEFAULT_TEST_POSTGRES_URL.into()),
             })

@@ -129,6 +129,13 @@ impl Db {
         }
     }
 
+    /// Whether writers take turns at one lock over the whole store (SQLite) rather than
+    /// writing side by side under row locks (PostgreSQL): there, a background writer's
+    /// longer transaction makes every other writer wait for it.
+    pub fn writers_take_turns(&self) -> bool {
+        matches!(self, Db::Sqlite(_))
+    }
+
     /// Begins a transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails with a
     /// busy-snapshot error if another connection committed in between, and waiting cannot

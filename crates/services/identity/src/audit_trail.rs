@@ -171,11 +171,19 @@ pub(crate) const CHAIN_EVERY: Duration = Duration::from_secs(1);
 
 /// How long the chainer lets records gather after a wake: a pass costs about the same for
 /// a few records as for hundreds (a transaction, a statement per step), so under load
-/// fewer, larger passes take less from the appends (`bench/audit-chain`: 4 passes a second
-/// took a few per cent of their throughput where 30 took about a fifth;
-/// `docs/benchmarks.md`). A record is chained within about this long; verification and
-/// anchoring chain what waits first.
-pub const CHAIN_GATHER: Duration = Duration::from_millis(250);
+/// fewer, larger passes take less from the appends — where writers work side by side. On
+/// PostgreSQL a second's gathering cost the appends 0.7 % of their throughput where 250 ms
+/// cost 6.3 %; on SQLite, where writers take turns at one lock, the larger passes held it
+/// longer and cost more (23.1 % against 18.1 %), so there it stays at 250 ms (`lanerunner
+/// bench audit --gather-ms 250,1000`, `docs/benchmarks.md`). A record is chained within
+/// about this long; verification and anchoring chain what waits first.
+pub fn chain_gather(db: &Db) -> Duration {
+    if db.writers_take_turns() {
+        Duration::from_millis(250)
+    } else {
+        Duration::from_secs(1)
+    }
+}
 
 /// Records chained in one transaction, at most.
 const CHAIN_BATCH: i64 = 2_000;
@@ -192,8 +200,8 @@ pub async fn chain_all(db: &Db, horizon: &ChainHorizon) -> anyhow::Result<ChainP
     }
 }
 
-/// The chainer: a pass now, then one [`CHAIN_GATHER`] after each wake (an append's commit)
-/// or every `every` (records other instances appended), until `done` says so; then a last
+/// The chainer: a pass now, then one `gather` after each wake (an append's commit) or
+/// every `every` (records other instances appended), until `done` says so; then a last
 /// pass. Each pass's figures go to `on_pass`; a failed pass is logged and the next tries
 /// again.
 pub async fn chain_loop(
@@ -201,6 +209,7 @@ pub async fn chain_loop(
     horizon: &ChainHorizon,
     wake: &tokio::sync::Notify,
     every: Duration,
+    gather: Duration,
     done: impl Fn() -> bool,
     mut on_pass: impl FnMut(ChainPass),
 ) {
@@ -216,7 +225,7 @@ pub async fn chain_loop(
             return;
         }
         if tokio::time::timeout(every, wake.notified()).await.is_ok() {
-            tokio::time::sleep(CHAIN_GATHER).await;
+            tokio::time::sleep(gather).await;
         }
     }
 }
@@ -231,7 +240,8 @@ pub(crate) fn chainer(identity: &Arc<Identity>, every: Duration) {
     );
     tokio::spawn(async move {
         let done = || alive.strong_count() == 0;
-        chain_loop(&db, &horizon, &wake, every, done, record_pass).await
+        let gather = chain_gather(&db);
+        chain_loop(&db, &horizon, &wake, every, gather, done, record_pass).await
     });
 }
 

@@ -58,20 +58,30 @@ pub struct Chainer {
 }
 
 impl Chainer {
-    /// Starts chaining from `horizon` (kept across rounds, as a service keeps it).
-    pub fn start(db: Db, horizon: Arc<ChainHorizon>) -> Self {
+    /// Starts chaining from `horizon` (kept across rounds, as a service keeps it), letting
+    /// records gather for `gather` after a wake (the service's is
+    /// [`chain_gather`](crate::audit_trail::chain_gather)).
+    pub fn start(db: Db, horizon: Arc<ChainHorizon>, gather: Duration) -> Self {
         let wake = Arc::new(tokio::sync::Notify::new());
         let stop = Arc::new(AtomicBool::new(false));
         let (w, s) = (wake.clone(), stop.clone());
         let task = tokio::spawn(async move {
             let mut waits = Vec::new();
             let done = || s.load(Ordering::Acquire);
-            chain_loop(&db, &horizon, &w, Duration::from_secs(1), done, |pass| {
-                if let Some(oldest) = pass.oldest {
-                    let waited = (Utc::now() - oldest).num_microseconds().unwrap_or(0);
-                    waits.push(waited as f64 / 1000.0);
-                }
-            })
+            chain_loop(
+                &db,
+                &horizon,
+                &w,
+                Duration::from_secs(1),
+                gather,
+                done,
+                |pass| {
+                    if let Some(oldest) = pass.oldest {
+                        let waited = (Utc::now() - oldest).num_microseconds().unwrap_or(0);
+                        waits.push(waited as f64 / 1000.0);
+                    }
+                },
+            )
             .await;
             waits
         });
