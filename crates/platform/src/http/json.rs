@@ -12,10 +12,9 @@
 //! are the one exception: hashed at once, never stored, logged or shown, and a password is
 //! the user's to choose.
 //!
-//! The check costs one pass over the raw body ([`lanerunner_core::pan::contains`]); only a
-//! body in which that pass finds a card-shaped number (or a `\u` escape, which could spell
-//! one) is parsed to find the fields, so a number in a JSON number is not taken for one
-//! typed into a text field.
+//! The check costs one pass over the raw body's strings ([`lanerunner_core::pan::contains`]
+//! on each); only a body in which that pass finds a card-shaped number (or a `\u` escape,
+//! which could spell one) is parsed to find the fields.
 
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
@@ -135,10 +134,32 @@ fn json_content_type(headers: &HeaderMap) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Whether the raw body could hold a card number in a string: one pass, no parsing.
+/// Whether the raw body could hold a card number in a string: one pass over it, no parsing,
+/// looking only inside its strings (the digits of a JSON number — a float's long fraction
+/// — are not typed text). A `\u` escape could spell a digit: such a body is parsed.
 fn may_hold_card(body: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(body);
-    text.contains("\\u") || pan::contains(&text)
+    let mut i = 0;
+    while let Some(open) = body[i..].iter().position(|&b| b == b'"') {
+        let start = i + open + 1;
+        let mut j = start;
+        while j < body.len() {
+            match body[j] {
+                b'\\' if body.get(j + 1) == Some(&b'u') => return true,
+                b'\\' => j += 2,
+                b'"' => break,
+                _ => j += 1,
+            }
+        }
+        let text = &body[start..j.min(body.len())];
+        if pan::contains(&String::from_utf8_lossy(text)) {
+            return true;
+        }
+        i = j + 1;
+        if i >= body.len() {
+            break;
+        }
+    }
+    false
 }
 
 /// The paths (`stops[0].notes`) of the string values under `value` that hold a card number.
@@ -262,6 +283,22 @@ mod tests {
             "password": "4111111111111111",
         }))
         .is_empty());
+    }
+
+    #[test]
+    fn only_text_is_looked_at() {
+        // A float whose fraction is a Luhn-valid, brand-shaped run of digits.
+        assert!(lanerunner_core::pan::contains("-96.8100000000000002"));
+        assert!(!may_hold_card(
+            br#"{"lon": -96.8100000000000002, "note": "say \"hi\""}"#
+        ));
+        // Past an escaped quote the string goes on.
+        assert!(may_hold_card(br#"{"note": "say \" 8100000000000002"}"#));
+        assert!(may_hold_card(
+            br#"{"a": "x", "b": "card 4111 1111 1111 1111"}"#
+        ));
+        // An unterminated string is still looked at (the reading reports it malformed).
+        assert!(may_hold_card(br#"{"a": "4111111111111111"#));
     }
 
     #[test]
