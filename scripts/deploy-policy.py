@@ -26,7 +26,7 @@ Checked:
     file mounted where the configuration says;
   - wiring: Services, HPAs, PDBs and PodMonitors select existing pods, the backup job's
     pg_dump comes from the cluster's own PostgreSQL image, the deploy workflow pins the
-    image by digest, PgBouncer stays out of the applied set;
+    image by digest, PgBouncer used only in transaction mode with a direct URL;
   - custom resources (CloudNativePG, Prometheus Operator): known kinds, and the settings
     docs/operations.md relies on. With LANERUNNER_CRD_DIR naming a directory of CRD files
     (e.g. `kubectl get crd clusters.postgresql.cnpg.io -o yaml`), they are also validated
@@ -235,7 +235,7 @@ def check_env_key(where: str, key: str, value: str | None) -> None:
 SECRET_LEAVES = {"password", "secret_key", "secret_access_key", "kms_secret_access_key",
                  "access_key_id", "kms_access_key_id", "auth_token", "api_key", "web_key",
                  "webhook_secrets", "smtp_url"}
-SECRET_PATHS = {"database.url", "database.read_url", "bus.url", "cache.url", "tracking.mqtt.url"}
+SECRET_PATHS = {"database.url", "database.read_url", "database.direct_url", "bus.url", "cache.url", "tracking.mqtt.url"}
 URL_CREDENTIALS = re.compile(r"://[^/@\s:]*:[^/@\s]+@")
 
 
@@ -601,19 +601,30 @@ kust = yaml.safe_load((K8S / "kustomization.yaml").read_text())
 if APP_IMAGE not in [i.get("name") for i in kust.get("images", [])]:
     err(f"deploy/kubernetes/kustomization.yaml: no images entry for {APP_IMAGE}")
 
-# PgBouncer stays out of the applied set (postgres/pooler.yaml says why).
-if (K8S / "postgres" / "pooler.yaml").resolve() in APPLIED_PG:
-    err("deploy/kubernetes/postgres/kustomization.yaml applies pooler.yaml: LaneRunner cannot use "
-        "transaction pooling yet (session advisory lock in the migrator, search_path per pool)")
+# LaneRunner reaches PostgreSQL through the PgBouncers (postgres/pooler.yaml, transaction
+# mode) only when it is told so (database.pooling = "transaction"), and reaches PostgreSQL
+# itself for migrations and backups (database.direct_url): docs/operations.md, "PgBouncer".
+THROUGH_POOLER = re.compile(r"pooler|:6432/")
+pooling = CONFIG_ENV.get("LANERUNNER_DATABASE_POOLING", CONFIG_ENV.get("LANERUNNER_DATABASE__POOLING", "session"))
 for _, d in MANIFESTS:
     if d.get("kind") == "Secret" and "secrets.toml" in d.get("stringData", {}):
         try:
             db = tomllib.loads(d["stringData"]["secrets.toml"]).get("database", {})
         except tomllib.TOMLDecodeError:
             continue
-        for key in ("url", "read_url"):
-            if re.search(r"pooler|:6432/", db.get(key, "")):
-                err(f"secret.example.yaml: database.{key} points LaneRunner at PgBouncer")
+        pooled = [k for k in ("url", "read_url") if THROUGH_POOLER.search(db.get(k, ""))]
+        if pooled and pooling != "transaction":
+            err(f"secret.example.yaml: database.{pooled[0]} points LaneRunner at PgBouncer, but "
+                f"config.env's database.pooling is {pooling!r}: set LANERUNNER_DATABASE_POOLING=transaction")
+        if pooling == "transaction" and not db.get("direct_url"):
+            err("secret.example.yaml: database.pooling is transaction but database.direct_url is "
+                "not set (migrations and backups need PostgreSQL itself)")
+        if THROUGH_POOLER.search(db.get("direct_url", "")):
+            err("secret.example.yaml: database.direct_url points at PgBouncer; it must name "
+                "PostgreSQL itself (lanerunner-pg-rw)")
+        if pooled and (K8S / "postgres" / "pooler.yaml").resolve() not in APPLIED_PG:
+            err("secret.example.yaml points LaneRunner at PgBouncer, but "
+                "postgres/kustomization.yaml does not apply pooler.yaml")
 
 
 # ---------------------------------------------------------------------------------------

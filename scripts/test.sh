@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command: makes sure the engines the full-stack tests use are up on loopback
 # (starting PostgreSQL, Redis and RabbitMQ if they are installed but stopped; installing and
-# starting a Kafka-protocol broker, tansu, if there is none; making the project's own
-# PostgreSQL primary/replica pair), then runs every test once — each integration test on
+# starting a Kafka-protocol broker, tansu, if there is none; a PgBouncer in transaction
+# pooling mode; making the project's own PostgreSQL primary/replica pair), then runs every test once — each integration test on
 # SQLite, on PostgreSQL with the embedded bus, and on the full stack — and finally the API
 # contract check (schemathesis against a served LaneRunner) and the web console's tests in
 # headless Chromium (scripts/console-e2e.sh); before the tests, the supply-chain check
@@ -118,6 +118,10 @@ bash scripts/pg-replica.sh
 # The failover test's own primary + synchronous replica (127.0.0.1:5442/5443): the test
 # kills one and promotes the other, and rebuilds the pair before each run.
 bash scripts/pg-ha.sh
+
+# PgBouncer (Debian's) in transaction pooling mode on 127.0.0.1:6439, in front of the
+# machine's cluster, for the transaction-pooling test; installed once with apt.
+bash scripts/pgbouncer.sh
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lanerunner-target}"
 

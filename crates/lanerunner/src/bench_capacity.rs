@@ -18,6 +18,8 @@ use crate::testing::{book, dallas_atlanta_load, poll, Account, Backend, TestApp}
 
 pub struct CapacityOptions {
     pub backend: Backend,
+    /// Through the project's PgBouncer in transaction pooling mode (`scripts/pgbouncer.sh`).
+    pub through_pgbouncer: bool,
     pub seconds: u64,
     pub concurrency: Vec<usize>,
     /// The p99 a route must stay under, in milliseconds.
@@ -67,7 +69,16 @@ pub async fn capacity(opts: CapacityOptions) -> anyhow::Result<String> {
     if let Some(g) = opts.groups.iter().find(|g| !GROUPS.contains(&g.as_str())) {
         anyhow::bail!("unknown group {g:?}; use any of {}", GROUPS.join(", "));
     }
-    let app = Arc::new(TestApp::spawn_with(opts.backend, production_cost).await);
+    let pooled = opts.through_pgbouncer;
+    let app = Arc::new(
+        TestApp::spawn_with(opts.backend, |c| {
+            production_cost(c);
+            if pooled {
+                crate::testing::through_pgbouncer(c);
+            }
+        })
+        .await,
+    );
     let broker = app.signup("capacity-broker@bench.example", "broker").await;
     let carrier = app
         .signup("capacity-carrier@bench.example", "carrier")

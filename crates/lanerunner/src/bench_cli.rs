@@ -63,7 +63,8 @@ pub enum BenchCommand {
     /// Capacity of one instance on the main routes: requests a second at rising
     /// concurrency, and the highest rate whose p99 stays under the target.
     Capacity {
-        /// `sqlite` or `postgres` (a scratch database).
+        /// `sqlite`, `postgres` (a scratch database), or `pgbouncer` (the same through
+        /// scripts/pgbouncer.sh's PgBouncer, `database.pooling = "transaction"`).
         #[arg(long, default_value = "sqlite")]
         store: String,
         /// Seconds per measurement.
@@ -366,11 +367,14 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         } => {
             let backend = match store.as_str() {
                 "sqlite" => crate::testing::Backend::Sqlite,
-                "postgres" => crate::testing::Backend::Postgres,
-                other => anyhow::bail!("unknown store {other:?}; use sqlite or postgres"),
+                "postgres" | "pgbouncer" => crate::testing::Backend::Postgres,
+                other => {
+                    anyhow::bail!("unknown store {other:?}; use sqlite, postgres or pgbouncer")
+                }
             };
             let report = crate::bench_capacity::capacity(crate::bench_capacity::CapacityOptions {
                 backend,
+                through_pgbouncer: store == "pgbouncer",
                 seconds: seconds.max(1),
                 concurrency: concurrency.into_iter().filter(|c| *c > 0).collect(),
                 p99_target_ms: p99_ms,

@@ -60,6 +60,28 @@ pub enum Backend {
 }
 
 /// Environment variables naming the primary/replica pair of [`Backend::PostgresReplica`].
+/// The project's PgBouncer in transaction pooling mode (`scripts/pgbouncer.sh`), in front
+/// of the machine's PostgreSQL (where [`Backend::Postgres`] creates its databases).
+pub const PGBOUNCER_PORT: u16 = 6439;
+
+/// Points a [`Backend::Postgres`] configuration at its database through the project's
+/// PgBouncer (`database.pooling = "transaction"`), the database itself becoming
+/// `database.direct_url` (migrations, backups).
+pub fn through_pgbouncer(config: &mut Config) {
+    let direct = config
+        .database
+        .url
+        .clone()
+        .expect("a PostgreSQL configuration");
+    let mut pooled = reqwest::Url::parse(&direct).expect("a database URL");
+    pooled
+        .set_port(Some(PGBOUNCER_PORT))
+        .expect("a URL with a host");
+    config.database.url = Some(pooled.to_string());
+    config.database.direct_url = Some(direct);
+    config.database.pooling = lanerunner_platform::config::Pooling::Transaction;
+}
+
 pub const TEST_PG_PRIMARY_URL_ENV: &str = "LANERUNNER_TEST_PG_PRIMARY_URL";
 pub const TEST_PG_REPLICA_URL_ENV: &str = "LANERUNNER_TEST_PG_REPLICA_URL";
 pub const DEFAULT_TEST_PG_PRIMARY_URL: &str = "postgres://postgres@127.0.0.1:5440/postgres";

@@ -58,7 +58,7 @@ async fn the_application_runs_on_verified_tls_to_postgresql() {
     };
     let (ssl, version): (bool, String) =
         sqlx::query_as("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-            .fetch_one(pool)
+            .fetch_one(pool.pool())
             .await
             .unwrap();
     assert!(ssl);
@@ -162,7 +162,7 @@ async fn a_client_certificate_signs_in_where_the_database_asks_for_one() {
     let (user, dn): (String, Option<String>) = sqlx::query_as(
         "SELECT current_user::text, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
     )
-    .fetch_one(pool)
+    .fetch_one(pool.pool())
     .await
     .unwrap();
     assert_eq!(user, "lanerunner_cert");

@@ -168,7 +168,7 @@ async fn reads_from_a_standby(reader: &lanerunner_platform::Db) -> Option<bool> 
         panic!("the reader is PostgreSQL");
     };
     sqlx::query_scalar("SELECT pg_is_in_recovery()")
-        .fetch_one(pool)
+        .fetch_one(pool.pool())
         .await
         .ok()
 }
@@ -278,7 +278,7 @@ async fn a_read_url_host_list_follows_the_standbys() {
     );
     if let lanerunner_platform::Db::Postgres(pool) = &db {
         let _ = sqlx::query("DROP SCHEMA read_list CASCADE")
-            .execute(pool)
+            .execute(pool.pool())
             .await;
     }
 }

@@ -918,9 +918,27 @@ pub struct DatabaseConfig {
     /// tolerate lag: load-board rebuilds, truck search, reports. Unset: the primary serves
     /// them too.
     pub read_url: Option<String>,
+    /// How the servers at `url` and `read_url` lend connections: `session` (PostgreSQL
+    /// itself, or a pooler in session mode: a connection is the client's for its life) or
+    /// `transaction` (PgBouncer or another pooler in transaction mode: every statement then
+    /// runs in a transaction that names the service's schema, with unnamed prepared
+    /// statements; `direct_url` is required).
+    pub pooling: Pooling,
+    /// PostgreSQL itself, not a pooler, for what a transaction pooler forbids: migrations
+    /// (they hold a session-level advisory lock) and backups. Defaults to `url`.
+    pub direct_url: Option<String>,
     pub max_connections: u32,
     /// How long a request waits for a pooled connection.
     pub acquire_timeout_ms: u64,
+}
+
+/// How a PostgreSQL server (or the pooler in front of it) lends connections
+/// (`database.pooling`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    Session,
+    Transaction,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1198,6 +1216,8 @@ impl Default for DatabaseConfig {
         Self {
             url: None,
             read_url: None,
+            pooling: Pooling::Session,
+            direct_url: None,
             max_connections: 10,
             acquire_timeout_ms: 5_000,
         }
@@ -1298,6 +1318,8 @@ pub enum ConfigError {
 const ENV_ALIASES: &[(&str, &str)] = &[
     ("database_url", "database.url"),
     ("database_read_url", "database.read_url"),
+    ("database_direct_url", "database.direct_url"),
+    ("database_pooling", "database.pooling"),
     ("log_format", "log.format"),
     ("log_level", "log.level"),
     ("public_url", "public_url"),
@@ -1335,6 +1357,86 @@ impl Config {
         Ok(config)
     }
 
+    /// `database.*`: the URLs, and what transaction pooling asks of them.
+    fn validate_database(&self) -> Result<(), ConfigError> {
+        use crate::db::hosts::{parse, Role};
+        fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+            ConfigError::Invalid {
+                key,
+                message: message.into(),
+            }
+        }
+        let db = &self.database;
+        // Whether `url` (at `key`) lists several hosts; refused unless it is a postgres:// URL.
+        let host_list = |key: &'static str, url: &str, role: Role, refusal: &str| {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(invalid(key, refusal));
+            }
+            match parse(url, role) {
+                Ok(list) => Ok(list.is_some()),
+                Err(e) => Err(invalid(key, e.to_string())),
+            }
+        };
+        let needs_url = |key: &'static str, why: &str| {
+            if db.url.is_none() {
+                return Err(invalid(key, format!("needs database.url: {why}")));
+            }
+            Ok(())
+        };
+        let mut lists = Vec::new();
+        if let Some(url) = &db.url {
+            let refusal = "must be a postgres:// URL (leave unset for embedded SQLite)";
+            if host_list("database.url", url, Role::Writer, refusal)? {
+                lists.push("database.url");
+            }
+        }
+        if let Some(url) = &db.read_url {
+            needs_url(
+                "database.read_url",
+                "a read replica is of a PostgreSQL primary",
+            )?;
+            let refusal = "must be a postgres:// URL";
+            if host_list("database.read_url", url, Role::Reader, refusal)? {
+                lists.push("database.read_url");
+            }
+        }
+        if let Some(url) = &db.direct_url {
+            needs_url(
+                "database.direct_url",
+                "it is the same PostgreSQL, reached without a pooler",
+            )?;
+            host_list(
+                "database.direct_url",
+                url,
+                Role::Writer,
+                "must be a postgres:// URL",
+            )?;
+        }
+        if db.pooling == Pooling::Transaction {
+            if db.url.is_none() {
+                return Err(invalid(
+                    "database.pooling",
+                    "\"transaction\" is for a pooler in front of PostgreSQL: set database.url",
+                ));
+            }
+            if db.direct_url.is_none() {
+                return Err(invalid(
+                    "database.direct_url",
+                    "required with database.pooling = \"transaction\": migrations hold a \
+                     session-level lock, which a transaction pooler cannot keep",
+                ));
+            }
+            if let Some(&key) = lists.first() {
+                return Err(invalid(
+                    key,
+                    "one host with database.pooling = \"transaction\": the pooler follows \
+                     the primary (a host list belongs in database.direct_url)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
             ConfigError::Invalid {
@@ -1342,31 +1444,7 @@ impl Config {
                 message: message.into(),
             }
         }
-        if let Some(url) = &self.database.url {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err(invalid(
-                    "database.url",
-                    "must be a postgres:// URL (leave unset for embedded SQLite)",
-                ));
-            }
-            if let Err(e) = crate::db::hosts::parse(url, crate::db::hosts::Role::Writer) {
-                return Err(invalid("database.url", e.to_string()));
-            }
-        }
-        if let Some(url) = &self.database.read_url {
-            if self.database.url.is_none() {
-                return Err(invalid(
-                    "database.read_url",
-                    "needs database.url: a read replica is of a PostgreSQL primary",
-                ));
-            }
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err(invalid("database.read_url", "must be a postgres:// URL"));
-            }
-            if let Err(e) = crate::db::hosts::parse(url, crate::db::hosts::Role::Reader) {
-                return Err(invalid("database.read_url", e.to_string()));
-            }
-        }
+        self.validate_database()?;
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
         }
@@ -2051,6 +2129,7 @@ impl Config {
         let mut shown = self.clone();
         shown.database.url = shown.database.url.as_deref().map(mask_url_password);
         shown.database.read_url = shown.database.read_url.as_deref().map(mask_url_password);
+        shown.database.direct_url = shown.database.direct_url.as_deref().map(mask_url_password);
         shown.bus.url = shown.bus.url.as_deref().map(mask_url_password);
         shown.cache.url = shown.cache.url.as_deref().map(mask_url_password);
         shown.webhooks.proxy = shown.webhooks.proxy.as_deref().map(mask_url_password);
@@ -2239,6 +2318,75 @@ mod tests {
         c.voice.check_call_after_mins = 0;
         c.voice.check_sweep_secs = 300;
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn transaction_pooling_needs_a_direct_url_and_one_pooler_host() {
+        let mut c = Config::default();
+        c.database.pooling = Pooling::Transaction;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("database.pooling") && err.contains("database.url"),
+            "{err}"
+        );
+        c.database.url = Some("postgres://u@pgbouncer:6432/lr".into());
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("database.direct_url") && err.contains("session-level"),
+            "{err}"
+        );
+        c.database.direct_url = Some("mysql://db/lr".into());
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("database.direct_url") && err.contains("postgres://"),
+            "{err}"
+        );
+        // The primary and its standby, followed: fine for the direct connection.
+        c.database.direct_url = Some("postgres://u@db-a:5432,db-b:5432/lr".into());
+        c.validate().unwrap();
+        // The pooler follows the primary; a host list of poolers is refused.
+        c.database.url = Some("postgres://u@pgb-a:6432,pgb-b:6432/lr".into());
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("database.url") && err.contains("one host"),
+            "{err}"
+        );
+        c.database.url = Some("postgres://u@pgbouncer:6432/lr".into());
+        c.database.read_url = Some("postgres://u@r-a:6432,r-b:6432/lr".into());
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("database.read_url") && err.contains("one host"),
+            "{err}"
+        );
+        c.database.read_url = Some("postgres://u@pgbouncer-ro:6432/lr".into());
+        c.validate().unwrap();
+        // A direct URL names the same PostgreSQL as database.url: not without one.
+        let mut c = Config::default();
+        c.database.direct_url = Some("postgres://u@db/lr".into());
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("database.direct_url") && err.contains("database.url"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pooling_is_read_from_the_environment_by_its_flat_name() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LANERUNNER_DATABASE_URL", "postgres://u@pgbouncer:6432/lr");
+            jail.set_env("LANERUNNER_DATABASE_DIRECT_URL", "postgres://u@db:5432/lr");
+            jail.set_env("LANERUNNER_DATABASE_POOLING", "transaction");
+            let c = Config::load(None).unwrap();
+            assert_eq!(c.database.pooling, Pooling::Transaction);
+            assert_eq!(
+                c.database.direct_url.as_deref(),
+                Some("postgres://u@db:5432/lr")
+            );
+            jail.set_env("LANERUNNER_DATABASE_POOLING", "statement");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("statement"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

@@ -142,11 +142,11 @@ impl ReadinessCheck for ReplicaReadiness {
     }
 
     async fn check(&self) -> Result<(), String> {
-        let Db::Postgres(pool) = &self.db else {
+        let Db::Postgres(pg) = &self.db else {
             return Ok(());
         };
         let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
-            .fetch_one(pool)
+            .fetch_one(pg.exec())
             .await
             .map_err(|e| format!("unreachable: {e}"))?;
         if in_recovery {

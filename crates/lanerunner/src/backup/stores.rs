@@ -44,7 +44,8 @@ pub async fn copy(
     services: &[&str],
     scratch: &Path,
 ) -> anyhow::Result<(Vec<StoreEntry>, Vec<StoreCopy>)> {
-    match &config.database.url {
+    // PostgreSQL itself, not a transaction pooler (pg_dump holds a session and a snapshot).
+    match lanerunner_platform::db::direct_url(config) {
         None => copy_sqlite(config, services, scratch).await,
         Some(url) => copy_postgres(url, services, scratch).await,
     }
@@ -248,7 +249,7 @@ pub async fn check_copy(kind: StoreKind, staged: &Path) -> anyhow::Result<()> {
 /// What in the target already holds data, for the refusal's message (empty: nothing).
 pub async fn occupied(config: &Config, services: &[&str]) -> anyhow::Result<Vec<String>> {
     let mut found = Vec::new();
-    match &config.database.url {
+    match lanerunner_platform::db::direct_url(config) {
         None => {
             for service in services {
                 let path = sqlite_path(config, service);
@@ -314,7 +315,7 @@ pub async fn put_back(
     services: &[String],
     staged: &[(String, PathBuf)],
 ) -> anyhow::Result<()> {
-    match (kind, &config.database.url) {
+    match (kind, lanerunner_platform::db::direct_url(config)) {
         (StoreKind::Sqlite, None) => {
             std::fs::create_dir_all(&config.data_dir)?;
             for (part, file) in staged {

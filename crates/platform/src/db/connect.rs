@@ -10,7 +10,7 @@ use sqlx::{ConnectOptions, Connection, Executor};
 
 use super::host_watch::HostWatch;
 use super::hosts;
-use super::Db;
+use super::{Db, Pg, Pooling};
 use crate::config::Config;
 
 /// Connects to the store of the service named `schema` (lowercase letters and `_`).
@@ -42,7 +42,12 @@ pub async fn connect(config: &Config, schema: &str) -> anyhow::Result<Db> {
             let target = Target::of(url)?;
             let base = target.options().await?;
             // The schema must exist before a pool whose search_path names it is useful.
-            let mut bootstrap = base.connect().await?;
+            let mut bootstrap = match direct_url(config) {
+                Some(direct) if config.database.pooling == Pooling::Transaction => {
+                    primary_options(direct).await?.connect().await?
+                }
+                _ => base.connect().await.map_err(pooler_hint)?,
+            };
             let created = bootstrap
                 .execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
                 .await;
@@ -54,12 +59,21 @@ pub async fn connect(config: &Config, schema: &str) -> anyhow::Result<Db> {
                     other?;
                 }
             }
-            let options = base.options([("search_path", schema)]);
             let pool_options = PgPoolOptions::new()
                 .max_connections(config.database.max_connections)
                 .acquire_timeout(acquire);
+            if config.database.pooling == Pooling::Transaction {
+                // One host (the config check): the pooler follows the primary.
+                let pool = pool_options.connect_with(through_pooler(base)).await?;
+                let direct = direct_url(config).map(str::to_string);
+                return Ok(Db::Postgres(Pg::pooled(pool, schema, false, direct)));
+            }
+            let options = base.options([("search_path", schema)]);
             let pool = match &target {
-                Target::One(_) => pool_options.connect_with(options).await?,
+                Target::One(_) => pool_options
+                    .connect_with(options)
+                    .await
+                    .map_err(pooler_hint)?,
                 Target::Many(primary) => {
                     let pool = primary
                         .guard(pool_options)
@@ -69,9 +83,43 @@ pub async fn connect(config: &Config, schema: &str) -> anyhow::Result<Db> {
                     pool
                 }
             };
-            Ok(Db::Postgres(pool))
+            Ok(Db::Postgres(Pg::direct(pool)))
         }
     }
+}
+
+/// A transaction pooler (PgBouncer) connected to as if it were PostgreSQL refuses the
+/// startup parameters a session sets (`unsupported startup parameter: options`): say what
+/// to configure instead of only passing its words on.
+fn pooler_hint(e: sqlx::Error) -> anyhow::Error {
+    let refused = matches!(&e, sqlx::Error::Database(db)
+        if db.message().contains("unsupported startup parameter"));
+    if refused {
+        anyhow::Error::new(e).context(
+            "database.url refuses session settings, as a transaction pooler such as PgBouncer \
+             does: set database.pooling = \"transaction\" and database.direct_url to PostgreSQL itself",
+        )
+    } else {
+        e.into()
+    }
+}
+
+/// Where migrations and backups connect: `database.direct_url`, else `database.url`.
+pub fn direct_url(config: &Config) -> Option<&str> {
+    config
+        .database
+        .direct_url
+        .as_deref()
+        .or(config.database.url.as_deref())
+}
+
+/// Connect options for a transaction pooler: no statement cache (a named statement would
+/// outlive the transaction it was prepared in), and no startup parameters beyond those
+/// PgBouncer restores per client (the schema is set in each transaction instead;
+/// `extra_float_digits` is refused by PgBouncer unless ignored, and PostgreSQL 12 and
+/// newer print floats exactly without it).
+fn through_pooler(options: PgConnectOptions) -> PgConnectOptions {
+    options.statement_cache_capacity(0).extra_float_digits(None)
 }
 
 /// Where `database.url` points: one server, or a host list whose primary is followed.
@@ -128,15 +176,20 @@ pub fn connect_reader(config: &Config, schema: &str, primary: &Db) -> anyhow::Re
         Some(list) => list.url_of(0),
         None => url.clone(),
     };
-    let options = PgConnectOptions::from_str(&base)?.options([
-        ("search_path", schema),
-        ("default_transaction_read_only", "on"),
-    ]);
     // Lazy: a replica that is down (or has not yet replayed a new database) must not stop
     // the service from starting on its primary; readers fall back, `readyz` reports it.
     let pool_options = PgPoolOptions::new()
         .max_connections(config.database.max_connections)
         .acquire_timeout(Duration::from_millis(config.database.acquire_timeout_ms));
+    if config.database.pooling == Pooling::Transaction {
+        let pool =
+            pool_options.connect_lazy_with(through_pooler(PgConnectOptions::from_str(&base)?));
+        return Ok(Db::Postgres(Pg::pooled(pool, schema, true, None)));
+    }
+    let options = PgConnectOptions::from_str(&base)?.options([
+        ("search_path", schema),
+        ("default_transaction_read_only", "on"),
+    ]);
     let pool = match list {
         None => pool_options.connect_lazy_with(options),
         Some(list) => {
@@ -148,5 +201,5 @@ pub fn connect_reader(config: &Config, schema: &str, primary: &Db) -> anyhow::Re
             pool
         }
     };
-    Ok(Db::Postgres(pool))
+    Ok(Db::Postgres(Pg::direct(pool)))
 }

@@ -13,12 +13,14 @@
 mod connect;
 mod host_watch;
 pub mod hosts;
+mod pg;
 
 use sqlx::migrate::Migrator;
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqlitePool, Transaction};
 
-pub use connect::{connect, connect_reader, primary_options, primary_url};
+pub use connect::{connect, connect_reader, direct_url, primary_options, primary_url};
 pub use host_watch::{NoHostWillDo, NotWanted};
+pub use pg::{Pg, PgConn, PgExec, PgTx, Pooling};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -39,13 +41,13 @@ impl Backend {
 #[derive(Debug, Clone)]
 pub enum Db {
     Sqlite(SqlitePool),
-    Postgres(PgPool),
+    Postgres(Pg),
 }
 
 /// One service's open transaction.
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
+    Postgres(PgTx),
 }
 
 /// A service's migrations, one directory per dialect (DDL is where the dialects differ:
@@ -93,18 +95,23 @@ impl Migrations {
     }
 }
 
-/// Runs `$body` with `$pool` bound to the concrete pool of `$db`.
+/// Runs `$body` with `$pool` bound to the executor of `$db`: the SQLite pool, or the
+/// PostgreSQL pool's [`PgExec`] (which knows whether a transaction pooler is in between).
 #[macro_export]
 macro_rules! on_db {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite($pool) => $body,
-            $crate::db::Db::Postgres($pool) => $body,
+            $crate::db::Db::Postgres(pg) => {
+                let $pool = pg.exec();
+                $body
+            }
         }
     };
 }
 
-/// Runs `$body` with `$conn` bound to the concrete connection of transaction `$tx`.
+/// Runs `$body` with `$conn` bound to the connection of transaction `$tx` (pass it to each
+/// statement as `&mut *conn`).
 #[macro_export]
 macro_rules! on_tx {
     ($tx:expr, |$conn:ident| $body:expr) => {
@@ -114,7 +121,8 @@ macro_rules! on_tx {
                 $body
             }
             $crate::db::Tx::Postgres(t) => {
-                let $conn = &mut **t;
+                let mut conn = t.conn();
+                let $conn = &mut conn;
                 $body
             }
         }
@@ -143,7 +151,7 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Db::Postgres(pg) => Tx::Postgres(pg.begin().await?),
         })
     }
 
@@ -160,7 +168,7 @@ impl Db {
             let migrator = migrations.for_backend(self.backend());
             match self {
                 Db::Sqlite(p) => migrator.run(p).await?,
-                Db::Postgres(p) => migrator.run(p).await?,
+                Db::Postgres(pg) => pg.migrate(migrator).await?,
             }
         }
         Ok(())
@@ -188,7 +196,10 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        on_db!(self, |p| p.close().await)
+        match self {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(pg) => pg.pool().close().await,
+        }
     }
 }
 

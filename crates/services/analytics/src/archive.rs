@@ -77,7 +77,7 @@ pub async fn flush(db: &Db, blobs: &Blobs) -> anyhow::Result<usize> {
     if let Tx::Postgres(t) = &mut tx {
         let mine: bool =
             sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext('analytics.archive'))")
-                .fetch_one(&mut **t)
+                .fetch_one(&mut t.conn())
                 .await?;
         if !mine {
             tx.rollback().await?;
@@ -115,7 +115,7 @@ pub async fn flush(db: &Db, blobs: &Blobs) -> anyhow::Result<usize> {
         Tx::Postgres(t) => {
             sqlx::query("DELETE FROM archive_queue WHERE seq = ANY($1)")
                 .bind(&seqs)
-                .execute(&mut **t)
+                .execute(&mut t.conn())
                 .await?;
         }
         // The write lock (BEGIN IMMEDIATE) was held since the read: no row came in between.

@@ -135,7 +135,7 @@ async fn take_places(
             .bind(wanted.iter().map(|w| w.1).collect::<Vec<_>>())
             .bind(GENESIS)
             .bind(now)
-            .fetch_all(&mut **c)
+            .fetch_all(&mut c.conn())
             .await?;
             Ok(rows
                 .into_iter()
@@ -170,7 +170,7 @@ async fn set_heads(tx: &mut Tx, heads: &[(Uuid, String)]) -> sqlx::Result<()> {
         )
         .bind(heads.iter().map(|h| h.0).collect::<Vec<_>>())
         .bind(heads.iter().map(|h| h.1.clone()).collect::<Vec<_>>())
-        .execute(&mut **c)
+        .execute(&mut c.conn())
         .await
         .map(|_| ()),
         Tx::Sqlite(c) => {
@@ -307,13 +307,15 @@ async fn take_turn(tx: &mut Tx) -> sqlx::Result<i64> {
             sqlx::query(
                 "SELECT pg_advisory_xact_lock(hashtextextended('lanerunner.audit_chain.' || current_schema(), 0))",
             )
-            .execute(&mut **c)
+            .execute(&mut c.conn())
             .await?;
             // A pass reads a few thousand rows at most: compiling its plan (JIT, which the
             // planner's estimate of the links looked up can trigger) costs more than it saves.
-            sqlx::query("SET LOCAL jit = off").execute(&mut **c).await?;
+            sqlx::query("SET LOCAL jit = off")
+                .execute(&mut c.conn())
+                .await?;
             sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8")
-                .fetch_one(&mut **c)
+                .fetch_one(&mut c.conn())
                 .await
         }
         Tx::Sqlite(c) => {
@@ -341,7 +343,7 @@ async fn write_links(tx: &mut Tx, chained: &[AuditRow]) -> sqlx::Result<()> {
             .bind(chained.iter().map(|a| a.chain_seq).collect::<Vec<_>>())
             .bind(col(|a| a.prev_hash.clone()))
             .bind(col(|a| a.hash.clone()))
-            .execute(&mut **c)
+            .execute(&mut c.conn())
             .await
             .map(|_| ())
         }

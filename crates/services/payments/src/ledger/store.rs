@@ -151,7 +151,7 @@ pub async fn record(
     at: DateTime<Utc>,
 ) -> sqlx::Result<Recorded> {
     let inserted = match tx {
-        Tx::Postgres(t) => record_pg(t, org, id, entry, recorded_by, at).await?,
+        Tx::Postgres(t) => record_pg(&mut t.conn(), org, id, entry, recorded_by, at).await?,
         Tx::Sqlite(t) => record_sqlite(t, org, id, entry, recorded_by, at).await?,
     };
     if !inserted {
@@ -201,12 +201,10 @@ pub async fn record_alone(
     recorded_by: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> sqlx::Result<Recorded> {
-    if let Db::Postgres(pool) = db {
-        let mut c = pool.acquire().await?;
-        if record_pg(&mut c, org, id, entry, recorded_by, at).await? {
+    if let Db::Postgres(pg) = db {
+        if record_pg(pg.exec(), org, id, entry, recorded_by, at).await? {
             return Ok(Recorded::New(id));
         }
-        drop(c);
         // The reference was taken (and its entry committed: the insert waited for it).
         let mut tx = db.begin().await?;
         return replay(&mut tx, org, entry).await;
@@ -272,8 +270,8 @@ async fn record_sqlite(
 /// PostgreSQL, in one statement: the entry, its postings and its balance changes in
 /// data-modifying CTEs; the postings and balances follow only a new entry. Whether it was
 /// new.
-async fn record_pg(
-    c: &mut sqlx::PgConnection,
+async fn record_pg<'c>(
+    c: impl sqlx::Executor<'c, Database = sqlx::Postgres>,
     org: OrgId,
     id: Uuid,
     entry: &NewEntry,
