@@ -999,6 +999,33 @@ on_both!(
     texts_received_past_their_retention_are_emptied
 );
 
+/// PCI: a card number texted in (a form body, which the gateway's check of JSON bodies
+/// does not see) is kept as its last four digits only; the last four are not read as a
+/// code, so the carrier is told the text was not understood.
+async fn a_card_number_texted_in_keeps_only_its_last_four(backend: Backend) {
+    let (app, twilio) = spawn(backend).await;
+    let sid = "SM00000000000000000000000000000093";
+    let (status, twiml) = reply(&twilio, &app, sid, "card 4111 1111 1111 1111 exp 12/29").await;
+    assert_eq!(status, 200);
+    assert!(
+        twiml.contains(lanerunner_notifications::sms::UNKNOWN_TEXT),
+        "{twiml}"
+    );
+    let db = app.app().db("notifications").unwrap();
+    let body: String = lanerunner_platform::on_db!(&db, |p| sqlx::query_scalar(
+        "SELECT body FROM nt_inbound WHERE message_sid = $1"
+    )
+    .bind(sid)
+    .fetch_one(p)
+    .await)
+    .unwrap();
+    assert_eq!(body, "card [card ••••1111] exp 12/29");
+}
+on_both!(
+    card_number_texted_in,
+    a_card_number_texted_in_keeps_only_its_last_four
+);
+
 /// Every column of the tables that hold phone numbers, as text.
 async fn phone_columns(db: &lanerunner_platform::Db) -> Vec<(String, String)> {
     let mut out = Vec::new();

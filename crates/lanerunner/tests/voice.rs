@@ -409,6 +409,38 @@ async fn a_carrier_calls_counters_and_books_a_load(backend: Backend) {
 }
 on_both!(booking_by_phone, a_carrier_calls_counters_and_books_a_load);
 
+/// PCI: a card number a caller says or keys in (a form body, which the gateway's check of
+/// JSON bodies does not see) is kept in the transcript as its last four digits only.
+async fn a_card_number_said_or_keyed_in_keeps_only_its_last_four(backend: Backend) {
+    let (app, twilio) = spawn(backend).await;
+    let (broker, _carrier, _load) = desk(&app).await;
+    let mut call = Call::dial(&twilio, &app, "CA0009", LINE).await;
+    let again = call
+        .turn(
+            Some("my card is 4111 1111 1111 1111"),
+            Some("5555555555554444"),
+        )
+        .await;
+    assert!(again.contains("<Gather"), "the agent asks again: {again}");
+    let view = call_view(&app, &broker).await;
+    let heard = view["transcript"][1]["heard"].as_str().unwrap();
+    assert_eq!(
+        heard, "my card is [card ••••1111] [keyed [card ••••4444]]",
+        "{view}"
+    );
+    for digits in [
+        "4111111111111111",
+        "4111 1111 1111 1111",
+        "5555555555554444",
+    ] {
+        assert!(!view.to_string().contains(digits), "{view}");
+    }
+}
+on_both!(
+    card_numbers_on_calls,
+    a_card_number_said_or_keyed_in_keeps_only_its_last_four
+);
+
 async fn callers_the_agent_cannot_serve_end_clearly(backend: Backend) {
     let (app, twilio) = spawn(backend).await;
     let (broker, _carrier, _load) = desk(&app).await;

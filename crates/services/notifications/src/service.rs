@@ -1038,7 +1038,11 @@ impl Notifications {
                 "MessageSid and From are required",
             ));
         };
-        let body = field("Body").unwrap_or_default();
+        // A text is kept (until its retention ends): a card number in it keeps only its
+        // last four digits, as in chat (PCI). A form body, so the gateway's check of JSON
+        // bodies never saw it.
+        let body = lanerunner_core::pan::mask(field("Body").unwrap_or_default());
+        let body = body.as_ref();
         let now = Utc::now();
         // From here on the number is only matched: by its index.
         let from = self.phones.index(from).await?;
@@ -1049,7 +1053,9 @@ impl Notifications {
             let said = said.filter(|s| !s.is_empty() && s != "received");
             return Ok(sms::twiml_reply(said.as_deref()));
         }
-        let reply: Option<String> = match sms::read_inbound(body) {
+        // The masked form's last four digits are not a code the carrier typed.
+        let words = lanerunner_core::pan::without_masked(body);
+        let reply: Option<String> = match sms::read_inbound(&words) {
             Inbound::Stop => {
                 store::set_consent(&self.db, from, true, "STOP", now).await?;
                 tracing::info!("a number opted out of texts (STOP)");

@@ -337,9 +337,13 @@ pub async fn twilio_turn(
 ) -> Result<Response, Problem> {
     let params = signed_form(&s, &headers, &uri, &body)?;
     let sid = required(&params, "CallSid")?;
+    // What a caller says or keys in is kept (the transcript, a check-in's answers): a card
+    // number in it keeps only its last four digits, as in chat (PCI). A form body, so the
+    // gateway's check of JSON bodies never saw it.
+    let masked = |name| field(&params, name).map(|t| lanerunner_core::pan::mask(t).into_owned());
     let heard = Heard {
-        speech: field(&params, "SpeechResult").map(str::to_owned),
-        digits: field(&params, "Digits").map(str::to_owned),
+        speech: masked("SpeechResult"),
+        digits: masked("Digits"),
     };
     let a = s.answer_twilio(CallId(id), sid, turn, heard).await?;
     Ok(twiml_response(twiml::render(

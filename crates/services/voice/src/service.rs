@@ -113,6 +113,16 @@ impl Heard {
             (None, None) => None,
         }
     }
+
+    /// What the agent reads: the words without their masked card numbers (whose last four
+    /// digits are not an MC number or a reference the caller gave).
+    fn without_cards(self) -> Heard {
+        let strip = |t: String| lanerunner_core::pan::without_masked(&t).into_owned();
+        Heard {
+            speech: self.speech.map(strip),
+            digits: self.digits.map(strip),
+        }
+    }
 }
 
 /// The agent's answer to one turn.
@@ -426,7 +436,10 @@ impl Calls {
         if !store::claim_turn(&self.db, row.id, turn, text.as_deref(), now).await? {
             return self.replay(&row, turn).await;
         }
-        match self.take_turn(row.clone(), turn, heard).await {
+        match self
+            .take_turn(row.clone(), turn, heard.without_cards())
+            .await
+        {
             Ok(a) => Ok(a),
             Err(e) => {
                 // The provider retries a failed webhook: let the retry take the turn.
