@@ -14,6 +14,7 @@
 #
 #   bash scripts/pgbouncer.sh          # start (install on first use)
 #   bash scripts/pgbouncer.sh stop
+#   bash scripts/pgbouncer.sh stop && POOL_SIZE=20 bash scripts/pgbouncer.sh   # the benchmark's
 set -euo pipefail
 
 DIR="${LANERUNNER_PGBOUNCER_DIR:-/var/tmp/lanerunner-pgbouncer}"
@@ -28,7 +29,12 @@ if [[ "${1:-start}" == stop ]]; then
     if [[ -f "$DIR/pgbouncer.pid" ]]; then
         kill "$(cat "$DIR/pgbouncer.pid")" 2>/dev/null || true
     fi
-    exit 0
+    for _ in $(seq 1 50); do
+        pg_isready -q -h 127.0.0.1 -p "$PORT" 2>/dev/null || exit 0
+        sleep 0.2
+    done
+    echo "PgBouncer on $PORT did not stop" >&2
+    exit 1
 fi
 
 if ! command -v pgbouncer >/dev/null && [[ ! -x /usr/sbin/pgbouncer ]]; then

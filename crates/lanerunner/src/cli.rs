@@ -70,6 +70,12 @@ pub enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// LaneRunner's operators, each with an authenticator of their own: what takes two
+    /// operators (a plan change) asks each for a code, so two names are two people.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
     /// The tamper-evident audit trail: verify its hash chains, anchor their heads.
     Audit {
         #[command(subcommand)]
@@ -173,6 +179,41 @@ pub enum OrgCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Enrol an operator: prints their authenticator's secret and otpauth URI, once (add it
+    /// to their app). The first operator enrols alone; later ones are vouched for by an
+    /// enrolled operator's code. Audited.
+    Enroll {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// The enrolled operator vouching (not needed for the first).
+        #[arg(long, value_name = "NAME", requires = "code")]
+        by: Option<String>,
+        #[arg(long, value_name = "DIGITS", requires = "by")]
+        code: Option<String>,
+    },
+    /// Every operator, serving or retired, one JSON object a line (never a secret).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Retire an operator: their codes are refused from then on (the name stays taken).
+    /// Vouched for by an enrolled operator's code (theirs included). Audited.
+    Retire {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        #[arg(long, value_name = "NAME")]
+        by: String,
+        #[arg(long, value_name = "DIGITS")]
+        code: String,
+    },
+}
+
 /// Where the command finds the deployment.
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
@@ -201,6 +242,9 @@ pub enum PlanCommand {
         /// The operator asking.
         #[arg(long, value_name = "NAME")]
         by: String,
+        /// The current code of the operator's authenticator (`lanerunner operator enroll`).
+        #[arg(long, value_name = "DIGITS")]
+        code: String,
         /// Why (kept with the request and in the audit trail).
         #[arg(long)]
         reason: String,
@@ -215,6 +259,9 @@ pub enum PlanCommand {
         /// The operator approving.
         #[arg(long, value_name = "NAME")]
         by: String,
+        /// The current code of the operator's authenticator.
+        #[arg(long, value_name = "DIGITS")]
+        code: String,
     },
     /// Reject a request (the operator who asked may withdraw it so). Audited.
     Reject {
@@ -224,6 +271,9 @@ pub enum PlanCommand {
         request: uuid::Uuid,
         #[arg(long, value_name = "NAME")]
         by: String,
+        /// The current code of the operator's authenticator.
+        #[arg(long, value_name = "DIGITS")]
+        code: String,
         #[arg(long)]
         reason: String,
     },
@@ -581,6 +631,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Org {
             command: OrgCommand::Plan { command },
         } => plan_command(command).await,
+        Command::Operator { command } => operator_command(command).await,
         Command::Audit { command } => {
             let (config, data_dir) = match &command {
                 AuditCommand::Verify {
@@ -829,6 +880,67 @@ async fn run_backup(command: BackupCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The configuration of the deployment `store` names.
+fn store_config(store: &StoreArgs) -> anyhow::Result<Config> {
+    let config = load_config(store.config.file.as_deref())?;
+    Ok(with_data_dir(config, store.data_dir.clone()))
+}
+
+/// The identity service alone on the deployment's store, for an operator's command (no
+/// anchor of the audit chains: `serve` does that).
+async fn identity_alone(
+    mut config: Config,
+) -> anyhow::Result<(
+    app::App,
+    std::sync::Arc<lanerunner_identity::IdentityService>,
+)> {
+    config.auth.audit_anchor_every_mins = 0;
+    let app = app::build(config, &[lanerunner_identity::SERVICE]).await?;
+    let identity = app
+        .identity()
+        .context("the identity service is not running")?;
+    Ok((app, identity))
+}
+
+/// `lanerunner operator …`: LaneRunner's operators and their authenticators.
+async fn operator_command(command: OperatorCommand) -> anyhow::Result<()> {
+    let store = match &command {
+        OperatorCommand::Enroll { store, .. }
+        | OperatorCommand::List { store }
+        | OperatorCommand::Retire { store, .. } => store,
+    };
+    let (app, identity) = identity_alone(store_config(store)?).await?;
+    let result: anyhow::Result<Vec<serde_json::Value>> = async {
+        Ok(match command {
+            OperatorCommand::Enroll { name, by, code, .. } => {
+                let vouched = by.as_deref().zip(code.as_deref());
+                let enrolled = identity.enroll_operator(&name, vouched).await?;
+                vec![serde_json::json!({
+                    "operator": name.trim(),
+                    "secret": enrolled.secret,
+                    "otpauth_uri": enrolled.otpauth_uri,
+                })]
+            }
+            OperatorCommand::List { .. } => identity
+                .operators()
+                .await?
+                .into_iter()
+                .map(serde_json::to_value)
+                .collect::<Result<_, _>>()?,
+            OperatorCommand::Retire { name, by, code, .. } => {
+                identity.retire_operator(&name, &by, &code).await?;
+                vec![serde_json::json!({ "operator": name.trim(), "retired": true })]
+            }
+        })
+    }
+    .await;
+    app.shutdown().await;
+    for line in result? {
+        println!("{line}");
+    }
+    Ok(())
+}
+
 /// `lanerunner org plan …`: dual control over an organization's gateway plan.
 async fn plan_command(command: PlanCommand) -> anyhow::Result<()> {
     let store = match &command {
@@ -837,10 +949,7 @@ async fn plan_command(command: PlanCommand) -> anyhow::Result<()> {
         | PlanCommand::Reject { store, .. }
         | PlanCommand::List { store, .. } => store,
     };
-    let mut config = load_config(store.config.file.as_deref())?;
-    if let Some(dir) = &store.data_dir {
-        config.data_dir = dir.clone();
-    }
+    let config = store_config(store)?;
     if let PlanCommand::Request {
         plan: Some(name), ..
     } = &command
@@ -858,41 +967,41 @@ async fn plan_command(command: PlanCommand) -> anyhow::Result<()> {
         );
     }
     let plans = config.http.plans.clone();
-    config.auth.audit_anchor_every_mins = 0;
-    let app = app::build(config, &[lanerunner_identity::SERVICE]).await?;
-    let identity = app
-        .identity()
-        .context("the identity service is not running")?;
+    let (app, identity) = identity_alone(config).await?;
     let result: anyhow::Result<Vec<serde_json::Value>> = async {
         Ok(match command {
             PlanCommand::Request {
                 org,
                 plan,
                 by,
+                code,
                 reason,
                 ..
             } => {
+                let org = lanerunner_core::OrgId(org);
                 let row = identity
-                    .request_plan_change(lanerunner_core::OrgId(org), plan.as_deref(), &by, &reason)
+                    .request_plan_change(org, plan.as_deref(), &by, &code, &reason)
                     .await?;
                 vec![serde_json::to_value(row)?]
             }
-            PlanCommand::Approve { request, by, .. } => {
+            PlanCommand::Approve {
+                request, by, code, ..
+            } => {
                 let id = lanerunner_core::PlanChangeId(request);
                 let (row, org) = identity
-                    .approve_plan_change(id, &by, &|name| plans.contains_key(name))
+                    .approve_plan_change(id, &by, &code, &|name| plans.contains_key(name))
                     .await?;
                 vec![serde_json::json!({ "request": row, "org": org.id, "plan": org.plan })]
             }
             PlanCommand::Reject {
                 request,
                 by,
+                code,
                 reason,
                 ..
             } => {
-                let row = identity
-                    .reject_plan_change(lanerunner_core::PlanChangeId(request), &by, &reason)
-                    .await?;
+                let id = lanerunner_core::PlanChangeId(request);
+                let row = identity.reject_plan_change(id, &by, &code, &reason).await?;
                 vec![serde_json::to_value(row)?]
             }
             PlanCommand::List { org, all, .. } => identity

@@ -428,6 +428,70 @@ pub struct Account {
     pub email: String,
 }
 
+/// Enrolled operators and their authenticators, as each operator's app would give codes:
+/// a code is accepted once, so each is for a step after the last one handed out (the
+/// step before now, now, the one after: what the server accepts), waiting for the next
+/// step when those are used up.
+pub struct Operators {
+    apps: std::collections::HashMap<String, (lanerunner_identity::domain::TotpSecret, i64)>,
+}
+
+impl Operators {
+    /// `olga` enrols first, alone, and vouches for each of `names`.
+    pub async fn enrolled(ops: &lanerunner_identity::IdentityService, names: &[&str]) -> Operators {
+        let mut all = Operators {
+            apps: Default::default(),
+        };
+        all.enrol(ops, "olga", None).await.unwrap();
+        for name in names {
+            let code = all.code("olga").await;
+            all.enrol(ops, name, Some(("olga", &code))).await.unwrap();
+        }
+        all
+    }
+
+    pub async fn enrol(
+        &mut self,
+        ops: &lanerunner_identity::IdentityService,
+        name: &str,
+        vouched: Option<(&str, &str)>,
+    ) -> Result<(), lanerunner_identity::IdentityError> {
+        let enrolled = ops.enroll_operator(name, vouched).await?;
+        let secret =
+            lanerunner_identity::domain::TotpSecret::from_base32(&enrolled.secret).unwrap();
+        assert!(
+            enrolled.otpauth_uri.starts_with("otpauth://totp/"),
+            "{}",
+            enrolled.otpauth_uri
+        );
+        self.apps
+            .insert(name.trim().to_lowercase(), (secret, i64::MIN));
+        Ok(())
+    }
+
+    /// `name`'s authenticator secret, as their app holds it (base32).
+    pub fn secret_of(&self, name: &str) -> String {
+        self.apps[&name.to_lowercase()].0.to_base32()
+    }
+
+    /// `name`'s next code.
+    pub async fn code(&mut self, name: &str) -> String {
+        let (secret, last) = self
+            .apps
+            .get_mut(&name.to_lowercase())
+            .expect("an enrolled operator");
+        loop {
+            let now = chrono::Utc::now().timestamp().div_euclid(30);
+            let step = (*last + 1).max(now - 1);
+            if step <= now + 1 {
+                *last = step;
+                return secret.code_at(step);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+}
+
 /// The password [`TestApp::signup`] gives every owner.
 pub const TEST_PASSWORD: &str = "correct horse battery staple";
 

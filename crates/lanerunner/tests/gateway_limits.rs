@@ -28,15 +28,18 @@ fn limits(c: &mut Config) {
 /// Puts `org` on `plan` as operators do: one asks, another approves.
 async fn put_on_plan(
     identity: &lanerunner_identity::IdentityService,
+    operators: &mut lanerunner::testing::Operators,
     org: lanerunner_core::OrgId,
     plan: Option<&str>,
 ) -> lanerunner_identity::OrgRow {
+    let code = operators.code("alice").await;
     let asked = identity
-        .request_plan_change(org, plan, "alice", "the customer's pilot")
+        .request_plan_change(org, plan, "alice", &code, "the customer's pilot")
         .await
         .unwrap();
+    let code = operators.code("bob").await;
     identity
-        .approve_plan_change(asked.id, "bob", &|_| true)
+        .approve_plan_change(asked.id, "bob", &code, &|_| true)
         .await
         .unwrap()
         .1
@@ -82,8 +85,10 @@ async fn plans_quotas_and_route_limits(backend: Backend) {
     // The trial organization: six requests a day, then 429 quota-exceeded until midnight
     // UTC; the organization shows its plan; the change is in its audit trail.
     let identity = app.app().identity().unwrap();
+    let mut operators =
+        lanerunner::testing::Operators::enrolled(&identity, &["alice", "bob"]).await;
     let trial_org = lanerunner_core::OrgId(trial.org_id.parse().unwrap());
-    let org = put_on_plan(&identity, trial_org, Some("trial")).await;
+    let org = put_on_plan(&identity, &mut operators, trial_org, Some("trial")).await;
     assert_eq!(org.plan.as_deref(), Some("trial"));
     let view = json_of(
         app.get("/v1/org", Some(&trial.access)).await,
@@ -137,7 +142,7 @@ async fn plans_quotas_and_route_limits(backend: Backend) {
     }
 
     // Back on the default limits: the quota no longer applies.
-    put_on_plan(&identity, trial_org, None).await;
+    put_on_plan(&identity, &mut operators, trial_org, None).await;
     assert_eq!(
         app.get("/v1/me", Some(&trial.access)).await.status(),
         StatusCode::OK

@@ -81,6 +81,15 @@ impl Actor {
     pub fn operator(org: OrgId) -> Self {
         Self {
             org: Some(org),
+            ..Self::lanerunner()
+        }
+    }
+
+    /// An operator's work on LaneRunner itself (`lanerunner operator`), in the
+    /// deployment's own chain (no organization's).
+    pub fn lanerunner() -> Self {
+        Self {
+            org: None,
             id: None,
             addr: IpAddr::from([0, 0, 0, 0]),
         }

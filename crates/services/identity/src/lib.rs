@@ -26,6 +26,7 @@ mod login;
 mod members;
 mod mfa;
 mod one_time_tokens;
+mod operators;
 mod password;
 pub mod phone_codes;
 mod plan_changes;
@@ -39,6 +40,8 @@ mod store;
 mod verification;
 
 pub use identity::{Identity, IdentitySettings, IssuedTokens};
+pub use mfa::Enrollment;
+pub use operators::OperatorView;
 pub use sealed::SEALED_FIELDS;
 
 use std::sync::Arc;
@@ -151,40 +154,71 @@ impl IdentityService {
         self.identity.anchor_audit().await
     }
 
-    /// `by` asks for the organization to be put on a gateway plan (none: the default
-    /// limits), for `reason`; a second operator decides. The caller checks the plan is
-    /// configured.
+    /// `by` (an enrolled operator, with their authenticator's current `code`) asks for the
+    /// organization to be put on a gateway plan (none: the default limits), for `reason`;
+    /// a second operator decides. The caller checks the plan is configured.
     pub async fn request_plan_change(
         &self,
         org: lanerunner_core::OrgId,
         plan: Option<&str>,
         by: &str,
+        code: &str,
         reason: &str,
     ) -> Result<PlanChangeRow, IdentityError> {
         self.identity
-            .request_plan_change(org, plan, by, reason)
+            .request_plan_change(org, plan, by, code, reason)
             .await
     }
 
-    /// `by`, who did not ask, approves a plan change: the organization is on its plan,
-    /// if `configured` still knows it.
+    /// `by`, who did not ask, approves a plan change with their current `code`: the
+    /// organization is on its plan, if `configured` still knows it.
     pub async fn approve_plan_change(
         &self,
         id: lanerunner_core::PlanChangeId,
         by: &str,
+        code: &str,
         configured: &dyn Fn(&str) -> bool,
     ) -> Result<(PlanChangeRow, store::OrgRow), IdentityError> {
-        self.identity.approve_plan_change(id, by, configured).await
+        self.identity
+            .approve_plan_change(id, by, code, configured)
+            .await
     }
 
-    /// `by` rejects a plan change (or withdraws their own) for `reason`.
+    /// `by` rejects a plan change (or withdraws their own) with their current `code`, for
+    /// `reason`.
     pub async fn reject_plan_change(
         &self,
         id: lanerunner_core::PlanChangeId,
         by: &str,
+        code: &str,
         reason: &str,
     ) -> Result<PlanChangeRow, IdentityError> {
-        self.identity.reject_plan_change(id, by, reason).await
+        self.identity.reject_plan_change(id, by, code, reason).await
+    }
+
+    /// Enrols an operator (the first alone; later ones `vouched` for by an enrolled
+    /// operator's name and current code): their authenticator's secret, shown once.
+    pub async fn enroll_operator(
+        &self,
+        name: &str,
+        vouched: Option<(&str, &str)>,
+    ) -> Result<Enrollment, IdentityError> {
+        self.identity.enroll_operator(name, vouched).await
+    }
+
+    /// Retires an operator, vouched for by `by`'s current code.
+    pub async fn retire_operator(
+        &self,
+        name: &str,
+        by: &str,
+        code: &str,
+    ) -> Result<(), IdentityError> {
+        self.identity.retire_operator(name, by, code).await
+    }
+
+    /// Every operator, serving or retired.
+    pub async fn operators(&self) -> Result<Vec<OperatorView>, IdentityError> {
+        self.identity.operators().await
     }
 
     /// Plan changes, newest first: one organization's or everyone's, waiting or all.

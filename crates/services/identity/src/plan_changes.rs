@@ -1,7 +1,9 @@
 //! Plan changes under dual control (`lanerunner org plan request|approve|reject|list`): one
 //! operator asks, another decides, and only an approval moves the organization to the plan
-//! (rules in `domain::plan_change`). Each step is in the organization's audit trail with
-//! both names. The caller checks the plan asked for is configured (`http.plans`).
+//! (rules in `domain::plan_change`). Each operator gives a code from their own
+//! authenticator (`operators`), so the two names are two people. Each step is in the
+//! organization's audit trail with both names. The caller checks the plan asked for is
+//! configured (`http.plans`).
 
 use chrono::Utc;
 use lanerunner_core::{OrgId, PlanChangeId};
@@ -25,11 +27,15 @@ impl Identity {
         org: OrgId,
         plan: Option<&str>,
         by: &str,
+        code: &str,
         reason: &str,
     ) -> Result<PlanChangeRow> {
         let (by, reason) = name_and_reason(by, reason)?;
+        let code = self.operator_code(&by, code).await?;
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
+        self.take_operator_step(&mut tx, &code).await?;
+        let by = code.name;
         let before = store::org_plan_tx(&mut tx, org)
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
@@ -74,11 +80,15 @@ impl Identity {
         &self,
         id: PlanChangeId,
         by: &str,
+        code: &str,
         configured: &dyn Fn(&str) -> bool,
     ) -> Result<(PlanChangeRow, OrgRow)> {
         let by = plan_change::operator_name(by).map_err(|e| invalid("by", e))?;
+        let code = self.operator_code(&by, code).await?;
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
+        self.take_operator_step(&mut tx, &code).await?;
+        let by = code.name;
         let mut row = self.decidable(&mut tx, id, &by, true, now).await?;
         if row.plan.as_deref().is_some_and(|p| !configured(p)) {
             return Err(IdentityError::Conflict(
@@ -125,11 +135,15 @@ impl Identity {
         &self,
         id: PlanChangeId,
         by: &str,
+        code: &str,
         reason: &str,
     ) -> Result<PlanChangeRow> {
         let (by, reason) = name_and_reason(by, reason)?;
+        let code = self.operator_code(&by, code).await?;
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
+        self.take_operator_step(&mut tx, &code).await?;
+        let by = code.name;
         let mut row = self.decidable(&mut tx, id, &by, false, now).await?;
         let status = PlanChangeStatus::Rejected;
         if !store::decide_plan_change(&mut tx, id, status, &by, Some(&reason), None, now).await? {

@@ -25,6 +25,15 @@ pub const SIGNING_KEY: SealedField = SealedField {
     purpose: "signing_keys.private_key",
 };
 
+/// A LaneRunner operator's authenticator secret, bound to the operator's name key.
+pub const OPERATOR_TOTP_SECRET: SealedField = SealedField {
+    table: "operators",
+    column: "totp_secret",
+    id_column: "name_key",
+    id_kind: IdKind::Text,
+    purpose: "operators.totp_secret",
+};
+
 /// Every sealed column of the identity store.
 pub const SEALED_FIELDS: &[SealedField] = &[
     TOTP_SECRET,
@@ -32,4 +41,5 @@ pub const SEALED_FIELDS: &[SealedField] = &[
     PHONE,
     PENDING_PHONE,
     SIGNING_KEY,
+    OPERATOR_TOTP_SECRET,
 ];

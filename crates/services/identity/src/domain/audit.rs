@@ -121,6 +121,10 @@ catalogue! {
         PlanChanged => "plan_changed",
         /// An operator rejected (or its asker withdrew) a plan change.
         PlanChangeRejected => "plan_change_rejected",
+        /// A LaneRunner operator was enrolled (with an authenticator of their own).
+        OperatorEnrolled => "operator_enrolled",
+        /// A LaneRunner operator was retired: their codes are refused from then on.
+        OperatorRetired => "operator_retired",
     }
 }
 
@@ -164,7 +168,9 @@ impl AuditAction {
             | MemberErased
             | PlanChangeRequested
             | PlanChanged
-            | PlanChangeRejected => true,
+            | PlanChangeRejected
+            | OperatorEnrolled
+            | OperatorRetired => true,
             Login
             | LoginMfa
             | Logout

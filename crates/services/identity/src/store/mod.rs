@@ -6,11 +6,13 @@ mod audit;
 mod credentials;
 mod decode;
 mod members;
+mod operators;
 mod plan_changes;
 mod privacy;
 
 pub use audit::*;
 pub use credentials::*;
 pub use members::*;
+pub use operators::*;
 pub use plan_changes::*;
 pub use privacy::*;
