@@ -269,10 +269,10 @@ self_test() {
         's.replace("identity,ml,negotiation,voice,notifications", "identity,ml,voice,notifications", 1)' || failed=1
     self_test_case "route to the wrong group" policy deploy/kubernetes/ingress.yaml \
         's.replace("- path: /v1/files\n            pathType: Prefix\n            backend:\n              service:\n                name: lanerunner-money", "- path: /v1/files\n            pathType: Prefix\n            backend:\n              service:\n                name: lanerunner-comms", 1)' || failed=1
-    self_test_case "PgBouncer used the session way" policy deploy/kubernetes/config.env \
-        's.replace("LANERUNNER_DATABASE_POOLING=transaction\n", "", 1)' || failed=1
+    self_test_case "PgBouncer used the session way" policy deploy/kubernetes/secret.example.yaml \
+        's.replace("    url = \"postgres://lanerunner:[PASSWORD]@lanerunner-pg-rw", "    url = \"postgres://lanerunner:[PASSWORD]@lanerunner-pg-pooler-rw", 1)' || failed=1
     self_test_case "migrations through PgBouncer" policy deploy/kubernetes/secret.example.yaml \
-        's.replace("direct_url = \"postgres://lanerunner:[PASSWORD]@lanerunner-pg-rw", "direct_url = \"postgres://lanerunner:[PASSWORD]@lanerunner-pg-pooler-rw", 1)' || failed=1
+        's.replace("    read_url = ", "    direct_url = \"postgres://lanerunner:[PASSWORD]@lanerunner-pg-pooler-rw.lanerunner-prod.svc:5432/lanerunner\"\n    read_url = ", 1)' || failed=1
     return "$failed"
 }
 

@@ -18,8 +18,10 @@ use crate::testing::{book, dallas_atlanta_load, poll, Account, Backend, TestApp}
 
 pub struct CapacityOptions {
     pub backend: Backend,
-    /// Through the project's PgBouncer in transaction pooling mode (`scripts/pgbouncer.sh`).
-    pub through_pgbouncer: bool,
+    /// `database.pooling = "transaction"`: `Some(true)` through the project's PgBouncer
+    /// (`scripts/pgbouncer.sh`), `Some(false)` straight to PostgreSQL (the way of running
+    /// statements alone, without the pooler's hop).
+    pub transaction_pooling: Option<bool>,
     pub seconds: u64,
     pub concurrency: Vec<usize>,
     /// The p99 a route must stay under, in milliseconds.
@@ -69,12 +71,13 @@ pub async fn capacity(opts: CapacityOptions) -> anyhow::Result<String> {
     if let Some(g) = opts.groups.iter().find(|g| !GROUPS.contains(&g.as_str())) {
         anyhow::bail!("unknown group {g:?}; use any of {}", GROUPS.join(", "));
     }
-    let pooled = opts.through_pgbouncer;
+    let pooling = opts.transaction_pooling;
     let app = Arc::new(
         TestApp::spawn_with(opts.backend, |c| {
             production_cost(c);
-            if pooled {
-                crate::testing::through_pgbouncer(c);
+            if let Some(through_pgbouncer) = pooling {
+                let port = through_pgbouncer.then_some(crate::testing::PGBOUNCER_PORT);
+                crate::testing::transaction_pooling(c, port);
             }
         })
         .await,

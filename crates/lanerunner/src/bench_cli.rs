@@ -63,8 +63,9 @@ pub enum BenchCommand {
     /// Capacity of one instance on the main routes: requests a second at rising
     /// concurrency, and the highest rate whose p99 stays under the target.
     Capacity {
-        /// `sqlite`, `postgres` (a scratch database), or `pgbouncer` (the same through
-        /// scripts/pgbouncer.sh's PgBouncer, `database.pooling = "transaction"`).
+        /// `sqlite`, `postgres` (a scratch database), `pgbouncer` (the same through
+        /// scripts/pgbouncer.sh's PgBouncer, `database.pooling = "transaction"`), or
+        /// `transaction` (that pooling's way of running statements, straight to PostgreSQL).
         #[arg(long, default_value = "sqlite")]
         store: String,
         /// Seconds per measurement.
@@ -367,14 +368,18 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         } => {
             let backend = match store.as_str() {
                 "sqlite" => crate::testing::Backend::Sqlite,
-                "postgres" | "pgbouncer" => crate::testing::Backend::Postgres,
-                other => {
-                    anyhow::bail!("unknown store {other:?}; use sqlite, postgres or pgbouncer")
-                }
+                "postgres" | "pgbouncer" | "transaction" => crate::testing::Backend::Postgres,
+                other => anyhow::bail!(
+                    "unknown store {other:?}; use sqlite, postgres, pgbouncer or transaction"
+                ),
             };
             let report = crate::bench_capacity::capacity(crate::bench_capacity::CapacityOptions {
                 backend,
-                through_pgbouncer: store == "pgbouncer",
+                transaction_pooling: match store.as_str() {
+                    "pgbouncer" => Some(true),
+                    "transaction" => Some(false),
+                    _ => None,
+                },
                 seconds: seconds.max(1),
                 concurrency: concurrency.into_iter().filter(|c| *c > 0).collect(),
                 p99_target_ms: p99_ms,

@@ -68,15 +68,22 @@ pub const PGBOUNCER_PORT: u16 = 6439;
 /// PgBouncer (`database.pooling = "transaction"`), the database itself becoming
 /// `database.direct_url` (migrations, backups).
 pub fn through_pgbouncer(config: &mut Config) {
+    transaction_pooling(config, Some(PGBOUNCER_PORT));
+}
+
+/// `database.pooling = "transaction"` on a [`Backend::Postgres`] configuration: through
+/// the pooler listening on `pooler_port` of the database's host, or with `None` straight
+/// to PostgreSQL (what transaction pooling's way of running statements costs by itself).
+pub fn transaction_pooling(config: &mut Config, pooler_port: Option<u16>) {
     let direct = config
         .database
         .url
         .clone()
         .expect("a PostgreSQL configuration");
     let mut pooled = reqwest::Url::parse(&direct).expect("a database URL");
-    pooled
-        .set_port(Some(PGBOUNCER_PORT))
-        .expect("a URL with a host");
+    if let Some(port) = pooler_port {
+        pooled.set_port(Some(port)).expect("a URL with a host");
+    }
     config.database.url = Some(pooled.to_string());
     config.database.direct_url = Some(direct);
     config.database.pooling = lanerunner_platform::config::Pooling::Transaction;
