@@ -309,29 +309,13 @@ async fn operators_change_a_plan_at_the_command_line() {
     let id = asked["id"].as_str().unwrap().to_owned();
     let (ok, out, _) = run(&["org", "plan", "list"]);
     assert!(ok && out.contains(&id), "{out}");
-    let (ok, _, err) = run(&[
-        "org",
-        "plan",
-        "approve",
-        "--request",
-        &id,
-        "--by",
-        "bob",
-        "--code",
-        "123456",
-    ]);
+    let approve = |code: &str| {
+        let by_bob = ["org", "plan", "approve", "--request", &id, "--by", "bob"];
+        run(&[&by_bob[..], &["--code", code]].concat())
+    };
+    let (ok, _, err) = approve("123456");
     assert!(!ok && err.contains("current code"), "{err}");
-    let (ok, out, err) = run(&[
-        "org",
-        "plan",
-        "approve",
-        "--request",
-        &id,
-        "--by",
-        "bob",
-        "--code",
-        &code_of(&bob, 0),
-    ]);
+    let (ok, out, err) = approve(&code_of(&bob, 0));
     assert!(ok, "{err}");
     let done: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(done["plan"], "trial");
