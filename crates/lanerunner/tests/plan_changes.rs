@@ -116,7 +116,8 @@ both_backends! {
 
     /// Operators: the first enrols alone, later ones are vouched for by an enrolled
     /// operator's code; a name is taken whatever its case, and stays taken; a retired
-    /// operator's codes are refused; the secrets are sealed at rest.
+    /// operator's codes are refused, and the last one serving cannot retire; the secrets
+    /// are sealed at rest.
     async fn operators_are_vouched_for_and_retired(app: TestApp) {
         let owner = app.signup("owner@operators.example", "broker").await;
         let ops = identity(&app);
@@ -136,6 +137,10 @@ both_backends! {
         let code = apps.code("alice").await;
         let e = ops.request_plan_change(org_of(&owner), Some("trial"), "alice", &code, "r").await.unwrap_err();
         assert!(matches!(e, IdentityError::Forbidden(m) if m.contains("current code")), "{e:?}");
+        // The last serving operator cannot retire (enrolment would be closed to everyone).
+        let c = apps.code("olga").await;
+        let last = ops.retire_operator("olga", "olga", &c).await.unwrap_err();
+        assert!(matches!(last, IdentityError::Conflict("last-operator", _)), "{last:?}");
         let listed = ops.operators().await.unwrap();
         let seen: Vec<(&str, bool)> = listed.iter().map(|o| (o.name.as_str(), o.retired_at.is_some())).collect();
         assert_eq!(seen, [("alice", true), ("olga", false)]);

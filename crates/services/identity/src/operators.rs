@@ -2,8 +2,9 @@
 //! deployment, each with an authenticator app of their own. A step that takes two
 //! operators (a plan change, `plan_changes`) asks each for a code from their own app, so
 //! one person cannot act under two names: the names are tied to what each holds, not typed.
-//! The first operator enrols freely; every later enrolment, and every retirement, is
-//! vouched for by an enrolled operator's code. Each is in the audit trail (the deployment's
+//! The very first operator enrols alone; every later enrolment, and every retirement, is
+//! vouched for by an enrolled operator's code, and the last serving operator cannot retire
+//! (or enrolment would be open to anyone again, or to no one). Each is in the audit trail (the deployment's
 //! own chain, no organization's).
 
 use chrono::Utc;
@@ -42,11 +43,10 @@ impl Identity {
         vouched: Option<(&str, &str)>,
     ) -> Result<Enrollment> {
         let name = plan_change::operator_name(name).map_err(|e| invalid("name", e))?;
-        let serving = store::list_operators(&self.db)
-            .await?
-            .into_iter()
-            .any(|o| o.retired_at.is_none());
-        let voucher = match (serving, vouched) {
+        // Only the very first enrols alone: once anyone was enrolled (even if every one has
+        // since retired, which `retire_operator` prevents for the last), one vouches.
+        let any_enrolled = !store::list_operators(&self.db).await?.is_empty();
+        let voucher = match (any_enrolled, vouched) {
             (false, _) => None,
             (true, Some((by, code))) => Some(self.operator_code(by, code).await?),
             (true, None) => return Err(IdentityError::Forbidden(
@@ -105,6 +105,19 @@ impl Identity {
         let name = plan_change::operator_name(name).map_err(|e| invalid("name", e))?;
         let voucher = self.operator_code(by, code).await?;
         let mut tx = self.db.begin().await?;
+        // Every serving operator's row locked first, in one order: of two retirements at
+        // the same instant, the second sees the first's, so one operator always remains.
+        let serving = store::lock_serving_operators(&mut tx).await?;
+        if serving.iter().all(|k| *k == operator_key(&name)) {
+            return Err(if serving.is_empty() {
+                IdentityError::NotFound("operator")
+            } else {
+                IdentityError::Conflict(
+                    "last-operator",
+                    "the last serving operator cannot retire: enrol another first",
+                )
+            });
+        }
         self.take_operator_step(&mut tx, &voucher).await?;
         if !store::retire_operator(&mut tx, &name, Utc::now()).await? {
             return Err(IdentityError::NotFound("operator"));

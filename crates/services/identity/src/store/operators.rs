@@ -74,6 +74,16 @@ pub async fn take_operator_step(tx: &mut Tx, name: &str, step: i64) -> sqlx::Res
     .map(|r| r.rows_affected() == 1))
 }
 
+/// The name keys of the serving operators, their rows locked until `tx` ends (on SQLite
+/// the write transaction already is the lock), in key order.
+pub async fn lock_serving_operators(tx: &mut Tx) -> sqlx::Result<Vec<String>> {
+    let sql = format!(
+        "SELECT name_key FROM operators WHERE retired_at IS NULL ORDER BY name_key{}",
+        tx.for_update()
+    );
+    on_tx!(tx, |c| sqlx::query_scalar(&sql).fetch_all(c).await)
+}
+
 /// Retires an operator; false when there is none of that name still serving.
 pub async fn retire_operator(tx: &mut Tx, name: &str, now: DateTime<Utc>) -> sqlx::Result<bool> {
     on_tx!(tx, |c| sqlx::query(
