@@ -273,6 +273,10 @@ impl<'p> Executor<'p> for PgExec<'p> {
     where
         'p: 'e,
     {
+        // Describing prepares a named statement too.
+        if self.0.through_pooler() {
+            return Box::pin(async { Err(prepared_refused()) });
+        }
         self.0.pool.describe(sql)
     }
 }
@@ -339,6 +343,9 @@ impl<'c, 't> Executor<'c> for &'c mut PgConn<'t> {
     where
         'c: 'e,
     {
+        if self.one_shot {
+            return Box::pin(async { Err(prepared_refused()) });
+        }
         self.conn.describe(sql)
     }
 }

@@ -45,7 +45,7 @@ impl Identity {
         let name = plan_change::operator_name(name).map_err(|e| invalid("name", e))?;
         // Only the very first enrols alone: once anyone was enrolled (even if every one has
         // since retired, which `retire_operator` prevents for the last), one vouches.
-        let any_enrolled = !store::list_operators(&self.db).await?.is_empty();
+        let any_enrolled = store::any_operator(&self.db).await?;
         let voucher = match (any_enrolled, vouched) {
             (false, _) => None,
             (true, Some((by, code))) => Some(self.operator_code(by, code).await?),
@@ -176,6 +176,19 @@ impl Identity {
             name: row.name,
             step,
         })
+    }
+
+    /// A transaction on behalf of operator `by`, whose `code` it has taken: the
+    /// operator's name as enrolled, to record.
+    pub(crate) async fn begin_as_operator(
+        &self,
+        by: &str,
+        code: &str,
+    ) -> Result<(lanerunner_platform::Tx, String)> {
+        let code = self.operator_code(by, code).await?;
+        let mut tx = self.db.begin().await?;
+        self.take_operator_step(&mut tx, &code).await?;
+        Ok((tx, code.name))
     }
 
     /// Uses the code in `tx`: of two uses of one code, one goes through.

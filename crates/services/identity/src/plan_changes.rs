@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::domain::plan_change::{self, PlanChangeStatus, Refusal, REQUEST_TTL};
 use crate::domain::{AuditAction, AuditOutcome};
-use crate::error::{invalid, IdentityError, Result};
+use crate::error::{IdentityError, Result};
 use crate::identity::{Actor, Identity};
 use crate::store::{self, OrgRow, PlanChangeRow};
 
@@ -31,11 +31,8 @@ impl Identity {
         reason: &str,
     ) -> Result<PlanChangeRow> {
         let (by, reason) = name_and_reason(by, reason)?;
-        let code = self.operator_code(&by, code).await?;
+        let (mut tx, by) = self.begin_as_operator(&by, code).await?;
         let now = Utc::now();
-        let mut tx = self.db.begin().await?;
-        self.take_operator_step(&mut tx, &code).await?;
-        let by = code.name;
         let before = store::org_plan_tx(&mut tx, org)
             .await?
             .ok_or(IdentityError::NotFound("organization"))?;
@@ -83,12 +80,9 @@ impl Identity {
         code: &str,
         configured: &dyn Fn(&str) -> bool,
     ) -> Result<(PlanChangeRow, OrgRow)> {
-        let by = plan_change::operator_name(by).map_err(|e| invalid("by", e))?;
-        let code = self.operator_code(&by, code).await?;
+        // The name is checked with the code (`invalid by` when malformed).
+        let (mut tx, by) = self.begin_as_operator(by, code).await?;
         let now = Utc::now();
-        let mut tx = self.db.begin().await?;
-        self.take_operator_step(&mut tx, &code).await?;
-        let by = code.name;
         let mut row = self.decidable(&mut tx, id, &by, true, now).await?;
         if row.plan.as_deref().is_some_and(|p| !configured(p)) {
             return Err(IdentityError::Conflict(
@@ -139,11 +133,8 @@ impl Identity {
         reason: &str,
     ) -> Result<PlanChangeRow> {
         let (by, reason) = name_and_reason(by, reason)?;
-        let code = self.operator_code(&by, code).await?;
+        let (mut tx, by) = self.begin_as_operator(&by, code).await?;
         let now = Utc::now();
-        let mut tx = self.db.begin().await?;
-        self.take_operator_step(&mut tx, &code).await?;
-        let by = code.name;
         let mut row = self.decidable(&mut tx, id, &by, false, now).await?;
         let status = PlanChangeStatus::Rejected;
         if !store::decide_plan_change(&mut tx, id, status, &by, Some(&reason), None, now).await? {

@@ -55,6 +55,16 @@ pub async fn find_operator(db: &Db, name: &str) -> sqlx::Result<Option<OperatorR
         .await)
 }
 
+/// Whether any operator was ever enrolled (retired ones count).
+pub async fn any_operator(db: &Db) -> sqlx::Result<bool> {
+    on_db!(db, |p| sqlx::query_scalar::<_, i32>(
+        "SELECT 1 FROM operators LIMIT 1"
+    )
+    .fetch_optional(p)
+    .await
+    .map(|found| found.is_some()))
+}
+
 pub async fn list_operators(db: &Db) -> sqlx::Result<Vec<OperatorRow>> {
     let sql = format!("SELECT {COLUMNS} FROM operators ORDER BY name_key");
     on_db!(db, |p| sqlx::query_as(&sql).fetch_all(p).await)
